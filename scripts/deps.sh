@@ -1,0 +1,35 @@
+#!/bin/sh
+# Installs, with apt-get, exactly the Debian packages that ccf needs and this
+# machine lacks. Safe to run again: with nothing missing it does nothing.
+set -eu
+
+PACKAGES="make gcc clang pkg-config libmicrohttpd-dev libsqlite3-dev libjansson-dev
+libssl-dev libinih-dev libcmocka-dev libcurl4-openssl-dev
+python3 python3-pytest python3-requests python3-boto3 sqlite3 curl"
+if [ "${1:-}" = "--dev" ]; then
+    PACKAGES="$PACKAGES clang-format clang-tidy cppcheck valgrind wrk"
+fi
+
+missing=""
+for p in $PACKAGES; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    case "$status" in
+    *"install ok installed"*) ;;
+    *) missing="$missing $p" ;;
+    esac
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing$missing" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || {
+        echo "deps: missing$missing; run as root or install sudo" >&2
+        exit 1
+    }
+    SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing

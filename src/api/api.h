@@ -1,0 +1,65 @@
+/* api.h: the API handler. Turns one HTTP request (a plain struct, no socket)
+ * into one response and store calls: routing, validation, the contract's
+ * errors, pagination tokens. Must not know about sockets, SQL or processes.
+ *
+ * Thread rules: one struct api is shared by all transport threads;
+ * api_handle is thread-safe. */
+#ifndef CCF_API_H
+#define CCF_API_H
+
+#include "core/core.h"
+#include "store/store.h"
+
+struct api; /* defined in api/api.c */
+
+struct api_config {
+    struct store *store; /* borrowed; outlives the api */
+};
+
+/* CCF_EIO if the store cannot give its token secret. */
+int api_create(struct api **out, const struct api_config *cfg);
+void api_destroy(struct api *a);
+
+/* One request. Every pointer is borrowed for the call. */
+struct api_request {
+    const char *method;       /* "GET", "POST", ... */
+    const char *target;       /* raw request-target as received: path, then ?query */
+    const char *content_type; /* NULL when the header is absent */
+    const char *body;         /* the whole body (the transport enforces CCF_BODY_MAX) */
+    size_t body_len;
+    bool has_body; /* a Content-Length > 0 or a chunked body was sent */
+    struct ccf_tenant tenant;
+    const char *request_id;
+};
+
+#define API_HEADERS_MAX 4
+
+struct api_header {
+    const char *name; /* static */
+    char value[128];
+};
+
+/* One response. api_response_clear frees what it owns. */
+struct api_response {
+    int status;
+    char *body; /* owned, NUL-terminated; NULL for no body */
+    size_t body_len;
+    const char *content_type; /* static; NULL with no body */
+    const char *error_type;   /* static; set on errors (the x-amzn-ErrorType header) */
+    struct api_header headers[API_HEADERS_MAX]; /* extra headers, e.g. Allow */
+    size_t nheaders;
+    /* For the request log line. */
+    const char *operation; /* static, e.g. "GetCustomConnector"; NULL when unrouted */
+    char connector_id[CCF_CONNECTOR_ID_LEN + 1];
+    char job_id[CCF_JOB_ID_LEN + 1];
+};
+
+/* Always fills *resp, with an error response when something fails. */
+void api_handle(struct api *a, const struct api_request *req, struct api_response *resp);
+void api_response_clear(struct api_response *resp);
+
+/* An error response in the contract's shape (used by the transport for 413,
+ * 503 and the like). status must be one of the contract's table. */
+void api_error(struct api_response *resp, int status, const char *message);
+
+#endif

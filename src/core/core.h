@@ -1,0 +1,153 @@
+/* core.h: ccf's domain types (tenant, connector, job, document, checkpoint),
+ * error codes, id and time helpers and checked sizes. Validation and JSON
+ * live in validate.h and codec.h; logging in log.h.
+ * Must not know about HTTP, SQL or processes.
+ * Thread rules: every function here is thread-safe. */
+#ifndef CCF_CORE_H
+#define CCF_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/banned.h"
+
+/* Every function that acts returns 0 (or a count) on success, or one of these. */
+enum ccf_err {
+    CCF_OK = 0,
+    CCF_EINVAL = -1,    /* input fails validation (400) */
+    CCF_ENOTFOUND = -2, /* no such record for this tenant (404) */
+    CCF_ECONFLICT = -3, /* state conflict (409) */
+    CCF_ETOOLARGE = -4, /* over a size limit (413) */
+    CCF_EIO = -5,       /* storage or system failure, logged where it happened (500) */
+    CCF_EUNAVAIL = -6,  /* storage busy, full or read-only; retry later (503) */
+    CCF_ENOMEM = -7,    /* out of memory */
+};
+
+const char *ccf_strerror(int err);
+
+/* Contract limits. */
+#define CCF_BODY_MAX            (8u * 1024 * 1024)
+#define CCF_CONNECTOR_ID_LEN    15 /* "cc-" + 12 hex */
+#define CCF_JOB_ID_LEN          16 /* "ccj-" + 12 hex */
+#define CCF_ACCOUNT_ID_LEN      12
+#define CCF_REGION_MAX          31
+#define CCF_NAME_MAX            128
+#define CCF_DESCRIPTION_MAX     1000
+#define CCF_DOC_ID_MAX          512 /* code points */
+#define CCF_CHECKSUM_MIN        32
+#define CCF_CHECKSUM_MAX        512
+#define CCF_BATCH_MAX           1000
+#define CCF_CHECKPOINT_MAX      (1024u * 1024)
+#define CCF_ENV_MAX             50
+#define CCF_ENV_NAME_MAX        128
+#define CCF_ENV_VALUE_MAX       4096
+#define CCF_FAILURE_REASON_MAX  1024
+#define CCF_TOKEN_MAX           2048
+#define CCF_PAGE_DEFAULT        50
+#define CCF_PAGE_MAX            100
+#define CCF_DOC_PAGE_MAX        1000
+#define CCF_TIME_LEN            27 /* "2026-11-24T23:54:14.123456Z" */
+
+/* The tenant every record belongs to. Both fields are validated. */
+struct ccf_tenant {
+    char region[CCF_REGION_MAX + 1];
+    char account_id[CCF_ACCOUNT_ID_LEN + 1];
+};
+
+/* Fills *out; CCF_EINVAL if region is not [a-z0-9-]{1,31} or account_id not 12 digits. */
+int ccf_tenant_init(struct ccf_tenant *out, const char *region, const char *account_id);
+
+enum ccf_connector_status { CCF_CONNECTOR_AVAILABLE = 0, CCF_CONNECTOR_IN_USE = 1 };
+
+enum ccf_job_status {
+    CCF_JOB_STARTED = 0,
+    CCF_JOB_RUNNING,
+    CCF_JOB_STOPPING,
+    CCF_JOB_SUCCEEDED,
+    CCF_JOB_FAILED,
+    CCF_JOB_STOPPED,
+};
+#define CCF_JOB_STATUS_COUNT 6
+
+const char *ccf_connector_status_name(enum ccf_connector_status s);
+const char *ccf_job_status_name(enum ccf_job_status s);
+/* CCF_EINVAL for an unknown name; names are exact and upper case. */
+int ccf_job_status_parse(const char *name, enum ccf_job_status *out);
+bool ccf_job_status_terminal(enum ccf_job_status s);
+
+/* A connector. Strings marked "owned" are freed by ccf_connector_clear. */
+struct ccf_connector {
+    char id[CCF_CONNECTOR_ID_LEN + 1];
+    char *name;        /* owned */
+    char *description; /* owned, NULL when unset */
+    char *properties;  /* owned: container_properties as compact JSON, already validated */
+    enum ccf_connector_status status;
+    char active_job_id[CCF_JOB_ID_LEN + 1]; /* "" when AVAILABLE */
+    int64_t created_at;                     /* microseconds since the epoch, UTC */
+    int64_t updated_at;
+    int64_t version; /* bumped by every write; for conditional updates */
+};
+void ccf_connector_clear(struct ccf_connector *c);
+
+struct ccf_job {
+    char id[CCF_JOB_ID_LEN + 1];
+    char connector_id[CCF_CONNECTOR_ID_LEN + 1];
+    enum ccf_job_status status;
+    int64_t created_at;
+    int64_t updated_at;
+    int64_t started_at;   /* 0 when unset */
+    int64_t completed_at; /* 0 when unset */
+    bool has_exit_code;
+    int exit_code;
+    char *failure_reason; /* owned, NULL when unset */
+    char *environment;    /* owned: the job's own variables as a JSON array, NULL when none */
+    char *executor_id;    /* owned, NULL until submitted */
+};
+void ccf_job_clear(struct ccf_job *j);
+
+/* A document as passed to and from the store; strings are borrowed. */
+struct ccf_document {
+    const char *id; /* NUL-terminated UTF-8 without control characters */
+    const char *checksum;
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+struct ccf_checkpoint {
+    char connector_id[CCF_CONNECTOR_ID_LEN + 1];
+    char *data; /* owned; may contain NUL bytes, hence data_len */
+    size_t data_len;
+    int64_t created_at;
+    int64_t updated_at;
+};
+void ccf_checkpoint_clear(struct ccf_checkpoint *c);
+
+/* Ids from a CSPRNG (OpenSSL RAND_bytes). CCF_EIO if the CSPRNG fails. */
+int ccf_connector_id_new(char out[CCF_CONNECTOR_ID_LEN + 1]);
+int ccf_job_id_new(char out[CCF_JOB_ID_LEN + 1]);
+bool ccf_connector_id_valid(const char *s);
+bool ccf_job_id_valid(const char *s);
+/* Fills buf with n random bytes from the CSPRNG; CCF_EIO on failure. */
+int ccf_random_bytes(void *buf, size_t n);
+
+/* Wall-clock time in microseconds since the epoch. */
+int64_t ccf_now_us(void);
+/* Formats t as RFC 3339 UTC with microseconds and Z; out gets CCF_TIME_LEN chars + NUL. */
+void ccf_time_format(int64_t t, char out[CCF_TIME_LEN + 1]);
+
+/* Writes the connector ARN into out (size n); CCF_EINVAL if it does not fit. */
+int ccf_connector_arn(const struct ccf_tenant *t, const char *connector_id, char *out, size_t n);
+
+/* Overflow-checked size arithmetic: false on overflow, *out untouched. */
+bool ccf_size_add(size_t a, size_t b, size_t *out);
+bool ccf_size_mul(size_t a, size_t b, size_t *out);
+
+/* Allocation that aborts on failure (ccfd cannot do anything useful without memory). */
+void *ccf_xmalloc(size_t n);
+void *ccf_xcalloc(size_t n, size_t size);
+void *ccf_xrealloc(void *p, size_t n);
+char *ccf_xstrdup(const char *s);
+char *ccf_xstrndup(const char *s, size_t n);
+
+#endif

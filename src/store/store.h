@@ -1,0 +1,163 @@
+/* store.h: tenant-scoped storage of connectors, jobs, documents and
+ * checkpoints, and the job-change stream (a transactional outbox).
+ * An interface of domain operations, not of rows; the SQLite backend lives
+ * in sqlite.c. Must not know about HTTP or executors.
+ *
+ * Thread rules: one struct store is shared by all threads; each thread that
+ * calls in gets its own SQLite connection, opened lazily and closed at thread
+ * exit or by store_close. store_close runs after every other thread stopped.
+ *
+ * Errors: CCF_ENOTFOUND when the record (or its connector) does not exist for
+ * this tenant; CCF_ECONFLICT on a state conflict; CCF_EUNAVAIL when the
+ * database is busy past the busy timeout, full, read-only or cannot be opened
+ * (retry later); CCF_EIO for anything else, logged where it happened.
+ * Out-parameters are set only on success. */
+#ifndef CCF_STORE_H
+#define CCF_STORE_H
+
+#include "core/core.h"
+
+struct store; /* defined in store/sqlite.c */
+
+struct store_config {
+    const char *path;     /* the database file; created if missing */
+    const char *synchronous; /* "FULL" (NULL: the default), "NORMAL" or "OFF" */
+    int busy_timeout_ms;     /* 0: default 5000 */
+};
+
+/* Opens (creating and migrating) the database. CCF_EUNAVAIL if it cannot be
+ * opened, CCF_EIO if its schema is newer than this build understands. */
+int store_open(struct store **out, const struct store_config *cfg);
+void store_close(struct store *s);
+
+/* A 32-byte secret generated on first open and kept in the database; used
+ * to sign pagination tokens so that they survive restarts. */
+int store_secret(struct store *s, unsigned char out[32]);
+
+/* A cheap read that proves the database answers (for /healthz). */
+int store_ping(struct store *s);
+
+/* Keyset pagination. `after` is the key of the last item of the previous
+ * page as this store returned it (NULL for the first page); a key the store
+ * cannot parse is CCF_EINVAL. On success *next is the key to continue from
+ * (malloc'd, the caller frees it) or NULL when no more items exist. */
+struct store_page {
+    const char *after;
+    size_t limit; /* 1..1000 */
+};
+
+/* Visitors see each item of a page in order; the item and its strings are
+ * valid during the call only. A negative return stops the listing and is
+ * returned by the list call. */
+typedef int (*store_connector_fn)(void *ctx, const struct ccf_connector *c);
+typedef int (*store_job_fn)(void *ctx, const struct ccf_job *j);
+typedef int (*store_document_fn)(void *ctx, const struct ccf_document *d);
+
+/* Connectors. */
+
+/* Inserts a connector from c->name, c->description and c->properties; fills
+ * c->id (fresh, from the CSPRNG), status AVAILABLE, created_at, updated_at
+ * and version. */
+int store_create_connector(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c);
+/* Fills *out (the caller clears it with ccf_connector_clear). */
+int store_get_connector(struct store *s, const struct ccf_tenant *t, const char *id,
+                        struct ccf_connector *out);
+/* Ordered by created_at, then id. */
+int store_list_connectors(struct store *s, const struct ccf_tenant *t, const struct store_page *p,
+                          store_connector_fn visit, void *ctx, char **next);
+/* Writes c->name, c->description and c->properties of connector c->id if its
+ * version is still expected_version (CCF_ECONFLICT otherwise: re-read and
+ * merge again). On success c->updated_at and c->version are refreshed. */
+int store_update_connector(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
+                           int64_t expected_version);
+/* Deletes the connector with its jobs, documents and checkpoint.
+ * CCF_ECONFLICT while IN_USE. */
+int store_delete_connector(struct store *s, const struct ccf_tenant *t, const char *id);
+
+/* Jobs. */
+
+/* Atomically: connector AVAILABLE -> IN_USE, a new STARTED job inserted
+ * (fresh id), and its change written to the outbox. environment is the job's
+ * own variables as a JSON array, or NULL. CCF_ECONFLICT if the connector is
+ * IN_USE. Fills *out (clear with ccf_job_clear). */
+int store_start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                    const char *environment, struct ccf_job *out);
+int store_get_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                  const char *job_id, struct ccf_job *out);
+/* Newest first (created_at, then id, descending). status_mask: bit
+ * (1u << status) for each status to include; 0 means all. CCF_ENOTFOUND if
+ * the connector does not exist. */
+int store_list_jobs(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                    unsigned status_mask, const struct store_page *p, store_job_fn visit,
+                    void *ctx, char **next);
+
+/* A conditional job transition. Fields marked "if set" are written only when
+ * set; timestamps are taken by the store (started_at on RUNNING, completed_at
+ * on a terminal status). */
+struct store_transition {
+    unsigned from_mask; /* bit (1u << status) of each status the job may be in */
+    enum ccf_job_status to;
+    bool set_exit_code;
+    int exit_code;
+    const char *failure_reason; /* if non-NULL; truncated to 1024 chars */
+    const char *executor_id;    /* if non-NULL */
+};
+/* Returns 1 when the job moved, 0 when it already was in `to` (nothing
+ * written: redelivery is harmless), CCF_ECONFLICT when its status is neither
+ * `to` nor in from_mask. The status change writes an outbox row in the same
+ * transaction; a terminal `to` also sets the connector AVAILABLE, but only if
+ * its active_job_id is this job. *out (may be NULL) gets the job after. */
+int store_transition_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                         const char *job_id, const struct store_transition *tr,
+                         struct ccf_job *out);
+
+/* Documents. */
+
+/* Upserts all of docs in one transaction (all or nothing); created_at is
+ * kept for existing ids, both timestamps are set by the store. The caller
+ * has rejected duplicates; sorting docs by id makes the write much faster. */
+int store_put_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                        const struct ccf_document *docs, size_t n);
+/* Deletes the given ids in one transaction; missing ids are not an error. */
+int store_delete_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                           const char *const *ids, size_t n);
+/* Ordered by document_id, bytewise. */
+int store_list_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                         const struct store_page *p, store_document_fn visit, void *ctx,
+                         char **next);
+
+/* Checkpoints: data is stored verbatim (it may hold NUL bytes). */
+
+/* Upsert; created_at is kept across puts. Never conflicts with job changes. */
+int store_put_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                         const char *data, size_t len);
+/* CCF_ENOTFOUND if the connector or its checkpoint does not exist; tell them
+ * apart with store_get_connector. Clear *out with ccf_checkpoint_clear. */
+int store_get_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                         struct ccf_checkpoint *out);
+int store_delete_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id);
+
+/* The job-change stream. Every job insert and status change writes one row
+ * in the transaction that made it; seq grows strictly. */
+struct store_change {
+    int64_t seq;
+    struct ccf_tenant tenant;
+    char connector_id[CCF_CONNECTOR_ID_LEN + 1];
+    char job_id[CCF_JOB_ID_LEN + 1];
+    int old_status; /* -1 for an insert, else an enum ccf_job_status */
+    enum ccf_job_status new_status;
+    int64_t at;
+};
+
+/* Copies up to max changes with seq > after_seq into out, in seq order;
+ * returns how many. */
+int store_read_changes(struct store *s, int64_t after_seq, struct store_change *out, size_t max);
+/* A consumer's persisted position in the stream (0 before its first ack). */
+int store_cursor_get(struct store *s, const char *consumer, int64_t *seq);
+int store_cursor_set(struct store *s, const char *consumer, int64_t seq);
+
+/* Called (on the writing thread, after commit) whenever a transaction wrote
+ * change rows. Set before any thread calls in; fn must not call the store. */
+void store_set_change_hook(struct store *s, void (*fn)(void *ctx), void *ctx);
+
+#endif
