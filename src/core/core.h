@@ -27,27 +27,27 @@ enum ccf_err {
 const char *ccf_strerror(int err);
 
 /* Contract limits. */
-#define CCF_BODY_MAX            (8u * 1024 * 1024)
-#define CCF_CONNECTOR_ID_LEN    15 /* "cc-" + 12 hex */
-#define CCF_JOB_ID_LEN          16 /* "ccj-" + 12 hex */
-#define CCF_ACCOUNT_ID_LEN      12
-#define CCF_REGION_MAX          31
-#define CCF_NAME_MAX            128
-#define CCF_DESCRIPTION_MAX     1000
-#define CCF_DOC_ID_MAX          512 /* code points */
-#define CCF_CHECKSUM_MIN        32
-#define CCF_CHECKSUM_MAX        512
-#define CCF_BATCH_MAX           1000
-#define CCF_CHECKPOINT_MAX      (1024u * 1024)
-#define CCF_ENV_MAX             50
-#define CCF_ENV_NAME_MAX        128
-#define CCF_ENV_VALUE_MAX       4096
-#define CCF_FAILURE_REASON_MAX  1024
-#define CCF_TOKEN_MAX           2048
-#define CCF_PAGE_DEFAULT        50
-#define CCF_PAGE_MAX            100
-#define CCF_DOC_PAGE_MAX        1000
-#define CCF_TIME_LEN            27 /* "2026-11-24T23:54:14.123456Z" */
+#define CCF_BODY_MAX           (8u * 1024 * 1024)
+#define CCF_CONNECTOR_ID_LEN   15 /* "cc-" + 12 hex */
+#define CCF_JOB_ID_LEN         16 /* "ccj-" + 12 hex */
+#define CCF_ACCOUNT_ID_LEN     12
+#define CCF_REGION_MAX         31
+#define CCF_NAME_MAX           128
+#define CCF_DESCRIPTION_MAX    1000
+#define CCF_DOC_ID_MAX         512 /* code points */
+#define CCF_CHECKSUM_MIN       32
+#define CCF_CHECKSUM_MAX       512
+#define CCF_BATCH_MAX          1000
+#define CCF_CHECKPOINT_MAX     (1024u * 1024)
+#define CCF_ENV_MAX            50
+#define CCF_ENV_NAME_MAX       128
+#define CCF_ENV_VALUE_MAX      4096
+#define CCF_FAILURE_REASON_MAX 1024
+#define CCF_TOKEN_MAX          2048
+#define CCF_PAGE_DEFAULT       50
+#define CCF_PAGE_MAX           100
+#define CCF_DOC_PAGE_MAX       1000
+#define CCF_TIME_LEN           27 /* "2026-11-24T23:54:14.123456Z" */
 
 /* The tenant every record belongs to. Both fields are validated. */
 struct ccf_tenant {

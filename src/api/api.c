@@ -1,0 +1,136 @@
+/* api.c: the API handler's entry point: routing in the contract's order of
+ * checks, and the response and error helpers every operation uses. */
+#include "api/api_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+
+#include "core/log.h"
+
+int api_create(struct api **out, const struct api_config *cfg)
+{
+    struct api *a = ccf_xcalloc(1, sizeof(*a));
+    int rc;
+
+    a->store = cfg->store;
+    if ((rc = store_secret(a->store, a->token_key)) < 0) {
+        free(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+void api_destroy(struct api *a)
+{
+    if (!a)
+        return;
+    OPENSSL_cleanse(a->token_key, sizeof(a->token_key));
+    free(a);
+}
+
+void api_response_clear(struct api_response *resp)
+{
+    if (!resp)
+        return;
+    free(resp->body);
+    memset(resp, 0, sizeof(*resp));
+}
+
+static const char *error_type(int status)
+{
+    switch (status) {
+    case 400:
+        return "BadRequestException";
+    case 403:
+        return "AccessDeniedException";
+    case 404:
+        return "ResourceNotFoundException";
+    case 405:
+        return "MethodNotAllowedException";
+    case 409:
+        return "ConflictException";
+    case 413:
+        return "PayloadTooLargeException";
+    case 415:
+        return "UnsupportedMediaTypeException";
+    case 429:
+        return "ThrottlingException";
+    case 503:
+        return "ServiceUnavailableException";
+    default:
+        return "InternalServerErrorException";
+    }
+}
+
+static void set_body(struct api_response *resp, json_t *body)
+{
+    free(resp->body);
+    resp->body = json_dumps(body, JSON_COMPACT);
+    if (!resp->body) {
+        /* Only allocation can fail here: every string in body is valid UTF-8. */
+        resp->body = ccf_xstrdup("{}");
+    }
+    resp->body_len = strlen(resp->body);
+    resp->content_type = "application/json";
+    json_decref(body);
+}
+
+void api_error(struct api_response *resp, int status, const char *message)
+{
+    resp->status = status;
+    resp->error_type = error_type(status);
+    set_body(resp, json_pack("{s:s,s:s}", "message", message, "errorType", resp->error_type));
+}
+
+void api__reply(struct api__call *call, int status, json_t *body)
+{
+    call->resp->status = status;
+    if (body)
+        set_body(call->resp, body);
+}
+
+void api__fail(struct api__call *call, int status, const char *fmt, ...)
+{
+    char msg[1025];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    api_error(call->resp, status, msg);
+}
+
+void api__store_fail(struct api__call *call, int err, const char *kind, const char *id)
+{
+    switch (err) {
+    case CCF_ENOTFOUND:
+        api__fail(call, 404, "%s %s not found", kind, id);
+        break;
+    case CCF_ECONFLICT:
+        api__fail(call, 409, "The request conflicts with the current state; retry");
+        break;
+    case CCF_EUNAVAIL:
+        api__fail(call, 503, "The store is temporarily unavailable; retry later");
+        break;
+    default:
+        api__fail(call, 500, "Internal error; report request id %s",
+                  call->req->request_id ? call->req->request_id : "-");
+        break;
+    }
+}
+
+json_t *api__body(struct api__call *call)
+{
+    struct ccf_diag d = {{0}};
+    json_t *v = ccf_json_parse_object(call->req->body, call->req->body_len, &d);
+
+    if (!v)
+        api__fail(call, 400, "%s", d.msg);
+    return v;
+}

@@ -1,0 +1,96 @@
+/* api_int.h: what the files of the api module share: the handle, the parsed
+ * request, error helpers, query parameters and pagination tokens. */
+#ifndef CCF_API_INT_H
+#define CCF_API_INT_H
+
+#include <jansson.h>
+
+#include "api/api.h"
+#include "core/validate.h"
+
+struct api {
+    struct store *store;
+    unsigned char token_key[32];
+};
+
+#define API__QUERY_MAX 32
+
+/* A query parameter, percent-decoded into owned strings. */
+struct api__param {
+    char *name;
+    char *value;
+    bool bad; /* holds a malformed escape or a NUL: unusable */
+};
+
+/* The request as the operations see it. */
+struct api__call {
+    struct api *api;
+    const struct api_request *req;
+    struct api_response *resp;
+    const struct ccf_tenant *tenant;
+    const char *connector_id; /* from the path, already pattern-checked */
+    const char *job_id;
+    const char *query_string; /* raw, after the '?' */
+    json_t *resp_json;        /* a list response being built by visitors */
+    struct api__param query[API__QUERY_MAX];
+    size_t nquery;
+};
+
+typedef void (*api__op_fn)(struct api__call *call);
+
+/* Responses. api__reply takes the reference to body (NULL: no body). */
+void api__reply(struct api__call *call, int status, json_t *body);
+void api__fail(struct api__call *call, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Maps a store error to the contract's error; for CCF_ENOTFOUND the message
+ * is "<kind> <id> not found" (kind: "Connector", "Job", ...). */
+void api__store_fail(struct api__call *call, int err, const char *kind, const char *id);
+/* Parses the body as a JSON object; answers 400 and returns NULL if it is not. */
+json_t *api__body(struct api__call *call);
+
+/* Query: percent-decodes target's query into call->query. CCF_EINVAL when
+ * there are more than API__QUERY_MAX parameters. */
+int api__query_parse(struct api__call *call, const char *query);
+void api__query_free(struct api__call *call);
+/* The value of a known parameter: 0 and *out NULL when absent; CCF_EINVAL
+ * (400 already answered) when given twice, empty or malformed. */
+int api__query_get(struct api__call *call, const char *name, const char **out);
+/* max_results: default CCF_PAGE_DEFAULT, in [1, max]; 400 answered on error. */
+int api__max_results(struct api__call *call, size_t max, size_t *out);
+/* Percent-decodes s[0..n) into a new string; NULL if malformed or it holds NUL. */
+char *api__pct_decode(const char *s, size_t n, bool plus_is_space);
+
+/* Pagination tokens: an opaque, URL-safe, HMAC-signed wrapping of a store
+ * key, bound to the tenant, the list (scope) and its filter. */
+char *api__token_encode(const struct api *a, const struct ccf_tenant *t, const char *scope,
+                        const char *filter, const char *key);
+/* The store key inside token, or NULL (caller frees) if the token is not one
+ * this server issued for exactly this tenant, scope and filter. */
+char *api__token_decode(const struct api *a, const struct ccf_tenant *t, const char *scope,
+                        const char *filter, const char *token);
+/* Reads next_token and max_results into *page; 400 answered on error.
+ * page->after is owned by the caller (free). */
+int api__page(struct api__call *call, const char *scope, const char *filter, size_t max,
+              struct store_page *page);
+/* Adds "next_token" to out when next (consumed) is not NULL. */
+void api__set_next(struct api__call *call, json_t *out, const char *scope, const char *filter,
+                   char *next);
+
+/* The operations. */
+void api__create_connector(struct api__call *call);
+void api__get_connector(struct api__call *call);
+void api__update_connector(struct api__call *call);
+void api__list_connectors(struct api__call *call);
+void api__delete_connector(struct api__call *call);
+void api__start_job(struct api__call *call);
+void api__list_jobs(struct api__call *call);
+void api__get_job(struct api__call *call);
+void api__stop_job(struct api__call *call);
+void api__put_documents(struct api__call *call);
+void api__delete_documents(struct api__call *call);
+void api__list_documents(struct api__call *call);
+void api__put_checkpoint(struct api__call *call);
+void api__get_checkpoint(struct api__call *call);
+void api__delete_checkpoint(struct api__call *call);
+
+#endif

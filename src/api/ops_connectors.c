@@ -1,0 +1,129 @@
+/* ops_connectors.c: the five connector operations. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_int.h"
+
+#define UPDATE_ATTEMPTS 8
+
+void api__create_connector(struct api__call *call)
+{
+    struct ccf_connector c = {0};
+    struct ccf_diag d = {{0}};
+    json_t *body = api__body(call);
+    int rc;
+
+    if (!body)
+        return;
+    if (ccf_connector_from_create(body, &c, &d) < 0) {
+        api__fail(call, 400, "%s", d.msg);
+        goto out;
+    }
+    if ((rc = store_create_connector(call->api->store, call->tenant, &c)) < 0) {
+        api__store_fail(call, rc, "Connector", "");
+        goto out;
+    }
+    memcpy(call->resp->connector_id, c.id, sizeof(c.id));
+    api__reply(call, 201,
+               json_pack("{s:o}", "connector", ccf_connector_summary_json(call->tenant, &c)));
+out:
+    ccf_connector_clear(&c);
+    json_decref(body);
+}
+
+void api__get_connector(struct api__call *call)
+{
+    struct ccf_connector c = {0};
+    int rc;
+
+    if ((rc = store_get_connector(call->api->store, call->tenant, call->connector_id, &c)) < 0) {
+        api__store_fail(call, rc, "Connector", call->connector_id);
+        return;
+    }
+    api__reply(call, 200,
+               json_pack("{s:o}", "connector", ccf_connector_full_json(call->tenant, &c)));
+    ccf_connector_clear(&c);
+}
+
+/* Read, merge, validate, write if unchanged since the read; a concurrent
+ * writer makes us merge again over its result. */
+void api__update_connector(struct api__call *call)
+{
+    struct ccf_connector c = {0};
+    struct ccf_diag d = {{0}};
+    json_t *body = api__body(call);
+    int rc = CCF_ECONFLICT;
+
+    if (!body)
+        return;
+    for (int i = 0; i < UPDATE_ATTEMPTS && rc == CCF_ECONFLICT; i++) {
+        ccf_connector_clear(&c);
+        if ((rc = store_get_connector(call->api->store, call->tenant, call->connector_id, &c)) < 0)
+            break;
+        if ((rc = ccf_connector_apply_update(body, &c, &d)) < 0) {
+            if (rc == CCF_EINVAL) {
+                api__fail(call, 400, "%s", d.msg);
+                goto out;
+            }
+            break;
+        }
+        rc = store_update_connector(call->api->store, call->tenant, &c, c.version);
+    }
+    if (rc < 0) {
+        api__store_fail(call, rc, "Connector", call->connector_id);
+        goto out;
+    }
+    api__reply(call, 200,
+               json_pack("{s:o}", "connector", ccf_connector_summary_json(call->tenant, &c)));
+out:
+    ccf_connector_clear(&c);
+    json_decref(body);
+}
+
+static int add_connector(void *ctx, const struct ccf_connector *c)
+{
+    struct api__call *call = ctx;
+    json_t *arr = json_object_get(call->resp_json, "connectors");
+
+    json_array_append_new(arr, ccf_connector_summary_json(call->tenant, c));
+    return 0;
+}
+
+void api__list_connectors(struct api__call *call)
+{
+    struct store_page page;
+    char *next = NULL;
+    int rc;
+
+    if (api__page(call, "connectors", "", CCF_PAGE_MAX, &page) < 0)
+        return;
+    call->resp_json = json_pack("{s:[]}", "connectors");
+    rc = store_list_connectors(call->api->store, call->tenant, &page, add_connector, call, &next);
+    if (rc < 0) {
+        api__store_fail(call, rc, "Connector", "");
+        goto out;
+    }
+    api__set_next(call, call->resp_json, "connectors", "", next);
+    api__reply(call, 200, call->resp_json);
+    call->resp_json = NULL;
+out:
+    json_decref(call->resp_json);
+    call->resp_json = NULL;
+    free((char *)page.after);
+}
+
+void api__delete_connector(struct api__call *call)
+{
+    int rc = store_delete_connector(call->api->store, call->tenant, call->connector_id);
+
+    if (rc == CCF_ECONFLICT) {
+        api__fail(call, 409, "Connector %s is IN_USE; stop its job before deleting it",
+                  call->connector_id);
+        return;
+    }
+    if (rc < 0) {
+        api__store_fail(call, rc, "Connector", call->connector_id);
+        return;
+    }
+    api__reply(call, 204, NULL);
+}

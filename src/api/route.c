@@ -1,0 +1,230 @@
+/* route.c: api_handle: splits the raw target, finds the route, and applies
+ * the contract's order of checks (route 404, method 405, path ids 404,
+ * Content-Type 415) before an operation sees the request. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/api_int.h"
+
+#define SEG_MAX 5
+#define ID_C    "{c}"
+#define ID_J    "{j}"
+
+struct method {
+    const char *method;
+    const char *op;
+    api__op_fn fn;
+};
+
+struct route {
+    const char *seg[SEG_MAX];
+    size_t nseg;
+    const char *allow;
+    struct method m[3];
+};
+
+static const struct route routes[] = {
+    {{"custom-connectors"},
+     1,
+     "GET, POST",
+     {{"GET", "ListCustomConnectors", api__list_connectors},
+      {"POST", "CreateCustomConnector", api__create_connector}}},
+    {{"custom-connectors", ID_C},
+     2,
+     "DELETE, GET, PUT",
+     {{"GET", "GetCustomConnector", api__get_connector},
+      {"PUT", "UpdateCustomConnector", api__update_connector},
+      {"DELETE", "DeleteCustomConnector", api__delete_connector}}},
+    {{"custom-connectors", ID_C, "jobs"},
+     3,
+     "GET, POST",
+     {{"GET", "ListCustomConnectorJobs", api__list_jobs},
+      {"POST", "StartCustomConnectorJob", api__start_job}}},
+    {{"custom-connectors", ID_C, "jobs", ID_J},
+     4,
+     "GET",
+     {{"GET", "GetCustomConnectorJob", api__get_job}}},
+    {{"custom-connectors", ID_C, "jobs", ID_J, "stop"},
+     5,
+     "POST",
+     {{"POST", "StopCustomConnectorJob", api__stop_job}}},
+    {{"custom-connectors", ID_C, "documents"},
+     3,
+     "DELETE, GET, POST",
+     {{"GET", "ListCustomConnectorDocuments", api__list_documents},
+      {"POST", "BatchPutCustomConnectorDocuments", api__put_documents},
+      {"DELETE", "BatchDeleteCustomConnectorDocuments", api__delete_documents}}},
+    {{"custom-connectors", ID_C, "checkpoint"},
+     3,
+     "DELETE, GET, PUT",
+     {{"GET", "GetCustomConnectorCheckpoint", api__get_checkpoint},
+      {"PUT", "PutCustomConnectorCheckpoint", api__put_checkpoint},
+      {"DELETE", "DeleteCustomConnectorCheckpoint", api__delete_checkpoint}}},
+};
+
+/* The path split into decoded segments; a segment that does not decode is NULL. */
+struct path {
+    char *seg[SEG_MAX];
+    size_t nseg;
+};
+
+static void path_free(struct path *p)
+{
+    for (size_t i = 0; i < p->nseg; i++)
+        free(p->seg[i]);
+}
+
+/* Splits what follows "/api/v1/"; false for too many or empty segments. */
+static bool path_split(const char *s, size_t n, struct path *p)
+{
+    size_t start = 0;
+
+    p->nseg = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && s[i] != '/')
+            continue;
+        if (i == start || p->nseg == SEG_MAX) {
+            path_free(p);
+            return false;
+        }
+        p->seg[p->nseg++] = api__pct_decode(s + start, i - start, false);
+        start = i + 1;
+    }
+    return true;
+}
+
+static const struct route *route_find(const struct path *p)
+{
+    for (size_t r = 0; r < sizeof(routes) / sizeof(routes[0]); r++) {
+        const struct route *rt = &routes[r];
+        bool ok = rt->nseg == p->nseg;
+        for (size_t i = 0; ok && i < p->nseg; i++) {
+            const char *want = rt->seg[i];
+            if (strcmp(want, ID_C) != 0 && strcmp(want, ID_J) != 0)
+                ok = p->seg[i] && strcmp(p->seg[i], want) == 0;
+        }
+        if (ok)
+            return rt;
+    }
+    return NULL;
+}
+
+/* application/json, with parameters allowed, any case. */
+static bool json_media_type(const char *ct)
+{
+    size_t n;
+
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    n = strcspn(ct, ";");
+    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+        n--;
+    return n == 16 && strncasecmp(ct, "application/json", 16) == 0;
+}
+
+static void not_found_route(struct api__call *call)
+{
+    api__fail(call, 404, "No API resource at this path; see the API reference for the paths");
+}
+
+static void healthz(struct api__call *call)
+{
+    int rc;
+
+    call->resp->operation = "Health";
+    if (strcmp(call->req->method, "GET") != 0) {
+        api__fail(call, 405, "Method %.16s is not allowed here; allowed: GET", call->req->method);
+        call->resp->headers[0].name = "Allow";
+        snprintf(call->resp->headers[0].value, sizeof(call->resp->headers[0].value), "GET");
+        call->resp->nheaders = 1;
+        return;
+    }
+    if ((rc = store_ping(call->api->store)) < 0) {
+        api__store_fail(call, rc, "Store", "");
+        return;
+    }
+    api__reply(call, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+/* Checks ids and Content-Type, parses the query, then runs the operation. */
+static void dispatch(struct api__call *call, const struct route *rt, const struct method *m,
+                     const struct path *p)
+{
+    const struct api_request *req = call->req;
+
+    for (size_t i = 0; i < p->nseg; i++) {
+        if (strcmp(rt->seg[i], ID_C) == 0) {
+            if (!p->seg[i] || !ccf_connector_id_valid(p->seg[i])) {
+                api__fail(call, 404, "Connector %.64s not found", p->seg[i] ? p->seg[i] : "");
+                return;
+            }
+            call->connector_id = p->seg[i];
+            snprintf(call->resp->connector_id, sizeof(call->resp->connector_id), "%s", p->seg[i]);
+        } else if (strcmp(rt->seg[i], ID_J) == 0) {
+            if (!p->seg[i] || !ccf_job_id_valid(p->seg[i])) {
+                api__fail(call, 404, "Job %.64s not found", p->seg[i] ? p->seg[i] : "");
+                return;
+            }
+            call->job_id = p->seg[i];
+            snprintf(call->resp->job_id, sizeof(call->resp->job_id), "%s", p->seg[i]);
+        }
+    }
+    if (req->has_body && req->content_type && !json_media_type(req->content_type)) {
+        api__fail(call, 415, "Content-Type must be application/json");
+        return;
+    }
+    if (api__query_parse(call, call->query_string) < 0) {
+        api__fail(call, 400, "Too many query parameters (at most %d)", API__QUERY_MAX);
+        return;
+    }
+    m->fn(call);
+}
+
+static void route(struct api__call *call, const char *path, size_t plen)
+{
+    static const char prefix[] = "/api/v1/";
+    const struct route *rt;
+    struct path p;
+
+    if (plen < sizeof(prefix) || strncmp(path, prefix, sizeof(prefix) - 1) != 0 ||
+        !path_split(path + sizeof(prefix) - 1, plen - (sizeof(prefix) - 1), &p)) {
+        not_found_route(call);
+        return;
+    }
+    if (!(rt = route_find(&p))) {
+        not_found_route(call);
+        goto out;
+    }
+    for (size_t i = 0; i < 3 && rt->m[i].method; i++) {
+        if (strcmp(rt->m[i].method, call->req->method) == 0) {
+            call->resp->operation = rt->m[i].op;
+            dispatch(call, rt, &rt->m[i], &p);
+            goto out;
+        }
+    }
+    api__fail(call, 405, "Method %.16s is not allowed here; allowed: %s", call->req->method,
+              rt->allow);
+    call->resp->headers[0].name = "Allow";
+    snprintf(call->resp->headers[0].value, sizeof(call->resp->headers[0].value), "%s", rt->allow);
+    call->resp->nheaders = 1;
+out:
+    path_free(&p);
+}
+
+void api_handle(struct api *a, const struct api_request *req, struct api_response *resp)
+{
+    struct api__call call = {.api = a, .req = req, .resp = resp, .tenant = &req->tenant};
+    const char *q = strchr(req->target, '?');
+    size_t plen = q ? (size_t)(q - req->target) : strlen(req->target);
+
+    memset(resp, 0, sizeof(*resp));
+    if (plen == 8 && strncmp(req->target, "/healthz", 8) == 0) {
+        healthz(&call);
+        return;
+    }
+    call.query_string = q ? q + 1 : "";
+    route(&call, req->target, plen);
+    api__query_free(&call);
+}

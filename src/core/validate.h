@@ -1,0 +1,62 @@
+/* validate.h: the contract's validation rules for request bodies, and the
+ * JSON encoding of domain types (jansson). Everything a 400 can be about is
+ * decided here; the message names the offending field.
+ * Must not know about HTTP status codes, SQL or processes.
+ * Thread rules: all functions are thread-safe. */
+#ifndef CCF_VALIDATE_H
+#define CCF_VALIDATE_H
+
+#include <jansson.h>
+
+#include "core/core.h"
+
+/* Why validation failed, for the 400's message. */
+struct ccf_diag {
+    char msg[320];
+};
+
+void ccf_diag_set(struct ccf_diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Decodes a request body: one JSON object, UTF-8, no duplicate keys, NUL
+ * escapes allowed (only checkpoint_data may keep them). NULL with *d set
+ * when the body is not such an object. The caller decrefs the result. */
+json_t *ccf_json_parse_object(const char *body, size_t len, struct ccf_diag *d);
+
+/* Number of code points in valid UTF-8 (jansson has validated it). */
+size_t ccf_utf8_count(const char *s, size_t n);
+/* True if s holds a control character: U+0000-U+001F or U+007F-U+009F. */
+bool ccf_utf8_has_control(const char *s, size_t n);
+
+/* CreateCustomConnector: fills c->name, c->description and c->properties
+ * (defaults applied, unknown fields dropped). CCF_EINVAL with *d set. */
+int ccf_connector_from_create(const json_t *body, struct ccf_connector *c, struct ccf_diag *d);
+
+/* UpdateCustomConnector: applies body as a JSON merge patch (RFC 7396) over
+ * c's name, description and properties and validates the result; on success
+ * c's owned fields are replaced. CCF_EINVAL with *d set for an invalid
+ * result or an empty update (no known field, or only empty objects). */
+int ccf_connector_apply_update(const json_t *body, struct ccf_connector *c, struct ccf_diag *d);
+
+/* StartCustomConnectorJob: body may be NULL (no body). *environment gets
+ * the job's variables as compact JSON (caller frees) or NULL when none. */
+int ccf_job_start_from_json(const json_t *body, char **environment, struct ccf_diag *d);
+
+/* BatchPut: fills *docs (ccf_xmalloc'd array, sorted by id bytewise;
+ * strings borrowed from body) and *n. Duplicates are an error. */
+int ccf_documents_from_put(const json_t *body, struct ccf_document **docs, size_t *n,
+                           struct ccf_diag *d);
+/* BatchDelete: fills *ids (ccf_xmalloc'd, sorted, borrowed from body). */
+int ccf_documents_from_delete(const json_t *body, const char ***ids, size_t *n, struct ccf_diag *d);
+/* PutCheckpoint: *data borrowed from body. */
+int ccf_checkpoint_from_put(const json_t *body, const char **data, size_t *len, struct ccf_diag *d);
+
+/* Encoders: new references the caller decrefs. */
+json_t *ccf_connector_summary_json(const struct ccf_tenant *t, const struct ccf_connector *c);
+/* The summary plus container_properties. */
+json_t *ccf_connector_full_json(const struct ccf_tenant *t, const struct ccf_connector *c);
+json_t *ccf_job_json(const struct ccf_job *j);
+json_t *ccf_document_json(const struct ccf_document *d);
+json_t *ccf_checkpoint_json(const struct ccf_checkpoint *c);
+json_t *ccf_time_json(int64_t t);
+
+#endif
