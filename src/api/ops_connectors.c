@@ -56,6 +56,10 @@ void api__update_connector(struct api__call *call)
 
     if (!body)
         return;
+    if (ccf_connector_check_update(body, &d) < 0) {
+        api__fail(call, 400, "%s", d.msg);
+        goto out;
+    }
     for (int i = 0; i < UPDATE_ATTEMPTS && rc == CCF_ECONFLICT; i++) {
         ccf_connector_clear(&c);
         if ((rc = store_get_connector(call->api->store, call->tenant, call->connector_id, &c)) < 0)

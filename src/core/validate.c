@@ -439,3 +439,23 @@ out:
     json_decref(patch);
     return rc;
 }
+
+int ccf_connector_check_update(const json_t *body, struct ccf_diag *d)
+{
+    /* Every optional field set: a patch that fails on this connector fails
+     * on every connector, whatever it holds. */
+    struct ccf_connector probe = {
+        .name = ccf_xstrdup("probe"),
+        .description = ccf_xstrdup("probe"),
+        .properties =
+            ccf_xstrdup("{\"command\":[\"x\"],\"environment\":[],"
+                        "\"execution_role_arn\":\"arn:aws:iam::000000000000:role/r\","
+                        "\"image_uri\":\"000000000000.dkr.ecr.r.amazonaws.com/r\","
+                        "\"job_role_arn\":\"arn:aws:iam::000000000000:role/r\","
+                        "\"resource_requirements\":{\"cpu\":1,\"memory\":2048},\"timeout\":1}"),
+    };
+    int rc = ccf_connector_apply_update(body, &probe, d);
+
+    ccf_connector_clear(&probe);
+    return rc;
+}

@@ -37,6 +37,10 @@ int ccf_connector_from_create(const json_t *body, struct ccf_connector *c, struc
  * result or an empty update (no known field, or only empty objects). */
 int ccf_connector_apply_update(const json_t *body, struct ccf_connector *c, struct ccf_diag *d);
 
+/* Validates an update body on its own, before the connector is read, so
+ * that a body no connector could take is a 400 even for a missing one. */
+int ccf_connector_check_update(const json_t *body, struct ccf_diag *d);
+
 /* StartCustomConnectorJob: body may be NULL (no body). *environment gets
  * the job's variables as compact JSON (caller frees) or NULL when none. */
 int ccf_job_start_from_json(const json_t *body, char **environment, struct ccf_diag *d);

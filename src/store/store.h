@@ -20,7 +20,7 @@
 struct store; /* defined in store/sqlite.c */
 
 struct store_config {
-    const char *path;     /* the database file; created if missing */
+    const char *path;        /* the database file; created if missing */
     const char *synchronous; /* "FULL" (NULL: the default), "NORMAL" or "OFF" */
     int busy_timeout_ms;     /* 0: default 5000 */
 };
@@ -88,8 +88,8 @@ int store_get_job(struct store *s, const struct ccf_tenant *t, const char *conne
  * (1u << status) for each status to include; 0 means all. CCF_ENOTFOUND if
  * the connector does not exist. */
 int store_list_jobs(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                    unsigned status_mask, const struct store_page *p, store_job_fn visit,
-                    void *ctx, char **next);
+                    unsigned status_mask, const struct store_page *p, store_job_fn visit, void *ctx,
+                    char **next);
 
 /* A conditional job transition. Fields marked "if set" are written only when
  * set; timestamps are taken by the store (started_at on RUNNING, completed_at

@@ -1,0 +1,201 @@
+/* documents.c: documents in the SQLite backend: batch upsert and delete,
+ * each all or nothing in one transaction, and listing by document_id. */
+#include "store/store_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Batches are written in key order: a WITHOUT ROWID table takes sorted keys
+ * ~15x faster than random ones (DESIGN.md). strcmp orders bytewise, as
+ * SQLite's BINARY collation does. */
+static int cmp_doc(const void *a, const void *b)
+{
+    const struct ccf_document *x = *(const struct ccf_document *const *)a;
+    const struct ccf_document *y = *(const struct ccf_document *const *)b;
+
+    return strcmp(x->id, y->id);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int put_one(struct store__conn *c, sqlite3_stmt *st, const char *connector_id,
+                   const struct ccf_document *d, int64_t now, const char *op)
+{
+    int rc, b = SQLITE_OK;
+
+    store__bind_text(st, 1, connector_id, &b);
+    store__bind_text(st, 2, d->id, &b);
+    store__bind_text(st, 3, d->checksum, &b);
+    store__bind_int(st, 4, now, &b);
+    if ((rc = store__bind_check(c, b, op)) < 0) {
+        store__reset(st);
+        return rc;
+    }
+    return store__step_done(c, st, op);
+}
+
+int store_put_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                        const struct ccf_document *docs, size_t n)
+{
+    const char *op = "put_documents";
+    const struct ccf_document **v = NULL;
+    char tk[STORE__TENANT_KEY_MAX];
+    struct store__conn *c;
+    sqlite3_stmt *st = NULL;
+    int64_t now = ccf_now_us();
+    int rc;
+
+    if (!ccf_connector_id_valid(connector_id))
+        return CCF_ENOTFOUND;
+    for (size_t i = 0; i < n; i++) {
+        if (!docs[i].id || !docs[i].checksum)
+            return CCF_EINVAL;
+    }
+    store__tenant_key(t, tk);
+    if ((rc = store__conn(s, &c)) < 0 ||
+        (rc = store__stmt(c, STORE__Q_DOC_PUT,
+                          "INSERT INTO documents (connector_id, document_id, checksum, "
+                          "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4) "
+                          "ON CONFLICT (connector_id, document_id) DO UPDATE SET "
+                          "checksum = excluded.checksum, updated_at = excluded.updated_at",
+                          &st, op)) < 0 ||
+        (rc = store__begin(c, op)) < 0)
+        return rc;
+    if ((rc = store__connector_status(c, tk, connector_id, op)) < 0)
+        goto fail;
+    v = ccf_xcalloc(n, sizeof(*v));
+    for (size_t i = 0; i < n; i++)
+        v[i] = &docs[i];
+    qsort(v, n, sizeof(*v), cmp_doc);
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = put_one(c, st, connector_id, v[i], now, op)) < 0)
+            goto fail;
+    }
+    free(v);
+    return store__commit(c, op);
+fail:
+    free(v);
+    store__rollback(c, op);
+    return rc;
+}
+
+int store_delete_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                           const char *const *ids, size_t n)
+{
+    const char *op = "delete_documents";
+    const char **v = NULL;
+    char tk[STORE__TENANT_KEY_MAX];
+    struct store__conn *c;
+    sqlite3_stmt *st = NULL;
+    int rc, b;
+
+    if (!ccf_connector_id_valid(connector_id))
+        return CCF_ENOTFOUND;
+    for (size_t i = 0; i < n; i++) {
+        if (!ids[i])
+            return CCF_EINVAL;
+    }
+    store__tenant_key(t, tk);
+    if ((rc = store__conn(s, &c)) < 0 ||
+        (rc = store__stmt(c, STORE__Q_DOC_DELETE,
+                          "DELETE FROM documents WHERE connector_id = ?1 AND document_id = ?2", &st,
+                          op)) < 0 ||
+        (rc = store__begin(c, op)) < 0)
+        return rc;
+    if ((rc = store__connector_status(c, tk, connector_id, op)) < 0)
+        goto fail;
+    v = ccf_xcalloc(n, sizeof(*v));
+    memcpy(v, ids, n * sizeof(*v));
+    qsort(v, n, sizeof(*v), cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        b = SQLITE_OK;
+        store__bind_text(st, 1, connector_id, &b);
+        store__bind_text(st, 2, v[i], &b);
+        if ((rc = store__bind_check(c, b, op)) < 0 || (rc = store__step_done(c, st, op)) < 0) {
+            store__reset(st);
+            goto fail;
+        }
+    }
+    free(v);
+    return store__commit(c, op);
+fail:
+    free(v);
+    store__rollback(c, op);
+    return rc;
+}
+
+/* Row text dies at the next step, so the page's last id is copied before. */
+static int visit_documents(struct store__conn *c, sqlite3_stmt *st, size_t limit,
+                           store_document_fn visit, void *ctx, char **last)
+{
+    struct ccf_document item;
+    char *last_id = NULL;
+    size_t n = 0;
+    int rc;
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == limit) {
+            *last = last_id;
+            return 0;
+        }
+        item.id = (const char *)sqlite3_column_text(st, 0);
+        item.checksum = (const char *)sqlite3_column_text(st, 1);
+        item.created_at = sqlite3_column_int64(st, 2);
+        item.updated_at = sqlite3_column_int64(st, 3);
+        if (!item.id || !item.checksum) {
+            rc = store__fail(c, SQLITE_NOMEM, "store.step_failed", "list_documents");
+            goto fail;
+        }
+        if ((rc = visit(ctx, &item)) < 0)
+            goto fail;
+        if (++n == limit)
+            last_id = ccf_xstrdup(item.id);
+    }
+    free(last_id);
+    return rc == SQLITE_DONE ? 0 : store__fail(c, rc, "store.step_failed", "list_documents");
+fail:
+    free(last_id);
+    return rc;
+}
+
+int store_list_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                         const struct store_page *p, store_document_fn visit, void *ctx,
+                         char **next)
+{
+    const char *op = "list_documents";
+    char tk[STORE__TENANT_KEY_MAX];
+    struct store__conn *c;
+    sqlite3_stmt *st = NULL;
+    char *last = NULL;
+    int rc, b = SQLITE_OK;
+
+    if (store__page_check(p) < 0 || (p->after && !store__doc_key_valid(p->after)))
+        return CCF_EINVAL;
+    if (!ccf_connector_id_valid(connector_id))
+        return CCF_ENOTFOUND;
+    store__tenant_key(t, tk);
+    if ((rc = store__conn(s, &c)) < 0 ||
+        (rc = store__connector_status(c, tk, connector_id, op)) < 0 ||
+        (rc = store__stmt(c, STORE__Q_DOC_LIST,
+                          "SELECT document_id, checksum, created_at, updated_at FROM documents "
+                          "WHERE connector_id = ?1 AND document_id > ?2 "
+                          "ORDER BY document_id LIMIT ?3",
+                          &st, op)) < 0)
+        return rc;
+    store__bind_text(st, 1, connector_id, &b);
+    store__bind_text(st, 2, p->after ? p->after : "", &b); /* every id sorts after "" */
+    store__bind_int(st, 3, (int64_t)p->limit + 1, &b);
+    if ((rc = store__bind_check(c, b, op)) < 0 ||
+        (rc = visit_documents(c, st, p->limit, visit, ctx, &last)) < 0)
+        goto out;
+    if (next)
+        *next = last;
+    else
+        free(last);
+out:
+    store__reset(st);
+    return rc;
+}

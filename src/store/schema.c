@@ -1,0 +1,224 @@
+/* schema.c: the SQLite backend's schema as an ordered list of migrations,
+ * applied at open in one transaction and recorded in PRAGMA user_version,
+ * and the token secret kept in the meta table. */
+#include "store/store_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/log.h"
+
+#define SECRET_KEY "token_secret"
+
+/* Append only: migration i takes a database from version i to i + 1.
+ *
+ * connectors and jobs keep rowids: their rows carry JSON (properties,
+ * environment) of up to a few hundred KiB, and WITHOUT ROWID tables suit
+ * small rows only. documents rows are small and always read by key range.
+ * Statuses are enum values, so that a status mask filters in SQL.
+ * Timestamps are microseconds since the epoch; NULL means unset. */
+static const char *const migrations[] = {
+    /* 1: the initial schema. */
+    "CREATE TABLE connectors ("
+    "  id TEXT NOT NULL PRIMARY KEY,"
+    "  tenant TEXT NOT NULL," /* "region:account_id" */
+    "  name TEXT NOT NULL,"
+    "  description TEXT,"
+    "  properties TEXT NOT NULL,"
+    "  status INTEGER NOT NULL CHECK (status IN (0, 1)),"
+    "  active_job_id TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  version INTEGER NOT NULL);"
+    "CREATE INDEX connectors_by_tenant ON connectors (tenant, created_at, id);"
+    "CREATE TABLE jobs ("
+    "  id TEXT NOT NULL PRIMARY KEY,"
+    "  connector_id TEXT NOT NULL REFERENCES connectors (id) ON DELETE CASCADE,"
+    "  tenant TEXT NOT NULL,"
+    "  status INTEGER NOT NULL CHECK (status BETWEEN 0 AND 5),"
+    "  environment TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  started_at INTEGER,"
+    "  completed_at INTEGER,"
+    "  exit_code INTEGER,"
+    "  failure_reason TEXT,"
+    "  executor_id TEXT);"
+    "CREATE INDEX jobs_by_connector ON jobs (connector_id, created_at DESC, id DESC);"
+    "CREATE INDEX jobs_by_connector_status"
+    "  ON jobs (connector_id, status, created_at DESC, id DESC);"
+    "CREATE TABLE documents ("
+    "  connector_id TEXT NOT NULL REFERENCES connectors (id) ON DELETE CASCADE,"
+    "  document_id TEXT NOT NULL,"
+    "  checksum TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (connector_id, document_id)) WITHOUT ROWID;"
+    "CREATE TABLE checkpoints ("
+    "  connector_id TEXT NOT NULL PRIMARY KEY"
+    "    REFERENCES connectors (id) ON DELETE CASCADE,"
+    "  data BLOB NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    /* AUTOINCREMENT: a seq is never reused, even after old rows are purged. */
+    "CREATE TABLE job_changes ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant TEXT NOT NULL,"
+    "  connector_id TEXT NOT NULL,"
+    "  job_id TEXT NOT NULL,"
+    "  old_status INTEGER NOT NULL,"
+    "  new_status INTEGER NOT NULL,"
+    "  at INTEGER NOT NULL);"
+    "CREATE TABLE stream_cursors ("
+    "  consumer TEXT NOT NULL PRIMARY KEY,"
+    "  seq INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE meta ("
+    "  key TEXT NOT NULL PRIMARY KEY,"
+    "  value BLOB NOT NULL) WITHOUT ROWID;",
+};
+
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* Runs a one-off statement (not worth a cache slot) that yields one
+ * integer row. */
+static int query_int(struct store__conn *c, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if ((rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL)) != SQLITE_OK ||
+        (rc = sqlite3_step(st)) != SQLITE_ROW) {
+        rc = store__fail(c, rc, "store.migrate_failed", "open");
+        goto out;
+    }
+    *out = sqlite3_column_int64(st, 0);
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int check_version(struct store__conn *c, const char *path, int64_t *version)
+{
+    int64_t v;
+    int rc;
+
+    if ((rc = query_int(c, "PRAGMA user_version", &v)) < 0)
+        return rc;
+    if (v < 0 || v > SCHEMA_VERSION) {
+        CCF_LOG_ERROR("store.schema_too_new", CCF_KV_STR("path", path), CCF_KV_INT("version", v),
+                      CCF_KV_INT("known", SCHEMA_VERSION));
+        return CCF_EIO;
+    }
+    *version = v;
+    return 0;
+}
+
+static int enable_wal(struct store__conn *c, const char *path)
+{
+    sqlite3_stmt *st = NULL;
+    const unsigned char *mode;
+    int rc;
+
+    if ((rc = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode=WAL", -1, &st, NULL)) != SQLITE_OK ||
+        (rc = sqlite3_step(st)) != SQLITE_ROW) {
+        rc = store__fail(c, rc, "store.migrate_failed", "open");
+        goto out;
+    }
+    mode = sqlite3_column_text(st, 0);
+    rc = 0;
+    if (!mode || strcmp((const char *)mode, "wal") != 0) {
+        CCF_LOG_ERROR("store.no_wal", CCF_KV_STR("path", path),
+                      CCF_KV_STR("journal_mode", (const char *)mode));
+        rc = CCF_EIO;
+    }
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int apply_migrations(struct store__conn *c, int64_t from)
+{
+    char sql[48];
+    int rc, n;
+
+    for (int64_t v = from; v < SCHEMA_VERSION; v++) {
+        if ((rc = sqlite3_exec(c->db, migrations[v], NULL, NULL, NULL)) != SQLITE_OK)
+            return store__fail(c, rc, "store.migrate_failed", "open");
+        CCF_LOG_INFO("store.migrated", CCF_KV_INT("version", v + 1));
+    }
+    if (from == SCHEMA_VERSION)
+        return 0;
+    n = snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", SCHEMA_VERSION);
+    if (n < 0 || (size_t)n >= sizeof(sql))
+        return CCF_EIO;
+    if ((rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL)) != SQLITE_OK)
+        return store__fail(c, rc, "store.migrate_failed", "open");
+    return 0;
+}
+
+static int load_secret(struct store__conn *c, unsigned char secret[32])
+{
+    sqlite3_stmt *st = NULL;
+    unsigned char fresh[32];
+    int rc;
+
+    rc = sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key = '" SECRET_KEY "'", -1, &st,
+                            NULL);
+    if (rc != SQLITE_OK || ((rc = sqlite3_step(st)) != SQLITE_ROW && rc != SQLITE_DONE)) {
+        rc = store__fail(c, rc, "store.migrate_failed", "open");
+        goto out;
+    }
+    if (rc == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 0) != 32) {
+            CCF_LOG_ERROR("store.bad_secret", CCF_KV_INT("bytes", sqlite3_column_bytes(st, 0)));
+            rc = CCF_EIO;
+            goto out;
+        }
+        memcpy(secret, sqlite3_column_blob(st, 0), 32);
+        rc = 0;
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if ((rc = ccf_random_bytes(fresh, sizeof(fresh))) < 0)
+        goto out;
+    rc = sqlite3_prepare_v2(c->db, "INSERT INTO meta (key, value) VALUES ('" SECRET_KEY "', ?1)",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK || (rc = sqlite3_bind_blob(st, 1, fresh, 32, SQLITE_STATIC)) != SQLITE_OK ||
+        (rc = sqlite3_step(st)) != SQLITE_DONE) {
+        rc = store__fail(c, rc, "store.migrate_failed", "open");
+        goto out;
+    }
+    memcpy(secret, fresh, 32);
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    memset(fresh, 0, sizeof(fresh));
+    return rc;
+}
+
+int store__migrate(struct store__conn *c, const char *path, unsigned char secret[32])
+{
+    int64_t version, fk;
+    int rc;
+
+    if ((rc = query_int(c, "PRAGMA foreign_keys", &fk)) < 0)
+        return rc;
+    if (fk != 1) {
+        CCF_LOG_ERROR("store.no_foreign_keys", CCF_KV_STR("path", path));
+        return CCF_EIO;
+    }
+    /* Refuse a newer file before touching it (journal_mode changes it). */
+    if ((rc = check_version(c, path, &version)) < 0 || (rc = enable_wal(c, path)) < 0 ||
+        (rc = store__begin(c, "open")) < 0)
+        return rc;
+    /* Again under the write lock: another process may have migrated it. */
+    if ((rc = check_version(c, path, &version)) < 0 || (rc = apply_migrations(c, version)) < 0 ||
+        (rc = load_secret(c, secret)) < 0)
+        goto fail;
+    return store__commit(c, "open");
+fail:
+    store__rollback(c, "open");
+    return rc;
+}

@@ -1,0 +1,231 @@
+/* sqlite.c: the SQLite backend's handle: open and close, the per-thread
+ * connections (opened lazily, closed at thread exit or by store_close), the
+ * token secret, ping and the change hook. */
+#include "store/store_int.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/log.h"
+
+#define BUSY_TIMEOUT_DEFAULT_MS 5000
+
+struct store {
+    char *path;
+    const char *synchronous; /* static: "FULL", "NORMAL" or "OFF" */
+    int busy_timeout_ms;
+    pthread_key_t key; /* the calling thread's struct store__conn */
+    bool key_created;
+    pthread_mutex_t mu; /* guards conns */
+    struct store__conn *conns;
+    void (*hook)(void *ctx);
+    void *hook_ctx;
+    unsigned char secret[32];
+};
+
+static void conn_close(struct store__conn *c)
+{
+    int rc;
+
+    store__finalize_all(c);
+    if ((rc = sqlite3_close(c->db)) != SQLITE_OK)
+        CCF_LOG_ERROR("store.close_failed", CCF_KV_INT("sqlite_rc", rc),
+                      CCF_KV_STR("sqlite_error", sqlite3_errmsg(c->db)));
+    free(c);
+}
+
+/* The pthread_key destructor: a thread exits while the store is open. */
+static void conn_destroy(void *p)
+{
+    struct store__conn *c = p;
+    struct store *s = c->s;
+
+    pthread_mutex_lock(&s->mu);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    pthread_mutex_unlock(&s->mu);
+    conn_close(c);
+}
+
+static int conn_configure(struct store__conn *c)
+{
+    char sql[80];
+    int rc, n;
+
+    n = snprintf(sql, sizeof(sql), "PRAGMA foreign_keys=ON; PRAGMA synchronous=%s;",
+                 c->s->synchronous);
+    if (n < 0 || (size_t)n >= sizeof(sql))
+        return CCF_EIO;
+    sqlite3_extended_result_codes(c->db, 1);
+    if ((rc = sqlite3_busy_timeout(c->db, c->s->busy_timeout_ms)) != SQLITE_OK ||
+        (rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL)) != SQLITE_OK)
+        return store__fail(c, rc, "store.configure_failed", "open");
+    return 0;
+}
+
+static int conn_open(struct store *s, struct store__conn **out)
+{
+    /* NOMUTEX: a connection is used by one thread at a time. */
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    struct store__conn *c = ccf_xcalloc(1, sizeof(*c));
+    int rc;
+
+    c->s = s;
+    if ((rc = sqlite3_open_v2(s->path, &c->db, flags, NULL)) != SQLITE_OK) {
+        CCF_LOG_ERROR(
+            "store.open_failed", CCF_KV_STR("path", s->path), CCF_KV_INT("sqlite_rc", rc),
+            CCF_KV_STR("sqlite_error", c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc)));
+        rc = store__map(rc);
+        goto fail;
+    }
+    if ((rc = conn_configure(c)) < 0)
+        goto fail;
+    *out = c;
+    return 0;
+fail:
+    sqlite3_close(c->db);
+    free(c);
+    return rc;
+}
+
+int store__conn(struct store *s, struct store__conn **out)
+{
+    struct store__conn *c = pthread_getspecific(s->key);
+    int rc;
+
+    if (c) {
+        *out = c;
+        return 0;
+    }
+    if ((rc = conn_open(s, &c)) < 0)
+        return rc;
+    if ((rc = pthread_setspecific(s->key, c)) != 0) {
+        CCF_LOG_ERROR("store.tls_failed", CCF_KV_INT("errno", rc));
+        conn_close(c);
+        return CCF_EIO;
+    }
+    pthread_mutex_lock(&s->mu);
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    pthread_mutex_unlock(&s->mu);
+    *out = c;
+    return 0;
+}
+
+static int parse_synchronous(const char *v, const char **out)
+{
+    static const char *const names[] = {"FULL", "NORMAL", "OFF"};
+
+    if (!v) {
+        *out = names[0];
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcasecmp(v, names[i]) == 0) {
+            *out = names[i];
+            return 0;
+        }
+    }
+    CCF_LOG_ERROR("store.bad_config", CCF_KV_STR("synchronous", v));
+    return CCF_EINVAL;
+}
+
+int store_open(struct store **out, const struct store_config *cfg)
+{
+    struct store *s;
+    struct store__conn *c;
+    int rc;
+
+    if (!cfg || !cfg->path || cfg->busy_timeout_ms < 0)
+        return CCF_EINVAL;
+    s = ccf_xcalloc(1, sizeof(*s));
+    pthread_mutex_init(&s->mu, NULL);
+    s->path = ccf_xstrdup(cfg->path);
+    s->busy_timeout_ms = cfg->busy_timeout_ms ? cfg->busy_timeout_ms : BUSY_TIMEOUT_DEFAULT_MS;
+    if ((rc = parse_synchronous(cfg->synchronous, &s->synchronous)) < 0)
+        goto fail;
+    if ((rc = pthread_key_create(&s->key, conn_destroy)) != 0) {
+        CCF_LOG_ERROR("store.tls_failed", CCF_KV_INT("errno", rc));
+        rc = CCF_EIO;
+        goto fail;
+    }
+    s->key_created = true;
+    /* The opening thread keeps this connection for its later calls. */
+    if ((rc = store__conn(s, &c)) < 0 || (rc = store__migrate(c, s->path, s->secret)) < 0)
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    store_close(s);
+    return rc;
+}
+
+void store_close(struct store *s)
+{
+    struct store__conn *c, *next;
+
+    if (!s)
+        return;
+    /* Deleting the key first: no destructor can run on a connection that is
+     * closed below, so nothing is closed twice. */
+    if (s->key_created) {
+        pthread_setspecific(s->key, NULL);
+        pthread_key_delete(s->key);
+    }
+    pthread_mutex_lock(&s->mu);
+    c = s->conns;
+    s->conns = NULL;
+    pthread_mutex_unlock(&s->mu);
+    for (; c; c = next) {
+        next = c->next;
+        conn_close(c);
+    }
+    pthread_mutex_destroy(&s->mu);
+    free(s->path);
+    memset(s->secret, 0, sizeof(s->secret));
+    free(s);
+}
+
+int store_secret(struct store *s, unsigned char out[32])
+{
+    memcpy(out, s->secret, sizeof(s->secret));
+    return 0;
+}
+
+int store_ping(struct store *s)
+{
+    struct store__conn *c;
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if ((rc = store__conn(s, &c)) < 0 ||
+        (rc = store__stmt(c, STORE__Q_PING, "SELECT count(*) FROM meta", &st, "ping")) < 0)
+        return rc;
+    if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+        rc = store__fail(c, rc, "store.step_failed", "ping");
+    else
+        rc = 0;
+    store__reset(st);
+    return rc;
+}
+
+void store_set_change_hook(struct store *s, void (*fn)(void *ctx), void *ctx)
+{
+    s->hook = fn;
+    s->hook_ctx = ctx;
+}
+
+void store__notify(struct store *s)
+{
+    if (s->hook)
+        s->hook(s->hook_ctx);
+}

@@ -1,0 +1,149 @@
+/* store_int.h: private helpers of the SQLite backend, for the files of
+ * src/store/ only: the per-thread connection and its statement cache, error
+ * mapping, transactions, binding and reading columns, page keys.
+ *
+ * Thread rules: a struct store__conn belongs to one thread; only the thread
+ * that got it from store__conn uses it. */
+#ifndef CCF_STORE_INT_H
+#define CCF_STORE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+/* "region:account_id" as stored in the tenant columns. */
+#define STORE__TENANT_KEY_MAX (CCF_REGION_MAX + 1 + CCF_ACCOUNT_ID_LEN + 1)
+
+/* One slot per cached statement; the SQL text stays at the call site. */
+enum store__q {
+    STORE__Q_BEGIN,
+    STORE__Q_COMMIT,
+    STORE__Q_ROLLBACK,
+    STORE__Q_PING,
+    STORE__Q_CONN_INSERT,
+    STORE__Q_CONN_GET,
+    STORE__Q_CONN_STATUS,
+    STORE__Q_CONN_LIST,
+    STORE__Q_CONN_UPDATE,
+    STORE__Q_CONN_DELETE,
+    STORE__Q_JOB_ID_TAKEN,
+    STORE__Q_JOB_CLAIM,
+    STORE__Q_JOB_INSERT,
+    STORE__Q_JOB_GET,
+    STORE__Q_JOB_LIST_ALL,
+    STORE__Q_JOB_LIST_ONE,
+    STORE__Q_JOB_LIST_MASK,
+    STORE__Q_JOB_UPDATE,
+    STORE__Q_JOB_RELEASE,
+    STORE__Q_DOC_PUT,
+    STORE__Q_DOC_DELETE,
+    STORE__Q_DOC_LIST,
+    STORE__Q_CP_PUT,
+    STORE__Q_CP_GET,
+    STORE__Q_CP_DELETE,
+    STORE__Q_CHANGE_INSERT,
+    STORE__Q_CHANGE_READ,
+    STORE__Q_CURSOR_GET,
+    STORE__Q_CURSOR_SET,
+    STORE__Q_COUNT
+};
+
+/* A thread's connection, linked in its store's list (under the store's
+ * mutex) so that store_close can close the connections of live threads. */
+struct store__conn {
+    struct store *s;
+    sqlite3 *db;
+    sqlite3_stmt *stmt[STORE__Q_COUNT];
+    bool changes_pending; /* the open transaction wrote change rows */
+    struct store__conn *prev, *next;
+};
+
+/* sqlite.c */
+
+/* The calling thread's connection, opened on first use. CCF_EUNAVAIL (or
+ * CCF_EIO) if it cannot be opened, logged. */
+int store__conn(struct store *s, struct store__conn **out);
+/* Calls the change hook, if one is set. */
+void store__notify(struct store *s);
+
+/* schema.c */
+
+/* Applies the migrations this build knows in one transaction and reads (or
+ * creates) the token secret. CCF_EIO if the file's schema is newer. */
+int store__migrate(struct store__conn *c, const char *path, unsigned char secret[32]);
+
+/* exec.c */
+
+/* Busy, locked, full, read-only, cannot open, I/O error: CCF_EUNAVAIL (retry
+ * later); anything else CCF_EIO. */
+int store__map(int rc);
+/* Logs event with sqlite's message and op, and maps rc to an enum ccf_err. */
+int store__fail(struct store__conn *c, int rc, const char *event, const char *op);
+/* The cached statement of slot q, prepared from sql on first use. */
+int store__stmt(struct store__conn *c, enum store__q q, const char *sql, sqlite3_stmt **out,
+                const char *op);
+/* Resets st and clears its bindings: every use of a statement ends here. */
+void store__reset(sqlite3_stmt *st);
+/* Steps st once, expecting no row, then resets it. */
+int store__step_done(struct store__conn *c, sqlite3_stmt *st, const char *op);
+/* Rows changed by the last statement (not counting cascades). */
+int64_t store__changes(struct store__conn *c);
+void store__finalize_all(struct store__conn *c);
+
+/* BEGIN IMMEDIATE: a deferred read-then-write gets SQLITE_BUSY at once;
+ * taking the write lock at BEGIN lets busy_timeout wait instead. */
+int store__begin(struct store__conn *c, const char *op);
+/* On failure the transaction is rolled back. Fires the change hook after a
+ * commit that wrote change rows. */
+int store__commit(struct store__conn *c, const char *op);
+/* Safe to call when no transaction is open. */
+void store__rollback(struct store__conn *c, const char *op);
+
+/* Binding with a sticky error, as ferror: *rc keeps the first failure.
+ * Text and blobs are bound SQLITE_STATIC: they must outlive the reset. */
+void store__bind_text(sqlite3_stmt *st, int i, const char *v, int *rc); /* NULL: SQL NULL */
+void store__bind_textn(sqlite3_stmt *st, int i, const char *v, size_t n, int *rc);
+void store__bind_int(sqlite3_stmt *st, int i, int64_t v, int *rc);
+void store__bind_time(sqlite3_stmt *st, int i, int64_t v, int *rc); /* 0: SQL NULL */
+void store__bind_blob(sqlite3_stmt *st, int i, const void *v, size_t n, int *rc);
+/* 0, or the logged and mapped failure of a bind. */
+int store__bind_check(struct store__conn *c, int rc, const char *op);
+
+/* Copies a text column (SQL NULL: "") into out; CCF_EIO if it does not fit. */
+int store__col_copy(sqlite3_stmt *st, int i, char *out, size_t size);
+/* A malloc'd copy of a text column, NULL for SQL NULL. */
+char *store__col_dup(sqlite3_stmt *st, int i);
+
+/* keys.c */
+
+void store__tenant_key(const struct ccf_tenant *t, char out[STORE__TENANT_KEY_MAX]);
+int store__tenant_parse(const char *key, struct ccf_tenant *out);
+/* CCF_EINVAL unless p is set and its limit is 1..1000. */
+int store__page_check(const struct store_page *p);
+/* Page keys of connectors and jobs: "<created_at as 16 hex digits>:<id>". */
+char *store__key_format(int64_t created_at, const char *id);
+int store__key_parse(const char *key, bool (*id_valid)(const char *), int64_t *created_at, char *id,
+                     size_t id_size);
+/* A document id as a page key: 1..512 code points of UTF-8, no controls. */
+bool store__doc_key_valid(const char *key);
+/* Bytes taken by the first max_chars code points of UTF-8 text s. */
+size_t store__utf8_prefix(const char *s, size_t max_chars);
+
+/* connectors.c */
+
+/* The connector's status (>= 0), or CCF_ENOTFOUND for this tenant. */
+int store__connector_status(struct store__conn *c, const char *tenant_key, const char *id,
+                            const char *op);
+
+/* changes.c */
+
+/* Writes one outbox row in the open transaction. */
+int store__change_insert(struct store__conn *c, const char *tenant_key, const char *connector_id,
+                         const char *job_id, int old_status, enum ccf_job_status new_status,
+                         int64_t at, const char *op);
+
+#endif
