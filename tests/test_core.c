@@ -241,8 +241,10 @@ static void test_update_merge(void **state)
     assert_int_equal(update_with(&c, "{\"container_properties\":{\"command\":[\"z\"]}}", &d), 0);
     assert_non_null(strstr(c.properties, "\"command\":[\"z\"]"));
     assert_int_equal(update_with(&c, "{\"name\":null}", &d), CCF_EINVAL);
-    assert_int_equal(update_with(&c, "{\"container_properties\":{\"timeout\":null}}", &d),
-                     CCF_EINVAL);
+    /* Removing a field with a default restores the default. */
+    assert_int_equal(update_with(&c, "{\"container_properties\":{\"timeout\":null}}", &d), 0);
+    assert_non_null(strstr(c.properties, "\"timeout\":3600"));
+    assert_int_equal(update_with(&c, "{\"container_properties\":{\"timeout\":60}}", &d), 0);
     assert_int_equal(update_with(&c, "{}", &d), CCF_EINVAL);
     assert_int_equal(update_with(&c, "{\"unknown\":1}", &d), CCF_EINVAL);
     assert_int_equal(update_with(&c, "{\"container_properties\":{}}", &d), CCF_EINVAL);

@@ -83,9 +83,15 @@ static void set_body(struct api_response *resp, json_t *body)
 
 void api_error(struct api_response *resp, int status, const char *message)
 {
+    json_t *body;
+
     resp->status = status;
     resp->error_type = error_type(status);
-    set_body(resp, json_pack("{s:s,s:s}", "message", message, "errorType", resp->error_type));
+    body = json_pack("{s:s,s:s}", "message", message, "errorType", resp->error_type);
+    if (!body) /* a message that is not UTF-8: never send an empty error */
+        body = json_pack("{s:s,s:s}", "message", "The request is invalid", "errorType",
+                         resp->error_type);
+    set_body(resp, body);
 }
 
 void api__reply(struct api__call *call, int status, json_t *body)

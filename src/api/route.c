@@ -148,23 +148,36 @@ static void healthz(struct api__call *call)
     api__reply(call, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+/* An id as given, made safe to echo: printable ASCII, at most 64 chars. */
+static void echo_id(const char *seg, char out[65])
+{
+    size_t i = 0;
+
+    for (; seg && seg[i] && i < 64; i++)
+        out[i] = (seg[i] >= 0x20 && seg[i] < 0x7f) ? seg[i] : '?';
+    out[i] = '\0';
+}
+
 /* Checks ids and Content-Type, parses the query, then runs the operation. */
 static void dispatch(struct api__call *call, const struct route *rt, const struct method *m,
                      const struct path *p)
 {
     const struct api_request *req = call->req;
+    char shown[65];
 
     for (size_t i = 0; i < p->nseg; i++) {
         if (strcmp(rt->seg[i], ID_C) == 0) {
             if (!p->seg[i] || !ccf_connector_id_valid(p->seg[i])) {
-                api__fail(call, 404, "Connector %.64s not found", p->seg[i] ? p->seg[i] : "");
+                echo_id(p->seg[i], shown);
+                api__fail(call, 404, "Connector %s not found", shown);
                 return;
             }
             call->connector_id = p->seg[i];
             snprintf(call->resp->connector_id, sizeof(call->resp->connector_id), "%s", p->seg[i]);
         } else if (strcmp(rt->seg[i], ID_J) == 0) {
             if (!p->seg[i] || !ccf_job_id_valid(p->seg[i])) {
-                api__fail(call, 404, "Job %.64s not found", p->seg[i] ? p->seg[i] : "");
+                echo_id(p->seg[i], shown);
+                api__fail(call, 404, "Job %s not found", shown);
                 return;
             }
             call->job_id = p->seg[i];

@@ -175,6 +175,15 @@ static unsigned char *b64url_decode(const char *s, size_t *outlen)
         return NULL;
     }
     *outlen = (size_t)len - (padded - n);
+    /* Unused low bits in the last character give several spellings of one
+     * token; only the one we issue is a token. */
+    tmp = b64url_encode(out, *outlen);
+    if (strcmp(tmp, s) != 0) {
+        free(tmp);
+        free(out);
+        return NULL;
+    }
+    free(tmp);
     return out;
 }
 

@@ -169,7 +169,9 @@ static int check_pattern_field(const json_t *cp, const char *key, bool (*ok)(con
     return 0;
 }
 
-static int check_resources(json_t *rr, bool fill_defaults, struct ccf_diag *d)
+/* A field with a default that is absent (never given, or removed by a
+ * merge patch's null) takes its default. */
+static int check_resources(json_t *rr, struct ccf_diag *d)
 {
     const char *f_cpu = "container_properties.resource_requirements.cpu";
     const char *f_mem = "container_properties.resource_requirements.memory";
@@ -181,14 +183,10 @@ static int check_resources(json_t *rr, bool fill_defaults, struct ccf_diag *d)
     }
     cpu = json_object_get(rr, "cpu");
     mem = json_object_get(rr, "memory");
-    if (!cpu && fill_defaults)
+    if (!cpu)
         json_object_set_new(rr, "cpu", cpu = json_integer(1));
-    if (!mem && fill_defaults)
+    if (!mem)
         json_object_set_new(rr, "memory", mem = json_integer(2048));
-    if (!cpu || !mem) {
-        ccf_diag_set(d, "%s cannot be removed", !cpu ? f_cpu : f_mem);
-        return CCF_EINVAL;
-    }
     if (!json_is_number(cpu) || json_number_value(cpu) < 1 || json_number_value(cpu) > 16) {
         ccf_diag_set(d, "%s must be a number from 1 to 16", f_cpu);
         return CCF_EINVAL;
@@ -217,7 +215,7 @@ static int check_command(const json_t *cmd, struct ccf_diag *d)
 }
 
 /* Validates container_properties in place (unknown keys already dropped). */
-static int check_properties(json_t *cp, bool fill_defaults, struct ccf_diag *d)
+static int check_properties(json_t *cp, struct ccf_diag *d)
 {
     static const char *const need[] = {"image_uri", "execution_role_arn", "job_role_arn"};
     json_t *v;
@@ -242,22 +240,12 @@ static int check_properties(json_t *cp, bool fill_defaults, struct ccf_diag *d)
             return CCF_EINVAL;
         }
     }
-    if (!(v = json_object_get(cp, "resource_requirements"))) {
-        if (!fill_defaults) {
-            ccf_diag_set(d, "container_properties.resource_requirements cannot be removed");
-            return CCF_EINVAL;
-        }
+    if (!(v = json_object_get(cp, "resource_requirements")))
         json_object_set_new(cp, "resource_requirements", v = json_object());
-    }
-    if (check_resources(v, fill_defaults, d) < 0)
+    if (check_resources(v, d) < 0)
         return CCF_EINVAL;
-    if (!(v = json_object_get(cp, "timeout"))) {
-        if (!fill_defaults) {
-            ccf_diag_set(d, "container_properties.timeout cannot be removed");
-            return CCF_EINVAL;
-        }
+    if (!(v = json_object_get(cp, "timeout")))
         json_object_set_new(cp, "timeout", v = json_integer(3600));
-    }
     return v__integer(v, "container_properties.timeout", 1, 604800, d);
 }
 
@@ -357,8 +345,7 @@ static bool has_content(const json_t *v)
 }
 
 /* Validates a whole connector document and, on success, moves it into c. */
-static int take_connector(json_t *doc, bool fill_defaults, struct ccf_connector *c,
-                          struct ccf_diag *d)
+static int take_connector(json_t *doc, struct ccf_connector *c, struct ccf_diag *d)
 {
     const char *name, *desc = NULL;
     json_t *cp = json_object_get(doc, "container_properties"), *v, *env;
@@ -382,7 +369,7 @@ static int take_connector(json_t *doc, bool fill_defaults, struct ccf_connector 
         ccf_diag_set(d, "container_properties is required");
         return CCF_EINVAL;
     }
-    if (check_properties(cp, fill_defaults, d) < 0)
+    if (check_properties(cp, d) < 0)
         return CCF_EINVAL;
     if ((v = json_object_get(cp, "environment"))) {
         if (v__environment_clean(v, "container_properties.environment", &env, d) < 0)
@@ -407,7 +394,7 @@ int ccf_connector_from_create(const json_t *body, struct ccf_connector *c, struc
     int rc;
 
     drop_nulls(doc);
-    rc = take_connector(doc, true, c, d);
+    rc = take_connector(doc, c, d);
     json_decref(doc);
     return rc;
 }
@@ -432,7 +419,7 @@ int ccf_connector_apply_update(const json_t *body, struct ccf_connector *c, stru
     }
     json_object_set_new(cur, "container_properties", props);
     merged = merge_patch(cur, patch);
-    rc = take_connector(merged, false, c, d);
+    rc = take_connector(merged, c, d);
 out:
     json_decref(merged);
     json_decref(cur);
