@@ -52,8 +52,6 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	@mkdir -p $(DATA_DIR)
-	@echo "ccfd: listening on http://$(LISTEN)/, data in $(abspath $(DATA_DIR))"
 	$(CCFD) --listen $(LISTEN) --data-dir $(DATA_DIR)
 
 # `make test`: install what is missing, build, run unit then service tests.

@@ -1,0 +1,57 @@
+/* config.h (private to server/): ccfd's settings, from built-in defaults, then
+ * an INI file (--config), then flags; a later source wins key by key. Every
+ * key is both a flag (--data-dir DIR) and an INI key (data-dir = DIR).
+ * Thread rules: loaded in main before any thread starts, then read-only. */
+#ifndef CCF_SERVER_CONFIG_H
+#define CCF_SERVER_CONFIG_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include "core/core.h"
+#include "core/log.h"
+
+/* The Makefile may pass -DCCFD_VERSION=\"$(git describe)\". */
+#ifndef CCFD_VERSION
+#define CCFD_VERSION "0.1.0-dev"
+#endif
+
+#define SERVER_DEFAULT_LISTEN     "127.0.0.1:8787"
+#define SERVER_DEFAULT_DATA_DIR   "./var"
+#define SERVER_DEFAULT_REGION     "us-east-1"
+#define SERVER_DEFAULT_ACCOUNT_ID "000000000000"
+#define SERVER_SYNCHRONOUS_MAX    7 /* "NORMAL" */
+
+struct server_config {
+    char *config_file;                   /* NULL when none was given */
+    struct sockaddr_storage listen_addr; /* a sockaddr_in or sockaddr_in6 */
+    char *data_dir;
+    char region[CCF_REGION_MAX + 1];
+    char account_id[CCF_ACCOUNT_ID_LEN + 1];
+    enum ccf_log_level log_level;
+    enum ccf_log_format log_format;
+    unsigned threads;
+    char synchronous[SERVER_SYNCHRONOUS_MAX]; /* "FULL", "NORMAL" or "OFF" */
+    unsigned connection_limit;
+    unsigned connection_timeout; /* seconds */
+    bool allow_insecure_listen;
+};
+
+/* What server__config_load decided. */
+enum server_config_result {
+    SERVER_CONFIG_RUN = 0,  /* *c is complete: start the server */
+    SERVER_CONFIG_EXIT = 1, /* --help or --version was printed: exit 0 */
+};
+
+/* Fills *c from defaults, the INI file named by --config, then argv.
+ * Returns an enum server_config_result, or CCF_EINVAL after printing one line
+ * naming the offending flag or file:line and key to stderr (exit status 2).
+ * Clear *c with server__config_clear whatever the result. Uses getopt: call
+ * once, from main. */
+int server__config_load(struct server_config *c, int argc, char **argv);
+void server__config_clear(struct server_config *c);
+
+/* Whether addr is a loopback address (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104). */
+bool server__addr_is_loopback(const struct sockaddr *addr);
+
+#endif

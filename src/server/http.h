@@ -1,0 +1,51 @@
+/* http.h (private to server/): the libmicrohttpd transport. Turns each HTTP
+ * request into a struct api_request, calls api_handle, and sends the
+ * response; enforces the body limit, stamps every response it builds with
+ * x-amzn-RequestId and writes one log line per request.
+ * Thread rules: start, quiesce and stop run on the main thread; in_flight may
+ * be called from any thread. Requests run on libmicrohttpd's worker threads. */
+#ifndef CCF_SERVER_HTTP_H
+#define CCF_SERVER_HTTP_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "api/api.h"
+#include "core/core.h"
+
+struct server_http; /* defined in server/http.c */
+
+struct server_http_config {
+    const struct sockaddr *addr; /* IPv4 or IPv6; copied by libmicrohttpd at start */
+    unsigned threads;
+    unsigned connection_limit;
+    unsigned connection_timeout; /* seconds */
+    struct api *api;             /* borrowed; outlives the transport */
+    const char *region;          /* the tenant of every request, until SigV4 lands */
+    const char *account_id;
+};
+
+/* Binds and starts the worker threads. CCF_EINVAL if region or account_id is
+ * not valid, CCF_EIO if libmicrohttpd cannot start (bind failure: its own
+ * log line says why). */
+int server__http_start(struct server_http **out, const struct server_http_config *cfg);
+
+/* The port actually bound (useful with port 0). */
+unsigned server__http_port(struct server_http *h);
+
+/* Stops accepting connections (the listening socket is closed) and answers
+ * every request whose headers arrive from now on with 503 and Connection:
+ * close. Requests already past their headers run to their end. */
+void server__http_quiesce(struct server_http *h);
+
+/* Requests whose headers are in and which have not finished (response sent
+ * or connection gone). A request still sending its headers is not counted:
+ * nothing has been done for it yet, and MHD 0.9.75 may keep a connection
+ * whose client left mid-headers until the idle timeout. */
+size_t server__http_in_flight(struct server_http *h);
+
+/* Closes every connection, waits for the worker threads and frees h; a
+ * request still running is cut. Takes NULL. */
+void server__http_stop(struct server_http *h);
+
+#endif

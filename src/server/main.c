@@ -1,0 +1,256 @@
+/* main.c: ccfd's entry point. Brings up configuration, the data directory,
+ * the store, the api and the HTTP transport in that order, waits for SIGTERM
+ * or SIGINT on the main thread (sigwait: no handler, no global flag), then
+ * stops accepting, lets started requests finish and takes everything down in
+ * reverse order. Exit status: 0 after a clean stop, 1 when start-up fails, 2
+ * for a usage or configuration error. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "api/api.h"
+#include "core/core.h"
+#include "core/log.h"
+#include "server/config.h"
+#include "server/http.h"
+#include "store/store.h"
+
+#define EXIT_USAGE 2
+#define ADDR_MAX   (INET6_ADDRSTRLEN + 16)
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Blocked in every thread (the workers inherit the mask), taken with sigwait
+ * by the main thread only. */
+static void signals_setup(sigset_t *set)
+{
+    struct sigaction ign;
+
+    memset(&ign, 0, sizeof(ign));
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ign, NULL);
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
+/* mkdir -p with mode 0700 for each directory it creates. */
+static int make_dirs(const char *dir)
+{
+    char *p = ccf_xstrdup(dir);
+    int rc = 0;
+
+    for (char *s = p + 1;; s++) {
+        char c = *s;
+        if (c != '/' && c != '\0')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+            CCF_LOG_ERROR("ccfd.data_dir_failed", CCF_KV_STR("path", p),
+                          CCF_KV_STR("error", strerror(errno)));
+            rc = CCF_EIO;
+            break;
+        }
+        *s = c;
+        if (c == '\0')
+            break;
+    }
+    free(p);
+    return rc;
+}
+
+/* Creates the data directory if missing; *abs gets its absolute path. */
+static int data_dir_prepare(const char *dir, char **abs)
+{
+    struct stat st;
+    int rc;
+
+    if ((rc = make_dirs(dir)) < 0)
+        return rc;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        CCF_LOG_ERROR("ccfd.data_dir_failed", CCF_KV_STR("path", dir),
+                      CCF_KV_STR("error", "not a directory"));
+        return CCF_EIO;
+    }
+    if (st.st_mode & 077)
+        CCF_LOG_WARN("ccfd.data_dir_mode", CCF_KV_STR("path", dir),
+                     CCF_KV_INT("mode", st.st_mode & 0777),
+                     CCF_KV_STR("hint", "others can read the data; chmod 700 it"));
+    *abs = realpath(dir, NULL);
+    if (!*abs) {
+        CCF_LOG_ERROR("ccfd.data_dir_failed", CCF_KV_STR("path", dir),
+                      CCF_KV_STR("error", strerror(errno)));
+        return CCF_EIO;
+    }
+    return 0;
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+    size_t n;
+    char *p;
+
+    if (!ccf_size_add(strlen(dir), strlen(name) + 2, &n))
+        abort(); /* both are bounded strings: cannot happen */
+    p = ccf_xmalloc(n);
+    snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+static int open_store(const struct server_config *cfg, const char *dir, struct store **out)
+{
+    char *db = path_join(dir, "ccf.db");
+    struct store_config sc = {.path = db, .synchronous = cfg->synchronous};
+    int rc;
+
+    if ((rc = store_open(out, &sc)) < 0)
+        CCF_LOG_ERROR("ccfd.store_open_failed", CCF_KV_STR("path", db),
+                      CCF_KV_STR("error", ccf_strerror(rc)));
+    free(db);
+    return rc;
+}
+
+static unsigned addr_port(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+    return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+}
+
+/* "127.0.0.1:8787" or "[::1]:8787". */
+static void format_addr(const struct sockaddr *sa, unsigned port, char out[ADDR_MAX])
+{
+    bool v6 = sa->sa_family == AF_INET6;
+    const void *a = v6 ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+                       : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+    char host[INET6_ADDRSTRLEN];
+
+    if (!inet_ntop(sa->sa_family, a, host, sizeof(host)))
+        snprintf(host, sizeof(host), "?");
+    snprintf(out, ADDR_MAX, v6 ? "[%s]:%u" : "%s:%u", host, port);
+}
+
+static int start_http(const struct server_config *cfg, struct api *api, struct server_http **out)
+{
+    const struct sockaddr *sa = (const struct sockaddr *)&cfg->listen_addr;
+    char addr[ADDR_MAX];
+    int rc;
+    struct server_http_config hc = {
+        .addr = sa,
+        .threads = cfg->threads,
+        .connection_limit = cfg->connection_limit,
+        .connection_timeout = cfg->connection_timeout,
+        .api = api,
+        .region = cfg->region,
+        .account_id = cfg->account_id,
+    };
+
+    if ((rc = server__http_start(out, &hc)) < 0) {
+        format_addr(sa, addr_port(sa), addr);
+        CCF_LOG_ERROR("ccfd.listen_failed", CCF_KV_STR("address", addr),
+                      CCF_KV_STR("hint", "see the http.mhd line before this one"));
+    }
+    return rc;
+}
+
+/* The start line: a log event for machines, a sentence on stdout for people. */
+static void announce(const struct server_config *cfg, unsigned port, const char *dir)
+{
+    const struct sockaddr *sa = (const struct sockaddr *)&cfg->listen_addr;
+    char addr[ADDR_MAX];
+
+    format_addr(sa, port, addr);
+    if (!server__addr_is_loopback(sa))
+        CCF_LOG_WARN("ccfd.insecure_listen", CCF_KV_STR("address", addr),
+                     CCF_KV_STR("hint", "plain HTTP on a non-loopback address"));
+    CCF_LOG_INFO("ccfd.listening", CCF_KV_STR("address", addr), CCF_KV_STR("data_dir", dir),
+                 CCF_KV_STR("version", CCFD_VERSION), CCF_KV_INT("threads", cfg->threads),
+                 CCF_KV_STR("synchronous", cfg->synchronous));
+    printf("ccfd: listening on http://%s/ (data in %s)\n", addr, dir);
+    fflush(stdout);
+}
+
+/* Lets started requests finish, for at most grace_s seconds; a second
+ * SIGTERM or SIGINT cuts the wait short. */
+static void drain(struct server_http *h, const sigset_t *set, unsigned grace_s)
+{
+    const struct timespec tick = {.tv_sec = 0, .tv_nsec = 20 * 1000 * 1000};
+    int64_t deadline = mono_us() + (int64_t)grace_s * 1000000;
+
+    while (server__http_in_flight(h) > 0) {
+        if (mono_us() >= deadline) {
+            CCF_LOG_WARN("ccfd.drain_timeout", CCF_KV_INT("in_flight", server__http_in_flight(h)));
+            return;
+        }
+        if (sigtimedwait(set, NULL, &tick) > 0) {
+            CCF_LOG_WARN("ccfd.stop_forced", CCF_KV_INT("in_flight", server__http_in_flight(h)));
+            return;
+        }
+    }
+}
+
+static int serve(const struct server_config *cfg)
+{
+    struct store *store = NULL;
+    struct api *api = NULL;
+    struct server_http *http = NULL;
+    struct api_config ac;
+    char *dir = NULL;
+    sigset_t set;
+    int rc, sig = 0;
+
+    signals_setup(&set);
+    if ((rc = data_dir_prepare(cfg->data_dir, &dir)) < 0)
+        goto out;
+    if ((rc = open_store(cfg, dir, &store)) < 0)
+        goto out;
+    ac.store = store;
+    if ((rc = api_create(&api, &ac)) < 0) {
+        CCF_LOG_ERROR("ccfd.api_create_failed", CCF_KV_STR("error", ccf_strerror(rc)));
+        goto out;
+    }
+    if ((rc = start_http(cfg, api, &http)) < 0)
+        goto out;
+    announce(cfg, server__http_port(http), dir);
+    sigwait(&set, &sig);
+    CCF_LOG_INFO("ccfd.stopping", CCF_KV_STR("signal", sig == SIGINT ? "SIGINT" : "SIGTERM"),
+                 CCF_KV_INT("in_flight", server__http_in_flight(http)));
+    server__http_quiesce(http);
+    drain(http, &set, cfg->connection_timeout);
+out:
+    server__http_stop(http); /* waits for the worker threads */
+    api_destroy(api);
+    store_close(store);
+    if (rc == 0)
+        CCF_LOG_INFO("ccfd.stopped", CCF_KV_STR("data_dir", dir));
+    free(dir);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct server_config cfg;
+    int rc = server__config_load(&cfg, argc, argv);
+
+    if (rc == SERVER_CONFIG_RUN) {
+        ccf_log_setup(cfg.log_level, cfg.log_format);
+        rc = serve(&cfg) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+    } else {
+        rc = rc == SERVER_CONFIG_EXIT ? EXIT_SUCCESS : EXIT_USAGE;
+    }
+    server__config_clear(&cfg);
+    return rc;
+}
