@@ -75,6 +75,9 @@ static const char *const migrations[] = {
     "CREATE TABLE meta ("
     "  key TEXT NOT NULL PRIMARY KEY,"
     "  value BLOB NOT NULL) WITHOUT ROWID;",
+    /* 2: recovery finds unfinished jobs and retention finds old ended ones
+     * without scanning every job. */
+    "CREATE INDEX jobs_by_status ON jobs (status, completed_at, created_at, id);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

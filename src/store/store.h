@@ -156,6 +156,28 @@ int store_read_changes(struct store *s, int64_t after_seq, struct store_change *
 int store_cursor_get(struct store *s, const char *consumer, int64_t *seq);
 int store_cursor_set(struct store *s, const char *consumer, int64_t seq);
 
+/* Recovery and retention; these span every tenant. */
+
+/* A job as recovery and retention see it. */
+struct store_job_ref {
+    struct ccf_tenant tenant;
+    char connector_id[CCF_CONNECTOR_ID_LEN + 1];
+    char job_id[CCF_JOB_ID_LEN + 1];
+    enum ccf_job_status status;
+};
+
+/* Every job that is STARTED, RUNNING or STOPPING, oldest first, into *out
+ * (malloc'd array, the caller frees it; NULL when none) and *n. */
+int store_unfinished_jobs(struct store *s, struct store_job_ref **out, size_t *n);
+
+/* Deletes up to max ended jobs whose completed_at is before ended_before,
+ * oldest first, and copies their refs into out; returns how many. Call
+ * again until it returns less than max. */
+int store_purge_jobs(struct store *s, int64_t ended_before, struct store_job_ref *out, size_t max);
+
+/* Deletes change rows with seq <= upto (that every consumer has acked). */
+int store_prune_changes(struct store *s, int64_t upto);
+
 /* Called (on the writing thread, after commit) whenever a transaction wrote
  * change rows. Set before any thread calls in; fn must not call the store. */
 void store_set_change_hook(struct store *s, void (*fn)(void *ctx), void *ctx);

@@ -1,0 +1,168 @@
+/* test_store_maintenance.c: what spans tenants: unfinished jobs for
+ * recovery, the purge of ended jobs, the pruning of the change stream. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store/store.h"
+
+struct fx {
+    char dir[64];
+    char path[96];
+    struct store *s;
+    struct ccf_tenant a, b;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    struct store_config cfg = {.synchronous = "OFF"};
+
+    snprintf(f->dir, sizeof(f->dir), "/tmp/ccf-test-maint-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof(f->path), "%s/ccf.db", f->dir);
+    cfg.path = f->path;
+    if (store_open(&f->s, &cfg) < 0)
+        return -1;
+    ccf_tenant_init(&f->a, "us-east-1", "111111111111");
+    ccf_tenant_init(&f->b, "eu-west-1", "222222222222");
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    char cmd[128];
+
+    store_close(f->s);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(f);
+    return 0;
+}
+
+static void connector(struct fx *f, const struct ccf_tenant *t, char id[CCF_CONNECTOR_ID_LEN + 1])
+{
+    struct ccf_connector c = {.name = strdup("n"), .properties = strdup("{}")};
+
+    assert_int_equal(store_create_connector(f->s, t, &c), 0);
+    memcpy(id, c.id, CCF_CONNECTOR_ID_LEN + 1);
+    ccf_connector_clear(&c);
+}
+
+static void start(struct fx *f, const struct ccf_tenant *t, const char *cid,
+                  char jid[CCF_JOB_ID_LEN + 1])
+{
+    struct ccf_job j = {0};
+
+    assert_int_equal(store_start_job(f->s, t, cid, NULL, &j), 0);
+    memcpy(jid, j.id, CCF_JOB_ID_LEN + 1);
+    ccf_job_clear(&j);
+}
+
+static void move(struct fx *f, const struct ccf_tenant *t, const char *cid, const char *jid,
+                 enum ccf_job_status to)
+{
+    struct store_transition tr = {.from_mask = 0x3f, .to = to};
+
+    assert_int_equal(store_transition_job(f->s, t, cid, jid, &tr, NULL), 1);
+}
+
+static void test_unfinished_spans_tenants_oldest_first(void **state)
+{
+    struct fx *f = *state;
+    char c1[16], c2[16], c3[16], j1[17], j2[17], j3[17];
+    struct store_job_ref *refs = NULL;
+    size_t n = 99;
+
+    assert_int_equal(store_unfinished_jobs(f->s, &refs, &n), 0);
+    assert_int_equal(n, 0);
+    free(refs);
+    connector(f, &f->a, c1);
+    connector(f, &f->b, c2);
+    connector(f, &f->a, c3);
+    start(f, &f->a, c1, j1);
+    start(f, &f->b, c2, j2);
+    start(f, &f->a, c3, j3);
+    move(f, &f->b, c2, j2, CCF_JOB_STOPPING);
+    move(f, &f->a, c3, j3, CCF_JOB_SUCCEEDED);
+    assert_int_equal(store_unfinished_jobs(f->s, &refs, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(refs[0].job_id, j1);
+    assert_string_equal(refs[0].tenant.account_id, "111111111111");
+    assert_int_equal(refs[0].status, CCF_JOB_STARTED);
+    assert_string_equal(refs[1].job_id, j2);
+    assert_string_equal(refs[1].connector_id, c2);
+    assert_string_equal(refs[1].tenant.region, "eu-west-1");
+    assert_int_equal(refs[1].status, CCF_JOB_STOPPING);
+    free(refs);
+}
+
+static void test_purge_takes_only_old_ended_jobs(void **state)
+{
+    struct fx *f = *state;
+    char c1[16], c2[16], j1[17], j2[17], j3[17];
+    struct store_job_ref refs[4];
+    struct ccf_job j = {0};
+    int64_t cut;
+
+    connector(f, &f->a, c1);
+    connector(f, &f->a, c2);
+    start(f, &f->a, c1, j1);
+    move(f, &f->a, c1, j1, CCF_JOB_FAILED);
+    start(f, &f->a, c1, j2);
+    move(f, &f->a, c1, j2, CCF_JOB_SUCCEEDED);
+    cut = ccf_now_us() + 1;
+    usleep(2000);
+    start(f, &f->a, c2, j3); /* unfinished: never purged */
+    assert_int_equal(store_purge_jobs(f->s, cut, refs, 1), 1);
+    assert_string_equal(refs[0].job_id, j1); /* oldest first */
+    assert_int_equal(store_purge_jobs(f->s, cut, refs, 4), 1);
+    assert_string_equal(refs[0].job_id, j2);
+    assert_int_equal(store_purge_jobs(f->s, cut, refs, 4), 0);
+    assert_int_equal(store_get_job(f->s, &f->a, c1, j1, &j), CCF_ENOTFOUND);
+    assert_int_equal(store_get_job(f->s, &f->a, c2, j3, &j), 0);
+    ccf_job_clear(&j);
+    move(f, &f->a, c2, j3, CCF_JOB_STOPPED);
+    assert_int_equal(store_purge_jobs(f->s, cut, refs, 4), 0); /* ended after the cut */
+}
+
+static void test_prune_changes(void **state)
+{
+    struct fx *f = *state;
+    struct store_change ch[8];
+    char c1[16], j1[17];
+    int n;
+
+    connector(f, &f->a, c1);
+    start(f, &f->a, c1, j1);
+    move(f, &f->a, c1, j1, CCF_JOB_RUNNING);
+    move(f, &f->a, c1, j1, CCF_JOB_SUCCEEDED);
+    n = store_read_changes(f->s, 0, ch, 8);
+    assert_int_equal(n, 3);
+    assert_int_equal(store_prune_changes(f->s, ch[1].seq), 0);
+    n = store_read_changes(f->s, 0, ch, 8);
+    assert_int_equal(n, 1);
+    assert_int_equal(ch[0].new_status, CCF_JOB_SUCCEEDED);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_unfinished_spans_tenants_oldest_first, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_purge_takes_only_old_ended_jobs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune_changes, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("store_maintenance", tests, NULL, NULL);
+}
