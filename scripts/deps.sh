@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="make gcc clang pkg-config libmicrohttpd-dev libsqlite3-dev libjansson-dev
 libssl-dev libinih-dev libcmocka-dev libcurl4-openssl-dev
-python3 python3-pytest python3-requests python3-boto3 sqlite3 curl"
+python3 python3-pytest python3-requests python3-boto3 sqlite3 curl jq"
 if [ "${1:-}" = "--dev" ]; then
     PACKAGES="$PACKAGES clang-format clang-tidy cppcheck valgrind wrk"
 fi

@@ -18,6 +18,8 @@ int api_create(struct api **out, const struct api_config *cfg)
     int rc;
 
     a->store = cfg->store;
+    a->read_log = cfg->read_log;
+    a->read_log_ctx = cfg->read_log_ctx;
     if ((rc = store_secret(a->store, a->token_key)) < 0) {
         free(a);
         return rc;

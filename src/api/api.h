@@ -12,8 +12,17 @@
 
 struct api; /* defined in api/api.c */
 
+/* Reads a job's log (the executor's executor_read_log): up to len bytes
+ * from offset (negative: from the end) into buf; *size gets the bytes
+ * written so far, *dropped those the cap dropped. Returns the count, or
+ * CCF_ENOTFOUND when the job has no log yet. */
+typedef int (*api_read_log_fn)(void *ctx, const char *job_id, int64_t offset, char *buf, size_t len,
+                               int64_t *size, int64_t *dropped);
+
 struct api_config {
-    struct store *store; /* borrowed; outlives the api */
+    struct store *store;      /* borrowed; outlives the api */
+    api_read_log_fn read_log; /* NULL: the logs operation answers with an empty log */
+    void *read_log_ctx;
 };
 
 /* CCF_EIO if the store cannot give its token secret. */

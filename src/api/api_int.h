@@ -10,6 +10,8 @@
 
 struct api {
     struct store *store;
+    api_read_log_fn read_log;
+    void *read_log_ctx;
     unsigned char token_key[32];
 };
 
@@ -86,6 +88,7 @@ void api__start_job(struct api__call *call);
 void api__list_jobs(struct api__call *call);
 void api__get_job(struct api__call *call);
 void api__stop_job(struct api__call *call);
+void api__job_logs(struct api__call *call);
 void api__put_documents(struct api__call *call);
 void api__delete_documents(struct api__call *call);
 void api__list_documents(struct api__call *call);

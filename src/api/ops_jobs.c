@@ -135,3 +135,86 @@ void api__stop_job(struct api__call *call)
     }
     api__reply(call, 202, json_object());
 }
+
+/* A signed decimal integer query parameter within [min, max]; 400 answered
+ * on error. */
+static int query_int(struct api__call *call, const char *name, int64_t min, int64_t max,
+                     int64_t dflt, int64_t *out)
+{
+    const char *v, *p;
+    int64_t x = 0;
+
+    if (api__query_get(call, name, &v) < 0)
+        return CCF_EINVAL;
+    if (!v) {
+        *out = dflt;
+        return 0;
+    }
+    p = v + (v[0] == '-');
+    if (!*p || strlen(p) > 15 || strspn(p, "0123456789") != strlen(p))
+        goto bad;
+    for (; *p; p++)
+        x = x * 10 + (*p - '0');
+    x = v[0] == '-' ? -x : x;
+    if (x < min || x > max)
+        goto bad;
+    *out = x;
+    return 0;
+bad:
+    api__fail(call, 400, "%s must be an integer from %lld to %lld", name, (long long)min,
+              (long long)max);
+    return CCF_EINVAL;
+}
+
+static void set_header(struct api_response *resp, const char *name, long long v)
+{
+    struct api_header *h = &resp->headers[resp->nheaders++];
+
+    h->name = name;
+    snprintf(h->value, sizeof(h->value), "%lld", v);
+}
+
+void api__job_logs(struct api__call *call)
+{
+    const int64_t cap = 1024 * 1024;
+    struct ccf_job job = {0};
+    int64_t offset, limit, size = 0, dropped = 0;
+    char *buf = NULL;
+    int rc, n = 0;
+
+    if (query_int(call, "offset", -INT64_C(999999999999999), INT64_C(999999999999999), 0, &offset) <
+            0 ||
+        query_int(call, "limit", 1, cap, cap, &limit) < 0)
+        return;
+    rc = store_get_job(call->api->store, call->tenant, call->connector_id, call->job_id, &job);
+    if (rc < 0) {
+        job_not_found(call, rc);
+        return;
+    }
+    buf = ccf_xmalloc((size_t)limit + 1);
+    if (call->api->read_log) {
+        n = call->api->read_log(call->api->read_log_ctx, job.id, offset, buf, (size_t)limit, &size,
+                                &dropped);
+        if (n == CCF_ENOTFOUND)
+            n = 0; /* not started yet: an empty log */
+    }
+    if (n < 0) {
+        api__store_fail(call, n, "Job", call->job_id);
+        goto out;
+    }
+    buf[n] = '\0';
+    call->resp->status = 200;
+    call->resp->body = buf;
+    call->resp->body_len = (size_t)n;
+    call->resp->content_type = "text/plain; charset=utf-8";
+    buf = NULL;
+    set_header(call->resp, "x-ccf-log-size", size);
+    call->resp->headers[call->resp->nheaders].name = "x-ccf-job-status";
+    snprintf(call->resp->headers[call->resp->nheaders++].value, 128, "%s",
+             ccf_job_status_name(job.status));
+    if (dropped > 0)
+        set_header(call->resp, "x-ccf-log-truncated", dropped);
+out:
+    free(buf);
+    ccf_job_clear(&job);
+}

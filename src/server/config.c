@@ -41,6 +41,15 @@ static int set_synchronous(struct server_config *c, const char *v, char *err, si
 static int set_connection_limit(struct server_config *c, const char *v, char *err, size_t n);
 static int set_connection_timeout(struct server_config *c, const char *v, char *err, size_t n);
 static int set_allow_insecure(struct server_config *c, const char *v, char *err, size_t n);
+static int set_executor(struct server_config *c, const char *v, char *err, size_t n);
+static int set_api_endpoint(struct server_config *c, const char *v, char *err, size_t n);
+static int set_job_path(struct server_config *c, const char *v, char *err, size_t n);
+static int set_max_jobs(struct server_config *c, const char *v, char *err, size_t n);
+static int set_cpu_budget(struct server_config *c, const char *v, char *err, size_t n);
+static int set_memory_budget(struct server_config *c, const char *v, char *err, size_t n);
+static int set_stop_grace(struct server_config *c, const char *v, char *err, size_t n);
+static int set_job_log_max(struct server_config *c, const char *v, char *err, size_t n);
+static int set_retention(struct server_config *c, const char *v, char *err, size_t n);
 
 /* The order of this table is the order of --help. */
 static const struct config_key keys[] = {
@@ -61,6 +70,21 @@ static const struct config_key keys[] = {
      set_connection_timeout},
     {"allow-insecure-listen", NULL, "allow plain HTTP on a non-loopback address",
      set_allow_insecure},
+    {"executor", "KIND", "local: run jobs here; none: serve the API only (default local)",
+     set_executor},
+    {"api-endpoint", "URL", "root URL jobs call back (default http://LISTEN/)", set_api_endpoint},
+    {"job-path", "PATH", "PATH of every job (default " SERVER_DEFAULT_JOB_PATH ")", set_job_path},
+    {"max-jobs", "N", "most jobs running at once; 0: cpu and memory decide (default 0)",
+     set_max_jobs},
+    {"cpu-budget", "VCPUS", "vCPUs running jobs may reserve (default: online CPUs)",
+     set_cpu_budget},
+    {"memory-budget", "MIB", "MiB running jobs may reserve (default: physical memory)",
+     set_memory_budget},
+    {"stop-grace", "SECONDS", "from SIGTERM to SIGKILL when a job stops (default 10)",
+     set_stop_grace},
+    {"job-log-max", "BYTES", "log bytes kept per job (default 67108864)", set_job_log_max},
+    {"retention", "SECONDS", "how long ended jobs and their logs are kept (default 604800)",
+     set_retention},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -258,6 +282,98 @@ static int set_allow_insecure(struct server_config *c, const char *v, char *err,
     return 0;
 }
 
+static int set_executor(struct server_config *c, const char *v, char *err, size_t n)
+{
+    if (strcmp(v, "local") != 0 && strcmp(v, "none") != 0)
+        return fail(err, n, "expected local or none");
+    c->executor_none = strcmp(v, "none") == 0;
+    return 0;
+}
+
+static int set_api_endpoint(struct server_config *c, const char *v, char *err, size_t n)
+{
+    size_t len = strlen(v);
+
+    if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) || len > 1024 ||
+        v[len - 1] != '/' || strpbrk(v, " \t\r\n"))
+        return fail(err, n, "expected an http:// or https:// URL ending in /");
+    free(c->api_endpoint);
+    c->api_endpoint = ccf_xstrdup(v);
+    return 0;
+}
+
+static int set_job_path(struct server_config *c, const char *v, char *err, size_t n)
+{
+    if (v[0] != '/' || strlen(v) > 4096)
+        return fail(err, n, "expected a list of absolute directories separated by ':'");
+    free(c->job_path);
+    c->job_path = ccf_xstrdup(v);
+    return 0;
+}
+
+static int set_max_jobs(struct server_config *c, const char *v, char *err, size_t n)
+{
+    unsigned long x;
+
+    if (parse_uint(v, 0, 100000, &x) < 0)
+        return fail(err, n, "expected an integer 0..100000");
+    c->max_jobs = (unsigned)x;
+    return 0;
+}
+
+static int set_cpu_budget(struct server_config *c, const char *v, char *err, size_t n)
+{
+    char *end;
+    double x;
+
+    errno = 0;
+    x = strtod(v, &end);
+    if (errno != 0 || end == v || *end != '\0' || !(x >= 1 && x <= 100000))
+        return fail(err, n, "expected a number of vCPUs from 1 to 100000");
+    c->cpu_budget = x;
+    return 0;
+}
+
+static int set_memory_budget(struct server_config *c, const char *v, char *err, size_t n)
+{
+    if (parse_uint(v, 1024, 1UL << 40, &c->memory_budget_mib) < 0)
+        return fail(err, n, "expected a number of MiB of at least 1024");
+    return 0;
+}
+
+static int set_stop_grace(struct server_config *c, const char *v, char *err, size_t n)
+{
+    unsigned long x;
+
+    if (parse_uint(v, 1, 3600, &x) < 0)
+        return fail(err, n, "expected a number of seconds 1..3600");
+    c->stop_grace = (unsigned)x;
+    return 0;
+}
+
+static int set_job_log_max(struct server_config *c, const char *v, char *err, size_t n)
+{
+    if (parse_uint(v, 4096, 1UL << 40, &c->job_log_max) < 0)
+        return fail(err, n, "expected a number of bytes of at least 4096");
+    return 0;
+}
+
+static int set_retention(struct server_config *c, const char *v, char *err, size_t n)
+{
+    if (parse_uint(v, 1, 10UL * 365 * 86400, &c->retention) < 0)
+        return fail(err, n, "expected a number of seconds, at least 1");
+    return 0;
+}
+
+static unsigned long physical_mib(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+
+    if (pages < 1 || size < 1)
+        return 4096;
+    return (unsigned long)pages / 1024 * (unsigned long)size / 1024;
+}
+
 static unsigned online_cpus(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -282,6 +398,12 @@ static void set_defaults(struct server_config *c)
     memcpy(c->synchronous, "FULL", sizeof("FULL"));
     c->connection_limit = 1024;
     c->connection_timeout = 30;
+    c->job_path = ccf_xstrdup(SERVER_DEFAULT_JOB_PATH);
+    c->cpu_budget = online_cpus();
+    c->memory_budget_mib = physical_mib();
+    c->stop_grace = 10;
+    c->job_log_max = 64UL << 20;
+    c->retention = 7 * 86400;
 }
 
 static const struct config_key *find_key(const char *name)
@@ -504,6 +626,8 @@ void server__config_clear(struct server_config *c)
         return;
     free(c->config_file);
     free(c->data_dir);
+    free(c->api_endpoint);
+    free(c->job_path);
     memset(c, 0, sizeof(*c));
 }
 

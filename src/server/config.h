@@ -20,6 +20,7 @@
 #define SERVER_DEFAULT_DATA_DIR   "./var"
 #define SERVER_DEFAULT_REGION     "us-east-1"
 #define SERVER_DEFAULT_ACCOUNT_ID "000000000000"
+#define SERVER_DEFAULT_JOB_PATH   "/usr/local/bin:/usr/bin:/bin"
 #define SERVER_SYNCHRONOUS_MAX    7 /* "NORMAL" */
 
 struct server_config {
@@ -35,6 +36,16 @@ struct server_config {
     unsigned connection_limit;
     unsigned connection_timeout; /* seconds */
     bool allow_insecure_listen;
+    /* Jobs. */
+    bool executor_none; /* executor = none: serve the API, run no jobs */
+    char *api_endpoint; /* NULL: http://<listen address>/ */
+    char *job_path;     /* PATH of every job */
+    unsigned max_jobs;  /* 0: only cpu and memory limit */
+    double cpu_budget;
+    unsigned long memory_budget_mib;
+    unsigned stop_grace;       /* seconds from SIGTERM to SIGKILL */
+    unsigned long job_log_max; /* bytes of log kept per job */
+    unsigned long retention;   /* seconds an ended job is kept */
 };
 
 /* What server__config_load decided. */

@@ -2,8 +2,11 @@
  * line read: keep the raw target, draw the request id), on_access first call
  * (headers read: refuse early with 413/400/503), on_access with data (the
  * body, bounded), on_access final call (api_handle, queue the response),
- * on_completed (log line, free). libmicrohttpd 0.9.75 lets a response be
- * queued only on the first or the final call, never mid-upload. */
+ * on_completed (log line, free). The request's state lives in the
+ * connection's (on_connection), so that a request MHD gives up on without
+ * telling on_completed is still logged and freed when the connection goes.
+ * libmicrohttpd 0.9.75 lets a response be queued only on the first or the
+ * final call, never mid-upload. */
 #include "server/http.h"
 
 #include <arpa/inet.h>
@@ -22,8 +25,17 @@
 #include "core/log.h"
 
 /* Request line, headers and MHD's bookkeeping for one connection must fit in
- * this; a bigger header block gets MHD's own 431 (or 414 for the URI). */
+ * this; a bigger header block gets MHD's own 431 (or 414 for the URI). MHD
+ * also takes one record (64 bytes) per query parameter from it, which is why
+ * on_uri hides the query from MHD (see hide_query). Per connection, ccfd
+ * holds at most: this pool, two copies of the request-target (each shorter
+ * than the pool), a struct http_req, and the body (CCF_BODY_MAX + 1). */
 #define CONN_MEMORY_LIMIT ((size_t)64 * 1024)
+/* The 0.9 series parses the request line in place and passes on_uri and
+ * on_access pointers into it; hide_query and target_has_nul rely on that
+ * layout (checked against 0.9.75 to 0.9.77). 1.0 rejects a NUL in the request
+ * line itself and answers its own 431 when the query exhausts the pool. */
+#define MHD_LINE_IN_PLACE (MHD_VERSION < 0x01000000)
 /* A chunked body that passes CCF_BODY_MAX is read and dropped for up to this
  * many more bytes so that the client can read our 413; past that we close. */
 #define DRAIN_MAX      ((uint64_t)CCF_BODY_MAX)
@@ -32,6 +44,7 @@
 
 #define MSG_TOO_LARGE "Request body is over the 8388608-byte (8 MiB) limit"
 #define MSG_STOPPING  "Server is shutting down; retry the request"
+#define MSG_NUL       "The request-target contains a NUL byte"
 
 struct server_http {
     struct MHD_Daemon *d;
@@ -44,8 +57,11 @@ struct server_http {
     atomic_uint_fast64_t seq; /* request ids if the CSPRNG fails */
 };
 
+/* One per connection (its socket context), reused by each request on it. */
 struct http_req {
+    bool live;    /* between on_uri and the request's end */
     char *target; /* raw request-target: path, then ?query, not decoded */
+    size_t target_len;
     char *path;   /* target without the query, for the log */
     char *method; /* NULL until the first access call */
     char request_id[REQUEST_ID_LEN + 1];
@@ -100,21 +116,6 @@ static void request_id_new(struct server_http *h, char out[REQUEST_ID_LEN + 1])
     out[o] = '\0';
 }
 
-static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
-{
-    struct server_http *h = cls;
-    struct http_req *r = ccf_xcalloc(1, sizeof(*r));
-
-    (void)conn;
-    if (!uri)
-        uri = "";
-    r->started_us = mono_us();
-    r->target = ccf_xstrdup(uri);
-    r->path = ccf_xstrndup(uri, strcspn(uri, "?"));
-    request_id_new(h, r->request_id);
-    return r;
-}
-
 /* The api parses the raw target itself; MHD must not decode it first. */
 static size_t on_unescape(void *cls, struct MHD_Connection *conn, char *s)
 {
@@ -161,17 +162,9 @@ static void log_request(const struct server_http *h, const struct http_req *r,
         CCF_KV_STR("reason", r->reason));
 }
 
-/* Runs for every request on_uri saw, however it ended (client gone,
- * timeout, daemon stopping), before MHD frees the connection's response. */
-static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
-                         enum MHD_RequestTerminationCode toe)
+/* Logs the request and frees what it holds; r is ready for the next one. */
+static void req_end(struct server_http *h, struct http_req *r, enum MHD_RequestTerminationCode toe)
 {
-    struct server_http *h = cls;
-    struct http_req *r = *req_cls;
-
-    (void)conn;
-    if (!r)
-        return;
     log_request(h, r, toe);
     free(r->target);
     free(r->path);
@@ -179,8 +172,99 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     free(r->body);
     if (r->counted)
         atomic_fetch_sub(&h->in_flight, 1);
+    memset(r, 0, sizeof(*r));
+}
+
+/* The connection's request state. MHD 0.9.75 does not always call
+ * NOTIFY_COMPLETED: when a second protocol error hits a request that already
+ * has MHD's error response queued (a query that exhausts the pool, see
+ * hide_query), it marks the connection closed directly. The connection's
+ * close is always reported, so the request is ended there. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct server_http *h = cls;
+    struct http_req *r = *socket_context;
+
+    (void)conn;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = ccf_xcalloc(1, sizeof(struct http_req));
+        return;
+    }
+    if (!r)
+        return;
+    if (r->live) {
+        r->reason = "libmicrohttpd dropped the request";
+        req_end(h, r, MHD_REQUEST_TERMINATED_WITH_ERROR);
+    }
     free(r);
+    *socket_context = NULL;
+}
+
+/* MHD 0.9.75 adds every query parameter to the connection's pool and, when
+ * that runs out, queues its 431 but then ignores the failure and goes on
+ * parsing headers into a request that it has already answered: the client
+ * gets nothing until the idle timeout. Neither ccfd nor the api read MHD's
+ * copy of the query (the api parses r->target), so the query is cut off in
+ * MHD's buffer before MHD parses it: the byte after '?' becomes the string's
+ * end. uri points into the connection's own, writable, request line there.
+ * A NUL before the '?' hides it from this (not from MHD); such a request is
+ * refused anyway (target_has_nul) if MHD gets as far as asking us. */
+static void hide_query(const char *uri)
+{
+#if MHD_LINE_IN_PLACE
+    char *q = strchr(uri, '?');
+
+    if (q && q[1] != '\0')
+        q[1] = '\0';
+#else
+    (void)uri;
+#endif
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct server_http *h = cls;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct http_req *r = ci ? ci->socket_context : NULL;
+
+    if (!r)
+        return NULL; /* cannot happen: on_connection made it; on_access refuses */
+    if (r->live)
+        req_end(h, r, MHD_REQUEST_TERMINATED_WITH_ERROR); /* missed its end */
+    r->live = true;
+    r->started_us = mono_us();
+    request_id_new(h, r->request_id);
+    if (!uri)
+        uri = "";
+    r->target_len = strlen(uri);
+    r->target = ccf_xstrndup(uri, r->target_len);
+    r->path = ccf_xstrndup(uri, strcspn(uri, "?"));
+    hide_query(uri);
+    return r;
+}
+
+/* Runs for every request on_uri saw that MHD sees to its end (response
+ * sent, client gone, timeout, daemon stopping), before MHD frees the
+ * connection's response; on_connection catches the others. A response that
+ * MHD made itself (its 413 or 400 for a Content-Length it cannot parse) is
+ * logged with MHD's status. */
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct server_http *h = cls;
+    struct http_req *r = *req_cls;
+    const union MHD_ConnectionInfo *ci;
+
     *req_cls = NULL;
+    if (!r || !r->live)
+        return;
+    if (r->status == 0 && (ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_HTTP_STATUS))) {
+        r->status = (int)ci->http_status;
+        r->reason = "answered by libmicrohttpd";
+    }
+    req_end(h, r, toe);
 }
 
 /* MHD's messages (bind failures, protocol errors) as log lines. */
@@ -274,8 +358,8 @@ static enum MHD_Result send_error(struct server_http *h, struct MHD_Connection *
     return send_response(h, conn, r, resp);
 }
 
-/* MHD answered a Content-Length that is not all digits itself; saturate
- * past the limit so that no value overflows. */
+/* The first Content-Length is all digits (MHD answers anything else
+ * itself); saturate past the limit so that no value overflows. */
 static size_t parse_length(const char *v)
 {
     size_t n = 0;
@@ -288,11 +372,95 @@ static size_t parse_length(const char *v)
     return n;
 }
 
+/* How the request says its body is framed, from every header line: MHD
+ * looks at the first Content-Length and the first Transfer-Encoding only. */
+struct framing {
+    const char *cl; /* the first Content-Length */
+    const char *te; /* the first Transfer-Encoding */
+    unsigned ncl, nte;
+    bool cl_bad; /* a Content-Length that is not 1*DIGIT */
+    bool cl_differ;
+};
+
+static const char *skip_zeros(const char *v)
+{
+    while (v[0] == '0' && v[1] != '\0')
+        v++;
+    return v;
+}
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    struct framing *f = cls;
+
+    (void)kind;
+    if (!key || !value)
+        return MHD_YES;
+    if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        if (f->nte++ == 0)
+            f->te = value;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        f->cl_bad = f->cl_bad || value[0] == '\0' || value[strspn(value, "0123456789")] != '\0';
+        if (f->ncl++ == 0)
+            f->cl = value;
+        else if (strcmp(skip_zeros(f->cl), skip_zeros(value)) != 0)
+            f->cl_differ = true;
+    }
+    return MHD_YES;
+}
+
+/* Ambiguous framing is refused before any body byte is read: behind a proxy
+ * that reads it otherwise, it smuggles a second request (RFC 9112 6.1, 6.3).
+ * Copies of one Content-Length value are allowed, as RFC 9112 6.3 lets us.
+ * Returns the message for a 400, or NULL. */
+static const char *framing_error(const struct framing *f, char *msg, size_t n)
+{
+    if (f->cl_bad)
+        return "Content-Length must be a decimal number of bytes";
+    if (f->cl_differ)
+        return "Conflicting Content-Length headers";
+    if (f->nte > 1)
+        return "More than one Transfer-Encoding header";
+    if (f->nte && f->ncl)
+        return "Transfer-Encoding and Content-Length must not both be sent";
+    if (f->te && strcasecmp(f->te, "chunked") != 0) {
+        /* MHD would read such a body until the client closes. */
+        snprintf(msg, n,
+                 "Transfer-Encoding '%.32s' is not supported; send the body "
+                 "with Content-Length or chunked",
+                 f->te);
+        return msg;
+    }
+    return NULL;
+}
+
+/* MHD 0.9.75 passes the request-target as a C string, so a NUL byte in it
+ * would cut it short: "/connectors/<id>\0x" would reach <id>. The target
+ * ends where MHD put a NUL in place of the space before the HTTP version
+ * (STRICT_FOR_CLIENT refuses any other space in it), so the distance from url
+ * (the pointer on_uri saw) to version is the target's real length plus one. */
+static bool target_has_nul(const struct http_req *r, const char *url, const char *version)
+{
+#if MHD_LINE_IN_PLACE
+    uintptr_t u = (uintptr_t)url, v = (uintptr_t)version;
+
+    return v > u && v - u - 1 != r->target_len;
+#else
+    (void)r;
+    (void)url;
+    (void)version;
+    return false;
+#endif
+}
+
 /* Headers are in, no body byte has been read: refuse what we can now. */
 static enum MHD_Result on_headers(struct server_http *h, struct MHD_Connection *conn,
-                                  struct http_req *r, const char *method)
+                                  struct http_req *r, const char *method, const char *url,
+                                  const char *version)
 {
-    const char *te, *cl;
+    struct framing f;
+    const char *err;
     char msg[160];
 
     r->method = ccf_xstrdup(method);
@@ -300,18 +468,14 @@ static enum MHD_Result on_headers(struct server_http *h, struct MHD_Connection *
     atomic_fetch_add(&h->in_flight, 1);
     if (atomic_load(&h->stopping))
         return send_error(h, conn, r, 503, MSG_STOPPING);
-    te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
-    if (te && strcasecmp(te, "chunked") != 0) {
-        /* MHD would read such a body until the client closes; refuse it. */
-        snprintf(msg, sizeof(msg),
-                 "Transfer-Encoding '%.32s' is not supported; send the body "
-                 "with Content-Length or chunked",
-                 te);
-        return send_error(h, conn, r, 400, msg);
-    }
-    cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (!te && cl) {
-        r->declared = parse_length(cl);
+    if (target_has_nul(r, url, version))
+        return send_error(h, conn, r, 400, MSG_NUL);
+    memset(&f, 0, sizeof(f));
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_header, &f);
+    if ((err = framing_error(&f, msg, sizeof(msg))))
+        return send_error(h, conn, r, 400, err);
+    if (f.cl) {
+        r->declared = parse_length(f.cl);
         if (r->declared > CCF_BODY_MAX)
             return send_error(h, conn, r, 413, MSG_TOO_LARGE);
     }
@@ -416,12 +580,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     struct server_http *h = cls;
     struct http_req *r = *req_cls;
 
-    (void)url; /* decoded by nobody, but without the query: r->target has both */
-    (void)version;
+    /* url is decoded by nobody and has lost its query: r->target has both */
     if (!r)
         return MHD_NO; /* on_uri always runs first */
     if (!r->method)
-        return on_headers(h, conn, r, method);
+        return on_headers(h, conn, r, method, url, version);
     if (*upload_data_size > 0)
         return on_upload(conn, r, upload_data, upload_data_size);
     return on_request(h, conn, r);
@@ -464,7 +627,7 @@ int server__http_start(struct server_http **out, const struct server_http_config
         cfg->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY_LIMIT,
         MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
         MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-        MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_END);
     if (!h->d) {
         rc = CCF_EIO; /* MHD's own line says why */
         goto fail;

@@ -17,8 +17,10 @@
 #include "api/api.h"
 #include "core/core.h"
 #include "core/log.h"
+#include "executor/executor.h"
 #include "server/config.h"
 #include "server/http.h"
+#include "server/jobs.h"
 #include "store/store.h"
 
 #define EXIT_USAGE 2
@@ -202,13 +204,27 @@ static void drain(struct server_http *h, const sigset_t *set, unsigned grace_s)
     }
 }
 
+/* The URL jobs call back: configured, or the address we listen on. */
+static char *endpoint_of(const struct server_config *cfg, unsigned port)
+{
+    char addr[ADDR_MAX], *url;
+
+    if (cfg->api_endpoint)
+        return ccf_xstrdup(cfg->api_endpoint);
+    format_addr((const struct sockaddr *)&cfg->listen_addr, port, addr);
+    url = ccf_xmalloc(ADDR_MAX + 16);
+    snprintf(url, ADDR_MAX + 16, "http://%s/", addr);
+    return url;
+}
+
 static int serve(const struct server_config *cfg)
 {
     struct store *store = NULL;
     struct api *api = NULL;
     struct server_http *http = NULL;
-    struct api_config ac;
-    char *dir = NULL;
+    struct server_jobs *jobs = NULL;
+    struct api_config ac = {0};
+    char *dir = NULL, *endpoint = NULL;
     sigset_t set;
     int rc, sig = 0;
 
@@ -217,12 +233,19 @@ static int serve(const struct server_config *cfg)
         goto out;
     if ((rc = open_store(cfg, dir, &store)) < 0)
         goto out;
+    if (!cfg->executor_none && (rc = server__jobs_open(&jobs, cfg, dir, store)) < 0)
+        goto out;
     ac.store = store;
+    ac.read_log = jobs ? server__jobs_read_log : NULL;
+    ac.read_log_ctx = jobs;
     if ((rc = api_create(&api, &ac)) < 0) {
         CCF_LOG_ERROR("ccfd.api_create_failed", CCF_KV_STR("error", ccf_strerror(rc)));
         goto out;
     }
     if ((rc = start_http(cfg, api, &http)) < 0)
+        goto out;
+    endpoint = endpoint_of(cfg, server__http_port(http));
+    if (jobs && (rc = server__jobs_start(jobs, endpoint)) < 0)
         goto out;
     announce(cfg, server__http_port(http), dir);
     sigwait(&set, &sig);
@@ -232,10 +255,12 @@ static int serve(const struct server_config *cfg)
     drain(http, &set, cfg->connection_timeout);
 out:
     server__http_stop(http); /* waits for the worker threads */
+    server__jobs_close(jobs);
     api_destroy(api);
     store_close(store);
     if (rc == 0)
         CCF_LOG_INFO("ccfd.stopped", CCF_KV_STR("data_dir", dir));
+    free(endpoint);
     free(dir);
     return rc;
 }
@@ -243,7 +268,12 @@ out:
 int main(int argc, char **argv)
 {
     struct server_config cfg;
-    int rc = server__config_load(&cfg, argc, argv);
+    int rc;
+
+    /* `ccfd supervise DIR`: the per-job supervisor the local executor runs. */
+    if (argc == 3 && strcmp(argv[1], "supervise") == 0)
+        return executor_supervise_main(argv[2]);
+    rc = server__config_load(&cfg, argc, argv);
 
     if (rc == SERVER_CONFIG_RUN) {
         ccf_log_setup(cfg.log_level, cfg.log_format);

@@ -1,0 +1,73 @@
+/* local_int.h: ccfd's side of the local executor: the handle, the table of
+ * watched jobs, and the watcher thread (watch.c) that turns notify pipes,
+ * pidfds and job files into events. local.c is the API on top.
+ *
+ * Locking: op_mu serialises submit, recover, cancel and forget (each looks
+ * at a job directory, then acts on it). mu guards the jobs list and
+ * `closing`. A job's flags and fds are touched only by the watcher thread
+ * after insertion, except pidfd, which cancel uses under mu; the watcher
+ * closes it only after unlinking the job under mu. Callbacks run with no
+ * lock held. */
+#ifndef CCF_EXECUTOR_LOCAL_INT_H
+#define CCF_EXECUTOR_LOCAL_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/core.h"
+#include "executor/executor.h"
+
+/* epoll tags: a job's key shifted left by 2, plus what the fd is. */
+enum { WATCH_WAKE = 0, WATCH_PIDFD = 1, WATCH_NOTIFY = 2 };
+
+struct xjob {
+    struct xjob *next;
+    uint64_t key;
+    char id[CCF_JOB_ID_LEN + 1];
+    pid_t pid;
+    int pidfd;     /* -1: the supervisor is gone, the outcome is on disk (or lost) */
+    int notify_fd; /* -1: adopted after a restart, or the pipe closed */
+    bool adopted;  /* not spawned by this executor: no notify pipe */
+    bool fresh;    /* queued by recover: the watcher looks at it once */
+    bool running_sent;
+    bool final_sent;
+};
+
+struct executor {
+    char *jobs_dir; /* absolute */
+    int jobs_dfd;
+    char *self_exe;
+    int grace_s;
+    size_t log_max;
+    executor_event_fn on_event;
+    void *ctx;
+
+    int epfd;
+    int wakefd;
+    pthread_t thread;
+    bool thread_started;
+
+    pthread_mutex_t op_mu;
+    pthread_mutex_t mu;
+    struct xjob *jobs;
+    uint64_t next_key;
+    bool closing;
+};
+
+/* Starts and stops the watcher thread (epfd and wakefd already made). */
+int executor__watch_start(struct executor *e);
+void executor__watch_stop(struct executor *e);
+/* Adds a job to the table and its fds to epoll; takes the fds. */
+int executor__watch_add(struct executor *e, const char *id, pid_t pid, int pidfd, int notify_fd,
+                        bool adopted);
+/* The job if it is in the table; call with mu held. */
+struct xjob *executor__watch_find(struct executor *e, const char *id);
+/* Frees every job left in the table (after the thread stopped). */
+void executor__watch_free_all(struct executor *e);
+
+int executor__pidfd_open(pid_t pid);
+int executor__pidfd_signal(int pidfd, int sig);
+
+#endif

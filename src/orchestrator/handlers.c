@@ -1,0 +1,272 @@
+/* handlers.c: the job orchestrator (job change → executor action) and the
+ * job status handler (executor outcome → store transition), as plain
+ * functions of the orchestrator's state. Both are idempotent: the change
+ * stream delivers at least once, and a restart replays what was not acked. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "orchestrator/orchestrator_int.h"
+
+#define IN_FLIGHT ((1u << CCF_JOB_STARTED) | (1u << CCF_JOB_RUNNING) | (1u << CCF_JOB_STOPPING))
+
+static void log_transition(const struct store_job_ref *ref, enum ccf_job_status to,
+                           const char *reason, int rc)
+{
+    CCF_LOG_INFO("job.transition", CCF_KV_STR("account", ref->tenant.account_id),
+                 CCF_KV_STR("connector_id", ref->connector_id), CCF_KV_STR("job_id", ref->job_id),
+                 CCF_KV_STR("to", ccf_job_status_name(to)), CCF_KV_STR("reason", reason),
+                 CCF_KV_INT("result", rc));
+}
+
+int orch__end_now(struct orchestrator *o, const struct store_job_ref *ref, enum ccf_job_status to,
+                  const char *reason)
+{
+    struct store_transition tr = {.from_mask = IN_FLIGHT, .to = to, .failure_reason = reason};
+    int rc =
+        store_transition_job(o->cfg.store, &ref->tenant, ref->connector_id, ref->job_id, &tr, NULL);
+
+    log_transition(ref, to, reason, rc);
+    if (rc == CCF_ECONFLICT || rc == CCF_ENOTFOUND)
+        return 0; /* it ended some other way already */
+    return rc < 0 ? rc : 0;
+}
+
+static bool known(const struct orchestrator *o, const char *job_id)
+{
+    return orch__list_find(&o->pending, job_id) >= 0 || orch__list_find(&o->running, job_id) >= 0;
+}
+
+int orch__admit(struct orchestrator *o, const struct store_job_ref *ref)
+{
+    struct ccf_connector c = {0};
+    struct orch__needs needs;
+    struct orch__job j = {.ref = *ref};
+    char reason[256];
+    int rc;
+
+    if (known(o, ref->job_id))
+        return 0;
+    if ((rc = store_get_connector(o->cfg.store, &ref->tenant, ref->connector_id, &c)) < 0)
+        return rc == CCF_ENOTFOUND ? 0 : rc;
+    rc = orch__needs_parse(c.properties, &needs);
+    ccf_connector_clear(&c);
+    if (rc < 0)
+        return orch__end_now(o, ref, CCF_JOB_FAILED, "the connector's properties are unreadable");
+    if (!needs.has_command)
+        return orch__end_now(o, ref, CCF_JOB_FAILED,
+                             "the connector has no command, and no executor that runs "
+                             "image_uri is configured");
+    if (needs.cpu > o->cfg.cpu_budget || needs.memory_mib > o->cfg.memory_budget_mib) {
+        snprintf(reason, sizeof(reason),
+                 "the job needs %g vCPU and %lld MiB, more than the executor's whole capacity "
+                 "(%g vCPU, %lld MiB)",
+                 needs.cpu, (long long)needs.memory_mib, o->cfg.cpu_budget,
+                 (long long)o->cfg.memory_budget_mib);
+        return orch__end_now(o, ref, CCF_JOB_FAILED, reason);
+    }
+    j.cpu = needs.cpu;
+    j.memory_mib = needs.memory_mib;
+    j.timeout_s = needs.timeout_s;
+    orch__list_push(&o->pending, &j);
+    return 0;
+}
+
+static bool fits(const struct orchestrator *o, const struct orch__job *j)
+{
+    if (o->cfg.max_jobs > 0 && o->running.n >= (size_t)o->cfg.max_jobs)
+        return false;
+    return o->cpu_used + j->cpu <= o->cfg.cpu_budget + 1e-9 &&
+           o->memory_used + j->memory_mib <= o->cfg.memory_budget_mib;
+}
+
+static void reserve(struct orchestrator *o, const struct orch__job *j)
+{
+    orch__list_push(&o->running, j);
+    o->cpu_used += j->cpu;
+    o->memory_used += j->memory_mib;
+}
+
+static void release(struct orchestrator *o, size_t i)
+{
+    const struct orch__job *j = &o->running.items[i];
+
+    o->cpu_used -= j->cpu;
+    o->memory_used -= j->memory_mib;
+    if (o->cfg.credentials.revoke)
+        o->cfg.credentials.revoke(o->cfg.credentials.ctx, j->ref.job_id);
+    orch__list_remove(&o->running, i);
+}
+
+/* Reads the job and its connector afresh (an update applies to the next
+ * job) and hands it to the executor. */
+static int submit(struct orchestrator *o, const struct orch__job *j)
+{
+    struct ccf_connector c = {0};
+    struct ccf_job job = {0};
+    struct executor_spec spec = {.job_id = j->ref.job_id, .connector_id = j->ref.connector_id};
+    char **argv = NULL, **envp = NULL;
+    int rc;
+
+    if ((rc = store_get_job(o->cfg.store, &j->ref.tenant, j->ref.connector_id, j->ref.job_id,
+                            &job)) < 0 ||
+        job.status != CCF_JOB_STARTED)
+        goto out; /* gone or stopped meanwhile: nothing to run */
+    if ((rc = store_get_connector(o->cfg.store, &j->ref.tenant, j->ref.connector_id, &c)) < 0)
+        goto out;
+    if ((rc = orch__build(o, &j->ref, &c, &job, &argv, &envp)) < 0) {
+        rc = orch__end_now(o, &j->ref, CCF_JOB_FAILED, "the job's command could not be prepared");
+        goto out;
+    }
+    spec.argv = (const char *const *)argv;
+    spec.envp = (const char *const *)envp;
+    spec.timeout_s = j->timeout_s;
+    spec.cpu = j->cpu;
+    spec.memory_mib = j->memory_mib;
+    reserve(o, j);
+    if ((rc = executor_submit(o->executor, &spec)) < 0) {
+        release(o, o->running.n - 1);
+        rc = orch__end_now(o, &j->ref, CCF_JOB_FAILED, "the executor could not start the job");
+    }
+    CCF_LOG_INFO("job.submitted", CCF_KV_STR("account", j->ref.tenant.account_id),
+                 CCF_KV_STR("connector_id", j->ref.connector_id),
+                 CCF_KV_STR("job_id", j->ref.job_id), CCF_KV_INT("result", rc));
+out:
+    orch__strv_free(argv);
+    orch__strv_free(envp);
+    ccf_connector_clear(&c);
+    ccf_job_clear(&job);
+    return rc;
+}
+
+void orch__pump(struct orchestrator *o)
+{
+    while (o->pending.n > 0 && fits(o, &o->pending.items[0])) {
+        struct orch__job j = o->pending.items[0];
+        if (submit(o, &j) == CCF_EUNAVAIL) {
+            o->retry_soon = true; /* it stays first in line */
+            return;
+        }
+        orch__list_remove(&o->pending, 0);
+    }
+}
+
+static int stop(struct orchestrator *o, const struct store_job_ref *ref)
+{
+    struct ccf_job job = {0};
+    ssize_t i;
+    int rc;
+
+    if ((i = orch__list_find(&o->pending, ref->job_id)) >= 0) {
+        orch__list_remove(&o->pending, (size_t)i);
+        return orch__end_now(o, ref, CCF_JOB_STOPPED, "stopped on request");
+    }
+    if (orch__list_find(&o->running, ref->job_id) >= 0)
+        return executor_cancel(o->executor, ref->job_id);
+    /* Neither queued nor running: it never reached us, so it never ran. */
+    rc = store_get_job(o->cfg.store, &ref->tenant, ref->connector_id, ref->job_id, &job);
+    if (rc == 0 && job.status == CCF_JOB_STOPPING)
+        rc = orch__end_now(o, ref, CCF_JOB_STOPPED, "stopped on request");
+    ccf_job_clear(&job);
+    return rc == CCF_ENOTFOUND ? 0 : rc;
+}
+
+int orch__on_change(struct orchestrator *o, const struct store_change *ch)
+{
+    struct store_job_ref ref = {.tenant = ch->tenant, .status = ch->new_status};
+
+    memcpy(ref.connector_id, ch->connector_id, sizeof(ref.connector_id));
+    memcpy(ref.job_id, ch->job_id, sizeof(ref.job_id));
+    if (ch->new_status == CCF_JOB_STARTED && ch->old_status < 0) {
+        struct ccf_job job = {0};
+        int rc = store_get_job(o->cfg.store, &ref.tenant, ref.connector_id, ref.job_id, &job);
+        bool waiting = rc == 0 && job.status == CCF_JOB_STARTED;
+        ccf_job_clear(&job);
+        if (rc < 0 && rc != CCF_ENOTFOUND)
+            return rc;
+        return waiting ? orch__admit(o, &ref) : 0;
+    }
+    if (ch->new_status == CCF_JOB_STOPPING)
+        return stop(o, &ref);
+    return 0;
+}
+
+/* The terminal status and reason an ended job gets (CONTRACT.md, "How a
+ * job ends"). */
+static enum ccf_job_status outcome(const struct executor_event *ev, enum ccf_job_status now,
+                                   int64_t timeout_s, char *reason, size_t n)
+{
+    if (now == CCF_JOB_STOPPING || ev->stopped) {
+        snprintf(reason, n, "stopped on request");
+        return CCF_JOB_STOPPED;
+    }
+    if (ev->state == EXECUTOR_LOST) {
+        snprintf(reason, n, "%s", ev->reason[0] ? ev->reason : "the job's supervisor was lost");
+        return CCF_JOB_FAILED;
+    }
+    if (ev->timed_out) {
+        snprintf(reason, n, "timed out after %lld s", (long long)timeout_s);
+        return CCF_JOB_FAILED;
+    }
+    if (ev->has_exit_code && ev->exit_code == 0)
+        return CCF_JOB_SUCCEEDED;
+    if (ev->reason[0])
+        snprintf(reason, n, "%s", ev->reason);
+    else if (ev->exit_code > 128)
+        snprintf(reason, n, "exited with code %d (killed by signal %d)", ev->exit_code,
+                 ev->exit_code - 128);
+    else
+        snprintf(reason, n, "exited with code %d", ev->exit_code);
+    return CCF_JOB_FAILED;
+}
+
+static int ended(struct orchestrator *o, size_t i, const struct executor_event *ev)
+{
+    const struct orch__job *j = &o->running.items[i];
+    struct store_transition tr = {.from_mask = IN_FLIGHT};
+    struct ccf_job job = {0};
+    char reason[CCF_FAILURE_REASON_MAX + 1] = "";
+    int rc;
+
+    rc = store_get_job(o->cfg.store, &j->ref.tenant, j->ref.connector_id, j->ref.job_id, &job);
+    if (rc == CCF_EUNAVAIL || rc == CCF_EIO)
+        return rc; /* keep the event: it is applied again later */
+    if (rc == 0 && !ccf_job_status_terminal(job.status)) {
+        tr.to = outcome(ev, job.status, j->timeout_s, reason, sizeof(reason));
+        tr.set_exit_code = ev->has_exit_code;
+        tr.exit_code = ev->exit_code;
+        tr.failure_reason = reason[0] ? reason : NULL;
+        rc = store_transition_job(o->cfg.store, &j->ref.tenant, j->ref.connector_id, j->ref.job_id,
+                                  &tr, NULL);
+        log_transition(&j->ref, tr.to, tr.failure_reason, rc);
+        if (rc == CCF_EUNAVAIL || rc == CCF_EIO) {
+            ccf_job_clear(&job);
+            return rc;
+        }
+    }
+    ccf_job_clear(&job);
+    release(o, i);
+    return 0;
+}
+
+int orch__on_event(struct orchestrator *o, const struct executor_event *ev)
+{
+    ssize_t i = orch__list_find(&o->running, ev->job_id);
+    struct store_transition tr = {
+        .from_mask = 1u << CCF_JOB_STARTED, .to = CCF_JOB_RUNNING, .executor_id = ev->job_id};
+    int rc;
+
+    if (i < 0) {
+        CCF_LOG_WARN("job.event_unknown", CCF_KV_STR("job_id", ev->job_id),
+                     CCF_KV_INT("state", ev->state));
+        return 0;
+    }
+    if (ev->state != EXECUTOR_RUNNING)
+        return ended(o, (size_t)i, ev);
+    rc = store_transition_job(o->cfg.store, &o->running.items[i].ref.tenant,
+                              o->running.items[i].ref.connector_id, ev->job_id, &tr, NULL);
+    log_transition(&o->running.items[i].ref, CCF_JOB_RUNNING, NULL, rc);
+    if (rc == CCF_ECONFLICT || rc == CCF_ENOTFOUND)
+        return 0; /* stopped meanwhile, or already ended: the exit event decides */
+    return rc < 0 ? rc : 0;
+}

@@ -1,0 +1,270 @@
+/* orchestrator.c: the orchestrator's thread: it sleeps on a condition
+ * variable until the store commits a job change or the executor reports an
+ * event, then applies events, drains the change stream past its persisted
+ * cursor, starts what fits, and now and then purges ended jobs. Also the
+ * recovery that runs before the thread starts. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "orchestrator/orchestrator_int.h"
+
+#define CONSUMER       "orchestrator"
+#define CHANGE_BATCH   64
+#define PURGE_BATCH    256
+#define PURGE_EVERY_S  60
+#define RETRY_DELAY_MS 500
+
+static int64_t mono_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+int orchestrator_create(struct orchestrator **out, const struct orchestrator_config *cfg)
+{
+    struct orchestrator *o = ccf_xcalloc(1, sizeof(*o));
+    pthread_condattr_t ca;
+
+    o->cfg = *cfg;
+    pthread_mutex_init(&o->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&o->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    *out = o;
+    return 0;
+}
+
+void orchestrator_set_endpoint(struct orchestrator *o, const char *endpoint)
+{
+    o->cfg.api_endpoint = endpoint;
+}
+
+void orchestrator_on_event(void *ctx, const struct executor_event *ev)
+{
+    struct orchestrator *o = ctx;
+
+    pthread_mutex_lock(&o->mu);
+    if (o->nevents == o->events_cap) {
+        o->events_cap = o->events_cap ? o->events_cap * 2 : 16;
+        o->events = ccf_xrealloc(o->events, o->events_cap * sizeof(*o->events));
+    }
+    o->events[o->nevents++] = *ev;
+    pthread_cond_signal(&o->cond);
+    pthread_mutex_unlock(&o->mu);
+}
+
+void orchestrator_wake(void *ctx)
+{
+    struct orchestrator *o = ctx;
+
+    pthread_mutex_lock(&o->mu);
+    o->woken = true;
+    pthread_cond_signal(&o->cond);
+    pthread_mutex_unlock(&o->mu);
+}
+
+/* Applies queued events in order; one the store cannot take yet stays
+ * queued, with everything after it. */
+static void apply_events(struct orchestrator *o)
+{
+    struct executor_event *evs;
+    size_t n, done = 0;
+
+    pthread_mutex_lock(&o->mu);
+    evs = o->events;
+    n = o->nevents;
+    o->events = NULL;
+    o->nevents = o->events_cap = 0;
+    pthread_mutex_unlock(&o->mu);
+    for (; done < n; done++) {
+        int rc = orch__on_event(o, &evs[done]);
+        if (rc == CCF_EUNAVAIL || rc == CCF_EIO) {
+            o->retry_soon = true;
+            break;
+        }
+    }
+    for (size_t i = done; i < n; i++)
+        orchestrator_on_event(o, &evs[i]);
+    free(evs);
+}
+
+static void drain_changes(struct orchestrator *o)
+{
+    struct store_change ch[CHANGE_BATCH];
+    int n, rc;
+
+    do {
+        if ((n = store_read_changes(o->cfg.store, o->cursor, ch, CHANGE_BATCH)) < 0) {
+            o->retry_soon = true;
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            if ((rc = orch__on_change(o, &ch[i])) == CCF_EUNAVAIL || rc == CCF_EIO) {
+                o->retry_soon = true;
+                break;
+            }
+            o->cursor = ch[i].seq;
+        }
+        /* A lost ack only means a harmless redelivery after a restart. */
+        store_cursor_set(o->cfg.store, CONSUMER, o->cursor);
+    } while (n == CHANGE_BATCH && !o->retry_soon);
+}
+
+static void purge(struct orchestrator *o)
+{
+    struct store_job_ref refs[PURGE_BATCH];
+    int64_t before = ccf_now_us() - o->cfg.retention_s * 1000000;
+    int n;
+
+    do {
+        if ((n = store_purge_jobs(o->cfg.store, before, refs, PURGE_BATCH)) < 0)
+            return;
+        for (int i = 0; i < n; i++)
+            executor_forget(o->executor, refs[i].job_id);
+        if (n > 0)
+            CCF_LOG_INFO("jobs.purged", CCF_KV_INT("count", n));
+    } while (n == PURGE_BATCH);
+    store_prune_changes(o->cfg.store, o->cursor);
+}
+
+static void wait_for_work(struct orchestrator *o)
+{
+    struct timespec until;
+    int64_t wait_ms = o->retry_soon ? RETRY_DELAY_MS : (o->next_purge - mono_s()) * 1000;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    if (wait_ms < 0)
+        wait_ms = 0;
+    until.tv_sec += wait_ms / 1000;
+    until.tv_nsec += (wait_ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&o->mu);
+    while (!o->stopping && !o->woken && o->nevents == 0) {
+        if (pthread_cond_timedwait(&o->cond, &o->mu, &until) == ETIMEDOUT)
+            break;
+    }
+    o->woken = false;
+    pthread_mutex_unlock(&o->mu);
+}
+
+static void *run(void *arg)
+{
+    struct orchestrator *o = arg;
+
+    for (;;) {
+        wait_for_work(o);
+        pthread_mutex_lock(&o->mu);
+        bool stopping = o->stopping;
+        pthread_mutex_unlock(&o->mu);
+        if (stopping)
+            break;
+        o->retry_soon = false;
+        apply_events(o);
+        drain_changes(o);
+        orch__pump(o);
+        if (mono_s() >= o->next_purge) {
+            purge(o);
+            o->next_purge = mono_s() + PURGE_EVERY_S;
+        }
+    }
+    return NULL;
+}
+
+/* One unfinished job after a restart: re-adopt it, collect its outcome,
+ * or queue it again if it never reached the executor. */
+static int recover_one(struct orchestrator *o, const struct store_job_ref *ref)
+{
+    ssize_t i;
+    int rc;
+
+    if ((rc = orch__admit(o, ref)) < 0)
+        return rc;
+    if ((i = orch__list_find(&o->pending, ref->job_id)) < 0)
+        return 0; /* failed at once: it can never run */
+    if (ref->status == CCF_JOB_STARTED || ref->status == CCF_JOB_RUNNING ||
+        ref->status == CCF_JOB_STOPPING) {
+        /* Hold its capacity while the executor looks at it: its events
+         * need the running entry. */
+        struct orch__job j = o->pending.items[i];
+        orch__list_remove(&o->pending, (size_t)i);
+        orch__list_push(&o->running, &j);
+        o->cpu_used += j.cpu;
+        o->memory_used += j.memory_mib;
+        rc = executor_recover(o->executor, ref->job_id);
+        if (rc != 1)
+            return rc;
+        /* Never submitted: give the capacity back and start it normally. */
+        i = orch__list_find(&o->running, ref->job_id);
+        o->cpu_used -= j.cpu;
+        o->memory_used -= j.memory_mib;
+        orch__list_remove(&o->running, (size_t)i);
+        if (ref->status == CCF_JOB_STOPPING)
+            return orch__end_now(o, ref, CCF_JOB_STOPPED, "stopped on request");
+        orch__list_push(&o->pending, &j);
+    }
+    return 0;
+}
+
+int orchestrator_start(struct orchestrator *o, struct executor *executor)
+{
+    struct store_job_ref *refs = NULL;
+    size_t n = 0;
+    int rc;
+
+    o->executor = executor;
+    if ((rc = store_cursor_get(o->cfg.store, CONSUMER, &o->cursor)) < 0 ||
+        (rc = store_unfinished_jobs(o->cfg.store, &refs, &n)) < 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = recover_one(o, &refs[i])) < 0)
+            CCF_LOG_ERROR("job.recover_failed", CCF_KV_STR("job_id", refs[i].job_id),
+                          CCF_KV_STR("connector_id", refs[i].connector_id),
+                          CCF_KV_STR("error", ccf_strerror(rc)));
+    }
+    CCF_LOG_INFO("orchestrator.recovered", CCF_KV_INT("unfinished", n),
+                 CCF_KV_INT("running", o->running.n), CCF_KV_INT("queued", o->pending.n),
+                 CCF_KV_INT("cursor", o->cursor));
+    free(refs);
+    o->next_purge = mono_s();
+    o->woken = true; /* drain what arrived while we were down */
+    if (pthread_create(&o->thread, NULL, run, o) != 0) {
+        CCF_LOG_ERROR("orchestrator.thread_failed", CCF_KV_STR("error", strerror(errno)));
+        return CCF_EIO;
+    }
+    o->thread_started = true;
+    return 0;
+}
+
+void orchestrator_stop(struct orchestrator *o)
+{
+    if (!o || !o->thread_started)
+        return;
+    pthread_mutex_lock(&o->mu);
+    o->stopping = true;
+    pthread_cond_signal(&o->cond);
+    pthread_mutex_unlock(&o->mu);
+    pthread_join(o->thread, NULL);
+    o->thread_started = false;
+}
+
+void orchestrator_destroy(struct orchestrator *o)
+{
+    if (!o)
+        return;
+    orchestrator_stop(o);
+    orch__list_free(&o->pending);
+    orch__list_free(&o->running);
+    free(o->events);
+    pthread_cond_destroy(&o->cond);
+    pthread_mutex_destroy(&o->mu);
+    free(o);
+}

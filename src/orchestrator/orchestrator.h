@@ -1,0 +1,57 @@
+/* orchestrator.h: the job orchestrator and the job status handler, and the
+ * thread that feeds them. The orchestrator turns a job change (a job
+ * created, a job set to STOPPING) into an executor action; the status
+ * handler turns an executor outcome into a store transition. Both run on
+ * one thread, so job transitions are applied in one place and in order.
+ * Must not know about HTTP.
+ *
+ * Thread rules: orchestrator_on_event may be called from any thread (it
+ * queues); everything else is called from the thread that made the
+ * orchestrator, before start or after stop. */
+#ifndef CCF_ORCHESTRATOR_H
+#define CCF_ORCHESTRATOR_H
+
+#include "executor/executor.h"
+#include "store/store.h"
+
+struct orchestrator;
+
+/* Per-job credentials (the auth module): optional. issue() fills the three
+ * values for a job's environment; revoke() ends them when the job ends. */
+struct orchestrator_credentials {
+    int (*issue)(void *ctx, const struct ccf_tenant *t, const char *connector_id,
+                 const char *job_id, char key_id[64], char secret[128], char token[512]);
+    void (*revoke)(void *ctx, const char *job_id);
+    void *ctx;
+};
+
+struct orchestrator_config {
+    struct store *store;      /* borrowed */
+    const char *jobs_dir;     /* as given to the executor: HOME is jobs_dir/<job_id>/work */
+    const char *api_endpoint; /* root URL jobs call back, ending in '/' */
+    const char *job_path;     /* PATH of every job */
+    double cpu_budget;        /* vCPUs all running jobs may reserve */
+    int64_t memory_budget_mib;
+    int max_jobs;        /* 0: no limit beyond cpu and memory */
+    int64_t retention_s; /* ended jobs are purged after this */
+    struct orchestrator_credentials credentials;
+};
+
+int orchestrator_create(struct orchestrator **out, const struct orchestrator_config *cfg);
+/* Sets (before start) the URL jobs call back, when it is known only once
+ * the server listens. endpoint is borrowed and outlives the orchestrator. */
+void orchestrator_set_endpoint(struct orchestrator *o, const char *endpoint);
+/* Recovers what was in flight (re-adopting running jobs, collecting those
+ * that ended, queueing those never started) and starts the thread.
+ * executor is borrowed and must outlive the orchestrator's thread. */
+int orchestrator_start(struct orchestrator *o, struct executor *executor);
+/* Stops the thread; jobs keep running under their supervisors. */
+void orchestrator_stop(struct orchestrator *o);
+void orchestrator_destroy(struct orchestrator *o);
+
+/* For executor_config.on_event: queues the event for the status handler. */
+void orchestrator_on_event(void *ctx, const struct executor_event *ev);
+/* For store_set_change_hook: wakes the thread. */
+void orchestrator_wake(void *ctx);
+
+#endif

@@ -1,0 +1,155 @@
+/* spec.c: what a job runs: its argv from the connector's command, and its
+ * exact environment: the framework's variables in the contract's order,
+ * then the connector's defaults, then the job's own (a job's variable
+ * overrides a default of the same name). Nothing comes from ccfd's own
+ * environment. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "orchestrator/orchestrator_int.h"
+
+int orch__needs_parse(const char *properties, struct orch__needs *out)
+{
+    json_t *p = json_loads(properties, 0, NULL), *rr;
+
+    if (!p)
+        return CCF_EIO;
+    rr = json_object_get(p, "resource_requirements");
+    out->cpu = json_number_value(json_object_get(rr, "cpu"));
+    out->memory_mib = json_integer_value(json_object_get(rr, "memory"));
+    out->timeout_s = json_integer_value(json_object_get(p, "timeout"));
+    out->has_command = json_array_size(json_object_get(p, "command")) > 0;
+    json_decref(p);
+    if (out->cpu <= 0 || out->memory_mib <= 0 || out->timeout_s <= 0)
+        return CCF_EIO; /* validation put them there; anything else is a bug */
+    return 0;
+}
+
+struct strv {
+    char **v;
+    size_t n, cap;
+};
+
+static void strv_add(struct strv *s, char *owned)
+{
+    if (s->n + 2 > s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 32;
+        s->v = ccf_xrealloc(s->v, s->cap * sizeof(*s->v));
+    }
+    s->v[s->n++] = owned;
+    s->v[s->n] = NULL;
+}
+
+static void env_add(struct strv *s, const char *name, const char *value)
+{
+    size_t n = strlen(name) + 1 + strlen(value) + 1;
+    char *kv = ccf_xmalloc(n);
+
+    snprintf(kv, n, "%s=%s", name, value);
+    strv_add(s, kv);
+}
+
+void orch__strv_free(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+static bool env_has(const json_t *list, const char *name)
+{
+    size_t i;
+    json_t *item;
+
+    json_array_foreach(list, i, item)
+    {
+        if (strcmp(json_string_value(json_object_get(item, "name")), name) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void env_add_list(struct strv *s, const json_t *list, const json_t *overrides)
+{
+    size_t i;
+    json_t *item;
+
+    json_array_foreach(list, i, item)
+    {
+        const char *name = json_string_value(json_object_get(item, "name"));
+        const char *value = json_string_value(json_object_get(item, "value"));
+        if (name && value && !(overrides && env_has(overrides, name)))
+            env_add(s, name, value);
+    }
+}
+
+static int framework_env(const struct orchestrator *o, const struct store_job_ref *ref,
+                         struct strv *env)
+{
+    const struct orchestrator_credentials *cr = &o->cfg.credentials;
+    char arn[160], prefix[96], home[4096];
+    char key_id[64], secret[128], token[512];
+    int rc;
+
+    ccf_connector_arn(&ref->tenant, ref->connector_id, arn, sizeof(arn));
+    snprintf(prefix, sizeof(prefix), "arn:aws:ccf:%s:%s", ref->tenant.region,
+             ref->tenant.account_id);
+    rc = snprintf(home, sizeof(home), "%s/%s/work", o->cfg.jobs_dir, ref->job_id);
+    if (rc < 0 || (size_t)rc >= sizeof(home))
+        return CCF_EINVAL;
+    env_add(env, "CUSTOM_CONNECTOR_JOB_ID", ref->job_id);
+    env_add(env, "CUSTOM_CONNECTOR_FRAMEWORK_CUSTOM_CONNECTOR_ID", ref->connector_id);
+    env_add(env, "CUSTOM_CONNECTOR_FRAMEWORK_CUSTOM_CONNECTOR_ARN", arn);
+    env_add(env, "CUSTOM_CONNECTOR_FRAMEWORK_CUSTOM_CONNECTOR_ARN_PREFIX", prefix);
+    env_add(env, "AWS_REGION", ref->tenant.region);
+    env_add(env, "CUSTOM_CONNECTOR_FRAMEWORK_API_ENDPOINT", o->cfg.api_endpoint);
+    env_add(env, "PATH", o->cfg.job_path);
+    env_add(env, "HOME", home);
+    if (!cr->issue)
+        return 0;
+    if ((rc = cr->issue(cr->ctx, &ref->tenant, ref->connector_id, ref->job_id, key_id, secret,
+                        token)) < 0)
+        return rc;
+    env_add(env, "AWS_ACCESS_KEY_ID", key_id);
+    env_add(env, "AWS_SECRET_ACCESS_KEY", secret);
+    env_add(env, "AWS_SESSION_TOKEN", token);
+    return 0;
+}
+
+int orch__build(const struct orchestrator *o, const struct store_job_ref *ref,
+                const struct ccf_connector *c, const struct ccf_job *job, char ***argv,
+                char ***envp)
+{
+    struct strv args = {0}, env = {0};
+    json_t *props = json_loads(c->properties, 0, NULL), *cmd, *item;
+    json_t *own = job->environment ? json_loads(job->environment, 0, NULL) : NULL;
+    size_t i;
+    int rc = CCF_EIO;
+
+    if (!props || (job->environment && !own))
+        goto out;
+    cmd = json_object_get(props, "command");
+    json_array_foreach(cmd, i, item)
+    {
+        strv_add(&args, ccf_xstrdup(json_string_value(item)));
+    }
+    if (args.n == 0)
+        goto out;
+    if ((rc = framework_env(o, ref, &env)) < 0)
+        goto out;
+    env_add_list(&env, json_object_get(props, "environment"), own);
+    env_add_list(&env, own, NULL);
+    *argv = args.v;
+    *envp = env.v;
+    args.v = env.v = NULL;
+    rc = 0;
+out:
+    orch__strv_free(args.v);
+    orch__strv_free(env.v);
+    json_decref(props);
+    json_decref(own);
+    return rc;
+}

@@ -1,0 +1,108 @@
+/* jobs.c: ccfd's job machinery: the local executor on DATA_DIR/jobs and the
+ * orchestrator that feeds it from the store's change stream. */
+#include "server/jobs.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "executor/executor.h"
+#include "orchestrator/orchestrator.h"
+
+struct server_jobs {
+    struct orchestrator *orch;
+    struct executor *exec;
+    struct orchestrator_config oc;
+    char jobs_dir[PATH_MAX];
+    char self_exe[PATH_MAX];
+    char *endpoint;
+};
+
+static int self_exe(char out[PATH_MAX])
+{
+    ssize_t n = readlink("/proc/self/exe", out, PATH_MAX - 1);
+
+    if (n <= 0) {
+        CCF_LOG_ERROR("ccfd.self_exe_failed", CCF_KV_STR("error", strerror(errno)));
+        return CCF_EIO;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+int server__jobs_open(struct server_jobs **out, const struct server_config *cfg,
+                      const char *data_dir, struct store *store)
+{
+    struct server_jobs *j = ccf_xcalloc(1, sizeof(*j));
+    struct executor_config ec = {0};
+    int rc, w = snprintf(j->jobs_dir, sizeof(j->jobs_dir), "%s/jobs", data_dir);
+
+    if (w < 0 || (size_t)w >= sizeof(j->jobs_dir) || (rc = self_exe(j->self_exe)) < 0) {
+        rc = CCF_EINVAL;
+        goto fail;
+    }
+    j->oc = (struct orchestrator_config){
+        .store = store,
+        .jobs_dir = j->jobs_dir,
+        .job_path = cfg->job_path,
+        .cpu_budget = cfg->cpu_budget,
+        .memory_budget_mib = (int64_t)cfg->memory_budget_mib,
+        .max_jobs = (int)cfg->max_jobs,
+        .retention_s = (int64_t)cfg->retention,
+    };
+    if ((rc = orchestrator_create(&j->orch, &j->oc)) < 0)
+        goto fail;
+    ec.jobs_dir = j->jobs_dir;
+    ec.self_exe = j->self_exe;
+    ec.stop_grace_s = (int)cfg->stop_grace;
+    ec.log_max_bytes = cfg->job_log_max;
+    ec.on_event = orchestrator_on_event;
+    ec.ctx = j->orch;
+    if ((rc = executor_open(&j->exec, &ec)) < 0) {
+        CCF_LOG_ERROR("ccfd.executor_open_failed", CCF_KV_STR("jobs_dir", j->jobs_dir),
+                      CCF_KV_STR("error", ccf_strerror(rc)));
+        goto fail;
+    }
+    store_set_change_hook(store, orchestrator_wake, j->orch);
+    *out = j;
+    return 0;
+fail:
+    orchestrator_destroy(j->orch);
+    free(j);
+    return rc;
+}
+
+int server__jobs_read_log(void *ctx, const char *job_id, int64_t offset, char *buf, size_t len,
+                          int64_t *size, int64_t *dropped)
+{
+    struct server_jobs *j = ctx;
+
+    return executor_read_log(j->exec, job_id, offset, buf, len, size, dropped);
+}
+
+int server__jobs_start(struct server_jobs *j, const char *endpoint)
+{
+    int rc;
+
+    /* The orchestrator reads its config on its own thread from now on. */
+    j->endpoint = ccf_xstrdup(endpoint);
+    orchestrator_set_endpoint(j->orch, j->endpoint);
+    if ((rc = orchestrator_start(j->orch, j->exec)) < 0)
+        CCF_LOG_ERROR("ccfd.orchestrator_start_failed", CCF_KV_STR("error", ccf_strerror(rc)));
+    return rc;
+}
+
+void server__jobs_close(struct server_jobs *j)
+{
+    if (!j)
+        return;
+    orchestrator_stop(j->orch);
+    executor_close(j->exec);
+    orchestrator_destroy(j->orch);
+    free(j->endpoint);
+    free(j);
+}

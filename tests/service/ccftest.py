@@ -1,0 +1,578 @@
+"""Support for the ccfd service tests (CONTRACT.md is the authority).
+
+An HTTP client built on http.client, so that a test sends exactly the bytes
+and the request-target it names (urllib3, under requests, rewrites targets:
+it removes dot segments and re-cases percent-escapes). Every response goes
+through check_response, which asserts the contract's general rules: a
+unique x-amzn-RequestId, a JSON Content-Type on a body, the error shape and
+x-amzn-ErrorType, no null anywhere, timestamp and id formats.
+
+Requests are unsigned for now; Client._sign is the one place where SigV4
+signing will be added.
+"""
+
+import datetime
+import http.client
+import itertools
+import json
+import os
+import random
+import re
+import select
+import socket
+import threading
+import time
+import urllib.parse
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+ARN_PREFIX = f"arn:aws:ccf:{REGION}:{ACCOUNT_ID}:custom-connector/"
+API = "/api/v1"
+CONNECTORS = "/api/v1/custom-connectors"
+
+CONNECTOR_ID_RE = re.compile(r"^cc-[0-9a-f]{12}$")
+JOB_ID_RE = re.compile(r"^ccj-[0-9a-f]{12}$")
+TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_.~=-]{1,2048}$")
+
+# Well-formed ids that no test ever creates (ids are 48 random bits).
+MISSING_CONNECTOR = "cc-0123456789ab"
+MISSING_JOB = "ccj-0123456789ab"
+
+IMAGE_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/connector:latest"
+EXEC_ROLE = "arn:aws:iam::123456789012:role/ccf-execution"
+JOB_ROLE = "arn:aws:iam::123456789012:role/ccf-job"
+
+BODY_MAX = 8 * 1024 * 1024
+CHECKPOINT_MAX = 1024 * 1024
+
+ERROR_TYPES = {
+    400: {"BadRequestException"},
+    403: {
+        "MissingAuthenticationTokenException",
+        "InvalidSignatureException",
+        "UnrecognizedClientException",
+        "AccessDeniedException",
+    },
+    404: {"ResourceNotFoundException"},
+    405: {"MethodNotAllowedException"},
+    409: {"ConflictException"},
+    413: {"PayloadTooLargeException"},
+    415: {"UnsupportedMediaTypeException"},
+    429: {"ThrottlingException"},
+    500: {"InternalServerErrorException"},
+    503: {"ServiceUnavailableException"},
+}
+
+SUMMARY_REQUIRED = {"connector_id", "arn", "name", "status", "created_at", "updated_at"}
+SUMMARY_OPTIONAL = {"description", "active_job_id"}
+JOB_REQUIRED = {"job_id", "connector_id", "status", "created_at", "updated_at"}
+JOB_OPTIONAL = {"started_at", "completed_at", "exit_code", "failure_reason"}
+DOC_KEYS = {"document_id", "checksum", "created_at", "updated_at"}
+CHECKPOINT_KEYS = {"connector_id", "checkpoint_data", "created_at", "updated_at"}
+JOB_STATUSES = ["STARTED", "RUNNING", "STOPPING", "SUCCEEDED", "FAILED", "STOPPED"]
+
+# CCF_STRICT=0 turns off the general checks on every response (to see which
+# specific behaviours fail when one general rule is broken everywhere).
+STRICT = os.environ.get("CCF_STRICT", "1") != "0"
+
+_counter = itertools.count(1)
+_run = "%06x" % random.getrandbits(24)
+
+
+def unique_name(prefix="t"):
+    """A valid, unique connector name (^[a-zA-Z0-9-]+$, 3..128)."""
+    return f"{prefix}-{_run}-{next(_counter)}"
+
+
+def checksum(seed="x", n=64):
+    """A valid checksum: n printable ASCII characters (0x21..0x7E)."""
+    s = (seed + "0123456789abcdef") * (n // (len(seed) + 16) + 1)
+    return s[:n]
+
+
+def props(**over):
+    """Valid container_properties (image form), with overrides; a value of
+    DROP removes the key."""
+    p = {"image_uri": IMAGE_URI, "execution_role_arn": EXEC_ROLE, "job_role_arn": JOB_ROLE}
+    for k, v in over.items():
+        if v is DROP:
+            p.pop(k, None)
+        else:
+            p[k] = v
+    return p
+
+
+class _Drop:
+    def __repr__(self):
+        return "DROP"
+
+
+DROP = _Drop()
+
+
+def with_defaults(p):
+    """container_properties as GetCustomConnector must show them: defaults filled."""
+    out = json.loads(json.dumps(p))
+    rr = out.setdefault("resource_requirements", {})
+    rr.setdefault("cpu", 1)
+    rr.setdefault("memory", 2048)
+    out.setdefault("timeout", 3600)
+    return out
+
+
+def merge_patch(target, patch):
+    """RFC 7396."""
+    if not isinstance(patch, dict):
+        return json.loads(json.dumps(patch))
+    out = dict(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = merge_patch(out.get(k), v)
+    return out
+
+
+def parse_time(s):
+    assert isinstance(s, str) and TIME_RE.match(s), f"bad timestamp {s!r}"
+    return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc
+    )
+
+
+def assert_recent(s, slack=300):
+    t = parse_time(s).timestamp()
+    now = time.time()
+    assert abs(now - t) < slack, f"timestamp {s} is not near now ({now})"
+
+
+def q(*pairs, **params):
+    """A query string ('?a=b&...') from pairs and keywords, percent-encoded."""
+    items = list(pairs) + list(params.items())
+    if not items:
+        return ""
+    return "?" + "&".join(
+        urllib.parse.quote(str(k), safe="") + "=" + urllib.parse.quote(str(v), safe="")
+        for k, v in items
+    )
+
+
+def _no_dup_keys(pairs):
+    d = {}
+    for k, v in pairs:
+        assert k not in d, f"duplicate key {k!r} in a response"
+        d[k] = v
+    return d
+
+
+def _bad_constant(name):
+    raise AssertionError(f"non-JSON constant {name} in a response")
+
+
+class Response:
+    def __init__(self, method, target, req_body, status, reason, headers, body):
+        self.method = method
+        self.target = target
+        self.req_body = req_body
+        self.status = status
+        self.reason = reason
+        self.headers = headers  # list of (name, value)
+        self.body = body
+        self._json = None
+        self._parsed = False
+
+    def header(self, name):
+        vals = self.header_all(name)
+        return vals[0] if vals else None
+
+    def header_all(self, name):
+        n = name.lower()
+        return [v for k, v in self.headers if k.lower() == n]
+
+    @property
+    def json(self):
+        if not self._parsed:
+            try:
+                text = self.body.decode("utf-8")
+                self._json = json.loads(
+                    text, object_pairs_hook=_no_dup_keys, parse_constant=_bad_constant
+                )
+            except (UnicodeDecodeError, ValueError) as e:
+                raise AssertionError(f"response body is not JSON ({e}): {self}") from None
+            self._parsed = True
+        return self._json
+
+    def __str__(self):
+        rb = self.req_body
+        if isinstance(rb, (bytes, bytearray)) and len(rb) > 300:
+            rb = bytes(rb[:300]) + b"...(%d bytes)" % len(rb)
+        body = self.body if len(self.body) <= 600 else self.body[:600] + b"..."
+        return (
+            f"{self.method} {self.target[:300]} body={rb!r} -> {self.status} "
+            f"{dict((k.lower(), v) for k, v in self.headers)} {body!r}"
+        )
+
+    __repr__ = __str__
+
+
+def media_type(ct):
+    return (ct or "").split(";")[0].strip().lower()
+
+
+class Ids:
+    """Request ids seen from one server process (they must be unique)."""
+
+    def __init__(self):
+        self.seen = set()
+        self.lock = threading.Lock()
+
+    def add(self, rid, resp):
+        with self.lock:
+            assert rid not in self.seen, f"x-amzn-RequestId {rid!r} repeated: {resp}"
+            self.seen.add(rid)
+
+
+def check_values(obj, resp, path="$", arn_prefix=ARN_PREFIX):
+    """No null anywhere; formats of well-known keys."""
+    if obj is None:
+        raise AssertionError(f"null at {path} (unset optional fields must be omitted): {resp}")
+    if isinstance(obj, list):
+        for i, v in enumerate(obj):
+            check_values(v, resp, f"{path}[{i}]", arn_prefix)
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            p = f"{path}.{k}"
+            if v is None:
+                raise AssertionError(f"null at {p}: {resp}")
+            if k.endswith("_at"):
+                assert isinstance(v, str) and TIME_RE.match(v), f"bad timestamp at {p}: {resp}"
+                parse_time(v)
+            elif k == "connector_id":
+                assert isinstance(v, str) and CONNECTOR_ID_RE.match(v), f"bad id at {p}: {resp}"
+            elif k in ("job_id", "active_job_id"):
+                assert isinstance(v, str) and JOB_ID_RE.match(v), f"bad id at {p}: {resp}"
+            elif k == "arn":
+                assert isinstance(v, str) and v.startswith(arn_prefix), f"bad arn at {p}: {resp}"
+                assert CONNECTOR_ID_RE.match(v[len(arn_prefix):]), f"bad arn at {p}: {resp}"
+            elif k == "next_token":
+                assert isinstance(v, str) and TOKEN_RE.match(v), f"bad next_token: {resp}"
+            if k not in ("checkpoint_data",):
+                check_values(v, resp, p, arn_prefix)
+
+
+def check_response(resp, ids=None, arn_prefix=ARN_PREFIX):
+    """The contract's general rules, for every response under /api/v1."""
+    rids = resp.header_all("x-amzn-RequestId")
+    assert len(rids) == 1 and rids[0].strip(), f"missing x-amzn-RequestId: {resp}"
+    if ids is not None:
+        ids.add(rids[0], resp)
+    if not resp.target.startswith(API):
+        return
+    if resp.status == 204:
+        assert resp.body == b"", f"204 with a body: {resp}"
+    if resp.body:
+        assert media_type(resp.header("Content-Type")) == "application/json", (
+            f"body without a JSON Content-Type: {resp}"
+        )
+        check_values(resp.json, resp, arn_prefix=arn_prefix)
+    if resp.status >= 400:
+        check_error_shape(resp)
+    if resp.status == 405:
+        assert resp.header("Allow"), f"405 without Allow: {resp}"
+
+
+def check_error_shape(resp):
+    assert resp.status in ERROR_TYPES, f"status outside the contract's table: {resp}"
+    assert media_type(resp.header("Content-Type")) == "application/json", f"{resp}"
+    body = resp.json
+    assert isinstance(body, dict) and set(body) == {"message", "errorType"}, (
+        f"error body must be exactly message and errorType: {resp}"
+    )
+    msg, et = body["message"], body["errorType"]
+    assert isinstance(msg, str) and 1 <= len(msg) <= 1024, f"bad message length: {resp}"
+    assert et in ERROR_TYPES[resp.status], f"errorType {et!r} for {resp.status}: {resp}"
+    assert resp.header_all("x-amzn-ErrorType") == [et], f"x-amzn-ErrorType != errorType: {resp}"
+
+
+def expect(resp, status):
+    assert resp.status == status, f"expected {status}, got: {resp}"
+    return resp
+
+
+def expect_error(resp, status, message=None, mentions=()):
+    """An error response of the given status, exact message or one that
+    mentions one of the given words (a field name or an id)."""
+    expect(resp, status)
+    check_error_shape(resp)
+    msg = resp.json["message"]
+    if message is not None:
+        if isinstance(message, (tuple, list, set)):
+            assert msg in message, f"message {msg!r} not one of {message}: {resp}"
+        else:
+            assert msg == message, f"message {msg!r} != {message!r}: {resp}"
+    if mentions:
+        if isinstance(mentions, str):
+            mentions = (mentions,)
+        assert any(m in msg for m in mentions), f"message {msg!r} names none of {mentions}: {resp}"
+    return resp
+
+
+def not_found_connector(cid):
+    return f"Connector {cid} not found"
+
+
+def not_found_job(jid):
+    return f"Job {jid} not found"
+
+
+def not_found_checkpoint(cid):
+    return f"Checkpoint for connector {cid} not found"
+
+
+_UNSET = object()
+
+
+class Client:
+    def __init__(self, port, host="127.0.0.1", ids=None, timeout=60, arn_prefix=ARN_PREFIX):
+        self.arn_prefix = arn_prefix
+        self.host = host
+        self.port = port
+        self.ids = ids if ids is not None else Ids()
+        self.timeout = timeout
+        self._conn = None
+
+    def close(self):
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _connection(self):
+        c = self._conn
+        if c is not None and c.sock is not None:
+            # A readable idle keep-alive socket means the server closed it.
+            r, _, _ = select.select([c.sock], [], [], 0)
+            if r:
+                c.close()
+        if c is None:
+            c = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            self._conn = c
+        return c
+
+    def _sign(self, method, target, headers, body):
+        """The single place where requests will be signed (SigV4, later)."""
+        return headers
+
+    def request(
+        self,
+        method,
+        target,
+        json_body=_UNSET,
+        body=None,
+        content_type=_UNSET,
+        headers=None,
+        chunks=None,
+        check=True,
+    ):
+        """Sends one request. json_body: an object to encode; body: raw bytes
+        (or str); chunks: an iterable of bytes sent chunked. Content-Type is
+        application/json when a body is sent, unless content_type says
+        otherwise (None: no Content-Type). No body: no Content-Length."""
+        if json_body is not _UNSET:
+            body = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        hdrs = []
+        has_body = body is not None or chunks is not None
+        if content_type is _UNSET:
+            content_type = "application/json" if has_body else None
+        if content_type is not None:
+            hdrs.append(("Content-Type", content_type))
+        if body is not None:
+            hdrs.append(("Content-Length", str(len(body))))
+        if chunks is not None:
+            hdrs.append(("Transfer-Encoding", "chunked"))
+        for k, v in (headers or {}).items():
+            hdrs = [(n, x) for n, x in hdrs if n.lower() != k.lower()]
+            if v is not None:
+                hdrs.append((k, v))
+        hdrs = self._sign(method, target, hdrs, body)
+        conn = self._connection()
+        try:
+            conn.putrequest(method, target, skip_accept_encoding=True)
+            for k, v in hdrs:
+                conn.putheader(k, v)
+            if chunks is not None:
+                conn.endheaders(iter(chunks), encode_chunked=True)
+            else:
+                conn.endheaders(body)
+            r = conn.getresponse()
+            data = r.read()
+        except Exception:
+            self.close()
+            raise
+        resp = Response(method, target, body, r.status, r.reason, r.getheaders(), data)
+        if r.will_close:
+            self.close()
+        if check and STRICT:
+            check_response(resp, self.ids, self.arn_prefix)
+        return resp
+
+    def get(self, target, **kw):
+        return self.request("GET", target, **kw)
+
+    def post(self, target, json_body=_UNSET, **kw):
+        return self.request("POST", target, json_body=json_body, **kw)
+
+    def put(self, target, json_body=_UNSET, **kw):
+        return self.request("PUT", target, json_body=json_body, **kw)
+
+    def delete(self, target, json_body=_UNSET, **kw):
+        return self.request("DELETE", target, json_body=json_body, **kw)
+
+    # Domain helpers: each asserts the success status and returns the object.
+
+    def create_connector(self, name=None, description=None, container_properties=None, **extra):
+        body = {"name": name or unique_name()}
+        if description is not None:
+            body["description"] = description
+        body["container_properties"] = (
+            container_properties if container_properties is not None else props()
+        )
+        body.update(extra)
+        r = expect(self.post(CONNECTORS, body), 201)
+        return r.json["connector"]
+
+    def get_connector(self, cid):
+        return expect(self.get(f"{CONNECTORS}/{cid}"), 200).json["connector"]
+
+    def start_job(self, cid, json_body=_UNSET):
+        r = expect(self.post(f"{CONNECTORS}/{cid}/jobs", json_body), 201)
+        return r.json["job"]
+
+    def get_job(self, cid, jid):
+        return expect(self.get(f"{CONNECTORS}/{cid}/jobs/{jid}"), 200).json["job"]
+
+    def stop_job(self, cid, jid):
+        r = expect(self.post(f"{CONNECTORS}/{cid}/jobs/{jid}/stop"), 202)
+        assert r.json == {}, f"stop must answer {{}}: {r}"
+        return r
+
+    def put_documents(self, cid, docs):
+        r = expect(self.post(f"{CONNECTORS}/{cid}/documents", {"documents": docs}), 202)
+        assert r.json == {}, f"{r}"
+        return r
+
+    def delete_documents(self, cid, ids):
+        r = expect(self.delete(f"{CONNECTORS}/{cid}/documents", {"document_ids": ids}), 202)
+        assert r.json == {}, f"{r}"
+        return r
+
+    def put_checkpoint(self, cid, data):
+        r = expect(self.put(f"{CONNECTORS}/{cid}/checkpoint", {"checkpoint_data": data}), 202)
+        assert r.json == {}, f"{r}"
+        return r
+
+    def get_checkpoint(self, cid):
+        return expect(self.get(f"{CONNECTORS}/{cid}/checkpoint"), 200).json["checkpoint"]
+
+    def list_page(self, path, key, **params):
+        r = expect(self.get(path + q(**params)), 200)
+        body = r.json
+        assert set(body) <= {key, "next_token"} and key in body, f"bad list shape: {r}"
+        assert isinstance(body[key], list), f"{r}"
+        return body[key], body.get("next_token"), r
+
+    def list_all(self, path, key, max_results=None, max_pages=None, **params):
+        """Follows next_token to the end (or max_pages). Checks that every page
+        but the last is full and that no page is empty after the first."""
+        size = max_results if max_results is not None else 50
+        items, pages, token = [], [], None
+        while True:
+            p = dict(params)
+            if max_results is not None:
+                p["max_results"] = max_results
+            if token is not None:
+                p["next_token"] = token
+            page, token, r = self.list_page(path, key, **p)
+            pages.append(page)
+            items.extend(page)
+            if token is None:
+                assert page or len(pages) == 1, f"empty last page: {r}"
+                break
+            assert len(page) == size, f"a page before the last is not full ({len(page)}): {r}"
+            if max_pages is not None and len(pages) >= max_pages:
+                break
+        return items, pages, token
+
+
+def list_connectors_all(client):
+    items, _, _ = client.list_all(CONNECTORS, "connectors", max_results=100)
+    return items
+
+
+# Raw sockets, for what http.client cannot do (headers without the body,
+# malformed requests).
+
+
+def parse_raw_response(method, target, data):
+    head, sep, rest = data.partition(b"\r\n\r\n")
+    assert sep, f"incomplete response: {data[:500]!r}"
+    lines = head.decode("iso-8859-1").split("\r\n")
+    parts = lines[0].split(" ", 2)
+    status = int(parts[1])
+    headers = []
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers.append((k.strip(), v.strip()))
+    return Response(method, target, None, status, parts[2] if len(parts) > 2 else "", headers, rest)
+
+
+def _response_complete(data):
+    head, sep, rest = data.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    for line in head.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            return len(rest) >= int(v.strip())
+    return False
+
+
+def raw_exchange(port, head, body=b"", timeout=10.0, chunk=65536):
+    """Sends head, then body while the server has not answered yet; returns
+    (bytes sent of body, raw response bytes). Stops sending as soon as the
+    response starts, and reads until the response is complete or EOF."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(head)
+        s.setblocking(False)
+        sent = 0
+        data = b""
+        deadline = time.monotonic() + timeout
+        view = memoryview(body)
+        while time.monotonic() < deadline:
+            want_w = [s] if sent < len(body) and not data else []
+            r, w, _ = select.select([s], want_w, [], max(0.0, deadline - time.monotonic()))
+            if r:
+                try:
+                    got = s.recv(65536)
+                except (ConnectionResetError, BlockingIOError):
+                    got = b""
+                if not got:
+                    break
+                data += got
+                if _response_complete(data):
+                    break
+                continue
+            if w:
+                try:
+                    sent += s.send(view[sent : sent + chunk])
+                except (BrokenPipeError, ConnectionResetError):
+                    want_w = []
+                    sent = len(body)  # the server closed; read what it said
+            elif not want_w and not r:
+                break
+        return sent, data
+    finally:
+        s.close()

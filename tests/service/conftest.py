@@ -1,0 +1,242 @@
+"""Fixtures: a real ccfd on loopback.
+
+`server` / `client`: one ccfd for the whole session (most tests; each test
+makes its own connectors). `ccfd_factory`: start, stop, kill and restart
+ccfds on data directories of the test's own (restart and exact-count tests).
+
+Every ccfd runs with its stdout and stderr in a file; when a test fails, the
+new part of each server's log is printed. Stopping a server sends SIGTERM and
+requires exit status 0 and no sanitizer report (under `make asan` a leak makes
+the exit status non-zero).
+"""
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from ccftest import ACCOUNT_ID, REGION, Client, Ids
+
+REPO = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 30.0
+SANITIZER_MARKS = (
+    "ERROR: AddressSanitizer",
+    "ERROR: LeakSanitizer",
+    "runtime error:",
+    "WARNING: ThreadSanitizer",
+)
+
+
+def ccfd_binary():
+    path = os.environ.get("CCFD") or str(REPO / "build" / "ccfd")
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"ccfd binary not found or not executable: {path} (build it, or set CCFD)")
+    return path
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    instances = []
+
+    def __init__(self, data_dir, log_path, cwd, region=REGION, account_id=ACCOUNT_ID, extra_args=()):
+        self.extra_args = list(extra_args)
+        self.region = region
+        self.account_id = account_id
+        self.data_dir = Path(data_dir)
+        self.log_path = Path(log_path)
+        self.cwd = Path(cwd)
+        self.proc = None
+        self.port = None
+        self.client = None
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path.touch()
+        Server.instances.append(self)
+
+    def log_text(self, offset=0):
+        with open(self.log_path, "rb") as f:
+            f.seek(offset)
+            return f.read().decode("utf-8", "replace")
+
+    def log_size(self):
+        return self.log_path.stat().st_size
+
+    def tail(self, offset=0, lines=120):
+        text = self.log_text(offset).splitlines()
+        cut = "" if len(text) <= lines else f"... ({len(text) - lines} lines before)\n"
+        return cut + "\n".join(text[-lines:])
+
+    @property
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self):
+        assert not self.running
+        binary = ccfd_binary()
+        for attempt in range(3):
+            self.port = free_port()
+            offset = self.log_size()
+            with open(self.log_path, "ab") as log:
+                self.proc = subprocess.Popen(
+                    [
+                        binary,
+                        "--listen", f"127.0.0.1:{self.port}",
+                        "--data-dir", str(self.data_dir),
+                        "--region", self.region,
+                        "--account-id", self.account_id,
+                        "--synchronous", "OFF",
+                        *self.extra_args,
+                    ],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                    cwd=self.cwd,
+                )
+            if self._wait_ready():
+                prefix = f"arn:aws:ccf:{self.region}:{self.account_id}:custom-connector/"
+                self.client = Client(self.port, ids=Ids(), arn_prefix=prefix)
+                return self
+            rc = self.proc.poll()
+            text = self.log_text(offset)
+            if rc is not None and "in use" in text and attempt < 2:
+                continue  # lost the race for the port
+            if rc is None:
+                self.proc.kill()
+                self.proc.wait()
+                pytest.fail(
+                    f"ccfd did not answer GET /healthz 200 within {START_TIMEOUT}s; log:\n"
+                    + self.tail(offset)
+                )
+            pytest.fail(f"ccfd exited with status {rc} during start-up; log:\n" + self.tail(offset))
+
+    def _wait_ready(self):
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                c.request("GET", "/healthz")
+                r = c.getresponse()
+                r.read()
+                c.close()
+                if r.status == 200:
+                    return True
+            except OSError:
+                pass
+            time.sleep(0.02)
+        return False
+
+    def stop(self, sig=signal.SIGTERM):
+        """Stops the server; with SIGTERM, asserts a clean exit (status 0,
+        no sanitizer report). Returns the exit status."""
+        if self.client is not None:
+            self.client.close()
+        if self.proc is None or self.proc.poll() is not None:
+            rc = None if self.proc is None else self.proc.returncode
+            if sig == signal.SIGTERM and rc is not None:
+                pytest.fail(f"ccfd had already exited with status {rc}; log:\n" + self.tail())
+            return rc
+        offset_hint = max(0, self.log_size() - 200000)
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            pytest.fail(f"ccfd did not exit within {STOP_TIMEOUT}s of {sig!r}; log:\n" + self.tail())
+        if sig == signal.SIGTERM:
+            text = self.log_text(offset_hint)
+            marks = [m for m in SANITIZER_MARKS if m in text]
+            if marks:
+                first = min(text.index(m) for m in marks)
+                report = "\n".join(text[first:].splitlines()[:200])
+                pytest.fail(f"ccfd exited with status {rc} after SIGTERM and a sanitizer report:\n{report}")
+            if rc != 0:
+                pytest.fail(f"ccfd exited with status {rc} after SIGTERM; log:\n" + self.tail(offset_hint, lines=200))
+        return rc
+
+    def kill(self):
+        return self.stop(signal.SIGKILL)
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    d = tmp_path_factory.mktemp("ccfd-session")
+    # The API tests check what the API records: this server runs no jobs, so
+    # a job stays STARTED (or STOPPING) as the API left it. Jobs that run are
+    # tested in test_job_runs.py on servers of their own.
+    s = Server(d / "data", d / "ccfd.log", d, extra_args=["--executor", "none"])
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def client(server):
+    return server.client
+
+
+@pytest.fixture
+def ccfd_factory(tmp_path):
+    """make(data_dir=None, region=..., account_id=..., extra_args=...) -> a
+    started Server on its own data directory (or the one given, to restart on
+    the same data). By default it runs no jobs (--executor none); job tests
+    pass the flags they want instead.
+    Servers still running at the end are stopped with SIGTERM and must exit
+    cleanly."""
+    made = []
+
+    def make(data_dir=None, region=REGION, account_id=ACCOUNT_ID, extra_args=("--executor", "none")):
+        n = len(made)
+        s = Server(data_dir or tmp_path / f"data{n}", tmp_path / f"ccfd{n}.log", tmp_path, region, account_id,
+                   extra_args)
+        made.append(s)
+        return s.start()
+
+    yield make
+    failures = []
+    for s in made:
+        if s.running:
+            try:
+                s.stop()
+            except BaseException as e:  # pytest.fail raises a BaseException
+                failures.append(str(e))
+    if failures:
+        pytest.fail("\n".join(failures))
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+
+
+@pytest.fixture(autouse=True)
+def _server_log_on_failure(request):
+    """Prints what each ccfd logged during a failed test."""
+    offsets = {id(s): s.log_size() for s in Server.instances}
+    yield
+    rep = getattr(request.node, "rep_call", None)
+    if rep is None or not rep.failed:
+        return
+    for s in Server.instances:
+        off = offsets.get(id(s), 0)
+        if s.log_size() > off:
+            print(f"\n----- ccfd log ({s.log_path}, port {s.port}) -----")
+            print(s.tail(off))
