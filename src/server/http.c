@@ -33,8 +33,9 @@
 #define CONN_MEMORY_LIMIT ((size_t)64 * 1024)
 /* The 0.9 series parses the request line in place and passes on_uri and
  * on_access pointers into it; hide_query and target_has_nul rely on that
- * layout (checked against 0.9.75 to 0.9.77). 1.0 rejects a NUL in the request
- * line itself and answers its own 431 when the query exhausts the pool. */
+ * layout (checked against 0.9.75 to 0.9.77). 1.0 closes the connection on a
+ * NUL in the request line and answers its 431 when the query exhausts the
+ * pool. */
 #define MHD_LINE_IN_PLACE (MHD_VERSION < 0x01000000)
 /* A chunked body that passes CCF_BODY_MAX is read and dropped for up to this
  * many more bytes so that the client can read our 413; past that we close. */
@@ -208,9 +209,10 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
  * copy of the query (the api parses r->target), so the query is cut off in
  * MHD's buffer before MHD parses it: the byte after '?' becomes the string's
  * end. uri points into the connection's own, writable, request line there.
- * A NUL before the '?' hides it from this (not from MHD); such a request is
- * refused anyway (target_has_nul) if MHD gets as far as asking us. */
-static void hide_query(const char *uri)
+ * A NUL before the '?' hides it from this (not from MHD): such a request can
+ * still stall until the idle timeout; if MHD gets as far as asking us, it is
+ * refused (target_has_nul). */
+static void hide_query(char *uri)
 {
 #if MHD_LINE_IN_PLACE
     char *q = strchr(uri, '?');
@@ -241,7 +243,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     r->target_len = strlen(uri);
     r->target = ccf_xstrndup(uri, r->target_len);
     r->path = ccf_xstrndup(uri, strcspn(uri, "?"));
-    hide_query(uri);
+    hide_query((char *)uri); /* MHD's buffer, or "" (nothing to hide) */
     return r;
 }
 

@@ -1,7 +1,13 @@
 /* http.h (private to server/): the libmicrohttpd transport. Turns each HTTP
  * request into a struct api_request, calls api_handle, and sends the
- * response; enforces the body limit, stamps every response it builds with
+ * response; enforces the body limit, refuses ambiguous framing (conflicting
+ * Content-Length, Transfer-Encoding with Content-Length) and a NUL byte in the
+ * request-target with 400, stamps every response it builds with
  * x-amzn-RequestId and writes one log line per request.
+ * Memory per connection: libmicrohttpd's 64 KiB pool (request line and
+ * headers must fit in it, less room for the response header: a longer URI gets
+ * its 414, longer headers its 431), two copies of the request-target (each
+ * under 64 KiB), and the body (at most CCF_BODY_MAX + 1 bytes).
  * Thread rules: start, quiesce and stop run on the main thread; in_flight may
  * be called from any thread. Requests run on libmicrohttpd's worker threads. */
 #ifndef CCF_SERVER_HTTP_H
