@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -25,6 +27,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/log.h"
 #include "executor/executor.h"
 
 #define EVENTS_MAX 256
@@ -120,11 +123,38 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return remove(path);
 }
 
+/* After a failed test: no supervisor (and so no command) may outlive it. */
+static void kill_leftovers(struct fx *f)
+{
+    DIR *d = opendir(f->jobs);
+    struct dirent *de;
+
+    while (d && (de = readdir(d)) != NULL) {
+        char path[PATH_MAX + 300];
+        int pid = 0, fd;
+        FILE *fp;
+
+        snprintf(path, sizeof(path), "%s/%s/lock", f->jobs, de->d_name);
+        if ((fd = open(path, O_RDONLY)) < 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s/supervisor.pid", f->jobs, de->d_name);
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0 && (fp = fopen(path, "r")) != NULL) {
+            if (fscanf(fp, "pid=%d", &pid) == 1 && pid > 0)
+                kill(pid, SIGKILL);
+            fclose(fp);
+        }
+        close(fd);
+    }
+    if (d)
+        closedir(d);
+}
+
 static int teardown(void **state)
 {
     struct fx *f = *state;
 
     executor_close(f->e);
+    kill_leftovers(f);
     nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     pthread_cond_destroy(&f->cv);
     pthread_mutex_destroy(&f->mu);
@@ -232,8 +262,7 @@ static bool group_gone(pid_t pgid)
 }
 
 /* The whole kept log as a string (caller frees). */
-static char *read_log(struct fx *f, const char *id, int64_t offset, int64_t *size,
-                      int64_t *dropped)
+static char *read_log(struct fx *f, const char *id, int64_t offset, int64_t *size, int64_t *dropped)
 {
     char *buf = calloc(1, 1 << 20);
     int n;
@@ -432,8 +461,13 @@ static void test_exact_environment(void **state)
 {
     struct fx *f = *state;
     const char *argv[] = {"env", NULL};
-    const char *envp[] = {"CUSTOM_CONNECTOR_JOB_ID=x", "PATH=/usr/bin:/bin", "HOME=/nowhere",
-                          "SPACED=a b  c", "EMPTY=", "UTF8=h\xc3\xa9", NULL};
+    const char *envp[] = {"CUSTOM_CONNECTOR_JOB_ID=x",
+                          "PATH=/usr/bin:/bin",
+                          "HOME=/nowhere",
+                          "SPACED=a b  c",
+                          "EMPTY=",
+                          "UTF8=h\xc3\xa9",
+                          NULL};
     const char *want = "CUSTOM_CONNECTOR_JOB_ID=x\nPATH=/usr/bin:/bin\nHOME=/nowhere\n"
                        "SPACED=a b  c\nEMPTY=\nUTF8=h\xc3\xa9\n";
     char id[CCF_JOB_ID_LEN + 1], *log;
@@ -542,7 +576,6 @@ static void test_memory_limit(void **state)
     assert_int_equal(x->ev.exit_code, 0);
 }
 
-
 /* ---- the log ---- */
 
 static void test_log_cap(void **state)
@@ -579,6 +612,49 @@ static void test_log_cap(void **state)
     assert_int_equal(executor_read_log(f->e, id, 1500, buf, 10, &size, &dropped), 0);
     assert_int_equal(executor_read_log(f->e, id, 99999, buf, 10, &size, &dropped), 0);
     assert_int_equal(size, 1500);
+}
+
+/* Byte p of `seq -f %06g`: line p / 7, "NNNNNN\n". */
+static bool seq_matches(const char *buf, int n, int64_t start)
+{
+    for (int k = 0; k < n; k++) {
+        int64_t p = start + k, line = p / 7;
+        char want[24];
+        snprintf(want, sizeof(want), "%06lld\n", (long long)line);
+        if (buf[k] != want[p % 7])
+            return false;
+    }
+    return true;
+}
+
+/* Reads taken while the supervisor rotates always see one consistent stream. */
+static void test_log_rotating_reads(void **state)
+{
+    struct fx *f = *state;
+    const char *argv[] = {"seq", "-f", "%06g", "0", "199999", NULL};
+    char id[CCF_JOB_ID_LEN + 1], buf[4096];
+    int64_t size, dropped;
+    int reads = 0, n;
+
+    executor_close(f->e);
+    assert_int_equal(fx_open(f, 2, 7000), 0);
+    new_id(id);
+    assert_int_equal(submit(f, id, argv, 0), 0);
+    while (!wait_for(f, id, EXECUTOR_EXITED, 0) && reads < 100000) {
+        n = executor_read_log(f->e, id, reads % 2 ? -1000 : 0, buf, sizeof(buf), &size, &dropped);
+        if (n == CCF_ENOTFOUND)
+            continue;
+        assert_true(n >= 0);
+        assert_true(dropped <= size && size - dropped <= 7000);
+        assert_true(seq_matches(buf, n, reads % 2 ? size - n : dropped));
+        reads++;
+    }
+    assert_non_null(wait_for(f, id, EXECUTOR_EXITED, WAIT_MS));
+    n = executor_read_log(f->e, id, -14, buf, sizeof(buf), &size, &dropped);
+    assert_int_equal(size, 1400000);
+    assert_int_equal(n, 14);
+    assert_memory_equal(buf, "199998\n199999\n", 14);
+    assert_true(reads > 0);
 }
 
 static void test_log_while_running(void **state)
@@ -663,22 +739,31 @@ static void test_recover(void **state)
     struct fx *f = *state;
     const char *slow[] = {"sh", "-c", "sleep 1; exit 4", NULL};
     const char *fast[] = {"sh", "-c", "sleep 0.2; exit 5", NULL};
-    char a[CCF_JOB_ID_LEN + 1], b[CCF_JOB_ID_LEN + 1];
+    const char *sleeper[] = {"sleep", "100", NULL};
+    char a[CCF_JOB_ID_LEN + 1], b[CCF_JOB_ID_LEN + 1], c[CCF_JOB_ID_LEN + 1];
     const struct rec *r, *x;
 
     new_id(a);
     new_id(b);
+    new_id(c);
     assert_int_equal(submit(f, a, slow, 0), 0);
     assert_int_equal(submit(f, b, fast, 0), 0);
+    assert_int_equal(submit(f, c, sleeper, 0), 0);
     assert_non_null(wait_for(f, a, EXECUTOR_RUNNING, WAIT_MS));
     assert_non_null(wait_for(f, b, EXECUTOR_RUNNING, WAIT_MS));
+    assert_non_null(wait_for(f, c, EXECUTOR_RUNNING, WAIT_MS));
     executor_close(f->e); /* "ccfd" stops; the jobs go on */
     f->e = NULL;
     wait_exists(f, b, "exit");
     reopen(f);
+    assert_int_equal(executor_cancel(f->e, c), 0); /* before it is recovered */
     assert_int_equal(executor_recover(f->e, a), 0);
     assert_int_equal(executor_recover(f->e, b), 0);
+    assert_int_equal(executor_recover(f->e, c), 0);
     assert_int_equal(executor_recover(f->e, a), 0); /* watched already: nothing new */
+    x = wait_for(f, c, EXECUTOR_EXITED, WAIT_MS);
+    assert_non_null(x);
+    assert_true(x->ev.stopped);
     x = wait_for(f, b, EXECUTOR_EXITED, 1000);
     assert_non_null(x);
     assert_int_equal(x->ev.exit_code, 5);
@@ -838,6 +923,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_path_lookup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_rotating_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_while_running, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
@@ -857,5 +943,6 @@ int main(int argc, char **argv)
     self_exe[n] = '\0';
     /* Commands orphaned by a killed supervisor come to us, to be reaped. */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
+    ccf_log_setup(CCF_LOG_WARN, CCF_LOG_LOGFMT);
     return cmocka_run_group_tests_name("executor", tests, NULL, NULL);
 }

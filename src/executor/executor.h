@@ -7,7 +7,11 @@
  *
  * Thread rules: executor_* calls are thread-safe. Events are delivered on
  * the executor's own watcher thread; the callback must not block for long
- * (the orchestrator just queues them). */
+ * (the orchestrator just queues them) and must not call executor_close.
+ *
+ * The job directory's layout is in executor_int.h. Linux only: pidfds
+ * (5.3+) when the kernel has them, else (and under valgrind 3.19) pipe
+ * ends and a 200 ms look at adopted supervisors' locks. */
 #ifndef CCF_EXECUTOR_H
 #define CCF_EXECUTOR_H
 
@@ -42,8 +46,12 @@ struct executor_event {
     bool has_exit_code;
     int exit_code;    /* 0..255, or 128+N when killed by signal N */
     bool timed_out;   /* killed because its timeout expired */
-    bool stopped;     /* killed because cancel was asked */
-    char reason[256]; /* for LOST, and for a command that could not start */
+    bool stopped;     /* killed because cancel was asked, or (no exit code)
+                         stopped before it ever started */
+    char reason[256]; /* for LOST; for a command that could not start
+                         ("cannot run <argv0>: <error>", exit code 127); for
+                         "stopped before it started"; for a supervisor that
+                         failed before starting it (no exit code) */
 };
 
 typedef void (*executor_event_fn)(void *ctx, const struct executor_event *ev);
@@ -57,18 +65,27 @@ struct executor_config {
     void *ctx;
 };
 
-/* Starts the watcher thread. CCF_EIO if jobs_dir cannot be made. */
+/* Starts the watcher thread. CCF_EIO if jobs_dir cannot be made (its
+ * parent must exist). self_exe NULL: /proc/self/exe. stop_grace_s <= 0 and
+ * log_max_bytes < 2 take the defaults. */
 int executor_open(struct executor **out, const struct executor_config *cfg);
 /* Stops watching; jobs keep running under their supervisors. */
 void executor_close(struct executor *e);
 
 /* Starts the job unless it was already submitted (then 0 and nothing
- * happens: submit is idempotent under redelivery). A RUNNING event follows
- * once the command executes, or an EXITED one with a reason if it cannot. */
+ * happens: submit is idempotent under redelivery; a live supervisor left by
+ * an earlier ccfd is adopted, as by recover). A RUNNING event follows once
+ * the command executes, or an EXITED one with a reason if it cannot.
+ * CCF_EINVAL for a bad job id or an empty argv, CCF_ETOOLARGE past 4096
+ * argv or envp entries or 16 MiB in all, CCF_EIO if it cannot be started
+ * (then it counts as not submitted). */
 int executor_submit(struct executor *e, const struct executor_spec *spec);
 
 /* Asks the job to stop: SIGTERM to its process group, SIGKILL after the
- * grace period. 0 if it was never submitted or already ended (nothing to do). */
+ * grace period; its EXITED event says stopped. 0 if it was never submitted
+ * or already ended (nothing to do). A job recovered after the cancel still
+ * gets its events. CCF_EUNAVAIL in the instant a supervisor started by
+ * another process has not yet said who it is: ask again. */
 int executor_cancel(struct executor *e, const char *job_id);
 
 /* After a restart: looks at a job the store says is not finished and
@@ -79,15 +96,22 @@ int executor_recover(struct executor *e, const char *job_id);
 
 /* The job's log: up to len bytes from offset (negative: from the end) into
  * buf. *size gets the bytes written so far, *dropped how many of the
- * oldest were dropped by the cap. Returns the count copied. CCF_ENOTFOUND
- * if the job has no directory. */
+ * oldest were dropped by the cap; an offset below *dropped reads from
+ * *dropped. Returns the count copied (at most INT_MAX). Works while the
+ * job writes, and never waits for it. CCF_ENOTFOUND if the job has no
+ * directory. */
 int executor_read_log(struct executor *e, const char *job_id, int64_t offset, char *buf, size_t len,
                       int64_t *size, int64_t *dropped);
 
-/* Deletes the job's directory (retention). Only for ended jobs. */
+/* Deletes the job's directory (retention), never following a link the job
+ * left. Only for ended jobs: CCF_ECONFLICT while its supervisor runs. 0 if
+ * there is no directory. */
 int executor_forget(struct executor *e, const char *job_id);
 
-/* The `ccfd supervise DIR` mode: never returns to ccfd's main. */
+/* The `ccfd supervise DIR` mode: never returns to ccfd's main (exits 0
+ * once the outcome is recorded, 1 if it could not be). Expects fd 3 (the
+ * notify pipe) and fd 4 (DIR/lock, locked) from executor_submit; run by
+ * hand it takes the lock itself. */
 int executor_supervise_main(const char *dir);
 
 #endif

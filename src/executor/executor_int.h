@@ -65,6 +65,9 @@ struct executor__exit {
 /* jobdir.c */
 /* Writes name atomically in dfd: name.tmp, fsync, rename, fsync dfd. */
 int executor__write_atomic(int dfd, const char *name, const void *buf, size_t len, mode_t mode);
+/* The same, with the fsyncs only when durable. */
+int executor__write_file(int dfd, const char *name, const void *buf, size_t len, mode_t mode,
+                         bool durable);
 /* Reads a small file whole into a NUL-terminated buffer (caller frees).
  * CCF_ENOTFOUND if it does not exist, CCF_ETOOLARGE past max bytes. */
 int executor__read_file(int dfd, const char *name, size_t max, char **out, size_t *len);
@@ -74,8 +77,8 @@ bool executor__lock_held(int dfd);
 
 /* The spec file: encode from what ccfd was given, decode in the supervisor. */
 int executor__spec_encode(const char *job_id, const char *const *argv, const char *const *envp,
-                          int64_t timeout_s, int64_t memory_mib, int64_t grace_s,
-                          int64_t log_max, char **out, size_t *len);
+                          int64_t timeout_s, int64_t memory_mib, int64_t grace_s, int64_t log_max,
+                          char **out, size_t *len);
 int executor__spec_decode(char *buf, size_t len, struct executor__spec *out); /* takes buf */
 void executor__spec_clear(struct executor__spec *s);
 
@@ -96,7 +99,7 @@ int executor__remove_tree(int dfd, const char *name);
 struct executor__log {
     int meta_fd;
     int fd;
-    int dfd;     /* borrowed */
+    int dfd;      /* borrowed */
     int64_t half; /* a file is rotated when it reaches this size */
     int64_t base; /* absolute offset of the first byte of DIR/log */
     int64_t cur;  /* size of DIR/log */

@@ -38,6 +38,12 @@ static int write_all(int fd, const char *p, size_t n)
 
 int executor__write_atomic(int dfd, const char *name, const void *buf, size_t len, mode_t mode)
 {
+    return executor__write_file(dfd, name, buf, len, mode, true);
+}
+
+int executor__write_file(int dfd, const char *name, const void *buf, size_t len, mode_t mode,
+                         bool durable)
+{
     char tmp[64];
     int fd = -1, rc = CCF_EIO, n;
 
@@ -47,11 +53,11 @@ int executor__write_atomic(int dfd, const char *name, const void *buf, size_t le
     fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0)
         goto out;
-    if (write_all(fd, buf, len) < 0 || fsync(fd) < 0)
+    if (write_all(fd, buf, len) < 0 || (durable && fsync(fd) < 0))
         goto out;
     if (renameat(dfd, tmp, dfd, name) < 0)
         goto out;
-    if (fsync(dfd) < 0)
+    if (durable && fsync(dfd) < 0)
         goto out;
     rc = 0;
 out:
@@ -68,13 +74,24 @@ int executor__read_file(int dfd, const char *name, size_t max, char **out, size_
     char *buf = NULL;
     size_t got = 0;
     int fd, rc = CCF_EIO;
+    struct stat st;
+    size_t cap;
 
     fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return errno == ENOENT ? CCF_ENOTFOUND : CCF_EIO;
-    buf = ccf_xmalloc(max + 1);
+    if (fstat(fd, &st) < 0)
+        goto out;
+    cap = (uint64_t)st.st_size < max ? (size_t)st.st_size + 1 : max + 1;
+    buf = ccf_xmalloc(cap + 1);
     for (;;) {
-        ssize_t r = read(fd, buf + got, max + 1 - got);
+        ssize_t r;
+
+        if (got == cap && cap <= max) { /* it grew since fstat */
+            cap = cap * 2 < max + 1 ? cap * 2 : max + 1;
+            buf = ccf_xrealloc(buf, cap + 1);
+        }
+        r = read(fd, buf + got, cap - got);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
@@ -163,8 +180,8 @@ static size_t count_strings(const char *const *v)
 }
 
 int executor__spec_encode(const char *job_id, const char *const *argv, const char *const *envp,
-                          int64_t timeout_s, int64_t memory_mib, int64_t grace_s,
-                          int64_t log_max, char **out, size_t *len)
+                          int64_t timeout_s, int64_t memory_mib, int64_t grace_s, int64_t log_max,
+                          char **out, size_t *len)
 {
     struct sbuf b = {0};
     size_t argc = count_strings(argv), envc = count_strings(envp);
@@ -386,7 +403,8 @@ int executor__pid_write(int dfd, pid_t pid)
 
     if (n < 0 || (size_t)n >= sizeof(buf))
         return CCF_EINVAL;
-    return executor__write_atomic(dfd, EXECUTOR__PID, buf, (size_t)n, 0600);
+    /* Not synced: it means something only while the supervisor lives. */
+    return executor__write_file(dfd, EXECUTOR__PID, buf, (size_t)n, 0600, false);
 }
 
 int executor__pid_read(int dfd, pid_t *pid)

@@ -81,8 +81,8 @@ int executor__log_open(struct executor__log *l, int dfd, int64_t max_bytes)
     l->meta_fd = openat(dfd, EXECUTOR__LOG_META, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (l->meta_fd < 0 || meta_read(l->meta_fd, &l->base) < 0)
         goto fail;
-    l->fd = openat(dfd, EXECUTOR__LOG, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-                   0600);
+    l->fd =
+        openat(dfd, EXECUTOR__LOG, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (l->fd < 0 || fstat(l->fd, &st) < 0)
         goto fail;
     l->cur = st.st_size;

@@ -45,34 +45,67 @@ static void sleep_ms(long ms)
 
 /* ---- recover ---- */
 
+/* If the dead supervisor was our child (spawned by an executor this
+ * process closed), its zombie goes. P_PIDFD reaps nothing that is not a
+ * child of ours that has ended, and outcomes come from the files anyway. */
+static void reap_stale(struct executor *e, int dfd)
+{
+    siginfo_t si;
+    pid_t pid;
+    int pidfd;
+
+    if (!e->have_pidfd || executor__pid_read(dfd, &pid) < 0 ||
+        (pidfd = executor__pidfd_open(pid)) < 0)
+        return;
+    memset(&si, 0, sizeof(si));
+    waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG);
+    close(pidfd);
+}
+
 /* The supervisor is gone: an outcome (or its absence, after the command
  * ran) is reported by the watcher; a job that never ran is submitted anew. */
 static int collect_ended(struct executor *e, const char *id, int dfd)
 {
+    struct xjob_init in = {.pidfd = -1, .notify_fd = -1, .adopted = true};
+
+    reap_stale(e, dfd);
     if (executor__exists(dfd, EXECUTOR__EXIT) || executor__exists(dfd, EXECUTOR__RUNNING))
-        return executor__watch_add(e, id, 0, -1, -1, true);
+        return executor__watch_add(e, id, &in);
     if (unlinkat(dfd, EXECUTOR__SPEC, 0) < 0 && errno != ENOENT)
         return CCF_EIO;
     CCF_LOG_INFO("executor.never_started", CCF_KV_STR("job_id", id));
     return 1;
 }
 
-/* 0 when adopted; CCF_ENOTFOUND to look again (no pid file yet, or the
- * supervisor ended meanwhile). The lock, still held once the pidfd is
- * open, proves the pid was not reused. */
-static int try_adopt(struct executor *e, const char *id, int dfd)
+/* The live supervisor's pid and (with pidfd support) pidfd. CCF_ENOTFOUND
+ * to look again: no pid file yet, or the supervisor ended meanwhile. The
+ * lock, still held once the pidfd is open, proves the pid was not reused. */
+static int find_supervisor(struct executor *e, int dfd, pid_t *pid, int *pidfd)
 {
-    pid_t pid;
-    int pidfd;
-
-    if (executor__pid_read(dfd, &pid) < 0 || (pidfd = executor__pidfd_open(pid)) < 0)
+    *pidfd = -1;
+    if (executor__pid_read(dfd, pid) < 0)
+        return CCF_ENOTFOUND;
+    if (e->have_pidfd && (*pidfd = executor__pidfd_open(*pid)) < 0)
+        return CCF_ENOTFOUND;
+    if (!e->have_pidfd && kill(*pid, 0) < 0)
         return CCF_ENOTFOUND;
     if (!executor__lock_held(dfd)) {
-        close(pidfd);
+        if (*pidfd >= 0)
+            close(*pidfd);
+        *pidfd = -1;
         return CCF_ENOTFOUND;
     }
-    CCF_LOG_INFO("executor.adopt", CCF_KV_STR("job_id", id), CCF_KV_INT("pid", pid));
-    return executor__watch_add(e, id, pid, pidfd, -1, true);
+    return 0;
+}
+
+static int try_adopt(struct executor *e, const char *id, int dfd)
+{
+    struct xjob_init in = {.notify_fd = -1, .alive = true, .adopted = true};
+
+    if (find_supervisor(e, dfd, &in.pid, &in.pidfd) < 0)
+        return CCF_ENOTFOUND;
+    CCF_LOG_INFO("executor.adopt", CCF_KV_STR("job_id", id), CCF_KV_INT("pid", in.pid));
+    return executor__watch_add(e, id, &in);
 }
 
 static bool watched(struct executor *e, const char *id)
@@ -136,8 +169,8 @@ int executor_recover(struct executor *e, const char *id)
 /* Fresh state for a (re)submission: nothing of an earlier attempt counts. */
 static int reset_dir(int dfd)
 {
-    static const char *const stale[] = {EXECUTOR__PID,  EXECUTOR__RUNNING, EXECUTOR__EXIT,
-                                        EXECUTOR__LOG,  EXECUTOR__LOG_OLD, EXECUTOR__SUP_LOG,
+    static const char *const stale[] = {EXECUTOR__PID, EXECUTOR__RUNNING, EXECUTOR__EXIT,
+                                        EXECUTOR__LOG, EXECUTOR__LOG_OLD, EXECUTOR__SUP_LOG,
                                         EXECUTOR__SPEC};
 
     for (size_t i = 0; i < sizeof(stale) / sizeof(stale[0]); i++) {
@@ -187,8 +220,8 @@ static int spawn_supervisor(struct executor *e, const char *dir, struct spawn_fd
     posix_spawnattr_init(&at);
     /* A new session survives ccfd; signals start blocked so that a cancel
      * sent before the supervisor's signalfd exists waits for it. */
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setflags(&at,
+                             POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     posix_spawnattr_setsigmask(&at, &mask);
     posix_spawnattr_setsigdefault(&at, &all);
     posix_spawn_file_actions_init(&fa);
@@ -218,12 +251,14 @@ static int prepare(struct executor *e, const char *id, const char *spec, size_t 
         goto out;
     if (flock(f->lock_fd, LOCK_EX | LOCK_NB) < 0) {
         rc = errno == EWOULDBLOCK ? CCF_ECONFLICT : CCF_EIO;
+        close(f->lock_fd);
+        f->lock_fd = -1; /* from here on, lock_fd >= 0 means the lock is ours */
         goto out;
     }
     if (reset_dir(dfd) < 0 || executor__write_atomic(dfd, EXECUTOR__SPEC, spec, len, 0600) < 0)
         goto out;
-    if (pipe2(f->notify, O_CLOEXEC) < 0 || high_fd(&f->lock_fd) < 0 ||
-        high_fd(&f->notify[1]) < 0 || fcntl(f->notify[0], F_SETFL, O_NONBLOCK) < 0)
+    if (pipe2(f->notify, O_CLOEXEC) < 0 || high_fd(&f->lock_fd) < 0 || high_fd(&f->notify[1]) < 0 ||
+        fcntl(f->notify[0], F_SETFL, O_NONBLOCK) < 0)
         goto out;
     rc = 0;
 out:
@@ -247,35 +282,36 @@ static int spawn_job(struct executor *e, const char *id, const char *spec, size_
 {
     struct spawn_fds f = {.lock_fd = -1, .notify = {-1, -1}};
     char dir[PATH_MAX];
-    pid_t pid;
-    int n, rc, err, pidfd;
+    struct xjob_init in = {.pidfd = -1, .alive = true};
+    int n, rc, err;
 
     n = snprintf(dir, sizeof(dir), "%s/%s", e->jobs_dir, id);
     if (n < 0 || (size_t)n >= sizeof(dir))
         return CCF_EINVAL;
     if ((rc = prepare(e, id, spec, len, &f)) < 0)
         goto fail;
-    if ((err = spawn_supervisor(e, dir, &f, &pid)) != 0) {
+    if ((err = spawn_supervisor(e, dir, &f, &in.pid)) != 0) {
         errno = err;
         rc = CCF_EIO;
         goto fail;
     }
-    if ((pidfd = executor__pidfd_open(pid)) < 0) {
+    if (e->have_pidfd && (in.pidfd = executor__pidfd_open(in.pid)) < 0) {
         /* Unwatchable: end it; its command dies with it (PDEATHSIG). */
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
+        kill(in.pid, SIGKILL);
+        waitpid(in.pid, NULL, 0);
         rc = CCF_EIO;
         goto fail;
     }
-    rc = executor__watch_add(e, id, pid, pidfd, f.notify[0], false);
+    in.notify_fd = f.notify[0];
     f.notify[0] = -1;
+    rc = executor__watch_add(e, id, &in);
     close_spawn_fds(&f);
-    CCF_LOG_INFO("executor.submitted", CCF_KV_STR("job_id", id), CCF_KV_INT("pid", pid));
+    CCF_LOG_INFO("executor.submitted", CCF_KV_STR("job_id", id), CCF_KV_INT("pid", in.pid));
     return rc;
 fail:
     CCF_LOG_ERROR("executor.submit_failed", CCF_KV_STR("job_id", id),
                   CCF_KV_STR("error", strerror(errno)));
-    if (rc != CCF_ECONFLICT && f.lock_fd >= 0) {
+    if (f.lock_fd >= 0) {
         int dfd = open_job_dir(e, id); /* not submitted after all */
         if (dfd >= 0 && unlinkat(dfd, EXECUTOR__SPEC, 0) < 0 && errno != ENOENT)
             rc = CCF_EIO;
@@ -326,12 +362,12 @@ static int signal_unwatched(struct executor *e, const char *id)
         return errno == ENOENT ? 0 : CCF_EIO;
     if (!executor__exists(dfd, EXECUTOR__SPEC) || !executor__lock_held(dfd))
         goto out; /* never submitted, or ended */
-    if (executor__pid_read(dfd, &pid) < 0 || (pidfd = executor__pidfd_open(pid)) < 0 ||
-        !executor__lock_held(dfd)) {
+    if (find_supervisor(e, dfd, &pid, &pidfd) < 0) {
         rc = executor__lock_held(dfd) ? CCF_EUNAVAIL : 0; /* still starting: ask again */
         goto out;
     }
-    if (executor__pidfd_signal(pidfd, SIGTERM) < 0 && errno != ESRCH)
+    if ((pidfd >= 0 ? executor__pidfd_signal(pidfd, SIGTERM) : kill(pid, SIGTERM)) < 0 &&
+        errno != ESRCH)
         rc = CCF_EIO;
 out:
     if (pidfd >= 0)
@@ -352,8 +388,7 @@ int executor_cancel(struct executor *e, const char *id)
     pthread_mutex_lock(&e->mu);
     if ((j = executor__watch_find(e, id)) != NULL) {
         watched = true;
-        if (j->pidfd >= 0 && executor__pidfd_signal(j->pidfd, SIGTERM) < 0 && errno != ESRCH)
-            rc = CCF_EIO;
+        rc = executor__watch_signal(j, SIGTERM);
     }
     pthread_mutex_unlock(&e->mu);
     if (!watched)
@@ -425,15 +460,17 @@ static int open_paths(struct executor *e, const struct executor_config *cfg)
     return 0;
 }
 
-/* pidfds (Linux 5.3) are what the watcher waits on. */
-static int check_pidfd(void)
+/* pidfds (Linux 5.3) are what the watcher waits on, when it can. */
+static bool check_pidfd(void)
 {
     int fd = executor__pidfd_open(getpid());
 
-    if (fd < 0)
-        return CCF_EIO;
+    if (fd < 0) {
+        CCF_LOG_WARN("executor.no_pidfd", CCF_KV_STR("error", strerror(errno)));
+        return false;
+    }
     close(fd);
-    return 0;
+    return true;
 }
 
 int executor_open(struct executor **out, const struct executor_config *cfg)
@@ -451,8 +488,9 @@ int executor_open(struct executor **out, const struct executor_config *cfg)
     e->ctx = cfg->ctx;
     pthread_mutex_init(&e->op_mu, NULL);
     pthread_mutex_init(&e->mu, NULL);
-    if (open_paths(e, cfg) < 0 || check_pidfd() < 0)
+    if (open_paths(e, cfg) < 0)
         goto fail;
+    e->have_pidfd = check_pidfd();
     e->epfd = epoll_create1(EPOLL_CLOEXEC);
     e->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (e->epfd < 0 || e->wakefd < 0 || executor__watch_start(e) < 0)

@@ -5,9 +5,13 @@
  * Locking: op_mu serialises submit, recover, cancel and forget (each looks
  * at a job directory, then acts on it). mu guards the jobs list and
  * `closing`. A job's flags and fds are touched only by the watcher thread
- * after insertion, except pidfd, which cancel uses under mu; the watcher
- * closes it only after unlinking the job under mu. Callbacks run with no
- * lock held. */
+ * after insertion, except pid and pidfd, which cancel uses under mu; the
+ * watcher reaps the supervisor and closes the pidfd only after unlinking
+ * the job under mu. Callbacks run with no lock held.
+ *
+ * Without pidfds (old kernels, valgrind) the end of a supervisor we spawned
+ * is the end of file on its notify pipe, and an adopted one is checked by
+ * its lock every POLL_MS. */
 #ifndef CCF_EXECUTOR_LOCAL_INT_H
 #define CCF_EXECUTOR_LOCAL_INT_H
 
@@ -26,13 +30,23 @@ struct xjob {
     struct xjob *next;
     uint64_t key;
     char id[CCF_JOB_ID_LEN + 1];
-    pid_t pid;
-    int pidfd;     /* -1: the supervisor is gone, the outcome is on disk (or lost) */
+    pid_t pid;     /* the supervisor */
+    int pidfd;     /* -1 without pidfd support, or when it was gone already */
     int notify_fd; /* -1: adopted after a restart, or the pipe closed */
-    bool adopted;  /* not spawned by this executor: no notify pipe */
+    bool alive;    /* the supervisor may still run (false: collected by recover) */
+    bool adopted;  /* not spawned by this executor: no pipe, not ours to reap */
     bool fresh;    /* queued by recover: the watcher looks at it once */
     bool running_sent;
     bool final_sent;
+};
+
+/* How a job enters the table. */
+struct xjob_init {
+    pid_t pid;
+    int pidfd;
+    int notify_fd;
+    bool alive;
+    bool adopted;
 };
 
 struct executor {
@@ -41,6 +55,7 @@ struct executor {
     char *self_exe;
     int grace_s;
     size_t log_max;
+    bool have_pidfd; /* pidfd_open works (Linux 5.3; not under valgrind 3.19) */
     executor_event_fn on_event;
     void *ctx;
 
@@ -60,8 +75,9 @@ struct executor {
 int executor__watch_start(struct executor *e);
 void executor__watch_stop(struct executor *e);
 /* Adds a job to the table and its fds to epoll; takes the fds. */
-int executor__watch_add(struct executor *e, const char *id, pid_t pid, int pidfd, int notify_fd,
-                        bool adopted);
+int executor__watch_add(struct executor *e, const char *id, const struct xjob_init *in);
+/* Signals the job's supervisor if it may still run; call with mu held. */
+int executor__watch_signal(struct xjob *j, int sig);
 /* The job if it is in the table; call with mu held. */
 struct xjob *executor__watch_find(struct executor *e, const char *id);
 /* Frees every job left in the table (after the thread stopped). */

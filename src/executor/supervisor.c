@@ -145,22 +145,27 @@ static void on_exit_status(struct sup *s, int status)
     }
 }
 
-/* Reaps whatever children are done. When the command itself is, its group
- * is killed first: its zombie still pins the group id. */
+/* Reaps whatever children are done (orphans of the group come to us too).
+ * Each is looked at before it is reaped: when it is the command, its
+ * group is killed first, while its zombie still pins the group id. */
 static void reap(struct sup *s)
 {
-    siginfo_t si = {0};
-    int status;
+    for (;;) {
+        siginfo_t si;
+        int status;
 
-    if (s->child > 0 && waitid(P_PID, (id_t)s->child, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-        si.si_pid == s->child) {
-        signal_group(s, SIGKILL);
-        if (waitpid(s->child, &status, 0) == s->child)
+        memset(&si, 0, sizeof(si));
+        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+            return;
+        if (si.si_pid == s->child)
+            signal_group(s, SIGKILL);
+        if (waitpid(si.si_pid, &status, 0) != si.si_pid)
+            return;
+        if (si.si_pid == s->child) {
             on_exit_status(s, status);
-        s->child = 0;
+            s->child = 0;
+        }
     }
-    while (waitpid(-1, &status, WNOHANG) > 0)
-        ;
 }
 
 /* Reads pending signals; before the command starts only the stop counts. */
@@ -242,8 +247,9 @@ static void watch(struct sup *s)
         int n = poll(p, s->out_fd >= 0 ? 2 : 1, next_wait_ms(s));
 
         if (n < 0 && errno != EINTR) {
+            snprintf(s->x.reason, sizeof(s->x.reason), "supervisor: poll: %s", strerror(errno));
             CCF_LOG_ERROR("supervisor.poll_failed", CCF_KV_STR("error", strerror(errno)));
-            break;
+            break; /* finish_group kills the command */
         }
         if (n > 0 && s->out_fd >= 0 && p[1].revents)
             pump(s);
@@ -322,8 +328,8 @@ static int run(struct sup *s)
         CCF_LOG_ERROR("supervisor.running_not_recorded", CCF_KV_STR("job_id", s->spec.job_id));
     notify(s, EXECUTOR__MSG_RUNNING);
     if (s->spec.timeout_s > 0)
-        s->deadline = mono_ms() + (s->spec.timeout_s > INT32_MAX ? INT32_MAX : s->spec.timeout_s) *
-                                      1000;
+        s->deadline =
+            mono_ms() + (s->spec.timeout_s > INT32_MAX ? INT32_MAX : s->spec.timeout_s) * 1000;
     read_signals(s);
     act_on_stop(s);
     watch(s);

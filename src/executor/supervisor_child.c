@@ -37,8 +37,8 @@ static const char *env_value(char *const *envp, const char *name)
 
 static bool try_next(int err)
 {
-    return err == ENOENT || err == ENOTDIR || err == ESTALE || err == ENODEV ||
-           err == ETIMEDOUT || err == ELOOP || err == ENAMETOOLONG;
+    return err == ENOENT || err == ENOTDIR || err == ESTALE || err == ENODEV || err == ETIMEDOUT ||
+           err == ELOOP || err == ENAMETOOLONG;
 }
 
 /* Runs in the child: only async-signal-safe calls. Returns an errno. */
@@ -173,8 +173,8 @@ static void record_exec_failure(struct sup *s, int err)
     s->child = 0;
     s->x.has_exit_code = true;
     s->x.exit_code = 127;
-    snprintf(s->x.reason, sizeof(s->x.reason), "cannot run %.*s: %s", ARGV0_SHOWN,
-             s->spec.argv[0], strerror(err));
+    snprintf(s->x.reason, sizeof(s->x.reason), "cannot run %.*s: %s", ARGV0_SHOWN, s->spec.argv[0],
+             strerror(err));
 }
 
 int supervisor__start(struct sup *s)

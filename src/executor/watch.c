@@ -3,7 +3,8 @@
  * or without a message), reaps the supervisors this process spawned, and
  * delivers RUNNING once and then EXITED or LOST once per job. Jobs queued
  * by recover are looked at on a wake-up; adopted jobs that have not run
- * yet are checked for DIR/running every POLL_MS, since no pipe tells. */
+ * yet are checked for DIR/running every POLL_MS, since no pipe tells (and,
+ * without pidfds, for their lock). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -89,7 +90,7 @@ static void send_final(struct executor *e, struct xjob *j)
         deliver(e, j, EXECUTOR_LOST, NULL, "the job's recorded outcome cannot be read");
 }
 
-static void remove_job(struct executor *e, struct xjob *j)
+static void unlink_job(struct executor *e, struct xjob *j)
 {
     struct xjob **pp;
 
@@ -99,6 +100,10 @@ static void remove_job(struct executor *e, struct xjob *j)
     if (*pp)
         *pp = j->next;
     pthread_mutex_unlock(&e->mu);
+}
+
+static void free_job(struct xjob *j)
+{
     if (j->pidfd >= 0)
         close(j->pidfd); /* closing drops it from epoll */
     if (j->notify_fd >= 0)
@@ -106,8 +111,28 @@ static void remove_job(struct executor *e, struct xjob *j)
     free(j);
 }
 
-/* Reads the messages waiting on the notify pipe; closes it at EOF. */
-static void read_notify(struct executor *e, struct xjob *j)
+/* Our own supervisors are reaped; P_PIDFD never takes someone else's. */
+static void reap(struct xjob *j)
+{
+    siginfo_t si;
+    int rc;
+
+    memset(&si, 0, sizeof(si));
+    if (j->pidfd >= 0)
+        rc = waitid(P_PIDFD, (id_t)j->pidfd, &si, WEXITED | WNOHANG);
+    else if (!j->adopted && j->pid > 0)
+        while ((rc = waitid(P_PID, (id_t)j->pid, &si, WEXITED)) < 0 && errno == EINTR)
+            ;
+    else
+        return;
+    if (rc < 0 && errno != ECHILD)
+        CCF_LOG_WARN("executor.reap_failed", CCF_KV_STR("job_id", j->id),
+                     CCF_KV_STR("error", strerror(errno)));
+}
+
+/* Reads the messages waiting on the notify pipe; true at its end (then
+ * closed: the supervisor exited). */
+static bool read_notify(struct executor *e, struct xjob *j)
 {
     char buf[16];
     ssize_t n;
@@ -117,11 +142,11 @@ static void read_notify(struct executor *e, struct xjob *j)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN)
-            return;
+            return false;
         if (n <= 0) {
             close(j->notify_fd);
             j->notify_fd = -1;
-            return;
+            return true;
         }
         for (ssize_t i = 0; i < n; i++) {
             if (buf[i] == EXECUTOR__MSG_RUNNING)
@@ -130,20 +155,16 @@ static void read_notify(struct executor *e, struct xjob *j)
                 send_final(e, j);
         }
     }
+    return false;
 }
 
-/* The supervisor is gone: last messages first, then reap it if it is our
- * child (P_PIDFD: never someone else's), then the outcome. */
-static void on_supervisor_end(struct executor *e, struct xjob *j)
+/* The supervisor is gone (or was at recover): last messages, RUNNING if an
+ * adopted job ran meanwhile, the outcome; then it leaves the table before
+ * it is reaped, so that cancel never signals a recycled pid. */
+static void end_job(struct executor *e, struct xjob *j)
 {
-    siginfo_t si;
-
     read_notify(e, j);
-    memset(&si, 0, sizeof(si));
-    if (waitid(P_PIDFD, (id_t)j->pidfd, &si, WEXITED | WNOHANG) < 0 && errno != ECHILD)
-        CCF_LOG_WARN("executor.reap_failed", CCF_KV_STR("job_id", j->id),
-                     CCF_KV_STR("error", strerror(errno)));
-    if (j->adopted && !j->running_sent && !j->final_sent) {
+    if (j->adopted && j->alive && !j->running_sent && !j->final_sent) {
         int dfd = open_job_dir(e, j->id);
         if (dfd >= 0 && executor__exists(dfd, EXECUTOR__RUNNING))
             send_running(e, j);
@@ -151,25 +172,36 @@ static void on_supervisor_end(struct executor *e, struct xjob *j)
             close(dfd);
     }
     send_final(e, j);
-    remove_job(e, j);
+    unlink_job(e, j);
+    reap(j);
+    free_job(j);
 }
 
-/* A job queued by recover, or an adopted one that has not run yet. */
+/* A job queued by recover, or an adopted one that has not run yet or has
+ * no pidfd. */
 static void look_at(struct executor *e, struct xjob *j)
 {
+    bool ended;
     int dfd;
 
     j->fresh = false;
-    if (j->pidfd < 0) {
-        send_final(e, j);
-        remove_job(e, j);
+    if (!j->alive) {
+        end_job(e, j);
         return;
     }
     if ((dfd = open_job_dir(e, j->id)) < 0)
         return;
     if (executor__exists(dfd, EXECUTOR__RUNNING))
         send_running(e, j);
+    ended = j->pidfd < 0 && !executor__lock_held(dfd);
     close(dfd);
+    if (ended)
+        end_job(e, j);
+}
+
+static bool needs_look(const struct xjob *j)
+{
+    return j->fresh || (j->alive && j->adopted && (!j->running_sent || j->pidfd < 0));
 }
 
 /* Looks at the jobs that need it; true if some still need a periodic look. */
@@ -182,19 +214,18 @@ static bool sweep(struct executor *e)
     /* Only this thread removes jobs, so the pointers stay valid unlocked. */
     pthread_mutex_lock(&e->mu);
     for (struct xjob *j = e->jobs; j; j = j->next) {
-        bool wants = j->fresh || (j->adopted && j->pidfd >= 0 && !j->running_sent);
-        if (wants && n < EVENTS_N)
+        if (needs_look(j) && n < EVENTS_N)
             todo[n++] = j;
-        else if (wants)
+        else if (needs_look(j))
             more = true; /* the rest next round */
     }
     pthread_mutex_unlock(&e->mu);
-    for (size_t i = 0; i < n; i++) {
-        bool fresh_done = todo[i]->pidfd < 0;
+    for (size_t i = 0; i < n; i++)
         look_at(e, todo[i]);
-        if (!fresh_done && !todo[i]->running_sent)
-            more = true;
-    }
+    pthread_mutex_lock(&e->mu);
+    for (struct xjob *j = e->jobs; j && !more; j = j->next)
+        more = needs_look(j);
+    pthread_mutex_unlock(&e->mu);
     return more;
 }
 
@@ -226,10 +257,10 @@ static bool handle(struct executor *e, uint64_t tag)
     }
     if (!(j = find_key(e, tag >> 2)))
         return true; /* already removed in this batch */
-    if ((tag & 3) == WATCH_NOTIFY)
-        read_notify(e, j);
-    else
-        on_supervisor_end(e, j);
+    if ((tag & 3) == WATCH_PIDFD)
+        end_job(e, j);
+    else if (read_notify(e, j) && j->pidfd < 0)
+        end_job(e, j); /* without a pidfd, the pipe's end is the supervisor's */
     return true;
 }
 
@@ -299,33 +330,46 @@ static int epoll_add(struct executor *e, int fd, uint64_t tag)
     return epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-int executor__watch_add(struct executor *e, const char *id, pid_t pid, int pidfd, int notify_fd,
-                        bool adopted)
+int executor__watch_add(struct executor *e, const char *id, const struct xjob_init *in)
 {
     struct xjob *j = ccf_xcalloc(1, sizeof(*j));
     int rc = 0;
 
     memcpy(j->id, id, sizeof(j->id) - 1);
-    j->pid = pid;
-    j->pidfd = pidfd;
-    j->notify_fd = notify_fd;
-    j->adopted = adopted;
-    j->fresh = adopted;
+    j->pid = in->pid;
+    j->pidfd = in->pidfd;
+    j->notify_fd = in->notify_fd;
+    j->alive = in->alive;
+    j->adopted = in->adopted;
+    j->fresh = in->adopted;
     pthread_mutex_lock(&e->mu);
     j->key = ++e->next_key;
     j->next = e->jobs;
     e->jobs = j;
     /* Under mu: the watcher cannot look the key up before it is listed. */
-    if ((pidfd >= 0 && epoll_add(e, pidfd, j->key << 2 | WATCH_PIDFD) < 0) ||
-        (notify_fd >= 0 && epoll_add(e, notify_fd, j->key << 2 | WATCH_NOTIFY) < 0)) {
+    if ((j->pidfd >= 0 && epoll_add(e, j->pidfd, j->key << 2 | WATCH_PIDFD) < 0) ||
+        (j->notify_fd >= 0 && epoll_add(e, j->notify_fd, j->key << 2 | WATCH_NOTIFY) < 0)) {
         CCF_LOG_ERROR("executor.epoll_add_failed", CCF_KV_STR("job_id", id),
                       CCF_KV_STR("error", strerror(errno)));
         rc = CCF_EIO;
     }
     pthread_mutex_unlock(&e->mu);
-    if (adopted)
+    if (j->fresh)
         wake(e);
     return rc;
+}
+
+int executor__watch_signal(struct xjob *j, int sig)
+{
+    int rc;
+
+    if (!j->alive)
+        return 0;
+    if (j->pidfd >= 0)
+        rc = executor__pidfd_signal(j->pidfd, sig);
+    else
+        rc = kill(j->pid, sig);
+    return rc < 0 && errno != ESRCH ? CCF_EIO : 0;
 }
 
 struct xjob *executor__watch_find(struct executor *e, const char *id)
