@@ -1,0 +1,597 @@
+#!/usr/bin/python3
+"""Writes ccf's two published API descriptions from one source, so that they
+never disagree: the botocore service model (clients/botocore/ccf/2026-11-25/
+service-2.json and paginators-1.json) and the OpenAPI 3.0 document
+(docs/openapi.json). The source is the botocore model below, written from
+CONTRACT.md; the OpenAPI document is derived from it.
+
+    python3 clients/gen_models.py          # rewrite the files
+    python3 clients/gen_models.py --check  # exit 1 if a file is out of date
+
+Change the contract, change SHAPES/OPERATIONS here, run it, commit all three.
+"""
+import copy
+import json
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+API_VERSION = "2026-11-25"
+MODEL_DIR = os.path.join(ROOT, "clients", "botocore", "ccf", API_VERSION)
+SERVICE_PATH = os.path.join(MODEL_DIR, "service-2.json")
+PAGINATORS_PATH = os.path.join(MODEL_DIR, "paginators-1.json")
+OPENAPI_PATH = os.path.join(ROOT, "docs", "openapi.json")
+
+BASE = "/api/v1/custom-connectors"
+CONNECTOR_PATH = BASE + "/{connector_id}"
+JOBS_PATH = CONNECTOR_PATH + "/jobs"
+JOB_PATH = JOBS_PATH + "/{job_id}"
+
+# ---- errors (CONTRACT.md, "Errors") ----
+ERRORS = [
+    ("BadRequestException", 400,
+     "Malformed JSON, a validation failure, a bad query parameter or a malformed next_token."),
+    ("MissingAuthenticationTokenException", 403, "The request has no Authorization header."),
+    ("InvalidSignatureException", 403,
+     "The signature is malformed, expired (X-Amz-Date more than 5 minutes from server time), "
+     "scoped to another date, region or service, or does not match."),
+    ("UnrecognizedClientException", 403,
+     "The access key is unknown, expired or revoked, or its session token is missing or wrong."),
+    ("AccessDeniedException", 403,
+     "The access key is scoped to one connector (per-job credentials) and the request is "
+     "outside that scope."),
+    ("ResourceNotFoundException", 404,
+     "Unknown connector, job, checkpoint or route; also a record of another tenant."),
+    ("MethodNotAllowedException", 405, "A known path with a wrong method (see the Allow header)."),
+    ("ConflictException", 409, "A state conflict, e.g. a start or a delete while IN_USE."),
+    ("PayloadTooLargeException", 413, "The body is over 8 MiB."),
+    ("UnsupportedMediaTypeException", 415, "A body with a Content-Type other than JSON."),
+    ("ThrottlingException", 429, "The rate limit was exceeded; retry after Retry-After."),
+    ("InternalServerErrorException", 500, "A bug or a storage failure; logged with the request id."),
+    ("ServiceUnavailableException", 503, "Shutting down or storage unavailable; retry later."),
+]
+COMMON_ERRORS = [e[0] for e in ERRORS if e[1] in (400, 403, 404, 413, 415, 429, 500, 503)]
+
+
+def error_shapes():
+    shapes = {}
+    for name, status, doc in ERRORS:
+        s = {
+            "type": "structure",
+            "members": {
+                "message": {"shape": "ErrorMessage"},
+                "errorType": {"shape": "ErrorType"},
+            },
+            "error": {"httpStatusCode": status},
+            "exception": True,
+            "documentation": doc,
+        }
+        if status >= 500:
+            s["fault"] = True
+        else:
+            s["error"]["senderFault"] = True
+        if status in (429, 503):
+            s["retryable"] = {"throttling": status == 429}
+        shapes[name] = s
+    return shapes
+
+
+def errors_for(*extra):
+    names = list(COMMON_ERRORS)
+    for e in extra:
+        names.insert(names.index("ThrottlingException"), e)
+    return [{"shape": n} for n in names]
+
+
+# ---- shapes (CONTRACT.md, the resource sections) ----
+def string(mn=None, mx=None, pattern=None, doc=None, enum=None):
+    s = {"type": "string"}
+    if mn is not None:
+        s["min"] = mn
+    if mx is not None:
+        s["max"] = mx
+    if pattern:
+        s["pattern"] = pattern
+    if enum:
+        s["enum"] = enum
+    if doc:
+        s["documentation"] = doc
+    return s
+
+
+def member(shape, doc=None, **kw):
+    m = {"shape": shape}
+    m.update(kw)
+    if doc:
+        m["documentation"] = doc
+    return m
+
+
+def structure(members, required=(), doc=None, ext=()):
+    s = {"type": "structure", "members": members}
+    if required:
+        s["required"] = list(required)
+    if doc:
+        s["documentation"] = doc
+    if ext:
+        s["x-ccf-extension-members"] = list(ext)  # stripped from service-2.json
+    return s
+
+
+ARN_ROLE = r"^arn:aws:iam::[0-9]{12}:role/.+$"
+SHAPES = {
+    "ErrorMessage": string(1, 1024),
+    "ErrorType": string(),
+    "ConnectorId": string(15, 15, r"^cc-[0-9a-f]{12}$", "cc- and 12 lowercase hex digits."),
+    "JobId": string(16, 16, r"^ccj-[0-9a-f]{12}$", "ccj- and 12 lowercase hex digits."),
+    "ConnectorArn": string(doc="arn:aws:ccf:{region}:{account_id}:custom-connector/{connector_id}"),
+    "ConnectorName": string(3, 128, r"^[a-zA-Z0-9-]+$"),
+    "Description": string(3, 1000),
+    "ImageUri": string(20, 2048, r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/.+$"),
+    "RoleArn": string(20, 2048, ARN_ROLE),
+    "Cpu": {"type": "double", "min": 1, "max": 16, "documentation": "vCPUs, 1 to 16 (default 1)."},
+    "Memory": {"type": "integer", "min": 1024, "max": 122880,
+               "documentation": "MiB, 1024 to 122880 (default 2048)."},
+    "Timeout": {"type": "integer", "min": 1, "max": 604800,
+                "documentation": "Seconds from RUNNING, 1 to 604800 (default 3600)."},
+    "CommandArgument": string(1, 4096),
+    "Command": {"type": "list", "member": {"shape": "CommandArgument"}, "min": 1, "max": 64,
+                "documentation": "(ext) The program and arguments the local executor runs."},
+    "EnvironmentName": string(1, 128, r"^[a-zA-Z][a-zA-Z0-9_]*$"),
+    "EnvironmentValue": string(0, 4096),
+    "EnvironmentVariable": structure({
+        "name": member("EnvironmentName"),
+        "value": member("EnvironmentValue"),
+    }, required=["name", "value"]),
+    "Environment": {"type": "list", "member": {"shape": "EnvironmentVariable"}, "min": 0, "max": 50},
+    "ResourceRequirements": structure({
+        "cpu": member("Cpu"),
+        "memory": member("Memory"),
+    }),
+    "ContainerProperties": structure({
+        "image_uri": member("ImageUri"),
+        "execution_role_arn": member("RoleArn"),
+        "job_role_arn": member("RoleArn"),
+        "resource_requirements": member("ResourceRequirements"),
+        "timeout": member("Timeout"),
+        "command": member("Command"),
+        "environment": member("Environment", "(ext) Default variables for every job of this "
+                                             "connector; a job's own override them by name."),
+    }, doc="image_uri and both role ARNs are required unless command is given.",
+        ext=["command", "environment"]),
+    "ConnectorStatus": string(enum=["AVAILABLE", "IN_USE"]),
+    "Timestamp": {"type": "timestamp", "timestampFormat": "iso8601",
+                  "documentation": "RFC 3339, UTC, microseconds: 2026-11-24T23:54:14.123456Z"},
+    "CustomConnector": structure({
+        "connector_id": member("ConnectorId"),
+        "arn": member("ConnectorArn"),
+        "name": member("ConnectorName"),
+        "description": member("Description"),
+        "status": member("ConnectorStatus"),
+        "active_job_id": member("JobId", "(ext) The active job while IN_USE."),
+        "created_at": member("Timestamp"),
+        "updated_at": member("Timestamp"),
+        "container_properties": member("ContainerProperties",
+                                       "Only in GetCustomConnector's answer."),
+    }, required=["connector_id", "arn", "name", "status", "created_at", "updated_at"],
+        ext=["active_job_id"]),
+    "CustomConnectorList": {"type": "list", "member": {"shape": "CustomConnector"}},
+    "JobStatus": string(enum=["STARTED", "RUNNING", "STOPPING", "SUCCEEDED", "FAILED", "STOPPED"]),
+    "ExitCode": {"type": "integer"},
+    "FailureReason": string(0, 1024),
+    "CustomConnectorJob": structure({
+        "job_id": member("JobId"),
+        "connector_id": member("ConnectorId"),
+        "status": member("JobStatus"),
+        "created_at": member("Timestamp"),
+        "updated_at": member("Timestamp"),
+        "started_at": member("Timestamp"),
+        "completed_at": member("Timestamp"),
+        "exit_code": member("ExitCode"),
+        "failure_reason": member("FailureReason"),
+    }, required=["job_id", "connector_id", "status", "created_at", "updated_at"]),
+    "CustomConnectorJobList": {"type": "list", "member": {"shape": "CustomConnectorJob"}},
+    "DocumentId": string(1, 512, doc="Any Unicode except control characters."),
+    "Checksum": string(32, 512, r"^[\x21-\x7e]+$"),
+    "Document": structure({
+        "document_id": member("DocumentId"),
+        "checksum": member("Checksum"),
+    }, required=["document_id", "checksum"]),
+    "DocumentBatch": {"type": "list", "member": {"shape": "Document"}, "min": 1, "max": 1000},
+    "DocumentIdBatch": {"type": "list", "member": {"shape": "DocumentId"}, "min": 1, "max": 1000},
+    "DocumentSummary": structure({
+        "document_id": member("DocumentId"),
+        "checksum": member("Checksum"),
+        "created_at": member("Timestamp"),
+        "updated_at": member("Timestamp"),
+    }, required=["document_id", "checksum", "created_at", "updated_at"]),
+    "DocumentSummaryList": {"type": "list", "member": {"shape": "DocumentSummary"}},
+    "CheckpointData": string(1, 1048576, doc="1 to 1048576 bytes of UTF-8, stored verbatim."),
+    "Checkpoint": structure({
+        "connector_id": member("ConnectorId"),
+        "checkpoint_data": member("CheckpointData"),
+        "created_at": member("Timestamp"),
+        "updated_at": member("Timestamp"),
+    }, required=["connector_id", "checkpoint_data", "created_at", "updated_at"]),
+    "ConnectorMaxResults": {"type": "integer", "min": 1, "max": 100,
+                            "documentation": "1 to 100, default 50."},
+    "DocumentMaxResults": {"type": "integer", "min": 1, "max": 1000,
+                           "documentation": "(ext) 1 to 1000, default 50."},
+    "NextToken": string(1, 2048, doc="Opaque; only a token the server issued for this list."),
+    "LogOffset": {"type": "long", "min": -999999999999999, "max": 999999999999999,
+                  "documentation": "Byte offset; negative counts from the end (a tail)."},
+    "LogLimit": {"type": "integer", "min": 1, "max": 1048576,
+                 "documentation": "At most this many bytes; default and maximum 1 MiB."},
+    "LogSize": {"type": "long"},
+    "LogBytes": {"type": "blob", "streaming": True,
+                 "documentation": "The job's combined stdout and stderr (read() it: a process "
+                                  "may write bytes that are not UTF-8)."},
+}
+
+NO_TOKEN_DOC = "Present only when more items exist."
+
+
+def path_id(shape, name):
+    return member(shape, location="uri", locationName=name)
+
+
+def query(shape, name):
+    return member(shape, location="querystring", locationName=name)
+
+
+# name -> (method, uri, status, input members, required, output members, extra errors, doc, ext)
+OPERATIONS = [
+    ("CreateCustomConnector", "POST", BASE, 201,
+     {"name": member("ConnectorName"), "description": member("Description"),
+      "container_properties": member("ContainerProperties")},
+     ["name", "container_properties"],
+     {"connector": member("CustomConnector")}, [], "Creates a connector (status AVAILABLE).", False),
+    ("GetCustomConnector", "GET", CONNECTOR_PATH, 200,
+     {"connector_id": path_id("ConnectorId", "connector_id")}, ["connector_id"],
+     {"connector": member("CustomConnector")}, [],
+     "Returns a connector with its container_properties.", False),
+    ("UpdateCustomConnector", "PUT", CONNECTOR_PATH, 200,
+     {"connector_id": path_id("ConnectorId", "connector_id"), "name": member("ConnectorName"),
+      "description": member("Description"),
+      "container_properties": member("ContainerProperties")}, ["connector_id"],
+     {"connector": member("CustomConnector")}, [],
+     "A JSON merge patch (RFC 7396) over the connector; applies to the next job.", False),
+    ("ListCustomConnectors", "GET", BASE, 200,
+     {"max_results": query("ConnectorMaxResults", "max_results"),
+      "next_token": query("NextToken", "next_token")}, [],
+     {"connectors": member("CustomConnectorList"), "next_token": member("NextToken", NO_TOKEN_DOC)},
+     [], "Lists the tenant's connectors, oldest first.", False),
+    ("DeleteCustomConnector", "DELETE", CONNECTOR_PATH, 204,
+     {"connector_id": path_id("ConnectorId", "connector_id")}, ["connector_id"], None,
+     ["ConflictException"],
+     "Deletes a connector with its documents, checkpoint and jobs; 409 while IN_USE.", False),
+    ("StartCustomConnectorJob", "POST", JOBS_PATH, 201,
+     {"connector_id": path_id("ConnectorId", "connector_id"),
+      "environment": member("Environment")}, ["connector_id"],
+     {"job": member("CustomConnectorJob")}, ["ConflictException"],
+     "Starts a job (status STARTED); 409 while the connector is IN_USE.", False),
+    ("ListCustomConnectorJobs", "GET", JOBS_PATH, 200,
+     {"connector_id": path_id("ConnectorId", "connector_id"),
+      "max_results": query("ConnectorMaxResults", "max_results"),
+      "next_token": query("NextToken", "next_token"),
+      "status": query("JobStatus", "status")}, ["connector_id"],
+     {"jobs": member("CustomConnectorJobList"), "next_token": member("NextToken", NO_TOKEN_DOC)},
+     [], "Lists a connector's jobs, newest first; status filters before paging.", False),
+    ("StopCustomConnectorJob", "POST", JOB_PATH + "/stop", 202,
+     {"connector_id": path_id("ConnectorId", "connector_id"),
+      "job_id": path_id("JobId", "job_id")}, ["connector_id", "job_id"],
+     {}, ["ConflictException"],
+     "Asks a job to stop; 409 if it has ended, 202 again while STOPPING.", False),
+    ("GetCustomConnectorJob", "GET", JOB_PATH, 200,
+     {"connector_id": path_id("ConnectorId", "connector_id"),
+      "job_id": path_id("JobId", "job_id")}, ["connector_id", "job_id"],
+     {"job": member("CustomConnectorJob")}, [], "(ext) Returns one job.", True),
+    ("GetCustomConnectorJobLogs", "GET", JOB_PATH + "/logs", 200,
+     {"connector_id": path_id("ConnectorId", "connector_id"),
+      "job_id": path_id("JobId", "job_id"),
+      "offset": query("LogOffset", "offset"), "limit": query("LogLimit", "limit")},
+     ["connector_id", "job_id"],
+     {"logs": member("LogBytes"),
+      "log_size": member("LogSize", "Total bytes written so far.",
+                         location="header", locationName="x-ccf-log-size"),
+      "job_status": member("JobStatus", location="header", locationName="x-ccf-job-status"),
+      "log_truncated": member("LogSize", "Bytes the per-job cap dropped, when any.",
+                              location="header", locationName="x-ccf-log-truncated")},
+     [], "(ext) The job's stdout and stderr as text/plain, from offset, at most limit bytes. "
+         "Follow a running job by asking again from offset + bytes received until the status "
+         "is terminal and the offset equals x-ccf-log-size.", True),
+    ("BatchPutCustomConnectorDocuments", "POST", CONNECTOR_PATH + "/documents", 202,
+     {"connector_id": path_id("ConnectorId", "connector_id"), "documents": member("DocumentBatch")},
+     ["connector_id", "documents"], {}, [],
+     "Upserts 1 to 1000 documents, all or nothing.", False),
+    ("BatchDeleteCustomConnectorDocuments", "DELETE", CONNECTOR_PATH + "/documents", 202,
+     {"connector_id": path_id("ConnectorId", "connector_id"),
+      "document_ids": member("DocumentIdBatch")}, ["connector_id", "document_ids"], {}, [],
+     "Deletes 1 to 1000 documents; unknown ids are not an error.", False),
+    ("ListCustomConnectorDocuments", "GET", CONNECTOR_PATH + "/documents", 200,
+     {"connector_id": path_id("ConnectorId", "connector_id"),
+      "max_results": query("DocumentMaxResults", "max_results"),
+      "next_token": query("NextToken", "next_token")}, ["connector_id"],
+     {"documents": member("DocumentSummaryList"), "next_token": member("NextToken", NO_TOKEN_DOC)},
+     [], "Lists a connector's documents by document_id (bytewise).", False),
+    ("PutCustomConnectorCheckpoint", "PUT", CONNECTOR_PATH + "/checkpoint", 202,
+     {"connector_id": path_id("ConnectorId", "connector_id"),
+      "checkpoint_data": member("CheckpointData")}, ["connector_id", "checkpoint_data"], {}, [],
+     "Stores the connector's checkpoint; created_at is kept across puts.", False),
+    ("GetCustomConnectorCheckpoint", "GET", CONNECTOR_PATH + "/checkpoint", 200,
+     {"connector_id": path_id("ConnectorId", "connector_id")}, ["connector_id"],
+     {"checkpoint": member("Checkpoint")}, [], "Returns the connector's checkpoint.", False),
+    ("DeleteCustomConnectorCheckpoint", "DELETE", CONNECTOR_PATH + "/checkpoint", 204,
+     {"connector_id": path_id("ConnectorId", "connector_id")}, ["connector_id"], None, [],
+     "Deletes the connector's checkpoint; 404 if there is none.", False),
+]
+
+PAGINATED = {
+    "ListCustomConnectors": "connectors",
+    "ListCustomConnectorJobs": "jobs",
+    "ListCustomConnectorDocuments": "documents",
+}
+
+
+def botocore_model():
+    shapes = copy.deepcopy(SHAPES)
+    shapes.update(error_shapes())
+    ops = {}
+    for (name, method, uri, status, inp, req, out, extra, doc, ext) in OPERATIONS:
+        op = {
+            "name": name,
+            "http": {"method": method, "requestUri": uri, "responseCode": status},
+            "input": {"shape": name + "Request"},
+            "errors": errors_for(*extra),
+            "documentation": doc,
+        }
+        shapes[name + "Request"] = structure(inp, req)
+        if out is not None:
+            op["output"] = {"shape": name + "Response"}
+            s = structure(out)
+            if "logs" in out:
+                s["payload"] = "logs"
+            shapes[name + "Response"] = s
+        ops[name] = op
+    for s in shapes.values():
+        s.pop("x-ccf-extension-members", None)
+    return {
+        "version": "2.0",
+        "metadata": {
+            "apiVersion": API_VERSION,
+            "endpointPrefix": "ccf",
+            "jsonVersion": "1.1",
+            "protocol": "rest-json",
+            "serviceAbbreviation": "ccf",
+            "serviceFullName": "Custom Connector Framework",
+            "serviceId": "ccf",
+            "signatureVersion": "v4",
+            "signingName": "execute-api",
+            "uid": "ccf-" + API_VERSION,
+        },
+        "documentation": "The Custom Connector Framework API as ccfd serves it (CONTRACT.md). "
+                         "Requests are signed with SigV4, signing name execute-api.",
+        "operations": ops,
+        "shapes": dict(sorted(shapes.items())),
+    }
+
+
+def paginators():
+    return {"pagination": {
+        op: {"input_token": "next_token", "output_token": "next_token",
+             "limit_key": "max_results", "result_key": key}
+        for op, key in PAGINATED.items()}}
+
+
+# ---- OpenAPI, derived ----
+def schema_of(name, shapes):
+    s = shapes[name]
+    t = s["type"]
+    out = {}
+    if "documentation" in s:
+        out["description"] = s["documentation"]
+    if t == "structure":
+        out["type"] = "object"
+        out["properties"] = {}
+        for m, ref in s["members"].items():
+            if "location" in ref:
+                continue
+            p = {"$ref": "#/components/schemas/" + ref["shape"]}
+            if "documentation" in ref:
+                p = {"allOf": [p], "description": ref["documentation"]}
+            if m in s.get("x-ccf-extension-members", []):
+                p = dict(p) if "allOf" in p else {"allOf": [p]}
+                p["x-ccf-extension"] = True
+            out["properties"][m] = p
+        if s.get("required"):
+            req = [r for r in s["required"] if "location" not in s["members"][r]]
+            if req:
+                out["required"] = req
+    elif t == "list":
+        out.update({"type": "array", "items": {"$ref": "#/components/schemas/" + s["member"]["shape"]}})
+        if "min" in s:
+            out["minItems"] = s["min"]
+        if "max" in s:
+            out["maxItems"] = s["max"]
+    elif t == "string":
+        out["type"] = "string"
+        for k, o in (("min", "minLength"), ("max", "maxLength"), ("pattern", "pattern"),
+                     ("enum", "enum")):
+            if k in s:
+                out[o] = s[k]
+    elif t in ("integer", "long", "double"):
+        out["type"] = "number" if t == "double" else "integer"
+        if t == "long":
+            out["format"] = "int64"
+        for k, o in (("min", "minimum"), ("max", "maximum")):
+            if k in s:
+                out[o] = s[k]
+    elif t == "timestamp":
+        out.update({"type": "string", "format": "date-time"})
+    elif t == "blob":
+        out.update({"type": "string", "format": "binary"})
+    return out
+
+
+def openapi(model):
+    shapes = copy.deepcopy(SHAPES)
+    shapes.update(error_shapes())
+    schemas = {}
+    for name in sorted(shapes):
+        if shapes[name].get("exception") or name in ("LogBytes",):
+            continue
+        schemas[name] = schema_of(name, shapes)
+    schemas["Error"] = {
+        "type": "object",
+        "required": ["message", "errorType"],
+        "properties": {
+            "message": {"$ref": "#/components/schemas/ErrorMessage"},
+            "errorType": {"type": "string", "enum": [e[0] for e in ERRORS]},
+        },
+    }
+    responses = {}
+    for name, status, doc in ERRORS:
+        r = {"description": name + ": " + doc,
+             "headers": {"x-amzn-ErrorType": {"schema": {"type": "string", "enum": [name]}},
+                         "x-amzn-RequestId": {"$ref": "#/components/headers/RequestId"}},
+             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        if status in (429, 503):
+            r["headers"]["Retry-After"] = {"schema": {"type": "integer"}}
+        if status == 405:
+            r["headers"]["Allow"] = {"schema": {"type": "string"}}
+        responses[name] = r
+    paths = {}
+    for (name, method, uri, status, inp, req, out, extra, doc, ext) in OPERATIONS:
+        op = {"operationId": name, "summary": doc, "tags": [tag_of(uri)]}
+        if ext:
+            op["x-ccf-extension"] = True
+        params = []
+        for m, ref in inp.items():
+            loc = ref.get("location")
+            if loc not in ("uri", "querystring"):
+                continue
+            p = {"name": ref["locationName"], "in": "path" if loc == "uri" else "query",
+                 "required": loc == "uri",
+                 "schema": {"$ref": "#/components/schemas/" + ref["shape"]}}
+            if ref["shape"] in ("JobStatus",) and loc == "querystring":
+                p["description"] = "Only jobs in this status (applied before paging)."
+            if ref["shape"] in ("LogOffset", "LogLimit"):
+                p["x-ccf-extension"] = True
+            if loc == "querystring":
+                p["description"] = (p.get("description", "") + " Given twice or empty: 400.").strip()
+            params.append(p)
+        if params:
+            op["parameters"] = params
+        body = {m: r for m, r in inp.items() if "location" not in r}
+        if body:
+            schemas[name + "Request"] = schema_of(name + "Request", dict(shapes, **{
+                name + "Request": structure(body, [r for r in req if r in body])}))
+            if name == "UpdateCustomConnector":
+                schemas[name + "Request"]["description"] = (
+                    "A JSON merge patch (RFC 7396), nested objects included: an absent field "
+                    "is kept, null removes an optional field (a required one: 400), arrays "
+                    "are replaced whole. A body with no known field is a 400.")
+            op["requestBody"] = {
+                "required": name != "StartCustomConnectorJob",
+                "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/" + name + "Request"}}}}
+        ok = {"description": "Success.",
+              "headers": {"x-amzn-RequestId": {"$ref": "#/components/headers/RequestId"}}}
+        if out is None:
+            pass
+        elif "logs" in out:
+            ok["content"] = {"text/plain; charset=utf-8": {"schema": {"type": "string"}}}
+            for m, r in out.items():
+                if r.get("location") == "header":
+                    ok["headers"][r["locationName"]] = {
+                        "schema": {"$ref": "#/components/schemas/" + r["shape"]},
+                        "description": r.get("documentation", "")}
+        else:
+            schemas[name + "Response"] = schema_of(name + "Response", dict(shapes, **{
+                name + "Response": structure(out)}))
+            ok["content"] = {"application/json": {
+                "schema": {"$ref": "#/components/schemas/" + name + "Response"}}}
+        op["responses"] = {str(status): ok}
+        for e in model["operations"][name]["errors"]:
+            st = dict((n, s) for n, s, _ in ERRORS)[e["shape"]]
+            # Several 403 types share a status: OpenAPI keeps one response per code.
+            key = str(st)
+            if key in op["responses"]:
+                continue
+            if st == 403:
+                op["responses"][key] = {"$ref": "#/components/responses/Forbidden"}
+            else:
+                op["responses"][key] = {"$ref": "#/components/responses/" + e["shape"]}
+        paths.setdefault(uri, {})[method.lower()] = op
+    forbidden = {
+        "description": "Authentication or authorisation failed: x-amzn-ErrorType is one of "
+                       "MissingAuthenticationTokenException, InvalidSignatureException, "
+                       "UnrecognizedClientException, AccessDeniedException.",
+        "headers": {"x-amzn-ErrorType": {"schema": {"type": "string", "enum": [
+            e[0] for e in ERRORS if e[1] == 403]}},
+            "x-amzn-RequestId": {"$ref": "#/components/headers/RequestId"}},
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    responses["Forbidden"] = forbidden
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Custom Connector Framework API (ccf)",
+            "version": API_VERSION,
+            "description": "Written from CONTRACT.md by clients/gen_models.py, together with "
+                           "the botocore model in clients/botocore. Operations and fields "
+                           "marked x-ccf-extension are ccf's additions to the original API.",
+        },
+        "servers": [{"url": "http://127.0.0.1:8787", "description": "ccfd's default listen address"}],
+        "security": [{"sigv4": []}],
+        "tags": [{"name": "connectors"}, {"name": "jobs"}, {"name": "documents"},
+                 {"name": "checkpoint"}],
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "securitySchemes": {"sigv4": {
+                "type": "apiKey", "name": "Authorization", "in": "header",
+                "description": "AWS Signature Version 4 (AWS4-HMAC-SHA256), signing name "
+                               "execute-api, the server's region.",
+                "x-amazon-apigateway-authtype": "awsSigv4"}},
+            "headers": {"RequestId": {"description": "The id in the server's log line.",
+                                      "schema": {"type": "string"}}},
+            "responses": dict(sorted(responses.items())),
+            "schemas": dict(sorted(schemas.items())),
+        },
+    }
+
+
+def tag_of(uri):
+    for t in ("documents", "checkpoint", "jobs"):
+        if "/" + t in uri:
+            return t
+    return "connectors"
+
+
+def dump(obj):
+    return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
+
+
+def main():
+    model = botocore_model()
+    files = {SERVICE_PATH: dump(model), PAGINATORS_PATH: dump(paginators()),
+             OPENAPI_PATH: dump(openapi(model))}
+    stale = []
+    for path, text in files.items():
+        old = open(path, encoding="utf-8").read() if os.path.exists(path) else None
+        if old == text:
+            continue
+        if "--check" in sys.argv:
+            stale.append(os.path.relpath(path, ROOT))
+        else:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+    if stale:
+        print("out of date (run python3 clients/gen_models.py): " + ", ".join(stale))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
