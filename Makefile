@@ -29,6 +29,22 @@ DATA_DIR ?= ./var
 LISTEN   ?= 127.0.0.1:8787
 
 .PHONY: all deps run test unit service asan asan-test format validate install clean help
+.PHONY: bench
+
+# Benchmarks (never part of the tests): ccfd beside this machine's ceilings.
+BENCH_BINS := $(BUILD)/bench/ceiling_http $(BUILD)/bench/ceiling_sqlite
+
+$(BUILD)/bench/ceiling_http: bench/ceiling_http.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS_ALL)
+
+$(BUILD)/bench/ceiling_sqlite: bench/ceiling_sqlite.c $(LIBCCF)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBCCF) $(LDLIBS_ALL)
+
+bench: deps
+	@$(MAKE) --no-print-directory $(CCFD) $(BENCH_BINS)
+	$(PYTHON) bench/run.py $(BUILD) $(BENCH_ARGS)
 
 all: $(CCFD)
 
