@@ -25,11 +25,20 @@ UNIT_BINS   := $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
 LIBCCF      := $(BUILD)/libccfd.a
 CCFD        := $(BUILD)/ccfd
 
+# libccf (the client library) and the ccf CLI: libcurl + jansson, no server code.
+CLIENT_PKGS   := libcurl jansson
+CLIENT_CFLAGS  = $(shell pkg-config --cflags $(CLIENT_PKGS) 2>/dev/null)
+CLIENT_LIBS    = $(shell pkg-config --libs $(CLIENT_PKGS) 2>/dev/null) -lm
+CLIENT_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard src/client/*.c))
+CLI_OBJS      := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard src/cli/*.c))
+LIBCCF_CLIENT := $(BUILD)/libccf.a
+CCF_CLI       := $(BUILD)/ccf
+
 DATA_DIR ?= ./var
 LISTEN   ?= 127.0.0.1:8787
 
 .PHONY: all deps run test unit service asan asan-test format validate install clean help
-.PHONY: bench
+.PHONY: valgrind fuzz fuzz-build fuzz-ci crash soak bench
 
 # Benchmarks (never part of the tests): ccfd beside this machine's ceilings.
 BENCH_BINS := $(BUILD)/bench/ceiling_http $(BUILD)/bench/ceiling_sqlite
@@ -46,7 +55,7 @@ bench: deps
 	@$(MAKE) --no-print-directory $(CCFD) $(BENCH_BINS)
 	$(PYTHON) bench/run.py $(BUILD) $(BENCH_ARGS)
 
-all: $(CCFD)
+all: $(CCFD) $(CCF_CLI)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -63,6 +72,19 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBCCF)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $< $(LIBCCF) $(LDLIBS_ALL) -lcmocka
 
+$(CLIENT_OBJS) $(CLI_OBJS) $(BUILD)/obj/tests/test_client.o: ALL_CFLAGS += $(CLIENT_CFLAGS)
+
+$(LIBCCF_CLIENT): $(CLIENT_OBJS)
+	@mkdir -p $(dir $@)
+	ar rcs $@ $^
+
+$(CCF_CLI): $(CLI_OBJS) $(LIBCCF_CLIENT)
+	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(LIBCCF_CLIENT) $(CLIENT_LIBS)
+
+$(BUILD)/tests/test_client: $(BUILD)/obj/tests/test_client.o $(LIBCCF_CLIENT)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $< $(LIBCCF_CLIENT) $(CLIENT_LIBS) -lcmocka
+
 deps:
 	@scripts/deps.sh
 
@@ -77,14 +99,54 @@ test: deps
 unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
-service: $(CCFD)
-	CCFD=$(abspath $(CCFD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/service
+service: $(CCFD) $(CCF_CLI)
+	CCFD=$(abspath $(CCFD)) CCF_BIN=$(abspath $(CCF_CLI)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/service
 
 # The same suites under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang CFLAGS="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  unit service
+
+# Hardening (docs/RELIABILITY.md). The service tests with ccfd under valgrind
+# (supervisors run natively); any leak or error fails ccfd's exit status.
+VALGRIND = valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+  --error-exitcode=99 --track-fds=no --trace-children=no
+valgrind: deps
+	@$(MAKE) --no-print-directory all
+	CCFD=$(abspath $(CCFD)) CCF_BIN=$(abspath $(CCF_CLI)) CCFD_WRAPPER="$(VALGRIND)" \
+	  CCFD_TIMEOUT_SCALE=10 $(PYTHON) -m pytest -q -p no:cacheprovider tests/service
+
+# libFuzzer targets tests/fuzz/fuzz_*.c, each FUZZ_SECONDS from its seed corpus.
+FUZZ_SECONDS ?= 60
+FUZZ_SAN  := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+  -fno-omit-frame-pointer
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzzers/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(BUILD)/fuzzers/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/harness.o \
+  $(BUILD)/obj/src/server/config.o $(LIBCCF)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_ALL)
+
+.SECONDARY: $(FUZZ_BINS:$(BUILD)/fuzzers/%=$(BUILD)/obj/tests/fuzz/%.o)
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang CFLAGS="-O1 -g" SAN="$(FUZZ_SAN)" \
+	  fuzz-build
+	tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
+
+fuzz-ci:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=30
+
+# SIGKILL at random moments under a mixed workload; CRASH_SEED replays a run.
+crash: deps
+	@$(MAKE) --no-print-directory all
+	CCFD=$(abspath $(CCFD)) $(PYTHON) tests/crash/run.py
+
+soak: deps
+	@$(MAKE) --no-print-directory all
+	CCFD=$(abspath $(CCFD)) CRASH_KILLS=$${CRASH_KILLS:-500} $(PYTHON) tests/crash/run.py
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find src tests bench -name '*.[ch]')
 
@@ -99,6 +161,10 @@ validate:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/ccf
 	install -m 0755 $(CCFD) $(DESTDIR)$(PREFIX)/bin/ccfd
+	install -m 0755 $(CCF_CLI) $(DESTDIR)$(PREFIX)/bin/ccf
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0644 docs/ccf.1 $(DESTDIR)$(PREFIX)/share/man/man1/ccf.1
+	install -m 0644 contrib/ccf.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ccf
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/ccf/
 
 clean:
@@ -106,5 +172,6 @@ clean:
 
 help:
 	@echo "targets: all run test asan format validate install clean (PREFIX=$(PREFIX))"
+	@echo "hardening: valgrind fuzz fuzz-ci (FUZZ_SECONDS=60) crash soak (CRASH_KILLS=500)"
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

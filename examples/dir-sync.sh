@@ -17,14 +17,18 @@ BATCH=1000
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# One API call; signs it when the job was given credentials.
+# One API call; signs it (SigV4) when the job was given credentials. curl
+# signs every header given with -H, the session token's too. curl 7.88
+# does not sort the query: the one URL with two parameters has them sorted.
 call() {
     method=$1 url=$2
     shift 2
+    if [ -n "${AWS_SESSION_TOKEN:-}" ]; then
+        set -- -H "x-amz-security-token: ${AWS_SESSION_TOKEN}" "$@"
+    fi
     if [ -n "${AWS_ACCESS_KEY_ID:-}" ]; then
         set -- --aws-sigv4 "aws:amz:${AWS_REGION}:execute-api" \
-            --user "${AWS_ACCESS_KEY_ID}:${AWS_SECRET_ACCESS_KEY}" \
-            -H "x-amz-security-token: ${AWS_SESSION_TOKEN:-}" "$@"
+            --user "${AWS_ACCESS_KEY_ID}:${AWS_SECRET_ACCESS_KEY}" "$@"
     fi
     curl -sS --fail-with-body -X "$method" "$@" "$url"
 }

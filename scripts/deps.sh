@@ -5,9 +5,10 @@ set -eu
 
 PACKAGES="make gcc clang pkg-config libmicrohttpd-dev libsqlite3-dev libjansson-dev
 libssl-dev libinih-dev libcmocka-dev libcurl4-openssl-dev
-python3 python3-pytest python3-requests python3-boto3 sqlite3 curl jq"
+python3 python3-pytest python3-requests python3-boto3 awscli sqlite3 curl jq"
 if [ "${1:-}" = "--dev" ]; then
-    PACKAGES="$PACKAGES clang-format clang-tidy cppcheck valgrind wrk"
+    # libclang-rt-14-dev: the sanitizer and libFuzzer runtimes (make asan, make fuzz).
+    PACKAGES="$PACKAGES clang-format clang-tidy cppcheck valgrind wrk libclang-rt-14-dev"
 fi
 
 missing=""

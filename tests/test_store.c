@@ -1227,8 +1227,8 @@ static void test_open_refuses(void **state)
     assert_int_equal(store_open(&f->s, &cfg), 0);
     assert_int_equal(store_ping(f->s), 0);
     assert_int_equal(raw_int(f, "PRAGMA user_version"), 2);
-    assert_int_equal(
-        raw_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'jobs_by_status'"), 1);
+    assert_int_equal(raw_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'jobs_by_status'"),
+                     1);
 }
 
 /* A thread that used the store is still alive (idle) when store_close runs:

@@ -85,10 +85,15 @@ static void set_body(struct api_response *resp, json_t *body)
 
 void api_error(struct api_response *resp, int status, const char *message)
 {
+    api_error_typed(resp, status, error_type(status), message);
+}
+
+void api_error_typed(struct api_response *resp, int status, const char *type, const char *message)
+{
     json_t *body;
 
     resp->status = status;
-    resp->error_type = error_type(status);
+    resp->error_type = type;
     body = json_pack("{s:s,s:s}", "message", message, "errorType", resp->error_type);
     if (!body) /* a message that is not UTF-8: never send an empty error */
         body = json_pack("{s:s,s:s}", "message", "The request is invalid", "errorType",

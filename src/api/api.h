@@ -70,5 +70,9 @@ void api_response_clear(struct api_response *resp);
 /* An error response in the contract's shape (used by the transport for 413,
  * 503 and the like). status must be one of the contract's table. */
 void api_error(struct api_response *resp, int status, const char *message);
+/* The same with an errorType of the caller's (static; one of the contract's
+ * for status): the transport's 403s, whose type the status does not tell. */
+void api_error_typed(struct api_response *resp, int status, const char *error_type,
+                     const char *message);
 
 #endif

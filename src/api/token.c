@@ -44,11 +44,18 @@ static void token_mac(const struct api *a, const struct ccf_tenant *t, const cha
     memcpy(out, full, MAC_LEN);
 }
 
-/* Decodes one UTF-8 sequence at s (valid input assumed, as the store only
- * holds validated ids); returns its length, 0 for an invalid lead byte. */
+/* Decodes one UTF-8 sequence at s; returns its length, or 0 unless it is
+ * the shortest form of a non-surrogate code point: only a key that
+ * unpack21 gives back byte for byte may be packed (any other goes raw). */
 static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 {
-    size_t len = s[0] < 0x80 ? 1 : s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC0 ? 2 : 0;
+    static const uint32_t shortest[] = {0, 0, 0x80, 0x800, 0x10000};
+    size_t len = s[0] < 0x80    ? 1
+                 : s[0] >= 0xF8 ? 0
+                 : s[0] >= 0xF0 ? 4
+                 : s[0] >= 0xE0 ? 3
+                 : s[0] >= 0xC0 ? 2
+                                : 0;
 
     if (len == 0 || len > n)
         return 0;
@@ -58,6 +65,8 @@ static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
             return 0;
         *cp = (*cp << 6) | (s[i] & 0x3F);
     }
+    if (*cp < shortest[len] || (*cp >= 0xD800 && *cp <= 0xDFFF))
+        return 0;
     return len;
 }
 

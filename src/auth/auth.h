@@ -200,6 +200,10 @@ int auth_credentials_list(const char *path, struct auth_credential_info **out, s
  * ccfd stops accepting it on its next reload (SIGHUP). */
 int auth_credentials_revoke(const char *path, const char *access_key_id);
 
+/* An expires_at as the file takes it: RFC 3339 ("2026-12-31T23:59:59Z",
+ * offsets and fractions allowed) or seconds since the epoch; false if neither. */
+bool auth_parse_expiry(const char *s, int64_t *out);
+
 /* ---- per-job credentials ----
  * Short-lived key pairs, one per job, scoped to the job's connector, kept in
  * memory and in job_credentials_path (so that a job re-adopted after a

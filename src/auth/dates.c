@@ -155,3 +155,8 @@ bool auth__parse_expiry(const char *s, int64_t *out)
     }
     return parse_rfc3339(s, out);
 }
+
+bool auth_parse_expiry(const char *s, int64_t *out)
+{
+    return auth__parse_expiry(s, out);
+}

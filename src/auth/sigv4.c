@@ -392,22 +392,29 @@ static int name_cmp(const void *x, const void *y)
     return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
-/* Every header name given, lower case, sorted, once each. */
+static bool tchar_lower(char c);
+
+/* Every header name given, lower case, sorted, once each. CCF_EINVAL for a
+ * name that is not an HTTP token: the verifier would refuse its signature. */
 static int signed_list(const struct auth_header *h, size_t n, struct auth__buf *out)
 {
     char **names;
     size_t k = 0;
+    bool tokens = true;
 
     if (n == 0 || n > AUTH__SIGNED_HEADERS_MAX)
         return CCF_EINVAL;
     names = ccf_xcalloc(n, sizeof(*names));
     for (size_t i = 0; i < n; i++) {
         names[i] = ccf_xstrdup(h[i].name);
-        for (char *p = names[i]; *p; p++)
+        for (char *p = names[i]; *p; p++) {
             *p = (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : *p;
+            tokens = tokens && tchar_lower(*p);
+        }
+        tokens = tokens && names[i][0] != '\0';
     }
     qsort(names, n, sizeof(*names), name_cmp);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; tokens && i < n; i++) {
         if (i == 0 || strcmp(names[i], names[i - 1]) != 0) {
             if (k++ > 0)
                 auth__buf_addc(out, ';');
@@ -417,7 +424,7 @@ static int signed_list(const struct auth_header *h, size_t n, struct auth__buf *
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
-    return 0;
+    return tokens ? 0 : CCF_EINVAL;
 }
 
 int auth_sign(const struct auth_sign_input *in, char **authorization, char **string_to_sign)

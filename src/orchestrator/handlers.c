@@ -19,14 +19,36 @@ static void log_transition(const struct store_job_ref *ref, enum ccf_job_status 
                  CCF_KV_INT("result", rc));
 }
 
+/* Applies the terminal transition tr. Once STOPPING, a job ends STOPPED
+ * whatever else would end it, also when the stop commits between the
+ * caller's read of the job and this write: another terminal status is only
+ * written over STARTED or RUNNING, and on a conflict the job ends STOPPED
+ * instead (a job that has ended already conflicts again: nothing written). */
+static int end_job(struct orchestrator *o, const struct store_job_ref *ref,
+                   struct store_transition *tr)
+{
+    int rc;
+
+    if (tr->to != CCF_JOB_STOPPED)
+        tr->from_mask &= ~(1u << CCF_JOB_STOPPING);
+    rc = store_transition_job(o->cfg.store, &ref->tenant, ref->connector_id, ref->job_id, tr, NULL);
+    log_transition(ref, tr->to, tr->failure_reason, rc);
+    if (rc != CCF_ECONFLICT || tr->to == CCF_JOB_STOPPED)
+        return rc;
+    tr->from_mask = 1u << CCF_JOB_STOPPING;
+    tr->to = CCF_JOB_STOPPED;
+    tr->failure_reason = "stopped on request";
+    rc = store_transition_job(o->cfg.store, &ref->tenant, ref->connector_id, ref->job_id, tr, NULL);
+    log_transition(ref, tr->to, tr->failure_reason, rc);
+    return rc;
+}
+
 int orch__end_now(struct orchestrator *o, const struct store_job_ref *ref, enum ccf_job_status to,
                   const char *reason)
 {
     struct store_transition tr = {.from_mask = IN_FLIGHT, .to = to, .failure_reason = reason};
-    int rc =
-        store_transition_job(o->cfg.store, &ref->tenant, ref->connector_id, ref->job_id, &tr, NULL);
+    int rc = end_job(o, ref, &tr);
 
-    log_transition(ref, to, reason, rc);
     if (rc == CCF_ECONFLICT || rc == CCF_ENOTFOUND)
         return 0; /* it ended some other way already */
     return rc < 0 ? rc : 0;
@@ -236,9 +258,7 @@ static int ended(struct orchestrator *o, size_t i, const struct executor_event *
         tr.set_exit_code = ev->has_exit_code;
         tr.exit_code = ev->exit_code;
         tr.failure_reason = reason[0] ? reason : NULL;
-        rc = store_transition_job(o->cfg.store, &j->ref.tenant, j->ref.connector_id, j->ref.job_id,
-                                  &tr, NULL);
-        log_transition(&j->ref, tr.to, tr.failure_reason, rc);
+        rc = end_job(o, &j->ref, &tr);
         if (rc == CCF_EUNAVAIL || rc == CCF_EIO) {
             ccf_job_clear(&job);
             return rc;

@@ -41,6 +41,9 @@ static int set_synchronous(struct server_config *c, const char *v, char *err, si
 static int set_connection_limit(struct server_config *c, const char *v, char *err, size_t n);
 static int set_connection_timeout(struct server_config *c, const char *v, char *err, size_t n);
 static int set_allow_insecure(struct server_config *c, const char *v, char *err, size_t n);
+static int set_auth(struct server_config *c, const char *v, char *err, size_t n);
+static int set_credentials_file(struct server_config *c, const char *v, char *err, size_t n);
+static int set_signing_name(struct server_config *c, const char *v, char *err, size_t n);
 static int set_executor(struct server_config *c, const char *v, char *err, size_t n);
 static int set_api_endpoint(struct server_config *c, const char *v, char *err, size_t n);
 static int set_job_path(struct server_config *c, const char *v, char *err, size_t n);
@@ -56,11 +59,23 @@ static const struct config_key keys[] = {
     {"config", "FILE", "INI file of these keys; flags override it", set_config},
     {"listen", "HOST:PORT", "IP:PORT or [IPv6]:PORT (default " SERVER_DEFAULT_LISTEN ")",
      set_listen},
-    {"data-dir", "DIR", "holds ccf.db; made mode 0700 (default " SERVER_DEFAULT_DATA_DIR ")",
+    {"data-dir", "DIR",
+     "holds ccf.db and credentials; made mode 0700 (default " SERVER_DEFAULT_DATA_DIR ")",
      set_data_dir},
     {"region", "REGION", "region of the records (default " SERVER_DEFAULT_REGION ")", set_region},
-    {"account-id", "ID", "account of every request (default " SERVER_DEFAULT_ACCOUNT_ID ")",
+    {"account-id", "ID",
+     "account of the first start's key; with auth none, of all requests "
+     "(default " SERVER_DEFAULT_ACCOUNT_ID ")",
      set_account_id},
+    {"auth", "MODE",
+     "sigv4: every request but /healthz is signed (default); none: no authentication, "
+     "loopback only",
+     set_auth},
+    {"credentials-file", "FILE",
+     "access keys, mode 0600 (default DATA_DIR/credentials, made on first start)",
+     set_credentials_file},
+    {"signing-name", "NAME", "SigV4 service name (default " SERVER_DEFAULT_SIGNING ")",
+     set_signing_name},
     {"log-level", "LEVEL", "debug, info, warn or error (default info)", set_log_level},
     {"log-format", "FORMAT", "logfmt or json (default logfmt)", set_log_format},
     {"threads", "N", "HTTP worker threads (default: online CPUs)", set_threads},
@@ -282,6 +297,34 @@ static int set_allow_insecure(struct server_config *c, const char *v, char *err,
     return 0;
 }
 
+static int set_auth(struct server_config *c, const char *v, char *err, size_t n)
+{
+    if (strcmp(v, "sigv4") != 0 && strcmp(v, "none") != 0)
+        return fail(err, n, "expected sigv4 or none");
+    c->auth_none = strcmp(v, "none") == 0;
+    return 0;
+}
+
+static int set_credentials_file(struct server_config *c, const char *v, char *err, size_t n)
+{
+    if (v[0] == '\0' || strlen(v) > DATA_DIR_MAX)
+        return fail(err, n, "expected a file path of 1..3072 bytes");
+    free(c->credentials_file);
+    c->credentials_file = ccf_xstrdup(v);
+    return 0;
+}
+
+static int set_signing_name(struct server_config *c, const char *v, char *err, size_t n)
+{
+    size_t len = strlen(v);
+
+    if (len == 0 || len > SERVER_SIGNING_MAX ||
+        strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") != len)
+        return fail(err, n, "expected 1..63 characters of [a-z0-9-], e.g. execute-api");
+    memcpy(c->signing_name, v, len + 1);
+    return 0;
+}
+
 static int set_executor(struct server_config *c, const char *v, char *err, size_t n)
 {
     if (strcmp(v, "local") != 0 && strcmp(v, "none") != 0)
@@ -392,6 +435,7 @@ static void set_defaults(struct server_config *c)
     c->data_dir = ccf_xstrdup(SERVER_DEFAULT_DATA_DIR);
     memcpy(c->region, SERVER_DEFAULT_REGION, sizeof(SERVER_DEFAULT_REGION));
     memcpy(c->account_id, SERVER_DEFAULT_ACCOUNT_ID, sizeof(SERVER_DEFAULT_ACCOUNT_ID));
+    memcpy(c->signing_name, SERVER_DEFAULT_SIGNING, sizeof(SERVER_DEFAULT_SIGNING));
     c->log_level = CCF_LOG_INFO;
     c->log_format = CCF_LOG_LOGFMT;
     c->threads = online_cpus();
@@ -420,11 +464,13 @@ static void usage(FILE *f)
     char left[64];
 
     fprintf(f, "Usage: ccfd [OPTION]...\n"
+               "       ccfd credentials add|list|revoke ... (ccfd credentials --help)\n"
                "Serves the Custom Connector Framework API over HTTP.\n\n"
                "Each option is also an INI key of the same name in the --config file\n"
                "(data-dir = /var/lib/ccf, allow-insecure-listen = true); flags override\n"
-               "the file. Port 0 in --listen picks a free port. Until SigV4 lands, every\n"
-               "request belongs to --account-id in --region.\n\n");
+               "the file. Port 0 in --listen picks a free port. Every request but\n"
+               "GET /healthz must be signed with AWS SigV4 by a key of the credentials\n"
+               "file; the signer's account, in --region, is the request's tenant.\n\n");
     for (size_t i = 0; i < NKEYS; i++) {
         snprintf(left, sizeof(left), "--%s%s%s", keys[i].name, keys[i].arg ? " " : "",
                  keys[i].arg ? keys[i].arg : "");
@@ -591,6 +637,13 @@ static int check(const struct server_config *c)
                         "yet); pass --allow-insecure-listen to accept that risk\n");
         return CCF_EINVAL;
     }
+    if (c->auth_none && !server__addr_is_loopback((const void *)&c->listen_addr)) {
+        fprintf(stderr,
+                "ccfd: auth: none serves anyone who can connect as account %s; it is "
+                "allowed only on a loopback listen address\n",
+                c->account_id);
+        return CCF_EINVAL;
+    }
     return 0;
 }
 
@@ -628,6 +681,7 @@ void server__config_clear(struct server_config *c)
     free(c->data_dir);
     free(c->api_endpoint);
     free(c->job_path);
+    free(c->credentials_file);
     memset(c, 0, sizeof(*c));
 }
 

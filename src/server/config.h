@@ -21,6 +21,8 @@
 #define SERVER_DEFAULT_REGION     "us-east-1"
 #define SERVER_DEFAULT_ACCOUNT_ID "000000000000"
 #define SERVER_DEFAULT_JOB_PATH   "/usr/local/bin:/usr/bin:/bin"
+#define SERVER_DEFAULT_SIGNING    "execute-api"
+#define SERVER_SIGNING_MAX        63
 #define SERVER_SYNCHRONOUS_MAX    7 /* "NORMAL" */
 
 struct server_config {
@@ -36,6 +38,10 @@ struct server_config {
     unsigned connection_limit;
     unsigned connection_timeout; /* seconds */
     bool allow_insecure_listen;
+    /* Authentication. */
+    bool auth_none;         /* auth = none: no SigV4, every request is account_id's */
+    char *credentials_file; /* NULL: DATA_DIR/credentials, made on first start */
+    char signing_name[SERVER_SIGNING_MAX + 1];
     /* Jobs. */
     bool executor_none; /* executor = none: serve the API, run no jobs */
     char *api_endpoint; /* NULL: http://<listen address>/ */

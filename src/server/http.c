@@ -1,10 +1,11 @@
 /* http.c: the libmicrohttpd transport. A request's life: on_uri (request
  * line read: keep the raw target, draw the request id), on_access first call
- * (headers read: refuse early with 413/400/503), on_access with data (the
- * body, bounded), on_access final call (api_handle, queue the response),
- * on_completed (log line, free). The request's state lives in the
- * connection's (on_connection), so that a request MHD gives up on without
- * telling on_completed is still logged and freed when the connection goes.
+ * (headers read: refuse early with 503/400/413, then auth's precheck and its
+ * 403), on_access with data (the body, bounded), on_access final call (the
+ * signature over the body, api_handle, queue the response), on_completed
+ * (log line, free). The request's state lives in the connection's
+ * (on_connection), so that a request MHD gives up on without telling
+ * on_completed is still logged and freed when the connection goes.
  * libmicrohttpd 0.9.75 lets a response be queued only on the first or the
  * final call, never mid-upload. */
 #include "server/http.h"
@@ -46,12 +47,15 @@
 #define MSG_TOO_LARGE "Request body is over the 8388608-byte (8 MiB) limit"
 #define MSG_STOPPING  "Server is shutting down; retry the request"
 #define MSG_NUL       "The request-target contains a NUL byte"
+/* The one target open without a signature (a load balancer's probe). */
+#define OPEN_PATH "/healthz"
 
 struct server_http {
     struct MHD_Daemon *d;
     MHD_socket listen_fd; /* ours to close once quiesced */
     struct api *api;
-    struct ccf_tenant tenant;
+    struct auth *auth;        /* NULL: auth = none, every request is tenant */
+    struct ccf_tenant tenant; /* auth = none's tenant */
     unsigned port;
     atomic_bool stopping;
     atomic_size_t in_flight;
@@ -73,7 +77,11 @@ struct http_req {
     size_t cap;
     uint64_t bytes_in; /* body bytes received, kept or not */
     bool too_large;
-    bool counted; /* in server_http.in_flight */
+    bool counted;              /* in server_http.in_flight */
+    struct auth_pending *auth; /* from the headers' check to the signature's */
+    /* Who the request is from, once known. */
+    struct ccf_tenant tenant;
+    char access_key_id[AUTH_KEY_ID_MAX + 1];
     /* What was answered, for the log line. */
     int status; /* 0: no response was sent */
     size_t bytes_out;
@@ -150,14 +158,15 @@ static const char *nonempty(const char *s)
 }
 
 /* Never the body, the query or any header: they may carry secrets. */
-static void log_request(const struct server_http *h, const struct http_req *r,
-                        enum MHD_RequestTerminationCode toe)
+static void log_request(const struct http_req *r, enum MHD_RequestTerminationCode toe)
 {
     CCF_LOG_INFO(
         "http.request", CCF_KV_STR("method", r->method), CCF_KV_STR("path", r->path),
         CCF_KV_INT("status", r->status), CCF_KV_INT("duration_us", mono_us() - r->started_us),
-        CCF_KV_STR("request_id", r->request_id), CCF_KV_STR("account", h->tenant.account_id),
-        CCF_KV_STR("op", r->operation), CCF_KV_STR("connector_id", nonempty(r->connector_id)),
+        CCF_KV_STR("request_id", r->request_id),
+        CCF_KV_STR("account", nonempty(r->tenant.account_id)),
+        CCF_KV_STR("access_key_id", nonempty(r->access_key_id)), CCF_KV_STR("op", r->operation),
+        CCF_KV_STR("connector_id", nonempty(r->connector_id)),
         CCF_KV_STR("job_id", nonempty(r->job_id)), CCF_KV_INT("bytes_in", r->bytes_in),
         CCF_KV_INT("bytes_out", r->bytes_out), CCF_KV_STR("termination", termination_name(toe)),
         CCF_KV_STR("reason", r->reason));
@@ -166,7 +175,8 @@ static void log_request(const struct server_http *h, const struct http_req *r,
 /* Logs the request and frees what it holds; r is ready for the next one. */
 static void req_end(struct server_http *h, struct http_req *r, enum MHD_RequestTerminationCode toe)
 {
-    log_request(h, r, toe);
+    log_request(r, toe);
+    auth_pending_free(r->auth);
     free(r->target);
     free(r->path);
     free(r->method);
@@ -360,6 +370,17 @@ static enum MHD_Result send_error(struct server_http *h, struct MHD_Connection *
     return send_response(h, conn, r, resp);
 }
 
+/* A 403 of auth's, with its errorType. */
+static enum MHD_Result send_refusal(struct server_http *h, struct MHD_Connection *conn,
+                                    struct http_req *r, const struct auth_error *err)
+{
+    struct api_response *resp = ccf_xcalloc(1, sizeof(*resp));
+
+    api_error_typed(resp, err->status, err->error_type, err->message);
+    r->reason = err->error_type;
+    return send_response(h, conn, r, resp);
+}
+
 /* The first Content-Length is all digits (MHD answers anything else
  * itself); saturate past the limit so that no value overflows. */
 static size_t parse_length(const char *v)
@@ -456,6 +477,76 @@ static bool target_has_nul(const struct http_req *r, const char *url, const char
 #endif
 }
 
+/* The request's headers for auth, in the order received; MHD's strings,
+ * valid until the request ends. */
+struct header_list {
+    struct auth_header *v;
+    size_t n, cap;
+};
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    struct header_list *l = cls;
+
+    (void)kind;
+    if (!key || l->n == l->cap)
+        return MHD_YES;
+    l->v[l->n++] = (struct auth_header){key, value ? value : ""};
+    return MHD_YES;
+}
+
+/* Auth's first step, on the headers alone: a refusal goes out before the
+ * client can make us read (and hold) its body. */
+static enum MHD_Result authenticate_headers(struct server_http *h, struct MHD_Connection *conn,
+                                            struct http_req *r)
+{
+    int n = MHD_get_connection_values(conn, MHD_HEADER_KIND, NULL, NULL);
+    struct header_list l = {.cap = n > 0 ? (size_t)n : 0};
+    struct auth_request ar = {
+        .method = r->method, .target = r->target, .now_s = (int64_t)time(NULL)};
+    struct auth_error err;
+    int rc;
+
+    l.v = ccf_xcalloc(l.cap ? l.cap : 1, sizeof(*l.v));
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &l);
+    ar.headers = l.v;
+    ar.nheaders = l.n;
+    rc = auth_precheck(h->auth, &ar, &r->auth, &err);
+    free(l.v);
+    return rc < 0 ? send_refusal(h, conn, r, &err) : MHD_YES;
+}
+
+/* Auth's second step, over the whole body: on success the request has its
+ * tenant. Returns false when the refusal has been queued in *ret. */
+static bool authenticate_body(struct server_http *h, struct MHD_Connection *conn,
+                              struct http_req *r, enum MHD_Result *ret)
+{
+    struct auth_principal p;
+    struct auth_error err;
+    int rc;
+
+    if (!r->auth) {
+        if (!h->auth)
+            r->tenant = h->tenant;
+        if (!h->auth || strcmp(r->path, OPEN_PATH) == 0)
+            return true; /* /healthz needs no tenant */
+        /* Cannot happen: on_headers either checked the headers or answered. */
+        *ret = send_error(h, conn, r, 500, "Internal error: the request was not authenticated");
+        return false;
+    }
+    rc = auth_verify(r->auth, r->body, r->len, &p, &err);
+    auth_pending_free(r->auth);
+    r->auth = NULL;
+    if (rc < 0) {
+        *ret = send_refusal(h, conn, r, &err);
+        return false;
+    }
+    r->tenant = p.tenant;
+    memcpy(r->access_key_id, p.access_key_id, sizeof(r->access_key_id));
+    return true;
+}
+
 /* Headers are in, no body byte has been read: refuse what we can now. */
 static enum MHD_Result on_headers(struct server_http *h, struct MHD_Connection *conn,
                                   struct http_req *r, const char *method, const char *url,
@@ -481,6 +572,8 @@ static enum MHD_Result on_headers(struct server_http *h, struct MHD_Connection *
         if (r->declared > CCF_BODY_MAX)
             return send_error(h, conn, r, 413, MSG_TOO_LARGE);
     }
+    if (h->auth && strcmp(r->path, OPEN_PATH) != 0)
+        return authenticate_headers(h, conn, r);
     return MHD_YES;
 }
 
@@ -554,9 +647,12 @@ static enum MHD_Result on_request(struct server_http *h, struct MHD_Connection *
 {
     struct api_request req;
     struct api_response *resp;
+    enum MHD_Result ret;
 
     if (r->too_large)
         return send_error(h, conn, r, 413, MSG_TOO_LARGE);
+    if (!authenticate_body(h, conn, r, &ret))
+        return ret;
     memset(&req, 0, sizeof(req));
     req.method = r->method;
     req.target = r->target;
@@ -565,7 +661,7 @@ static enum MHD_Result on_request(struct server_http *h, struct MHD_Connection *
     req.body = r->body ? r->body : "";
     req.body_len = r->len;
     req.has_body = r->declared > 0 || r->bytes_in > 0;
-    req.tenant = h->tenant;
+    req.tenant = r->tenant;
     req.request_id = r->request_id;
     resp = ccf_xcalloc(1, sizeof(*resp));
     api_handle(h->api, &req, resp);
@@ -616,6 +712,7 @@ int server__http_start(struct server_http **out, const struct server_http_config
     if ((rc = ccf_tenant_init(&h->tenant, cfg->region, cfg->account_id)) < 0)
         goto fail;
     h->api = cfg->api;
+    h->auth = cfg->auth;
     h->listen_fd = MHD_INVALID_SOCKET;
     atomic_init(&h->stopping, false);
     atomic_init(&h->in_flight, 0);

@@ -2,12 +2,17 @@
  * request into a struct api_request, calls api_handle, and sends the
  * response; enforces the body limit, refuses ambiguous framing (conflicting
  * Content-Length, Transfer-Encoding with Content-Length) and a NUL byte in the
- * request-target with 400, stamps every response it builds with
- * x-amzn-RequestId and writes one log line per request.
+ * request-target with 400, authenticates every request but GET /healthz
+ * (SigV4: the headers before any body byte is read, the signature once the
+ * body is in; the signer's account is the request's tenant), stamps every
+ * response it builds with x-amzn-RequestId and writes one log line per
+ * request.
  * Memory per connection: libmicrohttpd's 64 KiB pool (request line and
  * headers must fit in it, less room for the response header: a longer URI gets
  * its 414, longer headers its 431), two copies of the request-target (each
- * under 64 KiB), and the body (at most CCF_BODY_MAX + 1 bytes).
+ * under 64 KiB), auth's pending state (the canonical request: at most three
+ * times the pool, as percent-encoding triples a byte) and the body (at most
+ * CCF_BODY_MAX + 1 bytes).
  * Thread rules: start, quiesce and stop run on the main thread; in_flight may
  * be called from any thread. Requests run on libmicrohttpd's worker threads. */
 #ifndef CCF_SERVER_HTTP_H
@@ -17,6 +22,7 @@
 #include <sys/socket.h>
 
 #include "api/api.h"
+#include "auth/auth.h"
 #include "core/core.h"
 
 struct server_http; /* defined in server/http.c */
@@ -27,7 +33,8 @@ struct server_http_config {
     unsigned connection_limit;
     unsigned connection_timeout; /* seconds */
     struct api *api;             /* borrowed; outlives the transport */
-    const char *region;          /* the tenant of every request, until SigV4 lands */
+    struct auth *auth;           /* borrowed, outlives the transport; NULL: auth = none */
+    const char *region;          /* with auth = none, the tenant of every request */
     const char *account_id;
 };
 

@@ -1,5 +1,6 @@
-/* jobs.c: ccfd's job machinery: the local executor on DATA_DIR/jobs and the
- * orchestrator that feeds it from the store's change stream. */
+/* jobs.c: ccfd's job machinery: the local executor on DATA_DIR/jobs, the
+ * orchestrator that feeds it from the store's change stream, and the
+ * per-job credentials it hands each job. */
 #include "server/jobs.h"
 
 #include <errno.h>
@@ -35,7 +36,7 @@ static int self_exe(char out[PATH_MAX])
 }
 
 int server__jobs_open(struct server_jobs **out, const struct server_config *cfg,
-                      const char *data_dir, struct store *store)
+                      const char *data_dir, struct store *store, struct auth *auth)
 {
     struct server_jobs *j = ccf_xcalloc(1, sizeof(*j));
     struct executor_config ec = {0};
@@ -54,6 +55,10 @@ int server__jobs_open(struct server_jobs **out, const struct server_config *cfg,
         .max_jobs = (int)cfg->max_jobs,
         .retention_s = (int64_t)cfg->retention,
     };
+    if (auth)
+        j->oc.credentials = (struct orchestrator_credentials){.issue = auth_job_credentials_issue,
+                                                              .revoke = auth_job_credentials_revoke,
+                                                              .ctx = auth};
     if ((rc = orchestrator_create(&j->orch, &j->oc)) < 0)
         goto fail;
     ec.jobs_dir = j->jobs_dir;

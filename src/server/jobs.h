@@ -4,6 +4,7 @@
 #define CCF_SERVER_JOBS_H
 
 #include "api/api.h"
+#include "auth/auth.h"
 #include "server/config.h"
 #include "store/store.h"
 
@@ -11,9 +12,11 @@ struct server_jobs;
 
 /* Opens the executor on DIR/jobs and the orchestrator (not started yet)
  * and hooks the store's change stream to it. Call before the HTTP threads
- * start: it sets the store's change hook. */
+ * start: it sets the store's change hook. With auth (borrowed; it outlives
+ * the jobs), each job gets a key pair scoped to its connector, revoked when
+ * it ends; NULL (auth = none): jobs get none. */
 int server__jobs_open(struct server_jobs **out, const struct server_config *cfg,
-                      const char *data_dir, struct store *store);
+                      const char *data_dir, struct store *store, struct auth *auth);
 /* For api_config.read_log / read_log_ctx. */
 int server__jobs_read_log(void *ctx, const char *job_id, int64_t offset, char *buf, size_t len,
                           int64_t *size, int64_t *dropped);

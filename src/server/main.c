@@ -1,9 +1,12 @@
 /* main.c: ccfd's entry point. Brings up configuration, the data directory,
- * the store, the api and the HTTP transport in that order, waits for SIGTERM
- * or SIGINT on the main thread (sigwait: no handler, no global flag), then
- * stops accepting, lets started requests finish and takes everything down in
- * reverse order. Exit status: 0 after a clean stop, 1 when start-up fails, 2
- * for a usage or configuration error. */
+ * the credentials, the store, the jobs, the api and the HTTP transport in
+ * that order, waits for SIGTERM or SIGINT on the main thread (sigwait: no
+ * handler, no global flag; SIGHUP re-reads the credentials file meanwhile),
+ * then stops accepting, lets started requests finish and takes everything
+ * down in reverse order. `ccfd credentials ...` (admin.c) and `ccfd
+ * supervise DIR` (the executor's) run instead of the server. Exit status: 0
+ * after a clean stop, 1 when start-up fails, 2 for a usage or configuration
+ * error. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -15,9 +18,11 @@
 #include <time.h>
 
 #include "api/api.h"
+#include "auth/auth.h"
 #include "core/core.h"
 #include "core/log.h"
 #include "executor/executor.h"
+#include "server/admin.h"
 #include "server/config.h"
 #include "server/http.h"
 #include "server/jobs.h"
@@ -46,6 +51,7 @@ static void signals_setup(sigset_t *set)
     sigemptyset(set);
     sigaddset(set, SIGINT);
     sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, set, NULL);
 }
 
@@ -125,6 +131,41 @@ static int open_store(const struct server_config *cfg, const char *dir, struct s
     return rc;
 }
 
+/* auth = sigv4: loads the credentials file, making it with one key for
+ * account-id when it is the default one and missing (*made gets the new
+ * key's id; "" otherwise). A file named in the config must exist. */
+static int open_auth(const struct server_config *cfg, const char *dir, struct auth **out,
+                     char **creds, char made[AUTH_KEY_ID_MAX + 1])
+{
+    char *jobs = path_join(dir, "job-credentials");
+    struct auth_config ac = {
+        .job_credentials_path = jobs, .region = cfg->region, .service = cfg->signing_name};
+    int rc;
+
+    made[0] = '\0';
+    *creds =
+        cfg->credentials_file ? ccf_xstrdup(cfg->credentials_file) : path_join(dir, "credentials");
+    ac.credentials_path = *creds;
+    rc = auth_create(out, &ac);
+    if (rc == CCF_ENOTFOUND && !cfg->credentials_file) {
+        rc = auth_credentials_init_file(*creds, cfg->account_id, made);
+        if (rc == CCF_ECONFLICT) /* made meanwhile by another process: use it */
+            made[0] = '\0';
+        if (rc == 0 || rc == CCF_ECONFLICT)
+            rc = auth_create(out, &ac);
+    }
+    if (rc == CCF_ENOTFOUND)
+        CCF_LOG_ERROR("ccfd.credentials_missing", CCF_KV_STR("path", *creds),
+                      CCF_KV_STR("hint", "create it: ccfd credentials add --credentials-file "
+                                         "FILE --account-id ID"));
+    else if (rc < 0)
+        CCF_LOG_ERROR("ccfd.auth_failed", CCF_KV_STR("path", *creds),
+                      CCF_KV_STR("error", ccf_strerror(rc)),
+                      CCF_KV_STR("hint", "see the auth.* line before this one"));
+    free(jobs);
+    return rc;
+}
+
 static unsigned addr_port(const struct sockaddr *sa)
 {
     if (sa->sa_family == AF_INET6)
@@ -145,7 +186,8 @@ static void format_addr(const struct sockaddr *sa, unsigned port, char out[ADDR_
     snprintf(out, ADDR_MAX, v6 ? "[%s]:%u" : "%s:%u", host, port);
 }
 
-static int start_http(const struct server_config *cfg, struct api *api, struct server_http **out)
+static int start_http(const struct server_config *cfg, struct api *api, struct auth *auth,
+                      struct server_http **out)
 {
     const struct sockaddr *sa = (const struct sockaddr *)&cfg->listen_addr;
     char addr[ADDR_MAX];
@@ -156,6 +198,7 @@ static int start_http(const struct server_config *cfg, struct api *api, struct s
         .connection_limit = cfg->connection_limit,
         .connection_timeout = cfg->connection_timeout,
         .api = api,
+        .auth = auth,
         .region = cfg->region,
         .account_id = cfg->account_id,
     };
@@ -182,22 +225,73 @@ static void announce(const struct server_config *cfg, unsigned port, const char 
                  CCF_KV_STR("version", CCFD_VERSION), CCF_KV_INT("threads", cfg->threads),
                  CCF_KV_STR("synchronous", cfg->synchronous));
     printf("ccfd: listening on http://%s/ (data in %s)\n", addr, dir);
+    if (cfg->auth_none)
+        printf("ccfd: authentication is off (auth = none): every request is account %s\n",
+               cfg->account_id);
     fflush(stdout);
 }
 
+/* After the first start made the credentials file: how to sign with its
+ * key. The secret stays in the file (stdout may end up in a journal). */
+static void announce_key(const struct server_config *cfg, unsigned port, const char *creds,
+                         const char *key_id)
+{
+    char addr[ADDR_MAX];
+
+    format_addr((const struct sockaddr *)&cfg->listen_addr, port, addr);
+    printf(
+        "ccfd: made %s with a new access key for account %s (mode 0600; add and revoke\n"
+        "keys with ccfd credentials). To sign requests with it:\n\n"
+        "  export AWS_ACCESS_KEY_ID=%s\n"
+        "  export AWS_SECRET_ACCESS_KEY=\"$(sed -n 's/^secret_access_key *= *//p' '%s')\"\n"
+        "  export AWS_DEFAULT_REGION=%s\n"
+        "  curl --aws-sigv4 \"aws:amz:%s:%s\" --user \"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY\" "
+        "http://%s/api/v1/custom-connectors\n\n",
+        creds, cfg->account_id, key_id, creds, cfg->region, cfg->region, cfg->signing_name, addr);
+    fflush(stdout);
+}
+
+/* SIGHUP: the credentials file again; a bad file keeps the keys in use. */
+static void reload(struct auth *auth)
+{
+    if (!auth) {
+        CCF_LOG_INFO("ccfd.sighup_ignored", CCF_KV_STR("reason", "auth = none"));
+        return;
+    }
+    (void)auth_credentials_reload(auth); /* logs either way */
+}
+
+/* Until SIGTERM or SIGINT, which it returns. */
+static int wait_for_stop(const sigset_t *set, struct auth *auth)
+{
+    int sig = 0;
+
+    for (;;) {
+        if (sigwait(set, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            return sig;
+        reload(auth);
+    }
+}
+
 /* Lets started requests finish, for at most grace_s seconds; a second
- * SIGTERM or SIGINT cuts the wait short. */
-static void drain(struct server_http *h, const sigset_t *set, unsigned grace_s)
+ * SIGTERM or SIGINT cuts the wait short (a SIGHUP still reloads). */
+static void drain(struct server_http *h, const sigset_t *set, unsigned grace_s, struct auth *auth)
 {
     const struct timespec tick = {.tv_sec = 0, .tv_nsec = 20 * 1000 * 1000};
     int64_t deadline = mono_us() + (int64_t)grace_s * 1000000;
+    int sig;
 
     while (server__http_in_flight(h) > 0) {
         if (mono_us() >= deadline) {
             CCF_LOG_WARN("ccfd.drain_timeout", CCF_KV_INT("in_flight", server__http_in_flight(h)));
             return;
         }
-        if (sigtimedwait(set, NULL, &tick) > 0) {
+        sig = sigtimedwait(set, NULL, &tick);
+        if (sig == SIGHUP) {
+            reload(auth);
+        } else if (sig > 0) {
             CCF_LOG_WARN("ccfd.stop_forced", CCF_KV_INT("in_flight", server__http_in_flight(h)));
             return;
         }
@@ -223,17 +317,25 @@ static int serve(const struct server_config *cfg)
     struct api *api = NULL;
     struct server_http *http = NULL;
     struct server_jobs *jobs = NULL;
+    struct auth *auth = NULL;
     struct api_config ac = {0};
-    char *dir = NULL, *endpoint = NULL;
+    char *dir = NULL, *endpoint = NULL, *creds = NULL;
+    char made[AUTH_KEY_ID_MAX + 1] = "";
     sigset_t set;
     int rc, sig = 0;
 
     signals_setup(&set);
     if ((rc = data_dir_prepare(cfg->data_dir, &dir)) < 0)
         goto out;
+    if (cfg->auth_none)
+        CCF_LOG_WARN("ccfd.auth_off", CCF_KV_STR("account", cfg->account_id),
+                     CCF_KV_STR("hint", "auth = none: requests are not authenticated; for "
+                                        "local development only"));
+    else if ((rc = open_auth(cfg, dir, &auth, &creds, made)) < 0)
+        goto out;
     if ((rc = open_store(cfg, dir, &store)) < 0)
         goto out;
-    if (!cfg->executor_none && (rc = server__jobs_open(&jobs, cfg, dir, store)) < 0)
+    if (!cfg->executor_none && (rc = server__jobs_open(&jobs, cfg, dir, store, auth)) < 0)
         goto out;
     ac.store = store;
     ac.read_log = jobs ? server__jobs_read_log : NULL;
@@ -242,25 +344,29 @@ static int serve(const struct server_config *cfg)
         CCF_LOG_ERROR("ccfd.api_create_failed", CCF_KV_STR("error", ccf_strerror(rc)));
         goto out;
     }
-    if ((rc = start_http(cfg, api, &http)) < 0)
+    if ((rc = start_http(cfg, api, auth, &http)) < 0)
         goto out;
     endpoint = endpoint_of(cfg, server__http_port(http));
     if (jobs && (rc = server__jobs_start(jobs, endpoint)) < 0)
         goto out;
     announce(cfg, server__http_port(http), dir);
-    sigwait(&set, &sig);
+    if (made[0])
+        announce_key(cfg, server__http_port(http), creds, made);
+    sig = wait_for_stop(&set, auth);
     CCF_LOG_INFO("ccfd.stopping", CCF_KV_STR("signal", sig == SIGINT ? "SIGINT" : "SIGTERM"),
                  CCF_KV_INT("in_flight", server__http_in_flight(http)));
     server__http_quiesce(http);
-    drain(http, &set, cfg->connection_timeout);
+    drain(http, &set, cfg->connection_timeout, auth);
 out:
     server__http_stop(http); /* waits for the worker threads */
     server__jobs_close(jobs);
+    auth_destroy(auth); /* no request and no job transition can use it now */
     api_destroy(api);
     store_close(store);
     if (rc == 0)
         CCF_LOG_INFO("ccfd.stopped", CCF_KV_STR("data_dir", dir));
     free(endpoint);
+    free(creds);
     free(dir);
     return rc;
 }
@@ -273,6 +379,9 @@ int main(int argc, char **argv)
     /* `ccfd supervise DIR`: the per-job supervisor the local executor runs. */
     if (argc == 3 && strcmp(argv[1], "supervise") == 0)
         return executor_supervise_main(argv[2]);
+    /* `ccfd credentials add|list|revoke ...`: edit the credentials file. */
+    if (argc >= 2 && strcmp(argv[1], "credentials") == 0)
+        return server__credentials_main(argc - 1, argv + 1);
     rc = server__config_load(&cfg, argc, argv);
 
     if (rc == SERVER_CONFIG_RUN) {

@@ -7,11 +7,14 @@ through check_response, which asserts the contract's general rules: a
 unique x-amzn-RequestId, a JSON Content-Type on a body, the error shape and
 x-amzn-ErrorType, no null anywhere, timestamp and id formats.
 
-Requests are unsigned for now; Client._sign is the one place where SigV4
-signing will be added.
+Every request is signed with SigV4 by botocore's signer (Client._sign, and
+sign_headers for raw sockets), with a key of the credentials file that
+write_credentials puts in each server's data directory before it starts:
+one fixed key per test account (test_key).
 """
 
 import datetime
+import hashlib
 import http.client
 import itertools
 import json
@@ -24,8 +27,14 @@ import threading
 import time
 import urllib.parse
 
+from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
+OTHER_ACCOUNT_ID = "210987654321"  # a second tenant
+SERVICE = "execute-api"
 ARN_PREFIX = f"arn:aws:ccf:{REGION}:{ACCOUNT_ID}:custom-connector/"
 API = "/api/v1"
 CONNECTORS = "/api/v1/custom-connectors"
@@ -333,8 +342,88 @@ def not_found_checkpoint(cid):
 _UNSET = object()
 
 
+# SigV4.
+
+
+def account_key(account_id):
+    """The fixed key pair of a test account: (access key id, secret)."""
+    digest = hashlib.sha256(f"ccf-test-{account_id}".encode()).hexdigest()
+    return f"AKIATEST{account_id}", f"test/{digest[:36]}"
+
+
+def write_credentials(path, accounts):
+    """Adds a [key] section for each account that has none yet to the
+    credentials file at path (made mode 0600 if missing)."""
+    path = str(path)
+    text = open(path).read() if os.path.exists(path) else ""
+    for account in accounts:
+        key, secret = account_key(account)
+        if f"[{key}]" not in text:
+            text += f"[{key}]\nsecret_access_key = {secret}\naccount_id = {account}\n\n"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+def _requote(s):
+    return urllib.parse.quote(urllib.parse.unquote_to_bytes(s), safe="-_.~")
+
+
+def canonical_query(query):
+    """A query as SigV4 signs it (AWS's rules, which ccfd follows): each
+    name and value decoded, then encoded again, sorted; empty parts go.
+    botocore signs a URL's query as written, so it gets this form."""
+    pairs = []
+    for part in query.split("&"):
+        if part:
+            k, _, v = part.partition("=")
+            pairs.append((_requote(k), _requote(v)))
+    return "&".join(f"{k}={v}" for k, v in sorted(pairs))
+
+
+class _SigV4At(SigV4Auth):
+    """SigV4Auth at a given instant instead of now."""
+
+    def __init__(self, credentials, service, region, when):
+        super().__init__(credentials, service, region)
+        self._when = when
+
+    def add_auth(self, request):
+        request.context["timestamp"] = self._when.strftime(SIGV4_TIMESTAMP)
+        self._modify_request_before_signing(request)
+        creq = self.canonical_request(request)
+        sts = self.string_to_sign(request, creq)
+        self._inject_signature_to_request(request, self.signature(sts, request))
+
+
+def sign_headers(method, target, headers, body, host, region=REGION, credentials=None,
+                 service=SERVICE, when=None):
+    """headers (a list of (name, value), Host among them) plus X-Amz-Date,
+    the session token if any and Authorization, signed by botocore's
+    SigV4Auth over the raw target and body. credentials: (key id, secret[,
+    token]); default: the test account's key. when: a datetime (UTC) to sign
+    at instead of now."""
+    key, secret, *rest = credentials or account_key(ACCOUNT_ID)
+    creds = Credentials(key, secret, rest[0] if rest else None)
+    path, _, query = target.partition("?")
+    cq = canonical_query(query)
+    req = AWSRequest(method=method, url=f"http://{host}{path}" + (f"?{cq}" if cq else ""),
+                     data=body or b"")
+    for k, v in headers:
+        req.headers[k] = v
+    signer = SigV4Auth(creds, service, region) if when is None else _SigV4At(creds, service, region, when)
+    signer.add_auth(req)
+    return list(req.headers.items())
+
+
 class Client:
-    def __init__(self, port, host="127.0.0.1", ids=None, timeout=60, arn_prefix=ARN_PREFIX):
+    """credentials: (key id, secret[, token]) to sign with; default: the
+    test account's key; None: requests go unsigned."""
+
+    def __init__(self, port, host="127.0.0.1", ids=None, timeout=60, arn_prefix=ARN_PREFIX,
+                 region=REGION, credentials=_UNSET):
+        self.region = region
+        self.credentials = account_key(ACCOUNT_ID) if credentials is _UNSET else credentials
         self.arn_prefix = arn_prefix
         self.host = host
         self.port = port
@@ -360,8 +449,12 @@ class Client:
         return c
 
     def _sign(self, method, target, headers, body):
-        """The single place where requests will be signed (SigV4, later)."""
-        return headers
+        """headers plus Host and, unless the client is unsigned, SigV4's."""
+        host = f"{self.host}:{self.port}"
+        headers = [("Host", host)] + headers
+        if self.credentials is None:
+            return headers
+        return sign_headers(method, target, headers, body, host, self.region, self.credentials)
 
     def request(
         self,
@@ -396,10 +489,12 @@ class Client:
             hdrs = [(n, x) for n, x in hdrs if n.lower() != k.lower()]
             if v is not None:
                 hdrs.append((k, v))
-        hdrs = self._sign(method, target, hdrs, body)
+        if chunks is not None:
+            chunks = [bytes(c) for c in chunks]
+        hdrs = self._sign(method, target, hdrs, b"".join(chunks) if chunks is not None else body)
         conn = self._connection()
         try:
-            conn.putrequest(method, target, skip_accept_encoding=True)
+            conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
             for k, v in hdrs:
                 conn.putheader(k, v)
             if chunks is not None:
@@ -537,6 +632,16 @@ def _response_complete(data):
         if k.strip().lower() == b"content-length":
             return len(rest) >= int(v.strip())
     return False
+
+
+def signed_head(port, method, target, headers=(), body=b"", **kw):
+    """A request's head (request line, Host, headers, SigV4's headers) for
+    raw_exchange, signed over body (the payload as decoded, for a chunked
+    one); kw as sign_headers'."""
+    host = f"127.0.0.1:{port}"
+    hdrs = sign_headers(method, target, [("Host", host), *headers], body, host, **kw)
+    lines = "".join(f"{k}: {v}\r\n" for k, v in hdrs)
+    return f"{method} {target} HTTP/1.1\r\n{lines}\r\n".encode()
 
 
 def raw_exchange(port, head, body=b"", timeout=10.0, chunk=65536):

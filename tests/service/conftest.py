@@ -4,14 +4,17 @@
 makes its own connectors). `ccfd_factory`: start, stop, kill and restart
 ccfds on data directories of the test's own (restart and exact-count tests).
 
-Every ccfd runs with its stdout and stderr in a file; when a test fails, the
-new part of each server's log is printed. Stopping a server sends SIGTERM and
-requires exit status 0 and no sanitizer report (under `make asan` a leak makes
-the exit status non-zero).
+Each data directory gets a credentials file with a key for each test account
+(ccftest.write_credentials) before its ccfd starts; clients sign with the key
+of the server's account. Every ccfd runs with its stdout and stderr in a
+file; when a test fails, the new part of each server's log is printed.
+Stopping a server sends SIGTERM and requires exit status 0 and no sanitizer
+report (under `make asan` a leak makes the exit status non-zero).
 """
 
 import http.client
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -20,11 +23,15 @@ from pathlib import Path
 
 import pytest
 
-from ccftest import ACCOUNT_ID, REGION, Client, Ids
+from ccftest import ACCOUNT_ID, OTHER_ACCOUNT_ID, REGION, Client, Ids, account_key, write_credentials
 
 REPO = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 10.0
-STOP_TIMEOUT = 30.0
+# CCFD_WRAPPER prefixes the ccfd command (make valgrind: "valgrind ..."); such
+# a wrapper is slow to start and stop, so CCFD_TIMEOUT_SCALE stretches both.
+WRAPPER = shlex.split(os.environ.get("CCFD_WRAPPER", ""))
+TIMEOUT_SCALE = float(os.environ.get("CCFD_TIMEOUT_SCALE", "1"))
+START_TIMEOUT = 10.0 * TIMEOUT_SCALE
+STOP_TIMEOUT = 30.0 * TIMEOUT_SCALE
 SANITIZER_MARKS = (
     "ERROR: AddressSanitizer",
     "ERROR: LeakSanitizer",
@@ -83,12 +90,15 @@ class Server:
     def start(self):
         assert not self.running
         binary = ccfd_binary()
+        # ccfd's default credentials file: a key for each test account.
+        write_credentials(self.data_dir / "credentials", sorted({ACCOUNT_ID, OTHER_ACCOUNT_ID, self.account_id}))
         for attempt in range(3):
             self.port = free_port()
             offset = self.log_size()
             with open(self.log_path, "ab") as log:
                 self.proc = subprocess.Popen(
                     [
+                        *WRAPPER,
                         binary,
                         "--listen", f"127.0.0.1:{self.port}",
                         "--data-dir", str(self.data_dir),
@@ -104,7 +114,8 @@ class Server:
                 )
             if self._wait_ready():
                 prefix = f"arn:aws:ccf:{self.region}:{self.account_id}:custom-connector/"
-                self.client = Client(self.port, ids=Ids(), arn_prefix=prefix)
+                self.client = Client(self.port, ids=Ids(), arn_prefix=prefix, region=self.region,
+                                     credentials=account_key(self.account_id))
                 return self
             rc = self.proc.poll()
             text = self.log_text(offset)

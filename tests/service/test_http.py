@@ -20,6 +20,8 @@ from ccftest import (
     parse_raw_response,
     props,
     raw_exchange,
+    sign_headers,
+    signed_head,
     unique_name,
 )
 
@@ -376,7 +378,9 @@ def test_chunked_body_over_limit_is_413(server, client):
     cid = client.create_connector()["connector_id"]
     target = f"{CONNECTORS}/{cid}/checkpoint"
     body = b'{"checkpoint_data": "' + b"y" * (9 * 1024 * 1024) + b'"}'
-    head = _head("PUT", target, extra="Transfer-Encoding: chunked\r\n")
+    # Signed: an unsigned one would get its 403 before the body is read.
+    head = signed_head(server.port, "PUT", target, [("Content-Type", "application/json"),
+                                                     ("Transfer-Encoding", "chunked")], body)
     sent, data = raw_exchange(server.port, head, _chunked(body), timeout=30)
     r = parse_raw_response("PUT", target, data)
     check_response(r, client.ids)
@@ -440,12 +444,19 @@ def test_error_message_for_long_id_is_bounded(client):
 
 def test_keep_alive_survives_errors(server):
     c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    host = f"127.0.0.1:{server.port}"
+    sock = None
     try:
         for target in ("/api/v1/nope", f"{CONNECTORS}/{MISSING_CONNECTOR}", CONNECTORS + "?max_results=1"):
-            c.request("GET", target)
+            c.putrequest("GET", target, skip_host=True, skip_accept_encoding=True)
+            for k, v in sign_headers("GET", target, [("Host", host)], b"", host):
+                c.putheader(k, v)
+            c.endheaders()
             r = c.getresponse()
             r.read()
             assert r.status in (200, 404)
+            sock = sock or c.sock
+            assert c.sock is sock, "the server closed the connection after an error"
     finally:
         c.close()
 

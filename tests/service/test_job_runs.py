@@ -3,6 +3,7 @@ executor, with real processes, against ccfds of their own (the session
 server runs no jobs). Each test says which contract rule it proves."""
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -200,12 +201,21 @@ def test_environment_is_exact(ccfd_factory):
         f"CUSTOM_CONNECTOR_FRAMEWORK_API_ENDPOINT=http://127.0.0.1:{s.port}/",
         "PATH=/usr/local/bin:/usr/bin:/bin",
         f"HOME={home}",
+        # The job's own key pair (auth = sigv4), checked by pattern below.
+        "AWS_ACCESS_KEY_ID=",
+        "AWS_SECRET_ACCESS_KEY=",
+        "AWS_SESSION_TOKEN=",
         "ONLY_CONNECTOR=c",
         "SHARED=from job",
         "MULTI=a",
         "b=c",
     ]
-    assert r.body.decode().splitlines() == expected
+    lines = r.body.decode().splitlines()
+    assert len(lines) == len(expected), lines
+    for i, pattern in ((8, r"ASIA[A-Z2-7]{16}"), (9, r"[A-Za-z0-9+/]{40}"), (10, r"[A-Za-z0-9+/]{96}")):
+        assert re.fullmatch(re.escape(expected[i]) + pattern, lines[i]), lines[i]
+        lines[i] = expected[i]
+    assert lines == expected
 
 
 def test_logs_offsets_and_headers(ccfd_factory):
