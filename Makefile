@@ -128,7 +128,8 @@ $(BUILD)/fuzzers/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/harness.
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_ALL)
 
-.SECONDARY: $(FUZZ_BINS:$(BUILD)/fuzzers/%=$(BUILD)/obj/tests/fuzz/%.o)
+.SECONDARY: $(FUZZ_BINS:$(BUILD)/fuzzers/%=$(BUILD)/obj/tests/fuzz/%.o) \
+  $(BUILD)/obj/tests/fuzz/harness.o
 fuzz-build: $(FUZZ_BINS)
 
 fuzz: deps

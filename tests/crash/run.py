@@ -1,0 +1,646 @@
+#!/usr/bin/env python3
+"""Crash consistency: a mixed workload against a real ccfd (--synchronous
+FULL, jobs run by the local executor), SIGKILL at random moments, a restart
+on the same data directory, and the invariants checked after every restart:
+
+- every acknowledged write is there: connectors created, updated and
+  deleted, document batches put and deleted, checkpoints put and deleted,
+  jobs started and stops accepted;
+- a write whose answer the kill cut off is either wholly there or wholly
+  absent: each document batch carries a checksum of its own, so a half
+  applied batch shows;
+- nothing is there that no request asked for;
+- a connector is IN_USE iff exactly one of its jobs has not ended, and its
+  active_job_id is that job (checked on a copy of the database taken while
+  ccfd is down, so that no job moves while it is read);
+- the database passes PRAGMA integrity_check and foreign_key_check;
+- every job ends with its true outcome: each job is told its exit code and
+  run time in its environment, so SUCCEEDED / FAILED with that exit code,
+  or STOPPED when a stop was accepted; an ended job never changes again;
+- after the workload stops and a last restart, every job ends, every
+  connector is AVAILABLE, no supervisor is left, and ccfd exits 0 on SIGTERM.
+
+CRASH_SEED=N replays a run's choices (the operations, their arguments and
+the kill delays; thread timing still varies). CRASH_KILLS (default 50) sets
+the number of kills; `make soak` runs 500. CCFD names the binary.
+Exit status 0 when every invariant held, 1 otherwise (the data directory and
+ccfd's log are kept then, and the seed is printed again).
+"""
+
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "service"))
+
+import ccftest  # noqa: E402
+from ccftest import ACCOUNT_ID, CONNECTORS, REGION, Client  # noqa: E402
+
+# Requests are signed (SigV4) by ccftest.Client when it can sign; a ccfd
+# whose tests cannot sign yet runs with --auth none.
+SIGNING = hasattr(ccftest, "write_credentials")
+
+WORKERS = 3
+CONNECTORS_PER_WORKER = 4
+DOC_POOL = [f"doc-{i:03d}" for i in range(240)] + [f"\u00e9t\u00e9-{i}/\U0001f600" for i in range(60)]
+TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
+# Each job learns its outcome from its environment; the log line lets a
+# human match a job to what it was told.
+JOB_COMMAND = ["/bin/sh", "-c", 'echo "code=$CODE sleep=$SLEEP"; sleep "$SLEEP"; exit "$CODE"']
+CUT_OFF = (ConnectionError, http.client.HTTPException, socket.timeout, OSError)
+
+
+class Broken(Exception):
+    """An invariant does not hold."""
+
+
+def check(cond, msg):
+    if not cond:
+        raise Broken(msg)
+
+
+# ---------------------------------------------------------------- the model
+
+
+class Job:
+    def __init__(self, jid, code, sleep):
+        self.id = jid
+        self.code = code
+        self.sleep = sleep
+        self.stop = "no"  # "yes": a stop was accepted (202, or cut off but applied)
+        self.ended = None  # (status, exit_code) once seen ended
+
+
+class Conn:
+    """A connector as its acknowledged writes left it."""
+
+    def __init__(self, cid, name, description, timeout, owner):
+        self.id = cid
+        self.name = name
+        self.description = description
+        self.timeout = timeout
+        self.owner = owner
+        self.docs = {}
+        self.checkpoint = None
+        self.jobs = {}
+
+
+class Pending:
+    """The one write per worker whose answer the kill cut off."""
+
+    def __init__(self, kind, conn=None, **kw):
+        self.kind = kind
+        self.conn = conn
+        self.__dict__.update(kw)
+
+
+class World:
+    def __init__(self, seed):
+        self.seed = seed
+        self.conns = {}
+        self.pending = []
+        self.lock = threading.Lock()
+        self.counter = 0
+        self.stats = {"acked": 0, "cut_off": 0, "applied": 0, "not_applied": 0, "jobs": 0,
+                      "batches": 0, "ended": {}}
+
+    def next(self):
+        with self.lock:
+            self.counter += 1
+            return self.counter
+
+    def owned(self, w):
+        with self.lock:
+            return [c for c in self.conns.values() if c.owner == w]
+
+
+# --------------------------------------------------------------- the server
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Ccfd:
+    def __init__(self, binary, data, log):
+        self.binary = binary
+        self.data = data
+        self.log = log
+        self.proc = None
+        self.port = None
+
+    def auth_args(self):
+        """With signed requests, the test account's key goes in ccfd's
+        default credentials file; without, --auth none if ccfd has SigV4."""
+        if SIGNING:
+            self.data.mkdir(parents=True, exist_ok=True)
+            ccftest.write_credentials(self.data / "credentials", [ACCOUNT_ID])
+            return []
+        out = subprocess.run([self.binary, "--help"], capture_output=True, text=True).stdout
+        return ["--auth", "none"] if "--auth" in out else []
+
+    def start(self):
+        auth = self.auth_args()
+        for _ in range(3):
+            self.port = free_port()
+            with open(self.log, "ab") as log:
+                self.proc = subprocess.Popen(
+                    [self.binary, "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.data),
+                     "--region", REGION, "--account-id", ACCOUNT_ID, "--synchronous", "FULL",
+                     "--stop-grace", "1", "--cpu-budget", "1000", "--memory-budget", "1048576",
+                     "--log-level", "warn", *auth],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                try:
+                    c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                    c.request("GET", "/healthz")
+                    ok = c.getresponse().status == 200
+                    c.close()
+                    if ok:
+                        return
+                except OSError:
+                    pass
+                time.sleep(0.01)
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+                raise Broken("ccfd did not become ready within 20 s of a restart")
+        raise Broken(f"ccfd exited with status {self.proc.returncode} during start-up")
+
+    def client(self):
+        return Client(self.port, timeout=30,
+                      arn_prefix=f"arn:aws:ccf:{REGION}:{ACCOUNT_ID}:custom-connector/")
+
+    def kill(self):
+        check(self.proc.poll() is None,
+              f"ccfd died by itself (status {self.proc.returncode}) before the kill")
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def abandon(self):
+        """After a failure: no ccfd of ours may outlive the test."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise Broken("ccfd did not exit within 60 s of SIGTERM")
+        check(rc == 0, f"ccfd exited with status {rc} after SIGTERM")
+
+
+# ----------------------------------------------------------- the workload
+
+
+class Worker(threading.Thread):
+    """Runs writes on its own connectors until the kill cuts one off."""
+
+    def __init__(self, world, w, port, rng, stop, killed):
+        super().__init__(daemon=True)
+        self.killed = killed
+        self.world = world
+        self.w = w
+        self.client = Client(port, timeout=30,
+                             arn_prefix=f"arn:aws:ccf:{REGION}:{ACCOUNT_ID}:custom-connector/")
+        self.rng = rng
+        self.stopped = stop
+        self.error = None
+        self.ops = 0
+
+    def run(self):
+        try:
+            while not self.stopped.is_set():
+                self.step()
+                self.ops += 1
+        except CUT_OFF:
+            pass  # the kill: step() has recorded what was in flight
+        except BaseException as e:  # noqa: B902 - reported by the main thread
+            self.error = e
+        finally:
+            self.client.close()
+
+    def send(self, pending, method, target, body=None):
+        """One write; a cut-off answer leaves `pending` for the check."""
+        try:
+            if body is None:
+                r = self.client.request(method, target)
+            else:
+                r = self.client.request(method, target, json_body=body)
+        except CUT_OFF as e:
+            # Only the kill may cut a request off.
+            check(self.killed.is_set(), f"{method} {target} failed while ccfd ran: {e!r}")
+            with self.world.lock:
+                self.world.pending.append(pending)
+                self.world.stats["cut_off"] += 1
+            raise
+        check(r.status < 500, f"{method} {target} answered {r.status}: {r.body[:300]!r}")
+        with self.world.lock:
+            self.world.stats["acked"] += 1
+        return r
+
+    def step(self):
+        owned = self.world.owned(self.w)
+        if len(owned) < CONNECTORS_PER_WORKER and self.rng.random() < 0.5:
+            return self.create()
+        if not owned:
+            return self.create()
+        c = self.rng.choice(owned)
+        op = self.rng.choices(
+            ["put_docs", "delete_docs", "checkpoint", "delete_checkpoint", "update_connector",
+             "start_job", "stop_job", "delete_connector"],
+            [30, 12, 12, 3, 8, 16, 4, 2])[0]
+        getattr(self, op)(c)
+
+    def create(self):
+        n = self.world.next()
+        name = f"crash-{self.world.seed:x}-w{self.w}-c{n}"
+        desc = f"created by worker {self.w} as write {n}"
+        timeout = self.rng.randint(60, 3600)
+        props = {"command": JOB_COMMAND, "timeout": timeout}
+        p = Pending("create", name=name, description=desc, timeout=timeout, owner=self.w)
+        r = self.send(p, "POST", CONNECTORS, {"name": name, "description": desc,
+                                              "container_properties": props})
+        check(r.status == 201, f"create answered {r.status}: {r.body[:300]!r}")
+        cid = r.json["connector"]["connector_id"]
+        with self.world.lock:
+            self.world.conns[cid] = Conn(cid, name, desc, timeout, self.w)
+
+    def put_docs(self, c):
+        n = self.world.next()
+        ids = self.rng.sample(DOC_POOL, self.rng.randint(1, 120))
+        # A checksum of this batch's own: a half-applied batch cannot hide.
+        checksum = f"batch-{self.world.seed:x}-{n:08d}-".ljust(40, "~")
+        p = Pending("docs", c, new={d: checksum for d in ids}, old={d: c.docs.get(d) for d in ids})
+        r = self.send(p, "POST", f"{CONNECTORS}/{c.id}/documents",
+                      {"documents": [{"document_id": d, "checksum": checksum} for d in ids]})
+        check(r.status == 202, f"put documents on {c.id} answered {r.status}")
+        c.docs.update(p.new)
+        with self.world.lock:
+            self.world.stats["batches"] += 1
+
+    def delete_docs(self, c):
+        pool = list(c.docs) if c.docs and self.rng.random() < 0.8 else DOC_POOL
+        ids = self.rng.sample(pool, min(len(pool), self.rng.randint(1, 80)))
+        p = Pending("docs", c, new={d: None for d in ids}, old={d: c.docs.get(d) for d in ids})
+        r = self.send(p, "DELETE", f"{CONNECTORS}/{c.id}/documents", {"document_ids": ids})
+        check(r.status == 202, f"delete documents on {c.id} answered {r.status}")
+        for d in ids:
+            c.docs.pop(d, None)
+        with self.world.lock:
+            self.world.stats["batches"] += 1
+
+    def checkpoint(self, c):
+        data = f"cursor {self.world.next()} \u0000 \u00e9 " + "x" * self.rng.randint(0, 3000)
+        p = Pending("checkpoint", c, new=data, old=c.checkpoint)
+        r = self.send(p, "PUT", f"{CONNECTORS}/{c.id}/checkpoint", {"checkpoint_data": data})
+        check(r.status == 202, f"put checkpoint on {c.id} answered {r.status}")
+        c.checkpoint = data
+
+    def delete_checkpoint(self, c):
+        p = Pending("checkpoint", c, new=None, old=c.checkpoint)
+        r = self.send(p, "DELETE", f"{CONNECTORS}/{c.id}/checkpoint")
+        check(r.status == 204 or (r.status == 404 and c.checkpoint is None),
+              f"delete checkpoint on {c.id} answered {r.status}; acknowledged: {c.checkpoint!r:.40}")
+        c.checkpoint = None
+
+    def update_connector(self, c):
+        n = self.world.next()
+        new = {"name": f"{c.name.split('-u')[0]}-u{n}", "description": f"updated as write {n}",
+               "timeout": self.rng.randint(60, 3600)}
+        old = {"name": c.name, "description": c.description, "timeout": c.timeout}
+        p = Pending("update", c, new=new, old=old)
+        r = self.send(p, "PUT", f"{CONNECTORS}/{c.id}",
+                      {"name": new["name"], "description": new["description"],
+                       "container_properties": {"timeout": new["timeout"]}})
+        check(r.status == 200, f"update of {c.id} answered {r.status}")
+        if r.status == 200:
+            c.name, c.description, c.timeout = new["name"], new["description"], new["timeout"]
+
+    def start_job(self, c):
+        code = self.rng.choice([0, 0, 1, 2])
+        sleep = f"{self.rng.uniform(0, 1.5):.2f}"
+        p = Pending("start", c, code=code, sleep=sleep)
+        r = self.send(p, "POST", f"{CONNECTORS}/{c.id}/jobs",
+                      {"environment": [{"name": "CODE", "value": str(code)},
+                                       {"name": "SLEEP", "value": sleep}]})
+        check(r.status in (201, 409), f"start on {c.id} answered {r.status}")
+        if r.status == 201:
+            jid = r.json["job"]["job_id"]
+            c.jobs[jid] = Job(jid, code, sleep)
+            with self.world.lock:
+                self.world.stats["jobs"] += 1
+
+    def stop_job(self, c):
+        live = [j for j in c.jobs.values() if j.ended is None]
+        if not live:
+            return self.start_job(c)
+        j = self.rng.choice(live)
+        p = Pending("stop", c, job=j)
+        r = self.send(p, "POST", f"{CONNECTORS}/{c.id}/jobs/{j.id}/stop")
+        check(r.status in (202, 409), f"stop of {j.id} answered {r.status}")
+        if r.status == 202:
+            j.stop = "yes"
+
+    def delete_connector(self, c):
+        p = Pending("delete", c)
+        r = self.send(p, "DELETE", f"{CONNECTORS}/{c.id}")
+        check(r.status in (204, 409), f"delete of {c.id} answered {r.status}")
+        if r.status == 204:
+            with self.world.lock:
+                self.world.conns.pop(c.id, None)
+
+
+# ----------------------------------------------------------- the checks
+
+
+def snapshot_check(data, work):
+    """integrity_check, foreign keys and the IN_USE rule, on a copy of the
+    database files taken while ccfd is down (what the next start sees)."""
+    snap = work / "snapshot"
+    shutil.rmtree(snap, ignore_errors=True)
+    snap.mkdir()
+    for f in ("ccf.db", "ccf.db-wal"):
+        if (data / f).exists():
+            shutil.copy2(data / f, snap / f)
+    db = sqlite3.connect(snap / "ccf.db")
+    try:
+        rows = db.execute("PRAGMA integrity_check").fetchall()
+        check(rows == [("ok",)], f"integrity_check: {rows[:5]}")
+        rows = db.execute("PRAGMA foreign_key_check").fetchall()
+        check(rows == [], f"foreign_key_check: {rows[:5]}")
+        # Job statuses 0-2 have not ended (STARTED, RUNNING, STOPPING).
+        for cid, status, active in db.execute("SELECT id, status, active_job_id FROM connectors"):
+            live = [r[0] for r in db.execute(
+                "SELECT id FROM jobs WHERE connector_id = ? AND status < 3", (cid,))]
+            if status == 1:
+                check(live == [active], f"{cid} IN_USE with active {active}, unended jobs {live}")
+            else:
+                check(live == [] and not active, f"{cid} AVAILABLE but unended jobs {live}")
+    finally:
+        db.close()
+
+
+def list_all(client, path, key):
+    items, _, _ = client.list_all(path, key, max_results=1000 if key == "documents" else 100)
+    return items
+
+
+def resolve(world, client, p):
+    """A cut-off write: wholly applied or wholly not; the model follows."""
+    c = p.conn
+    if p.kind == "create":
+        return  # settled by check_connectors, which sees every connector
+    if p.kind == "delete":
+        r = client.get(f"{CONNECTORS}/{c.id}", check=False)
+        if r.status == 404:
+            world.conns.pop(c.id, None)
+            world.stats["applied"] += 1
+        else:
+            world.stats["not_applied"] += 1
+        return
+    if c.id not in world.conns:
+        return
+    if p.kind == "docs":
+        have = {d["document_id"]: d["checksum"] for d in
+                list_all(client, f"{CONNECTORS}/{c.id}/documents", "documents")}
+        got = {d: have.get(d) for d in p.new}
+        check(got in (p.new, p.old), f"document batch half applied on {c.id}: "
+              f"{sum(got[d] == p.new[d] for d in got)} of {len(got)} documents new")
+        applied = got == p.new and p.new != p.old
+        for d, v in got.items():
+            if v is None:
+                c.docs.pop(d, None)
+            else:
+                c.docs[d] = v
+    elif p.kind == "checkpoint":
+        r = client.get(f"{CONNECTORS}/{c.id}/checkpoint", check=False)
+        got = r.json["checkpoint"]["checkpoint_data"] if r.status == 200 else None
+        check(got in (p.new, p.old), f"checkpoint of {c.id} is neither the old nor the new one")
+        applied = got == p.new and p.new != p.old
+        c.checkpoint = got
+    elif p.kind == "update":
+        conn = client.get_connector(c.id)
+        got = {"name": conn["name"], "description": conn.get("description"),
+               "timeout": conn["container_properties"]["timeout"]}
+        check(got in (p.new, p.old), f"update of {c.id} half applied: {got}")
+        applied = got == p.new
+        c.name, c.description, c.timeout = got["name"], got["description"], got["timeout"]
+    elif p.kind == "start":
+        known = set(c.jobs)
+        new = [j for j in list_all(client, f"{CONNECTORS}/{c.id}/jobs", "jobs")
+               if j["job_id"] not in known]
+        check(len(new) <= 1, f"{len(new)} unknown jobs on {c.id} after one cut-off start")
+        applied = bool(new)
+        if new:
+            c.jobs[new[0]["job_id"]] = Job(new[0]["job_id"], p.code, p.sleep)
+            world.stats["jobs"] += 1
+    elif p.kind == "stop":
+        # Only an accepted stop makes a job STOPPING or STOPPED.
+        applied = client.get_job(c.id, p.job.id)["status"] in ("STOPPING", "STOPPED")
+        if applied:
+            p.job.stop = "yes"
+    world.stats["applied" if applied else "not_applied"] += 1
+
+
+def check_connectors(world, client, pending_creates):
+    """Every acknowledged connector and its state; nothing unasked for."""
+    seen = {c["connector_id"]: c for c in list_all(client, CONNECTORS, "connectors")}
+    for cid, c in list(world.conns.items()):
+        check(cid in seen, f"acknowledged connector {cid} ({c.name}) is gone")
+    creates = {p.name: p for p in pending_creates}
+    for cid, s in seen.items():
+        if cid in world.conns:
+            continue
+        p = creates.pop(s["name"], None)
+        check(p is not None, f"connector {cid} ({s['name']}) exists but no request made it")
+        world.conns[cid] = Conn(cid, p.name, p.description, p.timeout, p.owner)
+        world.stats["applied"] += 1
+    world.stats["not_applied"] += len(creates)
+    for cid, c in world.conns.items():
+        got = client.get_connector(cid)
+        check((got["name"], got.get("description"), got["container_properties"]["timeout"])
+              == (c.name, c.description, c.timeout), f"acknowledged update of {cid} lost: {got}")
+        docs = {d["document_id"]: d["checksum"] for d in
+                list_all(client, f"{CONNECTORS}/{cid}/documents", "documents")}
+        if docs != c.docs:
+            lost = {d: v for d, v in c.docs.items() if docs.get(d) != v}
+            extra = {d: v for d, v in docs.items() if c.docs.get(d) != v}
+            raise Broken(f"documents of {cid} differ: lost or stale {list(lost.items())[:3]}, "
+                         f"unexpected {list(extra.items())[:3]}")
+        r = client.get(f"{CONNECTORS}/{cid}/checkpoint", check=False)
+        got_cp = r.json["checkpoint"]["checkpoint_data"] if r.status == 200 else None
+        check(got_cp == c.checkpoint, f"checkpoint of {cid}: acknowledged {c.checkpoint!r:.60}, "
+              f"found {got_cp!r:.60}")
+        check_jobs(world, client, c)
+
+
+def true_outcome(j, job):
+    status, code = job["status"], job.get("exit_code")
+    if j.stop == "yes":
+        return status == "STOPPED"
+    if j.code == 0:
+        return status == "SUCCEEDED" and code == 0
+    return status == "FAILED" and code == j.code
+
+
+def check_jobs(world, client, c):
+    jobs = {j["job_id"]: j for j in list_all(client, f"{CONNECTORS}/{c.id}/jobs", "jobs")}
+    for jid, j in c.jobs.items():
+        check(jid in jobs, f"acknowledged job {jid} of {c.id} is gone")
+        job = jobs[jid]
+        if j.ended is not None:
+            check((job["status"], job.get("exit_code")) == j.ended,
+                  f"ended job {jid} changed from {j.ended} to {job['status']}")
+        elif job["status"] in TERMINAL:
+            check(true_outcome(j, job), f"job {jid} told to exit {j.code} (stop: {j.stop}) "
+                  f"ended {job['status']} exit_code={job.get('exit_code')}: {job}")
+            j.ended = (job["status"], job.get("exit_code"))
+            world.stats["ended"][job["status"]] = world.stats["ended"].get(job["status"], 0) + 1
+    unknown = set(jobs) - set(c.jobs)
+    check(not unknown, f"jobs {sorted(unknown)} of {c.id} exist but no request made them")
+
+
+def verify(world, client):
+    pending, world.pending = world.pending, []
+    for p in pending:
+        resolve(world, client, p)
+    check_connectors(world, client, [p for p in pending if p.kind == "create"])
+
+
+def wait_all_ended(world, client, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        verify(world, client)
+        live = [(c.id, j.id) for c in world.conns.values() for j in c.jobs.values() if j.ended is None]
+        busy = [c["connector_id"] for c in list_all(client, CONNECTORS, "connectors")
+                if c["status"] != "AVAILABLE"]
+        if not live and not busy:
+            return
+        check(time.monotonic() < deadline,
+              f"after {timeout}s: jobs not ended {live[:5]}, connectors not AVAILABLE {busy[:5]}")
+        time.sleep(0.2)
+
+
+def supervisors_left(data):
+    """Supervisors of this data directory still running (zombies aside)."""
+    left = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if b"supervise" in argv and state != "Z" and any(str(data).encode() in a for a in argv):
+            left.append(int(pid))
+    return left
+
+
+# ----------------------------------------------------------------- main
+
+
+def run(seed, kills, srv, work):
+    rng = random.Random(seed)
+    world = World(seed)
+    data = srv.data
+    srv.start()
+    t0 = time.monotonic()
+    for k in range(kills):
+        stop, killed = threading.Event(), threading.Event()
+        workers = [Worker(world, w, srv.port, random.Random(rng.getrandbits(64)), stop, killed)
+                   for w in range(WORKERS)]
+        # Some kills land while recovery is still running, most under load.
+        delay = rng.uniform(0, 0.15) if rng.random() < 0.2 else rng.uniform(0.15, 2.0)
+        for w in workers:
+            w.start()
+        time.sleep(delay)
+        killed.set()
+        srv.kill()
+        stop.set()
+        for w in workers:
+            w.join(60)
+            check(not w.is_alive(), f"worker {w.w} hung after the kill")
+            if w.error is not None:
+                raise w.error
+        snapshot_check(data, work)
+        srv.start()
+        client = srv.client()
+        verify(world, client)
+        client.close()
+        if (k + 1) % 10 == 0 or k + 1 == kills:
+            s = world.stats
+            print(f"crash: {k + 1}/{kills} kills, {time.monotonic() - t0:.0f}s: {s['acked']} writes "
+                  f"acknowledged, {s['cut_off']} cut off ({s['applied']} applied, "
+                  f"{s['not_applied']} not), {len(world.conns)} connectors, {s['jobs']} jobs",
+                  flush=True)
+    # The workload has stopped: a last crash, then everything must settle.
+    srv.kill()
+    snapshot_check(data, work)
+    srv.start()
+    client = srv.client()
+    wait_all_ended(world, client)
+    client.close()
+    srv.stop()
+    snapshot_check(data, work)
+    deadline = time.monotonic() + 10
+    while supervisors_left(data) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = supervisors_left(data)
+    check(not left, f"supervisors still running 10 s after every job ended: {left}")
+    return world, time.monotonic() - t0
+
+
+def main():
+    seed = int(os.environ.get("CRASH_SEED") or random.SystemRandom().getrandbits(32))
+    kills = int(os.environ.get("CRASH_KILLS") or 50)
+    binary = os.environ.get("CCFD") or str(REPO / "build" / "ccfd")
+    print(f"crash: seed {seed}, {kills} kills, requests {'signed' if SIGNING else 'unsigned'} "
+          f"(replay with CRASH_SEED={seed})", flush=True)
+    work = Path(tempfile.mkdtemp(prefix="ccf-crash-"))
+    srv = Ccfd(binary, work / "data", work / "ccfd.log")
+    try:
+        world, took = run(seed, kills, srv, work)
+    except Exception as e:  # noqa: B902 - every failure is reported with its seed
+        if not isinstance(e, (Broken, AssertionError)):
+            traceback.print_exc()
+        print(f"crash: FAILED (seed {seed}): {e}", file=sys.stderr)
+        log = (work / "ccfd.log").read_text(errors="replace").splitlines()
+        print("crash: ccfd log, last lines:\n" + "\n".join(log[-40:]), file=sys.stderr)
+        print(f"crash: data and log kept in {work}; replay with CRASH_SEED={seed}", file=sys.stderr)
+        return 1
+    finally:
+        srv.abandon()
+    s = world.stats
+    ended = ", ".join(f"{n} {k}" for k, n in sorted(s["ended"].items()))
+    print(f"crash: OK: {kills + 1} SIGKILLs survived in {took:.0f}s; {s['acked']} writes acknowledged "
+          f"({s['batches']} document batches), all present; {s['cut_off']} cut off by a kill "
+          f"({s['applied']} applied whole, {s['not_applied']} not at all, none half); "
+          f"{s['jobs']} jobs started, every one seen to end ended with its true outcome ({ended}); "
+          f"seed {seed}")
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
