@@ -368,17 +368,26 @@ static void test_cancel(void **state)
 static void test_cancel_term_ignored(void **state)
 {
     struct fx *f = *state;
-    const char *argv[] = {"/bin/sh", "-c", "trap '' TERM; sleep 100", NULL};
-    char id[CCF_JOB_ID_LEN + 1];
+    const char *argv[] = {"/bin/sh", "-c", "trap '' TERM; echo ready; sleep 100", NULL};
+    char id[CCF_JOB_ID_LEN + 1], buf[16];
     const struct rec *x;
-    int64_t t0, took;
+    int64_t t0, took, size, dropped;
     pid_t pgid;
+    int n = 0;
 
     executor_close(f->e);
     assert_int_equal(fx_open(f, 1, 0), 0);
     new_id(id);
     assert_int_equal(submit(f, id, argv, 0), 0);
     assert_non_null(wait_for(f, id, EXECUTOR_RUNNING, WAIT_MS));
+    /* Cancel only once the shell ignores TERM: before its trap, TERM kills it. */
+    for (int i = 0; i < WAIT_MS / 10 && n < 6; i++) {
+        n = executor_read_log(f->e, id, 0, buf, sizeof(buf), &size, &dropped);
+        if (n < 6)
+            usleep(10000);
+    }
+    assert_int_equal(n, 6);
+    assert_memory_equal(buf, "ready\n", 6);
     pgid = read_pgid(f, id);
     t0 = now_ns();
     assert_int_equal(executor_cancel(f->e, id), 0);
