@@ -38,7 +38,7 @@ DATA_DIR ?= ./var
 LISTEN   ?= 127.0.0.1:8787
 
 .PHONY: all deps run test unit service asan asan-test format validate install clean help
-.PHONY: valgrind fuzz fuzz-build fuzz-ci crash soak bench
+.PHONY: valgrind fuzz fuzz-build fuzz-ci crash soak load bench
 
 # Benchmarks (never part of the tests): ccfd beside this machine's ceilings.
 BENCH_BINS := $(BUILD)/bench/ceiling_http $(BUILD)/bench/ceiling_sqlite
@@ -144,6 +144,11 @@ fuzz-ci:
 crash: deps
 	@$(MAKE) --no-print-directory all
 	CCFD=$(abspath $(CCFD)) $(PYTHON) tests/crash/run.py
+
+# A sustained mixed load (LOAD_SECONDS, default 300): zero 5xx, nothing lost, flat RSS.
+load: deps
+	@$(MAKE) --no-print-directory all
+	CCFD=$(abspath $(CCFD)) $(PYTHON) tests/load/run.py
 
 soak: deps
 	@$(MAKE) --no-print-directory all
