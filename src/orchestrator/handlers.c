@@ -102,22 +102,25 @@ static bool fits(const struct orchestrator *o, const struct orch__job *j)
            o->memory_used + j->memory_mib <= o->cfg.memory_budget_mib;
 }
 
-static void reserve(struct orchestrator *o, const struct orch__job *j)
+void orch__reserve(struct orchestrator *o, const struct orch__job *j)
 {
     orch__list_push(&o->running, j);
     o->cpu_used += j->cpu;
     o->memory_used += j->memory_mib;
 }
 
+void orch__unreserve(struct orchestrator *o, size_t i)
+{
+    o->cpu_used -= o->running.items[i].cpu;
+    o->memory_used -= o->running.items[i].memory_mib;
+    orch__list_remove(&o->running, i);
+}
+
 static void release(struct orchestrator *o, size_t i)
 {
-    const struct orch__job *j = &o->running.items[i];
-
-    o->cpu_used -= j->cpu;
-    o->memory_used -= j->memory_mib;
     if (o->cfg.credentials.revoke)
-        o->cfg.credentials.revoke(o->cfg.credentials.ctx, j->ref.job_id);
-    orch__list_remove(&o->running, i);
+        o->cfg.credentials.revoke(o->cfg.credentials.ctx, o->running.items[i].ref.job_id);
+    orch__unreserve(o, i);
 }
 
 /* Reads the job and its connector afresh (an update applies to the next
@@ -145,7 +148,7 @@ static int submit(struct orchestrator *o, const struct orch__job *j)
     spec.timeout_s = j->timeout_s;
     spec.cpu = j->cpu;
     spec.memory_mib = j->memory_mib;
-    reserve(o, j);
+    orch__reserve(o, j);
     if ((rc = executor_submit(o->executor, &spec)) < 0) {
         release(o, o->running.n - 1);
         rc = orch__end_now(o, &j->ref, CCF_JOB_FAILED, "the executor could not start the job");

@@ -183,6 +183,7 @@ static void *run(void *arg)
  * or queue it again if it never reached the executor. */
 static int recover_one(struct orchestrator *o, const struct store_job_ref *ref)
 {
+    struct orch__job j;
     ssize_t i;
     int rc;
 
@@ -190,27 +191,19 @@ static int recover_one(struct orchestrator *o, const struct store_job_ref *ref)
         return rc;
     if ((i = orch__list_find(&o->pending, ref->job_id)) < 0)
         return 0; /* failed at once: it can never run */
-    if (ref->status == CCF_JOB_STARTED || ref->status == CCF_JOB_RUNNING ||
-        ref->status == CCF_JOB_STOPPING) {
-        /* Hold its capacity while the executor looks at it: its events
-         * need the running entry. */
-        struct orch__job j = o->pending.items[i];
-        orch__list_remove(&o->pending, (size_t)i);
-        orch__list_push(&o->running, &j);
-        o->cpu_used += j.cpu;
-        o->memory_used += j.memory_mib;
-        rc = executor_recover(o->executor, ref->job_id);
-        if (rc != 1)
-            return rc;
-        /* Never submitted: give the capacity back and start it normally. */
-        i = orch__list_find(&o->running, ref->job_id);
-        o->cpu_used -= j.cpu;
-        o->memory_used -= j.memory_mib;
-        orch__list_remove(&o->running, (size_t)i);
-        if (ref->status == CCF_JOB_STOPPING)
-            return orch__end_now(o, ref, CCF_JOB_STOPPED, "stopped on request");
-        orch__list_push(&o->pending, &j);
-    }
+    /* Every ref here is unfinished. Hold its capacity while the executor
+     * looks at it: its events need the running entry. */
+    j = o->pending.items[i];
+    orch__list_remove(&o->pending, (size_t)i);
+    orch__reserve(o, &j);
+    rc = executor_recover(o->executor, ref->job_id);
+    if (rc != 1)
+        return rc;
+    /* Never submitted: give the capacity back and start it normally. */
+    orch__unreserve(o, (size_t)orch__list_find(&o->running, ref->job_id));
+    if (ref->status == CCF_JOB_STOPPING)
+        return orch__end_now(o, ref, CCF_JOB_STOPPED, "stopped on request");
+    orch__list_push(&o->pending, &j);
     return 0;
 }
 

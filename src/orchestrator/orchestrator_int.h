@@ -67,6 +67,10 @@ void orch__strv_free(char **v);
 /* handlers.c: the orchestrator and the status handler. */
 int orch__on_change(struct orchestrator *o, const struct store_change *ch);
 int orch__on_event(struct orchestrator *o, const struct executor_event *ev);
+/* A job enters the running list holding its capacity, or leaves it
+ * giving the capacity back (without ending its credentials). */
+void orch__reserve(struct orchestrator *o, const struct orch__job *j);
+void orch__unreserve(struct orchestrator *o, size_t i);
 /* Starts pending jobs while they fit. */
 void orch__pump(struct orchestrator *o);
 /* Takes a STARTED job in: queues it, or fails it at once if it can never run. */
