@@ -3,6 +3,7 @@
  * columns. */
 #include "store/store_int.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,14 +24,55 @@ int store__map(int rc)
     }
 }
 
+/* What an operator should do about rc, or NULL if it is ccfd's own error. */
+static const char *hint(struct store__conn *c, int rc, int sys_errno)
+{
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return "another process holds the database lock; clients get 503 until it lets go";
+    case SQLITE_FULL:
+        return "the disk is full; free space, ccfd goes on by itself";
+    case SQLITE_READONLY:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+        if (sys_errno == EROFS || (c && store__read_only(c->s)))
+            return "the data directory's file system is read-only (see dmesg); repair it and "
+                   "mount it again, ccfd reopens the database by itself";
+        if (sys_errno == ENOSPC)
+            return "the disk is full; free space, ccfd goes on by itself";
+        return "the data directory cannot be written (see errno and dmesg); fix it, ccfd goes "
+               "on by itself";
+    default:
+        return NULL;
+    }
+}
+
 /* sqlite's messages name tables and columns, never bound values, so they
  * cannot leak document contents or checkpoint data. */
 int store__fail(struct store__conn *c, int rc, const char *event, const char *op)
 {
     const char *msg = c && c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc);
+    int sys_errno = c && c->db ? sqlite3_system_errno(c->db) : 0;
+    const char *what = hint(c, rc, sys_errno);
 
-    CCF_LOG_ERROR(event, CCF_KV_STR("op", op), CCF_KV_INT("sqlite_rc", rc),
-                  CCF_KV_STR("sqlite_error", msg));
+    if (what)
+        CCF_LOG_ERROR(event, CCF_KV_STR("op", op), CCF_KV_INT("sqlite_rc", rc),
+                      CCF_KV_STR("sqlite_error", msg), CCF_KV_INT("errno", sys_errno),
+                      CCF_KV_STR("hint", what));
+    else
+        CCF_LOG_ERROR(event, CCF_KV_STR("op", op), CCF_KV_INT("sqlite_rc", rc),
+                      CCF_KV_STR("sqlite_error", msg));
+    switch (rc & 0xff) {
+    case SQLITE_READONLY:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+        if (c)
+            store__suspect(c->s);
+        break;
+    default:
+        break;
+    }
     return store__map(rc);
 }
 
@@ -85,6 +127,7 @@ int store__begin(struct store__conn *c, const char *op)
     int rc;
 
     c->changes_pending = false;
+    c->total_at_begin = sqlite3_total_changes64(c->db);
     if ((rc = store__stmt(c, STORE__Q_BEGIN, "BEGIN IMMEDIATE", &st, op)) < 0)
         return rc;
     if ((rc = sqlite3_step(st)) != SQLITE_DONE)
@@ -109,6 +152,8 @@ int store__commit(struct store__conn *c, const char *op)
         goto fail;
     }
     store__reset(st);
+    if (sqlite3_total_changes64(c->db) != c->total_at_begin)
+        store__healthy(c->s); /* it wrote: the file in use works */
     c->changes_pending = false;
     if (notify)
         store__notify(c->s);

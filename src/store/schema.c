@@ -160,30 +160,37 @@ static int apply_migrations(struct store__conn *c, int64_t from)
     return 0;
 }
 
+/* 1 and the secret in secret if the meta table holds one, 0 if not. */
+static int read_secret(struct store__conn *c, unsigned char secret[32], const char *op)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc = sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key = '" SECRET_KEY "'", -1, &st,
+                            NULL);
+    if (rc != SQLITE_OK || ((rc = sqlite3_step(st)) != SQLITE_ROW && rc != SQLITE_DONE)) {
+        rc = store__fail(c, rc, "store.read_secret_failed", op);
+    } else if (rc == SQLITE_DONE) {
+        rc = 0;
+    } else if (sqlite3_column_bytes(st, 0) != 32) {
+        CCF_LOG_ERROR("store.bad_secret", CCF_KV_INT("bytes", sqlite3_column_bytes(st, 0)));
+        rc = CCF_EIO;
+    } else {
+        memcpy(secret, sqlite3_column_blob(st, 0), 32);
+        rc = 1;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int load_secret(struct store__conn *c, unsigned char secret[32])
 {
     sqlite3_stmt *st = NULL;
     unsigned char fresh[32];
     int rc;
 
-    rc = sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key = '" SECRET_KEY "'", -1, &st,
-                            NULL);
-    if (rc != SQLITE_OK || ((rc = sqlite3_step(st)) != SQLITE_ROW && rc != SQLITE_DONE)) {
-        rc = store__fail(c, rc, "store.migrate_failed", "open");
-        goto out;
-    }
-    if (rc == SQLITE_ROW) {
-        if (sqlite3_column_bytes(st, 0) != 32) {
-            CCF_LOG_ERROR("store.bad_secret", CCF_KV_INT("bytes", sqlite3_column_bytes(st, 0)));
-            rc = CCF_EIO;
-            goto out;
-        }
-        memcpy(secret, sqlite3_column_blob(st, 0), 32);
-        rc = 0;
-        goto out;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
+    if ((rc = read_secret(c, secret, "open")) != 0)
+        return rc < 0 ? rc : 0;
     if ((rc = ccf_random_bytes(fresh, sizeof(fresh))) < 0)
         goto out;
     rc = sqlite3_prepare_v2(c->db, "INSERT INTO meta (key, value) VALUES ('" SECRET_KEY "', ?1)",
@@ -198,6 +205,18 @@ static int load_secret(struct store__conn *c, unsigned char secret[32])
 out:
     sqlite3_finalize(st);
     memset(fresh, 0, sizeof(fresh));
+    return rc;
+}
+
+int store__same_database(struct store__conn *c, const unsigned char secret[32])
+{
+    unsigned char got[32];
+    int rc = read_secret(c, got, "reopen");
+
+    if (rc < 0)
+        return rc;
+    rc = rc == 1 && memcmp(got, secret, sizeof(got)) == 0 ? 0 : CCF_EUNAVAIL;
+    memset(got, 0, sizeof(got));
     return rc;
 }
 

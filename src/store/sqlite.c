@@ -1,20 +1,38 @@
 /* sqlite.c: the SQLite backend's handle: open and close, the per-thread
  * connections (opened lazily, closed at thread exit or by store_close), the
- * token secret, ping and the change hook. */
+ * token secret, ping and the change hook.
+ *
+ * Reopening: after an I/O error the database file may have been mounted
+ * again under ccfd (a file system the kernel made read-only must be
+ * unmounted, repaired and mounted again; ccfd's descriptors still point at
+ * the old one). While the store is "suspect" (an I/O-class error since the
+ * last commit), store__conn compares the path's device and inode with the
+ * file's at open, at most every REOPEN_CHECK_MS; when they differ it bumps the
+ * generation, and every thread reopens its connection at its next idle call
+ * (no transaction and no statement in progress) after checking that the new
+ * file holds the same database (the token secret). */
 #include "store/store_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/log.h"
 
 #define BUSY_TIMEOUT_DEFAULT_MS 5000
+#define REOPEN_CHECK_MS         200
+#define PROBE_SUFFIX            "-write-probe"
 
 struct store {
     char *path;
+    char *probe;             /* path + PROBE_SUFFIX, for store__read_only */
     const char *synchronous; /* static: "FULL", "NORMAL" or "OFF" */
     int busy_timeout_ms;
     pthread_key_t key; /* the calling thread's struct store__conn */
@@ -24,6 +42,12 @@ struct store {
     void (*hook)(void *ctx);
     void *hook_ctx;
     unsigned char secret[32];
+    dev_t dev; /* the database file's identity (under mu) */
+    ino_t ino;
+    atomic_uint gen;         /* bumped when the file at path changed */
+    atomic_bool suspect;     /* an I/O-class error since the last commit */
+    atomic_llong next_check; /* ms, CLOCK_MONOTONIC */
+    bool opened;             /* the first connection exists */
 };
 
 static void conn_close(struct store__conn *c)
@@ -37,10 +61,8 @@ static void conn_close(struct store__conn *c)
     free(c);
 }
 
-/* The pthread_key destructor: a thread exits while the store is open. */
-static void conn_destroy(void *p)
+static void conn_unlink(struct store__conn *c)
 {
-    struct store__conn *c = p;
     struct store *s = c->s;
 
     pthread_mutex_lock(&s->mu);
@@ -51,6 +73,14 @@ static void conn_destroy(void *p)
     if (c->next)
         c->next->prev = c->prev;
     pthread_mutex_unlock(&s->mu);
+}
+
+/* The pthread_key destructor: a thread exits while the store is open. */
+static void conn_destroy(void *p)
+{
+    struct store__conn *c = p;
+
+    conn_unlink(c);
     conn_close(c);
 }
 
@@ -70,14 +100,18 @@ static int conn_configure(struct store__conn *c)
     return 0;
 }
 
-static int conn_open(struct store *s, struct store__conn **out)
+/* create: only the first connection may create the file; a later one must
+ * find the database store_open migrated, never a fresh empty file. */
+static int conn_open(struct store *s, bool create, struct store__conn **out)
 {
     /* NOMUTEX: a connection is used by one thread at a time. */
-    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    const int flags =
+        SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
     struct store__conn *c = ccf_xcalloc(1, sizeof(*c));
     int rc;
 
     c->s = s;
+    c->gen = atomic_load(&s->gen);
     if ((rc = sqlite3_open_v2(s->path, &c->db, flags, NULL)) != SQLITE_OK) {
         CCF_LOG_ERROR(
             "store.open_failed", CCF_KV_STR("path", s->path), CCF_KV_INT("sqlite_rc", rc),
@@ -87,6 +121,12 @@ static int conn_open(struct store *s, struct store__conn **out)
     }
     if ((rc = conn_configure(c)) < 0)
         goto fail;
+    if (!create && (rc = store__same_database(c, s->secret)) < 0) {
+        CCF_LOG_ERROR("store.not_same_database", CCF_KV_STR("path", s->path),
+                      CCF_KV_STR("hint", "the file at this path is not the database ccfd opened; "
+                                         "put the data directory back or restart ccfd"));
+        goto fail;
+    }
     *out = c;
     return 0;
 fail:
@@ -95,16 +135,101 @@ fail:
     return rc;
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Records the identity of the file at s->path; true if it changed. */
+static bool identity_changed(struct store *s)
+{
+    struct stat st;
+    bool changed = false;
+
+    if (stat(s->path, &st) != 0)
+        return false; /* not mounted again yet: keep the old descriptors */
+    pthread_mutex_lock(&s->mu);
+    if (st.st_dev != s->dev || st.st_ino != s->ino) {
+        changed = s->dev != 0 || s->ino != 0;
+        s->dev = st.st_dev;
+        s->ino = st.st_ino;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return changed;
+}
+
+static void check_identity(struct store *s)
+{
+    long long now = mono_ms(), next = atomic_load(&s->next_check);
+
+    if (now < next || !atomic_compare_exchange_strong(&s->next_check, &next, now + REOPEN_CHECK_MS))
+        return;
+    if (identity_changed(s)) {
+        atomic_fetch_add(&s->gen, 1);
+        CCF_LOG_WARN("store.reopening", CCF_KV_STR("path", s->path),
+                     CCF_KV_STR("reason", "the database file was replaced or mounted again"));
+    }
+}
+
+/* No transaction open and no statement stepping: nothing of the caller's
+ * refers to c's statements, so c can be closed. */
+static bool conn_idle(struct store__conn *c)
+{
+    if (!sqlite3_get_autocommit(c->db))
+        return false;
+    for (sqlite3_stmt *st = sqlite3_next_stmt(c->db, NULL); st; st = sqlite3_next_stmt(c->db, st))
+        if (sqlite3_stmt_busy(st))
+            return false;
+    return true;
+}
+
+bool store__read_only(struct store *s)
+{
+    /* Creating a file sees a file system the kernel made read-only after an
+     * error, which access() and statvfs() may not. Never the database's own
+     * files: closing another descriptor of them would drop SQLite's locks. */
+    int fd = open(s->probe, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+
+    if (fd >= 0) {
+        close(fd);
+        unlink(s->probe);
+        return false;
+    }
+    return errno == EROFS;
+}
+
+void store__suspect(struct store *s)
+{
+    atomic_store(&s->suspect, true);
+}
+
+void store__healthy(struct store *s)
+{
+    if (atomic_load_explicit(&s->suspect, memory_order_relaxed))
+        atomic_store(&s->suspect, false);
+}
+
 int store__conn(struct store *s, struct store__conn **out)
 {
     struct store__conn *c = pthread_getspecific(s->key);
     int rc;
 
+    if (c && atomic_load_explicit(&s->suspect, memory_order_relaxed))
+        check_identity(s);
+    if (c && c->gen != atomic_load(&s->gen) && conn_idle(c)) {
+        pthread_setspecific(s->key, NULL);
+        conn_unlink(c);
+        conn_close(c);
+        c = NULL;
+    }
     if (c) {
         *out = c;
         return 0;
     }
-    if ((rc = conn_open(s, &c)) < 0)
+    if ((rc = conn_open(s, !s->opened, &c)) < 0)
         return rc;
     if ((rc = pthread_setspecific(s->key, c)) != 0) {
         CCF_LOG_ERROR("store.tls_failed", CCF_KV_INT("errno", rc));
@@ -143,6 +268,7 @@ int store_open(struct store **out, const struct store_config *cfg)
 {
     struct store *s;
     struct store__conn *c;
+    size_t n;
     int rc;
 
     if (!cfg || !cfg->path || cfg->busy_timeout_ms < 0)
@@ -150,6 +276,9 @@ int store_open(struct store **out, const struct store_config *cfg)
     s = ccf_xcalloc(1, sizeof(*s));
     pthread_mutex_init(&s->mu, NULL);
     s->path = ccf_xstrdup(cfg->path);
+    n = strlen(cfg->path) + sizeof(PROBE_SUFFIX);
+    s->probe = ccf_xmalloc(n);
+    snprintf(s->probe, n, "%s%s", cfg->path, PROBE_SUFFIX);
     s->busy_timeout_ms = cfg->busy_timeout_ms ? cfg->busy_timeout_ms : BUSY_TIMEOUT_DEFAULT_MS;
     if ((rc = parse_synchronous(cfg->synchronous, &s->synchronous)) < 0)
         goto fail;
@@ -160,8 +289,12 @@ int store_open(struct store **out, const struct store_config *cfg)
     }
     s->key_created = true;
     /* The opening thread keeps this connection for its later calls. */
-    if ((rc = store__conn(s, &c)) < 0 || (rc = store__migrate(c, s->path, s->secret)) < 0)
+    if ((rc = store__conn(s, &c)) < 0)
         goto fail;
+    s->opened = true;
+    if ((rc = store__migrate(c, s->path, s->secret)) < 0)
+        goto fail;
+    identity_changed(s);
     *out = s;
     return 0;
 fail:
@@ -191,6 +324,7 @@ void store_close(struct store *s)
     }
     pthread_mutex_destroy(&s->mu);
     free(s->path);
+    free(s->probe);
     memset(s->secret, 0, sizeof(s->secret));
     free(s);
 }

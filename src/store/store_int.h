@@ -62,7 +62,9 @@ struct store__conn {
     struct store *s;
     sqlite3 *db;
     sqlite3_stmt *stmt[STORE__Q_COUNT];
-    bool changes_pending; /* the open transaction wrote change rows */
+    bool changes_pending;   /* the open transaction wrote change rows */
+    unsigned gen;           /* the store's generation when opened */
+    int64_t total_at_begin; /* sqlite3_total_changes64 at store__begin */
     struct store__conn *prev, *next;
 };
 
@@ -73,12 +75,23 @@ struct store__conn {
 int store__conn(struct store *s, struct store__conn **out);
 /* Calls the change hook, if one is set. */
 void store__notify(struct store *s);
+/* An I/O-class error: from now until the next commit, store__conn looks for
+ * the database file mounted again and reopens connections to it. */
+void store__suspect(struct store *s);
+/* The file system holding the database is mounted read-only. */
+bool store__read_only(struct store *s);
+/* A commit that wrote rows succeeded: the file in use works. */
+void store__healthy(struct store *s);
 
 /* schema.c */
 
 /* Applies the migrations this build knows in one transaction and reads (or
  * creates) the token secret. CCF_EIO if the file's schema is newer. */
 int store__migrate(struct store__conn *c, const char *path, unsigned char secret[32]);
+
+/* 0 if c's database holds the token secret secret, CCF_EUNAVAIL if it holds
+ * another or none (a different file), or the error reading it. */
+int store__same_database(struct store__conn *c, const unsigned char secret[32]);
 
 /* exec.c */
 

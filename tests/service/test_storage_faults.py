@@ -1,10 +1,17 @@
 """Storage faults (CONTRACT.md 503 row, issue 6): a database locked by another
-process and a full disk each give 503
-ServiceUnavailableException with Retry-After (never a 500, never a damaged
-store), reads that can still be served are served, and ccfd recovers when
-the fault clears. The full disk needs a tmpfs mount of its own (root);
-without one it skips. (A read-only data directory is not tested yet: a tmpfs
-cannot be remounted read-only while ccfd holds files open for writing.)"""
+process, a full disk and a data directory whose file system turns read-only
+each give 503 ServiceUnavailableException with Retry-After (never a 500,
+never a damaged store), reads that can still be served are served, and ccfd
+recovers when the fault clears.
+
+The full disk needs a tmpfs mount of its own, the read-only file system an
+ext4 image on a loop device (root); without them those tests skip. A file
+system cannot be remounted read-only while ccfd holds files open for
+writing (EBUSY), so the read-only fault is the one that happens in real
+life: the kernel turns ext4 read-only after an error (errors=remount-ro),
+triggered through /sys/fs/ext4/<dev>/trigger_fs_error. It clears the way an
+operator clears it: unmount, e2fsck, mount again (here on a new loop
+device, as a re-attached volume would be)."""
 
 import os
 import sqlite3
@@ -15,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from ccftest import CONNECTORS, checksum, expect
+from ccftest import CONNECTORS, checksum, expect, props
 
 BUSY_TIMEOUT_S = 5  # the store's busy_timeout
 
@@ -49,6 +56,69 @@ def tmpfs(tmp_path):
         pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
     yield mnt
     subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+class Ext4Loop:
+    """An ext4 image mounted with errors=remount-ro on a loop device."""
+
+    def __init__(self, base):
+        self.img = base / "ext4.img"
+        self.mnt = base / f"ext4-{uuid.uuid4().hex[:8]}"
+        self.mnt.mkdir()
+        self.devices = []
+
+    def _run(self, *argv):
+        r = subprocess.run(argv, capture_output=True, text=True)
+        return r.returncode == 0, (r.stderr or r.stdout).strip()
+
+    def setup(self):
+        with open(self.img, "wb") as f:
+            f.truncate(64 << 20)
+        for argv in (["mkfs.ext4", "-q", "-F", str(self.img)],):
+            ok, err = self._run(*argv)
+            if not ok:
+                return f"{argv[0]}: {err}"
+        return self.mount()
+
+    def mount(self):
+        r = subprocess.run(["losetup", "-f", "--show", str(self.img)], capture_output=True, text=True)
+        if r.returncode != 0:
+            return f"losetup: {r.stderr.strip()}"
+        dev = r.stdout.strip()
+        self.devices.append(dev)
+        ok, err = self._run("mount", "-t", "ext4", "-o", "errors=remount-ro", dev, str(self.mnt))
+        return None if ok else f"mount: {err}"
+
+    def trigger(self):
+        return Path(f"/sys/fs/ext4/{os.path.basename(self.devices[-1])}/trigger_fs_error")
+
+    def break_it(self):
+        self.trigger().write_text("1")
+
+    def repair(self):
+        for argv in (["umount", "-l", str(self.mnt)], ["e2fsck", "-fy", str(self.img)]):
+            ok, err = self._run(*argv)
+            assert ok or argv[0] == "e2fsck", err  # e2fsck exits 1 when it fixed something
+        err = self.mount()
+        assert err is None, err
+
+    def cleanup(self):
+        self._run("umount", "-l", str(self.mnt))
+        for dev in self.devices:
+            self._run("losetup", "-d", dev)  # a busy one detaches when released
+
+
+@pytest.fixture
+def ext4_loop(tmp_path):
+    fs = Ext4Loop(tmp_path)
+    why = fs.setup()
+    if why is None and not fs.trigger().exists():
+        why = f"{fs.trigger()} does not exist (kernel without ext4 error injection)"
+    if why is not None:
+        fs.cleanup()
+        pytest.skip(f"cannot set up a loop-mounted ext4 here: {why}")
+    yield fs
+    fs.cleanup()
 
 
 def test_locked_database_is_503_then_recovers(ccfd_factory):
@@ -106,5 +176,49 @@ def test_full_disk_is_503_then_recovers(ccfd_factory, tmpfs):
     for i in range(20):  # each batch is all or nothing
         n = len([x for x in ids if x.startswith(f"full{i}-")])
         assert n in (0, 1000), (i, n)
+    s.stop()
+    assert integrity_ok(s.data_dir / "ccf.db")
+
+
+def test_read_only_file_system_is_503_then_recovers(ccfd_factory, ext4_loop):
+    # FULL: what was acknowledged must be on the image the repair reads.
+    s = ccfd_factory(data_dir=ext4_loop.mnt / "data",
+                     extra_args=("--executor", "none", "--synchronous", "FULL"))
+    os.sync()  # the files ccfd and the test created before the first request
+    c = s.client
+    cid = c.create_connector()["connector_id"]
+    expect(c.post(f"{CONNECTORS}/{cid}/documents", {"documents": docs(100, "before")}), 202)
+    c.put_checkpoint(cid, "cp-before")
+    offset = s.log_size()
+
+    ext4_loop.break_it()
+    assert_503(c.post(f"{CONNECTORS}/{cid}/documents", {"documents": docs(10, "ro")}))
+    assert_503(c.put(f"{CONNECTORS}/{cid}/checkpoint", {"checkpoint_data": "cp-ro"}))
+    assert_503(c.post(CONNECTORS, {"name": "during-ro", "container_properties": props()}))
+    assert_503(c.post(f"{CONNECTORS}/{cid}/jobs", {}))
+    assert_503(c.delete(f"{CONNECTORS}/{cid}"))
+    # What is stored can still be read.
+    expect(c.get(f"{CONNECTORS}/{cid}"), 200)
+    got = c.list_all(f"{CONNECTORS}/{cid}/documents", "documents", max_results=1000)[0]
+    assert len(got) == 100
+    assert c.get_checkpoint(cid)["checkpoint_data"] == "cp-before"
+    assert "file system is read-only" in s.log_text(offset)  # the log says what to do
+
+    ext4_loop.repair()
+    deadline = time.monotonic() + 10
+    while True:  # ccfd notices the file mounted again on its next store call
+        r = c.post(f"{CONNECTORS}/{cid}/documents", {"documents": docs(10, "after")})
+        if r.status == 202 or time.monotonic() > deadline:
+            break
+        assert_503(r)
+        time.sleep(0.05)
+    expect(r, 202)
+    assert "store.reopening" in s.log_text(offset)
+    c.put_checkpoint(cid, "cp-after")
+    ids = {d["document_id"] for d in c.list_all(f"{CONNECTORS}/{cid}/documents", "documents", max_results=1000)[0]}
+    assert ids == {f"before-{i:05d}" for i in range(100)} | {f"after-{i:05d}" for i in range(10)}
+    assert c.get_checkpoint(cid)["checkpoint_data"] == "cp-after"
+    names = [x["name"] for x in c.list_all(CONNECTORS, "connectors")[0]]
+    assert "during-ro" not in names
     s.stop()
     assert integrity_ok(s.data_dir / "ccf.db")
