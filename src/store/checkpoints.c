@@ -6,31 +6,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-int store_put_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                         const char *data, size_t len)
+struct put_checkpoint {
+    const char *tk, *connector_id, *data;
+    size_t len;
+};
+
+static int put_checkpoint_tx(struct store__conn *c, void *arg)
 {
+    const struct put_checkpoint *a = arg;
     const char *op = "put_checkpoint";
-    char tk[STORE__TENANT_KEY_MAX];
-    struct store__conn *c;
     sqlite3_stmt *st = NULL;
     int rc, b = SQLITE_OK;
 
-    if (!ccf_connector_id_valid(connector_id))
-        return CCF_ENOTFOUND;
-    store__tenant_key(t, tk);
     /* One statement checks the tenant and upserts; WHERE also settles the
      * parser's ON ambiguity of INSERT ... SELECT ... ON CONFLICT. */
-    if ((rc = store__conn(s, &c)) < 0 ||
-        (rc = store__stmt(c, STORE__Q_CP_PUT,
+    if ((rc = store__stmt(c, STORE__Q_CP_PUT,
                           "INSERT INTO checkpoints (connector_id, data, created_at, updated_at) "
                           "SELECT id, ?3, ?4, ?4 FROM connectors WHERE id = ?1 AND tenant = ?2 "
                           "ON CONFLICT (connector_id) DO UPDATE SET "
                           "data = excluded.data, updated_at = excluded.updated_at",
                           &st, op)) < 0)
         return rc;
-    store__bind_text(st, 1, connector_id, &b);
-    store__bind_text(st, 2, tk, &b);
-    store__bind_blob(st, 3, data, len, &b);
+    store__bind_text(st, 1, a->connector_id, &b);
+    store__bind_text(st, 2, a->tk, &b);
+    store__bind_blob(st, 3, a->data, a->len, &b);
     store__bind_int(st, 4, ccf_now_us(), &b);
     if ((rc = store__bind_check(c, b, op)) < 0) {
         store__reset(st);
@@ -39,6 +38,18 @@ int store_put_checkpoint(struct store *s, const struct ccf_tenant *t, const char
     if ((rc = store__step_done(c, st, op)) < 0)
         return rc;
     return store__changes(c) == 1 ? 0 : CCF_ENOTFOUND;
+}
+
+int store_put_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                         const char *data, size_t len)
+{
+    char tk[STORE__TENANT_KEY_MAX];
+    struct put_checkpoint a = {.tk = tk, .connector_id = connector_id, .data = data, .len = len};
+
+    if (!ccf_connector_id_valid(connector_id))
+        return CCF_ENOTFOUND;
+    store__tenant_key(t, tk);
+    return store__write(s, put_checkpoint_tx, &a, "put_checkpoint");
 }
 
 static int row_checkpoint(sqlite3_stmt *st, const char *connector_id, struct ccf_checkpoint *out)
@@ -95,25 +106,24 @@ out:
     return rc;
 }
 
-int store_delete_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id)
+struct delete_checkpoint {
+    const char *tk, *connector_id;
+};
+
+static int delete_checkpoint_tx(struct store__conn *c, void *arg)
 {
+    const struct delete_checkpoint *a = arg;
     const char *op = "delete_checkpoint";
-    char tk[STORE__TENANT_KEY_MAX];
-    struct store__conn *c;
     sqlite3_stmt *st = NULL;
     int rc, b = SQLITE_OK;
 
-    if (!ccf_connector_id_valid(connector_id))
-        return CCF_ENOTFOUND;
-    store__tenant_key(t, tk);
-    if ((rc = store__conn(s, &c)) < 0 ||
-        (rc = store__stmt(c, STORE__Q_CP_DELETE,
+    if ((rc = store__stmt(c, STORE__Q_CP_DELETE,
                           "DELETE FROM checkpoints WHERE connector_id = "
                           "(SELECT id FROM connectors WHERE id = ?1 AND tenant = ?2)",
                           &st, op)) < 0)
         return rc;
-    store__bind_text(st, 1, connector_id, &b);
-    store__bind_text(st, 2, tk, &b);
+    store__bind_text(st, 1, a->connector_id, &b);
+    store__bind_text(st, 2, a->tk, &b);
     if ((rc = store__bind_check(c, b, op)) < 0) {
         store__reset(st);
         return rc;
@@ -121,4 +131,15 @@ int store_delete_checkpoint(struct store *s, const struct ccf_tenant *t, const c
     if ((rc = store__step_done(c, st, op)) < 0)
         return rc;
     return store__changes(c) == 1 ? 0 : CCF_ENOTFOUND;
+}
+
+int store_delete_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id)
+{
+    char tk[STORE__TENANT_KEY_MAX];
+    struct delete_checkpoint a = {.tk = tk, .connector_id = connector_id};
+
+    if (!ccf_connector_id_valid(connector_id))
+        return CCF_ENOTFOUND;
+    store__tenant_key(t, tk);
+    return store__write(s, delete_checkpoint_tx, &a, "delete_checkpoint");
 }

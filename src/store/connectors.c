@@ -98,36 +98,48 @@ out:
     return rc;
 }
 
-int store_create_connector(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c)
+struct create_connector {
+    const char *tk;
+    const struct ccf_connector *in;
+    char id[CCF_CONNECTOR_ID_LEN + 1];
+    int64_t now;
+};
+
+static int create_connector_tx(struct store__conn *c, void *arg)
 {
-    char tk[STORE__TENANT_KEY_MAX], id[CCF_CONNECTOR_ID_LEN + 1];
-    struct store__conn *conn;
+    struct create_connector *a = arg;
     sqlite3_stmt *st = NULL;
-    int64_t now = ccf_now_us();
     int rc;
 
-    if (!c->name || !c->properties)
-        return CCF_EINVAL;
-    store__tenant_key(t, tk);
-    if ((rc = store__conn(s, &conn)) < 0 ||
-        (rc = store__stmt(conn, STORE__Q_CONN_INSERT,
+    if ((rc = store__stmt(c, STORE__Q_CONN_INSERT,
                           "INSERT INTO connectors (" CONN_COLS ", tenant) "
                           "VALUES (?1, ?3, ?4, ?5, 0, NULL, ?6, ?6, 1, ?2)",
                           &st, "create_connector")) < 0)
         return rc;
     for (int i = 0; i < ID_TRIES; i++) {
-        if ((rc = ccf_connector_id_new(id)) < 0 ||
-            (rc = insert_connector(conn, st, tk, c, id, now)) <= 0)
-            break;
-        CCF_LOG_WARN("store.id_collision", CCF_KV_STR("connector_id", id));
-        rc = CCF_EIO;
+        if ((rc = ccf_connector_id_new(a->id)) < 0 ||
+            (rc = insert_connector(c, st, a->tk, a->in, a->id, a->now)) <= 0)
+            return rc;
+        CCF_LOG_WARN("store.id_collision", CCF_KV_STR("connector_id", a->id));
     }
-    if (rc < 0)
+    return CCF_EIO;
+}
+
+int store_create_connector(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c)
+{
+    char tk[STORE__TENANT_KEY_MAX];
+    struct create_connector a = {.tk = tk, .in = c, .now = ccf_now_us()};
+    int rc;
+
+    if (!c->name || !c->properties)
+        return CCF_EINVAL;
+    store__tenant_key(t, tk);
+    if ((rc = store__write(s, create_connector_tx, &a, "create_connector")) < 0)
         return rc;
-    memcpy(c->id, id, sizeof(id));
+    memcpy(c->id, a.id, sizeof(a.id));
     c->status = CCF_CONNECTOR_AVAILABLE;
     c->active_job_id[0] = '\0';
-    c->created_at = c->updated_at = now;
+    c->created_at = c->updated_at = a.now;
     c->version = 1;
     return 0;
 }
@@ -230,35 +242,33 @@ out:
     return rc;
 }
 
-int store_update_connector(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
-                           int64_t expected_version)
+struct update_connector {
+    const char *tk;
+    const struct ccf_connector *c;
+    int64_t expected_version, now;
+};
+
+static int update_connector_tx(struct store__conn *conn, void *arg)
 {
+    const struct update_connector *a = arg;
+    const struct ccf_connector *c = a->c;
     const char *op = "update_connector";
-    char tk[STORE__TENANT_KEY_MAX];
-    struct store__conn *conn;
     sqlite3_stmt *st = NULL;
-    int64_t now = ccf_now_us();
     int rc, b = SQLITE_OK;
 
-    if (!ccf_connector_id_valid(c->id))
-        return CCF_ENOTFOUND;
-    if (!c->name || !c->properties)
-        return CCF_EINVAL;
-    store__tenant_key(t, tk);
-    if ((rc = store__conn(s, &conn)) < 0 ||
-        (rc = store__stmt(conn, STORE__Q_CONN_UPDATE,
+    if ((rc = store__stmt(conn, STORE__Q_CONN_UPDATE,
                           "UPDATE connectors SET name = ?3, description = ?4, properties = ?5, "
                           "updated_at = ?6, version = version + 1 "
                           "WHERE id = ?1 AND tenant = ?2 AND version = ?7",
                           &st, op)) < 0)
         return rc;
     store__bind_text(st, 1, c->id, &b);
-    store__bind_text(st, 2, tk, &b);
+    store__bind_text(st, 2, a->tk, &b);
     store__bind_text(st, 3, c->name, &b);
     store__bind_text(st, 4, c->description, &b);
     store__bind_text(st, 5, c->properties, &b);
-    store__bind_int(st, 6, now, &b);
-    store__bind_int(st, 7, expected_version, &b);
+    store__bind_int(st, 6, a->now, &b);
+    store__bind_int(st, 7, a->expected_version, &b);
     if ((rc = store__bind_check(conn, b, op)) < 0) {
         store__reset(st);
         return rc;
@@ -267,43 +277,71 @@ int store_update_connector(struct store *s, const struct ccf_tenant *t, struct c
         return rc;
     /* One statement did the write; this read only tells the caller why not. */
     if (store__changes(conn) == 0) {
-        rc = store__connector_status(conn, tk, c->id, op);
+        rc = store__connector_status(conn, a->tk, c->id, op);
         return rc >= 0 ? CCF_ECONFLICT : rc;
     }
-    c->updated_at = now;
+    return 0;
+}
+
+int store_update_connector(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
+                           int64_t expected_version)
+{
+    char tk[STORE__TENANT_KEY_MAX];
+    struct update_connector a = {
+        .tk = tk, .c = c, .expected_version = expected_version, .now = ccf_now_us()};
+    int rc;
+
+    if (!ccf_connector_id_valid(c->id))
+        return CCF_ENOTFOUND;
+    if (!c->name || !c->properties)
+        return CCF_EINVAL;
+    store__tenant_key(t, tk);
+    if ((rc = store__write(s, update_connector_tx, &a, "update_connector")) < 0)
+        return rc;
+    c->updated_at = a.now;
     c->version = expected_version + 1;
     return 0;
 }
 
-int store_delete_connector(struct store *s, const struct ccf_tenant *t, const char *id)
+struct delete_connector {
+    const char *tk, *id;
+};
+
+static int delete_connector_tx(struct store__conn *c, void *arg)
 {
+    const struct delete_connector *a = arg;
     const char *op = "delete_connector";
-    char tk[STORE__TENANT_KEY_MAX];
-    struct store__conn *c;
     sqlite3_stmt *st = NULL;
     int rc, b = SQLITE_OK;
 
-    if (!ccf_connector_id_valid(id))
-        return CCF_ENOTFOUND;
-    store__tenant_key(t, tk);
-    if ((rc = store__conn(s, &c)) < 0 ||
-        (rc = store__stmt(c, STORE__Q_CONN_DELETE,
+    if ((rc = store__stmt(c, STORE__Q_CONN_DELETE,
                           "DELETE FROM connectors WHERE id = ?1 AND tenant = ?2 AND status = 0",
                           &st, op)) < 0)
         return rc;
-    store__bind_text(st, 1, id, &b);
-    store__bind_text(st, 2, tk, &b);
+    store__bind_text(st, 1, a->id, &b);
+    store__bind_text(st, 2, a->tk, &b);
     if ((rc = store__bind_check(c, b, op)) < 0) {
         store__reset(st);
         return rc;
     }
     /* Foreign keys cascade to jobs, documents and the checkpoint in the same
-     * statement, hence the same implicit transaction. */
+     * statement, hence the same transaction. */
     if ((rc = store__step_done(c, st, op)) < 0)
         return rc;
     if (store__changes(c) == 0) {
-        rc = store__connector_status(c, tk, id, op);
+        rc = store__connector_status(c, a->tk, a->id, op);
         return rc >= 0 ? CCF_ECONFLICT : rc;
     }
     return 0;
+}
+
+int store_delete_connector(struct store *s, const struct ccf_tenant *t, const char *id)
+{
+    char tk[STORE__TENANT_KEY_MAX];
+    struct delete_connector a = {.tk = tk, .id = id};
+
+    if (!ccf_connector_id_valid(id))
+        return CCF_ENOTFOUND;
+    store__tenant_key(t, tk);
+    return store__write(s, delete_connector_tx, &a, "delete_connector");
 }

@@ -1,5 +1,6 @@
 /* documents.c: documents in the SQLite backend: batch upsert and delete,
- * each all or nothing in one transaction, and listing by document_id. */
+ * each all or nothing (one transaction body, group.c), and listing by
+ * document_id. */
 #include "store/store_int.h"
 
 #include <stdlib.h>
@@ -37,15 +38,40 @@ static int put_one(struct store__conn *c, sqlite3_stmt *st, const char *connecto
     return store__step_done(c, st, op);
 }
 
+struct put_docs {
+    const char *tk, *connector_id;
+    const struct ccf_document **v; /* sorted by id */
+    size_t n;
+    int64_t now;
+};
+
+static int put_docs_tx(struct store__conn *c, void *arg)
+{
+    const struct put_docs *a = arg;
+    const char *op = "put_documents";
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if ((rc = store__stmt(c, STORE__Q_DOC_PUT,
+                          "INSERT INTO documents (connector_id, document_id, checksum, "
+                          "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4) "
+                          "ON CONFLICT (connector_id, document_id) DO UPDATE SET "
+                          "checksum = excluded.checksum, updated_at = excluded.updated_at",
+                          &st, op)) < 0 ||
+        (rc = store__connector_status(c, a->tk, a->connector_id, op)) < 0)
+        return rc;
+    for (size_t i = 0; i < a->n; i++) {
+        if ((rc = put_one(c, st, a->connector_id, a->v[i], a->now, op)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
 int store_put_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                         const struct ccf_document *docs, size_t n)
 {
-    const char *op = "put_documents";
-    const struct ccf_document **v = NULL;
     char tk[STORE__TENANT_KEY_MAX];
-    struct store__conn *c;
-    sqlite3_stmt *st = NULL;
-    int64_t now = ccf_now_us();
+    struct put_docs a = {.tk = tk, .connector_id = connector_id, .n = n, .now = ccf_now_us()};
     int rc;
 
     if (!ccf_connector_id_valid(connector_id))
@@ -55,42 +81,54 @@ int store_put_documents(struct store *s, const struct ccf_tenant *t, const char 
             return CCF_EINVAL;
     }
     store__tenant_key(t, tk);
-    if ((rc = store__conn(s, &c)) < 0 ||
-        (rc = store__stmt(c, STORE__Q_DOC_PUT,
-                          "INSERT INTO documents (connector_id, document_id, checksum, "
-                          "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4) "
-                          "ON CONFLICT (connector_id, document_id) DO UPDATE SET "
-                          "checksum = excluded.checksum, updated_at = excluded.updated_at",
-                          &st, op)) < 0 ||
-        (rc = store__begin(c, op)) < 0)
-        return rc;
-    if ((rc = store__connector_status(c, tk, connector_id, op)) < 0)
-        goto fail;
-    v = ccf_xcalloc(n, sizeof(*v));
+    /* Sorted here, outside the batch that other writers wait for. */
+    a.v = ccf_xcalloc(n ? n : 1, sizeof(*a.v));
     for (size_t i = 0; i < n; i++)
-        v[i] = &docs[i];
-    qsort(v, n, sizeof(*v), cmp_doc);
-    for (size_t i = 0; i < n; i++) {
-        if ((rc = put_one(c, st, connector_id, v[i], now, op)) < 0)
-            goto fail;
-    }
-    free(v);
-    return store__commit(c, op);
-fail:
-    free(v);
-    store__rollback(c, op);
+        a.v[i] = &docs[i];
+    qsort(a.v, n, sizeof(*a.v), cmp_doc);
+    rc = store__write(s, put_docs_tx, &a, "put_documents");
+    free(a.v);
     return rc;
+}
+
+struct delete_docs {
+    const char *tk, *connector_id;
+    const char **v; /* sorted */
+    size_t n;
+};
+
+static int delete_docs_tx(struct store__conn *c, void *arg)
+{
+    const struct delete_docs *a = arg;
+    const char *op = "delete_documents";
+    sqlite3_stmt *st = NULL;
+    int rc, b;
+
+    if ((rc = store__stmt(c, STORE__Q_DOC_DELETE,
+                          "DELETE FROM documents WHERE connector_id = ?1 AND document_id = ?2", &st,
+                          op)) < 0 ||
+        (rc = store__connector_status(c, a->tk, a->connector_id, op)) < 0)
+        return rc;
+    for (size_t i = 0; i < a->n; i++) {
+        b = SQLITE_OK;
+        store__bind_text(st, 1, a->connector_id, &b);
+        store__bind_text(st, 2, a->v[i], &b);
+        if ((rc = store__bind_check(c, b, op)) < 0) {
+            store__reset(st);
+            return rc;
+        }
+        if ((rc = store__step_done(c, st, op)) < 0)
+            return rc;
+    }
+    return 0;
 }
 
 int store_delete_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                            const char *const *ids, size_t n)
 {
-    const char *op = "delete_documents";
-    const char **v = NULL;
     char tk[STORE__TENANT_KEY_MAX];
-    struct store__conn *c;
-    sqlite3_stmt *st = NULL;
-    int rc, b;
+    struct delete_docs a = {.tk = tk, .connector_id = connector_id, .n = n};
+    int rc;
 
     if (!ccf_connector_id_valid(connector_id))
         return CCF_ENOTFOUND;
@@ -99,31 +137,12 @@ int store_delete_documents(struct store *s, const struct ccf_tenant *t, const ch
             return CCF_EINVAL;
     }
     store__tenant_key(t, tk);
-    if ((rc = store__conn(s, &c)) < 0 ||
-        (rc = store__stmt(c, STORE__Q_DOC_DELETE,
-                          "DELETE FROM documents WHERE connector_id = ?1 AND document_id = ?2", &st,
-                          op)) < 0 ||
-        (rc = store__begin(c, op)) < 0)
-        return rc;
-    if ((rc = store__connector_status(c, tk, connector_id, op)) < 0)
-        goto fail;
-    v = ccf_xcalloc(n, sizeof(*v));
-    memcpy(v, ids, n * sizeof(*v));
-    qsort(v, n, sizeof(*v), cmp_str);
-    for (size_t i = 0; i < n; i++) {
-        b = SQLITE_OK;
-        store__bind_text(st, 1, connector_id, &b);
-        store__bind_text(st, 2, v[i], &b);
-        if ((rc = store__bind_check(c, b, op)) < 0 || (rc = store__step_done(c, st, op)) < 0) {
-            store__reset(st);
-            goto fail;
-        }
-    }
-    free(v);
-    return store__commit(c, op);
-fail:
-    free(v);
-    store__rollback(c, op);
+    a.v = ccf_xcalloc(n ? n : 1, sizeof(*a.v));
+    if (n)
+        memcpy(a.v, ids, n * sizeof(*a.v));
+    qsort(a.v, n, sizeof(*a.v), cmp_str);
+    rc = store__write(s, delete_docs_tx, &a, "delete_documents");
+    free(a.v);
     return rc;
 }
 

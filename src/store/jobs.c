@@ -121,13 +121,34 @@ static int insert_job(struct store__conn *c, const char *tk, const struct ccf_jo
     return store__step_done(c, st, op);
 }
 
+struct start_job {
+    const char *tk;
+    struct ccf_job *j;
+};
+
+static int start_job_tx(struct store__conn *c, void *arg)
+{
+    const struct start_job *a = arg;
+    const char *op = "start_job";
+    struct ccf_job *j = a->j;
+    int rc;
+
+    j->created_at = j->updated_at = ccf_now_us();
+    if ((rc = fresh_job_id(c, j->id, op)) < 0 ||
+        (rc = claim_connector(c, a->tk, j->connector_id, j->id, op)) < 0 ||
+        (rc = insert_job(c, a->tk, j, op)) < 0 ||
+        (rc = store__change_insert(c, a->tk, j->connector_id, j->id, -1, CCF_JOB_STARTED,
+                                   j->created_at, op)) < 0)
+        return rc;
+    return 0;
+}
+
 int store_start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                     const char *environment, struct ccf_job *out)
 {
-    const char *op = "start_job";
     char tk[STORE__TENANT_KEY_MAX];
-    struct store__conn *c;
     struct ccf_job j;
+    struct start_job a = {.tk = tk, .j = &j};
     int rc;
 
     if (!ccf_connector_id_valid(connector_id))
@@ -137,23 +158,11 @@ int store_start_job(struct store *s, const struct ccf_tenant *t, const char *con
     memcpy(j.connector_id, connector_id, sizeof(j.connector_id));
     j.status = CCF_JOB_STARTED;
     j.environment = (char *)environment; /* borrowed until the copy below */
-    if ((rc = store__conn(s, &c)) < 0 || (rc = store__begin(c, op)) < 0)
-        return rc;
-    j.created_at = j.updated_at = ccf_now_us();
-    if ((rc = fresh_job_id(c, j.id, op)) < 0 ||
-        (rc = claim_connector(c, tk, connector_id, j.id, op)) < 0 ||
-        (rc = insert_job(c, tk, &j, op)) < 0 ||
-        (rc = store__change_insert(c, tk, connector_id, j.id, -1, CCF_JOB_STARTED, j.created_at,
-                                   op)) < 0)
-        goto fail;
-    if ((rc = store__commit(c, op)) < 0)
+    if ((rc = store__write(s, start_job_tx, &a, "start_job")) < 0)
         return rc;
     j.environment = environment ? ccf_xstrdup(environment) : NULL;
     *out = j;
     return 0;
-fail:
-    store__rollback(c, op);
-    return rc;
 }
 
 /* Reads the job into *out (owned strings). */
@@ -389,14 +398,31 @@ static int transition_locked(struct store__conn *c, const char *tk, struct ccf_j
     return 1;
 }
 
+struct transition {
+    const char *tk, *connector_id, *job_id;
+    const struct store_transition *tr;
+    struct ccf_job *j;
+};
+
+static int transition_tx(struct store__conn *c, void *arg)
+{
+    const struct transition *a = arg;
+    const char *op = "transition_job";
+    int rc;
+
+    if ((rc = load_job(c, a->tk, a->connector_id, a->job_id, a->j, op)) < 0)
+        return rc;
+    return transition_locked(c, a->tk, a->j, a->tr, op);
+}
+
 int store_transition_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                          const char *job_id, const struct store_transition *tr, struct ccf_job *out)
 {
-    const char *op = "transition_job";
     char tk[STORE__TENANT_KEY_MAX];
-    struct store__conn *c;
     struct ccf_job j;
-    int rc, err;
+    struct transition a = {
+        .tk = tk, .connector_id = connector_id, .job_id = job_id, .tr = tr, .j = &j};
+    int rc;
 
     if ((unsigned)tr->to >= CCF_JOB_STATUS_COUNT)
         return CCF_EINVAL;
@@ -404,14 +430,7 @@ int store_transition_job(struct store *s, const struct ccf_tenant *t, const char
         return CCF_ENOTFOUND;
     store__tenant_key(t, tk);
     memset(&j, 0, sizeof(j));
-    if ((rc = store__conn(s, &c)) < 0 || (rc = store__begin(c, op)) < 0)
-        return rc;
-    if ((rc = load_job(c, tk, connector_id, job_id, &j, op)) == 0)
-        rc = transition_locked(c, tk, &j, tr, op);
-    if (rc == 1 && (err = store__commit(c, op)) < 0)
-        rc = err; /* the commit rolled back */
-    else if (rc <= 0)
-        store__rollback(c, op); /* a failure, or nothing written */
+    rc = store__write(s, transition_tx, &a, "transition_job");
     if (rc >= 0 && out) {
         *out = j;
         return rc;

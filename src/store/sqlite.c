@@ -44,10 +44,11 @@ struct store {
     unsigned char secret[32];
     dev_t dev; /* the database file's identity (under mu) */
     ino_t ino;
-    atomic_uint gen;         /* bumped when the file at path changed */
-    atomic_bool suspect;     /* an I/O-class error since the last commit */
-    atomic_llong next_check; /* ms, CLOCK_MONOTONIC */
-    bool opened;             /* the first connection exists */
+    atomic_uint gen;           /* bumped when the file at path changed */
+    atomic_bool suspect;       /* an I/O-class error since the last commit */
+    atomic_llong next_check;   /* ms, CLOCK_MONOTONIC */
+    bool opened;               /* the first connection exists */
+    struct store__group group; /* group commit (group.c) */
 };
 
 static void conn_close(struct store__conn *c)
@@ -275,6 +276,7 @@ int store_open(struct store **out, const struct store_config *cfg)
         return CCF_EINVAL;
     s = ccf_xcalloc(1, sizeof(*s));
     pthread_mutex_init(&s->mu, NULL);
+    store__group_init(&s->group);
     s->path = ccf_xstrdup(cfg->path);
     n = strlen(cfg->path) + sizeof(PROBE_SUFFIX);
     s->probe = ccf_xmalloc(n);
@@ -323,10 +325,16 @@ void store_close(struct store *s)
         conn_close(c);
     }
     pthread_mutex_destroy(&s->mu);
+    store__group_destroy(&s->group);
     free(s->path);
     free(s->probe);
     memset(s->secret, 0, sizeof(s->secret));
     free(s);
+}
+
+struct store__group *store__group_of(struct store *s)
+{
+    return &s->group;
 }
 
 int store_secret(struct store *s, unsigned char out[32])

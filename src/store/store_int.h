@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <pthread.h>
+
 #include <sqlite3.h>
 
 #include "store/store.h"
@@ -23,6 +25,9 @@ enum store__q {
     STORE__Q_BEGIN,
     STORE__Q_COMMIT,
     STORE__Q_ROLLBACK,
+    STORE__Q_SAVEPOINT,
+    STORE__Q_ROLLBACK_TO,
+    STORE__Q_RELEASE,
     STORE__Q_PING,
     STORE__Q_CONN_INSERT,
     STORE__Q_CONN_GET,
@@ -68,7 +73,20 @@ struct store__conn {
     struct store__conn *prev, *next;
 };
 
+/* The group-commit queue of a store (group.c). */
+struct store__wreq;
+struct store__group {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct store__wreq *head, **tail; /* writers waiting, oldest first */
+    bool leader;                      /* a writer runs a batch */
+    size_t waiting;                   /* in the queue */
+    uint64_t batches, writes;         /* taken so far, for tests and stats */
+};
+
 /* sqlite.c */
+
+struct store__group *store__group_of(struct store *s);
 
 /* The calling thread's connection, opened on first use. CCF_EUNAVAIL (or
  * CCF_EIO) if it cannot be opened, logged. */
@@ -92,6 +110,21 @@ int store__migrate(struct store__conn *c, const char *path, unsigned char secret
 /* 0 if c's database holds the token secret secret, CCF_EUNAVAIL if it holds
  * another or none (a different file), or the error reading it. */
 int store__same_database(struct store__conn *c, const unsigned char secret[32]);
+
+/* group.c */
+
+/* A transaction body: runs inside a transaction (and a savepoint) on c, the
+ * connection of whichever thread leads the batch, so it uses c and arg
+ * only. A negative enum ccf_err undoes its writes; 0 or more keeps them. */
+typedef int (*store__tx_fn)(struct store__conn *c, void *arg);
+
+void store__group_init(struct store__group *g);
+void store__group_destroy(struct store__group *g);
+/* Runs fn(c, arg) in a transaction, batched with other threads' writes
+ * (group commit), and returns its result once the batch is committed, or
+ * the commit's error. Inside a body it runs fn at once, in that body's
+ * transaction. */
+int store__write(struct store *s, store__tx_fn fn, void *arg, const char *op);
 
 /* exec.c */
 
