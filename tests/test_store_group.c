@@ -117,8 +117,8 @@ static bool has_meta(struct fx *f, const char *key)
     bool found;
 
     assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_prepare_v2(db, "SELECT 1 FROM meta WHERE key = ?1", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT 1 FROM meta WHERE key = ?1", -1, &st, NULL),
+                     SQLITE_OK);
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     found = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
@@ -214,7 +214,7 @@ static void test_nested_write_joins_the_body(void **state)
 }
 
 #define THREADS 8
-#define EACH 100
+#define EACH    100
 
 struct creator {
     struct fx *f;

@@ -37,6 +37,7 @@ static int set_account_id(struct server_config *c, const char *v, char *err, siz
 static int set_log_level(struct server_config *c, const char *v, char *err, size_t n);
 static int set_log_format(struct server_config *c, const char *v, char *err, size_t n);
 static int set_threads(struct server_config *c, const char *v, char *err, size_t n);
+static int set_write_threads(struct server_config *c, const char *v, char *err, size_t n);
 static int set_synchronous(struct server_config *c, const char *v, char *err, size_t n);
 static int set_connection_limit(struct server_config *c, const char *v, char *err, size_t n);
 static int set_connection_timeout(struct server_config *c, const char *v, char *err, size_t n);
@@ -79,6 +80,10 @@ static const struct config_key keys[] = {
     {"log-level", "LEVEL", "debug, info, warn or error (default info)", set_log_level},
     {"log-format", "FORMAT", "logfmt or json (default logfmt)", set_log_format},
     {"threads", "N", "HTTP worker threads (default: online CPUs)", set_threads},
+    {"write-threads", "N",
+     "threads that run writes, 0 = on the HTTP threads (default " SERVER_WRITE_THREADS_DEFAULT_S
+     ")",
+     set_write_threads},
     {"synchronous", "MODE", "FULL, NORMAL or OFF (default FULL)", set_synchronous},
     {"connection-limit", "N", "most open connections (default 1024)", set_connection_limit},
     {"connection-timeout", "SECONDS", "idle timeout and shutdown grace (default 30)",
@@ -254,6 +259,16 @@ static int set_threads(struct server_config *c, const char *v, char *err, size_t
     if (parse_uint(v, 1, THREADS_MAX, &x) < 0)
         return fail(err, n, "expected an integer 1..1024");
     c->threads = (unsigned)x;
+    return 0;
+}
+
+static int set_write_threads(struct server_config *c, const char *v, char *err, size_t n)
+{
+    unsigned long x;
+
+    if (parse_uint(v, 0, THREADS_MAX, &x) < 0)
+        return fail(err, n, "expected an integer 0..1024");
+    c->write_threads = (unsigned)x;
     return 0;
 }
 
@@ -439,6 +454,7 @@ static void set_defaults(struct server_config *c)
     c->log_level = CCF_LOG_INFO;
     c->log_format = CCF_LOG_LOGFMT;
     c->threads = online_cpus();
+    c->write_threads = SERVER_WRITE_THREADS_DEFAULT;
     memcpy(c->synchronous, "FULL", sizeof("FULL"));
     c->connection_limit = 1024;
     c->connection_timeout = 30;

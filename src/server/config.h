@@ -24,6 +24,10 @@
 #define SERVER_DEFAULT_SIGNING    "execute-api"
 #define SERVER_SIGNING_MAX        63
 #define SERVER_SYNCHRONOUS_MAX    7 /* "NORMAL" */
+/* Writes wait for their batch's fsync on threads of their own: this many can
+ * wait, and share one commit, at once (docs/PERFORMANCE.md). */
+#define SERVER_WRITE_THREADS_DEFAULT   16
+#define SERVER_WRITE_THREADS_DEFAULT_S "16"
 
 struct server_config {
     char *config_file;                   /* NULL when none was given */
@@ -34,6 +38,7 @@ struct server_config {
     enum ccf_log_level log_level;
     enum ccf_log_format log_format;
     unsigned threads;
+    unsigned write_threads;                   /* 0: writes run on the HTTP threads */
     char synchronous[SERVER_SYNCHRONOUS_MAX]; /* "FULL", "NORMAL" or "OFF" */
     unsigned connection_limit;
     unsigned connection_timeout; /* seconds */

@@ -7,12 +7,21 @@
  * (on_connection), so that a request MHD gives up on without telling
  * on_completed is still logged and freed when the connection goes.
  * libmicrohttpd 0.9.75 lets a response be queued only on the first or the
- * final call, never mid-upload. */
+ * final call, never mid-upload.
+ *
+ * Writes (any method but GET and HEAD) run on a pool of writer threads: a
+ * write waits for its batch's fsync (group commit, src/store/group.c) or for
+ * a locked database, and on an MHD thread it would stall every request of
+ * that thread's connections. The final call suspends the connection and
+ * queues the request; a writer runs api_handle and resumes the connection;
+ * MHD then calls on_access once more, which queues the response. As many
+ * writes as there are writers can wait for, and share, one commit. */
 #include "server/http.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -60,6 +69,13 @@ struct server_http {
     atomic_bool stopping;
     atomic_size_t in_flight;
     atomic_uint_fast64_t seq; /* request ids if the CSPRNG fails */
+    /* The writer pool: requests waiting for a writer, oldest first. */
+    pthread_mutex_t wmu;
+    pthread_cond_t wcv;
+    struct http_req *whead, **wtail;
+    bool wstop;
+    pthread_t *writers;
+    unsigned nwriters;
 };
 
 /* One per connection (its socket context), reused by each request on it. */
@@ -89,6 +105,11 @@ struct http_req {
     const char *reason;
     char connector_id[CCF_CONNECTOR_ID_LEN + 1];
     char job_id[CCF_JOB_ID_LEN + 1];
+    /* A write handed to the writer pool, while its connection is suspended. */
+    struct MHD_Connection *conn;
+    struct api_request areq;
+    struct api_response *resp; /* set by the writer before it resumes conn */
+    struct http_req *wnext;
 };
 
 static int64_t mono_us(void)
@@ -181,6 +202,10 @@ static void req_end(struct server_http *h, struct http_req *r, enum MHD_RequestT
     free(r->path);
     free(r->method);
     free(r->body);
+    if (r->resp) { /* answered by a writer, never sent */
+        api_response_clear(r->resp);
+        free(r->resp);
+    }
     if (r->counted)
         atomic_fetch_sub(&h->in_flight, 1);
     memset(r, 0, sizeof(*r));
@@ -641,6 +666,73 @@ static enum MHD_Result on_upload(struct MHD_Connection *conn, struct http_req *r
     return MHD_YES;
 }
 
+static bool is_write(const char *method)
+{
+    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+}
+
+/* The api's answer is in: the body is not needed any more (free it before
+ * the response goes out, to keep the peak low). */
+static enum MHD_Result answer(struct server_http *h, struct MHD_Connection *conn,
+                              struct http_req *r, struct api_response *resp)
+{
+    free(r->body);
+    r->body = NULL;
+    r->len = r->cap = 0;
+    return send_response(h, conn, r, resp);
+}
+
+/* Suspends conn and queues r for a writer (see the top of this file). */
+static enum MHD_Result hand_to_writer(struct server_http *h, struct MHD_Connection *conn,
+                                      struct http_req *r, const struct api_request *req)
+{
+    struct api_response *resp;
+
+    pthread_mutex_lock(&h->wmu);
+    if (h->wstop) { /* the writers are gone: run it here */
+        pthread_mutex_unlock(&h->wmu);
+        resp = ccf_xcalloc(1, sizeof(*resp));
+        api_handle(h->api, req, resp);
+        return answer(h, conn, r, resp);
+    }
+    r->conn = conn;
+    r->areq = *req;
+    r->resp = NULL;
+    r->wnext = NULL;
+    MHD_suspend_connection(conn); /* before a writer can resume it */
+    *h->wtail = r;
+    h->wtail = &r->wnext;
+    pthread_cond_signal(&h->wcv);
+    pthread_mutex_unlock(&h->wmu);
+    return MHD_YES;
+}
+
+static void *writer_main(void *arg)
+{
+    struct server_http *h = arg;
+    struct http_req *r;
+    struct api_response *resp;
+
+    for (;;) {
+        pthread_mutex_lock(&h->wmu);
+        while (!h->whead && !h->wstop)
+            pthread_cond_wait(&h->wcv, &h->wmu);
+        if (!h->whead) { /* stopping, and nothing is left */
+            pthread_mutex_unlock(&h->wmu);
+            return NULL;
+        }
+        r = h->whead;
+        h->whead = r->wnext;
+        if (!h->whead)
+            h->wtail = &h->whead;
+        pthread_mutex_unlock(&h->wmu);
+        resp = ccf_xcalloc(1, sizeof(*resp));
+        api_handle(h->api, &r->areq, resp);
+        r->resp = resp; /* MHD_resume_connection's lock publishes it */
+        MHD_resume_connection(r->conn);
+    }
+}
+
 /* The whole request is in. */
 static enum MHD_Result on_request(struct server_http *h, struct MHD_Connection *conn,
                                   struct http_req *r)
@@ -663,12 +755,11 @@ static enum MHD_Result on_request(struct server_http *h, struct MHD_Connection *
     req.has_body = r->declared > 0 || r->bytes_in > 0;
     req.tenant = r->tenant;
     req.request_id = r->request_id;
+    if (h->nwriters && is_write(r->method))
+        return hand_to_writer(h, conn, r, &req);
     resp = ccf_xcalloc(1, sizeof(*resp));
     api_handle(h->api, &req, resp);
-    free(r->body); /* before the response goes out: keep the peak low */
-    r->body = NULL;
-    r->len = r->cap = 0;
-    return send_response(h, conn, r, resp);
+    return answer(h, conn, r, resp);
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
@@ -681,6 +772,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     /* url is decoded by nobody and has lost its query: r->target has both */
     if (!r)
         return MHD_NO; /* on_uri always runs first */
+    if (r->resp) {     /* resumed: a writer has the answer */
+        struct api_response *resp = r->resp;
+
+        r->resp = NULL;
+        return answer(h, conn, r, resp);
+    }
     if (!r->method)
         return on_headers(h, conn, r, method, url, version);
     if (*upload_data_size > 0)
@@ -697,15 +794,46 @@ static uint16_t sockaddr_port(const struct sockaddr *sa)
     return ntohs(((const struct sockaddr_in *)sa)->sin_port);
 }
 
+/* Before MHD starts: its threads read nwriters without a lock. */
+static void start_writers(struct server_http *h, unsigned n)
+{
+    int rc;
+
+    h->writers = ccf_xcalloc(n ? n : 1, sizeof(pthread_t));
+    for (; h->nwriters < n; h->nwriters++) {
+        if ((rc = pthread_create(&h->writers[h->nwriters], NULL, writer_main, h)) != 0) {
+            CCF_LOG_ERROR("http.writer_failed", CCF_KV_INT("errno", rc),
+                          CCF_KV_INT("started", h->nwriters));
+            break; /* fewer writers; none: writes run on the HTTP threads */
+        }
+    }
+}
+
+/* Lets the writers finish what is queued, then joins them; from now on a
+ * write runs on its HTTP thread. */
+static void stop_writers(struct server_http *h)
+{
+    pthread_mutex_lock(&h->wmu);
+    h->wstop = true;
+    pthread_cond_broadcast(&h->wcv);
+    pthread_mutex_unlock(&h->wmu);
+    for (unsigned i = 0; i < h->nwriters; i++)
+        pthread_join(h->writers[i], NULL);
+}
+
 int server__http_start(struct server_http **out, const struct server_http_config *cfg)
 {
     struct server_http *h = ccf_xcalloc(1, sizeof(*h));
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    unsigned flags =
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
     /* MHD warns about a pool of one: a single internal thread is the same. */
     struct MHD_OptionItem pool[2] = {{MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL}};
     const union MHD_DaemonInfo *info;
     int rc;
 
+    pthread_mutex_init(&h->wmu, NULL);
+    pthread_cond_init(&h->wcv, NULL);
+    h->wtail = &h->whead;
     if (cfg->threads > 1)
         pool[0] =
             (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)cfg->threads, NULL};
@@ -717,6 +845,7 @@ int server__http_start(struct server_http **out, const struct server_http_config
     atomic_init(&h->stopping, false);
     atomic_init(&h->in_flight, 0);
     atomic_init(&h->seq, 0);
+    start_writers(h, cfg->write_threads);
     if (cfg->addr->sa_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     h->d = MHD_start_daemon(
@@ -736,6 +865,10 @@ int server__http_start(struct server_http **out, const struct server_http_config
     *out = h;
     return 0;
 fail:
+    stop_writers(h);
+    pthread_cond_destroy(&h->wcv);
+    pthread_mutex_destroy(&h->wmu);
+    free(h->writers);
     free(h);
     return rc;
 }
@@ -764,8 +897,12 @@ void server__http_stop(struct server_http *h)
 {
     if (!h)
         return;
+    stop_writers(h); /* MHD must not stop with a connection suspended */
     MHD_stop_daemon(h->d);
     if (h->listen_fd != MHD_INVALID_SOCKET)
         close(h->listen_fd);
+    pthread_cond_destroy(&h->wcv);
+    pthread_mutex_destroy(&h->wmu);
+    free(h->writers);
     free(h);
 }

@@ -14,7 +14,8 @@
  * times the pool, as percent-encoding triples a byte) and the body (at most
  * CCF_BODY_MAX + 1 bytes).
  * Thread rules: start, quiesce and stop run on the main thread; in_flight may
- * be called from any thread. Requests run on libmicrohttpd's worker threads. */
+ * be called from any thread. Reads run on libmicrohttpd's worker threads,
+ * writes on the transport's writer threads (see http.c). */
 #ifndef CCF_SERVER_HTTP_H
 #define CCF_SERVER_HTTP_H
 
@@ -30,6 +31,7 @@ struct server_http; /* defined in server/http.c */
 struct server_http_config {
     const struct sockaddr *addr; /* IPv4 or IPv6; copied by libmicrohttpd at start */
     unsigned threads;
+    unsigned write_threads; /* 0: writes run on the HTTP threads */
     unsigned connection_limit;
     unsigned connection_timeout; /* seconds */
     struct api *api;             /* borrowed; outlives the transport */

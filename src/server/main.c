@@ -195,6 +195,7 @@ static int start_http(const struct server_config *cfg, struct api *api, struct a
     struct server_http_config hc = {
         .addr = sa,
         .threads = cfg->threads,
+        .write_threads = cfg->write_threads,
         .connection_limit = cfg->connection_limit,
         .connection_timeout = cfg->connection_timeout,
         .api = api,
@@ -223,6 +224,7 @@ static void announce(const struct server_config *cfg, unsigned port, const char 
                      CCF_KV_STR("hint", "plain HTTP on a non-loopback address"));
     CCF_LOG_INFO("ccfd.listening", CCF_KV_STR("address", addr), CCF_KV_STR("data_dir", dir),
                  CCF_KV_STR("version", CCFD_VERSION), CCF_KV_INT("threads", cfg->threads),
+                 CCF_KV_INT("write_threads", cfg->write_threads),
                  CCF_KV_STR("synchronous", cfg->synchronous));
     printf("ccfd: listening on http://%s/ (data in %s)\n", addr, dir);
     if (cfg->auth_none)

@@ -127,7 +127,6 @@ int store__begin(struct store__conn *c, const char *op)
     int rc;
 
     c->changes_pending = false;
-    c->total_at_begin = sqlite3_total_changes64(c->db);
     if ((rc = store__stmt(c, STORE__Q_BEGIN, "BEGIN IMMEDIATE", &st, op)) < 0)
         return rc;
     if ((rc = sqlite3_step(st)) != SQLITE_DONE)
@@ -152,8 +151,6 @@ int store__commit(struct store__conn *c, const char *op)
         goto fail;
     }
     store__reset(st);
-    if (sqlite3_total_changes64(c->db) != c->total_at_begin)
-        store__healthy(c->s); /* it wrote: the file in use works */
     c->changes_pending = false;
     if (notify)
         store__notify(c->s);

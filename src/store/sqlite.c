@@ -6,11 +6,12 @@
  * again under ccfd (a file system the kernel made read-only must be
  * unmounted, repaired and mounted again; ccfd's descriptors still point at
  * the old one). While the store is "suspect" (an I/O-class error since the
- * last commit), store__conn compares the path's device and inode with the
- * file's at open, at most every REOPEN_CHECK_MS; when they differ it bumps the
- * generation, and every thread reopens its connection at its next idle call
- * (no transaction and no statement in progress) after checking that the new
- * file holds the same database (the token secret). */
+ * last reopen), store__conn compares the path's device and inode with the
+ * file's at open, at most every REOPEN_CHECK_MS; a thread's first connection
+ * compares them too. When they differ the generation goes up, and every
+ * thread reopens its connection at its next idle call (no transaction and no
+ * statement in progress) after checking that the new file holds the same
+ * database (the token secret). */
 #include "store/store_int.h"
 
 #include <errno.h>
@@ -45,11 +46,14 @@ struct store {
     dev_t dev; /* the database file's identity (under mu) */
     ino_t ino;
     atomic_uint gen;           /* bumped when the file at path changed */
-    atomic_bool suspect;       /* an I/O-class error since the last commit */
+    atomic_bool suspect;       /* an I/O-class error since the last reopen */
     atomic_llong next_check;   /* ms, CLOCK_MONOTONIC */
     bool opened;               /* the first connection exists */
     struct store__group group; /* group commit (group.c) */
 };
+
+static bool identity_changed(struct store *s);
+static void bump_generation(struct store *s);
 
 static void conn_close(struct store__conn *c)
 {
@@ -128,6 +132,12 @@ static int conn_open(struct store *s, bool create, struct store__conn **out)
                                          "put the data directory back or restart ccfd"));
         goto fail;
     }
+    /* A new thread's first connection may be the first to see the file
+     * mounted again: then the others, still on the old one, must reopen. */
+    if (!create && identity_changed(s)) {
+        bump_generation(s);
+        c->gen = atomic_load(&s->gen);
+    }
     *out = c;
     return 0;
 fail:
@@ -162,17 +172,23 @@ static bool identity_changed(struct store *s)
     return changed;
 }
 
+/* Every connection reopens at its next idle call (store__conn). */
+static void bump_generation(struct store *s)
+{
+    atomic_fetch_add(&s->gen, 1);
+    atomic_store(&s->suspect, false);
+    CCF_LOG_WARN("store.reopening", CCF_KV_STR("path", s->path),
+                 CCF_KV_STR("reason", "the database file was replaced or mounted again"));
+}
+
 static void check_identity(struct store *s)
 {
     long long now = mono_ms(), next = atomic_load(&s->next_check);
 
     if (now < next || !atomic_compare_exchange_strong(&s->next_check, &next, now + REOPEN_CHECK_MS))
         return;
-    if (identity_changed(s)) {
-        atomic_fetch_add(&s->gen, 1);
-        CCF_LOG_WARN("store.reopening", CCF_KV_STR("path", s->path),
-                     CCF_KV_STR("reason", "the database file was replaced or mounted again"));
-    }
+    if (identity_changed(s))
+        bump_generation(s);
 }
 
 /* No transaction open and no statement stepping: nothing of the caller's
@@ -205,12 +221,6 @@ bool store__read_only(struct store *s)
 void store__suspect(struct store *s)
 {
     atomic_store(&s->suspect, true);
-}
-
-void store__healthy(struct store *s)
-{
-    if (atomic_load_explicit(&s->suspect, memory_order_relaxed))
-        atomic_store(&s->suspect, false);
 }
 
 int store__conn(struct store *s, struct store__conn **out)

@@ -67,9 +67,8 @@ struct store__conn {
     struct store *s;
     sqlite3 *db;
     sqlite3_stmt *stmt[STORE__Q_COUNT];
-    bool changes_pending;   /* the open transaction wrote change rows */
-    unsigned gen;           /* the store's generation when opened */
-    int64_t total_at_begin; /* sqlite3_total_changes64 at store__begin */
+    bool changes_pending; /* the open transaction wrote change rows */
+    unsigned gen;         /* the store's generation when opened */
     struct store__conn *prev, *next;
 };
 
@@ -93,13 +92,11 @@ struct store__group *store__group_of(struct store *s);
 int store__conn(struct store *s, struct store__conn **out);
 /* Calls the change hook, if one is set. */
 void store__notify(struct store *s);
-/* An I/O-class error: from now until the next commit, store__conn looks for
- * the database file mounted again and reopens connections to it. */
+/* An I/O-class error: from now until it finds the database file mounted
+ * again (and makes every connection reopen), store__conn looks for it. */
 void store__suspect(struct store *s);
 /* The file system holding the database is mounted read-only. */
 bool store__read_only(struct store *s);
-/* A commit that wrote rows succeeded: the file in use works. */
-void store__healthy(struct store *s);
 
 /* schema.c */
 

@@ -145,3 +145,65 @@ def test_concurrent_creates_get_distinct_ids_and_all_list(server, client):
     assert len(listed) == 20
     keys = [(s["created_at"], s["connector_id"]) for s in listed]
     assert keys == sorted(keys)
+
+
+def burst(server, client, n=24):
+    """n concurrent writes of mixed kinds; every one must succeed."""
+    cid = client.create_connector()["connector_id"]
+    calls = []
+    for i in range(n):
+        if i % 3 == 0:
+            calls.append(lambda c: c.post(CONNECTORS, {"name": "burst", "container_properties": {"command": ["x"]}}))
+        elif i % 3 == 1:
+            calls.append(lambda c, i=i: c.post(f"{CONNECTORS}/{cid}/documents", {
+                "documents": [{"document_id": f"d{i}-{k}", "checksum": checksum(f"{i}{k}")} for k in range(50)]}))
+        else:
+            calls.append(lambda c, i=i: c.put(f"{CONNECTORS}/{cid}/checkpoint", {"checkpoint_data": f"cp{i}"}))
+    for r in run_together(server, client, calls):
+        assert r.status in (201, 202), r
+    docs = client.list_all(f"{CONNECTORS}/{cid}/documents", "documents", max_results=1000)[0]
+    assert len(docs) == 50 * len([i for i in range(n) if i % 3 == 1])
+
+
+def test_writes_run_on_any_number_of_writer_threads(ccfd_factory):
+    # 0: writes run on the HTTP threads; 1: one writer, every batch of one.
+    for writers in ("0", "1", "64"):
+        s = ccfd_factory(extra_args=("--executor", "none", "--write-threads", writers))
+        burst(s, s.client)
+        s.stop()
+
+
+def test_sigterm_during_a_burst_of_writes_answers_them(ccfd_factory):
+    s = ccfd_factory(extra_args=("--executor", "none", "--synchronous", "FULL"))
+    cid = s.client.create_connector()["connector_id"]
+    results, stop = [], threading.Event()
+
+    def writer(k):
+        c = Client(s.port, ids=s.client.ids)
+        i = 0
+        while not stop.is_set():
+            try:
+                r = c.post(f"{CONNECTORS}/{cid}/documents",
+                           {"documents": [{"document_id": f"w{k}-{i}", "checksum": checksum(f"{k}{i}")}]})
+            except OSError:
+                break  # the server closed the connection: it is stopping
+            results.append((f"w{k}-{i}", r.status))
+            i += 1
+        c.close()
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(16)]
+    for t in threads:
+        t.start()
+    while len(results) < 200:
+        threading.Event().wait(0.01)
+    s.stop()  # SIGTERM: must exit 0 (the fixture checks), with writes in flight
+    stop.set()
+    for t in threads:
+        t.join(10)
+    # Every write answered 202 is there after a restart; the rest got 503.
+    assert {st for _, st in results} <= {202, 503}, {st for _, st in results}
+    s.start()
+    stored = {d["document_id"] for d in s.client.list_all(f"{CONNECTORS}/{cid}/documents", "documents",
+                                                          max_results=1000)[0]}
+    acked = {doc for doc, st in results if st == 202}
+    assert acked <= stored
