@@ -24,6 +24,8 @@ UNIT_SRCS   := $(wildcard tests/test_*.c)
 UNIT_BINS   := $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
 LIBCCF      := $(BUILD)/libccfd.a
 CCFD        := $(BUILD)/ccfd
+# The job supervisor, linked with libc only (src/supervise/main.c says why).
+SUPERVISE   := $(BUILD)/ccfd-supervise
 
 # libccf (the client library) and the ccf CLI: libcurl + jansson, no server code.
 CLIENT_PKGS   := libcurl jansson
@@ -55,7 +57,7 @@ bench: deps
 	@$(MAKE) --no-print-directory $(CCFD) $(BENCH_BINS)
 	$(PYTHON) bench/run.py $(BUILD) $(BENCH_ARGS)
 
-all: $(CCFD) $(CCF_CLI)
+all: $(CCFD) $(SUPERVISE) $(CCF_CLI)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -67,6 +69,10 @@ $(LIBCCF): $(LIB_OBJS)
 
 $(CCFD): $(SERVER_OBJS) $(LIBCCF)
 	$(CC) $(SAN) -o $@ $(SERVER_OBJS) $(LIBCCF) $(LDLIBS_ALL)
+
+# --as-needed: only the libraries the supervisor's objects use (none).
+$(SUPERVISE): $(BUILD)/obj/src/supervise/main.o $(LIBCCF)
+	$(CC) $(SAN) -o $@ $< $(LIBCCF) -Wl,--as-needed $(LDLIBS_ALL)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBCCF)
 	@mkdir -p $(dir $@)
@@ -99,7 +105,7 @@ test: deps
 unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
-service: $(CCFD) $(CCF_CLI)
+service: $(CCFD) $(SUPERVISE) $(CCF_CLI)
 	CCFD=$(abspath $(CCFD)) CCF_BIN=$(abspath $(CCF_CLI)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/service
 
 # The same suites under AddressSanitizer + UndefinedBehaviorSanitizer.
@@ -167,6 +173,7 @@ validate:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/ccf
 	install -m 0755 $(CCFD) $(DESTDIR)$(PREFIX)/bin/ccfd
+	install -m 0755 $(SUPERVISE) $(DESTDIR)$(PREFIX)/bin/ccfd-supervise
 	install -m 0755 $(CCF_CLI) $(DESTDIR)$(PREFIX)/bin/ccf
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0644 docs/ccf.1 $(DESTDIR)$(PREFIX)/share/man/man1/ccf.1

@@ -5,7 +5,7 @@ start: created_at (the job row is inserted) -> started_at (the executor
 reported the command running), both stamped by ccfd.
 stop:  the client sends StopCustomConnectorJob -> completed_at (STOPPED).
 
-Usage: bench/job_latency.py [--runs N] [--ccfd build/ccfd]
+Usage: bench/job_latency.py [--runs N] [--ccfd build/ccfd] [--ccfd-arg=ARG ...]
 Prints the median and p90 of each, in milliseconds."""
 
 import argparse
@@ -48,6 +48,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--ccfd", default="build/ccfd")
+    ap.add_argument("--ccfd-arg", action="append", default=[], help="one more ccfd argument")
     a = ap.parse_args()
     d = tempfile.mkdtemp(prefix="ccf-bench-")
     with socket.socket() as s:
@@ -55,7 +56,7 @@ def main():
         port = s.getsockname()[1]
     # Unsigned requests: job latency does not depend on authentication.
     proc = subprocess.Popen([a.ccfd, "--listen", f"127.0.0.1:{port}", "--data-dir", d,
-                             "--log-level", "warn", "--stop-grace", "5", "--auth", "none"],
+                             "--log-level", "warn", "--stop-grace", "5", "--auth", "none", *a.ccfd_arg],
                             stdout=subprocess.DEVNULL)
     try:
         for _ in range(500):

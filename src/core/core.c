@@ -2,12 +2,13 @@
  * aborting allocators. */
 #include "core/core.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <openssl/rand.h>
+#include <sys/random.h>
 
 #include "core/log.h"
 
@@ -115,11 +116,22 @@ void ccf_checkpoint_clear(struct ccf_checkpoint *c)
     memset(c, 0, sizeof(*c));
 }
 
+/* The kernel's CSPRNG through libc, not OpenSSL's: core is linked into the
+ * job supervisor, which must load nothing but libc (src/supervise/main.c). */
 int ccf_random_bytes(void *buf, size_t n)
 {
-    if (n > (size_t)INT32_MAX || RAND_bytes(buf, (int)n) != 1) {
-        CCF_LOG_ERROR("core.random_failed", CCF_KV_INT("bytes", n));
-        return CCF_EIO;
+    unsigned char *p = buf;
+    ssize_t got;
+
+    while (n > 0) {
+        if ((got = getrandom(p, n, 0)) < 0) {
+            if (errno == EINTR)
+                continue;
+            CCF_LOG_ERROR("core.random_failed", CCF_KV_INT("bytes", n), CCF_KV_INT("errno", errno));
+            return CCF_EIO;
+        }
+        p += got;
+        n -= (size_t)got;
     }
     return 0;
 }

@@ -23,15 +23,32 @@ struct server_jobs {
     char *endpoint;
 };
 
-static int self_exe(char out[PATH_MAX])
+/* The supervisor binary: ccfd-supervise beside ccfd if it is there (it
+ * starts ~9 ms faster, src/supervise/main.c), else ccfd itself; both take
+ * `supervise DIR`. */
+static int supervisor_exe(char out[PATH_MAX])
 {
+    static const char helper[] = "ccfd-supervise";
     ssize_t n = readlink("/proc/self/exe", out, PATH_MAX - 1);
+    char *slash;
 
     if (n <= 0) {
         CCF_LOG_ERROR("ccfd.self_exe_failed", CCF_KV_STR("error", strerror(errno)));
         return CCF_EIO;
     }
     out[n] = '\0';
+    slash = strrchr(out, '/');
+    if (slash && (size_t)(slash + 1 - out) + sizeof(helper) <= PATH_MAX) {
+        char self[PATH_MAX];
+
+        memcpy(self, out, (size_t)n + 1);
+        memcpy(slash + 1, helper, sizeof(helper));
+        if (access(out, X_OK) == 0)
+            return 0;
+        memcpy(out, self, (size_t)n + 1);
+    }
+    CCF_LOG_INFO("ccfd.supervisor", CCF_KV_STR("path", out),
+                 CCF_KV_STR("hint", "install ccfd-supervise beside ccfd for faster job starts"));
     return 0;
 }
 
@@ -42,7 +59,7 @@ int server__jobs_open(struct server_jobs **out, const struct server_config *cfg,
     struct executor_config ec = {0};
     int rc, w = snprintf(j->jobs_dir, sizeof(j->jobs_dir), "%s/jobs", data_dir);
 
-    if (w < 0 || (size_t)w >= sizeof(j->jobs_dir) || (rc = self_exe(j->self_exe)) < 0) {
+    if (w < 0 || (size_t)w >= sizeof(j->jobs_dir) || (rc = supervisor_exe(j->self_exe)) < 0) {
         rc = CCF_EINVAL;
         goto fail;
     }

@@ -30,6 +30,11 @@
 #define BUSY_TIMEOUT_DEFAULT_MS 5000
 #define REOPEN_CHECK_MS         200
 #define PROBE_SUFFIX            "-write-probe"
+/* SQLite's heap, all connections together: each thread's connection would
+ * otherwise grow its own 2 MiB page cache, and ccfd has 20 or more (HTTP
+ * threads, writers, orchestrator). Past it SQLite frees the least recently
+ * used cache pages; the OS page cache still holds the file. */
+#define SOFT_HEAP_LIMIT ((sqlite3_int64)16 << 20)
 
 struct store {
     char *path;
@@ -284,6 +289,7 @@ int store_open(struct store **out, const struct store_config *cfg)
 
     if (!cfg || !cfg->path || cfg->busy_timeout_ms < 0)
         return CCF_EINVAL;
+    sqlite3_soft_heap_limit64(SOFT_HEAP_LIMIT);
     s = ccf_xcalloc(1, sizeof(*s));
     pthread_mutex_init(&s->mu, NULL);
     store__group_init(&s->group);
