@@ -120,6 +120,28 @@ static int64_t mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Random bytes for request ids, drawn from the kernel 512 at a time: a
+ * getrandom(2) per request was one syscall in seven of a GET. Per thread, and
+ * MHD's threads never fork. */
+#define ID_POOL 512
+static _Thread_local unsigned char id_pool[ID_POOL];
+static _Thread_local size_t id_pool_used = ID_POOL;
+
+static int id_random(unsigned char out[16])
+{
+    int rc;
+
+    if (id_pool_used + 16 > ID_POOL) {
+        if ((rc = ccf_random_bytes(id_pool, ID_POOL)) < 0)
+            return rc;
+        id_pool_used = 0;
+    }
+    memcpy(out, id_pool + id_pool_used, 16);
+    memset(id_pool + id_pool_used, 0, 16); /* each id is drawn once */
+    id_pool_used += 16;
+    return 0;
+}
+
 /* A UUID v4 from the CSPRNG. Should it fail, the clock and a counter still
  * make the id unique, though predictable. */
 static void request_id_new(struct server_http *h, char out[REQUEST_ID_LEN + 1])
@@ -128,7 +150,7 @@ static void request_id_new(struct server_http *h, char out[REQUEST_ID_LEN + 1])
     unsigned char b[16];
     size_t o = 0;
 
-    if (ccf_random_bytes(b, sizeof(b)) < 0) {
+    if (id_random(b) < 0) {
         uint64_t t = (uint64_t)ccf_now_us(), n = atomic_fetch_add(&h->seq, 1);
         for (size_t i = 0; i < 6; i++) {
             b[i] = (unsigned char)(t >> (8 * i));

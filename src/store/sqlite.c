@@ -30,11 +30,10 @@
 #define BUSY_TIMEOUT_DEFAULT_MS 5000
 #define REOPEN_CHECK_MS         200
 #define PROBE_SUFFIX            "-write-probe"
-/* SQLite's heap, all connections together: each thread's connection would
- * otherwise grow its own 2 MiB page cache, and ccfd has 20 or more (HTTP
- * threads, writers, orchestrator). Past it SQLite frees the least recently
- * used cache pages; the OS page cache still holds the file. */
-#define SOFT_HEAP_LIMIT ((sqlite3_int64)16 << 20)
+/* Page cache per connection, KiB: SQLite's default is 2 MiB, and ccfd has a
+ * connection per thread, 20 or more (HTTP threads, writers, orchestrator);
+ * the OS page cache still holds the whole file. */
+#define CACHE_KIB 1024
 
 struct store {
     char *path;
@@ -96,11 +95,12 @@ static void conn_destroy(void *p)
 
 static int conn_configure(struct store__conn *c)
 {
-    char sql[80];
+    char sql[128];
     int rc, n;
 
-    n = snprintf(sql, sizeof(sql), "PRAGMA foreign_keys=ON; PRAGMA synchronous=%s;",
-                 c->s->synchronous);
+    n = snprintf(sql, sizeof(sql),
+                 "PRAGMA foreign_keys=ON; PRAGMA synchronous=%s; PRAGMA cache_size=-%d;",
+                 c->s->synchronous, CACHE_KIB);
     if (n < 0 || (size_t)n >= sizeof(sql))
         return CCF_EIO;
     sqlite3_extended_result_codes(c->db, 1);
@@ -289,7 +289,6 @@ int store_open(struct store **out, const struct store_config *cfg)
 
     if (!cfg || !cfg->path || cfg->busy_timeout_ms < 0)
         return CCF_EINVAL;
-    sqlite3_soft_heap_limit64(SOFT_HEAP_LIMIT);
     s = ccf_xcalloc(1, sizeof(*s));
     pthread_mutex_init(&s->mu, NULL);
     store__group_init(&s->group);
