@@ -9,6 +9,7 @@
  * error. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -263,14 +264,21 @@ static void reload(struct auth *auth)
     (void)auth_credentials_reload(auth); /* logs either way */
 }
 
-/* Until SIGTERM or SIGINT, which it returns. */
+/* Until SIGTERM or SIGINT, which it returns. Once a second it gives back to
+ * the system the memory malloc holds free: each writer thread's arena keeps
+ * what its last 1000-document batch used, and with 16 writers that was
+ * ~30 MiB of RSS that nothing used (docs/PERFORMANCE.md). */
 static int wait_for_stop(const sigset_t *set, struct auth *auth)
 {
-    int sig = 0;
+    const struct timespec second = {.tv_sec = 1, .tv_nsec = 0};
+    int sig;
 
     for (;;) {
-        if (sigwait(set, &sig) != 0)
+        if ((sig = sigtimedwait(set, NULL, &second)) < 0) {
+            if (errno == EAGAIN)
+                malloc_trim(0);
             continue;
+        }
         if (sig != SIGHUP)
             return sig;
         reload(auth);
