@@ -1,10 +1,17 @@
-/* log.c: the structured logger: logfmt or JSON, one write(2) per line so
- * that lines from different threads never interleave. */
+/* log.c: the structured logger: logfmt or JSON, whole lines only, so that
+ * lines from different threads never interleave: one write(2) per line, or
+ * (buffered mode, see log.h) whole lines appended to a buffer that is
+ * written in one go. */
 #include "core/log.h"
 
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -127,6 +134,112 @@ static void put_field(struct line *l, const char *key, const struct ccf_kv *kv, 
     }
 }
 
+#define BUFFER_CAP ((size_t)64 * 1024)
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    atomic_bool on;
+    bool stopping;
+    int flush_ms;
+    pthread_t thread;
+    size_t len;
+    char data[BUFFER_CAP];
+} buffer = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void write_all(const char *p, size_t n)
+{
+    ssize_t w;
+
+    while (n > 0) {
+        if ((w = write(STDERR_FILENO, p, n)) < 0) {
+            if (errno == EINTR)
+                continue;
+            return; /* nowhere left to say it */
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static void flush_locked(void)
+{
+    write_all(buffer.data, buffer.len);
+    buffer.len = 0;
+}
+
+static void emit(enum ccf_log_level level, const char *line, size_t n)
+{
+    if (!atomic_load_explicit(&buffer.on, memory_order_acquire)) {
+        write_all(line, n);
+        return;
+    }
+    pthread_mutex_lock(&buffer.mu);
+    if (level >= CCF_LOG_WARN || buffer.len + n > BUFFER_CAP)
+        flush_locked();
+    /* Stopped meanwhile (its final flush is done): straight out too. */
+    if (level >= CCF_LOG_WARN || !atomic_load(&buffer.on)) {
+        write_all(line, n);
+    } else {
+        memcpy(buffer.data + buffer.len, line, n);
+        buffer.len += n;
+    }
+    pthread_mutex_unlock(&buffer.mu);
+}
+
+static void *flusher(void *arg)
+{
+    struct timespec at;
+
+    (void)arg;
+    pthread_mutex_lock(&buffer.mu);
+    while (!buffer.stopping) {
+        clock_gettime(CLOCK_REALTIME, &at);
+        at.tv_nsec += (long)buffer.flush_ms * 1000000L;
+        at.tv_sec += at.tv_nsec / 1000000000L;
+        at.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&buffer.cv, &buffer.mu, &at);
+        flush_locked();
+    }
+    pthread_mutex_unlock(&buffer.mu);
+    return NULL;
+}
+
+int ccf_log_buffer_start(int flush_ms)
+{
+    sigset_t all, old;
+    int rc;
+
+    if (flush_ms <= 0 || atomic_load(&buffer.on))
+        return 0;
+    buffer.flush_ms = flush_ms;
+    buffer.stopping = false;
+    /* The thread takes no signal: ccfd waits for its own with sigwait. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(&buffer.thread, NULL, flusher, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0)
+        return CCF_EIO;
+    atomic_store_explicit(&buffer.on, true, memory_order_release);
+    return 0;
+}
+
+void ccf_log_buffer_stop(void)
+{
+    if (!atomic_load(&buffer.on))
+        return;
+    pthread_mutex_lock(&buffer.mu);
+    buffer.stopping = true;
+    pthread_cond_signal(&buffer.cv);
+    pthread_mutex_unlock(&buffer.mu);
+    pthread_join(buffer.thread, NULL);
+    pthread_mutex_lock(&buffer.mu);
+    atomic_store(&buffer.on, false); /* later lines go straight out */
+    flush_locked();
+    pthread_mutex_unlock(&buffer.mu);
+}
+
 void ccf_log(enum ccf_log_level level, const char *event, const struct ccf_kv *kv)
 {
     struct line l = {.len = 0, .cut = false};
@@ -154,7 +267,5 @@ void ccf_log(enum ccf_log_level level, const char *event, const struct ccf_kv *k
         l.len += 3;
     }
     l.buf[l.len++] = '\n';
-    /* One write per line; a short write to stderr is not worth a retry loop. */
-    ssize_t w = write(STDERR_FILENO, l.buf, l.len);
-    (void)w;
+    emit(level, l.buf, l.len);
 }

@@ -38,6 +38,17 @@ void ccf_log(enum ccf_log_level level, const char *event, const struct ccf_kv *k
         if (ccf_log_enabled(lvl))                                                                  \
             ccf_log((lvl), (event), (const struct ccf_kv[]){__VA_ARGS__, {0}});                    \
     } while (0)
+/* Buffered mode, for the server: lines below warn go to a buffer that a
+ * thread of the logger writes every flush_ms (or as soon as it fills); a
+ * warn or error line writes the buffer and itself at once, so lines keep
+ * their order and nothing important waits. Like nginx's access_log buffer:
+ * a kill -9 loses at most the last flush_ms of info and debug lines.
+ * Without it (the default) every line is one write(2). CCF_EIO if the
+ * thread cannot start (the logger stays unbuffered). */
+int ccf_log_buffer_start(int flush_ms);
+/* Writes what is buffered and goes back to one write per line. */
+void ccf_log_buffer_stop(void);
+
 /* At least one field is required: CCF_LOG_INFO("store.open", CCF_KV_STR("path", p)). */
 #define CCF_LOG_DEBUG(event, ...) CCF_LOG__(CCF_LOG_DEBUG, event, __VA_ARGS__)
 #define CCF_LOG_INFO(event, ...)  CCF_LOG__(CCF_LOG_INFO, event, __VA_ARGS__)

@@ -38,6 +38,7 @@ static int set_log_level(struct server_config *c, const char *v, char *err, size
 static int set_log_format(struct server_config *c, const char *v, char *err, size_t n);
 static int set_threads(struct server_config *c, const char *v, char *err, size_t n);
 static int set_write_threads(struct server_config *c, const char *v, char *err, size_t n);
+static int set_log_flush(struct server_config *c, const char *v, char *err, size_t n);
 static int set_synchronous(struct server_config *c, const char *v, char *err, size_t n);
 static int set_connection_limit(struct server_config *c, const char *v, char *err, size_t n);
 static int set_connection_timeout(struct server_config *c, const char *v, char *err, size_t n);
@@ -79,6 +80,9 @@ static const struct config_key keys[] = {
      set_signing_name},
     {"log-level", "LEVEL", "debug, info, warn or error (default info)", set_log_level},
     {"log-format", "FORMAT", "logfmt or json (default logfmt)", set_log_format},
+    {"log-flush-ms", "MS",
+     "info lines are written in batches at most this old; 0: each at once (default 50)",
+     set_log_flush},
     {"threads", "N", "HTTP worker threads (default: online CPUs)", set_threads},
     {"write-threads", "N",
      "threads that run writes, 0 = on the HTTP threads (default " SERVER_WRITE_THREADS_DEFAULT_S
@@ -259,6 +263,16 @@ static int set_threads(struct server_config *c, const char *v, char *err, size_t
     if (parse_uint(v, 1, THREADS_MAX, &x) < 0)
         return fail(err, n, "expected an integer 1..1024");
     c->threads = (unsigned)x;
+    return 0;
+}
+
+static int set_log_flush(struct server_config *c, const char *v, char *err, size_t n)
+{
+    unsigned long x;
+
+    if (parse_uint(v, 0, 10000, &x) < 0)
+        return fail(err, n, "expected an integer 0..10000 (milliseconds)");
+    c->log_flush_ms = (unsigned)x;
     return 0;
 }
 
@@ -455,6 +469,7 @@ static void set_defaults(struct server_config *c)
     c->log_format = CCF_LOG_LOGFMT;
     c->threads = online_cpus();
     c->write_threads = SERVER_WRITE_THREADS_DEFAULT;
+    c->log_flush_ms = 50;
     memcpy(c->synchronous, "FULL", sizeof("FULL"));
     c->connection_limit = 1024;
     c->connection_timeout = 30;

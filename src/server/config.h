@@ -37,6 +37,7 @@ struct server_config {
     char account_id[CCF_ACCOUNT_ID_LEN + 1];
     enum ccf_log_level log_level;
     enum ccf_log_format log_format;
+    unsigned log_flush_ms; /* 0: a write per log line */
     unsigned threads;
     unsigned write_threads;                   /* 0: writes run on the HTTP threads */
     char synchronous[SERVER_SYNCHRONOUS_MAX]; /* "FULL", "NORMAL" or "OFF" */

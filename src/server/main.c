@@ -396,7 +396,11 @@ int main(int argc, char **argv)
 
     if (rc == SERVER_CONFIG_RUN) {
         ccf_log_setup(cfg.log_level, cfg.log_format);
+        if (ccf_log_buffer_start((int)cfg.log_flush_ms) < 0)
+            CCF_LOG_WARN("ccfd.log_unbuffered",
+                         CCF_KV_STR("reason", "the log's flush thread did not start"));
         rc = serve(&cfg) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        ccf_log_buffer_stop();
     } else {
         rc = rc == SERVER_CONFIG_EXIT ? EXIT_SUCCESS : EXIT_USAGE;
     }
