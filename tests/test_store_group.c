@@ -133,6 +133,9 @@ struct body {
     int result;       /* what the body returns after writing key */
     size_t wait_for;  /* block until this many writers are queued behind */
     const char *nest; /* a nested write of this key from inside the body */
+    int nest_result;  /* what the nested body returns */
+    bool keep_going;  /* the body ignores its nested write's failure */
+    int nest_rc;      /* what the nested store__write returned */
     int rc;           /* what store__write returned */
 };
 
@@ -146,10 +149,11 @@ static int body_fn(struct store__conn *c, void *arg)
     if ((rc = put_meta(c, b->key)) < 0)
         return rc;
     if (b->nest) {
-        struct body inner = {.s = b->s, .key = b->nest};
+        struct body inner = {.s = b->s, .key = b->nest, .result = b->nest_result};
 
-        if ((rc = store__write(b->s, body_fn, &inner, "test")) < 0)
-            return rc;
+        b->nest_rc = store__write(b->s, body_fn, &inner, "test");
+        if (b->nest_rc < 0 && !b->keep_going)
+            return b->nest_rc;
     }
     return b->result;
 }
@@ -211,6 +215,21 @@ static void test_nested_write_joins_the_body(void **state)
     assert_true(has_meta(f, "inner-ok"));
     assert_false(has_meta(f, "outer-bad"));
     assert_false(has_meta(f, "inner-bad")); /* undone with the body it ran in */
+}
+
+static void test_failed_nested_write_is_undone_alone(void **state)
+{
+    struct fx *f = *state;
+    struct body outer = {.s = f->s,
+                         .key = "outer-goes-on",
+                         .nest = "inner-failed",
+                         .nest_result = CCF_ECONFLICT,
+                         .keep_going = true};
+
+    assert_int_equal(store__write(f->s, body_fn, &outer, "test"), 0);
+    assert_int_equal(outer.nest_rc, CCF_ECONFLICT);
+    assert_true(has_meta(f, "outer-goes-on"));
+    assert_false(has_meta(f, "inner-failed"));
 }
 
 #define THREADS 8
@@ -275,6 +294,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_failed_body_is_undone_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nested_write_joins_the_body, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_nested_write_is_undone_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_writers_all_land, setup_full, teardown),
     };
 

@@ -243,6 +243,7 @@ bool ccf_size_mul(size_t a, size_t b, size_t *out)
 
 static void oom(size_t n)
 {
+    ccf_log_flush(); /* the lines before, then this one */
     fprintf(stderr, "ccf: out of memory allocating %zu bytes\n", n);
     abort();
 }

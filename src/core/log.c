@@ -145,7 +145,7 @@ static struct {
     pthread_t thread;
     size_t len;
     char data[BUFFER_CAP];
-} buffer = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+} buffer = {.mu = PTHREAD_MUTEX_INITIALIZER}; /* cv: made by ccf_log_buffer_start */
 
 static void write_all(const char *p, size_t n)
 {
@@ -194,8 +194,9 @@ static void *flusher(void *arg)
     (void)arg;
     pthread_mutex_lock(&buffer.mu);
     while (!buffer.stopping) {
-        clock_gettime(CLOCK_REALTIME, &at);
-        at.tv_nsec += (long)buffer.flush_ms * 1000000L;
+        clock_gettime(CLOCK_MONOTONIC, &at); /* the cv's clock: no wall-clock steps */
+        at.tv_sec += buffer.flush_ms / 1000;
+        at.tv_nsec += (long)(buffer.flush_ms % 1000) * 1000000L;
         at.tv_sec += at.tv_nsec / 1000000000L;
         at.tv_nsec %= 1000000000L;
         pthread_cond_timedwait(&buffer.cv, &buffer.mu, &at);
@@ -207,6 +208,7 @@ static void *flusher(void *arg)
 
 int ccf_log_buffer_start(int flush_ms)
 {
+    pthread_condattr_t ca;
     sigset_t all, old;
     int rc;
 
@@ -214,13 +216,19 @@ int ccf_log_buffer_start(int flush_ms)
         return 0;
     buffer.flush_ms = flush_ms;
     buffer.stopping = false;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&buffer.cv, &ca);
+    pthread_condattr_destroy(&ca);
     /* The thread takes no signal: ccfd waits for its own with sigwait. */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     rc = pthread_create(&buffer.thread, NULL, flusher, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0)
+    if (rc != 0) {
+        pthread_cond_destroy(&buffer.cv);
         return CCF_EIO;
+    }
     atomic_store_explicit(&buffer.on, true, memory_order_release);
     return 0;
 }
@@ -234,8 +242,18 @@ void ccf_log_buffer_stop(void)
     pthread_cond_signal(&buffer.cv);
     pthread_mutex_unlock(&buffer.mu);
     pthread_join(buffer.thread, NULL);
+    pthread_cond_destroy(&buffer.cv);
     pthread_mutex_lock(&buffer.mu);
     atomic_store(&buffer.on, false); /* later lines go straight out */
+    flush_locked();
+    pthread_mutex_unlock(&buffer.mu);
+}
+
+void ccf_log_flush(void)
+{
+    if (!atomic_load(&buffer.on))
+        return;
+    pthread_mutex_lock(&buffer.mu);
     flush_locked();
     pthread_mutex_unlock(&buffer.mu);
 }

@@ -48,6 +48,8 @@ void ccf_log(enum ccf_log_level level, const char *event, const struct ccf_kv *k
 int ccf_log_buffer_start(int flush_ms);
 /* Writes what is buffered and goes back to one write per line. */
 void ccf_log_buffer_stop(void);
+/* Writes what is buffered now (before an abort, say). */
+void ccf_log_flush(void);
 
 /* At least one field is required: CCF_LOG_INFO("store.open", CCF_KV_STR("path", p)). */
 #define CCF_LOG_DEBUG(event, ...) CCF_LOG__(CCF_LOG_DEBUG, event, __VA_ARGS__)

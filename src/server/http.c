@@ -109,6 +109,7 @@ struct http_req {
     struct MHD_Connection *conn;
     struct api_request areq;
     struct api_response *resp; /* set by the writer before it resumes conn */
+    bool shed;                 /* not run: ccfd stopped before a writer took it */
     struct http_req *wnext;
 };
 
@@ -734,6 +735,7 @@ static void *writer_main(void *arg)
     struct server_http *h = arg;
     struct http_req *r;
     struct api_response *resp;
+    bool stopping;
 
     for (;;) {
         pthread_mutex_lock(&h->wmu);
@@ -747,7 +749,15 @@ static void *writer_main(void *arg)
         h->whead = r->wnext;
         if (!h->whead)
             h->wtail = &h->whead;
+        stopping = h->wstop;
         pthread_mutex_unlock(&h->wmu);
+        /* Still queued once the shutdown grace is over: answered 503 (the
+         * client retries elsewhere or later), not run past the grace. */
+        if (stopping) {
+            r->shed = true;
+            MHD_resume_connection(r->conn);
+            continue;
+        }
         resp = ccf_xcalloc(1, sizeof(*resp));
         api_handle(h->api, &r->areq, resp);
         r->resp = resp; /* MHD_resume_connection's lock publishes it */
@@ -794,7 +804,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     /* url is decoded by nobody and has lost its query: r->target has both */
     if (!r)
         return MHD_NO; /* on_uri always runs first */
-    if (r->resp) {     /* resumed: a writer has the answer */
+    if (r->shed) {     /* resumed without running: ccfd is stopping */
+        r->shed = false;
+        return send_error(h, conn, r, 503, MSG_STOPPING);
+    }
+    if (r->resp) { /* resumed: a writer has the answer */
         struct api_response *resp = r->resp;
 
         r->resp = NULL;
@@ -831,8 +845,9 @@ static void start_writers(struct server_http *h, unsigned n)
     }
 }
 
-/* Lets the writers finish what is queued, then joins them; from now on a
- * write runs on its HTTP thread. */
+/* Joins the writers: those running a write finish it, what is still queued
+ * (the shutdown's grace is over) is answered 503; from now on a write runs
+ * on its HTTP thread. */
 static void stop_writers(struct server_http *h)
 {
     pthread_mutex_lock(&h->wmu);

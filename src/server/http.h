@@ -12,7 +12,8 @@
  * its 414, longer headers its 431), two copies of the request-target (each
  * under 64 KiB), auth's pending state (the canonical request: at most three
  * times the pool, as percent-encoding triples a byte) and the body (at most
- * CCF_BODY_MAX + 1 bytes).
+ * CCF_BODY_MAX + 1 bytes). A write waiting for a writer thread keeps its body
+ * and its connection suspended: still one request per connection.
  * Thread rules: start, quiesce and stop run on the main thread; in_flight may
  * be called from any thread. Reads run on libmicrohttpd's worker threads,
  * writes on the transport's writer threads (see http.c). */

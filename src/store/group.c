@@ -29,9 +29,11 @@ struct store__wreq {
     struct store__wreq *next;
 };
 
-/* Set while this thread leads a batch: a write from inside a body runs
- * inline, in the batch's transaction, instead of waiting for itself. */
-static _Thread_local bool leading;
+/* Set while this thread leads a batch of this store: a write from inside a
+ * body runs inline, in the batch's transaction and on its connection (in a
+ * savepoint of its own), instead of waiting for itself. */
+static _Thread_local struct store *leading;
+static _Thread_local struct store__conn *leading_conn;
 
 void store__group_init(struct store__group *g)
 {
@@ -80,6 +82,7 @@ static void run_batch(struct store *s, struct store__wreq *batch)
         fail_batch(batch, rc);
         return;
     }
+    leading_conn = c;
     for (struct store__wreq *r = batch; r; r = r->next) {
         if (many && (rc = exec_cached(c, STORE__Q_SAVEPOINT, "SAVEPOINT w", r->op)) < 0)
             goto abort;
@@ -109,19 +112,32 @@ abort:
     fail_batch(batch, rc);
 }
 
+/* A write from inside a body: in a savepoint of its own, so that its
+ * failure undoes its writes only, as store_int.h promises. */
+static int nested(struct store__conn *c, store__tx_fn fn, void *arg, const char *op)
+{
+    int rc, err;
+
+    if ((rc = exec_cached(c, STORE__Q_SAVEPOINT, "SAVEPOINT w", op)) < 0)
+        return rc;
+    rc = fn(c, arg);
+    if (sqlite3_get_autocommit(c->db))
+        return rc < 0 ? rc : CCF_EIO; /* SQLite rolled it all back */
+    if ((rc < 0 && (err = exec_cached(c, STORE__Q_ROLLBACK_TO, "ROLLBACK TO w", op)) < 0) ||
+        (err = exec_cached(c, STORE__Q_RELEASE, "RELEASE w", op)) < 0)
+        return err;
+    return rc;
+}
+
 int store__write(struct store *s, store__tx_fn fn, void *arg, const char *op)
 {
     struct store__group *g = store__group_of(s);
     struct store__wreq me = {.fn = fn, .arg = arg, .op = op};
     struct store__wreq *batch, **cut;
-    struct store__conn *c;
-    int n, rc;
+    int n;
 
-    if (leading) {
-        if ((rc = store__conn(s, &c)) < 0)
-            return rc;
-        return fn(c, arg);
-    }
+    if (leading == s && leading_conn)
+        return nested(leading_conn, fn, arg, op);
     pthread_mutex_lock(&g->mu);
     *g->tail = &me;
     g->tail = &me.next;
@@ -147,9 +163,10 @@ int store__write(struct store *s, store__tx_fn fn, void *arg, const char *op)
             g->tail = &g->head;
         pthread_mutex_unlock(&g->mu);
 
-        leading = true;
+        leading = s;
         run_batch(s, batch);
-        leading = false;
+        leading = NULL;
+        leading_conn = NULL;
 
         pthread_mutex_lock(&g->mu);
         for (struct store__wreq *r = batch; r; r = r->next)

@@ -159,16 +159,16 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Records the identity of the file at s->path; true if it changed. */
+/* Records the identity of the file at s->path; true if it changed. The stat
+ * is under the mutex: a thread that looked before a remount must not write
+ * the old identity back over a newer one. */
 static bool identity_changed(struct store *s)
 {
     struct stat st;
     bool changed = false;
 
-    if (stat(s->path, &st) != 0)
-        return false; /* not mounted again yet: keep the old descriptors */
     pthread_mutex_lock(&s->mu);
-    if (st.st_dev != s->dev || st.st_ino != s->ino) {
+    if (stat(s->path, &st) == 0 && (st.st_dev != s->dev || st.st_ino != s->ino)) {
         changed = s->dev != 0 || s->ino != 0;
         s->dev = st.st_dev;
         s->ino = st.st_ino;
@@ -177,11 +177,12 @@ static bool identity_changed(struct store *s)
     return changed;
 }
 
-/* Every connection reopens at its next idle call (store__conn). */
+/* Every connection reopens at its next idle call (store__conn). suspect is
+ * cleared first: an error that comes after still sets it. */
 static void bump_generation(struct store *s)
 {
-    atomic_fetch_add(&s->gen, 1);
     atomic_store(&s->suspect, false);
+    atomic_fetch_add(&s->gen, 1);
     CCF_LOG_WARN("store.reopening", CCF_KV_STR("path", s->path),
                  CCF_KV_STR("reason", "the database file was replaced or mounted again"));
 }

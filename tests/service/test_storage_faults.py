@@ -15,6 +15,7 @@ device, as a re-attached volume would be)."""
 
 import os
 import sqlite3
+import threading
 import subprocess
 import time
 import uuid
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from ccftest import CONNECTORS, checksum, expect, props
+from ccftest import CONNECTORS, Client, checksum, expect, props
 
 BUSY_TIMEOUT_S = 5  # the store's busy_timeout
 
@@ -222,3 +223,48 @@ def test_read_only_file_system_is_503_then_recovers(ccfd_factory, ext4_loop):
     assert "during-ro" not in names
     s.stop()
     assert integrity_ok(s.data_dir / "ccf.db")
+
+
+def test_sigterm_while_writes_wait_for_a_locked_database(ccfd_factory):
+    # Two writers, the database locked: writes pile up in the writer queue.
+    # SIGTERM with a 1 s grace must not wait for all of them: those still
+    # queued when the grace ends are answered 503 without running, and ccfd
+    # exits 0 once the writes already running give up (busy timeout, 503).
+    s = ccfd_factory(extra_args=("--executor", "none", "--write-threads", "2",
+                                 "--connection-timeout", "1"))
+    cid = s.client.create_connector()["connector_id"]
+    lock = sqlite3.connect(str(s.data_dir / "ccf.db"), timeout=1, isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")
+    statuses, errors = [], []
+
+    def writer(k):
+        c = Client(s.port, ids=s.client.ids)
+        try:
+            r = c.post(f"{CONNECTORS}/{cid}/documents", {"documents": docs(5, f"w{k}")})
+            statuses.append(r.status)
+            if r.status != 202:
+                assert_503(r)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(12)]
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(0.5)  # all twelve sent; two run, ten wait
+        t0 = time.monotonic()
+        s.stop()  # SIGTERM; asserts exit status 0
+        took = time.monotonic() - t0
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    for t in threads:
+        t.join(10)
+    assert not errors, errors
+    assert sorted(statuses) == [503] * 12, statuses
+    # Grace (1 s) + at most two batches' busy timeouts (the one running when
+    # the grace ended and the one the other running writer then leads), not
+    # one busy timeout per queued write.
+    assert took < 1 + 2 * BUSY_TIMEOUT_S + 3, took
