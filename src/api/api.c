@@ -108,6 +108,31 @@ void api__reply(struct api__call *call, int status, json_t *body)
         set_body(call->resp, body);
 }
 
+void api__reply_with_raw(struct api__call *call, int status, json_t *body, const char *key,
+                         const char *raw)
+{
+    static const char tail[] = "}}";
+    struct api_response *resp = call->resp;
+    size_t head, klen = strlen(key), rlen = strlen(raw), n;
+    char *out;
+
+    api__reply(call, status, body);
+    head = resp->body_len;
+    /* body dumps as {"k":{...}}: the raw member goes before the last "}}". */
+    if (head < 4 || memcmp(resp->body + head - 2, tail, 2) != 0 || resp->body[head - 3] == '{') {
+        CCF_LOG_ERROR("api.raw_member_failed", CCF_KV_STR("key", key));
+        return;
+    }
+    head -= 2;
+    n = head + 2 + klen + 2 + rlen + 2;
+    out = ccf_xmalloc(n + 1);
+    memcpy(out, resp->body, head);
+    snprintf(out + head, n + 1 - head, ",\"%s\":%s}}", key, raw);
+    free(resp->body);
+    resp->body = out;
+    resp->body_len = n;
+}
+
 void api__fail(struct api__call *call, int status, const char *fmt, ...)
 {
     char msg[1025];

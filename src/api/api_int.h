@@ -42,6 +42,11 @@ typedef void (*api__op_fn)(struct api__call *call);
 
 /* Responses. api__reply takes the reference to body (NULL: no body). */
 void api__reply(struct api__call *call, int status, json_t *body);
+/* api__reply, then adds "key": raw as the last member of body's one inner
+ * object ({"x": {...}}). raw must be JSON text that ccfd wrote itself (a
+ * stored, already validated value): it is copied as it is, not parsed. */
+void api__reply_with_raw(struct api__call *call, int status, json_t *body, const char *key,
+                         const char *raw);
 void api__fail(struct api__call *call, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Maps a store error to the contract's error; for CCF_ENOTFOUND the message

@@ -40,8 +40,16 @@ void api__get_connector(struct api__call *call)
         api__store_fail(call, rc, "Connector", call->connector_id);
         return;
     }
-    api__reply(call, 200,
-               json_pack("{s:o}", "connector", ccf_connector_full_json(call->tenant, &c)));
+    /* The stored properties are JSON that ccfd validated and wrote: copied
+     * into the answer as they are instead of parsed and dumped again. */
+    if (ccf_json_object_text(c.properties))
+        api__reply_with_raw(
+            call, 200,
+            json_pack("{s:o}", "connector", ccf_connector_summary_json(call->tenant, &c)),
+            "container_properties", c.properties);
+    else
+        api__reply(call, 200,
+                   json_pack("{s:o}", "connector", ccf_connector_full_json(call->tenant, &c)));
     ccf_connector_clear(&c);
 }
 

@@ -311,6 +311,13 @@ json_t *ccf_connector_summary_json(const struct ccf_tenant *t, const struct ccf_
     return o;
 }
 
+bool ccf_json_object_text(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    return n >= 2 && s[0] == '{' && s[n - 1] == '}';
+}
+
 json_t *ccf_connector_full_json(const struct ccf_tenant *t, const struct ccf_connector *c)
 {
     json_t *o = ccf_connector_summary_json(t, c);

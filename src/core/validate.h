@@ -58,6 +58,10 @@ int ccf_checkpoint_from_put(const json_t *body, const char **data, size_t *len, 
 json_t *ccf_connector_summary_json(const struct ccf_tenant *t, const struct ccf_connector *c);
 /* The summary plus container_properties. */
 json_t *ccf_connector_full_json(const struct ccf_tenant *t, const struct ccf_connector *c);
+/* Whether s has the shape of the JSON object text ccfd stores for
+ * container_properties ("{...}", compact): a check before it is copied into
+ * an answer unparsed, not a validation. */
+bool ccf_json_object_text(const char *s);
 json_t *ccf_job_json(const struct ccf_job *j);
 json_t *ccf_document_json(const struct ccf_document *d);
 json_t *ccf_checkpoint_json(const struct ccf_checkpoint *c);
