@@ -1,5 +1,5 @@
 /* ceiling_http.c: the HTTP ceiling for `make bench`: a bare libmicrohttpd
- * server with ccfd's threading model (epoll, a pool of one thread per
+ * server with ccfd's threading model (poll, a pool of one thread per
  * online CPU) answering every request with a fixed ~200-byte JSON body.
  * Usage: ceiling_http PORT */
 #include <microhttpd.h>
@@ -48,7 +48,7 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD, (uint16_t)atoi(argv[1]), NULL, NULL, answer,
+    d = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD, (uint16_t)atoi(argv[1]), NULL, NULL, answer,
                          r, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cpus > 0 ? cpus : 1),
                          MHD_OPTION_CONNECTION_LIMIT, 1024, MHD_OPTION_END);
     if (!d)

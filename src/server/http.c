@@ -643,9 +643,10 @@ static void body_reserve(struct http_req *r, size_t total)
 }
 
 /* Whether the client has closed its side, without consuming any data.
- * MHD 0.9.75's epoll loop misses a FIN that arrives with the last data bytes
+ * MHD 0.9.75's epoll loop missed a FIN that arrives with the last data bytes
  * (upstream bug #7192, fixed in 0.9.76) and would keep such a connection, and
- * the body buffered so far, until the idle timeout. */
+ * the body buffered so far, until the idle timeout; ccfd now runs MHD's poll
+ * loop, and the check, one recv, stays as a guard. */
 static bool peer_closed(struct MHD_Connection *conn)
 {
     const union MHD_ConnectionInfo *ci =
@@ -858,11 +859,17 @@ static void stop_writers(struct server_http *h)
         pthread_join(h->writers[i], NULL);
 }
 
+/* poll, not epoll: libmicrohttpd 0.9.75's MHD_quiesce_daemon on an epoll
+ * daemon with worker threads races with the workers' own removal of the
+ * listening socket from their epoll sets and aborts the process ("Failed to
+ * remove listen FD from epoll set", seen in CI at shutdown). In poll mode
+ * quiescing only tells each worker through its ITC. Each of the one-per-CPU
+ * workers polls its share of at most connection-limit sockets. */
 int server__http_start(struct server_http **out, const struct server_http_config *cfg)
 {
     struct server_http *h = ccf_xcalloc(1, sizeof(*h));
     unsigned flags =
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
+        MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
     /* MHD warns about a pool of one: a single internal thread is the same. */
     struct MHD_OptionItem pool[2] = {{MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL}};
     const union MHD_DaemonInfo *info;
