@@ -939,9 +939,15 @@ size_t server__http_in_flight(struct server_http *h)
 
 void server__http_stop(struct server_http *h)
 {
+    const struct timespec tick = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+
     if (!h)
         return;
     stop_writers(h); /* MHD must not stop with a connection suspended */
+    /* The writers' last answers (and the 503s of what they shed) are queued
+     * but maybe not sent: give them up to a second before closing. */
+    for (int i = 0; i < 100 && atomic_load(&h->in_flight) > 0; i++)
+        nanosleep(&tick, NULL);
     MHD_stop_daemon(h->d);
     if (h->listen_fd != MHD_INVALID_SOCKET)
         close(h->listen_fd);
