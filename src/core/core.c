@@ -193,6 +193,14 @@ int64_t ccf_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+int64_t ccf_mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 void ccf_time_format(int64_t t, char out[CCF_TIME_LEN + 1])
 {
     time_t sec = (time_t)(t / 1000000);

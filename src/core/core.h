@@ -133,6 +133,9 @@ int ccf_random_bytes(void *buf, size_t n);
 
 /* Wall-clock time in microseconds since the epoch. */
 int64_t ccf_now_us(void);
+/* Microseconds on CLOCK_MONOTONIC: for durations and deadlines, never for
+ * timestamps (those are ccf_now_us). */
+int64_t ccf_mono_us(void);
 /* Formats t as RFC 3339 UTC with microseconds and Z; out gets CCF_TIME_LEN chars + NUL. */
 void ccf_time_format(int64_t t, char out[CCF_TIME_LEN + 1]);
 

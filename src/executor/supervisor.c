@@ -34,14 +34,6 @@
 
 enum { RUN_RECORD = 0, RUN_ALREADY = 1 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void notify(struct sup *s, char msg)
 {
     if (s->notify_fd >= 0 && write(s->notify_fd, &msg, 1) != 1)
@@ -129,7 +121,7 @@ static void start_kill(struct sup *s)
     if (s->kill_at != 0 || s->killed)
         return;
     signal_group(s, SIGTERM);
-    s->kill_at = mono_ms() + s->spec.grace_s * 1000;
+    s->kill_at = (ccf_mono_us() / 1000) + s->spec.grace_s * 1000;
     if (s->kill_at == 0)
         s->kill_at = 1;
 }
@@ -191,7 +183,7 @@ static void act_on_stop(struct sup *s)
 
 static void check_timers(struct sup *s)
 {
-    int64_t now = mono_ms();
+    int64_t now = ccf_mono_us() / 1000;
 
     if (s->deadline != 0 && now >= s->deadline) {
         s->deadline = 0;
@@ -209,7 +201,7 @@ static void check_timers(struct sup *s)
 
 static int next_wait_ms(const struct sup *s)
 {
-    int64_t now = mono_ms(), next = -1;
+    int64_t now = ccf_mono_us() / 1000, next = -1;
 
     if (s->deadline != 0)
         next = s->deadline;
@@ -267,11 +259,11 @@ static void watch(struct sup *s)
  * (setsid) are out of reach without cgroups. */
 static void finish_group(struct sup *s)
 {
-    int64_t until = mono_ms() + GROUP_WAIT_MS;
+    int64_t until = (ccf_mono_us() / 1000) + GROUP_WAIT_MS;
 
     if (s->pgid > 0) {
         signal_group(s, SIGKILL);
-        while (kill(-s->pgid, 0) == 0 && mono_ms() < until) {
+        while (kill(-s->pgid, 0) == 0 && (ccf_mono_us() / 1000) < until) {
             struct pollfd p = {.fd = s->sig_fd, .events = POLLIN};
             poll(&p, 1, 10);
             read_signals(s);
@@ -328,8 +320,8 @@ static int run(struct sup *s)
         CCF_LOG_ERROR("supervisor.running_not_recorded", CCF_KV_STR("job_id", s->spec.job_id));
     notify(s, EXECUTOR__MSG_RUNNING);
     if (s->spec.timeout_s > 0)
-        s->deadline =
-            mono_ms() + (s->spec.timeout_s > INT32_MAX ? INT32_MAX : s->spec.timeout_s) * 1000;
+        s->deadline = (ccf_mono_us() / 1000) +
+                      (s->spec.timeout_s > INT32_MAX ? INT32_MAX : s->spec.timeout_s) * 1000;
     read_signals(s);
     act_on_stop(s);
     watch(s);

@@ -17,14 +17,6 @@
 #define PURGE_EVERY_S  60
 #define RETRY_DELAY_MS 500
 
-static int64_t mono_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
-}
-
 int orchestrator_create(struct orchestrator **out, const struct orchestrator_config *cfg)
 {
     struct orchestrator *o = ccf_xcalloc(1, sizeof(*o));
@@ -136,7 +128,8 @@ static void purge(struct orchestrator *o)
 static void wait_for_work(struct orchestrator *o)
 {
     struct timespec until;
-    int64_t wait_ms = o->retry_soon ? RETRY_DELAY_MS : (o->next_purge - mono_s()) * 1000;
+    int64_t wait_ms =
+        o->retry_soon ? RETRY_DELAY_MS : (o->next_purge - (ccf_mono_us() / 1000000)) * 1000;
 
     clock_gettime(CLOCK_MONOTONIC, &until);
     if (wait_ms < 0)
@@ -171,9 +164,9 @@ static void *run(void *arg)
         apply_events(o);
         drain_changes(o);
         orch__pump(o);
-        if (mono_s() >= o->next_purge) {
+        if ((ccf_mono_us() / 1000000) >= o->next_purge) {
             purge(o);
-            o->next_purge = mono_s() + PURGE_EVERY_S;
+            o->next_purge = (ccf_mono_us() / 1000000) + PURGE_EVERY_S;
         }
     }
     return NULL;
@@ -227,7 +220,7 @@ int orchestrator_start(struct orchestrator *o, struct executor *executor)
                  CCF_KV_INT("running", o->running.n), CCF_KV_INT("queued", o->pending.n),
                  CCF_KV_INT("cursor", o->cursor));
     free(refs);
-    o->next_purge = mono_s();
+    o->next_purge = ccf_mono_us() / 1000000;
     o->woken = true; /* drain what arrived while we were down */
     if (pthread_create(&o->thread, NULL, run, o) != 0) {
         CCF_LOG_ERROR("orchestrator.thread_failed", CCF_KV_STR("error", strerror(errno)));

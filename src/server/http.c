@@ -113,14 +113,6 @@ struct http_req {
     struct http_req *wnext;
 };
 
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Random bytes for request ids, drawn from the kernel 512 at a time: a
  * getrandom(2) per request was one syscall in seven of a GET. Per thread, and
  * MHD's threads never fork. */
@@ -206,7 +198,7 @@ static void log_request(const struct http_req *r, enum MHD_RequestTerminationCod
 {
     CCF_LOG_INFO(
         "http.request", CCF_KV_STR("method", r->method), CCF_KV_STR("path", r->path),
-        CCF_KV_INT("status", r->status), CCF_KV_INT("duration_us", mono_us() - r->started_us),
+        CCF_KV_INT("status", r->status), CCF_KV_INT("duration_us", ccf_mono_us() - r->started_us),
         CCF_KV_STR("request_id", r->request_id),
         CCF_KV_STR("account", nonempty(r->tenant.account_id)),
         CCF_KV_STR("access_key_id", nonempty(r->access_key_id)), CCF_KV_STR("op", r->operation),
@@ -294,7 +286,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     if (r->live)
         req_end(h, r, MHD_REQUEST_TERMINATED_WITH_ERROR); /* missed its end */
     r->live = true;
-    r->started_us = mono_us();
+    r->started_us = ccf_mono_us();
     request_id_new(h, r->request_id);
     if (!uri)
         uri = "";

@@ -32,14 +32,6 @@
 #define EXIT_USAGE 2
 #define ADDR_MAX   (INET6_ADDRSTRLEN + 16)
 
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Blocked in every thread (the workers inherit the mask), taken with sigwait
  * by the main thread only. */
 static void signals_setup(sigset_t *set)
@@ -290,11 +282,11 @@ static int wait_for_stop(const sigset_t *set, struct auth *auth)
 static void drain(struct server_http *h, const sigset_t *set, unsigned grace_s, struct auth *auth)
 {
     const struct timespec tick = {.tv_sec = 0, .tv_nsec = 20 * 1000 * 1000};
-    int64_t deadline = mono_us() + (int64_t)grace_s * 1000000;
+    int64_t deadline = ccf_mono_us() + (int64_t)grace_s * 1000000;
     int sig;
 
     while (server__http_in_flight(h) > 0) {
-        if (mono_us() >= deadline) {
+        if (ccf_mono_us() >= deadline) {
             CCF_LOG_WARN("ccfd.drain_timeout", CCF_KV_INT("in_flight", server__http_in_flight(h)));
             return;
         }

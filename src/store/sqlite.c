@@ -151,14 +151,6 @@ fail:
     return rc;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Records the identity of the file at s->path; true if it changed. The stat
  * is under the mutex: a thread that looked before a remount must not write
  * the old identity back over a newer one. */
@@ -189,7 +181,7 @@ static void bump_generation(struct store *s)
 
 static void check_identity(struct store *s)
 {
-    long long now = mono_ms(), next = atomic_load(&s->next_check);
+    long long now = ccf_mono_us() / 1000, next = atomic_load(&s->next_check);
 
     if (now < next || !atomic_compare_exchange_strong(&s->next_check, &next, now + REOPEN_CHECK_MS))
         return;
