@@ -57,6 +57,12 @@ bench: deps
 	@$(MAKE) --no-print-directory $(CCFD) $(BENCH_BINS)
 	$(PYTHON) bench/run.py $(BUILD) $(BENCH_ARGS)
 
+# The cost of TLS: signed reads over HTTP and HTTPS, same run (docs/PERFORMANCE.md).
+.PHONY: bench-tls
+bench-tls: deps
+	@$(MAKE) --no-print-directory $(CCFD)
+	$(PYTHON) bench/tls.py $(BUILD) $(BENCH_ARGS)
+
 all: $(CCFD) $(SUPERVISE) $(CCF_CLI)
 
 $(BUILD)/obj/%.o: %.c
