@@ -66,7 +66,8 @@ static int check_key_mode(const char *path, const struct stat *st)
     if (!(st->st_mode & ~(mode_t)TLS_KEY_MODE_MAX & 0777))
         return 0;
     snprintf(mode, sizeof(mode), "%04o", (unsigned)(st->st_mode & 07777));
-    snprintf(hint, sizeof(hint), "anyone on this machine may read the key: chmod 600 %.120s", path);
+    snprintf(hint, sizeof(hint),
+             "only the owner, and the group to read, may have it: chmod 600 %.120s", path);
     CCF_LOG_ERROR("tls.key_mode", CCF_KV_STR("path", path), CCF_KV_STR("mode", mode),
                   CCF_KV_STR("hint", hint));
     return CCF_EINVAL;
