@@ -5,7 +5,7 @@ PREFIX  ?= /usr/local
 PYTHON  ?= /usr/bin/python3
 SAN     ?=
 
-PKGS    := libmicrohttpd sqlite3 jansson libcrypto inih
+PKGS    := libmicrohttpd sqlite3 jansson libcrypto inih gnutls
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -57,6 +57,12 @@ bench: deps
 	@$(MAKE) --no-print-directory $(CCFD) $(BENCH_BINS)
 	$(PYTHON) bench/run.py $(BUILD) $(BENCH_ARGS)
 
+# The cost of TLS: signed reads over HTTP and HTTPS, same run (docs/PERFORMANCE.md).
+.PHONY: bench-tls
+bench-tls: deps
+	@$(MAKE) --no-print-directory $(CCFD)
+	$(PYTHON) bench/tls.py $(BUILD) $(BENCH_ARGS)
+
 all: $(CCFD) $(SUPERVISE) $(CCF_CLI)
 
 $(BUILD)/obj/%.o: %.c
@@ -77,6 +83,12 @@ $(SUPERVISE): $(BUILD)/obj/src/supervise/main.o $(LIBCCF)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBCCF)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $< $(LIBCCF) $(LDLIBS_ALL) -lcmocka
+
+# server/tls.c is not in libccfd.a (the server's objects are not): its test links it.
+$(BUILD)/tests/test_server_tls: $(BUILD)/obj/tests/test_server_tls.o $(BUILD)/obj/src/server/tls.o \
+  $(LIBCCF)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL) -lcmocka
 
 $(CLIENT_OBJS) $(CLI_OBJS) $(BUILD)/obj/tests/test_client.o: ALL_CFLAGS += $(CLIENT_CFLAGS)
 

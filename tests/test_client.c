@@ -844,6 +844,42 @@ static void test_client_config(void **state)
     ccf_client_destroy(c);
 }
 
+/* --ca-bundle / AWS_CA_BUNDLE: a bundle that cannot be read is refused at
+ * once, naming the file, rather than at the first request; the config's
+ * beats the environment's. */
+static void test_client_ca_bundle(void **state)
+{
+    struct ccf_client_config cfg = {.endpoint = "https://127.0.0.1:8787"};
+    struct ccf_client_error err;
+    struct ccf_client *c = NULL;
+    char dir[] = "/tmp/ccf-test-ca-XXXXXX", path[64];
+    FILE *f;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/ca.pem", dir);
+    cfg.ca_bundle = path;
+    assert_int_equal(ccf_client_create(&c, &cfg, &err), CCF_CLIENT_EINVAL);
+    assert_non_null(strstr(err.message, path));
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("-----BEGIN CERTIFICATE-----\n", f);
+    fclose(f);
+    assert_int_equal(ccf_client_create(&c, &cfg, &err), 0);
+    ccf_client_destroy(c);
+
+    cfg.ca_bundle = NULL;
+    setenv("AWS_CA_BUNDLE", "/nonexistent/ca.pem", 1);
+    assert_int_equal(ccf_client_create(&c, &cfg, &err), CCF_CLIENT_EINVAL);
+    assert_non_null(strstr(err.message, "/nonexistent/ca.pem"));
+    cfg.ca_bundle = path; /* the config's wins */
+    assert_int_equal(ccf_client_create(&c, &cfg, &err), 0);
+    ccf_client_destroy(c);
+    unsetenv("AWS_CA_BUNDLE");
+    unlink(path);
+    rmdir(dir);
+}
+
 /* Nothing listens on port 1: a connection error, not a crash or a hang. */
 static void test_connection_refused(void **state)
 {
@@ -856,6 +892,8 @@ static void test_connection_refused(void **state)
     assert_int_equal(ccf_client_get_connector(c, CID, &out), CCF_CLIENT_ETRANSPORT);
     assert_string_equal(ccf_client_last_error(c)->error_type, "ConnectionError");
     assert_int_equal(ccf_client_last_error(c)->http_status, 0);
+    /* curl's own detail, not only its code's text. */
+    assert_non_null(strstr(ccf_client_last_error(c)->message, "port 1"));
     /* Invalid arguments fail before anything is sent. */
     assert_int_equal(ccf_client_get_connector(c, "", &out), CCF_CLIENT_EINVAL);
     assert_int_equal(ccf_client_put_documents(c, CID, NULL, 0), CCF_CLIENT_EINVAL);
@@ -883,6 +921,7 @@ int main(void)
         cmocka_unit_test(test_credentials_parse),
         cmocka_unit_test(test_credentials_sources),
         cmocka_unit_test(test_client_config),
+        cmocka_unit_test(test_client_ca_bundle),
         cmocka_unit_test(test_connection_refused),
     };
 

@@ -126,6 +126,7 @@ int cli_parse(struct cli *cli, int argc, char **argv, const struct cli_opt *opts
         {"access-key-id", CLI_VALUE, NULL, &cli->access_key_id, NULL},
         {"secret-access-key", CLI_VALUE, NULL, &cli->secret_access_key, NULL},
         {"session-token", CLI_VALUE, NULL, &cli->session_token, NULL},
+        {"ca-bundle", CLI_VALUE, NULL, &cli->ca_bundle, NULL},
         {"output", CLI_VALUE, NULL, &cli->output, NULL},
         {"help", CLI_FLAG, &cli->help_asked, NULL, NULL},
         {NULL, 0, NULL, NULL, NULL},
@@ -316,6 +317,7 @@ int cli_connect(struct cli *cli)
         env_or(NULL, "CUSTOM_CONNECTOR_FRAMEWORK_API_ENDPOINT", CCF_CLIENT_DEFAULT_ENDPOINT));
     cfg.region = env_or(cli->region, "AWS_REGION", CCF_CLIENT_DEFAULT_REGION);
     cfg.user_agent = "ccf/" CCF_CLIENT_VERSION;
+    cfg.ca_bundle = cli->ca_bundle;
     if ((rc = credentials(cli, &cr, &found)) != CLI_OK)
         return rc;
     if (found) {

@@ -35,7 +35,8 @@ struct cli {
     const char *access_key_id;
     const char *secret_access_key;
     const char *session_token;
-    const char *output; /* "table", "json"; NULL: by stdout */
+    const char *ca_bundle; /* NULL: $AWS_CA_BUNDLE (libccf reads it), else the system's */
+    const char *output;    /* "table", "json"; NULL: by stdout */
     bool json;
     bool pretty;     /* JSON with indentation: stdout is a terminal */
     bool stderr_tty; /* progress lines may be rewritten in place */

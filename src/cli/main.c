@@ -23,6 +23,8 @@ static const char help_text[] =
     "  --access-key-id ID       credentials; else $AWS_ACCESS_KEY_ID, $AWS_SECRET_ACCESS_KEY\n"
     "  --secret-access-key KEY  and $AWS_SESSION_TOKEN; else the file $CCF_CREDENTIALS_FILE;\n"
     "  --session-token TOKEN    else ./var/credentials; with none, requests go unsigned\n"
+    "  --ca-bundle FILE         CAs (PEM) to trust for https:// (else $AWS_CA_BUNDLE, else\n"
+    "                           the system's)\n"
     "  --output table|json      default: table when stdout is a terminal, JSON otherwise\n"
     "  --help                   help on any group or command\n"
     "  --version\n"
@@ -54,7 +56,8 @@ static const struct group groups[] = {
 static bool takes_value(const char *w)
 {
     static const char *const names[] = {"--endpoint",          "--region",        "--access-key-id",
-                                        "--secret-access-key", "--session-token", "--output"};
+                                        "--secret-access-key", "--session-token", "--output",
+                                        "--ca-bundle"};
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strcmp(w, names[i]) == 0)

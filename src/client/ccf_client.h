@@ -80,11 +80,15 @@ struct ccf_client_config {
     const char *session_token;     /* NULL: none; else sent as x-amz-security-token */
     long timeout_ms;               /* per request; 0: 120 s */
     const char *user_agent;        /* NULL: "libccf/VERSION" */
+    /* PEM file of the CAs to trust for https:// instead of the system's;
+     * NULL: $AWS_CA_BUNDLE if set, else the system's. */
+    const char *ca_bundle;
 };
 
 /* Strings in cfg are copied. CCF_CLIENT_EINVAL for an endpoint that is not
  * http:// or https://, a region or key with characters SigV4 cannot carry,
- * or a key without its secret (*err says which); CCF_CLIENT_ETRANSPORT if
+ * a key without its secret, or a CA bundle that cannot be read (*err says
+ * which); CCF_CLIENT_ETRANSPORT if
  * libcurl cannot make a handle. err may be NULL. */
 int ccf_client_create(struct ccf_client **out, const struct ccf_client_config *cfg,
                       struct ccf_client_error *err);

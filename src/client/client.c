@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "client/client_int.h"
 #include "core/banned.h"
@@ -27,6 +28,8 @@ struct ccf_client {
     struct curl_slist *token_header; /* x-amz-security-token, or NULL */
     long timeout_ms;
     char *user_agent;
+    char *ca_bundle; /* NULL: the system's CAs */
+    char curl_err[CURL_ERROR_SIZE];
     struct ccf_client_error err;
 };
 
@@ -82,6 +85,9 @@ static int check_config(const struct ccf_client_config *cfg, struct ccf_client_e
         return ccf_client__fail(err, CCF_CLIENT_EINVAL, "region %.80s is not valid", cfg->region);
     if (cfg->service && !token_ok(cfg->service, 64, false))
         return ccf_client__fail(err, CCF_CLIENT_EINVAL, "service %.80s is not valid", cfg->service);
+    if (cfg->ca_bundle && access(cfg->ca_bundle, R_OK) != 0)
+        return ccf_client__fail(err, CCF_CLIENT_EINVAL, "CA bundle %.200s: %s", cfg->ca_bundle,
+                                strerror(errno));
     if (!cfg->access_key_id)
         return 0;
     if (!token_ok(cfg->access_key_id, CCF_CLIENT_KEY_ID_MAX, false))
@@ -138,14 +144,27 @@ static int set_credentials(struct ccf_client *c, const struct ccf_client_config 
     return 0;
 }
 
+/* AWS_CA_BUNDLE, as the AWS SDKs and CLI read it, when cfg names none. */
+static const char *ca_bundle_of(const struct ccf_client_config *cfg)
+{
+    const char *env = getenv("AWS_CA_BUNDLE");
+
+    if (cfg->ca_bundle)
+        return cfg->ca_bundle;
+    return env && *env ? env : NULL;
+}
+
 int ccf_client_create(struct ccf_client **out, const struct ccf_client_config *cfg,
                       struct ccf_client_error *err)
 {
     const char *ep = cfg->endpoint ? cfg->endpoint : CCF_CLIENT_DEFAULT_ENDPOINT;
+    struct ccf_client_config eff = *cfg;
     struct ccf_client *c;
     size_t n;
     int rc;
 
+    eff.ca_bundle = ca_bundle_of(cfg);
+    cfg = &eff;
     if ((rc = check_config(cfg, err)) < 0)
         return rc;
     c = calloc(1, sizeof(*c));
@@ -155,7 +174,9 @@ int ccf_client_create(struct ccf_client **out, const struct ccf_client_config *c
     c->base = strdup(ep);
     c->user_agent =
         cfg->user_agent ? strdup(cfg->user_agent) : strdup("libccf/" CCF_CLIENT_VERSION);
-    if (!c->base || !c->user_agent || set_credentials(c, cfg) < 0) {
+    c->ca_bundle = cfg->ca_bundle ? strdup(cfg->ca_bundle) : NULL;
+    if (!c->base || !c->user_agent || (cfg->ca_bundle && !c->ca_bundle) ||
+        set_credentials(c, cfg) < 0) {
         rc = ccf_client__fail(err, CCF_CLIENT_ENOMEM, "out of memory");
         goto fail;
     }
@@ -190,6 +211,7 @@ void ccf_client_destroy(struct ccf_client *c)
     }
     curl_slist_free_all(c->token_header);
     free(c->user_agent);
+    free(c->ca_bundle);
     free(c);
 }
 
@@ -339,6 +361,14 @@ static int setup(struct ccf_client *c, const struct ccf_client__req *r,
     curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, resp);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err);
+    c->curl_err[0] = '\0';
+    if (c->ca_bundle) {
+        /* The bundle replaces the system's CAs, as with the AWS CLI's
+         * --ca-bundle: the directory too, or a system CA would still do. */
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_bundle);
+        curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+    }
     if (strcmp(r->method, "GET") == 0) {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     } else {
@@ -376,8 +406,9 @@ static int send_once(struct ccf_client *c, const struct ccf_client__req *r,
         goto out;
     }
     if (cc != CURLE_OK) {
+        /* curl's buffer says why ("certificate has expired"), its code only what. */
         rc = ccf_client__fail(&c->err, CCF_CLIENT_ETRANSPORT, "%s %s%s: %s", r->method, c->base,
-                              r->target, curl_easy_strerror(cc));
+                              r->target, c->curl_err[0] ? c->curl_err : curl_easy_strerror(cc));
         goto out;
     }
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);

@@ -43,6 +43,8 @@ static int set_synchronous(struct server_config *c, const char *v, char *err, si
 static int set_connection_limit(struct server_config *c, const char *v, char *err, size_t n);
 static int set_connection_timeout(struct server_config *c, const char *v, char *err, size_t n);
 static int set_allow_insecure(struct server_config *c, const char *v, char *err, size_t n);
+static int set_tls_cert(struct server_config *c, const char *v, char *err, size_t n);
+static int set_tls_key(struct server_config *c, const char *v, char *err, size_t n);
 static int set_auth(struct server_config *c, const char *v, char *err, size_t n);
 static int set_credentials_file(struct server_config *c, const char *v, char *err, size_t n);
 static int set_signing_name(struct server_config *c, const char *v, char *err, size_t n);
@@ -94,6 +96,9 @@ static const struct config_key keys[] = {
      set_connection_timeout},
     {"allow-insecure-listen", NULL, "allow plain HTTP on a non-loopback address",
      set_allow_insecure},
+    {"tls-cert", "FILE",
+     "PEM certificate chain, leaf first: serve HTTPS (TLS 1.2+); SIGHUP re-reads it", set_tls_cert},
+    {"tls-key", "FILE", "PEM private key of tls-cert, unencrypted, mode 0640 or less", set_tls_key},
     {"executor", "KIND", "local: run jobs here; none: serve the API only (default local)",
      set_executor},
     {"api-endpoint", "URL", "root URL jobs call back (default http://LISTEN/)", set_api_endpoint},
@@ -326,6 +331,25 @@ static int set_allow_insecure(struct server_config *c, const char *v, char *err,
     return 0;
 }
 
+static int set_path(char **dst, const char *v, char *err, size_t n)
+{
+    if (v[0] == '\0' || strlen(v) > DATA_DIR_MAX)
+        return fail(err, n, "expected a file path of 1..3072 bytes");
+    free(*dst);
+    *dst = ccf_xstrdup(v);
+    return 0;
+}
+
+static int set_tls_cert(struct server_config *c, const char *v, char *err, size_t n)
+{
+    return set_path(&c->tls_cert, v, err, n);
+}
+
+static int set_tls_key(struct server_config *c, const char *v, char *err, size_t n)
+{
+    return set_path(&c->tls_key, v, err, n);
+}
+
 static int set_auth(struct server_config *c, const char *v, char *err, size_t n)
 {
     if (strcmp(v, "sigv4") != 0 && strcmp(v, "none") != 0)
@@ -496,7 +520,8 @@ static void usage(FILE *f)
 
     fprintf(f, "Usage: ccfd [OPTION]...\n"
                "       ccfd credentials add|list|revoke ... (ccfd credentials --help)\n"
-               "Serves the Custom Connector Framework API over HTTP.\n\n"
+               "Serves the Custom Connector Framework API over HTTP, or HTTPS with\n"
+               "--tls-cert and --tls-key.\n\n"
                "Each option is also an INI key of the same name in the --config file\n"
                "(data-dir = /var/lib/ccf, allow-insecure-listen = true); flags override\n"
                "the file. Port 0 in --listen picks a free port. Every request but\n"
@@ -663,9 +688,16 @@ static int apply_flag(struct server_config *c, const struct flag *f)
 /* Rules that involve more than one key. */
 static int check(const struct server_config *c)
 {
-    if (!c->allow_insecure_listen && !server__addr_is_loopback((const void *)&c->listen_addr)) {
-        fprintf(stderr, "ccfd: listen: refusing plain HTTP on a non-loopback address (no TLS "
-                        "yet); pass --allow-insecure-listen to accept that risk\n");
+    if (!c->tls_cert != !c->tls_key) {
+        fprintf(stderr, "ccfd: %s: HTTPS needs both tls-cert and tls-key\n",
+                c->tls_cert ? "tls-cert" : "tls-key");
+        return CCF_EINVAL;
+    }
+    if (!c->tls_cert && !c->allow_insecure_listen &&
+        !server__addr_is_loopback((const void *)&c->listen_addr)) {
+        fprintf(stderr, "ccfd: listen: refusing plain HTTP on a non-loopback address; give "
+                        "tls-cert and tls-key, or pass --allow-insecure-listen to accept that "
+                        "risk\n");
         return CCF_EINVAL;
     }
     if (c->auth_none && !server__addr_is_loopback((const void *)&c->listen_addr)) {
@@ -713,6 +745,8 @@ void server__config_clear(struct server_config *c)
     free(c->api_endpoint);
     free(c->job_path);
     free(c->credentials_file);
+    free(c->tls_cert);
+    free(c->tls_key);
     memset(c, 0, sizeof(*c));
 }
 

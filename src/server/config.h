@@ -44,6 +44,8 @@ struct server_config {
     unsigned connection_limit;
     unsigned connection_timeout; /* seconds */
     bool allow_insecure_listen;
+    char *tls_cert; /* PEM chain; NULL: plain HTTP (set together with tls_key) */
+    char *tls_key;
     /* Authentication. */
     bool auth_none;         /* auth = none: no SigV4, every request is account_id's */
     char *credentials_file; /* NULL: DATA_DIR/credentials, made on first start */

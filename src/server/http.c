@@ -64,6 +64,7 @@ struct server_http {
     MHD_socket listen_fd; /* ours to close once quiesced */
     struct api *api;
     struct auth *auth;        /* NULL: auth = none, every request is tenant */
+    struct server_tls *tls;   /* NULL: plain HTTP */
     struct ccf_tenant tenant; /* auth = none's tenant */
     unsigned port;
     atomic_bool stopping;
@@ -111,6 +112,9 @@ struct http_req {
     struct api_response *resp; /* set by the writer before it resumes conn */
     bool shed;                 /* not run: ccfd stopped before a writer took it */
     struct http_req *wnext;
+    /* The connection's, not the request's: req_end keeps them. */
+    struct server_tls *tls;           /* NULL: plain HTTP */
+    struct server_tls_cert *tls_cert; /* what its handshake was given, or NULL */
 };
 
 /* Random bytes for request ids, drawn from the kernel 512 at a time: a
@@ -211,6 +215,9 @@ static void log_request(const struct http_req *r, enum MHD_RequestTerminationCod
 /* Logs the request and frees what it holds; r is ready for the next one. */
 static void req_end(struct server_http *h, struct http_req *r, enum MHD_RequestTerminationCode toe)
 {
+    struct server_tls *tls;
+    struct server_tls_cert *tls_cert;
+
     log_request(r, toe);
     auth_pending_free(r->auth);
     free(r->target);
@@ -223,7 +230,11 @@ static void req_end(struct server_http *h, struct http_req *r, enum MHD_RequestT
     }
     if (r->counted)
         atomic_fetch_sub(&h->in_flight, 1);
+    tls = r->tls;
+    tls_cert = r->tls_cert;
     memset(r, 0, sizeof(*r));
+    r->tls = tls;
+    r->tls_cert = tls_cert;
 }
 
 /* The connection's request state. MHD 0.9.75 does not always call
@@ -239,7 +250,9 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 
     (void)conn;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        *socket_context = ccf_xcalloc(1, sizeof(struct http_req));
+        r = ccf_xcalloc(1, sizeof(struct http_req));
+        r->tls = h->tls; /* before the handshake: on_tls_cert needs it */
+        *socket_context = r;
         return;
     }
     if (!r)
@@ -248,8 +261,37 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         r->reason = "libmicrohttpd dropped the request";
         req_end(h, r, MHD_REQUEST_TERMINATED_WITH_ERROR);
     }
+    /* MHD has deinitialised the TLS session by now: nothing uses it. */
+    server__tls_release(r->tls_cert);
     free(r);
     *socket_context = NULL;
+}
+
+/* GnuTLS asks which certificate to present (MHD_OPTION_HTTPS_CERT_CALLBACK,
+ * which has no closure: the session's pointer is MHD's connection, whose
+ * socket context on_connection made before any byte was read). The
+ * connection takes a reference to the current generation and keeps it until
+ * it closes, so that a SIGHUP swap never frees what a handshake in progress
+ * uses, and a second call (a renegotiation) presents the same certificate. */
+static int on_tls_cert(gnutls_session_t s, const gnutls_datum_t *req_ca_dn, int nreqs,
+                       const gnutls_pk_algorithm_t *algos, int nalgos, gnutls_pcert_st **pcert,
+                       unsigned *npcert, gnutls_privkey_t *key)
+{
+    struct MHD_Connection *conn = gnutls_session_get_ptr(s);
+    const union MHD_ConnectionInfo *ci =
+        conn ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : NULL;
+    struct http_req *r = ci ? ci->socket_context : NULL;
+
+    (void)req_ca_dn;
+    (void)nreqs;
+    (void)algos;
+    (void)nalgos;
+    if (!r || !r->tls)
+        return -1; /* cannot happen; GnuTLS ends the handshake */
+    if (!r->tls_cert)
+        r->tls_cert = server__tls_acquire(r->tls);
+    server__tls_cert_get(r->tls_cert, pcert, npcert, key);
+    return 0;
 }
 
 /* MHD 0.9.75 adds every query parameter to the connection's pool and, when
@@ -864,6 +906,7 @@ int server__http_start(struct server_http **out, const struct server_http_config
         MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
     /* MHD warns about a pool of one: a single internal thread is the same. */
     struct MHD_OptionItem pool[2] = {{MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL}};
+    struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL}};
     const union MHD_DaemonInfo *info;
     int rc;
 
@@ -877,6 +920,7 @@ int server__http_start(struct server_http **out, const struct server_http_config
         goto fail;
     h->api = cfg->api;
     h->auth = cfg->auth;
+    h->tls = cfg->tls;
     h->listen_fd = MHD_INVALID_SOCKET;
     atomic_init(&h->stopping, false);
     atomic_init(&h->in_flight, 0);
@@ -884,10 +928,17 @@ int server__http_start(struct server_http **out, const struct server_http_config
     start_writers(h, cfg->write_threads);
     if (cfg->addr->sa_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    if (cfg->tls) {
+        flags |= MHD_USE_TLS;
+        tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)on_tls_cert};
+        tls[1] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)SERVER_TLS_PRIORITIES};
+        tls[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    }
     h->d = MHD_start_daemon(
         flags, sockaddr_port(cfg->addr), NULL, NULL, on_access, h, MHD_OPTION_EXTERNAL_LOGGER,
-        on_mhd_log, h, MHD_OPTION_SOCK_ADDR, cfg->addr, MHD_OPTION_ARRAY, pool,
-        MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+        on_mhd_log, h, MHD_OPTION_SOCK_ADDR, cfg->addr, MHD_OPTION_ARRAY, pool, MHD_OPTION_ARRAY,
+        tls, MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
         cfg->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY_LIMIT,
         MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
         MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,

@@ -26,6 +26,7 @@
 #include "api/api.h"
 #include "auth/auth.h"
 #include "core/core.h"
+#include "server/tls.h"
 
 struct server_http; /* defined in server/http.c */
 
@@ -39,6 +40,7 @@ struct server_http_config {
     struct auth *auth;           /* borrowed, outlives the transport; NULL: auth = none */
     const char *region;          /* with auth = none, the tenant of every request */
     const char *account_id;
+    struct server_tls *tls; /* borrowed, outlives the transport; NULL: plain HTTP */
 };
 
 /* Binds and starts the worker threads. CCF_EINVAL if region or account_id is

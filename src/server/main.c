@@ -1,7 +1,8 @@
 /* main.c: ccfd's entry point. Brings up configuration, the data directory,
  * the credentials, the store, the jobs, the api and the HTTP transport in
  * that order, waits for SIGTERM or SIGINT on the main thread (sigwait: no
- * handler, no global flag; SIGHUP re-reads the credentials file meanwhile),
+ * handler, no global flag; SIGHUP re-reads the credentials file and the TLS
+ * certificate meanwhile),
  * then stops accepting, lets started requests finish and takes everything
  * down in reverse order. `ccfd credentials ...` (admin.c) and `ccfd
  * supervise DIR` (the executor's) run instead of the server. Exit status: 0
@@ -27,6 +28,7 @@
 #include "server/config.h"
 #include "server/http.h"
 #include "server/jobs.h"
+#include "server/tls.h"
 #include "store/store.h"
 
 #define EXIT_USAGE 2
@@ -180,7 +182,7 @@ static void format_addr(const struct sockaddr *sa, unsigned port, char out[ADDR_
 }
 
 static int start_http(const struct server_config *cfg, struct api *api, struct auth *auth,
-                      struct server_http **out)
+                      struct server_tls *tls, struct server_http **out)
 {
     const struct sockaddr *sa = (const struct sockaddr *)&cfg->listen_addr;
     char addr[ADDR_MAX];
@@ -195,6 +197,7 @@ static int start_http(const struct server_config *cfg, struct api *api, struct a
         .auth = auth,
         .region = cfg->region,
         .account_id = cfg->account_id,
+        .tls = tls,
     };
 
     if ((rc = server__http_start(out, &hc)) < 0) {
@@ -212,14 +215,16 @@ static void announce(const struct server_config *cfg, unsigned port, const char 
     char addr[ADDR_MAX];
 
     format_addr(sa, port, addr);
-    if (!server__addr_is_loopback(sa))
+    if (!cfg->tls_cert && !server__addr_is_loopback(sa))
         CCF_LOG_WARN("ccfd.insecure_listen", CCF_KV_STR("address", addr),
                      CCF_KV_STR("hint", "plain HTTP on a non-loopback address"));
     CCF_LOG_INFO("ccfd.listening", CCF_KV_STR("address", addr), CCF_KV_STR("data_dir", dir),
                  CCF_KV_STR("version", CCFD_VERSION), CCF_KV_INT("threads", cfg->threads),
                  CCF_KV_INT("write_threads", cfg->write_threads),
-                 CCF_KV_STR("synchronous", cfg->synchronous));
-    printf("ccfd: listening on http://%s/ (data in %s)\n", addr, dir);
+                 CCF_KV_STR("synchronous", cfg->synchronous),
+                 CCF_KV_STR("scheme", cfg->tls_cert ? "https" : "http"));
+    printf("ccfd: listening on %s://%s/ (data in %s)\n", cfg->tls_cert ? "https" : "http", addr,
+           dir);
     if (cfg->auth_none)
         printf("ccfd: authentication is off (auth = none): every request is account %s\n",
                cfg->account_id);
@@ -241,14 +246,18 @@ static void announce_key(const struct server_config *cfg, unsigned port, const c
         "  export AWS_SECRET_ACCESS_KEY=\"$(sed -n 's/^secret_access_key *= *//p' '%s')\"\n"
         "  export AWS_DEFAULT_REGION=%s\n"
         "  curl --aws-sigv4 \"aws:amz:%s:%s\" --user \"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY\" "
-        "http://%s/api/v1/custom-connectors\n\n",
-        creds, cfg->account_id, key_id, creds, cfg->region, cfg->region, cfg->signing_name, addr);
+        "%s://%s/api/v1/custom-connectors\n\n",
+        creds, cfg->account_id, key_id, creds, cfg->region, cfg->region, cfg->signing_name,
+        cfg->tls_cert ? "https" : "http", addr);
     fflush(stdout);
 }
 
-/* SIGHUP: the credentials file again; a bad file keeps the keys in use. */
-static void reload(struct auth *auth)
+/* SIGHUP: the credentials file and the TLS certificate and key again; a
+ * file that does not load keeps what is in use. */
+static void reload(struct auth *auth, struct server_tls *tls)
 {
+    if (tls)
+        (void)server__tls_reload(tls); /* logs either way */
     if (!auth) {
         CCF_LOG_INFO("ccfd.sighup_ignored", CCF_KV_STR("reason", "auth = none"));
         return;
@@ -260,7 +269,7 @@ static void reload(struct auth *auth)
  * the system the memory malloc holds free: each writer thread's arena keeps
  * what its last 1000-document batch used, and with 16 writers that was
  * ~30 MiB of RSS that nothing used (docs/PERFORMANCE.md). */
-static int wait_for_stop(const sigset_t *set, struct auth *auth)
+static int wait_for_stop(const sigset_t *set, struct auth *auth, struct server_tls *tls)
 {
     const struct timespec second = {.tv_sec = 1, .tv_nsec = 0};
     int sig;
@@ -273,13 +282,14 @@ static int wait_for_stop(const sigset_t *set, struct auth *auth)
         }
         if (sig != SIGHUP)
             return sig;
-        reload(auth);
+        reload(auth, tls);
     }
 }
 
 /* Lets started requests finish, for at most grace_s seconds; a second
  * SIGTERM or SIGINT cuts the wait short (a SIGHUP still reloads). */
-static void drain(struct server_http *h, const sigset_t *set, unsigned grace_s, struct auth *auth)
+static void drain(struct server_http *h, const sigset_t *set, unsigned grace_s, struct auth *auth,
+                  struct server_tls *tls)
 {
     const struct timespec tick = {.tv_sec = 0, .tv_nsec = 20 * 1000 * 1000};
     int64_t deadline = ccf_mono_us() + (int64_t)grace_s * 1000000;
@@ -292,7 +302,7 @@ static void drain(struct server_http *h, const sigset_t *set, unsigned grace_s, 
         }
         sig = sigtimedwait(set, NULL, &tick);
         if (sig == SIGHUP) {
-            reload(auth);
+            reload(auth, tls);
         } else if (sig > 0) {
             CCF_LOG_WARN("ccfd.stop_forced", CCF_KV_INT("in_flight", server__http_in_flight(h)));
             return;
@@ -309,7 +319,7 @@ static char *endpoint_of(const struct server_config *cfg, unsigned port)
         return ccf_xstrdup(cfg->api_endpoint);
     format_addr((const struct sockaddr *)&cfg->listen_addr, port, addr);
     url = ccf_xmalloc(ADDR_MAX + 16);
-    snprintf(url, ADDR_MAX + 16, "http://%s/", addr);
+    snprintf(url, ADDR_MAX + 16, "%s://%s/", cfg->tls_cert ? "https" : "http", addr);
     return url;
 }
 
@@ -320,6 +330,7 @@ static int serve(const struct server_config *cfg)
     struct server_http *http = NULL;
     struct server_jobs *jobs = NULL;
     struct auth *auth = NULL;
+    struct server_tls *tls = NULL;
     struct api_config ac = {0};
     char *dir = NULL, *endpoint = NULL, *creds = NULL;
     char made[AUTH_KEY_ID_MAX + 1] = "";
@@ -346,7 +357,11 @@ static int serve(const struct server_config *cfg)
         CCF_LOG_ERROR("ccfd.api_create_failed", CCF_KV_STR("error", ccf_strerror(rc)));
         goto out;
     }
-    if ((rc = start_http(cfg, api, auth, &http)) < 0)
+    if (cfg->tls_cert && (rc = server__tls_open(&tls, cfg->tls_cert, cfg->tls_key)) < 0) {
+        CCF_LOG_ERROR("ccfd.tls_failed", CCF_KV_STR("hint", "see the tls.* line before this one"));
+        goto out;
+    }
+    if ((rc = start_http(cfg, api, auth, tls, &http)) < 0)
         goto out;
     endpoint = endpoint_of(cfg, server__http_port(http));
     if (jobs && (rc = server__jobs_start(jobs, endpoint)) < 0)
@@ -354,13 +369,14 @@ static int serve(const struct server_config *cfg)
     announce(cfg, server__http_port(http), dir);
     if (made[0])
         announce_key(cfg, server__http_port(http), creds, made);
-    sig = wait_for_stop(&set, auth);
+    sig = wait_for_stop(&set, auth, tls);
     CCF_LOG_INFO("ccfd.stopping", CCF_KV_STR("signal", sig == SIGINT ? "SIGINT" : "SIGTERM"),
                  CCF_KV_INT("in_flight", server__http_in_flight(http)));
     server__http_quiesce(http);
-    drain(http, &set, cfg->connection_timeout, auth);
+    drain(http, &set, cfg->connection_timeout, auth, tls);
 out:
     server__http_stop(http); /* waits for the worker threads */
+    server__tls_close(tls);  /* after the connections that held its certificate */
     server__jobs_close(jobs);
     auth_destroy(auth); /* no request and no job transition can use it now */
     api_destroy(api);

@@ -421,7 +421,8 @@ class Client:
     test account's key; None: requests go unsigned."""
 
     def __init__(self, port, host="127.0.0.1", ids=None, timeout=60, arn_prefix=ARN_PREFIX,
-                 region=REGION, credentials=_UNSET):
+                 region=REGION, credentials=_UNSET, ssl_context=None):
+        self.ssl_context = ssl_context  # an ssl.SSLContext: HTTPS
         self.region = region
         self.credentials = account_key(ACCOUNT_ID) if credentials is _UNSET else credentials
         self.arn_prefix = arn_prefix
@@ -443,6 +444,10 @@ class Client:
             r, _, _ = select.select([c.sock], [], [], 0)
             if r:
                 c.close()
+        if c is None and self.ssl_context is not None:
+            c = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout,
+                                            context=self.ssl_context)
+            self._conn = c
         if c is None:
             c = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
             self._conn = c

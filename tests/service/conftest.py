@@ -56,8 +56,10 @@ def free_port():
 class Server:
     instances = []
 
-    def __init__(self, data_dir, log_path, cwd, region=REGION, account_id=ACCOUNT_ID, extra_args=()):
+    def __init__(self, data_dir, log_path, cwd, region=REGION, account_id=ACCOUNT_ID, extra_args=(),
+                 ssl_context=None):
         self.extra_args = list(extra_args)
+        self.ssl_context = ssl_context  # an ssl.SSLContext for a ccfd given --tls-cert
         self.region = region
         self.account_id = account_id
         self.data_dir = Path(data_dir)
@@ -115,7 +117,8 @@ class Server:
             if self._wait_ready():
                 prefix = f"arn:aws:ccf:{self.region}:{self.account_id}:custom-connector/"
                 self.client = Client(self.port, ids=Ids(), arn_prefix=prefix, region=self.region,
-                                     credentials=account_key(self.account_id))
+                                     credentials=account_key(self.account_id),
+                                     ssl_context=self.ssl_context)
                 return self
             rc = self.proc.poll()
             text = self.log_text(offset)
@@ -136,7 +139,11 @@ class Server:
             if self.proc.poll() is not None:
                 return False
             try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                if self.ssl_context is not None:
+                    c = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=2,
+                                                    context=self.ssl_context)
+                else:
+                    c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
                 c.request("GET", "/healthz")
                 r = c.getresponse()
                 r.read()
@@ -212,10 +219,11 @@ def ccfd_factory(tmp_path):
     cleanly."""
     made = []
 
-    def make(data_dir=None, region=REGION, account_id=ACCOUNT_ID, extra_args=("--executor", "none")):
+    def make(data_dir=None, region=REGION, account_id=ACCOUNT_ID, extra_args=("--executor", "none"),
+             ssl_context=None):
         n = len(made)
         s = Server(data_dir or tmp_path / f"data{n}", tmp_path / f"ccfd{n}.log", tmp_path, region, account_id,
-                   extra_args)
+                   extra_args, ssl_context)
         made.append(s)
         return s.start()
 
