@@ -261,6 +261,7 @@ static int ended(struct orchestrator *o, size_t i, const struct executor_event *
         tr.set_exit_code = ev->has_exit_code;
         tr.exit_code = ev->exit_code;
         tr.failure_reason = reason[0] ? reason : NULL;
+        tr.at = ev->at_us; /* it may have ended while ccfd was down */
         rc = end_job(o, &j->ref, &tr);
         if (rc == CCF_EUNAVAIL || rc == CCF_EIO) {
             ccf_job_clear(&job);
@@ -275,8 +276,10 @@ static int ended(struct orchestrator *o, size_t i, const struct executor_event *
 int orch__on_event(struct orchestrator *o, const struct executor_event *ev)
 {
     ssize_t i = orch__list_find(&o->running, ev->job_id);
-    struct store_transition tr = {
-        .from_mask = 1u << CCF_JOB_STARTED, .to = CCF_JOB_RUNNING, .executor_id = ev->job_id};
+    struct store_transition tr = {.from_mask = 1u << CCF_JOB_STARTED,
+                                  .to = CCF_JOB_RUNNING,
+                                  .executor_id = ev->job_id,
+                                  .at = ev->at_us};
     int rc;
 
     if (i < 0) {
