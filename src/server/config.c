@@ -55,6 +55,7 @@ static int set_memory_budget(struct server_config *c, const char *v, char *err, 
 static int set_stop_grace(struct server_config *c, const char *v, char *err, size_t n);
 static int set_job_log_max(struct server_config *c, const char *v, char *err, size_t n);
 static int set_retention(struct server_config *c, const char *v, char *err, size_t n);
+static int set_quiet(struct server_config *c, const char *v, char *err, size_t n);
 
 /* The order of this table is the order of --help. */
 static const struct config_key keys[] = {
@@ -94,6 +95,10 @@ static const struct config_key keys[] = {
      set_connection_timeout},
     {"allow-insecure-listen", NULL, "allow plain HTTP on a non-loopback address",
      set_allow_insecure},
+    {"quiet", NULL,
+     "print no banner on how to sign requests with the key of the first start (printed at "
+     "each start while the credentials file holds only that key)",
+     set_quiet},
     {"executor", "KIND", "local: run jobs here; none: serve the API only (default local)",
      set_executor},
     {"api-endpoint", "URL", "root URL jobs call back (default http://LISTEN/)", set_api_endpoint},
@@ -322,6 +327,13 @@ static int set_connection_timeout(struct server_config *c, const char *v, char *
 static int set_allow_insecure(struct server_config *c, const char *v, char *err, size_t n)
 {
     if (parse_bool(v, &c->allow_insecure_listen) < 0)
+        return fail(err, n, "expected true or false");
+    return 0;
+}
+
+static int set_quiet(struct server_config *c, const char *v, char *err, size_t n)
+{
+    if (parse_bool(v, &c->quiet) < 0)
         return fail(err, n, "expected true or false");
     return 0;
 }
