@@ -40,6 +40,13 @@ struct orchestrator {
     size_t nevents, events_cap;
 };
 
+/* orchestrator.c: what the thread does, callable without it (tests). */
+/* Recovery before the thread starts: the cursor, then every unfinished job
+ * re-adopted, collected or queued again. */
+int orch__recover(struct orchestrator *o, struct executor *executor);
+/* One turn of the loop: queued events, then new changes, then what fits. */
+void orch__step(struct orchestrator *o);
+
 /* lists.c */
 void orch__list_push(struct orch__list *l, const struct orch__job *j);
 /* Index of job_id in l, or -1. */
