@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/log.h"
 #include "orchestrator/orchestrator_int.h"
 #include "store/store.h"
 
@@ -676,9 +677,85 @@ static void test_recovery_adopts_running_job(void **state)
     assert_int_equal(f->o->running.n, 0);
 }
 
+/* Issue 12: what a queued job runs is what its connector said when the job
+ * was admitted. An update while it waits applies to the next job: both its
+ * command and its limits, never the new command under the old limits. */
+static void test_connector_updated_while_queued(void **state)
+{
+    struct fx *f = *state;
+    char big[CCF_CONNECTOR_ID_LEN + 1], cid[CCF_CONNECTOR_ID_LEN + 1];
+    char jbig[CCF_JOB_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1], jnext[CCF_JOB_ID_LEN + 1];
+    struct ccf_connector c;
+
+    mk_connector(f, props("/bin/sleep", 2, 1024), big);
+    mk_connector(f, props("/bin/old", 1, 1024), cid);
+    orch_new(f);
+    start(f, big, jbig);
+    start(f, cid, jid);
+    orch__step(f->o);
+    assert_int_equal(f->o->pending.n, 1);
+    assert_int_equal(store_get_connector(f->s, &f->t, cid, &c), 0);
+    free(c.properties);
+    c.properties = ccf_xstrdup(props("/bin/new", 0.5, 4096));
+    assert_int_equal(store_update_connector(f->s, &f->t, &c, c.version), 0);
+    ccf_connector_clear(&c);
+    deliver(f, jbig, EXECUTOR_EXITED, true, 0);
+    assert_int_equal(f->ex.nsubmits, 2);
+    assert_string_equal(f->ex.submits[1].job_id, jid);
+    assert_string_equal(f->ex.submits[1].argv[0], "/bin/old");
+    assert_true(f->ex.submits[1].cpu == 1);
+    assert_int_equal(f->ex.submits[1].memory_mib, 1024);
+    assert_true(f->o->cpu_used == 1 && f->o->memory_used == 1024);
+    deliver(f, jid, EXECUTOR_EXITED, true, 0);
+    start(f, cid, jnext);
+    orch__step(f->o);
+    assert_string_equal(f->ex.submits[2].argv[0], "/bin/new");
+    assert_int_equal(f->ex.submits[2].memory_mib, 4096);
+}
+
+/* The spec decoder (core) refuses what validation never stores. */
+static void test_job_spec_decode(void **state)
+{
+    static const char *const bad[] = {
+        "",
+        "[]",
+        "{\"timeout\":60,\"resource_requirements\":{\"memory\":1024}}",
+        "{\"timeout\":60,\"resource_requirements\":{\"cpu\":1}}",
+        "{\"resource_requirements\":{\"cpu\":1,\"memory\":1024}}",
+        "{\"timeout\":60,\"resource_requirements\":{\"cpu\":1,\"memory\":1024},"
+        "\"command\":[]}",
+        "{\"timeout\":60,\"resource_requirements\":{\"cpu\":1,\"memory\":1024},"
+        "\"command\":[\"/bin/true\",7]}",
+        "{\"timeout\":60,\"resource_requirements\":{\"cpu\":1,\"memory\":1024},"
+        "\"command\":[\"/bin/true\"],\"environment\":[{\"name\":\"A\"}]}",
+    };
+    struct ccf_job_spec spec = {0};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (ccf_job_spec_decode(bad[i], &spec) != CCF_EINVAL)
+            fail_msg("accepted %s", bad[i]);
+    }
+    assert_int_equal(ccf_job_spec_decode(NULL, &spec), CCF_EINVAL);
+    assert_int_equal(ccf_job_spec_decode(props("/bin/x", 1.5, 2048), &spec), 0);
+    assert_string_equal(spec.command[0], "/bin/x");
+    assert_string_equal(spec.command[1], "arg");
+    assert_null(spec.command[2]);
+    assert_int_equal(spec.nenv, 1);
+    assert_string_equal(spec.env[0].name, "K");
+    assert_string_equal(spec.env[0].value, "v");
+    assert_true(spec.cpu == 1.5);
+    assert_int_equal(spec.memory_mib, 2048);
+    assert_int_equal(spec.timeout_s, 60);
+    ccf_job_spec_clear(&spec);
+    assert_null(spec.command);
+    ccf_job_spec_clear(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_job_spec_decode),
         cmocka_unit_test_setup_teardown(test_job_runs_to_success, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failures_and_reasons, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redelivered_changes_are_harmless, setup, teardown),
@@ -691,6 +768,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_submit_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery_adopts_running_job, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connector_updated_while_queued, setup, teardown),
     };
+    ccf_log_setup(CCF_LOG_WARN, CCF_LOG_LOGFMT); /* one line per expected warning, no more */
     return cmocka_run_group_tests_name("orchestrator", tests, NULL, NULL);
 }

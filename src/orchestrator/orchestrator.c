@@ -198,9 +198,11 @@ static int recover_one(struct orchestrator *o, const struct store_job_ref *ref)
     if (rc != 1)
         return rc;
     /* Never submitted: give the capacity back and start it normally. */
-    orch__unreserve(o, (size_t)orch__list_find(&o->running, ref->job_id));
-    if (ref->status == CCF_JOB_STOPPING)
+    orch__unreserve(o, (size_t)orch__list_find(&o->running, ref->job_id), &j);
+    if (ref->status == CCF_JOB_STOPPING) {
+        orch__job_free(&j);
         return orch__end_now(o, ref, CCF_JOB_STOPPED, "stopped on request");
+    }
     orch__list_push(&o->pending, &j);
     return 0;
 }
