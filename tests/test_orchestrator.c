@@ -396,10 +396,21 @@ static void test_redelivered_changes_are_harmless(void **state)
     struct fx *f = *state;
     char cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1];
 
+    char big[CCF_CONNECTOR_ID_LEN + 1], jbig[CCF_JOB_ID_LEN + 1];
+
     mk_connector(f, props("/bin/true", 1, 1024), cid);
+    mk_connector(f, props("/bin/true", 2, 1024), big);
     orch_new(f);
     start(f, cid, jid);
+    start(f, big, jbig);
     orch__step(f->o);
+    /* Submitted but not RUNNING yet, and queued behind it: both still STARTED. */
+    f->o->cursor = 0;
+    orch__step(f->o);
+    assert_int_equal(f->ex.nsubmits, 1);
+    assert_int_equal(f->o->running.n, 1);
+    assert_int_equal(f->o->pending.n, 1);
+    assert_true(f->o->cpu_used == 1 && f->o->memory_used == 1024);
     deliver(f, jid, EXECUTOR_RUNNING, false, 0);
     f->o->cursor = 0; /* everything again */
     orch__step(f->o);
@@ -409,9 +420,11 @@ static void test_redelivered_changes_are_harmless(void **state)
     assert_int_equal(status_of(f, cid, jid), CCF_JOB_RUNNING);
 
     deliver(f, jid, EXECUTOR_EXITED, true, 0);
+    assert_int_equal(f->ex.nsubmits, 2); /* the big one, now that it fits */
+    deliver(f, jbig, EXECUTOR_EXITED, true, 0);
     f->o->cursor = 0;
     orch__step(f->o);
-    assert_int_equal(f->ex.nsubmits, 1);
+    assert_int_equal(f->ex.nsubmits, 2);
     assert_int_equal(f->o->running.n + f->o->pending.n, 0);
     assert_int_equal(status_of(f, cid, jid), CCF_JOB_SUCCEEDED);
     assert_int_equal(f->ex.ncancels, 0);
