@@ -87,9 +87,13 @@ static int framework_env(const struct orchestrator *o, const struct store_job_re
     char key_id[64], secret[128], token[512];
     int rc;
 
-    ccf_connector_arn(&ref->tenant, ref->connector_id, arn, sizeof(arn));
-    snprintf(prefix, sizeof(prefix), "arn:aws:ccf:%s:%s", ref->tenant.region,
-             ref->tenant.account_id);
+    /* A cut ARN or path would point the job at something else: refuse. */
+    if (ccf_connector_arn(&ref->tenant, ref->connector_id, arn, sizeof(arn)) < 0)
+        return CCF_EINVAL;
+    rc = snprintf(prefix, sizeof(prefix), "arn:aws:ccf:%s:%s", ref->tenant.region,
+                  ref->tenant.account_id);
+    if (rc < 0 || (size_t)rc >= sizeof(prefix))
+        return CCF_EINVAL;
     rc = snprintf(home, sizeof(home), "%s/%s/work", o->cfg.jobs_dir, ref->job_id);
     if (rc < 0 || (size_t)rc >= sizeof(home))
         return CCF_EINVAL;

@@ -22,6 +22,7 @@
 #include "auth/auth.h"
 #include "core/core.h"
 #include "core/log.h"
+#include "core/validate.h"
 #include "executor/executor.h"
 #include "server/admin.h"
 #include "server/config.h"
@@ -382,6 +383,7 @@ int main(int argc, char **argv)
     struct server_config cfg;
     int rc;
 
+    ccf_json_abort_on_oom(); /* before any thread and any JSON */
     /* `ccfd supervise DIR`: the per-job supervisor the local executor runs. */
     if (argc == 3 && strcmp(argv[1], "supervise") == 0)
         return executor_supervise_main(argv[2]);
