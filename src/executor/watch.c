@@ -88,7 +88,7 @@ static void send_running(struct executor *e, struct xjob *j)
 /* The outcome from DIR/exit; without one the supervisor died unfinished. */
 static void send_final(struct executor *e, struct xjob *j)
 {
-    struct executor__exit x;
+    struct executor__exit x = {0};
     int dfd, rc = CCF_ENOTFOUND;
 
     if (j->final_sent)
