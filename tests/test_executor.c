@@ -319,6 +319,28 @@ static void test_exit_code(void **state)
     assert_false(ev.stopped);
 }
 
+/* Events carry the times the supervisor recorded: when the command started
+ * and when it ended (ccfd may read them long after, after a restart). */
+static void test_event_times(void **state)
+{
+    struct fx *f = *state;
+    const char *argv[] = {"/bin/sh", "-c", "sleep 0.3", NULL};
+    char id[CCF_JOB_ID_LEN + 1];
+    const struct rec *r, *x;
+    int64_t before = ccf_now_us(), after;
+
+    new_id(id);
+    assert_int_equal(submit(f, id, argv, 0), 0);
+    x = wait_for(f, id, EXECUTOR_EXITED, WAIT_MS);
+    assert_non_null(x);
+    after = ccf_now_us();
+    r = wait_for(f, id, EXECUTOR_RUNNING, 0);
+    assert_non_null(r);
+    assert_true(r->ev.at_us >= before && r->ev.at_us <= x->ev.at_us);
+    assert_true(x->ev.at_us - r->ev.at_us >= 250000);
+    assert_true(x->ev.at_us <= after);
+}
+
 static void test_killed_by_signal(void **state)
 {
     struct fx *f = *state;
@@ -939,6 +961,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_recover_never_started, setup, teardown),
         cmocka_unit_test_setup_teardown(test_supervisor_killed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_event_times, setup, teardown),
         cmocka_unit_test_setup_teardown(test_latency, setup, teardown),
     };
     ssize_t n;

@@ -922,6 +922,50 @@ static void test_transition_truncates_reason(void **state)
     ccf_job_clear(&j);
 }
 
+/* A transition's `at` (the executor's record of a job that ended while
+ * ccfd was down) becomes started_at / completed_at, kept in order with the
+ * job's earlier times; updated_at is the write's own time. */
+static void test_transition_at(void **state)
+{
+    struct fx *f = *state;
+    char cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1];
+    struct store_transition tr = {.from_mask = BIT(CCF_JOB_STARTED), .to = CCF_JOB_RUNNING};
+    struct ccf_job j;
+    int64_t created, before;
+
+    mk_connector(f, &f->t1, "conn-x", cid);
+    start(f, cid, jid);
+    assert_int_equal(store_get_job(f->s, &f->t1, cid, jid, &j), 0);
+    created = j.created_at;
+    ccf_job_clear(&j);
+    usleep(30000);
+    tr.at = created + 10000; /* started 10 ms after it was created, 20 ms ago */
+    assert_int_equal(store_transition_job(f->s, &f->t1, cid, jid, &tr, &j), 1);
+    assert_int_equal(j.started_at, created + 10000);
+    assert_true(j.updated_at >= created + 30000);
+    ccf_job_clear(&j);
+
+    /* An end before the start (a clock stepped back) is the start. */
+    tr = (struct store_transition){
+        .from_mask = BIT(CCF_JOB_RUNNING), .to = CCF_JOB_FAILED, .at = created - 5000000};
+    assert_int_equal(store_transition_job(f->s, &f->t1, cid, jid, &tr, &j), 1);
+    assert_int_equal(j.completed_at, created + 10000);
+    ccf_job_clear(&j);
+    assert_int_equal(store_get_job(f->s, &f->t1, cid, jid, &j), 0);
+    assert_int_equal(j.completed_at, created + 10000);
+    ccf_job_clear(&j);
+
+    /* A time in the future is now; none is now. */
+    start(f, cid, jid);
+    before = ccf_now_us();
+    tr = (struct store_transition){
+        .from_mask = BIT(CCF_JOB_STARTED), .to = CCF_JOB_SUCCEEDED, .at = before + 3600000000LL};
+    assert_int_equal(store_transition_job(f->s, &f->t1, cid, jid, &tr, &j), 1);
+    assert_true(j.completed_at >= before && j.completed_at <= ccf_now_us());
+    assert_int_equal(j.completed_at, j.updated_at);
+    ccf_job_clear(&j);
+}
+
 static void test_release_only_active_job(void **state)
 {
     struct fx *f = *state;
@@ -1294,6 +1338,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transitions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transition_truncates_reason, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_transition_at, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_only_active_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_documents_upsert, setup, teardown),
         cmocka_unit_test_setup_teardown(test_documents_all_or_nothing, setup, teardown),

@@ -1,8 +1,10 @@
 /* main.c: ccf's entry point: finds the group and command among the words
  * (global options may come before them) and hands the rest to the group. */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/banned.h"
@@ -98,6 +100,22 @@ static int split(int argc, char **argv, const char **group, const char **cmd, bo
     return n;
 }
 
+/* ccf is a program, so it may choose what running out of memory means:
+ * jansson's setters fail quietly, and an answer printed from a document
+ * missing a member would look like a success. It fails instead (exit 1);
+ * _exit drops whatever half of an answer stdout still buffers. libccf
+ * leaves the allocator alone (DECISIONS.md). */
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+
+    if (!p) {
+        fputs("ccf: out of memory\n", stderr);
+        _exit(CLI_FAILED);
+    }
+    return p;
+}
+
 int main(int argc, char **argv)
 {
     struct cli cli = {0};
@@ -105,6 +123,7 @@ int main(int argc, char **argv)
     bool help;
     int n, rc = CLI_USAGE;
 
+    json_set_alloc_funcs(xmalloc, free);
     n = split(argc - 1, argv + 1, &group, &cmd, &help);
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
         printf("ccf %s (libccf, %s)\n", CCF_CLIENT_VERSION, "libcurl SigV4");

@@ -369,3 +369,8 @@ json_t *ccf_checkpoint_json(const struct ccf_checkpoint *c)
     json_object_set_new(o, "updated_at", ccf_time_json(c->updated_at));
     return o;
 }
+
+void ccf_json_abort_on_oom(void)
+{
+    json_set_alloc_funcs(ccf_xmalloc, free);
+}

@@ -106,6 +106,29 @@ struct ccf_job {
 };
 void ccf_job_clear(struct ccf_job *j);
 
+/* What a job runs, decoded once from its connector's container_properties
+ * when the orchestrator admits the job: an update of the connector while
+ * the job waits applies to the next job, to its command and its limits
+ * alike (CONTRACT.md: an update applies to the next job). */
+struct ccf_env_var {
+    char *name; /* owned */
+    char *value;
+};
+struct ccf_job_spec {
+    char **command; /* owned, NULL-terminated; NULL when the connector has none (image_uri) */
+    struct ccf_env_var *env; /* owned: the connector's default variables, in order */
+    size_t nenv;
+    double cpu;
+    int64_t memory_mib;
+    int64_t timeout_s;
+};
+/* Decodes properties (compact JSON, as validation stored them) into *out.
+ * CCF_EINVAL if they do not hold what validation guarantees: positive
+ * cpu, memory and timeout, a command of strings, variables of strings. */
+int ccf_job_spec_decode(const char *properties, struct ccf_job_spec *out);
+/* Takes NULL; leaves *s zeroed. */
+void ccf_job_spec_clear(struct ccf_job_spec *s);
+
 /* A document as passed to and from the store; strings are borrowed. */
 struct ccf_document {
     const char *id; /* NUL-terminated UTF-8 without control characters */

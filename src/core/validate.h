@@ -67,4 +67,11 @@ json_t *ccf_document_json(const struct ccf_document *d);
 json_t *ccf_checkpoint_json(const struct ccf_checkpoint *c);
 json_t *ccf_time_json(int64_t t);
 
+/* The out-of-memory policy of a program (ccfd), never of a library: jansson
+ * allocates with ccf_xmalloc, which aborts, so no encoder can quietly drop a
+ * member it had no memory for and answer a success with a partial body
+ * (json_object_set_new fails and returns -1; nothing checks each one).
+ * Call once in main, before any thread and any other jansson call. */
+void ccf_json_abort_on_oom(void);
+
 #endif

@@ -52,6 +52,10 @@ struct executor_event {
                          ("cannot run <argv0>: <error>", exit code 127); for
                          "stopped before it started"; for a supervisor that
                          failed before starting it (no exit code) */
+    int64_t at_us;    /* when it happened, as the supervisor recorded it (wall
+clock, µs since the epoch): the start of RUNNING, the
+end of EXITED, also when ccfd was down then; 0 when
+unknown (LOST): the caller takes its own now */
 };
 
 typedef void (*executor_event_fn)(void *ctx, const struct executor_event *ev);

@@ -60,6 +60,8 @@ struct executor__exit {
     bool timed_out;
     bool stopped;
     char reason[EXECUTOR__REASON_MAX];
+    int64_t ended_at; /* wall clock, µs: when the supervisor saw it end; 0: unknown
+                         (an exit file written before this field existed) */
 };
 
 /* jobdir.c */
@@ -86,8 +88,9 @@ int executor__exit_write(int dfd, const struct executor__exit *x);
 /* CCF_ENOTFOUND if there is no exit file, CCF_EIO if it is malformed. */
 int executor__exit_read(int dfd, struct executor__exit *out);
 int executor__running_write(int dfd, pid_t pgid, int64_t started_at);
-/* Reads the pgid from DIR/running; CCF_ENOTFOUND without one. */
-int executor__running_read(int dfd, pid_t *pgid);
+/* Reads the pgid and the start time (wall clock, µs) from DIR/running;
+ * CCF_ENOTFOUND without one. */
+int executor__running_read(int dfd, pid_t *pgid, int64_t *started_at);
 int executor__pid_write(int dfd, pid_t pid);
 int executor__pid_read(int dfd, pid_t *pid);
 

@@ -304,7 +304,7 @@ void executor__spec_clear(struct executor__spec *s)
 
 int executor__exit_write(int dfd, const struct executor__exit *x)
 {
-    char reason[EXECUTOR__REASON_MAX], buf[EXECUTOR__REASON_MAX + 160];
+    char reason[EXECUTOR__REASON_MAX], buf[EXECUTOR__REASON_MAX + 192];
     size_t i;
     int n;
 
@@ -314,8 +314,9 @@ int executor__exit_write(int dfd, const struct executor__exit *x)
     reason[i] = '\0';
     n = snprintf(buf, sizeof(buf),
                  "has_exit_code=%d\nexit_code=%d\nsignal=%d\ntimed_out=%d\nstopped=%d\n"
-                 "reason=%s\n",
-                 x->has_exit_code, x->exit_code, x->signal, x->timed_out, x->stopped, reason);
+                 "reason=%s\nended_at=%" PRId64 "\n",
+                 x->has_exit_code, x->exit_code, x->signal, x->timed_out, x->stopped, reason,
+                 x->ended_at);
     if (n < 0 || (size_t)n >= sizeof(buf))
         return CCF_EINVAL;
     return executor__write_atomic(dfd, EXECUTOR__EXIT, buf, (size_t)n, 0600);
@@ -335,7 +336,7 @@ int executor__exit_read(int dfd, struct executor__exit *out)
 {
     struct executor__exit x = {0};
     char *buf = NULL, *p, *nl;
-    int64_t code, sig;
+    int64_t code, sig, ended_at = 0;
     size_t len, n;
     int rc;
 
@@ -353,6 +354,11 @@ int executor__exit_read(int dfd, struct executor__exit *out)
         n = sizeof(x.reason) - 1;
     memcpy(x.reason, p + 7, n);
     x.reason[n] = '\0';
+    /* Absent from a file a supervisor of an older ccfd wrote: unknown. */
+    p = nl + 1;
+    if (*p != '\0' && !parse_num(&p, "ended_at", 0, INT64_MAX, &ended_at))
+        goto out;
+    x.ended_at = ended_at;
     x.exit_code = (int)code;
     x.signal = (int)sig;
     *out = x;
@@ -391,9 +397,25 @@ static int read_pid_key(int dfd, const char *name, const char *key, pid_t *out)
     return rc;
 }
 
-int executor__running_read(int dfd, pid_t *pgid)
+int executor__running_read(int dfd, pid_t *pgid, int64_t *started_at)
 {
-    return read_pid_key(dfd, EXECUTOR__RUNNING, "pgid", pgid);
+    char *buf = NULL, *p;
+    int64_t pg, at;
+    size_t len;
+    int rc;
+
+    if ((rc = executor__read_file(dfd, EXECUTOR__RUNNING, SMALL_FILE_MAX, &buf, &len)) < 0)
+        return rc == CCF_ENOTFOUND ? rc : CCF_EIO;
+    p = buf;
+    rc = parse_num(&p, "pgid", 1, INT32_MAX, &pg) && parse_num(&p, "started_at", 0, INT64_MAX, &at)
+             ? 0
+             : CCF_EIO;
+    if (rc == 0) {
+        *pgid = (pid_t)pg;
+        *started_at = at;
+    }
+    free(buf);
+    return rc;
 }
 
 int executor__pid_write(int dfd, pid_t pid)

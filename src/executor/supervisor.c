@@ -128,6 +128,8 @@ static void start_kill(struct sup *s)
 
 static void on_exit_status(struct sup *s, int status)
 {
+    /* The job's end as it happened: ccfd may be down and read it much later. */
+    s->x.ended_at = ccf_now_us();
     s->x.has_exit_code = true;
     if (WIFSIGNALED(status)) {
         s->x.signal = WTERMSIG(status);
@@ -352,6 +354,8 @@ int executor_supervise_main(const char *dir)
         goto out;
     rc = run(&s);
     if (rc == RUN_RECORD) {
+        if (s.x.ended_at == 0) /* it never ran: it ends now */
+            s.x.ended_at = ccf_now_us();
         if (executor__exit_write(s.dfd, &s.x) < 0)
             goto out;
         CCF_LOG_INFO("supervisor.exit", CCF_KV_STR("job_id", s.spec.job_id),

@@ -40,13 +40,14 @@ static int open_job_dir(struct executor *e, const char *id)
 }
 
 static void deliver(struct executor *e, const struct xjob *j, enum executor_state state,
-                    const struct executor__exit *x, const char *reason)
+                    const struct executor__exit *x, const char *reason, int64_t at_us)
 {
     struct executor_event ev;
 
     memset(&ev, 0, sizeof(ev));
     memcpy(ev.job_id, j->id, sizeof(ev.job_id));
     ev.state = state;
+    ev.at_us = at_us;
     if (x) {
         ev.has_exit_code = x->has_exit_code;
         ev.exit_code = x->exit_code;
@@ -61,18 +62,33 @@ static void deliver(struct executor *e, const struct xjob *j, enum executor_stat
     e->on_event(e->ctx, &ev);
 }
 
+/* When the command started, from DIR/running; 0 if it cannot be read. */
+static int64_t running_since(struct executor *e, const struct xjob *j)
+{
+    int64_t at = 0;
+    pid_t pgid;
+    int dfd = open_job_dir(e, j->id);
+
+    if (dfd < 0)
+        return 0;
+    if (executor__running_read(dfd, &pgid, &at) < 0)
+        at = 0;
+    close(dfd);
+    return at;
+}
+
 static void send_running(struct executor *e, struct xjob *j)
 {
     if (j->running_sent || j->final_sent)
         return;
     j->running_sent = true;
-    deliver(e, j, EXECUTOR_RUNNING, NULL, NULL);
+    deliver(e, j, EXECUTOR_RUNNING, NULL, NULL, running_since(e, j));
 }
 
 /* The outcome from DIR/exit; without one the supervisor died unfinished. */
 static void send_final(struct executor *e, struct xjob *j)
 {
-    struct executor__exit x;
+    struct executor__exit x = {0};
     int dfd, rc = CCF_ENOTFOUND;
 
     if (j->final_sent)
@@ -83,11 +99,11 @@ static void send_final(struct executor *e, struct xjob *j)
         close(dfd);
     }
     if (rc == 0)
-        deliver(e, j, EXECUTOR_EXITED, &x, NULL);
+        deliver(e, j, EXECUTOR_EXITED, &x, NULL, x.ended_at);
     else if (rc == CCF_ENOTFOUND)
-        deliver(e, j, EXECUTOR_LOST, NULL, "supervisor ended without recording an outcome");
+        deliver(e, j, EXECUTOR_LOST, NULL, "supervisor ended without recording an outcome", 0);
     else
-        deliver(e, j, EXECUTOR_LOST, NULL, "the job's recorded outcome cannot be read");
+        deliver(e, j, EXECUTOR_LOST, NULL, "the job's recorded outcome cannot be read", 0);
 }
 
 static void unlink_job(struct executor *e, struct xjob *j)

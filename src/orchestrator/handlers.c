@@ -59,37 +59,51 @@ static bool known(const struct orchestrator *o, const char *job_id)
     return orch__list_find(&o->pending, job_id) >= 0 || orch__list_find(&o->running, job_id) >= 0;
 }
 
+/* Why a job whose spec was decoded can never run here, or NULL. */
+static const char *cannot_run(const struct orchestrator *o, const struct ccf_job_spec *spec,
+                              char *reason, size_t n)
+{
+    int len;
+
+    if (!spec->command)
+        return "the connector has no command, and no executor that runs image_uri is configured";
+    if (spec->cpu <= o->cfg.cpu_budget && spec->memory_mib <= o->cfg.memory_budget_mib)
+        return NULL;
+    len = snprintf(reason, n,
+                   "the job needs %g vCPU and %lld MiB, more than the executor's whole capacity "
+                   "(%g vCPU, %lld MiB)",
+                   spec->cpu, (long long)spec->memory_mib, o->cfg.cpu_budget,
+                   (long long)o->cfg.memory_budget_mib);
+    /* Cannot truncate (bounded numbers in 256 bytes); if it did, still say why. */
+    return len > 0 && (size_t)len < n ? reason : "the job needs more than the executor's capacity";
+}
+
 int orch__admit(struct orchestrator *o, const struct store_job_ref *ref)
 {
     struct ccf_connector c = {0};
-    struct orch__needs needs;
     struct orch__job j = {.ref = *ref};
-    char reason[256];
+    char buf[256];
+    const char *why;
     int rc;
 
     if (known(o, ref->job_id))
         return 0;
     if ((rc = store_get_connector(o->cfg.store, &ref->tenant, ref->connector_id, &c)) < 0)
         return rc == CCF_ENOTFOUND ? 0 : rc;
-    rc = orch__needs_parse(c.properties, &needs);
+    /* Decoded once, here: the capacity it reserves and the command it runs
+     * come from this one reading of the connector. */
+    j.spec = ccf_xcalloc(1, sizeof(*j.spec));
+    rc = ccf_job_spec_decode(c.properties, j.spec);
     ccf_connector_clear(&c);
-    if (rc < 0)
+    if (rc < 0) {
+        orch__job_free(&j);
         return orch__end_now(o, ref, CCF_JOB_FAILED, "the connector's properties are unreadable");
-    if (!needs.has_command)
-        return orch__end_now(o, ref, CCF_JOB_FAILED,
-                             "the connector has no command, and no executor that runs "
-                             "image_uri is configured");
-    if (needs.cpu > o->cfg.cpu_budget || needs.memory_mib > o->cfg.memory_budget_mib) {
-        snprintf(reason, sizeof(reason),
-                 "the job needs %g vCPU and %lld MiB, more than the executor's whole capacity "
-                 "(%g vCPU, %lld MiB)",
-                 needs.cpu, (long long)needs.memory_mib, o->cfg.cpu_budget,
-                 (long long)o->cfg.memory_budget_mib);
-        return orch__end_now(o, ref, CCF_JOB_FAILED, reason);
     }
-    j.cpu = needs.cpu;
-    j.memory_mib = needs.memory_mib;
-    j.timeout_s = needs.timeout_s;
+    if ((why = cannot_run(o, j.spec, buf, sizeof(buf))) != NULL) {
+        rc = orch__end_now(o, ref, CCF_JOB_FAILED, why);
+        orch__job_free(&j);
+        return rc;
+    }
     orch__list_push(&o->pending, &j);
     return 0;
 }
@@ -98,56 +112,64 @@ static bool fits(const struct orchestrator *o, const struct orch__job *j)
 {
     if (o->cfg.max_jobs > 0 && o->running.n >= (size_t)o->cfg.max_jobs)
         return false;
-    return o->cpu_used + j->cpu <= o->cfg.cpu_budget + 1e-9 &&
-           o->memory_used + j->memory_mib <= o->cfg.memory_budget_mib;
+    return o->cpu_used + j->spec->cpu <= o->cfg.cpu_budget + 1e-9 &&
+           o->memory_used + j->spec->memory_mib <= o->cfg.memory_budget_mib;
 }
 
 void orch__reserve(struct orchestrator *o, const struct orch__job *j)
 {
     orch__list_push(&o->running, j);
-    o->cpu_used += j->cpu;
-    o->memory_used += j->memory_mib;
+    o->cpu_used += j->spec->cpu;
+    o->memory_used += j->spec->memory_mib;
 }
 
-void orch__unreserve(struct orchestrator *o, size_t i)
+void orch__unreserve(struct orchestrator *o, size_t i, struct orch__job *out)
 {
-    o->cpu_used -= o->running.items[i].cpu;
-    o->memory_used -= o->running.items[i].memory_mib;
+    *out = o->running.items[i];
+    o->cpu_used -= out->spec->cpu;
+    o->memory_used -= out->spec->memory_mib;
     orch__list_remove(&o->running, i);
 }
 
+/* The job has ended, or will never start: its credentials, capacity and spec go. */
 static void release(struct orchestrator *o, size_t i)
 {
+    struct orch__job j;
+
     if (o->cfg.credentials.revoke)
         o->cfg.credentials.revoke(o->cfg.credentials.ctx, o->running.items[i].ref.job_id);
-    orch__unreserve(o, i);
+    orch__unreserve(o, i, &j);
+    orch__job_free(&j);
 }
 
-/* Reads the job and its connector afresh (an update applies to the next
- * job) and hands it to the executor. */
-static int submit(struct orchestrator *o, const struct orch__job *j)
+/* Hands the job to the executor as its spec says (the connector is not
+ * read again: an update applies to the next job). Takes j: on return it is
+ * in the running list or freed, except on CCF_EUNAVAIL (the store could not
+ * tell whether the job still waits), when j is untouched. */
+static int submit(struct orchestrator *o, struct orch__job *j)
 {
-    struct ccf_connector c = {0};
     struct ccf_job job = {0};
     struct executor_spec spec = {.job_id = j->ref.job_id, .connector_id = j->ref.connector_id};
     char **argv = NULL, **envp = NULL;
     int rc;
 
-    if ((rc = store_get_job(o->cfg.store, &j->ref.tenant, j->ref.connector_id, j->ref.job_id,
-                            &job)) < 0 ||
-        job.status != CCF_JOB_STARTED)
-        goto out; /* gone or stopped meanwhile: nothing to run */
-    if ((rc = store_get_connector(o->cfg.store, &j->ref.tenant, j->ref.connector_id, &c)) < 0)
+    rc = store_get_job(o->cfg.store, &j->ref.tenant, j->ref.connector_id, j->ref.job_id, &job);
+    if (rc == CCF_EUNAVAIL)
+        return rc;
+    if (rc < 0 || job.status != CCF_JOB_STARTED) {
+        orch__job_free(j); /* gone or stopped meanwhile: nothing to run */
         goto out;
-    if ((rc = orch__build(o, &j->ref, &c, &job, &argv, &envp)) < 0) {
+    }
+    if ((rc = orch__build(o, &j->ref, j->spec, &job, &argv, &envp)) < 0) {
+        orch__job_free(j);
         rc = orch__end_now(o, &j->ref, CCF_JOB_FAILED, "the job's command could not be prepared");
         goto out;
     }
     spec.argv = (const char *const *)argv;
     spec.envp = (const char *const *)envp;
-    spec.timeout_s = j->timeout_s;
-    spec.cpu = j->cpu;
-    spec.memory_mib = j->memory_mib;
+    spec.timeout_s = j->spec->timeout_s;
+    spec.cpu = j->spec->cpu;
+    spec.memory_mib = j->spec->memory_mib;
     orch__reserve(o, j);
     if ((rc = executor_submit(o->executor, &spec)) < 0) {
         release(o, o->running.n - 1);
@@ -159,7 +181,6 @@ static int submit(struct orchestrator *o, const struct orch__job *j)
 out:
     orch__strv_free(argv);
     orch__strv_free(envp);
-    ccf_connector_clear(&c);
     ccf_job_clear(&job);
     return rc;
 }
@@ -183,6 +204,7 @@ static int stop(struct orchestrator *o, const struct store_job_ref *ref)
     int rc;
 
     if ((i = orch__list_find(&o->pending, ref->job_id)) >= 0) {
+        orch__job_free(&o->pending.items[i]);
         orch__list_remove(&o->pending, (size_t)i);
         return orch__end_now(o, ref, CCF_JOB_STOPPED, "stopped on request");
     }
@@ -257,10 +279,11 @@ static int ended(struct orchestrator *o, size_t i, const struct executor_event *
     if (rc == CCF_EUNAVAIL || rc == CCF_EIO)
         return rc; /* keep the event: it is applied again later */
     if (rc == 0 && !ccf_job_status_terminal(job.status)) {
-        tr.to = outcome(ev, job.status, j->timeout_s, reason, sizeof(reason));
+        tr.to = outcome(ev, job.status, j->spec->timeout_s, reason, sizeof(reason));
         tr.set_exit_code = ev->has_exit_code;
         tr.exit_code = ev->exit_code;
         tr.failure_reason = reason[0] ? reason : NULL;
+        tr.at = ev->at_us; /* it may have ended while ccfd was down */
         rc = end_job(o, &j->ref, &tr);
         if (rc == CCF_EUNAVAIL || rc == CCF_EIO) {
             ccf_job_clear(&job);
@@ -275,8 +298,10 @@ static int ended(struct orchestrator *o, size_t i, const struct executor_event *
 int orch__on_event(struct orchestrator *o, const struct executor_event *ev)
 {
     ssize_t i = orch__list_find(&o->running, ev->job_id);
-    struct store_transition tr = {
-        .from_mask = 1u << CCF_JOB_STARTED, .to = CCF_JOB_RUNNING, .executor_id = ev->job_id};
+    struct store_transition tr = {.from_mask = 1u << CCF_JOB_STARTED,
+                                  .to = CCF_JOB_RUNNING,
+                                  .executor_id = ev->job_id,
+                                  .at = ev->at_us};
     int rc;
 
     if (i < 0) {

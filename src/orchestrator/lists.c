@@ -29,8 +29,17 @@ void orch__list_remove(struct orch__list *l, size_t i)
     l->n--;
 }
 
+void orch__job_free(struct orch__job *j)
+{
+    ccf_job_spec_clear(j->spec);
+    free(j->spec);
+    j->spec = NULL;
+}
+
 void orch__list_free(struct orch__list *l)
 {
+    for (size_t i = 0; i < l->n; i++)
+        orch__job_free(&l->items[i]);
     free(l->items);
     memset(l, 0, sizeof(*l));
 }

@@ -149,6 +149,14 @@ static void wait_for_work(struct orchestrator *o)
     pthread_mutex_unlock(&o->mu);
 }
 
+void orch__step(struct orchestrator *o)
+{
+    o->retry_soon = false;
+    apply_events(o);
+    drain_changes(o);
+    orch__pump(o);
+}
+
 static void *run(void *arg)
 {
     struct orchestrator *o = arg;
@@ -160,10 +168,7 @@ static void *run(void *arg)
         pthread_mutex_unlock(&o->mu);
         if (stopping)
             break;
-        o->retry_soon = false;
-        apply_events(o);
-        drain_changes(o);
-        orch__pump(o);
+        orch__step(o);
         if ((ccf_mono_us() / 1000000) >= o->next_purge) {
             purge(o);
             o->next_purge = (ccf_mono_us() / 1000000) + PURGE_EVERY_S;
@@ -193,14 +198,16 @@ static int recover_one(struct orchestrator *o, const struct store_job_ref *ref)
     if (rc != 1)
         return rc;
     /* Never submitted: give the capacity back and start it normally. */
-    orch__unreserve(o, (size_t)orch__list_find(&o->running, ref->job_id));
-    if (ref->status == CCF_JOB_STOPPING)
+    orch__unreserve(o, (size_t)orch__list_find(&o->running, ref->job_id), &j);
+    if (ref->status == CCF_JOB_STOPPING) {
+        orch__job_free(&j);
         return orch__end_now(o, ref, CCF_JOB_STOPPED, "stopped on request");
+    }
     orch__list_push(&o->pending, &j);
     return 0;
 }
 
-int orchestrator_start(struct orchestrator *o, struct executor *executor)
+int orch__recover(struct orchestrator *o, struct executor *executor)
 {
     struct store_job_ref *refs = NULL;
     size_t n = 0;
@@ -220,6 +227,15 @@ int orchestrator_start(struct orchestrator *o, struct executor *executor)
                  CCF_KV_INT("running", o->running.n), CCF_KV_INT("queued", o->pending.n),
                  CCF_KV_INT("cursor", o->cursor));
     free(refs);
+    return 0;
+}
+
+int orchestrator_start(struct orchestrator *o, struct executor *executor)
+{
+    int rc;
+
+    if ((rc = orch__recover(o, executor)) < 0)
+        return rc;
     o->next_purge = ccf_mono_us() / 1000000;
     o->woken = true; /* drain what arrived while we were down */
     if (pthread_create(&o->thread, NULL, run, o) != 0) {

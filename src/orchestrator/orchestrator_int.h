@@ -7,12 +7,13 @@
 
 #include "orchestrator/orchestrator.h"
 
-/* A job the orchestrator has admitted: waiting for capacity or running. */
+/* A job the orchestrator has admitted: waiting for capacity or running.
+ * Its spec was decoded at admission and serves both the capacity it holds
+ * and the command it runs; it moves with the job from list to list and is
+ * freed (orch__job_free) when the job leaves them for good. */
 struct orch__job {
     struct store_job_ref ref;
-    double cpu;
-    int64_t memory_mib;
-    int64_t timeout_s;
+    struct ccf_job_spec *spec; /* owned */
 };
 
 struct orch__list {
@@ -40,27 +41,30 @@ struct orchestrator {
     size_t nevents, events_cap;
 };
 
+/* orchestrator.c: what the thread does, callable without it (tests). */
+/* Recovery before the thread starts: the cursor, then every unfinished job
+ * re-adopted, collected or queued again. */
+int orch__recover(struct orchestrator *o, struct executor *executor);
+/* One turn of the loop: queued events, then new changes, then what fits. */
+void orch__step(struct orchestrator *o);
+
 /* lists.c */
+/* push and remove move a job (its spec with it); neither frees it. */
 void orch__list_push(struct orch__list *l, const struct orch__job *j);
 /* Index of job_id in l, or -1. */
 ssize_t orch__list_find(const struct orch__list *l, const char *job_id);
 void orch__list_remove(struct orch__list *l, size_t i);
+/* Frees every job still in l, then l. */
 void orch__list_free(struct orch__list *l);
+void orch__job_free(struct orch__job *j);
 
 /* spec.c */
 
-/* What a connector's properties ask of a job. */
-struct orch__needs {
-    double cpu;
-    int64_t memory_mib;
-    int64_t timeout_s;
-    bool has_command;
-};
-int orch__needs_parse(const char *properties, struct orch__needs *out);
-/* Builds argv and envp for the executor into the arrays (NULL-terminated,
- * every string malloc'd; free with orch__strv_free). */
+/* Builds argv (the spec's command) and envp (the framework's variables, the
+ * spec's defaults, the job's own) for the executor into the arrays
+ * (NULL-terminated, every string malloc'd; free with orch__strv_free). */
 int orch__build(const struct orchestrator *o, const struct store_job_ref *ref,
-                const struct ccf_connector *c, const struct ccf_job *job, char ***argv,
+                const struct ccf_job_spec *spec, const struct ccf_job *job, char ***argv,
                 char ***envp);
 void orch__strv_free(char **v);
 
@@ -68,9 +72,10 @@ void orch__strv_free(char **v);
 int orch__on_change(struct orchestrator *o, const struct store_change *ch);
 int orch__on_event(struct orchestrator *o, const struct executor_event *ev);
 /* A job enters the running list holding its capacity, or leaves it
- * giving the capacity back (without ending its credentials). */
+ * giving the capacity back (without ending its credentials or freeing it:
+ * the caller has it back in *out). */
 void orch__reserve(struct orchestrator *o, const struct orch__job *j);
-void orch__unreserve(struct orchestrator *o, size_t i);
+void orch__unreserve(struct orchestrator *o, size_t i, struct orch__job *out);
 /* Starts pending jobs while they fit. */
 void orch__pump(struct orchestrator *o);
 /* Takes a STARTED job in: queues it, or fails it at once if it can never run. */

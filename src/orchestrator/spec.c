@@ -1,8 +1,8 @@
-/* spec.c: what a job runs: its argv from the connector's command, and its
- * exact environment: the framework's variables in the contract's order,
- * then the connector's defaults, then the job's own (a job's variable
- * overrides a default of the same name). Nothing comes from ccfd's own
- * environment. */
+/* spec.c: what a job runs: its argv from the command its spec was admitted
+ * with, and its exact environment: the framework's variables in the
+ * contract's order, then the spec's defaults (the connector's when the job
+ * was admitted), then the job's own (a job's variable overrides a default
+ * of the same name). Nothing comes from ccfd's own environment. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,23 +10,6 @@
 
 #include "core/log.h"
 #include "orchestrator/orchestrator_int.h"
-
-int orch__needs_parse(const char *properties, struct orch__needs *out)
-{
-    json_t *p = json_loads(properties, 0, NULL), *rr;
-
-    if (!p)
-        return CCF_EIO;
-    rr = json_object_get(p, "resource_requirements");
-    out->cpu = json_number_value(json_object_get(rr, "cpu"));
-    out->memory_mib = json_integer_value(json_object_get(rr, "memory"));
-    out->timeout_s = json_integer_value(json_object_get(p, "timeout"));
-    out->has_command = json_array_size(json_object_get(p, "command")) > 0;
-    json_decref(p);
-    if (out->cpu <= 0 || out->memory_mib <= 0 || out->timeout_s <= 0)
-        return CCF_EIO; /* validation put them there; anything else is a bug */
-    return 0;
-}
 
 struct strv {
     char **v;
@@ -66,13 +49,23 @@ static bool env_has(const json_t *list, const char *name)
 
     json_array_foreach(list, i, item)
     {
-        if (strcmp(json_string_value(json_object_get(item, "name")), name) == 0)
+        const char *n = json_string_value(json_object_get(item, "name"));
+        if (n && strcmp(n, name) == 0)
             return true;
     }
     return false;
 }
 
-static void env_add_list(struct strv *s, const json_t *list, const json_t *overrides)
+static void env_add_defaults(struct strv *s, const struct ccf_job_spec *spec,
+                             const json_t *overrides)
+{
+    for (size_t i = 0; i < spec->nenv; i++) {
+        if (!(overrides && env_has(overrides, spec->env[i].name)))
+            env_add(s, spec->env[i].name, spec->env[i].value);
+    }
+}
+
+static void env_add_list(struct strv *s, const json_t *list)
 {
     size_t i;
     json_t *item;
@@ -81,7 +74,7 @@ static void env_add_list(struct strv *s, const json_t *list, const json_t *overr
     {
         const char *name = json_string_value(json_object_get(item, "name"));
         const char *value = json_string_value(json_object_get(item, "value"));
-        if (name && value && !(overrides && env_has(overrides, name)))
+        if (name && value)
             env_add(s, name, value);
     }
 }
@@ -94,9 +87,13 @@ static int framework_env(const struct orchestrator *o, const struct store_job_re
     char key_id[64], secret[128], token[512];
     int rc;
 
-    ccf_connector_arn(&ref->tenant, ref->connector_id, arn, sizeof(arn));
-    snprintf(prefix, sizeof(prefix), "arn:aws:ccf:%s:%s", ref->tenant.region,
-             ref->tenant.account_id);
+    /* A cut ARN or path would point the job at something else: refuse. */
+    if (ccf_connector_arn(&ref->tenant, ref->connector_id, arn, sizeof(arn)) < 0)
+        return CCF_EINVAL;
+    rc = snprintf(prefix, sizeof(prefix), "arn:aws:ccf:%s:%s", ref->tenant.region,
+                  ref->tenant.account_id);
+    if (rc < 0 || (size_t)rc >= sizeof(prefix))
+        return CCF_EINVAL;
     rc = snprintf(home, sizeof(home), "%s/%s/work", o->cfg.jobs_dir, ref->job_id);
     if (rc < 0 || (size_t)rc >= sizeof(home))
         return CCF_EINVAL;
@@ -120,28 +117,21 @@ static int framework_env(const struct orchestrator *o, const struct store_job_re
 }
 
 int orch__build(const struct orchestrator *o, const struct store_job_ref *ref,
-                const struct ccf_connector *c, const struct ccf_job *job, char ***argv,
+                const struct ccf_job_spec *spec, const struct ccf_job *job, char ***argv,
                 char ***envp)
 {
     struct strv args = {0}, env = {0};
-    json_t *props = json_loads(c->properties, 0, NULL), *cmd, *item;
     json_t *own = job->environment ? json_loads(job->environment, 0, NULL) : NULL;
-    size_t i;
     int rc = CCF_EIO;
 
-    if (!props || (job->environment && !own))
+    if ((job->environment && !own) || !spec->command || !spec->command[0])
         goto out;
-    cmd = json_object_get(props, "command");
-    json_array_foreach(cmd, i, item)
-    {
-        strv_add(&args, ccf_xstrdup(json_string_value(item)));
-    }
-    if (args.n == 0)
-        goto out;
+    for (size_t i = 0; spec->command[i]; i++)
+        strv_add(&args, ccf_xstrdup(spec->command[i]));
     if ((rc = framework_env(o, ref, &env)) < 0)
         goto out;
-    env_add_list(&env, json_object_get(props, "environment"), own);
-    env_add_list(&env, own, NULL);
+    env_add_defaults(&env, spec, own);
+    env_add_list(&env, own);
     *argv = args.v;
     *envp = env.v;
     args.v = env.v = NULL;
@@ -149,7 +139,6 @@ int orch__build(const struct orchestrator *o, const struct store_job_ref *ref,
 out:
     orch__strv_free(args.v);
     orch__strv_free(env.v);
-    json_decref(props);
     json_decref(own);
     return rc;
 }

@@ -251,3 +251,23 @@ int server__credentials_main(int argc, char **argv)
         return cmd_revoke(&o, path);
     return usage_error("expected add, list or revoke, not", action);
 }
+
+bool server__first_start_key(const char *path, const char *account_id, char *key_id,
+                             size_t key_id_size)
+{
+    struct auth_credential_info *keys = NULL;
+    size_t n = 0;
+    bool only;
+    int len;
+
+    if (auth_credentials_list(path, &keys, &n) < 0)
+        return false;
+    only = n == 1 && strcmp(keys[0].account_id, account_id) == 0 && !keys[0].connector_id[0] &&
+           !keys[0].has_session_token && keys[0].expires_at == 0;
+    if (only) {
+        len = snprintf(key_id, key_id_size, "%s", keys[0].access_key_id);
+        only = len > 0 && (size_t)len < key_id_size;
+    }
+    free(keys);
+    return only;
+}

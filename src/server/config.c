@@ -57,6 +57,7 @@ static int set_memory_budget(struct server_config *c, const char *v, char *err, 
 static int set_stop_grace(struct server_config *c, const char *v, char *err, size_t n);
 static int set_job_log_max(struct server_config *c, const char *v, char *err, size_t n);
 static int set_retention(struct server_config *c, const char *v, char *err, size_t n);
+static int set_quiet(struct server_config *c, const char *v, char *err, size_t n);
 
 /* The order of this table is the order of --help. */
 static const struct config_key keys[] = {
@@ -99,6 +100,10 @@ static const struct config_key keys[] = {
     {"tls-cert", "FILE",
      "PEM certificate chain, leaf first: serve HTTPS (TLS 1.2+); SIGHUP re-reads it", set_tls_cert},
     {"tls-key", "FILE", "PEM private key of tls-cert, unencrypted, mode 0640 or less", set_tls_key},
+    {"quiet", NULL,
+     "print no banner on how to sign requests with the key of the first start (printed at "
+     "each start while the credentials file holds only that key)",
+     set_quiet},
     {"executor", "KIND", "local: run jobs here; none: serve the API only (default local)",
      set_executor},
     {"api-endpoint", "URL", "root URL jobs call back (default http://LISTEN/)", set_api_endpoint},
@@ -348,6 +353,13 @@ static int set_tls_cert(struct server_config *c, const char *v, char *err, size_
 static int set_tls_key(struct server_config *c, const char *v, char *err, size_t n)
 {
     return set_path(&c->tls_key, v, err, n);
+}
+
+static int set_quiet(struct server_config *c, const char *v, char *err, size_t n)
+{
+    if (parse_bool(v, &c->quiet) < 0)
+        return fail(err, n, "expected true or false");
+    return 0;
 }
 
 static int set_auth(struct server_config *c, const char *v, char *err, size_t n)

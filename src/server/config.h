@@ -46,6 +46,7 @@ struct server_config {
     bool allow_insecure_listen;
     char *tls_cert; /* PEM chain; NULL: plain HTTP (set together with tls_key) */
     char *tls_key;
+    bool quiet; /* no banner on how to sign with the first start's key */
     /* Authentication. */
     bool auth_none;         /* auth = none: no SigV4, every request is account_id's */
     char *credentials_file; /* NULL: DATA_DIR/credentials, made on first start */

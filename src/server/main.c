@@ -23,6 +23,7 @@
 #include "auth/auth.h"
 #include "core/core.h"
 #include "core/log.h"
+#include "core/validate.h"
 #include "executor/executor.h"
 #include "server/admin.h"
 #include "server/config.h"
@@ -231,8 +232,8 @@ static void announce(const struct server_config *cfg, unsigned port, const char 
     fflush(stdout);
 }
 
-/* After the first start made the credentials file: how to sign with its
- * key. The secret stays in the file (stdout may end up in a journal). */
+/* While the credentials file holds only the first start's key: how to sign
+ * with it. The secret stays in the file (stdout may end up in a journal). */
 static void announce_key(const struct server_config *cfg, unsigned port, const char *creds,
                          const char *key_id)
 {
@@ -240,8 +241,9 @@ static void announce_key(const struct server_config *cfg, unsigned port, const c
 
     format_addr((const struct sockaddr *)&cfg->listen_addr, port, addr);
     printf(
-        "ccfd: made %s with a new access key for account %s (mode 0600; add and revoke\n"
-        "keys with ccfd credentials). To sign requests with it:\n\n"
+        "ccfd: made %s on the first start, with an access key for account %s (mode\n"
+        "0600; add and revoke keys with ccfd credentials; --quiet hides this). To sign\n"
+        "requests with it:\n\n"
         "  export AWS_ACCESS_KEY_ID=%s\n"
         "  export AWS_SECRET_ACCESS_KEY=\"$(sed -n 's/^secret_access_key *= *//p' '%s')\"\n"
         "  export AWS_DEFAULT_REGION=%s\n"
@@ -367,7 +369,10 @@ static int serve(const struct server_config *cfg)
     if (jobs && (rc = server__jobs_start(jobs, endpoint)) < 0)
         goto out;
     announce(cfg, server__http_port(http), dir);
-    if (made[0])
+    /* Not only when this start made the file: one that failed after making
+     * it (a port in use) printed nothing. */
+    if (creds && !cfg->credentials_file && !cfg->quiet &&
+        server__first_start_key(creds, cfg->account_id, made, sizeof(made)))
         announce_key(cfg, server__http_port(http), creds, made);
     sig = wait_for_stop(&set, auth, tls);
     CCF_LOG_INFO("ccfd.stopping", CCF_KV_STR("signal", sig == SIGINT ? "SIGINT" : "SIGTERM"),
@@ -394,6 +399,7 @@ int main(int argc, char **argv)
     struct server_config cfg;
     int rc;
 
+    ccf_json_abort_on_oom(); /* before any thread and any JSON */
     /* `ccfd supervise DIR`: the per-job supervisor the local executor runs. */
     if (argc == 3 && strcmp(argv[1], "supervise") == 0)
         return executor_supervise_main(argv[2]);

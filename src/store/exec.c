@@ -24,25 +24,40 @@ int store__map(int rc)
     }
 }
 
-/* What an operator should do about rc, or NULL if it is ccfd's own error. */
+/* What an operator should do about rc, or NULL if it is ccfd's own error.
+ * While store_open runs, ccfd exits on the error (it does not start without
+ * its database); once it serves, it answers 503 and, when the cause is
+ * gone, goes on by itself: the next call retries, and a file system mounted
+ * again is reopened (sqlite.c). */
 static const char *hint(struct store__conn *c, int rc, int sys_errno)
 {
+    bool starting = c && store__starting(c->s);
+
     switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-        return "another process holds the database lock; clients get 503 until it lets go";
+        return starting ? "another process holds the database lock; ccfd exits: start it again "
+                          "once that process has let go"
+                        : "another process holds the database lock; clients get 503 until it "
+                          "lets go";
     case SQLITE_FULL:
-        return "the disk is full; free space, ccfd goes on by itself";
+        return starting ? "the disk is full; ccfd exits: free space and start it again"
+                        : "the disk is full; free space, ccfd goes on by itself";
     case SQLITE_READONLY:
     case SQLITE_IOERR:
     case SQLITE_CANTOPEN:
         if (sys_errno == EROFS || (c && store__read_only(c->s)))
-            return "the data directory's file system is read-only (see dmesg); repair it and "
-                   "mount it again, ccfd reopens the database by itself";
+            return starting ? "the data directory's file system is read-only (see dmesg); ccfd "
+                              "exits: repair it, mount it read-write and start ccfd again"
+                            : "the data directory's file system is read-only (see dmesg); repair "
+                              "it and mount it again, ccfd reopens the database by itself";
         if (sys_errno == ENOSPC)
-            return "the disk is full; free space, ccfd goes on by itself";
-        return "the data directory cannot be written (see errno and dmesg); fix it, ccfd goes "
-               "on by itself";
+            return starting ? "the disk is full; ccfd exits: free space and start it again"
+                            : "the disk is full; free space, ccfd goes on by itself";
+        return starting ? "the data directory cannot be written (see errno and dmesg); ccfd "
+                          "exits: fix it and start ccfd again"
+                        : "the data directory cannot be written (see errno and dmesg); fix it, "
+                          "ccfd goes on by itself";
     default:
         return NULL;
     }
@@ -52,7 +67,9 @@ static const char *hint(struct store__conn *c, int rc, int sys_errno)
  * cannot leak document contents or checkpoint data. */
 int store__fail(struct store__conn *c, int rc, const char *event, const char *op)
 {
-    const char *msg = c && c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc);
+    /* A code found by ccfd rather than returned by a call: sqlite's own text for it. */
+    const char *msg = c && c->db && sqlite3_errcode(c->db) != SQLITE_OK ? sqlite3_errmsg(c->db)
+                                                                        : sqlite3_errstr(rc);
     int sys_errno = c && c->db ? sqlite3_system_errno(c->db) : 0;
     const char *what = hint(c, rc, sys_errno);
 

@@ -303,15 +303,32 @@ out:
     return rc;
 }
 
+/* When tr happened: the caller's time if it has one (the executor's record
+ * of a job that ended while ccfd was down), kept in order with the job's
+ * earlier times whatever the clocks did; else now. */
+static int64_t transition_time(const struct ccf_job *j, const struct store_transition *tr,
+                               int64_t now)
+{
+    int64_t at = tr->at > 0 && tr->at < now ? tr->at : now;
+
+    if (at < j->created_at)
+        at = j->created_at;
+    if (j->started_at && at < j->started_at)
+        at = j->started_at;
+    return at;
+}
+
 /* Applies tr to *j in memory, as the UPDATE below will write it. */
 static void apply_transition(struct ccf_job *j, const struct store_transition *tr, int64_t now)
 {
+    int64_t at = transition_time(j, tr, now);
+
     j->status = tr->to;
     j->updated_at = now;
     if (tr->to == CCF_JOB_RUNNING && !j->started_at)
-        j->started_at = now;
+        j->started_at = at;
     if (ccf_job_status_terminal(tr->to))
-        j->completed_at = now;
+        j->completed_at = at;
     if (tr->set_exit_code) {
         j->has_exit_code = true;
         j->exit_code = tr->exit_code;

@@ -53,6 +53,7 @@ struct store {
     atomic_bool suspect;       /* an I/O-class error since the last reopen */
     atomic_llong next_check;   /* ms, CLOCK_MONOTONIC */
     bool opened;               /* the first connection exists */
+    bool ready;                /* store_open has returned it */
     struct store__group group; /* group commit (group.c) */
 };
 
@@ -201,6 +202,11 @@ static bool conn_idle(struct store__conn *c)
     return true;
 }
 
+bool store__starting(const struct store *s)
+{
+    return !s->ready;
+}
+
 bool store__read_only(struct store *s)
 {
     /* Creating a file sees a file system the kernel made read-only after an
@@ -305,6 +311,7 @@ int store_open(struct store **out, const struct store_config *cfg)
     if ((rc = store__migrate(c, s->path, s->secret)) < 0)
         goto fail;
     identity_changed(s);
+    s->ready = true; /* before any other thread can see s */
     *out = s;
     return 0;
 fail:

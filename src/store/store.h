@@ -93,7 +93,9 @@ int store_list_jobs(struct store *s, const struct ccf_tenant *t, const char *con
 
 /* A conditional job transition. Fields marked "if set" are written only when
  * set; timestamps are taken by the store (started_at on RUNNING, completed_at
- * on a terminal status). */
+ * on a terminal status) from `at` when the caller knows better (an outcome
+ * the executor recorded while ccfd was down), never before the job's own
+ * earlier times; updated_at is always the time of the write. */
 struct store_transition {
     unsigned from_mask; /* bit (1u << status) of each status the job may be in */
     enum ccf_job_status to;
@@ -101,6 +103,8 @@ struct store_transition {
     int exit_code;
     const char *failure_reason; /* if non-NULL; truncated to 1024 chars */
     const char *executor_id;    /* if non-NULL */
+    int64_t at; /* when it happened (µs since the epoch), if known: the started_at of RUNNING,
+                   the completed_at of a terminal status; 0, or a time in the future: now */
 };
 /* Returns 1 when the job moved, 0 when it already was in `to` (nothing
  * written: redelivery is harmless), CCF_ECONFLICT when its status is neither

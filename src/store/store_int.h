@@ -97,6 +97,8 @@ void store__notify(struct store *s);
 void store__suspect(struct store *s);
 /* The file system holding the database is mounted read-only. */
 bool store__read_only(struct store *s);
+/* store_open has not finished: an error now makes ccfd exit, not wait. */
+bool store__starting(const struct store *s);
 
 /* schema.c */
 

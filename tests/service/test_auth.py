@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -669,6 +670,51 @@ def test_first_start_makes_a_key_and_prints_how_to_use_it(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
+
+
+def _start_output(data, *flags):
+    """Starts ccfd on data, returns its stdout up to a clean SIGTERM stop."""
+    proc = subprocess.Popen([ccfd_binary(), "--listen", "127.0.0.1:0", "--data-dir", str(data), "--executor",
+                             "none", "--account-id", "111122223333", *flags],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        out = ""
+        deadline = time.monotonic() + 10 * SCALE
+        while "listening on" not in out and time.monotonic() < deadline:
+            out += proc.stdout.readline()
+        assert "listening on" in out, out
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 0
+    return out + rest
+
+
+def test_signing_banner_after_a_first_start_that_failed(tmp_path):
+    """A first start that cannot listen has made the credentials file; the
+    next start still says how to sign with its key, and so does every start
+    while the file holds only that key, unless --quiet."""
+    data = tmp_path / "fresh"
+    data.mkdir()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        r = run_ccfd("--listen", f"127.0.0.1:{port}", "--data-dir", str(data), "--executor", "none",
+                     "--account-id", "111122223333")
+    assert r.returncode == 1 and "listen" in r.stderr, r
+    assert "AWS_ACCESS_KEY_ID" not in r.stdout, r
+    creds = data / "credentials"
+    key = re.search(r"^\[(AKIA[A-Z2-7]{16})\]$", creds.read_text(), re.M).group(1)
+    for _ in range(2):
+        out = _start_output(data)
+        assert f"made {creds}" in out and f"export AWS_ACCESS_KEY_ID={key}" in out, out
+    out = _start_output(data, "--quiet")
+    assert "AWS_ACCESS_KEY_ID" not in out and "listening on" in out, out
+    # Once the operator has a key of their own, the first one is theirs to manage.
+    assert _admin("add", "--data-dir", str(data), "--account-id", OTHER_ACCOUNT_ID).returncode == 0
+    out = _start_output(data)
+    assert "AWS_ACCESS_KEY_ID" not in out, out
 
 
 def _admin(*args):

@@ -2,7 +2,11 @@
 (SIGTERM, exit 0) and a crash (SIGKILL). Every acknowledged write is
 committed, so both must keep everything."""
 
-from ccftest import CONNECTORS, checksum, q
+import time
+
+from ccftest import CONNECTORS, checksum, parse_time, q
+
+TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
 
 
 def populate(c):
@@ -187,3 +191,34 @@ def test_other_tenant_sees_nothing(ccfd_factory, tmp_path):
     assert c.get_checkpoint(cids[0])["checkpoint_data"] == "mine"
     assert c.get_job(cids[0], job["job_id"])["status"] == "STARTED"
     assert c.get_connector(cids[0])["name"] != "stolen"
+
+
+def _wait_status(c, cid, jid, statuses, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while (job := c.get_job(cid, jid))["status"] not in statuses:
+        assert time.monotonic() < deadline, f"job stuck (wanted {statuses}): {job}"
+        time.sleep(0.02)
+    return job
+
+
+def test_job_ended_while_down_keeps_the_supervisors_end_time(ccfd_factory):
+    """completed_at of a job that ended while ccfd was down is the time its
+    supervisor recorded, not the time ccfd came back and read the outcome."""
+    srv = ccfd_factory(extra_args=["--stop-grace", "2"])
+    c = srv.client
+    cid = c.create_connector(container_properties={"command": ["/bin/sh", "-c", "sleep 1; exit 3"]})[
+        "connector_id"]
+    jid = c.start_job(cid)["job_id"]
+    running = _wait_status(c, cid, jid, {"RUNNING"})
+    srv.kill()
+    time.sleep(4)  # the job ends about 1 s in: about 3 s before ccfd is back
+    back = time.time()
+    srv.start()
+    job = _wait_status(srv.client, cid, jid, TERMINAL)
+    assert job["status"] == "FAILED" and job["exit_code"] == 3, job
+    started = parse_time(running["started_at"]).timestamp()
+    completed = parse_time(job["completed_at"]).timestamp()
+    assert completed <= back - 1.5, f"completed_at is the restart time, not the job's end: {job}"
+    assert started + 0.8 <= completed <= started + 2.5, job
+    assert parse_time(job["updated_at"]).timestamp() >= back - 0.5, "updated_at is the write's time"
+    assert srv.client.get_connector(cid)["status"] == "AVAILABLE"

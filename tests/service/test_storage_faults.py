@@ -14,6 +14,7 @@ operator clears it: unmount, e2fsck, mount again (here on a new loop
 device, as a re-attached volume would be)."""
 
 import os
+import re
 import http.client
 import json
 import sqlite3
@@ -25,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from ccftest import CONNECTORS, checksum, expect, props
+from conftest import ccfd_binary
 
 BUSY_TIMEOUT_S = 5  # the store's busy_timeout
 
@@ -224,6 +226,22 @@ def test_read_only_file_system_is_503_then_recovers(ccfd_factory, ext4_loop):
     assert "during-ro" not in names
     s.stop()
     assert integrity_ok(s.data_dir / "ccf.db")
+
+
+def test_start_on_a_read_only_file_system_exits_and_says_so(ccfd_factory, ext4_loop):
+    """At start ccfd cannot wait for its database: it exits 1, and the hint
+    tells the operator to start it again, not that it goes on by itself."""
+    s = ccfd_factory(data_dir=ext4_loop.mnt / "data", extra_args=("--executor", "none"))
+    s.client.create_connector()
+    s.stop()
+    r = subprocess.run(["mount", "-o", "remount,ro", str(ext4_loop.mnt)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([ccfd_binary(), "--listen", "127.0.0.1:0", "--data-dir", str(s.data_dir), "--executor",
+                        "none"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1, r
+    hints = re.findall(r'hint="([^"]*)"', r.stderr)
+    assert any("read-only" in h and "start ccfd again" in h for h in hints), r.stderr
+    assert not any("by itself" in h for h in hints), r.stderr
 
 
 def test_sigterm_while_writes_wait_for_a_locked_database(ccfd_factory):
