@@ -5,7 +5,7 @@ PREFIX  ?= /usr/local
 PYTHON  ?= /usr/bin/python3
 SAN     ?=
 
-PKGS    := libmicrohttpd sqlite3 jansson libcrypto inih
+PKGS    := libmicrohttpd sqlite3 jansson libcrypto inih glib-2.0
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
