@@ -12,6 +12,7 @@
  * -5, EDT -4 from the second Sunday of March 02:00 local to the first
  * Sunday of November 02:00 local; Australia/Lord_Howe +10:30, +11 from the
  * first Sunday of October 02:00 local (the clock jumps to 02:30). */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -428,6 +429,49 @@ static void test_zone_dir(void **state)
     assert_int_equal(ccf_tzdb_open(&mine, "/nonexistent/zoneinfo"), CCF_EIO);
 }
 
+/* Threads that load zones for the first time and compute in them at once
+ * get what one thread gets: zones are shared, no TZ is process-global. */
+static const char *const thread_zones[] = {"Asia/Tokyo",       "America/Chicago",  "Europe/Berlin",
+                                           "Australia/Sydney", "Pacific/Auckland", "Africa/Cairo"};
+
+static void *zone_worker(void *arg)
+{
+    struct ccf_sched_expr e;
+    struct ccf_diag d = {{0}};
+    int64_t *out = arg, t = 1767225600; /* 2026-01-01T00:00:00Z */
+
+    if (ccf_sched_parse("cron(30 2 ? * SUN *)", &e, &d) != 0)
+        return NULL;
+    for (size_t i = 0; i < sizeof(thread_zones) / sizeof(thread_zones[0]); i++) {
+        const struct ccf_tz *z;
+        out[i] = -1;
+        if (ccf_tzdb_get(db, thread_zones[i], &z, &d) == 0)
+            for (int k = 0; k < 200 && ccf_sched_next(&e, z, 0, t, &out[i]) == 0; k++)
+                t = out[i];
+    }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    enum { NT = 4, NZ = sizeof(thread_zones) / sizeof(thread_zones[0]) };
+    pthread_t th[NT];
+    int64_t got[NT][NZ], want[NZ];
+
+    (void)state;
+    for (int i = 0; i < NT; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, zone_worker, got[i]), 0);
+    for (int i = 0; i < NT; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    zone_worker(want);
+    for (int i = 0; i < NT; i++) {
+        for (int k = 0; k < NZ; k++) {
+            assert_true(want[k] > 1767225600);
+            assert_int_equal(got[i][k], want[k]);
+        }
+    }
+}
+
 static json_t *parse(const char *s)
 {
     json_t *v = json_loads(s, 0, NULL);
@@ -691,6 +735,7 @@ int main(void)
         cmocka_unit_test(test_rejections),
         cmocka_unit_test(test_zone_names),
         cmocka_unit_test(test_zone_dir),
+        cmocka_unit_test(test_threads),
         cmocka_unit_test(test_schedule_json),
         cmocka_unit_test(test_schedule_json_rejections),
         cmocka_unit_test(test_backoff),
