@@ -5,7 +5,7 @@ PREFIX  ?= /usr/local
 PYTHON  ?= /usr/bin/python3
 SAN     ?=
 
-PKGS    := libmicrohttpd sqlite3 jansson libcrypto inih gnutls
+PKGS    := libmicrohttpd sqlite3 jansson libcrypto inih gnutls glib-2.0
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -41,6 +41,7 @@ LISTEN   ?= 127.0.0.1:8787
 
 .PHONY: all deps run test unit service asan asan-test format validate install clean help
 .PHONY: valgrind fuzz fuzz-build fuzz-ci crash soak load bench
+.PHONY: bench-schedule
 
 # Benchmarks (never part of the tests): ccfd beside this machine's ceilings.
 BENCH_BINS := $(BUILD)/bench/ceiling_http $(BUILD)/bench/ceiling_sqlite
@@ -52,6 +53,14 @@ $(BUILD)/bench/ceiling_http: bench/ceiling_http.c
 $(BUILD)/bench/ceiling_sqlite: bench/ceiling_sqlite.c $(LIBCCF)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBCCF) $(LDLIBS_ALL)
+
+# ns per next-run computation and bytes per parsed schedule (bench/sched_next.c).
+$(BUILD)/bench/sched_next: bench/sched_next.c $(LIBCCF)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBCCF) $(LDLIBS_ALL)
+
+bench-schedule: $(BUILD)/bench/sched_next
+	$(BUILD)/bench/sched_next
 
 bench: deps
 	@$(MAKE) --no-print-directory $(CCFD) $(BENCH_BINS)

@@ -6,6 +6,7 @@ set -eu
 # e2fsprogs, mount: the storage-fault tests build an ext4 image on a loop device.
 PACKAGES="make gcc clang pkg-config libmicrohttpd-dev libsqlite3-dev libjansson-dev
 libssl-dev libinih-dev libcmocka-dev libcurl4-openssl-dev libgnutls28-dev openssl
+libglib2.0-dev
 python3 python3-pytest python3-requests python3-boto3 awscli sqlite3 curl jq
 e2fsprogs mount"
 if [ "${1:-}" = "--dev" ]; then

@@ -225,6 +225,36 @@ DICT["body"] = [w for w in DICT["request"] if w.startswith('"') or w in ("null",
 DICT["router"] = [w for w in DICT["request"] if not w.startswith('"')]
 
 
+# fuzz_schedule: zone, '\n', expression, '\n', 8 bytes of "after"; and
+# whole schedule / retry_strategy objects.
+SCHEDULES = [
+    ("UTC", "cron(0 10 * * ? *)"), ("Europe/Paris", "cron(30 2 * * ? *)"),
+    ("America/New_York", "cron(30 1 ? * SUN#1 *)"), ("Australia/Lord_Howe", "cron(15 2 * * ? *)"),
+    ("UTC", "cron(0/15 8-18 ? * MON-FRI 2026-2030/2)"), ("UTC", "cron(0 0 LW * ? *)"),
+    ("UTC", "cron(0 0 15W JAN,JUL ? *)"), ("UTC", "cron(0 0 ? * 6L *)"),
+    ("UTC", "cron(0 0 30 2 ? *)"), ("Asia/Kolkata", "rate(5 minutes)"), ("UTC", "rate(1 day)"),
+    ("Europe/Paris", "at(2026-03-29T02:30:00)"), ("../etc/passwd", "cron(* * * * ? *)"),
+]
+SCHEDULE_OBJECTS = [
+    {"expression": "cron(0 3 ? * MON-FRI *)", "timezone": "Europe/Paris", "state": "ENABLED",
+     "environment": [{"name": "SYNC_MODE", "value": "FULL"}], "catch_up": True},
+    {"attempts": 3, "evaluate_on_exit": [{"on_exit_code": "75", "action": "RETRY"},
+                                         {"on_reason": "timed out*", "action": "RETRY"},
+                                         {"on_exit_code": "*", "action": "EXIT"}],
+     "backoff": {"initial_seconds": 10, "multiplier": 1.5, "max_seconds": 3600}},
+]
+DICT["schedule"] = ["cron(", "rate(", "at(", ")", " * ", " ? ", "L", "LW", "W", "#", "/", "-",
+                    ",", "MON", "FRI", "JAN", "DEC", "minutes", "hour", "days", "Europe/Paris",
+                    "T02:30:00", "\"expression\"", "\"timezone\"", "\"attempts\"",
+                    "\"evaluate_on_exit\"", "\"on_exit_code\"", "\"on_reason\"", "\"backoff\""]
+
+
+def schedule_seeds():
+    t = (1774748000).to_bytes(8, "little")  # 2026-03-29, Paris' spring-forward day
+    return ([f"{z}\n{e}\n".encode() + t for z, e in SCHEDULES] +
+            [json.dumps(o).encode() for o in SCHEDULE_OBJECTS])
+
+
 def write_seeds(target, items):
     d = HERE / "corpus" / target
     d.mkdir(parents=True, exist_ok=True)
@@ -255,6 +285,7 @@ def main():
     write_seeds("config", [c.encode() for c in CONFIGS])
     write_seeds("sigv4", sigv4_seeds())
     write_seeds("credfile", CREDFILES)
+    write_seeds("schedule", schedule_seeds())
     for t, words in DICT.items():
         write_dict(t, words)
 
