@@ -685,7 +685,11 @@ def _start_output(data, *flags):
         assert "listening on" in out, out
     finally:
         proc.send_signal(signal.SIGTERM)
-        rest, _ = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+        # Not communicate(): with a timeout it reads the pipe's descriptor and
+        # misses what readline() already pulled into the TextIOWrapper.
+        rest = proc.stdout.read()
+        proc.stdout.close()
         assert proc.returncode == 0
     return out + rest
 
