@@ -1,7 +1,7 @@
 /* main.c: ccfd's entry point. Brings up configuration, the data directory,
  * the credentials, the store, the jobs, the api and the HTTP transport in
- * that order, waits for SIGTERM or SIGINT on the main thread (sigwait: no
- * handler, no global flag; SIGHUP re-reads the credentials file meanwhile),
+ * that order (the data directory's lock first, lock.h), waits for SIGTERM or SIGINT on the main
+ * thread (sigwait: no handler, no global flag; SIGHUP re-reads the credentials file meanwhile),
  * then stops accepting, lets started requests finish and takes everything
  * down in reverse order. `ccfd credentials ...` (admin.c) and `ccfd
  * supervise DIR` (the executor's) run instead of the server. Exit status: 0
@@ -27,6 +27,7 @@
 #include "server/config.h"
 #include "server/http.h"
 #include "server/jobs.h"
+#include "server/lock.h"
 #include "store/store.h"
 
 #define EXIT_USAGE 2
@@ -324,10 +325,14 @@ static int serve(const struct server_config *cfg)
     char *dir = NULL, *endpoint = NULL, *creds = NULL;
     char made[AUTH_KEY_ID_MAX + 1] = "";
     sigset_t set;
-    int rc, sig = 0;
+    int rc, sig = 0, lock_fd = -1;
 
     signals_setup(&set);
     if ((rc = data_dir_prepare(cfg->data_dir, &dir)) < 0)
+        goto out;
+    /* Before anything in the directory is written: the credentials file,
+     * the database, the jobs another ccfd may be running. */
+    if ((rc = server__lock_take(dir, &lock_fd)) < 0)
         goto out;
     if (cfg->auth_none)
         CCF_LOG_WARN("ccfd.auth_off", CCF_KV_STR("account", cfg->account_id),
@@ -365,6 +370,7 @@ out:
     auth_destroy(auth); /* no request and no job transition can use it now */
     api_destroy(api);
     store_close(store);
+    server__lock_release(lock_fd); /* last: everything above is closed */
     if (rc == 0)
         CCF_LOG_INFO("ccfd.stopped", CCF_KV_STR("data_dir", dir));
     free(endpoint);
