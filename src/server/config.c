@@ -3,6 +3,8 @@
  * Defaults are applied first, then the file, then the flags in order. */
 #include "server/config.h"
 
+#include "core/ratelimit.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -55,6 +57,7 @@ static int set_memory_budget(struct server_config *c, const char *v, char *err, 
 static int set_stop_grace(struct server_config *c, const char *v, char *err, size_t n);
 static int set_job_log_max(struct server_config *c, const char *v, char *err, size_t n);
 static int set_retention(struct server_config *c, const char *v, char *err, size_t n);
+static int set_rate_limit(struct server_config *c, const char *v, char *err, size_t n);
 
 /* The order of this table is the order of --help. */
 static const struct config_key keys[] = {
@@ -109,6 +112,10 @@ static const struct config_key keys[] = {
     {"job-log-max", "BYTES", "log bytes kept per job (default 67108864)", set_job_log_max},
     {"retention", "SECONDS", "how long ended jobs and their logs are kept (default 604800)",
      set_retention},
+    {"rate-limit", "RPS[:BURST]",
+     "requests a second per access key, BURST at once (default BURST: RPS); over it, 429 "
+     "(default 0: no limit)",
+     set_rate_limit},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -434,6 +441,15 @@ static int set_retention(struct server_config *c, const char *v, char *err, size
 {
     if (parse_uint(v, 1, 10UL * 365 * 86400, &c->retention) < 0)
         return fail(err, n, "expected a number of seconds, at least 1");
+    return 0;
+}
+
+static int set_rate_limit(struct server_config *c, const char *v, char *err, size_t n)
+{
+    if (ccf_ratelimit_parse(v, &c->rate_limit_rps, &c->rate_limit_burst) < 0)
+        return fail(err, n,
+                    "expected RPS[:BURST]: RPS a number from 0.001 to 1000000 (0: no "
+                    "limit), BURST a whole number from 1 to 1000000, e.g. 10:20");
     return 0;
 }
 

@@ -181,7 +181,7 @@ static void format_addr(const struct sockaddr *sa, unsigned port, char out[ADDR_
 }
 
 static int start_http(const struct server_config *cfg, struct api *api, struct auth *auth,
-                      struct server_http **out)
+                      struct ccf_ratelimit *rl, struct server_http **out)
 {
     const struct sockaddr *sa = (const struct sockaddr *)&cfg->listen_addr;
     char addr[ADDR_MAX];
@@ -194,6 +194,7 @@ static int start_http(const struct server_config *cfg, struct api *api, struct a
         .connection_timeout = cfg->connection_timeout,
         .api = api,
         .auth = auth,
+        .ratelimit = rl,
         .region = cfg->region,
         .account_id = cfg->account_id,
     };
@@ -321,6 +322,7 @@ static int serve(const struct server_config *cfg)
     struct server_http *http = NULL;
     struct server_jobs *jobs = NULL;
     struct auth *auth = NULL;
+    struct ccf_ratelimit *rl = NULL;
     struct api_config ac = {0};
     char *dir = NULL, *endpoint = NULL, *creds = NULL;
     char made[AUTH_KEY_ID_MAX + 1] = "";
@@ -351,7 +353,10 @@ static int serve(const struct server_config *cfg)
         CCF_LOG_ERROR("ccfd.api_create_failed", CCF_KV_STR("error", ccf_strerror(rc)));
         goto out;
     }
-    if ((rc = start_http(cfg, api, auth, &http)) < 0)
+    if (cfg->rate_limit_rps > 0 &&
+        (rc = ccf_ratelimit_create(&rl, cfg->rate_limit_rps, cfg->rate_limit_burst)) < 0)
+        goto out; /* cannot happen: config checked both */
+    if ((rc = start_http(cfg, api, auth, rl, &http)) < 0)
         goto out;
     endpoint = endpoint_of(cfg, server__http_port(http));
     if (jobs && (rc = server__jobs_start(jobs, endpoint)) < 0)
@@ -366,6 +371,7 @@ static int serve(const struct server_config *cfg)
     drain(http, &set, cfg->connection_timeout, auth);
 out:
     server__http_stop(http); /* waits for the worker threads */
+    ccf_ratelimit_destroy(rl);
     server__jobs_close(jobs);
     auth_destroy(auth); /* no request and no job transition can use it now */
     api_destroy(api);
