@@ -512,12 +512,15 @@ static void usage(FILE *f)
 
     fprintf(f, "Usage: ccfd [OPTION]...\n"
                "       ccfd credentials add|list|revoke ... (ccfd credentials --help)\n"
+               "       ccfd backup [--data-dir DIR] FILE (ccfd backup --help)\n"
                "Serves the Custom Connector Framework API over HTTP.\n\n"
                "Each option is also an INI key of the same name in the --config file\n"
                "(data-dir = /var/lib/ccf, allow-insecure-listen = true); flags override\n"
                "the file. Port 0 in --listen picks a free port. Every request but\n"
                "GET /healthz must be signed with AWS SigV4 by a key of the credentials\n"
-               "file; the signer's account, in --region, is the request's tenant.\n\n");
+               "file; the signer's account, in --region, is the request's tenant.\n"
+               "One ccfd serves a data directory (it locks DATA_DIR/ccfd.lock). To restore\n"
+               "a backup: stop ccfd, put the file in place as DATA_DIR/ccf.db, start ccfd.\n\n");
     for (size_t i = 0; i < NKEYS; i++) {
         snprintf(left, sizeof(left), "--%s%s%s", keys[i].name, keys[i].arg ? " " : "",
                  keys[i].arg ? keys[i].arg : "");

@@ -3,8 +3,9 @@
  * that order (the data directory's lock first, lock.h), waits for SIGTERM or SIGINT on the main
  * thread (sigwait: no handler, no global flag; SIGHUP re-reads the credentials file meanwhile),
  * then stops accepting, lets started requests finish and takes everything
- * down in reverse order. `ccfd credentials ...` (admin.c) and `ccfd
- * supervise DIR` (the executor's) run instead of the server. Exit status: 0
+ * down in reverse order. `ccfd credentials ...` (admin.c), `ccfd backup`
+ * (backup.c) and `ccfd supervise DIR` (the executor's) run instead of the
+ * server. Exit status: 0
  * after a clean stop, 1 when start-up fails, 2 for a usage or configuration
  * error. */
 #include <arpa/inet.h>
@@ -24,6 +25,7 @@
 #include "core/log.h"
 #include "executor/executor.h"
 #include "server/admin.h"
+#include "server/backup.h"
 #include "server/config.h"
 #include "server/http.h"
 #include "server/jobs.h"
@@ -396,6 +398,9 @@ int main(int argc, char **argv)
     /* `ccfd credentials add|list|revoke ...`: edit the credentials file. */
     if (argc >= 2 && strcmp(argv[1], "credentials") == 0)
         return server__credentials_main(argc - 1, argv + 1);
+    /* `ccfd backup [--data-dir DIR] FILE`: a copy of the store, beside a live ccfd. */
+    if (argc >= 2 && strcmp(argv[1], "backup") == 0)
+        return server__backup_main(argc - 1, argv + 1);
     rc = server__config_load(&cfg, argc, argv);
 
     if (rc == SERVER_CONFIG_RUN) {
