@@ -111,6 +111,11 @@ out:
 
 void server__lock_release(int fd)
 {
-    if (fd >= 0)
-        close(fd); /* the last descriptor of ours on the file: the lock goes */
+    if (fd < 0)
+        return;
+    /* No pid left behind for a script to signal once it is reused; still
+     * ours to change, as we hold the lock. */
+    if (ftruncate(fd, 0) != 0)
+        CCF_LOG_WARN("ccfd.lock_pid_left", CCF_KV_STR("error", strerror(errno)));
+    close(fd); /* the last descriptor of ours on the file: the lock goes */
 }

@@ -20,7 +20,8 @@
  * CCF_EIO if the file cannot be opened or locked (logged). */
 int server__lock_take(const char *dir, int *fd);
 
-/* Drops the lock; takes -1. */
+/* Empties the lock file (its pid is stale from now on) and drops the lock;
+ * takes -1. */
 void server__lock_release(int fd);
 
 #endif

@@ -66,3 +66,9 @@ def test_credentials_tool_runs_beside_a_live_ccfd(ccfd_factory):
                        capture_output=True, timeout=10)
     assert p.returncode == 0, p.stderr
     assert ACCOUNT_ID in p.stdout.decode()
+
+
+def test_a_clean_stop_leaves_no_pid_behind(ccfd_factory):
+    s = ccfd_factory()
+    s.stop()
+    assert (s.data_dir / "ccfd.lock").read_text() == ""
