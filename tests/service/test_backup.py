@@ -6,6 +6,7 @@ snapshot), and the documented restore (stop, put the file in place as
 ccf.db, start) brings exactly that back. Refusals: the store's own files,
 no store, usage errors."""
 
+import os
 import re
 import shutil
 import sqlite3
@@ -16,7 +17,7 @@ import time
 from conftest import ccfd_binary
 from ccftest import CONNECTORS, Client, Ids, checksum, account_key, ACCOUNT_ID
 
-SEED_DOCS = 20000
+SEED_DOCS = int(os.environ.get("CCF_BACKUP_SEED_DOCS", "20000"))  # bigger for a figure
 WRITERS = 4
 
 
