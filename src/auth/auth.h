@@ -141,6 +141,11 @@ int auth_verify(struct auth_pending *p, const void *body, size_t len, struct aut
 /* Takes NULL. */
 void auth_pending_free(struct auth_pending *p);
 
+/* The access key id the headers named (a known key, not yet proven by the
+ * signature): what a rate limit counts before the body is read. Lives as
+ * long as p. */
+const char *auth_pending_access_key_id(const struct auth_pending *p);
+
 /* Whether a principal may make this request. An unscoped one may make any.
  * One scoped to connector C may use only /api/v1/custom-connectors/C/documents
  * and /api/v1/custom-connectors/C/checkpoint (any method) and, if it belongs

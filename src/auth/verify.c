@@ -347,6 +347,11 @@ void auth_pending_free(struct auth_pending *p)
     free(p);
 }
 
+const char *auth_pending_access_key_id(const struct auth_pending *p)
+{
+    return p->principal.access_key_id;
+}
+
 /* ---- scope ---- */
 
 #define SEGS_MAX 7

@@ -3,6 +3,8 @@
  * Defaults are applied first, then the file, then the flags in order. */
 #include "server/config.h"
 
+#include "core/ratelimit.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -58,6 +60,7 @@ static int set_stop_grace(struct server_config *c, const char *v, char *err, siz
 static int set_job_log_max(struct server_config *c, const char *v, char *err, size_t n);
 static int set_retention(struct server_config *c, const char *v, char *err, size_t n);
 static int set_quiet(struct server_config *c, const char *v, char *err, size_t n);
+static int set_rate_limit(struct server_config *c, const char *v, char *err, size_t n);
 
 /* The order of this table is the order of --help. */
 static const struct config_key keys[] = {
@@ -119,6 +122,10 @@ static const struct config_key keys[] = {
     {"job-log-max", "BYTES", "log bytes kept per job (default 67108864)", set_job_log_max},
     {"retention", "SECONDS", "how long ended jobs and their logs are kept (default 604800)",
      set_retention},
+    {"rate-limit", "RPS[:BURST]",
+     "requests a second per access key, BURST at once (default BURST: RPS); over it, 429 "
+     "(default 0: no limit)",
+     set_rate_limit},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -473,6 +480,15 @@ static int set_retention(struct server_config *c, const char *v, char *err, size
     return 0;
 }
 
+static int set_rate_limit(struct server_config *c, const char *v, char *err, size_t n)
+{
+    if (ccf_ratelimit_parse(v, &c->rate_limit_rps, &c->rate_limit_burst) < 0)
+        return fail(err, n,
+                    "expected RPS[:BURST]: RPS a number from 0.001 to 1000000 (0: no "
+                    "limit), BURST a whole number from 1 to 1000000, e.g. 10:20");
+    return 0;
+}
+
 static unsigned long physical_mib(void)
 {
     long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
@@ -532,13 +548,16 @@ static void usage(FILE *f)
 
     fprintf(f, "Usage: ccfd [OPTION]...\n"
                "       ccfd credentials add|list|revoke ... (ccfd credentials --help)\n"
+               "       ccfd backup [--data-dir DIR] FILE (ccfd backup --help)\n"
                "Serves the Custom Connector Framework API over HTTP, or HTTPS with\n"
                "--tls-cert and --tls-key.\n\n"
                "Each option is also an INI key of the same name in the --config file\n"
                "(data-dir = /var/lib/ccf, allow-insecure-listen = true); flags override\n"
                "the file. Port 0 in --listen picks a free port. Every request but\n"
                "GET /healthz must be signed with AWS SigV4 by a key of the credentials\n"
-               "file; the signer's account, in --region, is the request's tenant.\n\n");
+               "file; the signer's account, in --region, is the request's tenant.\n"
+               "One ccfd serves a data directory (it locks DATA_DIR/ccfd.lock). To restore\n"
+               "a backup: stop ccfd, put the file in place as DATA_DIR/ccf.db, start ccfd.\n\n");
     for (size_t i = 0; i < NKEYS; i++) {
         snprintf(left, sizeof(left), "--%s%s%s", keys[i].name, keys[i].arg ? " " : "",
                  keys[i].arg ? keys[i].arg : "");

@@ -53,9 +53,10 @@
 #define BODY_FIRST_CAP ((size_t)16 * 1024)
 #define REQUEST_ID_LEN 36 /* a UUID v4 */
 
-#define MSG_TOO_LARGE "Request body is over the 8388608-byte (8 MiB) limit"
-#define MSG_STOPPING  "Server is shutting down; retry the request"
-#define MSG_NUL       "The request-target contains a NUL byte"
+#define MSG_TOO_LARGE    "Request body is over the 8388608-byte (8 MiB) limit"
+#define MSG_STOPPING     "Server is shutting down; retry the request"
+#define MSG_NUL          "The request-target contains a NUL byte"
+#define REASON_THROTTLED "over the rate limit"
 /* The one target open without a signature (a load balancer's probe). */
 #define OPEN_PATH "/healthz"
 
@@ -65,6 +66,7 @@ struct server_http {
     struct api *api;
     struct auth *auth;        /* NULL: auth = none, every request is tenant */
     struct server_tls *tls;   /* NULL: plain HTTP */
+    struct ccf_ratelimit *rl; /* NULL: no rate limit */
     struct ccf_tenant tenant; /* auth = none's tenant */
     unsigned port;
     atomic_bool stopping;
@@ -599,6 +601,46 @@ static enum MHD_Result authenticate_headers(struct server_http *h, struct MHD_Co
     return rc < 0 ? send_refusal(h, conn, r, &err) : MHD_YES;
 }
 
+/* The 429: Retry-After says when the key has a token again. */
+static enum MHD_Result send_throttled(struct server_http *h, struct MHD_Connection *conn,
+                                      struct http_req *r, const char *key, unsigned retry_s)
+{
+    struct api_response *resp = ccf_xcalloc(1, sizeof(*resp));
+    char msg[AUTH_KEY_ID_MAX + 96];
+
+    if (key[0])
+        snprintf(msg, sizeof(msg), "Rate exceeded for access key %s; retry after %u s", key,
+                 retry_s);
+    else
+        snprintf(msg, sizeof(msg), "Rate exceeded; retry after %u s", retry_s);
+    api_error(resp, 429, msg);
+    if (resp->nheaders < API_HEADERS_MAX) {
+        struct api_header *x = &resp->headers[resp->nheaders++];
+        x->name = MHD_HTTP_HEADER_RETRY_AFTER;
+        snprintf(x->value, sizeof(x->value), "%u", retry_s);
+    }
+    r->reason = REASON_THROTTLED;
+    if (!r->access_key_id[0]) /* refused before the signature: for the log line */
+        snprintf(r->access_key_id, sizeof(r->access_key_id), "%s", key);
+    return send_response(h, conn, r, resp);
+}
+
+/* Whether key is over the rate limit (then the 429 is queued in *ret). A
+ * look (take false) spends nothing: before the signature is checked, a
+ * request may not be the key's owner's. With auth = none, key is "" and
+ * every request shares one bucket. */
+static bool throttled(struct server_http *h, struct MHD_Connection *conn, struct http_req *r,
+                      const char *key, bool take, enum MHD_Result *ret)
+{
+    unsigned retry_s = 1;
+
+    if (!h->rl || strcmp(r->path, OPEN_PATH) == 0 ||
+        ccf_ratelimit_allow(h->rl, key, ccf_mono_us(), take, &retry_s))
+        return false;
+    *ret = send_throttled(h, conn, r, key, retry_s);
+    return true;
+}
+
 /* Auth's second step, over the whole body: on success the request has its
  * tenant. Returns false when the refusal has been queued in *ret. */
 static bool authenticate_body(struct server_http *h, struct MHD_Connection *conn,
@@ -637,6 +679,7 @@ static enum MHD_Result on_headers(struct server_http *h, struct MHD_Connection *
     struct framing f;
     const char *err;
     char msg[160];
+    enum MHD_Result ret;
 
     r->method = ccf_xstrdup(method);
     r->counted = true;
@@ -654,8 +697,15 @@ static enum MHD_Result on_headers(struct server_http *h, struct MHD_Connection *
         if (r->declared > CCF_BODY_MAX)
             return send_error(h, conn, r, 413, MSG_TOO_LARGE);
     }
-    if (h->auth && strcmp(r->path, OPEN_PATH) != 0)
-        return authenticate_headers(h, conn, r);
+    if (h->auth && strcmp(r->path, OPEN_PATH) != 0) {
+        ret = authenticate_headers(h, conn, r);
+        if (r->status != 0 || ret != MHD_YES)
+            return ret; /* refused */
+    }
+    /* Known key, body not read yet: a throttled client cannot make us
+     * read (and hash) its body. */
+    if (throttled(h, conn, r, r->auth ? auth_pending_access_key_id(r->auth) : "", false, &ret))
+        return ret;
     return MHD_YES;
 }
 
@@ -812,6 +862,8 @@ static enum MHD_Result on_request(struct server_http *h, struct MHD_Connection *
         return send_error(h, conn, r, 413, MSG_TOO_LARGE);
     if (!authenticate_body(h, conn, r, &ret))
         return ret;
+    if (throttled(h, conn, r, r->access_key_id, true, &ret))
+        return ret;
     memset(&req, 0, sizeof(req));
     req.method = r->method;
     req.target = r->target;
@@ -921,6 +973,7 @@ int server__http_start(struct server_http **out, const struct server_http_config
     h->api = cfg->api;
     h->auth = cfg->auth;
     h->tls = cfg->tls;
+    h->rl = cfg->ratelimit;
     h->listen_fd = MHD_INVALID_SOCKET;
     atomic_init(&h->stopping, false);
     atomic_init(&h->in_flight, 0);

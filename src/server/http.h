@@ -4,7 +4,10 @@
  * Content-Length, Transfer-Encoding with Content-Length) and a NUL byte in the
  * request-target with 400, authenticates every request but GET /healthz
  * (SigV4: the headers before any body byte is read, the signature once the
- * body is in; the signer's account is the request's tenant), stamps every
+ * body is in; the signer's account is the request's tenant), applies the
+ * rate limit per access key (429 ThrottlingException with Retry-After: a
+ * look once the key is known, before the body; a token spent once the
+ * signature holds), stamps every
  * response it builds with x-amzn-RequestId and writes one log line per
  * request.
  * Memory per connection: libmicrohttpd's 64 KiB pool (request line and
@@ -26,6 +29,7 @@
 #include "api/api.h"
 #include "auth/auth.h"
 #include "core/core.h"
+#include "core/ratelimit.h"
 #include "server/tls.h"
 
 struct server_http; /* defined in server/http.c */
@@ -35,10 +39,11 @@ struct server_http_config {
     unsigned threads;
     unsigned write_threads; /* 0: writes run on the HTTP threads */
     unsigned connection_limit;
-    unsigned connection_timeout; /* seconds */
-    struct api *api;             /* borrowed; outlives the transport */
-    struct auth *auth;           /* borrowed, outlives the transport; NULL: auth = none */
-    const char *region;          /* with auth = none, the tenant of every request */
+    unsigned connection_timeout;     /* seconds */
+    struct api *api;                 /* borrowed; outlives the transport */
+    struct auth *auth;               /* borrowed, outlives the transport; NULL: auth = none */
+    struct ccf_ratelimit *ratelimit; /* borrowed, outlives the transport; NULL: no limit */
+    const char *region;              /* with auth = none, the tenant of every request */
     const char *account_id;
     struct server_tls *tls; /* borrowed, outlives the transport; NULL: plain HTTP */
 };

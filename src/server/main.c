@@ -1,11 +1,12 @@
 /* main.c: ccfd's entry point. Brings up configuration, the data directory,
  * the credentials, the store, the jobs, the api and the HTTP transport in
- * that order, waits for SIGTERM or SIGINT on the main thread (sigwait: no
- * handler, no global flag; SIGHUP re-reads the credentials file and the TLS
- * certificate meanwhile),
+ * that order (the data directory's lock first, lock.h), waits for SIGTERM or
+ * SIGINT on the main thread (sigwait: no handler, no global flag; SIGHUP
+ * re-reads the credentials file and the TLS certificate meanwhile),
  * then stops accepting, lets started requests finish and takes everything
- * down in reverse order. `ccfd credentials ...` (admin.c) and `ccfd
- * supervise DIR` (the executor's) run instead of the server. Exit status: 0
+ * down in reverse order. `ccfd credentials ...` (admin.c), `ccfd backup`
+ * (backup.c) and `ccfd supervise DIR` (the executor's) run instead of the
+ * server. Exit status: 0
  * after a clean stop, 1 when start-up fails, 2 for a usage or configuration
  * error. */
 #include <arpa/inet.h>
@@ -26,9 +27,11 @@
 #include "core/validate.h"
 #include "executor/executor.h"
 #include "server/admin.h"
+#include "server/backup.h"
 #include "server/config.h"
 #include "server/http.h"
 #include "server/jobs.h"
+#include "server/lock.h"
 #include "server/tls.h"
 #include "store/store.h"
 
@@ -183,7 +186,7 @@ static void format_addr(const struct sockaddr *sa, unsigned port, char out[ADDR_
 }
 
 static int start_http(const struct server_config *cfg, struct api *api, struct auth *auth,
-                      struct server_tls *tls, struct server_http **out)
+                      struct server_tls *tls, struct ccf_ratelimit *rl, struct server_http **out)
 {
     const struct sockaddr *sa = (const struct sockaddr *)&cfg->listen_addr;
     char addr[ADDR_MAX];
@@ -196,6 +199,7 @@ static int start_http(const struct server_config *cfg, struct api *api, struct a
         .connection_timeout = cfg->connection_timeout,
         .api = api,
         .auth = auth,
+        .ratelimit = rl,
         .region = cfg->region,
         .account_id = cfg->account_id,
         .tls = tls,
@@ -333,14 +337,19 @@ static int serve(const struct server_config *cfg)
     struct server_jobs *jobs = NULL;
     struct auth *auth = NULL;
     struct server_tls *tls = NULL;
+    struct ccf_ratelimit *rl = NULL;
     struct api_config ac = {0};
     char *dir = NULL, *endpoint = NULL, *creds = NULL;
     char made[AUTH_KEY_ID_MAX + 1] = "";
     sigset_t set;
-    int rc, sig = 0;
+    int rc, sig = 0, lock_fd = -1;
 
     signals_setup(&set);
     if ((rc = data_dir_prepare(cfg->data_dir, &dir)) < 0)
+        goto out;
+    /* Before anything in the directory is written: the credentials file,
+     * the database, the jobs another ccfd may be running. */
+    if ((rc = server__lock_take(dir, &lock_fd)) < 0)
         goto out;
     if (cfg->auth_none)
         CCF_LOG_WARN("ccfd.auth_off", CCF_KV_STR("account", cfg->account_id),
@@ -363,7 +372,10 @@ static int serve(const struct server_config *cfg)
         CCF_LOG_ERROR("ccfd.tls_failed", CCF_KV_STR("hint", "see the tls.* line before this one"));
         goto out;
     }
-    if ((rc = start_http(cfg, api, auth, tls, &http)) < 0)
+    if (cfg->rate_limit_rps > 0 &&
+        (rc = ccf_ratelimit_create(&rl, cfg->rate_limit_rps, cfg->rate_limit_burst)) < 0)
+        goto out; /* cannot happen: config checked both */
+    if ((rc = start_http(cfg, api, auth, tls, rl, &http)) < 0)
         goto out;
     endpoint = endpoint_of(cfg, server__http_port(http));
     if (jobs && (rc = server__jobs_start(jobs, endpoint)) < 0)
@@ -382,10 +394,12 @@ static int serve(const struct server_config *cfg)
 out:
     server__http_stop(http); /* waits for the worker threads */
     server__tls_close(tls);  /* after the connections that held its certificate */
+    ccf_ratelimit_destroy(rl);
     server__jobs_close(jobs);
     auth_destroy(auth); /* no request and no job transition can use it now */
     api_destroy(api);
     store_close(store);
+    server__lock_release(lock_fd); /* last: everything above is closed */
     if (rc == 0)
         CCF_LOG_INFO("ccfd.stopped", CCF_KV_STR("data_dir", dir));
     free(endpoint);
@@ -406,6 +420,9 @@ int main(int argc, char **argv)
     /* `ccfd credentials add|list|revoke ...`: edit the credentials file. */
     if (argc >= 2 && strcmp(argv[1], "credentials") == 0)
         return server__credentials_main(argc - 1, argv + 1);
+    /* `ccfd backup [--data-dir DIR] FILE`: a copy of the store, beside a live ccfd. */
+    if (argc >= 2 && strcmp(argv[1], "backup") == 0)
+        return server__backup_main(argc - 1, argv + 1);
     rc = server__config_load(&cfg, argc, argv);
 
     if (rc == SERVER_CONFIG_RUN) {

@@ -30,6 +30,25 @@ struct store_config {
 int store_open(struct store **out, const struct store_config *cfg);
 void store_close(struct store *s);
 
+/* What store_backup copied. */
+struct store_backup_stats {
+    int64_t pages;
+    int64_t bytes;
+    int64_t duration_us;
+};
+
+/* Copies the database at db_path to dest_path, as it was when the copy
+ * began: one read transaction (WAL) pins that snapshot, so every write
+ * committed before it is in the copy and no writer, in this process or
+ * another, waits for it. The copy is written beside dest_path (mode 0600),
+ * checked (quick_check), fsynced and renamed over dest_path, whose
+ * directory is then fsynced: dest_path is the old file or the whole new
+ * one, never a part. Needs no struct store: `ccfd backup` runs beside a
+ * live ccfd. CCF_ENOTFOUND if db_path does not exist; CCF_EINVAL if
+ * dest_path is db_path itself or not a regular file; CCF_EIO on any other
+ * failure (logged). *stats (may be NULL) is set on success. */
+int store_backup(const char *db_path, const char *dest_path, struct store_backup_stats *stats);
+
 /* A 32-byte secret generated on first open and kept in the database; used
  * to sign pagination tokens so that they survive restarts. */
 int store_secret(struct store *s, unsigned char out[32]);
