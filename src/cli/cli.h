@@ -35,7 +35,9 @@ struct cli {
     const char *access_key_id;
     const char *secret_access_key;
     const char *session_token;
-    const char *output; /* "table", "json"; NULL: by stdout */
+    const char *profile; /* --profile: a profile of the AWS shared credentials file */
+    bool no_sign;        /* --no-sign-request: send unsigned (a ccfd with auth = none) */
+    const char *output;  /* "table", "json"; NULL: by stdout */
     bool json;
     bool pretty;     /* JSON with indentation: stdout is a terminal */
     bool stderr_tty; /* progress lines may be rewritten in place */
@@ -102,8 +104,10 @@ void cli_env_free(struct ccf_client_env *env, size_t n);
 int cli_ids(const struct cli *cli, const struct cli_words *w, const char *connector_opt,
             const char *job_opt, const char **cid, const char **jid, size_t *used);
 
-/* Connects: endpoint, region and credentials from flags, then the
- * environment, then the credentials file. CLI_OK or CLI_USAGE. */
+/* Connects: endpoint, region and credentials from flags, then libccf's
+ * chain (the environment, the AWS shared credentials file, ccfd's file).
+ * No credentials anywhere is a CLI_USAGE that says where ccf looked; only
+ * --no-sign-request sends unsigned. CLI_OK or CLI_USAGE. */
 int cli_connect(struct cli *cli);
 
 /* Sleeps ms milliseconds. */

@@ -94,6 +94,7 @@ def base_env(endpoint):
 
 def run_ccf(endpoint, *args, cwd, env=None, input=None, timeout=120, data_dir=None):
     e = base_env(endpoint)
+    e["HOME"] = str(cwd)  # no ~/.aws/credentials of the machine's
     # The server's credentials file (conftest writes it, the server's own
     # account first): ccf signs with its first key, as with ./var/credentials.
     if data_dir is not None and (Path(data_dir) / "credentials").exists():
@@ -204,7 +205,7 @@ def test_usage_errors_exit_2_and_send_nothing(tmp_path):
     usage_error(dead("checkpoint", "put", MISSING_CONNECTOR), "--data")
     usage_error(dead("connector", "list", "--secret-access-key", "x"), "--access-key-id")
     # The connection error itself, for contrast: exit 1.
-    api_error(dead("connector", "list"), "ConnectionError")
+    api_error(dead("connector", "list", "--no-sign-request"), "ConnectionError")
 
 
 # ---------------------------------------------------------------- connectors
@@ -552,7 +553,8 @@ def test_signed_requests_against_ccfd(ccf, server, tmp_path):
     if account_key is None or not (server.data_dir / "credentials").exists():
         pytest.skip("ccfd has no credentials file: requests are not authenticated yet")
     endpoint = f"http://127.0.0.1:{server.port}"
-    unsigned = run_ccf(endpoint, "connector", "list", "--max-items", "1", cwd=tmp_path)
+    unsigned = run_ccf(endpoint, "connector", "list", "--max-items", "1", "--no-sign-request",
+                       cwd=tmp_path)
     if unsigned.rc == 0:
         pytest.skip("ccfd accepts unsigned requests: authentication is off")
     api_error(unsigned, "MissingAuthenticationTokenException")
@@ -665,7 +667,14 @@ def fake(tmp_path):
     f.close()
 
 
-def fake_ccf(fake, tmp_path, *args, env=None, cwd=None, **kw):
+# The fake server checks signatures only where a test asks; ccf must sign
+# with something, as it no longer sends unsigned unless told to.
+FAKE_KEYS = {"AWS_ACCESS_KEY_ID": "AKIAFAKE000000000000", "AWS_SECRET_ACCESS_KEY": "fake"}
+
+
+def fake_ccf(fake, tmp_path, *args, env=None, cwd=None, keys=True, **kw):
+    if env is None and keys:
+        env = FAKE_KEYS
     return run_ccf(f"http://127.0.0.1:{fake.port}", *args, cwd=cwd or tmp_path, env=env, **kw)
 
 
@@ -719,9 +728,21 @@ def test_requests_are_signed_from_every_source(fake, tmp_path):
     fake.route("PUT", "/api/v1/custom-connectors/" + CID + "/checkpoint", 202, body={})
     fake.route("DELETE", "/api/v1/custom-connectors/" + CID, 204)
 
-    # No credentials anywhere: unsigned.
-    ok(fake_ccf(fake, tmp_path, "connector", "list"))
+    # No credentials anywhere: an error that says where ccf looked, and
+    # nothing sent; unsigned only when asked for.
+    before = len(fake.requests)
+    r = fake_ccf(fake, tmp_path, "connector", "list", keys=False)
+    assert r.rc == 2 and r.out == "", r
+    assert r.err.startswith("ccf: CredentialsError: no credentials found; looked in: "), r
+    for place in ("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (not set)",
+                  f"{tmp_path}/.aws/credentials (no such file)", "CCF_CREDENTIALS_FILE (not set)",
+                  "./var/credentials (no such file)", "--no-sign-request"):
+        assert place in r.err, r
+    assert len(fake.requests) == before
+    ok(fake_ccf(fake, tmp_path, "connector", "list", "--no-sign-request", keys=False))
     assert "authorization" not in fake.requests[-1]["headers"]
+    usage_error(fake_ccf(fake, tmp_path, "connector", "list", "--no-sign-request", "--profile", "x"),
+                "--no-sign-request")
 
     # The environment; a session token is sent and signed.
     env = {"AWS_ACCESS_KEY_ID": "AKIAENV0000000000000", "AWS_SECRET_ACCESS_KEY": "env/secret+key",
@@ -772,12 +793,39 @@ def test_requests_are_signed_from_every_source(fake, tmp_path):
     (tmp_path / "var").mkdir()
     (tmp_path / "var" / "credentials").write_text(
         "[AKIALOCAL00000000000]\nsecret_access_key = s3cr3t-local\n")
-    ok(fake_ccf(fake, tmp_path, "connector", "list"))
+    ok(fake_ccf(fake, tmp_path, "connector", "list", keys=False))
     sigv4_check(fake.requests[-1], "AKIALOCAL00000000000", "s3cr3t-local")
+
+    # The AWS shared credentials file (HOME is tmp_path) comes before
+    # CCF_CREDENTIALS_FILE and ./var/credentials: [default], AWS_PROFILE,
+    # --profile (which outranks the AWS_* keys), AWS_SHARED_CREDENTIALS_FILE.
+    (tmp_path / ".aws").mkdir()
+    (tmp_path / ".aws" / "credentials").write_text(
+        "[default]\naws_access_key_id = AKIADEFAULT000000000\naws_secret_access_key = d3f\n"
+        "# a comment\n[dev]\naws_access_key_id = AKIADEV0000000000000\n"
+        "aws_secret_access_key = d3v\naws_session_token = devtok\n")
+    ok(fake_ccf(fake, tmp_path, "connector", "list", env={"CCF_CREDENTIALS_FILE": str(cred)}))
+    sigv4_check(fake.requests[-1], "AKIADEFAULT000000000", "d3f")
+    ok(fake_ccf(fake, tmp_path, "connector", "list", env={"AWS_PROFILE": "dev"}))
+    sigv4_check(fake.requests[-1], "AKIADEV0000000000000", "d3v", token="devtok")
+    ok(fake_ccf(fake, tmp_path, "connector", "list", "--profile", "dev", env=env))
+    sigv4_check(fake.requests[-1], "AKIADEV0000000000000", "d3v", token="devtok", region="eu-west-1")
+    ok(fake_ccf(fake, tmp_path, "connector", "list", env={**env, "AWS_PROFILE": "dev"}))
+    sigv4_check(fake.requests[-1], "AKIAENV0000000000000", "env/secret+key", region="eu-west-1",
+                token="tok-123")
+    r = fake_ccf(fake, tmp_path, "connector", "list", "--profile", "nope", keys=False)
+    assert r.rc == 2 and "no profile [nope] (named by --profile)" in r.err, r
+    other = tmp_path / "other-credentials"
+    other.write_text("[default]\naws_access_key_id = AKIAOTHER00000000000\n"
+                     "aws_secret_access_key = 0ther\n")
+    ok(fake_ccf(fake, tmp_path, "connector", "list",
+                env={"AWS_SHARED_CREDENTIALS_FILE": str(other)}))
+    sigv4_check(fake.requests[-1], "AKIAOTHER00000000000", "0ther")
     # A secret is never sent.
     for req in fake.requests:
         sent = req["target"] + "".join(req["headers"].values()) + req["body"].decode("utf-8", "replace")
-        assert not any(x in sent for x in ("s3cr3t-local", "env/secret+key", "flagsecret"))
+        assert not any(x in sent for x in ("s3cr3t-local", "env/secret+key", "flagsecret", "d3f",
+                                           "d3v", "0ther"))
 
 
 def test_malformed_answers_are_errors(fake, tmp_path):
