@@ -47,7 +47,11 @@ int cli_usage(const struct cli *cli, const char *fmt, ...)
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry 'ccf %s --help'.\n", cli->command ? cli->command : "");
+    /* No command yet (an unknown group): "ccf --help", not "ccf  --help". */
+    if (cli->command && *cli->command)
+        fprintf(stderr, "\nTry 'ccf %s --help'.\n", cli->command);
+    else
+        fputs("\nTry 'ccf --help'.\n", stderr);
     return CLI_USAGE;
 }
 

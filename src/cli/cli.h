@@ -22,6 +22,7 @@ enum cli_exit {
     CLI_FAILED = 1,
     CLI_USAGE = 2,
     CLI_JOB_FAILED = 3,
+    CLI_INTERRUPTED = 130, /* Ctrl-C while waiting for a job: 128 + SIGINT, as shells do */
 };
 
 /* What every command shares: the global options and, once connected, the
@@ -167,7 +168,8 @@ int cli_checkpoint(struct cli *cli, const char *cmd, int argc, char **argv);
 
 /* Waits for a job to end (job.c), printing progress on stderr and, with
  * follow, its log on stdout. CLI_OK for SUCCEEDED, CLI_JOB_FAILED for
- * FAILED or STOPPED; *out gets the final job. */
+ * FAILED or STOPPED; *out gets the final job. SIGINT ends the wait with
+ * CLI_INTERRUPTED after saying that the job still runs and how to stop it. */
 int cli_wait_job(struct cli *cli, const char *cid, const char *jid, bool follow,
                  struct ccf_client_job *out);
 
