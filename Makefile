@@ -27,9 +27,8 @@ CCFD        := $(BUILD)/ccfd
 # The job supervisor, linked with libc only (src/supervise/main.c says why).
 SUPERVISE   := $(BUILD)/ccfd-supervise
 
-# libccf (the client library) and the ccf CLI: libcurl + jansson + inih (the
-# AWS shared credentials file), no server code.
-CLIENT_PKGS   := libcurl jansson inih
+# libccf (the client library) and the ccf CLI: libcurl + jansson, no server code.
+CLIENT_PKGS   := libcurl jansson
 CLIENT_CFLAGS  = $(shell pkg-config --cflags $(CLIENT_PKGS) 2>/dev/null)
 CLIENT_LIBS    = $(shell pkg-config --libs $(CLIENT_PKGS) 2>/dev/null) -lm
 CLIENT_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard src/client/*.c))

@@ -810,6 +810,46 @@ static void test_shared_parse(void **state)
         ccf_client__shared_parse("[default]\nno equals sign\n", "f", "default", &c, &err),
         CCF_CLIENT_EINVAL);
     assert_non_null(strstr(err.message, "f:2:"));
+    assert_int_equal(
+        ccf_client__shared_parse("aws_access_key_id = x\n[default]\n", "f", "default", &c, &err),
+        CCF_CLIENT_EINVAL);
+    assert_non_null(strstr(err.message, "f:1:"));
+}
+
+/* An STS session token is a line of 400 to over 1,000 bytes (libinih, as
+ * Debian builds it, cut it at 200); "key: value", a ':' inside a value,
+ * and indented continuation lines, as configparser reads them. */
+static void test_shared_parse_long_lines(void **state)
+{
+    static char text[4096], token[1801];
+    struct ccf_client_credentials c;
+    struct ccf_client_error err;
+
+    (void)state;
+    memset(token, 'T', sizeof(token) - 1);
+    token[0] = 'F';
+    token[sizeof(token) - 2] = 'Z';
+    snprintf(text, sizeof(text),
+             "[default]\n"
+             "aws_access_key_id: AKIACOLON00000000000\n"
+             "aws_secret_access_key = with:colon=and;semi\n"
+             "aws_session_token = %s\n"
+             "s3 =\n"
+             "    max_concurrent_requests = 20\n"
+             "[next]\n"
+             "aws_access_key_id = AKIANEXT000000000000\n",
+             token);
+    assert_int_equal(ccf_client__shared_parse(text, "f", "default", &c, &err), 0);
+    assert_string_equal(c.access_key_id, "AKIACOLON00000000000");
+    assert_string_equal(c.secret_access_key, "with:colon=and;semi");
+    assert_string_equal(c.session_token, token);
+    /* Longer than the library keeps (CCF_CLIENT_TOKEN_MAX): an error, not a cut token. */
+    snprintf(text, sizeof(text),
+             "[default]\naws_access_key_id = A\naws_secret_access_key = B\n"
+             "aws_session_token = %s%s\n",
+             token, token);
+    assert_int_equal(ccf_client__shared_parse(text, "f", "default", &c, &err), CCF_CLIENT_EINVAL);
+    assert_non_null(strstr(err.message, "too long"));
 }
 
 /* Precedence, each source beating the next: the AWS_* keys, the shared
@@ -1040,6 +1080,7 @@ int main(void)
         cmocka_unit_test(test_credentials_parse),
         cmocka_unit_test(test_credentials_sources),
         cmocka_unit_test(test_shared_parse),
+        cmocka_unit_test(test_shared_parse_long_lines),
         cmocka_unit_test(test_credentials_chain),
         cmocka_unit_test(test_client_config),
         cmocka_unit_test(test_connection_refused),
