@@ -160,8 +160,10 @@ SHAPES = {
     }, doc="image_uri and both role ARNs are required unless command is given.",
         ext=["command", "environment"]),
     "ConnectorStatus": string(enum=["AVAILABLE", "IN_USE"]),
-    "Timestamp": {"type": "timestamp", "timestampFormat": "iso8601",
-                  "documentation": "RFC 3339, UTC, microseconds: 2026-11-24T23:54:14.123456Z"},
+    # A string, not botocore's "timestamp": the original's generated model
+    # types these as strings, and its builder kit validates them as str;
+    # a datetime would break every connector written against it.
+    "Timestamp": string(doc="RFC 3339, UTC, microseconds: 2026-11-24T23:54:14.123456Z"),
     "CustomConnector": structure({
         "connector_id": member("ConnectorId"),
         "arn": member("ConnectorArn"),
@@ -415,6 +417,8 @@ def schema_of(name, shapes):
             out["maxItems"] = s["max"]
     elif t == "string":
         out["type"] = "string"
+        if name == "Timestamp":
+            out["format"] = "date-time"
         for k, o in (("min", "minLength"), ("max", "maxLength"), ("pattern", "pattern"),
                      ("enum", "enum")):
             if k in s:

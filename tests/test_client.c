@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -759,6 +760,201 @@ static void test_credentials_parse(void **state)
     assert_int_equal(ccf_client__credentials_parse("[K\n", "f", NULL, &c, &err), CCF_CLIENT_EINVAL);
 }
 
+/* No AWS_* or CCF_* variable, and HOME at dir (no ~/.aws of the machine's). */
+static void clean_env(const char *home)
+{
+    static const char *const vars[] = {"AWS_ACCESS_KEY_ID",           "AWS_SECRET_ACCESS_KEY",
+                                       "AWS_SESSION_TOKEN",           "AWS_PROFILE",
+                                       "AWS_SHARED_CREDENTIALS_FILE", "CCF_CREDENTIALS_FILE"};
+
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+        unsetenv(vars[i]);
+    setenv("HOME", home, 1);
+}
+
+static void test_shared_parse(void **state)
+{
+    const char *text = "# ~/.aws/credentials\n"
+                       "[default]\n"
+                       "aws_access_key_id = AKIADEFAULT000000000\n"
+                       "aws_secret_access_key = def/secret+key=\n"
+                       "; a comment\n"
+                       "\n"
+                       "[dev]\r\n"
+                       "AWS_ACCESS_KEY_ID=AKIADEV0000000000000\r\n"
+                       "aws_secret_access_key=devsecret\r\n"
+                       "aws_session_token = devtoken\r\n"
+                       "region = eu-west-1\n"
+                       "[half]\n"
+                       "aws_access_key_id = AKIAHALF000000000000\n"
+                       "[empty]\n";
+    struct ccf_client_credentials c;
+    struct ccf_client_error err;
+
+    (void)state;
+    assert_int_equal(ccf_client__shared_parse(text, "f", "default", &c, &err), 0);
+    assert_string_equal(c.access_key_id, "AKIADEFAULT000000000");
+    assert_string_equal(c.secret_access_key, "def/secret+key=");
+    assert_string_equal(c.session_token, "");
+    assert_string_equal(c.source, "profile default");
+    assert_int_equal(ccf_client__shared_parse(text, "f", "dev", &c, &err), 0);
+    assert_string_equal(c.access_key_id, "AKIADEV0000000000000");
+    assert_string_equal(c.secret_access_key, "devsecret");
+    assert_string_equal(c.session_token, "devtoken");
+    assert_int_equal(ccf_client__shared_parse(text, "f", "nope", &c, &err), CCF_CLIENT_ENOTFOUND);
+    assert_int_equal(ccf_client__shared_parse(text, "f", "half", &c, &err), CCF_CLIENT_EINVAL);
+    assert_non_null(strstr(err.message, "profile [half] needs both"));
+    assert_string_equal(err.error_type, "CredentialsError");
+    assert_int_equal(ccf_client__shared_parse(text, "f", "empty", &c, &err), CCF_CLIENT_EINVAL);
+    assert_int_equal(
+        ccf_client__shared_parse("[default]\nno equals sign\n", "f", "default", &c, &err),
+        CCF_CLIENT_EINVAL);
+    assert_non_null(strstr(err.message, "f:2:"));
+    assert_int_equal(
+        ccf_client__shared_parse("aws_access_key_id = x\n[default]\n", "f", "default", &c, &err),
+        CCF_CLIENT_EINVAL);
+    assert_non_null(strstr(err.message, "f:1:"));
+}
+
+/* An STS session token is a line of 400 to over 1,000 bytes (libinih, as
+ * Debian builds it, cut it at 200); "key: value", a ':' inside a value,
+ * and indented continuation lines, as configparser reads them. */
+static void test_shared_parse_long_lines(void **state)
+{
+    static char text[4096], token[1801];
+    struct ccf_client_credentials c;
+    struct ccf_client_error err;
+
+    (void)state;
+    memset(token, 'T', sizeof(token) - 1);
+    token[0] = 'F';
+    token[sizeof(token) - 2] = 'Z';
+    snprintf(text, sizeof(text),
+             "[default]\n"
+             "aws_access_key_id: AKIACOLON00000000000\n"
+             "aws_secret_access_key = with:colon=and;semi\n"
+             "aws_session_token = %s\n"
+             "s3 =\n"
+             "    max_concurrent_requests = 20\n"
+             "[next]\n"
+             "aws_access_key_id = AKIANEXT000000000000\n",
+             token);
+    assert_int_equal(ccf_client__shared_parse(text, "f", "default", &c, &err), 0);
+    assert_string_equal(c.access_key_id, "AKIACOLON00000000000");
+    assert_string_equal(c.secret_access_key, "with:colon=and;semi");
+    assert_string_equal(c.session_token, token);
+    /* Longer than the library keeps (CCF_CLIENT_TOKEN_MAX): an error, not a cut token. */
+    snprintf(text, sizeof(text),
+             "[default]\naws_access_key_id = A\naws_secret_access_key = B\n"
+             "aws_session_token = %s%s\n",
+             token, token);
+    assert_int_equal(ccf_client__shared_parse(text, "f", "default", &c, &err), CCF_CLIENT_EINVAL);
+    assert_non_null(strstr(err.message, "too long"));
+}
+
+/* Precedence, each source beating the next: the AWS_* keys, the shared
+ * file (AWS_PROFILE, or default), CCF_CREDENTIALS_FILE, ./var/credentials;
+ * and, with none, an error that lists where it looked. */
+static void test_credentials_chain(void **state)
+{
+    char dir[] = "/tmp/ccf-test-chain-XXXXXX", old[4096], aws[64], shared[96], other[96];
+    char ccf[96], var[64], local[96];
+    struct ccf_client_credentials c;
+    struct ccf_client_error err;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    assert_non_null(getcwd(old, sizeof(old)));
+    assert_int_equal(chdir(dir), 0);
+    clean_env(dir);
+    snprintf(aws, sizeof(aws), "%s/.aws", dir);
+    snprintf(shared, sizeof(shared), "%s/credentials", aws);
+    snprintf(other, sizeof(other), "%s/other", dir);
+    snprintf(ccf, sizeof(ccf), "%s/ccf", dir);
+    snprintf(var, sizeof(var), "%s/var", dir);
+    snprintf(local, sizeof(local), "%s/credentials", var);
+
+    /* Nothing anywhere: not found, and the message names every place. */
+    assert_int_equal(ccf_client_credentials_default(NULL, NULL, &c, &err), CCF_CLIENT_ENOTFOUND);
+    assert_string_equal(err.error_type, "CredentialsError");
+    assert_non_null(strstr(err.message, "no credentials found; looked in: "));
+    assert_non_null(strstr(err.message, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (not set)"));
+    assert_non_null(strstr(err.message, "/.aws/credentials (no such file)"));
+    assert_non_null(strstr(err.message, "CCF_CREDENTIALS_FILE (not set)"));
+    assert_non_null(strstr(err.message, "./var/credentials (no such file)"));
+
+    /* Each source, then the one before it on top. */
+    assert_int_equal(mkdir(var, 0700), 0);
+    write_file(local, "[AKIALOCAL00000000000]\nsecret_access_key = local\n");
+    assert_int_equal(ccf_client_credentials_default(NULL, NULL, &c, &err), 0);
+    assert_string_equal(c.access_key_id, "AKIALOCAL00000000000");
+    write_file(ccf, "[AKIACCF0000000000000]\nsecret_access_key = ccf\n");
+    setenv("CCF_CREDENTIALS_FILE", ccf, 1);
+    assert_int_equal(ccf_client_credentials_default(NULL, NULL, &c, &err), 0);
+    assert_string_equal(c.access_key_id, "AKIACCF0000000000000");
+    assert_int_equal(mkdir(aws, 0700), 0);
+    write_file(shared, "[default]\naws_access_key_id = AKIADEFAULT000000000\n"
+                       "aws_secret_access_key = default\n"
+                       "[dev]\naws_access_key_id = AKIADEV0000000000000\n"
+                       "aws_secret_access_key = dev\naws_session_token = devtoken\n");
+    assert_int_equal(ccf_client_credentials_default(NULL, NULL, &c, &err), 0);
+    assert_string_equal(c.access_key_id, "AKIADEFAULT000000000");
+    assert_string_equal(c.source, "profile default");
+    setenv("AWS_PROFILE", "dev", 1);
+    assert_int_equal(ccf_client_credentials_default(NULL, NULL, &c, &err), 0);
+    assert_string_equal(c.access_key_id, "AKIADEV0000000000000");
+    assert_string_equal(c.session_token, "devtoken");
+    setenv("AWS_ACCESS_KEY_ID", "AKIAENV0000000000000", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "env", 1);
+    assert_int_equal(ccf_client_credentials_default(NULL, NULL, &c, &err), 0);
+    assert_string_equal(c.access_key_id, "AKIAENV0000000000000");
+    /* An explicit profile (--profile) outranks the AWS_* keys. */
+    assert_int_equal(ccf_client_credentials_default("default", NULL, &c, &err), 0);
+    assert_string_equal(c.access_key_id, "AKIADEFAULT000000000");
+    /* A key id picks the source that holds it. */
+    assert_int_equal(ccf_client_credentials_default(NULL, "AKIALOCAL00000000000", &c, &err),
+                     CCF_CLIENT_ENOTFOUND); /* CCF_CREDENTIALS_FILE hides ./var/credentials */
+    assert_non_null(strstr(err.message, "no secret access key for AKIALOCAL00000000000"));
+    assert_int_equal(ccf_client_credentials_default(NULL, "AKIACCF0000000000000", &c, &err), 0);
+    assert_string_equal(c.secret_access_key, "ccf");
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+
+    /* A named profile must exist: no falling through to another key. */
+    setenv("AWS_PROFILE", "nope", 1);
+    assert_int_equal(ccf_client_credentials_default(NULL, NULL, &c, &err), CCF_CLIENT_EINVAL);
+    assert_non_null(strstr(err.message, "no profile [nope] (named by AWS_PROFILE)"));
+    assert_int_equal(ccf_client_credentials_default("gone", NULL, &c, &err), CCF_CLIENT_EINVAL);
+    assert_non_null(strstr(err.message, "no profile [gone] (named by --profile)"));
+    unsetenv("AWS_PROFILE");
+
+    /* AWS_SHARED_CREDENTIALS_FILE moves the shared file; an absent one is
+     * passed over, as by the AWS tools. */
+    write_file(other, "[default]\naws_access_key_id = AKIAOTHER00000000000\n"
+                      "aws_secret_access_key = other\n");
+    setenv("AWS_SHARED_CREDENTIALS_FILE", other, 1);
+    assert_int_equal(ccf_client_credentials_default(NULL, NULL, &c, &err), 0);
+    assert_string_equal(c.access_key_id, "AKIAOTHER00000000000");
+    unlink(other);
+    assert_int_equal(ccf_client_credentials_default(NULL, NULL, &c, &err), 0);
+    assert_string_equal(c.access_key_id, "AKIACCF0000000000000");
+
+    /* A broken profile is an error, not a reason to look further. */
+    unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+    write_file(shared, "[default]\naws_access_key_id = AKIAHALF000000000000\n");
+    assert_int_equal(ccf_client_credentials_default(NULL, NULL, &c, &err), CCF_CLIENT_EINVAL);
+    assert_non_null(strstr(err.message, "needs both"));
+
+    unlink(shared);
+    rmdir(aws);
+    unlink(ccf);
+    unlink(local);
+    rmdir(var);
+    assert_int_equal(chdir(old), 0);
+    rmdir(dir);
+    clean_env("/nonexistent");
+}
+
 static void test_credentials_sources(void **state)
 {
     char dir[] = "/tmp/ccf-test-client-XXXXXX", path[128], missing[160];
@@ -770,6 +966,7 @@ static void test_credentials_sources(void **state)
     snprintf(path, sizeof(path), "%s/credentials", dir);
     snprintf(missing, sizeof(missing), "%s/none", dir);
     write_file(path, "[AKIAFILE00000000000]\nsecret_access_key = filesecret\n");
+    clean_env(dir);
     unsetenv("AWS_ACCESS_KEY_ID");
     unsetenv("AWS_SECRET_ACCESS_KEY");
     unsetenv("AWS_SESSION_TOKEN");
@@ -781,19 +978,19 @@ static void test_credentials_sources(void **state)
 
     /* The environment first, then CCF_CREDENTIALS_FILE. */
     setenv("CCF_CREDENTIALS_FILE", path, 1);
-    assert_int_equal(ccf_client_credentials_default(NULL, &c, &err), 0);
+    assert_int_equal(ccf_client_credentials_default(NULL, NULL, &c, &err), 0);
     assert_string_equal(c.access_key_id, "AKIAFILE00000000000");
     setenv("AWS_ACCESS_KEY_ID", "AKIAENV000000000000", 1);
-    assert_int_equal(ccf_client_credentials_default(NULL, &c, &err), CCF_CLIENT_EINVAL);
+    assert_int_equal(ccf_client_credentials_default(NULL, NULL, &c, &err), CCF_CLIENT_EINVAL);
     assert_non_null(strstr(err.message, "AWS_SECRET_ACCESS_KEY"));
     setenv("AWS_SECRET_ACCESS_KEY", "envsecret", 1);
     setenv("AWS_SESSION_TOKEN", "envtoken", 1);
-    assert_int_equal(ccf_client_credentials_default(NULL, &c, &err), 0);
+    assert_int_equal(ccf_client_credentials_default(NULL, NULL, &c, &err), 0);
     assert_string_equal(c.access_key_id, "AKIAENV000000000000");
     assert_string_equal(c.session_token, "envtoken");
     assert_string_equal(c.source, "environment");
     /* Asking for another key skips the environment's. */
-    assert_int_equal(ccf_client_credentials_default("AKIAFILE00000000000", &c, &err), 0);
+    assert_int_equal(ccf_client_credentials_default(NULL, "AKIAFILE00000000000", &c, &err), 0);
     assert_string_equal(c.secret_access_key, "filesecret");
     unsetenv("AWS_ACCESS_KEY_ID");
     unsetenv("AWS_SECRET_ACCESS_KEY");
@@ -801,7 +998,7 @@ static void test_credentials_sources(void **state)
 
     /* A file named by CCF_CREDENTIALS_FILE must exist. */
     setenv("CCF_CREDENTIALS_FILE", missing, 1);
-    assert_int_equal(ccf_client_credentials_default(NULL, &c, &err), CCF_CLIENT_EINVAL);
+    assert_int_equal(ccf_client_credentials_default(NULL, NULL, &c, &err), CCF_CLIENT_EINVAL);
     assert_non_null(strstr(err.message, "CCF_CREDENTIALS_FILE"));
     unsetenv("CCF_CREDENTIALS_FILE");
 
@@ -920,6 +1117,9 @@ int main(void)
         cmocka_unit_test(test_parse_logs),
         cmocka_unit_test(test_credentials_parse),
         cmocka_unit_test(test_credentials_sources),
+        cmocka_unit_test(test_shared_parse),
+        cmocka_unit_test(test_shared_parse_long_lines),
+        cmocka_unit_test(test_credentials_chain),
         cmocka_unit_test(test_client_config),
         cmocka_unit_test(test_client_ca_bundle),
         cmocka_unit_test(test_connection_refused),

@@ -47,7 +47,11 @@ int cli_usage(const struct cli *cli, const char *fmt, ...)
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry 'ccf %s --help'.\n", cli->command ? cli->command : "");
+    /* No command yet (an unknown group): "ccf --help", not "ccf  --help". */
+    if (cli->command && *cli->command)
+        fprintf(stderr, "\nTry 'ccf %s --help'.\n", cli->command);
+    else
+        fputs("\nTry 'ccf --help'.\n", stderr);
     return CLI_USAGE;
 }
 
@@ -127,6 +131,8 @@ int cli_parse(struct cli *cli, int argc, char **argv, const struct cli_opt *opts
         {"secret-access-key", CLI_VALUE, NULL, &cli->secret_access_key, NULL},
         {"session-token", CLI_VALUE, NULL, &cli->session_token, NULL},
         {"ca-bundle", CLI_VALUE, NULL, &cli->ca_bundle, NULL},
+        {"profile", CLI_VALUE, NULL, &cli->profile, NULL},
+        {"no-sign-request", CLI_FLAG, &cli->no_sign, NULL, NULL},
         {"output", CLI_VALUE, NULL, &cli->output, NULL},
         {"help", CLI_FLAG, &cli->help_asked, NULL, NULL},
         {NULL, 0, NULL, NULL, NULL},
@@ -262,44 +268,59 @@ static const char *env_or(const char *flag, const char *var, const char *dflt)
     return v && *v ? v : dflt;
 }
 
-/* Credentials: flags, else libccf's default chain; none: unsigned. */
+/* The key pair given on the command line. */
+static int from_flags(struct cli *cli, struct ccf_client_credentials *cr)
+{
+    if (strlen(cli->access_key_id) > CCF_CLIENT_KEY_ID_MAX ||
+        strlen(cli->secret_access_key) > CCF_CLIENT_SECRET_MAX ||
+        (cli->session_token && strlen(cli->session_token) > CCF_CLIENT_TOKEN_MAX))
+        return cli_usage(cli, "an access key, secret or session token is too long");
+    snprintf(cr->access_key_id, sizeof(cr->access_key_id), "%s", cli->access_key_id);
+    snprintf(cr->secret_access_key, sizeof(cr->secret_access_key), "%s", cli->secret_access_key);
+    snprintf(cr->session_token, sizeof(cr->session_token), "%s",
+             cli->session_token ? cli->session_token : "");
+    return CLI_OK;
+}
+
+/* Credentials: flags, else libccf's default chain. Finding none is an
+ * error that says where ccf looked: sending unsigned by accident only earns
+ * a 403 that hides the cause. --no-sign-request asks for unsigned. */
 static int credentials(struct cli *cli, struct ccf_client_credentials *cr, bool *found)
 {
     struct ccf_client_error err = {0};
     int rc;
 
     *found = false;
+    if (cli->no_sign &&
+        (cli->access_key_id || cli->secret_access_key || cli->session_token || cli->profile))
+        return cli_usage(cli, "--no-sign-request takes no credentials options");
+    if (cli->no_sign)
+        return CLI_OK;
     if (cli->secret_access_key && !cli->access_key_id)
         return cli_usage(cli, "--secret-access-key needs --access-key-id");
     if (cli->session_token && !cli->secret_access_key)
         return cli_usage(cli, "--session-token needs --access-key-id and --secret-access-key");
+    if (cli->profile && cli->secret_access_key)
+        return cli_usage(cli, "--profile and --secret-access-key are two sources: give one");
+    if (cli->profile && !*cli->profile)
+        return cli_usage(cli, "--profile needs a profile name");
     if (cli->secret_access_key) {
-        if (strlen(cli->access_key_id) > CCF_CLIENT_KEY_ID_MAX ||
-            strlen(cli->secret_access_key) > CCF_CLIENT_SECRET_MAX ||
-            (cli->session_token && strlen(cli->session_token) > CCF_CLIENT_TOKEN_MAX))
-            return cli_usage(cli, "an access key, secret or session token is too long");
-        snprintf(cr->access_key_id, sizeof(cr->access_key_id), "%s", cli->access_key_id);
-        snprintf(cr->secret_access_key, sizeof(cr->secret_access_key), "%s",
-                 cli->secret_access_key);
-        snprintf(cr->session_token, sizeof(cr->session_token), "%s",
-                 cli->session_token ? cli->session_token : "");
+        if ((rc = from_flags(cli, cr)) != CLI_OK)
+            return rc;
         *found = true;
         return CLI_OK;
     }
-    rc = ccf_client_credentials_default(cli->access_key_id, cr, &err);
+    rc = ccf_client_credentials_default(cli->profile, cli->access_key_id, cr, &err);
     if (rc == 0) {
         *found = true;
         return CLI_OK;
     }
-    if (rc == CCF_CLIENT_ENOTFOUND && !cli->access_key_id)
-        return CLI_OK; /* no credentials anywhere: unsigned requests */
+    fprintf(stderr, "ccf: %s: %s\n", err.error_type[0] ? err.error_type : "CredentialsError",
+            err.message);
     if (rc == CCF_CLIENT_ENOTFOUND)
-        fprintf(stderr,
-                "ccf: CredentialsError: no secret access key for %s (give --secret-access-key, "
-                "or add its section to the credentials file)\n",
-                cli->access_key_id);
-    else
-        fprintf(stderr, "ccf: %s: %s\n", err.error_type, err.message);
+        fputs("Give --access-key-id and --secret-access-key, or --profile NAME; "
+              "--no-sign-request sends unsigned requests (a ccfd with auth = none).\n",
+              stderr);
     return CLI_USAGE;
 }
 

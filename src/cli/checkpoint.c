@@ -1,5 +1,6 @@
-/* checkpoint.c: ccf checkpoint put | get | delete. The data goes and comes
- * back byte for byte: --file reads it whole, --data-only writes it bare. */
+/* checkpoint.c: ccf checkpoint put | get | delete. --file reads the data
+ * whole; --data-only writes it as text: a final newline is added when the
+ * data has none, so a text file put with --file comes back byte for byte. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,7 @@ static const char group_help[] =
     "Usage: ccf checkpoint <command> [options]\n"
     "\n"
     "  put      store a connector's checkpoint (up to 1 MiB of UTF-8 text)\n"
-    "  get      show it (--data-only: the data alone, byte for byte)\n"
+    "  get      show it (--data-only: the data alone, as a line of text)\n"
     "  delete   delete it\n"
     "\n"
     "Run 'ccf checkpoint <command> --help' for its options and an example.\n";
@@ -35,7 +36,8 @@ static const char get_help[] =
     "Shows the connector's checkpoint. A connector without one: ResourceNotFoundException.\n"
     "\n"
     "  --connector ID   the connector (or give it as the first word)\n"
-    "  --data-only      print only the data, exactly as stored (no newline added)\n"
+    "  --data-only      print only the data, with a newline after it unless it ends\n"
+    "                   with one (exact bytes: --output json | jq -j .checkpoint.checkpoint_data)\n"
     "\n"
     "Example:\n"
     "  ccf checkpoint get cc-0123456789ab --data-only > state\n";
@@ -149,7 +151,10 @@ static int get(struct cli *cli, int argc, char **argv)
         goto out;
     }
     if (data_only) {
-        if (fwrite(cp.data, 1, cp.data_len, stdout) != cp.data_len)
+        bool newline = cp.data_len == 0 || cp.data[cp.data_len - 1] != '\n';
+
+        if (fwrite(cp.data, 1, cp.data_len, stdout) != cp.data_len ||
+            (newline && putchar('\n') == EOF))
             rc = cli_fail("FileError", "cannot write the checkpoint");
     } else if (cli->json) {
         o = json_object();

@@ -22,6 +22,7 @@ enum cli_exit {
     CLI_FAILED = 1,
     CLI_USAGE = 2,
     CLI_JOB_FAILED = 3,
+    CLI_INTERRUPTED = 130, /* Ctrl-C while waiting for a job: 128 + SIGINT, as shells do */
 };
 
 /* What every command shares: the global options and, once connected, the
@@ -36,6 +37,8 @@ struct cli {
     const char *secret_access_key;
     const char *session_token;
     const char *ca_bundle; /* NULL: $AWS_CA_BUNDLE (libccf reads it), else the system's */
+    const char *profile;   /* --profile: a profile of the AWS shared credentials file */
+    bool no_sign;          /* --no-sign-request: send unsigned (a ccfd with auth = none) */
     const char *output;    /* "table", "json"; NULL: by stdout */
     bool json;
     bool pretty;     /* JSON with indentation: stdout is a terminal */
@@ -103,8 +106,10 @@ void cli_env_free(struct ccf_client_env *env, size_t n);
 int cli_ids(const struct cli *cli, const struct cli_words *w, const char *connector_opt,
             const char *job_opt, const char **cid, const char **jid, size_t *used);
 
-/* Connects: endpoint, region and credentials from flags, then the
- * environment, then the credentials file. CLI_OK or CLI_USAGE. */
+/* Connects: endpoint, region and credentials from flags, then libccf's
+ * chain (the environment, the AWS shared credentials file, ccfd's file).
+ * No credentials anywhere is a CLI_USAGE that says where ccf looked; only
+ * --no-sign-request sends unsigned. CLI_OK or CLI_USAGE. */
 int cli_connect(struct cli *cli);
 
 /* Sleeps ms milliseconds. */
@@ -164,7 +169,8 @@ int cli_checkpoint(struct cli *cli, const char *cmd, int argc, char **argv);
 
 /* Waits for a job to end (job.c), printing progress on stderr and, with
  * follow, its log on stdout. CLI_OK for SUCCEEDED, CLI_JOB_FAILED for
- * FAILED or STOPPED; *out gets the final job. */
+ * FAILED or STOPPED; *out gets the final job. SIGINT ends the wait with
+ * CLI_INTERRUPTED after saying that the job still runs and how to stop it. */
 int cli_wait_job(struct cli *cli, const char *cid, const char *jid, bool follow,
                  struct ccf_client_job *out);
 

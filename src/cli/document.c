@@ -15,7 +15,10 @@
 #include "core/banned.h"
 
 #define LINE_MAX_BYTES 65536
-#define SLOTS          2048 /* a power of two over twice the batch */
+/* The table's columns. A checksum is 32 to 512 characters; the column fits
+ * a SHA-256 in hex, and a longer one pushes its row's id to the right. */
+#define ROW_FORMAT "%-27s  %-64s  %s"
+#define SLOTS      2048 /* a power of two over twice the batch */
 
 static const char group_help[] =
     "Usage: ccf document <command> [options]\n"
@@ -49,7 +52,8 @@ static const char delete_help[] =
     "\n"
     "Deletes the documents named on the line and in FILE ('-': standard input): one id a\n"
     "line, or lines as 'ccf document put' reads them (the id is taken). Ids that do not\n"
-    "exist are not an error.\n"
+    "exist are not an error, and the API does not say which existed: ccf reports the ids\n"
+    "it sent ({\"ids_sent\": N, \"batches\": B} in JSON), all of which are now absent.\n"
     "\n"
     "  --connector ID   the connector (or give it as the first word)\n"
     "  --file FILE      more ids\n"
@@ -220,7 +224,8 @@ static void progress(const struct job_ctx *x, const struct batch *b, bool last)
 {
     if (!x->cli->stderr_tty)
         return;
-    fprintf(stderr, "\r%s %zu documents%s", x->put ? "put" : "deleted", b->done, last ? "\n" : "");
+    fprintf(stderr, x->put ? "\rput %zu documents%s" : "\rsent %zu ids to delete%s", b->done,
+            last ? "\n" : "");
 }
 
 static int flush(const struct job_ctx *x, struct batch *b)
@@ -238,12 +243,10 @@ static int flush(const struct job_ctx *x, struct batch *b)
 
         if (x->cli->stderr_tty && b->done)
             fputc('\n', stderr);
-        fprintf(stderr,
-                "ccf: %s: %s (the batch of %zu from %s%s%zu-%zu; %zu documents were %s "
-                "before it)\n",
+        fprintf(stderr, "ccf: %s: %s (the batch of %zu from %s%s%zu-%zu; %zu %s before it)\n",
                 e->error_type, e->message, b->n, x->r ? x->r->name : "the command line",
                 x->r ? ", lines " : ", words ", b->first_line, b->last_line, b->done,
-                x->put ? "put" : "deleted");
+                x->put ? "documents were put" : "ids were deleted");
         return CLI_FAILED;
     }
     b->done += b->n;
@@ -299,12 +302,19 @@ static int from_file(const struct job_ctx *x, struct batch *b, struct reader *r)
     return more < 0 ? -more : CLI_OK;
 }
 
-static void print_count(const struct cli *cli, const char *what, const struct batch *b)
+/* The API answers a delete with {} whether an id was stored or not (not
+ * an error, by the contract), so ccf cannot count deletions: it reports
+ * the ids it sent, every one of which is now absent. */
+static void print_count(const struct cli *cli, bool put, const struct batch *b)
 {
     if (cli->json)
-        printf("{\"%s\":%zu,\"batches\":%zu}\n", what, b->done, b->batches);
+        printf("{\"%s\":%zu,\"batches\":%zu}\n", put ? "put" : "ids_sent", b->done, b->batches);
+    else if (put)
+        printf("put %zu documents in %zu batches\n", b->done, b->batches);
     else
-        printf("%s %zu documents in %zu batches\n", what, b->done, b->batches);
+        printf("sent %zu ids to delete in %zu batches; none of them is stored now (an id that "
+               "was not stored is not an error)\n",
+               b->done, b->batches);
 }
 
 /* put and delete: the same walk over the file (and, for delete, words). */
@@ -359,7 +369,7 @@ static int batch_cmd(struct cli *cli, int argc, char **argv, bool put)
         rc = flush(&x, b);
     if (rc == CLI_OK) {
         progress(&x, b, true);
-        print_count(cli, put ? "put" : "deleted", b);
+        print_count(cli, put, b);
     }
 out:
     batch_reset(b);
@@ -381,14 +391,15 @@ static int del(struct cli *cli, int argc, char **argv)
 
 static int list_row(void *ctx, const struct ccf_client_document *d)
 {
-    char *id = cli_clean(d->document_id), *sum = cli_clean(d->checksum);
-    size_t len = strlen(id ? id : "") + strlen(sum ? sum : "") + 64;
+    char *id = cli_clean(d->document_id), *sum = cli_clean(d->checksum), header[128];
+    size_t len = strlen(id ? id : "") + strlen(sum ? sum : "") + 128;
     char *row = malloc(len);
 
+    /* The header from the rows' own format: the two cannot drift apart. */
+    snprintf(header, sizeof(header), ROW_FORMAT, "UPDATED_AT", "CHECKSUM", "DOCUMENT_ID");
     if (row)
-        snprintf(row, len, "%-27s  %s  %s", d->updated_at, sum ? sum : "", id ? id : "");
-    cli_list_item(ctx, cli_json_document(d), row ? row : "",
-                  "UPDATED_AT                   CHECKSUM  DOCUMENT_ID");
+        snprintf(row, len, ROW_FORMAT, d->updated_at, sum ? sum : "", id ? id : "");
+    cli_list_item(ctx, cli_json_document(d), row ? row : "", header);
     free(row);
     free(id);
     free(sum);

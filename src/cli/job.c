@@ -1,7 +1,9 @@
 /* job.c: ccf job start | get | list | stop | wait | logs, and waiting for a
  * job (polling its status, or following its log by offset until the job
  * has ended and every byte is read). */
+#include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,26 @@
 #define POLL_MIN_MS  100
 #define POLL_MAX_MS  1000
 #define OUTAGE_MAX_S 60 /* how long a wait rides out a ccfd that is away */
+
+/* Set by SIGINT during a wait: the wait ends, says the job is left running
+ * and how to stop it. Ctrl-C used to kill ccf silently, and a user could
+ * believe the job had gone with it. */
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+/* Sleeps ms milliseconds, or less when SIGINT comes. */
+static void nap_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+
+    while (!interrupted && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
 
 static const char group_help[] =
     "Usage: ccf job <command> [options]\n"
@@ -63,8 +85,8 @@ static const char list_help[] =
 static const char stop_help[] =
     "Usage: ccf job stop CONNECTOR_ID JOB_ID\n"
     "\n"
-    "Asks a job to stop (it goes STOPPING, then STOPPED). A job that has already ended\n"
-    "cannot be stopped (ConflictException).\n"
+    "Asks a job to stop (it goes STOPPING, then STOPPED) and shows the job as 'ccf job get'\n"
+    "does. A job that has already ended cannot be stopped (ConflictException).\n"
     "\n"
     "Example:\n"
     "  ccf job stop cc-0123456789ab ccj-0123456789ab && ccf job wait cc-0123456789ab "
@@ -213,6 +235,8 @@ static int poll_until_ended(struct cli *cli, const char *cid, const char *jid, b
     int rc;
 
     while (!done) {
+        if (interrupted)
+            return CLI_INTERRUPTED;
         got = 0;
         rc = follow ? follow_once(cli, cid, jid, &offset, status, &done, &got)
                     : status_once(cli, cid, jid, status, &done);
@@ -225,7 +249,7 @@ static int poll_until_ended(struct cli *cli, const char *cid, const char *jid, b
                 fprintf(stderr, "ccf: %s (retrying for up to %d s)\n",
                         ccf_client_last_error(cli->client)->message, OUTAGE_MAX_S);
             outage = outage > 0 ? outage : now_s();
-            cli_sleep_ms(POLL_MAX_MS);
+            nap_ms(POLL_MAX_MS);
             continue;
         }
         outage = 0;
@@ -237,21 +261,39 @@ static int poll_until_ended(struct cli *cli, const char *cid, const char *jid, b
             delay = POLL_MIN_MS; /* the job is writing: ask again at once */
             continue;
         }
-        cli_sleep_ms(delay);
+        nap_ms(delay);
         delay = delay * 2 > POLL_MAX_MS ? POLL_MAX_MS : delay * 2;
     }
     return CLI_OK;
+}
+
+static void say_interrupted(const struct progress *p, const char *cid, const char *jid)
+{
+    fflush(stdout);
+    fprintf(stderr,
+            "%sccf: Interrupted: job %s is left %s, not stopped; stop it with:\n"
+            "  ccf job stop %s %s\n",
+            p->open ? "\n" : "", jid, p->last[0] ? p->last : "as it was", cid, jid);
 }
 
 int cli_wait_job(struct cli *cli, const char *cid, const char *jid, bool follow,
                  struct ccf_client_job *out)
 {
     struct progress p = {.cli = cli, .jid = jid, .live = cli->stderr_tty && !follow};
+    struct sigaction sa = {.sa_handler = on_sigint}, old;
     struct ccf_client_job j = {0};
     int rc;
 
+    /* No SA_RESTART: a sleep ends at once; a request in flight finishes. */
+    sigemptyset(&sa.sa_mask);
+    interrupted = 0;
+    sigaction(SIGINT, &sa, &old);
     p.t0 = now_s();
-    if ((rc = poll_until_ended(cli, cid, jid, follow, 0, &p)) != CLI_OK)
+    rc = poll_until_ended(cli, cid, jid, follow, 0, &p);
+    sigaction(SIGINT, &old, NULL);
+    if (rc == CLI_INTERRUPTED)
+        say_interrupted(&p, cid, jid);
+    if (rc != CLI_OK)
         return rc;
     if (ccf_client_get_job(cli->client, cid, jid, &j) < 0)
         return cli_api_error(cli);
@@ -344,15 +386,32 @@ out:
     return rc;
 }
 
+/* The API answers a stop with {}: ccf then shows the job as job get does
+ * (STOPPING, or STOPPED when it had not run yet), so that success says
+ * something and a script gets the status it can wait on. */
 static int stop(struct cli *cli, int argc, char **argv)
 {
+    struct ccf_client_job job = {0};
     const char *cid = NULL, *jid = NULL;
     struct cli_words w;
     int rc;
 
-    if ((rc = ids(cli, argc, argv, NULL, &w, &cid, &jid)) == CLI_OK && !cli->help_asked &&
-        (rc = cli_connect(cli)) == CLI_OK && ccf_client_stop_job(cli->client, cid, jid) < 0)
+    if ((rc = ids(cli, argc, argv, NULL, &w, &cid, &jid)) != CLI_OK || cli->help_asked ||
+        (rc = cli_connect(cli)) != CLI_OK)
+        goto out;
+    if (ccf_client_stop_job(cli->client, cid, jid) < 0) {
         rc = cli_api_error(cli);
+        goto out;
+    }
+    if (ccf_client_get_job(cli->client, cid, jid, &job) < 0) {
+        /* The stop was accepted: say so, whatever the look after it met. */
+        fprintf(stderr, "job %s: stop requested\n", jid);
+        rc = cli_api_error(cli);
+        goto out;
+    }
+    print_job(cli, &job);
+out:
+    ccf_client_job_clear(&job);
     cli_words_free(&w);
     return rc;
 }

@@ -23,8 +23,11 @@ static const char help_text[] =
     "  --endpoint URL           the API (else $CCF_ENDPOINT, else http://127.0.0.1:8787)\n"
     "  --region REGION          signing region (else $AWS_REGION, else us-east-1)\n"
     "  --access-key-id ID       credentials; else $AWS_ACCESS_KEY_ID, $AWS_SECRET_ACCESS_KEY\n"
-    "  --secret-access-key KEY  and $AWS_SESSION_TOKEN; else the file $CCF_CREDENTIALS_FILE;\n"
-    "  --session-token TOKEN    else ./var/credentials; with none, requests go unsigned\n"
+    "  --secret-access-key KEY  and $AWS_SESSION_TOKEN; else the profile (--profile, else\n"
+    "  --session-token TOKEN    $AWS_PROFILE, else default) of ~/.aws/credentials (or\n"
+    "  --profile NAME           $AWS_SHARED_CREDENTIALS_FILE); else the file\n"
+    "                           $CCF_CREDENTIALS_FILE, else ./var/credentials\n"
+    "  --no-sign-request        send unsigned requests (a ccfd with auth = none)\n"
     "  --ca-bundle FILE         CAs (PEM) to trust for https:// (else $AWS_CA_BUNDLE, else\n"
     "                           the system's)\n"
     "  --output table|json      default: table when stdout is a terminal, JSON otherwise\n"
@@ -32,7 +35,8 @@ static const char help_text[] =
     "  --version\n"
     "\n"
     "Exit status: 0 success; 1 the operation failed (API error, connection, bad input\n"
-    "file); 2 usage or configuration error; 3 a job waited for ended FAILED or STOPPED.\n"
+    "file); 2 usage or configuration error (no credentials found, too); 3 a job waited\n"
+    "for ended FAILED or STOPPED; 130 Ctrl-C during a wait (the job is left running).\n"
     "Errors go to stderr as \"ccf: <errorType>: <message>\".\n"
     "\n"
     "Example:\n"
@@ -57,9 +61,9 @@ static const struct group groups[] = {
 /* Global options that take a separate value word. */
 static bool takes_value(const char *w)
 {
-    static const char *const names[] = {"--endpoint",          "--region",        "--access-key-id",
-                                        "--secret-access-key", "--session-token", "--output",
-                                        "--ca-bundle"};
+    static const char *const names[] = {
+        "--endpoint",      "--region",  "--access-key-id", "--secret-access-key",
+        "--session-token", "--profile", "--output",        "--ca-bundle"};
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strcmp(w, names[i]) == 0)

@@ -125,13 +125,32 @@ int ccf_client_credentials_from_file(const char *path, const char *key_id,
                                      struct ccf_client_credentials *out,
                                      struct ccf_client_error *err);
 
-/* The default chain after command-line flags: AWS_ACCESS_KEY_ID +
- * AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN), then the file named by
- * CCF_CREDENTIALS_FILE (which must exist when set), then ./var/credentials.
- * key_id, when not NULL, picks that key's section in a file. Returns 0,
- * CCF_CLIENT_ENOTFOUND when no source has credentials (send unsigned), or
- * CCF_CLIENT_EINVAL / CCF_CLIENT_EIO for a broken source (*err says which). */
-int ccf_client_credentials_default(const char *key_id, struct ccf_client_credentials *out,
+/* Reads an AWS shared credentials file (INI, as ~/.aws/credentials:
+ * [profile] sections with aws_access_key_id, aws_secret_access_key and
+ * optional aws_session_token; '#' and ';' comments): the named profile's
+ * keys. CCF_CLIENT_ENOTFOUND if the file does not exist or has no such
+ * profile; CCF_CLIENT_EIO if it cannot be read; CCF_CLIENT_EINVAL if it is
+ * malformed or the profile lacks either key. err may be NULL. */
+int ccf_client_credentials_from_shared_file(const char *path, const char *profile,
+                                            struct ccf_client_credentials *out,
+                                            struct ccf_client_error *err);
+
+/* The default chain after command-line flags, as AWS users expect:
+ *   1. AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN),
+ *      skipped when profile is given (an explicit profile outranks them);
+ *   2. the shared credentials file (AWS_SHARED_CREDENTIALS_FILE, else
+ *      $HOME/.aws/credentials), profile `profile`, else $AWS_PROFILE, else
+ *      "default"; a profile named either way must be there;
+ *   3. the file named by CCF_CREDENTIALS_FILE (which must exist when set),
+ *      else ./var/credentials (ccfd's format).
+ * key_id, when not NULL, picks that key: its section in a ccfd file, and a
+ * source holding another key is passed over. Returns 0;
+ * CCF_CLIENT_ENOTFOUND when no source has a key, with a message that lists
+ * where it looked (do not send unsigned on that: tell the user); or
+ * CCF_CLIENT_EINVAL / CCF_CLIENT_EIO for a broken source (*err says which).
+ * Reads the environment: not thread-safe against setenv. */
+int ccf_client_credentials_default(const char *profile, const char *key_id,
+                                   struct ccf_client_credentials *out,
                                    struct ccf_client_error *err);
 
 /* ---- values ---- */

@@ -173,5 +173,18 @@ struct ccf_client_error *ccf_client__err(struct ccf_client *c);
 /* Parses credentials file text (NUL-terminated); name is for messages. */
 int ccf_client__credentials_parse(const char *text, const char *name, const char *key_id,
                                   struct ccf_client_credentials *out, struct ccf_client_error *err);
+/* Parses AWS shared credentials file text (NUL-terminated; profile.c):
+ * profile's section. CCF_CLIENT_ENOTFOUND without that section;
+ * CCF_CLIENT_EINVAL for a line that is not INI (err names it) or a section
+ * without both keys. name is for messages. */
+int ccf_client__shared_parse(const char *text, const char *name, const char *profile,
+                             struct ccf_client_credentials *out, struct ccf_client_error *err);
+/* Reads a whole file of at most 1 MiB without NUL bytes into *out (the
+ * caller's to free). CCF_CLIENT_ENOTFOUND if it does not exist, EIO, EINVAL. */
+int ccf_client__read_small_file(const char *path, char **out, struct ccf_client_error *err);
+/* Fills *err as ccf_client__fail with "what[:line]: msg" and the error type
+ * CredentialsError; returns code. */
+int ccf_client__cred_fail(struct ccf_client_error *err, int code, const char *what, size_t line,
+                          const char *msg);
 
 #endif

@@ -20,6 +20,7 @@ import http.server
 import json
 import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -94,6 +95,7 @@ def base_env(endpoint):
 
 def run_ccf(endpoint, *args, cwd, env=None, input=None, timeout=120, data_dir=None):
     e = base_env(endpoint)
+    e["HOME"] = str(cwd)  # no ~/.aws/credentials of the machine's
     # The server's credentials file (conftest writes it, the server's own
     # account first): ccf signs with its first key, as with ./var/credentials.
     if data_dir is not None and (Path(data_dir) / "credentials").exists():
@@ -178,7 +180,11 @@ def test_usage_errors_exit_2_and_send_nothing(tmp_path):
     def dead(*args):
         return run_ccf("http://127.0.0.1:1", *args, cwd=tmp_path)
 
-    usage_error(dead("nothing", "list"), "unknown group")
+    r = usage_error(dead("nothing", "list"), "unknown group")
+    # Regression: the hint had two spaces ("ccf  --help") without a command.
+    assert r.err.endswith("\nTry 'ccf --help'.\n"), r
+    assert usage_error(dead("connector", "list", "--bogus")).err.endswith(
+        "\nTry 'ccf connector list --help'.\n")
     usage_error(dead("connector", "frobnicate"), "unknown command")
     usage_error(dead("connector", "list", "--bogus"), "unknown option --bogus")
     usage_error(dead("connector", "list", "-x"), "unknown option -x")
@@ -204,7 +210,7 @@ def test_usage_errors_exit_2_and_send_nothing(tmp_path):
     usage_error(dead("checkpoint", "put", MISSING_CONNECTOR), "--data")
     usage_error(dead("connector", "list", "--secret-access-key", "x"), "--access-key-id")
     # The connection error itself, for contrast: exit 1.
-    api_error(dead("connector", "list"), "ConnectionError")
+    api_error(dead("connector", "list", "--no-sign-request"), "ConnectionError")
 
 
 # ---------------------------------------------------------------- connectors
@@ -286,6 +292,23 @@ def test_table_output(ccf):
     assert any(line.startswith(cid) for line in r.out.splitlines()), r
     # Not a terminal and no --output: JSON.
     assert "connectors" in ok(ccf("connector", "list")).json
+
+
+def test_document_table_header_is_as_wide_as_its_rows(ccf, client):
+    """Regression: the header's CHECKSUM column was 8 wide, the rows' 32 to
+    64, so DOCUMENT_ID stood over the checksums."""
+    cid = create(ccf, "--command", "/bin/true")["connector_id"]
+    sha = hashlib.sha256(b"x").hexdigest()
+    client.put_documents(cid, [{"document_id": "a/one.txt", "checksum": sha},
+                               {"document_id": "b", "checksum": "0123456789abcdef0123456789abcdef"}])
+    lines = ok(ccf("document", "list", cid, "--output", "table")).out.splitlines()
+    header, rows = lines[0], lines[1:]
+    assert header.split() == ["UPDATED_AT", "CHECKSUM", "DOCUMENT_ID"], lines
+    assert len(rows) == 2, lines
+    for row, (doc_id, checksum) in zip(rows, (("a/one.txt", sha), ("b", "0123456789abcdef" * 2))):
+        assert row.index(checksum) == header.index("CHECKSUM"), lines
+        assert row.rindex(doc_id) == header.index("DOCUMENT_ID"), lines
+        assert row.endswith(doc_id), lines
 
 
 def test_api_errors_exit_1(ccf, client):
@@ -421,8 +444,14 @@ def test_document_delete(ccf, client, tmp_path):
     f.write_text("\n".join(ids[:1000]) + "\n" + "\n".join(lines[1000:2400]) + "\n")
     r = ok(ccf("document", "delete", "--connector", cid, ids[2400], ids[2401], "never-existed",
                "--file", str(f), "--output", "json"))
-    assert r.json == {"deleted": 2403, "batches": 4}
+    # Regression: "never-existed" was counted as deleted. The API's {} does
+    # not say which ids were stored, so ccf reports the ids it sent.
+    assert r.json == {"ids_sent": 2403, "batches": 4}
     assert sorted(all_documents(client, cid)) == ids[2402:]
+    r = ok(ccf("document", "delete", cid, ids[2402], "never-existed", "--output", "table"))
+    assert r.out == ("sent 2 ids to delete in 1 batches; none of them is stored now (an id that "
+                     "was not stored is not an error)\n"), r
+    assert "deleted 2" not in r.out and ids[2402] not in all_documents(client, cid)
 
 
 # ---------------------------------------------------------------- checkpoint
@@ -438,11 +467,17 @@ def test_checkpoint_put_get_delete(ccf, tmp_path):
     f = tmp_path / "state"
     f.write_bytes(data.encode())
     ok(ccf("checkpoint", "put", "--connector", cid, "--file", str(f)))
+    # Data that ends with a newline comes back byte for byte.
     assert ok(ccf("checkpoint", "get", cid, "--data-only")).raw == data.encode()
     cp = ok(ccf("checkpoint", "get", cid, "--output", "json")).json["checkpoint"]
     assert cp["checkpoint_data"] == data and cp["created_at"] == created
     ok(ccf("checkpoint", "put", cid, "--file", "-", input=b"from stdin"))
-    assert ok(ccf("checkpoint", "get", cid, "--data-only")).out == "from stdin"
+    # Regression: --data-only ended without a newline (glued to the prompt,
+    # and lost by `while read`). One is added when the data has none ...
+    assert ok(ccf("checkpoint", "get", cid, "--data-only")).raw == b"from stdin\n"
+    # ... and the exact bytes are in the JSON.
+    assert ok(ccf("checkpoint", "get", cid, "--output", "json")).json["checkpoint"][
+        "checkpoint_data"] == "from stdin"
     ok(ccf("checkpoint", "delete", cid))
     api_error(ccf("checkpoint", "get", cid), "ResourceNotFoundException", not_found_checkpoint(cid))
     api_error(ccf("checkpoint", "delete", cid), "ResourceNotFoundException")
@@ -461,8 +496,9 @@ def test_job_start_get_list_stop(ccf, client):
     listed = ok(ccf("job", "list", cid, "--output", "json")).json
     assert [x["job_id"] for x in listed["jobs"]] == [jid]
     assert ok(ccf("job", "list", cid, "--status", "SUCCEEDED", "--output", "json")).json == {"jobs": []}
-    r = ok(ccf("job", "stop", cid, jid))
-    assert r.out == ""
+    # Regression: a successful stop printed nothing. It shows the job now.
+    r = ok(ccf("job", "stop", cid, jid, "--output", "json"))
+    assert r.json["job"]["job_id"] == jid and r.json["job"]["status"] in ("STOPPING", "STOPPED"), r
     assert client.get_job(cid, jid)["status"] in ("STOPPING", "STOPPED")
     table = ok(ccf("job", "get", cid, jid, "--output", "table"))
     assert re.search(rf"^job_id\s+{jid}$", table.out, re.M), table
@@ -552,7 +588,8 @@ def test_signed_requests_against_ccfd(ccf, server, tmp_path):
     if account_key is None or not (server.data_dir / "credentials").exists():
         pytest.skip("ccfd has no credentials file: requests are not authenticated yet")
     endpoint = f"http://127.0.0.1:{server.port}"
-    unsigned = run_ccf(endpoint, "connector", "list", "--max-items", "1", cwd=tmp_path)
+    unsigned = run_ccf(endpoint, "connector", "list", "--max-items", "1", "--no-sign-request",
+                       cwd=tmp_path)
     if unsigned.rc == 0:
         pytest.skip("ccfd accepts unsigned requests: authentication is off")
     api_error(unsigned, "MissingAuthenticationTokenException")
@@ -665,7 +702,14 @@ def fake(tmp_path):
     f.close()
 
 
-def fake_ccf(fake, tmp_path, *args, env=None, cwd=None, **kw):
+# The fake server checks signatures only where a test asks; ccf must sign
+# with something, as it no longer sends unsigned unless told to.
+FAKE_KEYS = {"AWS_ACCESS_KEY_ID": "AKIAFAKE000000000000", "AWS_SECRET_ACCESS_KEY": "fake"}
+
+
+def fake_ccf(fake, tmp_path, *args, env=None, cwd=None, keys=True, **kw):
+    if env is None and keys:
+        env = FAKE_KEYS
     return run_ccf(f"http://127.0.0.1:{fake.port}", *args, cwd=cwd or tmp_path, env=env, **kw)
 
 
@@ -719,9 +763,21 @@ def test_requests_are_signed_from_every_source(fake, tmp_path):
     fake.route("PUT", "/api/v1/custom-connectors/" + CID + "/checkpoint", 202, body={})
     fake.route("DELETE", "/api/v1/custom-connectors/" + CID, 204)
 
-    # No credentials anywhere: unsigned.
-    ok(fake_ccf(fake, tmp_path, "connector", "list"))
+    # No credentials anywhere: an error that says where ccf looked, and
+    # nothing sent; unsigned only when asked for.
+    before = len(fake.requests)
+    r = fake_ccf(fake, tmp_path, "connector", "list", keys=False)
+    assert r.rc == 2 and r.out == "", r
+    assert r.err.startswith("ccf: CredentialsError: no credentials found; looked in: "), r
+    for place in ("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (not set)",
+                  f"{tmp_path}/.aws/credentials (no such file)", "CCF_CREDENTIALS_FILE (not set)",
+                  "./var/credentials (no such file)", "--no-sign-request"):
+        assert place in r.err, r
+    assert len(fake.requests) == before
+    ok(fake_ccf(fake, tmp_path, "connector", "list", "--no-sign-request", keys=False))
     assert "authorization" not in fake.requests[-1]["headers"]
+    usage_error(fake_ccf(fake, tmp_path, "connector", "list", "--no-sign-request", "--profile", "x"),
+                "--no-sign-request")
 
     # The environment; a session token is sent and signed.
     env = {"AWS_ACCESS_KEY_ID": "AKIAENV0000000000000", "AWS_SECRET_ACCESS_KEY": "env/secret+key",
@@ -772,12 +828,39 @@ def test_requests_are_signed_from_every_source(fake, tmp_path):
     (tmp_path / "var").mkdir()
     (tmp_path / "var" / "credentials").write_text(
         "[AKIALOCAL00000000000]\nsecret_access_key = s3cr3t-local\n")
-    ok(fake_ccf(fake, tmp_path, "connector", "list"))
+    ok(fake_ccf(fake, tmp_path, "connector", "list", keys=False))
     sigv4_check(fake.requests[-1], "AKIALOCAL00000000000", "s3cr3t-local")
+
+    # The AWS shared credentials file (HOME is tmp_path) comes before
+    # CCF_CREDENTIALS_FILE and ./var/credentials: [default], AWS_PROFILE,
+    # --profile (which outranks the AWS_* keys), AWS_SHARED_CREDENTIALS_FILE.
+    (tmp_path / ".aws").mkdir()
+    (tmp_path / ".aws" / "credentials").write_text(
+        "[default]\naws_access_key_id = AKIADEFAULT000000000\naws_secret_access_key = s3cr3t-default\n"
+        "# a comment\n[dev]\naws_access_key_id = AKIADEV0000000000000\n"
+        "aws_secret_access_key = s3cr3t-dev\naws_session_token = devtok\n")
+    ok(fake_ccf(fake, tmp_path, "connector", "list", env={"CCF_CREDENTIALS_FILE": str(cred)}))
+    sigv4_check(fake.requests[-1], "AKIADEFAULT000000000", "s3cr3t-default")
+    ok(fake_ccf(fake, tmp_path, "connector", "list", env={"AWS_PROFILE": "dev"}))
+    sigv4_check(fake.requests[-1], "AKIADEV0000000000000", "s3cr3t-dev", token="devtok")
+    ok(fake_ccf(fake, tmp_path, "connector", "list", "--profile", "dev", env=env))
+    sigv4_check(fake.requests[-1], "AKIADEV0000000000000", "s3cr3t-dev", token="devtok", region="eu-west-1")
+    ok(fake_ccf(fake, tmp_path, "connector", "list", env={**env, "AWS_PROFILE": "dev"}))
+    sigv4_check(fake.requests[-1], "AKIAENV0000000000000", "env/secret+key", region="eu-west-1",
+                token="tok-123")
+    r = fake_ccf(fake, tmp_path, "connector", "list", "--profile", "nope", keys=False)
+    assert r.rc == 2 and "no profile [nope] (named by --profile)" in r.err, r
+    other = tmp_path / "other-credentials"
+    other.write_text("[default]\naws_access_key_id = AKIAOTHER00000000000\n"
+                     "aws_secret_access_key = s3cr3t-other\n")
+    ok(fake_ccf(fake, tmp_path, "connector", "list",
+                env={"AWS_SHARED_CREDENTIALS_FILE": str(other)}))
+    sigv4_check(fake.requests[-1], "AKIAOTHER00000000000", "s3cr3t-other")
     # A secret is never sent.
     for req in fake.requests:
         sent = req["target"] + "".join(req["headers"].values()) + req["body"].decode("utf-8", "replace")
-        assert not any(x in sent for x in ("s3cr3t-local", "env/secret+key", "flagsecret"))
+        assert not any(x in sent for x in ("s3cr3t-local", "env/secret+key", "flagsecret", "s3cr3t-default",
+                                           "s3cr3t-dev", "s3cr3t-other"))
 
 
 def test_malformed_answers_are_errors(fake, tmp_path):
@@ -864,3 +947,56 @@ def test_document_put_100000_timing(ccfd_factory, tmp_path, capsys):
         print(f"\n[timing] ccf document put, 100,000 documents (100 batches, --synchronous OFF): "
               f"{elapsed:.2f} s ({100000 / elapsed:,.0f} documents/s); "
               f"ccf document list of them: {list_elapsed:.2f} s")
+
+
+# ---------------------------------------------------------------- Ctrl-C
+
+def test_ctrl_c_during_follow_says_how_to_stop_the_job(runner, tmp_path):
+    """Regression: Ctrl-C during `job start --follow` killed ccf and left the
+    job running without a word. Now ccf says so, names the stop command and
+    exits 130; the job runs on until stopped."""
+    ccf, srv = runner
+    cid = create(ccf, "--", "/bin/sh", "-c", "echo started; exec sleep 60")["connector_id"]
+    env = base_env(f"http://127.0.0.1:{srv.port}")
+    env.update(HOME=str(tmp_path), CCF_CREDENTIALS_FILE=str(srv.data_dir / "credentials"))
+    p = subprocess.Popen([ccf_binary(), "job", "start", cid, "--follow"], cwd=tmp_path, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert p.stdout.readline() == b"started\n"
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=20)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    err = err.decode()
+    assert p.returncode == 130, (p.returncode, out, err)
+    m = re.search(r"ccf: Interrupted: job (ccj-[0-9a-f]{12}) is left RUNNING, not stopped; "
+                  r"stop it with:\n  ccf job stop (cc-[0-9a-f]{12}) (ccj-[0-9a-f]{12})\n$", err)
+    assert m and m.group(2) == cid and m.group(1) == m.group(3), err
+    jid = m.group(1)
+    assert srv.client.get_job(cid, jid)["status"] == "RUNNING"
+    # The command it printed works.
+    assert ok(ccf("job", "stop", cid, jid, "--output", "json")).json["job"]["status"] in (
+        "STOPPING", "STOPPED")
+    w = ccf("job", "wait", cid, jid, "--output", "json")
+    assert w.rc == 3 and w.json["job"]["status"] == "STOPPED", w
+
+
+# ---------------------------------------------------------------- the man page
+
+def test_man_page_names_only_pages_that_exist():
+    """Regression: ccf.1 named a ccfd(8) that did not exist. Every page of
+    ours it names must be in the tree (make install installs docs/*.N)."""
+    text = (REPO / "docs" / "ccf.1").read_text()
+    refs = set(re.findall(r"^\.BR (\S+) \((\d)\)", text, re.M))
+    assert ("ccfd", "8") in refs and ("jq", "1") in refs, refs
+    ours = {(n, s) for n, s in refs if n.startswith("ccf")}
+    missing = [f"{n}({s})" for n, s in ours if not list((REPO / "docs").glob(f"{n}.{s}"))]
+    for option in ("--profile", "--no-sign-request"):
+        assert option.replace("-", "\\-") in text, option
+    if missing == ["ccfd(8)"]:
+        # docs/ccfd.8 is written on another branch of the same issue; once
+        # merged, this test checks it for real.
+        pytest.xfail("docs/ccfd.8 is not in this tree yet")
+    assert not missing, f"ccf.1 names pages that are not in the tree: {missing}"
