@@ -37,6 +37,32 @@ static void write_pid(int fd, const char *path)
                      CCF_KV_STR("error", strerror(errno)));
 }
 
+/* What the operator can do about a lock file that cannot be opened or
+ * locked; start-up stops either way. */
+static const char *lock_hint(int err)
+{
+    switch (err) {
+    case EROFS:
+        return "the data directory's file system is read-only: make it writable (remount, or "
+               "repair the volume), then start ccfd again";
+    case EACCES:
+    case EPERM:
+        return "ccfd's user may not write in the data directory: fix its owner or mode, then "
+               "start ccfd again";
+    case ENOSPC:
+    case EDQUOT:
+        return "the data directory's file system is full: free space, then start ccfd again";
+    default:
+        return "fix the cause named by error, then start ccfd again";
+    }
+}
+
+static void log_lock_failed(const char *path, int err)
+{
+    CCF_LOG_ERROR("ccfd.lock_failed", CCF_KV_STR("path", path), CCF_KV_STR("error", strerror(err)),
+                  CCF_KV_INT("errno", err), CCF_KV_STR("hint", lock_hint(err)));
+}
+
 /* 0 with the lock taken, 1 when held by *holder (0: it let go meanwhile),
  * CCF_EIO on failure. */
 static int try_lock(int fd, const char *path, pid_t *holder)
@@ -47,14 +73,12 @@ static int try_lock(int fd, const char *path, pid_t *holder)
     if (fcntl(fd, F_SETLK, &l) == 0)
         return 0;
     if (errno != EACCES && errno != EAGAIN) {
-        CCF_LOG_ERROR("ccfd.lock_failed", CCF_KV_STR("path", path),
-                      CCF_KV_STR("error", strerror(errno)));
+        log_lock_failed(path, errno);
         return CCF_EIO;
     }
     whole_file(&l, F_WRLCK);
     if (fcntl(fd, F_GETLK, &l) != 0) {
-        CCF_LOG_ERROR("ccfd.lock_failed", CCF_KV_STR("path", path),
-                      CCF_KV_STR("error", strerror(errno)));
+        log_lock_failed(path, errno);
         return CCF_EIO;
     }
     *holder = l.l_type == F_UNLCK ? 0 : l.l_pid;
@@ -81,8 +105,7 @@ int server__lock_take(const char *dir, int *fd_out)
 
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
-        CCF_LOG_ERROR("ccfd.lock_failed", CCF_KV_STR("path", path),
-                      CCF_KV_STR("error", strerror(errno)));
+        log_lock_failed(path, errno);
         goto out;
     }
     for (int i = 0; i < LOCK_TRIES; i++) {

@@ -229,8 +229,10 @@ def test_read_only_file_system_is_503_then_recovers(ccfd_factory, ext4_loop):
 
 
 def test_start_on_a_read_only_file_system_exits_and_says_so(ccfd_factory, ext4_loop):
-    """At start ccfd cannot wait for its database: it exits 1, and the hint
-    tells the operator to start it again, not that it goes on by itself."""
+    """At start ccfd cannot wait for its data directory: it exits 1, and the
+    hint tells the operator to start it again, not that it goes on by itself.
+    (The data directory's lock is the first file it opens for writing, so the
+    lock's line is the one that says it.)"""
     s = ccfd_factory(data_dir=ext4_loop.mnt / "data", extra_args=("--executor", "none"))
     s.client.create_connector()
     s.stop()
