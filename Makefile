@@ -62,6 +62,16 @@ $(BUILD)/bench/sched_next: bench/sched_next.c $(LIBCCF)
 bench-schedule: $(BUILD)/bench/sched_next
 	$(BUILD)/bench/sched_next
 
+# Deletion detection: BatchPut before/after its index, not-seen pages at 1M
+# documents (bench/docstats.c); DOCSTATS_N=100000 for a quicker run.
+.PHONY: bench-docstats
+$(BUILD)/bench/docstats: bench/docstats.c $(LIBCCF)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBCCF) $(LDLIBS_ALL)
+
+bench-docstats: $(BUILD)/bench/docstats
+	@d=$$(mktemp -d); $(BUILD)/bench/docstats $$d $(DOCSTATS_N); rc=$$?; rm -rf $$d; exit $$rc
+
 bench: deps
 	@$(MAKE) --no-print-directory $(CCFD) $(BENCH_BINS)
 	$(PYTHON) bench/run.py $(BUILD) $(BENCH_ARGS)

@@ -335,6 +335,32 @@ PAGINATED = {
 }
 
 
+# ---- Issue 12, per-job document statistics and deletion detection
+# (CONTRACT-OPS.md): the job's stats, and not_seen_by_job on the listing.
+SHAPES["DocumentCount"] = {"type": "long", "min": 0}
+SHAPES["JobStats"] = structure({
+    "documents_added": member("DocumentCount"),
+    "documents_updated": member("DocumentCount"),
+    "documents_unchanged": member("DocumentCount", "Put with the checksum already stored."),
+    "documents_deleted": member("DocumentCount", "Deleted ids that existed."),
+    "checkpoint_puts": member("DocumentCount"),
+}, required=["documents_added", "documents_updated", "documents_unchanged", "documents_deleted",
+             "checkpoint_puts"],
+    doc="(ext) What was done with the job's own credentials while it was active, counted in "
+        "the transaction of each write: operations, not net effects.")
+SHAPES["CustomConnectorJob"]["members"]["stats"] = member(
+    "JobStats", "(ext) Present once the job has reached RUNNING.")
+SHAPES["CustomConnectorJob"].setdefault("x-ccf-extension-members", []).append("stats")
+OPERATIONS = [
+    op[:4] + (dict(op[4], not_seen_by_job=query("JobId", "not_seen_by_job")),) + op[5:8] +
+    (op[8] + " (ext) not_seen_by_job: only the documents whose latest put was not made with "
+     "that job's own credentials (404 if it is not this connector's job); the page token is "
+     "bound to it.",) + op[9:]
+    if op[0] == "ListCustomConnectorDocuments" else op
+    for op in OPERATIONS
+]
+
+
 def botocore_model():
     shapes = copy.deepcopy(SHAPES)
     shapes.update(error_shapes())

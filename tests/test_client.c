@@ -143,7 +143,7 @@ static void test_build_paths(void **state)
         ccf_client__build_job_logs(&r, CID, JID, 0, CCF_CLIENT_LOG_CHUNK_MAX + 1, &err),
         CCF_CLIENT_EINVAL);
 
-    assert_int_equal(ccf_client__build_list_documents(&r, CID, &pg, &err), 0);
+    assert_int_equal(ccf_client__build_list_documents(&r, CID, NULL, &pg, &err), 0);
     assert_string_equal(r.target, "/api/v1/custom-connectors/" CID
                                   "/documents?max_results=2&next_token=tok%3D%3D");
     ccf_client__req_clear(&r);

@@ -39,6 +39,9 @@ struct api_request {
     bool has_body; /* a Content-Length > 0 or a chunked body was sent */
     struct ccf_tenant tenant;
     const char *request_id;
+    /* The job whose own credentials signed the request (auth's principal),
+     * NULL or "" for any other key: its writes count in that job's stats. */
+    const char *job_id;
 };
 
 #define API_HEADERS_MAX 4

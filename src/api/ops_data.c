@@ -6,6 +6,26 @@
 
 #include "api/api_int.h"
 
+/* The job whose own key signed the request, or NULL. */
+static const char *principal_job(const struct api__call *call)
+{
+    const char *j = call->req->job_id;
+
+    return j && *j ? j : NULL;
+}
+
+/* Whether the path's connector exists for this tenant: tells a missing
+ * connector from a missing thing inside it. */
+static bool connector_exists(struct api__call *call)
+{
+    struct ccf_connector c = {0};
+
+    if (store_get_connector(call->api->store, call->tenant, call->connector_id, &c) < 0)
+        return false;
+    ccf_connector_clear(&c);
+    return true;
+}
+
 void api__put_documents(struct api__call *call)
 {
     struct ccf_diag d = {{0}};
@@ -20,7 +40,8 @@ void api__put_documents(struct api__call *call)
         api__fail(call, 400, "%s", d.msg);
         goto out;
     }
-    rc = store_put_documents(call->api->store, call->tenant, call->connector_id, docs, n);
+    rc = store_put_documents_by(call->api->store, call->tenant, call->connector_id,
+                                principal_job(call), docs, n);
     if (rc < 0) {
         api__store_fail(call, rc, "Connector", call->connector_id);
         goto out;
@@ -45,7 +66,8 @@ void api__delete_documents(struct api__call *call)
         api__fail(call, 400, "%s", d.msg);
         goto out;
     }
-    rc = store_delete_documents(call->api->store, call->tenant, call->connector_id, ids, n);
+    rc = store_delete_documents_by(call->api->store, call->tenant, call->connector_id,
+                                   principal_job(call), ids, n);
     if (rc < 0) {
         api__store_fail(call, rc, "Connector", call->connector_id);
         goto out;
@@ -64,23 +86,57 @@ static int add_document(void *ctx, const struct ccf_document *doc)
     return 0;
 }
 
+/* not_seen_by_job names a job of this connector: a malformed id or another
+ * connector's job is that job's 404, as in the job's own path. */
+static int unseen_filter(struct api__call *call, const char **job_id, char *filter, size_t size)
+{
+    struct ccf_job j;
+    int rc;
+
+    if (api__query_get(call, "not_seen_by_job", job_id) < 0)
+        return CCF_EINVAL;
+    snprintf(filter, size, "not_seen_by_job=%s", *job_id ? *job_id : "");
+    if (!*job_id)
+        return 0;
+    memset(&j, 0, sizeof(j));
+    rc = store_get_job(call->api->store, call->tenant, call->connector_id, *job_id, &j);
+    ccf_job_clear(&j);
+    if (rc == CCF_ENOTFOUND && connector_exists(call)) {
+        api__store_fail(call, rc, "Job", *job_id);
+        return rc;
+    }
+    if (rc < 0) {
+        api__store_fail(call, rc, "Connector", call->connector_id);
+        return rc;
+    }
+    return 0;
+}
+
 void api__list_documents(struct api__call *call)
 {
     struct store_page page = {0};
-    char scope[64], *next = NULL;
+    char scope[64], filter[64], *next = NULL;
+    const char *job_id = NULL;
     int rc;
 
     snprintf(scope, sizeof(scope), "documents:%s", call->connector_id);
-    if (api__page(call, scope, "", CCF_DOC_PAGE_MAX, &page) < 0)
+    if (unseen_filter(call, &job_id, filter, sizeof(filter)) < 0)
+        return;
+    /* The filter is "" without one, as before: old tokens stay valid. */
+    if (api__page(call, scope, job_id ? filter : "", CCF_DOC_PAGE_MAX, &page) < 0)
         return;
     call->resp_json = json_pack("{s:[]}", "documents");
-    rc = store_list_documents(call->api->store, call->tenant, call->connector_id, &page,
-                              add_document, call, &next);
+    if (job_id)
+        rc = store_list_documents_not_seen(call->api->store, call->tenant, call->connector_id,
+                                           job_id, &page, add_document, call, &next);
+    else
+        rc = store_list_documents(call->api->store, call->tenant, call->connector_id, &page,
+                                  add_document, call, &next);
     if (rc < 0) {
         api__store_fail(call, rc, "Connector", call->connector_id);
         goto out;
     }
-    api__set_next(call, call->resp_json, scope, "", next);
+    api__set_next(call, call->resp_json, scope, job_id ? filter : "", next);
     api__reply(call, 200, call->resp_json);
     call->resp_json = NULL;
 out:
@@ -103,7 +159,8 @@ void api__put_checkpoint(struct api__call *call)
         api__fail(call, 400, "%s", d.msg);
         goto out;
     }
-    rc = store_put_checkpoint(call->api->store, call->tenant, call->connector_id, data, len);
+    rc = store_put_checkpoint_by(call->api->store, call->tenant, call->connector_id,
+                                 principal_job(call), data, len);
     if (rc < 0) {
         api__store_fail(call, rc, "Connector", call->connector_id);
         goto out;
@@ -117,11 +174,7 @@ out:
  * checkpoint; the contract has a message for each. */
 static void checkpoint_not_found(struct api__call *call, int rc)
 {
-    struct ccf_connector c = {0};
-
-    if (rc == CCF_ENOTFOUND &&
-        store_get_connector(call->api->store, call->tenant, call->connector_id, &c) == 0) {
-        ccf_connector_clear(&c);
+    if (rc == CCF_ENOTFOUND && connector_exists(call)) {
         api__store_fail(call, rc, "Checkpoint for connector", call->connector_id);
         return;
     }

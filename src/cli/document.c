@@ -62,19 +62,22 @@ static const char delete_help[] =
     "  ccf document delete --connector cc-0123456789ab docs/old.txt docs/gone.txt\n";
 
 static const char list_help[] =
-    "Usage: ccf document list --connector CONNECTOR_ID [--max-items N] [--page-size N]\n"
-    "                         [--starting-token TOKEN]\n"
+    "Usage: ccf document list --connector CONNECTOR_ID [--not-seen-by-job JOB_ID]\n"
+    "                         [--max-items N] [--page-size N] [--starting-token TOKEN]\n"
     "\n"
     "Lists the connector's documents by document_id, following every page.\n"
     "\n"
     "  --connector ID           the connector (or give it as the first word)\n"
+    "  --not-seen-by-job JOB    only the documents whose latest put was not made with\n"
+    "                           that job's own credentials (what a full scan did not see)\n"
     "  --max-items N            stop after N documents (the JSON then has a next_token)\n"
     "  --page-size N            documents per request (1..1000; default 1000)\n"
     "  --starting-token TOKEN   resume where an earlier --max-items stopped\n"
     "\n"
     "Example:\n"
     "  ccf document list --connector cc-0123456789ab --output json |\n"
-    "    jq -r '.documents[] | [.document_id, .checksum] | @tsv'\n";
+    "    jq -r '.documents[] | [.document_id, .checksum] | @tsv'\n"
+    "  ccf document list cc-0123456789ab --not-seen-by-job ccj-0123456789ab\n";
 
 /* ---- reading lines ---- */
 
@@ -409,8 +412,10 @@ static int list_row(void *ctx, const struct ccf_client_document *d)
 static int list(struct cli *cli, int argc, char **argv)
 {
     const char *copt = NULL, *max_items = NULL, *page_size = NULL, *start = NULL, *cid = NULL;
+    const char *unseen = NULL;
     const struct cli_opt opts[] = {
         {"connector", CLI_VALUE, NULL, &copt, NULL},
+        {"not-seen-by-job", CLI_VALUE, NULL, &unseen, NULL},
         {"max-items", CLI_VALUE, NULL, &max_items, NULL},
         {"page-size", CLI_VALUE, NULL, &page_size, NULL},
         {"starting-token", CLI_VALUE, NULL, &start, NULL},
@@ -438,8 +443,9 @@ static int list(struct cli *cli, int argc, char **argv)
     it.page_size = (int)size;
     it.starting_token = start;
     cli_list_begin(&o, cli, "documents");
-    rc = ccf_client_each_document(cli->client, cid, &it, list_row, &o) < 0 ? cli_api_error(cli)
-                                                                           : CLI_OK;
+    rc = ccf_client_each_document_not_seen(cli->client, cid, unseen, &it, list_row, &o) < 0
+             ? cli_api_error(cli)
+             : CLI_OK;
     if (rc == CLI_OK)
         cli_list_end(&o, it.next_token);
 out:

@@ -87,6 +87,14 @@ json_t *cli_json_job(const struct ccf_client_job *j)
     if (j->has_exit_code)
         json_object_set_new(o, "exit_code", json_integer(j->exit_code));
     set_str(o, "failure_reason", j->failure_reason);
+    if (j->has_stats)
+        json_object_set_new(o, "stats",
+                            json_pack("{s:I, s:I, s:I, s:I, s:I}", "documents_added",
+                                      (json_int_t)j->stats.documents_added, "documents_updated",
+                                      (json_int_t)j->stats.documents_updated, "documents_unchanged",
+                                      (json_int_t)j->stats.documents_unchanged, "documents_deleted",
+                                      (json_int_t)j->stats.documents_deleted, "checkpoint_puts",
+                                      (json_int_t)j->stats.checkpoint_puts));
     return o;
 }
 
@@ -299,4 +307,11 @@ void cli_show_job(const struct ccf_client_job *j)
     cli_kv("started_at", j->started_at);
     cli_kv("completed_at", j->completed_at);
     cli_kv("updated_at", j->updated_at);
+    if (j->has_stats) {
+        cli_kv_int("documents_added", true, (long long)j->stats.documents_added);
+        cli_kv_int("documents_updated", true, (long long)j->stats.documents_updated);
+        cli_kv_int("documents_unchanged", true, (long long)j->stats.documents_unchanged);
+        cli_kv_int("documents_deleted", true, (long long)j->stats.documents_deleted);
+        cli_kv_int("checkpoint_puts", true, (long long)j->stats.checkpoint_puts);
+    }
 }

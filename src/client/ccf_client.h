@@ -221,6 +221,16 @@ struct ccf_client_connector_update {
     unsigned remove; /* enum ccf_client_field bits */
 };
 
+/* A job's stats (present once it has reached RUNNING): what was done with
+ * its own credentials. */
+struct ccf_client_job_stats {
+    int64_t documents_added;
+    int64_t documents_updated;
+    int64_t documents_unchanged;
+    int64_t documents_deleted;
+    int64_t checkpoint_puts;
+};
+
 struct ccf_client_job {
     char *job_id;
     char *connector_id;
@@ -232,6 +242,8 @@ struct ccf_client_job {
     char *failure_reason;
     bool has_exit_code;
     int exit_code;
+    bool has_stats;
+    struct ccf_client_job_stats stats;
 };
 void ccf_client_job_clear(struct ccf_client_job *j);
 
@@ -344,6 +356,12 @@ int ccf_client_list_documents(struct ccf_client *c, const char *connector_id,
                               const struct ccf_client_page *page,
                               struct ccf_client_document_list *out);
 
+/* ListCustomConnectorDocuments?not_seen_by_job=: one page of the documents
+ * whose latest put was not made with job_id's credentials. */
+int ccf_client_list_documents_not_seen(struct ccf_client *c, const char *connector_id,
+                                       const char *job_id, const struct ccf_client_page *page,
+                                       struct ccf_client_document_list *out);
+
 /* PutCustomConnectorCheckpoint: len bytes of UTF-8 (NUL allowed). */
 int ccf_client_put_checkpoint(struct ccf_client *c, const char *connector_id, const char *data,
                               size_t len);
@@ -379,5 +397,9 @@ int ccf_client_each_job(struct ccf_client *c, const char *connector_id, const ch
                         struct ccf_client_iter *it, ccf_client_job_fn fn, void *ctx);
 int ccf_client_each_document(struct ccf_client *c, const char *connector_id,
                              struct ccf_client_iter *it, ccf_client_document_fn fn, void *ctx);
+/* Every document job_id did not see (ccf_client_list_documents_not_seen). */
+int ccf_client_each_document_not_seen(struct ccf_client *c, const char *connector_id,
+                                      const char *job_id, struct ccf_client_iter *it,
+                                      ccf_client_document_fn fn, void *ctx);
 
 #endif

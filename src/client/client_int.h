@@ -111,8 +111,9 @@ int ccf_client__build_put_documents(struct ccf_client__req *r, const char *conne
 int ccf_client__build_delete_documents(struct ccf_client__req *r, const char *connector_id,
                                        const char *const *ids, size_t n,
                                        struct ccf_client_error *err);
+/* not_seen_by_job: NULL for every document. */
 int ccf_client__build_list_documents(struct ccf_client__req *r, const char *connector_id,
-                                     const struct ccf_client_page *pg,
+                                     const char *not_seen_by_job, const struct ccf_client_page *pg,
                                      struct ccf_client_error *err);
 int ccf_client__build_put_checkpoint(struct ccf_client__req *r, const char *connector_id,
                                      const char *data, size_t len, struct ccf_client_error *err);

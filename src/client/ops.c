@@ -180,9 +180,16 @@ int ccf_client_list_documents(struct ccf_client *c, const char *connector_id,
                               const struct ccf_client_page *page,
                               struct ccf_client_document_list *out)
 {
+    return ccf_client_list_documents_not_seen(c, connector_id, NULL, page, out);
+}
+
+int ccf_client_list_documents_not_seen(struct ccf_client *c, const char *connector_id,
+                                       const char *job_id, const struct ccf_client_page *page,
+                                       struct ccf_client_document_list *out)
+{
     struct ccf_client__resp resp = {0};
     struct ccf_client__req r;
-    int rc = ccf_client__build_list_documents(&r, connector_id, page, ccf_client__err(c));
+    int rc = ccf_client__build_list_documents(&r, connector_id, job_id, page, ccf_client__err(c));
 
     if ((rc = send_req(c, rc, &r, &resp)) == 0)
         rc = ccf_client__parse_document_list(resp.body, resp.len, out, ccf_client__err(c));

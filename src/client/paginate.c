@@ -15,6 +15,7 @@ struct walk {
     enum kind kind;
     const char *cid;
     const char *status;
+    const char *not_seen_by_job; /* documents: NULL for all */
     ccf_client_connector_fn connector_fn;
     ccf_client_job_fn job_fn;
     ccf_client_document_fn document_fn;
@@ -35,7 +36,7 @@ static int one_page(struct ccf_client *c, const struct walk *w, const struct ccf
     else if (w->kind == JOBS)
         rc = ccf_client_list_jobs(c, w->cid, w->status, pg, &jl);
     else
-        rc = ccf_client_list_documents(c, w->cid, pg, &dl);
+        rc = ccf_client_list_documents_not_seen(c, w->cid, w->not_seen_by_job, pg, &dl);
     if (rc < 0)
         return rc;
     *n = cl.len + jl.len + dl.len;
@@ -129,6 +130,19 @@ int ccf_client_each_document(struct ccf_client *c, const char *connector_id,
                              struct ccf_client_iter *it, ccf_client_document_fn fn, void *ctx)
 {
     struct walk w = {.kind = DOCUMENTS, .cid = connector_id, .document_fn = fn, .ctx = ctx};
+
+    return walk_all(c, &w, it);
+}
+
+int ccf_client_each_document_not_seen(struct ccf_client *c, const char *connector_id,
+                                      const char *job_id, struct ccf_client_iter *it,
+                                      ccf_client_document_fn fn, void *ctx)
+{
+    struct walk w = {.kind = DOCUMENTS,
+                     .cid = connector_id,
+                     .not_seen_by_job = job_id,
+                     .document_fn = fn,
+                     .ctx = ctx};
 
     return walk_all(c, &w, it);
 }

@@ -388,8 +388,9 @@ fail:
 }
 
 /* GET path?max_results=&next_token=[&status=] */
+/* filter (NULL: none) is the query parameter fname's value. */
 static int build_list(struct ccf_client__req *r, const char *cid, const char *sub,
-                      const char *status, const struct ccf_client_page *pg,
+                      const char *fname, const char *filter, const struct ccf_client_page *pg,
                       struct ccf_client_error *err)
 {
     struct ccf_client__query q = {0};
@@ -401,7 +402,7 @@ static int build_list(struct ccf_client__req *r, const char *cid, const char *su
     if (rc == 0 && pg)
         rc = ccf_client__query_add(&q, "next_token", pg->next_token);
     if (rc == 0)
-        rc = ccf_client__query_add(&q, "status", status);
+        rc = ccf_client__query_add(&q, fname, filter);
     if (rc == 0 && !(query = ccf_client__query_build(&q)))
         rc = CCF_CLIENT_ENOMEM;
     ccf_client__query_clear(&q);
@@ -417,7 +418,7 @@ int ccf_client__build_list_connectors(struct ccf_client__req *r, const struct cc
                                       struct ccf_client_error *err)
 {
     memset(r, 0, sizeof(*r));
-    return build_list(r, NULL, NULL, NULL, pg, err);
+    return build_list(r, NULL, NULL, NULL, NULL, pg, err);
 }
 
 int ccf_client__build_delete_connector(struct ccf_client__req *r, const char *connector_id,
@@ -468,7 +469,7 @@ int ccf_client__build_list_jobs(struct ccf_client__req *r, const char *connector
     memset(r, 0, sizeof(*r));
     if ((rc = check_id(connector_id, "connector_id", err)) < 0)
         return rc;
-    return build_list(r, connector_id, "jobs", status, pg, err);
+    return build_list(r, connector_id, "jobs", "status", status, pg, err);
 }
 
 int ccf_client__build_get_job(struct ccf_client__req *r, const char *connector_id,
@@ -624,14 +625,16 @@ fail:
 }
 
 int ccf_client__build_list_documents(struct ccf_client__req *r, const char *connector_id,
-                                     const struct ccf_client_page *pg, struct ccf_client_error *err)
+                                     const char *not_seen_by_job, const struct ccf_client_page *pg,
+                                     struct ccf_client_error *err)
 {
     int rc;
 
     memset(r, 0, sizeof(*r));
-    if ((rc = check_id(connector_id, "connector_id", err)) < 0)
+    if ((rc = check_id(connector_id, "connector_id", err)) < 0 ||
+        (not_seen_by_job && (rc = check_id(not_seen_by_job, "not_seen_by_job", err)) < 0))
         return rc;
-    return build_list(r, connector_id, "documents", NULL, pg, err);
+    return build_list(r, connector_id, "documents", "not_seen_by_job", not_seen_by_job, pg, err);
 }
 
 /* ---- checkpoint ---- */

@@ -272,6 +272,31 @@ bool ccf_client_job_status_terminal(const char *status)
                       strcmp(status, "STOPPED") == 0);
 }
 
+/* stats: absent until the job reached RUNNING. */
+static int parse_stats(const json_t *o, struct ccf_client_job *j, struct ccf_client_error *err)
+{
+    const char *ctx = "job.stats";
+    json_t *st;
+    bool has;
+    int rc;
+
+    if ((rc = get_obj(o, "job", "stats", false, &st, err)) < 0 || !st)
+        return rc;
+    j->has_stats = true;
+    if ((rc = get_int(st, ctx, "documents_added", 0, INT64_MAX, &has, &j->stats.documents_added,
+                      err)) < 0 ||
+        (rc = get_int(st, ctx, "documents_updated", 0, INT64_MAX, &has, &j->stats.documents_updated,
+                      err)) < 0 ||
+        (rc = get_int(st, ctx, "documents_unchanged", 0, INT64_MAX, &has,
+                      &j->stats.documents_unchanged, err)) < 0 ||
+        (rc = get_int(st, ctx, "documents_deleted", 0, INT64_MAX, &has, &j->stats.documents_deleted,
+                      err)) < 0 ||
+        (rc = get_int(st, ctx, "checkpoint_puts", 0, INT64_MAX, &has, &j->stats.checkpoint_puts,
+                      err)) < 0)
+        return rc;
+    return 0;
+}
+
 int ccf_client__parse_job(const json_t *o, struct ccf_client_job *out, struct ccf_client_error *err)
 {
     struct ccf_client_job j = {0};
@@ -288,7 +313,8 @@ int ccf_client__parse_job(const json_t *o, struct ccf_client_job *out, struct cc
         (rc = get_str(o, "job", "started_at", false, &j.started_at, err)) < 0 ||
         (rc = get_str(o, "job", "completed_at", false, &j.completed_at, err)) < 0 ||
         (rc = get_str(o, "job", "failure_reason", false, &j.failure_reason, err)) < 0 ||
-        (rc = get_int(o, "job", "exit_code", INT_MIN, INT_MAX, &j.has_exit_code, &code, err)) < 0)
+        (rc = get_int(o, "job", "exit_code", INT_MIN, INT_MAX, &j.has_exit_code, &code, err)) < 0 ||
+        (rc = parse_stats(o, &j, err)) < 0)
         goto fail;
     j.exit_code = (int)code;
     *out = j;

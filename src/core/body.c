@@ -328,6 +328,15 @@ json_t *ccf_connector_full_json(const struct ccf_tenant *t, const struct ccf_con
     return o;
 }
 
+static json_t *job_stats_json(const struct ccf_job_stats *st)
+{
+    return json_pack(
+        "{s:I, s:I, s:I, s:I, s:I}", "documents_added", (json_int_t)st->documents_added,
+        "documents_updated", (json_int_t)st->documents_updated, "documents_unchanged",
+        (json_int_t)st->documents_unchanged, "documents_deleted", (json_int_t)st->documents_deleted,
+        "checkpoint_puts", (json_int_t)st->checkpoint_puts);
+}
+
 json_t *ccf_job_json(const struct ccf_job *j)
 {
     json_t *o = json_object();
@@ -345,6 +354,8 @@ json_t *ccf_job_json(const struct ccf_job *j)
         json_object_set_new(o, "exit_code", json_integer(j->exit_code));
     if (j->failure_reason)
         json_object_set_new(o, "failure_reason", json_string(j->failure_reason));
+    if (j->has_stats)
+        json_object_set_new(o, "stats", job_stats_json(&j->stats));
     return o;
 }
 

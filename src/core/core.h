@@ -90,6 +90,16 @@ struct ccf_connector {
 };
 void ccf_connector_clear(struct ccf_connector *c);
 
+/* What was done with a job's own credentials (CONTRACT-OPS.md, "Per-job
+ * document statistics"): counts of operations, not net effects. */
+struct ccf_job_stats {
+    int64_t documents_added;
+    int64_t documents_updated;
+    int64_t documents_unchanged;
+    int64_t documents_deleted;
+    int64_t checkpoint_puts;
+};
+
 struct ccf_job {
     char id[CCF_JOB_ID_LEN + 1];
     char connector_id[CCF_CONNECTOR_ID_LEN + 1];
@@ -103,6 +113,8 @@ struct ccf_job {
     char *failure_reason; /* owned, NULL when unset */
     char *environment;    /* owned: the job's own variables as a JSON array, NULL when none */
     char *executor_id;    /* owned, NULL until submitted */
+    bool has_stats;       /* the job has reached RUNNING: stats are shown */
+    struct ccf_job_stats stats;
 };
 void ccf_job_clear(struct ccf_job *j);
 

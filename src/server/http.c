@@ -101,6 +101,7 @@ struct http_req {
     /* Who the request is from, once known. */
     struct ccf_tenant tenant;
     char access_key_id[AUTH_KEY_ID_MAX + 1];
+    char principal_job[CCF_JOB_ID_LEN + 1]; /* signed with this job's own key; else "" */
     /* What was answered, for the log line. */
     int status; /* 0: no response was sent */
     size_t bytes_out;
@@ -668,6 +669,7 @@ static bool authenticate_body(struct server_http *h, struct MHD_Connection *conn
     }
     r->tenant = p.tenant;
     memcpy(r->access_key_id, p.access_key_id, sizeof(r->access_key_id));
+    memcpy(r->principal_job, p.job_id, sizeof(r->principal_job));
     return true;
 }
 
@@ -874,6 +876,7 @@ static enum MHD_Result on_request(struct server_http *h, struct MHD_Connection *
     req.has_body = r->declared > 0 || r->bytes_in > 0;
     req.tenant = r->tenant;
     req.request_id = r->request_id;
+    req.job_id = r->principal_job;
     if (h->nwriters && is_write(r->method))
         return hand_to_writer(h, conn, r, &req);
     resp = ccf_xcalloc(1, sizeof(*resp));

@@ -9,7 +9,19 @@
 struct put_checkpoint {
     const char *tk, *connector_id, *data;
     size_t len;
+    const char *job_id; /* counted in its checkpoint_puts; NULL: none */
 };
+
+static int count_checkpoint_put(struct store__conn *c, const char *job_id, const char *op)
+{
+    struct store__counts n = {.checkpoint_puts = 1};
+    int64_t seq;
+    int rc;
+
+    if ((rc = store__job_seq(c, job_id, &seq, op)) < 0)
+        return rc;
+    return store__job_count(c, seq, &n, op);
+}
 
 static int put_checkpoint_tx(struct store__conn *c, void *arg)
 {
@@ -37,17 +49,28 @@ static int put_checkpoint_tx(struct store__conn *c, void *arg)
     }
     if ((rc = store__step_done(c, st, op)) < 0)
         return rc;
-    return store__changes(c) == 1 ? 0 : CCF_ENOTFOUND;
+    if (store__changes(c) != 1)
+        return CCF_ENOTFOUND;
+    return a->job_id ? count_checkpoint_put(c, a->job_id, op) : 0;
 }
 
 int store_put_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                          const char *data, size_t len)
 {
+    return store_put_checkpoint_by(s, t, connector_id, NULL, data, len);
+}
+
+int store_put_checkpoint_by(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                            const char *job_id, const char *data, size_t len)
+{
     char tk[STORE__TENANT_KEY_MAX];
-    struct put_checkpoint a = {.tk = tk, .connector_id = connector_id, .data = data, .len = len};
+    struct put_checkpoint a = {
+        .tk = tk, .connector_id = connector_id, .data = data, .len = len, .job_id = job_id};
 
     if (!ccf_connector_id_valid(connector_id))
         return CCF_ENOTFOUND;
+    if (job_id && !ccf_job_id_valid(job_id))
+        return CCF_EINVAL;
     store__tenant_key(t, tk);
     return store__write(s, put_checkpoint_tx, &a, "put_checkpoint");
 }

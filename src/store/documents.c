@@ -1,6 +1,6 @@
 /* documents.c: documents in the SQLite backend: batch upsert and delete,
- * each all or nothing (one transaction body, group.c), and listing by
- * document_id. */
+ * each all or nothing (one transaction body, group.c), counted in the
+ * writing job's stats in that same body, and listing by document_id. */
 #include "store/store_int.h"
 
 #include <stdlib.h>
@@ -22,15 +22,28 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int put_one(struct store__conn *c, sqlite3_stmt *st, const char *connector_id,
-                   const struct ccf_document *d, int64_t now, const char *op)
+struct put_docs {
+    const char *tk, *connector_id;
+    const char *job_id;            /* NULL: an operator's key */
+    const struct ccf_document **v; /* sorted by id */
+    size_t n;
+    int64_t now;
+    int64_t seq; /* job_id's, once known */
+};
+
+static int put_one(struct store__conn *c, sqlite3_stmt *st, const struct put_docs *a,
+                   const struct ccf_document *d, const char *op)
 {
     int rc, b = SQLITE_OK;
 
-    store__bind_text(st, 1, connector_id, &b);
+    store__bind_text(st, 1, a->connector_id, &b);
     store__bind_text(st, 2, d->id, &b);
     store__bind_text(st, 3, d->checksum, &b);
-    store__bind_int(st, 4, now, &b);
+    store__bind_int(st, 4, a->now, &b);
+    if (a->job_id)
+        store__bind_int(st, 5, a->seq, &b);
+    else
+        store__bind_text(st, 5, NULL, &b); /* an operator's put: no job saw it */
     if ((rc = store__bind_check(c, b, op)) < 0) {
         store__reset(st);
         return rc;
@@ -38,44 +51,85 @@ static int put_one(struct store__conn *c, sqlite3_stmt *st, const char *connecto
     return store__step_done(c, st, op);
 }
 
-struct put_docs {
-    const char *tk, *connector_id;
-    const struct ccf_document **v; /* sorted by id */
-    size_t n;
-    int64_t now;
-};
+/* Counts d as added, updated or unchanged against the stored checksum;
+ * the row is on the page the upsert writes next, so this read is cheap. */
+static int classify(struct store__conn *c, sqlite3_stmt *st, const char *connector_id,
+                    const struct ccf_document *d, struct store__counts *n, const char *op)
+{
+    const unsigned char *old;
+    int rc, b = SQLITE_OK;
+
+    store__bind_text(st, 1, connector_id, &b);
+    store__bind_text(st, 2, d->id, &b);
+    if ((rc = store__bind_check(c, b, op)) < 0)
+        goto out;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        n->added++;
+        rc = 0;
+    } else if (rc != SQLITE_ROW) {
+        rc = store__fail(c, rc, "store.step_failed", op);
+    } else if ((old = sqlite3_column_text(st, 0)) && strcmp((const char *)old, d->checksum) == 0) {
+        n->unchanged++;
+        rc = 0;
+    } else {
+        n->updated++;
+        rc = 0;
+    }
+out:
+    store__reset(st);
+    return rc;
+}
 
 static int put_docs_tx(struct store__conn *c, void *arg)
 {
-    const struct put_docs *a = arg;
     const char *op = "put_documents";
-    sqlite3_stmt *st = NULL;
+    struct put_docs *a = arg;
+    struct store__counts n = {0};
+    sqlite3_stmt *st = NULL, *sum = NULL;
     int rc;
 
     if ((rc = store__stmt(c, STORE__Q_DOC_PUT,
                           "INSERT INTO documents (connector_id, document_id, checksum, "
-                          "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4) "
+                          "created_at, updated_at, last_job) VALUES (?1, ?2, ?3, ?4, ?4, ?5) "
                           "ON CONFLICT (connector_id, document_id) DO UPDATE SET "
-                          "checksum = excluded.checksum, updated_at = excluded.updated_at",
+                          "checksum = excluded.checksum, updated_at = excluded.updated_at, "
+                          "last_job = excluded.last_job",
                           &st, op)) < 0 ||
         (rc = store__connector_status(c, a->tk, a->connector_id, op)) < 0)
         return rc;
+    if (a->job_id && ((rc = store__job_seq(c, a->job_id, &a->seq, op)) < 0 ||
+                      (rc = store__stmt(c, STORE__Q_DOC_CHECKSUM,
+                                        "SELECT checksum FROM documents "
+                                        "WHERE connector_id = ?1 AND document_id = ?2",
+                                        &sum, op)) < 0))
+        return rc;
     for (size_t i = 0; i < a->n; i++) {
-        if ((rc = put_one(c, st, a->connector_id, a->v[i], a->now, op)) < 0)
+        if ((a->job_id && (rc = classify(c, sum, a->connector_id, a->v[i], &n, op)) < 0) ||
+            (rc = put_one(c, st, a, a->v[i], op)) < 0)
             return rc;
     }
-    return 0;
+    return a->job_id ? store__job_count(c, a->seq, &n, op) : 0;
 }
 
 int store_put_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                         const struct ccf_document *docs, size_t n)
 {
+    return store_put_documents_by(s, t, connector_id, NULL, docs, n);
+}
+
+int store_put_documents_by(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                           const char *job_id, const struct ccf_document *docs, size_t n)
+{
     char tk[STORE__TENANT_KEY_MAX];
-    struct put_docs a = {.tk = tk, .connector_id = connector_id, .n = n, .now = ccf_now_us()};
+    struct put_docs a = {
+        .tk = tk, .connector_id = connector_id, .job_id = job_id, .n = n, .now = ccf_now_us()};
     int rc;
 
     if (!ccf_connector_id_valid(connector_id))
         return CCF_ENOTFOUND;
+    if (job_id && !ccf_job_id_valid(job_id))
+        return CCF_EINVAL;
     for (size_t i = 0; i < n; i++) {
         if (!docs[i].id || !docs[i].checksum)
             return CCF_EINVAL;
@@ -93,7 +147,8 @@ int store_put_documents(struct store *s, const struct ccf_tenant *t, const char 
 
 struct delete_docs {
     const char *tk, *connector_id;
-    const char **v; /* sorted */
+    const char *job_id; /* NULL: an operator's key */
+    const char **v;     /* sorted */
     size_t n;
 };
 
@@ -101,7 +156,9 @@ static int delete_docs_tx(struct store__conn *c, void *arg)
 {
     const struct delete_docs *a = arg;
     const char *op = "delete_documents";
+    struct store__counts cnt = {0};
     sqlite3_stmt *st = NULL;
+    int64_t seq;
     int rc, b;
 
     if ((rc = store__stmt(c, STORE__Q_DOC_DELETE,
@@ -119,19 +176,32 @@ static int delete_docs_tx(struct store__conn *c, void *arg)
         }
         if ((rc = store__step_done(c, st, op)) < 0)
             return rc;
+        cnt.deleted += store__changes(c); /* only ids that existed */
     }
-    return 0;
+    if (!a->job_id)
+        return 0;
+    if ((rc = store__job_seq(c, a->job_id, &seq, op)) < 0)
+        return rc;
+    return store__job_count(c, seq, &cnt, op);
 }
 
 int store_delete_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                            const char *const *ids, size_t n)
 {
+    return store_delete_documents_by(s, t, connector_id, NULL, ids, n);
+}
+
+int store_delete_documents_by(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                              const char *job_id, const char *const *ids, size_t n)
+{
     char tk[STORE__TENANT_KEY_MAX];
-    struct delete_docs a = {.tk = tk, .connector_id = connector_id, .n = n};
+    struct delete_docs a = {.tk = tk, .connector_id = connector_id, .job_id = job_id, .n = n};
     int rc;
 
     if (!ccf_connector_id_valid(connector_id))
         return CCF_ENOTFOUND;
+    if (job_id && !ccf_job_id_valid(job_id))
+        return CCF_EINVAL;
     for (size_t i = 0; i < n; i++) {
         if (!ids[i])
             return CCF_EINVAL;

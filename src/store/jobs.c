@@ -188,10 +188,14 @@ static int load_job(struct store__conn *c, const char *tk, const char *connector
         rc = CCF_ENOTFOUND;
     } else if (rc != SQLITE_ROW) {
         rc = store__fail(c, rc, "store.step_failed", op);
-    } else if ((rc = row_job(st, &tmp, true)) == 0) {
-        *out = tmp;
-    } else {
+    } else if ((rc = row_job(st, &tmp, true)) < 0) {
         ccf_job_clear(&tmp);
+    } else {
+        store__reset(st); /* before the stats' own statement */
+        if ((rc = store__job_stats_fill(c, &tmp, op)) == 0)
+            *out = tmp;
+        else
+            ccf_job_clear(&tmp);
     }
 out:
     store__reset(st);
@@ -252,7 +256,8 @@ static int visit_jobs(struct store__conn *c, sqlite3_stmt *st, size_t limit, sto
             *last = store__key_format(item.created_at, item.id);
             return *last ? 0 : CCF_EIO;
         }
-        if ((rc = row_job(st, &item, false)) < 0 || (rc = visit(ctx, &item)) < 0)
+        if ((rc = row_job(st, &item, false)) < 0 ||
+            (rc = store__job_stats_fill(c, &item, "list_jobs")) < 0 || (rc = visit(ctx, &item)) < 0)
             return rc;
         n++;
     }

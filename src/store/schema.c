@@ -78,6 +78,24 @@ static const char *const migrations[] = {
     /* 2: recovery finds unfinished jobs and retention finds old ended ones
      * without scanning every job. */
     "CREATE INDEX jobs_by_status ON jobs (status, completed_at, created_at, id);",
+    /* 3: per-job statistics and the job that made each document's latest
+     * put (deletion detection). Documents name the job by job_stats.seq, a
+     * small integer (1-3 bytes) rather than its 16-byte id, to keep the
+     * documents table and its index small; AUTOINCREMENT never hands a seq
+     * out twice, so a purged job's documents can never look seen by a later
+     * one. Existing documents remember no job (NULL), as an operator's put
+     * makes them. Listing the documents not seen by a job reads the index
+     * one last_job value at a time, merged by document_id (docstats.c). */
+    "CREATE TABLE job_stats ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  job_id TEXT NOT NULL UNIQUE REFERENCES jobs (id) ON DELETE CASCADE,"
+    "  documents_added INTEGER NOT NULL DEFAULT 0,"
+    "  documents_updated INTEGER NOT NULL DEFAULT 0,"
+    "  documents_unchanged INTEGER NOT NULL DEFAULT 0,"
+    "  documents_deleted INTEGER NOT NULL DEFAULT 0,"
+    "  checkpoint_puts INTEGER NOT NULL DEFAULT 0);"
+    "ALTER TABLE documents ADD COLUMN last_job INTEGER;"
+    "CREATE INDEX documents_by_last_job ON documents (connector_id, last_job, document_id);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

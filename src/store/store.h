@@ -149,6 +149,26 @@ int store_list_documents(struct store *s, const struct ccf_tenant *t, const char
                          const struct store_page *p, store_document_fn visit, void *ctx,
                          char **next);
 
+/* Documents as written with a job's own credentials (job_id: that job,
+ * which must be the connector's; NULL: an operator's key, as the calls
+ * above). Each document put remembers job_id (or none), and the job's stats
+ * count the put or delete in the same transaction: added, updated,
+ * unchanged (same checksum), deleted (ids that existed). */
+int store_put_documents_by(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                           const char *job_id, const struct ccf_document *docs, size_t n);
+int store_delete_documents_by(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                              const char *job_id, const char *const *ids, size_t n);
+/* The connector's documents whose latest put was not made with job_id's
+ * credentials, paged and ordered as store_list_documents. CCF_ENOTFOUND if
+ * the connector, or job_id as one of its jobs, does not exist. */
+int store_list_documents_not_seen(struct store *s, const struct ccf_tenant *t,
+                                  const char *connector_id, const char *job_id,
+                                  const struct store_page *p, store_document_fn visit, void *ctx,
+                                  char **next);
+/* store_put_checkpoint, counted in job_id's checkpoint_puts (NULL: no job). */
+int store_put_checkpoint_by(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                            const char *job_id, const char *data, size_t len);
+
 /* Checkpoints: data is stored verbatim (it may hold NUL bytes). */
 
 /* Upsert; created_at is kept across puts. Never conflicts with job changes. */

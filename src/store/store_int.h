@@ -58,6 +58,15 @@ enum store__q {
     STORE__Q_JOB_PURGE_PICK,
     STORE__Q_JOB_PURGE,
     STORE__Q_CHANGE_PRUNE,
+    /* docstats.c */
+    STORE__Q_STATS_SEQ,
+    STORE__Q_STATS_NEW,
+    STORE__Q_STATS_ADD,
+    STORE__Q_STATS_GET,
+    STORE__Q_UNSEEN_JOB,
+    STORE__Q_DOC_CHECKSUM,
+    STORE__Q_UNSEEN_VALUE,
+    STORE__Q_UNSEEN_GROUP,
     STORE__Q_COUNT
 };
 
@@ -187,6 +196,32 @@ size_t store__utf8_prefix(const char *s, size_t max_chars);
 /* The connector's status (>= 0), or CCF_ENOTFOUND for this tenant. */
 int store__connector_status(struct store__conn *c, const char *tenant_key, const char *id,
                             const char *op);
+
+/* docstats.c */
+
+/* The listing's two reads, here so that a test can show their plans.
+ * INDEXED BY: a plan without the index is an error, not a slow scan. */
+#define STORE__SQL_UNSEEN_RANGE                                                                    \
+    "SELECT document_id, checksum, created_at, updated_at FROM documents "                         \
+    "INDEXED BY documents_by_last_job WHERE connector_id = ?1 "                                    \
+    "AND last_job IS ?2 AND document_id > ?3 ORDER BY document_id LIMIT ?4"
+#define STORE__SQL_UNSEEN_VALUE                                                                    \
+    "SELECT last_job FROM documents INDEXED BY documents_by_last_job "                             \
+    "WHERE connector_id = ?1 AND last_job > ?2 ORDER BY last_job LIMIT 1"
+
+/* Counts of one write, added to its job's stats. */
+struct store__counts {
+    int64_t added, updated, unchanged, deleted, checkpoint_puts;
+};
+/* The seq that names job_id in documents.last_job, its job_stats row made
+ * on first use (in the open transaction). CCF_EIO if the job is gone. */
+int store__job_seq(struct store__conn *c, const char *job_id, int64_t *seq, const char *op);
+/* Adds n to the stats of the job with seq, in the open transaction. */
+int store__job_count(struct store__conn *c, int64_t seq, const struct store__counts *n,
+                     const char *op);
+/* Sets j->stats (zeros when it did nothing) and has_stats when j has
+ * reached RUNNING. */
+int store__job_stats_fill(struct store__conn *c, struct ccf_job *j, const char *op);
 
 /* changes.c */
 

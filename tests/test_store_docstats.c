@@ -1,0 +1,434 @@
+/* test_store_docstats.c: unit tests of per-job document statistics and
+ * deletion detection in the SQLite store (src/store/docstats.c): counts in
+ * the transaction of the write, the job each document remembers, the
+ * not-seen listing across pages, its query plans, and the migration of a
+ * database that already holds documents. Each test runs in its own temp
+ * directory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "store/store.h"
+#include "store/store_int.h" /* the listing's SQL, for its query plans */
+
+#define PROPS   "{\"command\":[\"/bin/true\"]}"
+#define S1      "11111111111111111111111111111111"
+#define S2      "22222222222222222222222222222222"
+#define BIT(s)  (1u << (s))
+#define NO_ID_J "ccj-000000000000"
+
+struct fx {
+    char dir[64];
+    char path[128];
+    struct store *s;
+    struct ccf_tenant t;
+    char cid[CCF_CONNECTOR_ID_LEN + 1];
+};
+
+static int fx_open(struct fx *f)
+{
+    struct store_config cfg = {.path = f->path, .synchronous = "NORMAL"};
+    return store_open(&f->s, &cfg);
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    struct ccf_connector c = {.name = (char *)"c", .properties = (char *)PROPS};
+
+    assert_non_null(f);
+    snprintf(f->dir, sizeof(f->dir), "/tmp/ccf-test-docstats-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof(f->path), "%s/ccf.db", f->dir);
+    assert_int_equal(ccf_tenant_init(&f->t, "us-east-1", "111111111111"), 0);
+    assert_int_equal(fx_open(f), 0);
+    assert_int_equal(store_create_connector(f->s, &f->t, &c), 0);
+    memcpy(f->cid, c.id, sizeof(f->cid));
+    *state = f;
+    return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+
+    store_close(f->s);
+    nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static void raw_exec(struct fx *f, const char *sql)
+{
+    sqlite3 *db;
+
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* A job of f->cid that reached RUNNING; the connector is free again when
+ * ended is true. */
+static void run_job(struct fx *f, char jid[CCF_JOB_ID_LEN + 1], bool ended)
+{
+    struct store_transition run = {.from_mask = BIT(CCF_JOB_STARTED), .to = CCF_JOB_RUNNING};
+    struct store_transition end = {.from_mask = BIT(CCF_JOB_RUNNING), .to = CCF_JOB_SUCCEEDED};
+    struct ccf_job j;
+
+    assert_int_equal(store_start_job(f->s, &f->t, f->cid, NULL, &j), 0);
+    memcpy(jid, j.id, CCF_JOB_ID_LEN + 1);
+    ccf_job_clear(&j);
+    assert_int_equal(store_transition_job(f->s, &f->t, f->cid, jid, &run, NULL), 1);
+    if (ended)
+        assert_int_equal(store_transition_job(f->s, &f->t, f->cid, jid, &end, NULL), 1);
+}
+
+static struct ccf_job_stats stats_of(struct fx *f, const char *jid)
+{
+    struct ccf_job j;
+    struct ccf_job_stats st;
+
+    assert_int_equal(store_get_job(f->s, &f->t, f->cid, jid, &j), 0);
+    assert_true(j.has_stats);
+    st = j.stats;
+    ccf_job_clear(&j);
+    return st;
+}
+
+static void put(struct fx *f, const char *jid, const char *id, const char *sum)
+{
+    struct ccf_document d = {.id = id, .checksum = sum};
+
+    assert_int_equal(store_put_documents_by(f->s, &f->t, f->cid, jid, &d, 1), 0);
+}
+
+struct ids {
+    char **v;
+    size_t n, cap;
+};
+
+static int on_doc(void *ctx, const struct ccf_document *d)
+{
+    struct ids *l = ctx;
+
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 64;
+        l->v = realloc(l->v, l->cap * sizeof(*l->v));
+        assert_non_null(l->v);
+    }
+    l->v[l->n++] = strdup(d->id);
+    return 0;
+}
+
+static void ids_free(struct ids *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every page of the not-seen listing; every page but the last is full. */
+static void unseen_all(struct fx *f, const char *jid, size_t limit, struct ids *out)
+{
+    char *after = NULL, *next;
+
+    do {
+        struct store_page p = {.after = after, .limit = limit};
+        size_t before = out->n;
+
+        assert_int_equal(
+            store_list_documents_not_seen(f->s, &f->t, f->cid, jid, &p, on_doc, out, &next), 0);
+        if (next)
+            assert_int_equal(out->n - before, limit);
+        else
+            assert_true(out->n - before <= limit);
+        free(after);
+        after = next;
+    } while (after);
+}
+
+static void test_counts_one_batch(void **state)
+{
+    struct fx *f = *state;
+    char j[CCF_JOB_ID_LEN + 1];
+    struct ccf_document mine[] = {{.id = "new", .checksum = S1},
+                                  {.id = "same", .checksum = S1},
+                                  {.id = "changed", .checksum = S2}};
+    const char *del[] = {"gone", "never-existed", "also-never"};
+    struct ccf_job_stats st;
+    struct ccf_job started;
+
+    put(f, NULL, "same", S1);
+    put(f, NULL, "changed", S1);
+    put(f, NULL, "gone", S1);
+    assert_int_equal(store_start_job(f->s, &f->t, f->cid, NULL, &started), 0);
+    assert_false(started.has_stats); /* not RUNNING yet */
+    memcpy(j, started.id, sizeof(j));
+    ccf_job_clear(&started);
+    assert_int_equal(store_get_job(f->s, &f->t, f->cid, j, &started), 0);
+    assert_false(started.has_stats);
+    ccf_job_clear(&started);
+    assert_int_equal(
+        store_transition_job(
+            f->s, &f->t, f->cid, j,
+            &(struct store_transition){.from_mask = BIT(CCF_JOB_STARTED), .to = CCF_JOB_RUNNING},
+            NULL),
+        1);
+    st = stats_of(f, j);
+    assert_int_equal(st.documents_added + st.documents_updated + st.documents_unchanged, 0);
+
+    assert_int_equal(store_put_documents_by(f->s, &f->t, f->cid, j, mine, 3), 0);
+    assert_int_equal(store_delete_documents_by(f->s, &f->t, f->cid, j, del, 3), 0);
+    assert_int_equal(store_put_checkpoint_by(f->s, &f->t, f->cid, j, "x", 1), 0);
+    assert_int_equal(store_put_checkpoint_by(f->s, &f->t, f->cid, j, "y", 1), 0);
+    /* An operator's writes are nobody's. */
+    put(f, NULL, "other", S1);
+    assert_int_equal(store_put_checkpoint(f->s, &f->t, f->cid, "z", 1), 0);
+    st = stats_of(f, j);
+    assert_int_equal(st.documents_added, 1);
+    assert_int_equal(st.documents_updated, 1);
+    assert_int_equal(st.documents_unchanged, 1);
+    assert_int_equal(st.documents_deleted, 1);
+    assert_int_equal(st.checkpoint_puts, 2);
+
+    /* Operations, not net effects: put again, delete twice. */
+    assert_int_equal(store_put_documents_by(f->s, &f->t, f->cid, j, mine, 3), 0);
+    assert_int_equal(store_delete_documents_by(f->s, &f->t, f->cid, j, del + 1, 1), 0);
+    assert_int_equal(store_delete_documents_by(f->s, &f->t, f->cid, j, (const char *[]){"new"}, 1),
+                     0);
+    st = stats_of(f, j);
+    assert_int_equal(st.documents_added, 1);
+    assert_int_equal(st.documents_unchanged, 4);
+    assert_int_equal(st.documents_deleted, 2);
+}
+
+static void test_failed_batch_counts_nothing(void **state)
+{
+    struct fx *f = *state;
+    char j[CCF_JOB_ID_LEN + 1];
+    struct ccf_document batch[] = {{.id = "a", .checksum = S1}, {.id = "boom", .checksum = S1}};
+    struct ccf_job_stats st;
+    struct ids l = {0};
+
+    run_job(f, j, false);
+    put(f, j, "first", S1);
+    /* Fails on the batch's last row, after "a" was counted and written. */
+    raw_exec(f, "CREATE TRIGGER boom BEFORE INSERT ON documents WHEN NEW.document_id = 'boom' "
+                "BEGIN SELECT RAISE(ABORT, 'boom'); END;");
+    assert_true(store_put_documents_by(f->s, &f->t, f->cid, j, batch, 2) < 0);
+    raw_exec(f, "DROP TRIGGER boom;");
+    st = stats_of(f, j);
+    assert_int_equal(st.documents_added, 1);
+    put(f, NULL, "other", S1);
+    unseen_all(f, j, 10, &l); /* "a" was not written either */
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.v[0], "other");
+    ids_free(&l);
+}
+
+static void test_other_key_resets(void **state)
+{
+    struct fx *f = *state;
+    char j1[CCF_JOB_ID_LEN + 1], j2[CCF_JOB_ID_LEN + 1];
+    struct store_page p = {.limit = 10};
+    struct ids l = {0};
+
+    run_job(f, j1, true);
+    put(f, j1, "a", S1);
+    put(f, j1, "b", S1);
+    put(f, j1, "c", S1);
+    put(f, NULL, "b", S1); /* same checksum: still the operator's put */
+    run_job(f, j2, false);
+    put(f, j2, "c", S1);
+
+    assert_int_equal(store_list_documents_not_seen(f->s, &f->t, f->cid, j1, &p, on_doc, &l, NULL),
+                     0);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.v[0], "b");
+    assert_string_equal(l.v[1], "c");
+    ids_free(&l);
+    assert_int_equal(store_list_documents_not_seen(f->s, &f->t, f->cid, j2, &p, on_doc, &l, NULL),
+                     0);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.v[0], "a");
+    assert_string_equal(l.v[1], "b");
+    ids_free(&l);
+}
+
+static void test_unseen_not_found(void **state)
+{
+    struct fx *f = *state;
+    struct ccf_connector other = {.name = (char *)"o", .properties = (char *)PROPS};
+    struct store_page p = {.limit = 10};
+    char j[CCF_JOB_ID_LEN + 1];
+    struct ids l = {0};
+    struct ccf_tenant t2;
+
+    run_job(f, j, false);
+    assert_int_equal(store_create_connector(f->s, &f->t, &other), 0);
+    assert_int_equal(store_list_documents_not_seen(f->s, &f->t, other.id, j, &p, on_doc, &l, NULL),
+                     CCF_ENOTFOUND);
+    assert_int_equal(
+        store_list_documents_not_seen(f->s, &f->t, f->cid, NO_ID_J, &p, on_doc, &l, NULL),
+        CCF_ENOTFOUND);
+    assert_int_equal(
+        store_list_documents_not_seen(f->s, &f->t, f->cid, "ccj-bad", &p, on_doc, &l, NULL),
+        CCF_ENOTFOUND);
+    assert_int_equal(ccf_tenant_init(&t2, "us-east-1", "222222222222"), 0);
+    assert_int_equal(store_list_documents_not_seen(f->s, &t2, f->cid, j, &p, on_doc, &l, NULL),
+                     CCF_ENOTFOUND);
+    p.after = "bad\x01key";
+    assert_int_equal(store_list_documents_not_seen(f->s, &f->t, f->cid, j, &p, on_doc, &l, NULL),
+                     CCF_EINVAL);
+    assert_int_equal(l.n, 0);
+}
+
+/* Three jobs and an operator leave documents in four ranges of the index
+ * (NULL, j1, j3 and j2's own); the merge must give exactly the expected
+ * ids, in order, across page boundaries of any size. */
+static void test_unseen_pages(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 2500 };
+    char j1[CCF_JOB_ID_LEN + 1], j2[CCF_JOB_ID_LEN + 1], j3[CCF_JOB_ID_LEN + 1];
+    struct ccf_document *d = calloc(N, sizeof(*d));
+    char(*id)[16] = calloc(N, sizeof(*id));
+    struct ids want = {0}, got = {0};
+    size_t n2 = 0, n3 = 0, limits[] = {1, 7, 1000};
+    struct ccf_document *d2 = calloc(N, sizeof(*d2)), *d3 = calloc(N, sizeof(*d3));
+
+    for (size_t i = 0; i < N; i++) {
+        snprintf(id[i], sizeof(id[i]), "doc-%05zu", (i * 7919) % N); /* not in id order */
+        d[i] = (struct ccf_document){.id = id[i], .checksum = S1};
+    }
+    run_job(f, j1, true);
+    assert_int_equal(store_put_documents_by(f->s, &f->t, f->cid, j1, d, N), 0);
+    run_job(f, j2, true);
+    for (size_t i = 0; i < N; i++) {
+        if (i % 3 != 0)
+            d2[n2++] = d[i];
+    }
+    assert_int_equal(store_put_documents_by(f->s, &f->t, f->cid, j2, d2, n2), 0);
+    run_job(f, j3, false);
+    for (size_t i = 0; i < N; i++) {
+        if (i % 5 == 0)
+            d3[n3++] = d[i];
+    }
+    assert_int_equal(store_put_documents_by(f->s, &f->t, f->cid, j3, d3, n3), 0);
+    for (size_t i = 0; i < N; i += 7)
+        put(f, NULL, id[i], S2);
+    for (size_t i = 0; i < N; i++) {
+        if (i % 3 == 0 || i % 5 == 0 || i % 7 == 0)
+            on_doc(&want, &d[i]);
+    }
+    qsort(want.v, want.n, sizeof(*want.v), cmp_str);
+    for (size_t k = 0; k < sizeof(limits) / sizeof(limits[0]); k++) {
+        unseen_all(f, j2, limits[k], &got);
+        assert_int_equal(got.n, want.n);
+        for (size_t i = 0; i < want.n; i++)
+            assert_string_equal(got.v[i], want.v[i]);
+        ids_free(&got);
+    }
+    ids_free(&want);
+    free(d);
+    free(d2);
+    free(d3);
+    free(id);
+}
+
+/* Neither read of the listing scans: each is a search of the index. */
+static void test_unseen_query_plans(void **state)
+{
+    struct fx *f = *state;
+    const char *sqls[] = {STORE__SQL_UNSEEN_RANGE, STORE__SQL_UNSEEN_VALUE};
+    sqlite3 *db;
+    char sql[1024];
+
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    for (size_t i = 0; i < 2; i++) {
+        sqlite3_stmt *st;
+        bool searched = false;
+
+        snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", sqls[i]);
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *detail = (const char *)sqlite3_column_text(st, 3);
+            print_message("plan %zu: %s\n", i, detail);
+            assert_null(strstr(detail, "SCAN"));
+            assert_null(strstr(detail, "TEMP B-TREE"));
+            if (strstr(detail, "SEARCH documents USING") &&
+                strstr(detail, "documents_by_last_job (connector_id=? AND last_job"))
+                searched = true;
+        }
+        sqlite3_finalize(st);
+        assert_true(searched);
+    }
+    sqlite3_close(db);
+}
+
+/* A database of the previous version, with documents, migrates: they
+ * remember no job, so every job sees them as not seen. */
+static void test_migrates_old_documents(void **state)
+{
+    struct fx *f = *state;
+    char j[CCF_JOB_ID_LEN + 1];
+    struct ids l = {0};
+    struct store_page p = {.limit = 10};
+
+    put(f, NULL, "old-a", S1);
+    put(f, NULL, "old-b", S1);
+    store_close(f->s);
+    f->s = NULL;
+    raw_exec(f, "DROP INDEX documents_by_last_job; DROP TABLE job_stats;"
+                "ALTER TABLE documents DROP COLUMN last_job; PRAGMA user_version = 2;");
+    assert_int_equal(fx_open(f), 0);
+    run_job(f, j, false);
+    put(f, j, "old-a", S1);
+    assert_int_equal(store_list_documents_not_seen(f->s, &f->t, f->cid, j, &p, on_doc, &l, NULL),
+                     0);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.v[0], "old-b");
+    ids_free(&l);
+    assert_int_equal(stats_of(f, j).documents_unchanged, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_counts_one_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_batch_counts_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_other_key_resets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unseen_not_found, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unseen_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unseen_query_plans, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrates_old_documents, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
