@@ -9,6 +9,7 @@
 #include <ini.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,49 +22,75 @@
 #define DATA_DIR_MAX           3072 /* leaves room for "/ccf.db" and jobs/<id>/ in PATH_MAX */
 #define ERR_MAX                192
 
-/* One key. set() validates v and stores it, or writes why not into err. */
+/* How a key's value is stored. A slot key names a field of struct
+ * server_config and its bounds, and one generic setter per kind parses and
+ * checks it, as nginx's ngx_conf_set_num_slot does; a key with rules of its
+ * own has a set() instead. */
+enum config_slot {
+    SLOT_NONE = 0, /* set() does it */
+    SLOT_UINT,     /* unsigned, decimal, within [min, max] */
+    SLOT_ULONG,    /* unsigned long, decimal, within [min, max] */
+    SLOT_BOOL,     /* bool: true/yes/on/1, false/no/off/0, or names[1]/names[0] */
+    SLOT_STR,      /* char *, a copy; length within [min, max] */
+    SLOT_ENUM,     /* an enum: the index of the value in names */
+};
+
+/* One key. set() validates v and stores it, or writes why not into err; a
+ * slot key has no set() and is described by the fields after it. */
 struct config_key {
     const char *name;
     const char *arg; /* placeholder for --help; NULL for a switch */
     const char *help;
     int (*set)(struct server_config *c, const char *v, char *err, size_t n);
+    enum config_slot slot;
+    size_t off; /* of the field in struct server_config */
+    unsigned long min, max;
+    const char *const *names; /* SLOT_ENUM: the values; SLOT_BOOL: false and true, or NULL */
+    const char *unit;         /* SLOT_UINT, SLOT_ULONG: for the error message, or NULL */
 };
+
+/* offsetof(struct server_config, f), which must be a T: the pointer
+ * comparison does not compile otherwise (the Linux kernel's typecheck). */
+#define FIELD(f, T)                                                                                \
+    (offsetof(struct server_config, f) + 0 * sizeof(&((struct server_config *)0)->f == (T *)0))
+/* An enum field, stored as an int of the same size. */
+#define ENUM_FIELD(f)                                                                              \
+    (offsetof(struct server_config, f) +                                                           \
+     0 * sizeof(char[sizeof(((struct server_config *)0)->f) == sizeof(int) ? 1 : -1]))
+#define UINT_SLOT(f, lo, hi, u)                                                                    \
+    .slot = SLOT_UINT, .off = FIELD(f, unsigned), .min = (lo), .max = (hi), .unit = (u)
+#define ULONG_SLOT(f, lo, hi, u)                                                                   \
+    .slot = SLOT_ULONG, .off = FIELD(f, unsigned long), .min = (lo), .max = (hi), .unit = (u)
+#define BOOL_SLOT(f, words)  .slot = SLOT_BOOL, .off = FIELD(f, bool), .names = (words)
+#define STR_SLOT(f, lo, hi)  .slot = SLOT_STR, .off = FIELD(f, char *), .min = (lo), .max = (hi)
+#define ENUM_SLOT(f, values) .slot = SLOT_ENUM, .off = ENUM_FIELD(f), .names = (values)
 
 static int set_config(struct server_config *c, const char *v, char *err, size_t n);
 static int set_listen(struct server_config *c, const char *v, char *err, size_t n);
-static int set_data_dir(struct server_config *c, const char *v, char *err, size_t n);
 static int set_region(struct server_config *c, const char *v, char *err, size_t n);
 static int set_account_id(struct server_config *c, const char *v, char *err, size_t n);
-static int set_log_level(struct server_config *c, const char *v, char *err, size_t n);
-static int set_log_format(struct server_config *c, const char *v, char *err, size_t n);
-static int set_threads(struct server_config *c, const char *v, char *err, size_t n);
-static int set_write_threads(struct server_config *c, const char *v, char *err, size_t n);
-static int set_log_flush(struct server_config *c, const char *v, char *err, size_t n);
 static int set_synchronous(struct server_config *c, const char *v, char *err, size_t n);
-static int set_connection_limit(struct server_config *c, const char *v, char *err, size_t n);
-static int set_connection_timeout(struct server_config *c, const char *v, char *err, size_t n);
-static int set_allow_insecure(struct server_config *c, const char *v, char *err, size_t n);
-static int set_auth(struct server_config *c, const char *v, char *err, size_t n);
-static int set_credentials_file(struct server_config *c, const char *v, char *err, size_t n);
 static int set_signing_name(struct server_config *c, const char *v, char *err, size_t n);
-static int set_executor(struct server_config *c, const char *v, char *err, size_t n);
 static int set_api_endpoint(struct server_config *c, const char *v, char *err, size_t n);
 static int set_job_path(struct server_config *c, const char *v, char *err, size_t n);
-static int set_max_jobs(struct server_config *c, const char *v, char *err, size_t n);
 static int set_cpu_budget(struct server_config *c, const char *v, char *err, size_t n);
-static int set_memory_budget(struct server_config *c, const char *v, char *err, size_t n);
-static int set_stop_grace(struct server_config *c, const char *v, char *err, size_t n);
-static int set_job_log_max(struct server_config *c, const char *v, char *err, size_t n);
-static int set_retention(struct server_config *c, const char *v, char *err, size_t n);
 
-/* The order of this table is the order of --help. */
+static const char *const auth_words[] = {"sigv4", "none", NULL};     /* false, true: auth_none */
+static const char *const executor_words[] = {"local", "none", NULL}; /* executor_none */
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+static const char *const log_formats[] = {"logfmt", "json", NULL};
+
+/* The order of this table is the order of --help. A row in the short shape
+ * {name, arg, help, set} leaves the slot fields zero, as it should. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const struct config_key keys[] = {
     {"config", "FILE", "INI file of these keys; flags override it", set_config},
     {"listen", "HOST:PORT", "IP:PORT or [IPv6]:PORT (default " SERVER_DEFAULT_LISTEN ")",
      set_listen},
     {"data-dir", "DIR",
-     "holds ccf.db and credentials; made mode 0700 (default " SERVER_DEFAULT_DATA_DIR ")",
-     set_data_dir},
+     "holds ccf.db and credentials; made mode 0700 (default " SERVER_DEFAULT_DATA_DIR ")", NULL,
+     STR_SLOT(data_dir, 1, DATA_DIR_MAX)},
     {"region", "REGION", "region of the records (default " SERVER_DEFAULT_REGION ")", set_region},
     {"account-id", "ID",
      "account of the first start's key; with auth none, of all requests "
@@ -72,44 +99,50 @@ static const struct config_key keys[] = {
     {"auth", "MODE",
      "sigv4: every request but /healthz is signed (default); none: no authentication, "
      "loopback only",
-     set_auth},
+     NULL, BOOL_SLOT(auth_none, auth_words)},
     {"credentials-file", "FILE",
-     "access keys, mode 0600 (default DATA_DIR/credentials, made on first start)",
-     set_credentials_file},
+     "access keys, mode 0600 (default DATA_DIR/credentials, made on first start)", NULL,
+     STR_SLOT(credentials_file, 1, DATA_DIR_MAX)},
     {"signing-name", "NAME", "SigV4 service name (default " SERVER_DEFAULT_SIGNING ")",
      set_signing_name},
-    {"log-level", "LEVEL", "debug, info, warn or error (default info)", set_log_level},
-    {"log-format", "FORMAT", "logfmt or json (default logfmt)", set_log_format},
+    {"log-level", "LEVEL", "debug, info, warn or error (default info)", NULL,
+     ENUM_SLOT(log_level, log_levels)},
+    {"log-format", "FORMAT", "logfmt or json (default logfmt)", NULL,
+     ENUM_SLOT(log_format, log_formats)},
     {"log-flush-ms", "MS",
-     "info lines are written in batches at most this old; 0: each at once (default 50)",
-     set_log_flush},
-    {"threads", "N", "HTTP worker threads (default: online CPUs)", set_threads},
+     "info lines are written in batches at most this old; 0: each at once (default 50)", NULL,
+     UINT_SLOT(log_flush_ms, 0, 10000, "milliseconds")},
+    {"threads", "N", "HTTP worker threads (default: online CPUs)", NULL,
+     UINT_SLOT(threads, 1, THREADS_MAX, NULL)},
     {"write-threads", "N",
      "threads that run writes, 0 = on the HTTP threads (default " SERVER_WRITE_THREADS_DEFAULT_S
      ")",
-     set_write_threads},
+     NULL, UINT_SLOT(write_threads, 0, THREADS_MAX, NULL)},
     {"synchronous", "MODE", "FULL, NORMAL or OFF (default FULL)", set_synchronous},
-    {"connection-limit", "N", "most open connections (default 1024)", set_connection_limit},
-    {"connection-timeout", "SECONDS", "idle timeout and shutdown grace (default 30)",
-     set_connection_timeout},
-    {"allow-insecure-listen", NULL, "allow plain HTTP on a non-loopback address",
-     set_allow_insecure},
-    {"executor", "KIND", "local: run jobs here; none: serve the API only (default local)",
-     set_executor},
+    {"connection-limit", "N", "most open connections (default 1024)", NULL,
+     UINT_SLOT(connection_limit, 1, CONNECTION_LIMIT_MAX, NULL)},
+    {"connection-timeout", "SECONDS", "idle timeout and shutdown grace (default 30)", NULL,
+     UINT_SLOT(connection_timeout, 1, CONNECTION_TIMEOUT_MAX, "seconds")},
+    {"allow-insecure-listen", NULL, "allow plain HTTP on a non-loopback address", NULL,
+     BOOL_SLOT(allow_insecure_listen, NULL)},
+    {"executor", "KIND", "local: run jobs here; none: serve the API only (default local)", NULL,
+     BOOL_SLOT(executor_none, executor_words)},
     {"api-endpoint", "URL", "root URL jobs call back (default http://LISTEN/)", set_api_endpoint},
     {"job-path", "PATH", "PATH of every job (default " SERVER_DEFAULT_JOB_PATH ")", set_job_path},
-    {"max-jobs", "N", "most jobs running at once; 0: cpu and memory decide (default 0)",
-     set_max_jobs},
+    {"max-jobs", "N", "most jobs running at once; 0: cpu and memory decide (default 0)", NULL,
+     UINT_SLOT(max_jobs, 0, 100000, NULL)},
     {"cpu-budget", "VCPUS", "vCPUs running jobs may reserve (default: online CPUs)",
      set_cpu_budget},
-    {"memory-budget", "MIB", "MiB running jobs may reserve (default: physical memory)",
-     set_memory_budget},
-    {"stop-grace", "SECONDS", "from SIGTERM to SIGKILL when a job stops (default 10)",
-     set_stop_grace},
-    {"job-log-max", "BYTES", "log bytes kept per job (default 67108864)", set_job_log_max},
-    {"retention", "SECONDS", "how long ended jobs and their logs are kept (default 604800)",
-     set_retention},
+    {"memory-budget", "MIB", "MiB running jobs may reserve (default: physical memory)", NULL,
+     ULONG_SLOT(memory_budget_mib, 1024, 1UL << 40, "MiB")},
+    {"stop-grace", "SECONDS", "from SIGTERM to SIGKILL when a job stops (default 10)", NULL,
+     UINT_SLOT(stop_grace, 1, 3600, "seconds")},
+    {"job-log-max", "BYTES", "log bytes kept per job (default 67108864)", NULL,
+     ULONG_SLOT(job_log_max, 4096, 1UL << 40, "bytes")},
+    {"retention", "SECONDS", "how long ended jobs and their logs are kept (default 604800)", NULL,
+     ULONG_SLOT(retention, 1, 10UL * 365 * 86400, "seconds")},
 };
+#pragma GCC diagnostic pop
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static int fail(char *err, size_t n, const char *msg)
@@ -211,15 +244,6 @@ static int set_listen(struct server_config *c, const char *v, char *err, size_t 
     return 0;
 }
 
-static int set_data_dir(struct server_config *c, const char *v, char *err, size_t n)
-{
-    if (v[0] == '\0' || strlen(v) > DATA_DIR_MAX)
-        return fail(err, n, "expected a directory path of 1..3072 bytes");
-    free(c->data_dir);
-    c->data_dir = ccf_xstrdup(v);
-    return 0;
-}
-
 /* ccf_tenant_init holds the rules for both fields; each setter checks its own
  * field against a known-good value for the other. */
 static int set_region(struct server_config *c, const char *v, char *err, size_t n)
@@ -242,50 +266,6 @@ static int set_account_id(struct server_config *c, const char *v, char *err, siz
     return 0;
 }
 
-static int set_log_level(struct server_config *c, const char *v, char *err, size_t n)
-{
-    if (ccf_log_level_parse(v, &c->log_level) < 0)
-        return fail(err, n, "expected debug, info, warn or error");
-    return 0;
-}
-
-static int set_log_format(struct server_config *c, const char *v, char *err, size_t n)
-{
-    if (ccf_log_format_parse(v, &c->log_format) < 0)
-        return fail(err, n, "expected logfmt or json");
-    return 0;
-}
-
-static int set_threads(struct server_config *c, const char *v, char *err, size_t n)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 1, THREADS_MAX, &x) < 0)
-        return fail(err, n, "expected an integer 1..1024");
-    c->threads = (unsigned)x;
-    return 0;
-}
-
-static int set_log_flush(struct server_config *c, const char *v, char *err, size_t n)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 0, 10000, &x) < 0)
-        return fail(err, n, "expected an integer 0..10000 (milliseconds)");
-    c->log_flush_ms = (unsigned)x;
-    return 0;
-}
-
-static int set_write_threads(struct server_config *c, const char *v, char *err, size_t n)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 0, THREADS_MAX, &x) < 0)
-        return fail(err, n, "expected an integer 0..1024");
-    c->write_threads = (unsigned)x;
-    return 0;
-}
-
 static int set_synchronous(struct server_config *c, const char *v, char *err, size_t n)
 {
     static const char *const modes[] = {"FULL", "NORMAL", "OFF"};
@@ -299,50 +279,6 @@ static int set_synchronous(struct server_config *c, const char *v, char *err, si
     return fail(err, n, "expected FULL, NORMAL or OFF");
 }
 
-static int set_connection_limit(struct server_config *c, const char *v, char *err, size_t n)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 1, CONNECTION_LIMIT_MAX, &x) < 0)
-        return fail(err, n, "expected an integer 1..1048576");
-    c->connection_limit = (unsigned)x;
-    return 0;
-}
-
-static int set_connection_timeout(struct server_config *c, const char *v, char *err, size_t n)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 1, CONNECTION_TIMEOUT_MAX, &x) < 0)
-        return fail(err, n, "expected a number of seconds 1..86400");
-    c->connection_timeout = (unsigned)x;
-    return 0;
-}
-
-static int set_allow_insecure(struct server_config *c, const char *v, char *err, size_t n)
-{
-    if (parse_bool(v, &c->allow_insecure_listen) < 0)
-        return fail(err, n, "expected true or false");
-    return 0;
-}
-
-static int set_auth(struct server_config *c, const char *v, char *err, size_t n)
-{
-    if (strcmp(v, "sigv4") != 0 && strcmp(v, "none") != 0)
-        return fail(err, n, "expected sigv4 or none");
-    c->auth_none = strcmp(v, "none") == 0;
-    return 0;
-}
-
-static int set_credentials_file(struct server_config *c, const char *v, char *err, size_t n)
-{
-    if (v[0] == '\0' || strlen(v) > DATA_DIR_MAX)
-        return fail(err, n, "expected a file path of 1..3072 bytes");
-    free(c->credentials_file);
-    c->credentials_file = ccf_xstrdup(v);
-    return 0;
-}
-
 static int set_signing_name(struct server_config *c, const char *v, char *err, size_t n)
 {
     size_t len = strlen(v);
@@ -351,14 +287,6 @@ static int set_signing_name(struct server_config *c, const char *v, char *err, s
         strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") != len)
         return fail(err, n, "expected 1..63 characters of [a-z0-9-], e.g. execute-api");
     memcpy(c->signing_name, v, len + 1);
-    return 0;
-}
-
-static int set_executor(struct server_config *c, const char *v, char *err, size_t n)
-{
-    if (strcmp(v, "local") != 0 && strcmp(v, "none") != 0)
-        return fail(err, n, "expected local or none");
-    c->executor_none = strcmp(v, "none") == 0;
     return 0;
 }
 
@@ -383,16 +311,6 @@ static int set_job_path(struct server_config *c, const char *v, char *err, size_
     return 0;
 }
 
-static int set_max_jobs(struct server_config *c, const char *v, char *err, size_t n)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 0, 100000, &x) < 0)
-        return fail(err, n, "expected an integer 0..100000");
-    c->max_jobs = (unsigned)x;
-    return 0;
-}
-
 static int set_cpu_budget(struct server_config *c, const char *v, char *err, size_t n)
 {
     char *end;
@@ -406,35 +324,112 @@ static int set_cpu_budget(struct server_config *c, const char *v, char *err, siz
     return 0;
 }
 
-static int set_memory_budget(struct server_config *c, const char *v, char *err, size_t n)
+/* "a, b or c" from a NULL-terminated list. */
+static void join_words(const char *const *w, char *out, size_t n)
 {
-    if (parse_uint(v, 1024, 1UL << 40, &c->memory_budget_mib) < 0)
-        return fail(err, n, "expected a number of MiB of at least 1024");
-    return 0;
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; w[i] && used < n; i++) {
+        const char *sep = i == 0 ? "" : w[i + 1] ? ", " : " or ";
+        int k = snprintf(out + used, n - used, "%s%s", sep, w[i]);
+
+        if (k < 0)
+            break;
+        used += (size_t)k;
+    }
 }
 
-static int set_stop_grace(struct server_config *c, const char *v, char *err, size_t n)
+static int set_number(const struct config_key *k, struct server_config *c, const char *v, char *err,
+                      size_t n)
 {
+    char *field = (char *)c + k->off;
     unsigned long x;
 
-    if (parse_uint(v, 1, 3600, &x) < 0)
-        return fail(err, n, "expected a number of seconds 1..3600");
-    c->stop_grace = (unsigned)x;
+    if (parse_uint(v, k->min, k->max, &x) < 0) {
+        if (k->max >= 1UL << 40)
+            snprintf(err, n, "expected a number of %s of at least %lu", k->unit, k->min);
+        else
+            snprintf(err, n, "expected %s%s %lu..%lu", k->unit ? "a number of " : "an integer",
+                     k->unit ? k->unit : "", k->min, k->max);
+        return CCF_EINVAL;
+    }
+    if (k->slot == SLOT_UINT) {
+        unsigned u = (unsigned)x; /* max is below UINT_MAX for every SLOT_UINT row */
+        memcpy(field, &u, sizeof(u));
+    } else {
+        memcpy(field, &x, sizeof(x));
+    }
     return 0;
 }
 
-static int set_job_log_max(struct server_config *c, const char *v, char *err, size_t n)
+static int set_bool(const struct config_key *k, struct server_config *c, const char *v, char *err,
+                    size_t n)
 {
-    if (parse_uint(v, 4096, 1UL << 40, &c->job_log_max) < 0)
-        return fail(err, n, "expected a number of bytes of at least 4096");
+    bool b;
+
+    if (!k->names && parse_bool(v, &b) < 0)
+        return fail(err, n, "expected true or false");
+    if (k->names) {
+        if (strcmp(v, k->names[0]) != 0 && strcmp(v, k->names[1]) != 0) {
+            snprintf(err, n, "expected %s or %s", k->names[0], k->names[1]);
+            return CCF_EINVAL;
+        }
+        b = strcmp(v, k->names[1]) == 0;
+    }
+    memcpy((char *)c + k->off, &b, sizeof(b));
     return 0;
 }
 
-static int set_retention(struct server_config *c, const char *v, char *err, size_t n)
+static int set_string(const struct config_key *k, struct server_config *c, const char *v, char *err,
+                      size_t n)
 {
-    if (parse_uint(v, 1, 10UL * 365 * 86400, &c->retention) < 0)
-        return fail(err, n, "expected a number of seconds, at least 1");
+    size_t len = strlen(v);
+    char *copy;
+
+    if (len < k->min || len > k->max) {
+        snprintf(err, n, "expected %s of %lu..%lu bytes", k->arg, k->min, k->max);
+        return CCF_EINVAL;
+    }
+    memcpy(&copy, (char *)c + k->off, sizeof(copy));
+    free(copy);
+    copy = ccf_xstrdup(v);
+    memcpy((char *)c + k->off, &copy, sizeof(copy));
     return 0;
+}
+
+static int set_enum(const struct config_key *k, struct server_config *c, const char *v, char *err,
+                    size_t n)
+{
+    for (int i = 0; k->names[i]; i++) {
+        if (strcasecmp(v, k->names[i]) == 0) {
+            memcpy((char *)c + k->off, &i, sizeof(i));
+            return 0;
+        }
+    }
+    memcpy(err, "expected ", sizeof("expected "));
+    join_words(k->names, err + strlen(err), n - strlen(err));
+    return CCF_EINVAL;
+}
+
+/* Sets key k from the text v, by its own set() or by its slot. */
+static int key_set(const struct config_key *k, struct server_config *c, const char *v, char *err,
+                   size_t n)
+{
+    switch (k->slot) {
+    case SLOT_UINT:
+    case SLOT_ULONG:
+        return set_number(k, c, v, err, n);
+    case SLOT_BOOL:
+        return set_bool(k, c, v, err, n);
+    case SLOT_STR:
+        return set_string(k, c, v, err, n);
+    case SLOT_ENUM:
+        return set_enum(k, c, v, err, n);
+    case SLOT_NONE:
+        break;
+    }
+    return k->set(c, v, err, n);
 }
 
 static unsigned long physical_mib(void)
@@ -563,7 +558,7 @@ static int on_ini_key(void *user, const char *section, const char *name, const c
         return ini_fail(x, name, "unknown key (see ccfd --help)");
     if (k->set == set_config)
         return ini_fail(x, name, "a config file cannot name another one");
-    if (k->set(x->c, value, err, sizeof(err)) < 0) {
+    if (key_set(k, x->c, value, err, sizeof(err)) < 0) {
         fprintf(stderr, "ccfd: %s:%d: invalid value '%.64s' for %s: %s\n", x->c->config_file,
                 x->line, value, k->name, err);
         x->failed = true;
@@ -653,7 +648,7 @@ static int apply_flag(struct server_config *c, const struct flag *f)
 {
     char err[ERR_MAX];
 
-    if (f->k->set(c, f->v, err, sizeof(err)) < 0) {
+    if (key_set(f->k, c, f->v, err, sizeof(err)) < 0) {
         fprintf(stderr, "ccfd: invalid value '%.64s' for --%s: %s\n", f->v, f->k->name, err);
         return CCF_EINVAL;
     }
