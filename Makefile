@@ -130,7 +130,7 @@ FUZZ_SAN  := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=a
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzzers/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 $(BUILD)/fuzzers/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/harness.o \
-  $(BUILD)/obj/src/server/config.o $(LIBCCF)
+  $(BUILD)/obj/src/server/config.o $(BUILD)/obj/src/server/config_show.o $(LIBCCF)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_ALL)
 

@@ -2,6 +2,7 @@
  * (libinih) and --help, so that a flag and its INI key cannot drift apart.
  * Defaults are applied first, then the file, then the flags in order. */
 #include "server/config.h"
+#include "server/config_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,49 +22,6 @@
 #define CONNECTION_TIMEOUT_MAX 86400
 #define DATA_DIR_MAX           3072 /* leaves room for "/ccf.db" and jobs/<id>/ in PATH_MAX */
 #define ERR_MAX                192
-
-/* How a key's value is stored. A slot key names a field of struct
- * server_config and its bounds, and one generic setter per kind parses and
- * checks it, as nginx's ngx_conf_set_num_slot does; a key with rules of its
- * own has a set() instead. */
-enum config_slot {
-    SLOT_NONE = 0, /* set() does it */
-    SLOT_UINT,     /* unsigned, decimal, within [min, max] */
-    SLOT_ULONG,    /* unsigned long, decimal, within [min, max] */
-    SLOT_BOOL,     /* bool: true/yes/on/1, false/no/off/0, or names[1]/names[0] */
-    SLOT_STR,      /* char *, a copy; length within [min, max] */
-    SLOT_ENUM,     /* an enum: the index of the value in names */
-};
-
-/* One key. set() validates v and stores it, or writes why not into err; a
- * slot key has no set() and is described by the fields after it. */
-struct config_key {
-    const char *name;
-    const char *arg; /* placeholder for --help; NULL for a switch */
-    const char *help;
-    int (*set)(struct server_config *c, const char *v, char *err, size_t n);
-    enum config_slot slot;
-    size_t off; /* of the field in struct server_config */
-    unsigned long min, max;
-    const char *const *names; /* SLOT_ENUM: the values; SLOT_BOOL: false and true, or NULL */
-    const char *unit;         /* SLOT_UINT, SLOT_ULONG: for the error message, or NULL */
-};
-
-/* offsetof(struct server_config, f), which must be a T: the pointer
- * comparison does not compile otherwise (the Linux kernel's typecheck). */
-#define FIELD(f, T)                                                                                \
-    (offsetof(struct server_config, f) + 0 * sizeof(&((struct server_config *)0)->f == (T *)0))
-/* An enum field, stored as an int of the same size. */
-#define ENUM_FIELD(f)                                                                              \
-    (offsetof(struct server_config, f) +                                                           \
-     0 * sizeof(char[sizeof(((struct server_config *)0)->f) == sizeof(int) ? 1 : -1]))
-#define UINT_SLOT(f, lo, hi, u)                                                                    \
-    .slot = SLOT_UINT, .off = FIELD(f, unsigned), .min = (lo), .max = (hi), .unit = (u)
-#define ULONG_SLOT(f, lo, hi, u)                                                                   \
-    .slot = SLOT_ULONG, .off = FIELD(f, unsigned long), .min = (lo), .max = (hi), .unit = (u)
-#define BOOL_SLOT(f, words)  .slot = SLOT_BOOL, .off = FIELD(f, bool), .names = (words)
-#define STR_SLOT(f, lo, hi)  .slot = SLOT_STR, .off = FIELD(f, char *), .min = (lo), .max = (hi)
-#define ENUM_SLOT(f, values) .slot = SLOT_ENUM, .off = ENUM_FIELD(f), .names = (values)
 
 static int set_config(struct server_config *c, const char *v, char *err, size_t n);
 static int set_listen(struct server_config *c, const char *v, char *err, size_t n);
@@ -87,15 +45,16 @@ static const char *const log_formats[] = {"logfmt", "json", NULL};
 static const struct config_key keys[] = {
     {"config", "FILE", "INI file of these keys; flags override it", set_config},
     {"listen", "HOST:PORT", "IP:PORT or [IPv6]:PORT (default " SERVER_DEFAULT_LISTEN ")",
-     set_listen},
+     set_listen, .show = server__config_show_listen},
     {"data-dir", "DIR",
      "holds ccf.db and credentials; made mode 0700 (default " SERVER_DEFAULT_DATA_DIR ")", NULL,
      STR_SLOT(data_dir, 1, DATA_DIR_MAX)},
-    {"region", "REGION", "region of the records (default " SERVER_DEFAULT_REGION ")", set_region},
+    {"region", "REGION", "region of the records (default " SERVER_DEFAULT_REGION ")", set_region,
+     SHOW_CHARS(region)},
     {"account-id", "ID",
      "account of the first start's key; with auth none, of all requests "
      "(default " SERVER_DEFAULT_ACCOUNT_ID ")",
-     set_account_id},
+     set_account_id, SHOW_CHARS(account_id)},
     {"auth", "MODE",
      "sigv4: every request but /healthz is signed (default); none: no authentication, "
      "loopback only",
@@ -104,11 +63,13 @@ static const struct config_key keys[] = {
      "access keys, mode 0600 (default DATA_DIR/credentials, made on first start)", NULL,
      STR_SLOT(credentials_file, 1, DATA_DIR_MAX)},
     {"signing-name", "NAME", "SigV4 service name (default " SERVER_DEFAULT_SIGNING ")",
-     set_signing_name},
+     set_signing_name, SHOW_CHARS(signing_name)},
     {"log-level", "LEVEL", "debug, info, warn or error (default info)", NULL,
      ENUM_SLOT(log_level, log_levels)},
     {"log-format", "FORMAT", "logfmt or json (default logfmt)", NULL,
      ENUM_SLOT(log_format, log_formats)},
+    {"access-log", NULL, "a line per HTTP request at info; --access-log=off: none (default on)",
+     NULL, BOOL_SLOT(access_log, NULL)},
     {"log-flush-ms", "MS",
      "info lines are written in batches at most this old; 0: each at once (default 50)", NULL,
      UINT_SLOT(log_flush_ms, 0, 10000, "milliseconds")},
@@ -118,7 +79,8 @@ static const struct config_key keys[] = {
      "threads that run writes, 0 = on the HTTP threads (default " SERVER_WRITE_THREADS_DEFAULT_S
      ")",
      NULL, UINT_SLOT(write_threads, 0, THREADS_MAX, NULL)},
-    {"synchronous", "MODE", "FULL, NORMAL or OFF (default FULL)", set_synchronous},
+    {"synchronous", "MODE", "FULL, NORMAL or OFF (default FULL)", set_synchronous,
+     SHOW_CHARS(synchronous)},
     {"connection-limit", "N", "most open connections (default 1024)", NULL,
      UINT_SLOT(connection_limit, 1, CONNECTION_LIMIT_MAX, NULL)},
     {"connection-timeout", "SECONDS", "idle timeout and shutdown grace (default 30)", NULL,
@@ -127,12 +89,14 @@ static const struct config_key keys[] = {
      BOOL_SLOT(allow_insecure_listen, NULL)},
     {"executor", "KIND", "local: run jobs here; none: serve the API only (default local)", NULL,
      BOOL_SLOT(executor_none, executor_words)},
-    {"api-endpoint", "URL", "root URL jobs call back (default http://LISTEN/)", set_api_endpoint},
-    {"job-path", "PATH", "PATH of every job (default " SERVER_DEFAULT_JOB_PATH ")", set_job_path},
+    {"api-endpoint", "URL", "root URL jobs call back (default http://LISTEN/)", set_api_endpoint,
+     SHOW_STRP(api_endpoint)},
+    {"job-path", "PATH", "PATH of every job (default " SERVER_DEFAULT_JOB_PATH ")", set_job_path,
+     SHOW_STRP(job_path)},
     {"max-jobs", "N", "most jobs running at once; 0: cpu and memory decide (default 0)", NULL,
      UINT_SLOT(max_jobs, 0, 100000, NULL)},
-    {"cpu-budget", "VCPUS", "vCPUs running jobs may reserve (default: online CPUs)",
-     set_cpu_budget},
+    {"cpu-budget", "VCPUS", "vCPUs running jobs may reserve (default: online CPUs)", set_cpu_budget,
+     .show = server__config_show_cpu_budget},
     {"memory-budget", "MIB", "MiB running jobs may reserve (default: physical memory)", NULL,
      ULONG_SLOT(memory_budget_mib, 1024, 1UL << 40, "MiB")},
     {"stop-grace", "SECONDS", "from SIGTERM to SIGKILL when a job stops (default 10)", NULL,
@@ -412,9 +376,8 @@ static int set_enum(const struct config_key *k, struct server_config *c, const c
     return CCF_EINVAL;
 }
 
-/* Sets key k from the text v, by its own set() or by its slot. */
-static int key_set(const struct config_key *k, struct server_config *c, const char *v, char *err,
-                   size_t n)
+int server__config_key_set(const struct config_key *k, struct server_config *c, const char *v,
+                           char *err, size_t n)
 {
     switch (k->slot) {
     case SLOT_UINT:
@@ -462,6 +425,7 @@ static void set_defaults(struct server_config *c)
     memcpy(c->signing_name, SERVER_DEFAULT_SIGNING, sizeof(SERVER_DEFAULT_SIGNING));
     c->log_level = CCF_LOG_INFO;
     c->log_format = CCF_LOG_LOGFMT;
+    c->access_log = true;
     c->threads = online_cpus();
     c->write_threads = SERVER_WRITE_THREADS_DEFAULT;
     c->log_flush_ms = 50;
@@ -493,17 +457,20 @@ static void usage(FILE *f)
                "       ccfd credentials add|list|revoke ... (ccfd credentials --help)\n"
                "Serves the Custom Connector Framework API over HTTP.\n\n"
                "Each option is also an INI key of the same name in the --config file\n"
-               "(data-dir = /var/lib/ccf, allow-insecure-listen = true); flags override\n"
-               "the file. Port 0 in --listen picks a free port. Every request but\n"
-               "GET /healthz must be signed with AWS SigV4 by a key of the credentials\n"
-               "file; the signer's account, in --region, is the request's tenant.\n\n");
+               "(data-dir = /var/lib/ccf, allow-insecure-listen = true) and an environment\n"
+               "variable: CCF_ and the key in upper case, '_' for '-' (CCF_DATA_DIR,\n"
+               "CCF_CONFIG). Flags beat the environment, which beats the file. Port 0\n"
+               "in --listen picks a free port. Every request but GET /healthz must be\n"
+               "signed with AWS SigV4 by a key of the credentials file; the signer's\n"
+               "account, in --region, is the request's tenant.\n\n");
     for (size_t i = 0; i < NKEYS; i++) {
         snprintf(left, sizeof(left), "--%s%s%s", keys[i].name, keys[i].arg ? " " : "",
                  keys[i].arg ? keys[i].arg : "");
         fprintf(f, "  %-29s %s\n", left, keys[i].help);
     }
-    fprintf(f, "  %-29s %s\n  %-29s %s\n", "--help", "print this help and exit", "--version",
-            "print the version and exit");
+    fprintf(f, "  %-29s %s\n  %-29s %s\n  %-29s %s\n", "--print-config",
+            "print the configuration as an INI file and exit", "--help", "print this help and exit",
+            "--version", "print the version and exit");
 }
 
 /* The INI pass. ini_parse_stream reads through ini_read so that we know the
@@ -515,6 +482,7 @@ struct ini_ctx {
     int next_line; /* line the next read starts on */
     int long_line; /* first line longer than inih's buffer, or 0 */
     bool failed;
+    bool *given; /* given[i]: keys[i] was set */
 };
 
 static char *ini_read(char *str, int num, void *stream)
@@ -558,18 +526,19 @@ static int on_ini_key(void *user, const char *section, const char *name, const c
         return ini_fail(x, name, "unknown key (see ccfd --help)");
     if (k->set == set_config)
         return ini_fail(x, name, "a config file cannot name another one");
-    if (key_set(k, x->c, value, err, sizeof(err)) < 0) {
+    if (server__config_key_set(k, x->c, value, err, sizeof(err)) < 0) {
         fprintf(stderr, "ccfd: %s:%d: invalid value '%.64s' for %s: %s\n", x->c->config_file,
                 x->line, value, k->name, err);
         x->failed = true;
         return 0;
     }
+    x->given[k - keys] = true;
     return 1;
 }
 
-static int load_file(struct server_config *c)
+static int load_file(struct server_config *c, bool *given)
 {
-    struct ini_ctx x = {.c = c, .next_line = 1};
+    struct ini_ctx x = {.c = c, .next_line = 1, .given = given};
     int rc;
 
     x.f = fopen(c->config_file, "r");
@@ -597,12 +566,15 @@ struct flag {
 static void build_options(struct option *o)
 {
     for (size_t i = 0; i < NKEYS; i++) {
-        o[i] = (struct option){keys[i].name, keys[i].arg ? required_argument : no_argument, NULL,
-                               256 + (int)i};
+        /* A switch may say --access-log=off; alone it means true. */
+        int has = keys[i].arg ? required_argument : optional_argument;
+
+        o[i] = (struct option){keys[i].name, has, NULL, 256 + (int)i};
     }
     o[NKEYS] = (struct option){"help", no_argument, NULL, 'h'};
     o[NKEYS + 1] = (struct option){"version", no_argument, NULL, 'V'};
-    o[NKEYS + 2] = (struct option){NULL, 0, NULL, 0};
+    o[NKEYS + 2] = (struct option){"print-config", no_argument, NULL, 'P'};
+    o[NKEYS + 3] = (struct option){NULL, 0, NULL, 0};
 }
 
 static void version(void)
@@ -612,9 +584,9 @@ static void version(void)
 
 /* Collects flags into f (room for argc entries); handles --help, --version
  * and usage errors itself. */
-static int scan_flags(int argc, char **argv, struct flag *f, size_t *nf)
+static int scan_flags(int argc, char **argv, struct flag *f, size_t *nf, bool *print)
 {
-    struct option opts[NKEYS + 3];
+    struct option opts[NKEYS + 4];
     int ch;
 
     build_options(opts);
@@ -628,13 +600,17 @@ static int scan_flags(int argc, char **argv, struct flag *f, size_t *nf)
                 version();
             return SERVER_CONFIG_EXIT;
         }
+        if (ch == 'P') {
+            *print = true;
+            continue;
+        }
         if (ch == ':' || ch == '?') {
             fprintf(stderr, "ccfd: %s '%s'; see ccfd --help\n",
                     ch == ':' ? "missing value for option" : "unknown option", argv[optind - 1]);
             return CCF_EINVAL;
         }
         f[*nf].k = &keys[ch - 256];
-        f[*nf].v = f[*nf].k->arg ? optarg : "true";
+        f[*nf].v = optarg ? optarg : "true";
         (*nf)++;
     }
     if (optind < argc) {
@@ -648,7 +624,7 @@ static int apply_flag(struct server_config *c, const struct flag *f)
 {
     char err[ERR_MAX];
 
-    if (key_set(f->k, c, f->v, err, sizeof(err)) < 0) {
+    if (server__config_key_set(f->k, c, f->v, err, sizeof(err)) < 0) {
         fprintf(stderr, "ccfd: invalid value '%.64s' for --%s: %s\n", f->v, f->k->name, err);
         return CCF_EINVAL;
     }
@@ -673,27 +649,48 @@ static int check(const struct server_config *c)
     return 0;
 }
 
+/* The file: the last --config, else CCF_CONFIG. */
+static int pick_file(struct server_config *c, const struct flag *flags, size_t nflags)
+{
+    const char *env = getenv("CCF_CONFIG");
+    char err[ERR_MAX];
+
+    for (size_t i = nflags; i-- > 0;) {
+        if (flags[i].k->set == set_config)
+            return apply_flag(c, &flags[i]);
+    }
+    if (!env || env[0] == '\0')
+        return 0; /* empty is unset, as for every CCF_ variable */
+    return set_config(c, env, err, sizeof(err));
+}
+
 int server__config_load(struct server_config *c, int argc, char **argv)
 {
     struct flag *flags = ccf_xcalloc((size_t)argc + 1, sizeof(*flags));
+    bool given[NKEYS] = {false}, print = false;
     size_t nflags = 0;
     int rc;
 
     set_defaults(c);
-    if ((rc = scan_flags(argc, argv, flags, &nflags)) != SERVER_CONFIG_RUN)
+    if ((rc = scan_flags(argc, argv, flags, &nflags, &print)) != SERVER_CONFIG_RUN)
         goto out;
-    /* --config first, so that the file applies before every other flag. */
-    for (size_t i = 0; i < nflags; i++) {
-        if (flags[i].k->set == set_config && (rc = apply_flag(c, &flags[i])) < 0)
-            goto out;
-    }
-    if (c->config_file && (rc = load_file(c)) < 0)
+    /* The file, then the environment, then the flags: each beats the one
+     * before it, key by key (CONTRACT-OPS.md, "Configuration"). */
+    if ((rc = pick_file(c, flags, nflags)) < 0)
+        goto out;
+    if (c->config_file && (rc = load_file(c, given)) < 0)
+        goto out;
+    if ((rc = server__config_env(c, keys, NKEYS, find_key("config"), given)) < 0)
         goto out;
     for (size_t i = 0; i < nflags; i++) {
         if (flags[i].k->set != set_config && (rc = apply_flag(c, &flags[i])) < 0)
             goto out;
+        given[flags[i].k - keys] = true;
     }
-    rc = check(c);
+    if ((rc = check(c)) < 0 || !print)
+        goto out;
+    server__config_print(c, keys, NKEYS, find_key("config"), given);
+    rc = SERVER_CONFIG_EXIT;
 out:
     free(flags);
     return rc;

@@ -44,6 +44,7 @@ struct server_config {
     unsigned connection_limit;
     unsigned connection_timeout; /* seconds */
     bool allow_insecure_listen;
+    bool access_log; /* a line per HTTP request at info */
     /* Authentication. */
     bool auth_none;         /* auth = none: no SigV4, every request is account_id's */
     char *credentials_file; /* NULL: DATA_DIR/credentials, made on first start */

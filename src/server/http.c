@@ -66,6 +66,7 @@ struct server_http {
     struct auth *auth;        /* NULL: auth = none, every request is tenant */
     struct ccf_tenant tenant; /* auth = none's tenant */
     unsigned port;
+    bool access_log; /* access-log: a line per request */
     atomic_bool stopping;
     atomic_size_t in_flight;
     atomic_uint_fast64_t seq; /* request ids if the CSPRNG fails */
@@ -211,7 +212,8 @@ static void log_request(const struct http_req *r, enum MHD_RequestTerminationCod
 /* Logs the request and frees what it holds; r is ready for the next one. */
 static void req_end(struct server_http *h, struct http_req *r, enum MHD_RequestTerminationCode toe)
 {
-    log_request(r, toe);
+    if (h->access_log)
+        log_request(r, toe);
     auth_pending_free(r->auth);
     free(r->target);
     free(r->path);
@@ -877,6 +879,7 @@ int server__http_start(struct server_http **out, const struct server_http_config
         goto fail;
     h->api = cfg->api;
     h->auth = cfg->auth;
+    h->access_log = cfg->access_log;
     h->listen_fd = MHD_INVALID_SOCKET;
     atomic_init(&h->stopping, false);
     atomic_init(&h->in_flight, 0);

@@ -20,6 +20,7 @@
 #ifndef CCF_SERVER_HTTP_H
 #define CCF_SERVER_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -39,6 +40,7 @@ struct server_http_config {
     struct auth *auth;           /* borrowed, outlives the transport; NULL: auth = none */
     const char *region;          /* with auth = none, the tenant of every request */
     const char *account_id;
+    bool access_log; /* a line per request at info (access-log) */
 };
 
 /* Binds and starts the worker threads. CCF_EINVAL if region or account_id is

@@ -111,6 +111,9 @@ class Server:
                     stdout=log,
                     stderr=log,
                     cwd=self.cwd,
+                    # ccfd reads CCF_ variables (CCF_DATA_DIR...): a test's
+                    # server gets only its flags, whatever the shell exports.
+                    env={k: v for k, v in os.environ.items() if not k.startswith("CCF_")},
                 )
             if self._wait_ready():
                 prefix = f"arn:aws:ccf:{self.region}:{self.account_id}:custom-connector/"
