@@ -4,6 +4,20 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 PYTHON  ?= /usr/bin/python3
 SAN     ?=
+# `make` alone builds what `make install` installs.
+.DEFAULT_GOAL := all
+
+# make install's layout (GNU names); the unit it writes names BINDIR and
+# SYSCONFDIR. The data directory is systemd's StateDirectory, /var/lib/ccf.
+BINDIR         ?= $(PREFIX)/bin
+LIBDIR         ?= $(PREFIX)/lib
+INCLUDEDIR     ?= $(PREFIX)/include
+MANDIR         ?= $(PREFIX)/share/man
+DOCDIR         ?= $(PREFIX)/share/doc/ccf
+COMPLETIONDIR  ?= $(PREFIX)/share/bash-completion/completions
+SYSCONFDIR     ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR    ?= $(PREFIX)/lib/sysusers.d
 
 PKGS    := libmicrohttpd sqlite3 jansson libcrypto inih
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -53,11 +67,18 @@ $(BUILD)/bench/ceiling_sqlite: bench/ceiling_sqlite.c $(LIBCCF)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBCCF) $(LDLIBS_ALL)
 
-bench: deps
+bench:
+	@scripts/deps.sh --bench
 	@$(MAKE) --no-print-directory $(CCFD) $(BENCH_BINS)
 	$(PYTHON) bench/run.py $(BUILD) $(BENCH_ARGS)
 
-all: $(CCFD) $(SUPERVISE) $(CCF_CLI)
+all: $(CCFD) $(SUPERVISE) $(CCF_CLI) $(LIBCCF_CLIENT) $(BUILD)/ccfd.conf
+
+# The sample config is ccfd's own --print-config (every key of the table,
+# at its default, commented out) with the packaged data directory; no CCF_
+# variable of the builder's shell gets in.
+$(BUILD)/ccfd.conf: $(CCFD)
+	env -i $(CCFD) --data-dir /var/lib/ccf --print-config > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -170,21 +191,37 @@ validate:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 	  --inline-suppr --suppress=missingIncludeSystem -I src --std=c11 -D__GNUC__ src
 
+# The sample goes to $(SYSCONFDIR)/ccf/ccfd.conf unless one is there (an
+# operator's edits are kept), and always to $(DOCDIR)/ccfd.conf.sample.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/ccf
-	install -m 0755 $(CCFD) $(DESTDIR)$(PREFIX)/bin/ccfd
-	install -m 0755 $(SUPERVISE) $(DESTDIR)$(PREFIX)/bin/ccfd-supervise
-	install -m 0755 $(CCF_CLI) $(DESTDIR)$(PREFIX)/bin/ccf
-	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions
-	install -m 0644 docs/ccf.1 $(DESTDIR)$(PREFIX)/share/man/man1/ccf.1
-	install -m 0644 contrib/ccf.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ccf
-	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/ccf/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) \
+	  $(DESTDIR)$(COMPLETIONDIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	  $(DESTDIR)$(SYSCONFDIR)/ccf
+	install -m 0755 $(CCFD) $(DESTDIR)$(BINDIR)/ccfd
+	install -m 0755 $(SUPERVISE) $(DESTDIR)$(BINDIR)/ccfd-supervise
+	install -m 0755 $(CCF_CLI) $(DESTDIR)$(BINDIR)/ccf
+	install -m 0644 $(LIBCCF_CLIENT) $(DESTDIR)$(LIBDIR)/libccf.a
+	install -m 0644 src/client/ccf_client.h $(DESTDIR)$(INCLUDEDIR)/ccf_client.h
+	install -m 0644 docs/ccf.1 $(DESTDIR)$(MANDIR)/man1/ccf.1
+	install -m 0644 docs/ccfd.8 $(DESTDIR)$(MANDIR)/man8/ccfd.8
+	install -m 0644 contrib/ccf.bash-completion $(DESTDIR)$(COMPLETIONDIR)/ccf
+	install -m 0644 contrib/ccfd.bash-completion $(DESTDIR)$(COMPLETIONDIR)/ccfd
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' contrib/ccfd.service.in \
+	  > $(DESTDIR)$(SYSTEMDUNITDIR)/ccfd.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/ccfd.service
+	install -m 0644 contrib/ccf.sysusers $(DESTDIR)$(SYSUSERSDIR)/ccf.conf
+	install -m 0644 $(BUILD)/ccfd.conf $(DESTDIR)$(DOCDIR)/ccfd.conf.sample
+	[ -e $(DESTDIR)$(SYSCONFDIR)/ccf/ccfd.conf ] || \
+	  install -m 0644 $(BUILD)/ccfd.conf $(DESTDIR)$(SYSCONFDIR)/ccf/ccfd.conf
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 
 clean:
 	rm -rf build
 
 help:
-	@echo "targets: all run test asan format validate install clean (PREFIX=$(PREFIX))"
+	@echo "targets: all (the default) run test asan format validate install clean (PREFIX=$(PREFIX))"
+	@echo "integ: the black-box service tests against CCF_ENDPOINT with the AWS_* credentials"
 	@echo "hardening: valgrind fuzz fuzz-ci (FUZZ_SECONDS=60) crash soak (CRASH_KILLS=500)"
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -4,10 +4,16 @@
 set -eu
 
 # e2fsprogs, mount: the storage-fault tests build an ext4 image on a loop device.
+# systemd: systemd-analyze verifies the installed unit (no running systemd needed).
 PACKAGES="make gcc clang pkg-config libmicrohttpd-dev libsqlite3-dev libjansson-dev
 libssl-dev libinih-dev libcmocka-dev libcurl4-openssl-dev
 python3 python3-pytest python3-requests python3-boto3 awscli sqlite3 curl jq
-e2fsprogs mount"
+e2fsprogs mount
+systemd"
+if [ "${1:-}" = "--bench" ]; then
+    # make bench: wrk drives the HTTP load.
+    PACKAGES="$PACKAGES wrk"
+fi
 if [ "${1:-}" = "--dev" ]; then
     # libclang-rt-14-dev: the sanitizer and libFuzzer runtimes (make asan, make fuzz).
     PACKAGES="$PACKAGES clang-format clang-tidy cppcheck valgrind wrk libclang-rt-14-dev"
