@@ -54,7 +54,7 @@ DATA_DIR ?= ./var
 LISTEN   ?= 127.0.0.1:8787
 
 .PHONY: all deps run test unit service asan asan-test format validate install clean help
-.PHONY: valgrind fuzz fuzz-build fuzz-ci crash soak load bench
+.PHONY: valgrind fuzz fuzz-build fuzz-ci crash soak load bench integ integ-local
 
 # Benchmarks (never part of the tests): ccfd beside this machine's ceilings.
 BENCH_BINS := $(BUILD)/bench/ceiling_http $(BUILD)/bench/ceiling_sqlite
@@ -128,6 +128,19 @@ unit: $(UNIT_BINS)
 
 service: $(CCFD) $(SUPERVISE) $(CCF_CLI)
 	CCFD=$(abspath $(CCFD)) CCF_BIN=$(abspath $(CCF_CLI)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/service
+
+# make integ: the black-box service tests against a running deployment,
+# CCF_ENDPOINT, signed with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+# [, AWS_SESSION_TOKEN] in AWS_REGION, as the original framework's make
+# integ does (tests/service/conftest.py, --integ). integ-local runs it
+# against a ccfd started here (scripts/integ-local.sh; CI does).
+integ:
+	@[ -n "$$CCF_ENDPOINT" ] || { echo "make integ: set CCF_ENDPOINT and AWS_ACCESS_KEY_ID," \
+	  "AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN, AWS_REGION if needed)" >&2; exit 2; }
+	$(PYTHON) -m pytest -q -p no:cacheprovider --integ tests/service $(INTEG_ARGS)
+
+integ-local: all
+	scripts/integ-local.sh $(CCFD)
 
 # The same suites under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps
