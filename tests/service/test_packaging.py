@@ -10,6 +10,7 @@ directory of $CCFD), so they build nothing new.
 import os
 import re
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -164,3 +165,63 @@ def test_bash_completion_offers_ccfd_options(destdir):
     lines = r.stdout.splitlines()
     assert sorted(lines[0].split()) == ["--access-log", "--account-id"], r.stdout + r.stderr
     assert lines[1] == "warn"
+
+
+def allowed_syscalls(group):
+    """Every system call of a systemd syscall group, nested groups expanded."""
+    out = subprocess.run(["systemd-analyze", "syscall-filter"], capture_output=True, text=True,
+                         check=True).stdout
+    groups, name = {}, None
+    for line in out.splitlines():
+        if line.startswith("@"):
+            name = line.split()[0]
+            groups[name] = set()
+        elif name and line.strip() and not line.strip().startswith("#"):
+            groups[name].add(line.strip())
+
+    def expand(g, seen=()):
+        calls = set()
+        for x in groups.get(g, ()):
+            calls |= expand(x, seen + (g,)) if x.startswith("@") and x not in seen else {x}
+        return calls
+
+    return expand(group)
+
+
+def test_unit_syscall_filter_allows_what_ccfd_and_jobs_use(ccfd_factory, tmp_path, monkeypatch):
+    """ccfd, its job supervisors and a job (a shell running python3 and
+    coreutils, calling ccfd back) under strace -f: every system call they
+    make is in the unit's SystemCallFilter, so the hardening lets jobs run."""
+    import conftest
+    from test_job_runs import sh, wait_job
+
+    if not shutil.which("strace"):
+        pytest.fail("strace is missing: run scripts/deps.sh")
+    unit = (REPO / "contrib/ccfd.service.in").read_text()
+    group = re.search(r"^SystemCallFilter=(@[a-z-]+)$", unit, re.M).group(1)
+    trace = tmp_path / "strace"
+    monkeypatch.setattr(conftest, "WRAPPER", ["strace", "-f", "-qq", "-o", str(trace)])
+    s = ccfd_factory(extra_args=["--stop-grace", "2"])
+    script = ('python3 -c "import json, os, socket, urllib.request; '
+              "urllib.request.urlopen(os.environ['CUSTOM_CONNECTOR_FRAMEWORK_API_ENDPOINT'] "
+              "+ 'healthz').read(); print(json.dumps({'ok': 1}))\"; ls / > /dev/null; "
+              "sleep 0.1 & wait; mktemp -d > /dev/null; echo done")
+    c = s.client.create_connector(container_properties=sh(script, timeout=60))
+    job = s.client.start_job(c["connector_id"])
+    wait_job(s.client, c["connector_id"], job["job_id"], {"SUCCEEDED"}, timeout=60)
+    # SIGTERM to ccfd, not to strace (s.proc); strace ends when its tracees
+    # have: ccfd, and the supervisor, which exits once its job is collected.
+    s.client.close()
+    children = Path(f"/proc/{s.proc.pid}/task/{s.proc.pid}/children").read_text().split()
+    assert len(children) == 1, children
+    os.kill(int(children[0]), signal.SIGTERM)
+    assert s.proc.wait(timeout=60) == 0, s.tail()
+    used = set()
+    for path in tmp_path.glob("strace*"):
+        for line in path.read_text(errors="replace").splitlines():
+            m = re.match(r"^\d+\s+([a-z0-9_]+)\(", line)
+            if m:
+                used.add(m.group(1))
+    assert {"execve", "clone", "setpgid", "wait4"} & used, "strace saw nothing: bad wrapper"
+    denied = used - allowed_syscalls(group)
+    assert not denied, f"{group} would refuse (EPERM) {sorted(denied)}"
