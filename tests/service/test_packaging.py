@@ -69,12 +69,12 @@ def prefix(tmp_path_factory):
 
 
 def test_default_goal_is_all():
-    """`make` alone builds the binaries, not a benchmark: with everything
-    built, the default goal is up to date (a phony goal never is)."""
-    r = make("-q")
-    assert r.returncode == 0, "the default goal is not `all`, or the build is stale"
+    """`make` alone builds the binaries, not a benchmark."""
     r = make("-p", "-q", "nothing-at-all")
-    assert re.search(r"^\.DEFAULT_GOAL := all$", r.stdout, re.M)
+    assert re.search(r"^\.DEFAULT_GOAL := all$", r.stdout, re.M), "the default goal is not all"
+    deps = re.search(r"^all: (.*)$", r.stdout, re.M).group(1).split()
+    for target in ("ccfd", "ccfd-supervise", "ccf", "libccf.a", "ccfd.conf"):
+        assert any(d.endswith("/" + target) for d in deps), target
 
 
 def test_make_install_lays_out_every_file(destdir):
@@ -201,6 +201,9 @@ def test_unit_syscall_filter_allows_what_ccfd_and_jobs_use(ccfd_factory, tmp_pat
     group = re.search(r"^SystemCallFilter=(@[a-z-]+)$", unit, re.M).group(1)
     trace = tmp_path / "strace"
     monkeypatch.setattr(conftest, "WRAPPER", ["strace", "-f", "-qq", "-o", str(trace)])
+    # make asan: LeakSanitizer cannot run under ptrace (the other tests check leaks).
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    monkeypatch.setenv("ASAN_OPTIONS", (asan + ":" if asan else "") + "detect_leaks=0")
     s = ccfd_factory(extra_args=["--stop-grace", "2"])
     script = ('python3 -c "import json, os, socket, urllib.request; '
               "urllib.request.urlopen(os.environ['CUSTOM_CONNECTOR_FRAMEWORK_API_ENDPOINT'] "
