@@ -1,6 +1,7 @@
 /* config.c: ccfd's settings. One table of keys serves the flags, the INI file
- * (libinih) and --help, so that a flag and its INI key cannot drift apart.
- * Defaults are applied first, then the file, then the flags in order. */
+ * (libinih), the CCF_ variables, --help and --print-config, so that no
+ * source can drift from another. Defaults are applied first, then the file,
+ * then the environment, then the flags in order. */
 #include "server/config.h"
 #include "server/config_int.h"
 
