@@ -188,7 +188,8 @@ def allowed_syscalls(group):
     return expand(group)
 
 
-def test_unit_syscall_filter_allows_what_ccfd_and_jobs_use(ccfd_factory, tmp_path, monkeypatch):
+def test_unit_syscall_filter_allows_what_ccfd_and_jobs_use(ccfd_factory, tmp_path, monkeypatch,
+                                                            request):
     """ccfd, its job supervisors and a job (a shell running python3 and
     coreutils, calling ccfd back) under strace -f: every system call they
     make is in the unit's SystemCallFilter, so the hardening lets jobs run."""
@@ -205,6 +206,17 @@ def test_unit_syscall_filter_allows_what_ccfd_and_jobs_use(ccfd_factory, tmp_pat
     asan = os.environ.get("ASAN_OPTIONS", "")
     monkeypatch.setenv("ASAN_OPTIONS", (asan + ":" if asan else "") + "detect_leaks=0")
     s = ccfd_factory(extra_args=["--stop-grace", "2"])
+    children = Path(f"/proc/{s.proc.pid}/task/{s.proc.pid}/children").read_text().split()
+    assert len(children) == 1, children
+    ccfd_pid = int(children[0])
+
+    def kill_ccfd():  # on failure: a SIGTERM to strace would leave ccfd behind
+        try:
+            os.kill(ccfd_pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    request.addfinalizer(kill_ccfd)
     script = ('python3 -c "import json, os, socket, urllib.request; '
               "urllib.request.urlopen(os.environ['CUSTOM_CONNECTOR_FRAMEWORK_API_ENDPOINT'] "
               "+ 'healthz').read(); print(json.dumps({'ok': 1}))\"; ls / > /dev/null; "
@@ -215,9 +227,7 @@ def test_unit_syscall_filter_allows_what_ccfd_and_jobs_use(ccfd_factory, tmp_pat
     # SIGTERM to ccfd, not to strace (s.proc); strace ends when its tracees
     # have: ccfd, and the supervisor, which exits once its job is collected.
     s.client.close()
-    children = Path(f"/proc/{s.proc.pid}/task/{s.proc.pid}/children").read_text().split()
-    assert len(children) == 1, children
-    os.kill(int(children[0]), signal.SIGTERM)
+    os.kill(ccfd_pid, signal.SIGTERM)
     assert s.proc.wait(timeout=60) == 0, s.tail()
     used = set()
     for path in tmp_path.glob("strace*"):
