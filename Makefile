@@ -4,6 +4,20 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 PYTHON  ?= /usr/bin/python3
 SAN     ?=
+# `make` alone builds what `make install` installs.
+.DEFAULT_GOAL := all
+
+# make install's layout (GNU names); the unit it writes names BINDIR and
+# SYSCONFDIR. The data directory is systemd's StateDirectory, /var/lib/ccf.
+BINDIR         ?= $(PREFIX)/bin
+LIBDIR         ?= $(PREFIX)/lib
+INCLUDEDIR     ?= $(PREFIX)/include
+MANDIR         ?= $(PREFIX)/share/man
+DOCDIR         ?= $(PREFIX)/share/doc/ccf
+COMPLETIONDIR  ?= $(PREFIX)/share/bash-completion/completions
+SYSCONFDIR     ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR    ?= $(PREFIX)/lib/sysusers.d
 
 PKGS    := libmicrohttpd sqlite3 jansson libcrypto inih gnutls glib-2.0
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -40,7 +54,7 @@ DATA_DIR ?= ./var
 LISTEN   ?= 127.0.0.1:8787
 
 .PHONY: all deps run test unit service asan asan-test format validate install clean help
-.PHONY: valgrind fuzz fuzz-build fuzz-ci crash soak load bench
+.PHONY: valgrind fuzz fuzz-build fuzz-ci crash soak load bench integ integ-local
 .PHONY: bench-schedule
 
 # Benchmarks (never part of the tests): ccfd beside this machine's ceilings.
@@ -72,17 +86,25 @@ $(BUILD)/bench/docstats: bench/docstats.c $(LIBCCF)
 bench-docstats: $(BUILD)/bench/docstats
 	@d=$$(mktemp -d); $(BUILD)/bench/docstats $$d $(DOCSTATS_N); rc=$$?; rm -rf $$d; exit $$rc
 
-bench: deps
-	@$(MAKE) --no-print-directory $(CCFD) $(BENCH_BINS)
-	$(PYTHON) bench/run.py $(BUILD) $(BENCH_ARGS)
-
 # The cost of TLS: signed reads over HTTP and HTTPS, same run (docs/PERFORMANCE.md).
 .PHONY: bench-tls
-bench-tls: deps
+bench-tls:
+	@scripts/deps.sh --bench
 	@$(MAKE) --no-print-directory $(CCFD)
 	$(PYTHON) bench/tls.py $(BUILD) $(BENCH_ARGS)
 
-all: $(CCFD) $(SUPERVISE) $(CCF_CLI)
+bench:
+	@scripts/deps.sh --bench
+	@$(MAKE) --no-print-directory $(CCFD) $(BENCH_BINS)
+	$(PYTHON) bench/run.py $(BUILD) $(BENCH_ARGS)
+
+all: $(CCFD) $(SUPERVISE) $(CCF_CLI) $(LIBCCF_CLIENT) $(BUILD)/ccfd.conf
+
+# The sample config is ccfd's own --print-config (every key of the table,
+# at its default, commented out) with the packaged data directory; no CCF_
+# variable of the builder's shell gets in.
+$(BUILD)/ccfd.conf: $(CCFD)
+	env -i $(CCFD) --data-dir /var/lib/ccf --print-config > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -139,6 +161,19 @@ unit: $(UNIT_BINS)
 service: $(CCFD) $(SUPERVISE) $(CCF_CLI)
 	CCFD=$(abspath $(CCFD)) CCF_BIN=$(abspath $(CCF_CLI)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/service
 
+# make integ: the black-box service tests against a running deployment,
+# CCF_ENDPOINT, signed with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+# [, AWS_SESSION_TOKEN] in AWS_REGION, as the original framework's make
+# integ does (tests/service/conftest.py, --integ). integ-local runs it
+# against a ccfd started here (scripts/integ-local.sh; CI does).
+integ:
+	@[ -n "$$CCF_ENDPOINT" ] || { echo "make integ: set CCF_ENDPOINT and AWS_ACCESS_KEY_ID," \
+	  "AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN, AWS_REGION if needed)" >&2; exit 2; }
+	$(PYTHON) -m pytest -q -p no:cacheprovider --integ tests/service $(INTEG_ARGS)
+
+integ-local: all
+	scripts/integ-local.sh $(CCFD)
+
 # The same suites under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang CFLAGS="-O1 -g" \
@@ -161,7 +196,7 @@ FUZZ_SAN  := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=a
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzzers/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 $(BUILD)/fuzzers/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/harness.o \
-  $(BUILD)/obj/src/server/config.o $(LIBCCF)
+  $(BUILD)/obj/src/server/config.o $(BUILD)/obj/src/server/config_show.o $(LIBCCF)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_ALL)
 
@@ -201,21 +236,37 @@ validate:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 	  --inline-suppr --suppress=missingIncludeSystem -I src --std=c11 -D__GNUC__ src
 
+# The sample goes to $(SYSCONFDIR)/ccf/ccfd.conf unless one is there (an
+# operator's edits are kept), and always to $(DOCDIR)/ccfd.conf.sample.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/ccf
-	install -m 0755 $(CCFD) $(DESTDIR)$(PREFIX)/bin/ccfd
-	install -m 0755 $(SUPERVISE) $(DESTDIR)$(PREFIX)/bin/ccfd-supervise
-	install -m 0755 $(CCF_CLI) $(DESTDIR)$(PREFIX)/bin/ccf
-	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions
-	install -m 0644 docs/ccf.1 $(DESTDIR)$(PREFIX)/share/man/man1/ccf.1
-	install -m 0644 contrib/ccf.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ccf
-	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/ccf/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) \
+	  $(DESTDIR)$(COMPLETIONDIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	  $(DESTDIR)$(SYSCONFDIR)/ccf
+	install -m 0755 $(CCFD) $(DESTDIR)$(BINDIR)/ccfd
+	install -m 0755 $(SUPERVISE) $(DESTDIR)$(BINDIR)/ccfd-supervise
+	install -m 0755 $(CCF_CLI) $(DESTDIR)$(BINDIR)/ccf
+	install -m 0644 $(LIBCCF_CLIENT) $(DESTDIR)$(LIBDIR)/libccf.a
+	install -m 0644 src/client/ccf_client.h $(DESTDIR)$(INCLUDEDIR)/ccf_client.h
+	install -m 0644 docs/ccf.1 $(DESTDIR)$(MANDIR)/man1/ccf.1
+	install -m 0644 docs/ccfd.8 $(DESTDIR)$(MANDIR)/man8/ccfd.8
+	install -m 0644 contrib/ccf.bash-completion $(DESTDIR)$(COMPLETIONDIR)/ccf
+	install -m 0644 contrib/ccfd.bash-completion $(DESTDIR)$(COMPLETIONDIR)/ccfd
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' contrib/ccfd.service.in \
+	  > $(DESTDIR)$(SYSTEMDUNITDIR)/ccfd.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/ccfd.service
+	install -m 0644 contrib/ccf.sysusers $(DESTDIR)$(SYSUSERSDIR)/ccf.conf
+	install -m 0644 $(BUILD)/ccfd.conf $(DESTDIR)$(DOCDIR)/ccfd.conf.sample
+	[ -e $(DESTDIR)$(SYSCONFDIR)/ccf/ccfd.conf ] || \
+	  install -m 0644 $(BUILD)/ccfd.conf $(DESTDIR)$(SYSCONFDIR)/ccf/ccfd.conf
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 
 clean:
 	rm -rf build
 
 help:
-	@echo "targets: all run test asan format validate install clean (PREFIX=$(PREFIX))"
+	@echo "targets: all (the default) run test asan format validate install clean (PREFIX=$(PREFIX))"
+	@echo "integ: the black-box service tests against CCF_ENDPOINT with the AWS_* credentials"
 	@echo "hardening: valgrind fuzz fuzz-ci (FUZZ_SECONDS=60) crash soak (CRASH_KILLS=500)"
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

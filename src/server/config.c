@@ -1,7 +1,9 @@
 /* config.c: ccfd's settings. One table of keys serves the flags, the INI file
- * (libinih) and --help, so that a flag and its INI key cannot drift apart.
- * Defaults are applied first, then the file, then the flags in order. */
+ * (libinih), the CCF_ variables, --help and --print-config, so that no
+ * source can drift from another. Defaults are applied first, then the file,
+ * then the environment, then the flags in order. */
 #include "server/config.h"
+#include "server/config_int.h"
 
 #include "core/ratelimit.h"
 
@@ -11,6 +13,7 @@
 #include <ini.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,110 +26,106 @@
 #define DATA_DIR_MAX           3072 /* leaves room for "/ccf.db" and jobs/<id>/ in PATH_MAX */
 #define ERR_MAX                192
 
-/* One key. set() validates v and stores it, or writes why not into err. */
-struct config_key {
-    const char *name;
-    const char *arg; /* placeholder for --help; NULL for a switch */
-    const char *help;
-    int (*set)(struct server_config *c, const char *v, char *err, size_t n);
-};
-
 static int set_config(struct server_config *c, const char *v, char *err, size_t n);
 static int set_listen(struct server_config *c, const char *v, char *err, size_t n);
-static int set_data_dir(struct server_config *c, const char *v, char *err, size_t n);
 static int set_region(struct server_config *c, const char *v, char *err, size_t n);
 static int set_account_id(struct server_config *c, const char *v, char *err, size_t n);
-static int set_log_level(struct server_config *c, const char *v, char *err, size_t n);
-static int set_log_format(struct server_config *c, const char *v, char *err, size_t n);
-static int set_threads(struct server_config *c, const char *v, char *err, size_t n);
-static int set_write_threads(struct server_config *c, const char *v, char *err, size_t n);
-static int set_log_flush(struct server_config *c, const char *v, char *err, size_t n);
 static int set_synchronous(struct server_config *c, const char *v, char *err, size_t n);
-static int set_connection_limit(struct server_config *c, const char *v, char *err, size_t n);
-static int set_connection_timeout(struct server_config *c, const char *v, char *err, size_t n);
-static int set_allow_insecure(struct server_config *c, const char *v, char *err, size_t n);
-static int set_tls_cert(struct server_config *c, const char *v, char *err, size_t n);
-static int set_tls_key(struct server_config *c, const char *v, char *err, size_t n);
-static int set_auth(struct server_config *c, const char *v, char *err, size_t n);
-static int set_credentials_file(struct server_config *c, const char *v, char *err, size_t n);
 static int set_signing_name(struct server_config *c, const char *v, char *err, size_t n);
-static int set_executor(struct server_config *c, const char *v, char *err, size_t n);
 static int set_api_endpoint(struct server_config *c, const char *v, char *err, size_t n);
 static int set_job_path(struct server_config *c, const char *v, char *err, size_t n);
-static int set_max_jobs(struct server_config *c, const char *v, char *err, size_t n);
 static int set_cpu_budget(struct server_config *c, const char *v, char *err, size_t n);
-static int set_memory_budget(struct server_config *c, const char *v, char *err, size_t n);
-static int set_stop_grace(struct server_config *c, const char *v, char *err, size_t n);
-static int set_job_log_max(struct server_config *c, const char *v, char *err, size_t n);
-static int set_retention(struct server_config *c, const char *v, char *err, size_t n);
-static int set_quiet(struct server_config *c, const char *v, char *err, size_t n);
 static int set_rate_limit(struct server_config *c, const char *v, char *err, size_t n);
+static void show_rate_limit(const struct config_key *k, const struct server_config *c, char *out,
+                            size_t n);
 
-/* The order of this table is the order of --help. */
+static const char *const auth_words[] = {"sigv4", "none", NULL};     /* false, true: auth_none */
+static const char *const executor_words[] = {"local", "none", NULL}; /* executor_none */
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+static const char *const log_formats[] = {"logfmt", "json", NULL};
+
+/* The order of this table is the order of --help. A row in the short shape
+ * {name, arg, help, set} leaves the slot fields zero, as it should. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const struct config_key keys[] = {
     {"config", "FILE", "INI file of these keys; flags override it", set_config},
     {"listen", "HOST:PORT", "IP:PORT or [IPv6]:PORT (default " SERVER_DEFAULT_LISTEN ")",
-     set_listen},
+     set_listen, .show = server__config_show_listen},
     {"data-dir", "DIR",
-     "holds ccf.db and credentials; made mode 0700 (default " SERVER_DEFAULT_DATA_DIR ")",
-     set_data_dir},
-    {"region", "REGION", "region of the records (default " SERVER_DEFAULT_REGION ")", set_region},
+     "holds ccf.db and credentials; made mode 0700 (default " SERVER_DEFAULT_DATA_DIR ")", NULL,
+     STR_SLOT(data_dir, 1, DATA_DIR_MAX)},
+    {"region", "REGION", "region of the records (default " SERVER_DEFAULT_REGION ")", set_region,
+     SHOW_CHARS(region)},
     {"account-id", "ID",
      "account of the first start's key; with auth none, of all requests "
      "(default " SERVER_DEFAULT_ACCOUNT_ID ")",
-     set_account_id},
+     set_account_id, SHOW_CHARS(account_id)},
     {"auth", "MODE",
      "sigv4: every request but /healthz is signed (default); none: no authentication, "
      "loopback only",
-     set_auth},
+     NULL, BOOL_SLOT(auth_none, auth_words)},
     {"credentials-file", "FILE",
-     "access keys, mode 0600 (default DATA_DIR/credentials, made on first start)",
-     set_credentials_file},
+     "access keys, mode 0600 (default DATA_DIR/credentials, made on first start)", NULL,
+     STR_SLOT(credentials_file, 1, DATA_DIR_MAX)},
     {"signing-name", "NAME", "SigV4 service name (default " SERVER_DEFAULT_SIGNING ")",
-     set_signing_name},
-    {"log-level", "LEVEL", "debug, info, warn or error (default info)", set_log_level},
-    {"log-format", "FORMAT", "logfmt or json (default logfmt)", set_log_format},
+     set_signing_name, SHOW_CHARS(signing_name)},
+    {"log-level", "LEVEL", "debug, info, warn or error (default info)", NULL,
+     ENUM_SLOT(log_level, log_levels)},
+    {"log-format", "FORMAT", "logfmt or json (default logfmt)", NULL,
+     ENUM_SLOT(log_format, log_formats)},
+    {"access-log", NULL, "a line per HTTP request at info; --access-log=off: none (default on)",
+     NULL, BOOL_SLOT(access_log, NULL)},
     {"log-flush-ms", "MS",
-     "info lines are written in batches at most this old; 0: each at once (default 50)",
-     set_log_flush},
-    {"threads", "N", "HTTP worker threads (default: online CPUs)", set_threads},
+     "info lines are written in batches at most this old; 0: each at once (default 50)", NULL,
+     UINT_SLOT(log_flush_ms, 0, 10000, "milliseconds")},
+    {"threads", "N", "HTTP worker threads (default: online CPUs)", NULL,
+     UINT_SLOT(threads, 1, THREADS_MAX, NULL)},
     {"write-threads", "N",
      "threads that run writes, 0 = on the HTTP threads (default " SERVER_WRITE_THREADS_DEFAULT_S
      ")",
-     set_write_threads},
-    {"synchronous", "MODE", "FULL, NORMAL or OFF (default FULL)", set_synchronous},
-    {"connection-limit", "N", "most open connections (default 1024)", set_connection_limit},
-    {"connection-timeout", "SECONDS", "idle timeout and shutdown grace (default 30)",
-     set_connection_timeout},
-    {"allow-insecure-listen", NULL, "allow plain HTTP on a non-loopback address",
-     set_allow_insecure},
+     NULL, UINT_SLOT(write_threads, 0, THREADS_MAX, NULL)},
+    {"synchronous", "MODE", "FULL, NORMAL or OFF (default FULL)", set_synchronous,
+     SHOW_CHARS(synchronous)},
+    {"connection-limit", "N", "most open connections (default 1024)", NULL,
+     UINT_SLOT(connection_limit, 1, CONNECTION_LIMIT_MAX, NULL)},
+    {"connection-timeout", "SECONDS", "idle timeout and shutdown grace (default 30)", NULL,
+     UINT_SLOT(connection_timeout, 1, CONNECTION_TIMEOUT_MAX, "seconds")},
+    {"allow-insecure-listen", NULL, "allow plain HTTP on a non-loopback address", NULL,
+     BOOL_SLOT(allow_insecure_listen, NULL)},
     {"tls-cert", "FILE",
-     "PEM certificate chain, leaf first: serve HTTPS (TLS 1.2+); SIGHUP re-reads it", set_tls_cert},
-    {"tls-key", "FILE", "PEM private key of tls-cert, unencrypted, mode 0640 or less", set_tls_key},
+     "PEM certificate chain, leaf first: serve HTTPS (TLS 1.2+); SIGHUP re-reads it", NULL,
+     STR_SLOT(tls_cert, 1, DATA_DIR_MAX)},
+    {"tls-key", "FILE", "PEM private key of tls-cert, unencrypted, mode 0640 or less", NULL,
+     STR_SLOT(tls_key, 1, DATA_DIR_MAX)},
     {"quiet", NULL,
      "print no banner on how to sign requests with the key of the first start (printed at "
      "each start while the credentials file holds only that key)",
-     set_quiet},
-    {"executor", "KIND", "local: run jobs here; none: serve the API only (default local)",
-     set_executor},
-    {"api-endpoint", "URL", "root URL jobs call back (default http://LISTEN/)", set_api_endpoint},
-    {"job-path", "PATH", "PATH of every job (default " SERVER_DEFAULT_JOB_PATH ")", set_job_path},
-    {"max-jobs", "N", "most jobs running at once; 0: cpu and memory decide (default 0)",
-     set_max_jobs},
-    {"cpu-budget", "VCPUS", "vCPUs running jobs may reserve (default: online CPUs)",
-     set_cpu_budget},
-    {"memory-budget", "MIB", "MiB running jobs may reserve (default: physical memory)",
-     set_memory_budget},
-    {"stop-grace", "SECONDS", "from SIGTERM to SIGKILL when a job stops (default 10)",
-     set_stop_grace},
-    {"job-log-max", "BYTES", "log bytes kept per job (default 67108864)", set_job_log_max},
-    {"retention", "SECONDS", "how long ended jobs and their logs are kept (default 604800)",
-     set_retention},
+     NULL, BOOL_SLOT(quiet, NULL)},
+    {"executor", "KIND", "local: run jobs here; none: serve the API only (default local)", NULL,
+     BOOL_SLOT(executor_none, executor_words)},
+    {"api-endpoint", "URL", "root URL jobs call back (default http://LISTEN/)", set_api_endpoint,
+     SHOW_STRP(api_endpoint)},
+    {"job-path", "PATH", "PATH of every job (default " SERVER_DEFAULT_JOB_PATH ")", set_job_path,
+     SHOW_STRP(job_path)},
+    {"max-jobs", "N", "most jobs running at once; 0: cpu and memory decide (default 0)", NULL,
+     UINT_SLOT(max_jobs, 0, 100000, NULL)},
+    {"cpu-budget", "VCPUS", "vCPUs running jobs may reserve (default: online CPUs)", set_cpu_budget,
+     .show = server__config_show_cpu_budget},
+    {"memory-budget", "MIB", "MiB running jobs may reserve (default: physical memory)", NULL,
+     ULONG_SLOT(memory_budget_mib, 1024, 1UL << 40, "MiB")},
+    {"stop-grace", "SECONDS", "from SIGTERM to SIGKILL when a job stops (default 10)", NULL,
+     UINT_SLOT(stop_grace, 1, 3600, "seconds")},
+    {"job-log-max", "BYTES", "log bytes kept per job (default 67108864)", NULL,
+     ULONG_SLOT(job_log_max, 4096, 1UL << 40, "bytes")},
+    {"retention", "SECONDS", "how long ended jobs and their logs are kept (default 604800)", NULL,
+     ULONG_SLOT(retention, 1, 10UL * 365 * 86400, "seconds")},
     {"rate-limit", "RPS[:BURST]",
      "requests a second per access key, BURST at once (default BURST: RPS); over it, 429 "
      "(default 0: no limit)",
-     set_rate_limit},
+     set_rate_limit, .show = show_rate_limit},
 };
+#pragma GCC diagnostic pop
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static int fail(char *err, size_t n, const char *msg)
@@ -228,15 +227,6 @@ static int set_listen(struct server_config *c, const char *v, char *err, size_t 
     return 0;
 }
 
-static int set_data_dir(struct server_config *c, const char *v, char *err, size_t n)
-{
-    if (v[0] == '\0' || strlen(v) > DATA_DIR_MAX)
-        return fail(err, n, "expected a directory path of 1..3072 bytes");
-    free(c->data_dir);
-    c->data_dir = ccf_xstrdup(v);
-    return 0;
-}
-
 /* ccf_tenant_init holds the rules for both fields; each setter checks its own
  * field against a known-good value for the other. */
 static int set_region(struct server_config *c, const char *v, char *err, size_t n)
@@ -259,50 +249,6 @@ static int set_account_id(struct server_config *c, const char *v, char *err, siz
     return 0;
 }
 
-static int set_log_level(struct server_config *c, const char *v, char *err, size_t n)
-{
-    if (ccf_log_level_parse(v, &c->log_level) < 0)
-        return fail(err, n, "expected debug, info, warn or error");
-    return 0;
-}
-
-static int set_log_format(struct server_config *c, const char *v, char *err, size_t n)
-{
-    if (ccf_log_format_parse(v, &c->log_format) < 0)
-        return fail(err, n, "expected logfmt or json");
-    return 0;
-}
-
-static int set_threads(struct server_config *c, const char *v, char *err, size_t n)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 1, THREADS_MAX, &x) < 0)
-        return fail(err, n, "expected an integer 1..1024");
-    c->threads = (unsigned)x;
-    return 0;
-}
-
-static int set_log_flush(struct server_config *c, const char *v, char *err, size_t n)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 0, 10000, &x) < 0)
-        return fail(err, n, "expected an integer 0..10000 (milliseconds)");
-    c->log_flush_ms = (unsigned)x;
-    return 0;
-}
-
-static int set_write_threads(struct server_config *c, const char *v, char *err, size_t n)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 0, THREADS_MAX, &x) < 0)
-        return fail(err, n, "expected an integer 0..1024");
-    c->write_threads = (unsigned)x;
-    return 0;
-}
-
 static int set_synchronous(struct server_config *c, const char *v, char *err, size_t n)
 {
     static const char *const modes[] = {"FULL", "NORMAL", "OFF"};
@@ -316,76 +262,6 @@ static int set_synchronous(struct server_config *c, const char *v, char *err, si
     return fail(err, n, "expected FULL, NORMAL or OFF");
 }
 
-static int set_connection_limit(struct server_config *c, const char *v, char *err, size_t n)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 1, CONNECTION_LIMIT_MAX, &x) < 0)
-        return fail(err, n, "expected an integer 1..1048576");
-    c->connection_limit = (unsigned)x;
-    return 0;
-}
-
-static int set_connection_timeout(struct server_config *c, const char *v, char *err, size_t n)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 1, CONNECTION_TIMEOUT_MAX, &x) < 0)
-        return fail(err, n, "expected a number of seconds 1..86400");
-    c->connection_timeout = (unsigned)x;
-    return 0;
-}
-
-static int set_allow_insecure(struct server_config *c, const char *v, char *err, size_t n)
-{
-    if (parse_bool(v, &c->allow_insecure_listen) < 0)
-        return fail(err, n, "expected true or false");
-    return 0;
-}
-
-static int set_path(char **dst, const char *v, char *err, size_t n)
-{
-    if (v[0] == '\0' || strlen(v) > DATA_DIR_MAX)
-        return fail(err, n, "expected a file path of 1..3072 bytes");
-    free(*dst);
-    *dst = ccf_xstrdup(v);
-    return 0;
-}
-
-static int set_tls_cert(struct server_config *c, const char *v, char *err, size_t n)
-{
-    return set_path(&c->tls_cert, v, err, n);
-}
-
-static int set_tls_key(struct server_config *c, const char *v, char *err, size_t n)
-{
-    return set_path(&c->tls_key, v, err, n);
-}
-
-static int set_quiet(struct server_config *c, const char *v, char *err, size_t n)
-{
-    if (parse_bool(v, &c->quiet) < 0)
-        return fail(err, n, "expected true or false");
-    return 0;
-}
-
-static int set_auth(struct server_config *c, const char *v, char *err, size_t n)
-{
-    if (strcmp(v, "sigv4") != 0 && strcmp(v, "none") != 0)
-        return fail(err, n, "expected sigv4 or none");
-    c->auth_none = strcmp(v, "none") == 0;
-    return 0;
-}
-
-static int set_credentials_file(struct server_config *c, const char *v, char *err, size_t n)
-{
-    if (v[0] == '\0' || strlen(v) > DATA_DIR_MAX)
-        return fail(err, n, "expected a file path of 1..3072 bytes");
-    free(c->credentials_file);
-    c->credentials_file = ccf_xstrdup(v);
-    return 0;
-}
-
 static int set_signing_name(struct server_config *c, const char *v, char *err, size_t n)
 {
     size_t len = strlen(v);
@@ -394,14 +270,6 @@ static int set_signing_name(struct server_config *c, const char *v, char *err, s
         strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") != len)
         return fail(err, n, "expected 1..63 characters of [a-z0-9-], e.g. execute-api");
     memcpy(c->signing_name, v, len + 1);
-    return 0;
-}
-
-static int set_executor(struct server_config *c, const char *v, char *err, size_t n)
-{
-    if (strcmp(v, "local") != 0 && strcmp(v, "none") != 0)
-        return fail(err, n, "expected local or none");
-    c->executor_none = strcmp(v, "none") == 0;
     return 0;
 }
 
@@ -426,16 +294,6 @@ static int set_job_path(struct server_config *c, const char *v, char *err, size_
     return 0;
 }
 
-static int set_max_jobs(struct server_config *c, const char *v, char *err, size_t n)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 0, 100000, &x) < 0)
-        return fail(err, n, "expected an integer 0..100000");
-    c->max_jobs = (unsigned)x;
-    return 0;
-}
-
 static int set_cpu_budget(struct server_config *c, const char *v, char *err, size_t n)
 {
     char *end;
@@ -449,37 +307,6 @@ static int set_cpu_budget(struct server_config *c, const char *v, char *err, siz
     return 0;
 }
 
-static int set_memory_budget(struct server_config *c, const char *v, char *err, size_t n)
-{
-    if (parse_uint(v, 1024, 1UL << 40, &c->memory_budget_mib) < 0)
-        return fail(err, n, "expected a number of MiB of at least 1024");
-    return 0;
-}
-
-static int set_stop_grace(struct server_config *c, const char *v, char *err, size_t n)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 1, 3600, &x) < 0)
-        return fail(err, n, "expected a number of seconds 1..3600");
-    c->stop_grace = (unsigned)x;
-    return 0;
-}
-
-static int set_job_log_max(struct server_config *c, const char *v, char *err, size_t n)
-{
-    if (parse_uint(v, 4096, 1UL << 40, &c->job_log_max) < 0)
-        return fail(err, n, "expected a number of bytes of at least 4096");
-    return 0;
-}
-
-static int set_retention(struct server_config *c, const char *v, char *err, size_t n)
-{
-    if (parse_uint(v, 1, 10UL * 365 * 86400, &c->retention) < 0)
-        return fail(err, n, "expected a number of seconds, at least 1");
-    return 0;
-}
-
 static int set_rate_limit(struct server_config *c, const char *v, char *err, size_t n)
 {
     if (ccf_ratelimit_parse(v, &c->rate_limit_rps, &c->rate_limit_burst) < 0)
@@ -487,6 +314,124 @@ static int set_rate_limit(struct server_config *c, const char *v, char *err, siz
                     "expected RPS[:BURST]: RPS a number from 0.001 to 1000000 (0: no "
                     "limit), BURST a whole number from 1 to 1000000, e.g. 10:20");
     return 0;
+}
+
+/* RPS:BURST, which set_rate_limit reads back; "0" when there is no limit. */
+static void show_rate_limit(const struct config_key *k, const struct server_config *c, char *out,
+                            size_t n)
+{
+    (void)k;
+    if (c->rate_limit_rps <= 0)
+        snprintf(out, n, "0");
+    else
+        snprintf(out, n, "%.17g:%u", c->rate_limit_rps, c->rate_limit_burst);
+}
+
+/* "a, b or c" from a NULL-terminated list. */
+static void join_words(const char *const *w, char *out, size_t n)
+{
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; w[i] && used < n; i++) {
+        const char *sep = i == 0 ? "" : w[i + 1] ? ", " : " or ";
+        int k = snprintf(out + used, n - used, "%s%s", sep, w[i]);
+
+        if (k < 0)
+            break;
+        used += (size_t)k;
+    }
+}
+
+static int set_number(const struct config_key *k, struct server_config *c, const char *v, char *err,
+                      size_t n)
+{
+    char *field = (char *)c + k->off;
+    unsigned long x;
+
+    if (parse_uint(v, k->min, k->max, &x) < 0) {
+        if (k->max >= 1UL << 40)
+            snprintf(err, n, "expected a number of %s of at least %lu", k->unit, k->min);
+        else
+            snprintf(err, n, "expected %s%s %lu..%lu", k->unit ? "a number of " : "an integer",
+                     k->unit ? k->unit : "", k->min, k->max);
+        return CCF_EINVAL;
+    }
+    if (k->slot == SLOT_UINT) {
+        unsigned u = (unsigned)x; /* max is below UINT_MAX for every SLOT_UINT row */
+        memcpy(field, &u, sizeof(u));
+    } else {
+        memcpy(field, &x, sizeof(x));
+    }
+    return 0;
+}
+
+static int set_bool(const struct config_key *k, struct server_config *c, const char *v, char *err,
+                    size_t n)
+{
+    bool b;
+
+    if (!k->names && parse_bool(v, &b) < 0)
+        return fail(err, n, "expected true or false");
+    if (k->names) {
+        if (strcmp(v, k->names[0]) != 0 && strcmp(v, k->names[1]) != 0) {
+            snprintf(err, n, "expected %s or %s", k->names[0], k->names[1]);
+            return CCF_EINVAL;
+        }
+        b = strcmp(v, k->names[1]) == 0;
+    }
+    memcpy((char *)c + k->off, &b, sizeof(b));
+    return 0;
+}
+
+static int set_string(const struct config_key *k, struct server_config *c, const char *v, char *err,
+                      size_t n)
+{
+    size_t len = strlen(v);
+    char *copy;
+
+    if (len < k->min || len > k->max) {
+        snprintf(err, n, "expected %s of %lu..%lu bytes", k->arg, k->min, k->max);
+        return CCF_EINVAL;
+    }
+    memcpy(&copy, (char *)c + k->off, sizeof(copy));
+    free(copy);
+    copy = ccf_xstrdup(v);
+    memcpy((char *)c + k->off, &copy, sizeof(copy));
+    return 0;
+}
+
+static int set_enum(const struct config_key *k, struct server_config *c, const char *v, char *err,
+                    size_t n)
+{
+    for (int i = 0; k->names[i]; i++) {
+        if (strcasecmp(v, k->names[i]) == 0) {
+            memcpy((char *)c + k->off, &i, sizeof(i));
+            return 0;
+        }
+    }
+    memcpy(err, "expected ", sizeof("expected "));
+    join_words(k->names, err + strlen(err), n - strlen(err));
+    return CCF_EINVAL;
+}
+
+int server__config_key_set(const struct config_key *k, struct server_config *c, const char *v,
+                           char *err, size_t n)
+{
+    switch (k->slot) {
+    case SLOT_UINT:
+    case SLOT_ULONG:
+        return set_number(k, c, v, err, n);
+    case SLOT_BOOL:
+        return set_bool(k, c, v, err, n);
+    case SLOT_STR:
+        return set_string(k, c, v, err, n);
+    case SLOT_ENUM:
+        return set_enum(k, c, v, err, n);
+    case SLOT_NONE:
+        break;
+    }
+    return k->set(c, v, err, n);
 }
 
 static unsigned long physical_mib(void)
@@ -519,6 +464,7 @@ static void set_defaults(struct server_config *c)
     memcpy(c->signing_name, SERVER_DEFAULT_SIGNING, sizeof(SERVER_DEFAULT_SIGNING));
     c->log_level = CCF_LOG_INFO;
     c->log_format = CCF_LOG_LOGFMT;
+    c->access_log = true;
     c->threads = online_cpus();
     c->write_threads = SERVER_WRITE_THREADS_DEFAULT;
     c->log_flush_ms = 50;
@@ -548,23 +494,22 @@ static void usage(FILE *f)
 
     fprintf(f, "Usage: ccfd [OPTION]...\n"
                "       ccfd credentials add|list|revoke ... (ccfd credentials --help)\n"
-               "       ccfd backup [--data-dir DIR] FILE (ccfd backup --help)\n"
-               "Serves the Custom Connector Framework API over HTTP, or HTTPS with\n"
-               "--tls-cert and --tls-key.\n\n"
+               "Serves the Custom Connector Framework API over HTTP.\n\n"
                "Each option is also an INI key of the same name in the --config file\n"
-               "(data-dir = /var/lib/ccf, allow-insecure-listen = true); flags override\n"
-               "the file. Port 0 in --listen picks a free port. Every request but\n"
-               "GET /healthz must be signed with AWS SigV4 by a key of the credentials\n"
-               "file; the signer's account, in --region, is the request's tenant.\n"
-               "One ccfd serves a data directory (it locks DATA_DIR/ccfd.lock). To restore\n"
-               "a backup: stop ccfd, put the file in place as DATA_DIR/ccf.db, start ccfd.\n\n");
+               "(data-dir = /var/lib/ccf, allow-insecure-listen = true) and an environment\n"
+               "variable: CCF_ and the key in upper case, '_' for '-' (CCF_DATA_DIR,\n"
+               "CCF_CONFIG). Flags beat the environment, which beats the file. Port 0\n"
+               "in --listen picks a free port. Every request but GET /healthz must be\n"
+               "signed with AWS SigV4 by a key of the credentials file; the signer's\n"
+               "account, in --region, is the request's tenant.\n\n");
     for (size_t i = 0; i < NKEYS; i++) {
         snprintf(left, sizeof(left), "--%s%s%s", keys[i].name, keys[i].arg ? " " : "",
                  keys[i].arg ? keys[i].arg : "");
         fprintf(f, "  %-29s %s\n", left, keys[i].help);
     }
-    fprintf(f, "  %-29s %s\n  %-29s %s\n", "--help", "print this help and exit", "--version",
-            "print the version and exit");
+    fprintf(f, "  %-29s %s\n  %-29s %s\n  %-29s %s\n", "--print-config",
+            "print the configuration as an INI file and exit", "--help", "print this help and exit",
+            "--version", "print the version and exit");
 }
 
 /* The INI pass. ini_parse_stream reads through ini_read so that we know the
@@ -576,6 +521,7 @@ struct ini_ctx {
     int next_line; /* line the next read starts on */
     int long_line; /* first line longer than inih's buffer, or 0 */
     bool failed;
+    bool *given; /* given[i]: keys[i] was set */
 };
 
 static char *ini_read(char *str, int num, void *stream)
@@ -619,18 +565,19 @@ static int on_ini_key(void *user, const char *section, const char *name, const c
         return ini_fail(x, name, "unknown key (see ccfd --help)");
     if (k->set == set_config)
         return ini_fail(x, name, "a config file cannot name another one");
-    if (k->set(x->c, value, err, sizeof(err)) < 0) {
+    if (server__config_key_set(k, x->c, value, err, sizeof(err)) < 0) {
         fprintf(stderr, "ccfd: %s:%d: invalid value '%.64s' for %s: %s\n", x->c->config_file,
                 x->line, value, k->name, err);
         x->failed = true;
         return 0;
     }
+    x->given[k - keys] = true;
     return 1;
 }
 
-static int load_file(struct server_config *c)
+static int load_file(struct server_config *c, bool *given)
 {
-    struct ini_ctx x = {.c = c, .next_line = 1};
+    struct ini_ctx x = {.c = c, .next_line = 1, .given = given};
     int rc;
 
     x.f = fopen(c->config_file, "r");
@@ -658,12 +605,15 @@ struct flag {
 static void build_options(struct option *o)
 {
     for (size_t i = 0; i < NKEYS; i++) {
-        o[i] = (struct option){keys[i].name, keys[i].arg ? required_argument : no_argument, NULL,
-                               256 + (int)i};
+        /* A switch may say --access-log=off; alone it means true. */
+        int has = keys[i].arg ? required_argument : optional_argument;
+
+        o[i] = (struct option){keys[i].name, has, NULL, 256 + (int)i};
     }
     o[NKEYS] = (struct option){"help", no_argument, NULL, 'h'};
     o[NKEYS + 1] = (struct option){"version", no_argument, NULL, 'V'};
-    o[NKEYS + 2] = (struct option){NULL, 0, NULL, 0};
+    o[NKEYS + 2] = (struct option){"print-config", no_argument, NULL, 'P'};
+    o[NKEYS + 3] = (struct option){NULL, 0, NULL, 0};
 }
 
 static void version(void)
@@ -673,9 +623,9 @@ static void version(void)
 
 /* Collects flags into f (room for argc entries); handles --help, --version
  * and usage errors itself. */
-static int scan_flags(int argc, char **argv, struct flag *f, size_t *nf)
+static int scan_flags(int argc, char **argv, struct flag *f, size_t *nf, bool *print)
 {
-    struct option opts[NKEYS + 3];
+    struct option opts[NKEYS + 4];
     int ch;
 
     build_options(opts);
@@ -689,13 +639,17 @@ static int scan_flags(int argc, char **argv, struct flag *f, size_t *nf)
                 version();
             return SERVER_CONFIG_EXIT;
         }
+        if (ch == 'P') {
+            *print = true;
+            continue;
+        }
         if (ch == ':' || ch == '?') {
             fprintf(stderr, "ccfd: %s '%s'; see ccfd --help\n",
                     ch == ':' ? "missing value for option" : "unknown option", argv[optind - 1]);
             return CCF_EINVAL;
         }
         f[*nf].k = &keys[ch - 256];
-        f[*nf].v = f[*nf].k->arg ? optarg : "true";
+        f[*nf].v = optarg ? optarg : "true";
         (*nf)++;
     }
     if (optind < argc) {
@@ -709,7 +663,7 @@ static int apply_flag(struct server_config *c, const struct flag *f)
 {
     char err[ERR_MAX];
 
-    if (f->k->set(c, f->v, err, sizeof(err)) < 0) {
+    if (server__config_key_set(f->k, c, f->v, err, sizeof(err)) < 0) {
         fprintf(stderr, "ccfd: invalid value '%.64s' for --%s: %s\n", f->v, f->k->name, err);
         return CCF_EINVAL;
     }
@@ -741,27 +695,48 @@ static int check(const struct server_config *c)
     return 0;
 }
 
+/* The file: the last --config, else CCF_CONFIG. */
+static int pick_file(struct server_config *c, const struct flag *flags, size_t nflags)
+{
+    const char *env = getenv("CCF_CONFIG");
+    char err[ERR_MAX];
+
+    for (size_t i = nflags; i-- > 0;) {
+        if (flags[i].k->set == set_config)
+            return apply_flag(c, &flags[i]);
+    }
+    if (!env || env[0] == '\0')
+        return 0; /* empty is unset, as for every CCF_ variable */
+    return set_config(c, env, err, sizeof(err));
+}
+
 int server__config_load(struct server_config *c, int argc, char **argv)
 {
     struct flag *flags = ccf_xcalloc((size_t)argc + 1, sizeof(*flags));
+    bool given[NKEYS] = {false}, print = false;
     size_t nflags = 0;
     int rc;
 
     set_defaults(c);
-    if ((rc = scan_flags(argc, argv, flags, &nflags)) != SERVER_CONFIG_RUN)
+    if ((rc = scan_flags(argc, argv, flags, &nflags, &print)) != SERVER_CONFIG_RUN)
         goto out;
-    /* --config first, so that the file applies before every other flag. */
-    for (size_t i = 0; i < nflags; i++) {
-        if (flags[i].k->set == set_config && (rc = apply_flag(c, &flags[i])) < 0)
-            goto out;
-    }
-    if (c->config_file && (rc = load_file(c)) < 0)
+    /* The file, then the environment, then the flags: each beats the one
+     * before it, key by key (CONTRACT-OPS.md, "Configuration"). */
+    if ((rc = pick_file(c, flags, nflags)) < 0)
+        goto out;
+    if (c->config_file && (rc = load_file(c, given)) < 0)
+        goto out;
+    if ((rc = server__config_env(c, keys, NKEYS, find_key("config"), given)) < 0)
         goto out;
     for (size_t i = 0; i < nflags; i++) {
         if (flags[i].k->set != set_config && (rc = apply_flag(c, &flags[i])) < 0)
             goto out;
+        given[flags[i].k - keys] = true;
     }
-    rc = check(c);
+    if ((rc = check(c)) < 0 || !print)
+        goto out;
+    server__config_print(c, keys, NKEYS, find_key("config"), given);
+    rc = SERVER_CONFIG_EXIT;
 out:
     free(flags);
     return rc;

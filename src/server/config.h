@@ -1,6 +1,7 @@
 /* config.h (private to server/): ccfd's settings, from built-in defaults, then
- * an INI file (--config), then flags; a later source wins key by key. Every
- * key is both a flag (--data-dir DIR) and an INI key (data-dir = DIR).
+ * an INI file (--config or CCF_CONFIG), then the environment, then flags; a
+ * later source wins key by key. Every key is a flag (--data-dir DIR), an INI
+ * key (data-dir = DIR) and a variable (CCF_DATA_DIR=DIR).
  * Thread rules: loaded in main before any thread starts, then read-only. */
 #ifndef CCF_SERVER_CONFIG_H
 #define CCF_SERVER_CONFIG_H
@@ -47,6 +48,7 @@ struct server_config {
     char *tls_cert; /* PEM chain; NULL: plain HTTP (set together with tls_key) */
     char *tls_key;
     bool quiet; /* no banner on how to sign with the first start's key */
+    bool access_log; /* a line per HTTP request at info */
     /* Authentication. */
     bool auth_none;         /* auth = none: no SigV4, every request is account_id's */
     char *credentials_file; /* NULL: DATA_DIR/credentials, made on first start */
@@ -69,12 +71,14 @@ struct server_config {
 /* What server__config_load decided. */
 enum server_config_result {
     SERVER_CONFIG_RUN = 0,  /* *c is complete: start the server */
-    SERVER_CONFIG_EXIT = 1, /* --help or --version was printed: exit 0 */
+    SERVER_CONFIG_EXIT = 1, /* --help, --version or --print-config printed: exit 0 */
 };
 
-/* Fills *c from defaults, the INI file named by --config, then argv.
- * Returns an enum server_config_result, or CCF_EINVAL after printing one line
- * naming the offending flag or file:line and key to stderr (exit status 2).
+/* Fills *c from defaults, the INI file named by --config or CCF_CONFIG, the
+ * CCF_ variables, then argv; with --print-config, prints *c as an INI file
+ * and returns SERVER_CONFIG_EXIT. Returns an enum server_config_result, or
+ * CCF_EINVAL after printing one line naming the offending flag, variable or
+ * file:line and key to stderr (exit status 2).
  * Clear *c with server__config_clear whatever the result. Uses getopt: call
  * once, from main. */
 int server__config_load(struct server_config *c, int argc, char **argv);

@@ -69,6 +69,7 @@ struct server_http {
     struct ccf_ratelimit *rl; /* NULL: no rate limit */
     struct ccf_tenant tenant; /* auth = none's tenant */
     unsigned port;
+    bool access_log; /* access-log: a line per request */
     atomic_bool stopping;
     atomic_size_t in_flight;
     atomic_uint_fast64_t seq; /* request ids if the CSPRNG fails */
@@ -221,7 +222,8 @@ static void req_end(struct server_http *h, struct http_req *r, enum MHD_RequestT
     struct server_tls *tls;
     struct server_tls_cert *tls_cert;
 
-    log_request(r, toe);
+    if (h->access_log)
+        log_request(r, toe);
     auth_pending_free(r->auth);
     free(r->target);
     free(r->path);
@@ -977,6 +979,7 @@ int server__http_start(struct server_http **out, const struct server_http_config
     h->auth = cfg->auth;
     h->tls = cfg->tls;
     h->rl = cfg->ratelimit;
+    h->access_log = cfg->access_log;
     h->listen_fd = MHD_INVALID_SOCKET;
     atomic_init(&h->stopping, false);
     atomic_init(&h->in_flight, 0);

@@ -23,6 +23,7 @@
 #ifndef CCF_SERVER_HTTP_H
 #define CCF_SERVER_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -46,6 +47,7 @@ struct server_http_config {
     const char *region;              /* with auth = none, the tenant of every request */
     const char *account_id;
     struct server_tls *tls; /* borrowed, outlives the transport; NULL: plain HTTP */
+    bool access_log; /* a line per request at info (access-log) */
 };
 
 /* Binds and starts the worker threads. CCF_EINVAL if region or account_id is

@@ -82,6 +82,7 @@ static int make_dirs(const char *dir)
 /* Creates the data directory if missing; *abs gets its absolute path. */
 static int data_dir_prepare(const char *dir, char **abs)
 {
+    char mode[8];
     struct stat st;
     int rc;
 
@@ -92,9 +93,10 @@ static int data_dir_prepare(const char *dir, char **abs)
                       CCF_KV_STR("error", "not a directory"));
         return CCF_EIO;
     }
+    /* Octal, as chmod takes it: mode=0755, not mode=493. */
+    snprintf(mode, sizeof(mode), "%04o", (unsigned)(st.st_mode & 07777));
     if (st.st_mode & 077)
-        CCF_LOG_WARN("ccfd.data_dir_mode", CCF_KV_STR("path", dir),
-                     CCF_KV_INT("mode", st.st_mode & 0777),
+        CCF_LOG_WARN("ccfd.data_dir_mode", CCF_KV_STR("path", dir), CCF_KV_STR("mode", mode),
                      CCF_KV_STR("hint", "others can read the data; chmod 700 it"));
     *abs = realpath(dir, NULL);
     if (!*abs) {
@@ -203,6 +205,7 @@ static int start_http(const struct server_config *cfg, struct api *api, struct a
         .region = cfg->region,
         .account_id = cfg->account_id,
         .tls = tls,
+        .access_log = cfg->access_log,
     };
 
     if ((rc = server__http_start(out, &hc)) < 0) {

@@ -2,8 +2,10 @@
  * INI file of fuzzed bytes, with one flag after it. Whatever the file
  * holds, the loader either refuses it (CCF_EINVAL, having said why on
  * stderr) or yields a configuration within every key's bounds, and the flag
- * always wins over the file. It prints a line per refusal: run it with
- * -close_fd_mask=2 (tests/fuzz/run.sh does). Input: the file. */
+ * always wins over the file and the environment. It prints a line per
+ * refusal: run it with -close_fd_mask=2 (tests/fuzz/run.sh does). Input:
+ * the file; when it starts with "CCF_", its first line is an environment
+ * variable NAME=VALUE set for the load (the CCF_ path). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,17 +55,46 @@ static void check_config(const struct server_config *c)
     FUZZ_CHECK(c->stop_grace >= 1 && c->job_log_max >= 4096 && c->retention >= 1, "jobs");
 }
 
+/* Sets the variable of the input's first line; returns the rest, with *name
+ * set to the variable to unset after the load ("" for none). */
+static const uint8_t *take_env(const uint8_t *data, size_t *size, char *name, size_t n)
+{
+    const uint8_t *nl = memchr(data, '\n', *size);
+    char line[4200], *eq;
+    size_t len;
+
+    name[0] = '\0';
+    if (*size < 4 || memcmp(data, "CCF_", 4) != 0 || !nl || (len = (size_t)(nl - data)) >= n ||
+        len >= sizeof(line) || memchr(data, '\0', len))
+        return data;
+    memcpy(line, data, len);
+    line[len] = '\0';
+    eq = strchr(line, '=');
+    if (!eq || eq == line)
+        return data;
+    *eq = '\0';
+    if (setenv(line, eq + 1, 1) != 0)
+        return data;
+    snprintf(name, n, "%s", line);
+    *size -= len + 1;
+    return nl + 1;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char a0[] = "ccfd", a1[] = "--config", a3[] = "--region=eu-west-1";
     char *argv[] = {a0, a1, path, a3, NULL};
     struct server_config c;
+    char var[200];
     int rc;
 
     if (size > 65536)
         return 0;
+    data = take_env(data, &size, var, sizeof(var));
     write_file(data, size);
     rc = server__config_load(&c, 4, argv);
+    if (var[0])
+        unsetenv(var);
     FUZZ_CHECK(rc == SERVER_CONFIG_RUN || rc == CCF_EINVAL, "server__config_load: %d", rc);
     if (rc == SERVER_CONFIG_RUN)
         check_config(&c);

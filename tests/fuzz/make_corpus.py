@@ -106,6 +106,12 @@ CONFIGS = [
     "[section]\nlisten = 127.0.0.1:1\n",
     "region = eu-west-1\nregion\n",
     "listen = localhost:65535\nlisten = 127.0.0.1:65536\n",
+    # A first line CCF_NAME=VALUE is an environment variable (fuzz_config.c).
+    "CCF_THREADS=3\nthreads = 2\n",
+    "CCF_REGION=ap-south-1\nregion = eu-central-1\n",
+    "CCF_ACCESS_LOG=off\naccess-log = on\n",
+    "CCF_LISTEN=0.0.0.0:1\nallow-insecure-listen = true\n",
+    "CCF_NO_SUCH_KEY=1\nlog-level = warn\n",
 ]
 
 # fuzz_sigv4's credentials (tests/fuzz/fuzz_sigv4.c) and its server time.
@@ -206,7 +212,8 @@ DICT = {
         "allow-insecure-listen", "executor", "api-endpoint", "job-path", "max-jobs",
         "cpu-budget", "memory-budget", "stop-grace", "job-log-max", "retention", "config",
         " = ", "[", "]", ";", "#", "127.0.0.1:", "[::1]:", "localhost:", "http://", "https://",
-        "FULL", "NORMAL", "OFF", "none", "local", "true", "off", "\n", "\r\n",
+        "FULL", "NORMAL", "OFF", "none", "local", "true", "off", "\n", "\r\n", "access-log",
+        "CCF_", "CCF_THREADS=", "CCF_LISTEN=", "CCF_DATA_DIR=", "CCF_ACCESS_LOG=", "CCF_CONFIG=",
     ],
 }
 DICT["sigv4"] = [

@@ -23,6 +23,7 @@ import random
 import re
 import select
 import socket
+import ssl
 import threading
 import time
 import urllib.parse
@@ -416,13 +417,60 @@ def sign_headers(method, target, headers, body, host, region=REGION, credentials
     return list(req.headers.items())
 
 
+def endpoint_client(endpoint, env=os.environ):
+    """A Client of a running deployment (make integ): endpoint is CCF_ENDPOINT
+    (http[s]://host[:port], no path); the credentials are AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, the region AWS_REGION or
+    AWS_DEFAULT_REGION. The ARN prefix is learnt from a connector it makes
+    and deletes."""
+    u = urllib.parse.urlsplit(endpoint)
+    if u.scheme not in ("http", "https") or not u.hostname or u.path not in ("", "/"):
+        raise ValueError(f"CCF_ENDPOINT must be http[s]://host[:port], not {endpoint!r}")
+    key, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
+    if not key or not secret:
+        raise ValueError("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set")
+    creds = (key, secret, env["AWS_SESSION_TOKEN"]) if env.get("AWS_SESSION_TOKEN") else (key, secret)
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or REGION
+    port = u.port or (443 if u.scheme == "https" else 80)
+    c = Client(port, host=u.hostname, ids=Ids(), arn_prefix="arn:", region=region,
+               credentials=creds, scheme=u.scheme)
+    probe = c.post(CONNECTORS, {"name": unique_name("integ-probe"), "container_properties": props()},
+                   check=False)
+    assert probe.status == 201, f"cannot create a connector at {endpoint}: {probe}"
+    summary = probe.json["connector"]
+    cid = summary["connector_id"]
+    c.arn_prefix = summary["arn"][: -len(cid)]
+    c.runs_jobs = _runs_jobs(c, cid)
+    c.delete(f"{CONNECTORS}/{cid}", check=False)  # a leftover probe harms nothing
+    return c
+
+
+def _runs_jobs(c, cid):
+    """Whether the deployment runs jobs: an image-only connector's job, which
+    ccfd cannot run, leaves STARTED at once where an executor runs."""
+    job = c.post(f"{CONNECTORS}/{cid}/jobs", check=False).json["job"]["job_id"]
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        status = c.get(f"{CONNECTORS}/{cid}/jobs/{job}", check=False).json["job"]["status"]
+        if status != "STARTED":
+            return True
+        time.sleep(0.1)
+    c.post(f"{CONNECTORS}/{cid}/jobs/{job}/stop", check=False)
+    return False
+
+
 class Client:
     """credentials: (key id, secret[, token]) to sign with; default: the
     test account's key; None: requests go unsigned."""
 
     def __init__(self, port, host="127.0.0.1", ids=None, timeout=60, arn_prefix=ARN_PREFIX,
-                 region=REGION, credentials=_UNSET, ssl_context=None):
-        self.ssl_context = ssl_context  # an ssl.SSLContext: HTTPS
+                 region=REGION, credentials=_UNSET, ssl_context=None, scheme="http"):
+        # HTTPS with ssl_context, or with scheme "https": verified against
+        # AWS_CA_BUNDLE or the system's CAs.
+        if ssl_context is None and scheme == "https":
+            ssl_context = ssl.create_default_context(cafile=os.environ.get("AWS_CA_BUNDLE") or None)
+        self.ssl_context = ssl_context
+        self.scheme = "https" if ssl_context is not None else "http"
         self.region = region
         self.credentials = account_key(ACCOUNT_ID) if credentials is _UNSET else credentials
         self.arn_prefix = arn_prefix

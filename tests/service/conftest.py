@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from ccftest import ACCOUNT_ID, OTHER_ACCOUNT_ID, REGION, Client, Ids, account_key, write_credentials
+from ccftest import (ACCOUNT_ID, OTHER_ACCOUNT_ID, REGION, Client, Ids, account_key, endpoint_client,
+                     write_credentials)
 
 REPO = Path(__file__).resolve().parents[2]
 # CCFD_WRAPPER prefixes the ccfd command (make valgrind: "valgrind ..."); such
@@ -113,6 +114,9 @@ class Server:
                     stdout=log,
                     stderr=log,
                     cwd=self.cwd,
+                    # ccfd reads CCF_ variables (CCF_DATA_DIR...): a test's
+                    # server gets only its flags, whatever the shell exports.
+                    env={k: v for k, v in os.environ.items() if not k.startswith("CCF_")},
                 )
             if self._wait_ready():
                 prefix = f"arn:aws:ccf:{self.region}:{self.account_id}:custom-connector/"
@@ -205,8 +209,66 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def client(server):
-    return server.client
+def client(request):
+    """The session server's client, or with --integ the deployment's."""
+    if request.config.getoption("--integ"):
+        return request.config._ccf_integ_client
+    return request.getfixturevalue("server").client
+
+
+# make integ (--integ): the black-box tests, those that need nothing but an
+# endpoint and one account's credentials, against CCF_ENDPOINT with the
+# AWS_* credentials, as the original framework's `make integ` does against a
+# deployed API. A test that starts, reads or restarts a ccfd of its own (one
+# of these fixtures) or signs as a second tenant cannot run there.
+INTEG_MODULES = {
+    "test_connectors", "test_jobs", "test_documents", "test_checkpoint", "test_pagination",
+    "test_validation", "test_query", "test_hostile", "test_http", "test_auth",
+}
+LOCAL_FIXTURES = {"server", "ccfd_factory"}
+# Tests that need a job to stay as the API left it (STARTED, its connector
+# IN_USE), as on the session server (executor none) and on the original's
+# deployment (Batch takes longer than a test to start a job). Where the
+# deployment runs jobs, they are deselected, and the run says so.
+JOB_STATE_TESTS = {
+    "test_wrong_method_is_405_with_allow", "test_bad_job_id_is_404",
+    "test_body_with_non_json_type_is_415_on_any_method", "test_dot_segments_are_not_resolved",
+    "test_status_filter_percent_encoded", "test_stop_job_of_another_connector_is_404",
+    "test_stop_job", "test_stop_accepts_no_body_and_empty_object",
+    "test_start_job_puts_connector_in_use", "test_second_start_is_409",
+    "test_list_jobs_status_filter", "test_list_jobs_shape", "test_list_jobs_only_of_its_connector",
+    "test_get_job", "test_update_while_in_use_is_allowed",
+    "test_delete_in_use_is_409_and_keeps_connector", "test_checkpoint_while_in_use",
+}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--integ", action="store_true",
+                     help="run the black-box tests against CCF_ENDPOINT with the AWS_* "
+                          "credentials instead of a ccfd of their own (make integ)")
+
+
+def pytest_configure(config):
+    if config.getoption("--integ") and not os.environ.get("CCF_ENDPOINT"):
+        raise pytest.UsageError("--integ needs CCF_ENDPOINT (and AWS_ACCESS_KEY_ID, "
+                                "AWS_SECRET_ACCESS_KEY[, AWS_SESSION_TOKEN, AWS_REGION])")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--integ"):
+        return
+    c = endpoint_client(os.environ["CCF_ENDPOINT"])
+    config._ccf_integ_client = c
+    keep, drop = [], []
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        local = LOCAL_FIXTURES & set(item.fixturenames)
+        job_state = c.runs_jobs and item.originalname in JOB_STATE_TESTS
+        (drop if local or job_state or module not in INTEG_MODULES else keep).append(item)
+    config.hook.pytest_deselected(items=drop)
+    items[:] = keep
+    print(f"\nmake integ: {os.environ['CCF_ENDPOINT']} as {c.arn_prefix}; "
+          f"{'it runs jobs: the tests that need a job left STARTED are deselected' if c.runs_jobs else 'it leaves jobs STARTED'}")
 
 
 @pytest.fixture

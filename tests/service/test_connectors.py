@@ -29,11 +29,11 @@ from ccftest import (
 )
 
 
-def assert_summary(s, name=None, description=None, status="AVAILABLE"):
+def assert_summary(s, name=None, description=None, status="AVAILABLE", arn_prefix=ARN_PREFIX):
     assert isinstance(s, dict)
     assert SUMMARY_REQUIRED <= set(s) <= SUMMARY_REQUIRED | SUMMARY_OPTIONAL, s
     assert CONNECTOR_ID_RE.match(s["connector_id"]), s
-    assert s["arn"] == ARN_PREFIX + s["connector_id"], s
+    assert s["arn"] == arn_prefix + s["connector_id"], s
     assert s["status"] == status, s
     if name is not None:
         assert s["name"] == name, s
@@ -57,14 +57,14 @@ def test_create_returns_201_and_summary(client):
     )
     assert set(r.json) == {"connector"}, r
     s = r.json["connector"]
-    assert_summary(s, name=name, description="a connector")
+    assert_summary(s, name=name, description="a connector", arn_prefix=client.arn_prefix)
     assert "container_properties" not in s, f"create answers a summary: {r}"
     assert_recent(s["created_at"])
 
 
 def test_create_without_description_omits_it(client):
     s = client.create_connector()
-    assert_summary(s)
+    assert_summary(s, arn_prefix=client.arn_prefix)
     g = client.get_connector(s["connector_id"])
     assert "description" not in g
 
