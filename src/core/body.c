@@ -345,6 +345,12 @@ json_t *ccf_job_json(const struct ccf_job *j)
         json_object_set_new(o, "exit_code", json_integer(j->exit_code));
     if (j->failure_reason)
         json_object_set_new(o, "failure_reason", json_string(j->failure_reason));
+    if (j->attempt > 0) {
+        json_object_set_new(o, "attempt", json_integer(j->attempt));
+        json_object_set_new(o, "attempts", ccf_attempts_json(j->attempts));
+    }
+    if (j->next_attempt_at)
+        json_object_set_new(o, "next_attempt_at", ccf_time_json(j->next_attempt_at));
     return o;
 }
 

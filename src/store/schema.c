@@ -78,6 +78,15 @@ static const char *const migrations[] = {
     /* 2: recovery finds unfinished jobs and retention finds old ended ones
      * without scanning every job. */
     "CREATE INDEX jobs_by_status ON jobs (status, completed_at, created_at, id);",
+    /* 3 (retries): a job's attempts (a small JSON array rewritten with
+     * each transition), the latest attempt's number, the end of the wait
+     * before the next one, and the container_properties the job runs with,
+     * frozen when its first attempt starts. Only added columns: an older
+     * file keeps its jobs, which read as never retried. */
+    "ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN next_attempt_at INTEGER;"
+    "ALTER TABLE jobs ADD COLUMN attempts TEXT;"
+    "ALTER TABLE jobs ADD COLUMN spec TEXT;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
