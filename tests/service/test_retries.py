@@ -161,3 +161,51 @@ def test_retry_strategy_is_validated_stored_and_merged(ccfd_factory):
     c.put(f"{CONNECTORS}/{cid}", {"container_properties": {"retry_strategy": None}})
     got = c.get(f"{CONNECTORS}/{cid}").json["connector"]["container_properties"]
     assert "retry_strategy" not in got, got
+
+
+def test_kill_9_during_the_wait_resumes_it_at_its_stored_time(ccfd_factory):
+    s = jobs_server(ccfd_factory)
+    c = s.client
+    strategy = {"attempts": 3, "backoff": {"initial_seconds": 3}}
+    cid = c.create_connector(
+        container_properties=retrying(COUNTER + '[ "$n" -ge 2 ] && exit 0; exit 75', strategy)
+    )["connector_id"]
+    jid = c.start_job(cid)["job_id"]
+    waiting = wait_attempt(c, cid, jid, 1)
+    s.kill()
+    s.start()
+    c = s.client
+    again = c.get_job(cid, jid)
+    assert again["status"] == "STARTED" and again["next_attempt_at"] == waiting["next_attempt_at"], again
+    job, _ = wait_job(c, cid, jid, TERMINAL, timeout=30)
+    assert job["status"] == "SUCCEEDED", job
+    assert [a["exit_code"] for a in job["attempts"]] == [75, 0], job
+    started = parse_time(job["attempts"][1]["started_at"])
+    assert started >= parse_time(waiting["next_attempt_at"]), (waiting, job)
+    assert (started - parse_time(waiting["next_attempt_at"])).total_seconds() < 1.5, (waiting, job)
+    assert logs(c, cid, jid, attempt=1).body == b"run 1\n"
+
+
+def test_kill_9_during_attempts_keeps_every_attempt(ccfd_factory):
+    s = jobs_server(ccfd_factory)
+    c = s.client
+    strategy = {"attempts": 3, "backoff": {"initial_seconds": 0}}
+    # Each attempt announces itself, then runs long enough to be killed under.
+    script = COUNTER + 'touch "$HOME/started.$n"; sleep 1.5; [ "$n" -ge 3 ] && exit 0; exit 75'
+    cid = c.create_connector(container_properties=retrying(script, strategy))["connector_id"]
+    jid = c.start_job(cid)["job_id"]
+    home = s.data_dir / "jobs" / jid / "work"
+    for n in (1, 2):
+        deadline = time.monotonic() + 20
+        while not (home / f"started.{n}").exists():
+            assert time.monotonic() < deadline, f"attempt {n} never started"
+            time.sleep(0.02)
+        s.kill()  # ccfd only: the attempt runs on under its supervisor
+        s.start()
+        c = s.client
+    job, _ = wait_job(c, cid, jid, TERMINAL, timeout=30)
+    assert job["status"] == "SUCCEEDED", job
+    assert [a["exit_code"] for a in job["attempts"]] == [75, 75, 0], job
+    assert [a["attempt"] for a in job["attempts"]] == [1, 2, 3], job
+    for i in (1, 2, 3):
+        assert logs(c, cid, jid, attempt=i).body == f"run {i}\n".encode(), i
