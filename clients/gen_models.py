@@ -375,7 +375,7 @@ SHAPES["CustomConnectorJob"]["members"].update({
 for _op in OPERATIONS:
     if _op[0] == "GetCustomConnectorJobLogs":
         _op[4]["attempt"] = query("AttemptNumber", "attempt")
-        _op[6]["attempt"] = member("AttemptNumber", "The attempt whose log this is.",
+        _op[6]["attempt"] = member("AttemptNumber", "The job's latest attempt, once it has run.",
                                    location="header", locationName="x-ccf-job-attempt")
 
 PAGINATED = {

@@ -216,8 +216,10 @@ void api__job_logs(struct api__call *call)
     call->resp->content_type = "text/plain; charset=utf-8";
     buf = NULL;
     set_header(call->resp, "x-ccf-log-size", size);
+    /* The job's latest attempt (the caller knows the one it asked for): a
+     * follower moves on to the next attempt once it has read this one. */
     if (job.attempt > 0)
-        set_header(call->resp, "x-ccf-job-attempt", attempt ? attempt : job.attempt);
+        set_header(call->resp, "x-ccf-job-attempt", job.attempt);
     call->resp->headers[call->resp->nheaders].name = "x-ccf-job-status";
     snprintf(call->resp->headers[call->resp->nheaders++].value, 128, "%s",
              ccf_job_status_name(job.status));

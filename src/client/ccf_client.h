@@ -292,7 +292,7 @@ struct ccf_client_log_chunk {
     int64_t log_size; /* x-ccf-log-size: bytes written so far */
     int64_t dropped;  /* x-ccf-log-truncated: oldest bytes no longer kept; 0: none */
     char job_status[16];
-    int attempt; /* x-ccf-job-attempt: whose log this is; 0 when the job has not run */
+    int attempt; /* x-ccf-job-attempt: the job's latest attempt; 0 when it has not run */
 };
 void ccf_client_log_chunk_clear(struct ccf_client_log_chunk *l);
 
