@@ -328,6 +328,58 @@ OPERATIONS = [
      "Deletes the connector's checkpoint; 404 if there is none.", False),
 ]
 
+
+# ---- Retries (issue 12; CONTRACT-OPS.md "Retries"): one block, applied to
+# the tables above so that other additions merge beside it. ----
+SHAPES.update({
+    "RetryAttempts": {"type": "integer", "min": 1, "max": 10,
+                      "documentation": "Attempts in all, 1 to 10 (default 1: no retry)."},
+    "RetryPattern": string(1, 512),
+    "RetryAction": string(enum=["RETRY", "EXIT"]),
+    "EvaluateOnExit": structure({
+        "on_exit_code": member("RetryPattern", "Digits, optionally ending in *."),
+        "on_reason": member("RetryPattern", "A glob (* and ?) on the failure reason."),
+        "action": member("RetryAction"),
+    }, required=["action"], doc="Names at least one of on_exit_code and on_reason."),
+    "EvaluateOnExitList": {"type": "list", "member": {"shape": "EvaluateOnExit"}, "min": 0,
+                           "max": 5, "documentation": "The first rule that matches decides; "
+                                                      "none matching retries."},
+    "BackoffSeconds": {"type": "integer", "min": 0, "max": 86400},
+    "BackoffMultiplier": {"type": "double", "min": 1, "max": 10},
+    "Backoff": structure({
+        "initial_seconds": member("BackoffSeconds", "0 to 86400 (default 10)."),
+        "multiplier": member("BackoffMultiplier", "1 to 10 (default 2)."),
+        "max_seconds": member("BackoffSeconds", "1 to 86400 (default 3600)."),
+    }, doc="The wait before attempt n+1 is min(max, initial x multiplier^(n-1)), +-10 % jitter."),
+    "RetryStrategy": structure({
+        "attempts": member("RetryAttempts"),
+        "evaluate_on_exit": member("EvaluateOnExitList"),
+        "backoff": member("Backoff"),
+    }, doc="(ext) AWS Batch's retry strategy, plus backoff; omitted when never set."),
+    "AttemptNumber": {"type": "integer", "min": 1, "max": 10},
+    "JobAttempt": structure({
+        "attempt": member("AttemptNumber"),
+        "started_at": member("Timestamp"),
+        "completed_at": member("Timestamp"),
+        "exit_code": member("ExitCode"),
+        "reason": member("FailureReason"),
+    }, required=["attempt", "started_at"]),
+    "JobAttemptList": {"type": "list", "member": {"shape": "JobAttempt"},
+                       "documentation": "Oldest first."},
+})
+SHAPES["ContainerProperties"]["members"]["retry_strategy"] = member("RetryStrategy")
+SHAPES["ContainerProperties"]["x-ccf-extension-members"].append("retry_strategy")
+SHAPES["CustomConnectorJob"]["members"].update({
+    "attempt": member("AttemptNumber", "(ext) The latest attempt started; once the job has run."),
+    "attempts": member("JobAttemptList", "(ext) Every attempt, once the job has run."),
+    "next_attempt_at": member("Timestamp", "(ext) Only while the job waits between attempts."),
+})
+for _op in OPERATIONS:
+    if _op[0] == "GetCustomConnectorJobLogs":
+        _op[4]["attempt"] = query("AttemptNumber", "attempt")
+        _op[6]["attempt"] = member("AttemptNumber", "The job's latest attempt, once it has run.",
+                                   location="header", locationName="x-ccf-job-attempt")
+
 PAGINATED = {
     "ListCustomConnectors": "connectors",
     "ListCustomConnectorJobs": "jobs",

@@ -132,16 +132,22 @@ static void test_build_paths(void **state)
     assert_null(r.body);
     ccf_client__req_clear(&r);
 
-    assert_int_equal(ccf_client__build_job_logs(&r, CID, JID, 0, 0, &err), 0);
+    assert_int_equal(ccf_client__build_job_logs(&r, CID, JID, 0, 0, 0, &err), 0);
     assert_string_equal(r.target, "/api/v1/custom-connectors/" CID "/jobs/" JID "/logs");
     ccf_client__req_clear(&r);
-    assert_int_equal(ccf_client__build_job_logs(&r, CID, JID, -100, 10, &err), 0);
+    assert_int_equal(ccf_client__build_job_logs(&r, CID, JID, 0, -100, 10, &err), 0);
     assert_string_equal(r.target,
                         "/api/v1/custom-connectors/" CID "/jobs/" JID "/logs?limit=10&offset=-100");
     ccf_client__req_clear(&r);
     assert_int_equal(
-        ccf_client__build_job_logs(&r, CID, JID, 0, CCF_CLIENT_LOG_CHUNK_MAX + 1, &err),
+        ccf_client__build_job_logs(&r, CID, JID, 0, 0, CCF_CLIENT_LOG_CHUNK_MAX + 1, &err),
         CCF_CLIENT_EINVAL);
+    /* Sorted query: attempt before limit (SigV4 canonical order). */
+    assert_int_equal(ccf_client__build_job_logs(&r, CID, JID, 2, 0, 10, &err), 0);
+    assert_string_equal(r.target,
+                        "/api/v1/custom-connectors/" CID "/jobs/" JID "/logs?attempt=2&limit=10");
+    ccf_client__req_clear(&r);
+    assert_int_equal(ccf_client__build_job_logs(&r, CID, JID, -1, 0, 0, &err), CCF_CLIENT_EINVAL);
 
     assert_int_equal(ccf_client__build_list_documents(&r, CID, NULL, &pg, &err), 0);
     assert_string_equal(r.target, "/api/v1/custom-connectors/" CID

@@ -1242,7 +1242,7 @@ static void test_data_survives_reopen(void **state)
     assert_int_equal(l.n, 1);
     assert_string_equal(l.v[0].id, "doc");
     coll_free(&l);
-    assert_int_equal(raw_int(f, "PRAGMA user_version"), 3);
+    assert_int_equal(raw_int(f, "PRAGMA user_version"), 4);
     assert_int_equal(
         raw_int(f, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
 }
@@ -1268,13 +1268,57 @@ static void test_open_refuses(void **state)
     raw_exec(f, "DROP INDEX jobs_by_status");
     raw_exec(f, "DROP INDEX documents_by_last_job; DROP TABLE job_stats;"
                 "ALTER TABLE documents DROP COLUMN last_job;"); /* migration 3 */
+    raw_exec(f, "ALTER TABLE jobs DROP COLUMN attempt");
+    raw_exec(f, "ALTER TABLE jobs DROP COLUMN next_attempt_at");
+    raw_exec(f, "ALTER TABLE jobs DROP COLUMN attempts");
+    raw_exec(f, "ALTER TABLE jobs DROP COLUMN spec");
     raw_exec(f, "PRAGMA user_version = 1");
     cfg.synchronous = "off";
     assert_int_equal(store_open(&f->s, &cfg), 0);
     assert_int_equal(store_ping(f->s), 0);
-    assert_int_equal(raw_int(f, "PRAGMA user_version"), 3);
+    assert_int_equal(raw_int(f, "PRAGMA user_version"), 4);
     assert_int_equal(raw_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'jobs_by_status'"),
                      1);
+}
+
+/* Migration 4 (retries) on a version 3 file that holds a running job: the
+ * job reads as one that has not started an attempt here, and its next
+ * transitions record attempts as for any job. */
+static void test_migrate_attempts(void **state)
+{
+    struct fx *f = *state;
+    struct store_config cfg = {.path = f->path, .synchronous = "off"};
+    char cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1];
+    struct store_transition end = {.from_mask = 1u << CCF_JOB_RUNNING,
+                                   .to = CCF_JOB_FAILED,
+                                   .set_exit_code = true,
+                                   .exit_code = 3,
+                                   .failure_reason = "exited with code 3"};
+    struct ccf_job j;
+
+    mk_connector(f, &f->t1, "old", cid);
+    start(f, cid, jid);
+    assert_int_equal(move(f, cid, jid, 1u << CCF_JOB_STARTED, CCF_JOB_RUNNING), 1);
+    store_close(f->s);
+    f->s = NULL;
+    raw_exec(f, "UPDATE jobs SET attempt = 0, attempts = NULL"); /* as a v3 file has it */
+    raw_exec(f, "ALTER TABLE jobs DROP COLUMN attempt");
+    raw_exec(f, "ALTER TABLE jobs DROP COLUMN next_attempt_at");
+    raw_exec(f, "ALTER TABLE jobs DROP COLUMN attempts");
+    raw_exec(f, "ALTER TABLE jobs DROP COLUMN spec");
+    raw_exec(f, "PRAGMA user_version = 3");
+    assert_int_equal(store_open(&f->s, &cfg), 0);
+    assert_int_equal(raw_int(f, "PRAGMA user_version"), 4);
+    assert_int_equal(store_get_job(f->s, &f->t1, cid, jid, &j), 0);
+    assert_int_equal(j.status, CCF_JOB_RUNNING);
+    assert_int_equal(j.attempt, 0);
+    assert_null(j.attempts);
+    assert_int_equal(j.next_attempt_at, 0);
+    ccf_job_clear(&j);
+    assert_int_equal(store_transition_job(f->s, &f->t1, cid, jid, &end, &j), 1);
+    assert_true(j.has_exit_code && j.exit_code == 3);
+    assert_int_equal(j.attempt, 0); /* no attempt was open: nothing invented */
+    ccf_job_clear(&j);
 }
 
 /* A thread that used the store is still alive (idle) when store_close runs:
@@ -1349,6 +1393,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cursor_persists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_data_survives_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_refuses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_attempts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_with_live_threads, setup, teardown),
     };
 

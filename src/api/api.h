@@ -12,12 +12,13 @@
 
 struct api; /* defined in api/api.c */
 
-/* Reads a job's log (the executor's executor_read_log): up to len bytes
+/* Reads one attempt's log (the executor's executor_read_attempt_log;
+ * attempt 0: the latest): up to len bytes
  * from offset (negative: from the end) into buf; *size gets the bytes
  * written so far, *dropped those the cap dropped. Returns the count, or
  * CCF_ENOTFOUND when the job has no log yet. */
-typedef int (*api_read_log_fn)(void *ctx, const char *job_id, int64_t offset, char *buf, size_t len,
-                               int64_t *size, int64_t *dropped);
+typedef int (*api_read_log_fn)(void *ctx, const char *job_id, int attempt, int64_t offset,
+                               char *buf, size_t len, int64_t *size, int64_t *dropped);
 
 struct api_config {
     struct store *store;      /* borrowed; outlives the api */
@@ -44,7 +45,7 @@ struct api_request {
     const char *job_id;
 };
 
-#define API_HEADERS_MAX 4
+#define API_HEADERS_MAX 6
 
 struct api_header {
     const char *name; /* static */

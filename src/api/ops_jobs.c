@@ -178,23 +178,30 @@ void api__job_logs(struct api__call *call)
 {
     const int64_t cap = 1024 * 1024;
     struct ccf_job job = {0};
-    int64_t offset, limit, size = 0, dropped = 0;
+    int64_t offset, limit, attempt, size = 0, dropped = 0;
     char *buf = NULL;
     int rc, n = 0;
 
     if (query_int(call, "offset", -INT64_C(999999999999999), INT64_C(999999999999999), 0, &offset) <
             0 ||
-        query_int(call, "limit", 1, cap, cap, &limit) < 0)
+        query_int(call, "limit", 1, cap, cap, &limit) < 0 ||
+        query_int(call, "attempt", 1, 1000, 0, &attempt) < 0)
         return;
     rc = store_get_job(call->api->store, call->tenant, call->connector_id, call->job_id, &job);
     if (rc < 0) {
         job_not_found(call, rc);
         return;
     }
+    /* The latest attempt is the default; one that never started has no log. */
+    if (attempt > job.attempt) {
+        api__fail(call, 404, "Attempt %lld of job %s not found: it has %d", (long long)attempt,
+                  call->job_id, job.attempt);
+        goto out;
+    }
     buf = ccf_xmalloc((size_t)limit + 1);
     if (call->api->read_log) {
-        n = call->api->read_log(call->api->read_log_ctx, job.id, offset, buf, (size_t)limit, &size,
-                                &dropped);
+        n = call->api->read_log(call->api->read_log_ctx, job.id, (int)attempt, offset, buf,
+                                (size_t)limit, &size, &dropped);
         if (n == CCF_ENOTFOUND)
             n = 0; /* not started yet: an empty log */
     }
@@ -209,6 +216,10 @@ void api__job_logs(struct api__call *call)
     call->resp->content_type = "text/plain; charset=utf-8";
     buf = NULL;
     set_header(call->resp, "x-ccf-log-size", size);
+    /* The job's latest attempt (the caller knows the one it asked for): a
+     * follower moves on to the next attempt once it has read this one. */
+    if (job.attempt > 0)
+        set_header(call->resp, "x-ccf-job-attempt", job.attempt);
     call->resp->headers[call->resp->nheaders].name = "x-ccf-job-status";
     snprintf(call->resp->headers[call->resp->nheaders++].value, 128, "%s",
              ccf_job_status_name(job.status));

@@ -30,6 +30,8 @@ static const char group_help[] =
     "  --image-uri URI          a container image (when there is no --command)\n"                  \
     "  --execution-role-arn ARN\n"                                                                 \
     "  --job-role-arn ARN\n"                                                                       \
+    "  --retry-strategy JSON    retries inside a job, AWS Batch's shape plus backoff:\n"           \
+    "                           '{\"attempts\":3,\"backoff\":{\"initial_seconds\":10}}'\n"         \
     "A relative PROG that names a file here (./sync.sh) is sent as its absolute path:\n"           \
     "ccfd looks relative names up in the jobs' PATH, not in your directory.\n"
 
@@ -76,7 +78,7 @@ static const char update_help[] =
     "  --description TEXT\n" PROPS_HELP
     "  --unset FIELD            remove a field: description, image-uri, execution-role-arn,\n"
     "                           job-role-arn, cpu, memory, timeout (back to their default),\n"
-    "                           command or env (repeatable)\n"
+    "                           command, env or retry-strategy (repeatable)\n"
     "\n"
     "Example:\n"
     "  ccf connector update cc-0123456789ab --timeout 1200 --unset description\n";
@@ -93,6 +95,7 @@ static const char delete_help[] =
 /* What create and update share. */
 struct props_args {
     const char *description, *command, *timeout, *cpu, *memory, *image, *exec_role, *job_role;
+    const char *retry;
     struct cli_list args, env;
 };
 
@@ -174,6 +177,7 @@ static int build_props(const struct cli *cli, const struct props_args *a, const 
     b->p.has_environment = a->env.n > 0;
     b->p.environment = b->env;
     b->p.environment_len = a->env.n;
+    b->p.retry_strategy = (char *)a->retry; /* the server validates it, naming the field */
     return CLI_OK;
 }
 
@@ -185,6 +189,7 @@ static int build_props(const struct cli *cli, const struct props_args *a, const 
         {"cpu", CLI_VALUE, NULL, &(a).cpu, NULL}, {"memory", CLI_VALUE, NULL, &(a).memory, NULL},  \
         {"image-uri", CLI_VALUE, NULL, &(a).image, NULL},                                          \
         {"execution-role-arn", CLI_VALUE, NULL, &(a).exec_role, NULL},                             \
+        {"retry-strategy", CLI_VALUE, NULL, &(a).retry, NULL},                                     \
     {                                                                                              \
         "job-role-arn", CLI_VALUE, NULL, &(a).job_role, NULL                                       \
     }
@@ -355,6 +360,7 @@ static const struct {
     {"timeout", CCF_CLIENT_FIELD_TIMEOUT},
     {"command", CCF_CLIENT_FIELD_COMMAND},
     {"env", CCF_CLIENT_FIELD_ENVIRONMENT},
+    {"retry-strategy", CCF_CLIENT_FIELD_RETRY_STRATEGY},
 };
 
 static int unset_bits(const struct cli *cli, const struct cli_list *l, unsigned *bits)
@@ -404,7 +410,7 @@ static int update(struct cli *cli, int argc, char **argv)
     upd.container_properties = b.p;
     if (!name && !a.description && !upd.remove && !b.p.command_len && !b.p.has_environment &&
         !b.p.has_timeout && !b.p.has_cpu && !b.p.has_memory && !a.image && !a.exec_role &&
-        !a.job_role) {
+        !a.job_role && !a.retry) {
         rc = cli_usage(cli, "nothing to update: give a field to change or --unset");
         goto out;
     }

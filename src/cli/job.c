@@ -104,13 +104,16 @@ static const char wait_help[] =
     "  ccf job wait cc-0123456789ab ccj-0123456789ab || echo \"the job failed\"\n";
 
 static const char logs_help[] =
-    "Usage: ccf job logs CONNECTOR_ID JOB_ID [--follow] [--tail BYTES | --offset BYTES]\n"
+    "Usage: ccf job logs CONNECTOR_ID JOB_ID [--follow] [--attempt N]\n"
+    "                    [--tail BYTES | --offset BYTES]\n"
     "\n"
     "Prints the job's combined stdout and stderr (all of it, unless --tail or --offset).\n"
     "\n"
     "  --follow         keep printing as the job writes, until it ends\n"
     "  --tail BYTES     start BYTES before the end\n"
     "  --offset BYTES   start at this byte\n"
+    "  --attempt N      the log of attempt N of a retried job (default: the latest;\n"
+    "                   --follow then goes on with the attempts still to come)\n"
     "\n"
     "Example:\n"
     "  ccf job logs cc-0123456789ab ccj-0123456789ab --follow\n";
@@ -170,17 +173,30 @@ static void progress_end(struct progress *p, const struct ccf_client_job *j)
     free(reason);
 }
 
+/* Where a reader of a job's log is: the attempt (0: the latest, pinned at
+ * the first answer when following across attempts) and the offset in it. */
+struct log_pos {
+    int attempt;
+    int64_t offset;
+    bool across; /* go on with the next attempt's log once this one is read */
+};
+
 /* One look at the log from *offset: prints what came, moves *offset on.
  * *done when the job has ended and every byte is printed. A negative
  * client code (not printed yet), or CLI_FAILED when stdout fails. */
-static int follow_once(struct cli *cli, const char *cid, const char *jid, int64_t *offset,
+static int follow_once(struct cli *cli, const char *cid, const char *jid, struct log_pos *pos,
                        char status[16], bool *done, size_t *got)
 {
     struct ccf_client_log_chunk ch = {0};
+    int64_t *offset = &pos->offset;
+    bool at_end;
     int rc;
 
-    if ((rc = ccf_client_get_job_logs(cli->client, cid, jid, *offset, 0, &ch)) < 0)
+    if ((rc = ccf_client_get_job_attempt_logs(cli->client, cid, jid, pos->attempt, *offset, 0,
+                                              &ch)) < 0)
         return rc;
+    if (pos->attempt == 0 && pos->across)
+        pos->attempt = ch.attempt; /* from here on, attempt by attempt */
     if (*offset >= 0 && ch.start > *offset)
         fprintf(stderr, "ccf: %lld bytes of the log were dropped (the log is capped)\n",
                 (long long)(ch.start - *offset));
@@ -191,7 +207,15 @@ static int follow_once(struct cli *cli, const char *cid, const char *jid, int64_
     fflush(stdout);
     *offset = ch.start + (int64_t)ch.len;
     *got = ch.len;
-    *done = ccf_client_job_status_terminal(ch.job_status) && *offset >= ch.log_size;
+    at_end = *offset >= ch.log_size;
+    *done = ccf_client_job_status_terminal(ch.job_status) && at_end &&
+            (!pos->across || ch.attempt <= pos->attempt);
+    if (pos->across && at_end && pos->attempt > 0 && ch.attempt > pos->attempt) {
+        pos->attempt++; /* this attempt's log is whole: on to the next one */
+        *offset = 0;
+        *got = 1;
+        fprintf(stderr, "ccf: attempt %d\n", pos->attempt);
+    }
     snprintf(status, 16, "%s", ch.job_status);
     ccf_client_log_chunk_clear(&ch);
     return CLI_OK;
@@ -225,7 +249,7 @@ static bool transient(const struct cli *cli)
  * follow, else its status. Jobs outlive a restart of ccfd, and so does the
  * wait: connection errors are ridden out for OUTAGE_MAX_S. */
 static int poll_until_ended(struct cli *cli, const char *cid, const char *jid, bool follow,
-                            int64_t offset, struct progress *p)
+                            struct log_pos pos, struct progress *p)
 {
     long delay = POLL_MIN_MS;
     double outage = 0;
@@ -238,7 +262,7 @@ static int poll_until_ended(struct cli *cli, const char *cid, const char *jid, b
         if (interrupted)
             return CLI_INTERRUPTED;
         got = 0;
-        rc = follow ? follow_once(cli, cid, jid, &offset, status, &done, &got)
+        rc = follow ? follow_once(cli, cid, jid, &pos, status, &done, &got)
                     : status_once(cli, cid, jid, status, &done);
         if (rc > 0)
             return rc;
@@ -281,6 +305,8 @@ int cli_wait_job(struct cli *cli, const char *cid, const char *jid, bool follow,
 {
     struct progress p = {.cli = cli, .jid = jid, .live = cli->stderr_tty && !follow};
     struct sigaction sa = {.sa_handler = on_sigint}, old;
+    /* A job being retried shows each attempt's output in turn. */
+    struct log_pos pos = {.across = true};
     struct ccf_client_job j = {0};
     int rc;
 
@@ -289,7 +315,7 @@ int cli_wait_job(struct cli *cli, const char *cid, const char *jid, bool follow,
     interrupted = 0;
     sigaction(SIGINT, &sa, &old);
     p.t0 = now_s();
-    rc = poll_until_ended(cli, cid, jid, follow, 0, &p);
+    rc = poll_until_ended(cli, cid, jid, follow, pos, &p);
     sigaction(SIGINT, &old, NULL);
     if (rc == CLI_INTERRUPTED)
         say_interrupted(&p, cid, jid);
@@ -492,7 +518,7 @@ out:
 
 /* Prints the log from offset up to its current end: a chunk shorter than
  * the largest the server sends means the end was reached. */
-static int logs_once(struct cli *cli, const char *cid, const char *jid, int64_t offset)
+static int logs_once(struct cli *cli, const char *cid, const char *jid, struct log_pos pos)
 {
     char status[16];
     bool done;
@@ -500,7 +526,7 @@ static int logs_once(struct cli *cli, const char *cid, const char *jid, int64_t 
     int rc;
 
     do {
-        if ((rc = follow_once(cli, cid, jid, &offset, status, &done, &got)) != CLI_OK)
+        if ((rc = follow_once(cli, cid, jid, &pos, status, &done, &got)) != CLI_OK)
             return rc < 0 ? cli_api_error(cli) : rc;
     } while (got == CCF_CLIENT_LOG_CHUNK_MAX);
     return CLI_OK;
@@ -508,20 +534,23 @@ static int logs_once(struct cli *cli, const char *cid, const char *jid, int64_t 
 
 static int logs(struct cli *cli, int argc, char **argv)
 {
-    const char *tail = NULL, *offs = NULL;
+    const char *tail = NULL, *offs = NULL, *att = NULL;
     bool follow = false;
     const struct cli_opt opts[] = {
         {"follow", CLI_FLAG, &follow, NULL, NULL},
         {"tail", CLI_VALUE, NULL, &tail, NULL},
         {"offset", CLI_VALUE, NULL, &offs, NULL},
+        {"attempt", CLI_VALUE, NULL, &att, NULL},
         {NULL, 0, NULL, NULL, NULL},
     };
     const char *cid = NULL, *jid = NULL;
-    int64_t offset = 0, t = 0;
+    int64_t offset = 0, t = 0, attempt = 0;
+    struct log_pos pos = {0};
     struct cli_words w;
     int rc;
 
     if ((rc = ids(cli, argc, argv, opts, &w, &cid, &jid)) != CLI_OK || cli->help_asked ||
+        (rc = cli_int(cli, "attempt", att, 1, 1000, &attempt)) != CLI_OK ||
         (rc = cli_int(cli, "tail", tail, 0, INT64_C(999999999999999), &t)) != CLI_OK ||
         (rc = cli_int(cli, "offset", offs, 0, INT64_C(999999999999999), &offset)) != CLI_OK)
         goto out;
@@ -533,8 +562,9 @@ static int logs(struct cli *cli, int argc, char **argv)
         offset = t ? -t : 0;
     if ((rc = cli_connect(cli)) != CLI_OK)
         goto out;
-    rc = follow ? poll_until_ended(cli, cid, jid, true, offset, NULL)
-                : logs_once(cli, cid, jid, offset);
+    /* --follow without --attempt goes on through the attempts still to come. */
+    pos = (struct log_pos){.attempt = (int)attempt, .offset = offset, .across = follow && !att};
+    rc = follow ? poll_until_ended(cli, cid, jid, true, pos, NULL) : logs_once(cli, cid, jid, pos);
 out:
     cli_words_free(&w);
     return rc;

@@ -53,6 +53,8 @@ static json_t *json_props(const struct ccf_client_container_properties *p)
                                                "value", p->environment[i].value));
         json_object_set_new(o, "environment", a);
     }
+    if (p->retry_strategy && (a = json_loads(p->retry_strategy, 0, NULL)) != NULL)
+        json_object_set_new(o, "retry_strategy", a);
     return o;
 }
 
@@ -71,6 +73,23 @@ json_t *cli_json_connector(const struct ccf_client_connector *c)
     if (c->has_container_properties)
         json_object_set_new(o, "container_properties", json_props(&c->container_properties));
     return o;
+}
+
+static json_t *json_attempts(const struct ccf_client_job *j)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; i < j->attempts_len; i++) {
+        const struct ccf_client_attempt *t = &j->attempts[i];
+        json_t *o = json_pack("{s:i}", "attempt", t->attempt);
+        set_str(o, "started_at", t->started_at);
+        set_str(o, "completed_at", t->completed_at);
+        if (t->has_exit_code)
+            json_object_set_new(o, "exit_code", json_integer(t->exit_code));
+        set_str(o, "reason", t->reason);
+        json_array_append_new(a, o);
+    }
+    return a;
 }
 
 json_t *cli_json_job(const struct ccf_client_job *j)
@@ -95,6 +114,11 @@ json_t *cli_json_job(const struct ccf_client_job *j)
                                       (json_int_t)j->stats.documents_unchanged, "documents_deleted",
                                       (json_int_t)j->stats.documents_deleted, "checkpoint_puts",
                                       (json_int_t)j->stats.checkpoint_puts));
+    if (j->attempt > 0)
+        json_object_set_new(o, "attempt", json_integer(j->attempt));
+    set_str(o, "next_attempt_at", j->next_attempt_at);
+    if (j->attempts_len > 0)
+        json_object_set_new(o, "attempts", json_attempts(j));
     return o;
 }
 
@@ -287,6 +311,7 @@ void cli_show_connector(const struct ccf_client_connector *c)
         printf("%-19s %g\n", "cpu", p->cpu);
     cli_kv_int("memory", p->has_memory, (long long)p->memory);
     cli_kv_int("timeout", p->has_timeout, (long long)p->timeout);
+    cli_kv("retry_strategy", p->retry_strategy);
     for (size_t i = 0; p->has_environment && i < p->environment_len; i++) {
         char *n = cli_clean(p->environment[i].name), *v = cli_clean(p->environment[i].value);
 
@@ -313,5 +338,19 @@ void cli_show_job(const struct ccf_client_job *j)
         cli_kv_int("documents_unchanged", true, (long long)j->stats.documents_unchanged);
         cli_kv_int("documents_deleted", true, (long long)j->stats.documents_deleted);
         cli_kv_int("checkpoint_puts", true, (long long)j->stats.checkpoint_puts);
+    }
+    cli_kv_int("attempt", j->attempt > 0, j->attempt);
+    cli_kv("next_attempt_at", j->next_attempt_at);
+    for (size_t i = 0; i < j->attempts_len; i++) {
+        const struct ccf_client_attempt *t = &j->attempts[i];
+        char *reason = cli_clean(t->reason);
+        printf("%-19s #%d %s .. %s", i ? "" : "attempts", t->attempt, t->started_at,
+               t->completed_at ? t->completed_at : "(running)");
+        if (t->has_exit_code)
+            printf(" exit %d", t->exit_code);
+        if (reason)
+            printf(" (%s)", reason);
+        printf("\n");
+        free(reason);
     }
 }

@@ -177,6 +177,7 @@ struct ccf_client_container_properties {
     bool has_environment; /* true with environment_len 0: an empty list */
     struct ccf_client_env *environment;
     size_t environment_len;
+    char *retry_strategy; /* the retry_strategy object as JSON text; NULL: unset */
 };
 
 struct ccf_client_connector {
@@ -210,6 +211,7 @@ enum ccf_client_field {
     CCF_CLIENT_FIELD_TIMEOUT = 1u << 6,
     CCF_CLIENT_FIELD_COMMAND = 1u << 7,
     CCF_CLIENT_FIELD_ENVIRONMENT = 1u << 8,
+    CCF_CLIENT_FIELD_RETRY_STRATEGY = 1u << 9,
 };
 
 /* A merge patch: set fields change, fields in remove are removed, the rest
@@ -231,6 +233,16 @@ struct ccf_client_job_stats {
     int64_t checkpoint_puts;
 };
 
+/* One attempt of a job (CONTRACT-OPS.md "Retries"). */
+struct ccf_client_attempt {
+    int attempt;
+    char *started_at;
+    char *completed_at; /* NULL: still running */
+    bool has_exit_code;
+    int exit_code;
+    char *reason; /* NULL: none */
+};
+
 struct ccf_client_job {
     char *job_id;
     char *connector_id;
@@ -244,6 +256,10 @@ struct ccf_client_job {
     int exit_code;
     bool has_stats;
     struct ccf_client_job_stats stats;
+    int attempt;                         /* the latest attempt started; 0 before the first */
+    char *next_attempt_at;               /* NULL unless waiting between attempts */
+    struct ccf_client_attempt *attempts; /* oldest first */
+    size_t attempts_len;
 };
 void ccf_client_job_clear(struct ccf_client_job *j);
 
@@ -307,6 +323,7 @@ struct ccf_client_log_chunk {
     int64_t log_size; /* x-ccf-log-size: bytes written so far */
     int64_t dropped;  /* x-ccf-log-truncated: oldest bytes no longer kept; 0: none */
     char job_status[16];
+    int attempt; /* x-ccf-job-attempt: the job's latest attempt; 0 when it has not run */
 };
 void ccf_client_log_chunk_clear(struct ccf_client_log_chunk *l);
 
@@ -344,6 +361,10 @@ int ccf_client_stop_job(struct ccf_client *c, const char *connector_id, const ch
  * offset (negative: from the end). */
 int ccf_client_get_job_logs(struct ccf_client *c, const char *connector_id, const char *job_id,
                             int64_t offset, int64_t limit, struct ccf_client_log_chunk *out);
+/* The same for one attempt's log (attempt 0: the latest). */
+int ccf_client_get_job_attempt_logs(struct ccf_client *c, const char *connector_id,
+                                    const char *job_id, int attempt, int64_t offset, int64_t limit,
+                                    struct ccf_client_log_chunk *out);
 
 /* BatchPutCustomConnectorDocuments: 1..CCF_CLIENT_BATCH_MAX documents. */
 int ccf_client_put_documents(struct ccf_client *c, const char *connector_id,

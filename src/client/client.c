@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,6 +316,9 @@ void ccf_client__resp_header(struct ccf_client__resp *r, const char *line, size_
         r->has_log_size = header_int(v, &r->log_size);
     if (header_value(line, len, "x-ccf-log-truncated", v, sizeof(v)))
         r->log_dropped = header_int(v, &x) ? x : -1; /* -1: the parser reports it */
+    if (header_value(line, len, "x-ccf-job-attempt", v, sizeof(v)) && header_int(v, &x) && x > 0 &&
+        x <= INT_MAX)
+        r->attempt = x;
     if (header_value(line, len, "Retry-After", v, sizeof(v)) && header_int(v, &x))
         r->retry_after = x > RETRY_WAIT_MAX ? RETRY_WAIT_MAX : (long)x;
 }

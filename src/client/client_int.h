@@ -37,6 +37,7 @@ struct ccf_client__resp {
     int64_t log_size;
     int64_t log_dropped;
     char job_status[16];
+    int64_t attempt;  /* x-ccf-job-attempt; 0: none */
     long retry_after; /* seconds; -1: none */
 };
 void ccf_client__resp_reset(struct ccf_client__resp *r);
@@ -103,7 +104,7 @@ int ccf_client__build_get_job(struct ccf_client__req *r, const char *connector_i
 int ccf_client__build_stop_job(struct ccf_client__req *r, const char *connector_id,
                                const char *job_id, struct ccf_client_error *err);
 int ccf_client__build_job_logs(struct ccf_client__req *r, const char *connector_id,
-                               const char *job_id, int64_t offset, int64_t limit,
+                               const char *job_id, int attempt, int64_t offset, int64_t limit,
                                struct ccf_client_error *err);
 int ccf_client__build_put_documents(struct ccf_client__req *r, const char *connector_id,
                                     const struct ccf_client_document_input *docs, size_t n,

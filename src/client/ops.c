@@ -148,10 +148,17 @@ int ccf_client_stop_job(struct ccf_client *c, const char *connector_id, const ch
 int ccf_client_get_job_logs(struct ccf_client *c, const char *connector_id, const char *job_id,
                             int64_t offset, int64_t limit, struct ccf_client_log_chunk *out)
 {
+    return ccf_client_get_job_attempt_logs(c, connector_id, job_id, 0, offset, limit, out);
+}
+
+int ccf_client_get_job_attempt_logs(struct ccf_client *c, const char *connector_id,
+                                    const char *job_id, int attempt, int64_t offset, int64_t limit,
+                                    struct ccf_client_log_chunk *out)
+{
     struct ccf_client__resp resp = {0};
     struct ccf_client__req r;
-    int rc =
-        ccf_client__build_job_logs(&r, connector_id, job_id, offset, limit, ccf_client__err(c));
+    int rc = ccf_client__build_job_logs(&r, connector_id, job_id, attempt, offset, limit,
+                                        ccf_client__err(c));
 
     if ((rc = send_req(c, rc, &r, &resp)) == 0)
         rc = ccf_client__parse_logs(&resp, offset, out, ccf_client__err(c));

@@ -261,6 +261,25 @@ static int resources(const struct ccf_client_container_properties *p, unsigned r
     return 0;
 }
 
+/* retry_strategy: the caller's JSON text, checked to be an object (the
+ * server validates what is in it). */
+static int retry_json(const struct ccf_client_container_properties *p, unsigned remove, json_t *o,
+                      struct ccf_client_error *err)
+{
+    json_t *v;
+
+    if (!p->retry_strategy)
+        return (remove & CCF_CLIENT_FIELD_RETRY_STRATEGY)
+                   ? put_new(o, "retry_strategy", json_null(), err)
+                   : 0;
+    v = json_loads(p->retry_strategy, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(v)) {
+        json_decref(v);
+        return ccf_client__fail(err, CCF_CLIENT_EINVAL, "retry_strategy is not a JSON object");
+    }
+    return put_new(o, "retry_strategy", v, err);
+}
+
 /* container_properties with the set fields, and nulls for those in remove.
  * *out is NULL when there is nothing to say. */
 static int props_json(const struct ccf_client_container_properties *p, unsigned remove,
@@ -300,6 +319,8 @@ static int props_json(const struct ccf_client_container_properties *p, unsigned 
                (rc = put_new(o, "environment", json_null(), err)) < 0) {
         goto fail;
     }
+    if ((rc = retry_json(p, remove, o, err)) < 0)
+        goto fail;
     *out = o;
     return 0;
 fail:
@@ -499,7 +520,7 @@ int ccf_client__build_stop_job(struct ccf_client__req *r, const char *connector_
 }
 
 int ccf_client__build_job_logs(struct ccf_client__req *r, const char *connector_id,
-                               const char *job_id, int64_t offset, int64_t limit,
+                               const char *job_id, int attempt, int64_t offset, int64_t limit,
                                struct ccf_client_error *err)
 {
     struct ccf_client__query q = {0};
@@ -513,8 +534,12 @@ int ccf_client__build_job_logs(struct ccf_client__req *r, const char *connector_
     if (limit < 0 || limit > CCF_CLIENT_LOG_CHUNK_MAX)
         return ccf_client__fail(err, CCF_CLIENT_EINVAL, "limit must be from 0 to %d",
                                 CCF_CLIENT_LOG_CHUNK_MAX);
+    if (attempt < 0)
+        return ccf_client__fail(err, CCF_CLIENT_EINVAL, "attempt must be 1 or more (0: latest)");
     if (offset != 0)
         rc = ccf_client__query_add_int(&q, "offset", offset);
+    if (rc == 0 && attempt > 0)
+        rc = ccf_client__query_add_int(&q, "attempt", attempt);
     if (rc == 0 && limit > 0)
         rc = ccf_client__query_add_int(&q, "limit", limit);
     if (rc == 0 && !(query = ccf_client__query_build(&q)))

@@ -112,6 +112,7 @@ static void props_clear(struct ccf_client_container_properties *p)
         free(p->environment[i].value);
     }
     free(p->environment);
+    free(p->retry_strategy);
     memset(p, 0, sizeof(*p));
 }
 
@@ -206,7 +207,7 @@ static int parse_props(const json_t *o, struct ccf_client_container_properties *
                        struct ccf_client_error *err)
 {
     const char *ctx = "container_properties";
-    json_t *rr, *cmd, *env;
+    json_t *rr, *cmd, *env, *rs;
     int rc;
 
     if ((rc = get_str(o, ctx, "image_uri", false, &p->image_uri, err)) < 0 ||
@@ -218,8 +219,11 @@ static int parse_props(const json_t *o, struct ccf_client_container_properties *
         (rc = get_array(o, ctx, "command", false, &cmd, err)) < 0 ||
         (cmd && (rc = parse_command(cmd, p, err)) < 0) ||
         (rc = get_array(o, ctx, "environment", false, &env, err)) < 0 ||
-        (env && (rc = parse_env(env, p, err)) < 0))
+        (env && (rc = parse_env(env, p, err)) < 0) ||
+        (rc = get_obj(o, ctx, "retry_strategy", false, &rs, err)) < 0)
         return rc;
+    if (rs && !(p->retry_strategy = json_dumps(rs, JSON_COMPACT)))
+        return ccf_client__fail(err, CCF_CLIENT_ENOMEM, "out of memory");
     return 0;
 }
 
@@ -263,7 +267,65 @@ void ccf_client_job_clear(struct ccf_client_job *j)
     free(j->started_at);
     free(j->completed_at);
     free(j->failure_reason);
+    free(j->next_attempt_at);
+    for (size_t i = 0; i < j->attempts_len; i++) {
+        free(j->attempts[i].started_at);
+        free(j->attempts[i].completed_at);
+        free(j->attempts[i].reason);
+    }
+    free(j->attempts);
     memset(j, 0, sizeof(*j));
+}
+
+/* attempts: [{attempt, started_at, completed_at?, exit_code?, reason?}]. */
+static int parse_attempts(const json_t *a, struct ccf_client_job *j, struct ccf_client_error *err)
+{
+    const char *ctx = "job.attempts[]";
+    size_t i, n = json_array_size(a);
+    json_t *item;
+    int64_t x;
+    bool has;
+    int rc;
+
+    if (n == 0)
+        return 0;
+    if (!(j->attempts = calloc(n, sizeof(*j->attempts))))
+        return ccf_client__fail(err, CCF_CLIENT_ENOMEM, "out of memory");
+    json_array_foreach(a, i, item)
+    {
+        struct ccf_client_attempt *t = &j->attempts[i];
+        j->attempts_len = i + 1;
+        if (!json_is_object(item))
+            return BAD(err, "%s is not an object", ctx);
+        if ((rc = get_int(item, ctx, "attempt", 1, INT_MAX, &has, &x, err)) < 0)
+            return rc;
+        t->attempt = (int)x;
+        if ((rc = get_str(item, ctx, "started_at", true, &t->started_at, err)) < 0 ||
+            (rc = get_str(item, ctx, "completed_at", false, &t->completed_at, err)) < 0 ||
+            (rc = get_str(item, ctx, "reason", false, &t->reason, err)) < 0 ||
+            (rc = get_int(item, ctx, "exit_code", INT_MIN, INT_MAX, &t->has_exit_code, &x, err)) <
+                0)
+            return rc;
+        t->exit_code = (int)x;
+    }
+    return 0;
+}
+
+/* attempt, attempts and next_attempt_at: present once the job has run. */
+static int parse_retry_fields(const json_t *o, struct ccf_client_job *j,
+                              struct ccf_client_error *err)
+{
+    json_t *a;
+    int64_t x = 0;
+    bool has;
+    int rc;
+
+    if ((rc = get_int(o, "job", "attempt", 1, INT_MAX, &has, &x, err)) < 0 ||
+        (rc = get_str(o, "job", "next_attempt_at", false, &j->next_attempt_at, err)) < 0 ||
+        (rc = get_array(o, "job", "attempts", false, &a, err)) < 0)
+        return rc;
+    j->attempt = has ? (int)x : 0;
+    return a ? parse_attempts(a, j, err) : 0;
 }
 
 bool ccf_client_job_status_terminal(const char *status)
@@ -314,7 +376,7 @@ int ccf_client__parse_job(const json_t *o, struct ccf_client_job *out, struct cc
         (rc = get_str(o, "job", "completed_at", false, &j.completed_at, err)) < 0 ||
         (rc = get_str(o, "job", "failure_reason", false, &j.failure_reason, err)) < 0 ||
         (rc = get_int(o, "job", "exit_code", INT_MIN, INT_MAX, &j.has_exit_code, &code, err)) < 0 ||
-        (rc = parse_stats(o, &j, err)) < 0)
+        (rc = parse_stats(o, &j, err)) < 0 || (rc = parse_retry_fields(o, &j, err)) < 0)
         goto fail;
     j.exit_code = (int)code;
     *out = j;
@@ -623,6 +685,7 @@ int ccf_client__parse_logs(const struct ccf_client__resp *r, int64_t offset,
     l.log_size = r->log_size;
     l.dropped = r->log_dropped;
     memcpy(l.job_status, r->job_status, sizeof(l.job_status));
+    l.attempt = (int)r->attempt;
     *out = l;
     return 0;
 }

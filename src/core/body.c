@@ -356,6 +356,12 @@ json_t *ccf_job_json(const struct ccf_job *j)
         json_object_set_new(o, "failure_reason", json_string(j->failure_reason));
     if (j->has_stats)
         json_object_set_new(o, "stats", job_stats_json(&j->stats));
+    if (j->attempt > 0) {
+        json_object_set_new(o, "attempt", json_integer(j->attempt));
+        json_object_set_new(o, "attempts", ccf_attempts_json(j->attempts));
+    }
+    if (j->next_attempt_at)
+        json_object_set_new(o, "next_attempt_at", ccf_time_json(j->next_attempt_at));
     return o;
 }
 

@@ -105,6 +105,8 @@ void ccf_job_clear(struct ccf_job *j)
     free(j->failure_reason);
     free(j->environment);
     free(j->executor_id);
+    free(j->attempts);
+    free(j->spec);
     memset(j, 0, sizeof(*j));
 }
 

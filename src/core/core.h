@@ -115,6 +115,12 @@ struct ccf_job {
     char *executor_id;    /* owned, NULL until submitted */
     bool has_stats;       /* the job has reached RUNNING: stats are shown */
     struct ccf_job_stats stats;
+    /* Retries (CONTRACT-OPS.md "Retries"): */
+    int attempt;             /* the latest attempt started, from 1; 0 before the first */
+    int64_t next_attempt_at; /* 0 unless waiting before the next attempt */
+    char *attempts;          /* owned: the stored JSON array (core/attempts.c), NULL before */
+    char *spec;              /* owned: the container_properties the job runs with, frozen
+                                when its first attempt starts; NULL before */
 };
 void ccf_job_clear(struct ccf_job *j);
 
@@ -126,6 +132,7 @@ struct ccf_env_var {
     char *name; /* owned */
     char *value;
 };
+struct ccf_retry_strategy;
 struct ccf_job_spec {
     char **command; /* owned, NULL-terminated; NULL when the connector has none (image_uri) */
     struct ccf_env_var *env; /* owned: the connector's default variables, in order */
@@ -133,6 +140,7 @@ struct ccf_job_spec {
     double cpu;
     int64_t memory_mib;
     int64_t timeout_s;
+    struct ccf_retry_strategy *retry; /* owned; NULL: one attempt (core/retry.h) */
 };
 /* Decodes properties (compact JSON, as validation stored them) into *out.
  * CCF_EINVAL if they do not hold what validation guarantees: positive

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/retry.h"
 
 static int decode_command(const json_t *cmd, struct ccf_job_spec *out)
 {
@@ -49,6 +50,23 @@ static int decode_env(const json_t *list, struct ccf_job_spec *out)
     return 0;
 }
 
+/* The strategy is part of the spec: a job keeps the one it was admitted
+ * with, attempt after attempt, whatever updates the connector meanwhile. */
+static int decode_retry(const json_t *v, struct ccf_job_spec *out)
+{
+    struct ccf_diag d = {{0}};
+
+    if (!v || json_is_null(v))
+        return 0;
+    out->retry = ccf_xcalloc(1, sizeof(*out->retry));
+    if (ccf_retry_from_json(v, out->retry, &d) < 0) {
+        free(out->retry);
+        out->retry = NULL;
+        return CCF_EINVAL;
+    }
+    return 0;
+}
+
 int ccf_job_spec_decode(const char *properties, struct ccf_job_spec *out)
 {
     struct ccf_job_spec s = {0};
@@ -65,7 +83,8 @@ int ccf_job_spec_decode(const char *properties, struct ccf_job_spec *out)
     if (!(s.cpu > 0) || s.memory_mib <= 0 || s.timeout_s <= 0)
         goto out;
     if ((rc = decode_command(json_object_get(p, "command"), &s)) < 0 ||
-        (rc = decode_env(json_object_get(p, "environment"), &s)) < 0)
+        (rc = decode_env(json_object_get(p, "environment"), &s)) < 0 ||
+        (rc = decode_retry(json_object_get(p, "retry_strategy"), &s)) < 0)
         goto out;
     *out = s;
     memset(&s, 0, sizeof(s));
@@ -88,5 +107,9 @@ void ccf_job_spec_clear(struct ccf_job_spec *s)
         free(s->env[i].value);
     }
     free(s->env);
+    if (s->retry) {
+        ccf_retry_clear(s->retry);
+        free(s->retry);
+    }
     memset(s, 0, sizeof(*s));
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/retry.h"
 #include "core/validate_int.h"
 
 void ccf_diag_set(struct ccf_diag *d, const char *fmt, ...)
@@ -214,6 +215,23 @@ static int check_command(const json_t *cmd, struct ccf_diag *d)
     return 0;
 }
 
+/* retry_strategy, when set, is stored as ccf_retry_to_json makes it: every
+ * field with its default, so that what GetCustomConnector answers is what
+ * a job will run with. */
+static int check_retry(json_t *cp, struct ccf_diag *d)
+{
+    struct ccf_retry_strategy r;
+    json_t *v = json_object_get(cp, "retry_strategy");
+
+    if (!v)
+        return 0;
+    if (ccf_retry_from_json(v, &r, d) < 0)
+        return CCF_EINVAL;
+    json_object_set_new(cp, "retry_strategy", ccf_retry_to_json(&r));
+    ccf_retry_clear(&r);
+    return 0;
+}
+
 /* Validates container_properties in place (unknown keys already dropped). */
 static int check_properties(json_t *cp, struct ccf_diag *d)
 {
@@ -246,21 +264,18 @@ static int check_properties(json_t *cp, struct ccf_diag *d)
         return CCF_EINVAL;
     if (!(v = json_object_get(cp, "timeout")))
         json_object_set_new(cp, "timeout", v = json_integer(3600));
-    return v__integer(v, "container_properties.timeout", 1, 604800, d);
+    if (v__integer(v, "container_properties.timeout", 1, 604800, d) < 0)
+        return CCF_EINVAL;
+    return check_retry(cp, d);
 }
 
 /* Keeps the fields the contract knows at each level; the rest is ignored. */
 static json_t *known_fields(const json_t *body)
 {
     static const char *const top[] = {"name", "description", "container_properties", NULL};
-    static const char *const cpk[] = {"image_uri",
-                                      "execution_role_arn",
-                                      "job_role_arn",
-                                      "command",
-                                      "resource_requirements",
-                                      "timeout",
-                                      "environment",
-                                      NULL};
+    static const char *const cpk[] = {"image_uri",   "execution_role_arn",    "job_role_arn",
+                                      "command",     "resource_requirements", "timeout",
+                                      "environment", "retry_strategy",        NULL};
     static const char *const rrk[] = {"cpu", "memory", NULL};
     json_t *out = json_object(), *cp, *rr;
 

@@ -63,6 +63,20 @@ json_t *ccf_connector_full_json(const struct ccf_tenant *t, const struct ccf_con
  * an answer unparsed, not a validation. */
 bool ccf_json_object_text(const char *s);
 json_t *ccf_job_json(const struct ccf_job *j);
+
+/* A job's attempts (core/attempts.c). stored is the job's attempts text
+ * (NULL: none); the char * results are the new text, malloc'd. */
+/* Appends attempt number attempt, started at `at`. */
+char *ccf_attempts_begin(const char *stored, int attempt, int64_t at);
+/* Ends the latest attempt if it has not ended (else the text unchanged). */
+char *ccf_attempts_end(const char *stored, int64_t at, bool has_exit_code, int exit_code,
+                       const char *reason);
+/* Whether the latest attempt has started and not ended. */
+bool ccf_attempts_open(const char *stored);
+/* The latest attempt's exit code, if it has one. */
+bool ccf_attempts_last_exit(const char *stored, int *exit_code);
+/* As answered: [{attempt, started_at, completed_at?, exit_code?, reason?}]. */
+json_t *ccf_attempts_json(const char *stored);
 json_t *ccf_document_json(const struct ccf_document *d);
 json_t *ccf_checkpoint_json(const struct ccf_checkpoint *c);
 json_t *ccf_time_json(int64_t t);

@@ -31,6 +31,8 @@ struct executor_spec {
     int64_t timeout_s;       /* counted from RUNNING */
     double cpu;              /* vCPUs it reserves */
     int64_t memory_mib;      /* enforced as an address-space limit */
+    int attempt;             /* from 1 (0 means 1): a job runs again, in the same directory and
+                                work/, when submitted with a higher attempt than before */
 };
 
 enum executor_state {
@@ -84,6 +86,10 @@ void executor_close(struct executor *e);
  * argv or envp entries or 16 MiB in all, CCF_EIO if it cannot be started
  * (then it counts as not submitted). */
 int executor_submit(struct executor *e, const struct executor_spec *spec);
+/* A submit with an attempt higher than the directory's moves the earlier
+ * attempt's log aside (executor_read_attempt_log still reads it) and
+ * starts afresh; CCF_EUNAVAIL while the earlier attempt's supervisor has
+ * not exited yet (ask again shortly). */
 
 /* Asks the job to stop: SIGTERM to its process group, SIGKILL after the
  * grace period; its EXITED event says stopped. 0 if it was never submitted
@@ -97,6 +103,10 @@ int executor_cancel(struct executor *e, const char *job_id);
  * outcome at once. Returns 1 if the job was never submitted (its directory
  * has no spec: the caller submits it), else 0. */
 int executor_recover(struct executor *e, const char *job_id);
+/* The same for the attempt the store expects in flight: 1 also when the
+ * directory holds an earlier attempt (this one was never submitted; the
+ * earlier one's outcome is not reported again). attempt 0: any. */
+int executor_recover_attempt(struct executor *e, const char *job_id, int attempt);
 
 /* The job's log: up to len bytes from offset (negative: from the end) into
  * buf. *size gets the bytes written so far, *dropped how many of the
@@ -106,6 +116,11 @@ int executor_recover(struct executor *e, const char *job_id);
  * directory. */
 int executor_read_log(struct executor *e, const char *job_id, int64_t offset, char *buf, size_t len,
                       int64_t *size, int64_t *dropped);
+
+/* The same for one attempt's log (attempt 0: the latest). CCF_ENOTFOUND if
+ * that attempt left no log. */
+int executor_read_attempt_log(struct executor *e, const char *job_id, int attempt, int64_t offset,
+                              char *buf, size_t len, int64_t *size, int64_t *dropped);
 
 /* Deletes the job's directory (retention), never following a link the job
  * left. Only for ended jobs: CCF_ECONFLICT while its supervisor runs. 0 if

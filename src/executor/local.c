@@ -152,16 +152,36 @@ static int recover_locked(struct executor *e, const char *id, bool collect)
     return rc;
 }
 
-int executor_recover(struct executor *e, const char *id)
+/* The attempt DIR holds, or 0 without a directory. */
+static int dir_attempt(struct executor *e, const char *id)
 {
-    int rc;
+    int dfd = open_job_dir(e, id), rc;
+
+    if (dfd < 0)
+        return errno == ENOENT ? 0 : CCF_EIO;
+    rc = executor__attempt_read(dfd);
+    close(dfd);
+    return rc;
+}
+
+int executor_recover_attempt(struct executor *e, const char *id, int attempt)
+{
+    int rc, cur;
 
     if (!id || !ccf_job_id_valid(id))
         return CCF_EINVAL;
     pthread_mutex_lock(&e->op_mu);
-    rc = recover_locked(e, id, true);
+    if (attempt > 0 && (cur = dir_attempt(e, id)) > 0 && cur < attempt)
+        rc = 1; /* an earlier attempt's state: this one never reached us */
+    else
+        rc = recover_locked(e, id, true);
     pthread_mutex_unlock(&e->op_mu);
     return rc;
+}
+
+int executor_recover(struct executor *e, const char *id)
+{
+    return executor_recover_attempt(e, id, 0);
 }
 
 /* ---- submit ---- */
@@ -237,7 +257,7 @@ static int spawn_supervisor(struct executor *e, const char *dir, struct spawn_fd
     return rc;
 }
 
-static int prepare(struct executor *e, const char *id, const char *spec, size_t len,
+static int prepare(struct executor *e, const char *id, int attempt, const char *spec, size_t len,
                    struct spawn_fds *f)
 {
     int dfd, rc = CCF_EIO;
@@ -255,7 +275,8 @@ static int prepare(struct executor *e, const char *id, const char *spec, size_t 
         f->lock_fd = -1; /* from here on, lock_fd >= 0 means the lock is ours */
         goto out;
     }
-    if (reset_dir(dfd) < 0 || executor__write_atomic(dfd, EXECUTOR__SPEC, spec, len, 0600) < 0)
+    if (reset_dir(dfd) < 0 || executor__attempt_write(dfd, attempt) < 0 ||
+        executor__write_atomic(dfd, EXECUTOR__SPEC, spec, len, 0600) < 0)
         goto out;
     if (pipe2(f->notify, O_CLOEXEC) < 0 || high_fd(&f->lock_fd) < 0 || high_fd(&f->notify[1]) < 0 ||
         fcntl(f->notify[0], F_SETFL, O_NONBLOCK) < 0)
@@ -278,7 +299,7 @@ static void close_spawn_fds(struct spawn_fds *f)
 
 /* The spec is written only once the lock is ours; it stays ours (fd 4 of
  * the supervisor) with no gap until the supervisor exits. */
-static int spawn_job(struct executor *e, const char *id, const char *spec, size_t len)
+static int spawn_job(struct executor *e, const char *id, int attempt, const char *spec, size_t len)
 {
     struct spawn_fds f = {.lock_fd = -1, .notify = {-1, -1}};
     char dir[PATH_MAX];
@@ -288,7 +309,7 @@ static int spawn_job(struct executor *e, const char *id, const char *spec, size_
     n = snprintf(dir, sizeof(dir), "%s/%s", e->jobs_dir, id);
     if (n < 0 || (size_t)n >= sizeof(dir))
         return CCF_EINVAL;
-    if ((rc = prepare(e, id, spec, len, &f)) < 0)
+    if ((rc = prepare(e, id, attempt, spec, len, &f)) < 0)
         goto fail;
     if ((err = spawn_supervisor(e, dir, &f, &in.pid)) != 0) {
         errno = err;
@@ -322,6 +343,29 @@ fail:
     return rc;
 }
 
+/* Call with op_mu held. 1 when attempt is newer than what DIR holds and
+ * the earlier attempt has ended: its log is moved aside and a fresh
+ * supervisor may start. 0 for the attempt DIR holds (or a first one). */
+static int next_attempt(struct executor *e, const char *id, int attempt)
+{
+    int dfd, cur, rc;
+
+    if (attempt <= 1)
+        return 0;
+    if ((dfd = open_job_dir(e, id)) < 0)
+        return errno == ENOENT ? 0 : CCF_EIO;
+    if ((cur = executor__attempt_read(dfd)) < 0 || cur >= attempt) {
+        rc = cur < 0 ? cur : 0;
+    } else if (watched(e, id) || executor__lock_held(dfd)) {
+        rc = CCF_EUNAVAIL; /* the earlier supervisor is still on its way out */
+    } else {
+        rc = executor__attempt_archive(dfd, cur);
+        rc = rc < 0 ? rc : 1;
+    }
+    close(dfd);
+    return rc;
+}
+
 static bool spec_valid(const struct executor_spec *s)
 {
     return s && s->job_id && ccf_job_id_valid(s->job_id) && s->argv && s->argv[0] &&
@@ -343,8 +387,10 @@ int executor_submit(struct executor *e, const struct executor_spec *spec)
     pthread_mutex_lock(&e->op_mu);
     /* Submitted already (a spec): nothing runs again; a live supervisor
      * left by an earlier ccfd is adopted so that its events follow. */
-    if ((rc = recover_locked(e, spec->job_id, false)) == 1)
-        rc = spawn_job(e, spec->job_id, buf, len);
+    if ((rc = next_attempt(e, spec->job_id, spec->attempt > 1 ? spec->attempt : 1)) == 0)
+        rc = recover_locked(e, spec->job_id, false);
+    if (rc == 1)
+        rc = spawn_job(e, spec->job_id, spec->attempt > 1 ? spec->attempt : 1, buf, len);
     pthread_mutex_unlock(&e->op_mu);
     free(buf);
     return rc;

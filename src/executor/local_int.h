@@ -83,6 +83,12 @@ struct xjob *executor__watch_find(struct executor *e, const char *id);
 /* Frees every job left in the table (after the thread stopped). */
 void executor__watch_free_all(struct executor *e);
 
+/* attempts.c: DIR/attempt (1 when absent, CCF_EIO if unreadable), and
+ * attempt n's log moved to DIR/attempts/<n>/ (repeatable). */
+int executor__attempt_read(int dfd);
+int executor__attempt_write(int dfd, int attempt);
+int executor__attempt_archive(int dfd, int n);
+
 int executor__pidfd_open(pid_t pid);
 int executor__pidfd_signal(int pidfd, int sig);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/validate.h"
 #include "orchestrator/orchestrator_int.h"
 
 #define IN_FLIGHT ((1u << CCF_JOB_STARTED) | (1u << CCF_JOB_RUNNING) | (1u << CCF_JOB_STOPPING))
@@ -56,7 +57,8 @@ int orch__end_now(struct orchestrator *o, const struct store_job_ref *ref, enum 
 
 static bool known(const struct orchestrator *o, const char *job_id)
 {
-    return orch__list_find(&o->pending, job_id) >= 0 || orch__list_find(&o->running, job_id) >= 0;
+    return orch__list_find(&o->pending, job_id) >= 0 || orch__list_find(&o->running, job_id) >= 0 ||
+           orch__list_find(&o->waiting, job_id) >= 0;
 }
 
 /* Why a job whose spec was decoded can never run here, or NULL. */
@@ -78,9 +80,31 @@ static const char *cannot_run(const struct orchestrator *o, const struct ccf_job
     return len > 0 && (size_t)len < n ? reason : "the job needs more than the executor's capacity";
 }
 
-int orch__admit(struct orchestrator *o, const struct store_job_ref *ref)
+/* Decodes what the job runs: the properties frozen in the job once it has
+ * run (a restart between attempts runs the same command and strategy),
+ * else the connector's as they are now. */
+static int decode_spec(struct orchestrator *o, const struct store_job_ref *ref,
+                       const struct ccf_job *job, struct orch__job *j)
 {
     struct ccf_connector c = {0};
+    int rc;
+
+    if (job->spec) {
+        j->properties = ccf_xstrdup(job->spec);
+    } else {
+        if ((rc = store_get_connector(o->cfg.store, &ref->tenant, ref->connector_id, &c)) < 0)
+            return rc;
+        j->properties = c.properties;
+        c.properties = NULL;
+        ccf_connector_clear(&c);
+    }
+    j->spec = ccf_xcalloc(1, sizeof(*j->spec));
+    return ccf_job_spec_decode(j->properties, j->spec) < 0 ? CCF_EINVAL : 0;
+}
+
+int orch__admit(struct orchestrator *o, const struct store_job_ref *ref)
+{
+    struct ccf_job job = {0};
     struct orch__job j = {.ref = *ref};
     char buf[256];
     const char *why;
@@ -88,24 +112,34 @@ int orch__admit(struct orchestrator *o, const struct store_job_ref *ref)
 
     if (known(o, ref->job_id))
         return 0;
-    if ((rc = store_get_connector(o->cfg.store, &ref->tenant, ref->connector_id, &c)) < 0)
-        return rc == CCF_ENOTFOUND ? 0 : rc;
-    /* Decoded once, here: the capacity it reserves and the command it runs
-     * come from this one reading of the connector. */
-    j.spec = ccf_xcalloc(1, sizeof(*j.spec));
-    rc = ccf_job_spec_decode(c.properties, j.spec);
-    ccf_connector_clear(&c);
-    if (rc < 0) {
+    rc = store_get_job(o->cfg.store, &ref->tenant, ref->connector_id, ref->job_id, &job);
+    if (rc < 0 || ccf_job_status_terminal(job.status))
+        goto out; /* gone or ended meanwhile: nothing to do */
+    /* Decoded once, here: the capacity it reserves, the command it runs and
+     * its retry strategy come from this one reading. */
+    if ((rc = decode_spec(o, ref, &job, &j)) < 0) {
         orch__job_free(&j);
-        return orch__end_now(o, ref, CCF_JOB_FAILED, "the connector's properties are unreadable");
+        if (rc == CCF_EINVAL)
+            rc = orch__end_now(o, ref, CCF_JOB_FAILED, "the connector's properties are unreadable");
+        goto out;
     }
     if ((why = cannot_run(o, j.spec, buf, sizeof(buf))) != NULL) {
         rc = orch__end_now(o, ref, CCF_JOB_FAILED, why);
         orch__job_free(&j);
-        return rc;
+        goto out;
     }
-    orch__list_push(&o->pending, &j);
-    return 0;
+    /* An attempt that started and has not ended runs again only if the
+     * executor says it never did; otherwise the next one is due. */
+    j.attempt = ccf_attempts_open(job.attempts) ? job.attempt : job.attempt + 1;
+    if (job.status == CCF_JOB_STARTED && job.attempt > 0 && !ccf_attempts_open(job.attempts)) {
+        j.due_us = job.next_attempt_at;
+        orch__list_push(&o->waiting, &j);
+    } else {
+        orch__list_push(&o->pending, &j);
+    }
+out:
+    ccf_job_clear(&job);
+    return rc == CCF_ENOTFOUND ? 0 : rc;
 }
 
 static bool fits(const struct orchestrator *o, const struct orch__job *j)
@@ -145,7 +179,8 @@ static void release(struct orchestrator *o, size_t i)
 /* Hands the job to the executor as its spec says (the connector is not
  * read again: an update applies to the next job). Takes j: on return it is
  * in the running list or freed, except on CCF_EUNAVAIL (the store could not
- * tell whether the job still waits), when j is untouched. */
+ * tell whether the job still waits, or the executor cannot start the next
+ * attempt yet), when j is untouched. */
 static int submit(struct orchestrator *o, struct orch__job *j)
 {
     struct ccf_job job = {0};
@@ -170,14 +205,21 @@ static int submit(struct orchestrator *o, struct orch__job *j)
     spec.timeout_s = j->spec->timeout_s;
     spec.cpu = j->spec->cpu;
     spec.memory_mib = j->spec->memory_mib;
+    spec.attempt = j->attempt;
     orch__reserve(o, j);
-    if ((rc = executor_submit(o->executor, &spec)) < 0) {
+    if ((rc = executor_submit(o->executor, &spec)) == CCF_EUNAVAIL) {
+        /* The earlier attempt's supervisor is still exiting: again shortly. */
+        orch__unreserve(o, o->running.n - 1, j);
+        goto out;
+    }
+    if (rc < 0) {
         release(o, o->running.n - 1);
         rc = orch__end_now(o, &j->ref, CCF_JOB_FAILED, "the executor could not start the job");
     }
     CCF_LOG_INFO("job.submitted", CCF_KV_STR("account", j->ref.tenant.account_id),
                  CCF_KV_STR("connector_id", j->ref.connector_id),
-                 CCF_KV_STR("job_id", j->ref.job_id), CCF_KV_INT("result", rc));
+                 CCF_KV_STR("job_id", j->ref.job_id), CCF_KV_INT("attempt", j->attempt),
+                 CCF_KV_INT("result", rc));
 out:
     orch__strv_free(argv);
     orch__strv_free(envp);
@@ -208,6 +250,12 @@ static int stop(struct orchestrator *o, const struct store_job_ref *ref)
         orch__list_remove(&o->pending, (size_t)i);
         return orch__end_now(o, ref, CCF_JOB_STOPPED, "stopped on request");
     }
+    /* Between attempts: it ends at once, with the last attempt's exit code. */
+    if ((i = orch__list_find(&o->waiting, ref->job_id)) >= 0) {
+        orch__job_free(&o->waiting.items[i]);
+        orch__list_remove(&o->waiting, (size_t)i);
+        return orch__end_now(o, ref, CCF_JOB_STOPPED, "stopped on request");
+    }
     if (orch__list_find(&o->running, ref->job_id) >= 0)
         return executor_cancel(o->executor, ref->job_id);
     /* Neither queued nor running: it never reached us, so it never ran. */
@@ -224,15 +272,10 @@ int orch__on_change(struct orchestrator *o, const struct store_change *ch)
 
     memcpy(ref.connector_id, ch->connector_id, sizeof(ref.connector_id));
     memcpy(ref.job_id, ch->job_id, sizeof(ref.job_id));
-    if (ch->new_status == CCF_JOB_STARTED && ch->old_status < 0) {
-        struct ccf_job job = {0};
-        int rc = store_get_job(o->cfg.store, &ref.tenant, ref.connector_id, ref.job_id, &job);
-        bool waiting = rc == 0 && job.status == CCF_JOB_STARTED;
-        ccf_job_clear(&job);
-        if (rc < 0 && rc != CCF_ENOTFOUND)
-            return rc;
-        return waiting ? orch__admit(o, &ref) : 0;
-    }
+    /* A new job, or (redelivered) one between attempts: admit reads it
+     * and takes it in only while it is still STARTED. */
+    if (ch->new_status == CCF_JOB_STARTED)
+        return orch__admit(o, &ref);
     if (ch->new_status == CCF_JOB_STOPPING)
         return stop(o, &ref);
     return 0;
@@ -284,7 +327,12 @@ static int ended(struct orchestrator *o, size_t i, const struct executor_event *
         tr.exit_code = ev->exit_code;
         tr.failure_reason = reason[0] ? reason : NULL;
         tr.at = ev->at_us; /* it may have ended while ccfd was down */
-        rc = end_job(o, &j->ref, &tr);
+        if ((rc = orch__retry(o, i, &job, &tr)) == 1) {
+            ccf_job_clear(&job);
+            return 0; /* it waits for its next attempt */
+        }
+        if (rc == 0)
+            rc = end_job(o, &j->ref, &tr);
         if (rc == CCF_EUNAVAIL || rc == CCF_EIO) {
             ccf_job_clear(&job);
             return rc;
@@ -311,6 +359,7 @@ int orch__on_event(struct orchestrator *o, const struct executor_event *ev)
     }
     if (ev->state != EXECUTOR_RUNNING)
         return ended(o, (size_t)i, ev);
+    tr.spec = o->running.items[i].properties;
     rc = store_transition_job(o->cfg.store, &o->running.items[i].ref.tenant,
                               o->running.items[i].ref.connector_id, ev->job_id, &tr, NULL);
     log_transition(&o->running.items[i].ref, CCF_JOB_RUNNING, NULL, rc);

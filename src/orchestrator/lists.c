@@ -33,7 +33,9 @@ void orch__job_free(struct orch__job *j)
 {
     ccf_job_spec_clear(j->spec);
     free(j->spec);
+    free(j->properties);
     j->spec = NULL;
+    j->properties = NULL;
 }
 
 void orch__list_free(struct orch__list *l)

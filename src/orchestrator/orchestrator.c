@@ -125,12 +125,15 @@ static void purge(struct orchestrator *o)
     store_prune_changes(o->cfg.store, o->cursor);
 }
 
-static void wait_for_work(struct orchestrator *o)
+static void wait_for_work(struct orchestrator *o, int64_t due_us)
 {
     struct timespec until;
     int64_t wait_ms =
         o->retry_soon ? RETRY_DELAY_MS : (o->next_purge - (ccf_mono_us() / 1000000)) * 1000;
 
+    /* The next attempt due, rounded up: waking early would only sleep again. */
+    if (due_us != INT64_MAX && (due_us + 999) / 1000 < wait_ms)
+        wait_ms = (due_us + 999) / 1000;
     clock_gettime(CLOCK_MONOTONIC, &until);
     if (wait_ms < 0)
         wait_ms = 0;
@@ -149,32 +152,59 @@ static void wait_for_work(struct orchestrator *o)
     pthread_mutex_unlock(&o->mu);
 }
 
-void orch__step(struct orchestrator *o)
+/* Returns the µs until the next attempt is due (INT64_MAX: none). */
+static int64_t step(struct orchestrator *o)
 {
     o->retry_soon = false;
     apply_events(o);
     drain_changes(o);
+    orch__wake_due(o);
     orch__pump(o);
+    return orch__wake_due(o);
+}
+
+void orch__step(struct orchestrator *o)
+{
+    step(o);
 }
 
 static void *run(void *arg)
 {
     struct orchestrator *o = arg;
+    int64_t due_us = INT64_MAX;
 
     for (;;) {
-        wait_for_work(o);
+        wait_for_work(o, due_us);
         pthread_mutex_lock(&o->mu);
         bool stopping = o->stopping;
         pthread_mutex_unlock(&o->mu);
         if (stopping)
             break;
-        orch__step(o);
+        due_us = step(o);
         if ((ccf_mono_us() / 1000000) >= o->next_purge) {
             purge(o);
             o->next_purge = (ccf_mono_us() / 1000000) + PURGE_EVERY_S;
         }
     }
     return NULL;
+}
+
+/* A job that was between attempts: its next attempt may have been handed
+ * to the executor just before ccfd stopped (then it is re-adopted like any
+ * running job); otherwise it keeps waiting for its stored next_attempt_at. */
+static int recover_waiting(struct orchestrator *o, size_t i)
+{
+    struct orch__job j = o->waiting.items[i];
+    int rc;
+
+    orch__list_remove(&o->waiting, i);
+    orch__reserve(o, &j);
+    rc = executor_recover_attempt(o->executor, j.ref.job_id, j.attempt);
+    if (rc != 1)
+        return rc;
+    orch__unreserve(o, (size_t)orch__list_find(&o->running, j.ref.job_id), &j);
+    orch__list_push(&o->waiting, &j);
+    return 0;
 }
 
 /* One unfinished job after a restart: re-adopt it, collect its outcome,
@@ -187,6 +217,8 @@ static int recover_one(struct orchestrator *o, const struct store_job_ref *ref)
 
     if ((rc = orch__admit(o, ref)) < 0)
         return rc;
+    if ((i = orch__list_find(&o->waiting, ref->job_id)) >= 0)
+        return recover_waiting(o, (size_t)i);
     if ((i = orch__list_find(&o->pending, ref->job_id)) < 0)
         return 0; /* failed at once: it can never run */
     /* Every ref here is unfinished. Hold its capacity while the executor
@@ -194,7 +226,7 @@ static int recover_one(struct orchestrator *o, const struct store_job_ref *ref)
     j = o->pending.items[i];
     orch__list_remove(&o->pending, (size_t)i);
     orch__reserve(o, &j);
-    rc = executor_recover(o->executor, ref->job_id);
+    rc = executor_recover_attempt(o->executor, ref->job_id, j.attempt);
     if (rc != 1)
         return rc;
     /* Never submitted: give the capacity back and start it normally. */
@@ -225,7 +257,7 @@ int orch__recover(struct orchestrator *o, struct executor *executor)
     }
     CCF_LOG_INFO("orchestrator.recovered", CCF_KV_INT("unfinished", n),
                  CCF_KV_INT("running", o->running.n), CCF_KV_INT("queued", o->pending.n),
-                 CCF_KV_INT("cursor", o->cursor));
+                 CCF_KV_INT("waiting", o->waiting.n), CCF_KV_INT("cursor", o->cursor));
     free(refs);
     return 0;
 }
@@ -265,6 +297,7 @@ void orchestrator_destroy(struct orchestrator *o)
     orchestrator_stop(o);
     orch__list_free(&o->pending);
     orch__list_free(&o->running);
+    orch__list_free(&o->waiting);
     free(o->events);
     pthread_cond_destroy(&o->cond);
     pthread_mutex_destroy(&o->mu);

@@ -35,6 +35,10 @@ struct orchestrator_config {
     int max_jobs;        /* 0: no limit beyond cpu and memory */
     int64_t retention_s; /* ended jobs are purged after this */
     struct orchestrator_credentials credentials;
+    /* The jitter of retry backoffs: a number in [0, 1]. NULL: the CSPRNG.
+     * Tests make it fixed. */
+    double (*random_unit)(void *ctx);
+    void *random_ctx;
 };
 
 int orchestrator_create(struct orchestrator **out, const struct orchestrator_config *cfg);

@@ -14,6 +14,10 @@
 struct orch__job {
     struct store_job_ref ref;
     struct ccf_job_spec *spec; /* owned */
+    char *properties;          /* owned: what spec was decoded from, frozen in the job when
+                                  its first attempt starts (so a restart runs the same) */
+    int attempt;               /* the attempt it runs, or runs next, from 1 */
+    int64_t due_us;            /* in the waiting list: when the next attempt may start */
 };
 
 struct orch__list {
@@ -26,6 +30,7 @@ struct orchestrator {
     struct executor *executor;
     struct orch__list pending; /* FIFO: jobs start in the order they were created */
     struct orch__list running; /* submitted and not yet ended: they hold capacity */
+    struct orch__list waiting; /* between attempts, until due_us: they hold nothing */
     double cpu_used;
     int64_t memory_used;
     int64_t cursor;     /* last change handled */
@@ -78,8 +83,17 @@ void orch__reserve(struct orchestrator *o, const struct orch__job *j);
 void orch__unreserve(struct orchestrator *o, size_t i, struct orch__job *out);
 /* Starts pending jobs while they fit. */
 void orch__pump(struct orchestrator *o);
-/* Takes a STARTED job in: queues it, or fails it at once if it can never run. */
+/* Takes an unfinished job in: queues it (a STARTED job between attempts
+ * goes to the waiting list), or fails it at once if it can never run. */
 int orch__admit(struct orchestrator *o, const struct store_job_ref *ref);
+/* retry.c. After attempt failure tr of running job i (job as read before
+ * it): 1 if the job now waits for its next attempt (it left the running
+ * list), 0 if it is not retried (the caller ends it), or a store error. */
+int orch__retry(struct orchestrator *o, size_t i, const struct ccf_job *job,
+                const struct store_transition *tr);
+/* Moves the waiting jobs whose time has come to the end of the queue;
+ * returns the µs until the next one is due (INT64_MAX: none waits). */
+int64_t orch__wake_due(struct orchestrator *o);
 /* Ends a job that never ran (STOPPING → STOPPED) or fails one (→ FAILED). */
 int orch__end_now(struct orchestrator *o, const struct store_job_ref *ref, enum ccf_job_status to,
                   const char *reason);

@@ -98,12 +98,12 @@ fail:
     return rc;
 }
 
-int server__jobs_read_log(void *ctx, const char *job_id, int64_t offset, char *buf, size_t len,
-                          int64_t *size, int64_t *dropped)
+int server__jobs_read_log(void *ctx, const char *job_id, int attempt, int64_t offset, char *buf,
+                          size_t len, int64_t *size, int64_t *dropped)
 {
     struct server_jobs *j = ctx;
 
-    return executor_read_log(j->exec, job_id, offset, buf, len, size, dropped);
+    return executor_read_attempt_log(j->exec, job_id, attempt, offset, buf, len, size, dropped);
 }
 
 int server__jobs_start(struct server_jobs *j, const char *endpoint)

@@ -18,8 +18,8 @@ struct server_jobs;
 int server__jobs_open(struct server_jobs **out, const struct server_config *cfg,
                       const char *data_dir, struct store *store, struct auth *auth);
 /* For api_config.read_log / read_log_ctx. */
-int server__jobs_read_log(void *ctx, const char *job_id, int64_t offset, char *buf, size_t len,
-                          int64_t *size, int64_t *dropped);
+int server__jobs_read_log(void *ctx, const char *job_id, int attempt, int64_t offset, char *buf,
+                          size_t len, int64_t *size, int64_t *dropped);
 /* Recovers what was in flight and starts the orchestrator's thread;
  * endpoint is the URL jobs call back. */
 int server__jobs_start(struct server_jobs *j, const char *endpoint);

@@ -8,10 +8,11 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/validate.h"
 
 #define JOB_COLS                                                                                   \
     "id, connector_id, status, environment, created_at, updated_at, started_at, completed_at, "    \
-    "exit_code, failure_reason, executor_id"
+    "exit_code, failure_reason, executor_id, attempt, next_attempt_at, attempts, spec"
 
 #define ALL_STATUSES ((1u << CCF_JOB_STATUS_COUNT) - 1)
 #define ID_TRIES     8
@@ -36,14 +37,20 @@ static int row_job(sqlite3_stmt *st, struct ccf_job *j, bool own)
     j->completed_at = sqlite3_column_int64(st, 7);
     j->has_exit_code = sqlite3_column_type(st, 8) != SQLITE_NULL;
     j->exit_code = sqlite3_column_int(st, 8);
+    j->attempt = sqlite3_column_int(st, 11);
+    j->next_attempt_at = sqlite3_column_int64(st, 12);
     if (own) {
         j->environment = store__col_dup(st, 3);
         j->failure_reason = store__col_dup(st, 9);
         j->executor_id = store__col_dup(st, 10);
+        j->attempts = store__col_dup(st, 13);
+        j->spec = store__col_dup(st, 14);
     } else {
         j->environment = (char *)sqlite3_column_text(st, 3);
         j->failure_reason = (char *)sqlite3_column_text(st, 9);
         j->executor_id = (char *)sqlite3_column_text(st, 10);
+        j->attempts = (char *)sqlite3_column_text(st, 13);
+        j->spec = (char *)sqlite3_column_text(st, 14);
     }
     return 0;
 }
@@ -323,10 +330,47 @@ static int64_t transition_time(const struct ccf_job *j, const struct store_trans
     return at;
 }
 
+static void replace(char **field, char *owned)
+{
+    free(*field);
+    *field = owned;
+}
+
+/* The attempts' side of tr (store.h says what each transition does). */
+static void apply_attempts(struct ccf_job *j, enum ccf_job_status from,
+                           const struct store_transition *tr, int64_t at)
+{
+    int code;
+
+    if (from == CCF_JOB_STARTED && tr->to == CCF_JOB_RUNNING) {
+        j->attempt++;
+        j->next_attempt_at = 0;
+        replace(&j->attempts, ccf_attempts_begin(j->attempts, j->attempt, at));
+        if (tr->spec && !j->spec)
+            j->spec = ccf_xstrdup(tr->spec);
+        return;
+    }
+    if (tr->to != CCF_JOB_STARTED && !ccf_job_status_terminal(tr->to))
+        return; /* STOPPING: the attempt goes on until it ends */
+    if (ccf_attempts_open(j->attempts))
+        replace(&j->attempts, ccf_attempts_end(j->attempts, at, tr->set_exit_code, tr->exit_code,
+                                               tr->failure_reason));
+    if (tr->to == CCF_JOB_STARTED) {
+        j->next_attempt_at = tr->next_attempt_at;
+    } else if (ccf_job_status_terminal(tr->to)) {
+        j->next_attempt_at = 0;
+        if (!tr->set_exit_code && ccf_attempts_last_exit(j->attempts, &code)) {
+            j->has_exit_code = true;
+            j->exit_code = code;
+        }
+    }
+}
+
 /* Applies tr to *j in memory, as the UPDATE below will write it. */
 static void apply_transition(struct ccf_job *j, const struct store_transition *tr, int64_t now)
 {
     int64_t at = transition_time(j, tr, now);
+    enum ccf_job_status from = j->status;
 
     j->status = tr->to;
     j->updated_at = now;
@@ -334,6 +378,9 @@ static void apply_transition(struct ccf_job *j, const struct store_transition *t
         j->started_at = at;
     if (ccf_job_status_terminal(tr->to))
         j->completed_at = at;
+    apply_attempts(j, from, tr, at);
+    if (tr->to == CCF_JOB_STARTED)
+        return; /* a retry: its outcome is the attempt's, not yet the job's */
     if (tr->set_exit_code) {
         j->has_exit_code = true;
         j->exit_code = tr->exit_code;
@@ -357,7 +404,8 @@ static int update_job(struct store__conn *c, const struct ccf_job *j, const char
     if ((rc = store__stmt(c, STORE__Q_JOB_UPDATE,
                           "UPDATE jobs SET status = ?2, updated_at = ?3, started_at = ?4, "
                           "completed_at = ?5, exit_code = ?6, failure_reason = ?7, "
-                          "executor_id = ?8 WHERE id = ?1",
+                          "executor_id = ?8, attempt = ?9, next_attempt_at = ?10, "
+                          "attempts = ?11, spec = ?12 WHERE id = ?1",
                           &st, op)) < 0)
         return rc;
     store__bind_text(st, 1, j->id, &b);
@@ -369,6 +417,10 @@ static int update_job(struct store__conn *c, const struct ccf_job *j, const char
         store__bind_int(st, 6, j->exit_code, &b);
     store__bind_text(st, 7, j->failure_reason, &b);
     store__bind_text(st, 8, j->executor_id, &b);
+    store__bind_int(st, 9, j->attempt, &b);
+    store__bind_time(st, 10, j->next_attempt_at, &b);
+    store__bind_text(st, 11, j->attempts, &b);
+    store__bind_text(st, 12, j->spec, &b);
     if ((rc = store__bind_check(c, b, op)) < 0) {
         store__reset(st);
         return rc;

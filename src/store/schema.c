@@ -96,6 +96,15 @@ static const char *const migrations[] = {
     "  checkpoint_puts INTEGER NOT NULL DEFAULT 0);"
     "ALTER TABLE documents ADD COLUMN last_job INTEGER;"
     "CREATE INDEX documents_by_last_job ON documents (connector_id, last_job, document_id);",
+    /* 4 (retries): a job's attempts (a small JSON array rewritten with
+     * each transition), the latest attempt's number, the end of the wait
+     * before the next one, and the container_properties the job runs with,
+     * frozen when its first attempt starts. Only added columns: an older
+     * file keeps its jobs, which read as never retried. */
+    "ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN next_attempt_at INTEGER;"
+    "ALTER TABLE jobs ADD COLUMN attempts TEXT;"
+    "ALTER TABLE jobs ADD COLUMN spec TEXT;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

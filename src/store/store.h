@@ -124,6 +124,15 @@ struct store_transition {
     const char *executor_id;    /* if non-NULL */
     int64_t at; /* when it happened (µs since the epoch), if known: the started_at of RUNNING,
                    the completed_at of a terminal status; 0, or a time in the future: now */
+    /* Retries. STARTED -> RUNNING starts attempt `attempt + 1` (appended to
+     * attempts, next_attempt_at cleared) and freezes spec if the job has
+     * none yet. Leaving RUNNING or STOPPING ends the open attempt with
+     * exit_code and failure_reason. RUNNING -> STARTED is a retry: the job
+     * waits until next_attempt_at, and exit_code and failure_reason go to
+     * the attempt only. A terminal status with no exit code given takes the
+     * latest attempt's (a stop during the wait). */
+    const char *spec;        /* if non-NULL and the job has none */
+    int64_t next_attempt_at; /* for -> STARTED */
 };
 /* Returns 1 when the job moved, 0 when it already was in `to` (nothing
  * written: redelivery is harmless), CCF_ECONFLICT when its status is neither

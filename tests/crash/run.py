@@ -59,7 +59,14 @@ DOC_POOL = [f"doc-{i:03d}" for i in range(240)] + [f"\u00e9t\u00e9-{i}/\U0001f60
 TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
 # Each job learns its outcome from its environment; the log line lets a
 # human match a job to what it was told.
-JOB_COMMAND = ["/bin/sh", "-c", 'echo "code=$CODE sleep=$SLEEP"; sleep "$SLEEP"; exit "$CODE"']
+# Retries (issue 12): a job exits 75 (retried by RETRY_STRATEGY) until its
+# run number, counted in its HOME (kept across attempts), reaches UNTIL.
+JOB_COMMAND = ["/bin/sh", "-c", 'n=$(cat "$HOME/runs" 2>/dev/null || echo 0); n=$((n+1)); '
+               'echo $n > "$HOME/runs"; echo "code=$CODE sleep=$SLEEP run=$n"; sleep "$SLEEP"; '
+               '[ "$n" -lt "${UNTIL:-1}" ] && exit 75; exit "$CODE"']
+RETRY_STRATEGY = {"attempts": 3, "evaluate_on_exit": [{"on_exit_code": "75", "action": "RETRY"},
+                                                      {"on_exit_code": "*", "action": "EXIT"}],
+                  "backoff": {"initial_seconds": 1, "multiplier": 1}}
 CUT_OFF = (ConnectionError, http.client.HTTPException, socket.timeout, OSError)
 
 
@@ -277,13 +284,18 @@ class Worker(threading.Thread):
         desc = f"created by worker {self.w} as write {n}"
         timeout = self.rng.randint(60, 3600)
         props = {"command": JOB_COMMAND, "timeout": timeout}
-        p = Pending("create", name=name, description=desc, timeout=timeout, owner=self.w)
+        retry = self.rng.random() < 0.4
+        if retry:
+            props["retry_strategy"] = RETRY_STRATEGY
+        p = Pending("create", name=name, description=desc, timeout=timeout, owner=self.w,
+                    retry=retry)
         r = self.send(p, "POST", CONNECTORS, {"name": name, "description": desc,
                                               "container_properties": props})
         check(r.status == 201, f"create answered {r.status}: {r.body[:300]!r}")
         cid = r.json["connector"]["connector_id"]
         with self.world.lock:
             self.world.conns[cid] = Conn(cid, name, desc, timeout, self.w)
+            self.world.conns[cid].retry = retry
 
     def put_docs(self, c):
         n = self.world.next()
@@ -339,14 +351,17 @@ class Worker(threading.Thread):
     def start_job(self, c):
         code = self.rng.choice([0, 0, 1, 2])
         sleep = f"{self.rng.uniform(0, 1.5):.2f}"
-        p = Pending("start", c, code=code, sleep=sleep)
+        until = self.rng.randint(1, 3) if c.retry else 1
+        p = Pending("start", c, code=code, sleep=sleep, until=until)
         r = self.send(p, "POST", f"{CONNECTORS}/{c.id}/jobs",
                       {"environment": [{"name": "CODE", "value": str(code)},
-                                       {"name": "SLEEP", "value": sleep}]})
+                                       {"name": "SLEEP", "value": sleep},
+                                       {"name": "UNTIL", "value": str(until)}]})
         check(r.status in (201, 409), f"start on {c.id} answered {r.status}")
         if r.status == 201:
             jid = r.json["job"]["job_id"]
             c.jobs[jid] = Job(jid, code, sleep)
+            c.jobs[jid].until = until
             with self.world.lock:
                 self.world.stats["jobs"] += 1
 
@@ -453,6 +468,7 @@ def resolve(world, client, p):
         applied = bool(new)
         if new:
             c.jobs[new[0]["job_id"]] = Job(new[0]["job_id"], p.code, p.sleep)
+            c.jobs[new[0]["job_id"]].until = p.until
             world.stats["jobs"] += 1
     elif p.kind == "stop":
         # Only an accepted stop makes a job STOPPING or STOPPED.
@@ -474,6 +490,7 @@ def check_connectors(world, client, pending_creates):
         p = creates.pop(s["name"], None)
         check(p is not None, f"connector {cid} ({s['name']}) exists but no request made it")
         world.conns[cid] = Conn(cid, p.name, p.description, p.timeout, p.owner)
+        world.conns[cid].retry = p.retry
         world.stats["applied"] += 1
     world.stats["not_applied"] += len(creates)
     for cid, c in world.conns.items():
@@ -503,11 +520,32 @@ def true_outcome(j, job):
     return status == "FAILED" and code == j.code
 
 
+def check_attempts(c, j, job):
+    """Retries (issue 12): every attempt is accounted for, consistent with
+    the job's status and exit code and with what the job was told to do."""
+    a, st, n = job.get("attempts", []), job["status"], job.get("attempt", 0)
+    where = f"job {j.id} of {c.id} ({st}, until={j.until}, stop={j.stop}): {job}"
+    check([x["attempt"] for x in a] == list(range(1, n + 1)), f"attempts not 1..{n}: {where}")
+    check(n <= (RETRY_STRATEGY["attempts"] if c.retry else 1), f"too many attempts: {where}")
+    for x in a[:-1]:
+        check(x.get("exit_code") == 75 and "completed_at" in x, f"a retried attempt: {where}")
+    if "next_attempt_at" in job:
+        check(st in ("STARTED", "STOPPING") and a and "completed_at" in a[-1], f"wait: {where}")
+    if st == "RUNNING":
+        check(a and "completed_at" not in a[-1], f"RUNNING without an open attempt: {where}")
+    if st in TERMINAL and a:
+        check("completed_at" in a[-1], f"ended with an open attempt: {where}")
+        check(job.get("exit_code") == a[-1].get("exit_code"), f"exit code not the last: {where}")
+    if st in ("SUCCEEDED", "FAILED") and j.stop != "yes":
+        check(n == j.until and a[-1].get("exit_code") == j.code, f"outcome: {where}")
+
+
 def check_jobs(world, client, c):
     jobs = {j["job_id"]: j for j in list_all(client, f"{CONNECTORS}/{c.id}/jobs", "jobs")}
     for jid, j in c.jobs.items():
         check(jid in jobs, f"acknowledged job {jid} of {c.id} is gone")
         job = jobs[jid]
+        check_attempts(c, j, job)
         if j.ended is not None:
             check((job["status"], job.get("exit_code")) == j.ended,
                   f"ended job {jid} changed from {j.ended} to {job['status']}")
