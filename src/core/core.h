@@ -87,8 +87,18 @@ struct ccf_connector {
     int64_t created_at;                     /* microseconds since the epoch, UTC */
     int64_t updated_at;
     int64_t version; /* bumped by every write; for conditional updates */
+    /* Schedules (CONTRACT-OPS.md "Schedules", "Pause and resume"). */
+    char *schedule;          /* owned: the stored `schedule` as compact JSON, NULL when none */
+    int64_t schedule_anchor; /* seconds: when a rate schedule's intervals start */
+    int64_t next_run_at;     /* seconds since the epoch; 0 when no run is due */
+    bool paused;
 };
 void ccf_connector_clear(struct ccf_connector *c);
+
+/* What started a job. NONE: a job made before triggers were recorded. */
+enum ccf_job_trigger { CCF_TRIGGER_NONE = 0, CCF_TRIGGER_API = 1, CCF_TRIGGER_SCHEDULE = 2 };
+/* "API", "SCHEDULE"; NULL for CCF_TRIGGER_NONE or an unknown value. */
+const char *ccf_job_trigger_name(enum ccf_job_trigger t);
 
 struct ccf_job {
     char id[CCF_JOB_ID_LEN + 1];
@@ -103,6 +113,7 @@ struct ccf_job {
     char *failure_reason; /* owned, NULL when unset */
     char *environment;    /* owned: the job's own variables as a JSON array, NULL when none */
     char *executor_id;    /* owned, NULL until submitted */
+    enum ccf_job_trigger trigger;
 };
 void ccf_job_clear(struct ccf_job *j);
 
