@@ -160,6 +160,17 @@ struct ccf_client_container_properties {
     size_t environment_len;
 };
 
+/* A connector's schedule (CONTRACT-OPS.md "Schedules"). In a request the
+ * strings are borrowed and NULL means "not given"; in a response they are
+ * owned by the connector and the server has filled in the defaults. */
+struct ccf_client_schedule {
+    char *expression; /* rate(...), cron(...) or at(...) */
+    char *timezone;   /* IANA name */
+    char *state;      /* ENABLED or DISABLED */
+    bool has_catch_up;
+    bool catch_up;
+};
+
 struct ccf_client_connector {
     char *connector_id;
     char *arn;
@@ -171,6 +182,10 @@ struct ccf_client_connector {
     char *updated_at;
     bool has_container_properties; /* GetCustomConnector only */
     struct ccf_client_container_properties container_properties;
+    bool has_schedule;
+    struct ccf_client_schedule schedule;
+    char *next_run_at; /* NULL: no run is due */
+    bool paused;
 };
 void ccf_client_connector_clear(struct ccf_client_connector *c);
 
@@ -178,6 +193,7 @@ struct ccf_client_connector_spec {
     const char *name;
     const char *description; /* NULL: none */
     struct ccf_client_container_properties container_properties;
+    const struct ccf_client_schedule *schedule; /* NULL: none */
 };
 
 /* Fields an update removes (JSON null in the merge patch). */
@@ -191,6 +207,7 @@ enum ccf_client_field {
     CCF_CLIENT_FIELD_TIMEOUT = 1u << 6,
     CCF_CLIENT_FIELD_COMMAND = 1u << 7,
     CCF_CLIENT_FIELD_ENVIRONMENT = 1u << 8,
+    CCF_CLIENT_FIELD_SCHEDULE = 1u << 9,
 };
 
 /* A merge patch: set fields change, fields in remove are removed, the rest
@@ -199,7 +216,8 @@ struct ccf_client_connector_update {
     const char *name;        /* NULL: keep */
     const char *description; /* NULL: keep */
     struct ccf_client_container_properties container_properties;
-    unsigned remove; /* enum ccf_client_field bits */
+    const struct ccf_client_schedule *schedule; /* NULL: keep; its NULL members: keep */
+    unsigned remove;                            /* enum ccf_client_field bits */
 };
 
 struct ccf_client_job {
@@ -213,6 +231,7 @@ struct ccf_client_job {
     char *failure_reason;
     bool has_exit_code;
     int exit_code;
+    char *trigger; /* API, SCHEDULE; NULL on jobs from before triggers */
 };
 void ccf_client_job_clear(struct ccf_client_job *j);
 
@@ -296,6 +315,13 @@ int ccf_client_list_connectors(struct ccf_client *c, const struct ccf_client_pag
                                struct ccf_client_connector_list *out);
 /* DeleteCustomConnector. */
 int ccf_client_delete_connector(struct ccf_client *c, const char *connector_id);
+/* PauseCustomConnector: its schedule stops running and starts are refused
+ * (409); with stop_active_job its active job is stopped too. Idempotent. */
+int ccf_client_pause_connector(struct ccf_client *c, const char *connector_id, bool stop_active_job,
+                               struct ccf_client_connector *out);
+/* ResumeCustomConnector; idempotent. */
+int ccf_client_resume_connector(struct ccf_client *c, const char *connector_id,
+                                struct ccf_client_connector *out);
 
 /* StartCustomConnectorJob; env may be NULL with env_len 0. */
 int ccf_client_start_job(struct ccf_client *c, const char *connector_id,
