@@ -4,11 +4,13 @@
 set -eu
 
 # e2fsprogs, mount: the storage-fault tests build an ext4 image on a loop device.
+# tzdata: the zone files schedules are read in (ccfd refuses to start without).
 PACKAGES="make gcc clang pkg-config libmicrohttpd-dev libsqlite3-dev libjansson-dev
 libssl-dev libinih-dev libcmocka-dev libcurl4-openssl-dev libgnutls28-dev openssl
 libglib2.0-dev
 python3 python3-pytest python3-requests python3-boto3 awscli sqlite3 curl jq
-e2fsprogs mount"
+e2fsprogs mount
+tzdata"
 if [ "${1:-}" = "--dev" ]; then
     # libclang-rt-14-dev: the sanitizer and libFuzzer runtimes (make asan, make fuzz).
     PACKAGES="$PACKAGES clang-format clang-tidy cppcheck valgrind wrk libclang-rt-14-dev"
