@@ -379,6 +379,54 @@ for _op in OPERATIONS:
         _op[4]["attempt"] = query("AttemptNumber", "attempt")
         _op[6]["attempt"] = member("AttemptNumber", "The job's latest attempt, once it has run.",
                                    location="header", locationName="x-ccf-job-attempt")
+# ---- issue 12: schedules, pause and resume (CONTRACT-OPS.md "Schedules",
+# "Pause and resume"); kept in one block so that merges stay easy ----
+SHAPES.update({
+    "ScheduleExpression": string(1, 256, doc="EventBridge Scheduler syntax: rate(N unit), "
+                                             "cron(min hour dom month dow year) or "
+                                             "at(yyyy-mm-ddThh:mm:ss)."),
+    "ScheduleTimezone": string(1, 50, doc="An IANA time zone name (default UTC)."),
+    "ScheduleState": string(enum=["ENABLED", "DISABLED"]),
+    "Boolean": {"type": "boolean"},
+    "Schedule": structure({
+        "expression": member("ScheduleExpression"),
+        "timezone": member("ScheduleTimezone"),
+        "state": member("ScheduleState", "Default ENABLED."),
+        "environment": member("Environment", "Variables of the jobs the schedule starts."),
+        "catch_up": member("Boolean", "Default true: one job at start-up for runs missed while "
+                                      "the service was down."),
+    }, required=["expression"], doc="(ext) When the connector runs by itself. On update, a "
+                                    "merge patch over the stored schedule; null removes it."),
+    "JobTrigger": string(enum=["API", "SCHEDULE"]),
+})
+SHAPES["CustomConnector"]["members"].update({
+    "schedule": member("Schedule", "(ext) As stored, defaults filled in."),
+    "next_run_at": member("Timestamp", "(ext) While the schedule is ENABLED, the connector not "
+                                       "paused and a next time exists."),
+    "paused": member("Boolean", "(ext) Present (true) only while paused."),
+})
+SHAPES["CustomConnector"]["x-ccf-extension-members"] += ["schedule", "next_run_at", "paused"]
+SHAPES["CustomConnectorJob"]["members"]["trigger"] = member(
+    "JobTrigger", "(ext) What started the job; absent on jobs from before triggers.")
+SHAPES["CustomConnectorJob"].setdefault("x-ccf-extension-members", []).append("trigger")
+for _op in OPERATIONS:
+    if _op[0] in ("CreateCustomConnector", "UpdateCustomConnector"):
+        _op[4]["schedule"] = member("Schedule")
+OPERATIONS += [
+    ("PauseCustomConnector", "POST", CONNECTOR_PATH + "/pause", 200,
+     {"connector_id": path_id("ConnectorId", "connector_id"),
+      "stop_active_job": member("Boolean", "Also stop the active job, as "
+                                           "StopCustomConnectorJob does.")}, ["connector_id"],
+     {"connector": member("CustomConnector")}, [],
+     "(ext) Pauses the connector: its schedule does not run (due runs are dropped) and "
+     "StartCustomConnectorJob answers 409. Idempotent.", True),
+    ("ResumeCustomConnector", "POST", CONNECTOR_PATH + "/resume", 200,
+     {"connector_id": path_id("ConnectorId", "connector_id")}, ["connector_id"],
+     {"connector": member("CustomConnector")}, [],
+     "(ext) Resumes a paused connector; runs missed while paused are not caught up. "
+     "Idempotent.", True),
+]
+# ---- end of issue 12 schedules ----
 
 PAGINATED = {
     "ListCustomConnectors": "connectors",

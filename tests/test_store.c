@@ -18,6 +18,7 @@
 
 #include "core/core.h"
 #include "store/store.h"
+#include "store_downgrade.h"
 
 #define BIT(s)   (1u << (s))
 #define PROPS    "{\"command\":[\"/bin/true\"]}"
@@ -1242,7 +1243,7 @@ static void test_data_survives_reopen(void **state)
     assert_int_equal(l.n, 1);
     assert_string_equal(l.v[0].id, "doc");
     coll_free(&l);
-    assert_int_equal(raw_int(f, "PRAGMA user_version"), 4);
+    assert_int_equal(raw_int(f, "PRAGMA user_version"), STORE_TEST_SCHEMA_VERSION);
     assert_int_equal(
         raw_int(f, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
 }
@@ -1265,18 +1266,11 @@ static void test_open_refuses(void **state)
     assert_int_equal(store_open(&s, &cfg), CCF_EINVAL);
     assert_ptr_equal(s, SENTINEL);
     /* A version 1 database is migrated to the current version at open. */
-    raw_exec(f, "DROP INDEX jobs_by_status");
-    raw_exec(f, "DROP INDEX documents_by_last_job; DROP TABLE job_stats;"
-                "ALTER TABLE documents DROP COLUMN last_job;"); /* migration 3 */
-    raw_exec(f, "ALTER TABLE jobs DROP COLUMN attempt");
-    raw_exec(f, "ALTER TABLE jobs DROP COLUMN next_attempt_at");
-    raw_exec(f, "ALTER TABLE jobs DROP COLUMN attempts");
-    raw_exec(f, "ALTER TABLE jobs DROP COLUMN spec");
-    raw_exec(f, "PRAGMA user_version = 1");
+    store_downgrade(f->path, 1);
     cfg.synchronous = "off";
     assert_int_equal(store_open(&f->s, &cfg), 0);
     assert_int_equal(store_ping(f->s), 0);
-    assert_int_equal(raw_int(f, "PRAGMA user_version"), 4);
+    assert_int_equal(raw_int(f, "PRAGMA user_version"), STORE_TEST_SCHEMA_VERSION);
     assert_int_equal(raw_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'jobs_by_status'"),
                      1);
 }
@@ -1302,13 +1296,9 @@ static void test_migrate_attempts(void **state)
     store_close(f->s);
     f->s = NULL;
     raw_exec(f, "UPDATE jobs SET attempt = 0, attempts = NULL"); /* as a v3 file has it */
-    raw_exec(f, "ALTER TABLE jobs DROP COLUMN attempt");
-    raw_exec(f, "ALTER TABLE jobs DROP COLUMN next_attempt_at");
-    raw_exec(f, "ALTER TABLE jobs DROP COLUMN attempts");
-    raw_exec(f, "ALTER TABLE jobs DROP COLUMN spec");
-    raw_exec(f, "PRAGMA user_version = 3");
+    store_downgrade(f->path, 3);
     assert_int_equal(store_open(&f->s, &cfg), 0);
-    assert_int_equal(raw_int(f, "PRAGMA user_version"), 4);
+    assert_int_equal(raw_int(f, "PRAGMA user_version"), STORE_TEST_SCHEMA_VERSION);
     assert_int_equal(store_get_job(f->s, &f->t1, cid, jid, &j), 0);
     assert_int_equal(j.status, CCF_JOB_RUNNING);
     assert_int_equal(j.attempt, 0);

@@ -21,6 +21,7 @@
 #include "core/core.h"
 #include "store/store.h"
 #include "store/store_int.h" /* the listing's SQL, for its query plans */
+#include "store_downgrade.h"
 
 #define PROPS   "{\"command\":[\"/bin/true\"]}"
 #define S1      "11111111111111111111111111111111"
@@ -405,13 +406,7 @@ static void test_migrates_old_documents(void **state)
     put(f, NULL, "old-b", S1);
     store_close(f->s);
     f->s = NULL;
-    /* Migration 4 (retries) comes after, so it goes too. */
-    raw_exec(f,
-             "DROP INDEX documents_by_last_job; DROP TABLE job_stats;"
-             "ALTER TABLE documents DROP COLUMN last_job;"
-             "ALTER TABLE jobs DROP COLUMN attempt; ALTER TABLE jobs DROP COLUMN next_attempt_at;"
-             "ALTER TABLE jobs DROP COLUMN attempts; ALTER TABLE jobs DROP COLUMN spec;"
-             "PRAGMA user_version = 2;");
+    store_downgrade(f->path, 2);
     assert_int_equal(fx_open(f), 0);
     run_job(f, j, false);
     put(f, j, "old-a", S1);

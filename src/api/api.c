@@ -20,7 +20,19 @@ int api_create(struct api **out, const struct api_config *cfg)
     a->store = cfg->store;
     a->read_log = cfg->read_log;
     a->read_log_ctx = cfg->read_log_ctx;
+    a->schedule_changed = cfg->schedule_changed;
+    a->schedule_ctx = cfg->schedule_ctx;
+    a->tzdb = cfg->tzdb;
+    if (!a->tzdb) {
+        if ((rc = ccf_tzdb_open(&a->tzdb, NULL)) < 0) {
+            free(a);
+            return rc;
+        }
+        a->own_tzdb = true;
+    }
     if ((rc = store_secret(a->store, a->token_key)) < 0) {
+        if (a->own_tzdb)
+            ccf_tzdb_close(a->tzdb);
         free(a);
         return rc;
     }
@@ -33,6 +45,8 @@ void api_destroy(struct api *a)
     if (!a)
         return;
     OPENSSL_cleanse(a->token_key, sizeof(a->token_key));
+    if (a->own_tzdb)
+        ccf_tzdb_close(a->tzdb);
     free(a);
 }
 

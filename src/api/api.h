@@ -20,13 +20,22 @@ struct api; /* defined in api/api.c */
 typedef int (*api_read_log_fn)(void *ctx, const char *job_id, int attempt, int64_t offset,
                                char *buf, size_t len, int64_t *size, int64_t *dropped);
 
+struct ccf_tzdb;
+
 struct api_config {
-    struct store *store;      /* borrowed; outlives the api */
+    struct store *store;   /* borrowed; outlives the api */
+    struct ccf_tzdb *tzdb; /* borrowed; NULL: the api opens the system's own */
+    /* Called after a write that may move the earliest due run (a schedule
+     * set, changed or removed, a pause, a resume): wakes the scheduler.
+     * NULL: nothing to wake. Must not block. */
+    void (*schedule_changed)(void *ctx);
+    void *schedule_ctx;
     api_read_log_fn read_log; /* NULL: the logs operation answers with an empty log */
     void *read_log_ctx;
 };
 
-/* CCF_EIO if the store cannot give its token secret. */
+/* CCF_EIO if the store cannot give its token secret or the zone database
+ * cannot be opened. */
 int api_create(struct api **out, const struct api_config *cfg);
 void api_destroy(struct api *a);
 

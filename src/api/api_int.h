@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "api/api.h"
+#include "core/schedule.h"
 #include "core/validate.h"
 
 struct api {
@@ -13,6 +14,10 @@ struct api {
     api_read_log_fn read_log;
     void *read_log_ctx;
     unsigned char token_key[32];
+    struct ccf_tzdb *tzdb;
+    bool own_tzdb;
+    void (*schedule_changed)(void *ctx);
+    void *schedule_ctx;
 };
 
 #define API__QUERY_MAX 32
@@ -100,5 +105,19 @@ void api__list_documents(struct api__call *call);
 void api__put_checkpoint(struct api__call *call);
 void api__get_checkpoint(struct api__call *call);
 void api__delete_checkpoint(struct api__call *call);
+void api__pause_connector(struct api__call *call);
+void api__resume_connector(struct api__call *call);
+
+/* schedule.c: a connector's schedule on create and update. */
+/* Applies body's `schedule` (absent: unchanged; null: removed; an object:
+ * set on create, merge patch over the stored one on update) to c with
+ * c->schedule, c->schedule_anchor and c->next_run_at recomputed at now
+ * (seconds). CCF_EINVAL with *d naming the field. */
+int api__schedule_apply(struct api *a, const json_t *body, struct ccf_connector *c, int64_t now,
+                        struct ccf_diag *d);
+/* c->next_run_at for c as it is (schedule, state, paused) at now. */
+int api__schedule_next(struct api *a, struct ccf_connector *c, int64_t now);
+/* Wakes the scheduler, if there is one. */
+void api__schedule_changed(struct api *a);
 
 #endif

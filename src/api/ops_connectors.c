@@ -1,4 +1,4 @@
-/* ops_connectors.c: the five connector operations. */
+/* ops_connectors.c: the five connector operations, and pause and resume. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,18 +11,21 @@ void api__create_connector(struct api__call *call)
     struct ccf_connector c = {0};
     struct ccf_diag d = {{0}};
     json_t *body = api__body(call);
-    int rc;
+    int rc = 0;
 
     if (!body)
         return;
-    if (ccf_connector_from_create(body, &c, &d) < 0) {
+    if (ccf_connector_from_create(body, &c, &d) < 0 ||
+        (rc = api__schedule_apply(call->api, body, &c, ccf_now_us() / 1000000, &d)) == CCF_EINVAL) {
         api__fail(call, 400, "%s", d.msg);
         goto out;
     }
-    if ((rc = store_create_connector(call->api->store, call->tenant, &c)) < 0) {
+    if (rc < 0 || (rc = store_create_connector(call->api->store, call->tenant, &c)) < 0) {
         api__store_fail(call, rc, "Connector", "");
         goto out;
     }
+    if (c.schedule)
+        api__schedule_changed(call->api);
     memcpy(call->resp->connector_id, c.id, sizeof(c.id));
     api__reply(call, 201,
                json_pack("{s:o}", "connector", ccf_connector_summary_json(call->tenant, &c)));
@@ -72,7 +75,8 @@ void api__update_connector(struct api__call *call)
         ccf_connector_clear(&c);
         if ((rc = store_get_connector(call->api->store, call->tenant, call->connector_id, &c)) < 0)
             break;
-        if ((rc = ccf_connector_apply_update(body, &c, &d)) < 0) {
+        if ((rc = ccf_connector_apply_update(body, &c, &d)) < 0 ||
+            (rc = api__schedule_apply(call->api, body, &c, ccf_now_us() / 1000000, &d)) < 0) {
             if (rc == CCF_EINVAL) {
                 api__fail(call, 400, "%s", d.msg);
                 goto out;
@@ -85,6 +89,8 @@ void api__update_connector(struct api__call *call)
         api__store_fail(call, rc, "Connector", call->connector_id);
         goto out;
     }
+    if (json_object_get(body, "schedule"))
+        api__schedule_changed(call->api);
     api__reply(call, 200,
                json_pack("{s:o}", "connector", ccf_connector_summary_json(call->tenant, &c)));
 out:
@@ -138,4 +144,83 @@ void api__delete_connector(struct api__call *call)
         return;
     }
     api__reply(call, 204, NULL);
+}
+
+/* Pause and resume: read, set, write if unchanged since the read (a
+ * scheduled run or an update between makes us read again). Idempotent:
+ * a connector already as asked is not written, so a resume never moves a
+ * due run that was not paused. */
+static int set_paused(struct api__call *call, bool paused, struct ccf_connector *c)
+{
+    int rc = CCF_ECONFLICT;
+
+    for (int i = 0; i < UPDATE_ATTEMPTS && rc == CCF_ECONFLICT; i++) {
+        ccf_connector_clear(c);
+        if ((rc = store_get_connector(call->api->store, call->tenant, call->connector_id, c)) < 0)
+            return rc;
+        if (c->paused == paused)
+            return 0;
+        c->paused = paused;
+        /* A resume starts from now: runs due while paused are dropped. */
+        if ((rc = api__schedule_next(call->api, c, ccf_now_us() / 1000000)) < 0 ||
+            (rc = store_set_paused(call->api->store, call->tenant, c, c->version)) < 0)
+            continue;
+    }
+    if (rc == 0 && c->schedule)
+        api__schedule_changed(call->api);
+    return rc;
+}
+
+/* stop_active_job: the active job stops as by StopCustomConnectorJob; one
+ * that is ending already, or none, is not an error. */
+static void stop_active(struct api__call *call, const struct ccf_connector *c)
+{
+    struct store_transition tr = {
+        .from_mask = (1u << CCF_JOB_STARTED) | (1u << CCF_JOB_RUNNING),
+        .to = CCF_JOB_STOPPING,
+    };
+
+    if (c->status != CCF_CONNECTOR_IN_USE || !c->active_job_id[0])
+        return;
+    memcpy(call->resp->job_id, c->active_job_id, sizeof(c->active_job_id));
+    (void)store_transition_job(call->api->store, call->tenant, c->id, c->active_job_id, &tr, NULL);
+}
+
+static void pause_or_resume(struct api__call *call, bool paused)
+{
+    struct ccf_connector c = {0};
+    json_t *body = NULL, *v;
+    bool stop = false;
+    int rc;
+
+    if (call->req->body_len > 0 && !(body = api__body(call)))
+        return;
+    if (paused && (v = json_object_get(body, "stop_active_job")) && !json_is_null(v)) {
+        if (!json_is_boolean(v)) {
+            api__fail(call, 400, "stop_active_job must be true or false");
+            goto out;
+        }
+        stop = json_is_true(v);
+    }
+    if ((rc = set_paused(call, paused, &c)) < 0) {
+        api__store_fail(call, rc, "Connector", call->connector_id);
+        goto out;
+    }
+    if (stop)
+        stop_active(call, &c);
+    api__reply(call, 200,
+               json_pack("{s:o}", "connector", ccf_connector_summary_json(call->tenant, &c)));
+out:
+    ccf_connector_clear(&c);
+    json_decref(body);
+}
+
+void api__pause_connector(struct api__call *call)
+{
+    pause_or_resume(call, true);
+}
+
+void api__resume_connector(struct api__call *call)
+{
+    pause_or_resume(call, false);
 }

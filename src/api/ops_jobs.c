@@ -20,6 +20,18 @@ static void job_not_found(struct api__call *call, int rc)
     api__store_fail(call, rc, "Connector", call->connector_id);
 }
 
+/* Why a start was refused: the store says only that it conflicted. */
+static bool connector_paused(struct api__call *call)
+{
+    struct ccf_connector c = {0};
+    bool paused =
+        store_get_connector(call->api->store, call->tenant, call->connector_id, &c) == 0 &&
+        c.paused;
+
+    ccf_connector_clear(&c);
+    return paused;
+}
+
 void api__start_job(struct api__call *call)
 {
     struct ccf_job job = {0};
@@ -35,6 +47,10 @@ void api__start_job(struct api__call *call)
         goto out;
     }
     rc = store_start_job(call->api->store, call->tenant, call->connector_id, env, &job);
+    if (rc == CCF_ECONFLICT && connector_paused(call)) {
+        api__fail(call, 409, "Connector %s is paused", call->connector_id);
+        goto out;
+    }
     if (rc == CCF_ECONFLICT) {
         api__fail(call, 409, "Connector %s is IN_USE: a job is already active", call->connector_id);
         goto out;

@@ -1,4 +1,5 @@
-/* connector.c: ccf connector create | get | list | update | delete. */
+/* connector.c: ccf connector create | get | list | update | delete |
+ * pause | resume. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@ static const char group_help[] =
     "  list     list every connector, oldest first\n"
     "  update   change some of a connector's fields (the others are kept)\n"
     "  delete   delete a connector with its documents, checkpoint and jobs\n"
+    "  pause    stop its schedule and refuse new jobs (--stop-active-job: stop the running one)\n"
+    "  resume   let its schedule run and jobs start again\n"
     "\n"
     "Run 'ccf connector <command> --help' for its options and an example.\n";
 
@@ -32,6 +35,11 @@ static const char group_help[] =
     "  --job-role-arn ARN\n"                                                                       \
     "  --retry-strategy JSON    retries inside a job, AWS Batch's shape plus backoff:\n"           \
     "                           '{\"attempts\":3,\"backoff\":{\"initial_seconds\":10}}'\n"         \
+    "  --schedule EXPR          run by itself: rate(1 hour), cron(0 3 ? * MON-FRI *),\n"           \
+    "                           at(2030-01-01T09:00:00) (EventBridge Scheduler syntax)\n"          \
+    "  --timezone ZONE          IANA zone of cron and at (default UTC)\n"                          \
+    "  --schedule-state STATE   ENABLED (default) or DISABLED\n"                                   \
+    "  --no-catch-up            no catch-up job at start-up for runs missed while ccfd was down\n" \
     "A relative PROG that names a file here (./sync.sh) is sent as its absolute path:\n"           \
     "ccfd looks relative names up in the jobs' PATH, not in your directory.\n"
 
@@ -45,7 +53,9 @@ static const char create_help[] =
     "  --description TEXT       3..1000 characters\n" PROPS_HELP "\n"
     "Examples:\n"
     "  ccf connector create --name docs-sync --command ./sync.sh --timeout 600 --env KEY=VALUE\n"
-    "  ccf connector create --name hello -- /bin/sh -c 'echo hello'\n";
+    "  ccf connector create --name hello -- /bin/sh -c 'echo hello'\n"
+    "  ccf connector create --name nightly --schedule 'cron(0 3 * * ? *)' --timezone "
+    "Europe/Paris -- ./sync.sh\n";
 
 static const char get_help[] = "Usage: ccf connector get CONNECTOR_ID\n"
                                "\n"
@@ -75,7 +85,7 @@ static const char update_help[] =
     "--env replace the whole command or environment. It applies to the next job.\n"
     "\n"
     "  --name NAME\n"
-    "  --description TEXT\n" PROPS_HELP
+    "  --description TEXT\n" PROPS_HELP "  --no-schedule            remove the schedule\n"
     "  --unset FIELD            remove a field: description, image-uri, execution-role-arn,\n"
     "                           job-role-arn, cpu, memory, timeout (back to their default),\n"
     "                           command, env or retry-strategy (repeatable)\n"
@@ -96,6 +106,8 @@ static const char delete_help[] =
 struct props_args {
     const char *description, *command, *timeout, *cpu, *memory, *image, *exec_role, *job_role;
     const char *retry;
+    const char *schedule, *timezone, *schedule_state;
+    bool no_catch_up;
     struct cli_list args, env;
 };
 
@@ -190,9 +202,26 @@ static int build_props(const struct cli *cli, const struct props_args *a, const 
         {"image-uri", CLI_VALUE, NULL, &(a).image, NULL},                                          \
         {"execution-role-arn", CLI_VALUE, NULL, &(a).exec_role, NULL},                             \
         {"retry-strategy", CLI_VALUE, NULL, &(a).retry, NULL},                                     \
+        {"schedule", CLI_VALUE, NULL, &(a).schedule, NULL},                                        \
+        {"timezone", CLI_VALUE, NULL, &(a).timezone, NULL},                                        \
+        {"schedule-state", CLI_VALUE, NULL, &(a).schedule_state, NULL},                            \
+        {"no-catch-up", CLI_FLAG, &(a).no_catch_up, NULL, NULL},                                   \
     {                                                                                              \
         "job-role-arn", CLI_VALUE, NULL, &(a).job_role, NULL                                       \
     }
+
+/* The schedule options as a schedule (a merge patch on update); false when
+ * none was given. */
+static bool schedule_of(const struct props_args *a, struct ccf_client_schedule *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->expression = (char *)a->schedule;
+    s->timezone = (char *)a->timezone;
+    s->state = (char *)a->schedule_state;
+    s->has_catch_up = a->no_catch_up;
+    s->catch_up = false;
+    return a->schedule || a->timezone || a->schedule_state || a->no_catch_up;
+}
 
 static void print_connector(const struct cli *cli, const struct ccf_client_connector *c)
 {
@@ -213,6 +242,7 @@ static int create(struct cli *cli, int argc, char **argv)
     };
     struct ccf_client_connector_spec spec = {0};
     struct ccf_client_connector out = {0};
+    struct ccf_client_schedule sched;
     struct props_built b = {0};
     struct cli_words w;
     int rc;
@@ -233,6 +263,7 @@ static int create(struct cli *cli, int argc, char **argv)
     spec.name = name;
     spec.description = a.description;
     spec.container_properties = b.p;
+    spec.schedule = schedule_of(&a, &sched) ? &sched : NULL;
     if (ccf_client_create_connector(cli->client, &spec, &out) < 0) {
         rc = cli_api_error(cli);
         goto out;
@@ -382,14 +413,17 @@ static int update(struct cli *cli, int argc, char **argv)
     struct props_args a = {0};
     struct cli_list unset = {0};
     const char *name = NULL, *cid = NULL;
+    bool no_schedule = false;
     const struct cli_opt opts[] = {
         {"name", CLI_VALUE, NULL, &name, NULL},
         {"unset", CLI_LIST, NULL, NULL, &unset},
+        {"no-schedule", CLI_FLAG, &no_schedule, NULL, NULL},
         PROPS_OPTS(a),
         {NULL, 0, NULL, NULL, NULL},
     };
     struct ccf_client_connector_update upd = {0};
     struct ccf_client_connector out = {0};
+    struct ccf_client_schedule sched;
     struct props_built b = {0};
     struct cli_words w;
     size_t used;
@@ -408,9 +442,16 @@ static int update(struct cli *cli, int argc, char **argv)
     upd.name = name;
     upd.description = a.description;
     upd.container_properties = b.p;
+    upd.schedule = schedule_of(&a, &sched) ? &sched : NULL;
+    if (no_schedule && upd.schedule) {
+        rc = cli_usage(cli, "--no-schedule removes the schedule: give no other schedule option");
+        goto out;
+    }
+    if (no_schedule)
+        upd.remove |= CCF_CLIENT_FIELD_SCHEDULE;
     if (!name && !a.description && !upd.remove && !b.p.command_len && !b.p.has_environment &&
         !b.p.has_timeout && !b.p.has_cpu && !b.p.has_memory && !a.image && !a.exec_role &&
-        !a.job_role && !a.retry) {
+        !a.job_role && !a.retry && !upd.schedule) {
         rc = cli_usage(cli, "nothing to update: give a field to change or --unset");
         goto out;
     }
@@ -431,11 +472,74 @@ out:
     return rc;
 }
 
+static const char pause_help[] =
+    "Usage: ccf connector pause CONNECTOR_ID [--stop-active-job]\n"
+    "\n"
+    "Pauses a connector: its schedule does not run (runs due while paused are dropped,\n"
+    "not caught up) and 'ccf job start' is refused. A running job goes on, unless\n"
+    "--stop-active-job stops it. Pausing a paused connector changes nothing.\n"
+    "\n"
+    "Example:\n"
+    "  ccf connector pause cc-0123456789ab --stop-active-job\n";
+
+static const char resume_help[] = "Usage: ccf connector resume CONNECTOR_ID\n"
+                                  "\n"
+                                  "Resumes a paused connector; its schedule runs again from now.\n"
+                                  "\n"
+                                  "Example:\n"
+                                  "  ccf connector resume cc-0123456789ab\n";
+
+static int pause_or_resume(struct cli *cli, int argc, char **argv, bool pause)
+{
+    struct ccf_client_connector out = {0};
+    const char *cid = NULL;
+    bool stop = false;
+    const struct cli_opt opts[] = {
+        {"stop-active-job", CLI_FLAG, &stop, NULL, NULL},
+        {NULL, 0, NULL, NULL, NULL},
+    };
+    struct cli_words w;
+    size_t used;
+    int rc;
+
+    if ((rc = cli_parse(cli, argc, argv, pause ? opts : opts + 1, &w)) != CLI_OK ||
+        cli->help_asked || (rc = cli_ids(cli, &w, NULL, NULL, &cid, NULL, &used)) != CLI_OK)
+        goto out;
+    if (w.pos.n > used || w.rest.n > 0) {
+        rc = cli_usage(cli, "unexpected word '%s'", w.pos.n > used ? w.pos.v[used] : w.rest.v[0]);
+        goto out;
+    }
+    if ((rc = cli_connect(cli)) != CLI_OK)
+        goto out;
+    if ((pause ? ccf_client_pause_connector(cli->client, cid, stop, &out)
+               : ccf_client_resume_connector(cli->client, cid, &out)) < 0) {
+        rc = cli_api_error(cli);
+        goto out;
+    }
+    print_connector(cli, &out);
+out:
+    ccf_client_connector_clear(&out);
+    cli_words_free(&w);
+    return rc;
+}
+
+static int pause_cmd(struct cli *cli, int argc, char **argv)
+{
+    return pause_or_resume(cli, argc, argv, true);
+}
+
+static int resume_cmd(struct cli *cli, int argc, char **argv)
+{
+    return pause_or_resume(cli, argc, argv, false);
+}
+
 int cli_connector(struct cli *cli, const char *cmd, int argc, char **argv)
 {
     static const struct cli_cmd cmds[] = {
-        {"create", create, create_help}, {"get", get, get_help},       {"list", list, list_help},
-        {"update", update, update_help}, {"delete", del, delete_help},
+        {"create", create, create_help},     {"get", get, get_help},
+        {"list", list, list_help},           {"update", update, update_help},
+        {"delete", del, delete_help},        {"pause", pause_cmd, pause_help},
+        {"resume", resume_cmd, resume_help},
     };
 
     return cli_dispatch(cli, "connector", group_help, cmds, sizeof(cmds) / sizeof(cmds[0]), cmd,

@@ -72,6 +72,18 @@ json_t *cli_json_connector(const struct ccf_client_connector *c)
     set_str(o, "updated_at", c->updated_at);
     if (c->has_container_properties)
         json_object_set_new(o, "container_properties", json_props(&c->container_properties));
+    if (c->has_schedule) {
+        json_t *s = json_object();
+        set_str(s, "expression", c->schedule.expression);
+        set_str(s, "timezone", c->schedule.timezone);
+        set_str(s, "state", c->schedule.state);
+        if (c->schedule.has_catch_up)
+            json_object_set_new(s, "catch_up", json_boolean(c->schedule.catch_up));
+        json_object_set_new(o, "schedule", s);
+    }
+    set_str(o, "next_run_at", c->next_run_at);
+    if (c->paused)
+        json_object_set_new(o, "paused", json_true());
     return o;
 }
 
@@ -119,6 +131,7 @@ json_t *cli_json_job(const struct ccf_client_job *j)
     set_str(o, "next_attempt_at", j->next_attempt_at);
     if (j->attempts_len > 0)
         json_object_set_new(o, "attempts", json_attempts(j));
+    set_str(o, "trigger", j->trigger);
     return o;
 }
 
@@ -300,6 +313,11 @@ void cli_show_connector(const struct ccf_client_connector *c)
     cli_kv("arn", c->arn);
     cli_kv("created_at", c->created_at);
     cli_kv("updated_at", c->updated_at);
+    cli_kv("schedule", c->schedule.expression);
+    cli_kv("timezone", c->schedule.timezone);
+    cli_kv("schedule_state", c->schedule.state);
+    cli_kv("next_run_at", c->next_run_at);
+    cli_kv("paused", c->paused ? "true" : NULL);
     if (!c->has_container_properties)
         return;
     if (p->command_len > 0)
@@ -328,6 +346,7 @@ void cli_show_job(const struct ccf_client_job *j)
     cli_kv("status", j->status);
     cli_kv_int("exit_code", j->has_exit_code, j->exit_code);
     cli_kv("failure_reason", j->failure_reason);
+    cli_kv("trigger", j->trigger);
     cli_kv("created_at", j->created_at);
     cli_kv("started_at", j->started_at);
     cli_kv("completed_at", j->completed_at);

@@ -180,6 +180,17 @@ struct ccf_client_container_properties {
     char *retry_strategy; /* the retry_strategy object as JSON text; NULL: unset */
 };
 
+/* A connector's schedule (CONTRACT-OPS.md "Schedules"). In a request the
+ * strings are borrowed and NULL means "not given"; in a response they are
+ * owned by the connector and the server has filled in the defaults. */
+struct ccf_client_schedule {
+    char *expression; /* rate(...), cron(...) or at(...) */
+    char *timezone;   /* IANA name */
+    char *state;      /* ENABLED or DISABLED */
+    bool has_catch_up;
+    bool catch_up;
+};
+
 struct ccf_client_connector {
     char *connector_id;
     char *arn;
@@ -191,6 +202,10 @@ struct ccf_client_connector {
     char *updated_at;
     bool has_container_properties; /* GetCustomConnector only */
     struct ccf_client_container_properties container_properties;
+    bool has_schedule;
+    struct ccf_client_schedule schedule;
+    char *next_run_at; /* NULL: no run is due */
+    bool paused;
 };
 void ccf_client_connector_clear(struct ccf_client_connector *c);
 
@@ -198,6 +213,7 @@ struct ccf_client_connector_spec {
     const char *name;
     const char *description; /* NULL: none */
     struct ccf_client_container_properties container_properties;
+    const struct ccf_client_schedule *schedule; /* NULL: none */
 };
 
 /* Fields an update removes (JSON null in the merge patch). */
@@ -212,6 +228,7 @@ enum ccf_client_field {
     CCF_CLIENT_FIELD_COMMAND = 1u << 7,
     CCF_CLIENT_FIELD_ENVIRONMENT = 1u << 8,
     CCF_CLIENT_FIELD_RETRY_STRATEGY = 1u << 9,
+    CCF_CLIENT_FIELD_SCHEDULE = 1u << 9,
 };
 
 /* A merge patch: set fields change, fields in remove are removed, the rest
@@ -220,7 +237,8 @@ struct ccf_client_connector_update {
     const char *name;        /* NULL: keep */
     const char *description; /* NULL: keep */
     struct ccf_client_container_properties container_properties;
-    unsigned remove; /* enum ccf_client_field bits */
+    const struct ccf_client_schedule *schedule; /* NULL: keep; its NULL members: keep */
+    unsigned remove;                            /* enum ccf_client_field bits */
 };
 
 /* A job's stats (present once it has reached RUNNING): what was done with
@@ -260,6 +278,7 @@ struct ccf_client_job {
     char *next_attempt_at;               /* NULL unless waiting between attempts */
     struct ccf_client_attempt *attempts; /* oldest first */
     size_t attempts_len;
+    char *trigger; /* API, SCHEDULE; NULL on jobs from before triggers */
 };
 void ccf_client_job_clear(struct ccf_client_job *j);
 
@@ -344,6 +363,13 @@ int ccf_client_list_connectors(struct ccf_client *c, const struct ccf_client_pag
                                struct ccf_client_connector_list *out);
 /* DeleteCustomConnector. */
 int ccf_client_delete_connector(struct ccf_client *c, const char *connector_id);
+/* PauseCustomConnector: its schedule stops running and starts are refused
+ * (409); with stop_active_job its active job is stopped too. Idempotent. */
+int ccf_client_pause_connector(struct ccf_client *c, const char *connector_id, bool stop_active_job,
+                               struct ccf_client_connector *out);
+/* ResumeCustomConnector; idempotent. */
+int ccf_client_resume_connector(struct ccf_client *c, const char *connector_id,
+                                struct ccf_client_connector *out);
 
 /* StartCustomConnectorJob; env may be NULL with env_len 0. */
 int ccf_client_start_job(struct ccf_client *c, const char *connector_id,

@@ -155,6 +155,17 @@ int ccf_client__parse_document_list(const char *body, size_t len,
                                     struct ccf_client_document_list *out,
                                     struct ccf_client_error *err);
 
+/* schedule.c: a schedule as the `schedule` member of a create or update
+ * body (a merge patch on update: with remove, JSON null), and the schedule
+ * members of a connector answer. */
+int ccf_client__schedule_put(json_t *root, const struct ccf_client_schedule *s, bool remove,
+                             struct ccf_client_error *err);
+int ccf_client__parse_schedule(const json_t *o, struct ccf_client_connector *c,
+                               struct ccf_client_error *err);
+void ccf_client__schedule_clear(struct ccf_client_connector *c);
+int ccf_client__build_pause(struct ccf_client__req *r, const char *connector_id, bool pause,
+                            bool stop_active_job, struct ccf_client_error *err);
+
 /* A logs answer: the headers x-ccf-log-size and x-ccf-job-status are
  * required. offset is what was asked for. */
 int ccf_client__parse_logs(const struct ccf_client__resp *r, int64_t offset,

@@ -86,6 +86,24 @@ int ccf_client_update_connector(struct ccf_client *c, const char *connector_id,
     return connector_op(c, rc, &r, false, out);
 }
 
+int ccf_client_pause_connector(struct ccf_client *c, const char *connector_id, bool stop_active_job,
+                               struct ccf_client_connector *out)
+{
+    struct ccf_client__req r;
+    int rc = ccf_client__build_pause(&r, connector_id, true, stop_active_job, ccf_client__err(c));
+
+    return connector_op(c, rc, &r, false, out);
+}
+
+int ccf_client_resume_connector(struct ccf_client *c, const char *connector_id,
+                                struct ccf_client_connector *out)
+{
+    struct ccf_client__req r;
+    int rc = ccf_client__build_pause(&r, connector_id, false, false, ccf_client__err(c));
+
+    return connector_op(c, rc, &r, false, out);
+}
+
 int ccf_client_list_connectors(struct ccf_client *c, const struct ccf_client_page *page,
                                struct ccf_client_connector_list *out)
 {

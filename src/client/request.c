@@ -347,7 +347,8 @@ int ccf_client__build_create_connector(struct ccf_client__req *r,
     if ((rc = put_str(root, "name", spec->name, err)) < 0 ||
         (rc = put_opt_str(root, "description", spec->description, false, err)) < 0 ||
         (rc = props_json(&spec->container_properties, 0, &props, err)) < 0 ||
-        (rc = put_new(root, "container_properties", props, err)) < 0)
+        (rc = put_new(root, "container_properties", props, err)) < 0 ||
+        (rc = ccf_client__schedule_put(root, spec->schedule, false, err)) < 0)
         goto fail;
     r->method = "POST";
     if ((rc = set_target(r, NULL, NULL, NULL, NULL, NULL, err)) < 0)
@@ -394,6 +395,9 @@ int ccf_client__build_update_connector(struct ccf_client__req *r, const char *co
             goto fail;
     }
     json_decref(props);
+    if ((rc = ccf_client__schedule_put(root, upd->schedule, upd->remove & CCF_CLIENT_FIELD_SCHEDULE,
+                                       err)) < 0)
+        goto fail;
     if (json_object_size(root) == 0) {
         rc = ccf_client__fail(err, CCF_CLIENT_EINVAL, "an update needs at least one field");
         goto fail;
@@ -517,6 +521,27 @@ int ccf_client__build_stop_job(struct ccf_client__req *r, const char *connector_
         return rc;
     r->method = "POST";
     return set_target(r, connector_id, "jobs", job_id, "stop", NULL, err);
+}
+
+int ccf_client__build_pause(struct ccf_client__req *r, const char *connector_id, bool pause,
+                            bool stop_active_job, struct ccf_client_error *err)
+{
+    json_t *root;
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    if ((rc = check_id(connector_id, "connector_id", err)) < 0)
+        return rc;
+    r->method = "POST";
+    if ((rc = set_target(r, connector_id, pause ? "pause" : "resume", NULL, NULL, NULL, err)) < 0)
+        return rc;
+    if (!stop_active_job)
+        return 0;
+    if (!(root = json_pack("{s:b}", "stop_active_job", 1))) {
+        ccf_client__req_clear(r);
+        return ccf_client__fail(err, CCF_CLIENT_ENOMEM, "out of memory");
+    }
+    return set_body(r, root, err);
 }
 
 int ccf_client__build_job_logs(struct ccf_client__req *r, const char *connector_id,

@@ -129,6 +129,7 @@ void ccf_client_connector_clear(struct ccf_client_connector *c)
     free(c->created_at);
     free(c->updated_at);
     props_clear(&c->container_properties);
+    ccf_client__schedule_clear(c);
     memset(c, 0, sizeof(*c));
 }
 
@@ -245,7 +246,8 @@ int ccf_client__parse_connector(const json_t *o, bool with_props, struct ccf_cli
         (rc = get_str(o, "connector", "created_at", true, &c.created_at, err)) < 0 ||
         (rc = get_str(o, "connector", "updated_at", true, &c.updated_at, err)) < 0 ||
         (rc = get_obj(o, "connector", "container_properties", with_props, &props, err)) < 0 ||
-        (props && (rc = parse_props(props, &c.container_properties, err)) < 0))
+        (props && (rc = parse_props(props, &c.container_properties, err)) < 0) ||
+        (rc = ccf_client__parse_schedule(o, &c, err)) < 0)
         goto fail;
     c.has_container_properties = props != NULL;
     *out = c;
@@ -274,6 +276,7 @@ void ccf_client_job_clear(struct ccf_client_job *j)
         free(j->attempts[i].reason);
     }
     free(j->attempts);
+    free(j->trigger);
     memset(j, 0, sizeof(*j));
 }
 
@@ -375,6 +378,7 @@ int ccf_client__parse_job(const json_t *o, struct ccf_client_job *out, struct cc
         (rc = get_str(o, "job", "started_at", false, &j.started_at, err)) < 0 ||
         (rc = get_str(o, "job", "completed_at", false, &j.completed_at, err)) < 0 ||
         (rc = get_str(o, "job", "failure_reason", false, &j.failure_reason, err)) < 0 ||
+        (rc = get_str(o, "job", "trigger", false, &j.trigger, err)) < 0 ||
         (rc = get_int(o, "job", "exit_code", INT_MIN, INT_MAX, &j.has_exit_code, &code, err)) < 0 ||
         (rc = parse_stats(o, &j, err)) < 0 || (rc = parse_retry_fields(o, &j, err)) < 0)
         goto fail;

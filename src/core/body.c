@@ -292,6 +292,21 @@ json_t *ccf_time_json(int64_t t)
     return json_stringn(buf, CCF_TIME_LEN);
 }
 
+/* schedule as stored, next_run_at beside it, paused only when true. The
+ * store keeps next_run_at at 0 unless the schedule is ENABLED, the
+ * connector not paused and a next time exists, so it is shown as is. */
+static void connector_schedule_json(json_t *o, const struct ccf_connector *c)
+{
+    json_t *sched = c->schedule ? json_loads(c->schedule, 0, NULL) : NULL;
+
+    if (sched)
+        json_object_set_new(o, "schedule", sched);
+    if (sched && c->next_run_at > 0)
+        json_object_set_new(o, "next_run_at", ccf_time_json(c->next_run_at * 1000000));
+    if (c->paused)
+        json_object_set_new(o, "paused", json_true());
+}
+
 json_t *ccf_connector_summary_json(const struct ccf_tenant *t, const struct ccf_connector *c)
 {
     char arn[160];
@@ -308,6 +323,7 @@ json_t *ccf_connector_summary_json(const struct ccf_tenant *t, const struct ccf_
         json_object_set_new(o, "active_job_id", json_string(c->active_job_id));
     json_object_set_new(o, "created_at", ccf_time_json(c->created_at));
     json_object_set_new(o, "updated_at", ccf_time_json(c->updated_at));
+    connector_schedule_json(o, c);
     return o;
 }
 
@@ -362,6 +378,8 @@ json_t *ccf_job_json(const struct ccf_job *j)
     }
     if (j->next_attempt_at)
         json_object_set_new(o, "next_attempt_at", ccf_time_json(j->next_attempt_at));
+    if (ccf_job_trigger_name(j->trigger))
+        json_object_set_new(o, "trigger", json_string(ccf_job_trigger_name(j->trigger)));
     return o;
 }
 

@@ -95,7 +95,20 @@ void ccf_connector_clear(struct ccf_connector *c)
     free(c->name);
     free(c->description);
     free(c->properties);
+    free(c->schedule);
     memset(c, 0, sizeof(*c));
+}
+
+const char *ccf_job_trigger_name(enum ccf_job_trigger t)
+{
+    switch (t) {
+    case CCF_TRIGGER_API:
+        return "API";
+    case CCF_TRIGGER_SCHEDULE:
+        return "SCHEDULE";
+    default:
+        return NULL;
+    }
 }
 
 void ccf_job_clear(struct ccf_job *j)

@@ -87,6 +87,11 @@ struct ccf_connector {
     int64_t created_at;                     /* microseconds since the epoch, UTC */
     int64_t updated_at;
     int64_t version; /* bumped by every write; for conditional updates */
+    /* Schedules (CONTRACT-OPS.md "Schedules", "Pause and resume"). */
+    char *schedule;          /* owned: the stored `schedule` as compact JSON, NULL when none */
+    int64_t schedule_anchor; /* seconds: when a rate schedule's intervals start */
+    int64_t next_run_at;     /* seconds since the epoch; 0 when no run is due */
+    bool paused;
 };
 void ccf_connector_clear(struct ccf_connector *c);
 
@@ -99,6 +104,10 @@ struct ccf_job_stats {
     int64_t documents_deleted;
     int64_t checkpoint_puts;
 };
+/* What started a job. NONE: a job made before triggers were recorded. */
+enum ccf_job_trigger { CCF_TRIGGER_NONE = 0, CCF_TRIGGER_API = 1, CCF_TRIGGER_SCHEDULE = 2 };
+/* "API", "SCHEDULE"; NULL for CCF_TRIGGER_NONE or an unknown value. */
+const char *ccf_job_trigger_name(enum ccf_job_trigger t);
 
 struct ccf_job {
     char id[CCF_JOB_ID_LEN + 1];
@@ -121,6 +130,7 @@ struct ccf_job {
     char *attempts;          /* owned: the stored JSON array (core/attempts.c), NULL before */
     char *spec;              /* owned: the container_properties the job runs with, frozen
                                 when its first attempt starts; NULL before */
+    enum ccf_job_trigger trigger;
 };
 void ccf_job_clear(struct ccf_job *j);
 

@@ -272,7 +272,10 @@ static int check_properties(json_t *cp, struct ccf_diag *d)
 /* Keeps the fields the contract knows at each level; the rest is ignored. */
 static json_t *known_fields(const json_t *body)
 {
-    static const char *const top[] = {"name", "description", "container_properties", NULL};
+    /* schedule is decoded by the caller (it needs the zone database); it is
+     * kept here so that an update of the schedule alone is not empty. */
+    static const char *const top[] = {"name", "description", "container_properties", "schedule",
+                                      NULL};
     static const char *const cpk[] = {"image_uri",   "execution_role_arn",    "job_role_arn",
                                       "command",     "resource_requirements", "timeout",
                                       "environment", "retry_strategy",        NULL};
@@ -421,7 +424,7 @@ int ccf_connector_apply_update(const json_t *body, struct ccf_connector *c, stru
 
     if (json_object_size(patch) == 0 || !has_content(patch)) {
         ccf_diag_set(d, "The update is empty: give at least one of name, description, "
-                        "container_properties");
+                        "container_properties, schedule");
         goto out;
     }
     json_object_set_new(cur, "name", json_string(c->name));

@@ -24,8 +24,10 @@
 #include "auth/auth.h"
 #include "core/core.h"
 #include "core/log.h"
+#include "core/schedule.h"
 #include "core/validate.h"
 #include "executor/executor.h"
+#include "scheduler/scheduler.h"
 #include "server/admin.h"
 #include "server/backup.h"
 #include "server/config.h"
@@ -332,6 +334,22 @@ static char *endpoint_of(const struct server_config *cfg, unsigned port)
     return url;
 }
 
+/* The zone database (shared by the api and the scheduler) and the
+ * scheduler, not started yet. */
+static int open_scheduler(struct store *store, struct ccf_tzdb **tzdb, struct scheduler **out)
+{
+    struct scheduler_config sc = {.store = store};
+    int rc;
+
+    if ((rc = ccf_tzdb_open(tzdb, NULL)) < 0) {
+        CCF_LOG_ERROR("ccfd.tzdb_failed",
+                      CCF_KV_STR("hint", "install tzdata (/usr/share/zoneinfo) and start again"));
+        return rc;
+    }
+    sc.tzdb = *tzdb;
+    return scheduler_create(out, &sc);
+}
+
 static int serve(const struct server_config *cfg)
 {
     struct store *store = NULL;
@@ -341,6 +359,8 @@ static int serve(const struct server_config *cfg)
     struct auth *auth = NULL;
     struct server_tls *tls = NULL;
     struct ccf_ratelimit *rl = NULL;
+    struct scheduler *sched = NULL;
+    struct ccf_tzdb *tzdb = NULL;
     struct api_config ac = {0};
     char *dir = NULL, *endpoint = NULL, *creds = NULL;
     char made[AUTH_KEY_ID_MAX + 1] = "";
@@ -364,9 +384,14 @@ static int serve(const struct server_config *cfg)
         goto out;
     if (!cfg->executor_none && (rc = server__jobs_open(&jobs, cfg, dir, store, auth)) < 0)
         goto out;
+    if ((rc = open_scheduler(store, &tzdb, &sched)) < 0)
+        goto out;
     ac.store = store;
     ac.read_log = jobs ? server__jobs_read_log : NULL;
     ac.read_log_ctx = jobs;
+    ac.tzdb = tzdb;
+    ac.schedule_changed = scheduler_wake;
+    ac.schedule_ctx = sched;
     if ((rc = api_create(&api, &ac)) < 0) {
         CCF_LOG_ERROR("ccfd.api_create_failed", CCF_KV_STR("error", ccf_strerror(rc)));
         goto out;
@@ -383,6 +408,9 @@ static int serve(const struct server_config *cfg)
     endpoint = endpoint_of(cfg, server__http_port(http));
     if (jobs && (rc = server__jobs_start(jobs, endpoint)) < 0)
         goto out;
+    /* After the orchestrator: the jobs it starts are seen at once. */
+    if ((rc = scheduler_start(sched)) < 0)
+        goto out;
     announce(cfg, server__http_port(http), dir);
     /* Not only when this start made the file: one that failed after making
      * it (a port in use) printed nothing. */
@@ -395,13 +423,15 @@ static int serve(const struct server_config *cfg)
     server__http_quiesce(http);
     drain(http, &set, cfg->connection_timeout, auth, tls);
 out:
-    server__http_stop(http); /* waits for the worker threads */
-    server__tls_close(tls);  /* after the connections that held its certificate */
+    server__http_stop(http);  /* waits for the worker threads */
+    scheduler_destroy(sched); /* no request can wake it now */
+    server__tls_close(tls);   /* after the connections that held its certificate */
     ccf_ratelimit_destroy(rl);
     server__jobs_close(jobs);
     auth_destroy(auth); /* no request and no job transition can use it now */
     api_destroy(api);
     store_close(store);
+    ccf_tzdb_close(tzdb);
     server__lock_release(lock_fd); /* last: everything above is closed */
     if (rc == 0)
         CCF_LOG_INFO("ccfd.stopped", CCF_KV_STR("data_dir", dir));

@@ -9,7 +9,8 @@
 #include "core/log.h"
 
 #define CONN_COLS                                                                                  \
-    "id, name, description, properties, status, active_job_id, created_at, updated_at, version"
+    "id, name, description, properties, status, active_job_id, created_at, updated_at, version, "  \
+    "schedule, schedule_anchor, next_run_at, paused"
 
 /* Ids come from a CSPRNG: a collision is rare, a run of them means a bug. */
 #define ID_TRIES 8
@@ -33,14 +34,19 @@ static int row_connector(sqlite3_stmt *st, struct ccf_connector *c, bool own)
     c->created_at = sqlite3_column_int64(st, 6);
     c->updated_at = sqlite3_column_int64(st, 7);
     c->version = sqlite3_column_int64(st, 8);
+    c->schedule_anchor = sqlite3_column_int64(st, 10);
+    c->next_run_at = sqlite3_column_int64(st, 11); /* NULL reads as 0 */
+    c->paused = sqlite3_column_int(st, 12) != 0;
     if (own) {
         c->name = store__col_dup(st, 1);
         c->description = store__col_dup(st, 2);
         c->properties = store__col_dup(st, 3);
+        c->schedule = store__col_dup(st, 9);
     } else {
         c->name = (char *)sqlite3_column_text(st, 1);
         c->description = (char *)sqlite3_column_text(st, 2);
         c->properties = (char *)sqlite3_column_text(st, 3);
+        c->schedule = (char *)sqlite3_column_text(st, 9);
     }
     return 0;
 }
@@ -84,6 +90,9 @@ static int insert_connector(struct store__conn *c, sqlite3_stmt *st, const char 
     store__bind_text(st, 4, in->description, &b);
     store__bind_text(st, 5, in->properties, &b);
     store__bind_int(st, 6, now, &b);
+    store__bind_text(st, 7, in->schedule, &b);
+    store__bind_int(st, 8, in->schedule_anchor, &b);
+    store__bind_time(st, 9, in->next_run_at, &b);
     if ((rc = store__bind_check(c, b, op)) < 0)
         goto out;
     rc = sqlite3_step(st);
@@ -113,7 +122,7 @@ static int create_connector_tx(struct store__conn *c, void *arg)
 
     if ((rc = store__stmt(c, STORE__Q_CONN_INSERT,
                           "INSERT INTO connectors (" CONN_COLS ", tenant) "
-                          "VALUES (?1, ?3, ?4, ?5, 0, NULL, ?6, ?6, 1, ?2)",
+                          "VALUES (?1, ?3, ?4, ?5, 0, NULL, ?6, ?6, 1, ?7, ?8, ?9, 0, ?2)",
                           &st, "create_connector")) < 0)
         return rc;
     for (int i = 0; i < ID_TRIES; i++) {
@@ -258,7 +267,8 @@ static int update_connector_tx(struct store__conn *conn, void *arg)
 
     if ((rc = store__stmt(conn, STORE__Q_CONN_UPDATE,
                           "UPDATE connectors SET name = ?3, description = ?4, properties = ?5, "
-                          "updated_at = ?6, version = version + 1 "
+                          "updated_at = ?6, version = version + 1, schedule = ?8, "
+                          "schedule_anchor = ?9, next_run_at = ?10 "
                           "WHERE id = ?1 AND tenant = ?2 AND version = ?7",
                           &st, op)) < 0)
         return rc;
@@ -269,6 +279,9 @@ static int update_connector_tx(struct store__conn *conn, void *arg)
     store__bind_text(st, 5, c->properties, &b);
     store__bind_int(st, 6, a->now, &b);
     store__bind_int(st, 7, a->expected_version, &b);
+    store__bind_text(st, 8, c->schedule, &b);
+    store__bind_int(st, 9, c->schedule_anchor, &b);
+    store__bind_time(st, 10, c->next_run_at, &b);
     if ((rc = store__bind_check(conn, b, op)) < 0) {
         store__reset(st);
         return rc;

@@ -12,7 +12,7 @@
 
 #define JOB_COLS                                                                                   \
     "id, connector_id, status, environment, created_at, updated_at, started_at, completed_at, "    \
-    "exit_code, failure_reason, executor_id, attempt, next_attempt_at, attempts, spec"
+    "exit_code, failure_reason, executor_id, attempt, next_attempt_at, attempts, spec, trigger"
 
 #define ALL_STATUSES ((1u << CCF_JOB_STATUS_COUNT) - 1)
 #define ID_TRIES     8
@@ -39,6 +39,7 @@ static int row_job(sqlite3_stmt *st, struct ccf_job *j, bool own)
     j->exit_code = sqlite3_column_int(st, 8);
     j->attempt = sqlite3_column_int(st, 11);
     j->next_attempt_at = sqlite3_column_int64(st, 12);
+    j->trigger = (enum ccf_job_trigger)sqlite3_column_int(st, 15); /* NULL reads as NONE */
     if (own) {
         j->environment = store__col_dup(st, 3);
         j->failure_reason = store__col_dup(st, 9);
@@ -88,7 +89,8 @@ static int claim_connector(struct store__conn *c, const char *tk, const char *co
 
     if ((rc = store__stmt(c, STORE__Q_JOB_CLAIM,
                           "UPDATE connectors SET status = 1, active_job_id = ?3, "
-                          "version = version + 1 WHERE id = ?1 AND tenant = ?2 AND status = 0",
+                          "version = version + 1 "
+                          "WHERE id = ?1 AND tenant = ?2 AND status = 0 AND paused = 0",
                           &st, op)) < 0)
         return rc;
     store__bind_text(st, 1, connector_id, &b);
@@ -110,10 +112,11 @@ static int insert_job(struct store__conn *c, const char *tk, const struct ccf_jo
     sqlite3_stmt *st = NULL;
     int rc, b = SQLITE_OK;
 
-    if ((rc = store__stmt(c, STORE__Q_JOB_INSERT,
-                          "INSERT INTO jobs (id, connector_id, tenant, status, environment, "
-                          "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-                          &st, op)) < 0)
+    if ((rc =
+             store__stmt(c, STORE__Q_JOB_INSERT,
+                         "INSERT INTO jobs (id, connector_id, tenant, status, environment, "
+                         "created_at, updated_at, trigger) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
+                         &st, op)) < 0)
         return rc;
     store__bind_text(st, 1, j->id, &b);
     store__bind_text(st, 2, j->connector_id, &b);
@@ -121,6 +124,7 @@ static int insert_job(struct store__conn *c, const char *tk, const struct ccf_jo
     store__bind_int(st, 4, j->status, &b);
     store__bind_text(st, 5, j->environment, &b);
     store__bind_int(st, 6, j->created_at, &b);
+    store__bind_int(st, 7, j->trigger, &b);
     if ((rc = store__bind_check(c, b, op)) < 0) {
         store__reset(st);
         return rc;
@@ -133,21 +137,25 @@ struct start_job {
     struct ccf_job *j;
 };
 
-static int start_job_tx(struct store__conn *c, void *arg)
+int store__start_job(struct store__conn *c, const char *tk, struct ccf_job *j, const char *op)
 {
-    const struct start_job *a = arg;
-    const char *op = "start_job";
-    struct ccf_job *j = a->j;
     int rc;
 
     j->created_at = j->updated_at = ccf_now_us();
     if ((rc = fresh_job_id(c, j->id, op)) < 0 ||
-        (rc = claim_connector(c, a->tk, j->connector_id, j->id, op)) < 0 ||
-        (rc = insert_job(c, a->tk, j, op)) < 0 ||
-        (rc = store__change_insert(c, a->tk, j->connector_id, j->id, -1, CCF_JOB_STARTED,
+        (rc = claim_connector(c, tk, j->connector_id, j->id, op)) < 0 ||
+        (rc = insert_job(c, tk, j, op)) < 0 ||
+        (rc = store__change_insert(c, tk, j->connector_id, j->id, -1, CCF_JOB_STARTED,
                                    j->created_at, op)) < 0)
         return rc;
     return 0;
+}
+
+static int start_job_tx(struct store__conn *c, void *arg)
+{
+    const struct start_job *a = arg;
+
+    return store__start_job(c, a->tk, a->j, "start_job");
 }
 
 int store_start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
@@ -164,6 +172,7 @@ int store_start_job(struct store *s, const struct ccf_tenant *t, const char *con
     memset(&j, 0, sizeof(j));
     memcpy(j.connector_id, connector_id, sizeof(j.connector_id));
     j.status = CCF_JOB_STARTED;
+    j.trigger = CCF_TRIGGER_API;
     j.environment = (char *)environment; /* borrowed until the copy below */
     if ((rc = store__write(s, start_job_tx, &a, "start_job")) < 0)
         return rc;

@@ -105,6 +105,17 @@ static const char *const migrations[] = {
     "ALTER TABLE jobs ADD COLUMN next_attempt_at INTEGER;"
     "ALTER TABLE jobs ADD COLUMN attempts TEXT;"
     "ALTER TABLE jobs ADD COLUMN spec TEXT;",
+    /* 5: schedules, pause and job triggers (issue 12). next_run_at (whole
+     * seconds) is NULL unless a run is due some day; the partial index is
+     * the scheduler's queue: its head is the next due run, and connectors
+     * without a schedule cost it nothing. */
+    "ALTER TABLE connectors ADD COLUMN schedule TEXT;"
+    "ALTER TABLE connectors ADD COLUMN schedule_anchor INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE connectors ADD COLUMN next_run_at INTEGER;"
+    "ALTER TABLE connectors ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN trigger INTEGER;"
+    "CREATE INDEX connectors_by_next_run ON connectors (next_run_at) "
+    "  WHERE next_run_at IS NOT NULL;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -74,7 +74,8 @@ typedef int (*store_document_fn)(void *ctx, const struct ccf_document *d);
 
 /* Connectors. */
 
-/* Inserts a connector from c->name, c->description and c->properties; fills
+/* Inserts a connector from c->name, c->description, c->properties,
+ * c->schedule, c->schedule_anchor and c->next_run_at (not paused); fills
  * c->id (fresh, from the CSPRNG), status AVAILABLE, created_at, updated_at
  * and version. */
 int store_create_connector(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c);
@@ -84,7 +85,8 @@ int store_get_connector(struct store *s, const struct ccf_tenant *t, const char 
 /* Ordered by created_at, then id. */
 int store_list_connectors(struct store *s, const struct ccf_tenant *t, const struct store_page *p,
                           store_connector_fn visit, void *ctx, char **next);
-/* Writes c->name, c->description and c->properties of connector c->id if its
+/* Writes c->name, c->description, c->properties, c->schedule,
+ * c->schedule_anchor and c->next_run_at of connector c->id if its
  * version is still expected_version (CCF_ECONFLICT otherwise: re-read and
  * merge again). On success c->updated_at and c->version are refreshed. */
 int store_update_connector(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
@@ -93,12 +95,62 @@ int store_update_connector(struct store *s, const struct ccf_tenant *t, struct c
  * CCF_ECONFLICT while IN_USE. */
 int store_delete_connector(struct store *s, const struct ccf_tenant *t, const char *id);
 
+/* Schedules (CONTRACT-OPS.md "Schedules", "Pause and resume"). The store
+ * keeps each connector's next_run_at (whole seconds, 0: none) as its
+ * callers computed it; it never parses a schedule. */
+
+/* Writes c->paused and c->next_run_at of connector c->id if its version is
+ * still expected_version (CCF_ECONFLICT otherwise: re-read and compute
+ * again). On success c->updated_at and c->version are refreshed. */
+int store_set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
+                     int64_t expected_version);
+
+/* The earliest next_run_at of all connectors of all tenants into *out, 0
+ * when no run is due ever. One index seek. */
+int store_schedule_head(struct store *s, int64_t *out);
+
+/* A connector whose run is due, as the scheduler reads it. */
+struct store_due {
+    struct ccf_tenant tenant;
+    char connector_id[CCF_CONNECTOR_ID_LEN + 1];
+    int64_t next_run_at;
+    int64_t schedule_anchor;
+    char *schedule; /* owned: the stored JSON; free with store_due_clear */
+};
+
+/* Up to max connectors with a next_run_at <= until, earliest first, into
+ * out; returns how many. */
+int store_due_schedules(struct store *s, int64_t until, struct store_due *out, size_t max);
+void store_due_clear(struct store_due *d, size_t n);
+
+/* One due run, handled. */
+struct store_fire {
+    const struct ccf_tenant *tenant;
+    const char *connector_id;
+    int64_t due;             /* the next_run_at the caller read */
+    const char *schedule;    /* the schedule the caller read */
+    int64_t next;            /* the run after this one; 0: none */
+    bool start;              /* start a job, or only move on (no catch-up) */
+    const char *environment; /* the scheduled job's variables (JSON array) or NULL */
+};
+
+/* In one transaction: next_run_at moves from f->due to f->next, and with
+ * f->start a job with trigger SCHEDULE starts as by store_start_job.
+ * Writing both together is what makes a run neither lost nor doubled
+ * across a crash. Returns 1 when a job started (*out, which may be NULL,
+ * gets it), 0 when none did (start false, or the connector IN_USE or
+ * paused: the run is skipped). CCF_ECONFLICT, with nothing written, when
+ * the connector's next_run_at or schedule are no longer what the caller
+ * read (an update or a pause came between): read again. CCF_ENOTFOUND if
+ * the connector is gone. */
+int store_fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *out);
+
 /* Jobs. */
 
 /* Atomically: connector AVAILABLE -> IN_USE, a new STARTED job inserted
  * (fresh id), and its change written to the outbox. environment is the job's
- * own variables as a JSON array, or NULL. CCF_ECONFLICT if the connector is
- * IN_USE. Fills *out (clear with ccf_job_clear). */
+ * own variables as a JSON array, or NULL. Its trigger is API. CCF_ECONFLICT
+ * if the connector is IN_USE or paused. Fills *out (clear with ccf_job_clear). */
 int store_start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                     const char *environment, struct ccf_job *out);
 int store_get_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,

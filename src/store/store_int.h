@@ -67,6 +67,10 @@ enum store__q {
     STORE__Q_DOC_CHECKSUM,
     STORE__Q_UNSEEN_VALUE,
     STORE__Q_UNSEEN_GROUP,
+    STORE__Q_SCHED_PAUSE,
+    STORE__Q_SCHED_NEXT,
+    STORE__Q_SCHED_DUE,
+    STORE__Q_SCHED_ADVANCE,
     STORE__Q_COUNT
 };
 
@@ -182,6 +186,13 @@ void store__tenant_key(const struct ccf_tenant *t, char out[STORE__TENANT_KEY_MA
 int store__tenant_parse(const char *key, struct ccf_tenant *out);
 /* CCF_EINVAL unless p is set and its limit is 1..1000. */
 int store__page_check(const struct store_page *p);
+
+/* jobs.c: in the caller's transaction, a fresh id into j->id, the
+ * connector j->connector_id claimed (AVAILABLE and not paused -> IN_USE),
+ * the job inserted (j's status, environment and trigger) with its change
+ * row; created_at and updated_at are set. CCF_ECONFLICT if the connector
+ * is IN_USE or paused (nothing written). */
+int store__start_job(struct store__conn *c, const char *tk, struct ccf_job *j, const char *op);
 /* Page keys of connectors and jobs: "<created_at as 16 hex digits>:<id>". */
 char *store__key_format(int64_t created_at, const char *id);
 int store__key_parse(const char *key, bool (*id_valid)(const char *), int64_t *created_at, char *id,

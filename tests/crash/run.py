@@ -649,6 +649,71 @@ def run(seed, kills, srv, work):
     return world, time.monotonic() - t0
 
 
+# ----------------------------------------------------------- schedules
+
+
+def run_schedules(seed, binary, work, n=40, spread=20.0):
+    """Schedules across kills (issue 12), on a ccfd of its own: n connectors
+    with at() runs spread over `spread` seconds, half with catch_up, while
+    ccfd is SIGKILLed and restarted at random moments. Afterwards each
+    connector has at most one SCHEDULE job (no run doubled); with catch_up
+    exactly one (no run lost: one due while down is caught up at start-up);
+    without, one if it fell due while ccfd was up and none if it fell due
+    while ccfd was down (times within 0.3 s of a kill or start may go either
+    way). Returns (runs, caught up, dropped)."""
+    rng = random.Random(seed ^ 0x5C4ED)
+    srv = Ccfd(binary, work / "sched-data", work / "sched-ccfd.log")
+    srv.start()
+    try:
+        client = srv.client()
+        base = int(time.time()) + 3
+        conns = []
+        for i in range(n):
+            due = base + int(i * spread / n)
+            at = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(due))
+            body = {"name": f"sched-{i}", "container_properties": {"command": ["/bin/true"]},
+                    "schedule": {"expression": f"at({at})", "catch_up": i % 2 == 0}}
+            r = client.post(CONNECTORS, body)
+            check(r.status == 201, f"create with a schedule: {r}")
+            conns.append((r.json["connector"]["connector_id"], due, i % 2 == 0))
+        client.close()
+        down = []  # (killed at, started again at)
+        while time.time() < base + spread + 1:
+            time.sleep(rng.uniform(0.2, 1.5))
+            killed = time.time()
+            srv.kill()
+            time.sleep(rng.uniform(0.0, 1.5))
+            restarting = time.time()
+            srv.start()
+            down.append((killed, restarting))
+        time.sleep(2.0)
+        client = srv.client()
+        runs = caught = dropped = 0
+        for cid, due, catch_up in conns:
+            r = client.get(f"{CONNECTORS}/{cid}/jobs")
+            jobs = [j for j in r.json["jobs"] if j.get("trigger") == "SCHEDULE"]
+            check(len(jobs) == len(r.json["jobs"]), f"{cid}: a job no schedule started: {r}")
+            check(len(jobs) <= 1, f"{cid}: the at() run was doubled: {jobs}")
+            was_down = any(k + 0.3 < due < s - 0.3 for k, s in down)
+            was_up = not any(k - 0.3 < due < s + 0.3 for k, s in down)
+            if catch_up:
+                check(len(jobs) == 1, f"{cid}: a catch_up run was lost (due {due}): {r}")
+            elif was_down:
+                check(not jobs, f"{cid}: due while down without catch_up, yet it ran: {jobs}")
+            elif was_up:
+                check(len(jobs) == 1, f"{cid}: due while up, yet it did not run: {r}")
+            got = client.get(f"{CONNECTORS}/{cid}").json["connector"]
+            check("next_run_at" not in got, f"{cid}: the at() still has a next run: {got}")
+            runs += len(jobs)
+            caught += len(jobs) if catch_up and any(k < due < s for k, s in down) else 0
+            dropped += 0 if jobs else 1
+        client.close()
+        srv.stop()
+        return runs, caught, dropped, len(down)
+    finally:
+        srv.abandon()
+
+
 def main():
     seed = int(os.environ.get("CRASH_SEED") or random.SystemRandom().getrandbits(32))
     kills = int(os.environ.get("CRASH_KILLS") or 50)
@@ -669,6 +734,15 @@ def main():
         return 1
     finally:
         srv.abandon()
+    if os.environ.get("CRASH_SCHEDULES", "1") != "0":
+        try:
+            runs, caught, dropped, nkills = run_schedules(seed, binary, work)
+        except (Broken, AssertionError) as e:
+            print(f"crash: schedules FAILED (seed {seed}): {e}", file=sys.stderr)
+            print(f"crash: data and log kept in {work}", file=sys.stderr)
+            return 1
+        print(f"crash: schedules OK across {nkills} SIGKILLs: {runs} at() runs, none doubled, "
+              f"{caught} caught up at start-up, {dropped} dropped (due while down, no catch_up)")
     s = world.stats
     ended = ", ".join(f"{n} {k}" for k, n in sorted(s["ended"].items()))
     print(f"crash: OK: {kills + 1} SIGKILLs survived in {took:.0f}s; {s['acked']} writes acknowledged "

@@ -75,9 +75,9 @@ ERROR_TYPES = {
 }
 
 SUMMARY_REQUIRED = {"connector_id", "arn", "name", "status", "created_at", "updated_at"}
-SUMMARY_OPTIONAL = {"description", "active_job_id"}
+SUMMARY_OPTIONAL = {"description", "active_job_id", "schedule", "next_run_at", "paused"}
 JOB_REQUIRED = {"job_id", "connector_id", "status", "created_at", "updated_at"}
-JOB_OPTIONAL = {"started_at", "completed_at", "exit_code", "failure_reason"}
+JOB_OPTIONAL = {"started_at", "completed_at", "exit_code", "failure_reason", "trigger"}
 DOC_KEYS = {"document_id", "checksum", "created_at", "updated_at"}
 CHECKPOINT_KEYS = {"connector_id", "checkpoint_data", "created_at", "updated_at"}
 JOB_STATUSES = ["STARTED", "RUNNING", "STOPPING", "SUCCEEDED", "FAILED", "STOPPED"]
