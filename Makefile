@@ -155,8 +155,21 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory unit service
 
-unit: $(UNIT_BINS)
-	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+# Every fuzz target built without libFuzzer (tests/fuzz/replay.c) replays
+# its committed corpus here, so that a target that stops compiling, or an
+# input that crashes again, fails the tests and not only make fuzz.
+REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/replay/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(BUILD)/replay/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/harness.o \
+  $(BUILD)/obj/tests/fuzz/replay.o $(BUILD)/obj/src/server/config.o \
+  $(BUILD)/obj/src/server/config_show.o $(LIBCCF)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL)
+
+unit: $(UNIT_BINS) $(REPLAY_BINS)
+	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; \
+	for r in $(REPLAY_BINS); do $$r tests/fuzz/corpus/$${r##*/fuzz_} || fail=1; done; \
+	exit $$fail
 
 service: $(CCFD) $(SUPERVISE) $(CCF_CLI)
 	CCFD=$(abspath $(CCFD)) CCF_BIN=$(abspath $(CCF_CLI)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/service

@@ -75,7 +75,7 @@ static const uint8_t *take_env(const uint8_t *data, size_t *size, char *name, si
     *eq = '\0';
     if (setenv(line, eq + 1, 1) != 0)
         return data;
-    snprintf(name, n, "%s", line);
+    memcpy(name, line, (size_t)(eq - line) + 1); /* fits: len < n */
     *size -= len + 1;
     return nl + 1;
 }
