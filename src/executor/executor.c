@@ -28,7 +28,7 @@ static const struct {
     const struct executor__backend *ops;
 } known[] = {
     {"local", &executor__backend_local},
-    {"podman", NULL},
+    {"podman", &executor__backend_podman},
     {"slurm", NULL},
 };
 

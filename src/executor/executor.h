@@ -87,6 +87,10 @@ struct executor_config {
     int64_t memory_budget_mib;
     int max_jobs;         /* 0: no limit beyond cpu and memory */
     const char *jobs_dir; /* one directory per job under it */
+    /* podman: image-map rules separated by newlines (podman/imagemap.h),
+     * and the network of its containers (NULL: "host"). */
+    const char *image_map;
+    const char *podman_network;
     const char *self_exe; /* the ccfd binary, run as `self_exe supervise DIR` */
     int stop_grace_s;     /* SIGTERM, then SIGKILL after this many seconds (default 10) */
     size_t log_max_bytes; /* per-job log cap (default 64 MiB) */
@@ -103,6 +107,10 @@ struct executor_config {
 int executor_open(struct executor **out, const struct executor_config *cfg);
 /* Stops watching; jobs keep running under their supervisors. */
 void executor_close(struct executor *e);
+
+/* Whether image-map rules (newline-separated, podman/imagemap.h) compile;
+ * why not in err (n bytes). */
+bool executor_image_map_ok(const char *rules, char *err, size_t n);
 
 /* The backend that would run spec (only image_uri and argv are looked at):
  * its index, from 0, in the configured list. CCF_EINVAL when none can,

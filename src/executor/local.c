@@ -372,14 +372,21 @@ static bool spec_valid(const struct executor_spec *s)
 
 int executor__local_submit(struct executor_local *e, const struct executor_spec *spec)
 {
+    return executor__local_submit_ext(e, spec, NULL);
+}
+
+int executor__local_submit_ext(struct executor_local *e, const struct executor_spec *spec,
+                               const struct executor__extra *x)
+{
     char *buf = NULL;
     size_t len;
     int rc;
 
     if (!spec_valid(spec))
         return CCF_EINVAL;
-    rc = executor__spec_encode(spec->job_id, spec->argv, spec->envp, spec->timeout_s,
-                               spec->memory_mib, e->grace_s, (int64_t)e->log_max, &buf, &len);
+    rc =
+        executor__spec_encode_ext(spec->job_id, spec->argv, spec->envp, spec->timeout_s,
+                                  spec->memory_mib, e->grace_s, (int64_t)e->log_max, x, &buf, &len);
     if (rc < 0)
         return rc;
     pthread_mutex_lock(&e->op_mu);
@@ -515,6 +522,11 @@ static bool check_pidfd(void)
     }
     close(fd);
     return true;
+}
+
+int executor__local_grace(const struct executor_local *e)
+{
+    return e->grace_s;
 }
 
 int executor__local_open(struct executor_local **out, const struct executor_config *cfg)

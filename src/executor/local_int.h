@@ -22,6 +22,7 @@
 
 #include "core/core.h"
 #include "executor/executor.h"
+#include "executor/executor_int.h"
 
 /* epoll tags: a job's key shifted left by 2, plus what the fd is. */
 enum { WATCH_WAKE = 0, WATCH_PIDFD = 1, WATCH_NOTIFY = 2 };
@@ -78,6 +79,11 @@ struct executor_local {
 int executor__local_open(struct executor_local **out, const struct executor_config *cfg);
 void executor__local_close(struct executor_local *e);
 int executor__local_submit(struct executor_local *e, const struct executor_spec *spec);
+/* Submit with a container backend's extra (executor_int.h). */
+int executor__local_submit_ext(struct executor_local *e, const struct executor_spec *spec,
+                               const struct executor__extra *x);
+/* The stop grace in seconds, as configured. */
+int executor__local_grace(const struct executor_local *e);
 int executor__local_cancel(struct executor_local *e, const char *id);
 int executor__local_recover(struct executor_local *e, const char *id, int attempt);
 int executor__local_read_log(struct executor_local *e, const char *id, int64_t offset, char *buf,

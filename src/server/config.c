@@ -6,6 +6,7 @@
 #include "server/config_int.h"
 
 #include "core/ratelimit.h"
+#include "executor/executor.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,6 +42,7 @@ static void show_rate_limit(const struct config_key *k, const struct server_conf
 
 static const char *const auth_words[] = {"sigv4", "none", NULL}; /* false, true: auth_none */
 static int set_executor(struct server_config *c, const char *v, char *err, size_t n);
+static int set_image_map(struct server_config *c, const char *v, char *err, size_t n);
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const log_formats[] = {"logfmt", "json", NULL};
 
@@ -106,6 +108,11 @@ static const struct config_key keys[] = {
      "local, podman, slurm: where jobs run, comma-separated, first fit first; none: "
      "serve the API only (default local)",
      set_executor, SHOW_STRP(executor)},
+    {"image-map", "PATTERN=REPLACEMENT",
+     "podman: rewrite a matching image_uri (POSIX ERE, whole URI, \\1..\\9); repeatable",
+     set_image_map, SHOW_STRP(image_map)},
+    {"podman-network", "NETWORK", "podman: the network of job containers (default host)", NULL,
+     STR_SLOT(podman_network, 1, 256)},
     {"api-endpoint", "URL", "root URL jobs call back (default http://LISTEN/)", set_api_endpoint,
      SHOW_STRP(api_endpoint)},
     {"job-path", "PATH", "PATH of every job (default " SERVER_DEFAULT_JOB_PATH ")", set_job_path,
@@ -284,6 +291,30 @@ static int set_api_endpoint(struct server_config *c, const char *v, char *err, s
         return fail(err, n, "expected an http:// or https:// URL ending in /");
     free(c->api_endpoint);
     c->api_endpoint = ccf_xstrdup(v);
+    return 0;
+}
+
+/* Repeatable: each rule is added (as CCF_IMAGE_MAP, rules separated by
+ * newlines); checked whole here, so that a bad one stops ccfd at start. */
+static int set_image_map(struct server_config *c, const char *v, char *err, size_t n)
+{
+    size_t old = c->image_map ? strlen(c->image_map) : 0, len = strlen(v);
+    char *all;
+
+    if (old + len > 65536)
+        return fail(err, n, "at most 64 KiB of image-map rules");
+    all = ccf_xmalloc(old + len + 2);
+    if (old)
+        memcpy(all, c->image_map, old);
+    if (old)
+        all[old++] = '\n';
+    memcpy(all + old, v, len + 1);
+    if (!executor_image_map_ok(all, err, n)) {
+        free(all);
+        return CCF_EINVAL;
+    }
+    free(c->image_map);
+    c->image_map = all;
     return 0;
 }
 
@@ -788,6 +819,8 @@ void server__config_clear(struct server_config *c)
     free(c->api_endpoint);
     free(c->job_path);
     free(c->executor);
+    free(c->image_map);
+    free(c->podman_network);
     free(c->credentials_file);
     free(c->tls_cert);
     free(c->tls_key);
