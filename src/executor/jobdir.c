@@ -224,9 +224,9 @@ int executor__spec_encode_ext(const char *job_id, const char *const *argv, const
         sbuf_put(&b, argv[i], strlen(argv[i]) + 1);
     for (size_t i = 0; i < envc; i++)
         sbuf_put(&b, envp[i], strlen(envp[i]) + 1);
-    for (size_t i = 0; i < stopc; i++)
+    for (size_t i = 0; x && i < stopc; i++)
         sbuf_put(&b, x->stop_argv[i], strlen(x->stop_argv[i]) + 1);
-    for (size_t i = 0; i < rmc; i++)
+    for (size_t i = 0; x && i < rmc; i++)
         sbuf_put(&b, x->rm_argv[i], strlen(x->rm_argv[i]) + 1);
     if (b.full) {
         free(b.p);

@@ -6,6 +6,7 @@ configuration of scripts/podman-env.sh."""
 
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -31,6 +32,16 @@ def containers(env):
     out = subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}}"], capture_output=True,
                          text=True, env={**os.environ, **env}, timeout=60)
     return out.stdout.split()
+
+
+def gone(env, name, timeout=15.0):
+    """The container is removed right after its outcome is recorded."""
+    deadline = time.monotonic() + timeout
+    while name in containers(env):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
 
 
 def test_memory_over_the_limit_is_killed_and_said_so(pod, podman_env):
@@ -64,7 +75,7 @@ def test_environment_is_exact_inside_the_container(pod, podman_env):
         "CUSTOM_CONNECTOR_FRAMEWORK_CUSTOM_CONNECTOR_ARN_PREFIX", "AWS_REGION",
         "CUSTOM_CONNECTOR_FRAMEWORK_API_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
         "AWS_SESSION_TOKEN", "K"}, names
-    assert f"ccf-{jid}-1" not in containers(podman_env), "removed once the outcome is recorded"
+    assert gone(podman_env, f"ccf-{jid}-1"), "removed once the outcome is recorded"
 
 
 def test_stop_ends_the_whole_container(pod, podman_env):
@@ -74,11 +85,11 @@ def test_stop_ends_the_whole_container(pod, podman_env):
     jid = c.start_job(cid)["job_id"]
     wait_job(c, cid, jid, {"RUNNING"}, timeout=60)
     name = f"ccf-{jid}-1"
-    for _ in range(100):
-        if name in containers(podman_env):
-            break
-    assert name in containers(podman_env)
+    deadline = time.monotonic() + 15
+    while name not in containers(podman_env):
+        assert time.monotonic() < deadline, "no container"
+        time.sleep(0.1)
     c.stop_job(cid, jid)
     job, _ = wait_job(c, cid, jid, TERMINAL, timeout=30)
     assert job["status"] == "STOPPED", job
-    assert name not in containers(podman_env)
+    assert gone(podman_env, name)

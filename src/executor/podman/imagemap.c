@@ -44,6 +44,47 @@ static bool repl_ok(const char *repl, size_t groups)
     return true;
 }
 
+/* POSIX leaves stacked repetitions ("a++", "a*{2}") and back-references
+ * in an ERE undefined, and glibc's take exponential time on some: both are
+ * refused. Bracket expressions are skipped ([]...] and [^]...] included). */
+static bool pattern_ok(const char *p)
+{
+    bool after_rep = false;
+
+    for (; *p; p++) {
+        if (*p == '[') {
+            p += (p[1] == '^') ? 2 : 1;
+            if (*p == ']')
+                p++;
+            while (*p && *p != ']')
+                p++;
+            if (!*p)
+                return true; /* regcomp refuses it */
+            after_rep = false;
+            continue;
+        }
+        if (*p == '\\') {
+            if (p[1] >= '1' && p[1] <= '9')
+                return false;
+            if (p[1])
+                p++;
+            after_rep = false;
+            continue;
+        }
+        bool rep = *p == '*' || *p == '+' || *p == '?' || *p == '{';
+        if (rep && after_rep)
+            return false;
+        if (*p == '{') {
+            while (*p && *p != '}')
+                p++;
+            if (!*p)
+                return true;
+        }
+        after_rep = rep;
+    }
+    return true;
+}
+
 static int add_rule(struct imagemap *m, const char *line, size_t len, size_t no, char *err,
                     size_t n)
 {
@@ -61,6 +102,8 @@ static int add_rule(struct imagemap *m, const char *line, size_t len, size_t no,
     *eq = '\0';
     if (buf[0] == '\0')
         return fail(err, n, "the pattern is empty", no);
+    if (!pattern_ok(buf))
+        return fail(err, n, "stacked repetitions and back-references are not allowed", no);
     if (regcomp(&r->re, buf, REG_EXTENDED) != 0)
         return fail(err, n, "the pattern is not a POSIX extended regular expression", no);
     if (!repl_ok(eq + 1, r->re.re_nsub)) {
