@@ -7,12 +7,15 @@ set -eu
 # systemd: systemd-analyze verifies the installed unit (no running systemd needed);
 # strace: the unit's syscall filter is checked against what ccfd and a job use.
 # tzdata: the zone files schedules are read in (ccfd refuses to start without).
+# podman runc catatonit busybox-static: the podman executor's tests (runc, not
+# crun, on these machines; catatonit for --init; busybox for the test image).
 PACKAGES="make gcc clang pkg-config libmicrohttpd-dev libsqlite3-dev libjansson-dev
 libssl-dev libinih-dev libcmocka-dev libcurl4-openssl-dev libgnutls28-dev openssl
 libglib2.0-dev
 python3 python3-pytest python3-requests python3-boto3 awscli sqlite3 curl jq
 e2fsprogs mount
-systemd strace tzdata"
+systemd strace tzdata
+podman runc catatonit busybox-static"
 if [ "${1:-}" = "--bench" ]; then
     # make bench: wrk drives the HTTP load.
     PACKAGES="$PACKAGES wrk"

@@ -41,11 +41,24 @@
 #define EXECUTOR__MSG_RUNNING 'R'
 #define EXECUTOR__MSG_EXITED  'X'
 
+/* What a backend built on local.c adds to a job: how to stop what the
+ * command started when it is not the command's process group (a
+ * container), how to clean up after the outcome is recorded, and the
+ * memory limit the runtime enforces (for the reason of a SIGKILL). */
+struct executor__extra {
+    const char *const *stop_argv; /* NULL: SIGTERM to the group, SIGKILL after the grace */
+    const char *const *rm_argv;   /* NULL: nothing to clean up */
+    int64_t oom_mib;              /* 0: no runtime limit */
+};
+
 /* The spec as the supervisor reads it back. All strings point into buf. */
 struct executor__spec {
     char job_id[32];
-    char **argv; /* NULL-terminated */
-    char **envp; /* NULL-terminated */
+    char **argv;      /* NULL-terminated */
+    char **envp;      /* NULL-terminated */
+    char **stop_argv; /* NULL or NULL-terminated: run (with envp) to stop the job */
+    char **rm_argv;   /* NULL or NULL-terminated: run once the outcome is recorded */
+    int64_t oom_mib;  /* the runtime's memory limit, 0: none */
     int64_t timeout_s;
     int64_t memory_mib;
     int64_t grace_s;
@@ -81,6 +94,11 @@ bool executor__lock_held(int dfd);
 int executor__spec_encode(const char *job_id, const char *const *argv, const char *const *envp,
                           int64_t timeout_s, int64_t memory_mib, int64_t grace_s, int64_t log_max,
                           char **out, size_t *len);
+/* The same with a container backend's extra (NULL: as above). */
+int executor__spec_encode_ext(const char *job_id, const char *const *argv, const char *const *envp,
+                              int64_t timeout_s, int64_t memory_mib, int64_t grace_s,
+                              int64_t log_max, const struct executor__extra *x, char **out,
+                              size_t *len);
 int executor__spec_decode(char *buf, size_t len, struct executor__spec *out); /* takes buf */
 void executor__spec_clear(struct executor__spec *s);
 

@@ -179,14 +179,30 @@ static size_t count_strings(const char *const *v)
     return n;
 }
 
+static size_t count_opt(const char *const *v)
+{
+    return v ? count_strings(v) : 0;
+}
+
 int executor__spec_encode(const char *job_id, const char *const *argv, const char *const *envp,
                           int64_t timeout_s, int64_t memory_mib, int64_t grace_s, int64_t log_max,
                           char **out, size_t *len)
 {
+    return executor__spec_encode_ext(job_id, argv, envp, timeout_s, memory_mib, grace_s, log_max,
+                                     NULL, out, len);
+}
+
+int executor__spec_encode_ext(const char *job_id, const char *const *argv, const char *const *envp,
+                              int64_t timeout_s, int64_t memory_mib, int64_t grace_s,
+                              int64_t log_max, const struct executor__extra *x, char **out,
+                              size_t *len)
+{
     struct sbuf b = {0};
     size_t argc = count_strings(argv), envc = count_strings(envp);
+    size_t stopc = x ? count_opt(x->stop_argv) : 0, rmc = x ? count_opt(x->rm_argv) : 0;
 
-    if (argc == 0 || argc > EXECUTOR__ARGS_MAX || envc > EXECUTOR__ARGS_MAX)
+    if (argc == 0 || argc > EXECUTOR__ARGS_MAX || envc > EXECUTOR__ARGS_MAX ||
+        stopc > EXECUTOR__ARGS_MAX || rmc > EXECUTOR__ARGS_MAX)
         return CCF_EINVAL;
     sbuf_put(&b, SPEC_MAGIC, strlen(SPEC_MAGIC));
     sbuf_put(&b, "job_id=", 7);
@@ -198,11 +214,20 @@ int executor__spec_encode(const char *job_id, const char *const *argv, const cha
     sbuf_num(&b, "log_max", log_max);
     sbuf_num(&b, "argc", (int64_t)argc);
     sbuf_num(&b, "envc", (int64_t)envc);
+    if (x) {
+        sbuf_num(&b, "stopc", (int64_t)stopc);
+        sbuf_num(&b, "rmc", (int64_t)rmc);
+        sbuf_num(&b, "oom_mib", x->oom_mib);
+    }
     sbuf_put(&b, "\n", 1);
     for (size_t i = 0; i < argc; i++)
         sbuf_put(&b, argv[i], strlen(argv[i]) + 1);
     for (size_t i = 0; i < envc; i++)
         sbuf_put(&b, envp[i], strlen(envp[i]) + 1);
+    for (size_t i = 0; x && i < stopc; i++)
+        sbuf_put(&b, x->stop_argv[i], strlen(x->stop_argv[i]) + 1);
+    for (size_t i = 0; x && i < rmc; i++)
+        sbuf_put(&b, x->rm_argv[i], strlen(x->rm_argv[i]) + 1);
     if (b.full) {
         free(b.p);
         return CCF_ETOOLARGE;
@@ -267,7 +292,7 @@ int executor__spec_decode(char *buf, size_t len, struct executor__spec *out)
 {
     struct executor__spec s = {.buf = buf};
     char *p = buf, *end = buf + len;
-    int64_t argc, envc;
+    int64_t argc, envc, stopc = 0, rmc = 0;
 
     /* buf is NUL-terminated past len (read_file), so the header's string
      * functions stop at the first NUL at the latest. */
@@ -279,10 +304,18 @@ int executor__spec_decode(char *buf, size_t len, struct executor__spec *out)
         !parse_num(&p, "grace_s", 0, INT32_MAX, &s.grace_s) ||
         !parse_num(&p, "log_max", EXECUTOR__LOG_MIN, INT64_MAX / 2, &s.log_max) ||
         !parse_num(&p, "argc", 1, EXECUTOR__ARGS_MAX, &argc) ||
-        !parse_num(&p, "envc", 0, EXECUTOR__ARGS_MAX, &envc) || *p++ != '\n')
+        !parse_num(&p, "envc", 0, EXECUTOR__ARGS_MAX, &envc))
+        goto bad;
+    /* A container backend's lines; absent for a local job. */
+    if (strncmp(p, "stopc=", 6) == 0 && (!parse_num(&p, "stopc", 0, EXECUTOR__ARGS_MAX, &stopc) ||
+                                         !parse_num(&p, "rmc", 0, EXECUTOR__ARGS_MAX, &rmc) ||
+                                         !parse_num(&p, "oom_mib", 0, INT64_MAX / 2, &s.oom_mib)))
+        goto bad;
+    if (*p++ != '\n')
         goto bad;
     if (!(s.argv = split_strings(&p, end, argc)) || !(s.envp = split_strings(&p, end, envc)) ||
-        p != end)
+        (stopc > 0 && !(s.stop_argv = split_strings(&p, end, stopc))) ||
+        (rmc > 0 && !(s.rm_argv = split_strings(&p, end, rmc))) || p != end)
         goto bad;
     *out = s;
     return 0;
@@ -295,8 +328,10 @@ void executor__spec_clear(struct executor__spec *s)
 {
     free(s->argv);
     free(s->envp);
+    free(s->stop_argv);
+    free(s->rm_argv);
     free(s->buf);
-    s->argv = s->envp = NULL;
+    s->argv = s->envp = s->stop_argv = s->rm_argv = NULL;
     s->buf = NULL;
 }
 

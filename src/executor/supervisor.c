@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,15 +116,77 @@ static void signal_group(struct sup *s, int sig)
                      CCF_KV_STR("error", strerror(errno)));
 }
 
-/* SIGTERM now and SIGKILL after the grace period, once. */
+/* Starts argv (a container runtime's stop or remove) with the job's envp,
+ * in our own process group, its output in supervisor.log; 0 if it could
+ * not start. */
+static pid_t run_aux(struct sup *s, char **argv)
+{
+    pid_t pid;
+    int err = posix_spawn(&pid, argv[0], NULL, NULL, argv, s->spec.envp);
+
+    if (err != 0) {
+        CCF_LOG_ERROR("supervisor.aux_failed", CCF_KV_STR("argv0", argv[0]),
+                      CCF_KV_STR("error", strerror(err)));
+        return 0;
+    }
+    return pid;
+}
+
+/* SIGTERM now and SIGKILL after the grace period, once. A container's
+ * processes are not in our group: its runtime stops it with the same grace,
+ * and the runtime's client is killed only if that has not ended it a few
+ * seconds after (then the removal after the outcome ends the container). */
 static void start_kill(struct sup *s)
 {
     if (s->kill_at != 0 || s->killed)
         return;
+    if (s->spec.stop_argv) {
+        run_aux(s, s->spec.stop_argv);
+        s->kill_at = (ccf_mono_us() / 1000) + (s->spec.grace_s + 5) * 1000;
+        return;
+    }
     signal_group(s, SIGTERM);
     s->kill_at = (ccf_mono_us() / 1000) + s->spec.grace_s * 1000;
     if (s->kill_at == 0)
         s->kill_at = 1;
+}
+
+/* Why a container's end needs more words than its exit code: its runtime
+ * failed (125), or SIGKILL with no stop or timeout to explain it, which on
+ * this machine's cgroup v1 is the only sign of the memory limit. */
+static void container_reason(struct sup *s)
+{
+    if (!s->spec.stop_argv || !s->x.has_exit_code || s->x.stopped || s->x.timed_out ||
+        s->x.reason[0])
+        return;
+    if (s->x.exit_code == 125)
+        snprintf(s->x.reason, sizeof(s->x.reason),
+                 "cannot run the container: its runtime exited with code 125 (see the job's log)");
+    else if (s->x.exit_code == 137 && s->spec.oom_mib > 0)
+        snprintf(s->x.reason, sizeof(s->x.reason),
+                 "killed by signal 9 (SIGKILL) with no stop or timeout: it may have run out of "
+                 "memory (limit %lld MiB)",
+                 (long long)s->spec.oom_mib);
+}
+
+/* After the outcome is on disk: the container goes (waited for, bounded). */
+static void remove_container(struct sup *s)
+{
+    int64_t until = (ccf_mono_us() / 1000) + 30000;
+    pid_t pid;
+    int status;
+
+    if (!s->spec.rm_argv || !(pid = run_aux(s, s->spec.rm_argv)))
+        return;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if ((ccf_mono_us() / 1000) >= until) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            break;
+        }
+        struct timespec ts = {.tv_nsec = 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 static void on_exit_status(struct sup *s, int status)
@@ -328,6 +391,7 @@ static int run(struct sup *s)
     act_on_stop(s);
     watch(s);
     finish_group(s);
+    container_reason(s);
     return RUN_RECORD;
 }
 
@@ -369,6 +433,8 @@ int executor_supervise_main(const char *dir)
         close(s.lock_fd);
         s.lock_fd = -1;
         notify(&s, EXECUTOR__MSG_EXITED);
+        if (rc == RUN_RECORD)
+            remove_container(&s);
         status = 0;
     }
 out:

@@ -13,6 +13,9 @@
 
 #include "harness.h"
 
+/* Weak: a target without set-up need not define it (libFuzzer's rule). */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
+
 #define INPUT_MAX (4u << 20) /* libFuzzer's default -max_len is far below this */
 
 /* The whole file at path in *out (the caller frees it); -1 if unreadable. */
@@ -70,7 +73,8 @@ int main(int argc, char **argv)
 {
     long count = 0;
 
-    LLVMFuzzerInitialize(&argc, &argv);
+    if (LLVMFuzzerInitialize)
+        LLVMFuzzerInitialize(&argc, &argv);
     for (int i = 1; i < argc; i++) {
         if (replay_dir(argv[i], &count) != 0)
             return 1;

@@ -321,3 +321,24 @@ def _server_log_on_failure(request):
         if s.log_size() > off:
             print(f"\n----- ccfd log ({s.log_path}, port {s.port}) -----")
             print(s.tail(off))
+
+
+@pytest.fixture(scope="session")
+def podman_env(tmp_path_factory):
+    """A throw-away podman configuration (scripts/podman-env.sh): its own
+    storage and containers.conf, and the test image built locally. Yields
+    the variables ccfd needs; removes every container and the storage at
+    the end. Skips only where this machine cannot run podman."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("podman") or not shutil.which("runc"):
+        pytest.skip("podman and runc are not installed (scripts/deps.sh installs them)")
+    script = Path(__file__).resolve().parents[2] / "scripts" / "podman-env.sh"
+    d = tmp_path_factory.mktemp("podman")
+    out = subprocess.run([str(script), str(d)], capture_output=True, text=True, timeout=300)
+    if out.returncode != 0:
+        pytest.fail(f"podman-env.sh failed: {out.stderr}")
+    env = dict(line.split("=", 1) for line in out.stdout.split() if "=" in line)
+    yield env
+    subprocess.run([str(script), "--stop", str(d)], capture_output=True, timeout=300)

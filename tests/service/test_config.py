@@ -124,12 +124,27 @@ def test_every_key_has_its_variable(tmp_path):
         "max-jobs": "4", "cpu-budget": "3", "memory-budget": "2048", "stop-grace": "2",
         "job-log-max": "8192", "retention": "60", "tls-cert": str(tmp_path / "cert.pem"),
         "tls-key": str(tmp_path / "key.pem"), "quiet": "on", "rate-limit": "2.5:7",
+        "image-map": r"a(b)=c\1", "podman-network": "bridge",
     }
     assert sorted(values) == sorted(help_keys()), "a new key: give it a value here"
     env = clean_env(**{"CCF_" + k.upper().replace("-", "_"): v for k, v in values.items()})
     p = printed(env=env)
     for k, v in values.items():
         assert p[k] == (v, True), k
+
+
+@pytest.mark.parametrize("args", [
+    ["--executor", "local,local"], ["--executor", "kubernetes"], ["--executor", "local,"],
+    ["--executor", "none,local"], ["--image-map", "no-equals-sign"], ["--image-map", "(=x"],
+    ["--image-map", "a=\\1"], ["--image-map", "=x"],
+])
+def test_bad_executor_or_image_map_stops_ccfd(args, tmp_path):
+    """A list of executors or an image-map rule ccfd cannot use stops it at
+    start with a line naming the flag (issue 14)."""
+    out = subprocess.run([ccfd_binary(), "--data-dir", str(tmp_path), *args], capture_output=True,
+                         text=True, timeout=10, env=clean_env())
+    assert out.returncode == 2, out
+    assert args[0] in out.stderr, out.stderr
 
 
 def test_unknown_ccf_variable_is_ignored():

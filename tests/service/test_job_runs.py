@@ -13,13 +13,48 @@ from ccftest import ACCOUNT_ID, CONNECTORS, REGION, unique_name
 
 TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
 
+# The same tests run on each backend (issue 14): on podman, each command
+# runs in the test image (busybox; scripts/podman-env.sh), by image-map
+# from an ECR URI, with the job's directory mounted at the same path.
+BACKEND = {"name": "local"}
+TEST_IMAGE_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ccf-test:latest"
+IMAGE_MAP = r"[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/ccf-test(:.*)?=localhost/ccf-test/busybox"
+# What cannot hold inside a container as written (host pids, host paths).
+LOCAL_ONLY = {
+    "test_stop_a_running_job_kills_its_whole_group": "checks host pids; test_podman_stop_* instead",
+    "test_environment_is_exact": "PATH and HOME differ in the image; test_podman_environment instead",
+    "test_command_not_found_fails": "podman reports 127 differently",
+    "test_example_dir_sync_connector_sends_only_changes": "the example needs ccf in the image",
+    "test_image_only_connector_fails_with_a_reason": "podman runs image-only connectors",
+    "test_capacity_two_runs_at_most_two": "writes marks to a host path outside the job's directory",
+}
+
+
+@pytest.fixture(autouse=True, params=["local", "podman"])
+def backend(request, monkeypatch):
+    if request.param == "podman":
+        why = LOCAL_ONLY.get(request.node.originalname)
+        if why:
+            pytest.skip(f"local only: {why}")
+        env = request.getfixturevalue("podman_env")
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+    BACKEND["name"] = request.param
+    yield request.param
+    BACKEND["name"] = "local"
+
 
 def jobs_server(ccfd_factory, *flags, data_dir=None):
-    return ccfd_factory(data_dir=data_dir, extra_args=["--stop-grace", "2", *flags])
+    extra = ["--stop-grace", "2"]
+    if BACKEND["name"] == "podman":
+        extra += ["--executor", "podman,local", "--image-map", IMAGE_MAP]
+    return ccfd_factory(data_dir=data_dir, extra_args=[*extra, *flags])
 
 
 def command_props(argv, timeout=None, environment=None, **rr):
     p = {"command": list(argv)}
+    if BACKEND["name"] == "podman":
+        p["image_uri"] = TEST_IMAGE_URI
     if timeout is not None:
         p["timeout"] = timeout
     if environment is not None:

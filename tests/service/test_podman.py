@@ -1,0 +1,95 @@
+"""The podman executor beyond the shared job tests (test_job_runs.py runs
+those on podman too): the runtime's memory limit, the exact environment
+inside the container, stop ending the whole container, and containers
+removed once their outcome is recorded. A real podman, on the throw-away
+configuration of scripts/podman-env.sh."""
+
+import os
+import subprocess
+import time
+
+import pytest
+
+from test_job_runs import IMAGE_MAP, TEST_IMAGE_URI, TERMINAL, logs, wait_job
+
+
+@pytest.fixture
+def pod(ccfd_factory, podman_env, monkeypatch):
+    for k, v in podman_env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("CCF_TEST_HOST_SECRET", "must-not-leak")
+    return ccfd_factory(extra_args=["--stop-grace", "2", "--executor", "podman,local",
+                                    "--image-map", IMAGE_MAP])
+
+
+def props(script, **kw):
+    p = {"image_uri": TEST_IMAGE_URI, "command": ["/bin/sh", "-c", script]}
+    p.update(kw)
+    return p
+
+
+def containers(env):
+    out = subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}}"], capture_output=True,
+                         text=True, env={**os.environ, **env}, timeout=60)
+    return out.stdout.split()
+
+
+def gone(env, name, timeout=15.0):
+    """The container is removed right after its outcome is recorded."""
+    deadline = time.monotonic() + timeout
+    while name in containers(env):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def test_memory_over_the_limit_is_killed_and_said_so(pod, podman_env):
+    c = pod.client
+    # tail keeps the last line of a file without newlines: it grows till killed.
+    cid = c.create_connector(container_properties=props(
+        "tail /dev/zero", resource_requirements={"cpu": 1, "memory": 1024}))["connector_id"]
+    jid = c.start_job(cid)["job_id"]
+    job, _ = wait_job(c, cid, jid, TERMINAL, timeout=60)
+    assert job["status"] == "FAILED" and job["exit_code"] == 137, job
+    assert "out of memory" in job["failure_reason"] and "1024 MiB" in job["failure_reason"], job
+
+
+def test_environment_is_exact_inside_the_container(pod, podman_env):
+    c = pod.client
+    cid = c.create_connector(container_properties=props("env | sort", environment=[
+        {"name": "K", "value": "v w"}]))["connector_id"]
+    jid = c.start_job(cid)["job_id"]
+    job, _ = wait_job(c, cid, jid, TERMINAL, timeout=60)
+    assert job["status"] == "SUCCEEDED", job
+    text = logs(c, cid, jid).body.decode()
+    names = {line.split("=", 1)[0] for line in text.splitlines() if "=" in line}
+    assert "K=v w" in text and f"CUSTOM_CONNECTOR_JOB_ID={jid}" in text, text
+    assert "AWS_SECRET_ACCESS_KEY" in names and "AWS_SESSION_TOKEN" in names, text
+    assert "CCF_TEST_HOST_SECRET" not in names and "must-not-leak" not in text, text
+    # What the runtime itself adds may appear (SCALE.md); nothing else.
+    allowed_extra = {"HOSTNAME", "container", "TERM", "SHLVL", "PWD", "HOME", "PATH"}
+    assert names - allowed_extra <= {
+        "CUSTOM_CONNECTOR_JOB_ID", "CUSTOM_CONNECTOR_FRAMEWORK_CUSTOM_CONNECTOR_ID",
+        "CUSTOM_CONNECTOR_FRAMEWORK_CUSTOM_CONNECTOR_ARN",
+        "CUSTOM_CONNECTOR_FRAMEWORK_CUSTOM_CONNECTOR_ARN_PREFIX", "AWS_REGION",
+        "CUSTOM_CONNECTOR_FRAMEWORK_API_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN", "K"}, names
+    assert gone(podman_env, f"ccf-{jid}-1"), "removed once the outcome is recorded"
+
+
+def test_stop_ends_the_whole_container(pod, podman_env):
+    c = pod.client
+    cid = c.create_connector(container_properties=props(
+        "sleep 300 & sleep 300 & wait"))["connector_id"]
+    jid = c.start_job(cid)["job_id"]
+    wait_job(c, cid, jid, {"RUNNING"}, timeout=60)
+    name = f"ccf-{jid}-1"
+    deadline = time.monotonic() + 15
+    while name not in containers(podman_env):
+        assert time.monotonic() < deadline, "no container"
+        time.sleep(0.1)
+    c.stop_job(cid, jid)
+    job, _ = wait_job(c, cid, jid, TERMINAL, timeout=30)
+    assert job["status"] == "STOPPED", job
+    assert gone(podman_env, name)
