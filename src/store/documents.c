@@ -51,10 +51,10 @@ static int put_one(struct store__conn *c, sqlite3_stmt *st, const struct put_doc
     return store__step_done(c, st, op);
 }
 
-/* Counts d as added, updated or unchanged against the stored checksum;
- * the row is on the page the upsert writes next, so this read is cheap. */
-static int classify(struct store__conn *c, sqlite3_stmt *st, const char *connector_id,
-                    const struct ccf_document *d, struct store__counts *n, const char *op)
+/* Counts d as added, updated or unchanged against the stored checksum by
+ * a point read: for the documents a range scan did not reach. */
+static int classify_one(struct store__conn *c, sqlite3_stmt *st, const char *connector_id,
+                        const struct ccf_document *d, struct store__counts *n, const char *op)
 {
     const unsigned char *old;
     int rc, b = SQLITE_OK;
@@ -81,12 +81,107 @@ out:
     return rc;
 }
 
+/* Rows a range scan may read per document of the batch (plus a constant)
+ * before it gives way to point reads: a batch of ids spread thinly over a
+ * large connector must not read every row between its first and last. */
+#define SCAN_PER_DOC 4
+#define SCAN_EXTRA   64
+
+/* Merges the stored rows from the batch's first id to its last (sorted, as
+ * the batch is) with the batch: one seek and a sequential read instead of a
+ * seek per document, ~25 % of a job's BatchPut (PERFORMANCE.md). Sets *done
+ * to the number of documents classified; the rest lie beyond the rows the
+ * scan was allowed to read. */
+static int classify_range(struct store__conn *c, const struct put_docs *a, struct store__counts *n,
+                          size_t *done, const char *op)
+{
+    sqlite3_stmt *st = NULL;
+    size_t i = 0, rows = 0, limit = a->n * SCAN_PER_DOC + SCAN_EXTRA;
+    int rc, b = SQLITE_OK;
+
+    if ((rc = store__stmt(c, STORE__Q_DOC_RANGE,
+                          "SELECT document_id, checksum FROM documents WHERE connector_id = ?1 "
+                          "AND document_id >= ?2 AND document_id <= ?3 "
+                          "ORDER BY document_id LIMIT ?4",
+                          &st, op)) < 0)
+        return rc;
+    store__bind_text(st, 1, a->connector_id, &b);
+    store__bind_text(st, 2, a->v[0]->id, &b);
+    store__bind_text(st, 3, a->v[a->n - 1]->id, &b);
+    store__bind_int(st, 4, (int64_t)limit, &b);
+    if ((rc = store__bind_check(c, b, op)) < 0)
+        goto out;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        const char *sum = (const char *)sqlite3_column_text(st, 1);
+        int cmp = -1;
+
+        if (!id || !sum) {
+            rc = store__fail(c, SQLITE_NOMEM, "store.step_failed", op);
+            goto out;
+        }
+        rows++;
+        /* Batch ids before this row are not stored: added. */
+        while (i < a->n && (cmp = strcmp(a->v[i]->id, id)) < 0) {
+            n->added++;
+            i++;
+        }
+        if (i < a->n && cmp == 0) {
+            if (strcmp(sum, a->v[i]->checksum) == 0)
+                n->unchanged++;
+            else
+                n->updated++;
+            i++;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        rc = store__fail(c, rc, "store.step_failed", op);
+        goto out;
+    }
+    if (rows < limit) { /* the scan reached the last id: the rest are new */
+        n->added += a->n - i;
+        i = a->n;
+    }
+    *done = i;
+    rc = 0;
+out:
+    store__reset(st);
+    return rc;
+}
+
+/* Classifies the batch against the stored checksums before it is written.
+ * Relies on a->v being sorted and free of duplicates. */
+static int classify(struct store__conn *c, const struct put_docs *a, struct store__counts *n,
+                    const char *op)
+{
+    sqlite3_stmt *sum = NULL;
+    size_t done = 0;
+    int rc;
+
+    if (a->n == 0)
+        return 0;
+    if ((rc = classify_range(c, a, n, &done, op)) < 0 || done == a->n)
+        return rc;
+    if ((rc = store__stmt(c, STORE__Q_DOC_CHECKSUM,
+                          "SELECT checksum FROM documents "
+                          "WHERE connector_id = ?1 AND document_id = ?2",
+                          &sum, op)) < 0)
+        return rc;
+    for (size_t i = done; i < a->n; i++) {
+        if ((rc = classify_one(c, sum, a->connector_id, a->v[i], n, op)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* The counts come from the rows as they were before the batch: classify
+ * reads them all first, then the upserts write. */
 static int put_docs_tx(struct store__conn *c, void *arg)
 {
     const char *op = "put_documents";
     struct put_docs *a = arg;
     struct store__counts n = {0};
-    sqlite3_stmt *st = NULL, *sum = NULL;
+    sqlite3_stmt *st = NULL;
     int rc;
 
     if ((rc = store__stmt(c, STORE__Q_DOC_PUT,
@@ -98,15 +193,12 @@ static int put_docs_tx(struct store__conn *c, void *arg)
                           &st, op)) < 0 ||
         (rc = store__connector_status(c, a->tk, a->connector_id, op)) < 0)
         return rc;
-    if (a->job_id && ((rc = store__job_seq(c, a->job_id, &a->seq, op)) < 0 ||
-                      (rc = store__stmt(c, STORE__Q_DOC_CHECKSUM,
-                                        "SELECT checksum FROM documents "
-                                        "WHERE connector_id = ?1 AND document_id = ?2",
-                                        &sum, op)) < 0))
+    /* An operator's put counts nowhere: no job row, no classifying read. */
+    if (a->job_id &&
+        ((rc = store__job_seq(c, a->job_id, &a->seq, op)) < 0 || (rc = classify(c, a, &n, op)) < 0))
         return rc;
     for (size_t i = 0; i < a->n; i++) {
-        if ((a->job_id && (rc = classify(c, sum, a->connector_id, a->v[i], &n, op)) < 0) ||
-            (rc = put_one(c, st, a, a->v[i], op)) < 0)
+        if ((rc = put_one(c, st, a, a->v[i], op)) < 0)
             return rc;
     }
     return a->job_id ? store__job_count(c, a->seq, &n, op) : 0;
@@ -140,6 +232,13 @@ int store_put_documents_by(struct store *s, const struct ccf_tenant *t, const ch
     for (size_t i = 0; i < n; i++)
         a.v[i] = &docs[i];
     qsort(a.v, n, sizeof(*a.v), cmp_doc);
+    /* The API refuses duplicates; the counts rely on their absence. */
+    for (size_t i = 1; i < n; i++) {
+        if (strcmp(a.v[i - 1]->id, a.v[i]->id) == 0) {
+            free(a.v);
+            return CCF_EINVAL;
+        }
+    }
     rc = store__write(s, put_docs_tx, &a, "put_documents");
     free(a.v);
     return rc;

@@ -67,6 +67,7 @@ enum store__q {
     STORE__Q_DOC_CHECKSUM,
     STORE__Q_UNSEEN_VALUE,
     STORE__Q_UNSEEN_GROUP,
+    STORE__Q_DOC_RANGE,
     STORE__Q_COUNT
 };
 
