@@ -29,6 +29,7 @@ struct put_docs {
     size_t n;
     int64_t now;
     int64_t seq; /* job_id's, once known */
+    bool *same;  /* v[i] is stored with the last_job this put writes */
 };
 
 static int put_one(struct store__conn *c, sqlite3_stmt *st, const struct put_docs *a,
@@ -87,12 +88,21 @@ out:
 #define SCAN_PER_DOC 4
 #define SCAN_EXTRA   64
 
+/* Whether the stored last_job (column col of st) is the one a puts. */
+static bool same_writer(sqlite3_stmt *st, int col, const struct put_docs *a)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return !a->job_id;
+    return a->job_id && sqlite3_column_int64(st, col) == a->seq;
+}
+
 /* Merges the stored rows from the batch's first id to its last (sorted, as
  * the batch is) with the batch: one seek and a sequential read instead of a
- * seek per document, ~25 % of a job's BatchPut (PERFORMANCE.md). Sets *done
+ * seek per document, ~25 % of a job's BatchPut (PERFORMANCE.md); it also
+ * finds the documents whose last_job stays as it is (a->same). Sets *done
  * to the number of documents classified; the rest lie beyond the rows the
  * scan was allowed to read. */
-static int classify_range(struct store__conn *c, const struct put_docs *a, struct store__counts *n,
+static int classify_range(struct store__conn *c, struct put_docs *a, struct store__counts *n,
                           size_t *done, const char *op)
 {
     sqlite3_stmt *st = NULL;
@@ -100,7 +110,8 @@ static int classify_range(struct store__conn *c, const struct put_docs *a, struc
     int rc, b = SQLITE_OK;
 
     if ((rc = store__stmt(c, STORE__Q_DOC_RANGE,
-                          "SELECT document_id, checksum FROM documents WHERE connector_id = ?1 "
+                          "SELECT document_id, checksum, last_job FROM documents "
+                          "WHERE connector_id = ?1 "
                           "AND document_id >= ?2 AND document_id <= ?3 "
                           "ORDER BY document_id LIMIT ?4",
                           &st, op)) < 0)
@@ -127,6 +138,7 @@ static int classify_range(struct store__conn *c, const struct put_docs *a, struc
             i++;
         }
         if (i < a->n && cmp == 0) {
+            a->same[i] = same_writer(st, 2, a);
             if (strcmp(sum, a->v[i]->checksum) == 0)
                 n->unchanged++;
             else
@@ -149,9 +161,10 @@ out:
     return rc;
 }
 
-/* Classifies the batch against the stored checksums before it is written.
- * Relies on a->v being sorted and free of duplicates. */
-static int classify(struct store__conn *c, const struct put_docs *a, struct store__counts *n,
+/* Classifies the batch against the stored checksums before it is written
+ * (an operator's put only needs a->same: its counts go nowhere). Relies on
+ * a->v being sorted and free of duplicates. */
+static int classify(struct store__conn *c, struct put_docs *a, struct store__counts *n,
                     const char *op)
 {
     sqlite3_stmt *sum = NULL;
@@ -160,7 +173,7 @@ static int classify(struct store__conn *c, const struct put_docs *a, struct stor
 
     if (a->n == 0)
         return 0;
-    if ((rc = classify_range(c, a, n, &done, op)) < 0 || done == a->n)
+    if ((rc = classify_range(c, a, n, &done, op)) < 0 || done == a->n || !a->job_id)
         return rc;
     if ((rc = store__stmt(c, STORE__Q_DOC_CHECKSUM,
                           "SELECT checksum FROM documents "
@@ -174,33 +187,56 @@ static int classify(struct store__conn *c, const struct put_docs *a, struct stor
     return 0;
 }
 
-/* The counts come from the rows as they were before the batch: classify
- * reads them all first, then the upserts write. */
-static int put_docs_tx(struct store__conn *c, void *arg)
+/* Writes d: a document stored with the last_job this put writes keeps its
+ * index entry (an UPDATE that sets no indexed column leaves the index
+ * alone), any other goes through the upsert, which moves it in the index.
+ * The UPDATE's WHERE re-checks last_job, so a wrong flag costs a statement,
+ * never a wrong row. */
+static int write_one(struct store__conn *c, const struct put_docs *a, size_t i, const char *op)
 {
-    const char *op = "put_documents";
-    struct put_docs *a = arg;
-    struct store__counts n = {0};
     sqlite3_stmt *st = NULL;
     int rc;
 
+    if (a->same[i]) {
+        if ((rc = store__stmt(c, STORE__Q_DOC_KEEP,
+                              "UPDATE documents SET checksum = ?3, updated_at = ?4 "
+                              "WHERE connector_id = ?1 AND document_id = ?2 AND last_job IS ?5",
+                              &st, op)) < 0 ||
+            (rc = put_one(c, st, a, a->v[i], op)) < 0)
+            return rc;
+        if (store__changes(c) == 1)
+            return 0;
+    }
     if ((rc = store__stmt(c, STORE__Q_DOC_PUT,
                           "INSERT INTO documents (connector_id, document_id, checksum, "
                           "created_at, updated_at, last_job) VALUES (?1, ?2, ?3, ?4, ?4, ?5) "
                           "ON CONFLICT (connector_id, document_id) DO UPDATE SET "
                           "checksum = excluded.checksum, updated_at = excluded.updated_at, "
                           "last_job = excluded.last_job",
-                          &st, op)) < 0 ||
-        (rc = store__connector_status(c, a->tk, a->connector_id, op)) < 0)
+                          &st, op)) < 0)
         return rc;
-    /* An operator's put counts nowhere: no job row, no classifying read. */
-    if (a->job_id &&
-        ((rc = store__job_seq(c, a->job_id, &a->seq, op)) < 0 || (rc = classify(c, a, &n, op)) < 0))
+    return put_one(c, st, a, a->v[i], op);
+}
+
+/* The counts come from the rows as they were before the batch: classify
+ * reads them all first, then the batch is written. */
+static int put_docs_tx(struct store__conn *c, void *arg)
+{
+    const char *op = "put_documents";
+    struct put_docs *a = arg;
+    struct store__counts n = {0};
+    int rc;
+
+    memset(a->same, 0, a->n * sizeof(*a->same)); /* a retried body starts afresh */
+    if ((rc = store__connector_status(c, a->tk, a->connector_id, op)) < 0 ||
+        (a->job_id && (rc = store__job_seq(c, a->job_id, &a->seq, op)) < 0) ||
+        (rc = classify(c, a, &n, op)) < 0)
         return rc;
     for (size_t i = 0; i < a->n; i++) {
-        if ((rc = put_one(c, st, a, a->v[i], op)) < 0)
+        if ((rc = write_one(c, a, i, op)) < 0)
             return rc;
     }
+    /* An operator's put counts nowhere. */
     return a->job_id ? store__job_count(c, a->seq, &n, op) : 0;
 }
 
@@ -229,18 +265,21 @@ int store_put_documents_by(struct store *s, const struct ccf_tenant *t, const ch
     store__tenant_key(t, tk);
     /* Sorted here, outside the batch that other writers wait for. */
     a.v = ccf_xcalloc(n ? n : 1, sizeof(*a.v));
+    a.same = ccf_xcalloc(n ? n : 1, sizeof(*a.same));
     for (size_t i = 0; i < n; i++)
         a.v[i] = &docs[i];
     qsort(a.v, n, sizeof(*a.v), cmp_doc);
     /* The API refuses duplicates; the counts rely on their absence. */
     for (size_t i = 1; i < n; i++) {
         if (strcmp(a.v[i - 1]->id, a.v[i]->id) == 0) {
-            free(a.v);
-            return CCF_EINVAL;
+            rc = CCF_EINVAL;
+            goto out;
         }
     }
     rc = store__write(s, put_docs_tx, &a, "put_documents");
+out:
     free(a.v);
+    free(a.same);
     return rc;
 }
 

@@ -68,6 +68,7 @@ enum store__q {
     STORE__Q_UNSEEN_VALUE,
     STORE__Q_UNSEEN_GROUP,
     STORE__Q_DOC_RANGE,
+    STORE__Q_DOC_KEEP,
     STORE__Q_COUNT
 };
 
