@@ -30,7 +30,7 @@ os.environ["CCF_STRICT"] = "0"
 from ccftest import ACCOUNT_ID, CONNECTORS, REGION, Client, write_credentials  # noqa: E402
 
 THREADS = 4
-ROUNDS = 3
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
 
 
 def free_port():
