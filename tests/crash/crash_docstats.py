@@ -192,6 +192,7 @@ class Docstats:
         check(len(new) <= 1, f"{len(new)} unknown jobs on {c.id} after one cut-off start")
         if new:
             c.timeline.append(("job", new[0]))
+            c.live = new[0]  # the driver waits for it before the next start
             self.stats["jobs"] += 1
         c.pending_start = False
 
