@@ -87,6 +87,13 @@ $(BUILD)/bench/docstats: bench/docstats.c $(LIBCCF)
 bench-docstats: $(BUILD)/bench/docstats
 	@d=$$(mktemp -d); $(BUILD)/bench/docstats $$d $(DOCSTATS_N); rc=$$?; rm -rf $$d; exit $$rc
 
+# BatchPut of 1000 documents through a signed ccfd, with a job's key and an
+# operator's: req/s and ccfd's CPU ms per request (bench/docstats_http.py).
+.PHONY: bench-docstats-http
+bench-docstats-http: deps
+	@$(MAKE) --no-print-directory $(CCFD)
+	$(PYTHON) bench/docstats_http.py --requests 400 $(abspath $(CCFD))
+
 # The cost of TLS: signed reads over HTTP and HTTPS, same run (docs/PERFORMANCE.md).
 .PHONY: bench-tls
 bench-tls:

@@ -229,6 +229,135 @@ static void test_counts_one_batch(void **state)
     assert_int_equal(st.documents_deleted, 2);
 }
 
+/* The batch is classified by one range read of the stored rows from its
+ * first id to its last, merged with it; a sparse batch whose range holds
+ * too many rows falls back to point reads past the rows read. Both must
+ * count exactly what a read per document would. */
+static void test_counts_dense_and_sparse_batches(void **state)
+{
+    struct fx *f = *state;
+    char j[CCF_JOB_ID_LEN + 1], (*ids)[16] = calloc(6000, sizeof(*ids));
+    struct ccf_document *d = calloc(3000, sizeof(*d));
+    struct ccf_job_stats st;
+    size_t n = 0;
+
+    assert_non_null(ids);
+    assert_non_null(d);
+    for (int i = 0; i < 6000; i++)
+        snprintf(ids[i], sizeof(ids[i]), "d%05d", i);
+    /* Stored by an operator: the even ids, S1 when i % 4 == 0, else S2. */
+    for (int i = 0; i < 6000; i += 2)
+        d[n++] = (struct ccf_document){.id = ids[i], .checksum = i % 4 ? S2 : S1};
+    assert_int_equal(store_put_documents(f->s, &f->t, f->cid, d, n), 0);
+    run_job(f, j, false);
+
+    /* Dense, in reverse order (the store sorts): 0..199 with S1, so 50
+     * unchanged (i % 4 == 0), 50 updated (even, not % 4), 100 added. */
+    n = 0;
+    for (int i = 199; i >= 0; i--)
+        d[n++] = (struct ccf_document){.id = ids[i], .checksum = S1};
+    assert_int_equal(store_put_documents_by(f->s, &f->t, f->cid, j, d, n), 0);
+    st = stats_of(f, j);
+    assert_int_equal(st.documents_unchanged, 50);
+    assert_int_equal(st.documents_updated, 50);
+    assert_int_equal(st.documents_added, 100);
+
+    /* Sparse: 3 ids over ~2900 stored rows, past what the scan may read:
+     * 4000 unchanged (S1 stored), 5998 updated (S2 stored), 5999 added. */
+    d[0] = (struct ccf_document){.id = ids[5999], .checksum = S1};
+    d[1] = (struct ccf_document){.id = ids[4000], .checksum = S1};
+    d[2] = (struct ccf_document){.id = ids[5998], .checksum = S1};
+    assert_int_equal(store_put_documents_by(f->s, &f->t, f->cid, j, d, 3), 0);
+    st = stats_of(f, j);
+    assert_int_equal(st.documents_unchanged, 51);
+    assert_int_equal(st.documents_updated, 51);
+    assert_int_equal(st.documents_added, 101);
+
+    /* A duplicate id would be counted twice against the same stored row:
+     * refused, nothing written or counted. */
+    d[0] = (struct ccf_document){.id = ids[7], .checksum = S1};
+    d[1] = (struct ccf_document){.id = ids[7], .checksum = S2};
+    assert_int_equal(store_put_documents_by(f->s, &f->t, f->cid, j, d, 2), CCF_EINVAL);
+    st = stats_of(f, j);
+    assert_int_equal(st.documents_added + st.documents_updated + st.documents_unchanged, 203);
+    free(d);
+    free(ids);
+}
+
+struct sums {
+    char text[8][40]; /* "id=checksum's first char" per document, in order */
+    size_t n;
+};
+
+static int on_sum(void *ctx, const struct ccf_document *d)
+{
+    struct sums *l = ctx;
+
+    assert_true(l->n < 8);
+    snprintf(l->text[l->n++], sizeof(l->text[0]), "%s=%c", d->id, d->checksum[0]);
+    return 0;
+}
+
+static void expect_unseen(struct fx *f, const char *jid, const char *want)
+{
+    struct store_page p = {.limit = 10};
+    struct ids l = {0};
+    char got[64] = "";
+
+    assert_int_equal(store_list_documents_not_seen(f->s, &f->t, f->cid, jid, &p, on_doc, &l, NULL),
+                     0);
+    for (size_t i = 0; i < l.n; i++) {
+        strncat(got, l.v[i], sizeof(got) - strlen(got) - 1);
+        strncat(got, " ", sizeof(got) - strlen(got) - 1);
+    }
+    assert_string_equal(got, want);
+    ids_free(&l);
+}
+
+/* A put by the writer that made the document's latest put (the same job,
+ * or an operator after an operator) keeps its index entry and only
+ * changes checksum and updated_at; any other moves it. One batch mixes
+ * both, and both must land as a plain upsert would. */
+static void test_repeat_puts_keep_or_move(void **state)
+{
+    struct fx *f = *state;
+    char j1[CCF_JOB_ID_LEN + 1];
+    struct ccf_document first[] = {
+        {.id = "a", .checksum = S1}, {.id = "b", .checksum = S1}, {.id = "c", .checksum = S1}};
+    struct ccf_document again[] = {{.id = "a", .checksum = S1},  /* same job, unchanged */
+                                   {.id = "b", .checksum = S2},  /* same job, updated */
+                                   {.id = "e", .checksum = S1},  /* the operator's: moves */
+                                   {.id = "f", .checksum = S2}}; /* new */
+    struct ccf_document op[] = {{.id = "a", .checksum = S1}, {.id = "b", .checksum = S2}};
+    struct store_page p = {.limit = 10};
+    struct ccf_job_stats st;
+    struct sums l = {0};
+
+    run_job(f, j1, false);
+    assert_int_equal(store_put_documents_by(f->s, &f->t, f->cid, j1, first, 3), 0);
+    put(f, NULL, "e", S1);
+    expect_unseen(f, j1, "e ");
+    assert_int_equal(store_put_documents_by(f->s, &f->t, f->cid, j1, again, 4), 0);
+    expect_unseen(f, j1, "");
+    st = stats_of(f, j1);
+    assert_int_equal(st.documents_added, 4);
+    assert_int_equal(st.documents_updated, 1);
+    assert_int_equal(st.documents_unchanged, 2);
+
+    /* The operator takes a and b (they move), then puts b again (kept). */
+    assert_int_equal(store_put_documents(f->s, &f->t, f->cid, op, 2), 0);
+    op[1].checksum = S1;
+    assert_int_equal(store_put_documents(f->s, &f->t, f->cid, op + 1, 1), 0);
+    expect_unseen(f, j1, "a b ");
+    assert_int_equal(store_list_documents(f->s, &f->t, f->cid, &p, on_sum, &l, NULL), 0);
+    assert_int_equal(l.n, 5);
+    assert_string_equal(l.text[0], "a=1");
+    assert_string_equal(l.text[1], "b=1");
+    assert_string_equal(l.text[2], "c=1");
+    assert_string_equal(l.text[3], "e=1");
+    assert_string_equal(l.text[4], "f=2");
+}
+
 static void test_failed_batch_counts_nothing(void **state)
 {
     struct fx *f = *state;
@@ -422,6 +551,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_counts_one_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_counts_dense_and_sparse_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_repeat_puts_keep_or_move, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_batch_counts_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_key_resets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unseen_not_found, setup, teardown),

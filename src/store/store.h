@@ -198,8 +198,8 @@ int store_transition_job(struct store *s, const struct ccf_tenant *t, const char
 /* Documents. */
 
 /* Upserts all of docs in one transaction (all or nothing); created_at is
- * kept for existing ids, both timestamps are set by the store. The caller
- * has rejected duplicates; sorting docs by id makes the write much faster. */
+ * kept for existing ids, both timestamps are set by the store. A duplicate
+ * id is CCF_EINVAL (the API refuses them first); the store sorts docs. */
 int store_put_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                         const struct ccf_document *docs, size_t n);
 /* Deletes the given ids in one transaction; missing ids are not an error. */

@@ -71,6 +71,8 @@ enum store__q {
     STORE__Q_SCHED_NEXT,
     STORE__Q_SCHED_DUE,
     STORE__Q_SCHED_ADVANCE,
+    STORE__Q_DOC_RANGE,
+    STORE__Q_DOC_KEEP,
     STORE__Q_COUNT
 };
 

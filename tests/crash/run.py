@@ -18,7 +18,9 @@ on the same data directory, and the invariants checked after every restart:
   run time in its environment, so SUCCEEDED / FAILED with that exit code,
   or STOPPED when a stop was accepted; an ended job never changes again;
 - after the workload stops and a last restart, every job ends, every
-  connector is AVAILABLE, no supervisor is left, and ccfd exits 0 on SIGTERM.
+  connector is AVAILABLE, no supervisor is left, and ccfd exits 0 on SIGTERM;
+- jobs that write with their own keys: their stats are exact and every
+  document's last job agrees with not_seen_by_job (crash_docstats.py).
 
 CRASH_SEED=N replays a run's choices (the operations, their arguments and
 the kill delays; thread timing still varies). CRASH_KILLS (default 50) sets
@@ -47,6 +49,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "service"))
 
 import ccftest  # noqa: E402
+import crash_docstats  # noqa: E402
 from ccftest import ACCOUNT_ID, CONNECTORS, REGION, Client  # noqa: E402
 
 # Requests are signed (SigV4) by ccftest.Client when it can sign; a ccfd
@@ -163,8 +166,10 @@ class Ccfd:
 
     def start(self):
         auth = self.auth_args()
-        for _ in range(3):
-            self.port = free_port()
+        for attempt in range(3):
+            # The same port again when it is free: running jobs call back
+            # the endpoint they were given.
+            self.port = self.port if attempt == 0 and self.port else free_port()
             with open(self.log, "ab") as log:
                 self.proc = subprocess.Popen(
                     [self.binary, "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.data),
@@ -485,7 +490,7 @@ def check_connectors(world, client, pending_creates):
         check(cid in seen, f"acknowledged connector {cid} ({c.name}) is gone")
     creates = {p.name: p for p in pending_creates}
     for cid, s in seen.items():
-        if cid in world.conns:
+        if cid in world.conns or crash_docstats.owns(s):
             continue
         p = creates.pop(s["name"], None)
         check(p is not None, f"connector {cid} ({s['name']}) exists but no request made it")
@@ -603,11 +608,13 @@ def run(seed, kills, srv, work):
     world = World(seed)
     data = srv.data
     srv.start()
+    ds = crash_docstats.Docstats(work, seed, CUT_OFF)
+    ds.setup(srv.port)
     t0 = time.monotonic()
     for k in range(kills):
         stop, killed = threading.Event(), threading.Event()
         workers = [Worker(world, w, srv.port, random.Random(rng.getrandbits(64)), stop, killed)
-                   for w in range(WORKERS)]
+                   for w in range(WORKERS)] + ds.drivers(srv.port, rng, stop, killed)
         # Some kills land while recovery is still running, most under load.
         delay = rng.uniform(0, 0.15) if rng.random() < 0.2 else rng.uniform(0.15, 2.0)
         for w in workers:
@@ -618,13 +625,14 @@ def run(seed, kills, srv, work):
         stop.set()
         for w in workers:
             w.join(60)
-            check(not w.is_alive(), f"worker {w.w} hung after the kill")
+            check(not w.is_alive(), f"worker {getattr(w, 'w', w.name)} hung after the kill")
             if w.error is not None:
                 raise w.error
         snapshot_check(data, work)
         srv.start()
         client = srv.client()
         verify(world, client)
+        ds.verify(client)
         client.close()
         if (k + 1) % 10 == 0 or k + 1 == kills:
             s = world.stats
@@ -638,6 +646,7 @@ def run(seed, kills, srv, work):
     srv.start()
     client = srv.client()
     wait_all_ended(world, client)
+    ds.verify(client, final=True)
     client.close()
     srv.stop()
     snapshot_check(data, work)
@@ -646,6 +655,7 @@ def run(seed, kills, srv, work):
         time.sleep(0.1)
     left = supervisors_left(data)
     check(not left, f"supervisors still running 10 s after every job ended: {left}")
+    world.docstats = ds.summary()
     return world, time.monotonic() - t0
 
 
@@ -749,7 +759,7 @@ def main():
           f"({s['batches']} document batches), all present; {s['cut_off']} cut off by a kill "
           f"({s['applied']} applied whole, {s['not_applied']} not at all, none half); "
           f"{s['jobs']} jobs started, every one seen to end ended with its true outcome ({ended}); "
-          f"seed {seed}")
+          f"{world.docstats}; seed {seed}")
     shutil.rmtree(work, ignore_errors=True)
     return 0
 
