@@ -196,8 +196,12 @@ integ-local: all
 	scripts/integ-local.sh $(CCFD)
 
 # The same suites under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Jobs run the plain ccf (CCF_JOB_BIN): their memory limit is an
+# address-space limit, under which ASan cannot map its shadow memory.
 asan: deps
-	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang CFLAGS="-O1 -g" \
+	@$(MAKE) --no-print-directory $(CCF_CLI)
+	@CCF_JOB_BIN=$(abspath $(CCF_CLI)) \
+	  $(MAKE) --no-print-directory BUILD=build/asan CC=clang CFLAGS="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  unit service
 

@@ -459,6 +459,16 @@ def _runs_jobs(c, cid):
     return False
 
 
+
+def job_ccf_binary():
+    """The ccf CLI that a job's command runs: CCF_JOB_BIN, else CCF_BIN, else
+    build/ccf. make asan sets CCF_JOB_BIN to the plain build: a job's memory
+    is an address-space limit, under which ASan cannot map its shadow."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    return (os.environ.get("CCF_JOB_BIN") or os.environ.get("CCF_BIN")
+            or os.path.join(here, "..", "..", "build", "ccf"))
+
+
 class Client:
     """credentials: (key id, secret[, token]) to sign with; default: the
     test account's key; None: requests go unsigned."""

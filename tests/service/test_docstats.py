@@ -9,7 +9,8 @@ import subprocess
 
 import pytest
 
-from ccftest import CONNECTORS, checksum, expect_error, not_found_connector, not_found_job
+from ccftest import (CONNECTORS, checksum, expect_error, job_ccf_binary, not_found_connector,
+                     not_found_job)
 from conftest import REPO
 from test_job_runs import TERMINAL, jobs_server, sh, wait_job
 
@@ -17,7 +18,7 @@ S1, S2 = checksum("one"), checksum("two")
 
 
 def ccf_bin():
-    path = os.environ.get("CCF_BIN") or str(REPO / "build" / "ccf")
+    path = job_ccf_binary()
     if not os.access(path, os.X_OK):
         pytest.fail(f"ccf binary not found: {path} (build it, or set CCF_BIN)")
     return path

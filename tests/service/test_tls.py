@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from ccftest import CONNECTORS, account_key, props, unique_name
+from ccftest import CONNECTORS, account_key, job_ccf_binary, props, unique_name
 from conftest import REPO
 
 MODEL_DIR = REPO / "clients" / "botocore"
@@ -321,7 +321,7 @@ def test_sighup_swaps_the_certificate_while_connections_stay_up(ccfd_factory, pk
 
 def test_jobs_get_an_https_endpoint_and_call_back_over_it(ccfd_factory, pki, tmp_path):
     s = tls_server(ccfd_factory, pki, extra=("--stop-grace", "2"))
-    ccf = os.environ.get("CCF_BIN") or str(REPO / "build" / "ccf")
+    ccf = job_ccf_binary()
     script = ('echo "endpoint=$CUSTOM_CONNECTOR_FRAMEWORK_API_ENDPOINT"; '
               f'exec {ccf} job get "$CUSTOM_CONNECTOR_FRAMEWORK_CUSTOM_CONNECTOR_ID" "$CUSTOM_CONNECTOR_JOB_ID" '
               '--output json')
