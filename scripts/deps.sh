@@ -6,12 +6,15 @@ set -eu
 # e2fsprogs, mount: the storage-fault tests build an ext4 image on a loop device.
 # systemd: systemd-analyze verifies the installed unit (no running systemd needed);
 # strace: the unit's syscall filter is checked against what ccfd and a job use.
+# slurm-wlm munge: the Slurm executor's tests run a one-node cluster
+# (scripts/slurm-cluster.sh).
 PACKAGES="make gcc clang pkg-config libmicrohttpd-dev libsqlite3-dev libjansson-dev
 libssl-dev libinih-dev libcmocka-dev libcurl4-openssl-dev libgnutls28-dev openssl
 libglib2.0-dev
 python3 python3-pytest python3-requests python3-boto3 awscli sqlite3 curl jq
 e2fsprogs mount
-systemd strace"
+systemd strace
+slurm-wlm munge"
 if [ "${1:-}" = "--bench" ]; then
     # make bench: wrk drives the HTTP load.
     PACKAGES="$PACKAGES wrk"
