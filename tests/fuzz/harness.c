@@ -63,8 +63,8 @@ const char *fuzz_tmpdir(void)
 }
 
 /* A fixed log, read the way executor_read_log reads one. */
-static int read_log(void *ctx, const char *job_id, int64_t offset, char *buf, size_t len,
-                    int64_t *size, int64_t *dropped)
+static int read_log(void *ctx, const char *job_id, int attempt, int64_t offset, char *buf,
+                    size_t len, int64_t *size, int64_t *dropped)
 {
     const int64_t total = (int64_t)sizeof(log_text) - 1;
     int64_t start = offset < 0 ? total + offset : offset;
@@ -72,6 +72,7 @@ static int read_log(void *ctx, const char *job_id, int64_t offset, char *buf, si
 
     (void)ctx;
     (void)job_id;
+    (void)attempt;
     if (start < 0)
         start = 0;
     if (start > total)
