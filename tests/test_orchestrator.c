@@ -102,6 +102,41 @@ int executor_recover(struct executor *e, const char *job_id)
     return executor_recover_attempt(e, job_id, 0);
 }
 
+/* One backend, "local", that runs commands only, in the machine's pool. */
+static struct executor_capacity fake_cap;
+
+int executor_route(struct executor *e, const struct executor_spec *spec, char *reason, size_t n)
+{
+    (void)e;
+    if (spec->argv && spec->argv[0])
+        return 0;
+    snprintf(reason, n,
+             "cannot run: the connector has no command, only an image_uri, and no executor "
+             "that runs images is configured (executor = local)");
+    return CCF_EINVAL;
+}
+
+int executor_backends(const struct executor *e)
+{
+    (void)e;
+    return 1;
+}
+
+const char *executor_backend_name(const struct executor *e, int i)
+{
+    (void)e;
+    return i == 0 ? "local" : NULL;
+}
+
+int executor_capacity(struct executor *e, int i, struct executor_capacity *out)
+{
+    (void)e;
+    if (i != 0)
+        return CCF_EINVAL;
+    *out = fake_cap;
+    return 0;
+}
+
 static void adopt_attempt(struct executor *e, const char *job_id, int attempt)
 {
     e->adopted_attempt[e->nadopted] = attempt;
@@ -174,11 +209,10 @@ static int setup(void **state)
         .jobs_dir = f->dir,
         .api_endpoint = "http://127.0.0.1:8787/",
         .job_path = "/usr/bin:/bin",
-        .cpu_budget = 2,
-        .memory_budget_mib = 8192,
         .retention_s = 3600,
         .credentials = {.issue = fake_issue, .revoke = fake_revoke, .ctx = f},
     };
+    fake_cap = (struct executor_capacity){.pool = "machine", .cpu = 2, .memory_mib = 8192};
     *state = f;
     return 0;
 }
@@ -359,7 +393,7 @@ static void test_job_runs_to_success(void **state)
     assert_int_equal(f->revoked, 1);
     assert_string_equal(f->last_revoked, jid);
     assert_int_equal(f->o->running.n, 0);
-    assert_true(f->o->cpu_used == 0 && f->o->memory_used == 0);
+    assert_true(f->o->pools[0].cpu_used == 0 && f->o->pools[0].memory_used == 0);
 }
 
 /* Failures and their reasons (CONTRACT.md, "How a job ends"). */
@@ -425,13 +459,13 @@ static void test_redelivered_changes_are_harmless(void **state)
     assert_int_equal(f->ex.nsubmits, 1);
     assert_int_equal(f->o->running.n, 1);
     assert_int_equal(f->o->pending.n, 1);
-    assert_true(f->o->cpu_used == 1 && f->o->memory_used == 1024);
+    assert_true(f->o->pools[0].cpu_used == 1 && f->o->pools[0].memory_used == 1024);
     deliver(f, jid, EXECUTOR_RUNNING, false, 0);
     f->o->cursor = 0; /* everything again */
     orch__step(f->o);
     assert_int_equal(f->ex.nsubmits, 1);
     assert_int_equal(f->o->running.n, 1);
-    assert_true(f->o->cpu_used == 1);
+    assert_true(f->o->pools[0].cpu_used == 1);
     assert_int_equal(status_of(f, cid, jid), CCF_JOB_RUNNING);
 
     deliver(f, jid, EXECUTOR_EXITED, true, 0);
@@ -471,7 +505,7 @@ static void test_outcome_twice(void **state)
     ccf_job_clear(&j);
     assert_int_equal(f->revoked, 1);
     assert_int_equal(f->o->running.n, 1); /* the other job still holds its share */
-    assert_true(f->o->cpu_used == 1 && f->o->memory_used == 1024);
+    assert_true(f->o->pools[0].cpu_used == 1 && f->o->pools[0].memory_used == 1024);
     assert_int_equal(status_of(f, cid2, jid2), CCF_JOB_STARTED);
 }
 
@@ -549,7 +583,7 @@ static void test_capacity_queues_in_order(void **state)
     struct fx *f = *state;
     char cid[4][CCF_CONNECTOR_ID_LEN + 1], jid[4][CCF_JOB_ID_LEN + 1];
 
-    f->cfg.max_jobs = 3;
+    fake_cap.max_jobs = 3;
     for (int i = 0; i < 4; i++)
         mk_connector(f, props("/bin/true", 1, 3000), cid[i]);
     orch_new(f);
@@ -568,7 +602,7 @@ static void test_capacity_queues_in_order(void **state)
     deliver(f, jid[0], EXECUTOR_EXITED, true, 0);
     assert_int_equal(f->ex.nsubmits, 4);
     assert_string_equal(f->ex.submits[3].job_id, jid[3]);
-    assert_true(f->o->cpu_used == 2 && f->o->memory_used == 6000);
+    assert_true(f->o->pools[0].cpu_used == 2 && f->o->pools[0].memory_used == 6000);
 }
 
 /* max_jobs limits on its own. */
@@ -577,7 +611,7 @@ static void test_max_jobs(void **state)
     struct fx *f = *state;
     char cid[2][CCF_CONNECTOR_ID_LEN + 1], jid[2][CCF_JOB_ID_LEN + 1];
 
-    f->cfg.max_jobs = 1;
+    fake_cap.max_jobs = 1;
     for (int i = 0; i < 2; i++)
         mk_connector(f, props("/bin/true", 0.25, 1024), cid[i]);
     orch_new(f);
@@ -634,7 +668,7 @@ static void test_submit_failure(void **state)
     assert_int_equal(status_of(f, cid, jid), CCF_JOB_FAILED);
     assert_reason(f, cid, jid, "the executor could not start the job");
     assert_int_equal(f->o->running.n + f->o->pending.n, 0);
-    assert_true(f->o->cpu_used == 0 && f->o->memory_used == 0);
+    assert_true(f->o->pools[0].cpu_used == 0 && f->o->pools[0].memory_used == 0);
     assert_int_equal(f->revoked, 1);
     assert_int_equal(connector_status(f, cid), CCF_CONNECTOR_AVAILABLE);
 }
@@ -694,7 +728,7 @@ static void test_recovery_adopts_running_job(void **state)
     adopt(&f->ex, jid);
     orch_new(f);
     assert_int_equal(f->o->running.n, 1);
-    assert_true(f->o->cpu_used == 1);
+    assert_true(f->o->pools[0].cpu_used == 1);
     orch__step(f->o);
     assert_int_equal(f->ex.nsubmits, 0);
     request_stop(f, cid, jid);
@@ -733,7 +767,7 @@ static void test_connector_updated_while_queued(void **state)
     assert_string_equal(f->ex.submits[1].argv[0], "/bin/old");
     assert_true(f->ex.submits[1].cpu == 1);
     assert_int_equal(f->ex.submits[1].memory_mib, 1024);
-    assert_true(f->o->cpu_used == 1 && f->o->memory_used == 1024);
+    assert_true(f->o->pools[0].cpu_used == 1 && f->o->pools[0].memory_used == 1024);
     deliver(f, jid, EXECUTOR_EXITED, true, 0);
     start(f, cid, jnext);
     orch__step(f->o);

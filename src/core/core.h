@@ -134,7 +134,8 @@ struct ccf_env_var {
 };
 struct ccf_retry_strategy;
 struct ccf_job_spec {
-    char **command; /* owned, NULL-terminated; NULL when the connector has none (image_uri) */
+    char **command;  /* owned, NULL-terminated; NULL when the connector has none (image_uri) */
+    char *image_uri; /* owned; NULL when the connector has none */
     struct ccf_env_var *env; /* owned: the connector's default variables, in order */
     size_t nenv;
     double cpu;

@@ -86,6 +86,8 @@ int ccf_job_spec_decode(const char *properties, struct ccf_job_spec *out)
         (rc = decode_env(json_object_get(p, "environment"), &s)) < 0 ||
         (rc = decode_retry(json_object_get(p, "retry_strategy"), &s)) < 0)
         goto out;
+    if (json_is_string(json_object_get(p, "image_uri")))
+        s.image_uri = ccf_xstrdup(json_string_value(json_object_get(p, "image_uri")));
     *out = s;
     memset(&s, 0, sizeof(s));
     rc = 0;
@@ -102,6 +104,7 @@ void ccf_job_spec_clear(struct ccf_job_spec *s)
     for (size_t i = 0; s->command && s->command[i]; i++)
         free(s->command[i]);
     free(s->command);
+    free(s->image_uri);
     for (size_t i = 0; i < s->nenv; i++) {
         free(s->env[i].name);
         free(s->env[i].value);

@@ -80,8 +80,9 @@ int executor__attempt_archive(int dfd, int n)
     return rc;
 }
 
-int executor_read_attempt_log(struct executor *e, const char *id, int attempt, int64_t offset,
-                              char *buf, size_t len, int64_t *size, int64_t *dropped)
+int executor__local_read_attempt_log(struct executor_local *e, const char *id, int attempt,
+                                     int64_t offset, char *buf, size_t len, int64_t *size,
+                                     int64_t *dropped)
 {
     int dfd, adfd, cur, rc;
 

@@ -1,5 +1,11 @@
-/* executor.h: runs jobs somewhere and reports what became of them. The
- * local backend (local.c) runs a connector's command as a child of a small
+/* executor.h: runs jobs somewhere and reports what became of them, on one
+ * or several backends (executor.c dispatches; backend_int.h is what a
+ * backend provides). A job goes to the first configured backend that can
+ * run it: an image_uri to the first container backend (podman), else its
+ * command to the first process backend (local, slurm). Which backend runs a
+ * job is written in its directory (DIR/backend), so the callers never know.
+ *
+ * The local backend (local.c) runs a connector's command as a child of a small
  * supervisor process (`ccfd supervise DIR`, supervisor.c), one per job,
  * that outlives ccfd: state lives in the job's directory, so a restarted
  * ccfd re-adopts running jobs and collects the outcomes of finished ones.
@@ -26,7 +32,9 @@ struct executor; /* defined by the backend */
 struct executor_spec {
     const char *job_id; /* also the executor id of the local backend */
     const char *connector_id;
-    const char *const *argv; /* NULL-terminated; argv[0] relative: looked up in PATH of envp */
+    const char *image_uri;   /* NULL: none; a container backend runs it (argv its command) */
+    const char *const *argv; /* NULL-terminated, or NULL for an image's own command;
+                                argv[0] relative: looked up in PATH of envp */
     const char *const *envp; /* NULL-terminated "NAME=value": the job's whole environment */
     int64_t timeout_s;       /* counted from RUNNING */
     double cpu;              /* vCPUs it reserves */
@@ -62,7 +70,22 @@ unknown (LOST): the caller takes its own now */
 
 typedef void (*executor_event_fn)(void *ctx, const struct executor_event *ev);
 
+/* What a backend can run at once. Backends naming the same pool share one
+ * budget (local and podman both run on this machine: "machine"). */
+struct executor_capacity {
+    char pool[16];
+    double cpu;         /* vCPUs */
+    int64_t memory_mib; /* MiB */
+    int max_jobs;       /* 0: cpu and memory decide */
+};
+
 struct executor_config {
+    const char *backends; /* "local,podman,slurm", comma-separated, in order of
+                             preference; NULL or "": "local" */
+    /* The machine's budget, for the backends that run here. */
+    double cpu_budget;
+    int64_t memory_budget_mib;
+    int max_jobs;         /* 0: no limit beyond cpu and memory */
     const char *jobs_dir; /* one directory per job under it */
     const char *self_exe; /* the ccfd binary, run as `self_exe supervise DIR` */
     int stop_grace_s;     /* SIGTERM, then SIGKILL after this many seconds (default 10) */
@@ -71,12 +94,25 @@ struct executor_config {
     void *ctx;
 };
 
-/* Starts the watcher thread. CCF_EIO if jobs_dir cannot be made (its
- * parent must exist). self_exe NULL: /proc/self/exe. stop_grace_s <= 0 and
- * log_max_bytes < 2 take the defaults. */
+/* Opens every backend listed (the local one starts its watcher thread).
+ * CCF_EINVAL for an unknown or repeated backend name, or one this build or
+ * machine cannot run (each logged with why), CCF_EIO if
+ * jobs_dir cannot be made (its parent must exist). self_exe NULL:
+ * /proc/self/exe. stop_grace_s <= 0 and log_max_bytes < 2 take the
+ * defaults. */
 int executor_open(struct executor **out, const struct executor_config *cfg);
 /* Stops watching; jobs keep running under their supervisors. */
 void executor_close(struct executor *e);
+
+/* The backend that would run spec (only image_uri and argv are looked at):
+ * its index, from 0, in the configured list. CCF_EINVAL when none can,
+ * with a reason that starts with "cannot run" in reason (n bytes). */
+int executor_route(struct executor *e, const struct executor_spec *spec, char *reason, size_t n);
+/* The number of backends, and backend i's name (static) and capacity
+ * (CCF_EINVAL for a bad i; CCF_EUNAVAIL when it cannot say right now). */
+int executor_backends(const struct executor *e);
+const char *executor_backend_name(const struct executor *e, int i);
+int executor_capacity(struct executor *e, int i, struct executor_capacity *out);
 
 /* Starts the job unless it was already submitted (then 0 and nothing
  * happens: submit is idempotent under redelivery; a live supervisor left by
@@ -84,7 +120,8 @@ void executor_close(struct executor *e);
  * the command executes, or an EXITED one with a reason if it cannot.
  * CCF_EINVAL for a bad job id or an empty argv, CCF_ETOOLARGE past 4096
  * argv or envp entries or 16 MiB in all, CCF_EIO if it cannot be started
- * (then it counts as not submitted). */
+ * (then it counts as not submitted), and CCF_EINVAL too when no backend
+ * can run it (executor_route says why). */
 int executor_submit(struct executor *e, const struct executor_spec *spec);
 /* A submit with an attempt higher than the directory's moves the earlier
  * attempt's log aside (executor_read_attempt_log still reads it) and

@@ -1,4 +1,5 @@
-/* local.c: the local executor's API in ccfd: submit (write DIR/spec, spawn
+/* local.c: the machinery of the backends that run jobs on this machine
+ * (local, and podman on top of it), in ccfd: submit (write DIR/spec, spawn
  * `self_exe supervise DIR` in a session of its own), cancel (SIGTERM to
  * the live supervisor), recover (adopt a live supervisor or collect what
  * an ended one left), read_log and forget. What a job directory holds and
@@ -31,7 +32,7 @@
 
 extern char **environ;
 
-static int open_job_dir(struct executor *e, const char *id)
+static int open_job_dir(struct executor_local *e, const char *id)
 {
     return openat(e->jobs_dfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 }
@@ -48,7 +49,7 @@ static void sleep_ms(long ms)
 /* If the dead supervisor was our child (spawned by an executor this
  * process closed), its zombie goes. P_PIDFD reaps nothing that is not a
  * child of ours that has ended, and outcomes come from the files anyway. */
-static void reap_stale(struct executor *e, int dfd)
+static void reap_stale(struct executor_local *e, int dfd)
 {
     siginfo_t si;
     pid_t pid;
@@ -64,7 +65,7 @@ static void reap_stale(struct executor *e, int dfd)
 
 /* The supervisor is gone: an outcome (or its absence, after the command
  * ran) is reported by the watcher; a job that never ran is submitted anew. */
-static int collect_ended(struct executor *e, const char *id, int dfd)
+static int collect_ended(struct executor_local *e, const char *id, int dfd)
 {
     struct xjob_init in = {.pidfd = -1, .notify_fd = -1, .adopted = true};
 
@@ -80,7 +81,7 @@ static int collect_ended(struct executor *e, const char *id, int dfd)
 /* The live supervisor's pid and (with pidfd support) pidfd. CCF_ENOTFOUND
  * to look again: no pid file yet, or the supervisor ended meanwhile. The
  * lock, still held once the pidfd is open, proves the pid was not reused. */
-static int find_supervisor(struct executor *e, int dfd, pid_t *pid, int *pidfd)
+static int find_supervisor(struct executor_local *e, int dfd, pid_t *pid, int *pidfd)
 {
     *pidfd = -1;
     if (executor__pid_read(dfd, pid) < 0)
@@ -98,7 +99,7 @@ static int find_supervisor(struct executor *e, int dfd, pid_t *pid, int *pidfd)
     return 0;
 }
 
-static int try_adopt(struct executor *e, const char *id, int dfd)
+static int try_adopt(struct executor_local *e, const char *id, int dfd)
 {
     struct xjob_init in = {.notify_fd = -1, .alive = true, .adopted = true};
 
@@ -108,7 +109,7 @@ static int try_adopt(struct executor *e, const char *id, int dfd)
     return executor__watch_add(e, id, &in);
 }
 
-static bool watched(struct executor *e, const char *id)
+static bool watched(struct executor_local *e, const char *id)
 {
     bool w;
 
@@ -120,7 +121,7 @@ static bool watched(struct executor *e, const char *id)
 
 /* Adopts the live supervisor of a submitted job. When it ends meanwhile,
  * recover collects what it left; submit leaves it alone (1). */
-static int adopt_or_collect(struct executor *e, const char *id, int dfd, bool collect)
+static int adopt_or_collect(struct executor_local *e, const char *id, int dfd, bool collect)
 {
     int rc;
 
@@ -138,7 +139,7 @@ static int adopt_or_collect(struct executor *e, const char *id, int dfd, bool co
 
 /* Call with op_mu held. 1 if the job has no spec (never submitted), or if
  * recovering and its supervisor died before the command ran. */
-static int recover_locked(struct executor *e, const char *id, bool collect)
+static int recover_locked(struct executor_local *e, const char *id, bool collect)
 {
     int dfd, rc = 1;
 
@@ -153,7 +154,7 @@ static int recover_locked(struct executor *e, const char *id, bool collect)
 }
 
 /* The attempt DIR holds, or 0 without a directory. */
-static int dir_attempt(struct executor *e, const char *id)
+static int dir_attempt(struct executor_local *e, const char *id)
 {
     int dfd = open_job_dir(e, id), rc;
 
@@ -164,7 +165,7 @@ static int dir_attempt(struct executor *e, const char *id)
     return rc;
 }
 
-int executor_recover_attempt(struct executor *e, const char *id, int attempt)
+int executor__local_recover(struct executor_local *e, const char *id, int attempt)
 {
     int rc, cur;
 
@@ -177,11 +178,6 @@ int executor_recover_attempt(struct executor *e, const char *id, int attempt)
         rc = recover_locked(e, id, true);
     pthread_mutex_unlock(&e->op_mu);
     return rc;
-}
-
-int executor_recover(struct executor *e, const char *id)
-{
-    return executor_recover_attempt(e, id, 0);
 }
 
 /* ---- submit ---- */
@@ -220,7 +216,8 @@ struct spawn_fds {
     int notify[2];
 };
 
-static int spawn_supervisor(struct executor *e, const char *dir, struct spawn_fds *f, pid_t *pid)
+static int spawn_supervisor(struct executor_local *e, const char *dir, struct spawn_fds *f,
+                            pid_t *pid)
 {
     char log_path[PATH_MAX];
     char *argv[] = {e->self_exe, (char *)"supervise", (char *)dir, NULL};
@@ -257,8 +254,8 @@ static int spawn_supervisor(struct executor *e, const char *dir, struct spawn_fd
     return rc;
 }
 
-static int prepare(struct executor *e, const char *id, int attempt, const char *spec, size_t len,
-                   struct spawn_fds *f)
+static int prepare(struct executor_local *e, const char *id, int attempt, const char *spec,
+                   size_t len, struct spawn_fds *f)
 {
     int dfd, rc = CCF_EIO;
 
@@ -299,7 +296,8 @@ static void close_spawn_fds(struct spawn_fds *f)
 
 /* The spec is written only once the lock is ours; it stays ours (fd 4 of
  * the supervisor) with no gap until the supervisor exits. */
-static int spawn_job(struct executor *e, const char *id, int attempt, const char *spec, size_t len)
+static int spawn_job(struct executor_local *e, const char *id, int attempt, const char *spec,
+                     size_t len)
 {
     struct spawn_fds f = {.lock_fd = -1, .notify = {-1, -1}};
     char dir[PATH_MAX];
@@ -346,7 +344,7 @@ fail:
 /* Call with op_mu held. 1 when attempt is newer than what DIR holds and
  * the earlier attempt has ended: its log is moved aside and a fresh
  * supervisor may start. 0 for the attempt DIR holds (or a first one). */
-static int next_attempt(struct executor *e, const char *id, int attempt)
+static int next_attempt(struct executor_local *e, const char *id, int attempt)
 {
     int dfd, cur, rc;
 
@@ -372,7 +370,7 @@ static bool spec_valid(const struct executor_spec *s)
            s->argv[0][0] && s->envp && s->timeout_s >= 0 && s->memory_mib >= 0;
 }
 
-int executor_submit(struct executor *e, const struct executor_spec *spec)
+int executor__local_submit(struct executor_local *e, const struct executor_spec *spec)
 {
     char *buf = NULL;
     size_t len;
@@ -399,7 +397,7 @@ int executor_submit(struct executor *e, const struct executor_spec *spec)
 /* ---- cancel ---- */
 
 /* A supervisor this executor does not watch (cancel before recover). */
-static int signal_unwatched(struct executor *e, const char *id)
+static int signal_unwatched(struct executor_local *e, const char *id)
 {
     pid_t pid;
     int dfd, pidfd = -1, rc = 0;
@@ -422,7 +420,7 @@ out:
     return rc;
 }
 
-int executor_cancel(struct executor *e, const char *id)
+int executor__local_cancel(struct executor_local *e, const char *id)
 {
     struct xjob *j;
     bool watched = false;
@@ -447,8 +445,8 @@ int executor_cancel(struct executor *e, const char *id)
 
 /* ---- logs, forget ---- */
 
-int executor_read_log(struct executor *e, const char *id, int64_t offset, char *buf, size_t len,
-                      int64_t *size, int64_t *dropped)
+int executor__local_read_log(struct executor_local *e, const char *id, int64_t offset, char *buf,
+                             size_t len, int64_t *size, int64_t *dropped)
 {
     int dfd, rc;
 
@@ -461,7 +459,7 @@ int executor_read_log(struct executor *e, const char *id, int64_t offset, char *
     return rc;
 }
 
-int executor_forget(struct executor *e, const char *id)
+int executor__local_forget(struct executor_local *e, const char *id)
 {
     int dfd, rc = 0;
 
@@ -484,7 +482,7 @@ out:
 
 /* ---- open, close ---- */
 
-static int open_paths(struct executor *e, const struct executor_config *cfg)
+static int open_paths(struct executor_local *e, const struct executor_config *cfg)
 {
     char buf[PATH_MAX];
     ssize_t n;
@@ -519,9 +517,9 @@ static bool check_pidfd(void)
     return true;
 }
 
-int executor_open(struct executor **out, const struct executor_config *cfg)
+int executor__local_open(struct executor_local **out, const struct executor_config *cfg)
 {
-    struct executor *e;
+    struct executor_local *e;
     int rc = CCF_EIO;
 
     if (!cfg || !cfg->jobs_dir || !cfg->on_event)
@@ -547,11 +545,11 @@ int executor_open(struct executor **out, const struct executor_config *cfg)
 fail:
     CCF_LOG_ERROR("executor.open_failed", CCF_KV_STR("jobs_dir", cfg->jobs_dir),
                   CCF_KV_STR("error", strerror(errno)));
-    executor_close(e);
+    executor__local_close(e);
     return rc;
 }
 
-void executor_close(struct executor *e)
+void executor__local_close(struct executor_local *e)
 {
     if (!e)
         return;

@@ -49,7 +49,7 @@ struct xjob_init {
     bool adopted;
 };
 
-struct executor {
+struct executor_local {
     char *jobs_dir; /* absolute */
     int jobs_dfd;
     char *self_exe;
@@ -71,17 +71,33 @@ struct executor {
     bool closing;
 };
 
+/* local.c: the supervisor machinery as executor.h describes it for
+ * executor_open, _close, _submit, _cancel, _recover_attempt, _read_log and
+ * _forget; the dispatcher (executor.c) calls these for the backends that
+ * run on this machine. */
+int executor__local_open(struct executor_local **out, const struct executor_config *cfg);
+void executor__local_close(struct executor_local *e);
+int executor__local_submit(struct executor_local *e, const struct executor_spec *spec);
+int executor__local_cancel(struct executor_local *e, const char *id);
+int executor__local_recover(struct executor_local *e, const char *id, int attempt);
+int executor__local_read_log(struct executor_local *e, const char *id, int64_t offset, char *buf,
+                             size_t len, int64_t *size, int64_t *dropped);
+int executor__local_read_attempt_log(struct executor_local *e, const char *id, int attempt,
+                                     int64_t offset, char *buf, size_t len, int64_t *size,
+                                     int64_t *dropped);
+int executor__local_forget(struct executor_local *e, const char *id);
+
 /* Starts and stops the watcher thread (epfd and wakefd already made). */
-int executor__watch_start(struct executor *e);
-void executor__watch_stop(struct executor *e);
+int executor__watch_start(struct executor_local *e);
+void executor__watch_stop(struct executor_local *e);
 /* Adds a job to the table and its fds to epoll; takes the fds. */
-int executor__watch_add(struct executor *e, const char *id, const struct xjob_init *in);
+int executor__watch_add(struct executor_local *e, const char *id, const struct xjob_init *in);
 /* Signals the job's supervisor if it may still run; call with mu held. */
 int executor__watch_signal(struct xjob *j, int sig);
 /* The job if it is in the table; call with mu held. */
-struct xjob *executor__watch_find(struct executor *e, const char *id);
+struct xjob *executor__watch_find(struct executor_local *e, const char *id);
 /* Frees every job left in the table (after the thread stopped). */
-void executor__watch_free_all(struct executor *e);
+void executor__watch_free_all(struct executor_local *e);
 
 /* attempts.c: DIR/attempt (1 when absent, CCF_EIO if unreadable), and
  * attempt n's log moved to DIR/attempts/<n>/ (repeatable). */

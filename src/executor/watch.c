@@ -34,12 +34,12 @@ int executor__pidfd_signal(int pidfd, int sig)
     return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
-static int open_job_dir(struct executor *e, const char *id)
+static int open_job_dir(struct executor_local *e, const char *id)
 {
     return openat(e->jobs_dfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 }
 
-static void deliver(struct executor *e, const struct xjob *j, enum executor_state state,
+static void deliver(struct executor_local *e, const struct xjob *j, enum executor_state state,
                     const struct executor__exit *x, const char *reason, int64_t at_us)
 {
     struct executor_event ev;
@@ -63,7 +63,7 @@ static void deliver(struct executor *e, const struct xjob *j, enum executor_stat
 }
 
 /* When the command started, from DIR/running; 0 if it cannot be read. */
-static int64_t running_since(struct executor *e, const struct xjob *j)
+static int64_t running_since(struct executor_local *e, const struct xjob *j)
 {
     int64_t at = 0;
     pid_t pgid;
@@ -77,7 +77,7 @@ static int64_t running_since(struct executor *e, const struct xjob *j)
     return at;
 }
 
-static void send_running(struct executor *e, struct xjob *j)
+static void send_running(struct executor_local *e, struct xjob *j)
 {
     if (j->running_sent || j->final_sent)
         return;
@@ -86,7 +86,7 @@ static void send_running(struct executor *e, struct xjob *j)
 }
 
 /* The outcome from DIR/exit; without one the supervisor died unfinished. */
-static void send_final(struct executor *e, struct xjob *j)
+static void send_final(struct executor_local *e, struct xjob *j)
 {
     struct executor__exit x = {0};
     int dfd, rc = CCF_ENOTFOUND;
@@ -106,7 +106,7 @@ static void send_final(struct executor *e, struct xjob *j)
         deliver(e, j, EXECUTOR_LOST, NULL, "the job's recorded outcome cannot be read", 0);
 }
 
-static void unlink_job(struct executor *e, struct xjob *j)
+static void unlink_job(struct executor_local *e, struct xjob *j)
 {
     struct xjob **pp;
 
@@ -148,7 +148,7 @@ static void reap(struct xjob *j)
 
 /* Reads the messages waiting on the notify pipe; true at its end (then
  * closed: the supervisor exited). */
-static bool read_notify(struct executor *e, struct xjob *j)
+static bool read_notify(struct executor_local *e, struct xjob *j)
 {
     char buf[16];
     ssize_t n;
@@ -177,7 +177,7 @@ static bool read_notify(struct executor *e, struct xjob *j)
 /* The supervisor is gone (or was at recover): last messages, RUNNING if an
  * adopted job ran meanwhile, the outcome; then it leaves the table before
  * it is reaped, so that cancel never signals a recycled pid. */
-static void end_job(struct executor *e, struct xjob *j)
+static void end_job(struct executor_local *e, struct xjob *j)
 {
     read_notify(e, j);
     if (j->adopted && j->alive && !j->running_sent && !j->final_sent) {
@@ -195,7 +195,7 @@ static void end_job(struct executor *e, struct xjob *j)
 
 /* A job queued by recover, or an adopted one that has not run yet or has
  * no pidfd. */
-static void look_at(struct executor *e, struct xjob *j)
+static void look_at(struct executor_local *e, struct xjob *j)
 {
     bool ended;
     int dfd;
@@ -221,7 +221,7 @@ static bool needs_look(const struct xjob *j)
 }
 
 /* Looks at the jobs that need it; true if some still need a periodic look. */
-static bool sweep(struct executor *e)
+static bool sweep(struct executor_local *e)
 {
     struct xjob *todo[EVENTS_N];
     size_t n = 0;
@@ -245,7 +245,7 @@ static bool sweep(struct executor *e)
     return more;
 }
 
-static struct xjob *find_key(struct executor *e, uint64_t key)
+static struct xjob *find_key(struct executor_local *e, uint64_t key)
 {
     struct xjob *j;
 
@@ -257,7 +257,7 @@ static struct xjob *find_key(struct executor *e, uint64_t key)
 }
 
 /* false when the executor is closing. */
-static bool handle(struct executor *e, uint64_t tag)
+static bool handle(struct executor_local *e, uint64_t tag)
 {
     uint64_t v;
     struct xjob *j;
@@ -282,7 +282,7 @@ static bool handle(struct executor *e, uint64_t tag)
 
 static void *watch_main(void *arg)
 {
-    struct executor *e = arg;
+    struct executor_local *e = arg;
     struct epoll_event evs[EVENTS_N];
     bool more = false, go_on = true;
 
@@ -300,7 +300,7 @@ static void *watch_main(void *arg)
     return NULL;
 }
 
-int executor__watch_start(struct executor *e)
+int executor__watch_start(struct executor_local *e)
 {
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = WATCH_WAKE};
     sigset_t all, old;
@@ -319,7 +319,7 @@ int executor__watch_start(struct executor *e)
     return 0;
 }
 
-static void wake(struct executor *e)
+static void wake(struct executor_local *e)
 {
     uint64_t one = 1;
 
@@ -327,7 +327,7 @@ static void wake(struct executor *e)
         CCF_LOG_WARN("executor.wake_failed", CCF_KV_STR("error", strerror(errno)));
 }
 
-void executor__watch_stop(struct executor *e)
+void executor__watch_stop(struct executor_local *e)
 {
     if (!e->thread_started)
         return;
@@ -339,14 +339,14 @@ void executor__watch_stop(struct executor *e)
     e->thread_started = false;
 }
 
-static int epoll_add(struct executor *e, int fd, uint64_t tag)
+static int epoll_add(struct executor_local *e, int fd, uint64_t tag)
 {
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
 
     return epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-int executor__watch_add(struct executor *e, const char *id, const struct xjob_init *in)
+int executor__watch_add(struct executor_local *e, const char *id, const struct xjob_init *in)
 {
     struct xjob *j = ccf_xcalloc(1, sizeof(*j));
     int rc = 0;
@@ -388,7 +388,7 @@ int executor__watch_signal(struct xjob *j, int sig)
     return rc < 0 && errno != ESRCH ? CCF_EIO : 0;
 }
 
-struct xjob *executor__watch_find(struct executor *e, const char *id)
+struct xjob *executor__watch_find(struct executor_local *e, const char *id)
 {
     struct xjob *j;
 
@@ -397,7 +397,7 @@ struct xjob *executor__watch_find(struct executor *e, const char *id)
     return j;
 }
 
-void executor__watch_free_all(struct executor *e)
+void executor__watch_free_all(struct executor_local *e)
 {
     while (e->jobs) {
         struct xjob *j = e->jobs;

@@ -61,25 +61,6 @@ static bool known(const struct orchestrator *o, const char *job_id)
            orch__list_find(&o->waiting, job_id) >= 0;
 }
 
-/* Why a job whose spec was decoded can never run here, or NULL. */
-static const char *cannot_run(const struct orchestrator *o, const struct ccf_job_spec *spec,
-                              char *reason, size_t n)
-{
-    int len;
-
-    if (!spec->command)
-        return "the connector has no command, and no executor that runs image_uri is configured";
-    if (spec->cpu <= o->cfg.cpu_budget && spec->memory_mib <= o->cfg.memory_budget_mib)
-        return NULL;
-    len = snprintf(reason, n,
-                   "the job needs %g vCPU and %lld MiB, more than the executor's whole capacity "
-                   "(%g vCPU, %lld MiB)",
-                   spec->cpu, (long long)spec->memory_mib, o->cfg.cpu_budget,
-                   (long long)o->cfg.memory_budget_mib);
-    /* Cannot truncate (bounded numbers in 256 bytes); if it did, still say why. */
-    return len > 0 && (size_t)len < n ? reason : "the job needs more than the executor's capacity";
-}
-
 /* Decodes what the job runs: the properties frozen in the job once it has
  * run (a restart between attempts runs the same command and strategy),
  * else the connector's as they are now. */
@@ -123,7 +104,7 @@ int orch__admit(struct orchestrator *o, const struct store_job_ref *ref)
             rc = orch__end_now(o, ref, CCF_JOB_FAILED, "the connector's properties are unreadable");
         goto out;
     }
-    if ((why = cannot_run(o, j.spec, buf, sizeof(buf))) != NULL) {
+    if ((why = orch__place(o, &j, buf, sizeof(buf))) != NULL) {
         rc = orch__end_now(o, ref, CCF_JOB_FAILED, why);
         orch__job_free(&j);
         goto out;
@@ -142,26 +123,25 @@ out:
     return rc == CCF_ENOTFOUND ? 0 : rc;
 }
 
-static bool fits(const struct orchestrator *o, const struct orch__job *j)
-{
-    if (o->cfg.max_jobs > 0 && o->running.n >= (size_t)o->cfg.max_jobs)
-        return false;
-    return o->cpu_used + j->spec->cpu <= o->cfg.cpu_budget + 1e-9 &&
-           o->memory_used + j->spec->memory_mib <= o->cfg.memory_budget_mib;
-}
-
 void orch__reserve(struct orchestrator *o, const struct orch__job *j)
 {
+    struct orch__pool *p = &o->pools[j->pool];
+
     orch__list_push(&o->running, j);
-    o->cpu_used += j->spec->cpu;
-    o->memory_used += j->spec->memory_mib;
+    p->cpu_used += j->spec->cpu;
+    p->memory_used += j->spec->memory_mib;
+    p->running++;
 }
 
 void orch__unreserve(struct orchestrator *o, size_t i, struct orch__job *out)
 {
+    struct orch__pool *p;
+
     *out = o->running.items[i];
-    o->cpu_used -= out->spec->cpu;
-    o->memory_used -= out->spec->memory_mib;
+    p = &o->pools[out->pool];
+    p->cpu_used -= out->spec->cpu;
+    p->memory_used -= out->spec->memory_mib;
+    p->running--;
     orch__list_remove(&o->running, i);
 }
 
@@ -200,6 +180,7 @@ static int submit(struct orchestrator *o, struct orch__job *j)
         rc = orch__end_now(o, &j->ref, CCF_JOB_FAILED, "the job's command could not be prepared");
         goto out;
     }
+    spec.image_uri = j->spec->image_uri;
     spec.argv = (const char *const *)argv;
     spec.envp = (const char *const *)envp;
     spec.timeout_s = j->spec->timeout_s;
@@ -227,15 +208,27 @@ out:
     return rc;
 }
 
+/* Jobs start in the order they were created within each pool; a job that
+ * does not fit holds back the later ones of its pool only. */
 void orch__pump(struct orchestrator *o)
 {
-    while (o->pending.n > 0 && fits(o, &o->pending.items[0])) {
-        struct orch__job j = o->pending.items[0];
+    bool blocked[ORCH__POOLS_MAX] = {false};
+    size_t i = 0;
+
+    if (o->pending.n > 0)
+        orch__pools_refresh(o, false);
+    while (i < o->pending.n) {
+        struct orch__job j = o->pending.items[i];
+        if (blocked[j.pool] || !orch__fits(o, &j)) {
+            blocked[j.pool] = true;
+            i++;
+            continue;
+        }
         if (submit(o, &j) == CCF_EUNAVAIL) {
             o->retry_soon = true; /* it stays first in line */
             return;
         }
-        orch__list_remove(&o->pending, 0);
+        orch__list_remove(&o->pending, i);
     }
 }
 

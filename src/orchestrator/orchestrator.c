@@ -246,7 +246,8 @@ int orch__recover(struct orchestrator *o, struct executor *executor)
     int rc;
 
     o->executor = executor;
-    if ((rc = store_cursor_get(o->cfg.store, CONSUMER, &o->cursor)) < 0 ||
+    if ((rc = orch__pools_refresh(o, true)) < 0 ||
+        (rc = store_cursor_get(o->cfg.store, CONSUMER, &o->cursor)) < 0 ||
         (rc = store_unfinished_jobs(o->cfg.store, &refs, &n)) < 0)
         return rc;
     for (size_t i = 0; i < n; i++) {

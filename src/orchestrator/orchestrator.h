@@ -30,10 +30,7 @@ struct orchestrator_config {
     const char *jobs_dir;     /* as given to the executor: HOME is jobs_dir/<job_id>/work */
     const char *api_endpoint; /* root URL jobs call back, ending in '/' */
     const char *job_path;     /* PATH of every job */
-    double cpu_budget;        /* vCPUs all running jobs may reserve */
-    int64_t memory_budget_mib;
-    int max_jobs;        /* 0: no limit beyond cpu and memory */
-    int64_t retention_s; /* ended jobs are purged after this */
+    int64_t retention_s;      /* ended jobs are purged after this */
     struct orchestrator_credentials credentials;
     /* The jitter of retry backoffs: a number in [0, 1]. NULL: the CSPRNG.
      * Tests make it fixed. */

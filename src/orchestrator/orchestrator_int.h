@@ -17,6 +17,7 @@ struct orch__job {
     char *properties;          /* owned: what spec was decoded from, frozen in the job when
                                   its first attempt starts (so a restart runs the same) */
     int attempt;               /* the attempt it runs, or runs next, from 1 */
+    int pool;                  /* index in orchestrator.pools of the backend that runs it */
     int64_t due_us;            /* in the waiting list: when the next attempt may start */
 };
 
@@ -25,17 +26,30 @@ struct orch__list {
     size_t n, cap;
 };
 
+/* One budget: what a backend (or several sharing it) can run at once, as
+ * the executor says (capacity.c), and what running jobs hold of it. */
+struct orch__pool {
+    struct executor_capacity cap;
+    double cpu_used;
+    int64_t memory_used;
+    int running;
+};
+
+#define ORCH__POOLS_MAX 4
+
 struct orchestrator {
     struct orchestrator_config cfg;
     struct executor *executor;
-    struct orch__list pending; /* FIFO: jobs start in the order they were created */
-    struct orch__list running; /* submitted and not yet ended: they hold capacity */
-    struct orch__list waiting; /* between attempts, until due_us: they hold nothing */
-    double cpu_used;
-    int64_t memory_used;
-    int64_t cursor;     /* last change handled */
-    int64_t next_purge; /* monotonic seconds */
-    bool retry_soon;    /* the store was unavailable: try again shortly */
+    struct orch__pool pools[ORCH__POOLS_MAX];
+    int npools;
+    int backend_pool[ORCH__POOLS_MAX]; /* backend index → pool index */
+    int64_t pools_at;                  /* monotonic µs of the last look at capacities */
+    struct orch__list pending;         /* FIFO: jobs start in the order they were created */
+    struct orch__list running;         /* submitted and not yet ended: they hold capacity */
+    struct orch__list waiting;         /* between attempts, until due_us: they hold nothing */
+    int64_t cursor;                    /* last change handled */
+    int64_t next_purge;                /* monotonic seconds */
+    bool retry_soon;                   /* the store was unavailable: try again shortly */
 
     pthread_t thread;
     bool thread_started;
@@ -52,6 +66,16 @@ struct orchestrator {
 int orch__recover(struct orchestrator *o, struct executor *executor);
 /* One turn of the loop: queued events, then new changes, then what fits. */
 void orch__step(struct orchestrator *o);
+
+/* capacity.c */
+/* Asks the executor for each backend's capacity (again after a while: a
+ * cluster's may change). 0, or the executor's error. */
+int orch__pools_refresh(struct orchestrator *o, bool force);
+/* Routes a job to its backend and pool (j->pool); NULL if it can run, else
+ * why not (a reason that starts with "cannot run", in reason or static). */
+const char *orch__place(struct orchestrator *o, struct orch__job *j, char *reason, size_t n);
+/* Whether j fits in what its pool has left now. */
+bool orch__fits(const struct orchestrator *o, const struct orch__job *j);
 
 /* lists.c */
 /* push and remove move a job (its spec with it); neither frees it. */

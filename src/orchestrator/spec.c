@@ -124,9 +124,12 @@ int orch__build(const struct orchestrator *o, const struct store_job_ref *ref,
     json_t *own = job->environment ? json_loads(job->environment, 0, NULL) : NULL;
     int rc = CCF_EIO;
 
-    if ((job->environment && !own) || !spec->command || !spec->command[0])
+    if ((job->environment && !own) || (spec->command && !spec->command[0]))
         goto out;
-    for (size_t i = 0; spec->command[i]; i++)
+    /* No command: an image's own (argv is then empty). */
+    args.v = ccf_xcalloc(1, sizeof(*args.v));
+    args.cap = 1;
+    for (size_t i = 0; spec->command && spec->command[i]; i++)
         strv_add(&args, ccf_xstrdup(spec->command[i]));
     if ((rc = framework_env(o, ref, &env)) < 0)
         goto out;

@@ -39,8 +39,8 @@ static int set_rate_limit(struct server_config *c, const char *v, char *err, siz
 static void show_rate_limit(const struct config_key *k, const struct server_config *c, char *out,
                             size_t n);
 
-static const char *const auth_words[] = {"sigv4", "none", NULL};     /* false, true: auth_none */
-static const char *const executor_words[] = {"local", "none", NULL}; /* executor_none */
+static const char *const auth_words[] = {"sigv4", "none", NULL}; /* false, true: auth_none */
+static int set_executor(struct server_config *c, const char *v, char *err, size_t n);
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const log_formats[] = {"logfmt", "json", NULL};
 
@@ -102,8 +102,10 @@ static const struct config_key keys[] = {
      "print no banner on how to sign requests with the key of the first start (printed at "
      "each start while the credentials file holds only that key)",
      NULL, BOOL_SLOT(quiet, NULL)},
-    {"executor", "KIND", "local: run jobs here; none: serve the API only (default local)", NULL,
-     BOOL_SLOT(executor_none, executor_words)},
+    {"executor", "KINDS",
+     "local, podman, slurm: where jobs run, comma-separated, first fit first; none: "
+     "serve the API only (default local)",
+     set_executor, SHOW_STRP(executor)},
     {"api-endpoint", "URL", "root URL jobs call back (default http://LISTEN/)", set_api_endpoint,
      SHOW_STRP(api_endpoint)},
     {"job-path", "PATH", "PATH of every job (default " SERVER_DEFAULT_JOB_PATH ")", set_job_path,
@@ -294,6 +296,40 @@ static int set_job_path(struct server_config *c, const char *v, char *err, size_
     return 0;
 }
 
+/* A list of distinct executor names, or "none" alone. */
+static int set_executor(struct server_config *c, const char *v, char *err, size_t n)
+{
+    static const char *const names[] = {"local", "podman", "slurm"};
+    bool seen[3] = {false};
+    const char *p = v;
+
+    if (strcmp(v, "none") == 0) {
+        c->executor_none = true;
+        free(c->executor);
+        c->executor = ccf_xstrdup(v);
+        return 0;
+    }
+    while (*p) {
+        size_t len = strcspn(p, ","), i;
+        for (i = 0; i < 3 && !(strlen(names[i]) == len && strncmp(p, names[i], len) == 0); i++)
+            ;
+        if (i == 3 || seen[i])
+            return fail(err, n,
+                        "expected local, podman or slurm, each at most once, separated by ',' (or "
+                        "none alone)");
+        seen[i] = true;
+        p += len;
+        if (*p == ',' && *++p == '\0')
+            return fail(err, n, "expected an executor name after ','");
+    }
+    if (p == v)
+        return fail(err, n, "expected local, podman or slurm, or none");
+    c->executor_none = false;
+    free(c->executor);
+    c->executor = ccf_xstrdup(v);
+    return 0;
+}
+
 static int set_cpu_budget(struct server_config *c, const char *v, char *err, size_t n)
 {
     char *end;
@@ -472,6 +508,7 @@ static void set_defaults(struct server_config *c)
     c->connection_limit = 1024;
     c->connection_timeout = 30;
     c->job_path = ccf_xstrdup(SERVER_DEFAULT_JOB_PATH);
+    c->executor = ccf_xstrdup("local");
     c->cpu_budget = online_cpus();
     c->memory_budget_mib = physical_mib();
     c->stop_grace = 10;
@@ -750,6 +787,7 @@ void server__config_clear(struct server_config *c)
     free(c->data_dir);
     free(c->api_endpoint);
     free(c->job_path);
+    free(c->executor);
     free(c->credentials_file);
     free(c->tls_cert);
     free(c->tls_key);

@@ -47,7 +47,7 @@ struct server_config {
     bool allow_insecure_listen;
     char *tls_cert; /* PEM chain; NULL: plain HTTP (set together with tls_key) */
     char *tls_key;
-    bool quiet; /* no banner on how to sign with the first start's key */
+    bool quiet;      /* no banner on how to sign with the first start's key */
     bool access_log; /* a line per HTTP request at info */
     /* Authentication. */
     bool auth_none;         /* auth = none: no SigV4, every request is account_id's */
@@ -55,6 +55,7 @@ struct server_config {
     char signing_name[SERVER_SIGNING_MAX + 1];
     /* Jobs. */
     bool executor_none; /* executor = none: serve the API, run no jobs */
+    char *executor;     /* "local,podman,slurm" as given (executor.h routes), or "none" */
     char *api_endpoint; /* NULL: http://<listen address>/ */
     char *job_path;     /* PATH of every job */
     unsigned max_jobs;  /* 0: only cpu and memory limit */

@@ -67,9 +67,6 @@ int server__jobs_open(struct server_jobs **out, const struct server_config *cfg,
         .store = store,
         .jobs_dir = j->jobs_dir,
         .job_path = cfg->job_path,
-        .cpu_budget = cfg->cpu_budget,
-        .memory_budget_mib = (int64_t)cfg->memory_budget_mib,
-        .max_jobs = (int)cfg->max_jobs,
         .retention_s = (int64_t)cfg->retention,
     };
     if (auth)
@@ -78,6 +75,10 @@ int server__jobs_open(struct server_jobs **out, const struct server_config *cfg,
                                                               .ctx = auth};
     if ((rc = orchestrator_create(&j->orch, &j->oc)) < 0)
         goto fail;
+    ec.backends = cfg->executor;
+    ec.cpu_budget = cfg->cpu_budget;
+    ec.memory_budget_mib = (int64_t)cfg->memory_budget_mib;
+    ec.max_jobs = (int)cfg->max_jobs;
     ec.jobs_dir = j->jobs_dir;
     ec.self_exe = j->self_exe;
     ec.stop_grace_s = (int)cfg->stop_grace;
