@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
-#include "executor/slurm_int.h"
+#include "executor/slurm/slurm_int.h"
 
 static bool has(char **v, const char *s)
 {

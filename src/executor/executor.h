@@ -87,6 +87,11 @@ struct executor_config {
     int64_t memory_budget_mib;
     int max_jobs;         /* 0: no limit beyond cpu and memory */
     const char *jobs_dir; /* one directory per job under it */
+    /* executor slurm: SLURM_CONF of its commands and the jobs' partition
+     * (NULL: Slurm's defaults). jobs_dir must then be on storage the
+     * cluster's nodes share, at the same path. */
+    const char *slurm_conf;
+    const char *slurm_partition;
     const char *self_exe; /* the ccfd binary, run as `self_exe supervise DIR` */
     int stop_grace_s;     /* SIGTERM, then SIGKILL after this many seconds (default 10) */
     size_t log_max_bytes; /* per-job log cap (default 64 MiB) */

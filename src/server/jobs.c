@@ -76,6 +76,8 @@ int server__jobs_open(struct server_jobs **out, const struct server_config *cfg,
     if ((rc = orchestrator_create(&j->orch, &j->oc)) < 0)
         goto fail;
     ec.backends = cfg->executor;
+    ec.slurm_conf = cfg->slurm_conf;
+    ec.slurm_partition = cfg->slurm_partition;
     ec.cpu_budget = cfg->cpu_budget;
     ec.memory_budget_mib = (int64_t)cfg->memory_budget_mib;
     ec.max_jobs = (int)cfg->max_jobs;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "executor/slurm_int.h"
+#include "executor/slurm/slurm_int.h"
 #include "harness.h"
 
 static void check_printable(const char *s, size_t max)

@@ -15,7 +15,7 @@
 
 #include "core/core.h"
 #include "core/log.h"
-#include "executor/slurm_int.h"
+#include "executor/slurm/slurm_int.h"
 
 static int64_t mono_ms(void)
 {

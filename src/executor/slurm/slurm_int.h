@@ -12,7 +12,9 @@
  *   slurm.id      the Slurm job id of the current attempt, once known
  *   slurm.cancel  why ccfd cancelled it ("stop" or "timeout"), written
  *                 before the first scancel so that a restart still knows
- *   slurm.exit    the outcome once reported (the executor__exit format)
+ *   slurm.running when ccfd first saw it RUNNING (µs): the timeout counts
+ *                 from there, across restarts
+ *   exit          the outcome, written before it is reported (as local's)
  *   log, log.meta the job's output: sbatch's --output file (shared storage)
  *
  * Thread rules: everything here is reentrant; nothing keeps state. */
@@ -23,7 +25,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/core.h"
 #include "executor/executor.h"
+#include "executor/executor_int.h"
 
 #define SLURM__OUT_MAX   (1024u * 1024) /* bytes kept from one command's output */
 #define SLURM__FIELD_MAX 64             /* JobState, Reason, ... longer are cut */
@@ -31,7 +35,7 @@
 #define SLURM__NAME      "slurm.name"
 #define SLURM__ID        "slurm.id"
 #define SLURM__CANCEL    "slurm.cancel"
-#define SLURM__EXIT      "slurm.exit"
+#define SLURM__STARTED   "slurm.running"
 #define SLURM__JOBID_MAX 20 /* digits, and "_N" of an array: never used here */
 #define SLURM__NAME_LEN  (CCF_JOB_ID_LEN + 8)
 
@@ -125,5 +129,80 @@ void slurm__outcome(const struct slurm__job *j, const char *cancel, struct execu
  * killed or timed out. CCF_EIO if it cannot be spawned. */
 int slurm__run(const char *const *argv, const char *const *envp, int timeout_ms, char **out,
                size_t *out_len, int *status);
+
+/* ---- the backend's handle (slurm.c, slurm_watch.c) ----
+ * Locking: op_mu serialises submit, recover, cancel and forget; mu guards
+ * the jobs list, the capacity and `closing`. The watcher takes a snapshot
+ * under mu, runs scontrol with no lock held, then applies what it learnt
+ * under mu, and delivers events with no lock held. */
+#include <pthread.h>
+
+struct sjob {
+    struct sjob *next;
+    char id[CCF_JOB_ID_LEN + 1];
+    char name[SLURM__NAME_LEN + 1];      /* <job_id>.<attempt> */
+    char slurm_id[SLURM__JOBID_MAX + 1]; /* "" until known */
+    int attempt;
+    int64_t timeout_s;
+    int64_t watched_since_us; /* for a job whose id is not known yet */
+    int64_t running_at_us;    /* 0 until RUNNING was seen (or read from DIR) */
+    char cancel[16];          /* "", "stop" or "timeout" */
+    int64_t kill_at_us;       /* when a cancelled job gets KILL; 0: not yet asked */
+    bool term_sent;
+    bool killed;
+    bool running_sent;
+    bool found_by_name;              /* slurm_id learnt from the listing: save it */
+    int missing;                     /* polls in a row that did not list it */
+    char fail[EXECUTOR__REASON_MAX]; /* submit failed: report this */
+    bool has_final;                  /* recovered with an outcome already recorded */
+    struct executor_event final;
+    /* What the last poll said, for the watcher only. */
+    bool seen;
+    struct slurm__job last;
+};
+
+struct executor_slurm {
+    char *jobs_dir;
+    int jobs_dfd;
+    char *slurm_conf;
+    char *partition;
+    char **cmd_env; /* what the Slurm commands run with: PATH, SLURM_CONF */
+    int grace_s;
+    int poll_ms;
+    executor_event_fn on_event;
+    void *ctx;
+
+    pthread_t thread;
+    bool thread_started;
+    pthread_mutex_t op_mu;
+    pthread_mutex_t mu;
+    pthread_cond_t cond; /* wakes the watcher: a job added, or closing */
+    struct sjob *jobs;
+    bool closing;
+    struct slurm__capacity cap;
+    int jobs_n;
+    int64_t cap_at_us; /* 0: never asked */
+};
+
+#define SLURM__CMD_TIMEOUT_MS 30000
+#define SLURM__LOOKUP_MS      30000 /* a job not found by its name this long was never queued */
+
+/* slurm.c */
+int slurm__open_dir(struct executor_slurm *e, const char *id);
+/* Runs a Slurm command with e->cmd_env. */
+int slurm__cmd(struct executor_slurm *e, const char *const *argv, char **out, size_t *len,
+               int *status);
+/* scancel --full --signal=SIG <slurm_id>; logs a failure. */
+void slurm__scancel(struct executor_slurm *e, const char *slurm_id, const char *sig);
+/* Records an ended job's outcome in DIR/slurm.exit (before it is reported). */
+void slurm__record(struct executor_slurm *e, const struct executor_event *ev);
+int slurm__refresh_capacity(struct executor_slurm *e);
+
+/* slurm_watch.c */
+int slurm__watch_start(struct executor_slurm *e);
+void slurm__watch_stop(struct executor_slurm *e);
+/* Adds a job to the table (takes j) and wakes the watcher; call with mu held. */
+void slurm__watch_add(struct executor_slurm *e, struct sjob *j);
+struct sjob *slurm__watch_find(struct executor_slurm *e, const char *id);
 
 #endif

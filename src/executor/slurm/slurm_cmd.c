@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core/core.h"
-#include "executor/slurm_int.h"
+#include "executor/slurm/slurm_int.h"
 
 #define ARG_MAX_LEN 4096 /* one option of ours: a path plus its flag */
 

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "core/core.h"
-#include "executor/slurm_int.h"
+#include "executor/slurm/slurm_int.h"
 
 /* The value of key in line[0..len): the first token that starts with
  * "key=", a token being what follows the line's start or a space. The
