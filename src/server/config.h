@@ -53,14 +53,16 @@ struct server_config {
     bool auth_none;         /* auth = none: no SigV4, every request is account_id's */
     char *credentials_file; /* NULL: DATA_DIR/credentials, made on first start */
     char signing_name[SERVER_SIGNING_MAX + 1];
+    /* Executor slurm: SLURM_CONF of its commands, the jobs' partition;
+     * NULL: Slurm's defaults. */
+    char *slurm_conf;
+    char *slurm_partition;
     /* Jobs. */
-    bool executor_none;    /* executor = none: serve the API, run no jobs */
-    char *executor;        /* "local,podman,slurm" as given (executor.h routes), or "none" */
-    char *slurm_conf;      /* executor slurm: SLURM_CONF of its commands; NULL: theirs */
-    char *slurm_partition; /* executor slurm: NULL: the cluster's default */
-    char *api_endpoint;    /* NULL: http://<listen address>/ */
-    char *job_path;        /* PATH of every job */
-    unsigned max_jobs;     /* 0: only cpu and memory limit */
+    bool executor_none; /* executor = none: serve the API, run no jobs */
+    char *executor;     /* "local,podman,slurm" as given (executor.h routes), or "none" */
+    char *api_endpoint; /* NULL: http://<listen address>/ */
+    char *job_path;     /* PATH of every job */
+    unsigned max_jobs;  /* 0: only cpu and memory limit */
     double cpu_budget;
     unsigned long memory_budget_mib;
     unsigned stop_grace;       /* seconds from SIGTERM to SIGKILL */
