@@ -321,3 +321,37 @@ def _server_log_on_failure(request):
         if s.log_size() > off:
             print(f"\n----- ccfd log ({s.log_path}, port {s.port}) -----")
             print(s.tail(off))
+
+
+# ---- job backends (executor = local, slurm) ----
+
+SLURM_CLUSTER = REPO / "scripts" / "slurm-cluster.sh"
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(tmp_path_factory):
+    """A one-node Slurm cluster on 127.0.0.1 for the whole session
+    (scripts/slurm-cluster.sh: munged, slurmctld, slurmd, stopped by their
+    pidfiles); yields its slurm.conf. Skipped, with the reason, only where
+    this machine cannot run one (not root, or slurm-wlm/munge missing)."""
+    check = subprocess.run([str(SLURM_CLUSTER), "check"], capture_output=True, text=True)
+    if check.returncode != 0:
+        pytest.skip(f"no Slurm cluster here: {check.stdout.strip() or check.stderr.strip()}")
+    d = tmp_path_factory.mktemp("slurm")
+    r = subprocess.run([str(SLURM_CLUSTER), "start", str(d)], capture_output=True, text=True,
+                       timeout=120)
+    if r.returncode != 0:
+        subprocess.run([str(SLURM_CLUSTER), "stop", str(d)], timeout=60)
+        pytest.fail(f"the Slurm cluster did not start: {r.stderr.strip()}")
+    yield d / "slurm.conf"
+    subprocess.run([str(SLURM_CLUSTER), "stop", str(d)], timeout=60, check=True)
+
+
+@pytest.fixture(params=["local", "slurm"])
+def job_backend(request):
+    """The ccfd flags that send jobs to one backend; tests that use it run
+    once per backend, unchanged."""
+    if request.param == "slurm":
+        conf = request.getfixturevalue("slurm_cluster")
+        return ["--executor", "slurm", "--slurm-conf", str(conf)]
+    return ["--executor", request.param]
