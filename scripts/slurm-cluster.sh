@@ -157,9 +157,29 @@ start() {
     echo "SLURM_CONF=$dir/slurm.conf"
 }
 
+# Ends every job of the cluster while slurmctld still answers: a
+# slurmstepd outlives slurmd, and a test that failed may leave jobs behind.
+cancel_all() {
+    dir=$1
+    [ -f "$dir/slurmctld.pid" ] && kill -0 "$(cat "$dir/slurmctld.pid")" 2>/dev/null || return 0
+    export SLURM_CONF="$dir/slurm.conf"
+    ids=$(squeue -h -o '%i' 2>/dev/null || true)
+    [ -n "$ids" ] || return 0
+    # shellcheck disable=SC2086
+    scancel --full --signal=KILL $ids 2>/dev/null || true
+    # shellcheck disable=SC2086
+    scancel $ids 2>/dev/null || true
+    i=0
+    while [ -n "$(squeue -h -t R,CG,PD -o '%i' 2>/dev/null || true)" ] && [ $i -lt 100 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+}
+
 stop() {
     dir=$1
     [ -d "$dir" ] || return 0
+    cancel_all "$dir"
     stop_pidfile "$dir/slurmd.pid"
     stop_pidfile "$dir/slurmctld.pid"
     stop_pidfile "$dir/munge/munged.pid"
