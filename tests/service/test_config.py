@@ -124,6 +124,7 @@ def test_every_key_has_its_variable(tmp_path):
         "max-jobs": "4", "cpu-budget": "3", "memory-budget": "2048", "stop-grace": "2",
         "job-log-max": "8192", "retention": "60", "tls-cert": str(tmp_path / "cert.pem"),
         "tls-key": str(tmp_path / "key.pem"), "quiet": "on", "rate-limit": "2.5:7",
+        "slurm-conf": str(tmp_path / "slurm.conf"), "slurm-partition": "batch",
     }
     assert sorted(values) == sorted(help_keys()), "a new key: give it a value here"
     env = clean_env(**{"CCF_" + k.upper().replace("-", "_"): v for k, v in values.items()})
