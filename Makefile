@@ -101,6 +101,11 @@ bench-tls:
 	@$(MAKE) --no-print-directory $(CCFD)
 	$(PYTHON) bench/tls.py $(BUILD) $(BENCH_ARGS)
 
+# Job start latency and stop survival, local and slurm (and podman) in one run.
+.PHONY: bench-backends
+bench-backends: all
+	$(PYTHON) bench/backend_latency.py $(BUILD) $(BENCH_ARGS)
+
 bench:
 	@scripts/deps.sh --bench
 	@$(MAKE) --no-print-directory $(CCFD) $(BENCH_BINS)

@@ -9,13 +9,16 @@ set -eu
 # tzdata: the zone files schedules are read in (ccfd refuses to start without).
 # podman runc catatonit busybox-static: the podman executor's tests (runc, not
 # crun, on these machines; catatonit for --init; busybox for the test image).
+# slurm-wlm munge: the Slurm executor's tests run a one-node cluster
+# (scripts/slurm-cluster.sh).
 PACKAGES="make gcc clang pkg-config libmicrohttpd-dev libsqlite3-dev libjansson-dev
 libssl-dev libinih-dev libcmocka-dev libcurl4-openssl-dev libgnutls28-dev openssl
 libglib2.0-dev
 python3 python3-pytest python3-requests python3-boto3 awscli sqlite3 curl jq
 e2fsprogs mount
 systemd strace tzdata
-podman runc catatonit busybox-static"
+podman runc catatonit busybox-static
+slurm-wlm munge"
 if [ "${1:-}" = "--bench" ]; then
     # make bench: wrk drives the HTTP load.
     PACKAGES="$PACKAGES wrk"

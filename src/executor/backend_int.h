@@ -56,5 +56,6 @@ int executor__machine_capacity(const struct executor_config *cfg, struct executo
 /* The backends this build has (executor.c lists them). */
 extern const struct executor__backend executor__backend_local;
 extern const struct executor__backend executor__backend_podman; /* podman/podman.c */
+extern const struct executor__backend executor__backend_slurm;  /* slurm/slurm.c */
 
 #endif

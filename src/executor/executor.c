@@ -29,7 +29,7 @@ static const struct {
 } known[] = {
     {"local", &executor__backend_local},
     {"podman", &executor__backend_podman},
-    {"slurm", NULL},
+    {"slurm", &executor__backend_slurm},
 };
 
 struct slot {

@@ -91,6 +91,11 @@ struct executor_config {
      * and the network of its containers (NULL: "host"). */
     const char *image_map;
     const char *podman_network;
+    /* executor slurm: SLURM_CONF of its commands and the jobs' partition
+     * (NULL: Slurm's defaults). jobs_dir must then be on storage the
+     * cluster's nodes share, at the same path. */
+    const char *slurm_conf;
+    const char *slurm_partition;
     const char *self_exe; /* the ccfd binary, run as `self_exe supervise DIR` */
     int stop_grace_s;     /* SIGTERM, then SIGKILL after this many seconds (default 10) */
     size_t log_max_bytes; /* per-job log cap (default 64 MiB) */

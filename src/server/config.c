@@ -113,6 +113,12 @@ static const struct config_key keys[] = {
      set_image_map, SHOW_STRP(image_map)},
     {"podman-network", "NETWORK", "podman: the network of job containers (default host)", NULL,
      STR_SLOT(podman_network, 1, 256)},
+    {"slurm-conf", "FILE",
+     "slurm.conf of the cluster that executor slurm submits to (default: the Slurm commands' "
+     "own)",
+     NULL, STR_SLOT(slurm_conf, 1, DATA_DIR_MAX)},
+    {"slurm-partition", "NAME", "Slurm partition of the jobs (default: the cluster's default)",
+     NULL, STR_SLOT(slurm_partition, 1, 64)},
     {"api-endpoint", "URL", "root URL jobs call back (default http://LISTEN/)", set_api_endpoint,
      SHOW_STRP(api_endpoint)},
     {"job-path", "PATH", "PATH of every job (default " SERVER_DEFAULT_JOB_PATH ")", set_job_path,
@@ -821,6 +827,8 @@ void server__config_clear(struct server_config *c)
     free(c->executor);
     free(c->image_map);
     free(c->podman_network);
+    free(c->slurm_conf);
+    free(c->slurm_partition);
     free(c->credentials_file);
     free(c->tls_cert);
     free(c->tls_key);

@@ -53,6 +53,10 @@ struct server_config {
     bool auth_none;         /* auth = none: no SigV4, every request is account_id's */
     char *credentials_file; /* NULL: DATA_DIR/credentials, made on first start */
     char signing_name[SERVER_SIGNING_MAX + 1];
+    /* Executor slurm: SLURM_CONF of its commands, the jobs' partition;
+     * NULL: Slurm's defaults. */
+    char *slurm_conf;
+    char *slurm_partition;
     /* Jobs. */
     bool executor_none;   /* executor = none: serve the API, run no jobs */
     char *executor;       /* "local,podman,slurm" as given (executor.h routes), or "none" */

@@ -342,3 +342,26 @@ def podman_env(tmp_path_factory):
     env = dict(line.split("=", 1) for line in out.stdout.split() if "=" in line)
     yield env
     subprocess.run([str(script), "--stop", str(d)], capture_output=True, timeout=300)
+# ---- job backends (test_job_runs.backend runs its tests on each) ----
+
+SLURM_CLUSTER = REPO / "scripts" / "slurm-cluster.sh"
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(tmp_path_factory):
+    """A one-node Slurm cluster on 127.0.0.1 for the whole session
+    (scripts/slurm-cluster.sh: munged, slurmctld, slurmd, stopped by their
+    pidfiles); yields its slurm.conf. Skipped, with the reason, only where
+    this machine cannot run one (not root, or slurm-wlm/munge missing)."""
+    check = subprocess.run([str(SLURM_CLUSTER), "check"], capture_output=True, text=True)
+    if check.returncode != 0:
+        pytest.skip(f"no Slurm cluster here: {check.stdout.strip() or check.stderr.strip()}")
+    d = tmp_path_factory.mktemp("slurm")
+    r = subprocess.run([str(SLURM_CLUSTER), "start", str(d)], capture_output=True, text=True,
+                       timeout=120)
+    if r.returncode != 0:
+        subprocess.run([str(SLURM_CLUSTER), "stop", str(d)], timeout=60)
+        pytest.fail(f"the Slurm cluster did not start: {r.stderr.strip()}")
+    yield d / "slurm.conf"
+    subprocess.run([str(SLURM_CLUSTER), "stop", str(d)], timeout=60, check=True)
+

@@ -1,11 +1,13 @@
 """Retries (CONTRACT-OPS.md "Retries"): several attempts inside one job,
-against ccfds of their own that run real processes. Waits are measured
+against ccfds of their own that run real processes, on each backend. Waits are measured
 from the attempts' own recorded times."""
 
 import time
 
 from ccftest import CONNECTORS, parse_time
 from test_job_runs import TERMINAL, jobs_server, logs, sh, wait_job
+# Every test here runs once per backend (local, podman, slurm), as test_job_runs.py's.
+from test_job_runs import backend, ccfd_factory  # noqa: F401
 
 # Counts its runs in $HOME, which the job keeps from attempt to attempt.
 COUNTER = 'n=$(cat "$HOME/n" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$HOME/n"; echo "run $n"; '
@@ -60,9 +62,11 @@ def test_75_twice_then_0_succeeds_after_three_attempts_with_backoff(ccfd_factory
     assert job["started_at"] == job["attempts"][0]["started_at"], job
     g = gaps(job)
     # ±10 % jitter around 1 s then 2 s; the upper bound allows 0.3 s for the
-    # exit to be noticed and the next supervisor to start on a busy machine.
-    assert 0.9 <= g[0] <= 1.1 + 0.3, g
-    assert 1.8 <= g[1] <= 2.2 + 0.3, g
+    # exit to be noticed and the next supervisor to start on a busy machine
+    # (on Slurm, also its scheduling: SCALE.md measured 0.5-0.8 s).
+    slack = 1.5 if ccfd_factory.backend == "slurm" else 0.3
+    assert 0.9 <= g[0] <= 1.1 + slack, g
+    assert 1.8 <= g[1] <= 2.2 + slack, g
     for i in (1, 2, 3):
         r = logs(c, cid, jid, attempt=i)
         assert r.status == 200 and r.body.decode() == f"run {i}\n", (i, r)
