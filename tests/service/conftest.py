@@ -342,6 +342,8 @@ def podman_env(tmp_path_factory):
     env = dict(line.split("=", 1) for line in out.stdout.split() if "=" in line)
     yield env
     subprocess.run([str(script), "--stop", str(d)], capture_output=True, timeout=300)
+
+
 # ---- job backends (test_job_runs.backend runs its tests on each) ----
 
 SLURM_CLUSTER = REPO / "scripts" / "slurm-cluster.sh"
