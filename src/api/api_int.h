@@ -83,6 +83,10 @@ int api__page(struct api__call *call, const char *scope, const char *filter, siz
 void api__set_next(struct api__call *call, json_t *out, const char *scope, const char *filter,
                    char *next);
 
+/* Adds a response header (name static); at most API_HEADERS_MAX. */
+void api__header(struct api__call *call, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* The operations. */
 void api__create_connector(struct api__call *call);
 void api__get_connector(struct api__call *call);
@@ -99,6 +103,7 @@ void api__delete_documents(struct api__call *call);
 void api__list_documents(struct api__call *call);
 void api__put_checkpoint(struct api__call *call);
 void api__get_checkpoint(struct api__call *call);
+void api__list_checkpoint_versions(struct api__call *call);
 void api__delete_checkpoint(struct api__call *call);
 
 #endif

@@ -2,6 +2,7 @@
  * (libinih) and --help, so that a flag and its INI key cannot drift apart.
  * Defaults are applied first, then the file, then the flags in order. */
 #include "server/config.h"
+#include "store/store.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -58,6 +59,7 @@ static int set_stop_grace(struct server_config *c, const char *v, char *err, siz
 static int set_job_log_max(struct server_config *c, const char *v, char *err, size_t n);
 static int set_retention(struct server_config *c, const char *v, char *err, size_t n);
 static int set_quiet(struct server_config *c, const char *v, char *err, size_t n);
+static int set_checkpoint_history(struct server_config *c, const char *v, char *err, size_t n);
 
 /* The order of this table is the order of --help. */
 static const struct config_key keys[] = {
@@ -119,6 +121,10 @@ static const struct config_key keys[] = {
     {"job-log-max", "BYTES", "log bytes kept per job (default 67108864)", set_job_log_max},
     {"retention", "SECONDS", "how long ended jobs and their logs are kept (default 604800)",
      set_retention},
+    {"checkpoint-history", "N",
+     "checkpoint versions kept per connector, the current one included (default 10, at most "
+     "1000)",
+     set_checkpoint_history},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -473,6 +479,16 @@ static int set_retention(struct server_config *c, const char *v, char *err, size
     return 0;
 }
 
+static int set_checkpoint_history(struct server_config *c, const char *v, char *err, size_t n)
+{
+    unsigned long x;
+
+    if (parse_uint(v, 1, STORE_CP_HISTORY_MAX, &x) < 0)
+        return fail(err, n, "expected a number of versions from 1 to 1000");
+    c->checkpoint_history = (unsigned)x;
+    return 0;
+}
+
 static unsigned long physical_mib(void)
 {
     long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
@@ -515,6 +531,7 @@ static void set_defaults(struct server_config *c)
     c->stop_grace = 10;
     c->job_log_max = 64UL << 20;
     c->retention = 7 * 86400;
+    c->checkpoint_history = STORE_CP_HISTORY_DEFAULT;
 }
 
 static const struct config_key *find_key(const char *name)

@@ -121,14 +121,9 @@ static int insert_job(struct store__conn *c, const char *tk, const struct ccf_jo
     return store__step_done(c, st, op);
 }
 
-struct start_job {
-    const char *tk;
-    struct ccf_job *j;
-};
-
-static int start_job_tx(struct store__conn *c, void *arg)
+int store__start_job_tx(struct store__conn *c, void *arg)
 {
-    const struct start_job *a = arg;
+    const struct store__start *a = arg;
     const char *op = "start_job";
     struct ccf_job *j = a->j;
     int rc;
@@ -148,7 +143,7 @@ int store_start_job(struct store *s, const struct ccf_tenant *t, const char *con
 {
     char tk[STORE__TENANT_KEY_MAX];
     struct ccf_job j;
-    struct start_job a = {.tk = tk, .j = &j};
+    struct store__start a = {.tk = tk, .j = &j};
     int rc;
 
     if (!ccf_connector_id_valid(connector_id))
@@ -158,7 +153,7 @@ int store_start_job(struct store *s, const struct ccf_tenant *t, const char *con
     memcpy(j.connector_id, connector_id, sizeof(j.connector_id));
     j.status = CCF_JOB_STARTED;
     j.environment = (char *)environment; /* borrowed until the copy below */
-    if ((rc = store__write(s, start_job_tx, &a, "start_job")) < 0)
+    if ((rc = store__write(s, store__start_job_tx, &a, "start_job")) < 0)
         return rc;
     j.environment = environment ? ccf_xstrdup(environment) : NULL;
     *out = j;

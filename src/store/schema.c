@@ -78,6 +78,31 @@ static const char *const migrations[] = {
     /* 2: recovery finds unfinished jobs and retention finds old ended ones
      * without scanning every job. */
     "CREATE INDEX jobs_by_status ON jobs (status, completed_at, created_at, id);",
+    /* 3 (issue 12, ckpt): checkpoint versions and client tokens. A
+     * checkpoint written before has version 1. checkpoints keeps the current
+     * version; checkpoint_versions the older kept ones (rowid: a row holds up
+     * to 1 MiB). A start's token dies with its connector (connector_id);
+     * a create's token has none, so that its replay can tell the connector
+     * was deleted. */
+    "ALTER TABLE checkpoints ADD COLUMN version INTEGER NOT NULL DEFAULT 1;"
+    "CREATE TABLE checkpoint_versions ("
+    "  connector_id TEXT NOT NULL REFERENCES connectors (id) ON DELETE CASCADE,"
+    "  version INTEGER NOT NULL,"
+    "  data BLOB NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  UNIQUE (connector_id, version));"
+    "CREATE TABLE client_tokens ("
+    "  tenant TEXT NOT NULL,"
+    "  operation INTEGER NOT NULL," /* 0 create, 1 start */
+    "  scope TEXT NOT NULL,"        /* '' for a create, the connector id for a start */
+    "  token TEXT NOT NULL,"
+    "  body_hash BLOB NOT NULL,"
+    "  resource_id TEXT NOT NULL,"
+    "  connector_id TEXT REFERENCES connectors (id) ON DELETE CASCADE,"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant, operation, scope, token)) WITHOUT ROWID;"
+    "CREATE INDEX client_tokens_by_age ON client_tokens (created_at);"
+    "CREATE INDEX client_tokens_by_connector ON client_tokens (connector_id);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
