@@ -58,10 +58,11 @@ struct server_config {
     unsigned max_jobs;  /* 0: only cpu and memory limit */
     double cpu_budget;
     unsigned long memory_budget_mib;
-    unsigned stop_grace;         /* seconds from SIGTERM to SIGKILL */
-    unsigned long job_log_max;   /* bytes of log kept per job */
-    unsigned long retention;     /* seconds an ended job is kept */
-    unsigned checkpoint_history; /* checkpoint versions kept per connector */
+    unsigned stop_grace;       /* seconds from SIGTERM to SIGKILL */
+    unsigned long job_log_max; /* bytes of log kept per job */
+    unsigned long retention;   /* seconds an ended job is kept */
+
+    unsigned checkpoint_history; /* checkpoint versions kept per connector (issue 12) */
 };
 
 /* What server__config_load decided. */
