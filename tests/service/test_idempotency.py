@@ -211,3 +211,42 @@ def test_start_replay_after_connector_deleted_is_404(ccfd_factory):
         time.sleep(0.05)
     expect(c.delete(f"{CONNECTORS}/{cid}"), 204)
     expect_error(c.post(jobs(cid), {"client_token": "tok"}), 404)
+
+
+# boto3 with the model in clients/botocore: client_token carries botocore's
+# idempotencyToken trait, so boto3 fills it in when the caller does not.
+from test_auth import boto3_client  # noqa: E402,F401 - a fixture
+
+
+def test_boto3_tokens_and_checkpoint_versions(server, boto3_client):  # noqa: F811
+    ccf = boto3_client(server)
+    cp = {"image_uri": props()["image_uri"], "execution_role_arn": props()["execution_role_arn"],
+          "job_role_arn": props()["job_role_arn"]}
+    name = unique_name()
+    a = ccf.create_custom_connector(name=name, container_properties=cp, client_token="boto-1")
+    b = ccf.create_custom_connector(name=name, container_properties=cp, client_token="boto-1")
+    assert a["connector"]["connector_id"] == b["connector"]["connector_id"]
+    with pytest.raises(ccf.exceptions.ConflictException):
+        ccf.create_custom_connector(name=name + "x", container_properties=cp, client_token="boto-1")
+    # No token given: boto3 makes a fresh one per call, so two calls make two.
+    c = ccf.create_custom_connector(name=name, container_properties=cp)
+    d = ccf.create_custom_connector(name=name, container_properties=cp)
+    assert c["connector"]["connector_id"] != d["connector"]["connector_id"]
+    cid = a["connector"]["connector_id"]
+    j1 = ccf.start_custom_connector_job(connector_id=cid, client_token="run-1")["job"]
+    j2 = ccf.start_custom_connector_job(connector_id=cid, client_token="run-1")["job"]
+    assert j1["job_id"] == j2["job_id"]
+
+    r = ccf.put_custom_connector_checkpoint(connector_id=cid, checkpoint_data="a", if_none_match="*")
+    assert r["version"] == 1 and r["etag"] == '"1"'
+    with pytest.raises(ccf.exceptions.PreconditionFailedException):
+        ccf.put_custom_connector_checkpoint(connector_id=cid, checkpoint_data="b", if_none_match="*")
+    assert ccf.put_custom_connector_checkpoint(connector_id=cid, checkpoint_data="b",
+                                               if_match='"1"')["version"] == 2
+    assert ccf.put_custom_connector_checkpoint(connector_id=cid, checkpoint_data="c",
+                                               expected_version=2)["version"] == 3
+    g = ccf.get_custom_connector_checkpoint(connector_id=cid, version=2)
+    assert g["checkpoint"]["checkpoint_data"] == "b" and g["etag"] == '"2"'
+    pages = ccf.get_paginator("list_custom_connector_checkpoint_versions").paginate(
+        connector_id=cid, PaginationConfig={"PageSize": 2})
+    assert [v["version"] for p in pages for v in p["versions"]] == [3, 2, 1]
