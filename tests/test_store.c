@@ -1266,8 +1266,10 @@ static void test_open_refuses(void **state)
     assert_ptr_equal(s, SENTINEL);
     /* A version 1 database is migrated to the current version at open. */
     raw_exec(f, "DROP INDEX jobs_by_status");
-    raw_exec(f, "DROP TABLE checkpoint_versions; DROP TABLE client_tokens;"
-                "ALTER TABLE checkpoints DROP COLUMN version"); /* migration 3's */
+    raw_exec(
+        f, "DROP TABLE checkpoint_versions; DROP TABLE client_tokens; DROP INDEX checkpoints_meta;"
+           "ALTER TABLE checkpoints DROP COLUMN version;"
+           "ALTER TABLE checkpoints DROP COLUMN size"); /* migration 3's */
     raw_exec(f, "PRAGMA user_version = 1");
     cfg.synchronous = "off";
     assert_int_equal(store_open(&f->s, &cfg), 0);

@@ -411,16 +411,22 @@ static void test_migrates_a_version_2_file(void **state)
     store_close(f->s);
     f->s = NULL;
     /* Back to what a version 2 file holds, data kept. */
-    raw_exec(f, "DROP TABLE checkpoint_versions; DROP TABLE client_tokens;"
-                "ALTER TABLE checkpoints DROP COLUMN version; PRAGMA user_version = 2");
+    raw_exec(
+        f, "DROP TABLE checkpoint_versions; DROP TABLE client_tokens; DROP INDEX checkpoints_meta;"
+           "ALTER TABLE checkpoints DROP COLUMN version;"
+           "ALTER TABLE checkpoints DROP COLUMN size; PRAGMA user_version = 2");
     assert_int_equal(fx_open(f, 0), 0);
     assert_int_equal(raw_int(f, "PRAGMA user_version"), 3);
     check_version(f, cid, 1, "old");
     assert_int_equal(list_versions(f, cid, NULL, 10, &l, &next), 0);
     assert_int_equal(l.n, 1);
     assert_int_equal(l.v[0], 1);
-    assert_int_equal(put(f, cid, "new", 1), 2);
+    assert_int_equal(l.size[0], 3); /* no size column then: the data's length */
+    assert_int_equal(put(f, cid, "newer", 1), 2);
     check_version(f, cid, 1, "old");
+    assert_int_equal(list_versions(f, cid, NULL, 10, &l, &next), 0);
+    assert_int_equal(l.size[0], 5);
+    assert_int_equal(l.size[1], 3);
 }
 
 int main(void)

@@ -83,15 +83,17 @@ static int write_current(struct store__conn *c, const struct put_checkpoint *a, 
 
     if ((rc = store__stmt(c, STORE__Q_CP_PUT_V,
                           "INSERT INTO checkpoints (connector_id, data, created_at, updated_at, "
-                          "version) VALUES (?1, ?2, ?3, ?3, ?4) "
+                          "version, size) VALUES (?1, ?2, ?3, ?3, ?4, ?5) "
                           "ON CONFLICT (connector_id) DO UPDATE SET data = excluded.data, "
-                          "updated_at = excluded.updated_at, version = excluded.version",
+                          "updated_at = excluded.updated_at, version = excluded.version, "
+                          "size = excluded.size",
                           &st, op)) < 0)
         return rc;
     store__bind_text(st, 1, a->connector_id, &b);
     store__bind_blob(st, 2, a->data, a->len, &b);
     store__bind_int(st, 3, ccf_now_us(), &b);
     store__bind_int(st, 4, version, &b);
+    store__bind_int(st, 5, (int64_t)a->len, &b);
     if ((rc = store__bind_check(c, b, op)) < 0) {
         store__reset(st);
         return rc;
@@ -114,8 +116,8 @@ static int put_checkpoint_tx(struct store__conn *c, void *arg)
     if (cur > 0 && a->history > 1 &&
         (rc = exec_id_int(c, STORE__Q_CP_KEEP,
                           "INSERT OR REPLACE INTO checkpoint_versions "
-                          "(connector_id, version, data, created_at) "
-                          "SELECT connector_id, version, data, updated_at FROM checkpoints "
+                          "(connector_id, version, data, size, created_at) "
+                          "SELECT connector_id, version, data, size, updated_at FROM checkpoints "
                           "WHERE connector_id = ?1 AND version = ?2",
                           a->connector_id, cur, op)) < 0)
         return rc;
@@ -293,11 +295,12 @@ int store_list_checkpoint_versions(struct store *s, const struct ccf_tenant *t,
     store__tenant_key(t, tk);
     if ((rc = store__conn(s, &c)) < 0 ||
         (rc = store__stmt(c, STORE__Q_CP_LIST_V,
-                          "SELECT k.version, length(k.data), k.updated_at FROM checkpoints k "
+                          "SELECT k.version, k.size, k.updated_at "
+                          "FROM checkpoints k "
                           "JOIN connectors c ON c.id = k.connector_id "
                           "WHERE k.connector_id = ?1 AND c.tenant = ?2 AND k.version < ?3 "
                           "UNION ALL "
-                          "SELECT h.version, length(h.data), h.created_at "
+                          "SELECT h.version, h.size, h.created_at "
                           "FROM checkpoint_versions h JOIN checkpoints k "
                           "ON k.connector_id = h.connector_id "
                           "JOIN connectors c ON c.id = k.connector_id "

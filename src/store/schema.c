@@ -85,11 +85,19 @@ static const char *const migrations[] = {
      * a create's token has none, so that its replay can tell the connector
      * was deleted. */
     "ALTER TABLE checkpoints ADD COLUMN version INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE checkpoints ADD COLUMN size INTEGER;"
+    "UPDATE checkpoints SET size = length(data);"
+    /* A column stored after a big blob is read through its overflow pages
+     * (~0.8 ms a MiB): the small ones come from this covering index, and
+     * checkpoint_versions stores data last. */
+    "CREATE INDEX checkpoints_meta"
+    "  ON checkpoints (connector_id, version, size, created_at, updated_at);"
     "CREATE TABLE checkpoint_versions ("
     "  connector_id TEXT NOT NULL REFERENCES connectors (id) ON DELETE CASCADE,"
     "  version INTEGER NOT NULL,"
-    "  data BLOB NOT NULL,"
+    "  size INTEGER NOT NULL,"
     "  created_at INTEGER NOT NULL,"
+    "  data BLOB NOT NULL,"
     "  UNIQUE (connector_id, version));"
     "CREATE TABLE client_tokens ("
     "  tenant TEXT NOT NULL,"
