@@ -47,7 +47,7 @@ struct server_config {
     bool allow_insecure_listen;
     char *tls_cert; /* PEM chain; NULL: plain HTTP (set together with tls_key) */
     char *tls_key;
-    bool quiet; /* no banner on how to sign with the first start's key */
+    bool quiet;      /* no banner on how to sign with the first start's key */
     bool access_log; /* a line per HTTP request at info */
     /* Authentication. */
     bool auth_none;         /* auth = none: no SigV4, every request is account_id's */
@@ -66,6 +66,7 @@ struct server_config {
     /* Rate limit per access key (rate-limit = RPS[:BURST]); rps 0: none. */
     double rate_limit_rps;
     unsigned rate_limit_burst;
+    unsigned checkpoint_history; /* checkpoint versions kept per connector */
 };
 
 /* What server__config_load decided. */
