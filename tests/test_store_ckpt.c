@@ -1,7 +1,8 @@
 /* test_store_ckpt.c: unit tests of checkpoint versions and client tokens in
  * the SQLite store (issue 12): versions, the kept history, conditional
  * puts, token insert / lookup / mismatch / expiry / purge, concurrent
- * requests with one token, and the migration of an older file. */
+ * requests with one token, tokens against a paused connector, conditional
+ * puts counted in a job's stats, and the migration of an older file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -399,6 +400,69 @@ static void test_token_race(void **state)
     }
 }
 
+/* A token is checked before the connector's state: while paused, its
+ * retry still returns the first job, and a start with a new token meets
+ * the pause (the shared start path). The job says it came from the API. */
+static void test_start_token_while_paused(void **state)
+{
+    struct fx *f = *state;
+    struct store_transition tr = {.from_mask = BIT(CCF_JOB_STARTED), .to = CCF_JOB_SUCCEEDED};
+    char cid[CCF_CONNECTOR_ID_LEN + 1], a[CCF_JOB_ID_LEN + 1], b[CCF_JOB_ID_LEN + 1];
+    struct ccf_connector c = {0};
+    enum ccf_job_status st;
+    struct ccf_job j;
+
+    mk_connector(f, &f->t1, cid);
+    assert_int_equal(start_tok(f, cid, "p", H1, a, &st), STORE_TOKEN_NEW);
+    assert_int_equal(store_get_job(f->s, &f->t1, cid, a, &j), 0);
+    assert_int_equal(j.trigger, CCF_TRIGGER_API);
+    ccf_job_clear(&j);
+    assert_int_equal(store_get_connector(f->s, &f->t1, cid, &c), 0);
+    c.paused = true;
+    assert_int_equal(store_set_paused(f->s, &f->t1, &c, c.version), 0);
+    ccf_connector_clear(&c);
+    /* Paused and busy: the retry answers, a new token does not start. */
+    assert_int_equal(start_tok(f, cid, "p", H1, b, &st), STORE_TOKEN_REPLAY);
+    assert_string_equal(a, b);
+    assert_int_equal(start_tok(f, cid, "q", H1, b, &st), CCF_ECONFLICT);
+    /* Paused and idle: the same. */
+    assert_int_equal(store_transition_job(f->s, &f->t1, cid, a, &tr, NULL), 1);
+    assert_int_equal(start_tok(f, cid, "p", H1, b, &st), STORE_TOKEN_REPLAY);
+    assert_string_equal(a, b);
+    assert_int_equal(st, CCF_JOB_SUCCEEDED);
+    assert_int_equal(start_tok(f, cid, "q", H1, b, &st), CCF_ECONFLICT);
+    assert_int_equal(raw_int(f, "SELECT count(*) FROM jobs"), 1);
+    assert_int_equal(raw_int(f, "SELECT count(*) FROM client_tokens"), 1);
+}
+
+/* A conditional put made with a job's key counts in its checkpoint_puts
+ * in the same transaction; one refused by its condition counts nothing. */
+static void test_conditional_put_counts(void **state)
+{
+    struct fx *f = *state;
+    struct store_transition tr = {.from_mask = BIT(CCF_JOB_STARTED), .to = CCF_JOB_RUNNING};
+    char cid[CCF_CONNECTOR_ID_LEN + 1];
+    struct ccf_job j;
+    int64_t v = 0;
+
+    mk_connector(f, &f->t1, cid);
+    assert_int_equal(store_start_job(f->s, &f->t1, cid, NULL, &j), 0);
+    assert_int_equal(store_transition_job(f->s, &f->t1, cid, j.id, &tr, NULL), 1);
+    assert_int_equal(store_put_checkpoint_if(f->s, &f->t1, cid, j.id, "a", 1, 0, &v), 0);
+    assert_int_equal(v, 1);
+    assert_int_equal(store_put_checkpoint_if(f->s, &f->t1, cid, j.id, "x", 1, 0, &v), CCF_EPRECOND);
+    assert_int_equal(store_put_checkpoint_if(f->s, &f->t1, cid, j.id, "x", 1, 7, &v), CCF_EPRECOND);
+    assert_int_equal(store_put_checkpoint_by(f->s, &f->t1, cid, j.id, "b", 1), 0);
+    assert_int_equal(store_put_checkpoint_if(f->s, &f->t1, cid, j.id, "c", 1, 2, &v), 0);
+    assert_int_equal(v, 3);
+    assert_int_equal(put(f, cid, "d", STORE_CP_ANY), 4); /* no job: nobody's */
+    assert_int_equal(store_put_checkpoint_if(f->s, &f->t1, cid, "ccj-zz", "x", 1, 4, &v),
+                     CCF_EINVAL);
+    ccf_job_clear(&j);
+    assert_int_equal(raw_int(f, "SELECT checkpoint_puts FROM job_stats"), 3);
+    check_version(f, cid, 0, "d");
+}
+
 /* ---- migration ---- */
 
 static void test_migrates_a_version_5_file(void **state)
@@ -440,6 +504,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_race, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_start_token_while_paused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conditional_put_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrates_a_version_5_file, setup, teardown),
     };
 

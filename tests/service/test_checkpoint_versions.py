@@ -256,3 +256,24 @@ def test_first_writers_race_if_none_match(server, client):
         rs = run_together(server, client,
                           [lambda c, w=w: put(c, cid, w, {"If-None-Match": "*"}) for w in "abc"])
         assert sorted(r.status for r in rs) == [202, 412, 412], [str(r) for r in rs]
+
+
+def test_job_key_conditional_puts_count_in_stats(ccfd_factory):
+    """A conditional put made with a job's own key counts in its
+    checkpoint_puts, in the put's transaction; one refused with 412 counts
+    nothing (Per-job document statistics)."""
+    from test_docstats import job_script, run
+    from test_job_runs import jobs_server
+
+    s = jobs_server(ccfd_factory)
+    c = s.client
+    cid = c.create_connector(container_properties=job_script([
+        "ccf checkpoint put $CC --data a --if-none-match",
+        "! ccf checkpoint put $CC --data x --if-none-match",
+        "! ccf checkpoint put $CC --data x --if-match 7",
+        "ccf checkpoint put $CC --data b --if-match 1",
+    ]))["connector_id"]
+    jid, job = run(c, cid)
+    assert job["stats"]["checkpoint_puts"] == 2, job
+    g = expect(c.get(cp(cid)), 200).json["checkpoint"]
+    assert g["version"] == 2 and g["checkpoint_data"] == "b", g

@@ -250,3 +250,51 @@ def test_boto3_tokens_and_checkpoint_versions(server, boto3_client):  # noqa: F8
     pages = ccf.get_paginator("list_custom_connector_checkpoint_versions").paginate(
         connector_id=cid, PaginationConfig={"PageSize": 2})
     assert [v["version"] for p in pages for v in p["versions"]] == [3, 2, 1]
+
+
+# ---- with pause and schedules (the merge of issue 12's parts) ----
+
+def test_start_token_checked_before_the_pause(ccfd_factory):
+    """A retried start returns its first job while the connector is paused,
+    busy or not; a new token meets the pause's 409."""
+    c = ccfd_factory(extra_args=["--stop-grace", "2"]).client
+    cid = c.create_connector(container_properties={"command": ["/bin/sleep", "2"]})["connector_id"]
+    body = {"client_token": token()}
+    a = expect(c.post(jobs(cid), body), 201).json["job"]
+    assert a["trigger"] == "API"
+    expect(c.post(f"{CONNECTORS}/{cid}/pause"), 200)
+    b = expect(c.post(jobs(cid), body), 201).json["job"]  # paused and busy
+    assert b["job_id"] == a["job_id"] and b["status"] in ("STARTED", "RUNNING"), b
+    expect_error(c.post(jobs(cid), {"client_token": token()}), 409, f"Connector {cid} is paused")
+    deadline = time.monotonic() + 20
+    while c.get(f"{jobs(cid)}/{a['job_id']}").json["job"]["status"] != "SUCCEEDED":
+        assert time.monotonic() < deadline, "job did not end"
+        time.sleep(0.05)
+    b = expect(c.post(jobs(cid), body), 201).json["job"]  # paused, idle, job ended
+    assert b["job_id"] == a["job_id"] and b["status"] == "SUCCEEDED", b
+    expect_error(c.post(jobs(cid), {"client_token": token()}), 409, f"Connector {cid} is paused")
+    expect(c.post(f"{CONNECTORS}/{cid}/resume"), 200)
+    d = expect(c.post(jobs(cid), {"client_token": token()}), 201).json["job"]
+    assert d["job_id"] != a["job_id"] and d["trigger"] == "API"
+    assert len(c.list_all(jobs(cid), "jobs", max_results=100)[0]) == 2
+
+
+def test_create_with_token_and_schedule(client):
+    tok = token()
+    sched = {"expression": "rate(1 hour)", "timezone": "Europe/Paris"}
+    body = create_body(tok, schedule=sched)
+    a = expect(client.post(CONNECTORS, body), 201).json["connector"]
+    assert a["schedule"]["expression"] == "rate(1 hour)" and "next_run_at" in a, a
+    b = expect(client.post(CONNECTORS, body), 201).json["connector"]
+    assert b["connector_id"] == a["connector_id"]
+    assert b["schedule"] == a["schedule"] and b["next_run_at"] == a["next_run_at"], b
+    # The schedule is part of the body: another one with the token is a 409.
+    other = dict(body, schedule=dict(sched, expression="rate(2 hours)"))
+    r = expect_error(client.post(CONNECTORS, other), 409)
+    assert "client_token" in r.json["message"]
+    # A bad schedule is a 400 before the token is looked at.
+    expect_error(client.post(CONNECTORS, dict(body, schedule={"expression": "rate(0 hours)"})),
+                 400, mentions=("schedule",))
+    named = [x for x in client.list_all(CONNECTORS, "connectors", max_results=100)[0]
+             if x["name"] == body["name"]]
+    assert len(named) == 1
