@@ -47,7 +47,7 @@ struct server_http_config {
     const char *region;              /* with auth = none, the tenant of every request */
     const char *account_id;
     struct server_tls *tls; /* borrowed, outlives the transport; NULL: plain HTTP */
-    bool access_log; /* a line per request at info (access-log) */
+    bool access_log;        /* a line per request at info (access-log) */
 };
 
 /* Binds and starts the worker threads. CCF_EINVAL if region or account_id is
