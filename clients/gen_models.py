@@ -461,6 +461,89 @@ OPERATIONS = [
 ]
 
 
+# ---- issue 12 (ckpt): checkpoint versions, conditional puts, client tokens ----
+# (CONTRACT-OPS.md, "Checkpoint versions and conditional writes" and
+# "Idempotent creates and starts"), applied to the tables above.
+ERRORS.append(("PreconditionFailedException", 412,
+               "A conditional write whose condition does not hold (If-Match, If-None-Match, "
+               "expected_version); nothing was written."))
+SHAPES.update({
+    "CheckpointVersion": {"type": "long", "min": 1,
+                          "documentation": "(ext) 1 on the first put, +1 on each put; 1 again "
+                                           "after a delete."},
+    "ExpectedVersion": {"type": "long", "min": 0,
+                        "documentation": "(ext) Write only if the current version is this; 0: "
+                                         "only if there is no checkpoint. Not with If-Match."},
+    "ETag": string(doc='(ext) The version as an HTTP entity tag: "N".'),
+    "IfMatch": string(doc='(ext) "N" (write only if the current version is N) or * (only if '
+                          'there is a checkpoint).'),
+    "IfNoneMatch": string(doc="(ext) * : write only if there is no checkpoint."),
+    "CheckpointSize": {"type": "long", "documentation": "Bytes of checkpoint_data."},
+    "CheckpointVersionSummary": structure({
+        "version": member("CheckpointVersion"),
+        "size": member("CheckpointSize"),
+        "created_at": member("Timestamp", "When this version was written."),
+    }, required=["version", "size", "created_at"]),
+    "CheckpointVersionList": {"type": "list", "member": {"shape": "CheckpointVersionSummary"}},
+    "ClientToken": string(1, 64, r"^[A-Za-z0-9_-]+$",
+                          "(ext) Within 24 h, the same token and body return the first "
+                          "answer instead of making another; another body is a 409."),
+})
+SHAPES["Checkpoint"]["members"]["version"] = member("CheckpointVersion")
+SHAPES["Checkpoint"]["required"].append("version")
+SHAPES["Checkpoint"].setdefault("x-ccf-extension-members", []).append("version")
+
+
+def _ckpt_op(name):
+    return next(i for i, o in enumerate(OPERATIONS) if o[0] == name)
+
+
+def _ckpt_patch(name, inp=None, out=None, errors=(), doc=None):
+    i = _ckpt_op(name)
+    o = list(OPERATIONS[i])
+    o[4] = dict(o[4], **(inp or {}))
+    if out is not None:
+        o[6] = dict(o[6], **out)
+    o[7] = list(o[7]) + [e for e in errors if e not in o[7]]
+    if doc:
+        o[8] = doc
+    OPERATIONS[i] = tuple(o)
+
+
+_CLIENT_TOKEN = member("ClientToken", idempotencyToken=True)
+_ckpt_patch("CreateCustomConnector", {"client_token": _CLIENT_TOKEN}, errors=["ConflictException"],
+            doc="Creates a connector (status AVAILABLE). With client_token, a retry returns "
+                "the first connector (409 if deleted since, or for another body).")
+_ckpt_patch("StartCustomConnectorJob", {"client_token": _CLIENT_TOKEN},
+            doc="Starts a job (status STARTED); 409 while the connector is IN_USE or paused. "
+                "With client_token, a retry returns the first job, checked before the "
+                "connector's state (even while paused or busy).")
+_ckpt_patch("PutCustomConnectorCheckpoint",
+            {"if_match": member("IfMatch", location="header", locationName="If-Match"),
+             "if_none_match": member("IfNoneMatch", location="header",
+                                     locationName="If-None-Match"),
+             "expected_version": member("ExpectedVersion")},
+            {"version": member("CheckpointVersion"),
+             "etag": member("ETag", location="header", locationName="ETag")},
+            ["PreconditionFailedException"],
+            "Stores the connector's checkpoint as a new version; created_at is kept across "
+            "puts. If-Match, If-None-Match: * or expected_version make it conditional (412).")
+_ckpt_patch("GetCustomConnectorCheckpoint",
+            {"version": query("CheckpointVersion", "version")},
+            {"etag": member("ETag", location="header", locationName="ETag")},
+            doc="Returns the connector's checkpoint, or with version=N a kept version "
+                "(404 once it is no longer kept).")
+OPERATIONS.append((
+    "ListCustomConnectorCheckpointVersions", "GET", CONNECTOR_PATH + "/checkpoint/versions", 200,
+    {"connector_id": path_id("ConnectorId", "connector_id"),
+     "max_results": query("ConnectorMaxResults", "max_results"),
+     "next_token": query("NextToken", "next_token")}, ["connector_id"],
+    {"versions": member("CheckpointVersionList"), "next_token": member("NextToken", NO_TOKEN_DOC)},
+    [], "(ext) The kept versions of the checkpoint (checkpoint-history, the current one "
+        "included), newest first; 404 without a checkpoint.", True))
+PAGINATED["ListCustomConnectorCheckpointVersions"] = "versions"
+
+
 def botocore_model():
     shapes = copy.deepcopy(SHAPES)
     shapes.update(error_shapes())
@@ -598,9 +681,10 @@ def openapi(model):
         params = []
         for m, ref in inp.items():
             loc = ref.get("location")
-            if loc not in ("uri", "querystring"):
+            if loc not in ("uri", "querystring", "header"):
                 continue
-            p = {"name": ref["locationName"], "in": "path" if loc == "uri" else "query",
+            p = {"name": ref["locationName"],
+                 "in": {"uri": "path", "querystring": "query"}.get(loc, loc),
                  "required": loc == "uri",
                  "schema": {"$ref": "#/components/schemas/" + ref["shape"]}}
             if ref["shape"] in ("JobStatus",) and loc == "querystring":
@@ -641,6 +725,10 @@ def openapi(model):
                 name + "Response": structure(out)}))
             ok["content"] = {"application/json": {
                 "schema": {"$ref": "#/components/schemas/" + name + "Response"}}}
+            for m, r in out.items():
+                if r.get("location") == "header":
+                    ok["headers"][r["locationName"]] = {
+                        "schema": {"$ref": "#/components/schemas/" + r["shape"]}}
         op["responses"] = {str(status): ok}
         for e in model["operations"][name]["errors"]:
             st = dict((n, s) for n, s, _ in ERRORS)[e["shape"]]

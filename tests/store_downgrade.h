@@ -28,6 +28,10 @@ static const char *const store_undo[] = {
     "ALTER TABLE connectors DROP COLUMN schedule_anchor;"
     "ALTER TABLE connectors DROP COLUMN next_run_at;"
     "ALTER TABLE connectors DROP COLUMN paused; ALTER TABLE jobs DROP COLUMN trigger;",
+    /* 6: checkpoint versions and client tokens (their indexes go with the
+     * table; checkpoints_meta must go before the columns it covers). */
+    "DROP TABLE client_tokens; DROP TABLE checkpoint_versions; DROP INDEX checkpoints_meta;"
+    "ALTER TABLE checkpoints DROP COLUMN size; ALTER TABLE checkpoints DROP COLUMN version;",
 };
 
 #define STORE_TEST_SCHEMA_VERSION ((int)(sizeof(store_undo) / sizeof(store_undo[0])))

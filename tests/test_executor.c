@@ -798,6 +798,10 @@ static void test_recover(void **state)
     x = wait_for(f, b, EXECUTOR_EXITED, 1000);
     assert_non_null(x);
     assert_int_equal(x->ev.exit_code, 5);
+    /* b ran and ended while "ccfd" was down: its RUNNING comes first. */
+    r = wait_for(f, b, EXECUTOR_RUNNING, 1000);
+    assert_non_null(r);
+    assert_true(r < x);
     r = wait_for(f, a, EXECUTOR_RUNNING, 1000);
     assert_non_null(r);
     x = wait_for(f, a, EXECUTOR_EXITED, WAIT_MS);
@@ -808,6 +812,7 @@ static void test_recover(void **state)
     assert_int_equal(count_events(f, a, EXECUTOR_RUNNING), 1);
     assert_int_equal(count_events(f, a, EXECUTOR_EXITED), 1);
     assert_int_equal(count_events(f, b, EXECUTOR_EXITED), 1);
+    assert_int_equal(count_events(f, b, EXECUTOR_RUNNING), 1);
 }
 
 /* A supervisor that died before the command ran: the caller submits again. */

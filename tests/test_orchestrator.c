@@ -967,6 +967,33 @@ static void test_retry_stop_during_wait(void **state)
     assert_int_equal(orch__wake_due(f->o), INT64_MAX);
 }
 
+/* A stop that lands after the next attempt was submitted but before it
+ * reported RUNNING: the executor kills it (143) and RUNNING is refused, so
+ * that attempt never started as far as the job says: it ends as a stop in
+ * the wait does, with the last recorded attempt's exit code. */
+static void test_retry_stop_during_launch(void **state)
+{
+    struct fx *f = *state;
+    char cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1];
+    struct ccf_job j;
+
+    retry_setup(f, retry_props("/bin/x", 3, 0), cid, jid);
+    run_attempt(f, jid, 75); /* due at once: attempt 2 is submitted in the step */
+    assert_int_equal(f->ex.nsubmits, 2);
+    request_stop(f, cid, jid);
+    orch__step(f->o);
+    assert_int_equal(f->ex.ncancels, 1);
+    deliver(f, jid, EXECUTOR_RUNNING, false, 0); /* refused: STOPPING */
+    deliver(f, jid, EXECUTOR_EXITED, true, 143);
+    j = job_of(f, cid, jid);
+    assert_int_equal(j.status, CCF_JOB_STOPPED);
+    assert_int_equal(j.attempt, 1);
+    assert_true(j.has_exit_code && j.exit_code == 75);
+    assert_string_equal(j.failure_reason, "stopped on request");
+    ccf_job_clear(&j);
+    assert_int_equal(connector_status(f, cid), CCF_CONNECTOR_AVAILABLE);
+}
+
 /* Redelivered events and changes change nothing: a second exit of an
  * attempt already retried, a second RUNNING, the retry's change again. */
 static void test_retry_redelivery(void **state)
@@ -1046,6 +1073,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retry_attempts_run_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_backoff_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_stop_during_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_stop_during_launch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_redelivery, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_restart, setup, teardown),
     };

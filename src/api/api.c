@@ -12,6 +12,8 @@
 
 #include "core/log.h"
 
+const char API_HEADER_REPEATED[] = ",";
+
 int api_create(struct api **out, const struct api_config *cfg)
 {
     struct api *a = ccf_xcalloc(1, sizeof(*a));
@@ -71,6 +73,8 @@ static const char *error_type(int status)
         return "MethodNotAllowedException";
     case 409:
         return "ConflictException";
+    case 412:
+        return "PreconditionFailedException";
     case 413:
         return "PayloadTooLargeException";
     case 415:
@@ -167,6 +171,9 @@ void api__store_fail(struct api__call *call, int err, const char *kind, const ch
     case CCF_ECONFLICT:
         api__fail(call, 409, "The request conflicts with the current state; retry");
         break;
+    case CCF_EPRECOND:
+        api__fail(call, 412, "The condition of this write does not hold; read again and retry");
+        break;
     case CCF_EUNAVAIL:
         api__fail(call, 503, "The store is temporarily unavailable; retry later");
         break;
@@ -185,4 +192,25 @@ json_t *api__body(struct api__call *call)
     if (!v)
         api__fail(call, 400, "%s", d.msg);
     return v;
+}
+
+void api__header(struct api__call *call, const char *name, const char *fmt, ...)
+{
+    struct api_response *resp = call->resp;
+    va_list ap;
+
+    if (resp->nheaders >= API_HEADERS_MAX)
+        return;
+    resp->headers[resp->nheaders].name = name;
+    va_start(ap, fmt);
+    vsnprintf(resp->headers[resp->nheaders].value, sizeof(resp->headers[0].value), fmt, ap);
+    va_end(ap);
+    resp->nheaders++;
+}
+
+const char *api__principal_job(const struct api__call *call)
+{
+    const char *j = call->req->job_id;
+
+    return j && *j ? j : NULL;
 }

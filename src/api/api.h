@@ -47,12 +47,19 @@ struct api_request {
     const char *body;         /* the whole body (the transport enforces CCF_BODY_MAX) */
     size_t body_len;
     bool has_body; /* a Content-Length > 0 or a chunked body was sent */
+    /* Conditional-write headers, NULL when absent; API_HEADER_REPEATED
+     * when the header was sent more than once. */
+    const char *if_match;
+    const char *if_none_match;
     struct ccf_tenant tenant;
     const char *request_id;
     /* The job whose own credentials signed the request (auth's principal),
      * NULL or "" for any other key: its writes count in that job's stats. */
     const char *job_id;
 };
+
+/* What the transport passes for a conditional header sent twice. */
+extern const char API_HEADER_REPEATED[];
 
 #define API_HEADERS_MAX 6
 

@@ -88,6 +88,14 @@ int api__page(struct api__call *call, const char *scope, const char *filter, siz
 void api__set_next(struct api__call *call, json_t *out, const char *scope, const char *filter,
                    char *next);
 
+/* Adds a response header (name static); at most API_HEADERS_MAX. */
+void api__header(struct api__call *call, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The job whose own key signed the request (its writes count in that
+ * job's stats), or NULL for any other key. */
+const char *api__principal_job(const struct api__call *call);
+
 /* The operations. */
 void api__create_connector(struct api__call *call);
 void api__get_connector(struct api__call *call);
@@ -104,6 +112,7 @@ void api__delete_documents(struct api__call *call);
 void api__list_documents(struct api__call *call);
 void api__put_checkpoint(struct api__call *call);
 void api__get_checkpoint(struct api__call *call);
+void api__list_checkpoint_versions(struct api__call *call);
 void api__delete_checkpoint(struct api__call *call);
 void api__pause_connector(struct api__call *call);
 void api__resume_connector(struct api__call *call);

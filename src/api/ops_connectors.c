@@ -6,21 +6,53 @@
 
 #define UPDATE_ATTEMPTS 8
 
+/* A create with a client_token: the first answer again, as it is now. */
+static int create_with_token(struct api__call *call, struct ccf_connector *c, const char *token,
+                             const unsigned char *hash)
+{
+    struct store_token tok = {.token = token, .hash = hash};
+    int rc = store_create_connector_token(call->api->store, call->tenant, c, &tok);
+
+    if (rc == CCF_ETOKEN)
+        api__fail(call, 409,
+                  "client_token %s was used with a different request body; use a new token "
+                  "for a different request",
+                  token);
+    else if (rc == STORE_TOKEN_GONE)
+        api__fail(call, 409,
+                  "client_token %s created connector %s, which has since been deleted; use a "
+                  "new token to create another",
+                  token, c->id);
+    else if (rc < 0)
+        api__store_fail(call, rc, "Connector", "");
+    return rc < 0 || rc == STORE_TOKEN_GONE ? CCF_ECONFLICT : 0;
+}
+
 void api__create_connector(struct api__call *call)
 {
+    unsigned char hash[CCF_BODY_HASH_LEN];
     struct ccf_connector c = {0};
     struct ccf_diag d = {{0}};
     json_t *body = api__body(call);
+    const char *token = NULL;
     int rc = 0;
 
     if (!body)
         return;
     if (ccf_connector_from_create(body, &c, &d) < 0 ||
+        ccf_client_token_from_json(body, &token, hash, &d) < 0 ||
         (rc = api__schedule_apply(call->api, body, &c, ccf_now_us() / 1000000, &d)) == CCF_EINVAL) {
         api__fail(call, 400, "%s", d.msg);
         goto out;
     }
-    if (rc < 0 || (rc = store_create_connector(call->api->store, call->tenant, &c)) < 0) {
+    if (rc < 0) {
+        api__store_fail(call, rc, "Connector", "");
+        goto out;
+    }
+    if (token) {
+        if (create_with_token(call, &c, token, hash) < 0)
+            goto out;
+    } else if ((rc = store_create_connector(call->api->store, call->tenant, &c)) < 0) {
         api__store_fail(call, rc, "Connector", "");
         goto out;
     }

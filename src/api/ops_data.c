@@ -1,18 +1,10 @@
-/* ops_data.c: document batches and the checkpoint, the state a connector
- * keeps between runs. */
+/* ops_data.c: document batches, the state a connector keeps between runs
+ * (its checkpoint is in ops_checkpoint.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api_int.h"
-
-/* The job whose own key signed the request, or NULL. */
-static const char *principal_job(const struct api__call *call)
-{
-    const char *j = call->req->job_id;
-
-    return j && *j ? j : NULL;
-}
 
 /* Whether the path's connector exists for this tenant: tells a missing
  * connector from a missing thing inside it. */
@@ -41,7 +33,7 @@ void api__put_documents(struct api__call *call)
         goto out;
     }
     rc = store_put_documents_by(call->api->store, call->tenant, call->connector_id,
-                                principal_job(call), docs, n);
+                                api__principal_job(call), docs, n);
     if (rc < 0) {
         api__store_fail(call, rc, "Connector", call->connector_id);
         goto out;
@@ -67,7 +59,7 @@ void api__delete_documents(struct api__call *call)
         goto out;
     }
     rc = store_delete_documents_by(call->api->store, call->tenant, call->connector_id,
-                                   principal_job(call), ids, n);
+                                   api__principal_job(call), ids, n);
     if (rc < 0) {
         api__store_fail(call, rc, "Connector", call->connector_id);
         goto out;
@@ -143,64 +135,4 @@ out:
     json_decref(call->resp_json);
     call->resp_json = NULL;
     free((char *)page.after);
-}
-
-void api__put_checkpoint(struct api__call *call)
-{
-    struct ccf_diag d = {{0}};
-    json_t *body = api__body(call);
-    const char *data;
-    size_t len;
-    int rc;
-
-    if (!body)
-        return;
-    if (ccf_checkpoint_from_put(body, &data, &len, &d) < 0) {
-        api__fail(call, 400, "%s", d.msg);
-        goto out;
-    }
-    rc = store_put_checkpoint_by(call->api->store, call->tenant, call->connector_id,
-                                 principal_job(call), data, len);
-    if (rc < 0) {
-        api__store_fail(call, rc, "Connector", call->connector_id);
-        goto out;
-    }
-    api__reply(call, 202, json_object());
-out:
-    json_decref(body);
-}
-
-/* The store's CCF_ENOTFOUND covers both a missing connector and a missing
- * checkpoint; the contract has a message for each. */
-static void checkpoint_not_found(struct api__call *call, int rc)
-{
-    if (rc == CCF_ENOTFOUND && connector_exists(call)) {
-        api__store_fail(call, rc, "Checkpoint for connector", call->connector_id);
-        return;
-    }
-    api__store_fail(call, rc, "Connector", call->connector_id);
-}
-
-void api__get_checkpoint(struct api__call *call)
-{
-    struct ccf_checkpoint cp = {.data = NULL};
-    int rc = store_get_checkpoint(call->api->store, call->tenant, call->connector_id, &cp);
-
-    if (rc < 0) {
-        checkpoint_not_found(call, rc);
-        return;
-    }
-    api__reply(call, 200, json_pack("{s:o}", "checkpoint", ccf_checkpoint_json(&cp)));
-    ccf_checkpoint_clear(&cp);
-}
-
-void api__delete_checkpoint(struct api__call *call)
-{
-    int rc = store_delete_checkpoint(call->api->store, call->tenant, call->connector_id);
-
-    if (rc < 0) {
-        checkpoint_not_found(call, rc);
-        return;
-    }
-    api__reply(call, 204, NULL);
 }

@@ -32,31 +32,54 @@ static bool connector_paused(struct api__call *call)
     return paused;
 }
 
+/* CCF_ECONFLICT (paused or IN_USE), a token's refusal, or the store's
+ * other errors. A replayed token never gets here: the store answers it
+ * before it looks at the connector's state. */
+static void start_failed(struct api__call *call, int rc, const char *token,
+                         const struct ccf_job *job)
+{
+    if (rc == CCF_ECONFLICT && connector_paused(call))
+        api__fail(call, 409, "Connector %s is paused", call->connector_id);
+    else if (rc == CCF_ECONFLICT)
+        api__fail(call, 409, "Connector %s is IN_USE: a job is already active", call->connector_id);
+    else if (rc == CCF_ETOKEN)
+        api__fail(call, 409,
+                  "client_token %s was used with a different request body; use a new token "
+                  "for a different request",
+                  token);
+    else if (rc == STORE_TOKEN_GONE)
+        api__fail(call, 409, "client_token %s started job %s, which is no longer kept", token,
+                  job->id);
+    else
+        api__store_fail(call, rc, "Connector", call->connector_id);
+}
+
 void api__start_job(struct api__call *call)
 {
+    unsigned char hash[CCF_BODY_HASH_LEN];
     struct ccf_job job = {0};
     struct ccf_diag d = {{0}};
     json_t *body = NULL;
+    const char *token = NULL;
     char *env = NULL;
     int rc;
 
     if (call->req->body_len > 0 && !(body = api__body(call)))
         return;
-    if (ccf_job_start_from_json(body, &env, &d) < 0) {
+    if (ccf_job_start_from_json(body, &env, &d) < 0 ||
+        ccf_client_token_from_json(body, &token, hash, &d) < 0) {
         api__fail(call, 400, "%s", d.msg);
         goto out;
     }
-    rc = store_start_job(call->api->store, call->tenant, call->connector_id, env, &job);
-    if (rc == CCF_ECONFLICT && connector_paused(call)) {
-        api__fail(call, 409, "Connector %s is paused", call->connector_id);
-        goto out;
+    if (token) {
+        struct store_token tok = {.token = token, .hash = hash};
+        rc = store_start_job_token(call->api->store, call->tenant, call->connector_id, env, &tok,
+                                   &job);
+    } else {
+        rc = store_start_job(call->api->store, call->tenant, call->connector_id, env, &job);
     }
-    if (rc == CCF_ECONFLICT) {
-        api__fail(call, 409, "Connector %s is IN_USE: a job is already active", call->connector_id);
-        goto out;
-    }
-    if (rc < 0) {
-        api__store_fail(call, rc, "Connector", call->connector_id);
+    if (rc < 0 || rc == STORE_TOKEN_GONE) {
+        start_failed(call, rc, token, &job);
         goto out;
     }
     memcpy(call->resp->job_id, job.id, sizeof(job.id));

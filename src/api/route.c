@@ -74,6 +74,10 @@ static const struct route routes[] = {
      {{"GET", "GetCustomConnectorCheckpoint", api__get_checkpoint},
       {"PUT", "PutCustomConnectorCheckpoint", api__put_checkpoint},
       {"DELETE", "DeleteCustomConnectorCheckpoint", api__delete_checkpoint}}},
+    {{"custom-connectors", ID_C, "checkpoint", "versions"},
+     4,
+     "GET",
+     {{"GET", "ListCustomConnectorCheckpointVersions", api__list_checkpoint_versions}}},
 };
 
 /* The path split into decoded segments; a segment that does not decode is NULL. */

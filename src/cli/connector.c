@@ -50,7 +50,10 @@ static const char create_help[] =
     "Registers a connector and prints it.\n"
     "\n"
     "  --name NAME              3..128 of [a-zA-Z0-9-]; need not be unique\n"
-    "  --description TEXT       3..1000 characters\n" PROPS_HELP "\n"
+    "  --description TEXT       3..1000 characters\n"
+    "  --client-token TOKEN     1..64 of [A-Za-z0-9_-]: within 24 h, the same command again\n"
+    "                           prints the connector it made instead of making another\n" PROPS_HELP
+    "\n"
     "Examples:\n"
     "  ccf connector create --name docs-sync --command ./sync.sh --timeout 600 --env KEY=VALUE\n"
     "  ccf connector create --name hello -- /bin/sh -c 'echo hello'\n"
@@ -234,9 +237,10 @@ static void print_connector(const struct cli *cli, const struct ccf_client_conne
 static int create(struct cli *cli, int argc, char **argv)
 {
     struct props_args a = {0};
-    const char *name = NULL;
+    const char *name = NULL, *token = NULL;
     const struct cli_opt opts[] = {
         {"name", CLI_VALUE, NULL, &name, NULL},
+        {"client-token", CLI_VALUE, NULL, &token, NULL},
         PROPS_OPTS(a),
         {NULL, 0, NULL, NULL, NULL},
     };
@@ -264,6 +268,7 @@ static int create(struct cli *cli, int argc, char **argv)
     spec.description = a.description;
     spec.container_properties = b.p;
     spec.schedule = schedule_of(&a, &sched) ? &sched : NULL;
+    spec.client_token = token;
     if (ccf_client_create_connector(cli->client, &spec, &out) < 0) {
         rc = cli_api_error(cli);
         goto out;

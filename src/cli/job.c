@@ -49,11 +49,16 @@ static const char group_help[] =
     "Run 'ccf job <command> --help' for its options and an example.\n";
 
 static const char start_help[] =
-    "Usage: ccf job start CONNECTOR_ID [--env NAME=VALUE]... [--wait | --follow]\n"
+    "Usage: ccf job start CONNECTOR_ID [--env NAME=VALUE]... [--client-token TOKEN]\n"
+    "                     [--wait | --follow]\n"
     "\n"
     "Starts a job of the connector (one job at a time per connector) and prints it.\n"
+    "It sends a client token (a random one unless given), so that when the connection\n"
+    "breaks ccf asks again without ever starting a second job.\n"
     "\n"
-    "  --env NAME=VALUE   a variable for this job, over the connector's (repeatable)\n"
+    "  --env NAME=VALUE      a variable for this job, over the connector's (repeatable)\n"
+    "  --client-token TOKEN  1..64 of [A-Za-z0-9_-]: within 24 h, the same command again\n"
+    "                        prints the job it started (even if it has ended)\n"
     "  --wait             wait until the job ends, showing its status on stderr, then\n"
     "                     print it; exit 0 if it SUCCEEDED, 3 if it FAILED or STOPPED\n"
     "  --follow           like --wait, printing the job's output instead of the job\n"
@@ -353,14 +358,37 @@ static int ids(struct cli *cli, int argc, char **argv, const struct cli_opt *ext
     return CLI_OK;
 }
 
+/* A dropped connection leaves the outcome unknown: the same token again
+ * returns the job if the first attempt started it, or starts it now. */
+#define START_ATTEMPTS 4
+
+static int start_once_only(struct cli *cli, const char *cid, const struct ccf_client_env *env,
+                           size_t n, const char *token, struct ccf_client_job *job)
+{
+    char fresh[33];
+    int rc = CCF_CLIENT_ETRANSPORT;
+
+    if (!token) {
+        if (ccf_client_token_new(fresh) < 0)
+            return cli_fail("RandomError", "cannot read /dev/urandom for a client token");
+        token = fresh;
+    }
+    for (int i = 0; i < START_ATTEMPTS && rc == CCF_CLIENT_ETRANSPORT; i++) {
+        if (i > 0)
+            cli_sleep_ms(250L << i);
+        rc = ccf_client_start_job_token(cli->client, cid, env, n, token, job);
+    }
+    return rc < 0 ? cli_api_error(cli) : CLI_OK;
+}
+
 static int start(struct cli *cli, int argc, char **argv)
 {
     struct cli_list envw = {0};
     bool wait = false, follow = false;
+    const char *token = NULL;
     const struct cli_opt opts[] = {
-        {"env", CLI_LIST, NULL, NULL, &envw},
-        {"wait", CLI_FLAG, &wait, NULL, NULL},
-        {"follow", CLI_FLAG, &follow, NULL, NULL},
+        {"env", CLI_LIST, NULL, NULL, &envw},  {"client-token", CLI_VALUE, NULL, &token, NULL},
+        {"wait", CLI_FLAG, &wait, NULL, NULL}, {"follow", CLI_FLAG, &follow, NULL, NULL},
         {NULL, 0, NULL, NULL, NULL},
     };
     struct ccf_client_job job = {0}, end = {0};
@@ -372,10 +400,8 @@ static int start(struct cli *cli, int argc, char **argv)
     if ((rc = ids(cli, argc, argv, opts, &w, &cid, NULL)) != CLI_OK || cli->help_asked ||
         (rc = cli_env(cli, &envw, &env)) != CLI_OK || (rc = cli_connect(cli)) != CLI_OK)
         goto out;
-    if (ccf_client_start_job(cli->client, cid, env, envw.n, &job) < 0) {
-        rc = cli_api_error(cli);
+    if ((rc = start_once_only(cli, cid, env, envw.n, token, &job)) != CLI_OK)
         goto out;
-    }
     if (!wait && !follow) {
         print_job(cli, &job);
         goto out;

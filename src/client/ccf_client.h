@@ -214,6 +214,7 @@ struct ccf_client_connector_spec {
     const char *description; /* NULL: none */
     struct ccf_client_container_properties container_properties;
     const struct ccf_client_schedule *schedule; /* NULL: none */
+    const char *client_token; /* NULL: none; else a retry returns the first connector */
 };
 
 /* Fields an update removes (JSON null in the merge patch). */
@@ -304,6 +305,7 @@ struct ccf_client_checkpoint {
     size_t data_len;
     char *created_at;
     char *updated_at;
+    int64_t version; /* 0: the server sent none */
 };
 void ccf_client_checkpoint_clear(struct ccf_client_checkpoint *cp);
 
@@ -415,6 +417,43 @@ int ccf_client_put_checkpoint(struct ccf_client *c, const char *connector_id, co
 int ccf_client_get_checkpoint(struct ccf_client *c, const char *connector_id,
                               struct ccf_client_checkpoint *out);
 int ccf_client_delete_checkpoint(struct ccf_client *c, const char *connector_id);
+
+/* ---- checkpoint versions and idempotent starts (CONTRACT-OPS.md) ---- */
+
+/* A random client_token (32 hex digits, from /dev/urandom) into out. */
+int ccf_client_token_new(char out[33]);
+
+/* StartCustomConnectorJob with client_token (NULL: none): within 24 h the
+ * same token and environment return the first job, even if it has ended. */
+int ccf_client_start_job_token(struct ccf_client *c, const char *connector_id,
+                               const struct ccf_client_env *env, size_t env_len,
+                               const char *client_token, struct ccf_client_job *out);
+
+/* PutCustomConnectorCheckpoint, conditional: expected_version -1 writes
+ * whatever is there, 0 only if there is no checkpoint, N only if the
+ * current version is N (else CCF_CLIENT_EAPI with the server's
+ * PreconditionFailedException). *version (may be NULL) gets the new one. */
+int ccf_client_put_checkpoint_if(struct ccf_client *c, const char *connector_id, const char *data,
+                                 size_t len, int64_t expected_version, int64_t *version);
+/* GetCustomConnectorCheckpoint of a kept version (0: the current one). */
+int ccf_client_get_checkpoint_version(struct ccf_client *c, const char *connector_id,
+                                      int64_t version, struct ccf_client_checkpoint *out);
+
+struct ccf_client_checkpoint_version {
+    int64_t version;
+    int64_t size;
+    char *created_at;
+};
+struct ccf_client_checkpoint_version_list {
+    struct ccf_client_checkpoint_version *items;
+    size_t len;
+    char *next_token;
+};
+void ccf_client_checkpoint_version_list_clear(struct ccf_client_checkpoint_version_list *l);
+/* ListCustomConnectorCheckpointVersions: one page, newest first. */
+int ccf_client_list_checkpoint_versions(struct ccf_client *c, const char *connector_id,
+                                        const struct ccf_client_page *page,
+                                        struct ccf_client_checkpoint_version_list *out);
 
 /* ---- pagination helpers: every page, one item at a time ---- */
 

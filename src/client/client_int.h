@@ -121,6 +121,11 @@ int ccf_client__build_put_checkpoint(struct ccf_client__req *r, const char *conn
 int ccf_client__build_checkpoint(struct ccf_client__req *r, const char *method,
                                  const char *connector_id, struct ccf_client_error *err);
 
+/* Adds key: v (a new reference it takes; NULL: invalid UTF-8) to the JSON
+ * object body of r (ckpt.c). */
+int ccf_client__body_add(struct ccf_client__req *r, const char *key, json_t *v,
+                         struct ccf_client_error *err);
+
 /* ---- responses (response.c): fill *out, or return CCF_CLIENT_EPROTO with
  * *err naming what is wrong. Never crash on any input. ---- */
 

@@ -64,6 +64,10 @@ int ccf_client_create_connector(struct ccf_client *c, const struct ccf_client_co
     struct ccf_client__req r;
     int rc = ccf_client__build_create_connector(&r, spec, ccf_client__err(c));
 
+    if (rc == 0 && spec->client_token)
+        rc = ccf_client__body_add(&r, "client_token", json_string(spec->client_token),
+                                  ccf_client__err(c));
+
     return connector_op(c, rc, &r, false, out);
 }
 

@@ -491,6 +491,8 @@ int ccf_client__parse_checkpoint_response(const char *body, size_t len,
     }
     memcpy(cp.data, json_string_value(data), cp.data_len);
     cp.data[cp.data_len] = '\0';
+    if (json_is_integer(json_object_get(o, "version")))
+        cp.version = json_integer_value(json_object_get(o, "version"));
     *out = cp;
     memset(&cp, 0, sizeof(cp));
 out:

@@ -402,6 +402,8 @@ json_t *ccf_checkpoint_json(const struct ccf_checkpoint *c)
     json_object_set_new(o, "checkpoint_data", json_stringn(c->data, c->data_len));
     json_object_set_new(o, "created_at", ccf_time_json(c->created_at));
     json_object_set_new(o, "updated_at", ccf_time_json(c->updated_at));
+    if (c->version > 0)
+        json_object_set_new(o, "version", json_integer(c->version));
     return o;
 }
 

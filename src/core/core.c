@@ -31,6 +31,10 @@ const char *ccf_strerror(int err)
         return "storage unavailable";
     case CCF_ENOMEM:
         return "out of memory";
+    case CCF_EPRECOND:
+        return "precondition failed";
+    case CCF_ETOKEN:
+        return "client token reused with another request";
     default:
         return "unknown error";
     }

@@ -22,6 +22,8 @@ enum ccf_err {
     CCF_EIO = -5,       /* storage or system failure, logged where it happened (500) */
     CCF_EUNAVAIL = -6,  /* storage busy, full or read-only; retry later (503) */
     CCF_ENOMEM = -7,    /* out of memory */
+    CCF_EPRECOND = -8,  /* a conditional write's condition does not hold (412) */
+    CCF_ETOKEN = -9,    /* a client_token reused with another request body (409) */
 };
 
 const char *ccf_strerror(int err);
@@ -174,6 +176,7 @@ struct ccf_checkpoint {
     size_t data_len;
     int64_t created_at;
     int64_t updated_at;
+    int64_t version; /* 1 on the first put, +1 each put; 0 when unknown */
 };
 void ccf_checkpoint_clear(struct ccf_checkpoint *c);
 

@@ -54,6 +54,19 @@ int ccf_documents_from_delete(const json_t *body, const char ***ids, size_t *n, 
 /* PutCheckpoint: *data borrowed from body. */
 int ccf_checkpoint_from_put(const json_t *body, const char **data, size_t *len, struct ccf_diag *d);
 
+/* Idempotent creates and starts (CONTRACT-OPS.md). */
+#define CCF_CLIENT_TOKEN_MAX 64
+#define CCF_BODY_HASH_LEN    32
+/* *token gets body's client_token (borrowed; NULL when absent) and, when
+ * there is one, hash the SHA-256 of the rest of the body as a JSON value
+ * (key order and spacing do not count). body may be NULL (no body).
+ * CCF_EINVAL with *d set for a token that is not 1..64 of [A-Za-z0-9_-]. */
+int ccf_client_token_from_json(const json_t *body, const char **token,
+                               unsigned char hash[CCF_BODY_HASH_LEN], struct ccf_diag *d);
+/* A checkpoint put's expected_version: -1 when absent, else 0 (none) or
+ * more. CCF_EINVAL with *d set when it is not such an integer. */
+int ccf_checkpoint_expected_version(const json_t *body, int64_t *out, struct ccf_diag *d);
+
 /* Encoders: new references the caller decrefs. */
 json_t *ccf_connector_summary_json(const struct ccf_tenant *t, const struct ccf_connector *c);
 /* The summary plus container_properties. */

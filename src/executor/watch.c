@@ -176,11 +176,14 @@ static bool read_notify(struct executor_local *e, struct xjob *j)
 
 /* The supervisor is gone (or was at recover): last messages, RUNNING if an
  * adopted job ran meanwhile, the outcome; then it leaves the table before
- * it is reaped, so that cancel never signals a recycled pid. */
+ * it is reaped, so that cancel never signals a recycled pid. A job whose
+ * supervisor had already ended at recover (collected) gets its RUNNING too
+ * when it ran: without it the orchestrator would take the exit of an
+ * attempt it never saw start (no retry, no attempt listed). */
 static void end_job(struct executor_local *e, struct xjob *j)
 {
     read_notify(e, j);
-    if (j->adopted && j->alive && !j->running_sent && !j->final_sent) {
+    if (j->adopted && !j->running_sent && !j->final_sent) {
         int dfd = open_job_dir(e, j->id);
         if (dfd >= 0 && executor__exists(dfd, EXECUTOR__RUNNING))
             send_running(e, j);

@@ -316,7 +316,11 @@ static int ended(struct orchestrator *o, size_t i, const struct executor_event *
         return rc; /* keep the event: it is applied again later */
     if (rc == 0 && !ccf_job_status_terminal(job.status)) {
         tr.to = outcome(ev, job.status, j->spec->timeout_s, reason, sizeof(reason));
-        tr.set_exit_code = ev->has_exit_code;
+        /* A stop that beat a retry's RUNNING: that attempt never started as
+         * far as the job says, so it ends as a stop in the wait does, with
+         * the last recorded attempt's exit code (the store's default). */
+        tr.set_exit_code = ev->has_exit_code && !(job.status == CCF_JOB_STOPPING &&
+                                                  job.attempt > 0 && job.attempt < j->attempt);
         tr.exit_code = ev->exit_code;
         tr.failure_reason = reason[0] ? reason : NULL;
         tr.at = ev->at_us; /* it may have ended while ccfd was down */

@@ -123,6 +123,9 @@ static void purge(struct orchestrator *o)
             CCF_LOG_INFO("jobs.purged", CCF_KV_INT("count", n));
     } while (n == PURGE_BATCH);
     store_prune_changes(o->cfg.store, o->cursor);
+    /* client_token rows live 24 h (CONTRACT-OPS.md), whatever the retention. */
+    if ((n = store_purge_tokens(o->cfg.store, ccf_now_us() - STORE_TOKEN_TTL_US)) > 0)
+        CCF_LOG_INFO("tokens.purged", CCF_KV_INT("count", n));
 }
 
 static void wait_for_work(struct orchestrator *o, int64_t due_us)

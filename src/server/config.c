@@ -7,6 +7,7 @@
 
 #include "core/ratelimit.h"
 #include "executor/executor.h"
+#include "store/store.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -139,6 +140,9 @@ static const struct config_key keys[] = {
      "requests a second per access key, BURST at once (default BURST: RPS); over it, 429 "
      "(default 0: no limit)",
      set_rate_limit, .show = show_rate_limit},
+    {"checkpoint-history", "N",
+     "checkpoint versions kept per connector, the current one included (default 10)", NULL,
+     UINT_SLOT(checkpoint_history, 1, STORE_CP_HISTORY_MAX, "versions")},
 };
 #pragma GCC diagnostic pop
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -551,6 +555,7 @@ static void set_defaults(struct server_config *c)
     c->stop_grace = 10;
     c->job_log_max = 64UL << 20;
     c->retention = 7 * 86400;
+    c->checkpoint_history = STORE_CP_HISTORY_DEFAULT;
 }
 
 static const struct config_key *find_key(const char *name)

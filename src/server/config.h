@@ -73,6 +73,7 @@ struct server_config {
     /* Rate limit per access key (rate-limit = RPS[:BURST]); rps 0: none. */
     double rate_limit_rps;
     unsigned rate_limit_burst;
+    unsigned checkpoint_history; /* checkpoint versions kept per connector */
 };
 
 /* What server__config_load decided. */

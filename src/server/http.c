@@ -854,6 +854,32 @@ static void *writer_main(void *arg)
     }
 }
 
+/* A conditional header's value: NULL when absent, API_HEADER_REPEATED when
+ * sent more than once (MHD would hand us the first only). */
+struct cond_header {
+    const char *name;
+    const char *value;
+};
+
+static enum MHD_Result find_cond_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                        const char *value)
+{
+    struct cond_header *h = cls;
+
+    (void)kind;
+    if (strcasecmp(key, h->name) == 0)
+        h->value = h->value ? API_HEADER_REPEATED : (value ? value : "");
+    return MHD_YES;
+}
+
+static const char *cond_header(struct MHD_Connection *conn, const char *name)
+{
+    struct cond_header h = {.name = name};
+
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, find_cond_header, &h);
+    return h.value;
+}
+
 /* The whole request is in. */
 static enum MHD_Result on_request(struct server_http *h, struct MHD_Connection *conn,
                                   struct http_req *r)
@@ -876,6 +902,8 @@ static enum MHD_Result on_request(struct server_http *h, struct MHD_Connection *
     req.body = r->body ? r->body : "";
     req.body_len = r->len;
     req.has_body = r->declared > 0 || r->bytes_in > 0;
+    req.if_match = cond_header(conn, MHD_HTTP_HEADER_IF_MATCH);
+    req.if_none_match = cond_header(conn, MHD_HTTP_HEADER_IF_NONE_MATCH);
     req.tenant = r->tenant;
     req.request_id = r->request_id;
     req.job_id = r->principal_job;

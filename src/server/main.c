@@ -124,7 +124,9 @@ static char *path_join(const char *dir, const char *name)
 static int open_store(const struct server_config *cfg, const char *dir, struct store **out)
 {
     char *db = path_join(dir, "ccf.db");
-    struct store_config sc = {.path = db, .synchronous = cfg->synchronous};
+    struct store_config sc = {.path = db,
+                              .synchronous = cfg->synchronous,
+                              .checkpoint_history = (int)cfg->checkpoint_history};
     int rc;
 
     if ((rc = store_open(out, &sc)) < 0)

@@ -107,16 +107,9 @@ out:
     return rc;
 }
 
-struct create_connector {
-    const char *tk;
-    const struct ccf_connector *in;
-    char id[CCF_CONNECTOR_ID_LEN + 1];
-    int64_t now;
-};
-
-static int create_connector_tx(struct store__conn *c, void *arg)
+int store__create_connector_tx(struct store__conn *c, void *arg)
 {
-    struct create_connector *a = arg;
+    struct store__create *a = arg;
     sqlite3_stmt *st = NULL;
     int rc;
 
@@ -137,13 +130,13 @@ static int create_connector_tx(struct store__conn *c, void *arg)
 int store_create_connector(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c)
 {
     char tk[STORE__TENANT_KEY_MAX];
-    struct create_connector a = {.tk = tk, .in = c, .now = ccf_now_us()};
+    struct store__create a = {.tk = tk, .in = c, .now = ccf_now_us()};
     int rc;
 
     if (!c->name || !c->properties)
         return CCF_EINVAL;
     store__tenant_key(t, tk);
-    if ((rc = store__write(s, create_connector_tx, &a, "create_connector")) < 0)
+    if ((rc = store__write(s, store__create_connector_tx, &a, "create_connector")) < 0)
         return rc;
     memcpy(c->id, a.id, sizeof(a.id));
     c->status = CCF_CONNECTOR_AVAILABLE;

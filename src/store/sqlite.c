@@ -40,7 +40,8 @@ struct store {
     char *probe;             /* path + PROBE_SUFFIX, for store__read_only */
     const char *synchronous; /* static: "FULL", "NORMAL" or "OFF" */
     int busy_timeout_ms;
-    pthread_key_t key; /* the calling thread's struct store__conn */
+    int64_t cp_history; /* checkpoint versions kept */
+    pthread_key_t key;  /* the calling thread's struct store__conn */
     bool key_created;
     pthread_mutex_t mu; /* guards conns */
     struct store__conn *conns;
@@ -286,7 +287,8 @@ int store_open(struct store **out, const struct store_config *cfg)
     size_t n;
     int rc;
 
-    if (!cfg || !cfg->path || cfg->busy_timeout_ms < 0)
+    if (!cfg || !cfg->path || cfg->busy_timeout_ms < 0 || cfg->checkpoint_history < 0 ||
+        cfg->checkpoint_history > STORE_CP_HISTORY_MAX)
         return CCF_EINVAL;
     s = ccf_xcalloc(1, sizeof(*s));
     pthread_mutex_init(&s->mu, NULL);
@@ -296,6 +298,8 @@ int store_open(struct store **out, const struct store_config *cfg)
     s->probe = ccf_xmalloc(n);
     snprintf(s->probe, n, "%s%s", cfg->path, PROBE_SUFFIX);
     s->busy_timeout_ms = cfg->busy_timeout_ms ? cfg->busy_timeout_ms : BUSY_TIMEOUT_DEFAULT_MS;
+    s->cp_history =
+        cfg->checkpoint_history > 0 ? cfg->checkpoint_history : STORE_CP_HISTORY_DEFAULT;
     if ((rc = parse_synchronous(cfg->synchronous, &s->synchronous)) < 0)
         goto fail;
     if ((rc = pthread_key_create(&s->key, conn_destroy)) != 0) {
@@ -385,4 +389,9 @@ void store__notify(struct store *s)
 {
     if (s->hook)
         s->hook(s->hook_ctx);
+}
+
+int64_t store__cp_history(const struct store *s)
+{
+    return s->cp_history;
 }

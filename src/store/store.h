@@ -23,7 +23,12 @@ struct store_config {
     const char *path;        /* the database file; created if missing */
     const char *synchronous; /* "FULL" (NULL: the default), "NORMAL" or "OFF" */
     int busy_timeout_ms;     /* 0: default 5000 */
+    int checkpoint_history;  /* checkpoint versions kept, the current one included;
+                                0: STORE_CP_HISTORY_DEFAULT */
 };
+
+#define STORE_CP_HISTORY_DEFAULT 10
+#define STORE_CP_HISTORY_MAX     1000
 
 /* Opens (creating and migrating) the database. CCF_EUNAVAIL if it cannot be
  * opened, CCF_EIO if its schema is newer than this build understands. */
@@ -226,7 +231,8 @@ int store_list_documents_not_seen(struct store *s, const struct ccf_tenant *t,
                                   const char *connector_id, const char *job_id,
                                   const struct store_page *p, store_document_fn visit, void *ctx,
                                   char **next);
-/* store_put_checkpoint, counted in job_id's checkpoint_puts (NULL: no job). */
+/* store_put_checkpoint, counted in job_id's checkpoint_puts (NULL: no job);
+ * store_put_checkpoint_if below is the same with a condition. */
 int store_put_checkpoint_by(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                             const char *job_id, const char *data, size_t len);
 
@@ -239,7 +245,71 @@ int store_put_checkpoint(struct store *s, const struct ccf_tenant *t, const char
  * apart with store_get_connector. Clear *out with ccf_checkpoint_clear. */
 int store_get_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                          struct ccf_checkpoint *out);
+/* Deletes the checkpoint and its kept versions: the next put is version 1. */
 int store_delete_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id);
+
+/* Checkpoint versions. A put makes version current + 1 (1 when there is
+ * none) and keeps the last checkpoint_history versions, the current one
+ * included; older ones are dropped in the same transaction. */
+
+/* expect: STORE_CP_ANY (no condition), STORE_CP_EXISTS (only if there is a
+ * checkpoint), 0 (only if there is none) or N (only if the current version
+ * is N). CCF_ENOTFOUND for a missing connector (before the condition),
+ * CCF_EPRECOND when the condition does not hold (nothing written, nothing
+ * counted). A put that is written counts in job_id's checkpoint_puts
+ * (NULL: no job), in the same transaction. On success *version (may be
+ * NULL) gets the new version. */
+#define STORE_CP_ANY    (-1)
+#define STORE_CP_EXISTS (-2)
+int store_put_checkpoint_if(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                            const char *job_id, const char *data, size_t len, int64_t expect,
+                            int64_t *version);
+/* Version `version` (0: the current one) as it was when current, but with
+ * the checkpoint's created_at. CCF_ENOTFOUND when the connector, its
+ * checkpoint or that version (no longer kept) does not exist. */
+int store_get_checkpoint_version(struct store *s, const struct ccf_tenant *t,
+                                 const char *connector_id, int64_t version,
+                                 struct ccf_checkpoint *out);
+struct store_cp_version {
+    int64_t version;
+    int64_t size;       /* bytes of checkpoint_data */
+    int64_t created_at; /* when this version was written */
+};
+typedef int (*store_cp_version_fn)(void *ctx, const struct store_cp_version *v);
+/* The kept versions, newest first; page keys are version numbers.
+ * CCF_ENOTFOUND when the connector or its checkpoint does not exist. */
+int store_list_checkpoint_versions(struct store *s, const struct ccf_tenant *t,
+                                   const char *connector_id, const struct store_page *p,
+                                   store_cp_version_fn visit, void *ctx, char **next);
+
+/* Idempotent creates and starts (client_token). A token is kept per tenant,
+ * operation (and connector, for a start) for STORE_TOKEN_TTL_US, with the
+ * fingerprint of its request body; the token row is inserted in the
+ * transaction that makes the resource, so of two concurrent requests with
+ * one token exactly one makes it and the other replays it. */
+#define STORE_TOKEN_TTL_US (INT64_C(86400) * 1000000)
+struct store_token {
+    const char *token;         /* 1..64 of [A-Za-z0-9_-] */
+    const unsigned char *hash; /* 32 bytes: the body's fingerprint */
+    int64_t now;               /* 0: the clock; tests move it */
+};
+enum store_token_result {
+    STORE_TOKEN_NEW = 0,    /* made now; *out is the new resource */
+    STORE_TOKEN_REPLAY = 1, /* the token's resource, as it is now, in *out */
+    STORE_TOKEN_GONE = 2,   /* the token's resource no longer exists; only its id in *out */
+};
+/* store_create_connector with a token: an enum store_token_result, or
+ * CCF_ETOKEN when the token was used with another body, or the errors of
+ * store_create_connector. On REPLAY clear *c with ccf_connector_clear. */
+int store_create_connector_token(struct store *s, const struct ccf_tenant *t,
+                                 struct ccf_connector *c, const struct store_token *tok);
+/* store_start_job with a token, checked before the connector's state: a
+ * replay returns the first job whatever the connector's state now. */
+int store_start_job_token(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                          const char *environment, const struct store_token *tok,
+                          struct ccf_job *out);
+/* Deletes tokens made before `before`; returns how many. */
+int store_purge_tokens(struct store *s, int64_t before);
 
 /* The job-change stream. Every job insert and status change writes one row
  * in the transaction that made it; seq grows strictly. */

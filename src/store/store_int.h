@@ -73,6 +73,16 @@ enum store__q {
     STORE__Q_SCHED_ADVANCE,
     STORE__Q_DOC_RANGE,
     STORE__Q_DOC_KEEP,
+    STORE__Q_CP_CURRENT,
+    STORE__Q_CP_KEEP,
+    STORE__Q_CP_TRIM,
+    STORE__Q_CP_PUT_V,
+    STORE__Q_CP_GET_V,
+    STORE__Q_CP_LIST_V,
+    STORE__Q_CP_DELETE_V,
+    STORE__Q_TOKEN_GET,
+    STORE__Q_TOKEN_PUT,
+    STORE__Q_TOKEN_PURGE,
     STORE__Q_COUNT
 };
 
@@ -112,6 +122,8 @@ void store__notify(struct store *s);
 void store__suspect(struct store *s);
 /* The file system holding the database is mounted read-only. */
 bool store__read_only(struct store *s);
+/* Checkpoint versions kept (store_config's checkpoint_history). */
+int64_t store__cp_history(const struct store *s);
 /* store_open has not finished: an error now makes ccfd exit, not wait. */
 bool store__starting(const struct store *s);
 
@@ -209,6 +221,15 @@ size_t store__utf8_prefix(const char *s, size_t max_chars);
 /* The connector's status (>= 0), or CCF_ENOTFOUND for this tenant. */
 int store__connector_status(struct store__conn *c, const char *tenant_key, const char *id,
                             const char *op);
+/* The transaction body of a create, for tokens.c. arg is a struct
+ * store__create. A start's is store__start_job (jobs.c). */
+struct store__create {
+    const char *tk;
+    const struct ccf_connector *in;
+    char id[CCF_CONNECTOR_ID_LEN + 1];
+    int64_t now;
+};
+int store__create_connector_tx(struct store__conn *c, void *arg);
 
 /* docstats.c */
 

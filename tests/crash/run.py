@@ -21,6 +21,13 @@ on the same data directory, and the invariants checked after every restart:
   connector is AVAILABLE, no supervisor is left, and ccfd exits 0 on SIGTERM;
 - jobs that write with their own keys: their stats are exact and every
   document's last job agrees with not_seen_by_job (crash_docstats.py).
+- checkpoint versions (issue 12): the version is the one the last
+  acknowledged put answered (a cut-off put: old + 1 if applied, else old),
+  the kept history is that many versions back without a gap, and a
+  conditional put on the acknowledged version succeeds;
+- client tokens (issue 12): a create or start retried with its token after a
+  kill returns the acknowledged connector or job (a cut-off one: the one it
+  made, or a fresh one if it made none), never a second one.
 
 CRASH_SEED=N replays a run's choices (the operations, their arguments and
 the kill delays; thread timing still varies). CRASH_KILLS (default 50) sets
@@ -106,6 +113,8 @@ class Conn:
         self.docs = {}
         self.checkpoint = None
         self.jobs = {}
+        self.cp_version = 0  # the acknowledged checkpoint version (0: none)
+        self.tokens = {}  # client_token -> (job id, request body) of acknowledged starts
 
 
 class Pending:
@@ -292,10 +301,11 @@ class Worker(threading.Thread):
         retry = self.rng.random() < 0.4
         if retry:
             props["retry_strategy"] = RETRY_STRATEGY
+        body = {"name": name, "description": desc, "container_properties": props,
+                "client_token": f"create-{self.world.seed:x}-{n}"}
         p = Pending("create", name=name, description=desc, timeout=timeout, owner=self.w,
-                    retry=retry)
-        r = self.send(p, "POST", CONNECTORS, {"name": name, "description": desc,
-                                              "container_properties": props})
+                    retry=retry, body=body)
+        r = self.send(p, "POST", CONNECTORS, body)
         check(r.status == 201, f"create answered {r.status}: {r.body[:300]!r}")
         cid = r.json["connector"]["connector_id"]
         with self.world.lock:
@@ -328,17 +338,24 @@ class Worker(threading.Thread):
 
     def checkpoint(self, c):
         data = f"cursor {self.world.next()} \u0000 \u00e9 " + "x" * self.rng.randint(0, 3000)
-        p = Pending("checkpoint", c, new=data, old=c.checkpoint)
-        r = self.send(p, "PUT", f"{CONNECTORS}/{c.id}/checkpoint", {"checkpoint_data": data})
-        check(r.status == 202, f"put checkpoint on {c.id} answered {r.status}")
+        p = Pending("checkpoint", c, new=data, old=c.checkpoint, old_version=c.cp_version)
+        body = {"checkpoint_data": data}
+        if self.rng.random() < 0.5:  # this worker is its connectors' only writer: it holds
+            body["expected_version"] = c.cp_version
+        r = self.send(p, "PUT", f"{CONNECTORS}/{c.id}/checkpoint", body)
+        check(r.status == 202, f"put checkpoint on {c.id} answered {r.status}: {r.body[:200]!r}")
+        check(r.json.get("version") == c.cp_version + 1,
+              f"put checkpoint on {c.id} after version {c.cp_version} answered {r.json}")
         c.checkpoint = data
+        c.cp_version += 1
 
     def delete_checkpoint(self, c):
-        p = Pending("checkpoint", c, new=None, old=c.checkpoint)
+        p = Pending("checkpoint", c, new=None, old=c.checkpoint, old_version=c.cp_version)
         r = self.send(p, "DELETE", f"{CONNECTORS}/{c.id}/checkpoint")
         check(r.status == 204 or (r.status == 404 and c.checkpoint is None),
               f"delete checkpoint on {c.id} answered {r.status}; acknowledged: {c.checkpoint!r:.40}")
         c.checkpoint = None
+        c.cp_version = 0
 
     def update_connector(self, c):
         n = self.world.next()
@@ -357,16 +374,20 @@ class Worker(threading.Thread):
         code = self.rng.choice([0, 0, 1, 2])
         sleep = f"{self.rng.uniform(0, 1.5):.2f}"
         until = self.rng.randint(1, 3) if c.retry else 1
-        p = Pending("start", c, code=code, sleep=sleep, until=until)
-        r = self.send(p, "POST", f"{CONNECTORS}/{c.id}/jobs",
-                      {"environment": [{"name": "CODE", "value": str(code)},
-                                       {"name": "SLEEP", "value": sleep},
-                                       {"name": "UNTIL", "value": str(until)}]})
+        body = {"environment": [{"name": "CODE", "value": str(code)},
+                                {"name": "SLEEP", "value": sleep},
+                                {"name": "UNTIL", "value": str(until)}]}
+        if self.rng.random() < 0.5:
+            body["client_token"] = f"start-{self.world.seed:x}-{self.world.next()}"
+        p = Pending("start", c, code=code, sleep=sleep, until=until, body=body)
+        r = self.send(p, "POST", f"{CONNECTORS}/{c.id}/jobs", body)
         check(r.status in (201, 409), f"start on {c.id} answered {r.status}")
         if r.status == 201:
             jid = r.json["job"]["job_id"]
             c.jobs[jid] = Job(jid, code, sleep)
             c.jobs[jid].until = until
+            if "client_token" in body:
+                c.tokens[body["client_token"]] = (jid, body)
             with self.world.lock:
                 self.world.stats["jobs"] += 1
 
@@ -458,6 +479,7 @@ def resolve(world, client, p):
         check(got in (p.new, p.old), f"checkpoint of {c.id} is neither the old nor the new one")
         applied = got == p.new and p.new != p.old
         c.checkpoint = got
+        ckpt_resolve(c, p, r, applied)
     elif p.kind == "update":
         conn = client.get_connector(c.id)
         got = {"name": conn["name"], "description": conn.get("description"),
@@ -471,6 +493,7 @@ def resolve(world, client, p):
                if j["job_id"] not in known]
         check(len(new) <= 1, f"{len(new)} unknown jobs on {c.id} after one cut-off start")
         applied = bool(new)
+        p.found = new[0]["job_id"] if new else None
         if new:
             c.jobs[new[0]["job_id"]] = Job(new[0]["job_id"], p.code, p.sleep)
             c.jobs[new[0]["job_id"]].until = p.until
@@ -568,6 +591,82 @@ def verify(world, client):
     for p in pending:
         resolve(world, client, p)
     check_connectors(world, client, [p for p in pending if p.kind == "create"])
+    check_versions_and_tokens(world, client, pending)
+
+
+# ------------------------------ checkpoint versions and client tokens (issue 12)
+
+HISTORY = 10  # ccfd's default checkpoint-history
+
+
+def ckpt_resolve(c, p, r, applied):
+    """A cut-off checkpoint put or delete: the version moved with the data."""
+    got = r.json["checkpoint"]["version"] if r.status == 200 else 0
+    if p.new is None:  # a delete
+        want = 0 if applied or p.old is None else p.old_version
+    else:
+        want = p.old_version + 1 if applied else p.old_version
+    check(got == want, f"checkpoint of {c.id}: version {got} after a cut-off write "
+          f"(acknowledged {p.old_version}, applied: {applied})")
+    c.cp_version = got
+
+
+def check_checkpoint_versions(client, c):
+    r = client.get(f"{CONNECTORS}/{c.id}/checkpoint", check=False)
+    got = r.json["checkpoint"]["version"] if r.status == 200 else 0
+    check(got == c.cp_version, f"checkpoint of {c.id}: version {got}, acknowledged {c.cp_version}")
+    if not got:
+        return
+    check(r.header("ETag") == f'"{got}"', f"checkpoint of {c.id}: ETag {r.header('ETag')}")
+    vs = [v["version"] for v in list_all(client, f"{CONNECTORS}/{c.id}/checkpoint/versions",
+                                         "versions")]
+    want = list(range(got, max(0, got - HISTORY), -1))
+    check(vs == want, f"checkpoint of {c.id}: versions {vs[:12]}, wanted {want[:12]}")
+
+
+def retry_token(world, client, c, token, body, jid):
+    """A start sent again with its token: the job it made (jid), or a new
+    job if it made none (jid None: then 201 or 409)."""
+    r = client.post(f"{CONNECTORS}/{c.id}/jobs", body, check=False)
+    if jid is not None:
+        check(r.status == 201 and r.json["job"]["job_id"] == jid,
+              f"start on {c.id} retried with token {token}: {r.status} {r.body[:200]!r}, "
+              f"acknowledged job {jid}")
+        return
+    check(r.status in (201, 409), f"start on {c.id} retried with token {token}: {r.status}")
+    if r.status == 201:
+        new = r.json["job"]["job_id"]
+        check(new not in c.jobs, f"retried token {token} returned known job {new}")
+        env = {e["name"]: e["value"] for e in body["environment"]}
+        c.jobs[new] = Job(new, int(env["CODE"]), env["SLEEP"])
+        c.jobs[new].until = int(env["UNTIL"])
+        c.tokens[token] = (new, body)
+        world.stats["jobs"] += 1
+
+
+def retry_create(world, client, p):
+    r = client.post(CONNECTORS, p.body, check=False)
+    check(r.status == 201, f"create retried with token {p.body['client_token']}: {r.status}")
+    cid = r.json["connector"]["connector_id"]
+    made = [x for x in world.conns.values() if x.name == p.name]
+    if made:  # the cut-off create made it: the token returns that one
+        check(cid == made[0].id, f"create retried with its token made {cid}, not {made[0].id}")
+    else:  # it made none: now it does, once
+        world.conns[cid] = Conn(cid, p.name, p.description, p.timeout, p.owner)
+        world.conns[cid].retry = p.retry
+
+
+def check_versions_and_tokens(world, client, pending):
+    for p in pending:
+        if p.kind == "create":
+            retry_create(world, client, p)
+        elif p.kind == "start" and "client_token" in p.body and p.conn.id in world.conns:
+            retry_token(world, client, p.conn, p.body["client_token"], p.body,
+                        getattr(p, "found", None))
+    for c in world.conns.values():
+        check_checkpoint_versions(client, c)
+        for token, (jid, body) in list(c.tokens.items())[-5:]:
+            retry_token(world, client, c, token, body, jid)
 
 
 def wait_all_ended(world, client, timeout=60):

@@ -67,6 +67,7 @@ ERROR_TYPES = {
     404: {"ResourceNotFoundException"},
     405: {"MethodNotAllowedException"},
     409: {"ConflictException"},
+    412: {"PreconditionFailedException"},
     413: {"PayloadTooLargeException"},
     415: {"UnsupportedMediaTypeException"},
     429: {"ThrottlingException"},
@@ -79,7 +80,7 @@ SUMMARY_OPTIONAL = {"description", "active_job_id", "schedule", "next_run_at", "
 JOB_REQUIRED = {"job_id", "connector_id", "status", "created_at", "updated_at"}
 JOB_OPTIONAL = {"started_at", "completed_at", "exit_code", "failure_reason", "trigger"}
 DOC_KEYS = {"document_id", "checksum", "created_at", "updated_at"}
-CHECKPOINT_KEYS = {"connector_id", "checkpoint_data", "created_at", "updated_at"}
+CHECKPOINT_KEYS = {"connector_id", "checkpoint_data", "created_at", "updated_at", "version"}
 JOB_STATUSES = ["STARTED", "RUNNING", "STOPPING", "SUCCEEDED", "FAILED", "STOPPED"]
 
 # CCF_STRICT=0 turns off the general checks on every response (to see which
@@ -628,7 +629,7 @@ class Client:
 
     def put_checkpoint(self, cid, data):
         r = expect(self.put(f"{CONNECTORS}/{cid}/checkpoint", {"checkpoint_data": data}), 202)
-        assert r.json == {}, f"{r}"
+        assert set(r.json) == {"version"} and r.json["version"] >= 1, f"{r}"
         return r
 
     def get_checkpoint(self, cid):

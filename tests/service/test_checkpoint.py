@@ -27,7 +27,7 @@ def cp_path(cid):
 def test_put_get_delete(client):
     cid = client.create_connector()["connector_id"]
     r = expect(client.put(cp_path(cid), {"checkpoint_data": "state-1"}), 202)
-    assert r.json == {}, r
+    assert r.json == {"version": 1}, r
     r = expect(client.get(cp_path(cid)), 200)
     assert set(r.json) == {"checkpoint"}, r
     c = r.json["checkpoint"]

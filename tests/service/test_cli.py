@@ -55,7 +55,7 @@ GROUPS = {
     "connector": ["create", "get", "list", "update", "delete"],
     "job": ["start", "get", "list", "stop", "wait", "logs"],
     "document": ["put", "delete", "list"],
-    "checkpoint": ["put", "get", "delete"],
+    "checkpoint": ["put", "get", "delete", "versions", "restore"],
 }
 
 

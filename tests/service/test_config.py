@@ -126,6 +126,7 @@ def test_every_key_has_its_variable(tmp_path):
         "tls-key": str(tmp_path / "key.pem"), "quiet": "on", "rate-limit": "2.5:7",
         "image-map": r"a(b)=c\1", "podman-network": "bridge",
         "slurm-conf": str(tmp_path / "slurm.conf"), "slurm-partition": "batch",
+        "checkpoint-history": "25",
     }
     assert sorted(values) == sorted(help_keys()), "a new key: give it a value here"
     env = clean_env(**{"CCF_" + k.upper().replace("-", "_"): v for k, v in values.items()})
@@ -165,6 +166,7 @@ def test_empty_variable_is_unset():
     ("CCF_ACCESS_LOG", "maybe", "expected true or false"),
     ("CCF_AUTH", "basic", "expected sigv4 or none"),
     ("CCF_LOG_LEVEL", "loud", "expected debug, info, warn or error"),
+    ("CCF_CHECKPOINT_HISTORY", "1001", "expected a number of versions 1..1000"),
 ])
 def test_bad_variable_is_a_usage_error_naming_it(var, value, words):
     r = run("--print-config", env=clean_env(**{var: value}))
