@@ -57,8 +57,12 @@
 #define MSG_STOPPING     "Server is shutting down; retry the request"
 #define MSG_NUL          "The request-target contains a NUL byte"
 #define REASON_THROTTLED "over the rate limit"
-/* The one target open without a signature (a load balancer's probe). */
-#define OPEN_PATH "/healthz"
+/* The targets open without a signature (a load balancer's probes, a
+ * Prometheus scrape). */
+#define OPEN_PATH    "/healthz"
+#define READY_PATH   "/readyz"
+#define METRICS_PATH "/metrics"
+#define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 /* Random bytes for request ids, drawn from the kernel 512 at a time: a
  * getrandom(2) per request was one syscall in seven of a GET. Per thread, and
@@ -155,6 +159,12 @@ static void log_request(const struct http_req *r, enum MHD_RequestTerminationCod
         CCF_KV_STR("reason", r->reason));
 }
 
+static bool open_path(const char *path)
+{
+    return strcmp(path, OPEN_PATH) == 0 || strcmp(path, READY_PATH) == 0 ||
+           strcmp(path, METRICS_PATH) == 0;
+}
+
 /* Logs the request and frees what it holds; r is ready for the next one. */
 static void req_end(struct server_http *h, struct http_req *r, enum MHD_RequestTerminationCode toe)
 {
@@ -163,6 +173,8 @@ static void req_end(struct server_http *h, struct http_req *r, enum MHD_RequestT
 
     if (h->access_log)
         log_request(r, toe);
+    if (h->metrics_on)
+        server__metrics_request(h->metrics, r->operation, r->status, ccf_mono_us() - r->started_us);
     auth_pending_free(r->auth);
     free(r->target);
     free(r->path);
@@ -489,7 +501,7 @@ static bool throttled(struct server_http *h, struct MHD_Connection *conn, struct
 {
     unsigned retry_s = 1;
 
-    if (!h->rl || strcmp(r->path, OPEN_PATH) == 0 ||
+    if (!h->rl || open_path(r->path) ||
         ccf_ratelimit_allow(h->rl, key, ccf_mono_us(), take, &retry_s))
         return false;
     *ret = send_throttled(h, conn, r, key, retry_s);
@@ -508,7 +520,7 @@ static bool authenticate_body(struct server_http *h, struct MHD_Connection *conn
     if (!r->auth) {
         if (!h->auth)
             r->tenant = h->tenant;
-        if (!h->auth || strcmp(r->path, OPEN_PATH) == 0)
+        if (!h->auth || open_path(r->path))
             return true; /* /healthz needs no tenant */
         /* Cannot happen: on_headers either checked the headers or answered. */
         *ret = server__http_send_error(h, conn, r, 500,
@@ -554,7 +566,7 @@ static enum MHD_Result on_headers(struct server_http *h, struct MHD_Connection *
         if (r->declared > CCF_BODY_MAX)
             return server__http_send_error(h, conn, r, 413, MSG_TOO_LARGE);
     }
-    if (h->auth && strcmp(r->path, OPEN_PATH) != 0) {
+    if (h->auth && !open_path(r->path)) {
         ret = authenticate_headers(h, conn, r);
         if (r->status != 0 || ret != MHD_YES)
             return ret; /* refused */
@@ -662,6 +674,36 @@ static const char *cond_header(struct MHD_Connection *conn, const char *name)
     return h.value;
 }
 
+/* GET /readyz, and GET /metrics unless metrics = off; NULL: not ours (the
+ * api answers, a 404 for /metrics when off). */
+static struct api_response *operator_answer(struct server_http *h, const struct http_req *r)
+{
+    bool ready = strcmp(r->path, READY_PATH) == 0;
+    struct api_response *resp;
+
+    if (!ready && !(h->metrics_on && strcmp(r->path, METRICS_PATH) == 0))
+        return NULL;
+    resp = ccf_xcalloc(1, sizeof(*resp));
+    resp->operation = ready ? server__op_readiness : server__op_metrics;
+    if (strcmp(r->method, "GET") != 0) {
+        api_error(resp, 405, "Only GET is allowed here");
+        resp->headers[0].name = "Allow";
+        snprintf(resp->headers[0].value, sizeof(resp->headers[0].value), "GET");
+        resp->nheaders = 1;
+        return resp;
+    }
+    if (ready) {
+        resp->status = server__metrics_ready(h->metrics, &resp->body, &resp->body_len);
+        resp->content_type = "application/json";
+    } else if (server__metrics_render(h->metrics, &resp->body, &resp->body_len) < 0) {
+        api_error(resp, 500, "Internal error: the metrics could not be rendered");
+    } else {
+        resp->status = 200;
+        resp->content_type = METRICS_TYPE;
+    }
+    return resp;
+}
+
 /* The whole request is in. */
 static enum MHD_Result on_request(struct server_http *h, struct MHD_Connection *conn,
                                   struct http_req *r)
@@ -676,6 +718,8 @@ static enum MHD_Result on_request(struct server_http *h, struct MHD_Connection *
         return ret;
     if (throttled(h, conn, r, r->access_key_id, true, &ret))
         return ret;
+    if (open_path(r->path) && (resp = operator_answer(h, r)))
+        return server__http_answer(h, conn, r, resp);
     memset(&req, 0, sizeof(req));
     req.method = r->method;
     req.target = r->target;
@@ -760,6 +804,8 @@ int server__http_start(struct server_http **out, const struct server_http_config
     h->tls = cfg->tls;
     h->rl = cfg->ratelimit;
     h->access_log = cfg->access_log;
+    h->metrics = cfg->metrics;
+    h->metrics_on = cfg->metrics_on;
     h->listen_fd = MHD_INVALID_SOCKET;
     atomic_init(&h->stopping, false);
     atomic_init(&h->in_flight, 0);

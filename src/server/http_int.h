@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "server/http.h"
+#include "server/metrics.h"
 
 #define REQUEST_ID_LEN 36 /* a UUID v4 */
 
@@ -37,6 +38,8 @@ struct server_http {
     struct ccf_tenant tenant; /* auth = none's tenant */
     unsigned port;
     bool access_log; /* access-log: a line per request */
+    struct server_metrics *metrics;
+    bool metrics_on;
     atomic_bool stopping;
     atomic_size_t in_flight;
     atomic_uint_fast64_t seq; /* request ids if the CSPRNG fails */
