@@ -11,6 +11,7 @@ set -eu
 # crun, on these machines; catatonit for --init; busybox for the test image).
 # slurm-wlm munge: the Slurm executor's tests run a one-node cluster
 # (scripts/slurm-cluster.sh).
+# prometheus: promtool checks the /metrics text (tests/service/test_metrics.py).
 PACKAGES="make gcc clang pkg-config libmicrohttpd-dev libsqlite3-dev libjansson-dev
 libssl-dev libinih-dev libcmocka-dev libcurl4-openssl-dev libgnutls28-dev openssl
 libglib2.0-dev
@@ -18,7 +19,8 @@ python3 python3-pytest python3-requests python3-boto3 awscli sqlite3 curl jq
 e2fsprogs mount
 systemd strace tzdata
 podman runc catatonit busybox-static
-slurm-wlm munge"
+slurm-wlm munge
+prometheus"
 if [ "${1:-}" = "--bench" ]; then
     # make bench: wrk drives the HTTP load.
     PACKAGES="$PACKAGES wrk"

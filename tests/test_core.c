@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/histo.h"
 #include "core/validate.h"
 
 static void test_ids(void **state)
@@ -383,6 +384,31 @@ static void test_json_oom_aborts(void **state)
         fail_msg("a failed allocation did not abort (status %d)", status);
 }
 
+/* A value on a bound falls in that bucket (le); the text is cumulative and
+ * _count is the +Inf bucket. */
+static void test_histo_buckets_are_cumulative(void **state)
+{
+    static const uint64_t b[] = {10, 100};
+    struct ccf_histo h;
+    char *text = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&text, &n);
+
+    (void)state;
+    ccf_histo_init(&h, b, 2, 1);
+    ccf_histo_observe(&h, 10);
+    ccf_histo_observe(&h, 11);
+    ccf_histo_observe(&h, 1000);
+    ccf_histo_write(&h, f, "x", "op=\"A\"");
+    fclose(f);
+    assert_string_equal(text, "x_bucket{op=\"A\",le=\"10\"} 1\n"
+                              "x_bucket{op=\"A\",le=\"100\"} 2\n"
+                              "x_bucket{op=\"A\",le=\"+Inf\"} 3\n"
+                              "x_sum{op=\"A\"} 1021\n"
+                              "x_count{op=\"A\"} 3\n");
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_job_environment),
         cmocka_unit_test(test_checkpoint_put),
         cmocka_unit_test(test_json_oom_aborts),
+        cmocka_unit_test(test_histo_buckets_are_cumulative),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

@@ -39,6 +39,11 @@ struct api_config {
 int api_create(struct api **out, const struct api_config *cfg);
 void api_destroy(struct api *a);
 
+/* The i-th operation name the router can answer with (0, 1, ... until
+ * NULL): the bounded set of api_response.operation values, which are these
+ * very pointers. Static. */
+const char *api_operation_name(size_t i);
+
 /* One request. Every pointer is borrowed for the call. */
 struct api_request {
     const char *method;       /* "GET", "POST", ... */

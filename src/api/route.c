@@ -140,6 +140,8 @@ static bool json_media_type(const char *ct)
     return n == 16 && strncasecmp(ct, "application/json", 16) == 0;
 }
 
+static const char health_op[] = "Health";
+
 static void not_found_route(struct api__call *call)
 {
     api__fail(call, 404, "No API resource at this path; see the API reference for the paths");
@@ -149,7 +151,7 @@ static void healthz(struct api__call *call)
 {
     int rc;
 
-    call->resp->operation = "Health";
+    call->resp->operation = health_op;
     if (strcmp(call->req->method, "GET") != 0) {
         api__fail(call, 405, "Method %.16s is not allowed here; allowed: GET", call->req->method);
         call->resp->headers[0].name = "Allow";
@@ -256,4 +258,15 @@ void api_handle(struct api *a, const struct api_request *req, struct api_respons
     call.query_string = q ? q + 1 : "";
     route(&call, req->target, plen);
     api__query_free(&call);
+}
+
+const char *api_operation_name(size_t i)
+{
+    for (size_t r = 0; r < sizeof(routes) / sizeof(routes[0]); r++) {
+        for (size_t k = 0; k < 3 && routes[r].m[k].method; k++) {
+            if (i-- == 0)
+                return routes[r].m[k].op;
+        }
+    }
+    return i == 0 ? health_op : NULL;
 }

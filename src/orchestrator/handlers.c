@@ -20,6 +20,17 @@ static void log_transition(const struct store_job_ref *ref, enum ccf_job_status 
                  CCF_KV_INT("result", rc));
 }
 
+/* A job this orchestrator moved to a terminal status (1: it moved, not a
+ * redelivery), for /metrics. */
+static void count_end(struct orchestrator *o, const struct ccf_job *job)
+{
+    if ((unsigned)job->status < CCF_JOB_STATUS_COUNT)
+        atomic_fetch_add_explicit(&o->metrics.finished[job->status], 1, memory_order_relaxed);
+    if (job->started_at > 0 && job->completed_at >= job->started_at)
+        ccf_histo_observe(&o->metrics.duration,
+                          (uint64_t)(job->completed_at - job->started_at) / 1000000);
+}
+
 /* Applies the terminal transition tr. Once STOPPING, a job ends STOPPED
  * whatever else would end it, also when the stop commits between the
  * caller's read of the job and this write: another terminal status is only
@@ -28,19 +39,25 @@ static void log_transition(const struct store_job_ref *ref, enum ccf_job_status 
 static int end_job(struct orchestrator *o, const struct store_job_ref *ref,
                    struct store_transition *tr)
 {
+    struct ccf_job after = {0};
     int rc;
 
     if (tr->to != CCF_JOB_STOPPED)
         tr->from_mask &= ~(1u << CCF_JOB_STOPPING);
-    rc = store_transition_job(o->cfg.store, &ref->tenant, ref->connector_id, ref->job_id, tr, NULL);
+    rc = store_transition_job(o->cfg.store, &ref->tenant, ref->connector_id, ref->job_id, tr,
+                              &after);
     log_transition(ref, tr->to, tr->failure_reason, rc);
-    if (rc != CCF_ECONFLICT || tr->to == CCF_JOB_STOPPED)
-        return rc;
-    tr->from_mask = 1u << CCF_JOB_STOPPING;
-    tr->to = CCF_JOB_STOPPED;
-    tr->failure_reason = "stopped on request";
-    rc = store_transition_job(o->cfg.store, &ref->tenant, ref->connector_id, ref->job_id, tr, NULL);
-    log_transition(ref, tr->to, tr->failure_reason, rc);
+    if (rc == CCF_ECONFLICT && tr->to != CCF_JOB_STOPPED) {
+        tr->from_mask = 1u << CCF_JOB_STOPPING;
+        tr->to = CCF_JOB_STOPPED;
+        tr->failure_reason = "stopped on request";
+        rc = store_transition_job(o->cfg.store, &ref->tenant, ref->connector_id, ref->job_id, tr,
+                                  &after);
+        log_transition(ref, tr->to, tr->failure_reason, rc);
+    }
+    if (rc == 1)
+        count_end(o, &after);
+    ccf_job_clear(&after);
     return rc;
 }
 
@@ -347,6 +364,7 @@ int orch__on_event(struct orchestrator *o, const struct executor_event *ev)
                                   .to = CCF_JOB_RUNNING,
                                   .executor_id = ev->job_id,
                                   .at = ev->at_us};
+    struct ccf_job after = {0};
     int rc;
 
     if (i < 0) {
@@ -358,8 +376,12 @@ int orch__on_event(struct orchestrator *o, const struct executor_event *ev)
         return ended(o, (size_t)i, ev);
     tr.spec = o->running.items[i].properties;
     rc = store_transition_job(o->cfg.store, &o->running.items[i].ref.tenant,
-                              o->running.items[i].ref.connector_id, ev->job_id, &tr, NULL);
+                              o->running.items[i].ref.connector_id, ev->job_id, &tr, &after);
     log_transition(&o->running.items[i].ref, CCF_JOB_RUNNING, NULL, rc);
+    if (rc == 1 && after.started_at >= after.created_at)
+        ccf_histo_observe(&o->metrics.start_latency,
+                          (uint64_t)(after.started_at - after.created_at));
+    ccf_job_clear(&after);
     if (rc == CCF_ECONFLICT || rc == CCF_ENOTFOUND)
         return 0; /* stopped meanwhile, or already ended: the exit event decides */
     return rc < 0 ? rc : 0;

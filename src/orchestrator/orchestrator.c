@@ -17,6 +17,10 @@
 #define PURGE_EVERY_S  60
 #define RETRY_DELAY_MS 500
 
+/* Seconds: a sync runs from a second to hours. */
+static const uint64_t job_duration_s[] = {1, 5, 10, 30, 60, 300, 600, 1800, 3600, 7200, 21600};
+static const size_t job_duration_n = sizeof(job_duration_s) / sizeof(job_duration_s[0]);
+
 int orchestrator_create(struct orchestrator **out, const struct orchestrator_config *cfg)
 {
     struct orchestrator *o = ccf_xcalloc(1, sizeof(*o));
@@ -24,6 +28,8 @@ int orchestrator_create(struct orchestrator **out, const struct orchestrator_con
 
     o->cfg = *cfg;
     pthread_mutex_init(&o->mu, NULL);
+    ccf_histo_init(&o->metrics.start_latency, ccf_histo_latency_us, ccf_histo_latency_n, 1e-6);
+    ccf_histo_init(&o->metrics.duration, job_duration_s, job_duration_n, 1);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&o->cond, &ca);
@@ -279,6 +285,7 @@ int orchestrator_start(struct orchestrator *o, struct executor *executor)
         return CCF_EIO;
     }
     o->thread_started = true;
+    atomic_store(&o->thread_live, true);
     return 0;
 }
 
@@ -292,6 +299,17 @@ void orchestrator_stop(struct orchestrator *o)
     pthread_mutex_unlock(&o->mu);
     pthread_join(o->thread, NULL);
     o->thread_started = false;
+    atomic_store(&o->thread_live, false);
+}
+
+bool orchestrator_running(struct orchestrator *o)
+{
+    return atomic_load(&o->thread_live);
+}
+
+const struct orchestrator_metrics *orchestrator_get_metrics(struct orchestrator *o)
+{
+    return &o->metrics;
 }
 
 void orchestrator_destroy(struct orchestrator *o)

@@ -11,6 +11,9 @@
 #ifndef CCF_ORCHESTRATOR_H
 #define CCF_ORCHESTRATOR_H
 
+#include <stdatomic.h>
+
+#include "core/histo.h"
 #include "executor/executor.h"
 #include "store/store.h"
 
@@ -48,6 +51,19 @@ void orchestrator_set_endpoint(struct orchestrator *o, const char *endpoint);
 int orchestrator_start(struct orchestrator *o, struct executor *executor);
 /* Stops the thread; jobs keep running under their supervisors. */
 void orchestrator_stop(struct orchestrator *o);
+
+/* Between orchestrator_start and orchestrator_stop (for /readyz). Any
+ * thread. */
+bool orchestrator_running(struct orchestrator *o);
+
+/* What the orchestrator counted, for /metrics: live as long as o, read
+ * while its thread writes (relaxed atomics). */
+struct orchestrator_metrics {
+    atomic_uint_fast64_t finished[CCF_JOB_STATUS_COUNT]; /* terminal statuses it wrote */
+    struct ccf_histo start_latency;                      /* created -> RUNNING, seconds */
+    struct ccf_histo duration;                           /* RUNNING -> end, seconds */
+};
+const struct orchestrator_metrics *orchestrator_get_metrics(struct orchestrator *o);
 void orchestrator_destroy(struct orchestrator *o);
 
 /* For executor_config.on_event: queues the event for the status handler. */

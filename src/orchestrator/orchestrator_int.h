@@ -58,6 +58,8 @@ struct orchestrator {
     bool woken, stopping;
     struct executor_event *events;
     size_t nevents, events_cap;
+    atomic_bool thread_live; /* for orchestrator_running */
+    struct orchestrator_metrics metrics;
 };
 
 /* orchestrator.c: what the thread does, callable without it (tests). */

@@ -79,6 +79,9 @@ static const struct config_key keys[] = {
      ENUM_SLOT(log_format, log_formats)},
     {"access-log", NULL, "a line per HTTP request at info; --access-log=off: none (default on)",
      NULL, BOOL_SLOT(access_log, NULL)},
+    {"metrics", NULL,
+     "GET /metrics (Prometheus text, no signature); --metrics=off: 404 (default on)", NULL,
+     BOOL_SLOT(metrics, NULL)},
     {"log-flush-ms", "MS",
      "info lines are written in batches at most this old; 0: each at once (default 50)", NULL,
      UINT_SLOT(log_flush_ms, 0, 10000, "milliseconds")},
@@ -542,6 +545,7 @@ static void set_defaults(struct server_config *c)
     c->log_level = CCF_LOG_INFO;
     c->log_format = CCF_LOG_LOGFMT;
     c->access_log = true;
+    c->metrics = true;
     c->threads = online_cpus();
     c->write_threads = SERVER_WRITE_THREADS_DEFAULT;
     c->log_flush_ms = 50;

@@ -49,6 +49,7 @@ struct server_config {
     char *tls_key;
     bool quiet;      /* no banner on how to sign with the first start's key */
     bool access_log; /* a line per HTTP request at info */
+    bool metrics;    /* count requests and serve GET /metrics */
     /* Authentication. */
     bool auth_none;         /* auth = none: no SigV4, every request is account_id's */
     char *credentials_file; /* NULL: DATA_DIR/credentials, made on first start */

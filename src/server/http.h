@@ -33,6 +33,8 @@
 #include "core/ratelimit.h"
 #include "server/tls.h"
 
+struct server_metrics;
+
 struct server_http; /* defined in server/http.c */
 
 struct server_http_config {
@@ -46,8 +48,10 @@ struct server_http_config {
     struct ccf_ratelimit *ratelimit; /* borrowed, outlives the transport; NULL: no limit */
     const char *region;              /* with auth = none, the tenant of every request */
     const char *account_id;
-    struct server_tls *tls; /* borrowed, outlives the transport; NULL: plain HTTP */
-    bool access_log;        /* a line per request at info (access-log) */
+    struct server_tls *tls;         /* borrowed, outlives the transport; NULL: plain HTTP */
+    bool access_log;                /* a line per request at info (access-log) */
+    struct server_metrics *metrics; /* borrowed, outlives the transport: /readyz, /metrics */
+    bool metrics_on;                /* metrics = on: count requests, serve /metrics */
 };
 
 /* Binds and starts the worker threads. CCF_EINVAL if region or account_id is

@@ -133,3 +133,8 @@ void server__jobs_close(struct server_jobs *j)
     free(j->endpoint);
     free(j);
 }
+
+struct orchestrator *server__jobs_orchestrator(struct server_jobs *j)
+{
+    return j->orch;
+}

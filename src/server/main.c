@@ -34,6 +34,7 @@
 #include "server/http.h"
 #include "server/jobs.h"
 #include "server/lock.h"
+#include "server/metrics.h"
 #include "server/tls.h"
 #include "store/store.h"
 
@@ -192,7 +193,8 @@ static void format_addr(const struct sockaddr *sa, unsigned port, char out[ADDR_
 }
 
 static int start_http(const struct server_config *cfg, struct api *api, struct auth *auth,
-                      struct server_tls *tls, struct ccf_ratelimit *rl, struct server_http **out)
+                      struct server_tls *tls, struct ccf_ratelimit *rl,
+                      struct server_metrics *metrics, struct server_http **out)
 {
     const struct sockaddr *sa = (const struct sockaddr *)&cfg->listen_addr;
     char addr[ADDR_MAX];
@@ -210,6 +212,8 @@ static int start_http(const struct server_config *cfg, struct api *api, struct a
         .account_id = cfg->account_id,
         .tls = tls,
         .access_log = cfg->access_log,
+        .metrics = metrics,
+        .metrics_on = cfg->metrics,
     };
 
     if ((rc = server__http_start(out, &hc)) < 0) {
@@ -362,6 +366,7 @@ static int serve(const struct server_config *cfg)
     struct server_tls *tls = NULL;
     struct ccf_ratelimit *rl = NULL;
     struct scheduler *sched = NULL;
+    struct server_metrics *metrics = NULL;
     struct ccf_tzdb *tzdb = NULL;
     struct api_config ac = {0};
     char *dir = NULL, *endpoint = NULL, *creds = NULL;
@@ -405,7 +410,12 @@ static int serve(const struct server_config *cfg)
     if (cfg->rate_limit_rps > 0 &&
         (rc = ccf_ratelimit_create(&rl, cfg->rate_limit_rps, cfg->rate_limit_burst)) < 0)
         goto out; /* cannot happen: config checked both */
-    if ((rc = start_http(cfg, api, auth, tls, rl, &http)) < 0)
+    server__metrics_create(&metrics, &(struct server_metrics_config){
+                                         .store = store,
+                                         .sched = sched,
+                                         .orch = jobs ? server__jobs_orchestrator(jobs) : NULL,
+                                         .version = CCFD_VERSION});
+    if ((rc = start_http(cfg, api, auth, tls, rl, metrics, &http)) < 0)
         goto out;
     endpoint = endpoint_of(cfg, server__http_port(http));
     if (jobs && (rc = server__jobs_start(jobs, endpoint)) < 0)
@@ -425,7 +435,8 @@ static int serve(const struct server_config *cfg)
     server__http_quiesce(http);
     drain(http, &set, cfg->connection_timeout, auth, tls);
 out:
-    server__http_stop(http);  /* waits for the worker threads */
+    server__http_stop(http); /* waits for the worker threads */
+    server__metrics_destroy(metrics);
     scheduler_destroy(sched); /* no request can wake it now */
     server__tls_close(tls);   /* after the connections that held its certificate */
     ccf_ratelimit_destroy(rl);

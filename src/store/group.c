@@ -35,6 +35,9 @@ struct store__wreq {
 static _Thread_local struct store *leading;
 static _Thread_local struct store__conn *leading_conn;
 
+/* Up to GROUP_MAX. */
+static const uint64_t per_commit_bounds[] = {1, 2, 4, 8, 16, 32, 64};
+
 void store__group_init(struct store__group *g)
 {
     pthread_mutex_init(&g->mu, NULL);
@@ -44,6 +47,9 @@ void store__group_init(struct store__group *g)
     g->leader = false;
     g->waiting = 0;
     g->batches = g->writes = 0;
+    ccf_histo_init(&g->commit_us, ccf_histo_latency_us, ccf_histo_latency_n, 1e-6);
+    ccf_histo_init(&g->per_commit, per_commit_bounds,
+                   sizeof(per_commit_bounds) / sizeof(per_commit_bounds[0]), 1);
 }
 
 void store__group_destroy(struct store__group *g)
@@ -134,6 +140,7 @@ int store__write(struct store *s, store__tx_fn fn, void *arg, const char *op)
     struct store__group *g = store__group_of(s);
     struct store__wreq me = {.fn = fn, .arg = arg, .op = op};
     struct store__wreq *batch, **cut;
+    int64_t t0;
     int n;
 
     if (leading == s && leading_conn)
@@ -164,7 +171,10 @@ int store__write(struct store *s, store__tx_fn fn, void *arg, const char *op)
         pthread_mutex_unlock(&g->mu);
 
         leading = s;
+        t0 = ccf_mono_us();
         run_batch(s, batch);
+        ccf_histo_observe(&g->commit_us, (uint64_t)(ccf_mono_us() - t0));
+        ccf_histo_observe(&g->per_commit, (uint64_t)n);
         leading = NULL;
         leading_conn = NULL;
 
@@ -176,4 +186,12 @@ int store__write(struct store *s, store__tx_fn fn, void *arg, const char *op)
     }
     pthread_mutex_unlock(&g->mu);
     return me.rc;
+}
+
+void store_get_metrics(struct store *s, struct store_metrics *out)
+{
+    struct store__group *g = store__group_of(s);
+
+    out->commit_seconds = &g->commit_us;
+    out->writes_per_commit = &g->per_commit;
 }

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -394,4 +395,20 @@ void store__notify(struct store *s)
 int64_t store__cp_history(const struct store *s)
 {
     return s->cp_history;
+}
+
+int store_writable(struct store *s, const char **why)
+{
+    struct statvfs st;
+
+    /* The probe file, not statvfs's flag: see store__read_only. */
+    if (store__read_only(s)) {
+        *why = "the data directory's file system is read-only";
+        return CCF_EUNAVAIL;
+    }
+    if (statvfs(s->path, &st) == 0 && st.f_bavail == 0) {
+        *why = "the data directory's file system is full";
+        return CCF_EUNAVAIL;
+    }
+    return 0;
 }

@@ -61,6 +61,20 @@ int store_secret(struct store *s, unsigned char out[32]);
 /* A cheap read that proves the database answers (for /healthz). */
 int store_ping(struct store *s);
 
+/* Whether a write could commit now (for /readyz): CCF_EUNAVAIL with *why
+ * (static text) when the database's file system is read-only or full, or
+ * the last commit failed; 0 otherwise. Writes nothing. */
+int store_writable(struct store *s, const char **why);
+
+/* The store's measurements, for /metrics; the pointers live as long as s
+ * and may be read while other threads write. */
+struct ccf_histo;
+struct store_metrics {
+    const struct ccf_histo *commit_seconds;    /* per group commit, in seconds */
+    const struct ccf_histo *writes_per_commit; /* writes in one commit */
+};
+void store_get_metrics(struct store *s, struct store_metrics *out);
+
 /* Keyset pagination. `after` is the key of the last item of the previous
  * page as this store returned it (NULL for the first page); a key the store
  * cannot parse is CCF_EINVAL. On success *next is the key to continue from

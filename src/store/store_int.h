@@ -15,6 +15,7 @@
 
 #include <sqlite3.h>
 
+#include "core/histo.h"
 #include "store/store.h"
 
 /* "region:account_id" as stored in the tenant columns. */
@@ -106,6 +107,8 @@ struct store__group {
     bool leader;                      /* a writer runs a batch */
     size_t waiting;                   /* in the queue */
     uint64_t batches, writes;         /* taken so far, for tests and stats */
+    struct ccf_histo commit_us;       /* a batch's begin to its commit's end */
+    struct ccf_histo per_commit;      /* writes in a batch */
 };
 
 /* sqlite.c */
