@@ -125,6 +125,21 @@ static void write_http(const struct server_metrics *m, FILE *f)
     }
 }
 
+/* Read from the store at each scrape: a gauge of the whole service, which
+ * no one process's counters could give (jobs outlive ccfd restarts). */
+static void write_unfinished(const struct server_metrics *m, FILE *f)
+{
+    static const enum ccf_job_status open[] = {CCF_JOB_STARTED, CCF_JOB_RUNNING, CCF_JOB_STOPPING};
+    int64_t n[CCF_JOB_STATUS_COUNT];
+
+    if (store_count_unfinished_jobs(m->cfg.store, n) < 0)
+        return; /* logged by the store; the scrape goes on without it */
+    family(f, "ccf_jobs", "gauge", "Jobs that have not ended, by status.");
+    for (size_t i = 0; i < sizeof(open) / sizeof(open[0]); i++)
+        fprintf(f, "ccf_jobs{status=\"%s\"} %lld\n", ccf_job_status_name(open[i]),
+                (long long)n[open[i]]);
+}
+
 static void write_jobs(const struct server_metrics *m, FILE *f)
 {
     static const enum ccf_job_status ends[] = {CCF_JOB_SUCCEEDED, CCF_JOB_FAILED, CCF_JOB_STOPPED};
@@ -132,6 +147,7 @@ static void write_jobs(const struct server_metrics *m, FILE *f)
         m->cfg.orch ? orchestrator_get_metrics(m->cfg.orch) : NULL;
     struct scheduler_stats ss = {0};
 
+    write_unfinished(m, f);
     family(f, "ccf_jobs_finished_total", "counter",
            "Jobs this process moved to a terminal status.");
     for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++)

@@ -521,3 +521,30 @@ int store_transition_job(struct store *s, const struct ccf_tenant *t, const char
     ccf_job_clear(&j);
     return rc;
 }
+
+int store_count_unfinished_jobs(struct store *s, int64_t out[CCF_JOB_STATUS_COUNT])
+{
+    const char *op = "count_unfinished_jobs";
+    struct store__conn *c;
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    for (int i = 0; i < CCF_JOB_STATUS_COUNT; i++)
+        out[i] = 0;
+    /* status is jobs_by_status's first column: three short index ranges. */
+    if ((rc = store__conn(s, &c)) < 0 ||
+        (rc = store__stmt(c, STORE__Q_JOBS_UNFINISHED,
+                          "SELECT status, count(*) FROM jobs WHERE status IN (0, 1, 2) "
+                          "GROUP BY status",
+                          &st, op)) < 0)
+        return rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int status = sqlite3_column_int(st, 0);
+
+        if (status >= 0 && status < CCF_JOB_STATUS_COUNT)
+            out[status] = sqlite3_column_int64(st, 1);
+    }
+    rc = rc == SQLITE_DONE ? 0 : store__fail(c, rc, "store.step_failed", op);
+    store__reset(st);
+    return rc;
+}

@@ -75,6 +75,11 @@ struct store_metrics {
 };
 void store_get_metrics(struct store *s, struct store_metrics *out);
 
+/* The jobs of every tenant that have not ended, by status: out[status] for
+ * STARTED, RUNNING and STOPPING (the others are left 0). For the operator's
+ * metrics; an index range per status, not a scan of ended jobs. */
+int store_count_unfinished_jobs(struct store *s, int64_t out[CCF_JOB_STATUS_COUNT]);
+
 /* Keyset pagination. `after` is the key of the last item of the previous
  * page as this store returned it (NULL for the first page); a key the store
  * cannot parse is CCF_EINVAL. On success *next is the key to continue from

@@ -84,6 +84,7 @@ enum store__q {
     STORE__Q_TOKEN_GET,
     STORE__Q_TOKEN_PUT,
     STORE__Q_TOKEN_PURGE,
+    STORE__Q_JOBS_UNFINISHED,
     STORE__Q_COUNT
 };
 

@@ -20,7 +20,7 @@ SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 FAMILIES = [
     "ccf_build_info", "ccf_http_requests_total", "ccf_http_request_duration_seconds",
-    "ccf_jobs_finished_total", "ccf_schedule_runs_total", "ccf_webhook_deliveries_total",
+    "ccf_jobs", "ccf_jobs_finished_total", "ccf_schedule_runs_total", "ccf_webhook_deliveries_total",
     "ccf_store_commit_duration_seconds", "ccf_store_writes_per_commit",
     "process_resident_memory_bytes", "process_cpu_seconds_total", "process_open_fds",
     "process_start_time_seconds",
@@ -128,6 +128,25 @@ def test_job_counters_move(ccfd_factory):
     assert value(got, "ccf_jobs_finished_total", status="STOPPED") == 0
     assert value(got, "ccf_job_start_latency_seconds_count") == 2
     assert value(got, "ccf_job_duration_seconds_count") == 2
+    promtool_check(scrape(s))
+
+
+def test_unfinished_jobs_gauge_counts_every_tenant_by_status(ccfd_factory):
+    # --executor none: started jobs stay STARTED; a stop of one that never
+    # ran ends it STOPPED at once, so it leaves the gauge.
+    s = ccfd_factory(extra_args=("--executor", "none"))
+    c = s.client
+    jobs = []
+    for _ in range(3):
+        cid = c.create_connector()["connector_id"]
+        jobs.append((cid, expect(c.post(f"{CONNECTORS}/{cid}/jobs", {}), 201).json["job"]["job_id"]))
+    got = samples(scrape(s))
+    assert value(got, "ccf_jobs", status="STARTED") == 3
+    assert value(got, "ccf_jobs", status="RUNNING") == 0
+    assert value(got, "ccf_jobs", status="STOPPING") == 0
+    cid, jid = jobs[0]
+    expect(c.post(f"{CONNECTORS}/{cid}/jobs/{jid}/stop", None), 202)
+    assert value(samples(scrape(s)), "ccf_jobs", status="STARTED") == 2
     promtool_check(scrape(s))
 
 
