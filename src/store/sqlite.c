@@ -47,6 +47,8 @@ struct store {
     struct store__conn *conns;
     void (*hook)(void *ctx);
     void *hook_ctx;
+    void (*event_hook)(void *ctx);
+    void *event_hook_ctx;
     unsigned char secret[32];
     dev_t dev; /* the database file's identity (under mu) */
     ino_t ino;
@@ -385,10 +387,18 @@ void store_set_change_hook(struct store *s, void (*fn)(void *ctx), void *ctx)
     s->hook_ctx = ctx;
 }
 
-void store__notify(struct store *s)
+void store_set_event_hook(struct store *s, void (*fn)(void *ctx), void *ctx)
 {
-    if (s->hook)
+    s->event_hook = fn;
+    s->event_hook_ctx = ctx;
+}
+
+void store__notify(struct store *s, bool jobs)
+{
+    if (jobs && s->hook)
         s->hook(s->hook_ctx);
+    if (s->event_hook)
+        s->event_hook(s->event_hook_ctx);
 }
 
 int64_t store__cp_history(const struct store *s)
