@@ -9,14 +9,15 @@
  * libmicrohttpd 0.9.75 lets a response be queued only on the first or the
  * final call, never mid-upload.
  *
- * Writes (any method but GET and HEAD) run on a pool of writer threads: a
+ * Writes (any method but GET and HEAD) run on a pool of writer threads
+ * (writers.c; responses are built in http_response.c): a
  * write waits for its batch's fsync (group commit, src/store/group.c) or for
  * a locked database, and on an MHD thread it would stall every request of
  * that thread's connections. The final call suspends the connection and
  * queues the request; a writer runs api_handle and resumes the connection;
  * MHD then calls on_access once more, which queues the response. As many
  * writes as there are writers can wait for, and share, one commit. */
-#include "server/http.h"
+#include "server/http_int.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -51,7 +52,6 @@
  * many more bytes so that the client can read our 413; past that we close. */
 #define DRAIN_MAX      ((uint64_t)CCF_BODY_MAX)
 #define BODY_FIRST_CAP ((size_t)16 * 1024)
-#define REQUEST_ID_LEN 36 /* a UUID v4 */
 
 #define MSG_TOO_LARGE    "Request body is over the 8388608-byte (8 MiB) limit"
 #define MSG_STOPPING     "Server is shutting down; retry the request"
@@ -59,67 +59,6 @@
 #define REASON_THROTTLED "over the rate limit"
 /* The one target open without a signature (a load balancer's probe). */
 #define OPEN_PATH "/healthz"
-
-struct server_http {
-    struct MHD_Daemon *d;
-    MHD_socket listen_fd; /* ours to close once quiesced */
-    struct api *api;
-    struct auth *auth;        /* NULL: auth = none, every request is tenant */
-    struct server_tls *tls;   /* NULL: plain HTTP */
-    struct ccf_ratelimit *rl; /* NULL: no rate limit */
-    struct ccf_tenant tenant; /* auth = none's tenant */
-    unsigned port;
-    bool access_log; /* access-log: a line per request */
-    atomic_bool stopping;
-    atomic_size_t in_flight;
-    atomic_uint_fast64_t seq; /* request ids if the CSPRNG fails */
-    /* The writer pool: requests waiting for a writer, oldest first. */
-    pthread_mutex_t wmu;
-    pthread_cond_t wcv;
-    struct http_req *whead, **wtail;
-    bool wstop;
-    pthread_t *writers;
-    unsigned nwriters;
-};
-
-/* One per connection (its socket context), reused by each request on it. */
-struct http_req {
-    bool live;    /* between on_uri and the request's end */
-    char *target; /* raw request-target: path, then ?query, not decoded */
-    size_t target_len;
-    char *path;   /* target without the query, for the log */
-    char *method; /* NULL until the first access call */
-    char request_id[REQUEST_ID_LEN + 1];
-    int64_t started_us; /* monotonic */
-    size_t declared;    /* Content-Length, 0 when absent */
-    char *body;         /* NUL-terminated; never more than CCF_BODY_MAX + 1 bytes */
-    size_t len;
-    size_t cap;
-    uint64_t bytes_in; /* body bytes received, kept or not */
-    bool too_large;
-    bool counted;              /* in server_http.in_flight */
-    struct auth_pending *auth; /* from the headers' check to the signature's */
-    /* Who the request is from, once known. */
-    struct ccf_tenant tenant;
-    char access_key_id[AUTH_KEY_ID_MAX + 1];
-    char principal_job[CCF_JOB_ID_LEN + 1]; /* signed with this job's own key; else "" */
-    /* What was answered, for the log line. */
-    int status; /* 0: no response was sent */
-    size_t bytes_out;
-    const char *operation;
-    const char *reason;
-    char connector_id[CCF_CONNECTOR_ID_LEN + 1];
-    char job_id[CCF_JOB_ID_LEN + 1];
-    /* A write handed to the writer pool, while its connection is suspended. */
-    struct MHD_Connection *conn;
-    struct api_request areq;
-    struct api_response *resp; /* set by the writer before it resumes conn */
-    bool shed;                 /* not run: ccfd stopped before a writer took it */
-    struct http_req *wnext;
-    /* The connection's, not the request's: req_end keeps them. */
-    struct server_tls *tls;           /* NULL: plain HTTP */
-    struct server_tls_cert *tls_cert; /* what its handshake was given, or NULL */
-};
 
 /* Random bytes for request ids, drawn from the kernel 512 at a time: a
  * getrandom(2) per request was one syscall in seven of a GET. Per thread, and
@@ -381,93 +320,6 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
     CCF_LOG_INFO("http.mhd", CCF_KV_STR("message", msg));
 }
 
-static void response_free(void *cls)
-{
-    struct api_response *resp = cls;
-
-    api_response_clear(resp);
-    free(resp);
-}
-
-static void add_header(struct MHD_Response *m, const char *name, const char *value)
-{
-    if (MHD_add_response_header(m, name, value) == MHD_NO)
-        CCF_LOG_ERROR("http.header_rejected", CCF_KV_STR("header", name));
-}
-
-static void add_headers(struct server_http *h, const struct http_req *r, struct MHD_Response *m,
-                        const struct api_response *resp)
-{
-    bool retry_after = false;
-
-    if (resp->body)
-        add_header(m, MHD_HTTP_HEADER_CONTENT_TYPE,
-                   resp->content_type ? resp->content_type : "application/json");
-    if (resp->error_type)
-        add_header(m, "x-amzn-ErrorType", resp->error_type);
-    for (size_t i = 0; i < resp->nheaders && i < API_HEADERS_MAX; i++) {
-        const struct api_header *x = &resp->headers[i];
-        if (!x->name || !memchr(x->value, '\0', sizeof(x->value)))
-            continue;
-        retry_after = retry_after || strcasecmp(x->name, MHD_HTTP_HEADER_RETRY_AFTER) == 0;
-        add_header(m, x->name, x->value);
-    }
-    add_header(m, "x-amzn-RequestId", r->request_id);
-    if ((resp->status == 429 || resp->status == 503) && !retry_after)
-        add_header(m, MHD_HTTP_HEADER_RETRY_AFTER, "1");
-    if (atomic_load(&h->stopping))
-        add_header(m, MHD_HTTP_HEADER_CONNECTION, "close");
-}
-
-/* Queues resp, whose ownership passes to the MHD response (freed with it). */
-static enum MHD_Result send_response(struct server_http *h, struct MHD_Connection *conn,
-                                     struct http_req *r, struct api_response *resp)
-{
-    struct MHD_Response *m;
-    enum MHD_Result ret;
-
-    r->status = resp->status;
-    r->bytes_out = resp->body ? resp->body_len : 0;
-    r->operation = resp->operation;
-    memcpy(r->connector_id, resp->connector_id, sizeof(r->connector_id));
-    memcpy(r->job_id, resp->job_id, sizeof(r->job_id));
-    r->connector_id[CCF_CONNECTOR_ID_LEN] = '\0';
-    r->job_id[CCF_JOB_ID_LEN] = '\0';
-    m = MHD_create_response_from_buffer_with_free_callback_cls(r->bytes_out, resp->body,
-                                                               response_free, resp);
-    if (!m) {
-        response_free(resp);
-        r->status = 0;
-        return MHD_NO;
-    }
-    add_headers(h, r, m, resp);
-    ret = MHD_queue_response(conn, (unsigned)r->status, m);
-    MHD_destroy_response(m);
-    if (ret == MHD_NO)
-        r->status = 0;
-    return ret;
-}
-
-static enum MHD_Result send_error(struct server_http *h, struct MHD_Connection *conn,
-                                  struct http_req *r, int status, const char *message)
-{
-    struct api_response *resp = ccf_xcalloc(1, sizeof(*resp));
-
-    api_error(resp, status, message);
-    return send_response(h, conn, r, resp);
-}
-
-/* A 403 of auth's, with its errorType. */
-static enum MHD_Result send_refusal(struct server_http *h, struct MHD_Connection *conn,
-                                    struct http_req *r, const struct auth_error *err)
-{
-    struct api_response *resp = ccf_xcalloc(1, sizeof(*resp));
-
-    api_error_typed(resp, err->status, err->error_type, err->message);
-    r->reason = err->error_type;
-    return send_response(h, conn, r, resp);
-}
-
 /* The first Content-Length is all digits (MHD answers anything else
  * itself); saturate past the limit so that no value overflows. */
 static size_t parse_length(const char *v)
@@ -601,7 +453,7 @@ static enum MHD_Result authenticate_headers(struct server_http *h, struct MHD_Co
     ar.nheaders = l.n;
     rc = auth_precheck(h->auth, &ar, &r->auth, &err);
     free(l.v);
-    return rc < 0 ? send_refusal(h, conn, r, &err) : MHD_YES;
+    return rc < 0 ? server__http_send_refusal(h, conn, r, &err) : MHD_YES;
 }
 
 /* The 429: Retry-After says when the key has a token again. */
@@ -625,7 +477,7 @@ static enum MHD_Result send_throttled(struct server_http *h, struct MHD_Connecti
     r->reason = REASON_THROTTLED;
     if (!r->access_key_id[0]) /* refused before the signature: for the log line */
         snprintf(r->access_key_id, sizeof(r->access_key_id), "%s", key);
-    return send_response(h, conn, r, resp);
+    return server__http_send(h, conn, r, resp);
 }
 
 /* Whether key is over the rate limit (then the 429 is queued in *ret). A
@@ -659,14 +511,15 @@ static bool authenticate_body(struct server_http *h, struct MHD_Connection *conn
         if (!h->auth || strcmp(r->path, OPEN_PATH) == 0)
             return true; /* /healthz needs no tenant */
         /* Cannot happen: on_headers either checked the headers or answered. */
-        *ret = send_error(h, conn, r, 500, "Internal error: the request was not authenticated");
+        *ret = server__http_send_error(h, conn, r, 500,
+                                       "Internal error: the request was not authenticated");
         return false;
     }
     rc = auth_verify(r->auth, r->body, r->len, &p, &err);
     auth_pending_free(r->auth);
     r->auth = NULL;
     if (rc < 0) {
-        *ret = send_refusal(h, conn, r, &err);
+        *ret = server__http_send_refusal(h, conn, r, &err);
         return false;
     }
     r->tenant = p.tenant;
@@ -689,17 +542,17 @@ static enum MHD_Result on_headers(struct server_http *h, struct MHD_Connection *
     r->counted = true;
     atomic_fetch_add(&h->in_flight, 1);
     if (atomic_load(&h->stopping))
-        return send_error(h, conn, r, 503, MSG_STOPPING);
+        return server__http_send_error(h, conn, r, 503, MSG_STOPPING);
     if (target_has_nul(r, url, version))
-        return send_error(h, conn, r, 400, MSG_NUL);
+        return server__http_send_error(h, conn, r, 400, MSG_NUL);
     memset(&f, 0, sizeof(f));
     MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_header, &f);
     if ((err = framing_error(&f, msg, sizeof(msg))))
-        return send_error(h, conn, r, 400, err);
+        return server__http_send_error(h, conn, r, 400, err);
     if (f.cl) {
         r->declared = parse_length(f.cl);
         if (r->declared > CCF_BODY_MAX)
-            return send_error(h, conn, r, 413, MSG_TOO_LARGE);
+            return server__http_send_error(h, conn, r, 413, MSG_TOO_LARGE);
     }
     if (h->auth && strcmp(r->path, OPEN_PATH) != 0) {
         ret = authenticate_headers(h, conn, r);
@@ -783,77 +636,6 @@ static bool is_write(const char *method)
     return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
 }
 
-/* The api's answer is in: the body is not needed any more (free it before
- * the response goes out, to keep the peak low). */
-static enum MHD_Result answer(struct server_http *h, struct MHD_Connection *conn,
-                              struct http_req *r, struct api_response *resp)
-{
-    free(r->body);
-    r->body = NULL;
-    r->len = r->cap = 0;
-    return send_response(h, conn, r, resp);
-}
-
-/* Suspends conn and queues r for a writer (see the top of this file). */
-static enum MHD_Result hand_to_writer(struct server_http *h, struct MHD_Connection *conn,
-                                      struct http_req *r, const struct api_request *req)
-{
-    struct api_response *resp;
-
-    pthread_mutex_lock(&h->wmu);
-    if (h->wstop) { /* the writers are gone: run it here */
-        pthread_mutex_unlock(&h->wmu);
-        resp = ccf_xcalloc(1, sizeof(*resp));
-        api_handle(h->api, req, resp);
-        return answer(h, conn, r, resp);
-    }
-    r->conn = conn;
-    r->areq = *req;
-    r->resp = NULL;
-    r->wnext = NULL;
-    MHD_suspend_connection(conn); /* before a writer can resume it */
-    *h->wtail = r;
-    h->wtail = &r->wnext;
-    pthread_cond_signal(&h->wcv);
-    pthread_mutex_unlock(&h->wmu);
-    return MHD_YES;
-}
-
-static void *writer_main(void *arg)
-{
-    struct server_http *h = arg;
-    struct http_req *r;
-    struct api_response *resp;
-    bool stopping;
-
-    for (;;) {
-        pthread_mutex_lock(&h->wmu);
-        while (!h->whead && !h->wstop)
-            pthread_cond_wait(&h->wcv, &h->wmu);
-        if (!h->whead) { /* stopping, and nothing is left */
-            pthread_mutex_unlock(&h->wmu);
-            return NULL;
-        }
-        r = h->whead;
-        h->whead = r->wnext;
-        if (!h->whead)
-            h->wtail = &h->whead;
-        stopping = h->wstop;
-        pthread_mutex_unlock(&h->wmu);
-        /* Still queued once the shutdown grace is over: answered 503 (the
-         * client retries elsewhere or later), not run past the grace. */
-        if (stopping) {
-            r->shed = true;
-            MHD_resume_connection(r->conn);
-            continue;
-        }
-        resp = ccf_xcalloc(1, sizeof(*resp));
-        api_handle(h->api, &r->areq, resp);
-        r->resp = resp; /* MHD_resume_connection's lock publishes it */
-        MHD_resume_connection(r->conn);
-    }
-}
-
 /* A conditional header's value: NULL when absent, API_HEADER_REPEATED when
  * sent more than once (MHD would hand us the first only). */
 struct cond_header {
@@ -889,7 +671,7 @@ static enum MHD_Result on_request(struct server_http *h, struct MHD_Connection *
     enum MHD_Result ret;
 
     if (r->too_large)
-        return send_error(h, conn, r, 413, MSG_TOO_LARGE);
+        return server__http_send_error(h, conn, r, 413, MSG_TOO_LARGE);
     if (!authenticate_body(h, conn, r, &ret))
         return ret;
     if (throttled(h, conn, r, r->access_key_id, true, &ret))
@@ -907,11 +689,11 @@ static enum MHD_Result on_request(struct server_http *h, struct MHD_Connection *
     req.tenant = r->tenant;
     req.request_id = r->request_id;
     req.job_id = r->principal_job;
-    if (h->nwriters && is_write(r->method))
-        return hand_to_writer(h, conn, r, &req);
+    if (h->w.n && is_write(r->method) && server__writers_submit(&h->w, conn, r, &req))
+        return MHD_YES;
     resp = ccf_xcalloc(1, sizeof(*resp));
     api_handle(h->api, &req, resp);
-    return answer(h, conn, r, resp);
+    return server__http_answer(h, conn, r, resp);
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
@@ -926,13 +708,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return MHD_NO; /* on_uri always runs first */
     if (r->shed) {     /* resumed without running: ccfd is stopping */
         r->shed = false;
-        return send_error(h, conn, r, 503, MSG_STOPPING);
+        return server__http_send_error(h, conn, r, 503, MSG_STOPPING);
     }
     if (r->resp) { /* resumed: a writer has the answer */
         struct api_response *resp = r->resp;
 
         r->resp = NULL;
-        return answer(h, conn, r, resp);
+        return server__http_answer(h, conn, r, resp);
     }
     if (!r->method)
         return on_headers(h, conn, r, method, url, version);
@@ -948,34 +730,6 @@ static uint16_t sockaddr_port(const struct sockaddr *sa)
     if (sa->sa_family == AF_INET6)
         return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
     return ntohs(((const struct sockaddr_in *)sa)->sin_port);
-}
-
-/* Before MHD starts: its threads read nwriters without a lock. */
-static void start_writers(struct server_http *h, unsigned n)
-{
-    int rc;
-
-    h->writers = ccf_xcalloc(n ? n : 1, sizeof(pthread_t));
-    for (; h->nwriters < n; h->nwriters++) {
-        if ((rc = pthread_create(&h->writers[h->nwriters], NULL, writer_main, h)) != 0) {
-            CCF_LOG_ERROR("http.writer_failed", CCF_KV_INT("errno", rc),
-                          CCF_KV_INT("started", h->nwriters));
-            break; /* fewer writers; none: writes run on the HTTP threads */
-        }
-    }
-}
-
-/* Joins the writers: those running a write finish it, what is still queued
- * (the shutdown's grace is over) is answered 503; from now on a write runs
- * on its HTTP thread. */
-static void stop_writers(struct server_http *h)
-{
-    pthread_mutex_lock(&h->wmu);
-    h->wstop = true;
-    pthread_cond_broadcast(&h->wcv);
-    pthread_mutex_unlock(&h->wmu);
-    for (unsigned i = 0; i < h->nwriters; i++)
-        pthread_join(h->writers[i], NULL);
 }
 
 /* poll, not epoll: libmicrohttpd 0.9.75's MHD_quiesce_daemon on an epoll
@@ -995,9 +749,7 @@ int server__http_start(struct server_http **out, const struct server_http_config
     const union MHD_DaemonInfo *info;
     int rc;
 
-    pthread_mutex_init(&h->wmu, NULL);
-    pthread_cond_init(&h->wcv, NULL);
-    h->wtail = &h->whead;
+    server__writers_init(&h->w, cfg->api);
     if (cfg->threads > 1)
         pool[0] =
             (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)cfg->threads, NULL};
@@ -1012,7 +764,7 @@ int server__http_start(struct server_http **out, const struct server_http_config
     atomic_init(&h->stopping, false);
     atomic_init(&h->in_flight, 0);
     atomic_init(&h->seq, 0);
-    start_writers(h, cfg->write_threads);
+    server__writers_start(&h->w, cfg->write_threads);
     if (cfg->addr->sa_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     if (cfg->tls) {
@@ -1039,10 +791,8 @@ int server__http_start(struct server_http **out, const struct server_http_config
     *out = h;
     return 0;
 fail:
-    stop_writers(h);
-    pthread_cond_destroy(&h->wcv);
-    pthread_mutex_destroy(&h->wmu);
-    free(h->writers);
+    server__writers_stop(&h->w);
+    server__writers_destroy(&h->w);
     free(h);
     return rc;
 }
@@ -1073,7 +823,7 @@ void server__http_stop(struct server_http *h)
 
     if (!h)
         return;
-    stop_writers(h); /* MHD must not stop with a connection suspended */
+    server__writers_stop(&h->w); /* MHD must not stop with a connection suspended */
     /* The writers' last answers (and the 503s of what they shed) are queued
      * but maybe not sent: give them up to a second before closing. */
     for (int i = 0; i < 100 && atomic_load(&h->in_flight) > 0; i++)
@@ -1081,8 +831,6 @@ void server__http_stop(struct server_http *h)
     MHD_stop_daemon(h->d);
     if (h->listen_fd != MHD_INVALID_SOCKET)
         close(h->listen_fd);
-    pthread_cond_destroy(&h->wcv);
-    pthread_mutex_destroy(&h->wmu);
-    free(h->writers);
+    server__writers_destroy(&h->w);
     free(h);
 }

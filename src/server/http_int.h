@@ -1,0 +1,114 @@
+/* http_int.h (private to the transport: http.c, http_response.c,
+ * writers.c): the state those files share. http.c drives; the other two
+ * never call back into it. */
+#ifndef CCF_SERVER_HTTP_INT_H
+#define CCF_SERVER_HTTP_INT_H
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "server/http.h"
+
+#define REQUEST_ID_LEN 36 /* a UUID v4 */
+
+struct http_req;
+
+/* The writer pool (writers.c): requests waiting for a writer, oldest first. */
+struct server_writers {
+    struct api *api; /* borrowed */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct http_req *head, **tail;
+    bool stop;
+    pthread_t *threads;
+    unsigned n; /* set before MHD starts: its threads read it without a lock */
+};
+
+struct server_http {
+    struct MHD_Daemon *d;
+    MHD_socket listen_fd; /* ours to close once quiesced */
+    struct api *api;
+    struct auth *auth;        /* NULL: auth = none, every request is tenant */
+    struct server_tls *tls;   /* NULL: plain HTTP */
+    struct ccf_ratelimit *rl; /* NULL: no rate limit */
+    struct ccf_tenant tenant; /* auth = none's tenant */
+    unsigned port;
+    bool access_log; /* access-log: a line per request */
+    atomic_bool stopping;
+    atomic_size_t in_flight;
+    atomic_uint_fast64_t seq; /* request ids if the CSPRNG fails */
+    struct server_writers w;
+};
+
+/* One per connection (its socket context), reused by each request on it. */
+struct http_req {
+    bool live;    /* between on_uri and the request's end */
+    char *target; /* raw request-target: path, then ?query, not decoded */
+    size_t target_len;
+    char *path;   /* target without the query, for the log */
+    char *method; /* NULL until the first access call */
+    char request_id[REQUEST_ID_LEN + 1];
+    int64_t started_us; /* monotonic */
+    size_t declared;    /* Content-Length, 0 when absent */
+    char *body;         /* NUL-terminated; never more than CCF_BODY_MAX + 1 bytes */
+    size_t len;
+    size_t cap;
+    uint64_t bytes_in; /* body bytes received, kept or not */
+    bool too_large;
+    bool counted;              /* in server_http.in_flight */
+    struct auth_pending *auth; /* from the headers' check to the signature's */
+    /* Who the request is from, once known. */
+    struct ccf_tenant tenant;
+    char access_key_id[AUTH_KEY_ID_MAX + 1];
+    char principal_job[CCF_JOB_ID_LEN + 1]; /* signed with this job's own key; else "" */
+    /* What was answered, for the log line. */
+    int status; /* 0: no response was sent */
+    size_t bytes_out;
+    const char *operation;
+    const char *reason;
+    char connector_id[CCF_CONNECTOR_ID_LEN + 1];
+    char job_id[CCF_JOB_ID_LEN + 1];
+    /* A write handed to the writer pool, while its connection is suspended. */
+    struct MHD_Connection *conn;
+    struct api_request areq;
+    struct api_response *resp; /* set by the writer before it resumes conn */
+    bool shed;                 /* not run: ccfd stopped before a writer took it */
+    struct http_req *wnext;
+    /* The connection's, not the request's: req_end keeps them. */
+    struct server_tls *tls;           /* NULL: plain HTTP */
+    struct server_tls_cert *tls_cert; /* what its handshake was given, or NULL */
+};
+
+/* writers.c. init and destroy cannot fail; destroy follows stop. */
+void server__writers_init(struct server_writers *w, struct api *api);
+/* Starts up to n writers (fewer if a thread cannot start: logged). Before
+ * MHD starts. */
+void server__writers_start(struct server_writers *w, unsigned n);
+/* Suspends conn and queues r (with a copy of req) for a writer, which runs
+ * api_handle, sets r->resp (or r->shed) and resumes conn. false when the
+ * writers are stopped: the caller runs the request itself. */
+bool server__writers_submit(struct server_writers *w, struct MHD_Connection *conn,
+                            struct http_req *r, const struct api_request *req);
+/* Joins the writers: those running a write finish it, what is still queued
+ * is shed (r->shed, answered 503 by http.c). */
+void server__writers_stop(struct server_writers *w);
+void server__writers_destroy(struct server_writers *w);
+
+/* http_response.c: queue a response stamped with the transport's headers
+ * and note in r what was answered, for the log line. Each takes ownership
+ * of resp (freed with the MHD response). MHD_NO when MHD refuses it. */
+enum MHD_Result server__http_send(struct server_http *h, struct MHD_Connection *conn,
+                                  struct http_req *r, struct api_response *resp);
+/* The api's answer is in: frees r's body first, then sends resp. */
+enum MHD_Result server__http_answer(struct server_http *h, struct MHD_Connection *conn,
+                                    struct http_req *r, struct api_response *resp);
+enum MHD_Result server__http_send_error(struct server_http *h, struct MHD_Connection *conn,
+                                        struct http_req *r, int status, const char *message);
+/* A 403 of auth's, with its errorType. */
+enum MHD_Result server__http_send_refusal(struct server_http *h, struct MHD_Connection *conn,
+                                          struct http_req *r, const struct auth_error *err);
+
+#endif
