@@ -48,6 +48,8 @@ struct server_http_config {
     const char *account_id;
     struct server_tls *tls; /* borrowed, outlives the transport; NULL: plain HTTP */
     bool access_log;        /* a line per request at info (access-log) */
+    struct store *store;    /* borrowed, outlives the transport: its event hook wakes
+                             * long polls; NULL: polls answer at once */
 };
 
 /* Binds and starts the worker threads. CCF_EINVAL if region or account_id is

@@ -192,7 +192,8 @@ static void format_addr(const struct sockaddr *sa, unsigned port, char out[ADDR_
 }
 
 static int start_http(const struct server_config *cfg, struct api *api, struct auth *auth,
-                      struct server_tls *tls, struct ccf_ratelimit *rl, struct server_http **out)
+                      struct server_tls *tls, struct ccf_ratelimit *rl, struct store *store,
+                      struct server_http **out)
 {
     const struct sockaddr *sa = (const struct sockaddr *)&cfg->listen_addr;
     char addr[ADDR_MAX];
@@ -210,6 +211,7 @@ static int start_http(const struct server_config *cfg, struct api *api, struct a
         .account_id = cfg->account_id,
         .tls = tls,
         .access_log = cfg->access_log,
+        .store = store,
     };
 
     if ((rc = server__http_start(out, &hc)) < 0) {
@@ -405,7 +407,7 @@ static int serve(const struct server_config *cfg)
     if (cfg->rate_limit_rps > 0 &&
         (rc = ccf_ratelimit_create(&rl, cfg->rate_limit_rps, cfg->rate_limit_burst)) < 0)
         goto out; /* cannot happen: config checked both */
-    if ((rc = start_http(cfg, api, auth, tls, rl, &http)) < 0)
+    if ((rc = start_http(cfg, api, auth, tls, rl, store, &http)) < 0)
         goto out;
     endpoint = endpoint_of(cfg, server__http_port(http));
     if (jobs && (rc = server__jobs_start(jobs, endpoint)) < 0)

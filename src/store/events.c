@@ -307,7 +307,7 @@ static int prune_tx(struct store__conn *c, void *arg)
 {
     struct prune *a = arg;
     const char *op = "prune_changes";
-    int64_t first_young = -1;
+    int64_t first_young = -1, mark = 0;
     int rc;
 
     if ((rc = exec_int(c, STORE__Q_EVENT_YOUNG,
@@ -320,10 +320,15 @@ static int prune_tx(struct store__conn *c, void *arg)
         return 0;
     if ((rc = delete_upto(c, a->cut, a->upto, op)) < 0 || store__changes(c) == 0)
         return rc;
+    /* The mark: just below the first row left, if one was kept. */
+    if ((rc = exec_int(c, STORE__Q_EVENT_KEPT,
+                       "SELECT COALESCE(min(seq) - 1, ?1) FROM job_changes WHERE seq <= ?1", a->cut,
+                       &mark, op)) < 0)
+        return rc;
     return exec_int(c, STORE__Q_EVENT_MARK,
                     "INSERT INTO meta (key, value) VALUES ('" PRUNED_KEY "', ?1) "
                     "ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
-                    a->cut < a->upto ? a->cut : a->upto, NULL, op);
+                    mark, NULL, op);
 }
 
 int store_prune_changes(struct store *s, int64_t upto, int64_t before)

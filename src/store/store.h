@@ -381,7 +381,9 @@ int store_read_events(struct store *s, const struct ccf_tenant *t,
 void store_events_clear(struct store_event *ev, size_t n);
 
 /* Called (on the writing thread, after commit) whenever a transaction wrote
- * an event (any change row). Same rules as the change hook. */
+ * an event (any change row); fn must not call the store and must be quick
+ * (it runs under a lock). May be set and unset (NULL) at any time: once
+ * this returns, the old fn is no longer running nor called. */
 void store_set_event_hook(struct store *s, void (*fn)(void *ctx), void *ctx);
 
 /* Called (on the writing thread, after commit) whenever a transaction wrote

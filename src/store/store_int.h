@@ -64,6 +64,7 @@ enum store__q {
     STORE__Q_EVENT_READ,
     STORE__Q_EVENT_YOUNG,
     STORE__Q_EVENT_MARK,
+    STORE__Q_EVENT_KEPT,
     /* docstats.c */
     STORE__Q_STATS_SEQ,
     STORE__Q_STATS_NEW,

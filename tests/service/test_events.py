@@ -165,3 +165,138 @@ def test_paging_over_ten_thousand_events_has_no_gap_or_duplicate(ccfd_factory):
     assert len(got) == n + 1
     assert [e["detail"]["version"] for e in got[1:]] == list(range(1, n + 1))
     assert len({e["event_id"] for e in got}) == n + 1
+
+
+def test_long_poll_returns_soon_after_a_commit(client):
+    """wait_seconds holds the request until an event commits, then answers
+    at once (woken by the commit, no polling)."""
+    import threading
+    cid = client.create_connector(name=unique_name())["connector_id"]
+    delays = []
+    for _ in range(20):
+        cursor = tail(client)
+        poller = Client(client.port, ids=client.ids)
+        got = {}
+
+        def poll():
+            got["r"] = read(poller, after=cursor, wait_seconds=10)
+            got["t"] = time.monotonic()
+
+        t = threading.Thread(target=poll)
+        t.start()
+        time.sleep(0.15)
+        assert "r" not in got, "the poll answered before any event"
+        t0 = time.monotonic()
+        client.put_checkpoint(cid, "x")
+        t.join(15)
+        poller.close()
+        assert [e["type"] for e in got["r"].json["events"]] == ["checkpoint.updated"]
+        delays.append(got["t"] - t0)
+    delays.sort()
+    print(f"long poll answer after the put was sent: p50 {delays[10] * 1000:.1f} ms, max {delays[-1] * 1000:.1f} ms")
+    assert delays[10] < 0.1, delays  # the contract's figure, on the median
+    assert delays[-1] < 1.0, delays  # generous: a shared 2-core machine
+
+
+def test_long_poll_without_events_ends_at_its_deadline(client):
+    cursor = tail(client)
+    t0 = time.monotonic()
+    b = read(client, after=cursor, wait_seconds=1, connector_id=client.create_connector(name=unique_name())["connector_id"],
+             types="job.failed").json
+    took = time.monotonic() - t0
+    assert b["events"] == [] and b["next_cursor"]
+    assert 0.9 <= took < 5, took
+
+
+def test_long_poll_does_not_hold_a_worker_thread(client):
+    """More parked polls than HTTP threads: other requests still answer."""
+    import threading
+    cursor = tail(client)
+    pollers = [Client(client.port, ids=client.ids) for _ in range(8)]
+    threads = [threading.Thread(target=read, args=(p,), kwargs={"after": cursor, "wait_seconds": 3,
+                                                                 "types": "job.failed"})
+               for p in pollers]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    client.create_connector(name=unique_name())
+    read(client, after=cursor)
+    assert time.monotonic() - t0 < 1.0
+    for t in threads:
+        t.join(10)
+    for p in pollers:
+        p.close()
+
+
+def test_a_pruned_cursor_is_expired(ccfd_factory, tmp_path):
+    s = ccfd_factory(extra_args=["--executor", "local", "--retention", "1"])  # local: maintenance runs
+    c = s.client
+    old = tail(c)
+    cid = c.create_connector(name=unique_name())["connector_id"]
+    time.sleep(1.2)
+    s.restart()  # the maintenance pass runs at start-up, then now and then
+    c = s.client
+    deadline = time.monotonic() + 30
+    while True:
+        r = read(c, check=False, after=old)
+        if r.status == 400:
+            break
+        assert r.status == 200 and time.monotonic() < deadline, r
+        time.sleep(0.2)
+    assert r.json["errorType"] == "ExpiredCursorException", r
+    assert r.header("x-amzn-ErrorType") == "ExpiredCursorException"
+    # Without a cursor: from the oldest kept, no error.
+    assert read(c).status == 200
+    del cid
+
+
+JOB_LIFE = ["job.started", "job.running", "job.succeeded"]
+
+
+def job_events(c, jid, after=None):
+    evs, _ = read_all(c, after=after)
+    return [e["type"] for e in evs if e.get("job_id") == jid and e["type"].startswith("job.")]
+
+
+def wait_events(c, jid, want, timeout=30):
+    deadline = time.monotonic() + timeout
+    while True:
+        got = job_events(c, jid)
+        if got == want or time.monotonic() > deadline:
+            return got
+        time.sleep(0.1)
+
+
+def test_every_transition_of_a_job_once_and_in_order(ccfd_factory):
+    s = ccfd_factory(extra_args=["--executor", "local"])
+    c = s.client
+    cid = c.create_connector(name=unique_name(), container_properties={"command": ["/bin/true"]})["connector_id"]
+    jid = c.start_job(cid)["job_id"]
+    assert wait_events(c, jid, JOB_LIFE) == JOB_LIFE
+    evs, _ = read_all(c)
+    last = [e for e in evs if e.get("job_id") == jid][-1]
+    assert last["detail"]["status"] == "SUCCEEDED" and last["detail"]["exit_code"] == 0
+    # Stopped while running: started, running, stopping, stopped.
+    cid2 = c.create_connector(name=unique_name(),
+                              container_properties={"command": ["/bin/sleep", "30"]})["connector_id"]
+    jid2 = c.start_job(cid2)["job_id"]
+    assert wait_events(c, jid2, ["job.started", "job.running"]) == ["job.started", "job.running"]
+    c.stop_job(cid2, jid2)
+    want = ["job.started", "job.running", "job.stopping", "job.stopped"]
+    assert wait_events(c, jid2, want) == want
+
+
+def test_job_events_survive_kill_9_once_and_in_order(ccfd_factory):
+    s = ccfd_factory(extra_args=["--executor", "local"])
+    c = s.client
+    cid = c.create_connector(name=unique_name(),
+                             container_properties={"command": ["/bin/sleep", "2"]})["connector_id"]
+    jid = c.start_job(cid)["job_id"]
+    assert wait_events(c, jid, JOB_LIFE[:2]) == JOB_LIFE[:2]
+    s.kill()
+    s.start()
+    c = s.client
+    assert wait_events(c, jid, JOB_LIFE) == JOB_LIFE
+    time.sleep(0.5)
+    assert job_events(c, jid) == JOB_LIFE  # nothing more after a while
