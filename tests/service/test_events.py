@@ -300,3 +300,38 @@ def test_job_events_survive_kill_9_once_and_in_order(ccfd_factory):
     assert wait_events(c, jid, JOB_LIFE) == JOB_LIFE
     time.sleep(0.5)
     assert job_events(c, jid) == JOB_LIFE  # nothing more after a while
+
+
+def test_cli_events_reads_filters_and_follows(ccfd_factory, tmp_path):
+    import json
+    import subprocess
+    from test_cli import ccf_binary, ccf_for, base_env
+    s = ccfd_factory()
+    ccf = ccf_for(s, tmp_path)
+    cid = s.client.create_connector(name=unique_name())["connector_id"]
+    s.client.put_checkpoint(cid, "x")
+    r = ccf("events", "--output", "json")
+    assert r.rc == 0, r
+    lines = [json.loads(x) for x in r.out.splitlines()]
+    assert [e["type"] for e in lines] == ["connector.created", "checkpoint.updated"]
+    assert r.err.startswith("next_cursor: ")
+    cursor = r.err.split()[1]
+    r = ccf("events", "--output", "json", "--types", "checkpoint.updated", "--connector", cid)
+    assert [json.loads(x)["type"] for x in r.out.splitlines()] == ["checkpoint.updated"], str(r)
+    r = ccf("events", "--types", "nope")
+    assert r.rc == 1 and "BadRequestException" in r.err and r.out == ""
+    assert ccf("events", "extra").rc == 2
+    # --follow prints what comes after the cursor as it commits.
+    env = base_env(f"http://127.0.0.1:{s.port}")
+    env["HOME"] = str(tmp_path)
+    env["CCF_CREDENTIALS_FILE"] = str(s.data_dir / "credentials")
+    p = subprocess.Popen([ccf_binary(), "events", "--follow", "--output", "json", "--after", cursor],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    try:
+        time.sleep(0.3)
+        s.client.put_checkpoint(cid, "y")
+        line = p.stdout.readline()
+        assert json.loads(line)["detail"] == {"version": 2}
+    finally:
+        p.kill()
+        p.wait()
