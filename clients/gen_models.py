@@ -544,6 +544,50 @@ OPERATIONS.append((
 PAGINATED["ListCustomConnectorCheckpointVersions"] = "versions"
 
 
+# ---- issue 13 (events): the tenant's event stream (CONTRACT-OPS.md, "Events").
+ERRORS.append(("ExpiredCursorException", 400,
+               "(ext) An events cursor whose events are no longer kept (retention); start "
+               "again without after."))
+EVENT_TYPES = ["connector.created", "connector.updated", "connector.deleted", "connector.paused",
+               "connector.resumed", "job.started", "job.running", "job.retrying", "job.stopping",
+               "job.succeeded", "job.failed", "job.stopped", "schedule.fired", "schedule.skipped",
+               "checkpoint.updated"]
+SHAPES.update({
+    "EventId": string(doc="(ext) Unique per store; the stream's order."),
+    "EventType": string(enum=EVENT_TYPES),
+    "EventTypes": string(doc="(ext) Comma-separated event types; an unknown one is a 400."),
+    "EventDetail": {"type": "structure", "members": {}, "document": True,
+                    "documentation": "(ext) The state after the change: the connector summary "
+                                     "(connector.*), the job (job.*), {due_at, job_id?, "
+                                     "reason?} (schedule.*), {version} (checkpoint.updated)."},
+    "EventCursor": string(doc="(ext) A position in the tenant's stream, usable with any filter."),
+    "EventsMaxResults": {"type": "integer", "min": 1, "max": 1000},
+    "WaitSeconds": {"type": "integer", "min": 0, "max": 20},
+    "Event": structure({
+        "event_id": member("EventId"),
+        "time": member("Timestamp"),
+        "type": member("EventType"),
+        "connector_id": member("ConnectorId"),
+        "job_id": member("JobId", "Present for job.* and schedule.fired."),
+        "detail": member("EventDetail"),
+    }, required=["event_id", "time", "type", "connector_id", "detail"]),
+    "EventList": {"type": "list", "member": {"shape": "Event"}},
+})
+OPERATIONS.append((
+    "ListEvents", "GET", "/api/v1/events", 200,
+    {"after": query("EventCursor", "after"),
+     "max_results": query("EventsMaxResults", "max_results"),
+     "wait_seconds": query("WaitSeconds", "wait_seconds"),
+     "connector_id": query("ConnectorId", "connector_id"),
+     "types": query("EventTypes", "types")}, [],
+    {"events": member("EventList"),
+     "next_cursor": member("EventCursor", "Always present; read on from it.")},
+    ["ExpiredCursorException"],
+    "(ext) The tenant's events in the order they happened, each once when read with the "
+    "cursors given; wait_seconds long-polls until there is at least one. A connector_id "
+    "unknown to the tenant is a 404; a foreign or malformed cursor a 400.", True))
+
+
 def botocore_model():
     shapes = copy.deepcopy(SHAPES)
     shapes.update(error_shapes())
@@ -780,6 +824,8 @@ def openapi(model):
 
 
 def tag_of(uri):
+    if uri.startswith("/api/v1/events"):
+        return "events"
     for t in ("documents", "checkpoint", "jobs"):
         if "/" + t in uri:
             return t

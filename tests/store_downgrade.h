@@ -32,6 +32,9 @@ static const char *const store_undo[] = {
      * table; checkpoints_meta must go before the columns it covers). */
     "DROP TABLE client_tokens; DROP TABLE checkpoint_versions; DROP INDEX checkpoints_meta;"
     "ALTER TABLE checkpoints DROP COLUMN size; ALTER TABLE checkpoints DROP COLUMN version;",
+    /* 7: events. */
+    "DROP INDEX job_changes_by_tenant; ALTER TABLE job_changes DROP COLUMN detail;"
+    "ALTER TABLE job_changes DROP COLUMN type;",
 };
 
 #define STORE_TEST_SCHEMA_VERSION ((int)(sizeof(store_undo) / sizeof(store_undo[0])))

@@ -141,7 +141,10 @@ static void test_prune_changes(void **state)
 {
     struct fx *f = *state;
     struct store_change ch[8];
+    struct store_event ev[8];
+    struct store_event_query q = {.after = -1, .max = 8};
     char c1[16], j1[17];
+    int64_t next;
     int n;
 
     connector(f, &f->a, c1);
@@ -149,11 +152,69 @@ static void test_prune_changes(void **state)
     move(f, &f->a, c1, j1, CCF_JOB_RUNNING);
     move(f, &f->a, c1, j1, CCF_JOB_SUCCEEDED);
     n = store_read_changes(f->s, 0, ch, 8);
-    assert_int_equal(n, 3);
-    assert_int_equal(store_prune_changes(f->s, ch[1].seq), 0);
+    assert_int_equal(n, 3); /* the connector's event is not the orchestrator's */
+    /* Young rows stay, acked or not. */
+    assert_int_equal(store_prune_changes(f->s, ch[1].seq, ccf_now_us() - 60000000), 0);
+    assert_int_equal(store_read_changes(f->s, 0, ch, 8), 3);
+    /* Old ones go, but not a job row the orchestrator has not acked. */
+    assert_int_equal(store_prune_changes(f->s, ch[1].seq, ccf_now_us() + 1), 0);
     n = store_read_changes(f->s, 0, ch, 8);
     assert_int_equal(n, 1);
     assert_int_equal(ch[0].new_status, CCF_JOB_SUCCEEDED);
+    /* A cursor before the cut is expired; none reads from the oldest kept. */
+    q.after = 1;
+    assert_int_equal(store_read_events(f->s, &f->a, &q, ev, &next), CCF_EEXPIRED);
+    q.after = -1;
+    assert_int_equal(store_read_events(f->s, &f->a, &q, ev, &next), 1);
+    assert_string_equal(ev[0].type, "job.succeeded");
+    assert_int_equal(next, ev[0].seq);
+    store_events_clear(ev, 1);
+}
+
+/* Each tenant reads its own events, in commit order, and the cursor of a
+ * short read is the tenant's end. */
+static void test_events_per_tenant(void **state)
+{
+    struct fx *f = *state;
+    struct store_event ev[8];
+    struct store_event_query q = {.after = -1, .max = 8};
+    char a1[16], b1[16], j1[17];
+    int64_t next, end;
+    int n;
+
+    connector(f, &f->a, a1);
+    connector(f, &f->b, b1);
+    start(f, &f->a, a1, j1);
+    move(f, &f->a, a1, j1, CCF_JOB_RUNNING);
+    move(f, &f->a, a1, j1, CCF_JOB_STARTED); /* a retry */
+    move(f, &f->a, a1, j1, CCF_JOB_FAILED);
+    n = store_read_events(f->s, &f->a, &q, ev, &next);
+    assert_int_equal(n, 5);
+    assert_string_equal(ev[0].type, "connector.created");
+    assert_string_equal(ev[1].type, "job.started");
+    assert_string_equal(ev[2].type, "job.running");
+    assert_string_equal(ev[3].type, "job.retrying");
+    assert_string_equal(ev[4].type, "job.failed");
+    assert_string_equal(ev[4].job_id, j1);
+    assert_non_null(strstr(ev[4].detail, "\"FAILED\""));
+    for (int i = 1; i < n; i++)
+        assert_true(ev[i].seq > ev[i - 1].seq);
+    end = next;
+    assert_int_equal(next, ev[4].seq);
+    store_events_clear(ev, (size_t)n);
+    /* The other tenant sees only its own; a filter keeps the cursor moving. */
+    n = store_read_events(f->s, &f->b, &q, ev, &next);
+    assert_int_equal(n, 1);
+    assert_string_equal(ev[0].connector_id, b1);
+    store_events_clear(ev, 1);
+    q.types = ",job.failed,";
+    q.max = 1;
+    assert_int_equal(store_read_events(f->s, &f->a, &q, ev, &next), 1);
+    assert_string_equal(ev[0].type, "job.failed");
+    store_events_clear(ev, 1);
+    q.after = next;
+    assert_int_equal(store_read_events(f->s, &f->a, &q, ev, &next), 0);
+    assert_int_equal(next, end);
 }
 
 int main(void)
@@ -163,6 +224,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_purge_takes_only_old_ended_jobs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_per_tenant, setup, teardown),
     };
     return cmocka_run_group_tests_name("store_maintenance", tests, NULL, NULL);
 }

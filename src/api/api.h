@@ -86,6 +86,11 @@ struct api_response {
     const char *operation; /* static, e.g. "GetCustomConnector"; NULL when unrouted */
     char connector_id[CCF_CONNECTOR_ID_LEN + 1];
     char job_id[CCF_JOB_ID_LEN + 1];
+    /* A long poll (ListEvents' wait_seconds) that found nothing: the
+     * transport may hold the request for up to this many seconds and
+     * handle it again when events are committed (store_set_event_hook);
+     * the response as it is stays a correct answer. 0: send it now. */
+    int wait_seconds;
 };
 
 /* Always fills *resp, with an error response when something fails. */

@@ -116,6 +116,12 @@ void api__list_checkpoint_versions(struct api__call *call);
 void api__delete_checkpoint(struct api__call *call);
 void api__pause_connector(struct api__call *call);
 void api__resume_connector(struct api__call *call);
+void api__list_events(struct api__call *call);
+
+/* ops_events.c: the types filter ("a,b", each a known event type) as the
+ * store takes it (",a,b,"; *out is the caller's to free). CCF_EINVAL with
+ * the offending element (cut) in bad otherwise. */
+int api__event_types(const char *in, char **out, char *bad, size_t bad_size);
 
 /* schedule.c: a connector's schedule on create and update. */
 /* Applies body's `schedule` (absent: unchanged; null: removed; an object:

@@ -78,6 +78,7 @@ static const struct route routes[] = {
      4,
      "GET",
      {{"GET", "ListCustomConnectorCheckpointVersions", api__list_checkpoint_versions}}},
+    {{"events"}, 1, "GET", {{"GET", "ListEvents", api__list_events}}},
 };
 
 /* The path split into decoded segments; a segment that does not decode is NULL. */

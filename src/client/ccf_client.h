@@ -455,6 +455,32 @@ int ccf_client_list_checkpoint_versions(struct ccf_client *c, const char *connec
                                         const struct ccf_client_page *page,
                                         struct ccf_client_checkpoint_version_list *out);
 
+/* ---- events (CONTRACT-OPS.md, "Events") ---- */
+
+struct ccf_client_events_query {
+    const char *after;        /* a next_cursor; NULL: from the oldest event kept */
+    int max_results;          /* 0: the server's default (100); at most 1000 */
+    int wait_seconds;         /* 0..20: long poll until there is at least one event */
+    const char *connector_id; /* NULL: every connector */
+    const char *types;        /* "job.failed,job.succeeded"; NULL: every type */
+};
+struct ccf_client_event {
+    char *event_id, *time, *type, *connector_id;
+    char *job_id; /* NULL when the event has none */
+    char *detail; /* the detail object as compact JSON text */
+};
+struct ccf_client_event_list {
+    struct ccf_client_event *items;
+    size_t len;
+    char *next_cursor; /* always set: read on from it */
+};
+void ccf_client_event_list_clear(struct ccf_client_event_list *l);
+/* ListEvents: one page of the tenant's events, oldest first. A long poll
+ * needs the client's timeout_ms above wait_seconds. A pruned cursor fails
+ * with error type ExpiredCursorException. */
+int ccf_client_list_events(struct ccf_client *c, const struct ccf_client_events_query *q,
+                           struct ccf_client_event_list *out);
+
 /* ---- pagination helpers: every page, one item at a time ---- */
 
 /* How far to go. page_size 0: the largest page the contract allows.

@@ -35,6 +35,8 @@ const char *ccf_strerror(int err)
         return "precondition failed";
     case CCF_ETOKEN:
         return "client token reused with another request";
+    case CCF_EEXPIRED:
+        return "cursor expired";
     default:
         return "unknown error";
     }

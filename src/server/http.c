@@ -704,6 +704,36 @@ static struct api_response *operator_answer(struct server_http *h, const struct 
     return resp;
 }
 
+/* A read, on this HTTP thread. A long poll that found nothing is parked
+ * (its connection suspended) rather than answered, until its deadline. */
+static enum MHD_Result run_read(struct server_http *h, struct MHD_Connection *conn,
+                                struct http_req *r)
+{
+    struct api_response *resp = ccf_xcalloc(1, sizeof(*resp));
+    uint64_t gen;
+
+    for (;;) {
+        gen = server__longpoll_gen(&h->lp);
+        api_handle(h->api, &r->areq, resp);
+        if (resp->wait_seconds <= 0)
+            break;
+        if (!r->poll_deadline_us)
+            r->poll_deadline_us = ccf_mono_us() + (int64_t)resp->wait_seconds * 1000000;
+        if (ccf_mono_us() >= r->poll_deadline_us || atomic_load(&h->stopping))
+            break;
+        if (server__longpoll_park(&h->lp, conn, r, gen)) {
+            api_response_clear(resp);
+            free(resp);
+            return MHD_YES;
+        }
+        if (!h->lp.started)
+            break;
+        api_response_clear(resp); /* an event came meanwhile: read again */
+        memset(resp, 0, sizeof(*resp));
+    }
+    return server__http_answer(h, conn, r, resp);
+}
+
 /* The whole request is in. */
 static enum MHD_Result on_request(struct server_http *h, struct MHD_Connection *conn,
                                   struct http_req *r)
@@ -735,9 +765,9 @@ static enum MHD_Result on_request(struct server_http *h, struct MHD_Connection *
     req.job_id = r->principal_job;
     if (h->w.n && is_write(r->method) && server__writers_submit(&h->w, conn, r, &req))
         return MHD_YES;
-    resp = ccf_xcalloc(1, sizeof(*resp));
-    api_handle(h->api, &req, resp);
-    return server__http_answer(h, conn, r, resp);
+    r->areq = req;
+    r->poll_deadline_us = 0;
+    return run_read(h, conn, r);
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
@@ -759,6 +789,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 
         r->resp = NULL;
         return server__http_answer(h, conn, r, resp);
+    }
+    if (r->poll_ready) { /* resumed: a parked long poll's events or deadline */
+        r->poll_ready = false;
+        return run_read(h, conn, r);
     }
     if (!r->method)
         return on_headers(h, conn, r, method, url, version);
@@ -794,6 +828,7 @@ int server__http_start(struct server_http **out, const struct server_http_config
     int rc;
 
     server__writers_init(&h->w, cfg->api);
+    server__longpoll_init(&h->lp, cfg->store);
     if (cfg->threads > 1)
         pool[0] =
             (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)cfg->threads, NULL};
@@ -811,6 +846,7 @@ int server__http_start(struct server_http **out, const struct server_http_config
     atomic_init(&h->in_flight, 0);
     atomic_init(&h->seq, 0);
     server__writers_start(&h->w, cfg->write_threads);
+    server__longpoll_start(&h->lp);
     if (cfg->addr->sa_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     if (cfg->tls) {
@@ -837,6 +873,8 @@ int server__http_start(struct server_http **out, const struct server_http_config
     *out = h;
     return 0;
 fail:
+    server__longpoll_stop(&h->lp);
+    server__longpoll_destroy(&h->lp);
     server__writers_stop(&h->w);
     server__writers_destroy(&h->w);
     free(h);
@@ -851,6 +889,7 @@ unsigned server__http_port(struct server_http *h)
 void server__http_quiesce(struct server_http *h)
 {
     atomic_store(&h->stopping, true);
+    server__longpoll_release(&h->lp); /* parked polls answer now, not after 20 s */
     h->listen_fd = MHD_quiesce_daemon(h->d);
     /* MHD says close it only after MHD_stop_daemon; shutting it down now
      * makes new clients see a refused connection instead of a silent queue. */
@@ -869,7 +908,8 @@ void server__http_stop(struct server_http *h)
 
     if (!h)
         return;
-    server__writers_stop(&h->w); /* MHD must not stop with a connection suspended */
+    server__longpoll_stop(&h->lp); /* MHD must not stop with a connection suspended */
+    server__writers_stop(&h->w);
     /* The writers' last answers (and the 503s of what they shed) are queued
      * but maybe not sent: give them up to a second before closing. */
     for (int i = 0; i < 100 && atomic_load(&h->in_flight) > 0; i++)
@@ -878,5 +918,6 @@ void server__http_stop(struct server_http *h)
     if (h->listen_fd != MHD_INVALID_SOCKET)
         close(h->listen_fd);
     server__writers_destroy(&h->w);
+    server__longpoll_destroy(&h->lp);
     free(h);
 }

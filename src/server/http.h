@@ -52,6 +52,8 @@ struct server_http_config {
     bool access_log;                /* a line per request at info (access-log) */
     struct server_metrics *metrics; /* borrowed, outlives the transport: /readyz, /metrics */
     bool metrics_on;                /* metrics = on: count requests, serve /metrics */
+    struct store *store;            /* borrowed, outlives the transport: its event hook wakes
+                                     * long polls; NULL: polls answer at once */
 };
 
 /* Binds and starts the worker threads. CCF_EINVAL if region or account_id is

@@ -28,6 +28,17 @@ struct server_writers {
     unsigned n; /* set before MHD starts: its threads read it without a lock */
 };
 
+/* Parked long polls (longpoll.c). */
+struct server_longpoll {
+    struct store *store; /* borrowed; NULL: no long polls */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;     /* CLOCK_MONOTONIC */
+    struct http_req *head; /* parked, any order */
+    uint64_t gen;          /* commits that wrote events, so far */
+    bool stop, started;
+    pthread_t thread;
+};
+
 struct server_http {
     struct MHD_Daemon *d;
     MHD_socket listen_fd; /* ours to close once quiesced */
@@ -44,6 +55,7 @@ struct server_http {
     atomic_size_t in_flight;
     atomic_uint_fast64_t seq; /* request ids if the CSPRNG fails */
     struct server_writers w;
+    struct server_longpoll lp;
 };
 
 /* One per connection (its socket context), reused by each request on it. */
@@ -80,6 +92,11 @@ struct http_req {
     struct api_response *resp; /* set by the writer before it resumes conn */
     bool shed;                 /* not run: ccfd stopped before a writer took it */
     struct http_req *wnext;
+    /* A parked long poll (areq holds the request to run again). */
+    int64_t poll_deadline_us; /* monotonic; when it answers whatever it has */
+    uint64_t poll_gen;        /* the events generation it last read at */
+    bool poll_ready;          /* resumed by longpoll.c: run areq again */
+    struct http_req *pnext;
     /* The connection's, not the request's: req_end keeps them. */
     struct server_tls *tls;           /* NULL: plain HTTP */
     struct server_tls_cert *tls_cert; /* what its handshake was given, or NULL */
@@ -99,6 +116,23 @@ bool server__writers_submit(struct server_writers *w, struct MHD_Connection *con
  * is shed (r->shed, answered 503 by http.c). */
 void server__writers_stop(struct server_writers *w);
 void server__writers_destroy(struct server_writers *w);
+
+/* longpoll.c. init cannot fail; start sets the store's event hook and
+ * starts the thread (without it, polls answer at once); release resumes
+ * every parked poll and refuses new ones (ccfd is stopping); stop also
+ * unsets the hook and joins the thread; destroy follows stop. */
+void server__longpoll_init(struct server_longpoll *lp, struct store *store);
+void server__longpoll_start(struct server_longpoll *lp);
+/* The events generation, read before the request reads the store. */
+uint64_t server__longpoll_gen(struct server_longpoll *lp);
+/* Suspends conn and parks r (r->poll_deadline_us and r->areq set) until an
+ * event commits after gen or the deadline. false when it cannot wait (an
+ * event came since gen, or stopping): the caller runs it again or answers. */
+bool server__longpoll_park(struct server_longpoll *lp, struct MHD_Connection *conn,
+                           struct http_req *r, uint64_t gen);
+void server__longpoll_release(struct server_longpoll *lp);
+void server__longpoll_stop(struct server_longpoll *lp);
+void server__longpoll_destroy(struct server_longpoll *lp);
 
 /* http_response.c: queue a response stamped with the transport's headers
  * and note in r what was answered, for the log line. Each takes ownership

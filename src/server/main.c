@@ -193,7 +193,7 @@ static void format_addr(const struct sockaddr *sa, unsigned port, char out[ADDR_
 }
 
 static int start_http(const struct server_config *cfg, struct api *api, struct auth *auth,
-                      struct server_tls *tls, struct ccf_ratelimit *rl,
+                      struct server_tls *tls, struct ccf_ratelimit *rl, struct store *store,
                       struct server_metrics *metrics, struct server_http **out)
 {
     const struct sockaddr *sa = (const struct sockaddr *)&cfg->listen_addr;
@@ -214,6 +214,7 @@ static int start_http(const struct server_config *cfg, struct api *api, struct a
         .access_log = cfg->access_log,
         .metrics = metrics,
         .metrics_on = cfg->metrics,
+        .store = store,
     };
 
     if ((rc = server__http_start(out, &hc)) < 0) {
@@ -415,7 +416,7 @@ static int serve(const struct server_config *cfg)
                                          .sched = sched,
                                          .orch = jobs ? server__jobs_orchestrator(jobs) : NULL,
                                          .version = CCFD_VERSION});
-    if ((rc = start_http(cfg, api, auth, tls, rl, metrics, &http)) < 0)
+    if ((rc = start_http(cfg, api, auth, tls, rl, store, metrics, &http)) < 0)
         goto out;
     endpoint = endpoint_of(cfg, server__http_port(http));
     if (jobs && (rc = server__jobs_start(jobs, endpoint)) < 0)

@@ -1,5 +1,5 @@
 /* changes.c: the job-change stream of the SQLite backend, a transactional
- * outbox: rows written in the transaction of each job change, read in seq
+ * outbox: the job rows of job_changes (events.c writes them), read in seq
  * order, and the consumers' persisted cursors. */
 #include "store/store_int.h"
 
@@ -7,33 +7,6 @@
 #include <string.h>
 
 #include "core/log.h"
-
-int store__change_insert(struct store__conn *c, const char *tenant_key, const char *connector_id,
-                         const char *job_id, int old_status, enum ccf_job_status new_status,
-                         int64_t at, const char *op)
-{
-    sqlite3_stmt *st = NULL;
-    int rc, b = SQLITE_OK;
-
-    if ((rc = store__stmt(c, STORE__Q_CHANGE_INSERT,
-                          "INSERT INTO job_changes (tenant, connector_id, job_id, old_status, "
-                          "new_status, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                          &st, op)) < 0)
-        return rc;
-    store__bind_text(st, 1, tenant_key, &b);
-    store__bind_text(st, 2, connector_id, &b);
-    store__bind_text(st, 3, job_id, &b);
-    store__bind_int(st, 4, old_status, &b);
-    store__bind_int(st, 5, new_status, &b);
-    store__bind_int(st, 6, at, &b);
-    if ((rc = store__bind_check(c, b, op)) < 0) {
-        store__reset(st);
-        return rc;
-    }
-    if ((rc = store__step_done(c, st, op)) == 0)
-        c->changes_pending = true;
-    return rc;
-}
 
 static int row_change(sqlite3_stmt *st, struct store_change *out)
 {
@@ -73,10 +46,11 @@ int store_read_changes(struct store *s, int64_t after_seq, struct store_change *
     if (max > INT_MAX) /* the count is returned as an int */
         max = INT_MAX;
     if ((rc = store__conn(s, &c)) < 0 ||
-        (rc = store__stmt(c, STORE__Q_CHANGE_READ,
-                          "SELECT seq, tenant, connector_id, job_id, old_status, new_status, at "
-                          "FROM job_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-                          &st, op)) < 0)
+        (rc = store__stmt(
+             c, STORE__Q_CHANGE_READ,
+             "SELECT seq, tenant, connector_id, job_id, old_status, new_status, at "
+             "FROM job_changes WHERE seq > ?1 AND new_status >= 0 ORDER BY seq LIMIT ?2",
+             &st, op)) < 0)
         return rc;
     store__bind_int(st, 1, after_seq, &b);
     store__bind_int(st, 2, (int64_t)max, &b);

@@ -146,7 +146,8 @@ static int put_checkpoint_tx(struct store__conn *c, void *arg)
     if (a->job_id && (rc = count_checkpoint_put(c, a->job_id, op)) < 0)
         return rc;
     a->version = cur + 1;
-    return 0;
+    return store__event_insert(c, a->tk, "checkpoint.updated", a->connector_id, NULL,
+                               json_pack("{s:I}", "version", (json_int_t)a->version), op);
 }
 
 int store_put_checkpoint_if(struct store *s, const struct ccf_tenant *t, const char *connector_id,

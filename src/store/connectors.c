@@ -107,6 +107,19 @@ out:
     return rc;
 }
 
+/* The connector as store_create_connector returns it (a shallow copy). */
+static int created_event(struct store__conn *c, const struct store__create *a)
+{
+    struct ccf_connector tmp = *a->in;
+
+    memcpy(tmp.id, a->id, sizeof(tmp.id));
+    tmp.status = CCF_CONNECTOR_AVAILABLE;
+    tmp.active_job_id[0] = '\0';
+    tmp.created_at = tmp.updated_at = a->now;
+    tmp.version = 1;
+    return store__event_connector(c, a->tk, "connector.created", &tmp, a->now, "create_connector");
+}
+
 int store__create_connector_tx(struct store__conn *c, void *arg)
 {
     struct store__create *a = arg;
@@ -120,8 +133,10 @@ int store__create_connector_tx(struct store__conn *c, void *arg)
         return rc;
     for (int i = 0; i < ID_TRIES; i++) {
         if ((rc = ccf_connector_id_new(a->id)) < 0 ||
-            (rc = insert_connector(c, st, a->tk, a->in, a->id, a->now)) <= 0)
+            (rc = insert_connector(c, st, a->tk, a->in, a->id, a->now)) < 0)
             return rc;
+        if (rc == 0)
+            return created_event(c, a);
         CCF_LOG_WARN("store.id_collision", CCF_KV_STR("connector_id", a->id));
     }
     return CCF_EIO;
@@ -146,21 +161,14 @@ int store_create_connector(struct store *s, const struct ccf_tenant *t, struct c
     return 0;
 }
 
-int store_get_connector(struct store *s, const struct ccf_tenant *t, const char *id,
-                        struct ccf_connector *out)
+static int load_connector(struct store__conn *c, const char *tk, const char *id,
+                          struct ccf_connector *out, const char *op)
 {
-    const char *op = "get_connector";
-    char tk[STORE__TENANT_KEY_MAX];
-    struct store__conn *c;
     struct ccf_connector tmp;
     sqlite3_stmt *st = NULL;
     int rc, b = SQLITE_OK;
 
-    if (!ccf_connector_id_valid(id))
-        return CCF_ENOTFOUND;
-    store__tenant_key(t, tk);
-    if ((rc = store__conn(s, &c)) < 0 ||
-        (rc = store__stmt(c, STORE__Q_CONN_GET,
+    if ((rc = store__stmt(c, STORE__Q_CONN_GET,
                           "SELECT " CONN_COLS " FROM connectors WHERE id = ?1 AND tenant = ?2", &st,
                           op)) < 0)
         return rc;
@@ -181,6 +189,21 @@ int store_get_connector(struct store *s, const struct ccf_tenant *t, const char 
 out:
     store__reset(st);
     return rc;
+}
+
+int store_get_connector(struct store *s, const struct ccf_tenant *t, const char *id,
+                        struct ccf_connector *out)
+{
+    char tk[STORE__TENANT_KEY_MAX];
+    struct store__conn *c;
+    int rc;
+
+    if (!ccf_connector_id_valid(id))
+        return CCF_ENOTFOUND;
+    store__tenant_key(t, tk);
+    if ((rc = store__conn(s, &c)) < 0)
+        return rc;
+    return load_connector(c, tk, id, out, "get_connector");
 }
 
 /* Visits up to p->limit rows of st; *more when row limit + 1 exists, and
@@ -250,6 +273,17 @@ struct update_connector {
     int64_t expected_version, now;
 };
 
+/* The connector as store_update_connector returns it (a shallow copy). */
+static int updated_event(struct store__conn *conn, const struct update_connector *a)
+{
+    struct ccf_connector tmp = *a->c;
+
+    tmp.updated_at = a->now;
+    tmp.version = a->expected_version + 1;
+    return store__event_connector(conn, a->tk, "connector.updated", &tmp, a->now,
+                                  "update_connector");
+}
+
 static int update_connector_tx(struct store__conn *conn, void *arg)
 {
     const struct update_connector *a = arg;
@@ -286,7 +320,7 @@ static int update_connector_tx(struct store__conn *conn, void *arg)
         rc = store__connector_status(conn, a->tk, c->id, op);
         return rc >= 0 ? CCF_ECONFLICT : rc;
     }
-    return 0;
+    return updated_event(conn, a);
 }
 
 int store_update_connector(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
@@ -313,10 +347,28 @@ struct delete_connector {
     const char *tk, *id;
 };
 
+static int delete_row(struct store__conn *c, const struct delete_connector *a, const char *op);
+
 static int delete_connector_tx(struct store__conn *c, void *arg)
 {
     const struct delete_connector *a = arg;
     const char *op = "delete_connector";
+    struct ccf_connector gone;
+    int rc;
+
+    /* The event's detail is the connector as it was; reading it first costs
+     * a delete one indexed lookup. */
+    if ((rc = load_connector(c, a->tk, a->id, &gone, op)) < 0)
+        return rc;
+    rc = delete_row(c, a, op);
+    if (rc == 0)
+        rc = store__event_connector(c, a->tk, "connector.deleted", &gone, ccf_now_us(), op);
+    ccf_connector_clear(&gone);
+    return rc;
+}
+
+static int delete_row(struct store__conn *c, const struct delete_connector *a, const char *op)
+{
     sqlite3_stmt *st = NULL;
     int rc, b = SQLITE_OK;
 

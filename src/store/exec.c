@@ -143,7 +143,7 @@ int store__begin(struct store__conn *c, const char *op)
     sqlite3_stmt *st = NULL;
     int rc;
 
-    c->changes_pending = false;
+    c->changes_pending = c->events_pending = false;
     if ((rc = store__stmt(c, STORE__Q_BEGIN, "BEGIN IMMEDIATE", &st, op)) < 0)
         return rc;
     if ((rc = sqlite3_step(st)) != SQLITE_DONE)
@@ -157,7 +157,7 @@ int store__begin(struct store__conn *c, const char *op)
 int store__commit(struct store__conn *c, const char *op)
 {
     sqlite3_stmt *st = NULL;
-    bool notify = c->changes_pending;
+    bool notify = c->changes_pending, events = c->events_pending;
     int rc;
 
     if ((rc = store__stmt(c, STORE__Q_COMMIT, "COMMIT", &st, op)) < 0)
@@ -168,9 +168,9 @@ int store__commit(struct store__conn *c, const char *op)
         goto fail;
     }
     store__reset(st);
-    c->changes_pending = false;
-    if (notify)
-        store__notify(c->s);
+    c->changes_pending = c->events_pending = false;
+    if (notify || events)
+        store__notify(c->s, notify);
     return 0;
 fail:
     store__rollback(c, op);
@@ -182,7 +182,7 @@ void store__rollback(struct store__conn *c, const char *op)
     sqlite3_stmt *st = NULL;
     int rc;
 
-    c->changes_pending = false;
+    c->changes_pending = c->events_pending = false;
     /* Some errors (SQLITE_FULL, SQLITE_IOERR, ...) already rolled back. */
     if (sqlite3_get_autocommit(c->db))
         return;

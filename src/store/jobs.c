@@ -144,9 +144,7 @@ int store__start_job(struct store__conn *c, const char *tk, struct ccf_job *j, c
     j->created_at = j->updated_at = ccf_now_us();
     if ((rc = fresh_job_id(c, j->id, op)) < 0 ||
         (rc = claim_connector(c, tk, j->connector_id, j->id, op)) < 0 ||
-        (rc = insert_job(c, tk, j, op)) < 0 ||
-        (rc = store__change_insert(c, tk, j->connector_id, j->id, -1, CCF_JOB_STARTED,
-                                   j->created_at, op)) < 0)
+        (rc = insert_job(c, tk, j, op)) < 0 || (rc = store__change_insert(c, tk, j, -1, op)) < 0)
         return rc;
     return 0;
 }
@@ -475,8 +473,7 @@ static int transition_locked(struct store__conn *c, const char *tk, struct ccf_j
     apply_transition(j, tr, ccf_now_us());
     if ((rc = update_job(c, j, op)) < 0 ||
         (ccf_job_status_terminal(tr->to) && (rc = release_connector(c, tk, j, op)) < 0) ||
-        (rc = store__change_insert(c, tk, j->connector_id, j->id, (int)from, tr->to, j->updated_at,
-                                   op)) < 0)
+        (rc = store__change_insert(c, tk, j, (int)from, op)) < 0)
         return rc;
     return 1;
 }

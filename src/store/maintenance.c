@@ -124,22 +124,3 @@ fail:
     store__rollback(c, op);
     return rc;
 }
-
-int store_prune_changes(struct store *s, int64_t upto)
-{
-    static const char op[] = "prune_changes";
-    struct store__conn *c;
-    sqlite3_stmt *st = NULL;
-    int rc, b = SQLITE_OK;
-
-    if ((rc = store__conn(s, &c)) < 0 ||
-        (rc = store__stmt(c, STORE__Q_CHANGE_PRUNE, "DELETE FROM job_changes WHERE seq <= ?1", &st,
-                          op)) < 0)
-        return rc;
-    store__bind_int(st, 1, upto, &b);
-    if ((rc = store__bind_check(c, b, op)) < 0) {
-        store__reset(st);
-        return rc;
-    }
-    return store__step_done(c, st, op);
-}

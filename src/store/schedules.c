@@ -8,12 +8,25 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/validate.h"
 
 struct set_paused {
     const char *tk;
     const struct ccf_connector *c;
     int64_t expected_version, now;
 };
+
+/* The connector as store_set_paused returns it (a shallow copy). */
+static int paused_event(struct store__conn *conn, const struct set_paused *a)
+{
+    struct ccf_connector tmp = *a->c;
+
+    tmp.updated_at = a->now;
+    tmp.version = a->expected_version + 1;
+    return store__event_connector(conn, a->tk,
+                                  tmp.paused ? "connector.paused" : "connector.resumed", &tmp,
+                                  a->now, "set_paused");
+}
 
 static int set_paused_tx(struct store__conn *conn, void *arg)
 {
@@ -43,7 +56,7 @@ static int set_paused_tx(struct store__conn *conn, void *arg)
         rc = store__connector_status(conn, a->tk, a->c->id, op);
         return rc >= 0 ? CCF_ECONFLICT : rc;
     }
-    return 0;
+    return paused_event(conn, a);
 }
 
 int store_set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
@@ -184,6 +197,22 @@ static int advance(struct store__conn *c, const char *tk, const struct store_fir
     return 0;
 }
 
+/* {due_at, job_id?, reason?} */
+static int fire_event(struct store__conn *c, const struct fire *a, const char *type,
+                      const char *reason)
+{
+    json_t *d = json_pack("{s:o}", "due_at", ccf_time_json(a->f->due * 1000000));
+
+    if (!d)
+        return CCF_ENOMEM;
+    if (a->started)
+        json_object_set_new(d, "job_id", json_string(a->job.id));
+    if (reason)
+        json_object_set_new(d, "reason", json_string(reason));
+    return store__event_insert(c, a->tk, type, a->f->connector_id, a->started ? a->job.id : NULL, d,
+                               "fire_schedule");
+}
+
 static int fire_tx(struct store__conn *c, void *arg)
 {
     struct fire *a = arg;
@@ -191,14 +220,17 @@ static int fire_tx(struct store__conn *c, void *arg)
     int rc;
 
     a->started = false;
-    if ((rc = advance(c, a->tk, a->f, op)) < 0 || !a->f->start)
+    if ((rc = advance(c, a->tk, a->f, op)) < 0)
         return rc;
+    if (!a->f->start)
+        return fire_event(c, a, "schedule.skipped", "not started: missed while ccfd was down");
     rc = store__start_job(c, a->tk, &a->job, op);
-    if (rc == CCF_ECONFLICT)
-        return 0; /* IN_USE or paused: skipped; next_run_at has moved on all the same */
-    if (rc == 0)
-        a->started = true;
-    return rc;
+    if (rc == CCF_ECONFLICT) /* IN_USE or paused: skipped; next_run_at has moved on all the same */
+        return fire_event(c, a, "schedule.skipped", "the connector is IN_USE");
+    if (rc < 0)
+        return rc;
+    a->started = true;
+    return fire_event(c, a, "schedule.fired", NULL);
 }
 
 int store_fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *out)

@@ -149,6 +149,14 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (tenant, operation, scope, token)) WITHOUT ROWID;"
     "CREATE INDEX client_tokens_by_age ON client_tokens (created_at);"
     "CREATE INDEX client_tokens_by_connector ON client_tokens (connector_id);",
+    /* 7 (issue 13): events. The outbox's rows get a type and a detail (the
+     * state after the change, JSON); rows of other kinds than jobs carry
+     * new_status -1, which the orchestrator skips. Older rows have neither
+     * and read as their job type with an empty detail. A tenant reads its
+     * stream through job_changes_by_tenant. */
+    "ALTER TABLE job_changes ADD COLUMN type TEXT;"
+    "ALTER TABLE job_changes ADD COLUMN detail TEXT;"
+    "CREATE INDEX job_changes_by_tenant ON job_changes (tenant, seq);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

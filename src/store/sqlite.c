@@ -48,6 +48,12 @@ struct store {
     struct store__conn *conns;
     void (*hook)(void *ctx);
     void *hook_ctx;
+    /* Set and unset while writers run (the transport comes and goes
+     * before the orchestrator): guarded, and called under the lock, so that
+     * once unset no call is left running. */
+    pthread_mutex_t event_mu;
+    void (*event_hook)(void *ctx);
+    void *event_hook_ctx;
     unsigned char secret[32];
     dev_t dev; /* the database file's identity (under mu) */
     ino_t ino;
@@ -293,6 +299,7 @@ int store_open(struct store **out, const struct store_config *cfg)
         return CCF_EINVAL;
     s = ccf_xcalloc(1, sizeof(*s));
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->event_mu, NULL);
     store__group_init(&s->group);
     s->path = ccf_xstrdup(cfg->path);
     n = strlen(cfg->path) + sizeof(PROBE_SUFFIX);
@@ -345,6 +352,7 @@ void store_close(struct store *s)
         conn_close(c);
     }
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->event_mu);
     store__group_destroy(&s->group);
     free(s->path);
     free(s->probe);
@@ -386,10 +394,22 @@ void store_set_change_hook(struct store *s, void (*fn)(void *ctx), void *ctx)
     s->hook_ctx = ctx;
 }
 
-void store__notify(struct store *s)
+void store_set_event_hook(struct store *s, void (*fn)(void *ctx), void *ctx)
 {
-    if (s->hook)
+    pthread_mutex_lock(&s->event_mu);
+    s->event_hook = fn;
+    s->event_hook_ctx = ctx;
+    pthread_mutex_unlock(&s->event_mu);
+}
+
+void store__notify(struct store *s, bool jobs)
+{
+    if (jobs && s->hook)
         s->hook(s->hook_ctx);
+    pthread_mutex_lock(&s->event_mu);
+    if (s->event_hook)
+        s->event_hook(s->event_hook_ctx);
+    pthread_mutex_unlock(&s->event_mu);
 }
 
 int64_t store__cp_history(const struct store *s)

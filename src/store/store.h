@@ -368,8 +368,42 @@ int store_unfinished_jobs(struct store *s, struct store_job_ref **out, size_t *n
  * again until it returns less than max. */
 int store_purge_jobs(struct store *s, int64_t ended_before, struct store_job_ref *out, size_t max);
 
-/* Deletes change rows with seq <= upto (that every consumer has acked). */
-int store_prune_changes(struct store *s, int64_t upto);
+/* Deletes the change rows (events) written before `before` (microseconds),
+ * oldest first, but no job row past upto (the orchestrator's ack). A cursor
+ * before the last row deleted is then expired. */
+int store_prune_changes(struct store *s, int64_t upto, int64_t before);
+
+/* The tenant's event stream: the rows of the change stream with a type
+ * (connector.*, job.*, schedule.*, checkpoint.updated) and a detail. */
+struct store_event {
+    int64_t seq; /* the position in the stream; the event id derives from it */
+    int64_t at;
+    char type[24];
+    char connector_id[CCF_CONNECTOR_ID_LEN + 1];
+    char job_id[CCF_JOB_ID_LEN + 1]; /* "" when none */
+    char *detail;                    /* owned: JSON object text */
+};
+
+struct store_event_query {
+    int64_t after;            /* the cursor's seq; -1: from the oldest kept */
+    const char *connector_id; /* NULL: every connector */
+    const char *types;        /* NULL: all; else ",a,b," (commas around each) */
+    size_t max;               /* 1..INT_MAX */
+};
+
+/* Up to q->max events of the tenant after q->after, in seq order, into out
+ * (clear them with store_events_clear); *next gets the cursor to read on
+ * from: past the last returned, or the tenant's end when fewer came.
+ * Returns how many; CCF_EEXPIRED when events after q->after were pruned. */
+int store_read_events(struct store *s, const struct ccf_tenant *t,
+                      const struct store_event_query *q, struct store_event *out, int64_t *next);
+void store_events_clear(struct store_event *ev, size_t n);
+
+/* Called (on the writing thread, after commit) whenever a transaction wrote
+ * an event (any change row); fn must not call the store and must be quick
+ * (it runs under a lock). May be set and unset (NULL) at any time: once
+ * this returns, the old fn is no longer running nor called. */
+void store_set_event_hook(struct store *s, void (*fn)(void *ctx), void *ctx);
 
 /* Called (on the writing thread, after commit) whenever a transaction wrote
  * change rows. Set before any thread calls in; fn must not call the store. */

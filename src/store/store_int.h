@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "core/histo.h"
@@ -59,6 +60,12 @@ enum store__q {
     STORE__Q_JOB_PURGE_PICK,
     STORE__Q_JOB_PURGE,
     STORE__Q_CHANGE_PRUNE,
+    STORE__Q_EVENT_PRUNED,
+    STORE__Q_EVENT_LAST,
+    STORE__Q_EVENT_READ,
+    STORE__Q_EVENT_YOUNG,
+    STORE__Q_EVENT_MARK,
+    STORE__Q_EVENT_KEPT,
     /* docstats.c */
     STORE__Q_STATS_SEQ,
     STORE__Q_STATS_NEW,
@@ -95,6 +102,7 @@ struct store__conn {
     sqlite3 *db;
     sqlite3_stmt *stmt[STORE__Q_COUNT];
     bool changes_pending; /* the open transaction wrote change rows */
+    bool events_pending;  /* ... or event rows of any kind */
     unsigned gen;         /* the store's generation when opened */
     struct store__conn *prev, *next;
 };
@@ -119,8 +127,8 @@ struct store__group *store__group_of(struct store *s);
 /* The calling thread's connection, opened on first use. CCF_EUNAVAIL (or
  * CCF_EIO) if it cannot be opened, logged. */
 int store__conn(struct store *s, struct store__conn **out);
-/* Calls the change hook, if one is set. */
-void store__notify(struct store *s);
+/* Calls the change hook (if jobs, and one is set) and the event hook. */
+void store__notify(struct store *s, bool jobs);
 /* An I/O-class error: from now until it finds the database file mounted
  * again (and makes every connection reopen), store__conn looks for it. */
 void store__suspect(struct store *s);
@@ -261,11 +269,19 @@ int store__job_count(struct store__conn *c, int64_t seq, const struct store__cou
  * reached RUNNING. */
 int store__job_stats_fill(struct store__conn *c, struct ccf_job *j, const char *op);
 
-/* changes.c */
+/* events.c */
 
-/* Writes one outbox row in the open transaction. */
-int store__change_insert(struct store__conn *c, const char *tenant_key, const char *connector_id,
-                         const char *job_id, int old_status, enum ccf_job_status new_status,
-                         int64_t at, const char *op);
+/* Writes one outbox row for job j, now in j->status (old_status -1 for its
+ * insert), in the open transaction: the orchestrator's change and the
+ * tenant's job.* event with the job as its detail. */
+int store__change_insert(struct store__conn *c, const char *tenant_key, const struct ccf_job *j,
+                         int old_status, const char *op);
+/* A connector.* event whose detail is conn's summary. */
+int store__event_connector(struct store__conn *c, const char *tenant_key, const char *type,
+                           const struct ccf_connector *conn, int64_t at, const char *op);
+/* Any other event; takes the reference to detail. job_id may be NULL. */
+int store__event_insert(struct store__conn *c, const char *tenant_key, const char *type,
+                        const char *connector_id, const char *job_id, json_t *detail,
+                        const char *op);
 
 #endif

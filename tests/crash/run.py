@@ -25,6 +25,8 @@ on the same data directory, and the invariants checked after every restart:
   acknowledged put answered (a cut-off put: old + 1 if applied, else old),
   the kept history is that many versions back without a gap, and a
   conditional put on the acknowledged version succeeds;
+- events (issue 13): each job's events are its transitions, once and in
+  order, typed by the transition, with the job as it became (snapshot);
 - client tokens (issue 12): a create or start retried with its token after a
   kill returns the acknowledged connector or job (a cut-off one: the one it
   made, or a fresh one if it made none), never a second one.
@@ -437,8 +439,40 @@ def snapshot_check(data, work):
                 check(live == [active], f"{cid} IN_USE with active {active}, unended jobs {live}")
             else:
                 check(live == [] and not active, f"{cid} AVAILABLE but unended jobs {live}")
+        check_job_events(db)
     finally:
         db.close()
+
+
+JOB_EVENT = {0: "job.retrying", 1: "job.running", 2: "job.stopping", 3: "job.succeeded",
+             4: "job.failed", 5: "job.stopped"}
+
+
+def check_job_events(db):
+    """Issue 13: each job's events are its transitions, once and in order:
+    job.started first, each event leaving the status the one before it
+    reached, the last reaching the job's status now, each typed by its
+    transition and carrying the job as it became."""
+    rows = {}
+    for jid, old, new, typ, detail in db.execute(
+            "SELECT job_id, old_status, new_status, type, detail FROM job_changes "
+            "WHERE new_status >= 0 ORDER BY seq"):
+        rows.setdefault(jid, []).append((old, new, typ, detail))
+    for jid, status in db.execute("SELECT id, status FROM jobs"):
+        evs = rows.get(jid, [])
+        check(evs and evs[0][0] == -1 and evs[0][1] == 0 and evs[0][2] == "job.started",
+              f"{jid}: events do not begin with job.started: {[e[:3] for e in evs]}")
+        for a, b in zip(evs, evs[1:]):
+            check(b[0] == a[1] and b[0] != b[1],
+                  f"{jid}: events out of order or repeated: {[e[:3] for e in evs]}")
+        for old, new, typ, detail in evs[1:]:
+            check(typ == JOB_EVENT[new], f"{jid}: {old}->{new} typed {typ}")
+        for old, new, typ, detail in evs:
+            d = json.loads(detail)
+            check(d["job_id"] == jid and d["status"] == ["STARTED", "RUNNING", "STOPPING",
+                                                         "SUCCEEDED", "FAILED", "STOPPED"][new],
+                  f"{jid}: the {typ} event's detail is not the job as it became: {d}")
+        check(evs[-1][1] == status, f"{jid}: last event reaches {evs[-1][1]}, the job is {status}")
 
 
 def list_all(client, path, key):
