@@ -28,6 +28,8 @@ static const char *const store_undo[] = {
     "ALTER TABLE connectors DROP COLUMN schedule_anchor;"
     "ALTER TABLE connectors DROP COLUMN next_run_at;"
     "ALTER TABLE connectors DROP COLUMN paused; ALTER TABLE jobs DROP COLUMN trigger;",
+    /* podman2: a waiting job's status_reason. */
+    "ALTER TABLE jobs DROP COLUMN status_reason;",
 };
 
 #define STORE_TEST_SCHEMA_VERSION ((int)(sizeof(store_undo) / sizeof(store_undo[0])))

@@ -116,6 +116,10 @@ static const char *const migrations[] = {
     "ALTER TABLE jobs ADD COLUMN trigger INTEGER;"
     "CREATE INDEX connectors_by_next_run ON connectors (next_run_at) "
     "  WHERE next_run_at IS NOT NULL;",
+    /* podman2 (issue 14): why a STARTED job has not run yet (waiting for
+     * capacity); NULL once it runs or ends. A column of its own, not
+     * failure_reason, which keeps its contract meaning (set on an end). */
+    "ALTER TABLE jobs ADD COLUMN status_reason TEXT;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
