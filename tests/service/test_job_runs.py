@@ -327,7 +327,7 @@ def test_capacity_two_runs_at_most_two(ccfd_factory):
     assert len(events) == 10 and peak == 2, (peak, events)
 
 
-def test_waiting_for_capacity_says_why_until_it_runs(ccfd_factory):
+def test_waiting_for_capacity_says_why_until_it_runs(ccfd_factory, tmp_path):
     s = jobs_server(ccfd_factory, "--max-jobs", "1")
     c = s.client
     blocker = c.create_connector(container_properties=sh("sleep 300"))["connector_id"]
@@ -343,6 +343,14 @@ def test_waiting_for_capacity_says_why_until_it_runs(ccfd_factory):
     assert "status_reason" not in c.get_job(blocker, bjid)
     listed = c.get(f"{CONNECTORS}/{cid}/jobs").json["jobs"][0]
     assert listed["status_reason"] == want, listed
+    # libccf and the CLI show it too.
+    from test_cli import run_ccf
+
+    ep = f"http://127.0.0.1:{s.port}"
+    r = run_ccf(ep, "job", "get", cid, jid, "--output", "json", cwd=tmp_path, data_dir=s.data_dir)
+    assert r.rc == 0 and r.json["job"]["status_reason"] == want, r
+    r = run_ccf(ep, "job", "get", cid, jid, "--output", "table", cwd=tmp_path, data_dir=s.data_dir)
+    assert r.rc == 0 and want in r.out, r
     c.stop_job(blocker, bjid)
     wait_job(c, blocker, bjid, TERMINAL, timeout=30)
     job, seen = wait_job(c, cid, jid, TERMINAL, timeout=60)
