@@ -374,6 +374,9 @@ SHAPES["CustomConnectorJob"]["members"].update({
     "attempts": member("JobAttemptList", "(ext) Every attempt, once the job has run."),
     "next_attempt_at": member("Timestamp", "(ext) Only while the job waits between attempts."),
 })
+# ---- issue 14 (podman2): why a STARTED job waits ----
+SHAPES["CustomConnectorJob"]["members"]["status_reason"] = member(
+    "FailureReason", "(ext) Only while the job waits in STARTED for capacity: why it waits.")
 for _op in OPERATIONS:
     if _op[0] == "GetCustomConnectorJobLogs":
         _op[4]["attempt"] = query("AttemptNumber", "attempt")

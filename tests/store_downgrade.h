@@ -35,6 +35,8 @@ static const char *const store_undo[] = {
     /* 7: events. */
     "DROP INDEX job_changes_by_tenant; ALTER TABLE job_changes DROP COLUMN detail;"
     "ALTER TABLE job_changes DROP COLUMN type;",
+    /* 8: a waiting job's status_reason. */
+    "ALTER TABLE jobs DROP COLUMN status_reason;",
 };
 
 #define STORE_TEST_SCHEMA_VERSION ((int)(sizeof(store_undo) / sizeof(store_undo[0])))

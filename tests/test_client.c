@@ -406,7 +406,22 @@ static void test_parse_job_and_lists(void **state)
     assert_true(ccf_client_job_status_terminal(j.status));
     assert_false(ccf_client_job_status_terminal("STOPPING"));
     assert_false(ccf_client_job_status_terminal(NULL));
+    assert_null(j.status_reason);
     ccf_client_job_clear(&j);
+
+    /* A job waiting for capacity says why; a wrong type is refused. */
+    body = "{\"job\":{\"job_id\":\"" JID "\",\"connector_id\":\"" CID
+           "\",\"status\":\"STARTED\",\"created_at\":\"" T0 "\",\"updated_at\":\"" T0
+           "\",\"status_reason\":\"waiting for capacity: 1 of 1 jobs running (pool machine)\"}}";
+    assert_int_equal(ccf_client__parse_job_response(body, strlen(body), &j, &err), 0);
+    assert_string_equal(j.status_reason,
+                        "waiting for capacity: 1 of 1 jobs running (pool machine)");
+    ccf_client_job_clear(&j);
+    body = "{\"job\":{\"job_id\":\"" JID "\",\"connector_id\":\"" CID
+           "\",\"status\":\"STARTED\",\"created_at\":\"" T0 "\",\"updated_at\":\"" T0
+           "\",\"status_reason\":7}}";
+    assert_int_equal(ccf_client__parse_job_response(body, strlen(body), &j, &err),
+                     CCF_CLIENT_EPROTO);
 
     body = "{\"connectors\":[" CONNECTOR_JSON "}," CONNECTOR_JSON "}],\"next_token\":\"abc\"}";
     assert_int_equal(ccf_client__parse_connector_list(body, strlen(body), &cl, &err), 0);

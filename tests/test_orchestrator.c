@@ -20,6 +20,7 @@
 
 #include "core/core.h"
 #include "core/log.h"
+#include "core/validate.h"
 #include "orchestrator/orchestrator_int.h"
 #include "store/store.h"
 
@@ -623,6 +624,104 @@ static void test_max_jobs(void **state)
     assert_int_equal(f->ex.nsubmits, 2);
 }
 
+static void assert_status_reason(struct fx *f, const char *cid, const char *jid, const char *want)
+{
+    struct ccf_job j = job_of(f, cid, jid);
+
+    if (!want)
+        assert_null(j.status_reason);
+    else if (!j.status_reason || strcmp(j.status_reason, want) != 0)
+        fail_msg("status_reason \"%s\", want \"%s\"", j.status_reason ? j.status_reason : "(null)",
+                 want);
+    ccf_job_clear(&j);
+}
+
+/* A job that waits for capacity says why (what its pool lacks, or that
+ * earlier jobs wait first); the reason goes once it is submitted, and
+ * comes back after a restart only if it still waits. */
+static void test_status_reason_while_waiting(void **state)
+{
+    struct fx *f = *state;
+    char cid[4][CCF_CONNECTOR_ID_LEN + 1], jid[4][CCF_JOB_ID_LEN + 1];
+    struct ccf_job j;
+
+    mk_connector(f, props("/bin/true", 1, 1024), cid[0]);
+    mk_connector(f, props("/bin/true", 1.5, 1024), cid[1]);
+    mk_connector(f, props("/bin/true", 0.5, 1024), cid[2]);
+    mk_connector(f, props("/bin/true", 0.5, 7500), cid[3]);
+    orch_new(f);
+    for (int i = 0; i < 3; i++)
+        start(f, cid[i], jid[i]);
+    orch__step(f->o);
+    assert_int_equal(f->ex.nsubmits, 1);
+    assert_status_reason(f, cid[0], jid[0], NULL);
+    assert_status_reason(f, cid[1], jid[1],
+                         "waiting for capacity: 1 of 2 vCPUs in use, the job needs 1.5 "
+                         "(pool machine)");
+    /* It would fit, but jobs start in order. */
+    assert_status_reason(f, cid[2], jid[2],
+                         "waiting for capacity: earlier jobs wait first (pool machine)");
+    /* Shown in the job's JSON, and gone from it once it runs. */
+    j = job_of(f, cid[1], jid[1]);
+    {
+        json_t *o = ccf_job_json(&j);
+        assert_non_null(json_object_get(o, "status_reason"));
+        json_decref(o);
+    }
+    ccf_job_clear(&j);
+    deliver(f, jid[0], EXECUTOR_EXITED, true, 0);
+    assert_int_equal(f->ex.nsubmits, 3);
+    assert_status_reason(f, cid[1], jid[1], NULL);
+    assert_status_reason(f, cid[2], jid[2], NULL);
+    deliver(f, jid[1], EXECUTOR_RUNNING, false, 0);
+    assert_status_reason(f, cid[1], jid[1], NULL);
+    j = job_of(f, cid[1], jid[1]);
+    {
+        json_t *o = ccf_job_json(&j);
+        assert_null(json_object_get(o, "status_reason"));
+        json_decref(o);
+    }
+    ccf_job_clear(&j);
+    /* Memory: 1024 of 8192 held once job 2 ends; 7500 more do not fit. */
+    deliver(f, jid[2], EXECUTOR_EXITED, true, 0);
+    start(f, cid[3], jid[3]);
+    orch__step(f->o);
+    assert_status_reason(f, cid[3], jid[3],
+                         "waiting for capacity: 1024 of 8192 MiB of memory in use, the job needs "
+                         "7500 (pool machine)");
+    /* A restart that finds job 1 still running: job 3 still waits, and
+     * says so. */
+    adopt(&f->ex, jid[1]);
+    orch_new(f);
+    orch__step(f->o);
+    assert_int_equal(f->o->pending.n, 1);
+    assert_status_reason(f, cid[3], jid[3],
+                         "waiting for capacity: 1024 of 8192 MiB of memory in use, the job needs "
+                         "7500 (pool machine)");
+}
+
+/* max-jobs names itself, and a stop of a waiting job clears the reason. */
+static void test_status_reason_max_jobs_and_stop(void **state)
+{
+    struct fx *f = *state;
+    char cid[2][CCF_CONNECTOR_ID_LEN + 1], jid[2][CCF_JOB_ID_LEN + 1];
+
+    fake_cap.max_jobs = 1;
+    for (int i = 0; i < 2; i++)
+        mk_connector(f, props("/bin/true", 0.25, 1024), cid[i]);
+    orch_new(f);
+    for (int i = 0; i < 2; i++)
+        start(f, cid[i], jid[i]);
+    orch__step(f->o);
+    assert_status_reason(f, cid[1], jid[1],
+                         "waiting for capacity: 1 of 1 jobs running (pool machine)");
+    request_stop(f, cid[1], jid[1]);
+    orch__step(f->o);
+    assert_int_equal(status_of(f, cid[1], jid[1]), CCF_JOB_STOPPED);
+    assert_status_reason(f, cid[1], jid[1], NULL);
+    assert_int_equal(f->ex.nsubmits, 1);
+}
+
 /* A job that can never fit fails at once with a reason, and does not block
  * the queue behind it; one whose connector has no command too. */
 static void test_cannot_run_fails_at_once(void **state)
@@ -1064,6 +1163,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_while_running, setup, teardown),
         cmocka_unit_test_setup_teardown(test_capacity_queues_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_jobs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_reason_while_waiting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_reason_max_jobs_and_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cannot_run_fails_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),

@@ -924,6 +924,44 @@ static void test_transition_truncates_reason(void **state)
     ccf_job_clear(&j);
 }
 
+/* status_reason: set only on a STARTED job, written only when it
+ * differs, no outbox row, truncated, another tenant's job untouched, and
+ * cleared by the next transition. */
+static void test_job_status_reason(void **state)
+{
+    struct fx *f = *state;
+    char cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1];
+    char reason[1500 * 2 + 1];
+    struct ccf_job j;
+    int64_t changes;
+
+    for (size_t i = 0; i < 1500; i++)
+        memcpy(reason + 2 * i, "é", 2);
+    reason[3000] = '\0';
+    mk_connector(f, &f->t1, "conn-x", cid);
+    start(f, cid, jid);
+    changes = raw_int(f, "SELECT count(*) FROM job_changes");
+    assert_int_equal(store_set_job_status_reason(f->s, &f->t1, cid, jid, "waiting"), 1);
+    assert_int_equal(store_set_job_status_reason(f->s, &f->t1, cid, jid, "waiting"), 0);
+    assert_int_equal(store_set_job_status_reason(f->s, &f->t2, cid, jid, "other"), 0);
+    assert_int_equal(raw_int(f, "SELECT count(*) FROM job_changes"), changes);
+    assert_int_equal(store_get_job(f->s, &f->t1, cid, jid, &j), 0);
+    assert_string_equal(j.status_reason, "waiting");
+    assert_int_equal(j.status, CCF_JOB_STARTED);
+    ccf_job_clear(&j);
+    assert_int_equal(store_set_job_status_reason(f->s, &f->t1, cid, jid, reason), 1);
+    assert_int_equal(store_get_job(f->s, &f->t1, cid, jid, &j), 0);
+    assert_int_equal(strlen(j.status_reason), 2 * CCF_FAILURE_REASON_MAX);
+    ccf_job_clear(&j);
+    assert_int_equal(move(f, cid, jid, BIT(CCF_JOB_STARTED), CCF_JOB_RUNNING), 1);
+    assert_int_equal(store_get_job(f->s, &f->t1, cid, jid, &j), 0);
+    assert_null(j.status_reason);
+    ccf_job_clear(&j);
+    assert_int_equal(store_set_job_status_reason(f->s, &f->t1, cid, jid, "late"), 0);
+    assert_int_equal(store_set_job_status_reason(f->s, &f->t1, cid, "ccj-000000000000", "x"), 0);
+    assert_int_equal(store_set_job_status_reason(f->s, &f->t1, cid, "bad", "x"), CCF_ENOTFOUND);
+}
+
 /* A transition's `at` (the executor's record of a job that ended while
  * ccfd was down) becomes started_at / completed_at, kept in order with the
  * job's earlier times; updated_at is the write's own time. */
@@ -1375,6 +1413,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transitions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transition_truncates_reason, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_status_reason, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transition_at, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_only_active_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_documents_upsert, setup, teardown),

@@ -118,6 +118,7 @@ json_t *cli_json_job(const struct ccf_client_job *j)
     if (j->has_exit_code)
         json_object_set_new(o, "exit_code", json_integer(j->exit_code));
     set_str(o, "failure_reason", j->failure_reason);
+    set_str(o, "status_reason", j->status_reason);
     if (j->has_stats)
         json_object_set_new(o, "stats",
                             json_pack("{s:I, s:I, s:I, s:I, s:I}", "documents_added",
@@ -344,6 +345,7 @@ void cli_show_job(const struct ccf_client_job *j)
     cli_kv("job_id", j->job_id);
     cli_kv("connector_id", j->connector_id);
     cli_kv("status", j->status);
+    cli_kv("status_reason", j->status_reason);
     cli_kv_int("exit_code", j->has_exit_code, j->exit_code);
     cli_kv("failure_reason", j->failure_reason);
     cli_kv("trigger", j->trigger);

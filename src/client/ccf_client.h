@@ -279,7 +279,8 @@ struct ccf_client_job {
     char *next_attempt_at;               /* NULL unless waiting between attempts */
     struct ccf_client_attempt *attempts; /* oldest first */
     size_t attempts_len;
-    char *trigger; /* API, SCHEDULE; NULL on jobs from before triggers */
+    char *trigger;       /* API, SCHEDULE; NULL on jobs from before triggers */
+    char *status_reason; /* why a STARTED job waits (capacity); NULL: unset */
 };
 void ccf_client_job_clear(struct ccf_client_job *j);
 

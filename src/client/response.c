@@ -270,6 +270,7 @@ void ccf_client_job_clear(struct ccf_client_job *j)
     free(j->completed_at);
     free(j->failure_reason);
     free(j->next_attempt_at);
+    free(j->status_reason);
     for (size_t i = 0; i < j->attempts_len; i++) {
         free(j->attempts[i].started_at);
         free(j->attempts[i].completed_at);
@@ -379,6 +380,7 @@ int ccf_client__parse_job(const json_t *o, struct ccf_client_job *out, struct cc
         (rc = get_str(o, "job", "completed_at", false, &j.completed_at, err)) < 0 ||
         (rc = get_str(o, "job", "failure_reason", false, &j.failure_reason, err)) < 0 ||
         (rc = get_str(o, "job", "trigger", false, &j.trigger, err)) < 0 ||
+        (rc = get_str(o, "job", "status_reason", false, &j.status_reason, err)) < 0 ||
         (rc = get_int(o, "job", "exit_code", INT_MIN, INT_MAX, &j.has_exit_code, &code, err)) < 0 ||
         (rc = parse_stats(o, &j, err)) < 0 || (rc = parse_retry_fields(o, &j, err)) < 0)
         goto fail;

@@ -370,6 +370,8 @@ json_t *ccf_job_json(const struct ccf_job *j)
         json_object_set_new(o, "exit_code", json_integer(j->exit_code));
     if (j->failure_reason)
         json_object_set_new(o, "failure_reason", json_string(j->failure_reason));
+    if (j->status_reason)
+        json_object_set_new(o, "status_reason", json_string(j->status_reason));
     if (j->has_stats)
         json_object_set_new(o, "stats", job_stats_json(&j->stats));
     if (j->attempt > 0) {

@@ -122,6 +122,7 @@ void ccf_job_clear(struct ccf_job *j)
     if (!j)
         return;
     free(j->failure_reason);
+    free(j->status_reason);
     free(j->environment);
     free(j->executor_id);
     free(j->attempts);

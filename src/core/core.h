@@ -134,6 +134,7 @@ struct ccf_job {
     char *spec;              /* owned: the container_properties the job runs with, frozen
                                 when its first attempt starts; NULL before */
     enum ccf_job_trigger trigger;
+    char *status_reason; /* owned: why a STARTED job waits (capacity); NULL when unset */
 };
 void ccf_job_clear(struct ccf_job *j);
 

@@ -86,3 +86,32 @@ bool orch__fits(const struct orchestrator *o, const struct orch__job *j)
     return p->cpu_used + j->spec->cpu <= p->cap.cpu + 1e-9 &&
            p->memory_used + j->spec->memory_mib <= p->cap.memory_mib;
 }
+
+void orch__wait_reason(const struct orchestrator *o, const struct orch__job *j, bool head,
+                       char *reason, size_t n)
+{
+    const struct orch__pool *p = &o->pools[j->pool];
+    int len;
+
+    /* Only the first in line says what is short: the text of a job behind
+     * it stays the same while the queue moves, so it is written once. */
+    if (!head)
+        len = snprintf(reason, n, "waiting for capacity: earlier jobs wait first (pool %s)",
+                       p->cap.pool);
+    else if (p->cap.max_jobs > 0 && p->running >= p->cap.max_jobs)
+        len = snprintf(reason, n, "waiting for capacity: %d of %d jobs running (pool %s)",
+                       p->running, p->cap.max_jobs, p->cap.pool);
+    else if (p->cpu_used + j->spec->cpu > p->cap.cpu + 1e-9)
+        len = snprintf(reason, n,
+                       "waiting for capacity: %g of %g vCPUs in use, the job needs %g "
+                       "(pool %s)",
+                       p->cpu_used, p->cap.cpu, j->spec->cpu, p->cap.pool);
+    else
+        len = snprintf(reason, n,
+                       "waiting for capacity: %lld of %lld MiB of memory in use, the job needs "
+                       "%lld (pool %s)",
+                       (long long)p->memory_used, (long long)p->cap.memory_mib,
+                       (long long)j->spec->memory_mib, p->cap.pool);
+    if (len < 0 || (size_t)len >= n)
+        snprintf(reason, n, "waiting for capacity");
+}

@@ -3,6 +3,7 @@
  * functions of the orchestrator's state. Both are idempotent: the change
  * stream delivers at least once, and a restart replays what was not acked. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -113,6 +114,9 @@ int orch__admit(struct orchestrator *o, const struct store_job_ref *ref)
     rc = store_get_job(o->cfg.store, &ref->tenant, ref->connector_id, ref->job_id, &job);
     if (rc < 0 || ccf_job_status_terminal(job.status))
         goto out; /* gone or ended meanwhile: nothing to do */
+    /* What an earlier ccfd wrote: the queue writes only what differs. */
+    j.status_reason = job.status_reason;
+    job.status_reason = NULL;
     /* Decoded once, here: the capacity it reserves, the command it runs and
      * its retry strategy come from this one reading. */
     if ((rc = decode_spec(o, ref, &job, &j)) < 0) {
@@ -173,6 +177,27 @@ static void release(struct orchestrator *o, size_t i)
     orch__job_free(&j);
 }
 
+/* Writes j's status_reason (NULL: clears it) unless it is the one written
+ * last. The store only writes it while the job is STARTED. */
+static int set_reason(struct orchestrator *o, struct orch__job *j, const char *reason)
+{
+    int rc;
+
+    if (reason == j->status_reason ||
+        (reason && j->status_reason && strcmp(reason, j->status_reason) == 0))
+        return 0;
+    rc = store_set_job_status_reason(o->cfg.store, &j->ref.tenant, j->ref.connector_id,
+                                     j->ref.job_id, reason);
+    if (rc < 0) {
+        CCF_LOG_WARN("job.status_reason_failed", CCF_KV_STR("job_id", j->ref.job_id),
+                     CCF_KV_STR("error", ccf_strerror(rc)));
+        return rc;
+    }
+    free(j->status_reason);
+    j->status_reason = reason ? ccf_xstrdup(reason) : NULL;
+    return 0;
+}
+
 /* Hands the job to the executor as its spec says (the connector is not
  * read again: an update applies to the next job). Takes j: on return it is
  * in the running list or freed, except on CCF_EUNAVAIL (the store could not
@@ -204,6 +229,9 @@ static int submit(struct orchestrator *o, struct orch__job *j)
     spec.cpu = j->spec->cpu;
     spec.memory_mib = j->spec->memory_mib;
     spec.attempt = j->attempt;
+    /* It no longer waits for capacity. Should this write fail, RUNNING
+     * clears the reason anyway. */
+    set_reason(o, j, NULL);
     orch__reserve(o, j);
     if ((rc = executor_submit(o->executor, &spec)) == CCF_EUNAVAIL) {
         /* The earlier attempt's supervisor is still exiting: again shortly. */
@@ -226,10 +254,12 @@ out:
 }
 
 /* Jobs start in the order they were created within each pool; a job that
- * does not fit holds back the later ones of its pool only. */
+ * does not fit holds back the later ones of its pool only, and each
+ * waiting job says why in its status_reason. */
 void orch__pump(struct orchestrator *o)
 {
     bool blocked[ORCH__POOLS_MAX] = {false};
+    char reason[256];
     size_t i = 0;
 
     if (o->pending.n > 0)
@@ -237,6 +267,9 @@ void orch__pump(struct orchestrator *o)
     while (i < o->pending.n) {
         struct orch__job j = o->pending.items[i];
         if (blocked[j.pool] || !orch__fits(o, &j)) {
+            orch__wait_reason(o, &j, !blocked[j.pool], reason, sizeof(reason));
+            if (set_reason(o, &o->pending.items[i], reason) == CCF_EUNAVAIL)
+                o->retry_soon = true;
             blocked[j.pool] = true;
             i++;
             continue;

@@ -34,8 +34,10 @@ void orch__job_free(struct orch__job *j)
     ccf_job_spec_clear(j->spec);
     free(j->spec);
     free(j->properties);
+    free(j->status_reason);
     j->spec = NULL;
     j->properties = NULL;
+    j->status_reason = NULL;
 }
 
 void orch__list_free(struct orch__list *l)

@@ -19,6 +19,8 @@ struct orch__job {
     int attempt;               /* the attempt it runs, or runs next, from 1 */
     int pool;                  /* index in orchestrator.pools of the backend that runs it */
     int64_t due_us;            /* in the waiting list: when the next attempt may start */
+    char *status_reason;       /* owned: why it waits, as last written to the store; NULL:
+                                  none written (or cleared) */
 };
 
 struct orch__list {
@@ -78,6 +80,11 @@ int orch__pools_refresh(struct orchestrator *o, bool force);
 const char *orch__place(struct orchestrator *o, struct orch__job *j, char *reason, size_t n);
 /* Whether j fits in what its pool has left now. */
 bool orch__fits(const struct orchestrator *o, const struct orch__job *j);
+/* Why j, which does not fit, waits, into reason: what its pool lacks when
+ * j is first in line (head), else that earlier jobs wait first. The text
+ * starts "waiting for capacity:" and names the pool. */
+void orch__wait_reason(const struct orchestrator *o, const struct orch__job *j, bool head,
+                       char *reason, size_t n);
 
 /* lists.c */
 /* push and remove move a job (its spec with it); neither frees it. */

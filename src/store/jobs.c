@@ -12,7 +12,8 @@
 
 #define JOB_COLS                                                                                   \
     "id, connector_id, status, environment, created_at, updated_at, started_at, completed_at, "    \
-    "exit_code, failure_reason, executor_id, attempt, next_attempt_at, attempts, spec, trigger"
+    "exit_code, failure_reason, executor_id, attempt, next_attempt_at, attempts, spec, trigger, "  \
+    "status_reason"
 
 #define ALL_STATUSES ((1u << CCF_JOB_STATUS_COUNT) - 1)
 #define ID_TRIES     8
@@ -46,12 +47,14 @@ static int row_job(sqlite3_stmt *st, struct ccf_job *j, bool own)
         j->executor_id = store__col_dup(st, 10);
         j->attempts = store__col_dup(st, 13);
         j->spec = store__col_dup(st, 14);
+        j->status_reason = store__col_dup(st, 16);
     } else {
         j->environment = (char *)sqlite3_column_text(st, 3);
         j->failure_reason = (char *)sqlite3_column_text(st, 9);
         j->executor_id = (char *)sqlite3_column_text(st, 10);
         j->attempts = (char *)sqlite3_column_text(st, 13);
         j->spec = (char *)sqlite3_column_text(st, 14);
+        j->status_reason = (char *)sqlite3_column_text(st, 16);
     }
     return 0;
 }
@@ -381,6 +384,10 @@ static void apply_transition(struct ccf_job *j, const struct store_transition *t
 
     j->status = tr->to;
     j->updated_at = now;
+    /* Why it waited no longer holds once it moves: it runs, ends, or waits
+     * for its next attempt (next_attempt_at says until when). */
+    free(j->status_reason);
+    j->status_reason = NULL;
     if (tr->to == CCF_JOB_RUNNING && !j->started_at)
         j->started_at = at;
     if (ccf_job_status_terminal(tr->to))
@@ -412,7 +419,7 @@ static int update_job(struct store__conn *c, const struct ccf_job *j, const char
                           "UPDATE jobs SET status = ?2, updated_at = ?3, started_at = ?4, "
                           "completed_at = ?5, exit_code = ?6, failure_reason = ?7, "
                           "executor_id = ?8, attempt = ?9, next_attempt_at = ?10, "
-                          "attempts = ?11, spec = ?12 WHERE id = ?1",
+                          "attempts = ?11, spec = ?12, status_reason = ?13 WHERE id = ?1",
                           &st, op)) < 0)
         return rc;
     store__bind_text(st, 1, j->id, &b);
@@ -428,6 +435,7 @@ static int update_job(struct store__conn *c, const struct ccf_job *j, const char
     store__bind_time(st, 10, j->next_attempt_at, &b);
     store__bind_text(st, 11, j->attempts, &b);
     store__bind_text(st, 12, j->spec, &b);
+    store__bind_text(st, 13, j->status_reason, &b);
     if ((rc = store__bind_check(c, b, op)) < 0) {
         store__reset(st);
         return rc;
@@ -543,5 +551,58 @@ int store_count_unfinished_jobs(struct store *s, int64_t out[CCF_JOB_STATUS_COUN
     }
     rc = rc == SQLITE_DONE ? 0 : store__fail(c, rc, "store.step_failed", op);
     store__reset(st);
+    return rc;
+}
+
+struct status_reason {
+    const char *tk, *connector_id, *job_id, *reason;
+};
+
+static int status_reason_tx(struct store__conn *c, void *arg)
+{
+    const struct status_reason *a = arg;
+    const char *op = "set_job_status_reason";
+    sqlite3_stmt *st = NULL;
+    int rc, b = SQLITE_OK;
+
+    /* IS NOT: nothing written (updated_at kept) when the reason is already
+     * this one, so a queue that does not move costs no write. */
+    if ((rc = store__stmt(c, STORE__Q_JOB_STATUS_REASON,
+                          "UPDATE jobs SET status_reason = ?4, updated_at = ?5 "
+                          "WHERE id = ?1 AND connector_id = ?2 AND tenant = ?3 AND status = ?6 "
+                          "AND status_reason IS NOT ?4",
+                          &st, op)) < 0)
+        return rc;
+    store__bind_text(st, 1, a->job_id, &b);
+    store__bind_text(st, 2, a->connector_id, &b);
+    store__bind_text(st, 3, a->tk, &b);
+    store__bind_text(st, 4, a->reason, &b);
+    store__bind_int(st, 5, ccf_now_us(), &b);
+    store__bind_int(st, 6, CCF_JOB_STARTED, &b);
+    if ((rc = store__bind_check(c, b, op)) < 0) {
+        store__reset(st);
+        return rc;
+    }
+    if ((rc = store__step_done(c, st, op)) < 0)
+        return rc;
+    return store__changes(c) == 1;
+}
+
+int store_set_job_status_reason(struct store *s, const struct ccf_tenant *t,
+                                const char *connector_id, const char *job_id, const char *reason)
+{
+    char tk[STORE__TENANT_KEY_MAX];
+    struct status_reason a = {
+        .tk = tk, .connector_id = connector_id, .job_id = job_id, .reason = reason};
+    char *cut = NULL;
+    int rc;
+
+    if (!ccf_connector_id_valid(connector_id) || !ccf_job_id_valid(job_id))
+        return CCF_ENOTFOUND;
+    if (reason && strlen(reason) > CCF_FAILURE_REASON_MAX)
+        a.reason = cut = ccf_xstrndup(reason, store__utf8_prefix(reason, CCF_FAILURE_REASON_MAX));
+    store__tenant_key(t, tk);
+    rc = store__write(s, status_reason_tx, &a, "set_job_status_reason");
+    free(cut);
     return rc;
 }

@@ -157,6 +157,10 @@ static const char *const migrations[] = {
     "ALTER TABLE job_changes ADD COLUMN type TEXT;"
     "ALTER TABLE job_changes ADD COLUMN detail TEXT;"
     "CREATE INDEX job_changes_by_tenant ON job_changes (tenant, seq);",
+    /* 8 (issue 14): why a STARTED job has not run yet (waiting for
+     * capacity); NULL once it runs or ends. A column of its own, not
+     * failure_reason, which keeps its contract meaning (set on an end). */
+    "ALTER TABLE jobs ADD COLUMN status_reason TEXT;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

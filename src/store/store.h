@@ -219,6 +219,14 @@ int store_transition_job(struct store *s, const struct ccf_tenant *t, const char
                          const char *job_id, const struct store_transition *tr,
                          struct ccf_job *out);
 
+/* Sets (reason non-NULL; truncated to 1024 chars) or clears (NULL) why a
+ * STARTED job has not run yet, e.g. that it waits for capacity. Not a
+ * status change: no outbox row. Any transition clears it. Returns 1 when
+ * written, 0 when the job is gone, no longer STARTED, or already has this
+ * reason. */
+int store_set_job_status_reason(struct store *s, const struct ccf_tenant *t,
+                                const char *connector_id, const char *job_id, const char *reason);
+
 /* Documents. */
 
 /* Upserts all of docs in one transaction (all or nothing); created_at is

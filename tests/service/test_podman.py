@@ -28,8 +28,9 @@ def props(script, **kw):
     return p
 
 
-def containers(env):
-    out = subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}}"], capture_output=True,
+def containers(env, running=False):
+    out = subprocess.run(["podman", "ps", *([] if running else ["-a"]), "--format", "{{.Names}}"],
+                         capture_output=True,
                          text=True, env={**os.environ, **env}, timeout=60)
     return out.stdout.split()
 
@@ -93,3 +94,39 @@ def test_stop_ends_the_whole_container(pod, podman_env):
     job, _ = wait_job(c, cid, jid, TERMINAL, timeout=30)
     assert job["status"] == "STOPPED", job
     assert gone(podman_env, name)
+
+
+def test_kill_9_of_ccfd_while_containers_run(ccfd_factory, podman_env, monkeypatch):
+    """kill -9 of ccfd with two containers running: one ends while ccfd is
+    down, one runs on; after a restart each ends with its true outcome and
+    both containers are removed."""
+    for k, v in podman_env.items():
+        monkeypatch.setenv(k, v)
+    flags = ["--stop-grace", "2", "--executor", "podman,local", "--image-map", IMAGE_MAP]
+    s = ccfd_factory(extra_args=flags)
+    c = s.client
+    ends = c.create_connector(container_properties=props("sleep 2; exit 7"))["connector_id"]
+    runs = c.create_connector(container_properties=props("sleep 300"))["connector_id"]
+    je, jr = c.start_job(ends)["job_id"], c.start_job(runs)["job_id"]
+    for cid, jid in ((ends, je), (runs, jr)):
+        wait_job(c, cid, jid, {"RUNNING"}, timeout=60)
+    data = s.data_dir
+    s.kill()
+    deadline = time.monotonic() + 30
+    while f"ccf-{je}-1" in containers(podman_env, running=True):
+        assert time.monotonic() < deadline, "the container went on after its command ended"
+        time.sleep(0.2)
+    assert f"ccf-{jr}-1" in containers(podman_env, running=True), "it must run on without ccfd"
+    s2 = ccfd_factory(data_dir=data, extra_args=flags)
+    c2 = s2.client
+    job, _ = wait_job(c2, ends, je, TERMINAL, timeout=60)
+    assert job["status"] == "FAILED" and job["exit_code"] == 7, job
+    assert job["failure_reason"] == "exited with code 7", job
+    assert gone(podman_env, f"ccf-{je}-1")
+    assert c2.get_job(runs, jr)["status"] == "RUNNING"
+    c2.stop_job(runs, jr)
+    job, _ = wait_job(c2, runs, jr, TERMINAL, timeout=60)
+    assert job["status"] == "STOPPED", job
+    assert gone(podman_env, f"ccf-{jr}-1")
+    for cid in (ends, runs):
+        assert c2.get_connector(cid)["status"] == "AVAILABLE"
