@@ -104,7 +104,7 @@ bench-tls:
 # Job start latency and stop survival, local and slurm (and podman) in one run.
 .PHONY: bench-backends
 bench-backends: all
-	$(PYTHON) bench/backend_latency.py $(BUILD) $(BENCH_ARGS)
+	$(PYTHON) bench/executors.py --ccfd $(abspath $(CCFD)) $(BENCH_ARGS)
 
 bench:
 	@scripts/deps.sh --bench

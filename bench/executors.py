@@ -14,7 +14,7 @@ stop:  the longest time a stopped job's processes survived the stop: a job
        container's processes too: they are host processes in their own
        pid namespace). Expected: about stop-grace (TERM, then KILL).
 
-Usage: bench/executors.py [--runs 100] [--stops 5] [--executor local --executor podman]
+Usage: bench/executors.py [--runs 100] [--stops 5] [--executor local --executor podman --executor slurm]
 An executor is one entry of EXECUTORS below: the ccfd flags, the environment
 it needs, and the connector properties of a job that runs on it."""
 
@@ -55,12 +55,29 @@ def podman_teardown(tmp):
                    capture_output=True, timeout=300)
 
 
-# name: (ccfd flags, setup(tmp) -> env, teardown(tmp), properties(argv))
+SLURM_CLUSTER = REPO / "scripts" / "slurm-cluster.sh"
+
+
+def slurm_setup(tmp):
+    """A one-node cluster of its own (scripts/slurm-cluster.sh, by pidfile)."""
+    subprocess.run([str(SLURM_CLUSTER), "start", str(tmp / "slurm")], capture_output=True,
+                   check=True, timeout=120)
+    return {}
+
+
+def slurm_teardown(tmp):
+    subprocess.run([str(SLURM_CLUSTER), "stop", str(tmp / "slurm")], capture_output=True,
+                   timeout=120)
+
+
+# name: (ccfd flags, setup(tmp) -> env, teardown(tmp), properties(argv)); a
+# flag naming "{tmp}" is given the run's temporary directory.
 EXECUTORS = {
     "local": ([], None, None, lambda argv: {"command": argv}),
     "podman": (["--executor", "podman,local", "--image-map", IMAGE_MAP], podman_setup,
                podman_teardown, lambda argv: {"command": argv, "image_uri": IMAGE_URI}),
-    # "slurm": ([...], slurm_setup, slurm_teardown, lambda argv: {"command": argv}),
+    "slurm": (["--executor", "slurm", "--slurm-conf", "{tmp}/slurm/slurm.conf"], slurm_setup,
+              slurm_teardown, lambda argv: {"command": argv}),
 }
 
 
@@ -157,10 +174,11 @@ def main():
     ap.add_argument("--ccfd", default=str(REPO / "build" / "ccfd"))
     ap.add_argument("--executor", action="append", choices=sorted(EXECUTORS))
     a = ap.parse_args()
-    for name in a.executor or ["local", "podman"]:
+    for name in a.executor or ["local", "podman", "slurm"]:
         flags, setup, teardown, props = EXECUTORS[name]
         tmp = Path(tempfile.mkdtemp(prefix=f"ccf-bench-{name}-"))
         env = setup(tmp) if setup else {}
+        flags = [f.replace("{tmp}", str(tmp)) for f in flags]
         proc, port = start_ccfd(a.ccfd, flags, env, str(tmp / "data"))
         try:
             s, w = measure_start(port, props, a.runs)
