@@ -144,6 +144,13 @@ $(BUILD)/tests/test_server_tls: $(BUILD)/obj/tests/test_server_tls.o $(BUILD)/ob
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL) -lcmocka
 
+# The orchestrator's tests link the fake executor (tests/orch_fake.c, a
+# link-time double of executor.h) ahead of libccfd.a and its backends.
+ORCH_TESTS := $(BUILD)/tests/test_orchestrator $(BUILD)/tests/test_orchestrator_retry
+$(ORCH_TESTS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/tests/orch_fake.o $(LIBCCF)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL) -lcmocka
+
 $(CLIENT_OBJS) $(CLI_OBJS) $(BUILD)/obj/tests/test_client.o: ALL_CFLAGS += $(CLIENT_CFLAGS)
 
 $(LIBCCF_CLIENT): $(CLIENT_OBJS)

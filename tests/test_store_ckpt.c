@@ -10,7 +10,6 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -21,22 +20,21 @@
 #include "core/core.h"
 #include "store/store.h"
 #include "store_downgrade.h"
+#include "store_fixture.h"
 
 #define PROPS  "{\"command\":[\"/bin/true\"]}"
 #define BIT(s) (1u << (s))
 
 struct fx {
-    char dir[64];
-    char path[128];
+    char dir[STORE_FX_DIR_MAX];
+    char path[STORE_FX_PATH_MAX];
     struct store *s;
     struct ccf_tenant t1, t2;
 };
 
 static int fx_open(struct fx *f, int history)
 {
-    struct store_config cfg = {
-        .path = f->path, .synchronous = "NORMAL", .checkpoint_history = history};
-    return store_open(&f->s, &cfg);
+    return store_fx_open(&f->s, f->path, "NORMAL", history);
 }
 
 static int setup_history(void **state, int history)
@@ -44,9 +42,7 @@ static int setup_history(void **state, int history)
     struct fx *f = calloc(1, sizeof(*f));
 
     assert_non_null(f);
-    snprintf(f->dir, sizeof(f->dir), "/tmp/ccf-test-ckpt-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/ccf.db", f->dir);
+    store_fx_mkdtemp("ckpt", f->dir, f->path);
     assert_int_equal(ccf_tenant_init(&f->t1, "us-east-1", "111111111111"), 0);
     assert_int_equal(ccf_tenant_init(&f->t2, "us-east-1", "222222222222"), 0);
     assert_int_equal(fx_open(f, history), 0);
@@ -64,47 +60,23 @@ static int setup3(void **state)
     return setup_history(state, 3);
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int teardown(void **state)
 {
     struct fx *f = *state;
 
-    store_close(f->s);
-    nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    store_fx_remove(f->s, f->dir);
     free(f);
     return 0;
 }
 
 static void raw_exec(struct fx *f, const char *sql)
 {
-    sqlite3 *db;
-
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    store_fx_exec(f->path, sql);
 }
 
 static int64_t raw_int(struct fx *f, const char *sql)
 {
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    int64_t v;
-
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
+    return store_fx_int(f->path, sql);
 }
 
 static void mk_connector(struct fx *f, const struct ccf_tenant *t,

@@ -11,7 +11,6 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include "store/store.h"
 #include "store/store_int.h" /* the listing's SQL, for its query plans */
 #include "store_downgrade.h"
+#include "store_fixture.h"
 
 #define PROPS   "{\"command\":[\"/bin/true\"]}"
 #define S1      "11111111111111111111111111111111"
@@ -30,8 +30,8 @@
 #define NO_ID_J "ccj-000000000000"
 
 struct fx {
-    char dir[64];
-    char path[128];
+    char dir[STORE_FX_DIR_MAX];
+    char path[STORE_FX_PATH_MAX];
     struct store *s;
     struct ccf_tenant t;
     char cid[CCF_CONNECTOR_ID_LEN + 1];
@@ -39,8 +39,7 @@ struct fx {
 
 static int fx_open(struct fx *f)
 {
-    struct store_config cfg = {.path = f->path, .synchronous = "NORMAL"};
-    return store_open(&f->s, &cfg);
+    return store_fx_open(&f->s, f->path, "NORMAL", 0);
 }
 
 static int setup(void **state)
@@ -49,9 +48,7 @@ static int setup(void **state)
     struct ccf_connector c = {.name = (char *)"c", .properties = (char *)PROPS};
 
     assert_non_null(f);
-    snprintf(f->dir, sizeof(f->dir), "/tmp/ccf-test-docstats-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/ccf.db", f->dir);
+    store_fx_mkdtemp("docstats", f->dir, f->path);
     assert_int_equal(ccf_tenant_init(&f->t, "us-east-1", "111111111111"), 0);
     assert_int_equal(fx_open(f), 0);
     assert_int_equal(store_create_connector(f->s, &f->t, &c), 0);
@@ -60,32 +57,18 @@ static int setup(void **state)
     return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int teardown(void **state)
 {
     struct fx *f = *state;
 
-    store_close(f->s);
-    nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    store_fx_remove(f->s, f->dir);
     free(f);
     return 0;
 }
 
 static void raw_exec(struct fx *f, const char *sql)
 {
-    sqlite3 *db;
-
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    store_fx_exec(f->path, sql);
 }
 
 /* A job of f->cid that reached RUNNING; the connector is free again when

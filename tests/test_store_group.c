@@ -16,10 +16,11 @@
 #include <cmocka.h>
 
 #include "store/store_int.h"
+#include "store_fixture.h"
 
 struct fx {
-    char dir[64];
-    char path[96];
+    char dir[STORE_FX_DIR_MAX];
+    char path[STORE_FX_PATH_MAX];
     struct store *s;
     struct ccf_tenant t;
 };
@@ -27,15 +28,10 @@ struct fx {
 static int setup_sync(void **state, const char *synchronous)
 {
     struct fx *f = calloc(1, sizeof(*f));
-    struct store_config cfg = {.synchronous = synchronous};
 
-    snprintf(f->dir, sizeof(f->dir), "/tmp/ccf-test-group-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    snprintf(f->path, sizeof(f->path), "%s/ccf.db", f->dir);
-    cfg.path = f->path;
-    if (store_open(&f->s, &cfg) < 0)
-        return -1;
+    assert_non_null(f);
+    store_fx_mkdtemp("group", f->dir, f->path);
+    assert_int_equal(store_fx_open(&f->s, f->path, synchronous, 0), 0);
     ccf_tenant_init(&f->t, "us-east-1", "111111111111");
     *state = f;
     return 0;
@@ -55,12 +51,8 @@ static int setup_full(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    char cmd[128];
 
-    store_close(f->s);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        return -1;
+    store_fx_remove(f->s, f->dir);
     free(f);
     return 0;
 }

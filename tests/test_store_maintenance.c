@@ -12,10 +12,11 @@
 #include <cmocka.h>
 
 #include "store/store.h"
+#include "store_fixture.h"
 
 struct fx {
-    char dir[64];
-    char path[96];
+    char dir[STORE_FX_DIR_MAX];
+    char path[STORE_FX_PATH_MAX];
     struct store *s;
     struct ccf_tenant a, b;
 };
@@ -23,15 +24,10 @@ struct fx {
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
-    struct store_config cfg = {.synchronous = "OFF"};
 
-    snprintf(f->dir, sizeof(f->dir), "/tmp/ccf-test-maint-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    snprintf(f->path, sizeof(f->path), "%s/ccf.db", f->dir);
-    cfg.path = f->path;
-    if (store_open(&f->s, &cfg) < 0)
-        return -1;
+    assert_non_null(f);
+    store_fx_mkdtemp("maint", f->dir, f->path);
+    assert_int_equal(store_fx_open(&f->s, f->path, "OFF", 0), 0);
     ccf_tenant_init(&f->a, "us-east-1", "111111111111");
     ccf_tenant_init(&f->b, "eu-west-1", "222222222222");
     *state = f;
@@ -41,12 +37,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    char cmd[128];
 
-    store_close(f->s);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        return -1;
+    store_fx_remove(f->s, f->dir);
     free(f);
     return 0;
 }

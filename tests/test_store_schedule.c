@@ -9,7 +9,6 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,13 +17,14 @@
 #include "core/core.h"
 #include "store/store.h"
 #include "store_downgrade.h"
+#include "store_fixture.h"
 
 #define PROPS "{\"command\":[\"/bin/true\"]}"
 #define SCHED "{\"catch_up\":true,\"expression\":\"rate(1 minute)\",\"state\":\"ENABLED\"}"
 
 struct fx {
-    char dir[64];
-    char path[128];
+    char dir[STORE_FX_DIR_MAX];
+    char path[STORE_FX_PATH_MAX];
     struct store *s;
     struct ccf_tenant t;
 };
@@ -32,33 +32,20 @@ struct fx {
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
-    struct store_config cfg;
 
     assert_non_null(f);
-    snprintf(f->dir, sizeof(f->dir), "/tmp/ccf-test-sched-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/ccf.db", f->dir);
+    store_fx_mkdtemp("sched", f->dir, f->path);
     assert_int_equal(ccf_tenant_init(&f->t, "us-east-1", "111111111111"), 0);
-    cfg = (struct store_config){.path = f->path, .synchronous = "OFF"};
-    assert_int_equal(store_open(&f->s, &cfg), 0);
+    assert_int_equal(store_fx_open(&f->s, f->path, "OFF", 0), 0);
     *state = f;
     return 0;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
 }
 
 static int teardown(void **state)
 {
     struct fx *f = *state;
 
-    store_close(f->s);
-    nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    store_fx_remove(f->s, f->dir);
     free(f);
     return 0;
 }
