@@ -221,10 +221,10 @@ asan: deps
 # (supervisors run natively); any leak or error fails ccfd's exit status.
 VALGRIND = valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
   --error-exitcode=99 --track-fds=no --trace-children=no
-# The podman variants are left to make test and make asan: their time is the
-# containers' (about a second each), and the backend's code in ccfd is the
-# same under every test; VALGRIND_TESTS="" runs them too.
-VALGRIND_TESTS ?= -k "not podman"
+# The podman and Slurm variants are left to make test and make asan (which
+# run everything): their time is the containers' and the cluster's (about a
+# second a job), not ccfd's; VALGRIND_TESTS="" runs them under valgrind too.
+VALGRIND_TESTS ?= -k "not podman and not slurm"
 valgrind: deps
 	@$(MAKE) --no-print-directory all
 	CCFD=$(abspath $(CCFD)) CCF_BIN=$(abspath $(CCF_CLI)) CCFD_WRAPPER="$(VALGRIND)" \
