@@ -82,21 +82,12 @@ int store_cursor_get(struct store *s, const char *consumer, int64_t *seq)
                           "SELECT seq FROM stream_cursors WHERE consumer = ?1", &st, op)) < 0)
         return rc;
     store__bind_text(st, 1, consumer, &b);
-    if ((rc = store__bind_check(c, b, op)) < 0)
-        goto out;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *seq = sqlite3_column_int64(st, 0);
-        rc = 0;
-    } else if (rc == SQLITE_DONE) {
-        *seq = 0; /* before the first ack */
-        rc = 0;
-    } else {
-        rc = store__fail(c, rc, "store.step_failed", op);
+    if ((rc = store__bind_check(c, b, op)) < 0) {
+        store__reset(st);
+        return rc;
     }
-out:
-    store__reset(st);
-    return rc;
+    /* No row: before the first ack. */
+    return (rc = store__step_int64(c, st, 0, seq, op)) < 0 ? rc : 0;
 }
 
 int store_cursor_set(struct store *s, const char *consumer, int64_t seq)

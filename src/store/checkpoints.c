@@ -45,20 +45,13 @@ static int current_version(struct store__conn *c, const char *tk, const char *co
         return rc;
     store__bind_text(st, 1, connector_id, &b);
     store__bind_text(st, 2, tk, &b);
-    if ((rc = store__bind_check(c, b, op)) < 0)
-        goto out;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *out = sqlite3_column_int64(st, 0); /* NULL (no checkpoint) reads as 0 */
-        rc = 0;
-    } else if (rc == SQLITE_DONE) {
-        rc = CCF_ENOTFOUND;
-    } else {
-        rc = store__fail(c, rc, "store.step_failed", op);
+    if ((rc = store__bind_check(c, b, op)) < 0) {
+        store__reset(st);
+        return rc;
     }
-out:
-    store__reset(st);
-    return rc;
+    /* A NULL version (no checkpoint) reads as 0; no row: no such connector. */
+    rc = store__step_int64(c, st, 0, out, op);
+    return rc == 0 ? CCF_ENOTFOUND : rc < 0 ? rc : 0;
 }
 
 static bool condition_holds(int64_t expect, int64_t current)

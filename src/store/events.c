@@ -119,18 +119,7 @@ static int pruned_upto(struct store__conn *c, int64_t *out, const char *op)
     if ((rc = store__stmt(c, STORE__Q_EVENT_PRUNED,
                           "SELECT value FROM meta WHERE key = '" PRUNED_KEY "'", &st, op)) < 0)
         return rc;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *out = sqlite3_column_int64(st, 0);
-        rc = 0;
-    } else if (rc == SQLITE_DONE) {
-        *out = 0;
-        rc = 0;
-    } else {
-        rc = store__fail(c, rc, "store.step_failed", op);
-    }
-    store__reset(st);
-    return rc;
+    return (rc = store__step_int64(c, st, 0, out, op)) < 0 ? rc : 0;
 }
 
 /* The tenant's last seq (0: none yet). */

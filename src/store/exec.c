@@ -125,6 +125,24 @@ int store__step_done(struct store__conn *c, sqlite3_stmt *st, const char *op)
     return rc;
 }
 
+int store__step_int64(struct store__conn *c, sqlite3_stmt *st, int64_t dflt, int64_t *out,
+                      const char *op)
+{
+    int rc = sqlite3_step(st);
+
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        rc = 1;
+    } else if (rc == SQLITE_DONE) {
+        *out = dflt;
+        rc = 0;
+    } else {
+        rc = store__fail(c, rc, "store.step_failed", op);
+    }
+    store__reset(st);
+    return rc;
+}
+
 int64_t store__changes(struct store__conn *c)
 {
     return sqlite3_changes64(c->db);

@@ -90,15 +90,8 @@ int store_schedule_head(struct store *s, int64_t *out)
                           "SELECT min(next_run_at) FROM connectors WHERE next_run_at IS NOT NULL",
                           &st, op)) < 0)
         return rc;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *out = sqlite3_column_int64(st, 0); /* NULL (no row matched) reads as 0 */
-        rc = 0;
-    } else {
-        rc = store__fail(c, rc, "store.step_failed", op);
-    }
-    store__reset(st);
-    return rc;
+    /* min() always yields a row; NULL (no row matched) reads as 0. */
+    return (rc = store__step_int64(c, st, 0, out, op)) < 0 ? rc : 0;
 }
 
 void store_due_clear(struct store_due *d, size_t n)
