@@ -127,8 +127,20 @@ $(LIBCCF): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	ar rcs $@ $^
 
-$(CCFD): $(SERVER_OBJS) $(LIBCCF)
-	$(CC) $(SAN) -o $@ $(SERVER_OBJS) $(LIBCCF) $(LDLIBS_ALL)
+# The web console: console/ becomes one generated C table (content-hashed
+# asset names), linked into ccfd; nothing is read from disk at run time.
+CONSOLE_FILES := $(wildcard console/*)
+CONSOLE_OBJ   := $(BUILD)/obj/gen/console_assets.o
+$(BUILD)/gen/console_assets.c: $(CONSOLE_FILES) scripts/embed_console.py
+	@mkdir -p $(dir $@)
+	$(PYTHON) scripts/embed_console.py console $@
+
+$(CONSOLE_OBJ): $(BUILD)/gen/console_assets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(CCFD): $(SERVER_OBJS) $(CONSOLE_OBJ) $(LIBCCF)
+	$(CC) $(SAN) -o $@ $(SERVER_OBJS) $(CONSOLE_OBJ) $(LIBCCF) $(LDLIBS_ALL)
 
 # --as-needed: only the libraries the supervisor's objects use (none).
 $(SUPERVISE): $(BUILD)/obj/src/supervise/main.o $(LIBCCF)
@@ -141,6 +153,12 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBCCF)
 # server/tls.c is not in libccfd.a (the server's objects are not): its test links it.
 $(BUILD)/tests/test_server_tls: $(BUILD)/obj/tests/test_server_tls.o $(BUILD)/obj/src/server/tls.o \
   $(LIBCCF)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL) -lcmocka
+
+# The console's routes and its compiled-in files (server/console.c).
+$(BUILD)/tests/test_console: $(BUILD)/obj/tests/test_console.o $(BUILD)/obj/src/server/console.o \
+  $(CONSOLE_OBJ) $(LIBCCF)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL) -lcmocka
 

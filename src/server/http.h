@@ -48,6 +48,7 @@ struct server_http_config {
     struct ccf_ratelimit *ratelimit; /* borrowed, outlives the transport; NULL: no limit */
     const char *region;              /* with auth = none, the tenant of every request */
     const char *account_id;
+    const char *signing_name;       /* the SigV4 service name, for the console's config.json */
     struct server_tls *tls;         /* borrowed, outlives the transport; NULL: plain HTTP */
     bool access_log;                /* a line per request at info (access-log) */
     struct server_metrics *metrics; /* borrowed, outlives the transport: /readyz, /metrics */
