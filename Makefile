@@ -209,8 +209,17 @@ unit: $(UNIT_BINS) $(REPLAY_BINS)
 	for r in $(REPLAY_BINS); do $$r tests/fuzz/corpus/$${r##*/fuzz_} || fail=1; done; \
 	exit $$fail
 
-service: $(CCFD) $(SUPERVISE) $(CCF_CLI)
+service: $(CCFD) $(SUPERVISE) $(CCF_CLI) console-deps
 	CCFD=$(abspath $(CCFD)) CCF_BIN=$(abspath $(CCF_CLI)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/service
+
+# The console's browser tests (tests/console/run.mjs): puppeteer-core, pinned
+# in package-lock.json, installed with npm ci; chromium and node come from
+# Debian (scripts/deps.sh).
+.PHONY: console-deps
+CONSOLE_NODE := tests/console/node_modules/.package-lock.json
+console-deps: $(CONSOLE_NODE)
+$(CONSOLE_NODE): tests/console/package.json tests/console/package-lock.json
+	cd tests/console && npm ci --ignore-scripts --no-audit --no-fund
 
 # make integ: the black-box service tests against a running deployment,
 # CCF_ENDPOINT, signed with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY

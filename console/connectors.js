@@ -5,7 +5,7 @@ import { call, CONNECTORS, connectorPath } from "./api.js";
 import { attempt, field, h, table, when } from "./ui.js";
 
 function createForm(onCreated) {
-  const name = h("input", { name: "name", required: true, pattern: "[A-Za-z0-9-]{3,128}" });
+  const name = h("input", { name: "name", required: true, pattern: "[A-Za-z0-9\\-]{3,128}" });
   const command = h("textarea", { name: "command", rows: 3, required: true });
   const timeout = h("input", { name: "timeout", type: "number", min: 1, max: 604800 });
   const form = h(
