@@ -11,8 +11,8 @@
 #include "core/core.h"
 #include "server/console_assets.h"
 
-#define ROOT  "/console"
-#define INDEX "/console/"
+#define ROOT        "/console"
+#define INDEX       "/console/"
 #define CONFIG_PATH "/console/config.json"
 
 /* 'self' only: no inline script or style, no CDN, no framing. connect-src
@@ -23,8 +23,8 @@
 /* Hashed names change with their content: a year, never revalidated. The
  * page and config.json are revalidated every time, so a new ccfd's page
  * (and the new asset names in it) is seen at once. */
-#define CACHE_ASSET   "public, max-age=31536000, immutable"
-#define CACHE_PAGE    "no-cache"
+#define CACHE_ASSET "public, max-age=31536000, immutable"
+#define CACHE_PAGE  "no-cache"
 
 struct server_console {
     char *config; /* config.json's body */
@@ -34,8 +34,8 @@ struct server_console {
 void server__console_create(struct server_console **out, const char *region, const char *service)
 {
     struct server_console *c = ccf_xcalloc(1, sizeof(*c));
-    json_t *j = json_pack("{s:s, s:s}", "region", region ? region : "",
-                          "service", service ? service : "execute-api");
+    json_t *j = json_pack("{s:s, s:s}", "region", region ? region : "", "service",
+                          service ? service : "execute-api");
 
     c->config = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(j);

@@ -18,13 +18,13 @@ struct server_console; /* defined in server/console.c */
 #define SERVER_CONSOLE_HEADERS_MAX 8
 
 struct server_console_header {
-    const char *name; /* static */
+    const char *name;  /* static */
     const char *value; /* static, or the console's */
 };
 
 /* An answer whose strings all live as long as the console (or are static). */
 struct server_console_answer {
-    int status; /* 200, 302, 404 or 405 */
+    int status;       /* 200, 302, 404 or 405 */
     const char *body; /* NULL for none; 404 and 405 leave it to the caller (error shape) */
     size_t len;
     const char *content_type;

@@ -79,8 +79,7 @@ enum MHD_Result server__http_send(struct server_http *h, struct MHD_Connection *
  * compiled-in table, the console's config.json): sent without a copy. Its
  * 404 and 405 carry the contract's error body, and the console's headers. */
 enum MHD_Result server__http_send_console(struct server_http *h, struct MHD_Connection *conn,
-                                          struct http_req *r,
-                                          const struct server_console_answer *a)
+                                          struct http_req *r, const struct server_console_answer *a)
 {
     struct api_response *resp = ccf_xcalloc(1, sizeof(*resp));
     struct MHD_Response *m;
