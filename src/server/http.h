@@ -2,7 +2,8 @@
  * request into a struct api_request, calls api_handle, and sends the
  * response; enforces the body limit, refuses ambiguous framing (conflicting
  * Content-Length, Transfer-Encoding with Content-Length) and a NUL byte in the
- * request-target with 400, authenticates every request but GET /healthz
+ * request-target with 400, authenticates every request but the open ones
+ * (GET /healthz, /readyz, /metrics and the web console's files, console.h)
  * (SigV4: the headers before any body byte is read, the signature once the
  * body is in; the signer's account is the request's tenant), applies the
  * rate limit per access key (429 ThrottlingException with Retry-After: a
