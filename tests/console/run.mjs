@@ -175,6 +175,21 @@ async function main() {
       await page.waitForSelector(button("Create connector"), { visible: true, timeout: WAIT });
     });
 
+    await step("the browser's signer matches ccfd's on awkward queries", async () => {
+      // Unknown parameters are ignored by the API, so a 200 means the
+      // canonical query (encoding, order by name then value) matched.
+      const api = [...seen].find((u) => /\/console\/assets\/api\.[0-9a-f]{12}\.js$/.test(u));
+      if (!api) throw new Error("api.js was not loaded");
+      const status = await page.evaluate(async (u) => {
+        const m = await import(u);
+        const r = await m.call("GET", "/api/v1/custom-connectors", {
+          params: [["max_results", "1"], ["zz odd", "a b!'()*~é/%?&="], ["b", "2"], ["b", "10"], ["A", ""]],
+        });
+        return r.status;
+      }, api);
+      if (status !== 200) throw new Error(`status ${status}`);
+    });
+
     await step("create a connector whose command echoes a line", async () => {
       await createConnector(page, "console-echo", ["echo", "hello from the console"], 60);
       await shot(page, "connectors");
