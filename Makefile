@@ -106,6 +106,11 @@ bench-tls:
 bench-backends: all
 	$(PYTHON) bench/executors.py --ccfd $(abspath $(CCFD)) $(BENCH_ARGS)
 
+# The web console's size in ccfd and its browser test's time (bench/console.py).
+.PHONY: bench-console
+bench-console: all console-deps
+	$(PYTHON) bench/console.py $(BUILD) $(BENCH_ARGS)
+
 bench:
 	@scripts/deps.sh --bench
 	@$(MAKE) --no-print-directory $(CCFD) $(BENCH_BINS)

@@ -66,7 +66,11 @@ export async function connectorsPage(main, signal) {
         const open = !formSlot.firstChild;
         toggle.setAttribute("aria-expanded", String(open));
         formSlot.replaceChildren(
-          open ? createForm(() => { formSlot.replaceChildren(); load(true); }) : "",
+          open ? createForm(() => {
+            formSlot.replaceChildren();
+            toggle.setAttribute("aria-expanded", "false");
+            load(true);
+          }) : "",
         );
         if (open) formSlot.querySelector("input").focus();
       },
