@@ -81,6 +81,16 @@ async function alertText(page) {
   return text(page, '[role="alert"]');
 }
 
+// Presses Tab until the focused element is the one wanted (at most 60).
+async function tabTo(page, isIt) {
+  for (let i = 0; i < 60; i++) {
+    await page.keyboard.press("Tab");
+    const found = await page.evaluate(`(${isIt.toString()})(document.activeElement)`);
+    if (found) return;
+  }
+  throw new Error(`Tab never reached ${isIt}`);
+}
+
 async function createConnector(page, name, command, timeout) {
   await page.goto(`${BASE}/console/#/connectors`);
   await click(page, button("Create connector"));
@@ -217,6 +227,20 @@ async function main() {
       await page.goto(`${BASE}/console/#/connectors`);
       await click(page, link("console-echo"));
       await page.waitForSelector(link(jid), { timeout: WAIT });
+    });
+
+    await step("keyboard only: Tab to the connector's link and to Pause, Enter acts", async () => {
+      await page.goto(`${BASE}/console/#/connectors`);
+      await page.waitForSelector(link("console-echo"), { timeout: WAIT });
+      await tabTo(page, (e) => e.tagName === "A" && e.textContent === "console-echo");
+      await page.keyboard.press("Enter");
+      await page.waitForSelector(button("Start job"), { visible: true, timeout: WAIT });
+      await tabTo(page, (e) => e.tagName === "BUTTON" && e.textContent === "Pause");
+      await page.keyboard.press("Enter");
+      await page.waitForSelector(button("Resume"), { visible: true, timeout: WAIT });
+      await tabTo(page, (e) => e.tagName === "BUTTON" && e.textContent === "Resume");
+      await page.keyboard.press("Enter");
+      await page.waitForSelector(button("Pause"), { visible: true, timeout: WAIT });
     });
 
     await step("pause, a start refused while paused, resume", async () => {
