@@ -5,6 +5,7 @@
 //
 // env: CONSOLE_URL (http://127.0.0.1:PORT), CONSOLE_CREDENTIALS (ccfd's
 // credentials file), CONSOLE_KEY_ID (its section to sign in with),
+// CONSOLE_TOKEN_KEY_ID (optional: a section with a session_token),
 // CONSOLE_OUT (where the screenshots go), CHROMIUM (default
 // /usr/bin/chromium), CCFD_TIMEOUT_SCALE (valgrind runs: waits times N).
 // Exit 0 when every step passed; the failing step is named otherwise.
@@ -18,16 +19,17 @@ const SCALE = Number(process.env.CCFD_TIMEOUT_SCALE || 1);
 const WAIT = 30000 * SCALE;
 const origin = new URL(BASE).origin;
 
-function secretOf(file, keyId) {
+// A key of the credentials file (INI: a section per access key id).
+function credentialOf(file, keyId, field) {
   let section = null;
   for (const raw of readFileSync(file, "utf8").split("\n")) {
     const line = raw.trim();
     const s = line.match(/^\[(.+)\]$/);
     if (s) section = s[1];
-    const kv = line.match(/^secret_access_key\s*=\s*(.+)$/);
-    if (kv && section === keyId) return kv[1].trim();
+    const kv = line.match(/^([a-z_]+)\s*=\s*(.+)$/);
+    if (kv && kv[1] === field && section === keyId) return kv[2].trim();
   }
-  throw new Error(`no secret for ${keyId} in ${file}`);
+  throw new Error(`no ${field} for ${keyId} in ${file}`);
 }
 
 const steps = [];
@@ -81,6 +83,14 @@ async function alertText(page) {
   return text(page, '[role="alert"]');
 }
 
+// Whether a button of that name is rendered (not hidden).
+async function shown(page, name) {
+  return page.evaluate(
+    (n) => [...document.querySelectorAll("button")].some((b) => b.textContent === n && b.offsetParent !== null),
+    name,
+  );
+}
+
 // Presses Tab until the focused element is the one wanted (at most 60).
 async function tabTo(page, isIt) {
   for (let i = 0; i < 60; i++) {
@@ -116,7 +126,10 @@ async function startJob(page, name) {
 async function main() {
   mkdirSync(OUT, { recursive: true });
   const keyId = process.env.CONSOLE_KEY_ID;
-  const secret = secretOf(process.env.CONSOLE_CREDENTIALS, keyId);
+  const file = process.env.CONSOLE_CREDENTIALS;
+  const secret = credentialOf(file, keyId, "secret_access_key");
+  // A key issued with a session token (optional).
+  const tokenKeyId = process.env.CONSOLE_TOKEN_KEY_ID;
   const browser = await puppeteer.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
@@ -217,7 +230,7 @@ async function main() {
         { timeout: WAIT },
       );
       await page.waitForSelector('aria/Job log[role="log"]', { timeout: WAIT });
-      if (await page.$(button("Stop job"))) throw new Error("Stop job shown for an ended job");
+      if (await shown(page, "Stop job")) throw new Error("Stop job shown for an ended job");
       jobUrl = page.url();
       await shot(page, "job");
     });
@@ -271,7 +284,8 @@ async function main() {
       await click(page, button("Confirm delete"));
       await page.waitForFunction(() => location.hash === "#/connectors", { timeout: WAIT });
       await page.waitForSelector(link("console-sleep"), { timeout: WAIT });
-      if (await page.$(link("console-echo"))) throw new Error("console-echo still listed");
+      const still = await page.evaluate(() => [...document.querySelectorAll("a")].some((a) => a.textContent === "console-echo"));
+      if (still) throw new Error("console-echo still listed");
     });
 
     await step("events", async () => {
@@ -297,6 +311,27 @@ async function main() {
       await other.waitForSelector(textbox("Access key ID"), { visible: true, timeout: WAIT });
       await other.close();
     });
+
+    if (tokenKeyId) {
+      const tokenSecret = credentialOf(file, tokenKeyId, "secret_access_key");
+      const token = credentialOf(file, tokenKeyId, "session_token");
+      await step("a key with a session token: a wrong token is refused, the right one signs in", async () => {
+        await fill(page, textbox("Access key ID"), tokenKeyId);
+        await fill(page, textbox("Secret access key"), tokenSecret);
+        await fill(page, textbox("Session token"), token + "-not");
+        await click(page, button("Sign in"));
+        const a = await alertText(page);
+        if (!/Exception: /.test(a)) throw new Error(`alert says: ${a}`);
+        const kept = await page.evaluate(() => sessionStorage.length);
+        if (kept !== 0 || (await shown(page, "Create connector")))
+          throw new Error(`signed in with a wrong token (alert: ${a})`);
+        await fill(page, textbox("Session token"), token);
+        await click(page, button("Sign in"));
+        await page.waitForSelector(link("console-sleep"), { visible: true, timeout: WAIT });
+        await click(page, button("Sign out"));
+        await page.waitForSelector(textbox("Access key ID"), { visible: true, timeout: WAIT });
+      });
+    }
 
     if (foreign.length) throw new Error(`requests outside ccfd: ${foreign.join(", ")}`);
     if (pageErrors.length) throw new Error(`page errors: ${pageErrors.join(" | ")}`);

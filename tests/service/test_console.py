@@ -143,17 +143,29 @@ def _browser_tools():
     return chromium
 
 
-def test_console_in_a_browser(ccfd_factory):
+TOKEN_KEY = "AKIACONSOLETOKEN0001"
+
+
+def test_console_in_a_browser(ccfd_factory, tmp_path):
     """Sign in with the credentials file's key, create, start, follow the
     log, pause and resume, stop a long job, delete, events, sign out: each
     step and its screenshot in tests/console/run.mjs."""
     chromium = _browser_tools()
-    srv = ccfd_factory(extra_args=["--executor", "local", "--stop-grace", "2"])
+    data = tmp_path / "console-data"
+    data.mkdir()
+    # A second key of the same account, issued with a session token: the
+    # page signs X-Amz-Security-Token too. The server adds the test keys.
+    fd = os.open(data / "credentials", os.O_WRONLY | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(f"[{TOKEN_KEY}]\nsecret_access_key = console/secret/with+odd=chars\n"
+                f"account_id = {ACCOUNT_ID}\nsession_token = tok/console+session=token\n\n")
+    srv = ccfd_factory(data_dir=data, extra_args=["--executor", "local", "--stop-grace", "2"])
     key_id, _ = account_key(ACCOUNT_ID)
     if OUT.exists():
         shutil.rmtree(OUT)
     env = dict(os.environ, CONSOLE_URL=f"http://127.0.0.1:{srv.port}",
                CONSOLE_CREDENTIALS=str(srv.data_dir / "credentials"), CONSOLE_KEY_ID=key_id,
+               CONSOLE_TOKEN_KEY_ID=TOKEN_KEY,
                CONSOLE_OUT=str(OUT), CHROMIUM=chromium, HOME=str(srv.cwd))
     scale = float(os.environ.get("CCFD_TIMEOUT_SCALE", "1"))
     t0 = time.monotonic()
