@@ -258,7 +258,7 @@ VALGRIND = valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indire
 # second a job), not ccfd's; VALGRIND_TESTS="" runs them under valgrind too.
 VALGRIND_TESTS ?= -k "not podman and not slurm"
 valgrind: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all console-deps
 	CCFD=$(abspath $(CCFD)) CCF_BIN=$(abspath $(CCF_CLI)) CCFD_WRAPPER="$(VALGRIND)" \
 	  CCFD_TIMEOUT_SCALE=10 $(PYTHON) -m pytest -q -p no:cacheprovider $(VALGRIND_TESTS) tests/service
 
