@@ -106,6 +106,11 @@ bench-tls:
 bench-backends: all
 	$(PYTHON) bench/executors.py --ccfd $(abspath $(CCFD)) $(BENCH_ARGS)
 
+# The web console's size in ccfd and its browser test's time (bench/console.py).
+.PHONY: bench-console
+bench-console: all console-deps
+	$(PYTHON) bench/console.py $(BUILD) $(BENCH_ARGS)
+
 bench:
 	@scripts/deps.sh --bench
 	@$(MAKE) --no-print-directory $(CCFD) $(BENCH_BINS)
@@ -127,8 +132,20 @@ $(LIBCCF): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	ar rcs $@ $^
 
-$(CCFD): $(SERVER_OBJS) $(LIBCCF)
-	$(CC) $(SAN) -o $@ $(SERVER_OBJS) $(LIBCCF) $(LDLIBS_ALL)
+# The web console: console/ becomes one generated C table (content-hashed
+# asset names), linked into ccfd; nothing is read from disk at run time.
+CONSOLE_FILES := $(wildcard console/*)
+CONSOLE_OBJ   := $(BUILD)/obj/gen/console_assets.o
+$(BUILD)/gen/console_assets.c: $(CONSOLE_FILES) scripts/embed_console.py
+	@mkdir -p $(dir $@)
+	$(PYTHON) scripts/embed_console.py console $@
+
+$(CONSOLE_OBJ): $(BUILD)/gen/console_assets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(CCFD): $(SERVER_OBJS) $(CONSOLE_OBJ) $(LIBCCF)
+	$(CC) $(SAN) -o $@ $(SERVER_OBJS) $(CONSOLE_OBJ) $(LIBCCF) $(LDLIBS_ALL)
 
 # --as-needed: only the libraries the supervisor's objects use (none).
 $(SUPERVISE): $(BUILD)/obj/src/supervise/main.o $(LIBCCF)
@@ -141,6 +158,12 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBCCF)
 # server/tls.c is not in libccfd.a (the server's objects are not): its test links it.
 $(BUILD)/tests/test_server_tls: $(BUILD)/obj/tests/test_server_tls.o $(BUILD)/obj/src/server/tls.o \
   $(LIBCCF)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL) -lcmocka
+
+# The console's routes and its compiled-in files (server/console.c).
+$(BUILD)/tests/test_console: $(BUILD)/obj/tests/test_console.o $(BUILD)/obj/src/server/console.o \
+  $(CONSOLE_OBJ) $(LIBCCF)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL) -lcmocka
 
@@ -191,8 +214,17 @@ unit: $(UNIT_BINS) $(REPLAY_BINS)
 	for r in $(REPLAY_BINS); do $$r tests/fuzz/corpus/$${r##*/fuzz_} || fail=1; done; \
 	exit $$fail
 
-service: $(CCFD) $(SUPERVISE) $(CCF_CLI)
+service: $(CCFD) $(SUPERVISE) $(CCF_CLI) console-deps
 	CCFD=$(abspath $(CCFD)) CCF_BIN=$(abspath $(CCF_CLI)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/service
+
+# The console's browser tests (tests/console/run.mjs): puppeteer-core, pinned
+# in package-lock.json, installed with npm ci; chromium and node come from
+# Debian (scripts/deps.sh).
+.PHONY: console-deps
+CONSOLE_NODE := tests/console/node_modules/.package-lock.json
+console-deps: $(CONSOLE_NODE)
+$(CONSOLE_NODE): tests/console/package.json tests/console/package-lock.json
+	cd tests/console && npm ci --ignore-scripts --no-audit --no-fund
 
 # make integ: the black-box service tests against a running deployment,
 # CCF_ENDPOINT, signed with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
@@ -226,7 +258,7 @@ VALGRIND = valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indire
 # second a job), not ccfd's; VALGRIND_TESTS="" runs them under valgrind too.
 VALGRIND_TESTS ?= -k "not podman and not slurm"
 valgrind: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all console-deps
 	CCFD=$(abspath $(CCFD)) CCF_BIN=$(abspath $(CCF_CLI)) CCFD_WRAPPER="$(VALGRIND)" \
 	  CCFD_TIMEOUT_SCALE=10 $(PYTHON) -m pytest -q -p no:cacheprovider $(VALGRIND_TESTS) tests/service
 

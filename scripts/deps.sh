@@ -12,6 +12,7 @@ set -eu
 # slurm-wlm munge: the Slurm executor's tests run a one-node cluster
 # (scripts/slurm-cluster.sh).
 # prometheus: promtool checks the /metrics text (tests/service/test_metrics.py).
+# chromium: the web console's browser tests (tests/console/run.mjs).
 PACKAGES="make gcc clang pkg-config libmicrohttpd-dev libsqlite3-dev libjansson-dev
 libssl-dev libinih-dev libcmocka-dev libcurl4-openssl-dev libgnutls28-dev openssl
 libglib2.0-dev
@@ -20,7 +21,11 @@ e2fsprogs mount
 systemd strace tzdata
 podman runc catatonit busybox-static
 slurm-wlm munge
-prometheus"
+prometheus
+chromium"
+# chromium, node and npm: the web console's browser tests (tests/console);
+# node 18 or later, Debian 12's nodejs, only where no node is on PATH.
+command -v node >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm"
 if [ "${1:-}" = "--bench" ]; then
     # make bench: wrk drives the HTTP load.
     PACKAGES="$PACKAGES wrk"

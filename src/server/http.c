@@ -159,10 +159,12 @@ static void log_request(const struct http_req *r, enum MHD_RequestTerminationCod
         CCF_KV_STR("reason", r->reason));
 }
 
+/* The console's files are open too: a browser must load the page before it
+ * has a key to sign with. Its API calls are signed like any client's. */
 static bool open_path(const char *path)
 {
     return strcmp(path, OPEN_PATH) == 0 || strcmp(path, READY_PATH) == 0 ||
-           strcmp(path, METRICS_PATH) == 0;
+           strcmp(path, METRICS_PATH) == 0 || server__console_owns(path);
 }
 
 /* Logs the request and frees what it holds; r is ready for the next one. */
@@ -750,6 +752,15 @@ static enum MHD_Result on_request(struct server_http *h, struct MHD_Connection *
         return ret;
     if (open_path(r->path) && (resp = operator_answer(h, r)))
         return server__http_answer(h, conn, r, resp);
+    if (server__console_owns(r->path)) {
+        struct server_console_answer a;
+
+        server__console_answer(h->console, r->method, r->path, &a);
+        free(r->body); /* a console answer has no use for a body */
+        r->body = NULL;
+        r->len = r->cap = 0;
+        return server__http_send_console(h, conn, r, &a);
+    }
     memset(&req, 0, sizeof(req));
     req.method = r->method;
     req.target = r->target;
@@ -842,6 +853,7 @@ int server__http_start(struct server_http **out, const struct server_http_config
     h->metrics = cfg->metrics;
     h->metrics_on = cfg->metrics_on;
     h->listen_fd = MHD_INVALID_SOCKET;
+    server__console_create(&h->console, cfg->region, cfg->signing_name);
     atomic_init(&h->stopping, false);
     atomic_init(&h->in_flight, 0);
     atomic_init(&h->seq, 0);
@@ -877,6 +889,7 @@ fail:
     server__longpoll_destroy(&h->lp);
     server__writers_stop(&h->w);
     server__writers_destroy(&h->w);
+    server__console_destroy(h->console);
     free(h);
     return rc;
 }
@@ -919,5 +932,6 @@ void server__http_stop(struct server_http *h)
         close(h->listen_fd);
     server__writers_destroy(&h->w);
     server__longpoll_destroy(&h->lp);
+    server__console_destroy(h->console);
     free(h);
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "server/console.h"
 #include "server/http.h"
 #include "server/metrics.h"
 
@@ -56,6 +57,7 @@ struct server_http {
     atomic_uint_fast64_t seq; /* request ids if the CSPRNG fails */
     struct server_writers w;
     struct server_longpoll lp;
+    struct server_console *console;
 };
 
 /* One per connection (its socket context), reused by each request on it. */
@@ -144,6 +146,10 @@ enum MHD_Result server__http_answer(struct server_http *h, struct MHD_Connection
                                     struct http_req *r, struct api_response *resp);
 enum MHD_Result server__http_send_error(struct server_http *h, struct MHD_Connection *conn,
                                         struct http_req *r, int status, const char *message);
+/* One of the console's answers (console.h); a stays the caller's. */
+enum MHD_Result server__http_send_console(struct server_http *h, struct MHD_Connection *conn,
+                                          struct http_req *r,
+                                          const struct server_console_answer *a);
 /* A 403 of auth's, with its errorType. */
 enum MHD_Result server__http_send_refusal(struct server_http *h, struct MHD_Connection *conn,
                                           struct http_req *r, const struct auth_error *err);

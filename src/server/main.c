@@ -210,6 +210,7 @@ static int start_http(const struct server_config *cfg, struct api *api, struct a
         .ratelimit = rl,
         .region = cfg->region,
         .account_id = cfg->account_id,
+        .signing_name = cfg->signing_name,
         .tls = tls,
         .access_log = cfg->access_log,
         .metrics = metrics,

@@ -21,6 +21,7 @@
 
 const char server__op_metrics[] = "Metrics";
 const char server__op_readiness[] = "Readiness";
+const char server__op_console[] = "Console";
 /* Refused before the router named an operation (auth, 404, 413, ...). */
 static const char op_none[] = "None";
 
@@ -42,13 +43,14 @@ void server__metrics_create(struct server_metrics **out, const struct server_met
     m->cfg = *cfg;
     while (api_operation_name(n))
         n++;
-    m->nops = n + 3;
+    m->nops = n + 4;
     m->ops = ccf_xcalloc(m->nops, sizeof(*m->ops));
     for (size_t i = 0; i < n; i++)
         m->ops[i] = api_operation_name(i);
     m->ops[n] = server__op_metrics;
     m->ops[n + 1] = server__op_readiness;
-    m->ops[n + 2] = op_none;
+    m->ops[n + 2] = server__op_console;
+    m->ops[n + 3] = op_none;
     m->reqs = ccf_xcalloc(m->nops * CODE_N, sizeof(*m->reqs));
     m->dur = ccf_xcalloc(m->nops, sizeof(*m->dur));
     for (size_t i = 0; i < m->nops; i++)

@@ -31,6 +31,7 @@ void server__metrics_destroy(struct server_metrics *m);
 /* The operator endpoints' own operation names (for the request log line). */
 extern const char server__op_metrics[];
 extern const char server__op_readiness[];
+extern const char server__op_console[]; /* the web console's files (console.h) */
 
 /* One request answered: operation is one of api_operation_name's, one of
  * the above, or NULL (not routed); status 100..599 (else not counted). Any
