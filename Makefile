@@ -102,6 +102,13 @@ bench-docstats-http: deps
 	@$(MAKE) --no-print-directory $(CCFD)
 	$(PYTHON) bench/docstats_http.py --requests 400 $(abspath $(CCFD))
 
+# The author kit as a job: documents/s and peak RSS of a first sync of
+# 100,000 small documents, and of the unchanged second (bench/kit_sync.py).
+.PHONY: bench-kit
+bench-kit: deps
+	@$(MAKE) --no-print-directory all
+	$(PYTHON) bench/kit_sync.py $(BENCH_ARGS) $(abspath $(CCFD))
+
 # The cost of TLS: signed reads over HTTP and HTTPS, same run (docs/PERFORMANCE.md).
 .PHONY: bench-tls
 bench-tls:
