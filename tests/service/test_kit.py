@@ -5,11 +5,14 @@ own rate limit, and memory that does not grow with the source."""
 
 import json
 import re
+import sys
 
 import pytest
 
-from ccftest import CONNECTORS
-from kitjobs import PYTHON, create, retry_429, run, sha256, stored
+from ccftest import ACCOUNT_ID, CONNECTORS, REGION, account_key
+from kitjobs import KIT, PYTHON, create, retry_429, run, sha256, stored
+
+sys.path.insert(0, str(KIT))
 
 SYNTHETIC = __import__("pathlib").Path(__file__).with_name("kit_synthetic.py")
 
@@ -104,6 +107,13 @@ def test_checkpoint_round_trips_as_a_dict_and_as_a_string(kit):
     assert '"runs": 2' in log, log
     job, log = run(c, cid)
     assert 'Synthetic: checkpoint "cursor=42"' in log, log
+    # The kit's Client pages jobs too (one a page here), newest first.
+    from ccf_connector import Client
+    api = Client(endpoint=f"http://127.0.0.1:{kit.port}", connector_id=cid, region=REGION,
+                 credentials=account_key(ACCOUNT_ID))
+    jobs = list(api.jobs(page_size=1))
+    assert len(jobs) == 4 and jobs[0]["job_id"] == job["job_id"] and api.requests == 4, jobs
+    assert api.get_checkpoint() == "cursor=42"
 
 
 def test_rate_limited_job_waits_for_retry_after(ccfd_factory, tmp_path):

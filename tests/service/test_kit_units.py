@@ -26,6 +26,13 @@ def client_error(status, retry_after=None, code="ThrottlingException"):
                         "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": headers}}, "Op")
 
 
+def test_the_packaged_model_is_clients_botocore():
+    """gen_models.py writes both copies; an edit of one alone shows here."""
+    for name in ("service-2.json", "paginators-1.json"):
+        ours = KIT / "ccf_connector" / "data" / "ccf" / "2026-11-25" / name
+        assert ours.read_bytes() == (KIT.parent / "botocore" / "ccf" / "2026-11-25" / name).read_bytes()
+
+
 # ---- batching ----
 def test_batches_are_at_most_the_size_and_lazy():
     assert [len(b) for b in batches(range(2500))] == [1000, 1000, 500]

@@ -43,10 +43,11 @@ class Client:
     """One connector's documents and checkpoint. endpoint, connector_id and
     region default to the job's environment; credentials are botocore's
     usual chain (the job's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-    AWS_SESSION_TOKEN). on_retry(attempt, status, wait) hears of retries."""
+    AWS_SESSION_TOKEN), or credentials=(key id, secret[, token]).
+    on_retry(attempt, status, wait) hears of retries."""
 
     def __init__(self, endpoint=None, connector_id=None, region=None, env=None, on_retry=None,
-                 max_attempts=retry.MAX_ATTEMPTS, sleep=None):
+                 max_attempts=retry.MAX_ATTEMPTS, sleep=None, credentials=None):
         env = os.environ if env is None else env
         endpoint = endpoint or env.get(ENV_ENDPOINT)
         self.connector_id = connector_id or env.get(ENV_CONNECTOR)
@@ -57,8 +58,10 @@ class Client:
             raise ConfigError("missing " + ", ".join(missing) + " (ccfd sets them in a job)")
         session = botocore.session.get_session()
         _model.add_to_session(session, first=True)
+        keys = dict(zip(("aws_access_key_id", "aws_secret_access_key", "aws_session_token"),
+                        credentials or ()))
         self._api = session.create_client(
-            "ccf", endpoint_url=endpoint.rstrip("/"), region_name=region,
+            "ccf", endpoint_url=endpoint.rstrip("/"), region_name=region, **keys,
             config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
                           connect_timeout=10, read_timeout=120))
         self._on_retry = on_retry
