@@ -118,9 +118,9 @@ def test_checkpoint_round_trips_as_a_dict_and_as_a_string(kit):
 
 
 def test_rate_limited_job_waits_for_retry_after(ccfd_factory, tmp_path):
-    """ccfd's own limit (1 request a second per key, burst 4): the kit's
+    """ccfd's own limit (1 request a second per key, burst 2): the kit's
     job is refused with 429 and Retry-After, waits, and loses nothing."""
-    s = ccfd_factory(extra_args=["--rate-limit", "1:4"])
+    s = ccfd_factory(extra_args=["--rate-limit", "1:2"])
     c = s.client
     cid = create(c, [PYTHON, SYNTHETIC], {"SYN_OUT": tmp_path / "target.txt"})
     job, log = run(c, cid, {"SYN_IDS": "0-1499", "SYN_CHECKPOINT": "dict"})
