@@ -245,6 +245,12 @@ def test_sync_skips_invalid_ids_and_fails_on_what_is_not_a_document():
     c = Fixed(api, {"ok": "1", "bad\nid": "1"})
     assert c.sync().invalid == 1 and list(api.docs) == ["ok"]
 
+    class Vanishing(Fixed):
+        def documents(self):
+            yield Document("gone", path="/nonexistent/file")
+            yield from super().documents()
+    assert Vanishing(FakeApi(), {"ok": "1"}).sync().invalid == 1
+
     class Wrong(Fixed):
         def documents(self):
             yield ("not", "a document")

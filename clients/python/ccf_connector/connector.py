@@ -126,11 +126,17 @@ class Connector:
                 self.stats.invalid += 1
                 self.log(f"skipped: {problem}")
                 continue
+            try:
+                checksum = doc.checksum
+            except OSError as e:  # a file gone or unreadable since it was found
+                self.stats.invalid += 1
+                self.log(f"skipped {doc.id!r}: {e}")
+                continue
             self.stats.seen += 1
             old = index.get(doc.id)
             if old is not None and not self.job_id:
                 index.mark_seen(doc.id)
-            if old == doc.checksum:
+            if old == checksum:
                 self.stats.unchanged += 1
                 if self.job_id and unchanged.add(doc.id, (doc.id, old)):
                     self.client.put_documents(unchanged.take())
