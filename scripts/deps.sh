@@ -12,6 +12,8 @@ set -eu
 # slurm-wlm munge: the Slurm executor's tests run a one-node cluster
 # (scripts/slurm-cluster.sh).
 # prometheus: promtool checks the /metrics text (tests/service/test_metrics.py).
+# python3-pip python3-setuptools python3-wheel: `pip install clients/python`,
+# offline, is tested (tests/service/test_kit_install.py).
 PACKAGES="make gcc clang pkg-config libmicrohttpd-dev libsqlite3-dev libjansson-dev
 libssl-dev libinih-dev libcmocka-dev libcurl4-openssl-dev libgnutls28-dev openssl
 libglib2.0-dev
@@ -20,7 +22,8 @@ e2fsprogs mount
 systemd strace tzdata
 podman runc catatonit busybox-static
 slurm-wlm munge
-prometheus"
+prometheus
+python3-pip python3-setuptools python3-wheel"
 if [ "${1:-}" = "--bench" ]; then
     # make bench: wrk drives the HTTP load.
     PACKAGES="$PACKAGES wrk"

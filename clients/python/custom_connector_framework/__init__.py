@@ -12,4 +12,4 @@ Importing it registers ccf's botocore model (shipped in ccf_connector), so
 boto3.client("ccf", ...) needs no AWS_DATA_PATH.
 """
 
-import ccf_connector  # noqa: F401 - registers the model on import
+import ccf_connector  # noqa: F401  (registers the model on import)
