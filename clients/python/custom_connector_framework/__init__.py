@@ -12,4 +12,6 @@ Importing it registers ccf's botocore model (shipped in ccf_connector), so
 boto3.client("ccf", ...) needs no AWS_DATA_PATH.
 """
 
-import ccf_connector  # noqa: F401  (registers the model on import)
+from ccf_connector import _model
+
+_model.register()  # already done by ccf_connector's import; says why this package needs it
