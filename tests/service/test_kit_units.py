@@ -312,3 +312,14 @@ def test_compat_models_take_names_or_aliases_and_check_fields():
         PrincipalUser(id="x")
     with pytest.raises(ValueError):
         DocumentContent()
+
+
+def test_index_goes_to_tmpdir_else_the_jobs_own_directory(monkeypatch, tmp_path):
+    c = Fixed(FakeApi(), {})
+    monkeypatch.delenv("TMPDIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert c._scratch_dir() is None  # not a job: the system's temporary directory
+    c.job_id = "ccj-000000000003"
+    assert c._scratch_dir() == str(tmp_path)
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "t"))
+    assert c._scratch_dir() == str(tmp_path / "t")

@@ -101,7 +101,7 @@ class Connector:
         the API raised (the documents recorded until then stay recorded)."""
         started = time.monotonic()
         self.checkpoint = load_checkpoint(self.client.get_checkpoint())
-        with StoredIndex(os.environ.get("TMPDIR")) as index:
+        with StoredIndex(self._scratch_dir()) as index:
             for page in batches(self.client.documents()):
                 index.add((d["document_id"], d["checksum"]) for d in page)
                 self.stats.listed = index.count
@@ -115,6 +115,16 @@ class Connector:
             self._delete(gone)
         self.log(f"done in {time.monotonic() - started:.1f} s: {self.stats.line()}")
         return self.stats
+
+    def _scratch_dir(self):
+        """Where the index goes: TMPDIR if set, else, in a job, the job's own
+        directory (HOME), which ccfd removes with the job even if the
+        connector was killed before it could clean up."""
+        tmp = os.environ.get("TMPDIR")
+        if tmp or not self.job_id:
+            return tmp or None
+        home = os.environ.get("HOME")
+        return home if home and os.access(home, os.W_OK) else None
 
     def _walk(self, index):
         changed, unchanged = _Batch(self.batch_size), _Batch(self.batch_size)
