@@ -21,6 +21,9 @@ MODEL_DIR = os.path.join(ROOT, "clients", "botocore", "ccf", API_VERSION)
 SERVICE_PATH = os.path.join(MODEL_DIR, "service-2.json")
 PAGINATORS_PATH = os.path.join(MODEL_DIR, "paginators-1.json")
 OPENAPI_PATH = os.path.join(ROOT, "docs", "openapi.json")
+# The author kit ships the same two files inside its package (clients/python),
+# so that an installed kit needs no AWS_DATA_PATH and no checkout.
+KIT_MODEL_DIR = os.path.join(ROOT, "clients", "python", "ccf_connector", "data", "ccf", API_VERSION)
 
 BASE = "/api/v1/custom-connectors"
 CONNECTOR_PATH = BASE + "/{connector_id}"
@@ -842,7 +845,9 @@ def dump(obj):
 def main():
     model = botocore_model()
     files = {SERVICE_PATH: dump(model), PAGINATORS_PATH: dump(paginators()),
-             OPENAPI_PATH: dump(openapi(model))}
+             OPENAPI_PATH: dump(openapi(model)),
+             os.path.join(KIT_MODEL_DIR, "service-2.json"): dump(model),
+             os.path.join(KIT_MODEL_DIR, "paginators-1.json"): dump(paginators())}
     stale = []
     for path, text in files.items():
         old = open(path, encoding="utf-8").read() if os.path.exists(path) else None
