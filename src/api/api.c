@@ -177,6 +177,10 @@ void api__store_fail(struct api__call *call, int err, const char *kind, const ch
     case CCF_EUNAVAIL:
         api__fail(call, 503, "The store is temporarily unavailable; retry later");
         break;
+    case CCF_ELIMIT:
+        api_error_typed(call->resp, 400, "LimitExceededException",
+                        "This account has reached its limit of this resource; delete one first");
+        break;
     default:
         api__fail(call, 500, "Internal error; report request id %s",
                   call->req->request_id ? call->req->request_id : "-");
