@@ -24,6 +24,10 @@ int api_create(struct api **out, const struct api_config *cfg)
     a->read_log_ctx = cfg->read_log_ctx;
     a->schedule_changed = cfg->schedule_changed;
     a->schedule_ctx = cfg->schedule_ctx;
+    a->webhook_allow_private = cfg->webhook_allow_private;
+    a->webhooks_changed = cfg->webhooks_changed;
+    a->webhook_ping = cfg->webhook_ping;
+    a->webhook_ctx = cfg->webhook_ctx;
     a->tzdb = cfg->tzdb;
     if (!a->tzdb) {
         if ((rc = ccf_tzdb_open(&a->tzdb, NULL)) < 0) {
