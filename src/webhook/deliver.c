@@ -589,52 +589,54 @@ static void take_resolved(struct webhook_deliverer *d)
     }
 }
 
-/* Moves every webhook that can, and returns the wait until the next due
- * retry, in ms (-1: none). */
-static long step_slots(struct webhook_deliverer *d)
+/* Moves every webhook that can. */
+static void step_slots(struct webhook_deliverer *d)
 {
-    int64_t now = ccf_now_us(), wait = -1;
+    int64_t now = ccf_now_us();
     bool events = atomic_exchange(&d->events_changed, false);
 
     for (struct slot *sl = d->slots; sl; sl = sl->next) {
-        if (sl->state == SLOT_IDLE && (sl->check || events))
+        if ((sl->state == SLOT_IDLE && (sl->check || events)) ||
+            (sl->state == SLOT_WAIT && now >= sl->due))
             pump(d, sl);
-        else if (sl->state == SLOT_WAIT && now >= sl->due)
-            pump(d, sl);
-        if (sl->state == SLOT_WAIT) {
-            int64_t w = sl->due > now ? sl->due - now : 0;
-            wait = wait < 0 || w < wait ? w : wait;
-        }
-        if (sl->state == SLOT_IDLE && sl->check)
-            wait = 0;
     }
-    return wait < 0 ? -1 : (long)((wait + 999) / 1000);
+}
+
+/* How long the thread may sleep, in ms: until the nearest due retry, 0
+ * when a webhook is free to look for its next event, at most a minute. */
+static int sleep_ms(const struct webhook_deliverer *d)
+{
+    int64_t now = ccf_now_us(), wait = 60000 * 1000LL;
+
+    for (const struct slot *sl = d->slots; sl; sl = sl->next) {
+        if (sl->state == SLOT_IDLE && sl->check)
+            return 0;
+        if (sl->state == SLOT_WAIT && sl->due - now < wait)
+            wait = sl->due > now ? sl->due - now : 0;
+    }
+    return (int)((wait + 999) / 1000);
 }
 
 static void *deliver_main(void *arg)
 {
     struct webhook_deliverer *d = arg;
     CURLMsg *m;
-    int running, left;
-    long wait;
+    int running, left, ms;
 
     while (!atomic_load(&d->stop)) {
         if (atomic_exchange(&d->list_changed, false))
             reload(d);
         take_pings(d);
         take_resolved(d);
-        wait = step_slots(d);
+        step_slots(d);
         curl_multi_perform(d->multi, &running);
         while ((m = curl_multi_info_read(d->multi, &left)))
             if (m->msg == CURLMSG_DONE)
                 transfer_done(d, m);
-        /* A finished transfer may have freed its webhook for its next event. */
-        for (struct slot *sl = d->slots; sl; sl = sl->next)
-            if (sl->state == SLOT_IDLE && sl->check)
-                wait = 0;
-        if (wait != 0)
-            curl_multi_poll(d->multi, NULL, 0, wait < 0 || wait > 60000 ? 60000 : (int)wait,
-                            NULL);
+        /* After the transfers: one that ended may have freed its webhook
+         * for its next event, or set its retry. */
+        if ((ms = sleep_ms(d)) > 0)
+            curl_multi_poll(d->multi, NULL, 0, ms, NULL);
     }
     return NULL;
 }

@@ -92,6 +92,8 @@ int webhook_url_parse(const char *url, struct webhook_url *out, char *err, size_
         return fail(err, n, "url: %s", "must not hold blanks, control or non-ASCII characters");
     if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
         return fail(err, n, "url: %s", "must start with http:// or https://");
+    if (strchr(url, ':')[3] == '/' || strchr(url, ':')[3] == '\0') /* "http:///x": no host */
+        return fail(err, n, "url: %s", "names no host");
     if (!(u = curl_url()))
         return CCF_ENOMEM;
     if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
