@@ -316,3 +316,34 @@ def test_deliveries_paging(hooked, receivers):
     assert all(x["status"] == "DELIVERED" and x["attempts"] == 1 for x in got)
     r = c.get(f"{HOOKS}/{w['webhook_id']}/deliveries?next_token=bogus", check=False)
     expect_error(r, 400, mentions=("next_token",))
+
+
+def test_cli_webhook_commands(hooked, receivers, tmp_path):
+    from test_cli import run_ccf
+
+    def ccf(*args):
+        return run_ccf(f"http://127.0.0.1:{hooked.port}", "--output", "json", *args, cwd=tmp_path,
+                       data_dir=hooked.data_dir)
+
+    rcv = receivers()
+    r = ccf("webhook", "create", "--url", rcv.url, "--event-types", "connector.created,connector.deleted",
+            "--description", "from the cli")
+    assert r.rc == 0, r
+    w = r.json["webhook"]
+    assert SECRET_RE.match(w["secret"]) and w["event_types"] == ["connector.created", "connector.deleted"]
+    got = ccf("webhook", "get", w["webhook_id"])
+    assert got.rc == 0 and got.json["webhook"] == {k: v for k, v in w.items() if k != "secret"}
+    listed = ccf("webhook", "list")
+    assert [x["webhook_id"] for x in listed.json["webhooks"]] == [w["webhook_id"]]
+    assert ccf("webhook", "test", w["webhook_id"]).rc == 0
+    rcv.wait_for(lambda evs: any(e["type"] == "ping" for e in evs))
+    cid = connector_events(hooked.client, 1)
+    rcv.wait_for(lambda evs: mine(evs, cid))
+    assert eventually(lambda: all_delivered(hooked.client, w["webhook_id"]))
+    d = ccf("webhook", "deliveries", w["webhook_id"])
+    assert d.rc == 0 and [x["status"] for x in d.json["deliveries"]] == ["DELIVERED"], d
+    assert ccf("webhook", "delete", w["webhook_id"]).rc == 0
+    gone = ccf("webhook", "get", w["webhook_id"])
+    assert gone.rc == 1 and "ResourceNotFoundException" in gone.err
+    bad = ccf("webhook", "get", "nope")
+    assert bad.rc != 0
