@@ -105,6 +105,10 @@ int webhook_url_parse(const char *url, struct webhook_url *out, char *err, size_
         fail(err, n, "url: %s", "must not hold a user name or password");
         goto out;
     }
+    if (curl_url_get(u, CURLUPART_ZONEID, &part, 0) == CURLUE_OK) {
+        fail(err, n, "url: %s", "must not name an IPv6 zone");
+        goto out;
+    }
     if (curl_url_get(u, CURLUPART_SCHEME, &part, 0) != CURLUE_OK || !part) {
         fail(err, n, "url: %s", "must start with http:// or https://");
         goto out;
