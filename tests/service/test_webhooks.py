@@ -347,3 +347,51 @@ def test_cli_webhook_commands(hooked, receivers, tmp_path):
     assert gone.rc == 1 and "ResourceNotFoundException" in gone.err
     bad = ccf("webhook", "get", "nope")
     assert bad.rc != 0
+
+
+def readme_receiver():
+    """The README's receiver, verbatim: the python block under "### Webhooks"."""
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = text[text.index("### Webhooks"):]
+    start = section.index("```python\n") + len("```python\n")
+    return section[start:section.index("```", start)]
+
+
+def test_readme_receiver_verifies_the_signature(hooked, tmp_path):
+    import socket
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    script = tmp_path / "receiver.py"
+    script.write_text(readme_receiver())
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    c = hooked.client
+    w = create(c, f"http://127.0.0.1:{port}/")
+    proc = subprocess.Popen([sys.executable, str(script), str(port)], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True,
+                            env={"WEBHOOK_SECRET": w["secret"], "PATH": "/usr/bin:/bin"})
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # until it listens
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        forged = urllib.request.Request(f"http://127.0.0.1:{port}/", data=b'{"event_id":"x"}',
+                                        headers={"ccf-signature": "t=1,v1=00"})
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(forged, timeout=5)
+        assert e.value.code == 400
+        cid = connector_events(c, 1)
+        line = proc.stdout.readline().split()
+        assert line[1:] == ["connector.created", cid], line
+        assert eventually(lambda: all_delivered(c, w["webhook_id"]))
+    finally:
+        proc.terminate()
+        proc.wait(10)
