@@ -31,15 +31,29 @@ static bool blocked(const char *addr)
 
 static void test_address_classes(void **state)
 {
-    static const char *const refused[] = {
-        "127.0.0.1", "127.255.0.9", "0.0.0.0",     "169.254.169.254", "10.0.0.1",
-        "172.16.0.1", "172.31.255.255", "192.168.1.1", "100.64.0.1",   "100.127.255.255",
-        "224.0.0.1", "255.255.255.255", "::1",       "::",            "fe80::1",
-        "fc00::1",    "fd12::1",        "::ffff:127.0.0.1", "::ffff:10.1.2.3", "ff02::1"};
-    static const char *const allowed[] = {"8.8.8.8",    "172.15.255.255", "172.32.0.1",
-                                          "100.63.0.1", "100.128.0.1",    "192.169.0.1",
-                                          "2001:db8::1", "2606:4700::1",  "::ffff:8.8.8.8",
-                                          "169.253.0.1"};
+    static const char *const refused[] = {"127.0.0.1",
+                                          "127.255.0.9",
+                                          "0.0.0.0",
+                                          "169.254.169.254",
+                                          "10.0.0.1",
+                                          "172.16.0.1",
+                                          "172.31.255.255",
+                                          "192.168.1.1",
+                                          "100.64.0.1",
+                                          "100.127.255.255",
+                                          "224.0.0.1",
+                                          "255.255.255.255",
+                                          "::1",
+                                          "::",
+                                          "fe80::1",
+                                          "fc00::1",
+                                          "fd12::1",
+                                          "::ffff:127.0.0.1",
+                                          "::ffff:10.1.2.3",
+                                          "ff02::1"};
+    static const char *const allowed[] = {
+        "8.8.8.8",     "172.15.255.255", "172.32.0.1",   "100.63.0.1",     "100.128.0.1",
+        "192.169.0.1", "2001:db8::1",    "2606:4700::1", "::ffff:8.8.8.8", "169.253.0.1"};
 
     (void)state;
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
@@ -256,8 +270,8 @@ static void test_head_follows_cursor_types_and_tenant(void **state)
     assert_int_equal(store_webhook_head(f->s, &all, &ev, &d), 1);
     assert_string_equal(ev.connector_id, c2);
     store_events_clear(&ev, 1);
-    assert_int_equal(store_fx_int(f->path, "SELECT count(*) FROM webhooks WHERE cursor > start_seq"),
-                     1);
+    assert_int_equal(
+        store_fx_int(f->path, "SELECT count(*) FROM webhooks WHERE cursor > start_seq"), 1);
     /* Of its types only. */
     assert_int_equal(store_webhook_head(f->s, &deleted, &ev, &d), 0);
     assert_int_equal(store_delete_connector(f->s, &f->t, c2), 0);

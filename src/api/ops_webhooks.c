@@ -57,7 +57,8 @@ static int types_from_json(const json_t *v, char **out, struct ccf_diag *d)
                      TYPES_MAX);
         return CCF_EINVAL;
     }
-    json_array_foreach (v, i, e) {
+    json_array_foreach(v, i, e)
+    {
         const char *s = json_string_value(e);
         size_t n = s ? strlen(s) : 0;
 
@@ -274,8 +275,9 @@ void api__test_webhook(struct api__call *call)
              ? call->api->webhook_ping(call->api->webhook_ctx, call->tenant, call->webhook_id)
              : CCF_EUNAVAIL;
     if (rc < 0) {
-        api__fail(call, 503, "Webhook deliveries are not running or too many tests wait; retry "
-                             "later");
+        api__fail(call, 503,
+                  "Webhook deliveries are not running or too many tests wait; retry "
+                  "later");
         return;
     }
     api__reply(call, 202, json_object());

@@ -55,7 +55,7 @@ struct group {
 
 static const struct group groups[] = {
     {"connector", cli_connector},   {"job", cli_job},       {"document", cli_document},
-    {"checkpoint", cli_checkpoint}, {"events", cli_events},       {"webhook", cli_webhook},
+    {"checkpoint", cli_checkpoint}, {"events", cli_events}, {"webhook", cli_webhook},
 };
 
 /* Global options that take a separate value word. */
@@ -146,7 +146,8 @@ int main(int argc, char **argv)
         goto out;
     }
     cli.command = "";
-    rc = cli_usage(&cli, "unknown group '%s' (connector, job, document, checkpoint, events or webhook)",
+    rc = cli_usage(&cli,
+                   "unknown group '%s' (connector, job, document, checkpoint, events or webhook)",
                    group);
 out:
     if (fflush(stdout) != 0 && rc == CLI_OK)

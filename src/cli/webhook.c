@@ -48,7 +48,8 @@ static void show(const struct cli *cli, const char *text)
         cli_print_json(cli, "webhook", o);
         return;
     }
-    json_array_foreach (json_object_get(o, "event_types"), i, t) {
+    json_array_foreach(json_object_get(o, "event_types"), i, t)
+    {
         int k = snprintf(types + n, sizeof(types) - n, "%s%s", i ? "," : "",
                          json_string_value(t) ? json_string_value(t) : "");
         if (k < 0 || (size_t)k >= sizeof(types) - n)
@@ -124,8 +125,7 @@ static int get(struct cli *cli, int argc, char **argv)
 }
 
 /* delete and test: an id, an answer without a body. */
-static int act(struct cli *cli, int argc, char **argv,
-               int (*op)(struct ccf_client *, const char *))
+static int act(struct cli *cli, int argc, char **argv, int (*op)(struct ccf_client *, const char *))
 {
     const struct cli_opt opts[] = {{NULL, 0, NULL, NULL, NULL}};
     struct cli_words w;
@@ -173,8 +173,9 @@ static void row_delivery(struct cli_list_out *o, json_t *item)
              (long long)json_integer_value(json_object_get(item, "attempts")),
              (long long)json_integer_value(json_object_get(item, "last_status_code")),
              last ? last : "-");
-    cli_list_item(o, json_incref(item), row,
-                  "EVENT_ID             TYPE                 STATUS     ATTEMPTS CODE   LAST_ATTEMPT");
+    cli_list_item(
+        o, json_incref(item), row,
+        "EVENT_ID             TYPE                 STATUS     ATTEMPTS CODE   LAST_ATTEMPT");
 }
 
 /* Every page of a list: webhooks (id NULL) or one webhook's deliveries. */
@@ -198,7 +199,8 @@ static int list_all(struct cli *cli, const char *id)
         }
         root = json_loads(out, 0, NULL);
         free(out);
-        json_array_foreach (json_object_get(root, key), i, item) {
+        json_array_foreach(json_object_get(root, key), i, item)
+        {
             if (id)
                 row_delivery(&o, item);
             else
@@ -253,6 +255,6 @@ int cli_webhook(struct cli *cli, const char *cmd, int argc, char **argv)
         {"test", test, test_help},       {"deliveries", deliveries, deliveries_help},
     };
 
-    return cli_dispatch(cli, "webhook", group_help, cmds, sizeof(cmds) / sizeof(cmds[0]), cmd,
-                        argc, argv);
+    return cli_dispatch(cli, "webhook", group_help, cmds, sizeof(cmds) / sizeof(cmds[0]), cmd, argc,
+                        argv);
 }

@@ -18,8 +18,8 @@ static bool id_ok(const char *id)
 }
 
 /* r's target: the collection, or one webhook and an optional suffix. */
-static int target(struct ccf_client__req *r, const char *method, const char *id,
-                  const char *suffix, struct ccf_client_error *err)
+static int target(struct ccf_client__req *r, const char *method, const char *id, const char *suffix,
+                  struct ccf_client_error *err)
 {
     size_t n = strlen(HOOKS_PATH) + 1 + 15 + (suffix ? strlen(suffix) : 0) + 1;
     int k;
@@ -39,34 +39,41 @@ static int target(struct ccf_client__req *r, const char *method, const char *id,
     return 0;
 }
 
+/* a followed by b, malloc'd; NULL when out of memory. */
+static char *concat(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    char *t = malloc(na + nb + 1);
+
+    if (t) {
+        memcpy(t, a, na);
+        memcpy(t + na, b, nb + 1);
+    }
+    return t;
+}
+
 /* Appends "?max_results=&next_token=" (sorted, encoded) for page. */
 static int page_query(struct ccf_client__req *r, const struct ccf_client_page *page,
                       struct ccf_client_error *err)
 {
     struct ccf_client__query qs = {0};
-    char *q = NULL, *t;
+    char *q = NULL, *t = NULL;
     int rc = 0;
 
     if (page && page->max_results > 0)
         rc = ccf_client__query_add_int(&qs, "max_results", page->max_results);
     if (rc == 0 && page && page->next_token)
         rc = ccf_client__query_add(&qs, "next_token", page->next_token);
-    if (rc == 0 && !(q = ccf_client__query_build(&qs)))
+    if (rc == 0 && (!(q = ccf_client__query_build(&qs)) || !(t = concat(r->target, q))))
         rc = CCF_CLIENT_ENOMEM;
-    if (rc == 0 && !(t = malloc(strlen(r->target) + strlen(q) + 1)))
-        rc = CCF_CLIENT_ENOMEM;
-    if (rc == 0) {
-        memcpy(t, r->target, strlen(r->target));
-        memcpy(t + strlen(r->target), q, strlen(q) + 1);
-        free(r->target);
-        r->target = t;
-    }
     ccf_client__query_clear(&qs);
     free(q);
     if (rc < 0) {
         ccf_client__req_clear(r);
         return ccf_client__fail(err, rc, "out of memory");
     }
+    free(r->target);
+    r->target = t;
     return 0;
 }
 

@@ -147,8 +147,8 @@ static const struct config_key keys[] = {
      "checkpoint versions kept per connector, the current one included (default 10)", NULL,
      UINT_SLOT(checkpoint_history, 1, STORE_CP_HISTORY_MAX, "versions")},
     {"webhook-allow-private", NULL,
-     "webhook URLs may name loopback, private, link-local and shared addresses (default off)",
-     NULL, BOOL_SLOT(webhook_allow_private, NULL)},
+     "webhook URLs may name loopback, private, link-local and shared addresses (default off)", NULL,
+     BOOL_SLOT(webhook_allow_private, NULL)},
     {"webhook-retry-for", "SECONDS",
      "how long an event is retried before its delivery is FAILED (default 86400)", NULL,
      ULONG_SLOT(webhook_retry_for, 1, 30UL * 86400, "seconds")},
@@ -158,8 +158,8 @@ static const struct config_key keys[] = {
     {"webhook-timeout", "SECONDS", "the longest a delivery attempt may take (default 10)", NULL,
      UINT_SLOT(webhook_timeout, 1, 300, "seconds")},
     {"webhook-ca-bundle", "FILE",
-     "PEM CA certificates that webhook https URLs are verified with (default: the system's)",
-     NULL, STR_SLOT(webhook_ca_bundle, 1, DATA_DIR_MAX)},
+     "PEM CA certificates that webhook https URLs are verified with (default: the system's)", NULL,
+     STR_SLOT(webhook_ca_bundle, 1, DATA_DIR_MAX)},
 };
 #pragma GCC diagnostic pop
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -475,9 +475,9 @@ static int serve(const struct server_config *cfg)
 out:
     server__http_stop(http); /* waits for the worker threads */
     server__metrics_destroy(metrics);
-    scheduler_destroy(sched); /* no request can wake it now */
+    scheduler_destroy(sched);         /* no request can wake it now */
     webhook_deliverer_destroy(hooks); /* nor ping it */
-    server__tls_close(tls);   /* after the connections that held its certificate */
+    server__tls_close(tls);           /* after the connections that held its certificate */
     ccf_ratelimit_destroy(rl);
     server__jobs_close(jobs);
     auth_destroy(auth); /* no request and no job transition can use it now */

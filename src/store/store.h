@@ -473,12 +473,12 @@ struct store_delivery {
     int64_t seq;
     char type[24];
     enum store_delivery_status status;
-    int attempts;              /* 0: not tried yet */
-    int64_t first_attempt_at;  /* µs; 0 when not tried */
-    int64_t last_attempt_at;   /* µs; 0 when not tried */
-    int64_t next_attempt_at;   /* µs; 0: at once */
-    int last_status_code;      /* 0: none (no answer) */
-    char last_error[128];      /* "" when none */
+    int attempts;             /* 0: not tried yet */
+    int64_t first_attempt_at; /* µs; 0 when not tried */
+    int64_t last_attempt_at;  /* µs; 0 when not tried */
+    int64_t next_attempt_at;  /* µs; 0: at once */
+    int last_status_code;     /* 0: none (no answer) */
+    char last_error[128];     /* "" when none */
 };
 
 /* The next event for webhook w after w->cursor that matches its types,

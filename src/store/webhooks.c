@@ -12,8 +12,7 @@
 
 #include "core/log.h"
 
-#define WH_COLS                                                                                    \
-    "id, tenant, url, event_types, description, secret, created_at, start_seq, cursor"
+#define WH_COLS "id, tenant, url, event_types, description, secret, created_at, start_seq, cursor"
 
 void store_webhook_clear(struct store_webhook *w)
 {
@@ -246,8 +245,8 @@ int store_create_webhook(struct store *s, const struct ccf_tenant *t, struct sto
 
 /* Visits up to limit rows (0: all); *last gets the key of the last one
  * visited when a further row exists (the page has a next), else NULL. */
-static int visit_rows(struct store__conn *c, sqlite3_stmt *st, size_t limit,
-                      store_webhook_fn visit, void *ctx, char **last, const char *op)
+static int visit_rows(struct store__conn *c, sqlite3_stmt *st, size_t limit, store_webhook_fn visit,
+                      void *ctx, char **last, const char *op)
 {
     struct store_webhook w;
     size_t n = 0;
@@ -400,14 +399,15 @@ int store_webhook_head(struct store *s, const struct store_webhook *w, struct st
 
     store__tenant_key(&w->tenant, tk);
     if ((rc = store__conn(s, &c)) < 0 ||
-        (rc = store__stmt(c, STORE__Q_WH_HEAD,
-                          "SELECT e.seq, e.at, e.type, e.connector_id, e.job_id, e.detail, "
-                          DELIVERY_COLS " FROM job_changes e LEFT JOIN webhook_deliveries d "
-                          "ON d.webhook_id = ?1 AND d.seq = e.seq "
-                          "WHERE e.tenant = ?2 AND e.seq > ?3 AND e.type IS NOT NULL "
-                          "AND (?4 IS NULL OR instr(?4, ',' || e.type || ',') > 0) "
-                          "ORDER BY e.seq LIMIT 1",
-                          &st, op)) < 0)
+        (rc = store__stmt(
+             c, STORE__Q_WH_HEAD,
+             "SELECT e.seq, e.at, e.type, e.connector_id, e.job_id, e.detail, " DELIVERY_COLS
+             " FROM job_changes e LEFT JOIN webhook_deliveries d "
+             "ON d.webhook_id = ?1 AND d.seq = e.seq "
+             "WHERE e.tenant = ?2 AND e.seq > ?3 AND e.type IS NOT NULL "
+             "AND (?4 IS NULL OR instr(?4, ',' || e.type || ',') > 0) "
+             "ORDER BY e.seq LIMIT 1",
+             &st, op)) < 0)
         return rc;
     store__bind_text(st, 1, w->id, &b);
     store__bind_text(st, 2, tk, &b);
@@ -457,8 +457,8 @@ static int exists_tx(struct store__conn *c, const char *id, int64_t *found, cons
     sqlite3_stmt *st = NULL;
     int rc, b = SQLITE_OK;
 
-    if ((rc = store__stmt(c, STORE__Q_WH_EXISTS, "SELECT count(*) FROM webhooks WHERE id = ?1",
-                          &st, op)) < 0)
+    if ((rc = store__stmt(c, STORE__Q_WH_EXISTS, "SELECT count(*) FROM webhooks WHERE id = ?1", &st,
+                          op)) < 0)
         return rc;
     store__bind_text(st, 1, id, &b);
     if ((rc = store__bind_check(c, b, op)) < 0) {
@@ -474,11 +474,12 @@ static int upsert_delivery(struct store__conn *c, const char *id, const struct s
     sqlite3_stmt *st = NULL;
     int rc, b = SQLITE_OK;
 
-    if ((rc = store__stmt(c, STORE__Q_WH_RECORD,
-                          "INSERT OR REPLACE INTO webhook_deliveries (webhook_id, seq, status, "
-                          "attempts, first_attempt_at, last_attempt_at, next_attempt_at, "
-                          "last_status_code, last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                          &st, op)) < 0)
+    if ((rc = store__stmt(
+             c, STORE__Q_WH_RECORD,
+             "INSERT OR REPLACE INTO webhook_deliveries (webhook_id, seq, status, "
+             "attempts, first_attempt_at, last_attempt_at, next_attempt_at, "
+             "last_status_code, last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             &st, op)) < 0)
         return rc;
     store__bind_text(st, 1, id, &b);
     store__bind_int(st, 2, d->seq, &b);

@@ -40,9 +40,9 @@ struct send;
 struct slot {
     struct store_webhook w;
     enum slot_state state;
-    bool check;   /* IDLE: look for a next event */
-    bool seen;    /* still in the store at the last reload */
-    int64_t due;  /* WAIT: wall-clock µs of the next look */
+    bool check;  /* IDLE: look for a next event */
+    bool seen;   /* still in the store at the last reload */
+    int64_t due; /* WAIT: wall-clock µs of the next look */
     struct send *tx;
     struct slot *next;
 };
@@ -143,9 +143,10 @@ static void resolve_one(struct send *s, bool allow_private)
     k = snprintf(s->resolve, sizeof(s->resolve), "%s:%u:", s->u.host, s->u.port);
     o = k > 0 && (size_t)k < sizeof(s->resolve) ? (size_t)k : sizeof(s->resolve);
     for (ai = res; ai && !s->error[0]; ai = ai->ai_next) {
-        const void *a = ai->ai_family == AF_INET
-                            ? (const void *)&((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr
-                            : (const void *)&((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_addr;
+        const void *a =
+            ai->ai_family == AF_INET
+                ? (const void *)&((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr
+                : (const void *)&((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_addr;
         if (!allow_private && webhook_addr_blocked(ai->ai_addr)) {
             snprintf(s->error, sizeof(s->error), "host resolves to a private address (refused)");
             break;
@@ -153,8 +154,8 @@ static void resolve_one(struct send *s, bool allow_private)
         if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
             !inet_ntop(ai->ai_family, a, addr, sizeof(addr)) || strstr(s->resolve + k, addr))
             continue;
-        k = snprintf(s->resolve + o, sizeof(s->resolve) - o, ai->ai_family == AF_INET6 ? "%s[%s]"
-                                                                                        : "%s%s",
+        k = snprintf(s->resolve + o, sizeof(s->resolve) - o,
+                     ai->ai_family == AF_INET6 ? "%s[%s]" : "%s%s",
                      s->resolve[o - 1] == ':' ? "" : ",", addr);
         if (k > 0 && (size_t)k < sizeof(s->resolve) - o)
             o += (size_t)k;
@@ -507,8 +508,7 @@ static void reload(struct webhook_deliverer *d)
 
 /* --- Pings ----------------------------------------------------------- */
 
-int webhook_deliverer_ping(struct webhook_deliverer *d, const struct ccf_tenant *t,
-                           const char *id)
+int webhook_deliverer_ping(struct webhook_deliverer *d, const struct ccf_tenant *t, const char *id)
 {
     int rc = 0;
 
@@ -535,8 +535,8 @@ static char *ping_body(char event_id[40])
     char *text;
 
     (void)ccf_random_bytes(r, sizeof(r));
-    snprintf(event_id, 40, "ev-ping-%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3],
-             r[4], r[5], r[6], r[7]);
+    snprintf(event_id, 40, "ev-ping-%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4],
+             r[5], r[6], r[7]);
     ccf_time_format(ccf_now_us(), tbuf);
     o = json_pack("{s:s,s:s,s:s,s:{}}", "event_id", event_id, "time", tbuf, "type", "ping",
                   "detail");

@@ -59,8 +59,8 @@ static int take_host(CURLU *u, struct webhook_url *out, char *err, size_t n)
     }
     memcpy(out->host, host, len + 1);
     curl_free(host);
-    out->literal = inet_pton(AF_INET, out->host, &a4) == 1 ||
-                   inet_pton(AF_INET6, out->host, &a6) == 1;
+    out->literal =
+        inet_pton(AF_INET, out->host, &a4) == 1 || inet_pton(AF_INET6, out->host, &a6) == 1;
     return 0;
 }
 
@@ -161,9 +161,9 @@ bool webhook_addr_blocked(const struct sockaddr *sa)
     if (memcmp(b, mapped, 12) == 0 || memcmp(b, zero, 12) == 0)
         return v4_blocked((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 |
                           b[15]);
-    return (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) /* fe80::/10 link-local */
-           || (b[0] & 0xfe) == 0xfc                /* fc00::/7 unique local */
-           || b[0] == 0xff                         /* multicast */
+    return (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)     /* fe80::/10 link-local */
+           || (b[0] & 0xfe) == 0xfc                    /* fc00::/7 unique local */
+           || b[0] == 0xff                             /* multicast */
            || (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0); /* fec0::/10 site-local */
 }
 

@@ -54,12 +54,12 @@ int webhook_sign(const char *secret, int64_t t, const char *body, size_t len,
 struct webhook_deliverer;
 
 struct webhook_config {
-    struct store *store;      /* borrowed; outlives the deliverer */
-    bool allow_private;       /* webhook-allow-private */
-    unsigned retry_for_s;     /* webhook-retry-for: give up an event after this long */
-    unsigned retry_base_ms;   /* the first retry's wait; doubles up to an hour */
-    unsigned timeout_s;       /* per attempt */
-    const char *ca_bundle;    /* borrowed; NULL: the system's CAs */
+    struct store *store;    /* borrowed; outlives the deliverer */
+    bool allow_private;     /* webhook-allow-private */
+    unsigned retry_for_s;   /* webhook-retry-for: give up an event after this long */
+    unsigned retry_base_ms; /* the first retry's wait; doubles up to an hour */
+    unsigned timeout_s;     /* per attempt */
+    const char *ca_bundle;  /* borrowed; NULL: the system's CAs */
     /* The event as a receiver gets it (the API's shape); malloc'd text. */
     char *(*event_text)(const struct store_event *e);
 };
@@ -77,8 +77,7 @@ void webhook_deliverer_changed(void *d);
 /* Sends a ping event to webhook id of tenant t at once, outside the
  * ordered stream; the API does not wait for it. CCF_EUNAVAIL when too
  * many pings wait. */
-int webhook_deliverer_ping(struct webhook_deliverer *d, const struct ccf_tenant *t,
-                           const char *id);
+int webhook_deliverer_ping(struct webhook_deliverer *d, const struct ccf_tenant *t, const char *id);
 void webhook_deliverer_stats(struct webhook_deliverer *d, struct webhook_stats *out);
 /* Stops the threads (attempts in flight are dropped: they are sent again
  * at the next start) and frees. Takes NULL. */
