@@ -66,7 +66,8 @@ struct send {
     struct curl_slist *headers, *pins;
     char curl_err[CURL_ERROR_SIZE];
     int64_t started_mono;
-    struct send *next; /* in the resolver's queues */
+    struct send *next;                  /* in the resolver's queues */
+    struct send *live_prev, *live_next; /* every send not yet freed (the thread's) */
 };
 
 struct ping {
@@ -82,6 +83,7 @@ struct webhook_deliverer {
     bool started;
     atomic_bool stop, list_changed, events_changed;
     struct slot *slots;
+    struct send *live; /* every send made and not freed: what a stop frees */
     /* Shared with other threads, under mu. */
     pthread_mutex_t mu;
     pthread_cond_t resolve_cv;
@@ -95,6 +97,12 @@ static void send_free(struct send *s)
 {
     if (!s)
         return;
+    if (s->live_prev)
+        s->live_prev->live_next = s->live_next;
+    else
+        s->d->live = s->live_next;
+    if (s->live_next)
+        s->live_next->live_prev = s->live_prev;
     if (s->easy)
         curl_easy_cleanup(s->easy);
     curl_slist_free_all(s->headers);
@@ -409,6 +417,10 @@ static struct send *send_new(struct webhook_deliverer *d, const struct store_web
     memcpy(s->webhook_id, w->id, sizeof(s->webhook_id));
     memcpy(s->secret, w->secret, sizeof(s->secret));
     s->url = ccf_xstrdup(w->url);
+    s->live_next = d->live;
+    if (d->live)
+        d->live->live_prev = s;
+    d->live = s;
     return s;
 }
 
@@ -714,14 +726,6 @@ void webhook_deliverer_stats(struct webhook_deliverer *d, struct webhook_stats *
     pthread_mutex_unlock(&d->mu);
 }
 
-static void free_list(struct send *s)
-{
-    for (struct send *next; s; s = next) {
-        next = s->next;
-        send_free(s);
-    }
-}
-
 void webhook_deliverer_destroy(struct webhook_deliverer *d)
 {
     struct slot *sl, *next;
@@ -738,17 +742,18 @@ void webhook_deliverer_destroy(struct webhook_deliverer *d)
         pthread_join(d->thread, NULL);
         pthread_join(d->resolver, NULL);
     }
+    /* Attempts and pings in flight, on the resolver or orphaned: all
+     * dropped, to be sent again at the next start (pings are not). */
+    while (d->live) {
+        if (d->live->in_multi)
+            curl_multi_remove_handle(d->multi, d->live->easy);
+        send_free(d->live);
+    }
     for (sl = d->slots; sl; sl = next) {
         next = sl->next;
-        if (sl->tx && sl->tx->in_multi) {
-            curl_multi_remove_handle(d->multi, sl->tx->easy);
-            send_free(sl->tx);
-        }
         store_webhook_clear(&sl->w);
         free(sl);
     }
-    free_list(d->to_resolve);
-    free_list(d->resolved);
     if (d->multi)
         curl_multi_cleanup(d->multi);
     pthread_cond_destroy(&d->resolve_cv);

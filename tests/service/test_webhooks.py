@@ -395,3 +395,16 @@ def test_readme_receiver_verifies_the_signature(hooked, tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_clean_stop_with_a_ping_and_an_attempt_in_flight(hooked, receivers):
+    """SIGTERM while a receiver holds an attempt and a ping: ccfd exits 0
+    without waiting for them (and, under valgrind or ASan, frees what they
+    held)."""
+    c = hooked.client
+    dead = receivers(hang=True)
+    w = create(c, dead.url)
+    connector_events(c, 1)
+    c.post(f"{HOOKS}/{w['webhook_id']}/test")
+    dead.wait_for(lambda evs: len(evs) == 2, timeout=10)
+    hooked.stop()  # asserts exit status 0 and no sanitizer report
