@@ -133,14 +133,31 @@ static int64_t backoff_us(const struct webhook_deliverer *d, int n)
 
 /* --- Resolution ------------------------------------------------------ */
 
+/* sa as CURLOPT_RESOLVE writes it: 1.2.3.4 or [::1]; false if neither. */
+static bool addr_text(const struct sockaddr *sa, char *out, size_t n)
+{
+    char a[INET6_ADDRSTRLEN];
+    int k;
+
+    if (sa->sa_family == AF_INET)
+        return inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                         (socklen_t)n) != NULL;
+    if (sa->sa_family != AF_INET6 ||
+        !inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, a,
+                   sizeof(a)))
+        return false;
+    k = snprintf(out, n, "[%s]", a);
+    return k > 0 && (size_t)k < n;
+}
+
 /* Resolves s's host, refuses it if any address is blocked (unless
  * allowed), and pins the transfer to what was checked. On the resolver
  * thread (or the deliverer's for a literal address). */
 static void resolve_one(struct send *s, bool allow_private)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL, *ai;
-    char addr[INET6_ADDRSTRLEN];
-    size_t o;
+    char addr[INET6_ADDRSTRLEN + 2];
+    size_t o, prefix;
     int k;
 
     hints.ai_flags = s->u.literal ? AI_NUMERICHOST : 0;
@@ -149,26 +166,22 @@ static void resolve_one(struct send *s, bool allow_private)
         return;
     }
     k = snprintf(s->resolve, sizeof(s->resolve), "%s:%u:", s->u.host, s->u.port);
-    o = k > 0 && (size_t)k < sizeof(s->resolve) ? (size_t)k : sizeof(s->resolve);
+    prefix = o = k > 0 && (size_t)k < sizeof(s->resolve) ? (size_t)k : sizeof(s->resolve) - 1;
     for (ai = res; ai && !s->error[0]; ai = ai->ai_next) {
-        const void *a =
-            ai->ai_family == AF_INET
-                ? (const void *)&((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr
-                : (const void *)&((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_addr;
         if (!allow_private && webhook_addr_blocked(ai->ai_addr)) {
             snprintf(s->error, sizeof(s->error), "host resolves to a private address (refused)");
             break;
         }
-        if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
-            !inet_ntop(ai->ai_family, a, addr, sizeof(addr)) || strstr(s->resolve + k, addr))
-            continue;
-        k = snprintf(s->resolve + o, sizeof(s->resolve) - o,
-                     ai->ai_family == AF_INET6 ? "%s[%s]" : "%s%s",
-                     s->resolve[o - 1] == ':' ? "" : ",", addr);
+        if (!addr_text(ai->ai_addr, addr, sizeof(addr)) || strstr(s->resolve + prefix, addr))
+            continue; /* not IP, or already pinned */
+        k = snprintf(s->resolve + o, sizeof(s->resolve) - o, "%s%s", o == prefix ? "" : ",", addr);
         if (k > 0 && (size_t)k < sizeof(s->resolve) - o)
             o += (size_t)k;
     }
     freeaddrinfo(res);
+    /* A literal address is connected to as it is: nothing to pin. */
+    if (s->u.literal || o == prefix)
+        s->resolve[0] = '\0';
 }
 
 static void *resolver_main(void *arg)

@@ -408,3 +408,38 @@ def test_clean_stop_with_a_ping_and_an_attempt_in_flight(hooked, receivers):
     c.post(f"{HOOKS}/{w['webhook_id']}/test")
     dead.wait_for(lambda evs: len(evs) == 2, timeout=10)
     hooked.stop()  # asserts exit status 0 and no sanitizer report
+
+
+def test_a_host_name_is_resolved_and_pinned(hooked, receivers):
+    """localhost goes through the resolver thread and the pinned addresses."""
+    c = hooked.client
+    rcv = receivers()
+    w = create(c, f"http://localhost:{rcv.port}/hook")
+    cid = connector_events(c, 2)
+    rcv.wait_for(lambda evs: len(mine(evs, cid)) == 2)
+    assert rcv.got[0][1]["host"] == f"localhost:{rcv.port}"
+    assert eventually(lambda: all_delivered(c, w["webhook_id"]))
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_private_address_refused_again_at_delivery(ccfd_factory, receivers, host):
+    """A webhook made while private addresses were allowed: once the
+    operator turns the flag off, each delivery is refused after
+    resolution, and nothing reaches the receiver."""
+    s = ccfd_factory(extra_args=FAST)
+    rcv = receivers()
+    w = create(s.client, f"http://{host}:{rcv.port}/hook")
+    s.stop()
+    s.extra_args = ["--executor", "none", "--webhook-retry-base-ms", "20"]
+    s.start()
+    c = s.client
+    connector_events(c, 1)
+
+    def refused():
+        d = c.get(f"{HOOKS}/{w['webhook_id']}/deliveries").json["deliveries"]
+        return d if d and d[-1]["attempts"] >= 2 else None
+
+    d = eventually(refused)
+    assert d and d[-1]["status"] == "PENDING" and "private" in d[-1]["last_error"], d
+    assert "last_status_code" not in d[-1]
+    assert rcv.got == []
