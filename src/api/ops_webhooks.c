@@ -62,7 +62,7 @@ static int types_from_json(const json_t *v, char **out, struct ccf_diag *d)
         const char *s = json_string_value(e);
         size_t n = s ? strlen(s) : 0;
 
-        if (!s || n == 0 || n >= 24 || strchr(s, ',')) {
+        if (!s || n == 0 || n >= 24 || n != json_string_length(e) || strchr(s, ',')) {
             ccf_diag_set(d, "event_types[%zu] must be a known event type or \"*\"", i);
             return CCF_EINVAL;
         }

@@ -125,6 +125,8 @@ def test_paging_and_the_limit_of_20(hooked):
     ({"url": "http://127.0.0.1/", "event_types": ["*", "job.failed"]}, "event_types"),
     ({"url": "http://127.0.0.1/", "event_types": ["job.failed,job.succeeded"]}, "event_types"),
     ({"url": "http://127.0.0.1/", "event_types": "job.failed"}, "event_types"),
+    ({"url": "http://127.0.0.1/", "event_types": ["job.failed\u0000x"]}, "event_types"),
+    ({"url": "http://127.0.0.1/\u0000x"}, "url"),
     ({"url": "http://127.0.0.1/", "description": ""}, "description"),
     ({"url": "http://127.0.0.1/", "description": "x" * 1001}, "description"),
     ({"url": "http://127.0.0.1/", "client_token": "bad token"}, "client_token"),
