@@ -75,7 +75,12 @@ static void create(const char *s)
     char *body = no_dns(s);
 
     fuzz_request(e, false, "POST", "/api/v1/webhooks", "application/json", body, strlen(body));
-    fuzz_request(e, true, "POST", "/api/v1/webhooks", "application/json", body, strlen(body));
+    /* As the other account too, unless the body itself names the
+     * fixture's ids: a 400 may quote the body back, which the harness
+     * would take for a leak. */
+    if (!strstr(body, e->idle_id) && !strstr(body, e->busy_id) && !strstr(body, e->job_id) &&
+        !strstr(body, e->ended_id))
+        fuzz_request(e, true, "POST", "/api/v1/webhooks", "application/json", body, strlen(body));
     free(body);
 }
 
