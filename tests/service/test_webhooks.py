@@ -445,3 +445,35 @@ def test_private_address_refused_again_at_delivery(ccfd_factory, receivers, host
     assert d and d[-1]["status"] == "PENDING" and "private" in d[-1]["last_error"], d
     assert "last_status_code" not in d[-1]
     assert rcv.got == []
+
+
+def test_https_certificates_are_verified(ccfd_factory, receivers, tmp_path):
+    """An https receiver whose certificate a test CA signed: refused
+    (PENDING, a certificate error) without that CA, delivered with it in
+    --webhook-ca-bundle."""
+    import ssl
+
+    from test_tls import PKI
+
+    pki = PKI(tmp_path / "pki")
+    cert, key = pki.leaf("receiver")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    rcv = receivers(ssl_context=ctx)
+    for bundle, delivered in (([], False), (["--webhook-ca-bundle", str(pki.ca)], True)):
+        s = ccfd_factory(extra_args=FAST + bundle)
+        c = s.client
+        w = create(c, rcv.url)
+        cid = connector_events(c, 1)
+        if delivered:
+            rcv.wait_for(lambda evs: mine(evs, cid))
+            assert eventually(lambda: all_delivered(c, w["webhook_id"]))
+        else:
+            def refused():
+                d = c.get(f"{HOOKS}/{w['webhook_id']}/deliveries").json["deliveries"]
+                return d if d and d[0]["attempts"] >= 1 else None
+
+            d = eventually(refused)
+            assert d and d[0]["status"] == "PENDING" and "certificate" in d[0]["last_error"].lower(), d
+            assert not mine(rcv.events(), cid)
+        s.stop()

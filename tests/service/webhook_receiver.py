@@ -19,7 +19,7 @@ def verify(secret, headers, body, tolerance=300):
 
 
 class Receiver:
-    def __init__(self, answers=(), hang=False, delay=0.0, status_for=None):
+    def __init__(self, answers=(), hang=False, delay=0.0, status_for=None, ssl_context=None):
         self.answers = list(answers)
         self.status_for = status_for
         self.hang = hang
@@ -63,6 +63,10 @@ class Receiver:
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/hook"
+        if ssl_context is not None:  # HTTPS: the handshake in each handler thread
+            self.httpd.socket = ssl_context.wrap_socket(self.httpd.socket, server_side=True,
+                                                        do_handshake_on_connect=False)
+            self.url = f"https://localhost:{self.port}/hook"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
