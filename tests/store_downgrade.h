@@ -37,6 +37,8 @@ static const char *const store_undo[] = {
     "ALTER TABLE job_changes DROP COLUMN type;",
     /* 8: a waiting job's status_reason. */
     "ALTER TABLE jobs DROP COLUMN status_reason;",
+    /* 9: webhooks (their indexes go with the tables). */
+    "DROP TABLE webhook_deliveries; DROP TABLE webhooks;",
 };
 
 #define STORE_TEST_SCHEMA_VERSION ((int)(sizeof(store_undo) / sizeof(store_undo[0])))

@@ -32,6 +32,14 @@ struct api_config {
     void *schedule_ctx;
     api_read_log_fn read_log; /* NULL: the logs operation answers with an empty log */
     void *read_log_ctx;
+    /* Webhooks: whether a URL may name a private address
+     * (webhook-allow-private); the deliverer's wake after a create or a
+     * delete, and its ping for the test operation (must not block; NULL:
+     * no deliverer, the test answers 503). */
+    bool webhook_allow_private;
+    void (*webhooks_changed)(void *ctx);
+    int (*webhook_ping)(void *ctx, const struct ccf_tenant *t, const char *id);
+    void *webhook_ctx;
 };
 
 /* CCF_EIO if the store cannot give its token secret or the zone database
@@ -92,6 +100,10 @@ struct api_response {
      * the response as it is stays a correct answer. 0: send it now. */
     int wait_seconds;
 };
+
+/* An event as ListEvents shows it and webhooks receive it: compact JSON,
+ * malloc'd (never NULL). */
+char *api_event_text(const struct store_event *e);
 
 /* Always fills *resp, with an error response when something fails. */
 void api_handle(struct api *a, const struct api_request *req, struct api_response *resp);

@@ -18,6 +18,10 @@ struct api {
     bool own_tzdb;
     void (*schedule_changed)(void *ctx);
     void *schedule_ctx;
+    bool webhook_allow_private;
+    void (*webhooks_changed)(void *ctx);
+    int (*webhook_ping)(void *ctx, const struct ccf_tenant *t, const char *id);
+    void *webhook_ctx;
 };
 
 #define API__QUERY_MAX 32
@@ -37,6 +41,7 @@ struct api__call {
     const struct ccf_tenant *tenant;
     const char *connector_id; /* from the path, already pattern-checked */
     const char *job_id;
+    const char *webhook_id;
     const char *query_string; /* raw, after the '?' */
     json_t *resp_json;        /* a list response being built by visitors */
     struct api__param query[API__QUERY_MAX];
@@ -117,6 +122,15 @@ void api__delete_checkpoint(struct api__call *call);
 void api__pause_connector(struct api__call *call);
 void api__resume_connector(struct api__call *call);
 void api__list_events(struct api__call *call);
+void api__create_webhook(struct api__call *call);
+void api__list_webhooks(struct api__call *call);
+void api__get_webhook(struct api__call *call);
+void api__delete_webhook(struct api__call *call);
+void api__test_webhook(struct api__call *call);
+void api__list_deliveries(struct api__call *call);
+
+/* ops_webhooks.c: an event as ListEvents and webhooks show it. */
+json_t *api__event_json(const struct store_event *e);
 
 /* ops_events.c: the types filter ("a,b", each a known event type) as the
  * store takes it (",a,b,"; *out is the caller's to free). CCF_EINVAL with

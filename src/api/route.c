@@ -11,6 +11,7 @@
 #define SEG_MAX 5
 #define ID_C    "{c}"
 #define ID_J    "{j}"
+#define ID_W    "{w}"
 
 struct method {
     const char *method;
@@ -79,6 +80,19 @@ static const struct route routes[] = {
      "GET",
      {{"GET", "ListCustomConnectorCheckpointVersions", api__list_checkpoint_versions}}},
     {{"events"}, 1, "GET", {{"GET", "ListEvents", api__list_events}}},
+    {{"webhooks"},
+     1,
+     "GET, POST",
+     {{"GET", "ListWebhooks", api__list_webhooks}, {"POST", "CreateWebhook", api__create_webhook}}},
+    {{"webhooks", ID_W},
+     2,
+     "DELETE, GET",
+     {{"GET", "GetWebhook", api__get_webhook}, {"DELETE", "DeleteWebhook", api__delete_webhook}}},
+    {{"webhooks", ID_W, "test"}, 3, "POST", {{"POST", "TestWebhook", api__test_webhook}}},
+    {{"webhooks", ID_W, "deliveries"},
+     3,
+     "GET",
+     {{"GET", "ListWebhookDeliveries", api__list_deliveries}}},
 };
 
 /* The path split into decoded segments; a segment that does not decode is NULL. */
@@ -119,7 +133,7 @@ static const struct route *route_find(const struct path *p)
         bool ok = rt->nseg == p->nseg;
         for (size_t i = 0; ok && i < p->nseg; i++) {
             const char *want = rt->seg[i];
-            if (strcmp(want, ID_C) != 0 && strcmp(want, ID_J) != 0)
+            if (strcmp(want, ID_C) != 0 && strcmp(want, ID_J) != 0 && strcmp(want, ID_W) != 0)
                 ok = p->seg[i] && strcmp(p->seg[i], want) == 0;
         }
         if (ok)
@@ -201,6 +215,13 @@ static void dispatch(struct api__call *call, const struct route *rt, const struc
             }
             call->job_id = p->seg[i];
             snprintf(call->resp->job_id, sizeof(call->resp->job_id), "%s", p->seg[i]);
+        } else if (strcmp(rt->seg[i], ID_W) == 0) {
+            if (!p->seg[i] || !store_webhook_id_valid(p->seg[i])) {
+                echo_id(p->seg[i], shown);
+                api__fail(call, 404, "Webhook %s not found", shown);
+                return;
+            }
+            call->webhook_id = p->seg[i];
         }
     }
     if (req->has_body && req->content_type && !json_media_type(req->content_type)) {

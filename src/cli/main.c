@@ -19,6 +19,7 @@ static const char help_text[] =
     "  document    put | delete | list\n"
     "  checkpoint  put | get | delete\n"
     "  events      [--follow] [--connector CC] [--types T1,T2]\n"
+    "  webhook     create | list | get | delete | test | deliveries\n"
     "\n"
     "Global options (anywhere on the line):\n"
     "  --endpoint URL           the API (else $CCF_ENDPOINT, else http://127.0.0.1:8787)\n"
@@ -54,7 +55,7 @@ struct group {
 
 static const struct group groups[] = {
     {"connector", cli_connector},   {"job", cli_job},       {"document", cli_document},
-    {"checkpoint", cli_checkpoint}, {"events", cli_events},
+    {"checkpoint", cli_checkpoint}, {"events", cli_events}, {"webhook", cli_webhook},
 };
 
 /* Global options that take a separate value word. */
@@ -145,7 +146,8 @@ int main(int argc, char **argv)
         goto out;
     }
     cli.command = "";
-    rc = cli_usage(&cli, "unknown group '%s' (connector, job, document, checkpoint or events)",
+    rc = cli_usage(&cli,
+                   "unknown group '%s' (connector, job, document, checkpoint, events or webhook)",
                    group);
 out:
     if (fflush(stdout) != 0 && rc == CLI_OK)

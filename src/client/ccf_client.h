@@ -482,6 +482,30 @@ void ccf_client_event_list_clear(struct ccf_client_event_list *l);
 int ccf_client_list_events(struct ccf_client *c, const struct ccf_client_events_query *q,
                            struct ccf_client_event_list *out);
 
+/* ---- webhooks (CONTRACT-OPS.md, "Webhooks") ---- */
+
+struct ccf_client_webhook_create {
+    const char *url;          /* http or https */
+    const char *event_types;  /* "job.failed,job.succeeded"; NULL: every type */
+    const char *description;  /* NULL: none */
+    const char *client_token; /* NULL: none */
+};
+/* The answers are handed over as JSON text (malloc'd; the caller frees):
+ * CreateWebhook's and GetWebhook's "webhook" object (the secret only in
+ * the create's), the list operations' whole answer ({"webhooks": [...]}
+ * or {"deliveries": [...]}, with "next_token" when more exist). An id that
+ * is not "wh-" + 12 hex digits is CCF_CLIENT_EINVAL, nothing sent. */
+int ccf_client_create_webhook(struct ccf_client *c, const struct ccf_client_webhook_create *in,
+                              char **out);
+int ccf_client_get_webhook(struct ccf_client *c, const char *webhook_id, char **out);
+int ccf_client_delete_webhook(struct ccf_client *c, const char *webhook_id);
+/* TestWebhook: a ping is sent at once; the answer does not wait for it. */
+int ccf_client_test_webhook(struct ccf_client *c, const char *webhook_id);
+int ccf_client_list_webhooks(struct ccf_client *c, const struct ccf_client_page *page, char **out);
+/* ListWebhookDeliveries: newest first. */
+int ccf_client_list_webhook_deliveries(struct ccf_client *c, const char *webhook_id,
+                                       const struct ccf_client_page *page, char **out);
+
 /* ---- pagination helpers: every page, one item at a time ---- */
 
 /* How far to go. page_size 0: the largest page the contract allows.

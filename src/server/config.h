@@ -75,6 +75,12 @@ struct server_config {
     double rate_limit_rps;
     unsigned rate_limit_burst;
     unsigned checkpoint_history; /* checkpoint versions kept per connector */
+    /* Webhooks. */
+    bool webhook_allow_private;      /* URLs may name private addresses */
+    unsigned long webhook_retry_for; /* seconds an event is retried */
+    unsigned webhook_retry_base_ms;  /* the first retry's wait */
+    unsigned webhook_timeout;        /* seconds per attempt */
+    char *webhook_ca_bundle;         /* NULL: the system's CAs */
 };
 
 /* What server__config_load decided. */

@@ -148,6 +148,7 @@ static void write_jobs(const struct server_metrics *m, FILE *f)
     const struct orchestrator_metrics *om =
         m->cfg.orch ? orchestrator_get_metrics(m->cfg.orch) : NULL;
     struct scheduler_stats ss = {0};
+    struct webhook_stats ws;
 
     write_unfinished(m, f);
     family(f, "ccf_jobs_finished_total", "counter",
@@ -171,11 +172,15 @@ static void write_jobs(const struct server_metrics *m, FILE *f)
             (unsigned long long)ss.started);
     fprintf(f, "ccf_schedule_runs_total{result=\"skipped\"} %llu\n",
             (unsigned long long)ss.skipped);
-    /* Webhooks do not exist yet: the family is there, at zero. */
-    family(f, "ccf_webhook_deliveries_total", "counter", "Webhook delivery attempts by result.");
-    fprintf(f, "ccf_webhook_deliveries_total{result=\"delivered\"} 0\n"
-               "ccf_webhook_deliveries_total{result=\"retried\"} 0\n"
-               "ccf_webhook_deliveries_total{result=\"failed\"} 0\n");
+    webhook_deliverer_stats(m->cfg.webhooks, &ws);
+    family(f, "ccf_webhook_deliveries_total", "counter",
+           "Webhook delivery attempts by result: delivered, retried later, or given up.");
+    fprintf(f, "ccf_webhook_deliveries_total{result=\"delivered\"} %llu\n",
+            (unsigned long long)ws.delivered);
+    fprintf(f, "ccf_webhook_deliveries_total{result=\"retried\"} %llu\n",
+            (unsigned long long)ws.retried);
+    fprintf(f, "ccf_webhook_deliveries_total{result=\"failed\"} %llu\n",
+            (unsigned long long)ws.failed);
 }
 
 static void write_store(const struct server_metrics *m, FILE *f)

@@ -309,6 +309,8 @@ static int prune_tx(struct store__conn *c, void *arg)
         return 0;
     if ((rc = delete_upto(c, a->cut, a->upto, op)) < 0 || store__changes(c) == 0)
         return rc;
+    if ((rc = store__webhook_prune(c, a->cut, op)) < 0)
+        return rc;
     /* The mark: just below the first row left, if one was kept. */
     if ((rc = exec_int(c, STORE__Q_EVENT_KEPT,
                        "SELECT COALESCE(min(seq) - 1, ?1) FROM job_changes WHERE seq <= ?1", a->cut,

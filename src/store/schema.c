@@ -161,6 +161,37 @@ static const char *const migrations[] = {
      * capacity); NULL once it runs or ends. A column of its own, not
      * failure_reason, which keeps its contract meaning (set on an end). */
     "ALTER TABLE jobs ADD COLUMN status_reason TEXT;",
+    /* 9 (issue 13): webhooks. Deliveries are driven from the event stream
+     * (job_changes): a webhook's cursor is the seq of the last event it is
+     * done with (delivered, given up, or not of its types), so the next one
+     * to send is the first matching row past it. start_seq, the stream's
+     * end at creation, bounds the deliveries listing. webhook_deliveries
+     * keeps the attempts of the events tried so far; rows go with their
+     * webhook and are pruned with the events. event_types is ",a,b,"
+     * (NULL: every type), as the events' filter takes it. */
+    "CREATE TABLE webhooks ("
+    "  id TEXT NOT NULL PRIMARY KEY,"
+    "  tenant TEXT NOT NULL,"
+    "  url TEXT NOT NULL,"
+    "  event_types TEXT,"
+    "  description TEXT,"
+    "  secret TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  start_seq INTEGER NOT NULL,"
+    "  cursor INTEGER NOT NULL);"
+    "CREATE INDEX webhooks_by_tenant ON webhooks (tenant, created_at, id);"
+    "CREATE TABLE webhook_deliveries ("
+    "  webhook_id TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL,"
+    "  status INTEGER NOT NULL CHECK (status IN (0, 1, 2)),"
+    "  attempts INTEGER NOT NULL,"
+    "  first_attempt_at INTEGER NOT NULL,"
+    "  last_attempt_at INTEGER NOT NULL,"
+    "  next_attempt_at INTEGER,"
+    "  last_status_code INTEGER,"
+    "  last_error TEXT,"
+    "  PRIMARY KEY (webhook_id, seq)) WITHOUT ROWID;"
+    "CREATE INDEX webhook_deliveries_by_seq ON webhook_deliveries (seq);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

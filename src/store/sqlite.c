@@ -54,6 +54,8 @@ struct store {
     pthread_mutex_t event_mu;
     void (*event_hook)(void *ctx);
     void *event_hook_ctx;
+    void (*webhook_hook)(void *ctx);
+    void *webhook_hook_ctx;
     unsigned char secret[32];
     dev_t dev; /* the database file's identity (under mu) */
     ino_t ino;
@@ -402,6 +404,14 @@ void store_set_event_hook(struct store *s, void (*fn)(void *ctx), void *ctx)
     pthread_mutex_unlock(&s->event_mu);
 }
 
+void store_set_webhook_hook(struct store *s, void (*fn)(void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&s->event_mu);
+    s->webhook_hook = fn;
+    s->webhook_hook_ctx = ctx;
+    pthread_mutex_unlock(&s->event_mu);
+}
+
 void store__notify(struct store *s, bool jobs)
 {
     if (jobs && s->hook)
@@ -409,6 +419,8 @@ void store__notify(struct store *s, bool jobs)
     pthread_mutex_lock(&s->event_mu);
     if (s->event_hook)
         s->event_hook(s->event_hook_ctx);
+    if (s->webhook_hook)
+        s->webhook_hook(s->webhook_hook_ctx);
     pthread_mutex_unlock(&s->event_mu);
 }
 

@@ -93,6 +93,20 @@ enum store__q {
     STORE__Q_TOKEN_PUT,
     STORE__Q_TOKEN_PURGE,
     STORE__Q_JOBS_UNFINISHED,
+    /* webhooks.c */
+    STORE__Q_WH_INSERT,
+    STORE__Q_WH_COUNT,
+    STORE__Q_WH_GET,
+    STORE__Q_WH_LIST,
+    STORE__Q_WH_ALL,
+    STORE__Q_WH_DELETE,
+    STORE__Q_WH_END,
+    STORE__Q_WH_HEAD,
+    STORE__Q_WH_EXISTS,
+    STORE__Q_WH_RECORD,
+    STORE__Q_WH_ADVANCE,
+    STORE__Q_WH_DELIVERIES,
+    STORE__Q_WH_PRUNE,
     STORE__Q_COUNT
 };
 
@@ -248,6 +262,21 @@ struct store__create {
     int64_t now;
 };
 int store__create_connector_tx(struct store__conn *c, void *arg);
+
+/* tokens.c: a client token's lookup and insert in the open transaction,
+ * for creates of other kinds (webhooks.c). kind: STORE__TOKEN_WEBHOOK.
+ * Lookup: 1 and the resource's id in id when a live token has this body,
+ * 0 when none, CCF_ETOKEN when it was used with another body. */
+#define STORE__TOKEN_WEBHOOK 2
+int store__token_find(struct store__conn *c, const char *tk, int kind,
+                      const struct store_token *tok, int64_t now, char *id, size_t n,
+                      const char *op);
+int store__token_keep(struct store__conn *c, const char *tk, int kind,
+                      const struct store_token *tok, int64_t now, const char *id, const char *op);
+
+/* webhooks.c: deletes the delivery rows of events up to seq cut, in the
+ * open transaction (the events' pruning). */
+int store__webhook_prune(struct store__conn *c, int64_t cut, const char *op);
 
 /* docstats.c */
 

@@ -30,6 +30,10 @@ on the same data directory, and the invariants checked after every restart:
 - client tokens (issue 12): a create or start retried with its token after a
   kill returns the acknowledged connector or job (a cut-off one: the one it
   made, or a fresh one if it made none), never a second one.
+- webhooks (issue 13): a receiver on loopback that answers 500 now and then
+  gets every event of the stream made after its webhook's creation, at
+  least once, and in order: the ids it receives, repeats included, never go
+  back (a repeat is only of the event in flight at a kill or a 500).
 
 CRASH_SEED=N replays a run's choices (the operations, their arguments and
 the kill delays; thread timing still varies). CRASH_KILLS (default 50) sets
@@ -59,6 +63,7 @@ sys.path.insert(0, str(REPO / "tests" / "service"))
 
 import ccftest  # noqa: E402
 import crash_docstats  # noqa: E402
+import webhook_receiver  # noqa: E402
 from ccftest import ACCOUNT_ID, CONNECTORS, REGION, Client  # noqa: E402
 
 # Requests are signed (SigV4) by ccftest.Client when it can sign; a ccfd
@@ -186,7 +191,8 @@ class Ccfd:
                     [self.binary, "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.data),
                      "--region", REGION, "--account-id", ACCOUNT_ID, "--synchronous", "FULL",
                      "--stop-grace", "1", "--cpu-budget", "1000", "--memory-budget", "1048576",
-                     "--log-level", "warn", *auth],
+                     "--log-level", "warn", "--webhook-allow-private",
+                     "--webhook-retry-base-ms", "20", *auth],
                     stdin=subprocess.DEVNULL, stdout=log, stderr=log)
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and self.proc.poll() is None:
@@ -733,6 +739,64 @@ def supervisors_left(data):
     return left
 
 
+# ----------------------------------------------------------- webhooks
+
+
+class Hook:
+    """A webhook to a receiver on loopback that answers 500 one time in
+    ten, made before the workload: it must get every later event."""
+
+    def __init__(self, rng):
+        lock = threading.Lock()
+
+        def status_for(ev):
+            with lock:
+                return 500 if rng.random() < 0.1 else 200
+
+        self.rcv = webhook_receiver.Receiver(status_for=status_for)
+        self.id = None
+
+    def setup(self, client):
+        r = client.post("/api/v1/webhooks", {"url": self.rcv.url})
+        check(r.status == 201, f"create a webhook: {r}")
+        self.id = r.json["webhook"]["webhook_id"]
+        # Every event after this cursor happened after the webhook's creation.
+        self.after = self.read(client)[1]
+
+    @staticmethod
+    def read(client, after=None):
+        stream = []
+        while True:
+            r = client.get("/api/v1/events?max_results=1000" + (f"&after={after}" if after else ""))
+            check(r.status == 200, f"read the events: {r}")
+            stream += [e["event_id"] for e in r.json["events"]]
+            after = r.json["next_cursor"]
+            if not r.json["events"]:
+                return stream, after
+
+    def verify(self, client, timeout=120):
+        """Every event after the webhook's creation reached the receiver;
+        the ids received (ev- and 16 hex digits: their order is the
+        stream's) never go back. Returns (events, deliveries received)."""
+        stream = set(self.read(client, self.after)[0])
+        got = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = self.rcv.event_ids()
+            if stream <= set(got):
+                break
+            time.sleep(0.2)
+        missing = sorted(stream - set(got))
+        check(not missing,
+              f"webhook: {len(missing)} events never delivered within {timeout}s, e.g. {missing[:3]}")
+        back = [(a, b) for a, b in zip(got, got[1:]) if b < a]
+        check(not back, f"webhook: events out of order: {back[:3]}")
+        return len(set(got)), len(got)
+
+    def close(self):
+        self.rcv.close()
+
+
 # ----------------------------------------------------------------- main
 
 
@@ -743,6 +807,10 @@ def run(seed, kills, srv, work):
     srv.start()
     ds = crash_docstats.Docstats(work, seed, CUT_OFF)
     ds.setup(srv.port)
+    hook = Hook(random.Random(rng.getrandbits(64)))
+    client = srv.client()
+    hook.setup(client)
+    client.close()
     t0 = time.monotonic()
     for k in range(kills):
         stop, killed = threading.Event(), threading.Event()
@@ -780,6 +848,8 @@ def run(seed, kills, srv, work):
     client = srv.client()
     wait_all_ended(world, client)
     ds.verify(client, final=True)
+    world.hook = hook.verify(client)
+    hook.close()
     client.close()
     srv.stop()
     snapshot_check(data, work)
@@ -892,7 +962,8 @@ def main():
           f"({s['batches']} document batches), all present; {s['cut_off']} cut off by a kill "
           f"({s['applied']} applied whole, {s['not_applied']} not at all, none half); "
           f"{s['jobs']} jobs started, every one seen to end ended with its true outcome ({ended}); "
-          f"{world.docstats}; seed {seed}")
+          f"{world.docstats}; webhook: {world.hook[0]} events all delivered in order "
+          f"({world.hook[1]} deliveries with repeats); seed {seed}")
     shutil.rmtree(work, ignore_errors=True)
     return 0
 
