@@ -1,28 +1,38 @@
 #!/usr/bin/env python3
-"""The write path's cost of events (issue 13): durable creates/s and
-1000-document BatchPuts/s of two ccfd builds, interleaved in one run
-(A B A B ...) so that the shared machine's noise hits both alike. Each
-round starts a fresh ccfd (synchronous FULL, no jobs, auth none) on its own
-data directory. Prints medians per build.
+"""The write path's cost of events and of the audit log (issue 13): durable
+creates/s and 1000-document BatchPuts/s of several ccfd builds, interleaved
+in one run (A B C A B C ...) so that the shared machine's noise hits each
+alike. Each round starts a fresh ccfd (synchronous FULL, no jobs, auth none)
+on its own data directory. Prints medians per build.
 
-Usage: bench/events_cost.py BEFORE_BUILD_DIR AFTER_BUILD_DIR [ROUNDS]"""
+The builds compared in the note come from one tree, by flags:
+  make BUILD=/tmp/b-none CFLAGS="-O2 -g -DCCF_BENCH_NO_EVENTS -DCCF_BENCH_NO_AUDIT" /tmp/b-none/ccfd
+  make BUILD=/tmp/b-events CFLAGS="-O2 -g -DCCF_BENCH_NO_AUDIT" /tmp/b-events/ccfd
+  make                                   # events + audit: build/
+  bench/events_cost.py none=/tmp/b-none events=/tmp/b-events audit=build [ROUNDS]
+CCF_BENCH_NO_EVENTS writes job rows as before migration 7 (no type, no
+detail) and no other event; CCF_BENCH_NO_AUDIT runs writes without the
+audit transaction wrapper and record.
+
+Usage: bench/events_cost.py LABEL=BUILD_DIR... [ROUNDS]"""
 
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-sys.argv = [sys.argv[0], *sys.argv[1:]]
-BEFORE, AFTER = Path(sys.argv[1]).resolve(), Path(sys.argv[2]).resolve()
-ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 3
-sys.argv = [sys.argv[0], str(AFTER)]
+args = sys.argv[1:]
+ROUNDS = int(args.pop()) if args and args[-1].isdigit() else 3
+BUILDS = [(a.split("=", 1)[0], Path(a.split("=", 1)[1]).resolve()) for a in args]
+if len(BUILDS) < 1:
+    sys.exit(__doc__)
+sys.argv = [sys.argv[0], str(BUILDS[-1][1])]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run  # noqa: E402  (bench/run.py: wrk, start_ccfd, Api)
 
 
-def measure(build, tmp, n):
+def measure(build, data):
     run.BUILD = build
-    data = tmp / f"{build.parent.name}-{n}"
     data.mkdir()
     port = run.free_port()
     proc = run.start_ccfd(data, port, ["--auth", "none", "--executor", "none", "--synchronous", "FULL"])
@@ -40,10 +50,10 @@ def measure(build, tmp, n):
 
 def main():
     tmp = Path(tempfile.mkdtemp(prefix="ccf-events-cost-"))
-    got = {"before": [], "after": []}
+    got = {name: [] for name, _ in BUILDS}
     for n in range(ROUNDS):
-        for name, build in (("before", BEFORE), ("after", AFTER)):
-            got[name].append(measure(build, tmp, n))
+        for name, build in BUILDS:
+            got[name].append(measure(build, tmp / f"{name}-{n}"))
             print(f"round {n} {name}: creates/s {got[name][-1][0]:,.0f}, "
                   f"batch puts/s {got[name][-1][1]:,.1f}", flush=True)
     for name, v in got.items():
