@@ -161,6 +161,26 @@ static const char *const migrations[] = {
      * capacity); NULL once it runs or ends. A column of its own, not
      * failure_reason, which keeps its contract meaning (set on an end). */
     "ALTER TABLE jobs ADD COLUMN status_reason TEXT;",
+    /* 9: webhooks (issue 13), on another branch; this placeholder keeps the
+     * audit log at 10 until the two merge (then it is that migration). */
+    "",
+    /* 10 (issue 13): the audit log. AUTOINCREMENT: a seq (a cursor) is
+     * never handed out twice, even once every older record is pruned. A
+     * tenant reads its log through audit_by_tenant; pruning goes by seq. */
+    "CREATE TABLE audit_events ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant TEXT NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  request_id TEXT NOT NULL,"
+    "  operation TEXT NOT NULL,"
+    "  access_key_id TEXT NOT NULL,"
+    "  principal_job TEXT," /* NULL: "key" */
+    "  source_ip TEXT NOT NULL,"
+    "  connector_id TEXT,"
+    "  job_id TEXT,"
+    "  status INTEGER NOT NULL,"
+    "  error_type TEXT);"
+    "CREATE INDEX audit_by_tenant ON audit_events (tenant, seq);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
