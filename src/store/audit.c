@@ -211,13 +211,16 @@ int store_read_audit(struct store *s, const struct ccf_tenant *t, int64_t after,
 }
 
 /* Records are cut at the first one still young (at follows seq closely),
- * and the highest seq deleted becomes the expiry mark. */
+ * and the highest seq cut becomes the expiry mark. The newest record is
+ * blanked rather than deleted (a placeholder of no tenant): the next seq is
+ * max(seq) + 1 (no AUTOINCREMENT, whose sqlite_sequence update would cost
+ * every record) and must never go back. */
 static int prune_tx(struct store__conn *c, void *arg)
 {
     const int64_t *before = arg;
     const char *op = "prune_audit";
     sqlite3_stmt *st = NULL;
-    int64_t first_young = 0;
+    int64_t first_young = 0, gone = 0;
     int rc, b = SQLITE_OK;
 
     if ((rc = query_int(c, STORE__Q_AUDIT_YOUNG,
@@ -227,15 +230,25 @@ static int prune_tx(struct store__conn *c, void *arg)
         return rc;
     if (first_young <= 1)
         return 0;
-    if ((rc = store__stmt(c, STORE__Q_AUDIT_PRUNE, "DELETE FROM audit_events WHERE seq < ?1", &st,
-                          op)) < 0)
+    if ((rc = query_int(c, STORE__Q_AUDIT_BLANK,
+                        "UPDATE audit_events SET tenant = '', request_id = '', operation = '', "
+                        "access_key_id = '', principal_job = NULL, source_ip = '', "
+                        "connector_id = NULL, job_id = NULL, error_type = NULL "
+                        "WHERE seq = ?1 - 1 AND seq = (SELECT max(seq) FROM audit_events)",
+                        NULL, first_young, &gone, op)) < 0)
+        return rc;
+    gone = store__changes(c);
+    if ((rc = store__stmt(c, STORE__Q_AUDIT_PRUNE,
+                          "DELETE FROM audit_events WHERE seq < ?1 "
+                          "AND seq < (SELECT max(seq) FROM audit_events)",
+                          &st, op)) < 0)
         return rc;
     store__bind_int(st, 1, first_young, &b);
     if ((rc = store__bind_check(c, b, op)) < 0) {
         store__reset(st);
         return rc;
     }
-    if ((rc = store__step_done(c, st, op)) < 0 || store__changes(c) == 0)
+    if ((rc = store__step_done(c, st, op)) < 0 || gone + store__changes(c) == 0)
         return rc;
     return query_int(c, STORE__Q_AUDIT_MARK,
                      "INSERT INTO meta (key, value) VALUES ('" PRUNED_KEY "', ?1) "
