@@ -108,6 +108,8 @@ CASES = [
     ("list_events", {"after": "abc", "wait_seconds": 20, "types": "job.failed"},
      "GET", "/api/v1/events", {"after": "abc", "wait_seconds": "20", "types": "job.failed"},
      None),
+    ("list_audit_events", {"after": "abc", "max_results": 7},
+     "GET", "/api/v1/audit-events", {"after": "abc", "max_results": "7"}, None),
 ]
 # Operations whose client_token botocore fills in by itself (idempotencyToken).
 TOKENED = {"create_custom_connector", "start_custom_connector_job"}
@@ -144,7 +146,7 @@ def check_requests(c, ok):
         seen.add(c.meta.method_to_api_mapping[name])
     ops = set(c.meta.service_model.operation_names)
     ok(seen == ops, f"every operation built: missing {sorted(ops - seen)}")
-    ok(len(ops) == 20, f"20 operations (14 original + 6 extensions), got {len(ops)}")
+    ok(len(ops) == 21, f"21 operations (14 original + 7 extensions), got {len(ops)}")
 
 
 class FakeRaw:

@@ -470,14 +470,14 @@ static enum MHD_Result authenticate_headers(struct server_http *h, struct MHD_Co
 
 /* Who a 429 refused: before the body, the key the headers name (not yet
  * proven, as the bucket it was counted in); after it, the signer. */
-static void throttled_audit(struct server_http *h, struct MHD_Connection *conn,
-                            struct http_req *r, const struct api_response *resp, const char *key)
+static void throttled_audit(struct server_http *h, struct MHD_Connection *conn, struct http_req *r,
+                            const struct api_response *resp, const char *key)
 {
     const struct auth_principal *p;
 
     if (r->access_key_id[0] || !r->auth)
-        server__audit_refused(h, conn, r, resp, h->auth ? &r->tenant : &h->tenant,
-                              r->access_key_id, r->principal_job);
+        server__audit_refused(h, conn, r, resp, h->auth ? &r->tenant : &h->tenant, r->access_key_id,
+                              r->principal_job);
     else if ((p = auth_pending_principal(r->auth)))
         server__audit_refused(h, conn, r, resp, &p->tenant, key, p->job_id);
 }

@@ -75,8 +75,9 @@ static int insert_json(struct store__conn *c, const char *tk, const char *connec
     /* bench/events_cost.py's "before events" build: job rows as they were
      * written before migration 7 (no type, no detail), no other events. */
     json_decref(detail);
-    return new_status < 0 ? 0 : insert_row(c, tk, connector_id, job_id, old_status, new_status, at,
-                                           NULL, NULL, op);
+    return new_status < 0 ? 0
+                          : insert_row(c, tk, connector_id, job_id, old_status, new_status, at,
+                                       NULL, NULL, op);
 #endif
     text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
 

@@ -211,3 +211,41 @@ def test_retention_prunes_and_an_old_cursor_expires(ccfd_factory, tmp_path):
     assert read_all(srv.client)[0] == []  # reads are not recorded: nothing is left
     r = read(srv.client, check=False, after=old_cursor)
     assert r.status == 400 and r.json["errorType"] == "ExpiredCursorException", r
+
+
+def test_cli_audit_reads_resumes_and_follows(ccfd_factory, tmp_path):
+    import json
+    import subprocess
+    from test_cli import base_env, ccf_binary, ccf_for
+    s = ccfd_factory()
+    ccf = ccf_for(s, tmp_path)
+    cid = s.client.create_connector(name=unique_name())["connector_id"]
+    s.client.put_checkpoint(cid, "x")
+    r = ccf("audit", "--output", "json")
+    assert r.rc == 0, r
+    lines = [json.loads(x) for x in r.out.splitlines()]
+    assert [(x["operation"], x["status"], x["connector_id"]) for x in lines] == [
+        ("CreateCustomConnector", 201, cid), ("PutCustomConnectorCheckpoint", 202, cid)]
+    assert lines[0]["principal"] == "key" and lines[0]["access_key_id"] == account_key(ACCOUNT_ID)[0]
+    assert r.err.startswith("next_cursor: ")
+    cursor = r.err.split()[1]
+    r = ccf("audit", "--after", cursor)
+    assert r.rc == 0 and r.out == "", r
+    r = ccf("audit", "--output", "table")
+    assert "CreateCustomConnector" in r.out and " 201 " in r.out, r
+    assert ccf("audit", "extra").rc == 2
+    assert ccf("audit", "--after", "bogus").rc == 1
+    # --follow prints what comes after the cursor.
+    env = base_env(f"http://127.0.0.1:{s.port}")
+    env["HOME"] = str(tmp_path)
+    env["CCF_CREDENTIALS_FILE"] = str(s.data_dir / "credentials")
+    p = subprocess.Popen([ccf_binary(), "audit", "--follow", "--output", "json", "--after", cursor],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    try:
+        time.sleep(0.3)
+        s.client.delete(f"{CONNECTORS}/{cid}/checkpoint")
+        line = p.stdout.readline()
+        assert json.loads(line)["operation"] == "DeleteCustomConnectorCheckpoint"
+    finally:
+        p.kill()
+        p.wait()
