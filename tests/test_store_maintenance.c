@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "store/store.h"
+#include "store_downgrade.h"
 #include "store_fixture.h"
 
 struct fx {
@@ -336,6 +337,37 @@ static void test_audit_pages_prunes_and_expires(void **state)
     assert_true(out[0].seq > seqs[4]);
 }
 
+/* Migration 10 drops the outbox's AUTOINCREMENT: a file whose sequence is
+ * past its newest row (that row was pruned) keeps it, as a placeholder row
+ * that no tenant reads, so the next seq is past every one handed out. */
+static void test_migration_keeps_the_sequence(void **state)
+{
+    struct fx *f = *state;
+    struct store_event ev[8];
+    struct store_event_query q = {.after = -1, .max = 8};
+    char c1[16], c2[16], c3[16];
+    int64_t next;
+    sqlite3 *db;
+
+    connector(f, &f->a, c1);
+    connector(f, &f->a, c2);
+    store_close(f->s);
+    f->s = NULL;
+    store_downgrade(f->path, 9);
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DELETE FROM job_changes WHERE seq = 2", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(store_fx_open(&f->s, f->path, "OFF", 0), 0);
+    connector(f, &f->a, c3);
+    assert_int_equal(store_read_events(f->s, &f->a, &q, ev, &next), 2);
+    assert_string_equal(ev[0].connector_id, c1);
+    assert_int_equal(ev[0].seq, 1);
+    assert_string_equal(ev[1].connector_id, c3);
+    assert_int_equal(ev[1].seq, 3);
+    store_events_clear(ev, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +381,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_audited_write_records_with_its_effect_only, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_audit_pages_prunes_and_expires, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_keeps_the_sequence, setup, teardown),
     };
     return cmocka_run_group_tests_name("store_maintenance", tests, NULL, NULL);
 }
