@@ -670,6 +670,39 @@ OPERATIONS += [
 ]
 PAGINATED["ListWebhooks"] = "webhooks"
 PAGINATED["ListWebhookDeliveries"] = "deliveries"
+# ---- issue 13 (audit): who did what (CONTRACT-OPS.md, "Audit log").
+SHAPES.update({
+    "AuditCursor": string(doc="(ext) A position in the tenant's audit log."),
+    "AuditText": string(),
+    "HttpStatus": {"type": "integer", "min": 100, "max": 599},
+    "AuditMaxResults": {"type": "integer", "min": 1, "max": 1000},
+    "AuditEvent": structure({
+        "time": member("Timestamp"),
+        "request_id": member("AuditText", "The request's x-amzn-RequestId."),
+        "operation": member("AuditText", "The contract's operation name, e.g. CreateCustomConnector "
+                                      "(None: a refused request on no route)."),
+        "access_key_id": member("AuditText", "The key that signed (empty with auth = none)."),
+        "principal": member("AuditText", "key, or job:<job_id> for a job's own credentials."),
+        "source_ip": member("AuditText"),
+        "connector_id": member("ConnectorId", "When the path names one, or the request created it."),
+        "job_id": member("JobId", "When the path names one, or the request created it."),
+        "status": member("HttpStatus", "The HTTP status answered."),
+        "error_type": member("AuditText", "The errorType of a refusal."),
+    }, required=["time", "request_id", "operation", "access_key_id", "principal", "source_ip",
+                 "status"]),
+    "AuditEventList": {"type": "list", "member": {"shape": "AuditEvent"}},
+})
+OPERATIONS.append((
+    "ListAuditEvents", "GET", "/api/v1/audit-events", 200,
+    {"after": query("AuditCursor", "after"),
+     "max_results": query("AuditMaxResults", "max_results")}, [],
+    {"audit_events": member("AuditEventList"),
+     "next_cursor": member("AuditCursor", "Always present; read on from it.")},
+    ["ExpiredCursorException"],
+    "(ext) The tenant's audit records in the order they were written: every state-changing "
+    "request and every refused one (403 of a known key, 409, 429). Kept audit-retention "
+    "seconds; a cursor older than that is a 400 ExpiredCursorException, a foreign or malformed "
+    "one a 400.", True))
 
 
 def botocore_model():
@@ -912,6 +945,8 @@ def tag_of(uri):
         return "events"
     if uri.startswith("/api/v1/webhooks"):
         return "webhooks"
+    if uri.startswith("/api/v1/audit-events"):
+        return "audit"
     for t in ("documents", "checkpoint", "jobs"):
         if "/" + t in uri:
             return t

@@ -118,6 +118,8 @@ CASES = [
     ("test_webhook", {"webhook_id": WID}, "POST", "/api/v1/webhooks/" + WID + "/test", {}, None),
     ("list_webhook_deliveries", {"webhook_id": WID, "next_token": "abc"},
      "GET", "/api/v1/webhooks/" + WID + "/deliveries", {"next_token": "abc"}, None),
+    ("list_audit_events", {"after": "abc", "max_results": 7},
+     "GET", "/api/v1/audit-events", {"after": "abc", "max_results": "7"}, None),
 ]
 # Operations whose client_token botocore fills in by itself (idempotencyToken).
 TOKENED = {"create_custom_connector", "start_custom_connector_job", "create_webhook"}
@@ -154,7 +156,7 @@ def check_requests(c, ok):
         seen.add(c.meta.method_to_api_mapping[name])
     ops = set(c.meta.service_model.operation_names)
     ok(seen == ops, f"every operation built: missing {sorted(ops - seen)}")
-    ok(len(ops) == 26, f"26 operations (14 original + 12 extensions), got {len(ops)}")
+    ok(len(ops) == 27, f"27 operations (14 original + 13 extensions), got {len(ops)}")
 
 
 class FakeRaw:

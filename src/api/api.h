@@ -69,6 +69,10 @@ struct api_request {
     /* The job whose own credentials signed the request (auth's principal),
      * NULL or "" for any other key: its writes count in that job's stats. */
     const char *job_id;
+    /* For the audit record: the signer's access key id ("" or NULL with
+     * auth = none) and the client's address as text. */
+    const char *access_key_id;
+    const char *source_ip;
 };
 
 /* What the transport passes for a conditional header sent twice. */
@@ -105,8 +109,26 @@ struct api_response {
  * malloc'd (never NULL). */
 char *api_event_text(const struct store_event *e);
 
-/* Always fills *resp, with an error response when something fails. */
+/* Always fills *resp, with an error response when something fails. A
+ * request that can change state (any method but GET and HEAD) runs in one
+ * store transaction with its audit record (store_audited_write), so that
+ * the record of an operation, whatever it is, cannot be forgotten: every
+ * answered 2xx, 403, 409 and 429 of a routed operation is recorded with its
+ * effect, or nothing is kept and the answer is a 5xx. */
 void api_handle(struct api *a, const struct api_request *req, struct api_response *resp);
+
+/* The operation a request would reach (one of api_operation_name's
+ * pointers), or NULL for no route, with the ids its path names ("" when
+ * none): what the transport records for a request refused before the api
+ * runs (a 403 or a 429). Never reads the store. */
+const char *api_operation_of(const char *method, const char *target,
+                             char connector_id[CCF_CONNECTOR_ID_LEN + 1],
+                             char job_id[CCF_JOB_ID_LEN + 1]);
+
+/* Fills rec (but its status and error_type) from a request the transport
+ * refused: tenant, request id, key, principal, address, operation, ids. */
+struct store_audit;
+void api_audit_refused(const struct api_request *req, struct store_audit *rec);
 void api_response_clear(struct api_response *resp);
 
 /* An error response in the contract's shape (used by the transport for 413,

@@ -505,6 +505,27 @@ int ccf_client_list_webhooks(struct ccf_client *c, const struct ccf_client_page 
 /* ListWebhookDeliveries: newest first. */
 int ccf_client_list_webhook_deliveries(struct ccf_client *c, const char *webhook_id,
                                        const struct ccf_client_page *page, char **out);
+/* ---- the audit log (CONTRACT-OPS.md, "Audit log") ---- */
+
+struct ccf_client_audit_event {
+    char *time, *request_id, *operation, *access_key_id;
+    char *principal; /* "key" or "job:ccj-..." */
+    char *source_ip;
+    char *connector_id, *job_id, *error_type; /* NULL when the record has none */
+    int status;                               /* the HTTP status answered */
+};
+struct ccf_client_audit_list {
+    struct ccf_client_audit_event *items;
+    size_t len;
+    char *next_cursor; /* always set: read on from it */
+};
+void ccf_client_audit_list_clear(struct ccf_client_audit_list *l);
+/* ListAuditEvents: one page of the tenant's audit records, oldest first,
+ * after the cursor `after` (NULL: from the oldest kept); max_results 0: the
+ * server's default (100), at most 1000. A pruned cursor fails with error
+ * type ExpiredCursorException. */
+int ccf_client_list_audit_events(struct ccf_client *c, const char *after, int max_results,
+                                 struct ccf_client_audit_list *out);
 
 /* ---- pagination helpers: every page, one item at a time ---- */
 

@@ -139,6 +139,8 @@ static const struct config_key keys[] = {
      ULONG_SLOT(job_log_max, 4096, 1UL << 40, "bytes")},
     {"retention", "SECONDS", "how long ended jobs and their logs are kept (default 604800)", NULL,
      ULONG_SLOT(retention, 1, 10UL * 365 * 86400, "seconds")},
+    {"audit-retention", "SECONDS", "how long audit records are kept (default 7776000: 90 days)",
+     NULL, ULONG_SLOT(audit_retention, 1, 10UL * 365 * 86400, "seconds")},
     {"rate-limit", "RPS[:BURST]",
      "requests a second per access key, BURST at once (default BURST: RPS); over it, 429 "
      "(default 0: no limit)",
@@ -573,6 +575,7 @@ static void set_defaults(struct server_config *c)
     c->stop_grace = 10;
     c->job_log_max = 64UL << 20;
     c->retention = 7 * 86400;
+    c->audit_retention = 90 * 86400;
     c->checkpoint_history = STORE_CP_HISTORY_DEFAULT;
     c->webhook_retry_for = 86400;
     c->webhook_retry_base_ms = 1000;

@@ -132,6 +132,9 @@ enum MHD_Result server__http_send_refusal(struct server_http *h, struct MHD_Conn
 
     api_error_typed(resp, err->status, err->error_type, err->message);
     r->reason = err->error_type;
+    if (err->who.access_key_id[0]) /* a known key: recorded */
+        server__audit_refused(h, conn, r, resp, &err->who.tenant, err->who.access_key_id,
+                              err->who.job_id);
     return server__http_send(h, conn, r, resp);
 }
 

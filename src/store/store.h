@@ -407,6 +407,50 @@ int store_read_events(struct store *s, const struct ccf_tenant *t,
                       const struct store_event_query *q, struct store_event *out, int64_t *next);
 void store_events_clear(struct store_event *ev, size_t n);
 
+/* ---- the audit log (CONTRACT-OPS.md "Audit log") ----
+ * One record per state-changing or refused request, written in the
+ * transaction of the request's effect (store_audited_write) or, for a
+ * request refused before the api ran, in a batch of its own
+ * (store_audit_append). Never a body, a query or a secret: the fields
+ * below are all there is. */
+#define STORE_AUDIT_KEY_MAX 128 /* access key ids are at most 128 chars */
+#define STORE_AUDIT_IP_MAX  46  /* INET6_ADDRSTRLEN */
+
+struct store_audit {
+    struct ccf_tenant tenant;
+    int64_t seq; /* set by reads: the position in the tenant's log */
+    int64_t at;  /* microseconds; 0 when written: now */
+    char request_id[40];
+    char operation[48]; /* the contract's name, e.g. CreateCustomConnector */
+    char access_key_id[STORE_AUDIT_KEY_MAX + 1];
+    char principal_job[CCF_JOB_ID_LEN + 1]; /* signed with this job's key; "" for any other */
+    char source_ip[STORE_AUDIT_IP_MAX];
+    char connector_id[CCF_CONNECTOR_ID_LEN + 1]; /* "" when none */
+    char job_id[CCF_JOB_ID_LEN + 1];             /* "" when none */
+    int status;                                  /* the HTTP status; 0: nothing to record */
+    char error_type[48];                         /* "" on success */
+};
+
+/* Runs fn(ctx, rec) inside one write transaction (batched with others by
+ * group commit; a store write fn makes runs in it, in a savepoint of its
+ * own) and then, if fn left rec->status non-zero, inserts rec in the same
+ * transaction: the record exists if and only if what fn wrote is committed.
+ * fn runs on whichever thread leads the batch and must not wait for another
+ * write. A negative return from fn undoes all it wrote and records nothing.
+ * Returns fn's result, or the error of the insert or the commit (then
+ * nothing fn wrote is kept). */
+int store_audited_write(struct store *s, int (*fn)(void *ctx, struct store_audit *rec), void *ctx,
+                        struct store_audit *rec);
+/* n records (each with its own tenant), in one write. */
+int store_audit_append(struct store *s, const struct store_audit *recs, size_t n);
+/* Up to max records of t after seq `after` (-1: from the oldest kept), in
+ * order, into out; *next as for store_read_events. Returns how many;
+ * CCF_EEXPIRED when records after `after` were pruned. */
+int store_read_audit(struct store *s, const struct ccf_tenant *t, int64_t after, size_t max,
+                     struct store_audit *out, int64_t *next);
+/* Deletes the records written before `before` (microseconds). */
+int store_prune_audit(struct store *s, int64_t before);
+
 /* Called (on the writing thread, after commit) whenever a transaction wrote
  * an event (any change row); fn must not call the store and must be quick
  * (it runs under a lock). May be set and unset (NULL) at any time: once

@@ -34,6 +34,11 @@ on the same data directory, and the invariants checked after every restart:
   gets every event of the stream made after its webhook's creation, at
   least once, and in order: the ids it receives, repeats included, never go
   back (a repeat is only of the event in flight at a kill or a 500).
+- the audit log (issue 13): every answered write of this process (and any
+  answered 409) has exactly one record, with its status; no request id has
+  two; reads have none; the records of no answered request (cut-off writes)
+  are at most the writes cut off, and those with a 2xx at most the cut-off
+  writes not found unapplied: a write that did not happen left no record.
 
 CRASH_SEED=N replays a run's choices (the operations, their arguments and
 the kill delays; thread timing still varies). CRASH_KILLS (default 50) sets
@@ -85,6 +90,24 @@ RETRY_STRATEGY = {"attempts": 3, "evaluate_on_exit": [{"on_exit_code": "75", "ac
                                                       {"on_exit_code": "*", "action": "EXIT"}],
                   "backoff": {"initial_seconds": 1, "multiplier": 1}}
 CUT_OFF = (ConnectionError, http.client.HTTPException, socket.timeout, OSError)
+
+# Every answer any client of this process got: request id -> (method,
+# status), for the audit check (jobs' own requests are not in it).
+ANSWERED = {}
+ANSWERED_LOCK = threading.Lock()
+_request = ccftest.Client.request
+
+
+def _answered_request(self, method, target, *a, **kw):
+    r = _request(self, method, target, *a, **kw)
+    rid = r.header("x-amzn-RequestId")
+    if rid:
+        with ANSWERED_LOCK:
+            ANSWERED[rid] = (method, r.status)
+    return r
+
+
+ccftest.Client.request = _answered_request
 
 
 class Broken(Exception):
@@ -481,6 +504,51 @@ def check_job_events(db):
         check(evs[-1][1] == status, f"{jid}: last event reaches {evs[-1][1]}, the job is {status}")
 
 
+def recorded(method, status):
+    """What the audit log records (CONTRACT-OPS.md "Audit log")."""
+    return status in (403, 409, 429) or (method not in ("GET", "HEAD") and 200 <= status < 300)
+
+
+def answered_now():
+    with ANSWERED_LOCK:
+        return dict(ANSWERED)
+
+
+def check_audit(world, work, answered, skip):
+    """Issue 13, on the snapshot snapshot_check took while ccfd was down (and
+    `answered` taken then): one record per answered write, none for a read,
+    none twice, none for a write that did not happen (counted: the records
+    of unanswered requests against the workers' cut-off writes; the
+    connectors in `skip` are crash_docstats', whose cut-offs it counts)."""
+    db = sqlite3.connect(work / "snapshot" / "ccf.db")
+    try:
+        rows = db.execute("SELECT request_id, operation, status, principal_job, connector_id "
+                          "FROM audit_events WHERE tenant != ''").fetchall()
+    finally:
+        db.close()
+    seen = {}
+    for rid, op, status, job, cid in rows:
+        check(rid not in seen, f"request {rid} ({op}) has two audit records")
+        seen[rid] = (op, status, job, cid)
+    for rid, (method, status) in answered.items():
+        if recorded(method, status):
+            check(rid in seen, f"{method} answered {status} (request {rid}) has no audit record")
+            check(seen[rid][1] == status, f"request {rid}: answered {status}, recorded {seen[rid]}")
+        else:
+            check(rid not in seen, f"{method} answered {status} (request {rid}) was recorded")
+    # The test's own writes are signed with keys, never a job's.
+    unanswered = [v for rid, v in seen.items()
+                  if rid not in answered and not v[2] and v[3] not in skip]
+    s = world.stats
+    check(len(unanswered) <= s["cut_off"],
+          f"{len(unanswered)} audit records of no answered request, {s['cut_off']} writes cut off")
+    done = [v for v in unanswered if 200 <= v[1] < 300]
+    check(len(done) <= s["cut_off"] - s["not_applied"],
+          f"{len(done)} records of unanswered writes that succeeded, but only "
+          f"{s['cut_off'] - s['not_applied']} cut-off writes may have been applied")
+    world.stats["audited"] = len(seen)
+
+
 def list_all(client, path, key):
     items, _, _ = client.list_all(path, key, max_results=1000 if key == "documents" else 100)
     return items
@@ -830,9 +898,11 @@ def run(seed, kills, srv, work):
             if w.error is not None:
                 raise w.error
         snapshot_check(data, work)
+        answered = answered_now()
         srv.start()
         client = srv.client()
         verify(world, client)
+        check_audit(world, work, answered, {c.id for c in ds.conns})
         ds.verify(client)
         client.close()
         if (k + 1) % 10 == 0 or k + 1 == kills:
@@ -958,6 +1028,7 @@ def main():
               f"{caught} caught up at start-up, {dropped} dropped (due while down, no catch_up)")
     s = world.stats
     ended = ", ".join(f"{n} {k}" for k, n in sorted(s["ended"].items()))
+    print(f"crash: audit: {s.get('audited', 0)} records checked against the answers")
     print(f"crash: OK: {kills + 1} SIGKILLs survived in {took:.0f}s; {s['acked']} writes acknowledged "
           f"({s['batches']} document batches), all present; {s['cut_off']} cut off by a kill "
           f"({s['applied']} applied whole, {s['not_applied']} not at all, none half); "
