@@ -152,9 +152,9 @@ static int parse_create(struct api__call *call, const json_t *body, struct store
     }
     /* Last: it may wait on DNS, which no other mistake should cost. Done
      * already, outside the transaction, by api__create_webhook_pre. */
-    if (!call->url_checked && webhook_url_check(json_string_value(url),
-                                                call->api->webhook_allow_private, err,
-                                                sizeof(err)) < 0) {
+    if (!call->url_checked &&
+        webhook_url_check(json_string_value(url), call->api->webhook_allow_private, err,
+                          sizeof(err)) < 0) {
         api__fail(call, 400, "%s", err);
         return CCF_EINVAL;
     }
