@@ -30,8 +30,9 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -Isrc $(PKG_CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -pthread $(SAN)
 
 LIB_MODULES := core store api executor orchestrator auth scheduler
+# A backend per folder (store.h, executor.h).
 LIB_SRCS    := $(foreach m,$(LIB_MODULES),$(wildcard src/$(m)/*.c)) \
-               $(wildcard src/executor/*/*.c) # a backend per folder (executor.h)
+               $(wildcard src/store/*/*.c) $(wildcard src/executor/*/*.c)
 SERVER_SRCS := $(wildcard src/server/*.c)
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 SERVER_OBJS := $(SERVER_SRCS:%.c=$(BUILD)/obj/%.o)

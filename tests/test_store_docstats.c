@@ -19,7 +19,7 @@
 
 #include "core/core.h"
 #include "store/store.h"
-#include "store/store_int.h" /* the listing's SQL, for its query plans */
+#include "store/sqlite/sqlite_int.h" /* the listing's SQL, for its query plans */
 #include "store_downgrade.h"
 #include "store_fixture.h"
 

@@ -5,7 +5,7 @@
  * older ones still kept; a put moves the current one there, conditionally
  * (If-Match), trims what falls out of the history and counts itself in its
  * job's checkpoint_puts, in one transaction. */
-#include "store/store_int.h"
+#include "store/sqlite/sqlite_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -143,9 +143,9 @@ static int put_checkpoint_tx(struct store__conn *c, void *arg)
                                json_pack("{s:I}", "version", (json_int_t)a->version), op);
 }
 
-int store_put_checkpoint_if(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                            const char *job_id, const char *data, size_t len, int64_t expect,
-                            int64_t *version)
+int store_sqlite__put_checkpoint_if(struct store *s, const struct ccf_tenant *t,
+                                    const char *connector_id, const char *job_id, const char *data,
+                                    size_t len, int64_t expect, int64_t *version)
 {
     char tk[STORE__TENANT_KEY_MAX];
     struct put_checkpoint a = {.tk = tk,
@@ -169,14 +169,15 @@ int store_put_checkpoint_if(struct store *s, const struct ccf_tenant *t, const c
     return 0;
 }
 
-int store_put_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                         const char *data, size_t len)
+int store_sqlite__put_checkpoint(struct store *s, const struct ccf_tenant *t,
+                                 const char *connector_id, const char *data, size_t len)
 {
     return store_put_checkpoint_if(s, t, connector_id, NULL, data, len, STORE_CP_ANY, NULL);
 }
 
-int store_put_checkpoint_by(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                            const char *job_id, const char *data, size_t len)
+int store_sqlite__put_checkpoint_by(struct store *s, const struct ccf_tenant *t,
+                                    const char *connector_id, const char *job_id, const char *data,
+                                    size_t len)
 {
     return store_put_checkpoint_if(s, t, connector_id, job_id, data, len, STORE_CP_ANY, NULL);
 }
@@ -202,9 +203,9 @@ static int row_checkpoint(sqlite3_stmt *st, const char *connector_id, struct ccf
     return 0;
 }
 
-int store_get_checkpoint_version(struct store *s, const struct ccf_tenant *t,
-                                 const char *connector_id, int64_t version,
-                                 struct ccf_checkpoint *out)
+int store_sqlite__get_checkpoint_version(struct store *s, const struct ccf_tenant *t,
+                                         const char *connector_id, int64_t version,
+                                         struct ccf_checkpoint *out)
 {
     const char *op = "get_checkpoint";
     char tk[STORE__TENANT_KEY_MAX];
@@ -250,8 +251,8 @@ out:
     return rc;
 }
 
-int store_get_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                         struct ccf_checkpoint *out)
+int store_sqlite__get_checkpoint(struct store *s, const struct ccf_tenant *t,
+                                 const char *connector_id, struct ccf_checkpoint *out)
 {
     return store_get_checkpoint_version(s, t, connector_id, 0, out);
 }
@@ -294,9 +295,9 @@ static int visit_versions(struct store__conn *c, sqlite3_stmt *st, size_t limit,
     return rc == SQLITE_DONE ? 0 : store__fail(c, rc, "store.step_failed", "list_versions");
 }
 
-int store_list_checkpoint_versions(struct store *s, const struct ccf_tenant *t,
-                                   const char *connector_id, const struct store_page *p,
-                                   store_cp_version_fn visit, void *ctx, char **next)
+int store_sqlite__list_checkpoint_versions(struct store *s, const struct ccf_tenant *t,
+                                           const char *connector_id, const struct store_page *p,
+                                           store_cp_version_fn visit, void *ctx, char **next)
 {
     const char *op = "list_versions";
     char tk[STORE__TENANT_KEY_MAX], *more = NULL;
@@ -383,7 +384,8 @@ static int delete_checkpoint_tx(struct store__conn *c, void *arg)
                        a->connector_id, 0, op);
 }
 
-int store_delete_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id)
+int store_sqlite__delete_checkpoint(struct store *s, const struct ccf_tenant *t,
+                                    const char *connector_id)
 {
     char tk[STORE__TENANT_KEY_MAX];
     struct delete_checkpoint a = {.tk = tk, .connector_id = connector_id};

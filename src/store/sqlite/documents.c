@@ -1,7 +1,7 @@
 /* documents.c: documents in the SQLite backend: batch upsert and delete,
  * each all or nothing (one transaction body, group.c), counted in the
  * writing job's stats in that same body, and listing by document_id. */
-#include "store/store_int.h"
+#include "store/sqlite/sqlite_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -240,14 +240,15 @@ static int put_docs_tx(struct store__conn *c, void *arg)
     return a->job_id ? store__job_count(c, a->seq, &n, op) : 0;
 }
 
-int store_put_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                        const struct ccf_document *docs, size_t n)
+int store_sqlite__put_documents(struct store *s, const struct ccf_tenant *t,
+                                const char *connector_id, const struct ccf_document *docs, size_t n)
 {
     return store_put_documents_by(s, t, connector_id, NULL, docs, n);
 }
 
-int store_put_documents_by(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                           const char *job_id, const struct ccf_document *docs, size_t n)
+int store_sqlite__put_documents_by(struct store *s, const struct ccf_tenant *t,
+                                   const char *connector_id, const char *job_id,
+                                   const struct ccf_document *docs, size_t n)
 {
     char tk[STORE__TENANT_KEY_MAX];
     struct put_docs a = {
@@ -323,14 +324,15 @@ static int delete_docs_tx(struct store__conn *c, void *arg)
     return store__job_count(c, seq, &cnt, op);
 }
 
-int store_delete_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                           const char *const *ids, size_t n)
+int store_sqlite__delete_documents(struct store *s, const struct ccf_tenant *t,
+                                   const char *connector_id, const char *const *ids, size_t n)
 {
     return store_delete_documents_by(s, t, connector_id, NULL, ids, n);
 }
 
-int store_delete_documents_by(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                              const char *job_id, const char *const *ids, size_t n)
+int store_sqlite__delete_documents_by(struct store *s, const struct ccf_tenant *t,
+                                      const char *connector_id, const char *job_id,
+                                      const char *const *ids, size_t n)
 {
     char tk[STORE__TENANT_KEY_MAX];
     struct delete_docs a = {.tk = tk, .connector_id = connector_id, .job_id = job_id, .n = n};
@@ -388,9 +390,9 @@ fail:
     return rc;
 }
 
-int store_list_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                         const struct store_page *p, store_document_fn visit, void *ctx,
-                         char **next)
+int store_sqlite__list_documents(struct store *s, const struct ccf_tenant *t,
+                                 const char *connector_id, const struct store_page *p,
+                                 store_document_fn visit, void *ctx, char **next)
 {
     const char *op = "list_documents";
     char tk[STORE__TENANT_KEY_MAX];

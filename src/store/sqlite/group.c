@@ -10,7 +10,7 @@
  *
  * The bodies run in queue order, so the batch is the same as running the
  * writes one after another in that order: each sees the ones before it. */
-#include "store/store_int.h"
+#include "store/sqlite/sqlite_int.h"
 
 #include <stdlib.h>
 
@@ -188,7 +188,7 @@ int store__write(struct store *s, store__tx_fn fn, void *arg, const char *op)
     return me.rc;
 }
 
-void store_get_metrics(struct store *s, struct store_metrics *out)
+void store_sqlite__get_metrics(struct store *s, struct store_metrics *out)
 {
     struct store__group *g = store__group_of(s);
 

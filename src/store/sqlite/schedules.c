@@ -2,7 +2,7 @@
  * resume, the queue of due runs (the partial index connectors_by_next_run,
  * ordered by next_run_at), and the transaction that handles one due run:
  * next_run_at moved on and, unless skipped, a SCHEDULE job started. */
-#include "store/store_int.h"
+#include "store/sqlite/sqlite_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -59,8 +59,8 @@ static int set_paused_tx(struct store__conn *conn, void *arg)
     return paused_event(conn, a);
 }
 
-int store_set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
-                     int64_t expected_version)
+int store_sqlite__set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
+                             int64_t expected_version)
 {
     char tk[STORE__TENANT_KEY_MAX];
     struct set_paused a = {
@@ -77,7 +77,7 @@ int store_set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_con
     return 0;
 }
 
-int store_schedule_head(struct store *s, int64_t *out)
+int store_sqlite__schedule_head(struct store *s, int64_t *out)
 {
     const char *op = "schedule_head";
     struct store__conn *c;
@@ -92,14 +92,6 @@ int store_schedule_head(struct store *s, int64_t *out)
         return rc;
     /* min() always yields a row; NULL (no row matched) reads as 0. */
     return (rc = store__step_int64(c, st, 0, out, op)) < 0 ? rc : 0;
-}
-
-void store_due_clear(struct store_due *d, size_t n)
-{
-    for (size_t i = 0; d && i < n; i++) {
-        free(d[i].schedule);
-        d[i].schedule = NULL;
-    }
 }
 
 /* Fills *d from a row of the due query; CCF_EIO for a row no write made. */
@@ -119,7 +111,7 @@ static int row_due(sqlite3_stmt *st, struct store_due *d)
     return 0;
 }
 
-int store_due_schedules(struct store *s, int64_t until, struct store_due *out, size_t max)
+int store_sqlite__due_schedules(struct store *s, int64_t until, struct store_due *out, size_t max)
 {
     const char *op = "due_schedules";
     struct store__conn *c;
@@ -226,7 +218,7 @@ static int fire_tx(struct store__conn *c, void *arg)
     return fire_event(c, a, "schedule.fired", NULL);
 }
 
-int store_fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *out)
+int store_sqlite__fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *out)
 {
     struct fire a = {.f = f};
     int rc;

@@ -2,7 +2,7 @@
  * backend. The lookup and the insert of a token run in the transaction
  * that makes the resource, so group commit's one writer at a time and the
  * table's primary key make two requests with one token make one resource. */
-#include "store/store_int.h"
+#include "store/sqlite/sqlite_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -117,8 +117,8 @@ static int token_init(struct token_key *k, const char *tk, enum token_op op, con
     return 0;
 }
 
-int store_create_connector_token(struct store *s, const struct ccf_tenant *t,
-                                 struct ccf_connector *c, const struct store_token *tok)
+int store_sqlite__create_connector_token(struct store *s, const struct ccf_tenant *t,
+                                         struct ccf_connector *c, const struct store_token *tok)
 {
     char tk[STORE__TENANT_KEY_MAX], id[CCF_CONNECTOR_ID_LEN + 1];
     struct create_token a = {.cr = {.tk = tk, .in = c}};
@@ -176,9 +176,9 @@ static int start_token_tx(struct store__conn *c, void *arg)
     return token_insert(c, &a->k, a->j->id, a->j->connector_id, op);
 }
 
-int store_start_job_token(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                          const char *environment, const struct store_token *tok,
-                          struct ccf_job *out)
+int store_sqlite__start_job_token(struct store *s, const struct ccf_tenant *t,
+                                  const char *connector_id, const char *environment,
+                                  const struct store_token *tok, struct ccf_job *out)
 {
     char tk[STORE__TENANT_KEY_MAX];
     struct ccf_job j;
@@ -212,7 +212,7 @@ int store_start_job_token(struct store *s, const struct ccf_tenant *t, const cha
     return rc < 0 ? rc : STORE_TOKEN_REPLAY;
 }
 
-int store_purge_tokens(struct store *s, int64_t before)
+int store_sqlite__purge_tokens(struct store *s, int64_t before)
 {
     static const char op[] = "purge_tokens";
     struct store__conn *c;

@@ -1,6 +1,6 @@
 /* maintenance.c: what spans tenants: finding unfinished jobs at start-up,
  * purging ended jobs after their retention, pruning the change stream. */
-#include "store/store_int.h"
+#include "store/sqlite/sqlite_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +25,7 @@ static int row_ref(sqlite3_stmt *st, struct store_job_ref *r)
     return 0;
 }
 
-int store_unfinished_jobs(struct store *s, struct store_job_ref **out, size_t *n)
+int store_sqlite__unfinished_jobs(struct store *s, struct store_job_ref **out, size_t *n)
 {
     static const char op[] = "unfinished_jobs";
     struct store__conn *c;
@@ -93,7 +93,8 @@ out:
     return rc;
 }
 
-int store_purge_jobs(struct store *s, int64_t ended_before, struct store_job_ref *out, size_t max)
+int store_sqlite__purge_jobs(struct store *s, int64_t ended_before, struct store_job_ref *out,
+                             size_t max)
 {
     static const char op[] = "purge_jobs";
     struct store__conn *c;

@@ -4,7 +4,7 @@
  * schedule, checkpoint) that it skips (new_status -1). One log, written in
  * the transaction of the change it describes, read per tenant in seq order,
  * which is commit order: SQLite has one writer at a time. */
-#include "store/store_int.h"
+#include "store/sqlite/sqlite_int.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -200,8 +200,9 @@ out:
     return rc;
 }
 
-int store_read_events(struct store *s, const struct ccf_tenant *t,
-                      const struct store_event_query *q, struct store_event *out, int64_t *next)
+int store_sqlite__read_events(struct store *s, const struct ccf_tenant *t,
+                              const struct store_event_query *q, struct store_event *out,
+                              int64_t *next)
 {
     const char *op = "read_events";
     char tk[STORE__TENANT_KEY_MAX];
@@ -228,14 +229,6 @@ int store_read_events(struct store *s, const struct ccf_tenant *t,
     }
     *next = n == q->max ? out[n - 1].seq : (last > qq.after ? last : qq.after);
     return (int)n;
-}
-
-void store_events_clear(struct store_event *ev, size_t n)
-{
-    for (size_t i = 0; ev && i < n; i++) {
-        free(ev[i].detail);
-        ev[i].detail = NULL;
-    }
 }
 
 struct prune {
@@ -320,7 +313,7 @@ static int prune_tx(struct store__conn *c, void *arg)
                     mark, NULL, op);
 }
 
-int store_prune_changes(struct store *s, int64_t upto, int64_t before)
+int store_sqlite__prune_changes(struct store *s, int64_t upto, int64_t before)
 {
     struct prune a = {.upto = upto, .before = before};
 

@@ -13,7 +13,7 @@
  * costs about (k + page) index seeks, whatever the share of unseen
  * documents; k, the number of jobs that were last to put some document, is
  * small when connectors delete what they did not see (DECISIONS.md). */
-#include "store/store_int.h"
+#include "store/sqlite/sqlite_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -414,10 +414,10 @@ static int list_unseen(struct store__conn *c, const char *tk, const char *connec
     return rc;
 }
 
-int store_list_documents_not_seen(struct store *s, const struct ccf_tenant *t,
-                                  const char *connector_id, const char *job_id,
-                                  const struct store_page *p, store_document_fn visit, void *ctx,
-                                  char **next)
+int store_sqlite__list_documents_not_seen(struct store *s, const struct ccf_tenant *t,
+                                          const char *connector_id, const char *job_id,
+                                          const struct store_page *p, store_document_fn visit,
+                                          void *ctx, char **next)
 {
     char tk[STORE__TENANT_KEY_MAX];
     struct store__conn *c;

@@ -1,7 +1,7 @@
 /* schema.c: the SQLite backend's schema as an ordered list of migrations,
  * applied at open in one transaction and recorded in PRAGMA user_version,
  * and the token secret kept in the meta table. */
-#include "store/store_int.h"
+#include "store/sqlite/sqlite_int.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -322,7 +322,7 @@ int store__migrate(struct store__conn *c, const char *path, unsigned char secret
     if ((rc = check_version(c, path, &version)) < 0 || (rc = apply_migrations(c, version)) < 0 ||
         (rc = load_secret(c, secret)) < 0)
         goto fail;
-    return store__commit(c, "open");
+    return store__commit_sql(c, "open");
 fail:
     store__rollback(c, "open");
     return rc;

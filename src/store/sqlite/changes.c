@@ -1,7 +1,7 @@
 /* changes.c: the job-change stream of the SQLite backend, a transactional
  * outbox: the job rows of job_changes (events.c writes them), read in seq
  * order, and the consumers' persisted cursors. */
-#include "store/store_int.h"
+#include "store/sqlite/sqlite_int.h"
 
 #include <limits.h>
 #include <string.h>
@@ -31,7 +31,8 @@ static int row_change(sqlite3_stmt *st, struct store_change *out)
     return 0;
 }
 
-int store_read_changes(struct store *s, int64_t after_seq, struct store_change *out, size_t max)
+int store_sqlite__read_changes(struct store *s, int64_t after_seq, struct store_change *out,
+                               size_t max)
 {
     const char *op = "read_changes";
     struct store__conn *c;
@@ -68,7 +69,7 @@ out:
     return rc;
 }
 
-int store_cursor_get(struct store *s, const char *consumer, int64_t *seq)
+int store_sqlite__cursor_get(struct store *s, const char *consumer, int64_t *seq)
 {
     const char *op = "cursor_get";
     struct store__conn *c;
@@ -90,7 +91,7 @@ int store_cursor_get(struct store *s, const char *consumer, int64_t *seq)
     return (rc = store__step_int64(c, st, 0, seq, op)) < 0 ? rc : 0;
 }
 
-int store_cursor_set(struct store *s, const char *consumer, int64_t seq)
+int store_sqlite__cursor_set(struct store *s, const char *consumer, int64_t seq)
 {
     const char *op = "cursor_set";
     struct store__conn *c;

@@ -1,11 +1,15 @@
-/* exec.c: how the SQLite backend talks to SQLite: error mapping and logging,
- * the per-connection statement cache, transactions, binding and reading
- * columns. */
-#include "store/store_int.h"
+/* exec.c: the statement layer of the SQLite backend (sqlite_int.h): error
+ * mapping and logging, the per-connection statement cache, BEGIN, COMMIT
+ * and ROLLBACK, binding and reading columns. It calls nothing of the
+ * connection or group-commit layers: what it needs of its handle is in
+ * c->env. */
+#include "store/sqlite/sqlite_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/log.h"
 
@@ -24,6 +28,21 @@ int store__map(int rc)
     }
 }
 
+bool store__probe_read_only(const char *probe)
+{
+    /* Creating a file sees a file system the kernel made read-only after an
+     * error, which access() and statvfs() may not. Never the database's own
+     * files: closing another descriptor of them would drop SQLite's locks. */
+    int fd = open(probe, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+
+    if (fd >= 0) {
+        close(fd);
+        unlink(probe);
+        return false;
+    }
+    return errno == EROFS;
+}
+
 /* What an operator should do about rc, or NULL if it is ccfd's own error.
  * While store_open runs, ccfd exits on the error (it does not start without
  * its database); once it serves, it answers 503 and, when the cause is
@@ -31,7 +50,7 @@ int store__map(int rc)
  * again is reopened (sqlite.c). */
 static const char *hint(struct store__conn *c, int rc, int sys_errno)
 {
-    bool starting = c && store__starting(c->s);
+    bool starting = c && !atomic_load(&c->env->ready);
 
     switch (rc & 0xff) {
     case SQLITE_BUSY:
@@ -46,7 +65,7 @@ static const char *hint(struct store__conn *c, int rc, int sys_errno)
     case SQLITE_READONLY:
     case SQLITE_IOERR:
     case SQLITE_CANTOPEN:
-        if (sys_errno == EROFS || (c && store__read_only(c->s)))
+        if (sys_errno == EROFS || (c && store__probe_read_only(c->env->probe)))
             return starting ? "the data directory's file system is read-only (see dmesg); ccfd "
                               "exits: repair it, mount it read-write and start ccfd again"
                             : "the data directory's file system is read-only (see dmesg); repair "
@@ -85,7 +104,7 @@ int store__fail(struct store__conn *c, int rc, const char *event, const char *op
     case SQLITE_IOERR:
     case SQLITE_CANTOPEN:
         if (c)
-            store__suspect(c->s);
+            atomic_store(&c->env->suspect, true);
         break;
     default:
         break;
@@ -172,10 +191,9 @@ int store__begin(struct store__conn *c, const char *op)
     return rc;
 }
 
-int store__commit(struct store__conn *c, const char *op)
+int store__commit_sql(struct store__conn *c, const char *op)
 {
     sqlite3_stmt *st = NULL;
-    bool notify = c->changes_pending, events = c->events_pending;
     int rc;
 
     if ((rc = store__stmt(c, STORE__Q_COMMIT, "COMMIT", &st, op)) < 0)
@@ -186,9 +204,6 @@ int store__commit(struct store__conn *c, const char *op)
         goto fail;
     }
     store__reset(st);
-    c->changes_pending = c->events_pending = false;
-    if (notify || events)
-        store__notify(c->s, notify);
     return 0;
 fail:
     store__rollback(c, op);

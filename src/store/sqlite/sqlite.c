@@ -1,6 +1,7 @@
-/* sqlite.c: the SQLite backend's handle: open and close, the per-thread
- * connections (opened lazily, closed at thread exit or by store_close), the
- * token secret, ping and the change hook.
+/* sqlite.c: the SQLite backend's handle and its connection layer
+ * (sqlite_int.h): open and close, the per-thread connections (opened
+ * lazily, closed at thread exit or by store_close), commit with the hooks,
+ * ping, and the backend's table of operations.
  *
  * Reopening: after an I/O error the database file may have been mounted
  * again under ccfd (a file system the kernel made read-only must be
@@ -12,7 +13,7 @@
  * thread reopens its connection at its next idle call (no transaction and no
  * statement in progress) after checking that the new file holds the same
  * database (the token secret). */
-#include "store/store_int.h"
+#include "store/sqlite/sqlite_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,37 +37,34 @@
  * the OS page cache still holds the whole file. */
 #define CACHE_KIB 1024
 
-struct store {
+struct store_sqlite {
+    struct store base; /* first: the dispatcher's part (backend_int.h) */
     char *path;
-    char *probe;             /* path + PROBE_SUFFIX, for store__read_only */
-    const char *synchronous; /* static: "FULL", "NORMAL" or "OFF" */
+    char *probe;                /* path + PROBE_SUFFIX, for store__read_only */
+    struct store__conn_env env; /* for the statement layer: probe, ready, suspect */
+    const char *synchronous;    /* static: "FULL", "NORMAL" or "OFF" */
     int busy_timeout_ms;
     int64_t cp_history; /* checkpoint versions kept */
     pthread_key_t key;  /* the calling thread's struct store__conn */
     bool key_created;
     pthread_mutex_t mu; /* guards conns */
     struct store__conn *conns;
-    void (*hook)(void *ctx);
-    void *hook_ctx;
-    /* Set and unset while writers run (the transport comes and goes
-     * before the orchestrator): guarded, and called under the lock, so that
-     * once unset no call is left running. */
-    pthread_mutex_t event_mu;
-    void (*event_hook)(void *ctx);
-    void *event_hook_ctx;
-    unsigned char secret[32];
     dev_t dev; /* the database file's identity (under mu) */
     ino_t ino;
     atomic_uint gen;           /* bumped when the file at path changed */
-    atomic_bool suspect;       /* an I/O-class error since the last reopen */
     atomic_llong next_check;   /* ms, CLOCK_MONOTONIC */
     bool opened;               /* the first connection exists */
-    bool ready;                /* store_open has returned it */
     struct store__group group; /* group commit (group.c) */
 };
 
-static bool identity_changed(struct store *s);
-static void bump_generation(struct store *s);
+/* Every struct store of this backend is a struct store_sqlite. */
+static struct store_sqlite *sq(struct store *s)
+{
+    return (struct store_sqlite *)s;
+}
+
+static bool identity_changed(struct store_sqlite *s);
+static void bump_generation(struct store_sqlite *s);
 
 static void conn_close(struct store__conn *c)
 {
@@ -81,7 +79,7 @@ static void conn_close(struct store__conn *c)
 
 static void conn_unlink(struct store__conn *c)
 {
-    struct store *s = c->s;
+    struct store_sqlite *s = sq(c->s);
 
     pthread_mutex_lock(&s->mu);
     if (c->prev)
@@ -109,11 +107,11 @@ static int conn_configure(struct store__conn *c)
 
     n = snprintf(sql, sizeof(sql),
                  "PRAGMA foreign_keys=ON; PRAGMA synchronous=%s; PRAGMA cache_size=-%d;",
-                 c->s->synchronous, CACHE_KIB);
+                 sq(c->s)->synchronous, CACHE_KIB);
     if (n < 0 || (size_t)n >= sizeof(sql))
         return CCF_EIO;
     sqlite3_extended_result_codes(c->db, 1);
-    if ((rc = sqlite3_busy_timeout(c->db, c->s->busy_timeout_ms)) != SQLITE_OK ||
+    if ((rc = sqlite3_busy_timeout(c->db, sq(c->s)->busy_timeout_ms)) != SQLITE_OK ||
         (rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL)) != SQLITE_OK)
         return store__fail(c, rc, "store.configure_failed", "open");
     return 0;
@@ -121,7 +119,7 @@ static int conn_configure(struct store__conn *c)
 
 /* create: only the first connection may create the file; a later one must
  * find the database store_open migrated, never a fresh empty file. */
-static int conn_open(struct store *s, bool create, struct store__conn **out)
+static int conn_open(struct store_sqlite *s, bool create, struct store__conn **out)
 {
     /* NOMUTEX: a connection is used by one thread at a time. */
     const int flags =
@@ -129,7 +127,8 @@ static int conn_open(struct store *s, bool create, struct store__conn **out)
     struct store__conn *c = ccf_xcalloc(1, sizeof(*c));
     int rc;
 
-    c->s = s;
+    c->s = &s->base;
+    c->env = &s->env;
     c->gen = atomic_load(&s->gen);
     if ((rc = sqlite3_open_v2(s->path, &c->db, flags, NULL)) != SQLITE_OK) {
         CCF_LOG_ERROR(
@@ -140,7 +139,7 @@ static int conn_open(struct store *s, bool create, struct store__conn **out)
     }
     if ((rc = conn_configure(c)) < 0)
         goto fail;
-    if (!create && (rc = store__same_database(c, s->secret)) < 0) {
+    if (!create && (rc = store__same_database(c, s->base.secret)) < 0) {
         CCF_LOG_ERROR("store.not_same_database", CCF_KV_STR("path", s->path),
                       CCF_KV_STR("hint", "the file at this path is not the database ccfd opened; "
                                          "put the data directory back or restart ccfd"));
@@ -163,7 +162,7 @@ fail:
 /* Records the identity of the file at s->path; true if it changed. The stat
  * is under the mutex: a thread that looked before a remount must not write
  * the old identity back over a newer one. */
-static bool identity_changed(struct store *s)
+static bool identity_changed(struct store_sqlite *s)
 {
     struct stat st;
     bool changed = false;
@@ -180,15 +179,15 @@ static bool identity_changed(struct store *s)
 
 /* Every connection reopens at its next idle call (store__conn). suspect is
  * cleared first: an error that comes after still sets it. */
-static void bump_generation(struct store *s)
+static void bump_generation(struct store_sqlite *s)
 {
-    atomic_store(&s->suspect, false);
+    atomic_store(&s->env.suspect, false);
     atomic_fetch_add(&s->gen, 1);
     CCF_LOG_WARN("store.reopening", CCF_KV_STR("path", s->path),
                  CCF_KV_STR("reason", "the database file was replaced or mounted again"));
 }
 
-static void check_identity(struct store *s)
+static void check_identity(struct store_sqlite *s)
 {
     long long now = ccf_mono_us() / 1000, next = atomic_load(&s->next_check);
 
@@ -210,37 +209,23 @@ static bool conn_idle(struct store__conn *c)
     return true;
 }
 
-bool store__starting(const struct store *s)
-{
-    return !s->ready;
-}
-
 bool store__read_only(struct store *s)
 {
-    /* Creating a file sees a file system the kernel made read-only after an
-     * error, which access() and statvfs() may not. Never the database's own
-     * files: closing another descriptor of them would drop SQLite's locks. */
-    int fd = open(s->probe, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
-
-    if (fd >= 0) {
-        close(fd);
-        unlink(s->probe);
-        return false;
-    }
-    return errno == EROFS;
+    return store__probe_read_only(sq(s)->probe);
 }
 
 void store__suspect(struct store *s)
 {
-    atomic_store(&s->suspect, true);
+    atomic_store(&sq(s)->env.suspect, true);
 }
 
-int store__conn(struct store *s, struct store__conn **out)
+int store__conn(struct store *base, struct store__conn **out)
 {
+    struct store_sqlite *s = sq(base);
     struct store__conn *c = pthread_getspecific(s->key);
     int rc;
 
-    if (c && atomic_load_explicit(&s->suspect, memory_order_relaxed))
+    if (c && atomic_load_explicit(&s->env.suspect, memory_order_relaxed))
         check_identity(s);
     if (c && c->gen != atomic_load(&s->gen) && conn_idle(c)) {
         pthread_setspecific(s->key, NULL);
@@ -287,9 +272,11 @@ static int parse_synchronous(const char *v, const char **out)
     return CCF_EINVAL;
 }
 
-int store_open(struct store **out, const struct store_config *cfg)
+static void sqlite_close(struct store *base);
+
+static int sqlite_open(struct store **out, const struct store_config *cfg)
 {
-    struct store *s;
+    struct store_sqlite *s;
     struct store__conn *c;
     size_t n;
     int rc;
@@ -298,13 +285,14 @@ int store_open(struct store **out, const struct store_config *cfg)
         cfg->checkpoint_history > STORE_CP_HISTORY_MAX)
         return CCF_EINVAL;
     s = ccf_xcalloc(1, sizeof(*s));
+    store__base_init(&s->base, &store__backend_sqlite);
     pthread_mutex_init(&s->mu, NULL);
-    pthread_mutex_init(&s->event_mu, NULL);
     store__group_init(&s->group);
     s->path = ccf_xstrdup(cfg->path);
     n = strlen(cfg->path) + sizeof(PROBE_SUFFIX);
     s->probe = ccf_xmalloc(n);
     snprintf(s->probe, n, "%s%s", cfg->path, PROBE_SUFFIX);
+    s->env.probe = s->probe;
     s->busy_timeout_ms = cfg->busy_timeout_ms ? cfg->busy_timeout_ms : BUSY_TIMEOUT_DEFAULT_MS;
     s->cp_history =
         cfg->checkpoint_history > 0 ? cfg->checkpoint_history : STORE_CP_HISTORY_DEFAULT;
@@ -317,22 +305,23 @@ int store_open(struct store **out, const struct store_config *cfg)
     }
     s->key_created = true;
     /* The opening thread keeps this connection for its later calls. */
-    if ((rc = store__conn(s, &c)) < 0)
+    if ((rc = store__conn(&s->base, &c)) < 0)
         goto fail;
     s->opened = true;
-    if ((rc = store__migrate(c, s->path, s->secret)) < 0)
+    if ((rc = store__migrate(c, s->path, s->base.secret)) < 0)
         goto fail;
     identity_changed(s);
-    s->ready = true; /* before any other thread can see s */
-    *out = s;
+    atomic_store(&s->env.ready, true); /* before any other thread can see s */
+    *out = &s->base;
     return 0;
 fail:
-    store_close(s);
+    sqlite_close(&s->base);
     return rc;
 }
 
-void store_close(struct store *s)
+static void sqlite_close(struct store *base)
 {
+    struct store_sqlite *s = sq(base);
     struct store__conn *c, *next;
 
     if (!s)
@@ -352,26 +341,19 @@ void store_close(struct store *s)
         conn_close(c);
     }
     pthread_mutex_destroy(&s->mu);
-    pthread_mutex_destroy(&s->event_mu);
     store__group_destroy(&s->group);
     free(s->path);
     free(s->probe);
-    memset(s->secret, 0, sizeof(s->secret));
+    store__base_destroy(&s->base);
     free(s);
 }
 
 struct store__group *store__group_of(struct store *s)
 {
-    return &s->group;
+    return &sq(s)->group;
 }
 
-int store_secret(struct store *s, unsigned char out[32])
-{
-    memcpy(out, s->secret, sizeof(s->secret));
-    return 0;
-}
-
-int store_ping(struct store *s)
+int store_sqlite__ping(struct store *s)
 {
     struct store__conn *c;
     sqlite3_stmt *st = NULL;
@@ -388,47 +370,84 @@ int store_ping(struct store *s)
     return rc;
 }
 
-void store_set_change_hook(struct store *s, void (*fn)(void *ctx), void *ctx)
+int store__commit(struct store__conn *c, const char *op)
 {
-    s->hook = fn;
-    s->hook_ctx = ctx;
-}
+    bool jobs = c->changes_pending, events = c->events_pending;
+    int rc;
 
-void store_set_event_hook(struct store *s, void (*fn)(void *ctx), void *ctx)
-{
-    pthread_mutex_lock(&s->event_mu);
-    s->event_hook = fn;
-    s->event_hook_ctx = ctx;
-    pthread_mutex_unlock(&s->event_mu);
-}
-
-void store__notify(struct store *s, bool jobs)
-{
-    if (jobs && s->hook)
-        s->hook(s->hook_ctx);
-    pthread_mutex_lock(&s->event_mu);
-    if (s->event_hook)
-        s->event_hook(s->event_hook_ctx);
-    pthread_mutex_unlock(&s->event_mu);
+    c->changes_pending = c->events_pending = false;
+    if ((rc = store__commit_sql(c, op)) < 0)
+        return rc;
+    if (jobs || events)
+        store__notify(c->s, jobs);
+    return 0;
 }
 
 int64_t store__cp_history(const struct store *s)
 {
-    return s->cp_history;
+    return ((const struct store_sqlite *)s)->cp_history;
 }
 
-int store_writable(struct store *s, const char **why)
+int store_sqlite__writable(struct store *s, const char **why)
 {
     struct statvfs st;
+    const char *path = sq(s)->path;
 
     /* The probe file, not statvfs's flag: see store__read_only. */
     if (store__read_only(s)) {
         *why = "the data directory's file system is read-only";
         return CCF_EUNAVAIL;
     }
-    if (statvfs(s->path, &st) == 0 && st.f_bavail == 0) {
+    if (statvfs(path, &st) == 0 && st.f_bavail == 0) {
         *why = "the data directory's file system is full";
         return CCF_EUNAVAIL;
     }
     return 0;
 }
+
+const struct store__backend store__backend_sqlite = {
+    .name = "sqlite",
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .ping = store_sqlite__ping,
+    .writable = store_sqlite__writable,
+    .get_metrics = store_sqlite__get_metrics,
+    .count_unfinished_jobs = store_sqlite__count_unfinished_jobs,
+    .create_connector = store_sqlite__create_connector,
+    .get_connector = store_sqlite__get_connector,
+    .list_connectors = store_sqlite__list_connectors,
+    .update_connector = store_sqlite__update_connector,
+    .delete_connector = store_sqlite__delete_connector,
+    .set_paused = store_sqlite__set_paused,
+    .schedule_head = store_sqlite__schedule_head,
+    .due_schedules = store_sqlite__due_schedules,
+    .fire_schedule = store_sqlite__fire_schedule,
+    .start_job = store_sqlite__start_job,
+    .get_job = store_sqlite__get_job,
+    .list_jobs = store_sqlite__list_jobs,
+    .transition_job = store_sqlite__transition_job,
+    .set_job_status_reason = store_sqlite__set_job_status_reason,
+    .put_documents = store_sqlite__put_documents,
+    .delete_documents = store_sqlite__delete_documents,
+    .list_documents = store_sqlite__list_documents,
+    .put_documents_by = store_sqlite__put_documents_by,
+    .delete_documents_by = store_sqlite__delete_documents_by,
+    .list_documents_not_seen = store_sqlite__list_documents_not_seen,
+    .put_checkpoint_by = store_sqlite__put_checkpoint_by,
+    .put_checkpoint = store_sqlite__put_checkpoint,
+    .get_checkpoint = store_sqlite__get_checkpoint,
+    .delete_checkpoint = store_sqlite__delete_checkpoint,
+    .put_checkpoint_if = store_sqlite__put_checkpoint_if,
+    .get_checkpoint_version = store_sqlite__get_checkpoint_version,
+    .list_checkpoint_versions = store_sqlite__list_checkpoint_versions,
+    .create_connector_token = store_sqlite__create_connector_token,
+    .start_job_token = store_sqlite__start_job_token,
+    .purge_tokens = store_sqlite__purge_tokens,
+    .read_changes = store_sqlite__read_changes,
+    .cursor_get = store_sqlite__cursor_get,
+    .cursor_set = store_sqlite__cursor_set,
+    .unfinished_jobs = store_sqlite__unfinished_jobs,
+    .purge_jobs = store_sqlite__purge_jobs,
+    .prune_changes = store_sqlite__prune_changes,
+    .read_events = store_sqlite__read_events,
+};

@@ -1,7 +1,7 @@
 /* connectors.c: connectors in the SQLite backend: create, get, keyset
  * listing, conditional update and delete (cascading to jobs, documents and
  * the checkpoint through foreign keys). */
-#include "store/store_int.h"
+#include "store/sqlite/sqlite_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -142,7 +142,8 @@ int store__create_connector_tx(struct store__conn *c, void *arg)
     return CCF_EIO;
 }
 
-int store_create_connector(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c)
+int store_sqlite__create_connector(struct store *s, const struct ccf_tenant *t,
+                                   struct ccf_connector *c)
 {
     char tk[STORE__TENANT_KEY_MAX];
     struct store__create a = {.tk = tk, .in = c, .now = ccf_now_us()};
@@ -191,8 +192,8 @@ out:
     return rc;
 }
 
-int store_get_connector(struct store *s, const struct ccf_tenant *t, const char *id,
-                        struct ccf_connector *out)
+int store_sqlite__get_connector(struct store *s, const struct ccf_tenant *t, const char *id,
+                                struct ccf_connector *out)
 {
     char tk[STORE__TENANT_KEY_MAX];
     struct store__conn *c;
@@ -229,8 +230,9 @@ static int visit_connectors(struct store__conn *c, sqlite3_stmt *st, size_t limi
     return rc == SQLITE_DONE ? 0 : store__fail(c, rc, "store.step_failed", "list_connectors");
 }
 
-int store_list_connectors(struct store *s, const struct ccf_tenant *t, const struct store_page *p,
-                          store_connector_fn visit, void *ctx, char **next)
+int store_sqlite__list_connectors(struct store *s, const struct ccf_tenant *t,
+                                  const struct store_page *p, store_connector_fn visit, void *ctx,
+                                  char **next)
 {
     const char *op = "list_connectors";
     char tk[STORE__TENANT_KEY_MAX], after_id[CCF_CONNECTOR_ID_LEN + 1] = "";
@@ -323,8 +325,8 @@ static int update_connector_tx(struct store__conn *conn, void *arg)
     return updated_event(conn, a);
 }
 
-int store_update_connector(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
-                           int64_t expected_version)
+int store_sqlite__update_connector(struct store *s, const struct ccf_tenant *t,
+                                   struct ccf_connector *c, int64_t expected_version)
 {
     char tk[STORE__TENANT_KEY_MAX];
     struct update_connector a = {
@@ -393,7 +395,7 @@ static int delete_row(struct store__conn *c, const struct delete_connector *a, c
     return 0;
 }
 
-int store_delete_connector(struct store *s, const struct ccf_tenant *t, const char *id)
+int store_sqlite__delete_connector(struct store *s, const struct ccf_tenant *t, const char *id)
 {
     char tk[STORE__TENANT_KEY_MAX];
     struct delete_connector a = {.tk = tk, .id = id};

@@ -2,7 +2,7 @@
  * AVAILABLE -> IN_USE plus the job and its outbox row), get, newest-first
  * keyset listing with a status filter, and conditional transitions that
  * release the connector when the active job ends. */
-#include "store/store_int.h"
+#include "store/sqlite/sqlite_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -159,8 +159,8 @@ static int start_job_tx(struct store__conn *c, void *arg)
     return store__start_job(c, a->tk, a->j, "start_job");
 }
 
-int store_start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                    const char *environment, struct ccf_job *out)
+int store_sqlite__start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                            const char *environment, struct ccf_job *out)
 {
     char tk[STORE__TENANT_KEY_MAX];
     struct ccf_job j;
@@ -219,8 +219,8 @@ out:
     return rc;
 }
 
-int store_get_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                  const char *job_id, struct ccf_job *out)
+int store_sqlite__get_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                          const char *job_id, struct ccf_job *out)
 {
     char tk[STORE__TENANT_KEY_MAX];
     struct store__conn *c;
@@ -281,9 +281,9 @@ static int visit_jobs(struct store__conn *c, sqlite3_stmt *st, size_t limit, sto
     return rc == SQLITE_DONE ? 0 : store__fail(c, rc, "store.step_failed", "list_jobs");
 }
 
-int store_list_jobs(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                    unsigned status_mask, const struct store_page *p, store_job_fn visit, void *ctx,
-                    char **next)
+int store_sqlite__list_jobs(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                            unsigned status_mask, const struct store_page *p, store_job_fn visit,
+                            void *ctx, char **next)
 {
     const char *op = "list_jobs";
     char tk[STORE__TENANT_KEY_MAX], after_id[CCF_JOB_ID_LEN + 1] = "";
@@ -503,8 +503,9 @@ static int transition_tx(struct store__conn *c, void *arg)
     return transition_locked(c, a->tk, a->j, a->tr, op);
 }
 
-int store_transition_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                         const char *job_id, const struct store_transition *tr, struct ccf_job *out)
+int store_sqlite__transition_job(struct store *s, const struct ccf_tenant *t,
+                                 const char *connector_id, const char *job_id,
+                                 const struct store_transition *tr, struct ccf_job *out)
 {
     char tk[STORE__TENANT_KEY_MAX];
     struct ccf_job j;
@@ -527,7 +528,7 @@ int store_transition_job(struct store *s, const struct ccf_tenant *t, const char
     return rc;
 }
 
-int store_count_unfinished_jobs(struct store *s, int64_t out[CCF_JOB_STATUS_COUNT])
+int store_sqlite__count_unfinished_jobs(struct store *s, int64_t out[CCF_JOB_STATUS_COUNT])
 {
     const char *op = "count_unfinished_jobs";
     struct store__conn *c;
@@ -588,8 +589,9 @@ static int status_reason_tx(struct store__conn *c, void *arg)
     return store__changes(c) == 1;
 }
 
-int store_set_job_status_reason(struct store *s, const struct ccf_tenant *t,
-                                const char *connector_id, const char *job_id, const char *reason)
+int store_sqlite__set_job_status_reason(struct store *s, const struct ccf_tenant *t,
+                                        const char *connector_id, const char *job_id,
+                                        const char *reason)
 {
     char tk[STORE__TENANT_KEY_MAX];
     struct status_reason a = {
