@@ -12,6 +12,8 @@ set -eu
 # slurm-wlm munge: the Slurm executor's tests run a one-node cluster
 # (scripts/slurm-cluster.sh).
 # prometheus: promtool checks the /metrics text (tests/service/test_metrics.py).
+# postgresql libpq-dev: the PostgreSQL store backend (libpq) and its tests'
+# throw-away cluster (scripts/pg-cluster.sh).
 PACKAGES="make gcc clang pkg-config libmicrohttpd-dev libsqlite3-dev libjansson-dev
 libssl-dev libinih-dev libcmocka-dev libcurl4-openssl-dev libgnutls28-dev openssl
 libglib2.0-dev
@@ -20,7 +22,8 @@ e2fsprogs mount
 systemd strace tzdata
 podman runc catatonit busybox-static
 slurm-wlm munge
-prometheus"
+prometheus
+postgresql libpq-dev"
 if [ "${1:-}" = "--bench" ]; then
     # make bench: wrk drives the HTTP load.
     PACKAGES="$PACKAGES wrk"
