@@ -152,6 +152,13 @@ $(ORCH_TESTS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/tests/orch_
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL) -lcmocka
 
+# The store conformance suite: its cases (tests/store_conf/*.c) run against
+# every backend (tests/test_store_conf.c).
+STORE_CONF_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/store_conf/*.c))
+$(BUILD)/tests/test_store_conf: $(BUILD)/obj/tests/test_store_conf.o $(STORE_CONF_OBJS) $(LIBCCF)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL) -lcmocka
+
 $(CLIENT_OBJS) $(CLI_OBJS) $(BUILD)/obj/tests/test_client.o: ALL_CFLAGS += $(CLIENT_CFLAGS)
 
 $(LIBCCF_CLIENT): $(CLIENT_OBJS)

@@ -119,7 +119,8 @@ struct store__backend {
                        const struct store_event_query *q, struct store_event *out, int64_t *next);
 };
 
-extern const struct store__backend store__backend_sqlite; /* sqlite/sqlite.c */
+extern const struct store__backend store__backend_sqlite;   /* sqlite/sqlite.c */
+extern const struct store__backend store__backend_postgres; /* postgres/pg.c */
 
 /* A backend's open sets up s's common part first, its close ends it last. */
 void store__base_init(struct store *s, const struct store__backend *ops);
@@ -129,6 +130,14 @@ void store__base_destroy(struct store *s);
 void store__notify(struct store *s, bool jobs);
 /* What a NULL operation returns: CCF_EIO, logged. */
 int store__missing(struct store *s, const char *op);
+
+/* transition.c: applies tr to *j in memory (status, times, attempts, exit
+ * code, reasons), as a backend then writes it; now is the write's time. The
+ * caller has checked that tr may move j. */
+void store__apply_transition(struct ccf_job *j, const struct store_transition *tr, int64_t now);
+/* The event type of a job's change row: job.started for its insert
+ * (old_status -1), else job.<its new status>. */
+const char *store__job_event_type(int old_status, enum ccf_job_status to);
 
 /* keys.c: the strings every backend makes and parses. Page keys come back
  * from clients (through signed tokens, but still): every parser is strict. */

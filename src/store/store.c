@@ -9,11 +9,15 @@
 
 #include "core/log.h"
 
-/* The backend a url names: NULL or "sqlite" is SQLite (at cfg->path). */
+/* The backend a url names: NULL or "sqlite" is SQLite (at cfg->path);
+ * "postgresql://" or "postgres://" (libpq's two URI prefixes) is
+ * PostgreSQL. */
 static const struct store__backend *pick(const char *url)
 {
     if (!url || !*url || strcmp(url, "sqlite") == 0)
         return &store__backend_sqlite;
+    if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)
+        return &store__backend_postgres;
     return NULL;
 }
 
@@ -36,7 +40,7 @@ int store_open(struct store **out, const struct store_config *cfg)
     if (!(b = pick(cfg->url))) {
         /* Never the url itself in a log line: it may hold a password. */
         CCF_LOG_ERROR("store.bad_config",
-                      CCF_KV_STR("reason", "store names no backend of this build"));
+                      CCF_KV_STR("reason", "store is neither sqlite nor a postgresql:// URI"));
         return CCF_EINVAL;
     }
     return b->open(out, cfg);

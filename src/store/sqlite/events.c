@@ -15,19 +15,8 @@
 
 #define PRUNED_KEY "events_pruned_upto"
 
-/* The type of a job row; also how rows written before types were stored
- * read (the same rule, in SQL, in TYPE_SQL). */
-static const char *job_event_type(int old_status, enum ccf_job_status to)
-{
-    static const char *const names[CCF_JOB_STATUS_COUNT] = {"job.retrying", "job.running",
-                                                            "job.stopping", "job.succeeded",
-                                                            "job.failed",   "job.stopped"};
-
-    if (old_status < 0)
-        return "job.started";
-    return (unsigned)to < CCF_JOB_STATUS_COUNT ? names[to] : "job.unknown";
-}
-
+/* How rows written before types were stored read: store__job_event_type's
+ * rule, in SQL. */
 #define TYPE_SQL                                                                                   \
     "COALESCE(type, CASE WHEN old_status < 0 THEN 'job.started' WHEN new_status = 0 "              \
     "THEN 'job.retrying' WHEN new_status = 1 THEN 'job.running' WHEN new_status = 2 "              \
@@ -85,7 +74,7 @@ int store__change_insert(struct store__conn *c, const char *tk, const struct ccf
                          int old_status, const char *op)
 {
     int rc = insert_json(c, tk, j->connector_id, j->id, old_status, (int)j->status, j->updated_at,
-                         job_event_type(old_status, j->status), ccf_job_json(j), op);
+                         store__job_event_type(old_status, j->status), ccf_job_json(j), op);
 
     if (rc == 0)
         c->changes_pending = true;
