@@ -31,10 +31,12 @@ struct conf_backend;
 struct conf {
     const struct conf_backend *b;
     struct store *s;
-    struct ccf_tenant t1, t2, t3; /* t3: t1's account in another region */
-    char dir[64];                 /* SQLite: the case's temp dir */
-    char path[128];               /* SQLite: its ccf.db */
-    char url[160];                /* PostgreSQL: the case's database */
+    struct ccf_tenant t1, t2, t3;       /* t3: t1's account in another region */
+    char dir[64];                       /* SQLite: the case's temp dir */
+    char path[128];                     /* SQLite: its ccf.db */
+    char url[160];                      /* PostgreSQL: the case's database */
+    int history;                        /* checkpoint versions kept; 0: the default */
+    char cid[CCF_CONNECTOR_ID_LEN + 1]; /* conf_setup_cid's connector */
 };
 
 /* The backend the running group tests ("sqlite" or "postgresql"). */
@@ -43,6 +45,10 @@ const char *conf_backend_name(const struct conf *f);
 /* cmocka setup and teardown of one case: a fresh, empty store. */
 int conf_setup(void **state);
 int conf_teardown(void **state);
+/* conf_setup with 3 checkpoint versions kept. */
+int conf_setup_h3(void **state);
+/* conf_setup, then a connector of t1 in f->cid. */
+int conf_setup_cid(void **state);
 /* Closes and opens the store again on the same data. */
 void conf_reopen(struct conf *f);
 /* SQL on a connection of the test's own; it must succeed. sqlite_sql for
@@ -98,5 +104,13 @@ extern const struct CMUnitTest conf_jobs[];
 extern const size_t conf_jobs_n;
 extern const struct CMUnitTest conf_data[];
 extern const size_t conf_data_n;
+extern const struct CMUnitTest conf_ckpt[];
+extern const size_t conf_ckpt_n;
+extern const struct CMUnitTest conf_schedules[];
+extern const size_t conf_schedules_n;
+extern const struct CMUnitTest conf_maintenance[];
+extern const size_t conf_maintenance_n;
+extern const struct CMUnitTest conf_docstats[];
+extern const size_t conf_docstats_n;
 
 #endif

@@ -194,12 +194,14 @@ const char *conf_backend_name(const struct conf *f)
 
 static int conf_open(struct conf *f)
 {
-    struct store_config cfg = {.url = f->b == &pg_backend ? f->url : NULL, .path = f->path};
+    struct store_config cfg = {.url = f->b == &pg_backend ? f->url : NULL,
+                               .path = f->path,
+                               .checkpoint_history = f->history};
 
     return store_open(&f->s, &cfg);
 }
 
-int conf_setup(void **state)
+static int setup_with(void **state, int history)
 {
     struct conf *f = calloc(1, sizeof(*f));
 
@@ -209,9 +211,32 @@ int conf_setup(void **state)
     assert_int_equal(ccf_tenant_init(&f->t1, "us-east-1", "111111111111"), 0);
     assert_int_equal(ccf_tenant_init(&f->t2, "us-east-1", "222222222222"), 0);
     assert_int_equal(ccf_tenant_init(&f->t3, "eu-west-1", "111111111111"), 0);
+    f->history = history;
     f->b->fresh(f);
     assert_int_equal(conf_open(f), 0);
     *state = f;
+    return 0;
+}
+
+int conf_setup(void **state)
+{
+    return setup_with(state, 0);
+}
+
+int conf_setup_h3(void **state)
+{
+    return setup_with(state, 3);
+}
+
+int conf_setup_cid(void **state)
+{
+    struct ccf_connector c = {.name = (char *)"c", .properties = (char *)PROPS};
+    struct conf *f;
+
+    setup_with(state, 0);
+    f = *state;
+    assert_int_equal(store_create_connector(f->s, &f->t1, &c), 0);
+    memcpy(f->cid, c.id, sizeof(f->cid));
     return 0;
 }
 

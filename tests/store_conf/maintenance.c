@@ -1,49 +1,14 @@
-/* test_store_maintenance.c: what spans tenants: unfinished jobs for
- * recovery, the purge of ended jobs, the pruning of the change stream. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
+/* maintenance.c: conformance cases of what spans tenants: unfinished jobs for recovery, the purge
+ * of ended jobs, the pruning of the change stream, and each tenant's events. */
+#include "conf.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <cmocka.h>
-
-#include "store/store.h"
-#include "store_fixture.h"
-
-struct fx {
-    char dir[STORE_FX_DIR_MAX];
-    char path[STORE_FX_PATH_MAX];
-    struct store *s;
-    struct ccf_tenant a, b;
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-
-    assert_non_null(f);
-    store_fx_mkdtemp("maint", f->dir, f->path);
-    assert_int_equal(store_fx_open(&f->s, f->path, "OFF", 0), 0);
-    ccf_tenant_init(&f->a, "us-east-1", "111111111111");
-    ccf_tenant_init(&f->b, "eu-west-1", "222222222222");
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-
-    store_fx_remove(f->s, f->dir);
-    free(f);
-    return 0;
-}
-
-static void connector(struct fx *f, const struct ccf_tenant *t, char id[CCF_CONNECTOR_ID_LEN + 1])
+static void m_connector(struct conf *f, const struct ccf_tenant *t,
+                        char id[CCF_CONNECTOR_ID_LEN + 1])
 {
     struct ccf_connector c = {.name = strdup("n"), .properties = strdup("{}")};
 
@@ -52,8 +17,8 @@ static void connector(struct fx *f, const struct ccf_tenant *t, char id[CCF_CONN
     ccf_connector_clear(&c);
 }
 
-static void start(struct fx *f, const struct ccf_tenant *t, const char *cid,
-                  char jid[CCF_JOB_ID_LEN + 1])
+static void m_start(struct conf *f, const struct ccf_tenant *t, const char *cid,
+                    char jid[CCF_JOB_ID_LEN + 1])
 {
     struct ccf_job j = {0};
 
@@ -62,8 +27,8 @@ static void start(struct fx *f, const struct ccf_tenant *t, const char *cid,
     ccf_job_clear(&j);
 }
 
-static void move(struct fx *f, const struct ccf_tenant *t, const char *cid, const char *jid,
-                 enum ccf_job_status to)
+static void m_move(struct conf *f, const struct ccf_tenant *t, const char *cid, const char *jid,
+                   enum ccf_job_status to)
 {
     struct store_transition tr = {.from_mask = 0x3f, .to = to};
 
@@ -72,7 +37,7 @@ static void move(struct fx *f, const struct ccf_tenant *t, const char *cid, cons
 
 static void test_unfinished_spans_tenants_oldest_first(void **state)
 {
-    struct fx *f = *state;
+    struct conf *f = *state;
     char c1[16], c2[16], c3[16], j1[17], j2[17], j3[17];
     struct store_job_ref *refs = NULL;
     size_t n = 99;
@@ -80,14 +45,14 @@ static void test_unfinished_spans_tenants_oldest_first(void **state)
     assert_int_equal(store_unfinished_jobs(f->s, &refs, &n), 0);
     assert_int_equal(n, 0);
     free(refs);
-    connector(f, &f->a, c1);
-    connector(f, &f->b, c2);
-    connector(f, &f->a, c3);
-    start(f, &f->a, c1, j1);
-    start(f, &f->b, c2, j2);
-    start(f, &f->a, c3, j3);
-    move(f, &f->b, c2, j2, CCF_JOB_STOPPING);
-    move(f, &f->a, c3, j3, CCF_JOB_SUCCEEDED);
+    m_connector(f, &f->t1, c1);
+    m_connector(f, &f->t2, c2);
+    m_connector(f, &f->t1, c3);
+    m_start(f, &f->t1, c1, j1);
+    m_start(f, &f->t2, c2, j2);
+    m_start(f, &f->t1, c3, j3);
+    m_move(f, &f->t2, c2, j2, CCF_JOB_STOPPING);
+    m_move(f, &f->t1, c3, j3, CCF_JOB_SUCCEEDED);
     assert_int_equal(store_unfinished_jobs(f->s, &refs, &n), 0);
     assert_int_equal(n, 2);
     assert_string_equal(refs[0].job_id, j1);
@@ -95,43 +60,43 @@ static void test_unfinished_spans_tenants_oldest_first(void **state)
     assert_int_equal(refs[0].status, CCF_JOB_STARTED);
     assert_string_equal(refs[1].job_id, j2);
     assert_string_equal(refs[1].connector_id, c2);
-    assert_string_equal(refs[1].tenant.region, "eu-west-1");
+    assert_string_equal(refs[1].tenant.account_id, "222222222222");
     assert_int_equal(refs[1].status, CCF_JOB_STOPPING);
     free(refs);
 }
 
 static void test_purge_takes_only_old_ended_jobs(void **state)
 {
-    struct fx *f = *state;
+    struct conf *f = *state;
     char c1[16], c2[16], j1[17], j2[17], j3[17];
     struct store_job_ref refs[4];
     struct ccf_job j = {0};
     int64_t cut;
 
-    connector(f, &f->a, c1);
-    connector(f, &f->a, c2);
-    start(f, &f->a, c1, j1);
-    move(f, &f->a, c1, j1, CCF_JOB_FAILED);
-    start(f, &f->a, c1, j2);
-    move(f, &f->a, c1, j2, CCF_JOB_SUCCEEDED);
+    m_connector(f, &f->t1, c1);
+    m_connector(f, &f->t1, c2);
+    m_start(f, &f->t1, c1, j1);
+    m_move(f, &f->t1, c1, j1, CCF_JOB_FAILED);
+    m_start(f, &f->t1, c1, j2);
+    m_move(f, &f->t1, c1, j2, CCF_JOB_SUCCEEDED);
     cut = ccf_now_us() + 1;
     usleep(2000);
-    start(f, &f->a, c2, j3); /* unfinished: never purged */
+    m_start(f, &f->t1, c2, j3); /* unfinished: never purged */
     assert_int_equal(store_purge_jobs(f->s, cut, refs, 1), 1);
     assert_string_equal(refs[0].job_id, j1); /* oldest first */
     assert_int_equal(store_purge_jobs(f->s, cut, refs, 4), 1);
     assert_string_equal(refs[0].job_id, j2);
     assert_int_equal(store_purge_jobs(f->s, cut, refs, 4), 0);
-    assert_int_equal(store_get_job(f->s, &f->a, c1, j1, &j), CCF_ENOTFOUND);
-    assert_int_equal(store_get_job(f->s, &f->a, c2, j3, &j), 0);
+    assert_int_equal(store_get_job(f->s, &f->t1, c1, j1, &j), CCF_ENOTFOUND);
+    assert_int_equal(store_get_job(f->s, &f->t1, c2, j3, &j), 0);
     ccf_job_clear(&j);
-    move(f, &f->a, c2, j3, CCF_JOB_STOPPED);
+    m_move(f, &f->t1, c2, j3, CCF_JOB_STOPPED);
     assert_int_equal(store_purge_jobs(f->s, cut, refs, 4), 0); /* ended after the cut */
 }
 
 static void test_prune_changes(void **state)
 {
-    struct fx *f = *state;
+    struct conf *f = *state;
     struct store_change ch[8];
     struct store_event ev[8];
     struct store_event_query q = {.after = -1, .max = 8};
@@ -139,10 +104,10 @@ static void test_prune_changes(void **state)
     int64_t next;
     int n;
 
-    connector(f, &f->a, c1);
-    start(f, &f->a, c1, j1);
-    move(f, &f->a, c1, j1, CCF_JOB_RUNNING);
-    move(f, &f->a, c1, j1, CCF_JOB_SUCCEEDED);
+    m_connector(f, &f->t1, c1);
+    m_start(f, &f->t1, c1, j1);
+    m_move(f, &f->t1, c1, j1, CCF_JOB_RUNNING);
+    m_move(f, &f->t1, c1, j1, CCF_JOB_SUCCEEDED);
     n = store_read_changes(f->s, 0, ch, 8);
     assert_int_equal(n, 3); /* the connector's event is not the orchestrator's */
     /* Young rows stay, acked or not. */
@@ -155,9 +120,9 @@ static void test_prune_changes(void **state)
     assert_int_equal(ch[0].new_status, CCF_JOB_SUCCEEDED);
     /* A cursor before the cut is expired; none reads from the oldest kept. */
     q.after = 1;
-    assert_int_equal(store_read_events(f->s, &f->a, &q, ev, &next), CCF_EEXPIRED);
+    assert_int_equal(store_read_events(f->s, &f->t1, &q, ev, &next), CCF_EEXPIRED);
     q.after = -1;
-    assert_int_equal(store_read_events(f->s, &f->a, &q, ev, &next), 1);
+    assert_int_equal(store_read_events(f->s, &f->t1, &q, ev, &next), 1);
     assert_string_equal(ev[0].type, "job.succeeded");
     assert_int_equal(next, ev[0].seq);
     store_events_clear(ev, 1);
@@ -167,20 +132,20 @@ static void test_prune_changes(void **state)
  * short read is the tenant's end. */
 static void test_events_per_tenant(void **state)
 {
-    struct fx *f = *state;
+    struct conf *f = *state;
     struct store_event ev[8];
     struct store_event_query q = {.after = -1, .max = 8};
     char a1[16], b1[16], j1[17];
     int64_t next, end;
     int n;
 
-    connector(f, &f->a, a1);
-    connector(f, &f->b, b1);
-    start(f, &f->a, a1, j1);
-    move(f, &f->a, a1, j1, CCF_JOB_RUNNING);
-    move(f, &f->a, a1, j1, CCF_JOB_STARTED); /* a retry */
-    move(f, &f->a, a1, j1, CCF_JOB_FAILED);
-    n = store_read_events(f->s, &f->a, &q, ev, &next);
+    m_connector(f, &f->t1, a1);
+    m_connector(f, &f->t2, b1);
+    m_start(f, &f->t1, a1, j1);
+    m_move(f, &f->t1, a1, j1, CCF_JOB_RUNNING);
+    m_move(f, &f->t1, a1, j1, CCF_JOB_STARTED); /* a retry */
+    m_move(f, &f->t1, a1, j1, CCF_JOB_FAILED);
+    n = store_read_events(f->s, &f->t1, &q, ev, &next);
     assert_int_equal(n, 5);
     assert_string_equal(ev[0].type, "connector.created");
     assert_string_equal(ev[1].type, "job.started");
@@ -195,28 +160,26 @@ static void test_events_per_tenant(void **state)
     assert_int_equal(next, ev[4].seq);
     store_events_clear(ev, (size_t)n);
     /* The other tenant sees only its own; a filter keeps the cursor moving. */
-    n = store_read_events(f->s, &f->b, &q, ev, &next);
+    n = store_read_events(f->s, &f->t2, &q, ev, &next);
     assert_int_equal(n, 1);
     assert_string_equal(ev[0].connector_id, b1);
     store_events_clear(ev, 1);
     q.types = ",job.failed,";
     q.max = 1;
-    assert_int_equal(store_read_events(f->s, &f->a, &q, ev, &next), 1);
+    assert_int_equal(store_read_events(f->s, &f->t1, &q, ev, &next), 1);
     assert_string_equal(ev[0].type, "job.failed");
     store_events_clear(ev, 1);
     q.after = next;
-    assert_int_equal(store_read_events(f->s, &f->a, &q, ev, &next), 0);
+    assert_int_equal(store_read_events(f->s, &f->t1, &q, ev, &next), 0);
     assert_int_equal(next, end);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_unfinished_spans_tenants_oldest_first, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_purge_takes_only_old_ended_jobs, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_prune_changes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_events_per_tenant, setup, teardown),
-    };
-    return cmocka_run_group_tests_name("store_maintenance", tests, NULL, NULL);
-}
+const struct CMUnitTest conf_maintenance[] = {
+    cmocka_unit_test_setup_teardown(test_unfinished_spans_tenants_oldest_first, conf_setup,
+                                    conf_teardown),
+    cmocka_unit_test_setup_teardown(test_purge_takes_only_old_ended_jobs, conf_setup,
+                                    conf_teardown),
+    cmocka_unit_test_setup_teardown(test_prune_changes, conf_setup, conf_teardown),
+    cmocka_unit_test_setup_teardown(test_events_per_tenant, conf_setup, conf_teardown),
+};
+const size_t conf_maintenance_n = sizeof(conf_maintenance) / sizeof(conf_maintenance[0]);
