@@ -30,15 +30,6 @@ static const char *const pg_not_yet[] = {
     "test_other_key_resets",
     "test_unseen_not_found",
     "test_unseen_pages",
-    /* schedules: store_set_paused, store_schedule_head, store_due_schedules,
-     * store_fire_schedule */
-    "test_due_queue_and_head",
-    "test_fire_starts_then_skips",
-    "test_fire_without_start_moves_on",
-    "test_pause_refuses_starts",
-    /* retention: store_purge_jobs, store_prune_changes */
-    "test_purge_takes_only_old_ended_jobs",
-    "test_prune_changes",
     NULL,
 };
 

@@ -347,3 +347,92 @@ out:
     pg__put(s, c);
     return rc;
 }
+
+/* Up to max ended jobs completed before `before`, oldest first, deleted
+ * in one statement (their documents' last_job, stats and change rows are
+ * not theirs to keep: the foreign keys cascade to stats). */
+struct purge {
+    int64_t before;
+    struct store_job_ref *out;
+    size_t max, n;
+};
+
+static int purge_tx(struct pg__conn *c, void *arg)
+{
+    struct purge *a = arg;
+    struct pg__params p = {0};
+    PGresult *r;
+    int rc, rows;
+
+    pg__p_int(&p, a->before);
+    pg__p_int(&p, (int64_t)a->max);
+    if ((rc = pg__run(c, PG__Q_JOB_PURGE,
+                      "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs "
+                      "WHERE status IN (3, 4, 5) AND completed_at < $1 "
+                      "ORDER BY completed_at, id LIMIT $2 FOR UPDATE) "
+                      "RETURNING tenant, connector_id, id, status",
+                      &p, &r, "purge_jobs")) < 0)
+        return rc;
+    rows = PQntuples(r);
+    a->n = 0;
+    for (int i = 0; i < rows && (size_t)i < a->max && rc == 0; i++) {
+        if ((rc = row_ref(r, i, &a->out[i])) == 0)
+            a->n++;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int store_pg__purge_jobs(struct store *s, int64_t ended_before, struct store_job_ref *out,
+                         size_t max)
+{
+    struct purge a = {.before = ended_before, .out = out, .max = max};
+    int rc;
+
+    if (max == 0)
+        return 0;
+    if (max > INT_MAX)
+        max = a.max = INT_MAX;
+    if ((rc = pg__write(s, purge_tx, &a, "purge_jobs")) < 0)
+        return rc;
+    return (int)a.n;
+}
+
+struct prune {
+    int64_t upto, before;
+};
+
+/* Rows are cut at the first one still young (at is close to seq order),
+ * and job rows never past what the orchestrator has acked (still work to
+ * do); the expiry mark stays just below the first row left, so that no
+ * reader is told it missed a row still there. One statement. */
+static int prune_tx(struct pg__conn *c, void *arg)
+{
+    const struct prune *a = arg;
+    struct pg__params p = {0};
+
+    pg__p_int(&p, a->before);
+    pg__p_int(&p, a->upto);
+    return pg__run(
+        c, PG__Q_CHANGE_PRUNE,
+        "WITH cut AS (SELECT COALESCE((SELECT seq FROM job_changes WHERE at >= $1 "
+        "  ORDER BY seq LIMIT 1), (SELECT max(seq) + 1 FROM job_changes), 0) - 1 AS seq), "
+        "gone AS (DELETE FROM job_changes WHERE seq <= (SELECT seq FROM cut) "
+        "  AND (new_status < 0 OR seq <= $2) RETURNING seq), "
+        "kept AS (SELECT min(seq) AS seq FROM job_changes WHERE seq <= (SELECT seq FROM cut) "
+        "  AND NOT (seq IN (SELECT seq FROM gone))) "
+        "INSERT INTO meta (key, value) SELECT '" PRUNED_KEY "', convert_to("
+        "  (COALESCE((SELECT seq FROM kept) - 1, (SELECT seq FROM cut)))::text, 'UTF8') "
+        "  WHERE (SELECT seq FROM cut) > 0 AND EXISTS (SELECT 1 FROM gone) "
+        "ON CONFLICT (key) DO UPDATE SET value = convert_to(GREATEST("
+        "  convert_from(meta.value, 'UTF8')::bigint, "
+        "  convert_from(excluded.value, 'UTF8')::bigint)::text, 'UTF8')",
+        &p, NULL, "prune_changes");
+}
+
+int store_pg__prune_changes(struct store *s, int64_t upto, int64_t before)
+{
+    struct prune a = {.upto = upto, .before = before};
+
+    return pg__write(s, prune_tx, &a, "prune_changes");
+}

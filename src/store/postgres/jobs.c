@@ -163,19 +163,23 @@ struct start {
     struct ccf_job *j;
 };
 
-static int start_tx(struct pg__conn *c, void *arg)
+int pg__start_job(struct pg__conn *c, const char *tk, struct ccf_job *j, const char *op)
 {
-    const struct start *a = arg;
-    const char *op = "start_job";
-    struct ccf_job *j = a->j;
     int rc;
 
     j->created_at = j->updated_at = ccf_now_us();
     if ((rc = fresh_job_id(c, j->id, op)) < 0 ||
-        (rc = claim_connector(c, a->tk, j->connector_id, j->id, op)) < 0 ||
-        (rc = insert_job(c, a->tk, j, op)) < 0)
+        (rc = claim_connector(c, tk, j->connector_id, j->id, op)) < 0 ||
+        (rc = insert_job(c, tk, j, op)) < 0)
         return rc;
-    return pg__change_insert(c, a->tk, j, -1, op);
+    return pg__change_insert(c, tk, j, -1, op);
+}
+
+static int start_tx(struct pg__conn *c, void *arg)
+{
+    const struct start *a = arg;
+
+    return pg__start_job(c, a->tk, a->j, "start_job");
 }
 
 int store_pg__start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,

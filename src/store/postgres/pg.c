@@ -333,4 +333,10 @@ const struct store__backend store__backend_postgres = {
     .cursor_set = store_pg__cursor_set,
     .unfinished_jobs = store_pg__unfinished_jobs,
     .read_events = store_pg__read_events,
+    .set_paused = store_pg__set_paused,
+    .schedule_head = store_pg__schedule_head,
+    .due_schedules = store_pg__due_schedules,
+    .fire_schedule = store_pg__fire_schedule,
+    .purge_jobs = store_pg__purge_jobs,
+    .prune_changes = store_pg__prune_changes,
 };

@@ -66,6 +66,15 @@ enum pg__q {
     PG__Q_CP_DELETE,
     PG__Q_CP_DELETE_V,
     PG__Q_STATS_GET,
+    PG__Q_SCHED_PAUSE,
+    PG__Q_SCHED_NEXT,
+    PG__Q_SCHED_DUE,
+    PG__Q_SCHED_ADVANCE,
+    PG__Q_JOB_PURGE,
+    PG__Q_CHANGE_PRUNE,
+    PG__Q_TOKEN_GET,
+    PG__Q_TOKEN_PUT,
+    PG__Q_TOKEN_PURGE,
     PG__Q_COUNT
 };
 
@@ -175,6 +184,13 @@ int pg__event_insert(struct pg__conn *c, const char *tk, const char *type, const
 
 /* jobs.c */
 
+/* In the open transaction: a fresh id into j->id, the connector
+ * j->connector_id claimed (AVAILABLE and not paused -> IN_USE), the job
+ * inserted (j's status, environment and trigger) with its change row;
+ * created_at and updated_at set. CCF_ECONFLICT if the connector is IN_USE
+ * or paused, with nothing written (the transaction stays usable). */
+int pg__start_job(struct pg__conn *c, const char *tk, struct ccf_job *j, const char *op);
+
 /* Sets j->stats and has_stats when j has reached RUNNING. */
 int pg__job_stats_fill(struct pg__conn *c, struct ccf_job *j, const char *op);
 
@@ -236,5 +252,13 @@ int store_pg__list_checkpoint_versions(struct store *s, const struct ccf_tenant 
                                        store_cp_version_fn visit, void *ctx, char **next);
 int store_pg__delete_checkpoint(struct store *s, const struct ccf_tenant *t,
                                 const char *connector_id);
+int store_pg__set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
+                         int64_t expected_version);
+int store_pg__schedule_head(struct store *s, int64_t *out);
+int store_pg__due_schedules(struct store *s, int64_t until, struct store_due *out, size_t max);
+int store_pg__fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *out);
+int store_pg__purge_jobs(struct store *s, int64_t ended_before, struct store_job_ref *out,
+                         size_t max);
+int store_pg__prune_changes(struct store *s, int64_t upto, int64_t before);
 
 #endif
