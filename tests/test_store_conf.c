@@ -15,12 +15,6 @@
 
 /* What the PostgreSQL backend does not pass yet (docs/DECISIONS.md). */
 static const char *const pg_not_yet[] = {
-    /* client tokens: store_create_connector_token, store_start_job_token,
-     * store_purge_tokens */
-    "test_create_tokens",
-    "test_start_tokens",
-    "test_token_race",
-    "test_start_token_while_paused",
     /* a job's statistics: store_put_documents_by, store_delete_documents_by,
      * store_put_checkpoint_by (and _if with a job), store_list_documents_not_seen */
     "test_conditional_put_counts",

@@ -60,15 +60,8 @@ int pg__connector_status(struct pg__conn *c, const char *tk, const char *id, con
     return rc;
 }
 
-struct create {
-    const char *tk;
-    const struct ccf_connector *in;
-    char id[CCF_CONNECTOR_ID_LEN + 1];
-    int64_t now;
-};
-
 /* One attempt with a fresh id: 0 when inserted, 1 when the id was taken. */
-static int insert_connector(struct pg__conn *c, const struct create *a)
+static int insert_connector(struct pg__conn *c, const struct pg__create *a)
 {
     struct pg__params p = {0};
     PGresult *r;
@@ -94,9 +87,9 @@ static int insert_connector(struct pg__conn *c, const struct create *a)
     return rc;
 }
 
-static int create_tx(struct pg__conn *c, void *arg)
+int pg__create_connector_tx(struct pg__conn *c, void *arg)
 {
-    struct create *a = arg;
+    struct pg__create *a = arg;
     struct ccf_connector tmp;
     int rc;
 
@@ -121,13 +114,13 @@ static int create_tx(struct pg__conn *c, void *arg)
 int store_pg__create_connector(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c)
 {
     char tk[STORE__TENANT_KEY_MAX];
-    struct create a = {.tk = tk, .in = c, .now = ccf_now_us()};
+    struct pg__create a = {.tk = tk, .in = c, .now = ccf_now_us()};
     int rc;
 
     if (!c->name || !c->properties)
         return CCF_EINVAL;
     store__tenant_key(t, tk);
-    if ((rc = pg__write(s, create_tx, &a, "create_connector")) < 0)
+    if ((rc = pg__write(s, pg__create_connector_tx, &a, "create_connector")) < 0)
         return rc;
     memcpy(c->id, a.id, sizeof(a.id));
     c->status = CCF_CONNECTOR_AVAILABLE;

@@ -339,4 +339,7 @@ const struct store__backend store__backend_postgres = {
     .fire_schedule = store_pg__fire_schedule,
     .purge_jobs = store_pg__purge_jobs,
     .prune_changes = store_pg__prune_changes,
+    .create_connector_token = store_pg__create_connector_token,
+    .start_job_token = store_pg__start_job_token,
+    .purge_tokens = store_pg__purge_tokens,
 };

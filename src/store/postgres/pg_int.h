@@ -75,6 +75,7 @@ enum pg__q {
     PG__Q_TOKEN_GET,
     PG__Q_TOKEN_PUT,
     PG__Q_TOKEN_PURGE,
+    PG__Q_TOKEN_SET,
     PG__Q_COUNT
 };
 
@@ -167,6 +168,15 @@ int pg__migrate(struct pg__conn *c, unsigned char secret[32]);
 
 /* The connector's status (>= 0), or CCF_ENOTFOUND for this tenant. */
 int pg__connector_status(struct pg__conn *c, const char *tk, const char *id, const char *op);
+/* The transaction body of a create (arg: a struct pg__create), for
+ * tokens.c too. */
+struct pg__create {
+    const char *tk;
+    const struct ccf_connector *in;
+    char id[CCF_CONNECTOR_ID_LEN + 1];
+    int64_t now;
+};
+int pg__create_connector_tx(struct pg__conn *c, void *arg);
 
 /* changes.c: the outbox */
 
@@ -260,5 +270,11 @@ int store_pg__fire_schedule(struct store *s, const struct store_fire *f, struct 
 int store_pg__purge_jobs(struct store *s, int64_t ended_before, struct store_job_ref *out,
                          size_t max);
 int store_pg__prune_changes(struct store *s, int64_t upto, int64_t before);
+int store_pg__create_connector_token(struct store *s, const struct ccf_tenant *t,
+                                     struct ccf_connector *c, const struct store_token *tok);
+int store_pg__start_job_token(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                              const char *environment, const struct store_token *tok,
+                              struct ccf_job *out);
+int store_pg__purge_tokens(struct store *s, int64_t before);
 
 #endif
