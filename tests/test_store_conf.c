@@ -15,15 +15,6 @@
 
 /* What the PostgreSQL backend does not pass yet (docs/DECISIONS.md). */
 static const char *const pg_not_yet[] = {
-    /* a job's statistics: store_put_documents_by, store_delete_documents_by,
-     * store_put_checkpoint_by (and _if with a job), store_list_documents_not_seen */
-    "test_conditional_put_counts",
-    "test_counts_one_batch",
-    "test_counts_dense_and_sparse_batches",
-    "test_repeat_puts_keep_or_move",
-    "test_other_key_resets",
-    "test_unseen_not_found",
-    "test_unseen_pages",
     NULL,
 };
 

@@ -16,6 +16,7 @@
 struct put_checkpoint {
     const char *tk, *connector_id, *data;
     size_t len;
+    const char *job_id; /* counted in its checkpoint_puts; NULL: none */
     int64_t expect, history, version;
 };
 
@@ -105,6 +106,15 @@ static int put_checkpoint_tx(struct pg__conn *c, void *arg)
                       "DELETE FROM checkpoint_versions WHERE connector_id = $1 AND version <= $2",
                       &p, NULL, op)) < 0)
         return rc;
+    /* Counted only once written: a put refused by its condition did nothing. */
+    if (a->job_id) {
+        struct pg__counts n = {.checkpoint_puts = 1};
+        int64_t seq;
+
+        if ((rc = pg__job_seq(c, a->job_id, &seq, op)) < 0 ||
+            (rc = pg__job_count(c, seq, &n, op)) < 0)
+            return rc;
+    }
     a->version = cur + 1;
     return pg__event_insert(c, a->tk, "checkpoint.updated", a->connector_id, NULL,
                             json_pack("{s:I}", "version", (json_int_t)a->version), op);
@@ -119,6 +129,7 @@ int store_pg__put_checkpoint_if(struct store *s, const struct ccf_tenant *t,
                                .connector_id = connector_id,
                                .data = data,
                                .len = len,
+                               .job_id = job_id,
                                .expect = expect,
                                .history = pg__cp_history(s)};
     int rc;
@@ -127,9 +138,6 @@ int store_pg__put_checkpoint_if(struct store *s, const struct ccf_tenant *t,
         return CCF_ENOTFOUND;
     if (expect < STORE_CP_EXISTS || (job_id && !ccf_job_id_valid(job_id)))
         return CCF_EINVAL;
-    /* A job's put counts in its statistics: not here yet (DECISIONS.md). */
-    if (job_id)
-        return store__missing(s, "put_checkpoint_if with a job");
     store__tenant_key(t, tk);
     if ((rc = pg__write(s, put_checkpoint_tx, &a, "put_checkpoint")) < 0)
         return rc;
@@ -142,6 +150,13 @@ int store_pg__put_checkpoint(struct store *s, const struct ccf_tenant *t, const 
                              const char *data, size_t len)
 {
     return store_pg__put_checkpoint_if(s, t, connector_id, NULL, data, len, STORE_CP_ANY, NULL);
+}
+
+int store_pg__put_checkpoint_by(struct store *s, const struct ccf_tenant *t,
+                                const char *connector_id, const char *job_id, const char *data,
+                                size_t len)
+{
+    return store_pg__put_checkpoint_if(s, t, connector_id, job_id, data, len, STORE_CP_ANY, NULL);
 }
 
 int store_pg__get_checkpoint_version(struct store *s, const struct ccf_tenant *t,

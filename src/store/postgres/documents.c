@@ -1,8 +1,8 @@
 /* documents.c: documents in the PostgreSQL backend: batch upsert and
  * delete, each one statement over arrays (one round trip whatever the
  * batch's size) in one transaction, and listing by document_id (COLLATE
- * "C": bytewise). The writes with a job's credentials (statistics, not
- * seen) are not here yet (docs/DECISIONS.md). */
+ * "C": bytewise); a write with a job's credentials counts in its
+ * statistics and marks the documents its job saw (docstats.c). */
 #include "store/postgres/pg_int.h"
 
 #include <stdlib.h>
@@ -49,50 +49,101 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Document writes of one connector take turns (a transaction-level lock
+ * on the connector's id), so that a batch's counts (added, updated,
+ * unchanged) are read against what it then overwrites, as under SQLite's
+ * one writer. Other connectors' writes do not wait. */
+static int lock_documents(struct pg__conn *c, const char *connector_id, const char *op)
+{
+    struct pg__params p = {0};
+
+    pg__p_text(&p, connector_id);
+    return pg__run(c, PG__Q_DOC_LOCK, "SELECT pg_advisory_xact_lock(hashtextextended($1, 6513923))",
+                   &p, NULL, op);
+}
+
 struct put_docs {
     const char *tk, *connector_id;
+    const char *job_id;     /* NULL: an operator's key */
     const char *ids, *sums; /* array literals */
     int64_t now;
 };
+
+/* The batch's added, updated and unchanged against the stored checksums. */
+static int classify(struct pg__conn *c, const struct put_docs *a, struct pg__counts *n,
+                    const char *op)
+{
+    struct pg__params p = {0};
+    PGresult *r;
+    int rc;
+
+    pg__p_text(&p, a->connector_id);
+    pg__p_text(&p, a->ids);
+    pg__p_text(&p, a->sums);
+    if ((rc = pg__run(c, PG__Q_DOC_COUNT,
+                      "SELECT count(*) FILTER (WHERE d.document_id IS NULL), "
+                      "count(*) FILTER (WHERE d.checksum <> i.s), "
+                      "count(*) FILTER (WHERE d.checksum = i.s) "
+                      "FROM unnest($2::text[], $3::text[]) AS i(id, s) LEFT JOIN documents d "
+                      "ON d.connector_id = $1 AND d.document_id = i.id",
+                      &p, &r, op)) < 0)
+        return rc;
+    n->added = pg__int(r, 0, 0);
+    n->updated = pg__int(r, 0, 1);
+    n->unchanged = pg__int(r, 0, 2);
+    PQclear(r);
+    return 0;
+}
 
 static int put_docs_tx(struct pg__conn *c, void *arg)
 {
     const struct put_docs *a = arg;
     const char *op = "put_documents";
+    struct pg__counts n = {0};
     struct pg__params p = {0};
+    int64_t seq = 0;
     int rc;
 
-    if ((rc = pg__connector_status(c, a->tk, a->connector_id, op)) < 0)
+    if ((rc = pg__connector_status(c, a->tk, a->connector_id, op)) < 0 ||
+        (rc = lock_documents(c, a->connector_id, op)) < 0 ||
+        (a->job_id &&
+         ((rc = pg__job_seq(c, a->job_id, &seq, op)) < 0 || (rc = classify(c, a, &n, op)) < 0)))
         return rc;
     pg__p_text(&p, a->connector_id);
     pg__p_text(&p, a->ids);
     pg__p_text(&p, a->sums);
     pg__p_int(&p, a->now);
-    /* Sorted by id: rows are locked in one order, so two batches that
-     * share ids wait for each other instead of deadlocking. An operator's
-     * put was seen by no job (last_job NULL). */
-    return pg__run(c, PG__Q_DOC_PUT,
-                   "INSERT INTO documents (connector_id, document_id, checksum, created_at, "
-                   "updated_at, last_job) "
-                   "SELECT $1, d, s, $4, $4, NULL FROM unnest($2::text[], $3::text[]) AS t(d, s) "
-                   "ORDER BY d COLLATE \"C\" "
-                   "ON CONFLICT (connector_id, document_id) DO UPDATE SET "
-                   "checksum = excluded.checksum, updated_at = excluded.updated_at, "
-                   "last_job = excluded.last_job",
-                   &p, NULL, op);
+    pg__p_time(&p, seq); /* an operator's put was seen by no job: NULL */
+    /* Sorted by id: rows are locked in one order. */
+    if ((rc = pg__run(c, PG__Q_DOC_PUT,
+                      "INSERT INTO documents (connector_id, document_id, checksum, created_at, "
+                      "updated_at, last_job) "
+                      "SELECT $1, d, s, $4, $4, $5 FROM unnest($2::text[], $3::text[]) AS t(d, s) "
+                      "ORDER BY d COLLATE \"C\" "
+                      "ON CONFLICT (connector_id, document_id) DO UPDATE SET "
+                      "checksum = excluded.checksum, updated_at = excluded.updated_at, "
+                      "last_job = excluded.last_job",
+                      &p, NULL, op)) < 0)
+        return rc;
+    /* An operator's put counts nowhere. */
+    return a->job_id ? pg__job_count(c, seq, &n, op) : 0;
 }
 
-int store_pg__put_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                            const struct ccf_document *docs, size_t n)
+int store_pg__put_documents_by(struct store *s, const struct ccf_tenant *t,
+                               const char *connector_id, const char *job_id,
+                               const struct ccf_document *docs, size_t n)
 {
     char tk[STORE__TENANT_KEY_MAX];
-    struct put_docs a = {.tk = tk, .connector_id = connector_id, .now = ccf_now_us()};
+    struct put_docs a = {
+        .tk = tk, .connector_id = connector_id, .job_id = job_id, .now = ccf_now_us()};
     const char **ids = NULL, **sums = NULL;
     char *id_lit = NULL, *sum_lit = NULL;
     int rc = CCF_EINVAL;
 
     if (!ccf_connector_id_valid(connector_id))
         return CCF_ENOTFOUND;
+    if (job_id && !ccf_job_id_valid(job_id))
+        return CCF_EINVAL;
     for (size_t i = 0; i < n; i++) {
         if (!docs[i].id || !docs[i].checksum)
             return CCF_EINVAL;
@@ -103,7 +154,7 @@ int store_pg__put_documents(struct store *s, const struct ccf_tenant *t, const c
     for (size_t i = 0; i < n; i++)
         ids[i] = docs[i].id;
     /* The API refuses duplicates; an upsert of two rows with one key in
-     * one statement would fail, so refuse them here too. */
+     * one statement would fail, and the counts rely on their absence. */
     qsort(ids, n, sizeof(*ids), cmp_str);
     for (size_t i = 1; i < n; i++) {
         if (strcmp(ids[i - 1], ids[i]) == 0)
@@ -126,37 +177,58 @@ out:
     return rc;
 }
 
+int store_pg__put_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                            const struct ccf_document *docs, size_t n)
+{
+    return store_pg__put_documents_by(s, t, connector_id, NULL, docs, n);
+}
+
 struct delete_docs {
-    const char *tk, *connector_id, *ids;
+    const char *tk, *connector_id, *job_id, *ids;
 };
 
 static int delete_docs_tx(struct pg__conn *c, void *arg)
 {
     const struct delete_docs *a = arg;
     const char *op = "delete_documents";
+    struct pg__counts n = {0};
     struct pg__params p = {0};
+    PGresult *r;
+    int64_t seq;
     int rc;
 
-    if ((rc = pg__connector_status(c, a->tk, a->connector_id, op)) < 0)
+    if ((rc = pg__connector_status(c, a->tk, a->connector_id, op)) < 0 ||
+        (rc = lock_documents(c, a->connector_id, op)) < 0)
         return rc;
     pg__p_text(&p, a->connector_id);
     pg__p_text(&p, a->ids);
-    return pg__run(c, PG__Q_DOC_DELETE,
-                   "DELETE FROM documents WHERE connector_id = $1 "
-                   "AND document_id = ANY ($2::text[])",
-                   &p, NULL, op);
+    if ((rc = pg__run(c, PG__Q_DOC_DELETE,
+                      "DELETE FROM documents WHERE connector_id = $1 "
+                      "AND document_id = ANY ($2::text[])",
+                      &p, &r, op)) < 0)
+        return rc;
+    n.deleted = pg__changed(r); /* only ids that existed */
+    PQclear(r);
+    if (!a->job_id)
+        return 0;
+    if ((rc = pg__job_seq(c, a->job_id, &seq, op)) < 0)
+        return rc;
+    return pg__job_count(c, seq, &n, op);
 }
 
-int store_pg__delete_documents(struct store *s, const struct ccf_tenant *t,
-                               const char *connector_id, const char *const *ids, size_t n)
+int store_pg__delete_documents_by(struct store *s, const struct ccf_tenant *t,
+                                  const char *connector_id, const char *job_id,
+                                  const char *const *ids, size_t n)
 {
     char tk[STORE__TENANT_KEY_MAX];
-    struct delete_docs a = {.tk = tk, .connector_id = connector_id};
+    struct delete_docs a = {.tk = tk, .connector_id = connector_id, .job_id = job_id};
     char *lit;
     int rc;
 
     if (!ccf_connector_id_valid(connector_id))
         return CCF_ENOTFOUND;
+    if (job_id && !ccf_job_id_valid(job_id))
+        return CCF_EINVAL;
     for (size_t i = 0; i < n; i++) {
         if (!ids[i])
             return CCF_EINVAL;
@@ -168,6 +240,12 @@ int store_pg__delete_documents(struct store *s, const struct ccf_tenant *t,
     rc = pg__write(s, delete_docs_tx, &a, "delete_documents");
     free(lit);
     return rc;
+}
+
+int store_pg__delete_documents(struct store *s, const struct ccf_tenant *t,
+                               const char *connector_id, const char *const *ids, size_t n)
+{
+    return store_pg__delete_documents_by(s, t, connector_id, NULL, ids, n);
 }
 
 int store_pg__list_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,

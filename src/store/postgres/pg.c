@@ -342,4 +342,8 @@ const struct store__backend store__backend_postgres = {
     .create_connector_token = store_pg__create_connector_token,
     .start_job_token = store_pg__start_job_token,
     .purge_tokens = store_pg__purge_tokens,
+    .put_documents_by = store_pg__put_documents_by,
+    .delete_documents_by = store_pg__delete_documents_by,
+    .put_checkpoint_by = store_pg__put_checkpoint_by,
+    .list_documents_not_seen = store_pg__list_documents_not_seen,
 };

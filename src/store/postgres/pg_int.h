@@ -76,6 +76,12 @@ enum pg__q {
     PG__Q_TOKEN_PUT,
     PG__Q_TOKEN_PURGE,
     PG__Q_TOKEN_SET,
+    PG__Q_STATS_SEQ,
+    PG__Q_STATS_ADD,
+    PG__Q_UNSEEN_JOB,
+    PG__Q_UNSEEN_LIST,
+    PG__Q_DOC_LOCK,
+    PG__Q_DOC_COUNT,
     PG__Q_COUNT
 };
 
@@ -192,6 +198,18 @@ int pg__event_connector(struct pg__conn *c, const char *tk, const char *type,
 int pg__event_insert(struct pg__conn *c, const char *tk, const char *type, const char *connector_id,
                      const char *job_id, json_t *detail, const char *op);
 
+/* docstats.c */
+
+/* Counts of one write, added to its job's stats. */
+struct pg__counts {
+    int64_t added, updated, unchanged, deleted, checkpoint_puts;
+};
+/* The seq that names job_id in documents.last_job, its job_stats row made
+ * on first use (in the open transaction). CCF_EIO if the job is gone. */
+int pg__job_seq(struct pg__conn *c, const char *job_id, int64_t *seq, const char *op);
+/* Adds n to the stats of the job with seq, in the open transaction. */
+int pg__job_count(struct pg__conn *c, int64_t seq, const struct pg__counts *n, const char *op);
+
 /* jobs.c */
 
 /* In the open transaction: a fresh id into j->id, the connector
@@ -276,5 +294,18 @@ int store_pg__start_job_token(struct store *s, const struct ccf_tenant *t, const
                               const char *environment, const struct store_token *tok,
                               struct ccf_job *out);
 int store_pg__purge_tokens(struct store *s, int64_t before);
+int store_pg__put_documents_by(struct store *s, const struct ccf_tenant *t,
+                               const char *connector_id, const char *job_id,
+                               const struct ccf_document *docs, size_t n);
+int store_pg__delete_documents_by(struct store *s, const struct ccf_tenant *t,
+                                  const char *connector_id, const char *job_id,
+                                  const char *const *ids, size_t n);
+int store_pg__put_checkpoint_by(struct store *s, const struct ccf_tenant *t,
+                                const char *connector_id, const char *job_id, const char *data,
+                                size_t len);
+int store_pg__list_documents_not_seen(struct store *s, const struct ccf_tenant *t,
+                                      const char *connector_id, const char *job_id,
+                                      const struct store_page *p, store_document_fn visit,
+                                      void *ctx, char **next);
 
 #endif
