@@ -93,8 +93,12 @@ static const struct config_key keys[] = {
      ")",
      NULL, UINT_SLOT(write_threads, 0, THREADS_MAX, NULL)},
     {"store", "BACKEND",
-     "sqlite: DATA_DIR/ccf.db (default); postgresql://... is not complete yet and refused",
+     "sqlite: DATA_DIR/ccf.db (default); postgresql://USER@HOST:PORT/DB: experimental, only "
+     "with store-experimental",
      set_store, SHOW_STRP(store), .secret = true},
+    {"store-experimental", NULL,
+     "accept store = postgresql://... although not every service test passes on it yet", NULL,
+     BOOL_SLOT(store_experimental, NULL)},
     {"synchronous", "MODE", "FULL, NORMAL or OFF (default FULL)", set_synchronous,
      SHOW_CHARS(synchronous)},
     {"connection-limit", "N", "most open connections (default 1024)", NULL,
@@ -288,19 +292,12 @@ static int set_synchronous(struct server_config *c, const char *v, char *err, si
     return fail(err, n, "expected FULL, NORMAL or OFF");
 }
 
-/* The PostgreSQL backend (store/postgres/) passes only part of the store
- * conformance suite: until it passes all of it and the service tests,
- * ccfd refuses it rather than serve with operations that fail
- * (docs/DECISIONS.md lists what is missing). The message never repeats v:
- * a URI may hold a password. */
+/* sqlite, or a libpq URI (checked with store-experimental in check()).
+ * The message never repeats v: a URI may hold a password. */
 static int set_store(struct server_config *c, const char *v, char *err, size_t n)
 {
-    if (strncmp(v, "postgresql://", 13) == 0 || strncmp(v, "postgres://", 11) == 0)
-        return fail(err, n,
-                    "the PostgreSQL store is not complete yet (issue 15; docs/DECISIONS.md "
-                    "lists what it lacks); use sqlite");
-    if (strcmp(v, "sqlite") != 0 || !store_url_valid(v))
-        return fail(err, n, "expected sqlite");
+    if (!store_url_valid(v) || v[0] == '\0' || strpbrk(v, " \t\r\n"))
+        return fail(err, n, "expected sqlite or postgresql://USER@HOST:PORT/DB");
     free(c->store);
     c->store = ccf_xstrdup(v);
     return 0;
@@ -780,6 +777,15 @@ static int apply_flag(struct server_config *c, const struct flag *f)
 /* Rules that involve more than one key. */
 static int check(const struct server_config *c)
 {
+    /* The PostgreSQL backend passes the store conformance suite but not yet
+     * every service test (docs/DECISIONS.md): ccfd takes it only when told
+     * so. */
+    if (strcmp(c->store, "sqlite") != 0 && !c->store_experimental) {
+        fprintf(stderr, "ccfd: store: the PostgreSQL store is experimental (issue 15; "
+                        "docs/DECISIONS.md says what it lacks); pass --store-experimental to "
+                        "use it anyway, or use sqlite\n");
+        return CCF_EINVAL;
+    }
     if (!c->tls_cert != !c->tls_key) {
         fprintf(stderr, "ccfd: %s: HTTPS needs both tls-cert and tls-key\n",
                 c->tls_cert ? "tls-cert" : "tls-key");
