@@ -172,6 +172,27 @@ static int begin(struct store_pg *s, struct pg__conn *c, const char *op)
     return rc;
 }
 
+/* Set while this thread runs a transaction body of this store: a write
+ * from inside the body runs in that transaction, on its connection, in a
+ * savepoint of its own (as group.c does for SQLite), instead of taking a
+ * second connection whose commit would not be atomic with the body's and
+ * could wait on the body's own locks. */
+static _Thread_local struct store *tx_store;
+static _Thread_local struct pg__conn *tx_conn;
+
+static int nested(struct pg__conn *c, pg__tx_fn fn, void *arg, const char *op)
+{
+    int rc, err;
+
+    if ((rc = pg__exec(c, "SAVEPOINT w", op)) < 0)
+        return rc;
+    rc = fn(c, arg);
+    if ((rc < 0 && (err = pg__exec(c, "ROLLBACK TO SAVEPOINT w", op)) < 0) ||
+        (err = pg__exec(c, "RELEASE SAVEPOINT w", op)) < 0)
+        return err;
+    return rc;
+}
+
 int pg__write(struct store *base, pg__tx_fn fn, void *arg, const char *op)
 {
     struct store_pg *s = pgs(base);
@@ -180,12 +201,18 @@ int pg__write(struct store *base, pg__tx_fn fn, void *arg, const char *op)
     int64_t t0 = ccf_mono_us();
     int rc, result;
 
+    if (tx_store == base && tx_conn)
+        return nested(tx_conn, fn, arg, op);
     if ((rc = pg__get(base, &c)) < 0)
         return rc;
     if ((rc = begin(s, c, op)) < 0)
         goto out;
     c->changes_pending = c->events_pending = false;
+    tx_store = base;
+    tx_conn = c;
     result = fn(c, arg);
+    tx_store = NULL;
+    tx_conn = NULL;
     if (result < 0) {
         if (c->db && PQtransactionStatus(c->db) != PQTRANS_IDLE)
             (void)pg__exec(c, "ROLLBACK", op);

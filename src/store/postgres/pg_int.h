@@ -111,7 +111,9 @@ void pg__put(struct store *s, struct pg__conn *c);
  * ccf_err rolls back; 0 or more commits and is returned. */
 typedef int (*pg__tx_fn)(struct pg__conn *c, void *arg);
 /* Runs fn in a transaction of its own on a pooled connection, then the
- * store's hooks if it wrote change or event rows. */
+ * store's hooks if it wrote change or event rows. Inside a body (the same
+ * thread, the same store) it runs fn at once, in that body's transaction,
+ * in a savepoint of its own. */
 int pg__write(struct store *s, pg__tx_fn fn, void *arg, const char *op);
 
 /* exec.c */
