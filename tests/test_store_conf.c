@@ -33,8 +33,10 @@ static bool listed(const char *const *list, const char *name)
     return false;
 }
 
-/* Every case, once; the cases of `pending` replaced by a skip. */
-static struct CMUnitTest *all_cases(const char *const *pending, size_t *n)
+/* Every case, once, the cases of `pending` replaced by a skip, then the
+ * backend's own cases (own[0..own_n)). */
+static struct CMUnitTest *all_cases(const char *const *pending, const struct CMUnitTest *own,
+                                    size_t own_n, size_t *n)
 {
     const struct CMUnitTest *areas[] = {conf_connectors, conf_jobs,        conf_data,    conf_ckpt,
                                         conf_schedules,  conf_maintenance, conf_docstats};
@@ -46,7 +48,7 @@ static struct CMUnitTest *all_cases(const char *const *pending, size_t *n)
 
     for (size_t a = 0; a < nareas; a++)
         total += counts[a];
-    v = calloc(total, sizeof(*v));
+    v = calloc(total + own_n, sizeof(*v));
     if (!v)
         abort();
     for (size_t a = 0; a < nareas; a++) {
@@ -60,7 +62,9 @@ static struct CMUnitTest *all_cases(const char *const *pending, size_t *n)
             k++;
         }
     }
-    *n = total;
+    for (size_t i = 0; i < own_n; i++)
+        v[k++] = own[i];
+    *n = k;
     return v;
 }
 
@@ -70,11 +74,11 @@ int main(void)
     struct CMUnitTest *cases;
     int failed;
 
-    cases = all_cases(NULL, &n);
+    cases = all_cases(NULL, NULL, 0, &n);
     failed = _cmocka_run_group_tests("store conformance: sqlite", cases, n, conf_group_setup_sqlite,
                                      NULL);
     free(cases);
-    cases = all_cases(pg_not_yet, &n);
+    cases = all_cases(pg_not_yet, conf_pg_only, conf_pg_only_n, &n);
     failed += _cmocka_run_group_tests("store conformance: postgresql", cases, n,
                                       conf_group_setup_pg, conf_group_teardown_pg);
     free(cases);
