@@ -135,6 +135,67 @@ static void test_history_trimmed_and_paged(void **state)
     assert_int_equal(l.n, 0);
 }
 
+/* Conditional puts racing on one checkpoint: of the writers that expect
+ * the same version, exactly one wins each round, the others get
+ * CCF_EPRECOND, and the versions go up by one a round (none is lost, none
+ * written twice). */
+#define CP_RACERS 8
+
+struct cp_race {
+    struct store *s;
+    const struct ccf_tenant *t;
+    const char *cid;
+    int64_t expect;
+    pthread_barrier_t *bar;
+    int rc;
+    int64_t version;
+};
+
+static void *cp_race_put(void *arg)
+{
+    struct cp_race *r = arg;
+
+    pthread_barrier_wait(r->bar);
+    r->rc = store_put_checkpoint_if(r->s, r->t, r->cid, NULL, "x", 1, r->expect, &r->version);
+    return NULL;
+}
+
+static void test_conditional_put_race(void **state)
+{
+    struct conf *f = *state;
+    char cid[CCF_CONNECTOR_ID_LEN + 1];
+    struct cp_race r[CP_RACERS];
+    pthread_t th[CP_RACERS];
+    pthread_barrier_t bar;
+    struct ccf_checkpoint cp;
+
+    k_connector(f, &f->t1, cid);
+    for (int64_t round = 0; round < 3; round++) {
+        int won = 0;
+
+        pthread_barrier_init(&bar, NULL, CP_RACERS);
+        for (int i = 0; i < CP_RACERS; i++) {
+            r[i] =
+                (struct cp_race){.s = f->s, .t = &f->t1, .cid = cid, .expect = round, .bar = &bar};
+            assert_int_equal(pthread_create(&th[i], NULL, cp_race_put, &r[i]), 0);
+        }
+        for (int i = 0; i < CP_RACERS; i++) {
+            pthread_join(th[i], NULL);
+            if (r[i].rc == 0) {
+                won++;
+                assert_int_equal(r[i].version, round + 1);
+            } else {
+                assert_int_equal(r[i].rc, CCF_EPRECOND);
+            }
+        }
+        pthread_barrier_destroy(&bar);
+        assert_int_equal(won, 1);
+    }
+    assert_int_equal(store_get_checkpoint(f->s, &f->t1, cid, &cp), 0);
+    assert_int_equal(cp.version, 3);
+    ccf_checkpoint_clear(&cp);
+}
+
 static void test_conditions(void **state)
 {
     struct conf *f = *state;
@@ -371,6 +432,7 @@ const struct CMUnitTest conf_ckpt[] = {
     cmocka_unit_test_setup_teardown(test_versions_count_and_restart, conf_setup, conf_teardown),
     cmocka_unit_test_setup_teardown(test_history_trimmed_and_paged, conf_setup_h3, conf_teardown),
     cmocka_unit_test_setup_teardown(test_conditions, conf_setup, conf_teardown),
+    cmocka_unit_test_setup_teardown(test_conditional_put_race, conf_setup, conf_teardown),
     cmocka_unit_test_setup_teardown(test_create_tokens, conf_setup, conf_teardown),
     cmocka_unit_test_setup_teardown(test_start_tokens, conf_setup, conf_teardown),
     cmocka_unit_test_setup_teardown(test_token_race, conf_setup, conf_teardown),

@@ -21,8 +21,12 @@ struct put_checkpoint {
 };
 
 /* The current version (0 when there is no checkpoint), or CCF_ENOTFOUND
- * when the connector is not this tenant's. lock: take the connector's row
- * until the end of the transaction. */
+ * when the connector is not this tenant's. lock: first take the
+ * connector's row until the end of the transaction, then read the version
+ * in a statement of its own: under READ COMMITTED a statement that waited
+ * for the lock still reads from the snapshot it began with, and would miss
+ * the version the other put just committed (a checkpoint put does not
+ * change the connector's row, so no re-check would see it either). */
 static int current_version(struct pg__conn *c, const char *tk, const char *connector_id, bool lock,
                            int64_t *out, const char *op)
 {
@@ -32,16 +36,21 @@ static int current_version(struct pg__conn *c, const char *tk, const char *conne
 
     pg__p_text(&p, connector_id);
     pg__p_text(&p, tk);
-    rc = lock ? pg__run(c, PG__Q_CP_CURRENT,
-                        "SELECT k.version FROM connectors c LEFT JOIN checkpoints k "
-                        "ON k.connector_id = c.id WHERE c.id = $1 AND c.tenant = $2 "
-                        "FOR NO KEY UPDATE OF c",
-                        &p, &r, op)
-              : pg__run(c, PG__Q_CP_GET,
-                        "SELECT k.version FROM connectors c LEFT JOIN checkpoints k "
-                        "ON k.connector_id = c.id WHERE c.id = $1 AND c.tenant = $2",
-                        &p, &r, op);
-    if (rc < 0)
+    if (lock) {
+        if ((rc = pg__run(c, PG__Q_CP_LOCK,
+                          "SELECT 1 FROM connectors WHERE id = $1 AND tenant = $2 "
+                          "FOR NO KEY UPDATE",
+                          &p, &r, op)) < 0)
+            return rc;
+        rc = PQntuples(r) == 1 ? 0 : CCF_ENOTFOUND;
+        PQclear(r);
+        if (rc < 0)
+            return rc;
+    }
+    if ((rc = pg__run(c, PG__Q_CP_CURRENT,
+                      "SELECT k.version FROM connectors c LEFT JOIN checkpoints k "
+                      "ON k.connector_id = c.id WHERE c.id = $1 AND c.tenant = $2",
+                      &p, &r, op)) < 0)
         return rc;
     rc = PQntuples(r) == 1 ? 0 : CCF_ENOTFOUND;
     if (rc == 0)

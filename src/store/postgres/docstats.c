@@ -32,7 +32,18 @@ int pg__job_seq(struct pg__conn *c, const char *job_id, int64_t *seq, const char
                       "SELECT seq FROM job_stats WHERE job_id = $1",
                       &p, &r, op)) < 0)
         return rc;
-    rc = PQntuples(r) >= 1 ? 0 : CCF_EIO;
+    rc = PQntuples(r) >= 1 ? 0 : 1;
+    if (rc == 0)
+        *seq = pg__int(r, 0, 0);
+    PQclear(r);
+    if (rc == 0)
+        return 0;
+    /* Another transaction made the row while the insert waited for it: the
+     * statement's snapshot is older than that commit; a new one sees it. */
+    if ((rc = pg__run(c, PG__Q_STATS_SEQ2, "SELECT seq FROM job_stats WHERE job_id = $1", &p, &r,
+                      op)) < 0)
+        return rc;
+    rc = PQntuples(r) == 1 ? 0 : CCF_EIO;
     if (rc == 0)
         *seq = pg__int(r, 0, 0);
     PQclear(r);
