@@ -82,12 +82,14 @@ int pg__fail(struct pg__conn *c, PGresult *r, const char *event, const char *op)
     rc = pg__map(c, r);
     if (!c->db || PQstatus(c->db) != CONNECTION_OK)
         c->broken = true;
-    CCF_LOG_ERROR(event, CCF_KV_STR("op", op), CCF_KV_STR("sqlstate", state ? state : ""),
-                  CCF_KV_STR("pg_error", msg ? msg : "no connection"),
-                  CCF_KV_STR("hint", rc == CCF_EUNAVAIL
-                                         ? "the database is unreachable or busy; clients get 503 "
-                                           "and ccfd reconnects by itself"
-                                         : ""));
+    if (rc == CCF_EUNAVAIL)
+        CCF_LOG_ERROR(event, CCF_KV_STR("op", op), CCF_KV_STR("sqlstate", state ? state : ""),
+                      CCF_KV_STR("pg_error", msg ? msg : "no connection"),
+                      CCF_KV_STR("hint", "the database is unreachable or busy; clients get 503 "
+                                         "and ccfd reconnects by itself"));
+    else
+        CCF_LOG_ERROR(event, CCF_KV_STR("op", op), CCF_KV_STR("sqlstate", state ? state : ""),
+                      CCF_KV_STR("pg_error", msg ? msg : "no connection"));
     return rc;
 }
 
