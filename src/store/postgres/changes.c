@@ -22,6 +22,12 @@
 #define OUTBOX_LOCK "6513922"
 #define PRUNED_KEY  "events_pruned_upto"
 
+int pg__outbox_lock(struct pg__conn *c, const char *op)
+{
+    return pg__run(c, PG__Q_OUTBOX_LOCK, "SELECT pg_advisory_xact_lock(" OUTBOX_LOCK ")", NULL,
+                   NULL, op);
+}
+
 static int insert_row(struct pg__conn *c, const char *tk, const char *connector_id,
                       const char *job_id, int old_status, int new_status, int64_t at,
                       const char *type, const char *detail, const char *op)
@@ -29,8 +35,7 @@ static int insert_row(struct pg__conn *c, const char *tk, const char *connector_
     struct pg__params p = {0};
     int rc;
 
-    if ((rc = pg__run(c, PG__Q_OUTBOX_LOCK, "SELECT pg_advisory_xact_lock(" OUTBOX_LOCK ")", NULL,
-                      NULL, op)) < 0)
+    if ((rc = pg__outbox_lock(c, op)) < 0)
         return rc;
     pg__p_text(&p, tk);
     pg__p_text(&p, connector_id);

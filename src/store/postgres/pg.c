@@ -113,6 +113,17 @@ static struct pg__conn *free_slot(struct store_pg *s)
     return idle;
 }
 
+/* Set while this thread runs a transaction body of this store: a write
+ * from inside the body runs in that transaction, on its connection, in a
+ * savepoint of its own (as group.c does for SQLite), instead of taking a
+ * second connection whose commit would not be atomic with the body's and
+ * could wait on the body's own locks; a read from inside the body uses
+ * that connection too: it sees the body's writes, and a body never waits
+ * for a second connection of the pool (all of them could be held by
+ * bodies waiting so). */
+static _Thread_local struct store *tx_store;
+static _Thread_local struct pg__conn *tx_conn;
+
 int pg__get(struct store *base, struct pg__conn **out)
 {
     struct store_pg *s = pgs(base);
@@ -120,6 +131,10 @@ int pg__get(struct store *base, struct pg__conn **out)
     struct timespec ts;
     int rc = 0;
 
+    if (tx_store == base && tx_conn) {
+        *out = tx_conn;
+        return 0;
+    }
     if ((rc = deadline(&ts, s->wait_ms)) < 0)
         return rc;
     pthread_mutex_lock(&s->mu);
@@ -148,6 +163,8 @@ void pg__put(struct store *base, struct pg__conn *c)
 {
     struct store_pg *s = pgs(base);
 
+    if (c == tx_conn && tx_store == base)
+        return; /* the body's own: it ends with the body */
     /* A connection left inside a transaction (a failed ROLLBACK) is not
      * given to the next caller as it is. */
     if (c->db && PQtransactionStatus(c->db) != PQTRANS_IDLE)
@@ -171,14 +188,6 @@ static int begin(struct store_pg *s, struct pg__conn *c, const char *op)
     }
     return rc;
 }
-
-/* Set while this thread runs a transaction body of this store: a write
- * from inside the body runs in that transaction, on its connection, in a
- * savepoint of its own (as group.c does for SQLite), instead of taking a
- * second connection whose commit would not be atomic with the body's and
- * could wait on the body's own locks. */
-static _Thread_local struct store *tx_store;
-static _Thread_local struct pg__conn *tx_conn;
 
 static int nested(struct pg__conn *c, pg__tx_fn fn, void *arg, const char *op)
 {

@@ -189,6 +189,11 @@ int pg__create_connector_tx(struct pg__conn *c, void *arg);
 
 /* changes.c: the outbox */
 
+/* Takes the lock every writer of a seq-ordered log (the outbox, the audit
+ * log) holds from drawing its seq to its commit, so that seq order is
+ * commit order. */
+int pg__outbox_lock(struct pg__conn *c, const char *op);
+
 /* Writes one outbox row for job j, now in j->status (old_status -1 for its
  * insert), in the open transaction: the orchestrator's change and the
  * tenant's job.* event with the job as its detail. */
