@@ -5,7 +5,11 @@
 # and stop by the server's pidfile (DIR/data/postmaster.pid), never by
 # process name: other clusters, and other engineers' servers, may run here.
 #
-#   scripts/pg-cluster.sh start DIR   # prints the env lines below
+#   scripts/pg-cluster.sh start DIR [OWNER_PID]
+#                                     # prints the env lines below; with
+#                                     # OWNER_PID, a watcher stops the
+#                                     # cluster when that process is gone
+#                                     # (a test killed before its teardown)
 #   scripts/pg-cluster.sh env DIR     # PGHOST=127.0.0.1 PGPORT=... PGUSER=postgres
 #                                     # CCF_TEST_PG_URL=postgresql://postgres@127.0.0.1:PORT/postgres
 #   scripts/pg-cluster.sh stop DIR    # stops the server and removes DIR
@@ -84,11 +88,27 @@ start() {
     echo "$port" >"$dir/port"
     as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null ||
         die "the server did not start: $(tail -n 5 "$dir/server.log" 2>/dev/null)"
+    if [ -n "${2:-}" ]; then
+        # A process of its own (exec'd): a background subshell would keep
+        # the shell's saved copy of our stdout, and a caller reading it to
+        # the end (popen) would wait for the watcher.
+        "$0" __watch "$dir" "$2" </dev/null >/dev/null 2>&1 &
+    fi
     print_env "$dir"
 }
 
-# The postmaster's pid is the first line of its pidfile. SIGINT is a fast
-# shutdown: sessions are ended, the data is consistent.
+# Stops the cluster in $1 once process $2 has gone, unless it was stopped
+# before (DIR gone). Polls: the owner is not our child.
+watch() {
+    while kill -0 "$2" 2>/dev/null && [ -d "$1/data" ]; do
+        sleep 1
+    done
+    [ -d "$1/data" ] && stop "$1"
+    return 0
+}
+
+# The postmaster's pid is the first line of its pidfile. SIGQUIT is an
+# immediate shutdown (no checkpoint): the cluster is thrown away with DIR.
 stop() {
     dir=$1
     pidfile="$dir/data/postmaster.pid"
@@ -96,10 +116,10 @@ stop() {
         pid=$(head -n 1 "$pidfile" 2>/dev/null || true)
         case "$pid" in '' | *[!0-9]*) pid="" ;; esac
         if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-            kill -INT "$pid" 2>/dev/null || true
+            kill -QUIT "$pid" 2>/dev/null || true
             i=0
             while kill -0 "$pid" 2>/dev/null && [ $i -lt 300 ]; do
-                sleep 0.1
+                sleep 0.05
                 i=$((i + 1))
             done
             kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
@@ -109,9 +129,14 @@ stop() {
 }
 
 case "${1:-}" in
-start) [ $# -eq 2 ] || die "usage: $0 start DIR"; start "$2" ;;
+start)
+    [ $# -eq 2 ] || [ $# -eq 3 ] || die "usage: $0 start DIR [OWNER_PID]"
+    case "${3:-0}" in '' | *[!0-9]*) die "OWNER_PID must be a pid" ;; esac
+    start "$2" "${3:-}"
+    ;;
 stop) [ $# -eq 2 ] || die "usage: $0 stop DIR"; stop "$2" ;;
 env) [ $# -eq 2 ] || die "usage: $0 env DIR"; print_env "$2" ;;
+__watch) watch "$2" "$3" ;;
 check) msg=$(check) || { echo "$msg"; exit 1; } ;;
-*) die "usage: $0 start|stop|env DIR, or check" ;;
+*) die "usage: $0 start DIR [OWNER_PID] | stop DIR | env DIR | check" ;;
 esac

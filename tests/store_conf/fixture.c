@@ -151,7 +151,9 @@ int conf_group_setup_pg(void **state)
     if (!mkdtemp(pg_dir))
         return -1;
     setenv("PG_CLUSTER_FAST", "1", 1); /* fsync off: durability is not what is tested */
-    snprintf(cmd, sizeof(cmd), "%s start %s", cluster_script(), pg_dir);
+    /* Our pid: the cluster goes with this process even if it dies before
+     * the group's teardown (a crash, a pipe closed on it). */
+    snprintf(cmd, sizeof(cmd), "%s start %s %ld", cluster_script(), pg_dir, (long)getpid());
     if (!(p = popen(cmd, "r")))
         return -1;
     while (fgets(line, sizeof(line), p)) {
