@@ -19,7 +19,7 @@ SYSCONFDIR     ?= /etc
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR    ?= $(PREFIX)/lib/sysusers.d
 
-PKGS    := libmicrohttpd sqlite3 jansson libcrypto inih gnutls glib-2.0 libpq
+PKGS    := libmicrohttpd sqlite3 jansson libcrypto inih gnutls glib-2.0 libpq libcurl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -29,7 +29,7 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -Isrc $(PKG_CFLAGS) -pthread -MMD -MP
 LDLIBS_ALL = $(PKG_LIBS) -pthread $(SAN)
 
-LIB_MODULES := core store api executor orchestrator auth scheduler
+LIB_MODULES := core store api executor orchestrator auth scheduler webhook
 # A backend per folder (store.h, executor.h).
 LIB_SRCS    := $(foreach m,$(LIB_MODULES),$(wildcard src/$(m)/*.c)) \
                $(wildcard src/store/*/*.c) $(wildcard src/executor/*/*.c)
@@ -51,6 +51,14 @@ CLIENT_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard src/client/*.c))
 CLI_OBJS      := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard src/cli/*.c))
 LIBCCF_CLIENT := $(BUILD)/libccf.a
 CCF_CLI       := $(BUILD)/ccf
+
+# The author kit (clients/python): Debian's python3 looks in
+# /usr/lib/python3/dist-packages for packages and in
+# /usr/local/lib/python3.N/dist-packages for local installs.
+PYTHON_N   := $(shell $(PYTHON) -c 'import sys; print("python%d.%d" % sys.version_info[:2])' 2>/dev/null)
+PYTHONDIR  ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/python3/dist-packages,$(PREFIX)/lib/$(PYTHON_N)/dist-packages)
+KIT_FILES  := $(shell cd clients/python 2>/dev/null && find ccf_connector custom_connector_framework \
+                -type f \( -name '*.py' -o -name '*.json' \) | sort)
 
 DATA_DIR ?= ./var
 LISTEN   ?= 127.0.0.1:8787
@@ -95,6 +103,13 @@ bench-docstats-http: deps
 	@$(MAKE) --no-print-directory $(CCFD)
 	$(PYTHON) bench/docstats_http.py --requests 400 $(abspath $(CCFD))
 
+# The author kit as a job: documents/s and peak RSS of a first sync of
+# 100,000 small documents, and of the unchanged second (bench/kit_sync.py).
+.PHONY: bench-kit
+bench-kit: deps
+	@$(MAKE) --no-print-directory all
+	$(PYTHON) bench/kit_sync.py $(BENCH_ARGS) $(abspath $(CCFD))
+
 # The cost of TLS: signed reads over HTTP and HTTPS, same run (docs/PERFORMANCE.md).
 .PHONY: bench-tls
 bench-tls:
@@ -106,6 +121,11 @@ bench-tls:
 .PHONY: bench-backends
 bench-backends: all
 	$(PYTHON) bench/executors.py --ccfd $(abspath $(CCFD)) $(BENCH_ARGS)
+
+# The web console's size in ccfd and its browser test's time (bench/console.py).
+.PHONY: bench-console
+bench-console: all console-deps
+	$(PYTHON) bench/console.py $(BUILD) $(BENCH_ARGS)
 
 bench:
 	@scripts/deps.sh --bench
@@ -128,8 +148,20 @@ $(LIBCCF): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	ar rcs $@ $^
 
-$(CCFD): $(SERVER_OBJS) $(LIBCCF)
-	$(CC) $(SAN) -o $@ $(SERVER_OBJS) $(LIBCCF) $(LDLIBS_ALL)
+# The web console: console/ becomes one generated C table (content-hashed
+# asset names), linked into ccfd; nothing is read from disk at run time.
+CONSOLE_FILES := $(wildcard console/*)
+CONSOLE_OBJ   := $(BUILD)/obj/gen/console_assets.o
+$(BUILD)/gen/console_assets.c: $(CONSOLE_FILES) scripts/embed_console.py
+	@mkdir -p $(dir $@)
+	$(PYTHON) scripts/embed_console.py console $@
+
+$(CONSOLE_OBJ): $(BUILD)/gen/console_assets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(CCFD): $(SERVER_OBJS) $(CONSOLE_OBJ) $(LIBCCF)
+	$(CC) $(SAN) -o $@ $(SERVER_OBJS) $(CONSOLE_OBJ) $(LIBCCF) $(LDLIBS_ALL)
 
 # --as-needed: only the libraries the supervisor's objects use (none).
 $(SUPERVISE): $(BUILD)/obj/src/supervise/main.o $(LIBCCF)
@@ -142,6 +174,12 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBCCF)
 # server/tls.c is not in libccfd.a (the server's objects are not): its test links it.
 $(BUILD)/tests/test_server_tls: $(BUILD)/obj/tests/test_server_tls.o $(BUILD)/obj/src/server/tls.o \
   $(LIBCCF)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL) -lcmocka
+
+# The console's routes and its compiled-in files (server/console.c).
+$(BUILD)/tests/test_console: $(BUILD)/obj/tests/test_console.o $(BUILD)/obj/src/server/console.o \
+  $(CONSOLE_OBJ) $(LIBCCF)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL) -lcmocka
 
@@ -199,8 +237,17 @@ unit: $(UNIT_BINS) $(REPLAY_BINS)
 	for r in $(REPLAY_BINS); do $$r tests/fuzz/corpus/$${r##*/fuzz_} || fail=1; done; \
 	exit $$fail
 
-service: $(CCFD) $(SUPERVISE) $(CCF_CLI)
+service: $(CCFD) $(SUPERVISE) $(CCF_CLI) console-deps
 	CCFD=$(abspath $(CCFD)) CCF_BIN=$(abspath $(CCF_CLI)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/service
+
+# The console's browser tests (tests/console/run.mjs): puppeteer-core, pinned
+# in package-lock.json, installed with npm ci; chromium and node come from
+# Debian (scripts/deps.sh).
+.PHONY: console-deps
+CONSOLE_NODE := tests/console/node_modules/.package-lock.json
+console-deps: $(CONSOLE_NODE)
+$(CONSOLE_NODE): tests/console/package.json tests/console/package-lock.json
+	cd tests/console && npm ci --ignore-scripts --no-audit --no-fund
 
 # make integ: the black-box service tests against a running deployment,
 # CCF_ENDPOINT, signed with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
@@ -234,7 +281,7 @@ VALGRIND = valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indire
 # second a job), not ccfd's; VALGRIND_TESTS="" runs them under valgrind too.
 VALGRIND_TESTS ?= -k "not podman and not slurm"
 valgrind: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all console-deps
 	CCFD=$(abspath $(CCFD)) CCF_BIN=$(abspath $(CCF_CLI)) CCFD_WRAPPER="$(VALGRIND)" \
 	  CCFD_TIMEOUT_SCALE=10 $(PYTHON) -m pytest -q -p no:cacheprovider $(VALGRIND_TESTS) tests/service
 
@@ -258,7 +305,7 @@ fuzz: deps
 	  fuzz-build
 	tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
 
-# Twelve targets: 20 s each keeps CI's whole run under its budget; make fuzz
+# Thirteen targets: 20 s each keeps CI's whole run under its budget; make fuzz
 # runs each for FUZZ_SECONDS (60).
 fuzz-ci:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
@@ -311,6 +358,11 @@ install: all
 	[ -e $(DESTDIR)$(SYSCONFDIR)/ccf/ccfd.conf ] || \
 	  install -m 0644 $(BUILD)/ccfd.conf $(DESTDIR)$(SYSCONFDIR)/ccf/ccfd.conf
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -d $(DESTDIR)$(DOCDIR)/examples
+	install -m 0755 examples/*.py $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 clients/python/README.md $(DESTDIR)$(DOCDIR)/README.kit.md
+	for f in $(KIT_FILES); do \
+	  install -D -m 0644 clients/python/$$f $(DESTDIR)$(PYTHONDIR)/$$f || exit 1; done
 
 clean:
 	rm -rf build

@@ -21,6 +21,9 @@ MODEL_DIR = os.path.join(ROOT, "clients", "botocore", "ccf", API_VERSION)
 SERVICE_PATH = os.path.join(MODEL_DIR, "service-2.json")
 PAGINATORS_PATH = os.path.join(MODEL_DIR, "paginators-1.json")
 OPENAPI_PATH = os.path.join(ROOT, "docs", "openapi.json")
+# The author kit ships the same two files inside its package (clients/python),
+# so that an installed kit needs no AWS_DATA_PATH and no checkout.
+KIT_MODEL_DIR = os.path.join(ROOT, "clients", "python", "ccf_connector", "data", "ccf", API_VERSION)
 
 BASE = "/api/v1/custom-connectors"
 CONNECTOR_PATH = BASE + "/{connector_id}"
@@ -591,6 +594,117 @@ OPERATIONS.append((
     "unknown to the tenant is a 404; a foreign or malformed cursor a 400.", True))
 
 
+# ---- issue 13 (webhooks): CONTRACT-OPS.md, "Webhooks".
+ERRORS.append(("LimitExceededException", 400,
+               "(ext) A per-tenant limit is reached (the 21st webhook); delete one first."))
+WEBHOOKS_PATH = "/api/v1/webhooks"
+WEBHOOK_PATH = WEBHOOKS_PATH + "/{webhook_id}"
+SHAPES.update({
+    "WebhookId": string(15, 15, r"^wh-[0-9a-f]{12}$"),
+    "WebhookUrl": string(1, 2048, doc="(ext) http or https; a host that is or resolves to a "
+                                      "loopback, private, link-local or shared address is a 400 "
+                                      "unless the operator sets webhook-allow-private."),
+    "WebhookEventType": string(enum=EVENT_TYPES + ["*"]),
+    "WebhookEventTypes": {"type": "list", "member": {"shape": "WebhookEventType"}, "min": 1,
+                          "max": 32,
+                          "documentation": "(ext) The types sent; [\"*\"] (the default): all."},
+    "WebhookDescription": string(1, 1000),
+    "WebhookSecret": string(49, 49, r"^whsec_[A-Za-z0-9_-]{43}$",
+                            "(ext) The HMAC-SHA256 key of ccf-signature (the whole string); "
+                            "returned only by the create."),
+    "Webhook": structure({
+        "webhook_id": member("WebhookId"),
+        "url": member("WebhookUrl"),
+        "event_types": member("WebhookEventTypes"),
+        "description": member("WebhookDescription"),
+        "created_at": member("Timestamp"),
+        "secret": member("WebhookSecret", "Only in the create's answer."),
+    }, required=["webhook_id", "url", "event_types", "created_at"]),
+    "WebhookList": {"type": "list", "member": {"shape": "Webhook"}},
+    "DeliveryStatus": string(enum=["PENDING", "DELIVERED", "FAILED"]),
+    "DeliveryAttempts": {"type": "integer", "min": 0},
+    "HttpStatusCode": {"type": "integer", "min": 100, "max": 599},
+    "WebhookDelivery": structure({
+        "event_id": member("EventId"),
+        "type": member("EventType"),
+        "status": member("DeliveryStatus"),
+        "attempts": member("DeliveryAttempts"),
+        "last_attempt_at": member("Timestamp"),
+        "last_status_code": member("HttpStatusCode", "The receiver's last answer, if any."),
+        "last_error": member("DeliveryError"),
+    }, required=["event_id", "type", "status", "attempts"]),
+    "WebhookDeliveryList": {"type": "list", "member": {"shape": "WebhookDelivery"}},
+})
+SHAPES["DeliveryError"] = string(doc="Why the last attempt failed (no 2xx, a timeout, a "
+                                     "refused connection or address).")
+_WH_ID = {"webhook_id": path_id("WebhookId", "webhook_id")}
+OPERATIONS += [
+    ("CreateWebhook", "POST", WEBHOOKS_PATH, 201,
+     {"url": member("WebhookUrl"), "event_types": member("WebhookEventTypes"),
+      "description": member("WebhookDescription"),
+      "client_token": member("ClientToken", idempotencyToken=True)}, ["url"],
+     {"webhook": member("Webhook")}, ["ConflictException", "LimitExceededException"],
+     "(ext) Posts every later event of the tenant (of event_types) to url, in order, signed "
+     "(ccf-signature: t=<unix>,v1=<hex HMAC-SHA256(secret, \"<t>.<body>\")>); at most 20 per "
+     "tenant. The secret is returned only here.", True),
+    ("ListWebhooks", "GET", WEBHOOKS_PATH, 200,
+     {"max_results": query("ConnectorMaxResults", "max_results"),
+      "next_token": query("NextToken", "next_token")}, [],
+     {"webhooks": member("WebhookList"), "next_token": member("NextToken", NO_TOKEN_DOC)},
+     [], "(ext) The tenant's webhooks, oldest first; never their secrets.", True),
+    ("GetWebhook", "GET", WEBHOOK_PATH, 200, dict(_WH_ID), ["webhook_id"],
+     {"webhook": member("Webhook")}, [], "(ext) One webhook, without its secret.", True),
+    ("DeleteWebhook", "DELETE", WEBHOOK_PATH, 204, dict(_WH_ID), ["webhook_id"], None, [],
+     "(ext) Deletes a webhook and its deliveries.", True),
+    ("TestWebhook", "POST", WEBHOOK_PATH + "/test", 202, dict(_WH_ID), ["webhook_id"], {}, [],
+     "(ext) Sends an event of type ping (no connector_id) at once, outside the ordered stream "
+     "and whatever event_types says.", True),
+    ("ListWebhookDeliveries", "GET", WEBHOOK_PATH + "/deliveries", 200,
+     dict(_WH_ID, max_results=query("ConnectorMaxResults", "max_results"),
+          next_token=query("NextToken", "next_token")), ["webhook_id"],
+     {"deliveries": member("WebhookDeliveryList"),
+      "next_token": member("NextToken", NO_TOKEN_DOC)},
+     [], "(ext) The webhook's events since its creation, newest first, with their delivery "
+         "(PENDING with 0 attempts: not tried yet). At least once: receivers deduplicate by "
+         "ccf-event-id.", True),
+]
+PAGINATED["ListWebhooks"] = "webhooks"
+PAGINATED["ListWebhookDeliveries"] = "deliveries"
+# ---- issue 13 (audit): who did what (CONTRACT-OPS.md, "Audit log").
+SHAPES.update({
+    "AuditCursor": string(doc="(ext) A position in the tenant's audit log."),
+    "AuditText": string(),
+    "HttpStatus": {"type": "integer", "min": 100, "max": 599},
+    "AuditMaxResults": {"type": "integer", "min": 1, "max": 1000},
+    "AuditEvent": structure({
+        "time": member("Timestamp"),
+        "request_id": member("AuditText", "The request's x-amzn-RequestId."),
+        "operation": member("AuditText", "The contract's operation name, e.g. CreateCustomConnector "
+                                      "(None: a refused request on no route)."),
+        "access_key_id": member("AuditText", "The key that signed (empty with auth = none)."),
+        "principal": member("AuditText", "key, or job:<job_id> for a job's own credentials."),
+        "source_ip": member("AuditText"),
+        "connector_id": member("ConnectorId", "When the path names one, or the request created it."),
+        "job_id": member("JobId", "When the path names one, or the request created it."),
+        "status": member("HttpStatus", "The HTTP status answered."),
+        "error_type": member("AuditText", "The errorType of a refusal."),
+    }, required=["time", "request_id", "operation", "access_key_id", "principal", "source_ip",
+                 "status"]),
+    "AuditEventList": {"type": "list", "member": {"shape": "AuditEvent"}},
+})
+OPERATIONS.append((
+    "ListAuditEvents", "GET", "/api/v1/audit-events", 200,
+    {"after": query("AuditCursor", "after"),
+     "max_results": query("AuditMaxResults", "max_results")}, [],
+    {"audit_events": member("AuditEventList"),
+     "next_cursor": member("AuditCursor", "Always present; read on from it.")},
+    ["ExpiredCursorException"],
+    "(ext) The tenant's audit records in the order they were written: every state-changing "
+    "request and every refused one (403 of a known key, 409, 429). Kept audit-retention "
+    "seconds; a cursor older than that is a 400 ExpiredCursorException, a foreign or malformed "
+    "one a 400.", True))
+
+
 def botocore_model():
     shapes = copy.deepcopy(SHAPES)
     shapes.update(error_shapes())
@@ -829,6 +943,10 @@ def openapi(model):
 def tag_of(uri):
     if uri.startswith("/api/v1/events"):
         return "events"
+    if uri.startswith("/api/v1/webhooks"):
+        return "webhooks"
+    if uri.startswith("/api/v1/audit-events"):
+        return "audit"
     for t in ("documents", "checkpoint", "jobs"):
         if "/" + t in uri:
             return t
@@ -842,7 +960,9 @@ def dump(obj):
 def main():
     model = botocore_model()
     files = {SERVICE_PATH: dump(model), PAGINATORS_PATH: dump(paginators()),
-             OPENAPI_PATH: dump(openapi(model))}
+             OPENAPI_PATH: dump(openapi(model)),
+             os.path.join(KIT_MODEL_DIR, "service-2.json"): dump(model),
+             os.path.join(KIT_MODEL_DIR, "paginators-1.json"): dump(paginators())}
     stale = []
     for path, text in files.items():
         old = open(path, encoding="utf-8").read() if os.path.exists(path) else None

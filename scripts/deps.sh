@@ -14,6 +14,9 @@ set -eu
 # prometheus: promtool checks the /metrics text (tests/service/test_metrics.py).
 # postgresql libpq-dev: the PostgreSQL store backend (libpq) and its tests'
 # throw-away cluster (scripts/pg-cluster.sh).
+# chromium: the web console's browser tests (tests/console/run.mjs).
+# python3-pip python3-setuptools python3-wheel: `pip install clients/python`,
+# offline, is tested (tests/service/test_kit_install.py).
 PACKAGES="make gcc clang pkg-config libmicrohttpd-dev libsqlite3-dev libjansson-dev
 libssl-dev libinih-dev libcmocka-dev libcurl4-openssl-dev libgnutls28-dev openssl
 libglib2.0-dev
@@ -23,7 +26,12 @@ systemd strace tzdata
 podman runc catatonit busybox-static
 slurm-wlm munge
 prometheus
+chromium
+python3-pip python3-setuptools python3-wheel
 postgresql libpq-dev"
+# chromium, node and npm: the web console's browser tests (tests/console);
+# node 18 or later, Debian 12's nodejs, only where no node is on PATH.
+command -v node >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm"
 if [ "${1:-}" = "--bench" ]; then
     # make bench: wrk drives the HTTP load.
     PACKAGES="$PACKAGES wrk"

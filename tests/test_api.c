@@ -341,6 +341,44 @@ static void test_checkpoint_messages(void **state)
     free(id);
 }
 
+/* Every routed write that answers 2xx or 409 leaves one record, in the
+ * order of the answers; reads, 400s and 404s none; api_operation_of names
+ * a refused request's operation without running it. */
+static void test_audit_records(void **state)
+{
+    struct fixture *f = *state;
+    char path[128], cid[16] = "", jid[17] = "", *id = create(f, "audited");
+    struct store_audit recs[8];
+    int64_t next;
+    int n;
+
+    snprintf(path, sizeof(path), "/api/v1/custom-connectors/%s/jobs", id);
+    assert_int_equal(req(f, "POST", path, NULL, NULL, NULL, NULL), 201);
+    assert_int_equal(req(f, "POST", path, NULL, NULL, NULL, NULL), 409);
+    assert_int_equal(req(f, "GET", path, NULL, NULL, NULL, NULL), 200);
+    assert_int_equal(req(f, "POST", "/api/v1/custom-connectors", NULL, "{}", NULL, NULL), 400);
+    assert_int_equal(
+        req(f, "DELETE", "/api/v1/custom-connectors/cc-000000000000", NULL, NULL, NULL, NULL), 404);
+    assert_int_equal(req(f, "POST", "/api/v1/nowhere", NULL, NULL, NULL, NULL), 404);
+    n = store_read_audit(f->store, &f->tenant, -1, 8, recs, &next);
+    assert_int_equal(n, 3);
+    assert_string_equal(recs[0].operation, "CreateCustomConnector");
+    assert_string_equal(recs[0].connector_id, id);
+    assert_int_equal(recs[0].status, 201);
+    assert_string_equal(recs[0].request_id, "test-request");
+    assert_string_equal(recs[1].operation, "StartCustomConnectorJob");
+    assert_int_equal(strlen(recs[1].job_id), 16);
+    assert_string_equal(recs[2].error_type, "ConflictException");
+    assert_string_equal(recs[2].job_id, "");
+    assert_null(api_operation_of("DELETE", path, cid, jid)); /* a 405 */
+    assert_null(api_operation_of("GET", "/api/v1/nowhere", cid, jid));
+    snprintf(path, sizeof(path), "/api/v1/custom-connectors/%s/jobs/ccj-0123456789ab/stop?x=1", id);
+    assert_string_equal(api_operation_of("POST", path, cid, jid), "StopCustomConnectorJob");
+    assert_string_equal(cid, id);
+    assert_string_equal(jid, "ccj-0123456789ab");
+    free(id);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +389,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pagination_tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_document_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_messages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_records, setup, teardown),
     };
     return cmocka_run_group_tests_name("api", tests, NULL, NULL);
 }

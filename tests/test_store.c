@@ -218,6 +218,37 @@ static void test_migrate_attempts(void **state)
     ccf_job_clear(&j);
 }
 
+/* Migration 10 drops the outbox's AUTOINCREMENT: a file whose sequence is
+ * past its newest row (that row was pruned) keeps it, as a placeholder row
+ * that no tenant reads, so the next seq is past every one handed out. */
+static void test_migration_keeps_the_sequence(void **state)
+{
+    struct fx *f = *state;
+    struct store_event ev[8];
+    struct store_event_query q = {.after = -1, .max = 8};
+    char c1[CCF_CONNECTOR_ID_LEN + 1], c2[CCF_CONNECTOR_ID_LEN + 1], c3[CCF_CONNECTOR_ID_LEN + 1];
+    int64_t next;
+    sqlite3 *db;
+
+    mk_connector(f, &f->t1, "n", c1);
+    mk_connector(f, &f->t1, "n", c2);
+    store_close(f->s);
+    f->s = NULL;
+    store_downgrade(f->path, 9);
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DELETE FROM job_changes WHERE seq = 2", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(store_fx_open(&f->s, f->path, "OFF", 0), 0);
+    mk_connector(f, &f->t1, "n", c3);
+    assert_int_equal(store_read_events(f->s, &f->t1, &q, ev, &next), 2);
+    assert_string_equal(ev[0].connector_id, c1);
+    assert_int_equal(ev[0].seq, 1);
+    assert_string_equal(ev[1].connector_id, c3);
+    assert_int_equal(ev[1].seq, 3);
+    store_events_clear(ev, 2);
+}
+
 /* A thread that used the store is still alive (idle) when store_close runs:
  * store_close closes its connection, and its exit must not close it again. */
 struct idler {
@@ -272,6 +303,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_version_and_wal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_attempts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_keeps_the_sequence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_with_live_threads, setup, teardown),
     };
 

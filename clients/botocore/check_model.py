@@ -23,6 +23,7 @@ from botocore.awsrequest import AWSResponse  # noqa: E402
 
 CID = "cc-0123456789ab"
 JID = "ccj-0123456789ab"
+WID = "wh-0123456789ab"
 C = "/api/v1/custom-connectors"
 
 
@@ -108,9 +109,20 @@ CASES = [
     ("list_events", {"after": "abc", "wait_seconds": 20, "types": "job.failed"},
      "GET", "/api/v1/events", {"after": "abc", "wait_seconds": "20", "types": "job.failed"},
      None),
+    ("create_webhook", {"url": "https://example.com/hook", "event_types": ["job.failed"]},
+     "POST", "/api/v1/webhooks", {},
+     {"url": "https://example.com/hook", "event_types": ["job.failed"]}),
+    ("list_webhooks", {"max_results": 7}, "GET", "/api/v1/webhooks", {"max_results": "7"}, None),
+    ("get_webhook", {"webhook_id": WID}, "GET", "/api/v1/webhooks/" + WID, {}, None),
+    ("delete_webhook", {"webhook_id": WID}, "DELETE", "/api/v1/webhooks/" + WID, {}, None),
+    ("test_webhook", {"webhook_id": WID}, "POST", "/api/v1/webhooks/" + WID + "/test", {}, None),
+    ("list_webhook_deliveries", {"webhook_id": WID, "next_token": "abc"},
+     "GET", "/api/v1/webhooks/" + WID + "/deliveries", {"next_token": "abc"}, None),
+    ("list_audit_events", {"after": "abc", "max_results": 7},
+     "GET", "/api/v1/audit-events", {"after": "abc", "max_results": "7"}, None),
 ]
 # Operations whose client_token botocore fills in by itself (idempotencyToken).
-TOKENED = {"create_custom_connector", "start_custom_connector_job"}
+TOKENED = {"create_custom_connector", "start_custom_connector_job", "create_webhook"}
 
 ERROR_TYPES = {
     "BadRequestException": 400, "MissingAuthenticationTokenException": 403,
@@ -118,7 +130,7 @@ ERROR_TYPES = {
     "AccessDeniedException": 403, "ResourceNotFoundException": 404,
     "MethodNotAllowedException": 405, "ConflictException": 409,
     "PayloadTooLargeException": 413, "UnsupportedMediaTypeException": 415,
-    "ThrottlingException": 429, "InternalServerErrorException": 500,
+    "ThrottlingException": 429, "LimitExceededException": 400, "InternalServerErrorException": 500,
     "ServiceUnavailableException": 503,
 }
 
@@ -144,7 +156,7 @@ def check_requests(c, ok):
         seen.add(c.meta.method_to_api_mapping[name])
     ops = set(c.meta.service_model.operation_names)
     ok(seen == ops, f"every operation built: missing {sorted(ops - seen)}")
-    ok(len(ops) == 20, f"20 operations (14 original + 6 extensions), got {len(ops)}")
+    ok(len(ops) == 27, f"27 operations (14 original + 13 extensions), got {len(ops)}")
 
 
 class FakeRaw:

@@ -24,6 +24,10 @@ int api_create(struct api **out, const struct api_config *cfg)
     a->read_log_ctx = cfg->read_log_ctx;
     a->schedule_changed = cfg->schedule_changed;
     a->schedule_ctx = cfg->schedule_ctx;
+    a->webhook_allow_private = cfg->webhook_allow_private;
+    a->webhooks_changed = cfg->webhooks_changed;
+    a->webhook_ping = cfg->webhook_ping;
+    a->webhook_ctx = cfg->webhook_ctx;
     a->tzdb = cfg->tzdb;
     if (!a->tzdb) {
         if ((rc = ccf_tzdb_open(&a->tzdb, NULL)) < 0) {
@@ -176,6 +180,10 @@ void api__store_fail(struct api__call *call, int err, const char *kind, const ch
         break;
     case CCF_EUNAVAIL:
         api__fail(call, 503, "The store is temporarily unavailable; retry later");
+        break;
+    case CCF_ELIMIT:
+        api_error_typed(call->resp, 400, "LimitExceededException",
+                        "This account has reached its limit of this resource; delete one first");
         break;
     default:
         api__fail(call, 500, "Internal error; report request id %s",

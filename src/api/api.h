@@ -32,6 +32,14 @@ struct api_config {
     void *schedule_ctx;
     api_read_log_fn read_log; /* NULL: the logs operation answers with an empty log */
     void *read_log_ctx;
+    /* Webhooks: whether a URL may name a private address
+     * (webhook-allow-private); the deliverer's wake after a create or a
+     * delete, and its ping for the test operation (must not block; NULL:
+     * no deliverer, the test answers 503). */
+    bool webhook_allow_private;
+    void (*webhooks_changed)(void *ctx);
+    int (*webhook_ping)(void *ctx, const struct ccf_tenant *t, const char *id);
+    void *webhook_ctx;
 };
 
 /* CCF_EIO if the store cannot give its token secret or the zone database
@@ -61,6 +69,10 @@ struct api_request {
     /* The job whose own credentials signed the request (auth's principal),
      * NULL or "" for any other key: its writes count in that job's stats. */
     const char *job_id;
+    /* For the audit record: the signer's access key id ("" or NULL with
+     * auth = none) and the client's address as text. */
+    const char *access_key_id;
+    const char *source_ip;
 };
 
 /* What the transport passes for a conditional header sent twice. */
@@ -93,8 +105,30 @@ struct api_response {
     int wait_seconds;
 };
 
-/* Always fills *resp, with an error response when something fails. */
+/* An event as ListEvents shows it and webhooks receive it: compact JSON,
+ * malloc'd (never NULL). */
+char *api_event_text(const struct store_event *e);
+
+/* Always fills *resp, with an error response when something fails. A
+ * request that can change state (any method but GET and HEAD) runs in one
+ * store transaction with its audit record (store_audited_write), so that
+ * the record of an operation, whatever it is, cannot be forgotten: every
+ * answered 2xx, 403, 409 and 429 of a routed operation is recorded with its
+ * effect, or nothing is kept and the answer is a 5xx. */
 void api_handle(struct api *a, const struct api_request *req, struct api_response *resp);
+
+/* The operation a request would reach (one of api_operation_name's
+ * pointers), or NULL for no route, with the ids its path names ("" when
+ * none): what the transport records for a request refused before the api
+ * runs (a 403 or a 429). Never reads the store. */
+const char *api_operation_of(const char *method, const char *target,
+                             char connector_id[CCF_CONNECTOR_ID_LEN + 1],
+                             char job_id[CCF_JOB_ID_LEN + 1]);
+
+/* Fills rec (but its status and error_type) from a request the transport
+ * refused: tenant, request id, key, principal, address, operation, ids. */
+struct store_audit;
+void api_audit_refused(const struct api_request *req, struct store_audit *rec);
 void api_response_clear(struct api_response *resp);
 
 /* An error response in the contract's shape (used by the transport for 413,

@@ -18,6 +18,10 @@ struct api {
     bool own_tzdb;
     void (*schedule_changed)(void *ctx);
     void *schedule_ctx;
+    bool webhook_allow_private;
+    void (*webhooks_changed)(void *ctx);
+    int (*webhook_ping)(void *ctx, const struct ccf_tenant *t, const char *id);
+    void *webhook_ctx;
 };
 
 #define API__QUERY_MAX 32
@@ -37,10 +41,12 @@ struct api__call {
     const struct ccf_tenant *tenant;
     const char *connector_id; /* from the path, already pattern-checked */
     const char *job_id;
+    const char *webhook_id;
     const char *query_string; /* raw, after the '?' */
     json_t *resp_json;        /* a list response being built by visitors */
     struct api__param query[API__QUERY_MAX];
     size_t nquery;
+    bool wake_scheduler; /* after the commit: api__schedule_changed */
 };
 
 typedef void (*api__op_fn)(struct api__call *call);
@@ -117,6 +123,21 @@ void api__delete_checkpoint(struct api__call *call);
 void api__pause_connector(struct api__call *call);
 void api__resume_connector(struct api__call *call);
 void api__list_events(struct api__call *call);
+void api__create_webhook(struct api__call *call);
+void api__list_webhooks(struct api__call *call);
+void api__get_webhook(struct api__call *call);
+void api__delete_webhook(struct api__call *call);
+void api__test_webhook(struct api__call *call);
+void api__list_deliveries(struct api__call *call);
+
+/* ops_webhooks.c: an event as ListEvents and webhooks show it. */
+json_t *api__event_json(const struct store_event *e);
+void api__list_audit_events(struct api__call *call);
+
+/* audit.c: whether the answer in call->resp is one the audit log records
+ * (write says the method can change state), and the record of it. */
+bool api__audit_recordable(const struct api__call *call, bool write);
+void api__audit_fill(const struct api__call *call, struct store_audit *rec);
 
 /* ops_events.c: the types filter ("a,b", each a known event type) as the
  * store takes it (",a,b,"; *out is the caller's to free). CCF_EINVAL with
@@ -133,6 +154,8 @@ int api__schedule_apply(struct api *a, const json_t *body, struct ccf_connector 
 /* c->next_run_at for c as it is (schedule, state, paused) at now. */
 int api__schedule_next(struct api *a, struct ccf_connector *c, int64_t now);
 /* Wakes the scheduler, if there is one. */
-void api__schedule_changed(struct api *a);
+/* The scheduler is woken once the request's transaction has committed
+ * (before, it would read the store without the change and sleep on). */
+void api__schedule_changed(struct api__call *call);
 
 #endif

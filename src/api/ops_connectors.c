@@ -57,7 +57,7 @@ void api__create_connector(struct api__call *call)
         goto out;
     }
     if (c.schedule)
-        api__schedule_changed(call->api);
+        api__schedule_changed(call);
     memcpy(call->resp->connector_id, c.id, sizeof(c.id));
     api__reply(call, 201,
                json_pack("{s:o}", "connector", ccf_connector_summary_json(call->tenant, &c)));
@@ -122,7 +122,7 @@ void api__update_connector(struct api__call *call)
         goto out;
     }
     if (json_object_get(body, "schedule"))
-        api__schedule_changed(call->api);
+        api__schedule_changed(call);
     api__reply(call, 200,
                json_pack("{s:o}", "connector", ccf_connector_summary_json(call->tenant, &c)));
 out:
@@ -199,7 +199,7 @@ static int set_paused(struct api__call *call, bool paused, struct ccf_connector 
             continue;
     }
     if (rc == 0 && c->schedule)
-        api__schedule_changed(call->api);
+        api__schedule_changed(call);
     return rc;
 }
 

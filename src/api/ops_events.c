@@ -128,24 +128,6 @@ static int connector_param(struct api__call *call, const char **out)
     return 0;
 }
 
-static json_t *event_json(const struct store_event *e)
-{
-    char id[40];
-    json_t *detail = json_loads(e->detail, 0, NULL), *o;
-
-    if (!detail) {
-        CCF_LOG_ERROR("api.bad_event_detail", CCF_KV_INT("seq", e->seq));
-        detail = json_object();
-    }
-    snprintf(id, sizeof(id), "ev-%016" PRIx64, (uint64_t)e->seq);
-    o = json_pack("{s:s,s:o,s:s,s:s}", "event_id", id, "time", ccf_time_json(e->at), "type",
-                  e->type, "connector_id", e->connector_id);
-    if (e->job_id[0])
-        json_object_set_new(o, "job_id", json_string(e->job_id));
-    json_object_set_new(o, "detail", detail);
-    return o;
-}
-
 static void reply_events(struct api__call *call, const struct store_event *ev, size_t n,
                          int64_t next)
 {
@@ -153,7 +135,7 @@ static void reply_events(struct api__call *call, const struct store_event *ev, s
     json_t *arr = json_array();
 
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, event_json(&ev[i]));
+        json_array_append_new(arr, api__event_json(&ev[i]));
     snprintf(key, sizeof(key), "%" PRId64, next);
     cursor = api__token_encode(call->api, call->tenant, CURSOR_SCOPE, "", key);
     api__reply(call, 200, json_pack("{s:o,s:s}", "events", arr, "next_cursor", cursor));

@@ -6,10 +6,9 @@
 
 #include "api/api_int.h"
 
-void api__schedule_changed(struct api *a)
+void api__schedule_changed(struct api__call *call)
 {
-    if (a->schedule_changed)
-        a->schedule_changed(a->schedule_ctx);
+    call->wake_scheduler = true;
 }
 
 /* Whether member key of a and b differ (both objects as stored or decoded). */

@@ -99,18 +99,22 @@ struct auth_request {
 };
 
 /* A refusal: always a 403 in the contract's shape. */
-struct auth_error {
-    int status;             /* 403 */
-    const char *error_type; /* static: MissingAuthenticationTokenException, ... */
-    char message[AUTH_MESSAGE_MAX];
-};
-
 /* Who signed a verified request. */
 struct auth_principal {
     struct ccf_tenant tenant; /* the signer's account id, in the server's region */
     char access_key_id[AUTH_KEY_ID_MAX + 1];
     char connector_id[CCF_CONNECTOR_ID_LEN + 1]; /* scope; "" when unscoped */
     char job_id[CCF_JOB_ID_LEN + 1];             /* per-job credentials: their job; else "" */
+};
+
+struct auth_error {
+    int status;             /* 403 */
+    const char *error_type; /* static: MissingAuthenticationTokenException, ... */
+    char message[AUTH_MESSAGE_MAX];
+    /* The known key the refusal is about (a bad or expired signature, a
+     * scope), for the audit log; who.access_key_id is "" when the request
+     * named no known key. */
+    struct auth_principal who;
 };
 
 /* What auth_verify needs from auth_precheck, the signing key included
@@ -145,6 +149,9 @@ void auth_pending_free(struct auth_pending *p);
  * signature): what a rate limit counts before the body is read. Lives as
  * long as p. */
 const char *auth_pending_access_key_id(const struct auth_pending *p);
+/* Who the headers say signed (not yet proven): for the audit record of a
+ * request refused before its body is read. Lives as long as p. */
+const struct auth_principal *auth_pending_principal(const struct auth_pending *p);
 
 /* Whether a principal may make this request. An unscoped one may make any.
  * One scoped to connector C may use only /api/v1/custom-connectors/C/documents

@@ -276,6 +276,7 @@ int auth_precheck(struct auth *a, const struct auth_request *req, struct auth_pe
     const char *v, *why;
     int n = header_get(req, "authorization", &v), rc;
 
+    memset(&err->who, 0, sizeof(err->who));
     if (n == 0)
         return refuse(err, T_MISSING, MSG_MISSING);
     if (n > 1)
@@ -288,6 +289,11 @@ int auth_precheck(struct auth *a, const struct auth_request *req, struct auth_pe
     }
     p = ccf_xcalloc(1, sizeof(*p));
     rc = precheck_key(a, req, &az, &c, p, err);
+    if (rc < 0) { /* a known key: who it was, never its secret */
+        ccf_tenant_init(&err->who.tenant, c.region[0] ? c.region : a->region, c.account_id);
+        memcpy(err->who.access_key_id, c.key_id, sizeof(err->who.access_key_id));
+        memcpy(err->who.job_id, c.job_id, sizeof(err->who.job_id));
+    }
     OPENSSL_cleanse(&c, sizeof(c));
     if (rc < 0) {
         CCF_LOG_DEBUG("auth.refused", CCF_KV_STR("access_key_id", az.key_id),
@@ -308,6 +314,7 @@ int auth_verify(struct auth_pending *p, const void *body, size_t len, struct aut
     size_t mark = p->creq.len;
     bool match;
 
+    err->who = p->principal; /* a known key, whatever the outcome */
     auth__sha256(body ? body : "", len, h);
     if (p->has_payload_hash && CRYPTO_memcmp(h, p->payload_hash, sizeof(h)) != 0)
         return refuse(err, T_INVALID,
@@ -350,6 +357,11 @@ void auth_pending_free(struct auth_pending *p)
 const char *auth_pending_access_key_id(const struct auth_pending *p)
 {
     return p->principal.access_key_id;
+}
+
+const struct auth_principal *auth_pending_principal(const struct auth_pending *p)
+{
+    return &p->principal;
 }
 
 /* ---- scope ---- */

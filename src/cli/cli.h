@@ -168,6 +168,9 @@ int cli_document(struct cli *cli, const char *cmd, int argc, char **argv);
 int cli_checkpoint(struct cli *cli, const char *cmd, int argc, char **argv);
 /* events takes no command word: cmd must be NULL. */
 int cli_events(struct cli *cli, const char *cmd, int argc, char **argv);
+int cli_webhook(struct cli *cli, const char *cmd, int argc, char **argv);
+/* Nor does audit. */
+int cli_audit(struct cli *cli, const char *cmd, int argc, char **argv);
 
 /* Waits for a job to end (job.c), printing progress on stderr and, with
  * follow, its log on stdout. CLI_OK for SUCCEEDED, CLI_JOB_FAILED for

@@ -19,6 +19,8 @@ static const char help_text[] =
     "  document    put | delete | list\n"
     "  checkpoint  put | get | delete\n"
     "  events      [--follow] [--connector CC] [--types T1,T2]\n"
+    "  webhook     create | list | get | delete | test | deliveries\n"
+    "  audit       [--follow] [--after CURSOR]\n"
     "\n"
     "Global options (anywhere on the line):\n"
     "  --endpoint URL           the API (else $CCF_ENDPOINT, else http://127.0.0.1:8787)\n"
@@ -54,7 +56,8 @@ struct group {
 
 static const struct group groups[] = {
     {"connector", cli_connector},   {"job", cli_job},       {"document", cli_document},
-    {"checkpoint", cli_checkpoint}, {"events", cli_events},
+    {"checkpoint", cli_checkpoint}, {"events", cli_events}, {"webhook", cli_webhook},
+    {"audit", cli_audit},
 };
 
 /* Global options that take a separate value word. */
@@ -94,7 +97,8 @@ static int split(int argc, char **argv, const char **group, const char **cmd, bo
                 argv[n++] = argv[++i];
         } else if (!*group) {
             *group = w;
-        } else if (!*cmd && strcmp(*group, "events") != 0) { /* a group without commands */
+        } else if (!*cmd && strcmp(*group, "events") != 0 &&
+                   strcmp(*group, "audit") != 0) { /* a group without commands */
             *cmd = w;
         } else {
             argv[n++] = argv[i];
@@ -145,7 +149,9 @@ int main(int argc, char **argv)
         goto out;
     }
     cli.command = "";
-    rc = cli_usage(&cli, "unknown group '%s' (connector, job, document, checkpoint or events)",
+    rc = cli_usage(&cli,
+                   "unknown group '%s' (connector, job, document, checkpoint, events, webhook "
+                   "or audit)",
                    group);
 out:
     if (fflush(stdout) != 0 && rc == CLI_OK)

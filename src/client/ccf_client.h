@@ -482,6 +482,51 @@ void ccf_client_event_list_clear(struct ccf_client_event_list *l);
 int ccf_client_list_events(struct ccf_client *c, const struct ccf_client_events_query *q,
                            struct ccf_client_event_list *out);
 
+/* ---- webhooks (CONTRACT-OPS.md, "Webhooks") ---- */
+
+struct ccf_client_webhook_create {
+    const char *url;          /* http or https */
+    const char *event_types;  /* "job.failed,job.succeeded"; NULL: every type */
+    const char *description;  /* NULL: none */
+    const char *client_token; /* NULL: none */
+};
+/* The answers are handed over as JSON text (malloc'd; the caller frees):
+ * CreateWebhook's and GetWebhook's "webhook" object (the secret only in
+ * the create's), the list operations' whole answer ({"webhooks": [...]}
+ * or {"deliveries": [...]}, with "next_token" when more exist). An id that
+ * is not "wh-" + 12 hex digits is CCF_CLIENT_EINVAL, nothing sent. */
+int ccf_client_create_webhook(struct ccf_client *c, const struct ccf_client_webhook_create *in,
+                              char **out);
+int ccf_client_get_webhook(struct ccf_client *c, const char *webhook_id, char **out);
+int ccf_client_delete_webhook(struct ccf_client *c, const char *webhook_id);
+/* TestWebhook: a ping is sent at once; the answer does not wait for it. */
+int ccf_client_test_webhook(struct ccf_client *c, const char *webhook_id);
+int ccf_client_list_webhooks(struct ccf_client *c, const struct ccf_client_page *page, char **out);
+/* ListWebhookDeliveries: newest first. */
+int ccf_client_list_webhook_deliveries(struct ccf_client *c, const char *webhook_id,
+                                       const struct ccf_client_page *page, char **out);
+/* ---- the audit log (CONTRACT-OPS.md, "Audit log") ---- */
+
+struct ccf_client_audit_event {
+    char *time, *request_id, *operation, *access_key_id;
+    char *principal; /* "key" or "job:ccj-..." */
+    char *source_ip;
+    char *connector_id, *job_id, *error_type; /* NULL when the record has none */
+    int status;                               /* the HTTP status answered */
+};
+struct ccf_client_audit_list {
+    struct ccf_client_audit_event *items;
+    size_t len;
+    char *next_cursor; /* always set: read on from it */
+};
+void ccf_client_audit_list_clear(struct ccf_client_audit_list *l);
+/* ListAuditEvents: one page of the tenant's audit records, oldest first,
+ * after the cursor `after` (NULL: from the oldest kept); max_results 0: the
+ * server's default (100), at most 1000. A pruned cursor fails with error
+ * type ExpiredCursorException. */
+int ccf_client_list_audit_events(struct ccf_client *c, const char *after, int max_results,
+                                 struct ccf_client_audit_list *out);
+
 /* ---- pagination helpers: every page, one item at a time ---- */
 
 /* How far to go. page_size 0: the largest page the contract allows.

@@ -37,6 +37,8 @@ const char *ccf_strerror(int err)
         return "client token reused with another request";
     case CCF_EEXPIRED:
         return "cursor expired";
+    case CCF_ELIMIT:
+        return "limit exceeded";
     default:
         return "unknown error";
     }

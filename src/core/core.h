@@ -25,6 +25,7 @@ enum ccf_err {
     CCF_EPRECOND = -8,  /* a conditional write's condition does not hold (412) */
     CCF_ETOKEN = -9,    /* a client_token reused with another request body (409) */
     CCF_EEXPIRED = -10, /* an events cursor past what is kept (400 ExpiredCursorException) */
+    CCF_ELIMIT = -11,   /* a per-tenant limit reached (400 LimitExceededException) */
 };
 
 const char *ccf_strerror(int err);

@@ -129,6 +129,8 @@ static void purge(struct orchestrator *o)
             CCF_LOG_INFO("jobs.purged", CCF_KV_INT("count", n));
     } while (n == PURGE_BATCH);
     store_prune_changes(o->cfg.store, o->cursor, before);
+    if (o->cfg.audit_retention_s > 0)
+        store_prune_audit(o->cfg.store, ccf_now_us() - o->cfg.audit_retention_s * 1000000);
     /* client_token rows live 24 h (CONTRACT-OPS.md), whatever the retention. */
     if ((n = store_purge_tokens(o->cfg.store, ccf_now_us() - STORE_TOKEN_TTL_US)) > 0)
         CCF_LOG_INFO("tokens.purged", CCF_KV_INT("count", n));

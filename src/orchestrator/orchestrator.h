@@ -29,11 +29,12 @@ struct orchestrator_credentials {
 };
 
 struct orchestrator_config {
-    struct store *store;      /* borrowed */
-    const char *jobs_dir;     /* as given to the executor: HOME is jobs_dir/<job_id>/work */
-    const char *api_endpoint; /* root URL jobs call back, ending in '/' */
-    const char *job_path;     /* PATH of every job */
-    int64_t retention_s;      /* ended jobs are purged after this */
+    struct store *store;       /* borrowed */
+    const char *jobs_dir;      /* as given to the executor: HOME is jobs_dir/<job_id>/work */
+    const char *api_endpoint;  /* root URL jobs call back, ending in '/' */
+    const char *job_path;      /* PATH of every job */
+    int64_t retention_s;       /* ended jobs are purged after this */
+    int64_t audit_retention_s; /* audit records are pruned after this; 0: never */
     struct orchestrator_credentials credentials;
     /* The jitter of retry backoffs: a number in [0, 1]. NULL: the CSPRNG.
      * Tests make it fixed. */

@@ -147,6 +147,8 @@ static const struct config_key keys[] = {
      ULONG_SLOT(job_log_max, 4096, 1UL << 40, "bytes")},
     {"retention", "SECONDS", "how long ended jobs and their logs are kept (default 604800)", NULL,
      ULONG_SLOT(retention, 1, 10UL * 365 * 86400, "seconds")},
+    {"audit-retention", "SECONDS", "how long audit records are kept (default 7776000: 90 days)",
+     NULL, ULONG_SLOT(audit_retention, 1, 10UL * 365 * 86400, "seconds")},
     {"rate-limit", "RPS[:BURST]",
      "requests a second per access key, BURST at once (default BURST: RPS); over it, 429 "
      "(default 0: no limit)",
@@ -154,6 +156,20 @@ static const struct config_key keys[] = {
     {"checkpoint-history", "N",
      "checkpoint versions kept per connector, the current one included (default 10)", NULL,
      UINT_SLOT(checkpoint_history, 1, STORE_CP_HISTORY_MAX, "versions")},
+    {"webhook-allow-private", NULL,
+     "webhook URLs may name loopback, private, link-local and shared addresses (default off)", NULL,
+     BOOL_SLOT(webhook_allow_private, NULL)},
+    {"webhook-retry-for", "SECONDS",
+     "how long an event is retried before its delivery is FAILED (default 86400)", NULL,
+     ULONG_SLOT(webhook_retry_for, 1, 30UL * 86400, "seconds")},
+    {"webhook-retry-base-ms", "MS",
+     "the first retry's wait, doubled each retry up to an hour (default 1000)", NULL,
+     UINT_SLOT(webhook_retry_base_ms, 1, 3600000, "milliseconds")},
+    {"webhook-timeout", "SECONDS", "the longest a delivery attempt may take (default 10)", NULL,
+     UINT_SLOT(webhook_timeout, 1, 300, "seconds")},
+    {"webhook-ca-bundle", "FILE",
+     "PEM CA certificates that webhook https URLs are verified with (default: the system's)", NULL,
+     STR_SLOT(webhook_ca_bundle, 1, DATA_DIR_MAX)},
 };
 #pragma GCC diagnostic pop
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -579,7 +595,11 @@ static void set_defaults(struct server_config *c)
     c->stop_grace = 10;
     c->job_log_max = 64UL << 20;
     c->retention = 7 * 86400;
+    c->audit_retention = 90 * 86400;
     c->checkpoint_history = STORE_CP_HISTORY_DEFAULT;
+    c->webhook_retry_for = 86400;
+    c->webhook_retry_base_ms = 1000;
+    c->webhook_timeout = 10;
 }
 
 static const struct config_key *find_key(const char *name)
@@ -869,6 +889,7 @@ void server__config_clear(struct server_config *c)
     free(c->podman_network);
     free(c->slurm_conf);
     free(c->slurm_partition);
+    free(c->webhook_ca_bundle);
     free(c->credentials_file);
     free(c->tls_cert);
     free(c->tls_key);

@@ -70,13 +70,20 @@ struct server_config {
     unsigned max_jobs;    /* 0: only cpu and memory limit */
     double cpu_budget;
     unsigned long memory_budget_mib;
-    unsigned stop_grace;       /* seconds from SIGTERM to SIGKILL */
-    unsigned long job_log_max; /* bytes of log kept per job */
-    unsigned long retention;   /* seconds an ended job is kept */
+    unsigned stop_grace;           /* seconds from SIGTERM to SIGKILL */
+    unsigned long job_log_max;     /* bytes of log kept per job */
+    unsigned long retention;       /* seconds an ended job is kept */
+    unsigned long audit_retention; /* seconds an audit record is kept */
     /* Rate limit per access key (rate-limit = RPS[:BURST]); rps 0: none. */
     double rate_limit_rps;
     unsigned rate_limit_burst;
     unsigned checkpoint_history; /* checkpoint versions kept per connector */
+    /* Webhooks. */
+    bool webhook_allow_private;      /* URLs may name private addresses */
+    unsigned long webhook_retry_for; /* seconds an event is retried */
+    unsigned webhook_retry_base_ms;  /* the first retry's wait */
+    unsigned webhook_timeout;        /* seconds per attempt */
+    char *webhook_ca_bundle;         /* NULL: the system's CAs */
 };
 
 /* What server__config_load decided. */

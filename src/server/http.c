@@ -159,10 +159,12 @@ static void log_request(const struct http_req *r, enum MHD_RequestTerminationCod
         CCF_KV_STR("reason", r->reason));
 }
 
+/* The console's files are open too: a browser must load the page before it
+ * has a key to sign with. Its API calls are signed like any client's. */
 static bool open_path(const char *path)
 {
     return strcmp(path, OPEN_PATH) == 0 || strcmp(path, READY_PATH) == 0 ||
-           strcmp(path, METRICS_PATH) == 0;
+           strcmp(path, METRICS_PATH) == 0 || server__console_owns(path);
 }
 
 /* Logs the request and frees what it holds; r is ready for the next one. */
@@ -468,6 +470,20 @@ static enum MHD_Result authenticate_headers(struct server_http *h, struct MHD_Co
     return rc < 0 ? server__http_send_refusal(h, conn, r, &err) : MHD_YES;
 }
 
+/* Who a 429 refused: before the body, the key the headers name (not yet
+ * proven, as the bucket it was counted in); after it, the signer. */
+static void throttled_audit(struct server_http *h, struct MHD_Connection *conn, struct http_req *r,
+                            const struct api_response *resp, const char *key)
+{
+    const struct auth_principal *p;
+
+    if (r->access_key_id[0] || !r->auth)
+        server__audit_refused(h, conn, r, resp, h->auth ? &r->tenant : &h->tenant, r->access_key_id,
+                              r->principal_job);
+    else if ((p = auth_pending_principal(r->auth)))
+        server__audit_refused(h, conn, r, resp, &p->tenant, key, p->job_id);
+}
+
 /* The 429: Retry-After says when the key has a token again. */
 static enum MHD_Result send_throttled(struct server_http *h, struct MHD_Connection *conn,
                                       struct http_req *r, const char *key, unsigned retry_s)
@@ -487,6 +503,7 @@ static enum MHD_Result send_throttled(struct server_http *h, struct MHD_Connecti
         snprintf(x->value, sizeof(x->value), "%u", retry_s);
     }
     r->reason = REASON_THROTTLED;
+    throttled_audit(h, conn, r, resp, key);
     if (!r->access_key_id[0]) /* refused before the signature: for the log line */
         snprintf(r->access_key_id, sizeof(r->access_key_id), "%s", key);
     return server__http_send(h, conn, r, resp);
@@ -750,6 +767,15 @@ static enum MHD_Result on_request(struct server_http *h, struct MHD_Connection *
         return ret;
     if (open_path(r->path) && (resp = operator_answer(h, r)))
         return server__http_answer(h, conn, r, resp);
+    if (server__console_owns(r->path)) {
+        struct server_console_answer a;
+
+        server__console_answer(h->console, r->method, r->path, &a);
+        free(r->body); /* a console answer has no use for a body */
+        r->body = NULL;
+        r->len = r->cap = 0;
+        return server__http_send_console(h, conn, r, &a);
+    }
     memset(&req, 0, sizeof(req));
     req.method = r->method;
     req.target = r->target;
@@ -763,6 +789,10 @@ static enum MHD_Result on_request(struct server_http *h, struct MHD_Connection *
     req.tenant = r->tenant;
     req.request_id = r->request_id;
     req.job_id = r->principal_job;
+    req.access_key_id = r->access_key_id;
+    if (is_write(r->method)) /* reads are never recorded: no lookup */
+        server__audit_peer(conn, r);
+    req.source_ip = r->source_ip;
     if (h->w.n && is_write(r->method) && server__writers_submit(&h->w, conn, r, &req))
         return MHD_YES;
     r->areq = req;
@@ -829,6 +859,7 @@ int server__http_start(struct server_http **out, const struct server_http_config
 
     server__writers_init(&h->w, cfg->api);
     server__longpoll_init(&h->lp, cfg->store);
+    server__audit_init(&h->audit, cfg->store);
     if (cfg->threads > 1)
         pool[0] =
             (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)cfg->threads, NULL};
@@ -842,11 +873,13 @@ int server__http_start(struct server_http **out, const struct server_http_config
     h->metrics = cfg->metrics;
     h->metrics_on = cfg->metrics_on;
     h->listen_fd = MHD_INVALID_SOCKET;
+    server__console_create(&h->console, cfg->region, cfg->signing_name);
     atomic_init(&h->stopping, false);
     atomic_init(&h->in_flight, 0);
     atomic_init(&h->seq, 0);
     server__writers_start(&h->w, cfg->write_threads);
     server__longpoll_start(&h->lp);
+    server__audit_start(&h->audit);
     if (cfg->addr->sa_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     if (cfg->tls) {
@@ -873,10 +906,13 @@ int server__http_start(struct server_http **out, const struct server_http_config
     *out = h;
     return 0;
 fail:
+    server__audit_stop(&h->audit);
+    server__audit_destroy(&h->audit);
     server__longpoll_stop(&h->lp);
     server__longpoll_destroy(&h->lp);
     server__writers_stop(&h->w);
     server__writers_destroy(&h->w);
+    server__console_destroy(h->console);
     free(h);
     return rc;
 }
@@ -917,7 +953,10 @@ void server__http_stop(struct server_http *h)
     MHD_stop_daemon(h->d);
     if (h->listen_fd != MHD_INVALID_SOCKET)
         close(h->listen_fd);
+    server__audit_stop(&h->audit); /* no HTTP thread queues a record any more */
+    server__audit_destroy(&h->audit);
     server__writers_destroy(&h->w);
     server__longpoll_destroy(&h->lp);
+    server__console_destroy(h->console);
     free(h);
 }

@@ -2,7 +2,8 @@
  * request into a struct api_request, calls api_handle, and sends the
  * response; enforces the body limit, refuses ambiguous framing (conflicting
  * Content-Length, Transfer-Encoding with Content-Length) and a NUL byte in the
- * request-target with 400, authenticates every request but GET /healthz
+ * request-target with 400, authenticates every request but the open ones
+ * (GET /healthz, /readyz, /metrics and the web console's files, console.h)
  * (SigV4: the headers before any body byte is read, the signature once the
  * body is in; the signer's account is the request's tenant), applies the
  * rate limit per access key (429 ThrottlingException with Retry-After: a
@@ -48,6 +49,7 @@ struct server_http_config {
     struct ccf_ratelimit *ratelimit; /* borrowed, outlives the transport; NULL: no limit */
     const char *region;              /* with auth = none, the tenant of every request */
     const char *account_id;
+    const char *signing_name;       /* the SigV4 service name, for the console's config.json */
     struct server_tls *tls;         /* borrowed, outlives the transport; NULL: plain HTTP */
     bool access_log;                /* a line per request at info (access-log) */
     struct server_metrics *metrics; /* borrowed, outlives the transport: /readyz, /metrics */

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "server/console.h"
 #include "server/http.h"
 #include "server/metrics.h"
 
@@ -39,6 +40,21 @@ struct server_longpoll {
     pthread_t thread;
 };
 
+/* Records of requests refused before the api ran (audit.c): queued by the
+ * HTTP threads, written in batches by one thread, so that a flood of 429s
+ * costs a copy each, not an fsync each. */
+#define SERVER__AUDIT_QUEUE 256
+struct server_audit {
+    struct store *store; /* borrowed; NULL: nothing is recorded */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct store_audit *q; /* SERVER__AUDIT_QUEUE slots; n used */
+    size_t n;
+    uint64_t dropped; /* the queue was full: logged, counted */
+    bool stop, started;
+    pthread_t thread;
+};
+
 struct server_http {
     struct MHD_Daemon *d;
     MHD_socket listen_fd; /* ours to close once quiesced */
@@ -56,6 +72,8 @@ struct server_http {
     atomic_uint_fast64_t seq; /* request ids if the CSPRNG fails */
     struct server_writers w;
     struct server_longpoll lp;
+    struct server_console *console;
+    struct server_audit audit;
 };
 
 /* One per connection (its socket context), reused by each request on it. */
@@ -79,6 +97,7 @@ struct http_req {
     struct ccf_tenant tenant;
     char access_key_id[AUTH_KEY_ID_MAX + 1];
     char principal_job[CCF_JOB_ID_LEN + 1]; /* signed with this job's own key; else "" */
+    char source_ip[STORE_AUDIT_IP_MAX];     /* the client's address, for the audit log */
     /* What was answered, for the log line. */
     int status; /* 0: no response was sent */
     size_t bytes_out;
@@ -134,6 +153,22 @@ void server__longpoll_release(struct server_longpoll *lp);
 void server__longpoll_stop(struct server_longpoll *lp);
 void server__longpoll_destroy(struct server_longpoll *lp);
 
+/* audit.c. init cannot fail; start starts the thread (without it, records
+ * are written at once, on the caller's thread); stop writes what is queued
+ * and joins it; destroy follows stop. */
+void server__audit_init(struct server_audit *au, struct store *store);
+void server__audit_start(struct server_audit *au);
+void server__audit_stop(struct server_audit *au);
+void server__audit_destroy(struct server_audit *au);
+/* The client's address as text into r->source_ip ("" if unknown). */
+void server__audit_peer(struct MHD_Connection *conn, struct http_req *r);
+/* Queues the record of r, refused before the api ran with resp (a 403 or
+ * a 429), signed (or said to be) by key of tenant t, job's key if job is
+ * not "". */
+void server__audit_refused(struct server_http *h, struct MHD_Connection *conn, struct http_req *r,
+                           const struct api_response *resp, const struct ccf_tenant *t,
+                           const char *key, const char *job);
+
 /* http_response.c: queue a response stamped with the transport's headers
  * and note in r what was answered, for the log line. Each takes ownership
  * of resp (freed with the MHD response). MHD_NO when MHD refuses it. */
@@ -144,6 +179,10 @@ enum MHD_Result server__http_answer(struct server_http *h, struct MHD_Connection
                                     struct http_req *r, struct api_response *resp);
 enum MHD_Result server__http_send_error(struct server_http *h, struct MHD_Connection *conn,
                                         struct http_req *r, int status, const char *message);
+/* One of the console's answers (console.h); a stays the caller's. */
+enum MHD_Result server__http_send_console(struct server_http *h, struct MHD_Connection *conn,
+                                          struct http_req *r,
+                                          const struct server_console_answer *a);
 /* A 403 of auth's, with its errorType. */
 enum MHD_Result server__http_send_refusal(struct server_http *h, struct MHD_Connection *conn,
                                           struct http_req *r, const struct auth_error *err);

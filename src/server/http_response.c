@@ -75,6 +75,47 @@ enum MHD_Result server__http_send(struct server_http *h, struct MHD_Connection *
     return ret;
 }
 
+/* The console's answers point into memory that outlives every response (the
+ * compiled-in table, the console's config.json): sent without a copy. Its
+ * 404 and 405 carry the contract's error body, and the console's headers. */
+enum MHD_Result server__http_send_console(struct server_http *h, struct MHD_Connection *conn,
+                                          struct http_req *r, const struct server_console_answer *a)
+{
+    struct api_response *resp = ccf_xcalloc(1, sizeof(*resp));
+    struct MHD_Response *m;
+    enum MHD_Result ret;
+
+    resp->operation = server__op_console;
+    if (a->message) {
+        api_error(resp, a->status, a->message);
+        m = MHD_create_response_from_buffer_with_free_callback_cls(resp->body_len, resp->body,
+                                                                   response_free, resp);
+    } else {
+        resp->status = a->status;
+        m = MHD_create_response_from_buffer(a->len, (void *)a->body, MHD_RESPMEM_PERSISTENT);
+    }
+    r->status = resp->status;
+    r->bytes_out = a->message ? resp->body_len : a->len;
+    r->operation = resp->operation;
+    if (!m) {
+        response_free(resp);
+        r->status = 0;
+        return MHD_NO;
+    }
+    add_headers(h, r, m, resp);
+    if (a->content_type)
+        add_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, a->content_type);
+    for (size_t i = 0; i < a->nheaders; i++)
+        add_header(m, a->headers[i].name, a->headers[i].value);
+    ret = MHD_queue_response(conn, (unsigned)r->status, m);
+    MHD_destroy_response(m);
+    if (!a->message)
+        response_free(resp); /* the persistent body is not resp's */
+    if (ret == MHD_NO)
+        r->status = 0;
+    return ret;
+}
+
 enum MHD_Result server__http_send_error(struct server_http *h, struct MHD_Connection *conn,
                                         struct http_req *r, int status, const char *message)
 {
@@ -91,6 +132,9 @@ enum MHD_Result server__http_send_refusal(struct server_http *h, struct MHD_Conn
 
     api_error_typed(resp, err->status, err->error_type, err->message);
     r->reason = err->error_type;
+    if (err->who.access_key_id[0]) /* a known key: recorded */
+        server__audit_refused(h, conn, r, resp, &err->who.tenant, err->who.access_key_id,
+                              err->who.job_id);
     return server__http_send(h, conn, r, resp);
 }
 

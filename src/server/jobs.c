@@ -68,6 +68,7 @@ int server__jobs_open(struct server_jobs **out, const struct server_config *cfg,
         .jobs_dir = j->jobs_dir,
         .job_path = cfg->job_path,
         .retention_s = (int64_t)cfg->retention,
+        .audit_retention_s = (int64_t)cfg->audit_retention,
     };
     if (auth)
         j->oc.credentials = (struct orchestrator_credentials){.issue = auth_job_credentials_issue,

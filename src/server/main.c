@@ -37,6 +37,7 @@
 #include "server/metrics.h"
 #include "server/tls.h"
 #include "store/store.h"
+#include "webhook/webhook.h"
 
 #define EXIT_USAGE 2
 #define ADDR_MAX   (INET6_ADDRSTRLEN + 16)
@@ -211,6 +212,7 @@ static int start_http(const struct server_config *cfg, struct api *api, struct a
         .ratelimit = rl,
         .region = cfg->region,
         .account_id = cfg->account_id,
+        .signing_name = cfg->signing_name,
         .tls = tls,
         .access_log = cfg->access_log,
         .metrics = metrics,
@@ -358,6 +360,30 @@ static int open_scheduler(struct store *store, struct ccf_tzdb **tzdb, struct sc
     return scheduler_create(out, &sc);
 }
 
+/* api_config's webhook_ping: the deliverer's, behind a void context. */
+static int ping_webhook(void *ctx, const struct ccf_tenant *t, const char *id)
+{
+    return webhook_deliverer_ping(ctx, t, id);
+}
+
+/* The webhook deliverer, not started yet. */
+static int open_webhooks(const struct server_config *cfg, struct store *store,
+                         struct webhook_deliverer **out)
+{
+    struct webhook_config wc = {.store = store,
+                                .allow_private = cfg->webhook_allow_private,
+                                .retry_for_s = (unsigned)cfg->webhook_retry_for,
+                                .retry_base_ms = cfg->webhook_retry_base_ms,
+                                .timeout_s = cfg->webhook_timeout,
+                                .ca_bundle = cfg->webhook_ca_bundle,
+                                .event_text = api_event_text};
+    int rc = webhook_deliverer_create(out, &wc);
+
+    if (rc < 0)
+        CCF_LOG_ERROR("ccfd.webhooks_failed", CCF_KV_STR("error", ccf_strerror(rc)));
+    return rc;
+}
+
 static int serve(const struct server_config *cfg)
 {
     struct store *store = NULL;
@@ -369,6 +395,7 @@ static int serve(const struct server_config *cfg)
     struct ccf_ratelimit *rl = NULL;
     struct scheduler *sched = NULL;
     struct server_metrics *metrics = NULL;
+    struct webhook_deliverer *hooks = NULL;
     struct ccf_tzdb *tzdb = NULL;
     struct api_config ac = {0};
     char *dir = NULL, *endpoint = NULL, *creds = NULL;
@@ -401,6 +428,12 @@ static int serve(const struct server_config *cfg)
     ac.tzdb = tzdb;
     ac.schedule_changed = scheduler_wake;
     ac.schedule_ctx = sched;
+    if ((rc = open_webhooks(cfg, store, &hooks)) < 0)
+        goto out;
+    ac.webhook_allow_private = cfg->webhook_allow_private;
+    ac.webhooks_changed = webhook_deliverer_changed;
+    ac.webhook_ping = ping_webhook;
+    ac.webhook_ctx = hooks;
     if ((rc = api_create(&api, &ac)) < 0) {
         CCF_LOG_ERROR("ccfd.api_create_failed", CCF_KV_STR("error", ccf_strerror(rc)));
         goto out;
@@ -416,6 +449,7 @@ static int serve(const struct server_config *cfg)
                                          .store = store,
                                          .sched = sched,
                                          .orch = jobs ? server__jobs_orchestrator(jobs) : NULL,
+                                         .webhooks = hooks,
                                          .version = CCFD_VERSION});
     if ((rc = start_http(cfg, api, auth, tls, rl, store, metrics, &http)) < 0)
         goto out;
@@ -425,6 +459,10 @@ static int serve(const struct server_config *cfg)
     /* After the orchestrator: the jobs it starts are seen at once. */
     if ((rc = scheduler_start(sched)) < 0)
         goto out;
+    if ((rc = webhook_deliverer_start(hooks)) < 0) {
+        CCF_LOG_ERROR("ccfd.webhooks_failed", CCF_KV_STR("error", ccf_strerror(rc)));
+        goto out;
+    }
     announce(cfg, server__http_port(http), dir);
     /* Not only when this start made the file: one that failed after making
      * it (a port in use) printed nothing. */
@@ -439,8 +477,9 @@ static int serve(const struct server_config *cfg)
 out:
     server__http_stop(http); /* waits for the worker threads */
     server__metrics_destroy(metrics);
-    scheduler_destroy(sched); /* no request can wake it now */
-    server__tls_close(tls);   /* after the connections that held its certificate */
+    scheduler_destroy(sched);         /* no request can wake it now */
+    webhook_deliverer_destroy(hooks); /* nor ping it */
+    server__tls_close(tls);           /* after the connections that held its certificate */
     ccf_ratelimit_destroy(rl);
     server__jobs_close(jobs);
     auth_destroy(auth); /* no request and no job transition can use it now */

@@ -21,6 +21,7 @@
 
 const char server__op_metrics[] = "Metrics";
 const char server__op_readiness[] = "Readiness";
+const char server__op_console[] = "Console";
 /* Refused before the router named an operation (auth, 404, 413, ...). */
 static const char op_none[] = "None";
 
@@ -42,13 +43,14 @@ void server__metrics_create(struct server_metrics **out, const struct server_met
     m->cfg = *cfg;
     while (api_operation_name(n))
         n++;
-    m->nops = n + 3;
+    m->nops = n + 4;
     m->ops = ccf_xcalloc(m->nops, sizeof(*m->ops));
     for (size_t i = 0; i < n; i++)
         m->ops[i] = api_operation_name(i);
     m->ops[n] = server__op_metrics;
     m->ops[n + 1] = server__op_readiness;
-    m->ops[n + 2] = op_none;
+    m->ops[n + 2] = server__op_console;
+    m->ops[n + 3] = op_none;
     m->reqs = ccf_xcalloc(m->nops * CODE_N, sizeof(*m->reqs));
     m->dur = ccf_xcalloc(m->nops, sizeof(*m->dur));
     for (size_t i = 0; i < m->nops; i++)
@@ -146,6 +148,7 @@ static void write_jobs(const struct server_metrics *m, FILE *f)
     const struct orchestrator_metrics *om =
         m->cfg.orch ? orchestrator_get_metrics(m->cfg.orch) : NULL;
     struct scheduler_stats ss = {0};
+    struct webhook_stats ws;
 
     write_unfinished(m, f);
     family(f, "ccf_jobs_finished_total", "counter",
@@ -169,11 +172,15 @@ static void write_jobs(const struct server_metrics *m, FILE *f)
             (unsigned long long)ss.started);
     fprintf(f, "ccf_schedule_runs_total{result=\"skipped\"} %llu\n",
             (unsigned long long)ss.skipped);
-    /* Webhooks do not exist yet: the family is there, at zero. */
-    family(f, "ccf_webhook_deliveries_total", "counter", "Webhook delivery attempts by result.");
-    fprintf(f, "ccf_webhook_deliveries_total{result=\"delivered\"} 0\n"
-               "ccf_webhook_deliveries_total{result=\"retried\"} 0\n"
-               "ccf_webhook_deliveries_total{result=\"failed\"} 0\n");
+    webhook_deliverer_stats(m->cfg.webhooks, &ws);
+    family(f, "ccf_webhook_deliveries_total", "counter",
+           "Webhook delivery attempts by result: delivered, retried later, or given up.");
+    fprintf(f, "ccf_webhook_deliveries_total{result=\"delivered\"} %llu\n",
+            (unsigned long long)ws.delivered);
+    fprintf(f, "ccf_webhook_deliveries_total{result=\"retried\"} %llu\n",
+            (unsigned long long)ws.retried);
+    fprintf(f, "ccf_webhook_deliveries_total{result=\"failed\"} %llu\n",
+            (unsigned long long)ws.failed);
 }
 
 static void write_store(const struct server_metrics *m, FILE *f)

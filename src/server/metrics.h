@@ -15,14 +15,16 @@
 #include "orchestrator/orchestrator.h"
 #include "scheduler/scheduler.h"
 #include "store/store.h"
+#include "webhook/webhook.h"
 
 struct server_metrics; /* defined in server/metrics.c */
 
 struct server_metrics_config {
-    struct store *store;       /* borrowed; outlives the metrics */
-    struct scheduler *sched;   /* borrowed, or NULL */
-    struct orchestrator *orch; /* borrowed, or NULL (executor = none: no jobs run) */
-    const char *version;       /* static */
+    struct store *store;                /* borrowed; outlives the metrics */
+    struct scheduler *sched;            /* borrowed, or NULL */
+    struct orchestrator *orch;          /* borrowed, or NULL (executor = none: no jobs run) */
+    struct webhook_deliverer *webhooks; /* borrowed, or NULL: counts read 0 */
+    const char *version;                /* static */
 };
 
 void server__metrics_create(struct server_metrics **out, const struct server_metrics_config *cfg);
@@ -31,6 +33,7 @@ void server__metrics_destroy(struct server_metrics *m);
 /* The operator endpoints' own operation names (for the request log line). */
 extern const char server__op_metrics[];
 extern const char server__op_readiness[];
+extern const char server__op_console[]; /* the web console's files (console.h) */
 
 /* One request answered: operation is one of api_operation_name's, one of
  * the above, or NULL (not routed); status 100..599 (else not counted). Any

@@ -35,6 +35,8 @@ struct store {
     pthread_mutex_t event_mu;
     void (*event_hook)(void *ctx);
     void *event_hook_ctx;
+    void (*webhook_hook)(void *ctx); /* the same rules, for the webhook deliverer */
+    void *webhook_hook_ctx;
 };
 
 struct store__backend {
@@ -117,6 +119,26 @@ struct store__backend {
     int (*prune_changes)(struct store *s, int64_t upto, int64_t before);
     int (*read_events)(struct store *s, const struct ccf_tenant *t,
                        const struct store_event_query *q, struct store_event *out, int64_t *next);
+    int (*audited_write)(struct store *s, int (*fn)(void *ctx, struct store_audit *rec), void *ctx,
+                         struct store_audit *rec);
+    int (*audit_append)(struct store *s, const struct store_audit *recs, size_t n);
+    int (*read_audit)(struct store *s, const struct ccf_tenant *t, int64_t after, size_t max,
+                      struct store_audit *out, int64_t *next);
+    int (*prune_audit)(struct store *s, int64_t before);
+    int (*create_webhook)(struct store *s, const struct ccf_tenant *t, struct store_webhook *w,
+                          const struct store_token *tok);
+    int (*get_webhook)(struct store *s, const struct ccf_tenant *t, const char *id,
+                       struct store_webhook *out);
+    int (*list_webhooks)(struct store *s, const struct ccf_tenant *t, const struct store_page *p,
+                         store_webhook_fn visit, void *ctx, char **next);
+    int (*delete_webhook)(struct store *s, const struct ccf_tenant *t, const char *id);
+    int (*all_webhooks)(struct store *s, store_webhook_fn visit, void *ctx);
+    int (*webhook_head)(struct store *s, const struct store_webhook *w, struct store_event *ev,
+                        struct store_delivery *d);
+    int (*webhook_record)(struct store *s, const char *id, const struct store_delivery *d);
+    int (*list_deliveries)(struct store *s, const struct ccf_tenant *t, const char *id,
+                           const struct store_page *p, store_delivery_fn visit, void *ctx,
+                           char **next);
 };
 
 extern const struct store__backend store__backend_sqlite;   /* sqlite/sqlite.c */

@@ -91,6 +91,14 @@ void store_set_event_hook(struct store *s, void (*fn)(void *ctx), void *ctx)
     pthread_mutex_unlock(&s->event_mu);
 }
 
+void store_set_webhook_hook(struct store *s, void (*fn)(void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&s->event_mu);
+    s->webhook_hook = fn;
+    s->webhook_hook_ctx = ctx;
+    pthread_mutex_unlock(&s->event_mu);
+}
+
 void store__notify(struct store *s, bool jobs)
 {
     if (jobs && s->hook)
@@ -98,6 +106,8 @@ void store__notify(struct store *s, bool jobs)
     pthread_mutex_lock(&s->event_mu);
     if (s->event_hook)
         s->event_hook(s->event_hook_ctx);
+    if (s->webhook_hook)
+        s->webhook_hook(s->webhook_hook_ctx);
     pthread_mutex_unlock(&s->event_mu);
 }
 
@@ -436,4 +446,96 @@ int store_read_events(struct store *s, const struct ccf_tenant *t,
     if (!s->ops->read_events)
         return store__missing(s, "read_events");
     return s->ops->read_events(s, t, q, out, next);
+}
+
+int store_audited_write(struct store *s, int (*fn)(void *ctx, struct store_audit *rec), void *ctx,
+                        struct store_audit *rec)
+{
+    if (!s->ops->audited_write)
+        return store__missing(s, "audited_write");
+    return s->ops->audited_write(s, fn, ctx, rec);
+}
+
+int store_audit_append(struct store *s, const struct store_audit *recs, size_t n)
+{
+    if (!s->ops->audit_append)
+        return store__missing(s, "audit_append");
+    return s->ops->audit_append(s, recs, n);
+}
+
+int store_read_audit(struct store *s, const struct ccf_tenant *t, int64_t after, size_t max,
+                     struct store_audit *out, int64_t *next)
+{
+    if (!s->ops->read_audit)
+        return store__missing(s, "read_audit");
+    return s->ops->read_audit(s, t, after, max, out, next);
+}
+
+int store_prune_audit(struct store *s, int64_t before)
+{
+    if (!s->ops->prune_audit)
+        return store__missing(s, "prune_audit");
+    return s->ops->prune_audit(s, before);
+}
+
+int store_create_webhook(struct store *s, const struct ccf_tenant *t, struct store_webhook *w,
+                         const struct store_token *tok)
+{
+    if (!s->ops->create_webhook)
+        return store__missing(s, "create_webhook");
+    return s->ops->create_webhook(s, t, w, tok);
+}
+
+int store_get_webhook(struct store *s, const struct ccf_tenant *t, const char *id,
+                      struct store_webhook *out)
+{
+    if (!s->ops->get_webhook)
+        return store__missing(s, "get_webhook");
+    return s->ops->get_webhook(s, t, id, out);
+}
+
+int store_list_webhooks(struct store *s, const struct ccf_tenant *t, const struct store_page *p,
+                        store_webhook_fn visit, void *ctx, char **next)
+{
+    if (!s->ops->list_webhooks)
+        return store__missing(s, "list_webhooks");
+    return s->ops->list_webhooks(s, t, p, visit, ctx, next);
+}
+
+int store_delete_webhook(struct store *s, const struct ccf_tenant *t, const char *id)
+{
+    if (!s->ops->delete_webhook)
+        return store__missing(s, "delete_webhook");
+    return s->ops->delete_webhook(s, t, id);
+}
+
+int store_all_webhooks(struct store *s, store_webhook_fn visit, void *ctx)
+{
+    if (!s->ops->all_webhooks)
+        return store__missing(s, "all_webhooks");
+    return s->ops->all_webhooks(s, visit, ctx);
+}
+
+int store_webhook_head(struct store *s, const struct store_webhook *w, struct store_event *ev,
+                       struct store_delivery *d)
+{
+    if (!s->ops->webhook_head)
+        return store__missing(s, "webhook_head");
+    return s->ops->webhook_head(s, w, ev, d);
+}
+
+int store_webhook_record(struct store *s, const char *id, const struct store_delivery *d)
+{
+    if (!s->ops->webhook_record)
+        return store__missing(s, "webhook_record");
+    return s->ops->webhook_record(s, id, d);
+}
+
+int store_list_deliveries(struct store *s, const struct ccf_tenant *t, const char *id,
+                          const struct store_page *p, store_delivery_fn visit, void *ctx,
+                          char **next)
+{
+    if (!s->ops->list_deliveries)
+        return store__missing(s, "list_deliveries");
+    return s->ops->list_deliveries(s, t, id, p, visit, ctx, next);
 }

@@ -423,11 +423,142 @@ int store_read_events(struct store *s, const struct ccf_tenant *t,
                       const struct store_event_query *q, struct store_event *out, int64_t *next);
 void store_events_clear(struct store_event *ev, size_t n);
 
+/* ---- the audit log (CONTRACT-OPS.md "Audit log") ----
+ * One record per state-changing or refused request, written in the
+ * transaction of the request's effect (store_audited_write) or, for a
+ * request refused before the api ran, in a batch of its own
+ * (store_audit_append). Never a body, a query or a secret: the fields
+ * below are all there is. */
+#define STORE_AUDIT_KEY_MAX 128 /* access key ids are at most 128 chars */
+#define STORE_AUDIT_IP_MAX  46  /* INET6_ADDRSTRLEN */
+
+struct store_audit {
+    struct ccf_tenant tenant;
+    int64_t seq; /* set by reads: the position in the tenant's log */
+    int64_t at;  /* microseconds; 0 when written: now */
+    char request_id[40];
+    char operation[48]; /* the contract's name, e.g. CreateCustomConnector */
+    char access_key_id[STORE_AUDIT_KEY_MAX + 1];
+    char principal_job[CCF_JOB_ID_LEN + 1]; /* signed with this job's key; "" for any other */
+    char source_ip[STORE_AUDIT_IP_MAX];
+    char connector_id[CCF_CONNECTOR_ID_LEN + 1]; /* "" when none */
+    char job_id[CCF_JOB_ID_LEN + 1];             /* "" when none */
+    int status;                                  /* the HTTP status; 0: nothing to record */
+    char error_type[48];                         /* "" on success */
+};
+
+/* Runs fn(ctx, rec) inside one write transaction (batched with others by
+ * group commit; a store write fn makes runs in it, in a savepoint of its
+ * own) and then, if fn left rec->status non-zero, inserts rec in the same
+ * transaction: the record exists if and only if what fn wrote is committed.
+ * fn runs on whichever thread leads the batch and must not wait for another
+ * write. A negative return from fn undoes all it wrote and records nothing.
+ * Returns fn's result, or the error of the insert or the commit (then
+ * nothing fn wrote is kept). */
+int store_audited_write(struct store *s, int (*fn)(void *ctx, struct store_audit *rec), void *ctx,
+                        struct store_audit *rec);
+/* n records (each with its own tenant), in one write. */
+int store_audit_append(struct store *s, const struct store_audit *recs, size_t n);
+/* Up to max records of t after seq `after` (-1: from the oldest kept), in
+ * order, into out; *next as for store_read_events. Returns how many;
+ * CCF_EEXPIRED when records after `after` were pruned. */
+int store_read_audit(struct store *s, const struct ccf_tenant *t, int64_t after, size_t max,
+                     struct store_audit *out, int64_t *next);
+/* Deletes the records written before `before` (microseconds). */
+int store_prune_audit(struct store *s, int64_t before);
+
 /* Called (on the writing thread, after commit) whenever a transaction wrote
  * an event (any change row); fn must not call the store and must be quick
  * (it runs under a lock). May be set and unset (NULL) at any time: once
  * this returns, the old fn is no longer running nor called. */
 void store_set_event_hook(struct store *s, void (*fn)(void *ctx), void *ctx);
+
+/* A second event hook, with the same rules, for the webhook deliverer
+ * (the first is the transport's long polls). */
+void store_set_webhook_hook(struct store *s, void (*fn)(void *ctx), void *ctx);
+
+/* Webhooks (CONTRACT-OPS.md "Webhooks"). A webhook's deliveries are driven
+ * from the event stream above: its cursor is the seq of the last event it
+ * is done with; events past it that match its types are sent in seq order. */
+#define STORE_WEBHOOK_ID_LEN     15 /* "wh-" + 12 hex */
+#define STORE_WEBHOOK_SECRET_LEN 49 /* "whsec_" + 43 base64url */
+#define STORE_WEBHOOKS_MAX       20 /* per tenant */
+#define STORE_WEBHOOK_URL_MAX    2048
+#define STORE_WEBHOOK_DESC_MAX   1000
+
+struct store_webhook {
+    char id[STORE_WEBHOOK_ID_LEN + 1];
+    struct ccf_tenant tenant;
+    char *url;         /* owned */
+    char *event_types; /* owned: ",a,b,"; NULL: every type */
+    char *description; /* owned, or NULL */
+    char secret[STORE_WEBHOOK_SECRET_LEN + 1];
+    int64_t created_at;
+    int64_t start_seq; /* the stream's end when it was made */
+    int64_t cursor;    /* the last event done with */
+};
+void store_webhook_clear(struct store_webhook *w);
+/* "wh-" + 12 lowercase hex digits. */
+bool store_webhook_id_valid(const char *id);
+
+typedef int (*store_webhook_fn)(void *ctx, const struct store_webhook *w);
+
+/* Inserts w (url, event_types, description; the store makes the id, the
+ * secret, created_at and the cursor: the stream's end now, so that it gets
+ * only later events). CCF_ELIMIT when the tenant has STORE_WEBHOOKS_MAX.
+ * With tok (may be NULL): an enum store_token_result as
+ * store_create_connector_token's (a replay fills *w as it is now, secret
+ * included), or CCF_ETOKEN. */
+int store_create_webhook(struct store *s, const struct ccf_tenant *t, struct store_webhook *w,
+                         const struct store_token *tok);
+/* Fills *out (clear it with store_webhook_clear). */
+int store_get_webhook(struct store *s, const struct ccf_tenant *t, const char *id,
+                      struct store_webhook *out);
+/* Ordered by created_at, then id. */
+int store_list_webhooks(struct store *s, const struct ccf_tenant *t, const struct store_page *p,
+                        store_webhook_fn visit, void *ctx, char **next);
+/* Deletes the webhook and its deliveries. */
+int store_delete_webhook(struct store *s, const struct ccf_tenant *t, const char *id);
+/* Every webhook of every tenant, for the deliverer. */
+int store_all_webhooks(struct store *s, store_webhook_fn visit, void *ctx);
+
+enum store_delivery_status {
+    STORE_DELIVERY_PENDING = 0,
+    STORE_DELIVERY_DELIVERED = 1,
+    STORE_DELIVERY_FAILED = 2,
+};
+
+/* An event's delivery to one webhook as far as it went. */
+struct store_delivery {
+    int64_t seq;
+    char type[24];
+    enum store_delivery_status status;
+    int attempts;             /* 0: not tried yet */
+    int64_t first_attempt_at; /* µs; 0 when not tried */
+    int64_t last_attempt_at;  /* µs; 0 when not tried */
+    int64_t next_attempt_at;  /* µs; 0: at once */
+    int last_status_code;     /* 0: none (no answer) */
+    char last_error[128];     /* "" when none */
+};
+
+/* The next event for webhook w after w->cursor that matches its types,
+ * into *ev (clear it with store_events_clear), and its delivery so far
+ * into *d. Returns 1, or 0 when there is none yet. */
+int store_webhook_head(struct store *s, const struct store_webhook *w, struct store_event *ev,
+                       struct store_delivery *d);
+/* Writes the attempt d (d->seq, its counts and times as they are now) for
+ * webhook id; when d->status is DELIVERED or FAILED, moves the webhook's
+ * cursor to d->seq in the same transaction. Returns 1, or 0 when the
+ * webhook is gone (nothing written). */
+int store_webhook_record(struct store *s, const char *id, const struct store_delivery *d);
+
+typedef int (*store_delivery_fn)(void *ctx, const struct store_delivery *d);
+/* The events for the webhook since its creation, newest first, with their
+ * deliveries (PENDING with 0 attempts when not tried yet); page keys are
+ * seqs. CCF_ENOTFOUND when the webhook is not the tenant's. */
+int store_list_deliveries(struct store *s, const struct ccf_tenant *t, const char *id,
+                          const struct store_page *p, store_delivery_fn visit, void *ctx,
+                          char **next);
 
 /* Called (on the writing thread, after commit) whenever a transaction wrote
  * change rows. Set before any thread calls in; fn must not call the store. */

@@ -30,6 +30,15 @@ on the same data directory, and the invariants checked after every restart:
 - client tokens (issue 12): a create or start retried with its token after a
   kill returns the acknowledged connector or job (a cut-off one: the one it
   made, or a fresh one if it made none), never a second one.
+- webhooks (issue 13): a receiver on loopback that answers 500 now and then
+  gets every event of the stream made after its webhook's creation, at
+  least once, and in order: the ids it receives, repeats included, never go
+  back (a repeat is only of the event in flight at a kill or a 500).
+- the audit log (issue 13): every answered write of this process (and any
+  answered 409) has exactly one record, with its status; no request id has
+  two; reads have none; the records of no answered request (cut-off writes)
+  are at most the writes cut off, and those with a 2xx at most the cut-off
+  writes not found unapplied: a write that did not happen left no record.
 
 CRASH_SEED=N replays a run's choices (the operations, their arguments and
 the kill delays; thread timing still varies). CRASH_KILLS (default 50) sets
@@ -59,6 +68,7 @@ sys.path.insert(0, str(REPO / "tests" / "service"))
 
 import ccftest  # noqa: E402
 import crash_docstats  # noqa: E402
+import webhook_receiver  # noqa: E402
 from ccftest import ACCOUNT_ID, CONNECTORS, REGION, Client  # noqa: E402
 
 # Requests are signed (SigV4) by ccftest.Client when it can sign; a ccfd
@@ -80,6 +90,24 @@ RETRY_STRATEGY = {"attempts": 3, "evaluate_on_exit": [{"on_exit_code": "75", "ac
                                                       {"on_exit_code": "*", "action": "EXIT"}],
                   "backoff": {"initial_seconds": 1, "multiplier": 1}}
 CUT_OFF = (ConnectionError, http.client.HTTPException, socket.timeout, OSError)
+
+# Every answer any client of this process got: request id -> (method,
+# status), for the audit check (jobs' own requests are not in it).
+ANSWERED = {}
+ANSWERED_LOCK = threading.Lock()
+_request = ccftest.Client.request
+
+
+def _answered_request(self, method, target, *a, **kw):
+    r = _request(self, method, target, *a, **kw)
+    rid = r.header("x-amzn-RequestId")
+    if rid:
+        with ANSWERED_LOCK:
+            ANSWERED[rid] = (method, r.status)
+    return r
+
+
+ccftest.Client.request = _answered_request
 
 
 class Broken(Exception):
@@ -186,7 +214,8 @@ class Ccfd:
                     [self.binary, "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.data),
                      "--region", REGION, "--account-id", ACCOUNT_ID, "--synchronous", "FULL",
                      "--stop-grace", "1", "--cpu-budget", "1000", "--memory-budget", "1048576",
-                     "--log-level", "warn", *auth],
+                     "--log-level", "warn", "--webhook-allow-private",
+                     "--webhook-retry-base-ms", "20", *auth],
                     stdin=subprocess.DEVNULL, stdout=log, stderr=log)
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and self.proc.poll() is None:
@@ -475,6 +504,51 @@ def check_job_events(db):
         check(evs[-1][1] == status, f"{jid}: last event reaches {evs[-1][1]}, the job is {status}")
 
 
+def recorded(method, status):
+    """What the audit log records (CONTRACT-OPS.md "Audit log")."""
+    return status in (403, 409, 429) or (method not in ("GET", "HEAD") and 200 <= status < 300)
+
+
+def answered_now():
+    with ANSWERED_LOCK:
+        return dict(ANSWERED)
+
+
+def check_audit(world, work, answered, skip):
+    """Issue 13, on the snapshot snapshot_check took while ccfd was down (and
+    `answered` taken then): one record per answered write, none for a read,
+    none twice, none for a write that did not happen (counted: the records
+    of unanswered requests against the workers' cut-off writes; the
+    connectors in `skip` are crash_docstats', whose cut-offs it counts)."""
+    db = sqlite3.connect(work / "snapshot" / "ccf.db")
+    try:
+        rows = db.execute("SELECT request_id, operation, status, principal_job, connector_id "
+                          "FROM audit_events WHERE tenant != ''").fetchall()
+    finally:
+        db.close()
+    seen = {}
+    for rid, op, status, job, cid in rows:
+        check(rid not in seen, f"request {rid} ({op}) has two audit records")
+        seen[rid] = (op, status, job, cid)
+    for rid, (method, status) in answered.items():
+        if recorded(method, status):
+            check(rid in seen, f"{method} answered {status} (request {rid}) has no audit record")
+            check(seen[rid][1] == status, f"request {rid}: answered {status}, recorded {seen[rid]}")
+        else:
+            check(rid not in seen, f"{method} answered {status} (request {rid}) was recorded")
+    # The test's own writes are signed with keys, never a job's.
+    unanswered = [v for rid, v in seen.items()
+                  if rid not in answered and not v[2] and v[3] not in skip]
+    s = world.stats
+    check(len(unanswered) <= s["cut_off"],
+          f"{len(unanswered)} audit records of no answered request, {s['cut_off']} writes cut off")
+    done = [v for v in unanswered if 200 <= v[1] < 300]
+    check(len(done) <= s["cut_off"] - s["not_applied"],
+          f"{len(done)} records of unanswered writes that succeeded, but only "
+          f"{s['cut_off'] - s['not_applied']} cut-off writes may have been applied")
+    world.stats["audited"] = len(seen)
+
+
 def list_all(client, path, key):
     items, _, _ = client.list_all(path, key, max_results=1000 if key == "documents" else 100)
     return items
@@ -733,6 +807,64 @@ def supervisors_left(data):
     return left
 
 
+# ----------------------------------------------------------- webhooks
+
+
+class Hook:
+    """A webhook to a receiver on loopback that answers 500 one time in
+    ten, made before the workload: it must get every later event."""
+
+    def __init__(self, rng):
+        lock = threading.Lock()
+
+        def status_for(ev):
+            with lock:
+                return 500 if rng.random() < 0.1 else 200
+
+        self.rcv = webhook_receiver.Receiver(status_for=status_for)
+        self.id = None
+
+    def setup(self, client):
+        r = client.post("/api/v1/webhooks", {"url": self.rcv.url})
+        check(r.status == 201, f"create a webhook: {r}")
+        self.id = r.json["webhook"]["webhook_id"]
+        # Every event after this cursor happened after the webhook's creation.
+        self.after = self.read(client)[1]
+
+    @staticmethod
+    def read(client, after=None):
+        stream = []
+        while True:
+            r = client.get("/api/v1/events?max_results=1000" + (f"&after={after}" if after else ""))
+            check(r.status == 200, f"read the events: {r}")
+            stream += [e["event_id"] for e in r.json["events"]]
+            after = r.json["next_cursor"]
+            if not r.json["events"]:
+                return stream, after
+
+    def verify(self, client, timeout=120):
+        """Every event after the webhook's creation reached the receiver;
+        the ids received (ev- and 16 hex digits: their order is the
+        stream's) never go back. Returns (events, deliveries received)."""
+        stream = set(self.read(client, self.after)[0])
+        got = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = self.rcv.event_ids()
+            if stream <= set(got):
+                break
+            time.sleep(0.2)
+        missing = sorted(stream - set(got))
+        check(not missing,
+              f"webhook: {len(missing)} events never delivered within {timeout}s, e.g. {missing[:3]}")
+        back = [(a, b) for a, b in zip(got, got[1:]) if b < a]
+        check(not back, f"webhook: events out of order: {back[:3]}")
+        return len(set(got)), len(got)
+
+    def close(self):
+        self.rcv.close()
+
+
 # ----------------------------------------------------------------- main
 
 
@@ -743,6 +875,10 @@ def run(seed, kills, srv, work):
     srv.start()
     ds = crash_docstats.Docstats(work, seed, CUT_OFF)
     ds.setup(srv.port)
+    hook = Hook(random.Random(rng.getrandbits(64)))
+    client = srv.client()
+    hook.setup(client)
+    client.close()
     t0 = time.monotonic()
     for k in range(kills):
         stop, killed = threading.Event(), threading.Event()
@@ -762,9 +898,11 @@ def run(seed, kills, srv, work):
             if w.error is not None:
                 raise w.error
         snapshot_check(data, work)
+        answered = answered_now()
         srv.start()
         client = srv.client()
         verify(world, client)
+        check_audit(world, work, answered, {c.id for c in ds.conns})
         ds.verify(client)
         client.close()
         if (k + 1) % 10 == 0 or k + 1 == kills:
@@ -780,6 +918,8 @@ def run(seed, kills, srv, work):
     client = srv.client()
     wait_all_ended(world, client)
     ds.verify(client, final=True)
+    world.hook = hook.verify(client)
+    hook.close()
     client.close()
     srv.stop()
     snapshot_check(data, work)
@@ -888,11 +1028,13 @@ def main():
               f"{caught} caught up at start-up, {dropped} dropped (due while down, no catch_up)")
     s = world.stats
     ended = ", ".join(f"{n} {k}" for k, n in sorted(s["ended"].items()))
+    print(f"crash: audit: {s.get('audited', 0)} records checked against the answers")
     print(f"crash: OK: {kills + 1} SIGKILLs survived in {took:.0f}s; {s['acked']} writes acknowledged "
           f"({s['batches']} document batches), all present; {s['cut_off']} cut off by a kill "
           f"({s['applied']} applied whole, {s['not_applied']} not at all, none half); "
           f"{s['jobs']} jobs started, every one seen to end ended with its true outcome ({ended}); "
-          f"{world.docstats}; seed {seed}")
+          f"{world.docstats}; webhook: {world.hook[0]} events all delivered in order "
+          f"({world.hook[1]} deliveries with repeats); seed {seed}")
     shutil.rmtree(work, ignore_errors=True)
     return 0
 

@@ -57,7 +57,7 @@ BODY_MAX = 8 * 1024 * 1024
 CHECKPOINT_MAX = 1024 * 1024
 
 ERROR_TYPES = {
-    400: {"BadRequestException"},
+    400: {"BadRequestException", "ExpiredCursorException", "LimitExceededException"},
     403: {
         "MissingAuthenticationTokenException",
         "InvalidSignatureException",

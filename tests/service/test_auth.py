@@ -346,7 +346,7 @@ def test_413_before_auth(server, client):
 
 def test_403_before_404_and_405(server, client):
     anon = Client(server.port, credentials=None)
-    for method, target in (("GET", "/api/v1/nope"), ("GET", "/nope"), ("GET", "/"), ("PATCH", CONNECTORS),
+    for method, target in (("GET", "/api/v1/nope"), ("GET", "/nope"), ("GET", "/api/"), ("PATCH", CONNECTORS),
                            ("GET", f"{CONNECTORS}/cc-XYZ"), ("GET", f"{CONNECTORS}/{MISSING_CONNECTOR}")):
         refused(anon.request(method, target), MISSING)
         r = send(server.port, method, target, signed(server.port, method, target,

@@ -127,7 +127,9 @@ def test_every_key_has_its_variable(tmp_path):
         "tls-key": str(tmp_path / "key.pem"), "quiet": "on", "rate-limit": "2.5:7",
         "image-map": r"a(b)=c\1", "podman-network": "bridge",
         "slurm-conf": str(tmp_path / "slurm.conf"), "slurm-partition": "batch",
-        "checkpoint-history": "25", "metrics": "off",
+        "checkpoint-history": "25", "metrics": "off", "webhook-allow-private": "on",
+        "webhook-retry-for": "600", "webhook-retry-base-ms": "250", "webhook-timeout": "3",
+        "webhook-ca-bundle": str(tmp_path / "ca.pem"), "audit-retention": "120",
     }
     assert sorted(values) == sorted(help_keys()), "a new key: give it a value here"
     env = clean_env(**{"CCF_" + k.upper().replace("-", "_"): v for k, v in values.items()})

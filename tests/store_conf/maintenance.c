@@ -1,5 +1,6 @@
 /* maintenance.c: conformance cases of what spans tenants: unfinished jobs for recovery, the purge
- * of ended jobs, the pruning of the change stream, and each tenant's events. */
+ * of ended jobs, the pruning of the change stream, each tenant's events, and the audit log
+ * (a record with its effect only, paging, pruning, expiry). */
 #include "conf.h"
 
 #include <stdio.h>
@@ -174,6 +175,122 @@ static void test_events_per_tenant(void **state)
     assert_int_equal(next, end);
 }
 
+/* Pruning everything keeps the next seq above every one handed out (SQLite:
+ * the newest row is blanked, not deleted, as the outbox has no
+ * AUTOINCREMENT; PostgreSQL: an identity never goes back). */
+static void test_seq_never_goes_back_after_a_full_prune(void **state)
+{
+    struct conf *f = *state;
+    struct store_event ev[8];
+    struct store_event_query q = {.after = -1, .max = 8};
+    char c1[16], c2[16];
+    int64_t next, first, last;
+
+    m_connector(f, &f->t1, c1);
+    m_connector(f, &f->t1, c1);
+    assert_int_equal(store_read_events(f->s, &f->t1, &q, ev, &last), 2);
+    first = ev[0].seq;
+    store_events_clear(ev, 2);
+    assert_int_equal(store_prune_changes(f->s, 0, ccf_now_us() + 1), 0);
+    assert_int_equal(store_read_events(f->s, &f->t1, &q, ev, &next), 0);
+    q.after = first; /* its next event is gone */
+    assert_int_equal(store_read_events(f->s, &f->t1, &q, ev, &next), CCF_EEXPIRED);
+    m_connector(f, &f->t1, c2);
+    q.after = -1;
+    assert_int_equal(store_read_events(f->s, &f->t1, &q, ev, &next), 1);
+    assert_true(ev[0].seq > last);
+    assert_string_equal(ev[0].connector_id, c2);
+    store_events_clear(ev, 1);
+}
+
+struct audited_arg {
+    struct conf *f;
+    char cid[16];
+    int status;
+    int rc;
+};
+
+/* A write and its record, as api_handle makes them. */
+static int audited_create(void *ctx, struct store_audit *rec)
+{
+    struct audited_arg *a = ctx;
+
+    m_connector(a->f, &a->f->t1, a->cid);
+    rec->tenant = a->f->t1;
+    snprintf(rec->operation, sizeof(rec->operation), "CreateCustomConnector");
+    snprintf(rec->connector_id, sizeof(rec->connector_id), "%s", a->cid);
+    rec->status = a->status;
+    return a->rc;
+}
+
+static int count_connectors(struct conf *f)
+{
+    return (int)conf_int(f, "SELECT count(*) FROM connectors");
+}
+
+static void test_audited_write_records_with_its_effect_only(void **state)
+{
+    struct conf *f = *state;
+    struct audited_arg a = {.f = f, .status = 201};
+    struct store_audit rec = {0}, out[4];
+    int64_t next, first;
+
+    assert_int_equal(store_audited_write(f->s, audited_create, &a, &rec), 0);
+    assert_int_equal(store_read_audit(f->s, &f->t1, -1, 4, out, &next), 1);
+    assert_string_equal(out[0].connector_id, a.cid);
+    assert_int_equal(out[0].status, 201);
+    assert_true(out[0].at > 0);
+    first = next;
+    /* A failed body: neither its effect nor its record. */
+    a.rc = CCF_EIO;
+    assert_int_equal(store_audited_write(f->s, audited_create, &a, &rec), CCF_EIO);
+    assert_int_equal(count_connectors(f), 1);
+    /* Status 0: the effect, no record. */
+    a.rc = 0;
+    a.status = 0;
+    assert_int_equal(store_audited_write(f->s, audited_create, &a, &rec), 0);
+    assert_int_equal(count_connectors(f), 2);
+    assert_int_equal(store_read_audit(f->s, &f->t1, first, 4, out, &next), 0);
+    assert_int_equal(next, first);
+    /* Another tenant sees nothing; refusals go in a write of their own. */
+    assert_int_equal(store_read_audit(f->s, &f->t2, -1, 4, out, &next), 0);
+    memset(&rec, 0, sizeof(rec));
+    rec.tenant = f->t2;
+    rec.status = 429;
+    snprintf(rec.operation, sizeof(rec.operation), "ListEvents");
+    assert_int_equal(store_audit_append(f->s, &rec, 1), 0);
+    assert_int_equal(store_read_audit(f->s, &f->t2, -1, 4, out, &next), 1);
+    assert_int_equal(out[0].status, 429);
+    assert_int_equal(store_read_audit(f->s, &f->t1, first, 4, out, &next), 0);
+}
+
+static void test_audit_pages_prunes_and_expires(void **state)
+{
+    struct conf *f = *state;
+    struct store_audit rec = {.tenant = f->t1, .status = 202}, out[4];
+    int64_t next = -1, last = 0, seqs[5];
+    int n, got = 0;
+
+    snprintf(rec.operation, sizeof(rec.operation), "PutCustomConnectorCheckpoint");
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(store_audit_append(f->s, &rec, 1), 0);
+    while ((n = store_read_audit(f->s, &f->t1, next, 2, out, &next)) > 0) {
+        for (int i = 0; i < n; i++) {
+            assert_true(out[i].seq > last);
+            seqs[got++] = last = out[i].seq;
+        }
+    }
+    assert_int_equal(n, 0);
+    assert_int_equal(got, 5);
+    assert_int_equal(store_prune_audit(f->s, ccf_now_us() + 1), 0);
+    assert_int_equal(store_read_audit(f->s, &f->t1, -1, 4, out, &next), 0);
+    assert_int_equal(store_read_audit(f->s, &f->t1, seqs[0], 4, out, &next), CCF_EEXPIRED);
+    /* The next record comes after every seq handed out. */
+    assert_int_equal(store_audit_append(f->s, &rec, 1), 0);
+    assert_int_equal(store_read_audit(f->s, &f->t1, -1, 4, out, &next), 1);
+    assert_true(out[0].seq > seqs[4]);
+}
+
 const struct CMUnitTest conf_maintenance[] = {
     cmocka_unit_test_setup_teardown(test_unfinished_spans_tenants_oldest_first, conf_setup,
                                     conf_teardown),
@@ -181,5 +298,10 @@ const struct CMUnitTest conf_maintenance[] = {
                                     conf_teardown),
     cmocka_unit_test_setup_teardown(test_prune_changes, conf_setup, conf_teardown),
     cmocka_unit_test_setup_teardown(test_events_per_tenant, conf_setup, conf_teardown),
+    cmocka_unit_test_setup_teardown(test_seq_never_goes_back_after_a_full_prune, conf_setup,
+                                    conf_teardown),
+    cmocka_unit_test_setup_teardown(test_audited_write_records_with_its_effect_only, conf_setup,
+                                    conf_teardown),
+    cmocka_unit_test_setup_teardown(test_audit_pages_prunes_and_expires, conf_setup, conf_teardown),
 };
 const size_t conf_maintenance_n = sizeof(conf_maintenance) / sizeof(conf_maintenance[0]);

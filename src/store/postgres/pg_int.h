@@ -83,6 +83,10 @@ enum pg__q {
     PG__Q_UNSEEN_LIST,
     PG__Q_DOC_LOCK,
     PG__Q_DOC_COUNT,
+    PG__Q_AUDIT_INSERT,
+    PG__Q_AUDIT_LAST,
+    PG__Q_AUDIT_READ,
+    PG__Q_AUDIT_PRUNE,
     PG__Q_COUNT
 };
 
@@ -311,6 +315,12 @@ int store_pg__delete_documents_by(struct store *s, const struct ccf_tenant *t,
 int store_pg__put_checkpoint_by(struct store *s, const struct ccf_tenant *t,
                                 const char *connector_id, const char *job_id, const char *data,
                                 size_t len);
+int store_pg__audited_write(struct store *s, int (*fn)(void *ctx, struct store_audit *rec),
+                            void *ctx, struct store_audit *rec);
+int store_pg__audit_append(struct store *s, const struct store_audit *recs, size_t n);
+int store_pg__read_audit(struct store *s, const struct ccf_tenant *t, int64_t after, size_t max,
+                         struct store_audit *out, int64_t *next);
+int store_pg__prune_audit(struct store *s, int64_t before);
 int store_pg__list_documents_not_seen(struct store *s, const struct ccf_tenant *t,
                                       const char *connector_id, const char *job_id,
                                       const struct store_page *p, store_document_fn visit,

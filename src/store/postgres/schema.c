@@ -125,6 +125,23 @@ static const char *const migrations[] = {
     "CREATE TABLE stream_cursors ("
     "  consumer TEXT COLLATE \"C\" NOT NULL PRIMARY KEY,"
     "  seq BIGINT NOT NULL);",
+    /* 2: the audit log (SQLite's migration 10; the outbox's seq is an
+     * identity already, which never goes back). Its writers take the
+     * outbox's lock before drawing seq (audit.c). */
+    "CREATE TABLE audit_events ("
+    "  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant TEXT COLLATE \"C\" NOT NULL,"
+    "  at BIGINT NOT NULL,"
+    "  request_id TEXT NOT NULL,"
+    "  operation TEXT NOT NULL,"
+    "  access_key_id TEXT NOT NULL,"
+    "  principal_job TEXT,"
+    "  source_ip TEXT NOT NULL,"
+    "  connector_id TEXT,"
+    "  job_id TEXT,"
+    "  status INTEGER NOT NULL,"
+    "  error_type TEXT);"
+    "CREATE INDEX audit_by_tenant ON audit_events (tenant, seq);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

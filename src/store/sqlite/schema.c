@@ -161,6 +161,78 @@ static const char *const migrations[] = {
      * capacity); NULL once it runs or ends. A column of its own, not
      * failure_reason, which keeps its contract meaning (set on an end). */
     "ALTER TABLE jobs ADD COLUMN status_reason TEXT;",
+    /* 9 (issue 13): webhooks. Deliveries are driven from the event stream
+     * (job_changes): a webhook's cursor is the seq of the last event it is
+     * done with (delivered, given up, or not of its types), so the next one
+     * to send is the first matching row past it. start_seq, the stream's
+     * end at creation, bounds the deliveries listing. webhook_deliveries
+     * keeps the attempts of the events tried so far; rows go with their
+     * webhook and are pruned with the events. event_types is ",a,b,"
+     * (NULL: every type), as the events' filter takes it. */
+    "CREATE TABLE webhooks ("
+    "  id TEXT NOT NULL PRIMARY KEY,"
+    "  tenant TEXT NOT NULL,"
+    "  url TEXT NOT NULL,"
+    "  event_types TEXT,"
+    "  description TEXT,"
+    "  secret TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  start_seq INTEGER NOT NULL,"
+    "  cursor INTEGER NOT NULL);"
+    "CREATE INDEX webhooks_by_tenant ON webhooks (tenant, created_at, id);"
+    "CREATE TABLE webhook_deliveries ("
+    "  webhook_id TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL,"
+    "  status INTEGER NOT NULL CHECK (status IN (0, 1, 2)),"
+    "  attempts INTEGER NOT NULL,"
+    "  first_attempt_at INTEGER NOT NULL,"
+    "  last_attempt_at INTEGER NOT NULL,"
+    "  next_attempt_at INTEGER,"
+    "  last_status_code INTEGER,"
+    "  last_error TEXT,"
+    "  PRIMARY KEY (webhook_id, seq)) WITHOUT ROWID;"
+    "CREATE INDEX webhook_deliveries_by_seq ON webhook_deliveries (seq);",
+    /* 10 (issue 13): the audit log, and the outbox without AUTOINCREMENT.
+     * AUTOINCREMENT cost every event (and would cost every record) an
+     * update of sqlite_sequence: ~5 us of the ~8.5 us an event added to a
+     * create (bench/events_cost.py). A seq is still never handed out twice:
+     * pruning always keeps a table's newest row (events.c, audit.c), so
+     * max(seq) + 1 never goes back; a sequence already past the newest row
+     * is carried over as a placeholder row that no tenant and no
+     * orchestrator reads (tenant '', new_status -1). Rows are copied once. */
+    "CREATE TABLE job_changes_10 ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  tenant TEXT NOT NULL,"
+    "  connector_id TEXT NOT NULL,"
+    "  job_id TEXT NOT NULL,"
+    "  old_status INTEGER NOT NULL,"
+    "  new_status INTEGER NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  type TEXT,"
+    "  detail TEXT);"
+    "INSERT INTO job_changes_10 SELECT seq, tenant, connector_id, job_id, old_status, new_status,"
+    "  at, type, detail FROM job_changes;"
+    "INSERT INTO job_changes_10 (seq, tenant, connector_id, job_id, old_status, new_status, at)"
+    "  SELECT seq, '', '', '', -1, -1, 0 FROM sqlite_sequence WHERE name = 'job_changes'"
+    "  AND seq > (SELECT COALESCE(max(seq), 0) FROM job_changes);"
+    "DROP TABLE job_changes;"
+    "ALTER TABLE job_changes_10 RENAME TO job_changes;"
+    "CREATE INDEX job_changes_by_tenant ON job_changes (tenant, seq);"
+    /* A tenant reads its log through audit_by_tenant; pruning goes by seq. */
+    "CREATE TABLE audit_events ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  tenant TEXT NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  request_id TEXT NOT NULL,"
+    "  operation TEXT NOT NULL,"
+    "  access_key_id TEXT NOT NULL,"
+    "  principal_job TEXT," /* NULL: "key" */
+    "  source_ip TEXT NOT NULL,"
+    "  connector_id TEXT,"
+    "  job_id TEXT,"
+    "  status INTEGER NOT NULL,"
+    "  error_type TEXT);"
+    "CREATE INDEX audit_by_tenant ON audit_events (tenant, seq);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

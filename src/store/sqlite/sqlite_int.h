@@ -72,6 +72,7 @@ enum store__q {
     STORE__Q_JOB_PURGE_PICK,
     STORE__Q_JOB_PURGE,
     STORE__Q_CHANGE_PRUNE,
+    STORE__Q_CHANGE_BLANK,
     STORE__Q_EVENT_PRUNED,
     STORE__Q_EVENT_LAST,
     STORE__Q_EVENT_READ,
@@ -104,6 +105,29 @@ enum store__q {
     STORE__Q_TOKEN_PUT,
     STORE__Q_TOKEN_PURGE,
     STORE__Q_JOBS_UNFINISHED,
+    /* webhooks.c */
+    STORE__Q_WH_INSERT,
+    STORE__Q_WH_COUNT,
+    STORE__Q_WH_GET,
+    STORE__Q_WH_LIST,
+    STORE__Q_WH_ALL,
+    STORE__Q_WH_DELETE,
+    STORE__Q_WH_END,
+    STORE__Q_WH_HEAD,
+    STORE__Q_WH_EXISTS,
+    STORE__Q_WH_RECORD,
+    STORE__Q_WH_ADVANCE,
+    STORE__Q_WH_DELIVERIES,
+    STORE__Q_WH_PRUNE,
+    /* audit.c */
+    STORE__Q_AUDIT_INSERT,
+    STORE__Q_AUDIT_PRUNED,
+    STORE__Q_AUDIT_LAST,
+    STORE__Q_AUDIT_READ,
+    STORE__Q_AUDIT_YOUNG,
+    STORE__Q_AUDIT_PRUNE,
+    STORE__Q_AUDIT_BLANK,
+    STORE__Q_AUDIT_MARK,
     STORE__Q_COUNT
 };
 
@@ -257,6 +281,21 @@ struct store__create {
 };
 int store__create_connector_tx(struct store__conn *c, void *arg);
 
+/* tokens.c: a client token's lookup and insert in the open transaction,
+ * for creates of other kinds (webhooks.c). kind: STORE__TOKEN_WEBHOOK.
+ * Lookup: 1 and the resource's id in id when a live token has this body,
+ * 0 when none, CCF_ETOKEN when it was used with another body. */
+#define STORE__TOKEN_WEBHOOK 2
+int store__token_find(struct store__conn *c, const char *tk, int kind,
+                      const struct store_token *tok, int64_t now, char *id, size_t n,
+                      const char *op);
+int store__token_keep(struct store__conn *c, const char *tk, int kind,
+                      const struct store_token *tok, int64_t now, const char *id, const char *op);
+
+/* webhooks.c: deletes the delivery rows of events up to seq cut, in the
+ * open transaction (the events' pruning). */
+int store__webhook_prune(struct store__conn *c, int64_t cut, const char *op);
+
 /* docstats.c */
 
 /* The listing's two reads, here so that a test can show their plans.
@@ -385,5 +424,27 @@ int store_sqlite__prune_changes(struct store *s, int64_t upto, int64_t before);
 int store_sqlite__read_events(struct store *s, const struct ccf_tenant *t,
                               const struct store_event_query *q, struct store_event *out,
                               int64_t *next);
+
+int store_sqlite__audited_write(struct store *s, int (*fn)(void *ctx, struct store_audit *rec),
+                                void *ctx, struct store_audit *rec);
+int store_sqlite__audit_append(struct store *s, const struct store_audit *recs, size_t n);
+int store_sqlite__read_audit(struct store *s, const struct ccf_tenant *t, int64_t after, size_t max,
+                             struct store_audit *out, int64_t *next);
+int store_sqlite__prune_audit(struct store *s, int64_t before);
+int store_sqlite__create_webhook(struct store *s, const struct ccf_tenant *t,
+                                 struct store_webhook *w, const struct store_token *tok);
+int store_sqlite__get_webhook(struct store *s, const struct ccf_tenant *t, const char *id,
+                              struct store_webhook *out);
+int store_sqlite__list_webhooks(struct store *s, const struct ccf_tenant *t,
+                                const struct store_page *p, store_webhook_fn visit, void *ctx,
+                                char **next);
+int store_sqlite__delete_webhook(struct store *s, const struct ccf_tenant *t, const char *id);
+int store_sqlite__all_webhooks(struct store *s, store_webhook_fn visit, void *ctx);
+int store_sqlite__webhook_head(struct store *s, const struct store_webhook *w,
+                               struct store_event *ev, struct store_delivery *d);
+int store_sqlite__webhook_record(struct store *s, const char *id, const struct store_delivery *d);
+int store_sqlite__list_deliveries(struct store *s, const struct ccf_tenant *t, const char *id,
+                                  const struct store_page *p, store_delivery_fn visit, void *ctx,
+                                  char **next);
 
 #endif

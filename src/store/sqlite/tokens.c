@@ -9,7 +9,7 @@
 
 #include "core/log.h"
 
-enum token_op { TOKEN_CREATE = 0, TOKEN_START = 1 };
+enum token_op { TOKEN_CREATE = 0, TOKEN_START = 1, TOKEN_WEBHOOK = STORE__TOKEN_WEBHOOK };
 
 struct token_key {
     const char *tk;
@@ -210,6 +210,23 @@ int store_sqlite__start_job_token(struct store *s, const struct ccf_tenant *t,
         return STORE_TOKEN_GONE;
     }
     return rc < 0 ? rc : STORE_TOKEN_REPLAY;
+}
+
+int store__token_find(struct store__conn *c, const char *tk, int kind,
+                      const struct store_token *tok, int64_t now, char *id, size_t n,
+                      const char *op)
+{
+    struct token_key k = {.tk = tk, .op = (enum token_op)kind, .scope = "", .tok = tok, .now = now};
+
+    return token_lookup(c, &k, id, n, op);
+}
+
+int store__token_keep(struct store__conn *c, const char *tk, int kind,
+                      const struct store_token *tok, int64_t now, const char *id, const char *op)
+{
+    struct token_key k = {.tk = tk, .op = (enum token_op)kind, .scope = "", .tok = tok, .now = now};
+
+    return token_insert(c, &k, id, NULL, op);
 }
 
 int store_sqlite__purge_tokens(struct store *s, int64_t before)

@@ -1,0 +1,1 @@
+"""Models of the framework: documents, Q Business shapes, exceptions."""
