@@ -195,8 +195,11 @@ void api__store_fail(struct api__call *call, int err, const char *kind, const ch
 json_t *api__body(struct api__call *call)
 {
     struct ccf_diag d = {{0}};
-    json_t *v = ccf_json_parse_object(call->req->body, call->req->body_len, &d);
+    json_t *v;
 
+    if (call->body)
+        return json_incref(call->body);
+    v = ccf_json_parse_object(call->req->body, call->req->body_len, &d);
     if (!v)
         api__fail(call, 400, "%s", d.msg);
     return v;

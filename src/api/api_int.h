@@ -47,6 +47,9 @@ struct api__call {
     struct api__param query[API__QUERY_MAX];
     size_t nquery;
     bool wake_scheduler; /* after the commit: api__schedule_changed */
+    bool wake_webhooks;  /* after the commit: the deliverer re-reads the webhooks */
+    json_t *body;        /* the body as a write's pre step parsed it (api__body) */
+    bool url_checked;    /* CreateWebhook's URL resolved and allowed by its pre step */
 };
 
 typedef void (*api__op_fn)(struct api__call *call);
@@ -63,7 +66,9 @@ void api__fail(struct api__call *call, int status, const char *fmt, ...)
 /* Maps a store error to the contract's error; for CCF_ENOTFOUND the message
  * is "<kind> <id> not found" (kind: "Connector", "Job", ...). */
 void api__store_fail(struct api__call *call, int err, const char *kind, const char *id);
-/* Parses the body as a JSON object; answers 400 and returns NULL if it is not. */
+/* Parses the body as a JSON object (once: a pre step's parse is reused; each
+ * call returns a reference of its own); answers 400 and returns NULL if it
+ * is not. */
 json_t *api__body(struct api__call *call);
 
 /* Query: percent-decodes target's query into call->query. CCF_EINVAL when
@@ -124,6 +129,9 @@ void api__pause_connector(struct api__call *call);
 void api__resume_connector(struct api__call *call);
 void api__list_events(struct api__call *call);
 void api__create_webhook(struct api__call *call);
+/* CreateWebhook's URL check, DNS included, before the write's transaction. */
+bool api__json_media_type(const char *ct); /* route.c: application/json[; params] */
+bool api__create_webhook_pre(struct api__call *call);
 void api__list_webhooks(struct api__call *call);
 void api__get_webhook(struct api__call *call);
 void api__delete_webhook(struct api__call *call);

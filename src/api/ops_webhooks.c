@@ -150,15 +150,41 @@ static int parse_create(struct api__call *call, const json_t *body, struct store
         api__fail(call, 400, "%s", d.msg);
         return CCF_EINVAL;
     }
-    /* Last: it may wait on DNS, which no other mistake should cost. */
-    if (webhook_url_check(json_string_value(url), call->api->webhook_allow_private, err,
-                          sizeof(err)) < 0) {
+    /* Last: it may wait on DNS, which no other mistake should cost. Done
+     * already, outside the transaction, by api__create_webhook_pre. */
+    if (!call->url_checked && webhook_url_check(json_string_value(url),
+                                                call->api->webhook_allow_private, err,
+                                                sizeof(err)) < 0) {
         api__fail(call, 400, "%s", err);
         return CCF_EINVAL;
     }
     w->url = ccf_xstrdup(json_string_value(url));
     w->description = desc ? ccf_xstrdup(desc) : NULL;
     return 0;
+}
+
+bool api__create_webhook_pre(struct api__call *call)
+{
+    const struct api_request *req = call->req;
+    const json_t *url;
+    struct ccf_diag d = {{0}};
+    char err[320];
+
+    /* Anything else wrong (Content-Type, the body, the other members) is
+     * answered by the operation itself, in the contract's order. */
+    if (!req->has_body || (req->content_type && !api__json_media_type(req->content_type)))
+        return true;
+    call->body = ccf_json_parse_object(req->body, req->body_len, &d);
+    url = json_object_get(call->body, "url");
+    if (!json_is_string(url) || strlen(json_string_value(url)) != json_string_length(url))
+        return true;
+    if (webhook_url_check(json_string_value(url), call->api->webhook_allow_private, err,
+                          sizeof(err)) < 0) {
+        api__fail(call, 400, "%s", err);
+        return false;
+    }
+    call->url_checked = true;
+    return true;
 }
 
 void api__create_webhook(struct api__call *call)
@@ -195,8 +221,7 @@ void api__create_webhook(struct api__call *call)
         api__store_fail(call, rc, "Webhook", "");
         goto out;
     }
-    if (call->api->webhooks_changed)
-        call->api->webhooks_changed(call->api->webhook_ctx);
+    call->wake_webhooks = true;
     /* A replay within the token's day answers as the create did, secret
      * included: the caller who lost the first answer needs it. */
     api__reply(call, 201, json_pack("{s:o}", "webhook", webhook_json(&w, true)));
@@ -256,8 +281,7 @@ void api__delete_webhook(struct api__call *call)
         api__store_fail(call, rc, "Webhook", call->webhook_id);
         return;
     }
-    if (call->api->webhooks_changed)
-        call->api->webhooks_changed(call->api->webhook_ctx);
+    call->wake_webhooks = true;
     api__reply(call, 204, NULL);
 }
 

@@ -144,7 +144,7 @@ static const struct route *route_find(const struct path *p)
 }
 
 /* application/json, with parameters allowed, any case. */
-static bool json_media_type(const char *ct)
+bool api__json_media_type(const char *ct)
 {
     size_t n;
 
@@ -225,7 +225,7 @@ static void dispatch(struct api__call *call, const struct route *rt, const struc
             call->webhook_id = p->seg[i];
         }
     }
-    if (req->has_body && req->content_type && !json_media_type(req->content_type)) {
+    if (req->has_body && req->content_type && !api__json_media_type(req->content_type)) {
         api__fail(call, 415, "Content-Type must be application/json");
         return;
     }
@@ -320,33 +320,19 @@ static void audited_failed(struct api__call *call, int rc)
     memcpy(resp->connector_id, cid, sizeof(cid));
     memcpy(resp->job_id, jid, sizeof(jid));
     call->wake_scheduler = false;
+    call->wake_webhooks = false;
 }
 
-void api_handle(struct api *a, const struct api_request *req, struct api_response *resp)
-{
-    struct api__call call = {.api = a, .req = req, .resp = resp, .tenant = &req->tenant};
-    struct store_audit rec;
-    int rc;
-
-    memset(resp, 0, sizeof(*resp));
-    if (AUDIT_ON && is_write(req->method)) {
-        if ((rc = store_audited_write(a->store, audited, &call, &rec)) < 0)
-            audited_failed(&call, rc);
-    } else {
-        handle(&call);
-    }
-    api__query_free(&call);
-    if (call.wake_scheduler && a->schedule_changed)
-        a->schedule_changed(a->schedule_ctx);
-}
-
-const char *api_operation_of(const char *method, const char *target,
-                             char connector_id[CCF_CONNECTOR_ID_LEN + 1],
-                             char job_id[CCF_JOB_ID_LEN + 1])
+/* The route and method a request would reach (NULL: none), with the ids its
+ * path names ("" when none). Never reads the store. */
+static const struct method *method_of(const char *method, const char *target,
+                                      char connector_id[CCF_CONNECTOR_ID_LEN + 1],
+                                      char job_id[CCF_JOB_ID_LEN + 1])
 {
     static const char prefix[] = "/api/v1/";
-    const char *q = strchr(target, '?'), *op = NULL;
+    const char *q = strchr(target, '?');
     size_t plen = q ? (size_t)(q - target) : strlen(target);
+    const struct method *m = NULL;
     const struct route *rt;
     struct path p;
 
@@ -357,8 +343,8 @@ const char *api_operation_of(const char *method, const char *target,
     if ((rt = route_find(&p))) {
         for (size_t i = 0; i < 3 && rt->m[i].method; i++)
             if (strcmp(rt->m[i].method, method) == 0)
-                op = rt->m[i].op;
-        for (size_t i = 0; op && i < p.nseg; i++) {
+                m = &rt->m[i];
+        for (size_t i = 0; m && i < p.nseg; i++) {
             if (strcmp(rt->seg[i], ID_C) == 0 && p.seg[i] && ccf_connector_id_valid(p.seg[i]))
                 snprintf(connector_id, CCF_CONNECTOR_ID_LEN + 1, "%s", p.seg[i]);
             else if (strcmp(rt->seg[i], ID_J) == 0 && p.seg[i] && ccf_job_id_valid(p.seg[i]))
@@ -366,7 +352,65 @@ const char *api_operation_of(const char *method, const char *target,
         }
     }
     path_free(&p);
-    return op;
+    return m;
+}
+
+const char *api_operation_of(const char *method, const char *target,
+                             char connector_id[CCF_CONNECTOR_ID_LEN + 1],
+                             char job_id[CCF_JOB_ID_LEN + 1])
+{
+    const struct method *m = method_of(method, target, connector_id, job_id);
+
+    return m ? m->op : NULL;
+}
+
+/* A write's transaction runs on whichever thread leads the group commit and
+ * holds every other writer until it commits, so what may wait (a webhook
+ * URL's DNS) runs here first, on the request's own thread. */
+static const struct {
+    const char *op;
+    bool (*pre)(struct api__call *call); /* false: it answered; the operation does not run */
+} pre_steps[] = {
+    {"CreateWebhook", api__create_webhook_pre},
+};
+
+static bool pre_write(struct api__call *call)
+{
+    char cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1];
+    const struct method *m = method_of(call->req->method, call->req->target, cid, jid);
+
+    for (size_t i = 0; m && i < sizeof(pre_steps) / sizeof(pre_steps[0]); i++) {
+        if (strcmp(pre_steps[i].op, m->op) == 0 && !pre_steps[i].pre(call)) {
+            call->resp->operation = m->op;
+            return false;
+        }
+    }
+    return true;
+}
+
+void api_handle(struct api *a, const struct api_request *req, struct api_response *resp)
+{
+    struct api__call call = {.api = a, .req = req, .resp = resp, .tenant = &req->tenant};
+    struct store_audit rec;
+    int rc;
+
+    memset(resp, 0, sizeof(*resp));
+    if (AUDIT_ON && is_write(req->method)) {
+        if (!pre_write(&call))
+            goto out; /* answered (a 400: not a record) */
+        if ((rc = store_audited_write(a->store, audited, &call, &rec)) < 0)
+            audited_failed(&call, rc);
+    } else {
+        handle(&call);
+    }
+out:
+    api__query_free(&call);
+    json_decref(call.body);
+    /* After the commit: what they re-read must be there. */
+    if (call.wake_scheduler && a->schedule_changed)
+        a->schedule_changed(a->schedule_ctx);
+    if (call.wake_webhooks && a->webhooks_changed)
+        a->webhooks_changed(a->webhook_ctx);
 }
 
 const char *api_operation_name(size_t i)
