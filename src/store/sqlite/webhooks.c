@@ -158,8 +158,7 @@ static int count_and_end(struct store__conn *c, const char *tk, int64_t *count, 
     if ((rc = store__stmt(c, STORE__Q_WH_END,
                           /* The stream's end: pruning always keeps its
                            * newest row (events.c), so max(seq) is it. */
-                          "SELECT COALESCE(max(seq), 0) FROM job_changes",
-                          &st, op)) < 0)
+                          "SELECT COALESCE(max(seq), 0) FROM job_changes", &st, op)) < 0)
         return rc;
     return (rc = store__step_int64(c, st, 0, end, op)) < 0 ? rc : 0;
 }
