@@ -19,7 +19,7 @@ SYSCONFDIR     ?= /etc
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR    ?= $(PREFIX)/lib/sysusers.d
 
-PKGS    := libmicrohttpd sqlite3 jansson libcrypto inih gnutls glib-2.0 libcurl
+PKGS    := libmicrohttpd sqlite3 jansson libcrypto inih gnutls glib-2.0 libpq libcurl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -30,8 +30,9 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -Isrc $(PKG_CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -pthread $(SAN)
 
 LIB_MODULES := core store api executor orchestrator auth scheduler webhook
+# A backend per folder (store.h, executor.h).
 LIB_SRCS    := $(foreach m,$(LIB_MODULES),$(wildcard src/$(m)/*.c)) \
-               $(wildcard src/executor/*/*.c) # a backend per folder (executor.h)
+               $(wildcard src/store/*/*.c) $(wildcard src/executor/*/*.c)
 SERVER_SRCS := $(wildcard src/server/*.c)
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 SERVER_OBJS := $(SERVER_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -186,6 +187,13 @@ $(BUILD)/tests/test_console: $(BUILD)/obj/tests/test_console.o $(BUILD)/obj/src/
 # link-time double of executor.h) ahead of libccfd.a and its backends.
 ORCH_TESTS := $(BUILD)/tests/test_orchestrator $(BUILD)/tests/test_orchestrator_retry
 $(ORCH_TESTS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/tests/orch_fake.o $(LIBCCF)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL) -lcmocka
+
+# The store conformance suite: its cases (tests/store_conf/*.c) run against
+# every backend (tests/test_store_conf.c).
+STORE_CONF_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/store_conf/*.c))
+$(BUILD)/tests/test_store_conf: $(BUILD)/obj/tests/test_store_conf.o $(STORE_CONF_OBJS) $(LIBCCF)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL) -lcmocka
 

@@ -12,6 +12,8 @@ set -eu
 # slurm-wlm munge: the Slurm executor's tests run a one-node cluster
 # (scripts/slurm-cluster.sh).
 # prometheus: promtool checks the /metrics text (tests/service/test_metrics.py).
+# postgresql libpq-dev: the PostgreSQL store backend (libpq) and its tests'
+# throw-away cluster (scripts/pg-cluster.sh).
 # chromium: the web console's browser tests (tests/console/run.mjs).
 # python3-pip python3-setuptools python3-wheel: `pip install clients/python`,
 # offline, is tested (tests/service/test_kit_install.py).
@@ -25,7 +27,8 @@ podman runc catatonit busybox-static
 slurm-wlm munge
 prometheus
 chromium
-python3-pip python3-setuptools python3-wheel"
+python3-pip python3-setuptools python3-wheel
+postgresql libpq-dev"
 # chromium, node and npm: the web console's browser tests (tests/console);
 # node 18 or later, Debian 12's nodejs, only where no node is on PATH.
 command -v node >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm"

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "store/store_int.h"
+#include "store/sqlite/sqlite_int.h"
 #include "store_fixture.h"
 
 struct fx {

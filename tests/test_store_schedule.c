@@ -1,7 +1,7 @@
-/* test_store_schedule.c: unit tests of the store's schedule parts
- * (src/store/schedules.c and the schedule columns): the due queue, the
- * fire transaction (start, skip, stale read), pause, triggers, and the
- * migration of a database written before schedules existed. */
+/* test_store_schedule.c: what is the SQLite backend's own about schedules:
+ * the migration of a database written before schedules existed. Their
+ * behaviour on every backend is the conformance suite's
+ * (tests/store_conf/schedules.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -64,154 +64,6 @@ static void make(struct fx *f, int64_t next, struct ccf_connector *out)
     ccf_connector_clear(&c);
 }
 
-static void test_schedule_columns_round_trip(void **state)
-{
-    struct fx *f = *state;
-    struct ccf_connector c = {0};
-
-    make(f, 5000, &c);
-    assert_string_equal(c.schedule, SCHED);
-    assert_int_equal(c.schedule_anchor, 1000);
-    assert_int_equal(c.next_run_at, 5000);
-    assert_false(c.paused);
-    free(c.schedule);
-    c.schedule = NULL;
-    c.next_run_at = 0;
-    assert_int_equal(store_update_connector(f->s, &f->t, &c, c.version), 0);
-    char id[CCF_CONNECTOR_ID_LEN + 1];
-    memcpy(id, c.id, sizeof(id));
-    ccf_connector_clear(&c);
-    assert_int_equal(store_get_connector(f->s, &f->t, id, &c), 0);
-    assert_null(c.schedule);
-    assert_int_equal(c.next_run_at, 0);
-    ccf_connector_clear(&c);
-}
-
-static void test_due_queue_and_head(void **state)
-{
-    struct fx *f = *state;
-    struct ccf_connector a = {0}, b = {0}, none = {0};
-    struct store_due due[4];
-    int64_t head = -1;
-
-    assert_int_equal(store_schedule_head(f->s, &head), 0);
-    assert_int_equal(head, 0); /* nothing scheduled */
-    make(f, 3000, &a);
-    make(f, 2000, &b);
-    make(f, 0, &none);
-    assert_int_equal(store_schedule_head(f->s, &head), 0);
-    assert_int_equal(head, 2000);
-    assert_int_equal(store_due_schedules(f->s, 1999, due, 4), 0);
-    assert_int_equal(store_due_schedules(f->s, 5000, due, 4), 2);
-    assert_string_equal(due[0].connector_id, b.id); /* earliest first */
-    assert_string_equal(due[1].connector_id, a.id);
-    assert_int_equal(due[0].next_run_at, 2000);
-    assert_int_equal(due[0].schedule_anchor, 1000);
-    assert_string_equal(due[0].schedule, SCHED);
-    assert_memory_equal(&due[0].tenant, &f->t, sizeof(f->t));
-    store_due_clear(due, 2);
-    assert_int_equal(store_due_schedules(f->s, 5000, due, 1), 1); /* max respected */
-    store_due_clear(due, 1);
-    ccf_connector_clear(&a);
-    ccf_connector_clear(&b);
-    ccf_connector_clear(&none);
-}
-
-static void test_fire_starts_then_skips(void **state)
-{
-    struct fx *f = *state;
-    struct ccf_connector c = {0};
-    struct ccf_job job = {0};
-    struct store_fire fire;
-    int64_t head;
-
-    make(f, 2000, &c);
-    fire = (struct store_fire){.tenant = &f->t,
-                               .connector_id = c.id,
-                               .due = 2000,
-                               .schedule = SCHED,
-                               .next = 2060,
-                               .start = true,
-                               .environment = "[{\"name\":\"A\",\"value\":\"1\"}]"};
-    assert_int_equal(store_fire_schedule(f->s, &fire, &job), 1);
-    assert_int_equal(job.trigger, CCF_TRIGGER_SCHEDULE);
-    assert_string_equal(job.environment, "[{\"name\":\"A\",\"value\":\"1\"}]");
-    ccf_job_clear(&job);
-    /* the same due run again: it has moved on, nothing is doubled */
-    assert_int_equal(store_fire_schedule(f->s, &fire, &job), CCF_ECONFLICT);
-    /* the next one falls due while IN_USE: skipped, and the queue moves */
-    fire.due = 2060;
-    fire.next = 2120;
-    assert_int_equal(store_fire_schedule(f->s, &fire, &job), 0);
-    assert_int_equal(store_schedule_head(f->s, &head), 0);
-    assert_int_equal(head, 2120);
-    /* a stale schedule text is refused */
-    fire.due = 2120;
-    fire.schedule = "{}";
-    assert_int_equal(store_fire_schedule(f->s, &fire, &job), CCF_ECONFLICT);
-    char id[CCF_CONNECTOR_ID_LEN + 1];
-    memcpy(id, c.id, sizeof(id));
-    ccf_connector_clear(&c);
-    assert_int_equal(store_get_connector(f->s, &f->t, id, &c), 0);
-    assert_int_equal(c.status, CCF_CONNECTOR_IN_USE);
-    assert_int_equal(c.next_run_at, 2120);
-    ccf_connector_clear(&c);
-}
-
-static void test_fire_without_start_moves_on(void **state)
-{
-    struct fx *f = *state;
-    struct ccf_connector c = {0};
-    struct store_fire fire;
-    struct ccf_job job = {0};
-    int64_t head = -1;
-
-    make(f, 2000, &c);
-    fire = (struct store_fire){
-        .tenant = &f->t, .connector_id = c.id, .due = 2000, .schedule = SCHED, .next = 0};
-    assert_int_equal(store_fire_schedule(f->s, &fire, &job), 0);
-    assert_int_equal(store_schedule_head(f->s, &head), 0);
-    assert_int_equal(head, 0); /* an at(): no next time */
-    char id[CCF_CONNECTOR_ID_LEN + 1];
-    memcpy(id, c.id, sizeof(id));
-    ccf_connector_clear(&c);
-    assert_int_equal(store_get_connector(f->s, &f->t, id, &c), 0);
-    assert_int_equal(c.status, CCF_CONNECTOR_AVAILABLE);
-    ccf_connector_clear(&c);
-}
-
-static void test_pause_refuses_starts(void **state)
-{
-    struct fx *f = *state;
-    struct ccf_connector c = {0};
-    struct ccf_job job = {0};
-    struct store_fire fire;
-    int64_t v;
-
-    make(f, 2000, &c);
-    c.paused = true;
-    c.next_run_at = 0;
-    v = c.version;
-    assert_int_equal(store_set_paused(f->s, &f->t, &c, v + 7), CCF_ECONFLICT);
-    assert_int_equal(store_set_paused(f->s, &f->t, &c, v), 0);
-    assert_int_equal(c.version, v + 1);
-    assert_int_equal(store_start_job(f->s, &f->t, c.id, NULL, &job), CCF_ECONFLICT);
-    /* a scheduler that read the run before the pause cannot start it */
-    fire = (struct store_fire){.tenant = &f->t,
-                               .connector_id = c.id,
-                               .due = 2000,
-                               .schedule = SCHED,
-                               .next = 2060,
-                               .start = true};
-    assert_int_equal(store_fire_schedule(f->s, &fire, &job), CCF_ECONFLICT);
-    c.paused = false;
-    assert_int_equal(store_set_paused(f->s, &f->t, &c, c.version), 0);
-    assert_int_equal(store_start_job(f->s, &f->t, c.id, NULL, &job), 0);
-    assert_int_equal(job.trigger, CCF_TRIGGER_API);
-    ccf_job_clear(&job);
-    ccf_connector_clear(&c);
-}
-
 /* A database written before schedules (schema version 2), with a connector
  * and a job in it, migrates and keeps them: no schedule, not paused, the
  * old job without a trigger. */
@@ -251,11 +103,6 @@ static void test_migrates_older_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_schedule_columns_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_due_queue_and_head, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fire_starts_then_skips, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fire_without_start_moves_on, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pause_refuses_starts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrates_older_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

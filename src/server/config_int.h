@@ -40,7 +40,11 @@ struct config_key {
     /* A set() key's value as text for --print-config ("" for none); NULL:
      * not shown. A slot key's is shown by its slot. */
     void (*show)(const struct config_key *k, const struct server_config *c, char *out, size_t n);
+    bool secret; /* the value may hold a password: no error message repeats it */
 };
+
+/* What an error message shows of value v of key k. */
+#define CONFIG_SHOWN(k, v) ((k)->secret ? "(not shown)" : (v))
 
 /* offsetof(struct server_config, f), which must be a T: the pointer
  * comparison does not compile otherwise (the Linux kernel's typecheck). */

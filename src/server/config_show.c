@@ -112,7 +112,7 @@ int server__config_env(struct server_config *c, const struct config_key *keys, s
             continue;
         if (server__config_key_set(&keys[i], c, v, err, sizeof(err)) < 0) {
             fprintf(stderr, "ccfd: invalid value '%.64s' in environment variable %s (key %s): %s\n",
-                    v, var, keys[i].name, err);
+                    CONFIG_SHOWN(&keys[i], v), var, keys[i].name, err);
             return CCF_EINVAL;
         }
         given[i] = true;

@@ -126,7 +126,8 @@ static char *path_join(const char *dir, const char *name)
 static int open_store(const struct server_config *cfg, const char *dir, struct store **out)
 {
     char *db = path_join(dir, "ccf.db");
-    struct store_config sc = {.path = db,
+    struct store_config sc = {.url = cfg->store,
+                              .path = db,
                               .synchronous = cfg->synchronous,
                               .checkpoint_history = (int)cfg->checkpoint_history};
     int rc;

@@ -1,7 +1,7 @@
-/* keys.c: the strings the SQLite backend makes and parses: tenant keys
+/* keys.c: the strings every store backend makes and parses: tenant keys
  * ("region:account_id"), page keys and UTF-8 checks. Page keys come back from
  * clients (through signed tokens, but still): every parser here is strict. */
-#include "store/store_int.h"
+#include "store/backend_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>

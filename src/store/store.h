@@ -1,11 +1,15 @@
 /* store.h: tenant-scoped storage of connectors, jobs, documents and
  * checkpoints, and the job-change stream (a transactional outbox).
- * An interface of domain operations, not of rows; the SQLite backend lives
- * in sqlite.c. Must not know about HTTP or executors.
+ * An interface of domain operations, not of rows. Backends live behind it,
+ * each in its own folder, chosen by store_config's url (backend_int.h):
+ * SQLite (sqlite/, the default) and PostgreSQL (postgres/, experimental:
+ * docs/DECISIONS.md lists what it does not have yet). Must not know about
+ * HTTP or executors.
  *
  * Thread rules: one struct store is shared by all threads; each thread that
- * calls in gets its own SQLite connection, opened lazily and closed at thread
- * exit or by store_close. store_close runs after every other thread stopped.
+ * calls in gets its own connection (SQLite: opened lazily and closed at
+ * thread exit or by store_close; PostgreSQL: borrowed from a small pool for
+ * the call). store_close runs after every other thread stopped.
  *
  * Errors: CCF_ENOTFOUND when the record (or its connector) does not exist for
  * this tenant; CCF_ECONFLICT on a state conflict; CCF_EUNAVAIL when the
@@ -17,12 +21,18 @@
 
 #include "core/core.h"
 
-struct store; /* defined in store/sqlite.c */
+struct store; /* defined in store/backend_int.h, extended by each backend */
 
 struct store_config {
-    const char *path;        /* the database file; created if missing */
+    /* NULL or "sqlite": SQLite at path; "postgresql://..." (or
+     * "postgres://..."): a libpq connection URI, the password from
+     * PGPASSWORD or ~/.pgpass (never logged). */
+    const char *url;
+    const char *path;        /* SQLite: the database file; created if missing */
     const char *synchronous; /* "FULL" (NULL: the default), "NORMAL" or "OFF" */
-    int busy_timeout_ms;     /* 0: default 5000 */
+    int busy_timeout_ms;     /* 0: default 5000 (PostgreSQL: how long a call waits
+                                for a pooled connection or the database) */
+    int pool_size;           /* PostgreSQL: connections per process; 0: 8 */
     int checkpoint_history;  /* checkpoint versions kept, the current one included;
                                 0: STORE_CP_HISTORY_DEFAULT */
 };
@@ -30,10 +40,16 @@ struct store_config {
 #define STORE_CP_HISTORY_DEFAULT 10
 #define STORE_CP_HISTORY_MAX     1000
 
-/* Opens (creating and migrating) the database. CCF_EUNAVAIL if it cannot be
- * opened, CCF_EIO if its schema is newer than this build understands. */
+/* Opens (creating and migrating) the database. CCF_EINVAL for a url that
+ * names no backend, CCF_EUNAVAIL if it cannot be opened, CCF_EIO if its
+ * schema is newer than this build understands. */
 int store_open(struct store **out, const struct store_config *cfg);
 void store_close(struct store *s);
+
+/* Whether url names a backend this build has (for the config's checks). */
+bool store_url_valid(const char *url);
+/* "sqlite" or "postgresql": the backend s runs on. */
+const char *store_backend_name(const struct store *s);
 
 /* What store_backup copied. */
 struct store_backup_stats {

@@ -112,6 +112,11 @@ CONFIGS = [
     "CCF_ACCESS_LOG=off\naccess-log = on\n",
     "CCF_LISTEN=0.0.0.0:1\nallow-insecure-listen = true\n",
     "CCF_NO_SUCH_KEY=1\nlog-level = warn\n",
+    # store: a libpq URI only with store-experimental; the value is never echoed.
+    "store = postgresql://ccf:secret@127.0.0.1:5432/ccf\nstore-experimental = on\n",
+    "store = postgres://h/db\n",
+    "store = sqlite\nstore = mysql://x\n",
+    "CCF_STORE=postgresql://u@h/d\nstore-experimental = yes\n",
 ]
 
 # fuzz_sigv4's credentials (tests/fuzz/fuzz_sigv4.c) and its server time.
@@ -214,6 +219,7 @@ DICT = {
         " = ", "[", "]", ";", "#", "127.0.0.1:", "[::1]:", "localhost:", "http://", "https://",
         "FULL", "NORMAL", "OFF", "none", "local", "true", "off", "\n", "\r\n", "access-log",
         "CCF_", "CCF_THREADS=", "CCF_LISTEN=", "CCF_DATA_DIR=", "CCF_ACCESS_LOG=", "CCF_CONFIG=",
+        "store", "store-experimental", "sqlite", "postgresql://", "postgres://", "CCF_STORE=",
     ],
 }
 DICT["sigv4"] = [

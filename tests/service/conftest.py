@@ -54,6 +54,28 @@ def free_port():
         return s.getsockname()[1]
 
 
+def pg_store_args(data_dir):
+    """With CCF_TEST_PG_ADMIN (a libpq URI of a database to connect to, on a
+    PostgreSQL the tests may create databases in: scripts/pg-cluster.sh's
+    CCF_TEST_PG_URL), each ccfd gets a fresh database of its own there, once
+    per data directory, so that its restarts find their data: the service
+    tests against the experimental PostgreSQL store (issue 15). Without it:
+    none, SQLite."""
+    admin = os.environ.get("CCF_TEST_PG_ADMIN")
+    if not admin:
+        return []
+    marker = Path(data_dir) / ".pg-database"
+    if marker.exists():
+        name = marker.read_text().strip()
+    else:
+        name = "svc_" + os.urandom(6).hex()
+        subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", admin, "-c", f"CREATE DATABASE {name}"],
+                       check=True, capture_output=True, timeout=30)
+        marker.write_text(name)
+    url = admin.rsplit("/", 1)[0] + "/" + name
+    return ["--store", url, "--store-experimental"]
+
+
 class Server:
     instances = []
 
@@ -71,6 +93,7 @@ class Server:
         self.client = None
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path.touch()
+        self.store_args = pg_store_args(self.data_dir)
         Server.instances.append(self)
 
     def log_text(self, offset=0):
@@ -108,6 +131,7 @@ class Server:
                         "--region", self.region,
                         "--account-id", self.account_id,
                         "--synchronous", "OFF",
+                        *self.store_args,
                         *self.extra_args,
                     ],
                     stdin=subprocess.DEVNULL,

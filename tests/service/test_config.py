@@ -119,6 +119,7 @@ def test_every_key_has_its_variable(tmp_path):
         "account-id": "123456789012", "auth": "none", "credentials-file": str(tmp_path / "c"),
         "signing-name": "ccf", "log-level": "debug", "log-format": "json", "access-log": "off",
         "log-flush-ms": "0", "threads": "3", "write-threads": "5", "synchronous": "NORMAL",
+        "store": "sqlite", "store-experimental": "on",
         "connection-limit": "77", "connection-timeout": "9", "allow-insecure-listen": "on",
         "executor": "none", "api-endpoint": "http://127.0.0.1:9/", "job-path": "/bin",
         "max-jobs": "4", "cpu-budget": "3", "memory-budget": "2048", "stop-grace": "2",
@@ -270,3 +271,20 @@ def test_data_dir_mode_is_logged_in_octal(ccfd_factory, tmp_path):
     s = ccfd_factory(data_dir=data)
     s.stop()
     assert re.search(r"event=ccfd.data_dir_mode .*mode=0755", s.log_text()), s.tail()
+
+
+@pytest.mark.parametrize("value", ["postgresql://ccf:s3cret@127.0.0.1:5432/ccf",
+                                   "postgres://ccf:s3cret@127.0.0.1/ccf", "mysql://x", ""])
+def test_store_postgresql_needs_experimental(value, tmp_path):
+    """store = postgresql://... is refused without store-experimental (the
+    backend passes the store conformance suite, not yet every service test:
+    issue 15), with a line that says so; anything but sqlite or a libpq URI
+    is refused. No line echoes the URI, whose password would land in a log."""
+    out = subprocess.run([ccfd_binary(), "--data-dir", str(tmp_path), "--store", value],
+                         capture_output=True, text=True, timeout=10, env=clean_env())
+    assert out.returncode == 2, out
+    assert "s3cret" not in out.stderr and "s3cret" not in out.stdout
+    if value.startswith("postgres"):
+        assert "--store-experimental" in out.stderr, out.stderr
+    else:
+        assert "--store" in out.stderr and "expected sqlite or postgresql://" in out.stderr, out

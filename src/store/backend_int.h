@@ -1,0 +1,183 @@
+/* backend_int.h: what a store backend gives the dispatcher (store.c), and
+ * what every backend shares: the handle's common part (its backend, the
+ * token secret, the change and event hooks) and the keys and page tokens of
+ * keys.c. A backend lives in its own folder (sqlite/, postgres/) and knows
+ * nothing of the others; store_open picks one by store_config's url.
+ *
+ * Every operation has the meaning, errors and ownership of the store_*
+ * function of the same name in store.h. A NULL operation is one this
+ * backend does not have yet: the call logs store.not_implemented and fails
+ * with CCF_EIO (docs/DECISIONS.md lists them for PostgreSQL).
+ *
+ * Thread rules: as store.h. A backend's handle begins with a struct store
+ * (store__base_init), so that the dispatcher reaches ops and hooks. */
+#ifndef CCF_STORE_BACKEND_INT_H
+#define CCF_STORE_BACKEND_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+struct store__backend;
+
+/* The part of every handle the dispatcher owns. */
+struct store {
+    const struct store__backend *ops;
+    unsigned char secret[32]; /* set by the backend's open */
+    void (*hook)(void *ctx);  /* set before other threads call in */
+    void *hook_ctx;
+    /* Set and unset while writers run (the transport comes and goes
+     * before the orchestrator): guarded, and called under the lock, so that
+     * once unset no call is left running. */
+    pthread_mutex_t event_mu;
+    void (*event_hook)(void *ctx);
+    void *event_hook_ctx;
+    void (*webhook_hook)(void *ctx); /* the same rules, for the webhook deliverer */
+    void *webhook_hook_ctx;
+};
+
+struct store__backend {
+    const char *name;
+    /* cfg->url chose this backend. */
+    int (*open)(struct store **out, const struct store_config *cfg);
+    void (*close)(struct store *s);
+    int (*ping)(struct store *s);
+    int (*writable)(struct store *s, const char **why);
+    void (*get_metrics)(struct store *s, struct store_metrics *out);
+    int (*count_unfinished_jobs)(struct store *s, int64_t out[CCF_JOB_STATUS_COUNT]);
+    int (*create_connector)(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c);
+    int (*get_connector)(struct store *s, const struct ccf_tenant *t, const char *id,
+                         struct ccf_connector *out);
+    int (*list_connectors)(struct store *s, const struct ccf_tenant *t, const struct store_page *p,
+                           store_connector_fn visit, void *ctx, char **next);
+    int (*update_connector)(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
+                            int64_t expected_version);
+    int (*delete_connector)(struct store *s, const struct ccf_tenant *t, const char *id);
+    int (*set_paused)(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
+                      int64_t expected_version);
+    int (*schedule_head)(struct store *s, int64_t *out);
+    int (*due_schedules)(struct store *s, int64_t until, struct store_due *out, size_t max);
+    int (*fire_schedule)(struct store *s, const struct store_fire *f, struct ccf_job *out);
+    int (*start_job)(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                     const char *environment, struct ccf_job *out);
+    int (*get_job)(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                   const char *job_id, struct ccf_job *out);
+    int (*list_jobs)(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                     unsigned status_mask, const struct store_page *p, store_job_fn visit,
+                     void *ctx, char **next);
+    int (*transition_job)(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                          const char *job_id, const struct store_transition *tr,
+                          struct ccf_job *out);
+    int (*set_job_status_reason)(struct store *s, const struct ccf_tenant *t,
+                                 const char *connector_id, const char *job_id, const char *reason);
+    int (*put_documents)(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                         const struct ccf_document *docs, size_t n);
+    int (*delete_documents)(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                            const char *const *ids, size_t n);
+    int (*list_documents)(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                          const struct store_page *p, store_document_fn visit, void *ctx,
+                          char **next);
+    int (*put_documents_by)(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                            const char *job_id, const struct ccf_document *docs, size_t n);
+    int (*delete_documents_by)(struct store *s, const struct ccf_tenant *t,
+                               const char *connector_id, const char *job_id, const char *const *ids,
+                               size_t n);
+    int (*list_documents_not_seen)(struct store *s, const struct ccf_tenant *t,
+                                   const char *connector_id, const char *job_id,
+                                   const struct store_page *p, store_document_fn visit, void *ctx,
+                                   char **next);
+    int (*put_checkpoint_by)(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                             const char *job_id, const char *data, size_t len);
+    int (*put_checkpoint)(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                          const char *data, size_t len);
+    int (*get_checkpoint)(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                          struct ccf_checkpoint *out);
+    int (*delete_checkpoint)(struct store *s, const struct ccf_tenant *t, const char *connector_id);
+    int (*put_checkpoint_if)(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                             const char *job_id, const char *data, size_t len, int64_t expect,
+                             int64_t *version);
+    int (*get_checkpoint_version)(struct store *s, const struct ccf_tenant *t,
+                                  const char *connector_id, int64_t version,
+                                  struct ccf_checkpoint *out);
+    int (*list_checkpoint_versions)(struct store *s, const struct ccf_tenant *t,
+                                    const char *connector_id, const struct store_page *p,
+                                    store_cp_version_fn visit, void *ctx, char **next);
+    int (*create_connector_token)(struct store *s, const struct ccf_tenant *t,
+                                  struct ccf_connector *c, const struct store_token *tok);
+    int (*start_job_token)(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                           const char *environment, const struct store_token *tok,
+                           struct ccf_job *out);
+    int (*purge_tokens)(struct store *s, int64_t before);
+    int (*read_changes)(struct store *s, int64_t after_seq, struct store_change *out, size_t max);
+    int (*cursor_get)(struct store *s, const char *consumer, int64_t *seq);
+    int (*cursor_set)(struct store *s, const char *consumer, int64_t seq);
+    int (*unfinished_jobs)(struct store *s, struct store_job_ref **out, size_t *n);
+    int (*purge_jobs)(struct store *s, int64_t ended_before, struct store_job_ref *out, size_t max);
+    int (*prune_changes)(struct store *s, int64_t upto, int64_t before);
+    int (*read_events)(struct store *s, const struct ccf_tenant *t,
+                       const struct store_event_query *q, struct store_event *out, int64_t *next);
+    int (*audited_write)(struct store *s, int (*fn)(void *ctx, struct store_audit *rec), void *ctx,
+                         struct store_audit *rec);
+    int (*audit_append)(struct store *s, const struct store_audit *recs, size_t n);
+    int (*read_audit)(struct store *s, const struct ccf_tenant *t, int64_t after, size_t max,
+                      struct store_audit *out, int64_t *next);
+    int (*prune_audit)(struct store *s, int64_t before);
+    int (*create_webhook)(struct store *s, const struct ccf_tenant *t, struct store_webhook *w,
+                          const struct store_token *tok);
+    int (*get_webhook)(struct store *s, const struct ccf_tenant *t, const char *id,
+                       struct store_webhook *out);
+    int (*list_webhooks)(struct store *s, const struct ccf_tenant *t, const struct store_page *p,
+                         store_webhook_fn visit, void *ctx, char **next);
+    int (*delete_webhook)(struct store *s, const struct ccf_tenant *t, const char *id);
+    int (*all_webhooks)(struct store *s, store_webhook_fn visit, void *ctx);
+    int (*webhook_head)(struct store *s, const struct store_webhook *w, struct store_event *ev,
+                        struct store_delivery *d);
+    int (*webhook_record)(struct store *s, const char *id, const struct store_delivery *d);
+    int (*list_deliveries)(struct store *s, const struct ccf_tenant *t, const char *id,
+                           const struct store_page *p, store_delivery_fn visit, void *ctx,
+                           char **next);
+};
+
+extern const struct store__backend store__backend_sqlite;   /* sqlite/sqlite.c */
+extern const struct store__backend store__backend_postgres; /* postgres/pg.c */
+
+/* A backend's open sets up s's common part first, its close ends it last. */
+void store__base_init(struct store *s, const struct store__backend *ops);
+void store__base_destroy(struct store *s);
+/* After a commit that wrote change rows (jobs) or any event row: calls the
+ * change hook (if jobs, and one is set) and the event hook. */
+void store__notify(struct store *s, bool jobs);
+/* What a NULL operation returns: CCF_EIO, logged. */
+int store__missing(struct store *s, const char *op);
+
+/* transition.c: applies tr to *j in memory (status, times, attempts, exit
+ * code, reasons), as a backend then writes it; now is the write's time. The
+ * caller has checked that tr may move j. */
+void store__apply_transition(struct ccf_job *j, const struct store_transition *tr, int64_t now);
+/* The event type of a job's change row: job.started for its insert
+ * (old_status -1), else job.<its new status>. */
+const char *store__job_event_type(int old_status, enum ccf_job_status to);
+
+/* keys.c: the strings every backend makes and parses. Page keys come back
+ * from clients (through signed tokens, but still): every parser is strict. */
+
+/* "region:account_id" as stored in the tenant columns. */
+#define STORE__TENANT_KEY_MAX (CCF_REGION_MAX + 1 + CCF_ACCOUNT_ID_LEN + 1)
+
+void store__tenant_key(const struct ccf_tenant *t, char out[STORE__TENANT_KEY_MAX]);
+int store__tenant_parse(const char *key, struct ccf_tenant *out);
+/* CCF_EINVAL unless p is set and its limit is 1..1000. */
+int store__page_check(const struct store_page *p);
+/* Page keys of connectors and jobs: "<created_at as 16 hex digits>:<id>". */
+char *store__key_format(int64_t created_at, const char *id);
+int store__key_parse(const char *key, bool (*id_valid)(const char *), int64_t *created_at, char *id,
+                     size_t id_size);
+/* A document id as a page key: 1..512 code points of UTF-8, no controls. */
+bool store__doc_key_valid(const char *key);
+/* Bytes taken by the first max_chars code points of UTF-8 text s. */
+size_t store__utf8_prefix(const char *s, size_t max_chars);
+
+#endif

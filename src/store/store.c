@@ -1,0 +1,541 @@
+/* store.c: the dispatcher. store_open picks a backend by store_config's url
+ * (backend_int.h); every other store_* function of store.h is its
+ * backend's operation of the same name. The change and event hooks and the
+ * token secret are common to every backend, kept here. */
+#include "store/backend_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+
+/* The backend a url names: NULL or "sqlite" is SQLite (at cfg->path);
+ * "postgresql://" or "postgres://" (libpq's two URI prefixes) is
+ * PostgreSQL. */
+static const struct store__backend *pick(const char *url)
+{
+    if (!url || !*url || strcmp(url, "sqlite") == 0)
+        return &store__backend_sqlite;
+    if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)
+        return &store__backend_postgres;
+    return NULL;
+}
+
+bool store_url_valid(const char *url)
+{
+    return pick(url) != NULL;
+}
+
+const char *store_backend_name(const struct store *s)
+{
+    return s->ops->name;
+}
+
+int store_open(struct store **out, const struct store_config *cfg)
+{
+    const struct store__backend *b;
+
+    if (!cfg)
+        return CCF_EINVAL;
+    if (!(b = pick(cfg->url))) {
+        /* Never the url itself in a log line: it may hold a password. */
+        CCF_LOG_ERROR("store.bad_config",
+                      CCF_KV_STR("reason", "store is neither sqlite nor a postgresql:// URI"));
+        return CCF_EINVAL;
+    }
+    return b->open(out, cfg);
+}
+
+void store_close(struct store *s)
+{
+    if (s)
+        s->ops->close(s);
+}
+
+void store__base_init(struct store *s, const struct store__backend *ops)
+{
+    s->ops = ops;
+    pthread_mutex_init(&s->event_mu, NULL);
+}
+
+void store__base_destroy(struct store *s)
+{
+    pthread_mutex_destroy(&s->event_mu);
+    memset(s->secret, 0, sizeof(s->secret));
+}
+
+int store__missing(struct store *s, const char *op)
+{
+    CCF_LOG_ERROR("store.not_implemented", CCF_KV_STR("backend", s->ops->name),
+                  CCF_KV_STR("op", op));
+    return CCF_EIO;
+}
+
+int store_secret(struct store *s, unsigned char out[32])
+{
+    memcpy(out, s->secret, sizeof(s->secret));
+    return 0;
+}
+
+void store_set_change_hook(struct store *s, void (*fn)(void *ctx), void *ctx)
+{
+    s->hook = fn;
+    s->hook_ctx = ctx;
+}
+
+void store_set_event_hook(struct store *s, void (*fn)(void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&s->event_mu);
+    s->event_hook = fn;
+    s->event_hook_ctx = ctx;
+    pthread_mutex_unlock(&s->event_mu);
+}
+
+void store_set_webhook_hook(struct store *s, void (*fn)(void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&s->event_mu);
+    s->webhook_hook = fn;
+    s->webhook_hook_ctx = ctx;
+    pthread_mutex_unlock(&s->event_mu);
+}
+
+void store__notify(struct store *s, bool jobs)
+{
+    if (jobs && s->hook)
+        s->hook(s->hook_ctx);
+    pthread_mutex_lock(&s->event_mu);
+    if (s->event_hook)
+        s->event_hook(s->event_hook_ctx);
+    if (s->webhook_hook)
+        s->webhook_hook(s->webhook_hook_ctx);
+    pthread_mutex_unlock(&s->event_mu);
+}
+
+/* What every backend returns alike. */
+
+void store_events_clear(struct store_event *ev, size_t n)
+{
+    for (size_t i = 0; ev && i < n; i++) {
+        free(ev[i].detail);
+        ev[i].detail = NULL;
+    }
+}
+
+void store_due_clear(struct store_due *d, size_t n)
+{
+    for (size_t i = 0; d && i < n; i++) {
+        free(d[i].schedule);
+        d[i].schedule = NULL;
+    }
+}
+
+/* The operations, each its backend's. */
+
+int store_ping(struct store *s)
+{
+    if (!s->ops->ping)
+        return store__missing(s, "ping");
+    return s->ops->ping(s);
+}
+
+int store_writable(struct store *s, const char **why)
+{
+    if (!s->ops->writable)
+        return store__missing(s, "writable");
+    return s->ops->writable(s, why);
+}
+
+void store_get_metrics(struct store *s, struct store_metrics *out)
+{
+    s->ops->get_metrics(s, out);
+}
+
+int store_count_unfinished_jobs(struct store *s, int64_t out[CCF_JOB_STATUS_COUNT])
+{
+    if (!s->ops->count_unfinished_jobs)
+        return store__missing(s, "count_unfinished_jobs");
+    return s->ops->count_unfinished_jobs(s, out);
+}
+
+int store_create_connector(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c)
+{
+    if (!s->ops->create_connector)
+        return store__missing(s, "create_connector");
+    return s->ops->create_connector(s, t, c);
+}
+
+int store_get_connector(struct store *s, const struct ccf_tenant *t, const char *id,
+                        struct ccf_connector *out)
+{
+    if (!s->ops->get_connector)
+        return store__missing(s, "get_connector");
+    return s->ops->get_connector(s, t, id, out);
+}
+
+int store_list_connectors(struct store *s, const struct ccf_tenant *t, const struct store_page *p,
+                          store_connector_fn visit, void *ctx, char **next)
+{
+    if (!s->ops->list_connectors)
+        return store__missing(s, "list_connectors");
+    return s->ops->list_connectors(s, t, p, visit, ctx, next);
+}
+
+int store_update_connector(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
+                           int64_t expected_version)
+{
+    if (!s->ops->update_connector)
+        return store__missing(s, "update_connector");
+    return s->ops->update_connector(s, t, c, expected_version);
+}
+
+int store_delete_connector(struct store *s, const struct ccf_tenant *t, const char *id)
+{
+    if (!s->ops->delete_connector)
+        return store__missing(s, "delete_connector");
+    return s->ops->delete_connector(s, t, id);
+}
+
+int store_set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
+                     int64_t expected_version)
+{
+    if (!s->ops->set_paused)
+        return store__missing(s, "set_paused");
+    return s->ops->set_paused(s, t, c, expected_version);
+}
+
+int store_schedule_head(struct store *s, int64_t *out)
+{
+    if (!s->ops->schedule_head)
+        return store__missing(s, "schedule_head");
+    return s->ops->schedule_head(s, out);
+}
+
+int store_due_schedules(struct store *s, int64_t until, struct store_due *out, size_t max)
+{
+    if (!s->ops->due_schedules)
+        return store__missing(s, "due_schedules");
+    return s->ops->due_schedules(s, until, out, max);
+}
+
+int store_fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *out)
+{
+    if (!s->ops->fire_schedule)
+        return store__missing(s, "fire_schedule");
+    return s->ops->fire_schedule(s, f, out);
+}
+
+int store_start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                    const char *environment, struct ccf_job *out)
+{
+    if (!s->ops->start_job)
+        return store__missing(s, "start_job");
+    return s->ops->start_job(s, t, connector_id, environment, out);
+}
+
+int store_get_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                  const char *job_id, struct ccf_job *out)
+{
+    if (!s->ops->get_job)
+        return store__missing(s, "get_job");
+    return s->ops->get_job(s, t, connector_id, job_id, out);
+}
+
+int store_list_jobs(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                    unsigned status_mask, const struct store_page *p, store_job_fn visit, void *ctx,
+                    char **next)
+{
+    if (!s->ops->list_jobs)
+        return store__missing(s, "list_jobs");
+    return s->ops->list_jobs(s, t, connector_id, status_mask, p, visit, ctx, next);
+}
+
+int store_transition_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                         const char *job_id, const struct store_transition *tr, struct ccf_job *out)
+{
+    if (!s->ops->transition_job)
+        return store__missing(s, "transition_job");
+    return s->ops->transition_job(s, t, connector_id, job_id, tr, out);
+}
+
+int store_set_job_status_reason(struct store *s, const struct ccf_tenant *t,
+                                const char *connector_id, const char *job_id, const char *reason)
+{
+    if (!s->ops->set_job_status_reason)
+        return store__missing(s, "set_job_status_reason");
+    return s->ops->set_job_status_reason(s, t, connector_id, job_id, reason);
+}
+
+int store_put_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                        const struct ccf_document *docs, size_t n)
+{
+    if (!s->ops->put_documents)
+        return store__missing(s, "put_documents");
+    return s->ops->put_documents(s, t, connector_id, docs, n);
+}
+
+int store_delete_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                           const char *const *ids, size_t n)
+{
+    if (!s->ops->delete_documents)
+        return store__missing(s, "delete_documents");
+    return s->ops->delete_documents(s, t, connector_id, ids, n);
+}
+
+int store_list_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                         const struct store_page *p, store_document_fn visit, void *ctx,
+                         char **next)
+{
+    if (!s->ops->list_documents)
+        return store__missing(s, "list_documents");
+    return s->ops->list_documents(s, t, connector_id, p, visit, ctx, next);
+}
+
+int store_put_documents_by(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                           const char *job_id, const struct ccf_document *docs, size_t n)
+{
+    if (!s->ops->put_documents_by)
+        return store__missing(s, "put_documents_by");
+    return s->ops->put_documents_by(s, t, connector_id, job_id, docs, n);
+}
+
+int store_delete_documents_by(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                              const char *job_id, const char *const *ids, size_t n)
+{
+    if (!s->ops->delete_documents_by)
+        return store__missing(s, "delete_documents_by");
+    return s->ops->delete_documents_by(s, t, connector_id, job_id, ids, n);
+}
+
+int store_list_documents_not_seen(struct store *s, const struct ccf_tenant *t,
+                                  const char *connector_id, const char *job_id,
+                                  const struct store_page *p, store_document_fn visit, void *ctx,
+                                  char **next)
+{
+    if (!s->ops->list_documents_not_seen)
+        return store__missing(s, "list_documents_not_seen");
+    return s->ops->list_documents_not_seen(s, t, connector_id, job_id, p, visit, ctx, next);
+}
+
+int store_put_checkpoint_by(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                            const char *job_id, const char *data, size_t len)
+{
+    if (!s->ops->put_checkpoint_by)
+        return store__missing(s, "put_checkpoint_by");
+    return s->ops->put_checkpoint_by(s, t, connector_id, job_id, data, len);
+}
+
+int store_put_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                         const char *data, size_t len)
+{
+    if (!s->ops->put_checkpoint)
+        return store__missing(s, "put_checkpoint");
+    return s->ops->put_checkpoint(s, t, connector_id, data, len);
+}
+
+int store_get_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                         struct ccf_checkpoint *out)
+{
+    if (!s->ops->get_checkpoint)
+        return store__missing(s, "get_checkpoint");
+    return s->ops->get_checkpoint(s, t, connector_id, out);
+}
+
+int store_delete_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id)
+{
+    if (!s->ops->delete_checkpoint)
+        return store__missing(s, "delete_checkpoint");
+    return s->ops->delete_checkpoint(s, t, connector_id);
+}
+
+int store_put_checkpoint_if(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                            const char *job_id, const char *data, size_t len, int64_t expect,
+                            int64_t *version)
+{
+    if (!s->ops->put_checkpoint_if)
+        return store__missing(s, "put_checkpoint_if");
+    return s->ops->put_checkpoint_if(s, t, connector_id, job_id, data, len, expect, version);
+}
+
+int store_get_checkpoint_version(struct store *s, const struct ccf_tenant *t,
+                                 const char *connector_id, int64_t version,
+                                 struct ccf_checkpoint *out)
+{
+    if (!s->ops->get_checkpoint_version)
+        return store__missing(s, "get_checkpoint_version");
+    return s->ops->get_checkpoint_version(s, t, connector_id, version, out);
+}
+
+int store_list_checkpoint_versions(struct store *s, const struct ccf_tenant *t,
+                                   const char *connector_id, const struct store_page *p,
+                                   store_cp_version_fn visit, void *ctx, char **next)
+{
+    if (!s->ops->list_checkpoint_versions)
+        return store__missing(s, "list_checkpoint_versions");
+    return s->ops->list_checkpoint_versions(s, t, connector_id, p, visit, ctx, next);
+}
+
+int store_create_connector_token(struct store *s, const struct ccf_tenant *t,
+                                 struct ccf_connector *c, const struct store_token *tok)
+{
+    if (!s->ops->create_connector_token)
+        return store__missing(s, "create_connector_token");
+    return s->ops->create_connector_token(s, t, c, tok);
+}
+
+int store_start_job_token(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                          const char *environment, const struct store_token *tok,
+                          struct ccf_job *out)
+{
+    if (!s->ops->start_job_token)
+        return store__missing(s, "start_job_token");
+    return s->ops->start_job_token(s, t, connector_id, environment, tok, out);
+}
+
+int store_purge_tokens(struct store *s, int64_t before)
+{
+    if (!s->ops->purge_tokens)
+        return store__missing(s, "purge_tokens");
+    return s->ops->purge_tokens(s, before);
+}
+
+int store_read_changes(struct store *s, int64_t after_seq, struct store_change *out, size_t max)
+{
+    if (!s->ops->read_changes)
+        return store__missing(s, "read_changes");
+    return s->ops->read_changes(s, after_seq, out, max);
+}
+
+int store_cursor_get(struct store *s, const char *consumer, int64_t *seq)
+{
+    if (!s->ops->cursor_get)
+        return store__missing(s, "cursor_get");
+    return s->ops->cursor_get(s, consumer, seq);
+}
+
+int store_cursor_set(struct store *s, const char *consumer, int64_t seq)
+{
+    if (!s->ops->cursor_set)
+        return store__missing(s, "cursor_set");
+    return s->ops->cursor_set(s, consumer, seq);
+}
+
+int store_unfinished_jobs(struct store *s, struct store_job_ref **out, size_t *n)
+{
+    if (!s->ops->unfinished_jobs)
+        return store__missing(s, "unfinished_jobs");
+    return s->ops->unfinished_jobs(s, out, n);
+}
+
+int store_purge_jobs(struct store *s, int64_t ended_before, struct store_job_ref *out, size_t max)
+{
+    if (!s->ops->purge_jobs)
+        return store__missing(s, "purge_jobs");
+    return s->ops->purge_jobs(s, ended_before, out, max);
+}
+
+int store_prune_changes(struct store *s, int64_t upto, int64_t before)
+{
+    if (!s->ops->prune_changes)
+        return store__missing(s, "prune_changes");
+    return s->ops->prune_changes(s, upto, before);
+}
+
+int store_read_events(struct store *s, const struct ccf_tenant *t,
+                      const struct store_event_query *q, struct store_event *out, int64_t *next)
+{
+    if (!s->ops->read_events)
+        return store__missing(s, "read_events");
+    return s->ops->read_events(s, t, q, out, next);
+}
+
+int store_audited_write(struct store *s, int (*fn)(void *ctx, struct store_audit *rec), void *ctx,
+                        struct store_audit *rec)
+{
+    if (!s->ops->audited_write)
+        return store__missing(s, "audited_write");
+    return s->ops->audited_write(s, fn, ctx, rec);
+}
+
+int store_audit_append(struct store *s, const struct store_audit *recs, size_t n)
+{
+    if (!s->ops->audit_append)
+        return store__missing(s, "audit_append");
+    return s->ops->audit_append(s, recs, n);
+}
+
+int store_read_audit(struct store *s, const struct ccf_tenant *t, int64_t after, size_t max,
+                     struct store_audit *out, int64_t *next)
+{
+    if (!s->ops->read_audit)
+        return store__missing(s, "read_audit");
+    return s->ops->read_audit(s, t, after, max, out, next);
+}
+
+int store_prune_audit(struct store *s, int64_t before)
+{
+    if (!s->ops->prune_audit)
+        return store__missing(s, "prune_audit");
+    return s->ops->prune_audit(s, before);
+}
+
+int store_create_webhook(struct store *s, const struct ccf_tenant *t, struct store_webhook *w,
+                         const struct store_token *tok)
+{
+    if (!s->ops->create_webhook)
+        return store__missing(s, "create_webhook");
+    return s->ops->create_webhook(s, t, w, tok);
+}
+
+int store_get_webhook(struct store *s, const struct ccf_tenant *t, const char *id,
+                      struct store_webhook *out)
+{
+    if (!s->ops->get_webhook)
+        return store__missing(s, "get_webhook");
+    return s->ops->get_webhook(s, t, id, out);
+}
+
+int store_list_webhooks(struct store *s, const struct ccf_tenant *t, const struct store_page *p,
+                        store_webhook_fn visit, void *ctx, char **next)
+{
+    if (!s->ops->list_webhooks)
+        return store__missing(s, "list_webhooks");
+    return s->ops->list_webhooks(s, t, p, visit, ctx, next);
+}
+
+int store_delete_webhook(struct store *s, const struct ccf_tenant *t, const char *id)
+{
+    if (!s->ops->delete_webhook)
+        return store__missing(s, "delete_webhook");
+    return s->ops->delete_webhook(s, t, id);
+}
+
+int store_all_webhooks(struct store *s, store_webhook_fn visit, void *ctx)
+{
+    if (!s->ops->all_webhooks)
+        return store__missing(s, "all_webhooks");
+    return s->ops->all_webhooks(s, visit, ctx);
+}
+
+int store_webhook_head(struct store *s, const struct store_webhook *w, struct store_event *ev,
+                       struct store_delivery *d)
+{
+    if (!s->ops->webhook_head)
+        return store__missing(s, "webhook_head");
+    return s->ops->webhook_head(s, w, ev, d);
+}
+
+int store_webhook_record(struct store *s, const char *id, const struct store_delivery *d)
+{
+    if (!s->ops->webhook_record)
+        return store__missing(s, "webhook_record");
+    return s->ops->webhook_record(s, id, d);
+}
+
+int store_list_deliveries(struct store *s, const struct ccf_tenant *t, const char *id,
+                          const struct store_page *p, store_delivery_fn visit, void *ctx,
+                          char **next)
+{
+    if (!s->ops->list_deliveries)
+        return store__missing(s, "list_deliveries");
+    return s->ops->list_deliveries(s, t, id, p, visit, ctx, next);
+}

@@ -1,0 +1,80 @@
+/* pg_only.c: cases of what only the PostgreSQL backend has: a lost
+ * connection (a server restart, a failover, an administrator's kill) is
+ * CCF_EUNAVAIL (503 with Retry-After), never CCF_EIO (500), and the store
+ * reconnects by itself; a server that does not answer is CCF_EUNAVAIL at
+ * open. Run in the PostgreSQL group only. */
+#include "conf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf_int.h"
+
+/* Ends every session of the case's database but the test's own: what a
+ * restart or a failover does to ccfd's pool. */
+static void kill_sessions(struct conf *f)
+{
+    char sql[256];
+
+    snprintf(sql, sizeof(sql),
+             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+             "WHERE datname = '%s' AND pid <> pg_backend_pid()",
+             strrchr(f->url, '/') + 1);
+    assert_true(conf_int(f, sql) >= 1);
+}
+
+static void test_lost_connection_is_unavailable_then_recovers(void **state)
+{
+    struct conf *f = *state;
+    char id[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1];
+    struct ccf_connector c;
+    int rc, unavailable = 0;
+
+    mk_connector(f, &f->t1, "before", id);
+    kill_sessions(f);
+    /* A read on a dead pooled connection: 503, or already reconnected. */
+    for (int i = 0; i < 3; i++) {
+        rc = store_get_connector(f->s, &f->t1, id, &c);
+        assert_true(rc == 0 || rc == CCF_EUNAVAIL);
+        if (rc == 0)
+            ccf_connector_clear(&c);
+        else
+            unavailable++;
+    }
+    assert_int_equal(store_get_connector(f->s, &f->t1, id, &c), 0);
+    ccf_connector_clear(&c);
+    /* A write begins again on a fresh connection: nothing had run. */
+    kill_sessions(f);
+    mk_connector(f, &f->t1, "after", id);
+    start(f, id, jid);
+    assert_int_equal(move(f, id, jid, BIT(CCF_JOB_STARTED), CCF_JOB_RUNNING), 1);
+    assert_int_equal(store_ping(f->s), 0);
+    assert_true(unavailable <= 1); /* one pooled connection was in use */
+}
+
+static void test_unreachable_server_is_unavailable(void **state)
+{
+    struct conf *f = *state;
+    struct store_config cfg = {.url = "postgresql://postgres@127.0.0.1:1/none",
+                               .busy_timeout_ms = 200};
+    struct store *s = (struct store *)SENTINEL;
+
+    (void)f;
+    assert_int_equal(store_open(&s, &cfg), CCF_EUNAVAIL);
+    assert_ptr_equal(s, SENTINEL);
+    cfg.url = "postgresql://postgres@127.0.0.1:1/none";
+    cfg.pool_size = 65; /* more than POOL_MAX */
+    assert_int_equal(store_open(&s, &cfg), CCF_EINVAL);
+    cfg.url = "mysql://x";
+    cfg.pool_size = 0;
+    assert_int_equal(store_open(&s, &cfg), CCF_EINVAL);
+}
+
+const struct CMUnitTest conf_pg_only[] = {
+    cmocka_unit_test_setup_teardown(test_lost_connection_is_unavailable_then_recovers, conf_setup,
+                                    conf_teardown),
+    cmocka_unit_test_setup_teardown(test_unreachable_server_is_unavailable, conf_setup,
+                                    conf_teardown),
+};
+const size_t conf_pg_only_n = sizeof(conf_pg_only) / sizeof(conf_pg_only[0]);
