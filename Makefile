@@ -31,7 +31,9 @@ LDLIBS_ALL = $(PKG_LIBS) -pthread $(SAN)
 
 LIB_MODULES := core store api executor orchestrator auth scheduler
 LIB_SRCS    := $(foreach m,$(LIB_MODULES),$(wildcard src/$(m)/*.c)) \
-               $(wildcard src/executor/*/*.c) # a backend per folder (executor.h)
+               $(wildcard src/executor/*/*.c) \
+               $(wildcard src/lambda/events*.c) # a backend per folder (executor.h); the
+               # Lambda event decoders are in the library for their fuzz targets.
 SERVER_SRCS := $(wildcard src/server/*.c)
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 SERVER_OBJS := $(SERVER_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -116,7 +118,7 @@ bench:
 	@$(MAKE) --no-print-directory $(CCFD) $(BENCH_BINS)
 	$(PYTHON) bench/run.py $(BUILD) $(BENCH_ARGS)
 
-all: $(CCFD) $(SUPERVISE) $(CCF_CLI) $(LIBCCF_CLIENT) $(BUILD)/ccfd.conf
+all: $(CCFD) $(SUPERVISE) $(CCF_CLI) $(LIBCCF_CLIENT) $(BUILD)/ccfd.conf $(BOOTSTRAP)
 
 # The sample config is ccfd's own --print-config (every key of the table,
 # at its default, commented out) with the packaged data directory; no CCF_
@@ -146,6 +148,15 @@ $(CONSOLE_OBJ): $(BUILD)/gen/console_assets.c
 
 $(CCFD): $(SERVER_OBJS) $(CONSOLE_OBJ) $(LIBCCF)
 	$(CC) $(SAN) -o $@ $(SERVER_OBJS) $(CONSOLE_OBJ) $(LIBCCF) $(LDLIBS_ALL)
+
+# The AWS profile's Lambda function (src/lambda/main.c): the handlers of
+# libccfd.a plus libcurl for the Runtime API.
+BOOTSTRAP      := $(BUILD)/bootstrap
+BOOTSTRAP_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out $(wildcard src/lambda/events*.c),\
+                  $(wildcard src/lambda/*.c)))
+$(BOOTSTRAP_OBJS): ALL_CFLAGS += $(CLIENT_CFLAGS)
+$(BOOTSTRAP): $(BOOTSTRAP_OBJS) $(LIBCCF)
+	$(CC) $(SAN) -o $@ $(BOOTSTRAP_OBJS) $(LIBCCF) $(LDLIBS_ALL) $(CLIENT_LIBS)
 
 # --as-needed: only the libraries the supervisor's objects use (none).
 $(SUPERVISE): $(BUILD)/obj/src/supervise/main.o $(LIBCCF)
@@ -214,8 +225,8 @@ unit: $(UNIT_BINS) $(REPLAY_BINS)
 	for r in $(REPLAY_BINS); do $$r tests/fuzz/corpus/$${r##*/fuzz_} || fail=1; done; \
 	exit $$fail
 
-service: $(CCFD) $(SUPERVISE) $(CCF_CLI) console-deps
-	CCFD=$(abspath $(CCFD)) CCF_BIN=$(abspath $(CCF_CLI)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/service
+service: $(CCFD) $(SUPERVISE) $(CCF_CLI) $(BOOTSTRAP) console-deps
+	CCFD=$(abspath $(CCFD)) CCF_BIN=$(abspath $(CCF_CLI)) BOOTSTRAP=$(abspath $(BOOTSTRAP)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/service
 
 # The console's browser tests (tests/console/run.mjs): puppeteer-core, pinned
 # in package-lock.json, installed with npm ci; chromium and node come from
