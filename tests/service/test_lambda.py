@@ -75,9 +75,11 @@ class Function:
         assert rc == 1, f"bootstrap exited with {rc} (99: valgrind found errors):\n{text[-8000:]}"
 
 
-@pytest.fixture
-def fn(tmp_path):
-    f = Function(tmp_path)
+@pytest.fixture(scope="module")
+def fn(tmp_path_factory):
+    """One function for the module, as Lambda keeps a warm instance: every
+    test makes its own connectors."""
+    f = Function(tmp_path_factory.mktemp("lambda"))
     yield f
     f.close()
 
@@ -167,14 +169,14 @@ def test_base64_body_and_encoded_query(fn, api):
 # ---- DynamoDB Streams: records built from the store's own writes ----
 
 
-def stream_record(db, seq_after=0):
+def stream_records(db, job_id):
     """The job changes the store wrote (its outbox), each as a DynamoDB
     Streams record of the job item (docs/AWS.md, "The job item")."""
     con = sqlite3.connect(db)
     try:
         rows = con.execute("SELECT seq, tenant, connector_id, job_id, old_status, new_status, at "
-                           "FROM job_changes WHERE seq > ? AND new_status >= 0 "
-                           "ORDER BY seq", (seq_after,)).fetchall()
+                           "FROM job_changes WHERE job_id = ? AND new_status >= 0 "
+                           "ORDER BY seq", (job_id,)).fetchall()
     finally:
         con.close()
     out = []
@@ -203,7 +205,7 @@ def test_stream_stop_of_a_job_that_never_ran(fn, api):
     cid = api.create_connector()["connector_id"]
     jid = api.start_job(cid)["job_id"]
     api.stop_job(cid, jid)
-    records = stream_record(fn.db)
+    records = stream_records(fn.db, jid)
     assert [r["dynamodb"]["NewImage"]["status"]["S"] for r in records] == ["STARTED", "STOPPING"]
     # No executor in this bootstrap yet: the new job's record fails and is
     # named for Lambda's retry; the stop needs none.
