@@ -19,7 +19,7 @@ SYSCONFDIR     ?= /etc
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR    ?= $(PREFIX)/lib/sysusers.d
 
-PKGS    := libmicrohttpd sqlite3 jansson libcrypto inih gnutls glib-2.0
+PKGS    := libmicrohttpd sqlite3 jansson libcrypto inih gnutls glib-2.0 libcurl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -57,5 +57,6 @@ int executor__machine_capacity(const struct executor_config *cfg, struct executo
 extern const struct executor__backend executor__backend_local;
 extern const struct executor__backend executor__backend_podman; /* podman/podman.c */
 extern const struct executor__backend executor__backend_slurm;  /* slurm/slurm.c */
+extern const struct executor__backend executor__backend_batch;  /* batch/batch.c */
 
 #endif

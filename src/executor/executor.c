@@ -30,6 +30,7 @@ static const struct {
     {"local", &executor__backend_local},
     {"podman", &executor__backend_podman},
     {"slurm", &executor__backend_slurm},
+    {"batch", &executor__backend_batch},
 };
 
 struct slot {

@@ -54,6 +54,8 @@ const char *orch__place(struct orchestrator *o, struct orch__job *j, char *reaso
 {
     struct executor_spec es = {.job_id = j->ref.job_id,
                                .image_uri = j->spec->image_uri,
+                               .execution_role_arn = j->spec->execution_role_arn,
+                               .job_role_arn = j->spec->job_role_arn,
                                .argv = (const char *const *)j->spec->command};
     const struct executor_capacity *cap;
     int b, len;

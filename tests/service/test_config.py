@@ -126,6 +126,7 @@ def test_every_key_has_its_variable(tmp_path):
         "tls-key": str(tmp_path / "key.pem"), "quiet": "on", "rate-limit": "2.5:7",
         "image-map": r"a(b)=c\1", "podman-network": "bridge",
         "slurm-conf": str(tmp_path / "slurm.conf"), "slurm-partition": "batch",
+        "batch-job-queue": "arn:aws:batch:eu-west-3:123456789012:job-queue/ccf",
         "checkpoint-history": "25", "metrics": "off",
     }
     assert sorted(values) == sorted(help_keys()), "a new key: give it a value here"
