@@ -34,6 +34,7 @@ struct executor__backend {
     bool container;  /* runs image_uri (else: a command as a process) */
     bool uses_local; /* runs under local.c's supervisors: cancel, recover,
                         logs and forget are local.c's, not the ops below */
+    bool finds_by_name; /* cancel and recover find a job without its directory here */
     int (*open)(void **out, const struct executor__env *env);
     void (*close)(void *b);
     /* NULL: the backend runs every job its kind routes to it. Else false

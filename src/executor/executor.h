@@ -104,6 +104,7 @@ struct executor_config {
      * AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, as the SDKs read them. */
     const char *batch_job_queue;
     const char *region;
+    bool batch_no_poll; /* outcomes come from elsewhere (EventBridge, on Lambda): no poller */
     const char *self_exe; /* the ccfd binary, run as `self_exe supervise DIR` */
     int stop_grace_s;     /* SIGTERM, then SIGKILL after this many seconds (default 10) */
     size_t log_max_bytes; /* per-job log cap (default 64 MiB) */

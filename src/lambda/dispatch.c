@@ -145,7 +145,15 @@ static bool to_executor_event(const struct lambda_batch_state *s, struct executo
         ev->state = EXECUTOR_EXITED;
         ev->has_exit_code = s->has_exit_code;
         ev->exit_code = s->exit_code;
-        ev->timed_out = s->timed_out;
+        /* The timeout Batch enforced (at least 60 s), when it says which;
+         * else the connector's, as the status handler words it. */
+        if (s->timed_out && s->timeout_s > 0) {
+            snprintf(ev->reason, sizeof(ev->reason), "timed out after %lld s",
+                     (long long)s->timeout_s);
+            ev->has_exit_code = false;
+        } else {
+            ev->timed_out = s->timed_out;
+        }
         /* With an exit code the contract's own words say it; without one
          * (never started, killed by Batch) Batch's reason does. */
         if (!s->has_exit_code && !s->timed_out)

@@ -92,6 +92,8 @@ struct lambda_batch_state {
     bool has_exit_code;
     int exit_code;
     bool timed_out;     /* Batch's statusReason says the attempt's timeout expired */
+    int64_t timeout_s;  /* detail.timeout.attemptDurationSeconds: the timeout Batch enforced;
+                           0 when absent */
     char reason[256];   /* Batch's statusReason, or "" */
     int64_t at_us;      /* startedAt for RUNNING, stoppedAt when ended; 0 unknown */
 };

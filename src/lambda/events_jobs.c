@@ -189,6 +189,10 @@ static int decode_outcome(const json_t *detail, struct lambda_batch_state *out)
             *p = ' ';
     /* Batch's own words for an attempt it killed at its timeout. */
     out->timed_out = reason && strstr(reason, "duration exceeded timeout") != NULL;
+    code = json_object_get(lambda__obj(detail, "timeout"), "attemptDurationSeconds");
+    if (json_is_integer(code) && json_integer_value(code) > 0 &&
+        json_integer_value(code) < INT32_MAX)
+        out->timeout_s = (int64_t)json_integer_value(code);
     out->at_us = ms_field(detail, out->status == LAMBDA_BATCH_RUNNING ? "startedAt" : "stoppedAt");
     return 0;
 }

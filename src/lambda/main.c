@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "lambda/dispatch.h"
 #include "lambda/runtime.h"
+#include "executor/executor.h"
 #include "orchestrator/orchestrator.h"
 #include "store/store.h"
 
@@ -20,6 +21,8 @@
 
 struct boot {
     struct lambda_runtime *rt;
+    struct executor *exec;
+    char jobs_dir[512];
     struct store *store;
     struct api *api;
     struct orchestrator *orch;
@@ -46,18 +49,35 @@ static int open_store(struct boot *b, char *err, size_t n)
     return rc;
 }
 
-/* CCF_EXECUTOR: none yet. Without one, a stream record of a new job is
- * returned as a batch item failure (Lambda retries it) and every outcome
- * still ends its job. */
-static int check_executor(char *err, size_t n)
+/* CCF_EXECUTOR: batch (CCF_BATCH_JOB_QUEUE), or none. Without one, a
+ * stream record of a new job is returned as a batch item failure (Lambda
+ * retries it) and every outcome still ends its job. Batch's outcomes come
+ * from EventBridge: no poller. Its scratch directory is under TMPDIR
+ * (Lambda's /tmp); nothing there must outlive an invocation. */
+static int open_executor(struct boot *b, char *err, size_t n)
 {
-    const char *e = getenv("CCF_EXECUTOR");
+    const char *e = getenv("CCF_EXECUTOR"), *tmp = getenv("TMPDIR");
+    struct executor_config ec = {0};
+    int rc;
 
     if (!e || !*e || strcmp(e, "none") == 0)
         return 0;
-    snprintf(err, n, "CCF_EXECUTOR=%.32s: this bootstrap has no executor yet (the batch one is "
-             "not built); leave it unset", e);
-    return CCF_EINVAL;
+    if (strcmp(e, "batch") != 0) {
+        snprintf(err, n, "CCF_EXECUTOR=%.32s: the bootstrap runs jobs on batch only (or none)", e);
+        return CCF_EINVAL;
+    }
+    snprintf(b->jobs_dir, sizeof(b->jobs_dir), "%s/ccf-jobs", tmp && *tmp ? tmp : "/tmp");
+    ec.backends = "batch";
+    ec.jobs_dir = b->jobs_dir;
+    ec.batch_job_queue = getenv("CCF_BATCH_JOB_QUEUE");
+    ec.region = b->app.region;
+    ec.batch_no_poll = true;
+    ec.on_event = orchestrator_on_event;
+    ec.ctx = b->orch;
+    if ((rc = executor_open(&b->exec, &ec)) < 0)
+        snprintf(err, n, "the batch executor cannot start (CCF_BATCH_JOB_QUEUE, the AWS_ "
+                         "credentials and region are needed): %s", ccf_strerror(rc));
+    return rc;
 }
 
 static int start(struct boot *b, char *err, size_t n)
@@ -73,7 +93,7 @@ static int start(struct boot *b, char *err, size_t n)
         return CCF_EINVAL;
     }
     memcpy(b->app.region, probe.region, sizeof(b->app.region));
-    if ((rc = check_executor(err, n)) < 0 || (rc = open_store(b, err, n)) < 0)
+    if ((rc = open_store(b, err, n)) < 0)
         return rc;
     ac.store = b->store;
     if ((rc = api_create(&b->api, &ac)) < 0) {
@@ -81,13 +101,17 @@ static int start(struct boot *b, char *err, size_t n)
         return rc;
     }
     oc.store = b->store;
+    oc.jobs_dir = b->jobs_dir; /* filled by open_executor, before any job */
+    oc.job_path = "/usr/local/bin:/usr/bin:/bin"; /* the host's: batch drops it for the image's */
     oc.api_endpoint = endpoint && *endpoint ? endpoint : "";
     oc.retention_s = 7 * 86400;
     if ((rc = orchestrator_create(&b->orch, &oc)) < 0) {
         snprintf(err, n, "the orchestrator cannot start: %s", ccf_strerror(rc));
         return rc;
     }
-    orchestrator_attach(b->orch, NULL);
+    if ((rc = open_executor(b, err, n)) < 0)
+        return rc;
+    orchestrator_attach(b->orch, b->exec);
     b->app.api = b->api;
     b->app.orch = b->orch;
     return 0;
@@ -124,6 +148,7 @@ static int serve_one(struct boot *b)
 
 static void stop(struct boot *b)
 {
+    executor_close(b->exec);
     orchestrator_destroy(b->orch);
     api_destroy(b->api);
     store_close(b->store);

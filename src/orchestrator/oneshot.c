@@ -16,11 +16,38 @@ void orchestrator_attach(struct orchestrator *o, struct executor *executor)
         orch__pools_refresh(o, true);
 }
 
-/* Forgets every job the handlers queued; true if one was left waiting to
- * start (it did not fit, or its executor was busy). */
+/* Applies what the executor reported while the handlers ran (a job it
+ * refused at submit ends at once), while the job is still in the lists. */
+static int apply_queued(struct orchestrator *o)
+{
+    struct executor_event *evs;
+    size_t n;
+    int rc = 0;
+
+    pthread_mutex_lock(&o->mu);
+    evs = o->events;
+    n = o->nevents;
+    o->events = NULL;
+    o->nevents = o->events_cap = 0;
+    pthread_mutex_unlock(&o->mu);
+    for (size_t i = 0; i < n; i++) {
+        int r = orch__on_event(o, &evs[i]);
+        if (r < 0 && rc == 0)
+            rc = r;
+    }
+    free(evs);
+    return rc;
+}
+
+/* Forgets every job the handlers queued, and what the executor keeps of
+ * the ones it took (the outcome finds them again by name); true if one was
+ * left waiting to start (it did not fit, or its executor was busy). */
 static bool forget_all(struct orchestrator *o)
 {
     bool left = o->pending.n > 0 || o->waiting.n > 0;
+
+    for (size_t i = 0; o->executor && i < o->running.n; i++)
+        executor_forget(o->executor, o->running.items[i].ref.job_id);
 
     orch__list_free(&o->pending);
     orch__list_free(&o->running);
@@ -36,18 +63,37 @@ static bool forget_all(struct orchestrator *o)
     return left;
 }
 
+/* A stop: a job the executor has (another instance submitted it) is
+ * cancelled, and its outcome ends it STOPPED; one it never got ends now. */
+static int stop_submitted(struct orchestrator *o, const struct store_change *ch, bool *done)
+{
+    int rc = executor_recover_attempt(o->executor, ch->job_id, 0);
+
+    *done = rc == 0;
+    if (rc == 0)
+        rc = executor_cancel(o->executor, ch->job_id);
+    executor_forget(o->executor, ch->job_id);
+    return rc == 1 ? 0 : rc;
+}
+
 int orchestrator_handle_change(struct orchestrator *o, const struct store_change *ch)
 {
+    bool done = false;
     int rc;
 
     /* Only a new job needs the executor at once; a stop of a job it never
      * got ends without it. */
     if (!o->executor && ch->new_status == CCF_JOB_STARTED)
         return CCF_EUNAVAIL;
+    if (o->executor && ch->new_status == CCF_JOB_STOPPING &&
+        ((rc = stop_submitted(o, ch, &done)) < 0 || done))
+        return rc < 0 ? rc : 0;
     o->retry_soon = false;
     rc = orch__on_change(o, ch);
     if (rc >= 0 && o->executor)
         orch__pump(o);
+    if (rc >= 0)
+        rc = apply_queued(o);
     if (forget_all(o) || o->retry_soon)
         rc = rc < 0 ? rc : CCF_EUNAVAIL;
     return rc < 0 ? rc : 0;

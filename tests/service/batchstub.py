@@ -2,8 +2,8 @@
 batch executor's tests. It checks every request's SigV4 signature
 (service "batch", the stub's region, its one key, and the session token
 when one is expected) and the request shapes of AWS's API reference for
-the five operations the executor uses (RegisterJobDefinition,
-DescribeJobDefinitions, SubmitJob, TerminateJob, DescribeJobs), answers as
+the six operations the executor uses (RegisterJobDefinition,
+DescribeJobDefinitions, SubmitJob, ListJobs, TerminateJob, DescribeJobs), answers as
 Batch does (errors as 400 ClientException), and plays each job's state
 changes: SUBMITTED until the first DescribeJobs, RUNNING at it, then the
 outcome at the next the job's own environment asks for in
@@ -250,6 +250,20 @@ class BatchStub:
                 j["container"]["exitCode"] = 143
             j["_terminated"] = True
         return {}
+
+    def op_listjobs(self, r):
+        flt = r.get("filters", [])
+        self.expect(isinstance(r.get("jobQueue"), str) and r["jobQueue"], "jobQueue")
+        self.expect(isinstance(flt, list) and all(
+            f.get("name") in ("JOB_NAME", "JOB_DEFINITION", "BEFORE_CREATED_AT",
+                              "AFTER_CREATED_AT") and isinstance(f.get("values"), list)
+            for f in flt), "filters")
+        names = {v for f in flt if f["name"] == "JOB_NAME" for v in f["values"]}
+        out = [{"jobArn": j["jobArn"], "jobId": j["jobId"], "jobName": j["jobName"],
+                "createdAt": j["createdAt"], "status": j["status"]}
+               for j in self.jobs.values() if j["jobQueue"] == r["jobQueue"] and
+               (not names or j["jobName"] in names)]
+        return {"jobSummaryList": out}
 
     def op_describejobs(self, r):
         ids = r.get("jobs")

@@ -20,14 +20,16 @@ from pathlib import Path
 import pytest
 
 from ccftest import (ACCOUNT_ID, CONNECTORS, OTHER_ACCOUNT_ID, REGION, checksum, expect,
-                     expect_error, not_found_connector, not_found_job, unique_name)
+                     expect_error, not_found_connector, not_found_job, props, unique_name)
 from conftest import REPO, SANITIZER_MARKS
+from batchstub import BatchStub
 from lambdastub import ApiGatewayClient, RuntimeStub, api_event
 
 WRAPPER = shlex.split(os.environ.get("CCFD_WRAPPER", ""))
 SCALE = float(os.environ.get("CCFD_TIMEOUT_SCALE", "1"))
 STATUS_NAMES = ["STARTED", "RUNNING", "STOPPING", "SUCCEEDED", "FAILED", "STOPPED"]
 LAMBDA_GLIBC = (2, 34)
+QUEUE = "arn:aws:batch:us-east-1:999999999999:job-queue/ccf"
 
 
 def bootstrap_binary():
@@ -359,13 +361,113 @@ def test_init_error_when_the_store_is_not_configured(tmp_path):
     f.log.close()
 
 
-def test_init_error_for_an_executor_not_built(tmp_path):
-    f = Function(tmp_path, CCF_EXECUTOR="batch")
+@pytest.mark.parametrize("env,says", [
+    ({"CCF_EXECUTOR": "kubernetes"}, "CCF_EXECUTOR"),
+    ({"CCF_EXECUTOR": "batch"}, "CCF_BATCH_JOB_QUEUE"),
+    ({"AWS_REGION": "Mars 1"}, "AWS_REGION"),
+])
+def test_init_error_for_a_bad_configuration(tmp_path, env, says):
+    f = Function(tmp_path, **env)
     err, _ = f.stub.wait_init_error()
-    assert "CCF_EXECUTOR" in err["errorMessage"]
+    assert says in err["errorMessage"], err
     assert f.proc.wait(timeout=30 * SCALE) == 1
     f.stub.close()
     f.log.close()
+
+
+# ---- with the Batch executor, against the Batch stub ----
+
+
+@pytest.fixture
+def batch_fn(tmp_path):
+    stub = BatchStub()
+    f = Function(tmp_path, CCF_EXECUTOR="batch", CCF_BATCH_JOB_QUEUE=QUEUE, TMPDIR=str(tmp_path),
+                 CCF_API_ENDPOINT="https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod/",
+                 **stub.env())
+    yield f, stub, ApiGatewayClient(f.stub)
+    f.close()
+    stub.close()
+    assert not stub.problems, f"the Batch stub saw wrong requests: {stub.problems}"
+
+
+def state_change(stub, jid):
+    """The EventBridge event of the Batch job's state now: its detail is
+    DescribeJobs' (as on AWS), taken from the stub."""
+    j = stub.job_by_name(jid)
+    detail = {k: v for k, v in j.items() if not k.startswith("_")}
+    return {"version": "0", "id": "c8f9c4b5-76e5-d76a-f980-7011e206042b",
+            "detail-type": "Batch Job State Change", "source": "aws.batch",
+            "account": "999999999999", "time": "2026-12-07T00:00:00Z", "region": REGION,
+            "resources": [j["jobArn"]], "detail": detail}
+
+
+def test_stream_submits_to_batch_and_eventbridge_ends_the_job(batch_fn):
+    fn, stub, api = batch_fn
+    cid = api.create_connector()["connector_id"]
+    jid = api.start_job(cid, {"environment": [{"name": "STUB_OUTCOME", "value": "exit:0"}]})[
+        "job_id"]
+    records = stream_records(fn.db, jid)
+    assert fn.stub.invoke({"Records": records}) == {"batchItemFailures": []}
+    (sub,) = stub.ops("submitjob")
+    assert sub["jobName"] == jid and sub["jobQueue"] == QUEUE
+    env = {e["name"]: e["value"] for e in sub["containerOverrides"]["environment"]}
+    assert env["CUSTOM_CONNECTOR_FRAMEWORK_API_ENDPOINT"].startswith("https://abcdef1234.")
+    # Redelivered: not submitted twice (found by its name).
+    assert fn.stub.invoke({"Records": records}) == {"batchItemFailures": []}
+    assert len(stub.ops("submitjob")) == 1
+    stub.op_describejobs({"jobs": [stub.job_by_name(jid)["jobId"]]})  # Batch runs it
+    fn.stub.invoke(state_change(stub, jid))
+    assert api.get_job(cid, jid)["status"] == "RUNNING"
+    stub.op_describejobs({"jobs": [stub.job_by_name(jid)["jobId"]]})  # and it ends
+    fn.stub.invoke(state_change(stub, jid))
+    job = api.get_job(cid, jid)
+    assert job["status"] == "SUCCEEDED" and job["exit_code"] == 0
+    assert api.get_connector(cid)["status"] == "AVAILABLE"
+
+
+def test_stream_stop_terminates_the_batch_job(batch_fn):
+    fn, stub, api = batch_fn
+    cid = api.create_connector()["connector_id"]
+    jid = api.start_job(cid, {"environment": [{"name": "STUB_OUTCOME", "value": "hang"}]})[
+        "job_id"]
+    fn.stub.invoke({"Records": stream_records(fn.db, jid)})
+    stub.op_describejobs({"jobs": [stub.job_by_name(jid)["jobId"]]})
+    fn.stub.invoke(state_change(stub, jid))
+    api.stop_job(cid, jid)
+    stop = stream_records(fn.db, jid)[-1:]
+    assert stop[0]["dynamodb"]["NewImage"]["status"]["S"] == "STOPPING"
+    assert fn.stub.invoke({"Records": stop}) == {"batchItemFailures": []}
+    (t,) = stub.ops("terminatejob")
+    assert t["jobId"] == stub.job_by_name(jid)["jobId"]
+    assert api.get_job(cid, jid)["status"] == "STOPPING", "the outcome ends it, not the stop"
+    fn.stub.invoke(state_change(stub, jid))
+    job = api.get_job(cid, jid)
+    assert job["status"] == "STOPPED" and job["failure_reason"] == "stopped on request"
+    assert api.get_connector(cid)["status"] == "AVAILABLE"
+
+
+def test_batch_timeout_is_the_one_batch_enforced(batch_fn):
+    fn, stub, api = batch_fn
+    cid = api.create_connector(container_properties=props(timeout=5))["connector_id"]
+    jid = api.start_job(cid, {"environment": [{"name": "STUB_OUTCOME", "value": "timeout"}]})[
+        "job_id"]
+    fn.stub.invoke({"Records": stream_records(fn.db, jid)})
+    for _ in range(2):
+        stub.op_describejobs({"jobs": [stub.job_by_name(jid)["jobId"]]})
+        fn.stub.invoke(state_change(stub, jid))
+    job = api.get_job(cid, jid)
+    assert job["status"] == "FAILED" and job["failure_reason"] == "timed out after 60 s", job
+
+
+def test_a_job_batch_refuses_fails_at_once(batch_fn):
+    fn, stub, api = batch_fn
+    cid = api.create_connector()["connector_id"]
+    jid = api.start_job(cid, {"environment": [{"name": "STUB_OUTCOME", "value": "refuse"}]})[
+        "job_id"]
+    assert fn.stub.invoke({"Records": stream_records(fn.db, jid)}) == {"batchItemFailures": []}
+    job = api.get_job(cid, jid)
+    assert job["status"] == "FAILED" and "AWS Batch refused the job" in job["failure_reason"]
+    assert api.get_connector(cid)["status"] == "AVAILABLE"
 
 
 def test_no_symbol_needs_a_glibc_newer_than_lambdas():

@@ -107,6 +107,41 @@ static void untrack_locked(struct executor_batch *b, size_t i)
     b->jobs[i] = b->jobs[--b->n];
 }
 
+/* The Batch job named job_id that has not ended (the newest), by
+ * ListJobs on the queue: how a job is found without its directory here
+ * (another process submitted it, or this one died between SubmitJob and
+ * batch.id). CCF_ENOTFOUND when there is none. */
+static int find_by_name(struct executor_batch *b, const char *job_id, char id[BATCH__ID_MAX + 1])
+{
+    json_t *req = json_pack("{s:s, s:[{s:s, s:[s]}]}", "jobQueue", b->cfg->batch_job_queue,
+                            "filters", "name", "JOB_NAME", "values", job_id);
+    json_t *resp = NULL, *list, *s;
+    json_int_t newest = -1;
+    char err[ERR_MAX];
+    size_t i;
+    int rc = batch__call(&b->ep, "listjobs", req, &resp, err, sizeof(err));
+
+    json_decref(req);
+    if (rc < 0)
+        return rc == CCF_EINVAL ? CCF_EIO : rc;
+    list = json_object_get(resp, "jobSummaryList");
+    id[0] = '\0';
+    json_array_foreach(list, i, s)
+    {
+        const char *st = json_string_value(json_object_get(s, "status"));
+        json_t *jid = json_object_get(s, "jobId"), *at = json_object_get(s, "createdAt");
+        json_int_t created = json_is_integer(at) ? json_integer_value(at) : 0;
+        if (!st || strcmp(st, "SUCCEEDED") == 0 || strcmp(st, "FAILED") == 0 ||
+            !json_is_string(jid) || strlen(json_string_value(jid)) > BATCH__ID_MAX ||
+            created < newest)
+            continue;
+        newest = created;
+        snprintf(id, BATCH__ID_MAX + 1, "%s", json_string_value(jid));
+    }
+    json_decref(resp);
+    return id[0] ? 0 : CCF_ENOTFOUND;
+}
+
 /* ---- submit ---- */
 
 /* The ARN of the latest ACTIVE revision of the definition whose
@@ -188,6 +223,13 @@ static int batch_submit(void *p, const struct executor_spec *spec)
         track(b, spec->job_id, id);
         return 0;
     }
+    if ((rc = find_by_name(b, spec->job_id, id)) == 0) {
+        if ((rc = write_id(b, spec->job_id, attempt, id)) == 0)
+            track(b, spec->job_id, id);
+        return rc;
+    }
+    if (rc != CCF_ENOTFOUND)
+        return rc;
     if ((rc = ensure_definition(b, spec, arn, sizeof(arn), err, sizeof(err))) == 0) {
         req = batch__submit_request(spec, b->cfg->batch_job_queue, arn);
         rc = batch__call(&b->ep, "submitjob", req, &resp, err, sizeof(err));
@@ -242,8 +284,8 @@ static int batch_cancel(void *p, const char *job_id)
         snprintf(id, sizeof(id), "%s", b->jobs[i].batch_id);
     }
     pthread_mutex_unlock(&b->mu);
-    if (i < 0 && read_id(b, job_id, &attempt, id) < 0)
-        return 0; /* never submitted */
+    if (i < 0 && read_id(b, job_id, &attempt, id) < 0 && find_by_name(b, job_id, id) < 0)
+        return 0; /* never submitted, or ended */
     return terminate(b, id);
 }
 
@@ -253,8 +295,12 @@ static int batch_recover(void *p, const char *job_id, int attempt)
     char id[BATCH__ID_MAX + 1];
     int done;
 
-    if (read_id(b, job_id, &done, id) < 0 || (attempt > 0 && done < attempt))
-        return 1; /* this attempt was never submitted */
+    if (read_id(b, job_id, &done, id) == 0) {
+        if (attempt > 0 && done < attempt)
+            return 1; /* this attempt was never submitted */
+    } else if (find_by_name(b, job_id, id) < 0) {
+        return 1;
+    }
     track(b, job_id, id); /* the poller reports what became of it */
     return 0;
 }
@@ -426,9 +472,11 @@ static int batch_open(void **out, const struct executor__env *env)
     rc = CCF_EIO;
     if ((b->jobs_dfd = open(env->cfg->jobs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
         goto fail;
-    if (pthread_create(&b->thread, NULL, poller, b) != 0)
-        goto fail;
-    b->thread_started = true;
+    if (!env->cfg->batch_no_poll) {
+        if (pthread_create(&b->thread, NULL, poller, b) != 0)
+            goto fail;
+        b->thread_started = true;
+    }
     *out = b;
     return 0;
 fail:
@@ -440,6 +488,7 @@ const struct executor__backend executor__backend_batch = {
     .name = "batch",
     .container = true,
     .uses_local = false,
+    .finds_by_name = true,
     .open = batch_open,
     .close = batch_close,
     .can_run = batch_can_run,
