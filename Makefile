@@ -155,8 +155,18 @@ BOOTSTRAP      := $(BUILD)/bootstrap
 BOOTSTRAP_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out $(wildcard src/lambda/events*.c),\
                   $(wildcard src/lambda/*.c)))
 $(BOOTSTRAP_OBJS): ALL_CFLAGS += $(CLIENT_CFLAGS)
+# --as-needed: only the libraries it uses; an RPATH (not RUNPATH: it also
+# serves the libraries' own dependencies) of $ORIGIN/lib, where make
+# aws-package bundles them beside it.
 $(BOOTSTRAP): $(BOOTSTRAP_OBJS) $(LIBCCF)
-	$(CC) $(SAN) -o $@ $(BOOTSTRAP_OBJS) $(LIBCCF) $(LDLIBS_ALL) $(CLIENT_LIBS)
+	$(CC) $(SAN) -o $@ $(BOOTSTRAP_OBJS) $(LIBCCF) -Wl,--as-needed $(LDLIBS_ALL) $(CLIENT_LIBS) \
+	  -Wl,--disable-new-dtags,-rpath,'$$ORIGIN/lib'
+
+# The Lambda function's zip: bootstrap at its root, the libraries it needs
+# (but glibc's, which Lambda's provided.al2023 has) under lib/.
+.PHONY: aws-package
+aws-package: $(BOOTSTRAP)
+	scripts/aws-package.sh $(BOOTSTRAP) $(BUILD)/aws
 
 # --as-needed: only the libraries the supervisor's objects use (none).
 $(SUPERVISE): $(BUILD)/obj/src/supervise/main.o $(LIBCCF)
