@@ -31,9 +31,9 @@ struct executor__env {
 
 struct executor__backend {
     const char *name;
-    bool container;  /* runs image_uri (else: a command as a process) */
-    bool uses_local; /* runs under local.c's supervisors: cancel, recover,
-                        logs and forget are local.c's, not the ops below */
+    bool container;     /* runs image_uri (else: a command as a process) */
+    bool uses_local;    /* runs under local.c's supervisors: cancel, recover,
+                           logs and forget are local.c's, not the ops below */
     bool finds_by_name; /* cancel and recover find a job without its directory here */
     int (*open)(void **out, const struct executor__env *env);
     void (*close)(void *b);

@@ -32,7 +32,7 @@ struct executor; /* defined by the backend */
 struct executor_spec {
     const char *job_id; /* also the executor id of the local backend */
     const char *connector_id;
-    const char *image_uri;   /* NULL: none; a container backend runs it (argv its command) */
+    const char *image_uri;          /* NULL: none; a container backend runs it (argv its command) */
     const char *execution_role_arn; /* NULL: none; the image's roles (batch) */
     const char *job_role_arn;
     const char *const *argv; /* NULL-terminated, or NULL for an image's own command;
@@ -104,7 +104,7 @@ struct executor_config {
      * AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, as the SDKs read them. */
     const char *batch_job_queue;
     const char *region;
-    bool batch_no_poll; /* outcomes come from elsewhere (EventBridge, on Lambda): no poller */
+    bool batch_no_poll;   /* outcomes come from elsewhere (EventBridge, on Lambda): no poller */
     const char *self_exe; /* the ccfd binary, run as `self_exe supervise DIR` */
     int stop_grace_s;     /* SIGTERM, then SIGKILL after this many seconds (default 10) */
     size_t log_max_bytes; /* per-job log cap (default 64 MiB) */

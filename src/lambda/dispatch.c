@@ -96,8 +96,8 @@ static int on_api(struct lambda_app *app, const json_t *root, const char *id, ch
 /* Records are applied in order; the first that fails is reported, and
  * Lambda retries from it (the later ones with it: a job's stop must not
  * overtake its start). */
-static int on_stream(struct lambda_app *app, const json_t *root, char **out,
-                     const char **err_type, char *err, size_t n)
+static int on_stream(struct lambda_app *app, const json_t *root, char **out, const char **err_type,
+                     char *err, size_t n)
 {
     struct lambda_stream_batch b;
     json_t *doc, *failures = json_array();
@@ -114,8 +114,8 @@ static int on_stream(struct lambda_app *app, const json_t *root, char **out,
             CCF_LOG_WARN("lambda.change_failed", CCF_KV_STR("job_id", b.records[i].change.job_id),
                          CCF_KV_STR("sequence", b.records[i].sequence_number),
                          CCF_KV_STR("error", ccf_strerror(rc)));
-            json_array_append_new(failures, json_pack("{s:s}", "itemIdentifier",
-                                                      b.records[i].sequence_number));
+            json_array_append_new(
+                failures, json_pack("{s:s}", "itemIdentifier", b.records[i].sequence_number));
             break;
         }
     }
@@ -209,8 +209,9 @@ int lambda_dispatch(struct lambda_app *app, const char *event, size_t len, const
         rc = on_batch_state(app, root, out, err_type, err, n);
         break;
     default:
-        snprintf(err, n, "an event of no known shape (API Gateway REST proxy, DynamoDB Streams "
-                         "or Batch Job State Change)");
+        snprintf(err, n,
+                 "an event of no known shape (API Gateway REST proxy, DynamoDB Streams "
+                 "or Batch Job State Change)");
         rc = fail(err_type, "UnknownEvent", CCF_EINVAL);
     }
     json_decref(root);

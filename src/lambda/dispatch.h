@@ -15,8 +15,8 @@
 #include "orchestrator/orchestrator.h"
 
 struct lambda_app {
-    struct api *api;            /* borrowed */
-    struct orchestrator *orch;  /* borrowed, attached (orchestrator_attach) */
+    struct api *api;                 /* borrowed */
+    struct orchestrator *orch;       /* borrowed, attached (orchestrator_attach) */
     char region[CCF_REGION_MAX + 1]; /* the function's: every tenant's region here */
 };
 

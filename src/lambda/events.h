@@ -37,7 +37,7 @@ int lambda_event_kind(const json_t *root);
  * lambda_api_event_clear. */
 struct lambda_api_event {
     char method[16];
-    char *target; /* path, then ?query rebuilt percent-encoded from the event's parameters */
+    char *target;       /* path, then ?query rebuilt percent-encoded from the event's parameters */
     char *content_type; /* NULL when absent */
     char *if_match;     /* NULL when absent; API_HEADER_REPEATED's text is the caller's */
     bool if_match_repeated;
@@ -91,11 +91,11 @@ struct lambda_batch_state {
     enum lambda_batch_status status;
     bool has_exit_code;
     int exit_code;
-    bool timed_out;     /* Batch's statusReason says the attempt's timeout expired */
-    int64_t timeout_s;  /* detail.timeout.attemptDurationSeconds: the timeout Batch enforced;
-                           0 when absent */
-    char reason[256];   /* Batch's statusReason, or "" */
-    int64_t at_us;      /* startedAt for RUNNING, stoppedAt when ended; 0 unknown */
+    bool timed_out;    /* Batch's statusReason says the attempt's timeout expired */
+    int64_t timeout_s; /* detail.timeout.attemptDurationSeconds: the timeout Batch enforced;
+                          0 when absent */
+    char reason[256];  /* Batch's statusReason, or "" */
+    int64_t at_us;     /* startedAt for RUNNING, stoppedAt when ended; 0 unknown */
 };
 
 int lambda_batch_state_decode(const json_t *root, struct lambda_batch_state *out, char *err,

@@ -42,8 +42,8 @@ static void buf_encode(struct buf *b, const char *s, bool keep_slash)
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
         bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                     (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' ||
-                     *p == '~' || (keep_slash && *p == '/');
+                     (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~' ||
+                     (keep_slash && *p == '/');
         if (plain)
             buf_put(b, (const char *)p, 1);
         else
@@ -193,7 +193,8 @@ int lambda_api_event_decode(const json_t *root, struct lambda_api_event *out, ch
     struct buf target = {0};
     int rc;
 
-    if (!method || strlen(method) >= sizeof(ev.method) || strspn(method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(method) || !*method) {
+    if (!method || strlen(method) >= sizeof(ev.method) ||
+        strspn(method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(method) || !*method) {
         rc = lambda__fail(err, n, "httpMethod is missing or not a method");
         goto fail;
     }
@@ -207,8 +208,8 @@ int lambda_api_event_decode(const json_t *root, struct lambda_api_event *out, ch
     if ((rc = add_query(&target, root, err, n)) < 0)
         goto fail;
     ev.target = target.p;
-    if ((rc = decode_account(root, &ev, err, n)) < 0 || (rc = decode_headers(root, &ev, err, n)) < 0 ||
-        (rc = decode_body(root, &ev, err, n)) < 0)
+    if ((rc = decode_account(root, &ev, err, n)) < 0 ||
+        (rc = decode_headers(root, &ev, err, n)) < 0 || (rc = decode_body(root, &ev, err, n)) < 0)
         goto fail;
     *out = ev;
     return 0;

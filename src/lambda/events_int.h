@@ -5,8 +5,7 @@
 #include "lambda/events.h"
 
 /* Sets err to the printf-style reason and returns CCF_EINVAL. */
-int lambda__fail(char *err, size_t n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int lambda__fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The string member key of obj, or NULL when absent, null or not a string. */
 const char *lambda__str(const json_t *obj, const char *key);
 /* obj's member key if it is an object, else NULL. */

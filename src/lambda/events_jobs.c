@@ -78,8 +78,10 @@ static int decode_record(const json_t *rec, struct lambda_stream_record *out, ch
         out->change.at = 0;
     if (strcmp(name, "MODIFY") == 0) {
         if (decode_image(lambda__obj(db, "OldImage"), &old, &before, err, n) < 0)
-            return lambda__fail(err, n, "record %s: MODIFY without a valid OldImage (the stream "
-                                "must be NEW_AND_OLD_IMAGES)", out->sequence_number);
+            return lambda__fail(err, n,
+                                "record %s: MODIFY without a valid OldImage (the stream "
+                                "must be NEW_AND_OLD_IMAGES)",
+                                out->sequence_number);
         if (strcmp(old.job_id, out->change.job_id) != 0)
             return lambda__fail(err, n, "record %s: OldImage is another job", out->sequence_number);
         out->change.old_status = (int)before;

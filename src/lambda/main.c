@@ -11,9 +11,9 @@
 
 #include "api/api.h"
 #include "core/log.h"
+#include "executor/executor.h"
 #include "lambda/dispatch.h"
 #include "lambda/runtime.h"
-#include "executor/executor.h"
 #include "orchestrator/orchestrator.h"
 #include "store/store.h"
 
@@ -75,8 +75,10 @@ static int open_executor(struct boot *b, char *err, size_t n)
     ec.on_event = orchestrator_on_event;
     ec.ctx = b->orch;
     if ((rc = executor_open(&b->exec, &ec)) < 0)
-        snprintf(err, n, "the batch executor cannot start (CCF_BATCH_JOB_QUEUE, the AWS_ "
-                         "credentials and region are needed): %s", ccf_strerror(rc));
+        snprintf(err, n,
+                 "the batch executor cannot start (CCF_BATCH_JOB_QUEUE, the AWS_ "
+                 "credentials and region are needed): %s",
+                 ccf_strerror(rc));
     return rc;
 }
 
@@ -101,7 +103,7 @@ static int start(struct boot *b, char *err, size_t n)
         return rc;
     }
     oc.store = b->store;
-    oc.jobs_dir = b->jobs_dir; /* filled by open_executor, before any job */
+    oc.jobs_dir = b->jobs_dir;                    /* filled by open_executor, before any job */
     oc.job_path = "/usr/local/bin:/usr/bin:/bin"; /* the host's: batch drops it for the image's */
     oc.api_endpoint = endpoint && *endpoint ? endpoint : "";
     oc.retention_s = 7 * 86400;

@@ -163,8 +163,7 @@ static bool id_ok(const char *id)
     return n > 0 && n < 128 && strspn(id, "0123456789abcdefABCDEF-") == n;
 }
 
-int lambda_runtime_respond(struct lambda_runtime *rt, const char *id, const char *body,
-                           size_t len)
+int lambda_runtime_respond(struct lambda_runtime *rt, const char *id, const char *body, size_t len)
 {
     char path[200];
     struct sink s = {0};
@@ -181,8 +180,8 @@ int lambda_runtime_respond(struct lambda_runtime *rt, const char *id, const char
 int lambda_runtime_error(struct lambda_runtime *rt, const char *id, const char *type,
                          const char *message)
 {
-    json_t *doc = json_pack("{s:s, s:s, s:[]}", "errorMessage", message, "errorType", type,
-                            "stackTrace");
+    json_t *doc =
+        json_pack("{s:s, s:s, s:[]}", "errorMessage", message, "errorType", type, "stackTrace");
     char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     char path[200], hdr[192];
     struct curl_slist *headers = NULL;

@@ -20,8 +20,7 @@ void lambda_runtime_close(struct lambda_runtime *rt);
  * CCF_ETOOLARGE for an event over LAMBDA_EVENT_MAX (id is set: report it). */
 int lambda_runtime_next(struct lambda_runtime *rt, char **event, size_t *len, char id[128]);
 /* The invocation's result. CCF_EIO unless the Runtime API took it (202). */
-int lambda_runtime_respond(struct lambda_runtime *rt, const char *id, const char *body,
-                           size_t len);
+int lambda_runtime_respond(struct lambda_runtime *rt, const char *id, const char *body, size_t len);
 /* The invocation failed (id), or the function cannot start (id NULL: the
  * init error endpoint, after which Lambda stops the process). type and
  * message are the error's errorType and errorMessage. */

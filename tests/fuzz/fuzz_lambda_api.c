@@ -29,8 +29,9 @@ static void check_refusal(const char *err)
 
 static void check_event(const struct lambda_api_event *ev)
 {
-    FUZZ_CHECK(ev->method[0] && strspn(ev->method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") ==
-                                    strlen(ev->method), "method %s", ev->method);
+    FUZZ_CHECK(ev->method[0] &&
+                   strspn(ev->method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == strlen(ev->method),
+               "method %s", ev->method);
     FUZZ_CHECK(ev->target && ev->target[0] == '/', "target %s", ev->target);
     for (const char *p = ev->target; *p; p++)
         FUZZ_CHECK(*p > 0x20 && *p < 0x7F, "target byte 0x%02x", (unsigned char)*p);

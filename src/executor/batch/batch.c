@@ -19,9 +19,9 @@
 #include "executor/batch/batch_int.h"
 #include "executor/executor_int.h"
 
-#define POLL_MS        500
-#define DESCRIBE_MAX   100 /* DescribeJobs takes at most 100 ids */
-#define ERR_MAX        256
+#define POLL_MS      500
+#define DESCRIBE_MAX 100 /* DescribeJobs takes at most 100 ids */
+#define ERR_MAX      256
 
 struct tracked {
     char job_id[CCF_JOB_ID_LEN + 1];
@@ -146,8 +146,8 @@ static int find_by_name(struct executor_batch *b, const char *job_id, char id[BA
 
 /* The ARN of the latest ACTIVE revision of the definition whose
  * ccfProperties parameter is hash, into arn; CCF_ENOTFOUND if there is none. */
-static int find_definition(struct executor_batch *b, const char *name, const char *hash,
-                           char *arn, size_t n, char *err, size_t en)
+static int find_definition(struct executor_batch *b, const char *name, const char *hash, char *arn,
+                           size_t n, char *err, size_t en)
 {
     json_t *req = json_pack("{s:s, s:s}", "jobDefinitionName", name, "status", "ACTIVE");
     json_t *resp = NULL, *defs, *d;
@@ -176,8 +176,8 @@ static int find_definition(struct executor_batch *b, const char *name, const cha
     return arn[0] ? 0 : CCF_ENOTFOUND;
 }
 
-static int ensure_definition(struct executor_batch *b, const struct executor_spec *spec,
-                             char *arn, size_t n, char *err, size_t en)
+static int ensure_definition(struct executor_batch *b, const struct executor_spec *spec, char *arn,
+                             size_t n, char *err, size_t en)
 {
     json_t *def = batch__job_definition(spec), *resp = NULL, *a;
     const char *name = json_string_value(json_object_get(def, "jobDefinitionName"));
@@ -243,7 +243,8 @@ static int batch_submit(void *p, const struct executor_spec *spec)
         goto out; /* CCF_EUNAVAIL: the orchestrator asks again shortly */
     jid = json_object_get(resp, "jobId");
     if (!json_is_string(jid) || strlen(json_string_value(jid)) > BATCH__ID_MAX ||
-        strspn(json_string_value(jid), "0123456789abcdefABCDEF-:") != strlen(json_string_value(jid))) {
+        strspn(json_string_value(jid), "0123456789abcdefABCDEF-:") !=
+            strlen(json_string_value(jid))) {
         rc = CCF_EIO;
         goto out;
     }
@@ -341,8 +342,9 @@ static bool batch_can_run(void *p, const struct executor_spec *spec, char *reaso
     (void)p;
     if (spec->execution_role_arn && spec->job_role_arn)
         return true;
-    snprintf(reason, n, "cannot run: executor batch needs the connector's execution_role_arn and "
-                        "job_role_arn");
+    snprintf(reason, n,
+             "cannot run: executor batch needs the connector's execution_role_arn and "
+             "job_role_arn");
     return false;
 }
 

@@ -12,7 +12,7 @@
 #include "core/log.h"
 #include "executor/batch/batch_int.h"
 
-#define RESP_MAX   (4u * 1024 * 1024)
+#define RESP_MAX       (4u * 1024 * 1024)
 #define CALL_TIMEOUT_S 30L
 
 static void copy_env(char *dst, size_t n, const char *name)
@@ -108,8 +108,8 @@ static struct curl_slist *headers_for(const struct batch__endpoint *ep)
     return h;
 }
 
-int batch__call(const struct batch__endpoint *ep, const char *op, const json_t *req,
-                json_t **resp, char *err, size_t n)
+int batch__call(const struct batch__endpoint *ep, const char *op, const json_t *req, json_t **resp,
+                char *err, size_t n)
 {
     char url[sizeof(ep->url) + 64], sigv4[64], userpwd[sizeof(ep->key_id) + sizeof(ep->secret)];
     char *body = json_dumps(req, JSON_COMPACT);

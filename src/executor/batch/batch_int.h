@@ -41,8 +41,8 @@ int batch__endpoint_init(struct batch__endpoint *ep, const char *region);
  * caller's). CCF_EINVAL when Batch refused the request (4xx but 429; err
  * gets its message), CCF_EUNAVAIL when it could not be reached or was
  * busy (5xx, 429), CCF_EIO for an answer that is not JSON. */
-int batch__call(const struct batch__endpoint *ep, const char *op, const json_t *req,
-                json_t **resp, char *err, size_t n);
+int batch__call(const struct batch__endpoint *ep, const char *op, const json_t *req, json_t **resp,
+                char *err, size_t n);
 
 /* The job definition a spec needs: containerProperties (image, roles,
  * resourceRequirements), timeout (at least BATCH__MIN_TIMEOUT), a retry
