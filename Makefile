@@ -43,6 +43,8 @@ LIBCCF      := $(BUILD)/libccfd.a
 CCFD        := $(BUILD)/ccfd
 # The job supervisor, linked with libc only (src/supervise/main.c says why).
 SUPERVISE   := $(BUILD)/ccfd-supervise
+# The AWS profile's Lambda function (src/lambda/main.c).
+BOOTSTRAP   := $(BUILD)/bootstrap
 
 # libccf (the client library) and the ccf CLI: libcurl + jansson, no server code.
 CLIENT_PKGS   := libcurl jansson
@@ -151,7 +153,6 @@ $(CCFD): $(SERVER_OBJS) $(CONSOLE_OBJ) $(LIBCCF)
 
 # The AWS profile's Lambda function (src/lambda/main.c): the handlers of
 # libccfd.a plus libcurl for the Runtime API.
-BOOTSTRAP      := $(BUILD)/bootstrap
 BOOTSTRAP_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out $(wildcard src/lambda/events*.c),\
                   $(wildcard src/lambda/*.c)))
 $(BOOTSTRAP_OBJS): ALL_CFLAGS += $(CLIENT_CFLAGS)

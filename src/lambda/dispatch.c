@@ -188,7 +188,9 @@ int lambda_dispatch(struct lambda_app *app, const char *event, size_t len, const
                     char **out, const char **err_type, char *err, size_t n)
 {
     json_error_t je;
-    json_t *root = json_loadb(event, len, JSON_REJECT_DUPLICATES, &je);
+    /* NUL allowed: API Gateway decodes a request's %00 into the event, and
+     * the API handler, not the transport, says what is wrong with it. */
+    json_t *root = json_loadb(event, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
     int rc;
 
     if (!root) {

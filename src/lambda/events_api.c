@@ -34,12 +34,13 @@ static void buf_put(struct buf *b, const char *s, size_t n)
     b->p[b->len] = '\0';
 }
 
-/* Percent-encodes s; keep_slash keeps '/' as the path's separator. */
-static void buf_encode(struct buf *b, const char *s, bool keep_slash)
+/* Percent-encodes the n bytes of s (a NUL too: API Gateway decodes %00
+ * into the event); keep_slash keeps '/' as the path's separator. */
+static void buf_encode(struct buf *b, const char *s, size_t n, bool keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";
 
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s, *end = p + n; p < end; p++) {
         char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
         bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
                      (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~' ||
@@ -72,9 +73,9 @@ static int add_query(struct buf *b, const json_t *root, char *err, size_t n)
             if (!json_is_string(item))
                 return lambda__fail(err, n, "query parameter %.64s is not a string", key);
             buf_put(b, &sep, 1);
-            buf_encode(b, key, false);
+            buf_encode(b, key, strlen(key), false);
             buf_put(b, "=", 1);
-            buf_encode(b, json_string_value(item), false);
+            buf_encode(b, json_string_value(item), json_string_length(item), false);
             sep = '&';
             if (b->len > TARGET_MAX)
                 return lambda__fail(err, n, "query string over %u bytes", TARGET_MAX);
@@ -199,11 +200,11 @@ int lambda_api_event_decode(const json_t *root, struct lambda_api_event *out, ch
         goto fail;
     }
     memcpy(ev.method, method, strlen(method) + 1);
-    if (!path || path[0] != '/' || strlen(path) > TARGET_MAX) {
+    if (!path || path[0] != '/' || json_string_length(json_object_get(root, "path")) > TARGET_MAX) {
         rc = lambda__fail(err, n, "path is missing or does not start with /");
         goto fail;
     }
-    buf_encode(&target, path, true);
+    buf_encode(&target, path, json_string_length(json_object_get(root, "path")), true);
     ev.target = target.p;
     if ((rc = add_query(&target, root, err, n)) < 0)
         goto fail;

@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fuzz_env *e = fuzz_env_get();
     char *text = fuzz_expand(e, (const char *)data, size), err[256] = "";
-    json_t *root = json_loads(text, 0, NULL);
+    json_t *root = json_loads(text, JSON_ALLOW_NUL, NULL); /* as dispatch.c loads events */
     struct lambda_api_event ev;
 
     if (root && lambda_api_event_decode(root, &ev, err, sizeof(err)) == 0) {
