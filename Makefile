@@ -32,7 +32,9 @@ LDLIBS_ALL = $(PKG_LIBS) -pthread $(SAN)
 LIB_MODULES := core store api executor orchestrator auth scheduler webhook
 # A backend per folder (store.h, executor.h).
 LIB_SRCS    := $(foreach m,$(LIB_MODULES),$(wildcard src/$(m)/*.c)) \
-               $(wildcard src/store/*/*.c) $(wildcard src/executor/*/*.c)
+               $(wildcard src/store/*/*.c) $(wildcard src/executor/*/*.c) \
+               $(wildcard src/lambda/events*.c) # the Lambda event decoders are in the
+               # library for their fuzz targets.
 SERVER_SRCS := $(wildcard src/server/*.c)
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 SERVER_OBJS := $(SERVER_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -42,6 +44,8 @@ LIBCCF      := $(BUILD)/libccfd.a
 CCFD        := $(BUILD)/ccfd
 # The job supervisor, linked with libc only (src/supervise/main.c says why).
 SUPERVISE   := $(BUILD)/ccfd-supervise
+# The AWS profile's Lambda function (src/lambda/main.c).
+BOOTSTRAP   := $(BUILD)/bootstrap
 
 # libccf (the client library) and the ccf CLI: libcurl + jansson, no server code.
 CLIENT_PKGS   := libcurl jansson
@@ -132,7 +136,7 @@ bench:
 	@$(MAKE) --no-print-directory $(CCFD) $(BENCH_BINS)
 	$(PYTHON) bench/run.py $(BUILD) $(BENCH_ARGS)
 
-all: $(CCFD) $(SUPERVISE) $(CCF_CLI) $(LIBCCF_CLIENT) $(BUILD)/ccfd.conf
+all: $(CCFD) $(SUPERVISE) $(CCF_CLI) $(LIBCCF_CLIENT) $(BUILD)/ccfd.conf $(BOOTSTRAP)
 
 # The sample config is ccfd's own --print-config (every key of the table,
 # at its default, commented out) with the packaged data directory; no CCF_
@@ -162,6 +166,24 @@ $(CONSOLE_OBJ): $(BUILD)/gen/console_assets.c
 
 $(CCFD): $(SERVER_OBJS) $(CONSOLE_OBJ) $(LIBCCF)
 	$(CC) $(SAN) -o $@ $(SERVER_OBJS) $(CONSOLE_OBJ) $(LIBCCF) $(LDLIBS_ALL)
+
+# The AWS profile's Lambda function (src/lambda/main.c): the handlers of
+# libccfd.a plus libcurl for the Runtime API.
+BOOTSTRAP_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out $(wildcard src/lambda/events*.c),\
+                  $(wildcard src/lambda/*.c)))
+$(BOOTSTRAP_OBJS): ALL_CFLAGS += $(CLIENT_CFLAGS)
+# --as-needed: only the libraries it uses; an RPATH (not RUNPATH: it also
+# serves the libraries' own dependencies) of $ORIGIN/lib, where make
+# aws-package bundles them beside it.
+$(BOOTSTRAP): $(BOOTSTRAP_OBJS) $(LIBCCF)
+	$(CC) $(SAN) -o $@ $(BOOTSTRAP_OBJS) $(LIBCCF) -Wl,--as-needed $(LDLIBS_ALL) $(CLIENT_LIBS) \
+	  -Wl,--disable-new-dtags,-rpath,'$$ORIGIN/lib'
+
+# The Lambda function's zip: bootstrap at its root, the libraries it needs
+# (but glibc's, which Lambda's provided.al2023 has) under lib/.
+.PHONY: aws-package
+aws-package: $(BOOTSTRAP)
+	scripts/aws-package.sh $(BOOTSTRAP) $(BUILD)/aws
 
 # --as-needed: only the libraries the supervisor's objects use (none).
 $(SUPERVISE): $(BUILD)/obj/src/supervise/main.o $(LIBCCF)
@@ -237,8 +259,8 @@ unit: $(UNIT_BINS) $(REPLAY_BINS)
 	for r in $(REPLAY_BINS); do $$r tests/fuzz/corpus/$${r##*/fuzz_} || fail=1; done; \
 	exit $$fail
 
-service: $(CCFD) $(SUPERVISE) $(CCF_CLI) console-deps
-	CCFD=$(abspath $(CCFD)) CCF_BIN=$(abspath $(CCF_CLI)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/service
+service: $(CCFD) $(SUPERVISE) $(CCF_CLI) $(BOOTSTRAP) console-deps
+	CCFD=$(abspath $(CCFD)) CCF_BIN=$(abspath $(CCF_CLI)) BOOTSTRAP=$(abspath $(BOOTSTRAP)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/service
 
 # The console's browser tests (tests/console/run.mjs): puppeteer-core, pinned
 # in package-lock.json, installed with npm ci; chromium and node come from
@@ -305,7 +327,8 @@ fuzz: deps
 	  fuzz-build
 	tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
 
-# Thirteen targets: 20 s each keeps CI's whole run under its budget; make fuzz
+# Sixteen targets (three of them the Lambda events): 20 s each keeps CI's
+# whole run under its budget; make fuzz
 # runs each for FUZZ_SECONDS (60).
 fuzz-ci:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20

@@ -151,6 +151,9 @@ struct ccf_retry_strategy;
 struct ccf_job_spec {
     char **command;  /* owned, NULL-terminated; NULL when the connector has none (image_uri) */
     char *image_uri; /* owned; NULL when the connector has none */
+    /* owned; NULL when absent: the IAM roles of an image's job (executor batch) */
+    char *execution_role_arn;
+    char *job_role_arn;
     struct ccf_env_var *env; /* owned: the connector's default variables, in order */
     size_t nenv;
     double cpu;

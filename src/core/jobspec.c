@@ -88,6 +88,11 @@ int ccf_job_spec_decode(const char *properties, struct ccf_job_spec *out)
         goto out;
     if (json_is_string(json_object_get(p, "image_uri")))
         s.image_uri = ccf_xstrdup(json_string_value(json_object_get(p, "image_uri")));
+    if (json_is_string(json_object_get(p, "execution_role_arn")))
+        s.execution_role_arn =
+            ccf_xstrdup(json_string_value(json_object_get(p, "execution_role_arn")));
+    if (json_is_string(json_object_get(p, "job_role_arn")))
+        s.job_role_arn = ccf_xstrdup(json_string_value(json_object_get(p, "job_role_arn")));
     *out = s;
     memset(&s, 0, sizeof(s));
     rc = 0;
@@ -105,6 +110,8 @@ void ccf_job_spec_clear(struct ccf_job_spec *s)
         free(s->command[i]);
     free(s->command);
     free(s->image_uri);
+    free(s->execution_role_arn);
+    free(s->job_role_arn);
     for (size_t i = 0; i < s->nenv; i++) {
         free(s->env[i].name);
         free(s->env[i].value);

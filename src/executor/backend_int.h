@@ -31,9 +31,10 @@ struct executor__env {
 
 struct executor__backend {
     const char *name;
-    bool container;  /* runs image_uri (else: a command as a process) */
-    bool uses_local; /* runs under local.c's supervisors: cancel, recover,
-                        logs and forget are local.c's, not the ops below */
+    bool container;     /* runs image_uri (else: a command as a process) */
+    bool uses_local;    /* runs under local.c's supervisors: cancel, recover,
+                           logs and forget are local.c's, not the ops below */
+    bool finds_by_name; /* cancel and recover find a job without its directory here */
     int (*open)(void **out, const struct executor__env *env);
     void (*close)(void *b);
     /* NULL: the backend runs every job its kind routes to it. Else false
@@ -57,5 +58,6 @@ int executor__machine_capacity(const struct executor_config *cfg, struct executo
 extern const struct executor__backend executor__backend_local;
 extern const struct executor__backend executor__backend_podman; /* podman/podman.c */
 extern const struct executor__backend executor__backend_slurm;  /* slurm/slurm.c */
+extern const struct executor__backend executor__backend_batch;  /* batch/batch.c */
 
 #endif

@@ -30,6 +30,7 @@ static const struct {
     {"local", &executor__backend_local},
     {"podman", &executor__backend_podman},
     {"slurm", &executor__backend_slurm},
+    {"batch", &executor__backend_batch},
 };
 
 struct slot {
@@ -254,6 +255,11 @@ static int job_slot(struct executor *e, const char *id, char name[NAME_MAX_LEN +
         if (strcmp(e->slots[i].ops->name, name) == 0)
             return i;
     }
+    /* No directory here (the job was submitted by another process, such as
+     * another Lambda instance): the one backend, when it finds its jobs
+     * without one (batch, by the job's name). */
+    if (dfd < 0 && e->n == 1 && e->slots[0].ops->finds_by_name)
+        return 0;
     /* local.c runs the job whichever of its backends sent it there. */
     for (int i = 0; i < e->n && strcmp(name, "local") == 0; i++) {
         if (e->slots[i].ops->uses_local)

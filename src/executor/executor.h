@@ -32,7 +32,9 @@ struct executor; /* defined by the backend */
 struct executor_spec {
     const char *job_id; /* also the executor id of the local backend */
     const char *connector_id;
-    const char *image_uri;   /* NULL: none; a container backend runs it (argv its command) */
+    const char *image_uri;          /* NULL: none; a container backend runs it (argv its command) */
+    const char *execution_role_arn; /* NULL: none; the image's roles (batch) */
+    const char *job_role_arn;
     const char *const *argv; /* NULL-terminated, or NULL for an image's own command;
                                 argv[0] relative: looked up in PATH of envp */
     const char *const *envp; /* NULL-terminated "NAME=value": the job's whole environment */
@@ -96,6 +98,13 @@ struct executor_config {
      * cluster's nodes share, at the same path. */
     const char *slurm_conf;
     const char *slurm_partition;
+    /* executor batch: the AWS Batch job queue (required) and the region
+     * (NULL: AWS_REGION). Its endpoint is AWS_ENDPOINT_URL_BATCH, else
+     * AWS_ENDPOINT_URL, else AWS's; its credentials AWS_ACCESS_KEY_ID,
+     * AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, as the SDKs read them. */
+    const char *batch_job_queue;
+    const char *region;
+    bool batch_no_poll;   /* outcomes come from elsewhere (EventBridge, on Lambda): no poller */
     const char *self_exe; /* the ccfd binary, run as `self_exe supervise DIR` */
     int stop_grace_s;     /* SIGTERM, then SIGKILL after this many seconds (default 10) */
     size_t log_max_bytes; /* per-job log cap (default 64 MiB) */

@@ -54,10 +54,18 @@ const char *orch__place(struct orchestrator *o, struct orch__job *j, char *reaso
 {
     struct executor_spec es = {.job_id = j->ref.job_id,
                                .image_uri = j->spec->image_uri,
+                               .execution_role_arn = j->spec->execution_role_arn,
+                               .job_role_arn = j->spec->job_role_arn,
                                .argv = (const char *const *)j->spec->command};
     const struct executor_capacity *cap;
     int b, len;
 
+    /* No executor (the AWS profile's status handler, orchestrator_handle_outcome):
+     * the job ran already; what it holds here is only bookkeeping. */
+    if (!o->executor) {
+        j->pool = 0;
+        return NULL;
+    }
     if ((b = executor_route(o->executor, &es, reason, n)) < 0)
         return reason;
     if (orch__pools_refresh(o, false) < 0 || b >= ORCH__POOLS_MAX)

@@ -223,6 +223,8 @@ static int submit(struct orchestrator *o, struct orch__job *j)
         goto out;
     }
     spec.image_uri = j->spec->image_uri;
+    spec.execution_role_arn = j->spec->execution_role_arn;
+    spec.job_role_arn = j->spec->job_role_arn;
     spec.argv = (const char *const *)argv;
     spec.envp = (const char *const *)envp;
     spec.timeout_s = j->spec->timeout_s;

@@ -67,6 +67,23 @@ struct orchestrator_metrics {
 const struct orchestrator_metrics *orchestrator_get_metrics(struct orchestrator *o);
 void orchestrator_destroy(struct orchestrator *o);
 
+/* The AWS profile (src/lambda): a process that keeps nothing between
+ * events (a Lambda function) hands each job change and each outcome over
+ * on its own thread, without orchestrator_start. executor may be NULL:
+ * then outcomes are still applied, and a change that needs the executor
+ * is CCF_EUNAVAIL. Borrowed; outlives o. */
+void orchestrator_attach(struct orchestrator *o, struct executor *executor);
+/* One job change (the orchestrator's input): 0 once acted on, or the
+ * store's or executor's error (CCF_EUNAVAIL: ask again later). Nothing is
+ * kept in memory afterwards: a job that was submitted is found again by
+ * its outcome. */
+int orchestrator_handle_change(struct orchestrator *o, const struct store_change *ch);
+/* One outcome of job ref (the status handler's input): RUNNING makes the
+ * job RUNNING, an end ends it (CONTRACT.md, "How a job ends") and frees
+ * its connector. 0 also when the job is gone or already ended. */
+int orchestrator_handle_outcome(struct orchestrator *o, const struct store_job_ref *ref,
+                                const struct executor_event *ev);
+
 /* For executor_config.on_event: queues the event for the status handler. */
 void orchestrator_on_event(void *ctx, const struct executor_event *ev);
 /* For store_set_change_hook: wakes the thread. */

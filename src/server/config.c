@@ -117,7 +117,7 @@ static const struct config_key keys[] = {
      "each start while the credentials file holds only that key)",
      NULL, BOOL_SLOT(quiet, NULL)},
     {"executor", "KINDS",
-     "local, podman, slurm: where jobs run, comma-separated, first fit first; none: "
+     "local, podman, slurm, batch: where jobs run, comma-separated, first fit first; none: "
      "serve the API only (default local)",
      set_executor, SHOW_STRP(executor)},
     {"image-map", "PATTERN=REPLACEMENT",
@@ -131,6 +131,9 @@ static const struct config_key keys[] = {
      NULL, STR_SLOT(slurm_conf, 1, DATA_DIR_MAX)},
     {"slurm-partition", "NAME", "Slurm partition of the jobs (default: the cluster's default)",
      NULL, STR_SLOT(slurm_partition, 1, 64)},
+    {"batch-job-queue", "QUEUE",
+     "AWS Batch job queue (name or ARN) that executor batch submits to (required by it)", NULL,
+     STR_SLOT(batch_job_queue, 1, 256)},
     {"api-endpoint", "URL", "root URL jobs call back (default http://LISTEN/)", set_api_endpoint,
      SHOW_STRP(api_endpoint)},
     {"job-path", "PATH", "PATH of every job (default " SERVER_DEFAULT_JOB_PATH ")", set_job_path,
@@ -378,8 +381,8 @@ static int set_job_path(struct server_config *c, const char *v, char *err, size_
 /* A list of distinct executor names, or "none" alone. */
 static int set_executor(struct server_config *c, const char *v, char *err, size_t n)
 {
-    static const char *const names[] = {"local", "podman", "slurm"};
-    bool seen[3] = {false};
+    static const char *const names[] = {"local", "podman", "slurm", "batch"};
+    bool seen[4] = {false};
     const char *p = v;
 
     if (strcmp(v, "none") == 0) {
@@ -390,19 +393,19 @@ static int set_executor(struct server_config *c, const char *v, char *err, size_
     }
     while (*p) {
         size_t len = strcspn(p, ","), i;
-        for (i = 0; i < 3 && !(strlen(names[i]) == len && strncmp(p, names[i], len) == 0); i++)
+        for (i = 0; i < 4 && !(strlen(names[i]) == len && strncmp(p, names[i], len) == 0); i++)
             ;
-        if (i == 3 || seen[i])
+        if (i == 4 || seen[i])
             return fail(err, n,
-                        "expected local, podman or slurm, each at most once, separated by ',' (or "
-                        "none alone)");
+                        "expected local, podman, slurm or batch, each at most once, separated by "
+                        "',' (or none alone)");
         seen[i] = true;
         p += len;
         if (*p == ',' && *++p == '\0')
             return fail(err, n, "expected an executor name after ','");
     }
     if (p == v)
-        return fail(err, n, "expected local, podman or slurm, or none");
+        return fail(err, n, "expected local, podman, slurm or batch, or none");
     c->executor_none = false;
     free(c->executor);
     c->executor = ccf_xstrdup(v);
@@ -890,6 +893,7 @@ void server__config_clear(struct server_config *c)
     free(c->slurm_conf);
     free(c->slurm_partition);
     free(c->webhook_ca_bundle);
+    free(c->batch_job_queue);
     free(c->credentials_file);
     free(c->tls_cert);
     free(c->tls_key);

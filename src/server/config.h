@@ -60,6 +60,7 @@ struct server_config {
      * NULL: Slurm's defaults. */
     char *slurm_conf;
     char *slurm_partition;
+    char *batch_job_queue; /* executor batch: its job queue; NULL: none (batch refuses to open) */
     /* Jobs. */
     bool executor_none;   /* executor = none: serve the API, run no jobs */
     char *executor;       /* "local,podman,slurm" as given (executor.h routes), or "none" */

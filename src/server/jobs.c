@@ -81,6 +81,8 @@ int server__jobs_open(struct server_jobs **out, const struct server_config *cfg,
     ec.podman_network = cfg->podman_network;
     ec.slurm_conf = cfg->slurm_conf;
     ec.slurm_partition = cfg->slurm_partition;
+    ec.batch_job_queue = cfg->batch_job_queue;
+    ec.region = cfg->region;
     ec.cpu_budget = cfg->cpu_budget;
     ec.memory_budget_mib = (int64_t)cfg->memory_budget_mib;
     ec.max_jobs = (int)cfg->max_jobs;

@@ -130,6 +130,7 @@ def test_every_key_has_its_variable(tmp_path):
         "checkpoint-history": "25", "metrics": "off", "webhook-allow-private": "on",
         "webhook-retry-for": "600", "webhook-retry-base-ms": "250", "webhook-timeout": "3",
         "webhook-ca-bundle": str(tmp_path / "ca.pem"), "audit-retention": "120",
+        "batch-job-queue": "arn:aws:batch:eu-west-3:123456789012:job-queue/ccf",
     }
     assert sorted(values) == sorted(help_keys()), "a new key: give it a value here"
     env = clean_env(**{"CCF_" + k.upper().replace("-", "_"): v for k, v in values.items()})

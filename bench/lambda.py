@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+"""The Lambda bootstrap's figures (issue 18): cold start, per-event time and
+peak RSS, under the tests' Runtime API stub. Never part of the tests.
+
+  bench/lambda.py [--bootstrap build/bootstrap] [--runs N] [--events N]
+
+- cold start: from just before the process is spawned to its first
+  GET .../invocation/next at the stub (the stub's clock), N runs, each on a
+  fresh SQLite store in a temp dir (the store is opened and migrated
+  within it), median and max;
+- per event: N API Gateway events of each kind, one after another, each
+  timed from the stub queueing it to the function's answer arriving
+  (round trip through the stub: an upper bound of the function's own time),
+  median and p99;
+- peak RSS: VmHWM of the process after the events.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "service"))
+
+from lambdastub import RuntimeStub, api_event  # noqa: E402
+
+PROPS = {"image_uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/c:1",
+         "execution_role_arn": "arn:aws:iam::123456789012:role/exec",
+         "job_role_arn": "arn:aws:iam::123456789012:role/job"}
+
+
+def spawn(binary, stub, d):
+    env = {"AWS_LAMBDA_RUNTIME_API": stub.address, "AWS_REGION": "us-east-1",
+           "CCF_STORE": f"sqlite:{d}/ccf.db", "CCF_LOG_LEVEL": "error"}
+    return subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def cold_start(binary):
+    with tempfile.TemporaryDirectory() as d:
+        stub = RuntimeStub()
+        t0 = time.monotonic()
+        p = spawn(binary, stub, d)
+        with stub.cond:
+            stub.cond.wait_for(lambda: stub.next_calls > 0, timeout=30)
+            t1 = time.monotonic()
+        stub.close()
+        p.wait()
+        return (t1 - t0) * 1000
+
+
+def timed(stub, ev):
+    t0 = time.monotonic()
+    out = stub.invoke(ev)
+    assert out["statusCode"] < 300, out
+    return (time.monotonic() - t0) * 1000
+
+
+def per_event(binary, n):
+    with tempfile.TemporaryDirectory() as d:
+        stub = RuntimeStub()
+        p = spawn(binary, stub, d)
+        c = "/api/v1/custom-connectors"
+        ct = [("Content-Type", "application/json")]
+        times = {"CreateCustomConnector": [], "GetCustomConnector": [],
+                 "ListCustomConnectors": [], "BatchPutDocuments(100)": []}
+        cids = []
+        for i in range(n):
+            body = json.dumps({"name": f"b-{i}", "container_properties": PROPS}).encode()
+            ev = api_event("POST", c, body, ct)
+            t0 = time.monotonic()
+            out = stub.invoke(ev)
+            times["CreateCustomConnector"].append((time.monotonic() - t0) * 1000)
+            cids.append(json.loads(out["body"])["connector"]["connector_id"])
+        for cid in cids:
+            times["GetCustomConnector"].append(timed(stub, api_event("GET", f"{c}/{cid}")))
+        for _ in range(n):
+            times["ListCustomConnectors"].append(timed(stub, api_event("GET", c + "?max_results=50")))
+        docs = {"documents": [{"document_id": f"d{i}", "checksum": "x" * 64} for i in range(100)]}
+        for cid in cids:
+            ev = api_event("POST", f"{c}/{cid}/documents", json.dumps(docs).encode(), ct)
+            times["BatchPutDocuments(100)"].append(timed(stub, ev))
+        status = Path(f"/proc/{p.pid}/status").read_text()
+        hwm = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))
+        stub.close()
+        p.wait()
+        return times, int(hwm)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bootstrap", default=str(REPO / "build" / "bootstrap"))
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--events", type=int, default=200)
+    a = ap.parse_args()
+    cs = [cold_start(a.bootstrap) for _ in range(a.runs)]
+    print(f"machine: {os.cpu_count()} CPUs, {os.uname().release}")
+    print(f"cold start (spawn -> first next), {a.runs} runs: median {statistics.median(cs):.1f} ms, "
+          f"max {max(cs):.1f} ms")
+    times, hwm = per_event(a.bootstrap, a.events)
+    for k, v in times.items():
+        v.sort()
+        print(f"{k}: {len(v)} events, median {statistics.median(v):.2f} ms, "
+              f"p99 {v[int(len(v) * 0.99) - 1]:.2f} ms (round trip through the stub)")
+    print(f"peak RSS (VmHWM) after the events: {hwm / 1024:.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()
