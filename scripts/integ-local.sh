@@ -10,13 +10,26 @@ ccfd=$(realpath "$1")
 shift
 dir=$(mktemp -d "${TMPDIR:-/tmp}/ccf-integ.XXXXXX")
 pid=""
+# A TERM that reaches the child before it has become ccfd (the shell's own
+# handler, still installed in the forked child, takes it) is lost: after
+# 10 s of waiting, KILL.
 cleanup() {
-    [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" || true
+    if [ -n "$pid" ]; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    fi
     rm -rf "$dir"
 }
 trap cleanup EXIT INT TERM
 
-# Only flags: no CCF_ variable of this shell reaches the server.
+# Only flags: no CCF_ variable of this shell reaches the server. The log
+# exists before the loop below reads it (the redirection is the child's).
+: >"$dir/ccfd.log"
 env -u CCF_CONFIG "$ccfd" --listen 127.0.0.1:0 --data-dir "$dir/data" --region eu-west-2 \
     --account-id 444455556666 --synchronous OFF ${INTEG_CCFD_ARGS:-} >"$dir/ccfd.log" 2>&1 &
 pid=$!
