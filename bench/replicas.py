@@ -107,7 +107,7 @@ def failover(tmp, n, flags):
         leader = wait_leader(list(by_port))
         other = next(p for p in by_port if p != leader)
         api = run.Api(other)
-        cid = api.call("POST", BASE, {"name": "fo", "container_properties": {
+        cid = api.call("POST", BASE, {"name": "failover", "container_properties": {
             "command": ["/bin/sh", "-c", "sleep 0.1"]}})["connector"]["connector_id"]
         by_port[leader].send_signal(signal.SIGKILL)
         t0 = time.monotonic()
