@@ -86,11 +86,12 @@ int store_ping(struct store *s);
  * store_leader_poll (one thread only, the same one every time): tries to
  * become or stay the leader and waits at most wait_ms; returns 1 while
  * this process leads, 0 while another does, CCF_EUNAVAIL when the
- * database cannot be reached (leadership, if held, is then lost). While
- * leading, *woken is set when another replica committed a job change, an
- * event or a schedule (LISTEN/NOTIFY); the store's hooks have then been
- * called, as after a local commit. Never blocks longer than wait_ms plus
- * a connect's timeout. */
+ * database cannot be reached (leadership, if held, is then lost). *woken
+ * is set when a replica (this one included) committed a job change, an
+ * event or a schedule meanwhile (LISTEN/NOTIFY); the store's hooks have
+ * then been called, as after a local commit (a follower's long polls wake
+ * so). A leader returns at the first such commit, a follower after
+ * wait_ms. Never blocks longer than wait_ms plus a connect's timeout. */
 bool store_shared(struct store *s);
 int store_leader_poll(struct store *s, int wait_ms, bool *woken);
 

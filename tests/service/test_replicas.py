@@ -259,3 +259,34 @@ def test_sigterm_of_a_follower_and_the_leader_is_clean(replicas):
     assert follower.stop() == 0
     assert leader.stop() == 0
     assert signal.SIGTERM  # both exit 0 (Server.stop checks the status)
+
+
+def test_a_long_poll_on_a_follower_wakes_on_another_replicas_write(replicas):
+    """ListEvents' wait_seconds on one replica answers soon after an event
+    commits through another (NOTIFY), not at its deadline."""
+    import threading
+    servers = replicas(2)
+    leader = wait_leader(servers)
+    follower = next(s for s in servers if s is not leader)
+    cid = leader.client.create_connector()["connector_id"]
+    cursor = None
+    while True:  # the stream's end
+        body = follower.client.get("/api/v1/events" + (f"?after={cursor}" if cursor else "")).json
+        cursor = body["next_cursor"]
+        if not body["events"]:
+            break
+    got = {}
+
+    def poll():
+        got["r"] = follower.client.get(f"/api/v1/events?after={cursor}&wait_seconds=15")
+        got["t"] = time.monotonic()
+
+    t = threading.Thread(target=poll)
+    t.start()
+    time.sleep(0.5)
+    assert "r" not in got, "the poll answered before any event"
+    t0 = time.monotonic()
+    leader.client.put_checkpoint(cid, "x")
+    t.join(20)
+    assert [e["type"] for e in got["r"].json["events"]] == ["checkpoint.updated"], got["r"]
+    assert got["t"] - t0 < 10, "woken by the other replica's commit, not by the 15 s deadline"

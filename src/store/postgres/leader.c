@@ -6,10 +6,11 @@
  * connection of its own, outside the pool: the lock lives exactly as long
  * as that session, so a leader that dies (kill -9, a lost network, a
  * restarted server) frees it when PostgreSQL sees the session end, and a
- * follower's next try takes it. The same connection LISTENs: every write
- * that makes a change or event row NOTIFYs in its transaction (changes.c),
- * delivered at commit, so the leader's orchestrator and scheduler are
- * woken without polling by writes made on any replica.
+ * follower's next try takes it. The same connection LISTENs, on every
+ * replica: every write that makes a change or event row NOTIFYs in its
+ * transaction (changes.c), delivered at commit, so the leader's
+ * orchestrator and scheduler, and every replica's long polls, are woken
+ * without polling by writes made on any replica.
  *
  * Thread rules: store_pg__leader_poll is called by one thread only (the
  * server's leadership thread); pg__leader_close after that thread ended. */
@@ -111,18 +112,35 @@ static int wait_notified(struct pg__leader *l, int ms, bool *woken)
     return 0;
 }
 
-/* Not leading: a session if there is none, then one try of the lock. */
+/* A session if there is none, listening from its start: followers'
+ * long polls are woken by other replicas' events too, and a new leader
+ * misses no commit between its recovery's read of the stream and its
+ * first wait. *fresh: it was just made. */
+static int session(struct pg__leader *l, const char *url, bool *fresh)
+{
+    *fresh = false;
+    if (l->db)
+        return 0;
+    if (connect_session(l, url) < 0)
+        return CCF_EUNAVAIL;
+    if (query_bool(l->db, "LISTEN " PG__CHANNEL, NULL) < 0) {
+        drop(l);
+        return CCF_EUNAVAIL;
+    }
+    *fresh = true;
+    return 0;
+}
+
+/* Not leading: one try of the lock. */
 static int try_lock(struct pg__leader *l, const char *url)
 {
-    bool got = false;
+    bool got = false, fresh;
 
-    if (!l->db) {
-        if (connect_session(l, url) < 0)
-            return CCF_EUNAVAIL;
-        if (l->defer) {
-            l->defer = false;
-            return 0;
-        }
+    if (session(l, url, &fresh) < 0)
+        return CCF_EUNAVAIL;
+    if (fresh && l->defer) {
+        l->defer = false;
+        return 0;
     }
     if (query_bool(l->db, "SELECT pg_try_advisory_lock(" LEADER_LOCK ")", &got) < 0) {
         drop(l);
@@ -130,15 +148,34 @@ static int try_lock(struct pg__leader *l, const char *url)
     }
     if (!got)
         return 0;
-    /* LISTEN before the leader's first read of the stream: a commit after
-     * it is notified, one before it is read by the recovery. */
-    if (query_bool(l->db, "LISTEN " PG__CHANNEL, NULL) < 0) {
-        drop(l);
-        return CCF_EUNAVAIL;
-    }
     l->leading = true;
     CCF_LOG_INFO("store.leadership_taken", CCF_KV_STR("backend", "postgresql"));
     return 1;
+}
+
+/* A follower's wait: the whole wait_ms (its next try of the lock comes no
+ * sooner, however busy the database), passing each notification on to
+ * the store's hooks as it comes. */
+static int follow(struct store *s, struct pg__leader *l, int wait_ms, bool *woken)
+{
+    int64_t until = ccf_mono_us() + (int64_t)wait_ms * 1000, left;
+
+    if (!l->db) {
+        sleep_ms(wait_ms);
+        return 0;
+    }
+    while ((left = until - ccf_mono_us()) > 0) {
+        bool w = false;
+
+        if (wait_notified(l, (int)((left + 999) / 1000), &w) < 0) {
+            drop(l);
+            return CCF_EUNAVAIL;
+        }
+        if (w)
+            store__notify(s, true);
+        *woken = *woken || w;
+    }
+    return 0;
 }
 
 int store_pg__leader_poll(struct store *s, const char *url, struct pg__leader **lp, int wait_ms,
@@ -152,8 +189,7 @@ int store_pg__leader_poll(struct store *s, const char *url, struct pg__leader **
     if (!l->leading) {
         if ((rc = try_lock(l, url)) == 1)
             return 1; /* just taken: the caller starts its work at once */
-        sleep_ms(wait_ms);
-        return rc;
+        return follow(s, l, wait_ms, woken) < 0 ? CCF_EUNAVAIL : rc;
     }
     if (wait_notified(l, wait_ms, woken) < 0) {
         drop(l);
