@@ -155,6 +155,10 @@ def test_one_leader_and_failover_within_10_s(replicas, tmp_path):
     job = wait_status(others[1].client, cid, jid, TERMINAL)
     assert job["status"] == "SUCCEEDED", job
 
+    # Acknowledged writes through every replica, the leader included.
+    written = [s.client.create_connector(name=unique_name("ack"))["connector_id"] for s in servers for _ in range(3)]
+    leader.client.put_checkpoint(cid, "before the kill")
+
     leader.kill()
     t0 = time.monotonic()
     new = wait_leader(others)
@@ -165,6 +169,10 @@ def test_one_leader_and_failover_within_10_s(replicas, tmp_path):
     job2 = wait_status(new.client, cid, jid2, TERMINAL)
     assert job2["status"] == "SUCCEEDED", job2
     assert marker.read_text().count("run") == 2, "each job ran exactly once"
+    for s in others:
+        for w in written:
+            assert s.client.get_connector(w)["connector_id"] == w
+        assert s.client.get_checkpoint(cid)["checkpoint_data"] == "before the kill"
     print(f"failover: leader killed -> new leader in {took:.2f} s")
 
 
