@@ -298,3 +298,36 @@ def test_a_long_poll_on_a_follower_wakes_on_another_replicas_write(replicas):
     t.join(20)
     assert [e["type"] for e in got["r"].json["events"]] == ["checkpoint.updated"], got["r"]
     assert got["t"] - t0 < 10, "woken by the other replica's commit, not by the 15 s deadline"
+
+
+def test_schedules_keep_firing_after_the_leaders_kill(replicas, tmp_path):
+    """A schedule made through a follower fires on the leader (woken by
+    NOTIFY); one due after the leader's kill fires on the next leader."""
+    import datetime
+    servers = replicas(3)
+    leader = wait_leader(servers)
+    others = [s for s in servers if s is not leader]
+    c = others[0].client
+
+    def at(seconds):
+        when = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+        return {"expression": f"at({when.strftime('%Y-%m-%dT%H:%M:%S')})"}
+
+    def scheduled_jobs(cid, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            jobs = c.get(f"{CONNECTORS}/{cid}/jobs").json["jobs"]
+            if jobs and jobs[0]["status"] in TERMINAL:
+                return jobs
+            assert time.monotonic() < deadline, f"the schedule did not fire: {jobs}"
+            time.sleep(0.1)
+
+    cmd = {"command": ["/bin/sh", "-c", "true"]}
+    first = c.create_connector(container_properties=cmd, schedule=at(2))["connector_id"]
+    jobs = scheduled_jobs(first, 15)
+    assert [j["trigger"] for j in jobs] == ["SCHEDULE"] and jobs[0]["status"] == "SUCCEEDED", jobs
+
+    second = c.create_connector(container_properties=cmd, schedule=at(3))["connector_id"]
+    leader.kill()
+    jobs = scheduled_jobs(second, FAILOVER_S + 15)
+    assert [j["trigger"] for j in jobs] == ["SCHEDULE"] and jobs[0]["status"] == "SUCCEEDED", jobs
