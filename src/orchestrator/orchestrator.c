@@ -240,11 +240,19 @@ static int recover_one(struct orchestrator *o, const struct store_job_ref *ref)
     rc = executor_recover_attempt(o->executor, ref->job_id, j.attempt);
     if (rc != 1)
         return rc;
-    /* Never submitted: give the capacity back and start it normally. */
+    /* Never submitted here: give the capacity back and start it normally. */
     orch__unreserve(o, (size_t)orch__list_find(&o->running, ref->job_id), &j);
     if (ref->status == CCF_JOB_STOPPING) {
         orch__job_free(&j);
         return orch__end_now(o, ref, CCF_JOB_STOPPED, "stopped on request");
+    }
+    /* Several replicas on one store: a RUNNING job this replica does not
+     * know ran under the leader before it, whose executor is gone with it.
+     * Running it again here could run it twice (its supervisor may live
+     * on): it ends "runner lost" (CONTRACT-OPS.md). */
+    if (ref->status == CCF_JOB_RUNNING && store_shared(o->cfg.store)) {
+        orch__job_free(&j);
+        return orch__end_now(o, ref, CCF_JOB_FAILED, "runner lost");
     }
     orch__list_push(&o->pending, &j);
     return 0;

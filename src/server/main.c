@@ -33,6 +33,7 @@
 #include "server/config.h"
 #include "server/http.h"
 #include "server/jobs.h"
+#include "server/leader.h"
 #include "server/lock.h"
 #include "server/metrics.h"
 #include "server/tls.h"
@@ -384,6 +385,39 @@ static int open_webhooks(const struct server_config *cfg, struct store *store,
     return rc;
 }
 
+/* What only the leader runs (leader.h): the orchestrator (jobs may be
+ * NULL: executor = none), then the scheduler, then the webhook deliverer. */
+struct leader_work {
+    struct server_jobs *jobs;
+    const char *endpoint;
+    struct scheduler *sched;
+    struct webhook_deliverer *hooks;
+};
+
+static int start_leader_work(void *ctx)
+{
+    struct leader_work *w = ctx;
+    int rc;
+
+    if (w->jobs && (rc = server__jobs_start(w->jobs, w->endpoint)) < 0)
+        return rc;
+    /* After the orchestrator: the jobs it starts are seen at once. */
+    if ((rc = scheduler_start(w->sched)) < 0)
+        return rc;
+    if ((rc = webhook_deliverer_start(w->hooks)) < 0) {
+        CCF_LOG_ERROR("ccfd.webhooks_failed", CCF_KV_STR("error", ccf_strerror(rc)));
+        return rc;
+    }
+    return 0;
+}
+
+/* Another replica's commit: the schedules may have moved (the orchestrator
+ * and the deliverer were woken by the store's hooks). */
+static void wake_leader_work(void *ctx)
+{
+    scheduler_wake(((struct leader_work *)ctx)->sched);
+}
+
 static int serve(const struct server_config *cfg)
 {
     struct store *store = NULL;
@@ -396,6 +430,8 @@ static int serve(const struct server_config *cfg)
     struct scheduler *sched = NULL;
     struct server_metrics *metrics = NULL;
     struct webhook_deliverer *hooks = NULL;
+    struct server_leader *leader = NULL;
+    struct leader_work work = {0};
     struct ccf_tzdb *tzdb = NULL;
     struct api_config ac = {0};
     char *dir = NULL, *endpoint = NULL, *creds = NULL;
@@ -445,24 +481,25 @@ static int serve(const struct server_config *cfg)
     if (cfg->rate_limit_rps > 0 &&
         (rc = ccf_ratelimit_create(&rl, cfg->rate_limit_rps, cfg->rate_limit_burst)) < 0)
         goto out; /* cannot happen: config checked both */
+    if (store_shared(store))
+        server__leader_create(&leader, &(struct server_leader_config){.store = store,
+                                                                      .start = start_leader_work,
+                                                                      .wake = wake_leader_work,
+                                                                      .ctx = &work});
     server__metrics_create(&metrics, &(struct server_metrics_config){
                                          .store = store,
                                          .sched = sched,
                                          .orch = jobs ? server__jobs_orchestrator(jobs) : NULL,
                                          .webhooks = hooks,
-                                         .version = CCFD_VERSION});
+                                         .version = CCFD_VERSION,
+                                         .leader = leader});
     if ((rc = start_http(cfg, api, auth, tls, rl, store, metrics, &http)) < 0)
         goto out;
     endpoint = endpoint_of(cfg, server__http_port(http));
-    if (jobs && (rc = server__jobs_start(jobs, endpoint)) < 0)
+    work = (struct leader_work){.jobs = jobs, .endpoint = endpoint, .sched = sched, .hooks = hooks};
+    /* One process on its store (SQLite): it leads, at once. */
+    if (leader ? (rc = server__leader_start(leader)) < 0 : (rc = start_leader_work(&work)) < 0)
         goto out;
-    /* After the orchestrator: the jobs it starts are seen at once. */
-    if ((rc = scheduler_start(sched)) < 0)
-        goto out;
-    if ((rc = webhook_deliverer_start(hooks)) < 0) {
-        CCF_LOG_ERROR("ccfd.webhooks_failed", CCF_KV_STR("error", ccf_strerror(rc)));
-        goto out;
-    }
     announce(cfg, server__http_port(http), dir);
     /* Not only when this start made the file: one that failed after making
      * it (a port in use) printed nothing. */
@@ -475,7 +512,8 @@ static int serve(const struct server_config *cfg)
     server__http_quiesce(http);
     drain(http, &set, cfg->connection_timeout, auth, tls);
 out:
-    server__http_stop(http); /* waits for the worker threads */
+    server__http_stop(http);        /* waits for the worker threads */
+    server__leader_destroy(leader); /* no start() runs after this */
     server__metrics_destroy(metrics);
     scheduler_destroy(sched);         /* no request can wake it now */
     webhook_deliverer_destroy(hooks); /* nor ping it */

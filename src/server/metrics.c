@@ -270,16 +270,17 @@ int server__metrics_render(struct server_metrics *m, char **out, size_t *len)
 int server__metrics_ready(struct server_metrics *m, char **body, size_t *len)
 {
     const char *why = NULL;
+    bool leader = server__leader_is(m->cfg.leader);
     json_t *j;
     int status = 200;
 
     if (store_writable(m->cfg.store, &why) < 0)
         status = 503;
-    else if (m->cfg.orch && !orchestrator_running(m->cfg.orch)) {
+    else if (leader && m->cfg.orch && !orchestrator_running(m->cfg.orch)) {
         status = 503;
         why = "the orchestrator is not running";
     }
-    j = status == 200 ? json_pack("{s:s,s:b}", "status", "ok", "leader", 1)
+    j = status == 200 ? json_pack("{s:s,s:b}", "status", "ok", "leader", leader)
                       : json_pack("{s:s,s:s}", "status", "unavailable", "reason", why);
     *body = json_dumps(j, JSON_COMPACT);
     json_decref(j);

@@ -14,6 +14,7 @@
 #include "api/api.h"
 #include "orchestrator/orchestrator.h"
 #include "scheduler/scheduler.h"
+#include "server/leader.h"
 #include "store/store.h"
 #include "webhook/webhook.h"
 
@@ -25,6 +26,7 @@ struct server_metrics_config {
     struct orchestrator *orch;          /* borrowed, or NULL (executor = none: no jobs run) */
     struct webhook_deliverer *webhooks; /* borrowed, or NULL: counts read 0 */
     const char *version;                /* static */
+    const struct server_leader *leader; /* borrowed, or NULL: one process, the leader */
 };
 
 void server__metrics_create(struct server_metrics **out, const struct server_metrics_config *cfg);
@@ -46,7 +48,9 @@ void server__metrics_request(struct server_metrics *m, const char *operation, in
 int server__metrics_render(struct server_metrics *m, char **out, size_t *len);
 
 /* The readiness body (malloc'd JSON): 200 {"status":"ok","leader":true} or
- * 503 {"status":"unavailable","reason":...}; returns the status. */
+ * 503 {"status":"unavailable","reason":...}; returns the status. A
+ * follower replica (leader false) is ready without a running orchestrator:
+ * only the leader runs one. */
 int server__metrics_ready(struct server_metrics *m, char **body, size_t *len);
 
 #endif

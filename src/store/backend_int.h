@@ -45,6 +45,8 @@ struct store__backend {
     int (*open)(struct store **out, const struct store_config *cfg);
     void (*close)(struct store *s);
     int (*ping)(struct store *s);
+    /* NULL: this backend's store has one process (always the leader). */
+    int (*leader_poll)(struct store *s, int wait_ms, bool *woken);
     int (*writable)(struct store *s, const char **why);
     void (*get_metrics)(struct store *s, struct store_metrics *out);
     int (*count_unfinished_jobs)(struct store *s, int64_t out[CCF_JOB_STATUS_COUNT]);

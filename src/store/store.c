@@ -77,6 +77,19 @@ int store_secret(struct store *s, unsigned char out[32])
     return 0;
 }
 
+bool store_shared(struct store *s)
+{
+    return s->ops->leader_poll != NULL;
+}
+
+int store_leader_poll(struct store *s, int wait_ms, bool *woken)
+{
+    *woken = false;
+    if (!s->ops->leader_poll)
+        return 1;
+    return s->ops->leader_poll(s, wait_ms, woken);
+}
+
 void store_set_change_hook(struct store *s, void (*fn)(void *ctx), void *ctx)
 {
     s->hook = fn;

@@ -77,6 +77,24 @@ int store_secret(struct store *s, unsigned char out[32]);
 /* A cheap read that proves the database answers (for /healthz). */
 int store_ping(struct store *s);
 
+/* Leadership among the replicas that share one database (SCALE.md): the
+ * orchestrator, the scheduler and the webhook deliverer run on one of
+ * them only. store_shared: whether other processes may use this store
+ * (PostgreSQL); false for SQLite, whose data-directory lock makes its
+ * ccfd the only one, and always the leader.
+ *
+ * store_leader_poll (one thread only, the same one every time): tries to
+ * become or stay the leader and waits at most wait_ms; returns 1 while
+ * this process leads, 0 while another does, CCF_EUNAVAIL when the
+ * database cannot be reached (leadership, if held, is then lost). *woken
+ * is set when a replica (this one included) committed a job change, an
+ * event or a schedule meanwhile (LISTEN/NOTIFY); the store's hooks have
+ * then been called, as after a local commit (a follower's long polls wake
+ * so). A leader returns at the first such commit, a follower after
+ * wait_ms. Never blocks longer than wait_ms plus a connect's timeout. */
+bool store_shared(struct store *s);
+int store_leader_poll(struct store *s, int wait_ms, bool *woken);
+
 /* Whether a write could commit now (for /readyz): CCF_EUNAVAIL with *why
  * (static text) when the database's file system is read-only or full, or
  * the last commit failed; 0 otherwise. Writes nothing. */

@@ -71,7 +71,78 @@ static void test_unreachable_server_is_unavailable(void **state)
     assert_int_equal(store_open(&s, &cfg), CCF_EINVAL);
 }
 
+/* A second handle on the case's database: another replica. */
+static struct store *replica(struct conf *f)
+{
+    struct store_config cfg = {.url = f->url, .pool_size = 2};
+    struct store *s = NULL;
+
+    assert_int_equal(store_open(&s, &cfg), 0);
+    return s;
+}
+
+/* Polls until the answer is want (or fails after about 10 s). */
+static void poll_until(struct store *s, int want)
+{
+    bool woken;
+    int rc = -1;
+
+    for (int i = 0; i < 100 && rc != want; i++)
+        rc = store_leader_poll(s, 100, &woken);
+    assert_int_equal(rc, want);
+}
+
+static void test_one_leader_then_another_when_it_goes(void **state)
+{
+    struct conf *f = *state;
+    struct store *other = replica(f);
+    bool woken;
+
+    assert_true(store_shared(f->s));
+    poll_until(other, 1);
+    assert_int_equal(store_leader_poll(f->s, 10, &woken), 0);
+    assert_int_equal(store_leader_poll(other, 10, &woken), 1); /* it stays the leader */
+    assert_int_equal(store_leader_poll(f->s, 10, &woken), 0);
+    store_close(other); /* its session ends: the lock is free */
+    poll_until(f->s, 1);
+}
+
+static void count_wake(void *ctx)
+{
+    (*(int *)ctx)++;
+}
+
+static void test_a_write_on_another_replica_wakes_the_leader(void **state)
+{
+    struct conf *f = *state;
+    struct store *other = replica(f);
+    struct store *saved = f->s;
+    char id[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1];
+    bool woken = false;
+    int wakes = 0, rc = 0;
+
+    store_set_change_hook(f->s, count_wake, &wakes);
+    poll_until(f->s, 1);
+    /* Nothing written: a poll waits its time out, unwoken. */
+    assert_int_equal(store_leader_poll(f->s, 50, &woken), 1);
+    assert_false(woken);
+    f->s = other; /* the helpers write through the other replica */
+    mk_connector(f, &f->t1, "elsewhere", id);
+    start(f, id, jid);
+    f->s = saved;
+    for (int i = 0; i < 20 && !woken; i++)
+        rc = store_leader_poll(f->s, 500, &woken);
+    assert_int_equal(rc, 1);
+    assert_true(woken);
+    assert_true(wakes >= 1); /* the change hook ran, as after a local commit */
+    store_close(other);
+}
+
 const struct CMUnitTest conf_pg_only[] = {
+    cmocka_unit_test_setup_teardown(test_one_leader_then_another_when_it_goes, conf_setup,
+                                    conf_teardown),
+    cmocka_unit_test_setup_teardown(test_a_write_on_another_replica_wakes_the_leader, conf_setup,
+                                    conf_teardown),
     cmocka_unit_test_setup_teardown(test_lost_connection_is_unavailable_then_recovers, conf_setup,
                                     conf_teardown),
     cmocka_unit_test_setup_teardown(test_unreachable_server_is_unavailable, conf_setup,

@@ -48,9 +48,14 @@ static int insert_row(struct pg__conn *c, const char *tk, const char *connector_
     if ((rc = pg__run(c, PG__Q_CHANGE_INSERT,
                       "INSERT INTO job_changes (tenant, connector_id, job_id, old_status, "
                       "new_status, at, type, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                      &p, NULL, op)) == 0)
-        c->events_pending = true;
-    return rc;
+                      &p, NULL, op)) < 0)
+        return rc;
+    /* Once per transaction: delivered to the leader (leader.c) at commit,
+     * so that a write on any replica wakes its orchestrator and scheduler. */
+    if (!c->events_pending && (rc = pg__exec(c, "NOTIFY " PG__CHANNEL, op)) < 0)
+        return rc;
+    c->events_pending = true;
+    return 0;
 }
 
 /* Dumps detail (the reference is taken) and writes the row. */

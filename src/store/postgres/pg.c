@@ -31,6 +31,7 @@ struct store_pg {
     struct pg__conn *slots;
     struct ccf_histo commit_us;  /* a write's BEGIN to its COMMIT's end */
     struct ccf_histo per_commit; /* always 1: no group commit here */
+    struct pg__leader *leader;   /* leader.c's, made by the first poll */
 };
 
 static const uint64_t per_commit_bounds[] = {1, 2, 4, 8, 16, 32, 64};
@@ -243,9 +244,18 @@ out:
     return rc;
 }
 
+static int pg_leader_poll(struct store *base, int wait_ms, bool *woken)
+{
+    struct store_pg *s = pgs(base);
+
+    return store_pg__leader_poll(base, s->url, &s->leader, wait_ms, woken);
+}
+
 static void pg_close(struct store *base)
 {
     struct store_pg *s = pgs(base);
+
+    pg__leader_close(s->leader);
 
     for (size_t i = 0; i < s->n; i++)
         conn_close(&s->slots[i]);
@@ -342,6 +352,7 @@ const struct store__backend store__backend_postgres = {
     .open = pg_open,
     .close = pg_close,
     .ping = store_pg__ping,
+    .leader_poll = pg_leader_poll,
     .writable = store_pg__writable,
     .get_metrics = store_pg__get_metrics,
     .count_unfinished_jobs = store_pg__count_unfinished_jobs,

@@ -170,6 +170,18 @@ char *pg__dup(PGresult *r, int row, int col);
 /* The text of a column, NULL for SQL NULL; lives as long as r. */
 const char *pg__str(PGresult *r, int row, int col);
 
+/* leader.c */
+
+/* The channel every change or event row's transaction notifies. */
+#define PG__CHANNEL "ccf_changes"
+struct pg__leader;
+/* store_leader_poll (store.h) with the handle's URL and leadership state
+ * (*lp, made on first call). */
+int store_pg__leader_poll(struct store *s, const char *url, struct pg__leader **lp, int wait_ms,
+                          bool *woken);
+/* Ends the leader's session (and with it the lock); l may be NULL. */
+void pg__leader_close(struct pg__leader *l);
+
 /* schema.c */
 
 /* Applies the migrations this build knows, once, under an advisory lock

@@ -1,0 +1,333 @@
+"""Several ccfd replicas on one PostgreSQL database (issue 15, SCALE.md
+"PostgreSQL and several replicas"): one leader at a time (/readyz), the
+others take over within 10 s of its kill -9, a running job of a dead
+leader ends FAILED "runner lost" and is never run twice, page tokens
+work across replicas, every acknowledged write is there on every replica,
+and a PostgreSQL restart gives 503s, then recovery without restarting any
+ccfd.
+
+Runs only where scripts/pg-cluster.sh can make a throw-away cluster (root
+and Debian's postgresql), as the store conformance suite does; skipped
+otherwise."""
+import http.client
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from ccftest import CONNECTORS, unique_name
+from conftest import TIMEOUT_SCALE, Server
+
+ROOT = Path(__file__).resolve().parents[2]
+PG_CLUSTER = ROOT / "scripts" / "pg-cluster.sh"
+FAILOVER_S = 10 * TIMEOUT_SCALE  # SCALE.md: 10 s (stretched under valgrind)
+TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
+
+
+def _pg_available():
+    if os.environ.get("CCF_TEST_PG_ADMIN"):
+        return False, "the whole suite already runs on PostgreSQL: these start their own"
+    r = subprocess.run([str(PG_CLUSTER), "check"], capture_output=True, text=True)
+    return r.returncode == 0, r.stdout.strip() or r.stderr.strip()
+
+
+_OK, _WHY = _pg_available()
+pytestmark = pytest.mark.skipif(not _OK, reason=f"no throw-away PostgreSQL here: {_WHY}")
+
+
+class Cluster:
+    def __init__(self, tmp):
+        self.dir = Path("/tmp") / f"ccf-replicas-{os.getpid()}-{os.urandom(3).hex()}"
+        out = subprocess.run([str(PG_CLUSTER), "start", str(self.dir), str(os.getpid())],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        env = dict(line.split("=", 1) for line in out.stdout.split())
+        self.admin = env["CCF_TEST_PG_URL"]
+        self.n = 0
+
+    def database(self):
+        self.n += 1
+        name = f"rep_{os.getpid()}_{self.n}"
+        subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", self.admin, "-c", f"CREATE DATABASE {name}"],
+                       check=True, capture_output=True, timeout=30)
+        return self.admin.rsplit("/", 1)[0] + "/" + name
+
+    def pg_ctl(self, *args):
+        bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
+        if not os.path.exists(os.path.join(bindir, "pg_ctl")):
+            bindir = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
+        subprocess.run(["runuser", "-u", "postgres", "--", os.path.join(bindir, "pg_ctl"), "-D",
+                        str(self.dir / "data"), "-l", str(self.dir / "server.log"), "-w", "-t", "60", *args],
+                       check=True, capture_output=True, timeout=90)
+
+    def stop(self):
+        subprocess.run([str(PG_CLUSTER), "stop", str(self.dir)], capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    c = Cluster(tmp_path_factory.mktemp("pg"))
+    yield c
+    c.stop()
+
+
+@pytest.fixture
+def replicas(cluster, tmp_path):
+    """make(n) -> n started replicas on a fresh database; all stopped (or
+    found killed) at the end."""
+    made = []
+
+    def make(n=3, extra=()):
+        url = cluster.database()
+        for i in range(n):
+            s = Server(tmp_path / f"data{len(made)}", tmp_path / f"ccfd{len(made)}.log", tmp_path,
+                       extra_args=["--store", url, "--store-experimental", "--stop-grace", "1", *extra])
+            s.store_args = []  # ours, above
+            made.append(s)
+            s.start()
+        return made[-n:]
+
+    yield make
+    for s in made:
+        if s.running:
+            s.stop()
+
+
+def readyz(s):
+    c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+    try:
+        c.request("GET", "/readyz")
+        r = c.getresponse()
+        return r.status, json.loads(r.read() or b"{}")
+    finally:
+        c.close()
+
+
+def leaders(servers):
+    out = []
+    for s in servers:
+        status, body = readyz(s)
+        assert status == 200, f"every healthy replica is ready: {status} {body}"
+        if body["leader"]:
+            out.append(s)
+    return out
+
+
+def wait_leader(servers, timeout=FAILOVER_S):
+    """The one leader among servers, once there is exactly one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = leaders(servers)
+        if len(found) == 1:
+            return found[0]
+        assert len(found) <= 1, "two replicas say they lead"
+        assert time.monotonic() < deadline, f"no leader within {timeout} s"
+        time.sleep(0.05)
+
+
+def wait_status(c, cid, jid, statuses, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while (job := c.get_job(cid, jid))["status"] not in statuses:
+        assert time.monotonic() < deadline, f"job stuck (wanted {statuses}): {job}"
+        time.sleep(0.02)
+    return job
+
+
+def counting_job(marker):
+    """A command that appends a line to marker each time it runs: a job run
+    twice leaves two lines."""
+    return {"command": ["/bin/sh", "-c", f"echo run >> {marker}; sleep 0.2"]}
+
+
+def test_one_leader_and_failover_within_10_s(replicas, tmp_path):
+    servers = replicas(3)
+    leader = wait_leader(servers)
+    others = [s for s in servers if s is not leader]
+    # A job started through a follower runs on the leader, woken by NOTIFY.
+    c = others[0].client
+    marker = tmp_path / "runs-1"
+    cid = c.create_connector(container_properties=counting_job(marker))["connector_id"]
+    jid = c.start_job(cid)["job_id"]
+    job = wait_status(others[1].client, cid, jid, TERMINAL)
+    assert job["status"] == "SUCCEEDED", job
+
+    # Acknowledged writes through every replica, the leader included.
+    written = [s.client.create_connector(name=unique_name("ack"))["connector_id"] for s in servers for _ in range(3)]
+    leader.client.put_checkpoint(cid, "before the kill")
+
+    leader.kill()
+    t0 = time.monotonic()
+    new = wait_leader(others)
+    took = time.monotonic() - t0
+    assert took < FAILOVER_S, took
+    # The new leader handles jobs: one started through the other survivor.
+    jid2 = others[0].client.start_job(cid)["job_id"]
+    job2 = wait_status(new.client, cid, jid2, TERMINAL)
+    assert job2["status"] == "SUCCEEDED", job2
+    assert marker.read_text().count("run") == 2, "each job ran exactly once"
+    for s in others:
+        for w in written:
+            assert s.client.get_connector(w)["connector_id"] == w
+        assert s.client.get_checkpoint(cid)["checkpoint_data"] == "before the kill"
+    print(f"failover: leader killed -> new leader in {took:.2f} s")
+
+
+def test_running_job_of_a_killed_leader_ends_runner_lost(replicas, tmp_path):
+    servers = replicas(2)
+    leader = wait_leader(servers)
+    other = next(s for s in servers if s is not leader)
+    marker = tmp_path / "runs-2"
+    c = other.client
+    cid = c.create_connector(container_properties={
+        "command": ["/bin/sh", "-c", f"echo run >> {marker}; sleep 8"]})["connector_id"]
+    jid = c.start_job(cid)["job_id"]
+    wait_status(c, cid, jid, {"RUNNING"})
+    leader.kill()
+    job = wait_status(c, cid, jid, TERMINAL, timeout=FAILOVER_S + 10)
+    assert job["status"] == "FAILED" and job["failure_reason"] == "runner lost", job
+    assert c.get_connector(cid)["status"] == "AVAILABLE"
+    assert marker.read_text().count("run") == 1, "the lost job is not run again"
+
+
+def test_mixed_writes_and_pages_across_replicas(replicas):
+    servers = replicas(3)
+    wait_leader(servers)
+    clients = [s.client for s in servers]
+    cids = []
+    for i in range(9):  # each write on the next replica, each read on another
+        c, other = clients[i % 3], clients[(i + 1) % 3]
+        cid = c.create_connector(name=unique_name("rep"),
+                                 container_properties={"command": ["/bin/sh", "-c", "sleep 5"]})["connector_id"]
+        cids.append(cid)
+        other.put_documents(cid, [{"document_id": f"d{k}", "checksum": f"{k:064x}"} for k in range(5)])
+        clients[(i + 2) % 3].put_checkpoint(cid, f"cp-{i}")
+        assert c.get_checkpoint(cid)["checkpoint_data"] == f"cp-{i}"
+    # Start and stop on different replicas.
+    jid = clients[0].start_job(cids[0])["job_id"]
+    clients[1].stop_job(cids[0], jid)
+    job = wait_status(clients[2], cids[0], jid, TERMINAL)
+    assert job["status"] == "STOPPED" and job["failure_reason"] == "stopped on request", job
+    # Pages across replicas: each page asked of the next one.
+    seen, token, i = [], None, 0
+    while True:
+        params = {"max_results": 2} | ({"next_token": token} if token else {})
+        page, token, _ = clients[i % 3].list_page(CONNECTORS, "connectors", **params)
+        seen += [x["connector_id"] for x in page]
+        i += 1
+        if not token:
+            break
+    assert sorted(seen) == sorted(cids) and len(seen) == len(set(seen)), seen
+    assert i >= 5
+    # Documents paged across replicas too.
+    docs, token, i = [], None, 0
+    while True:
+        params = {"max_results": 2} | ({"next_token": token} if token else {})
+        page, token, _ = clients[i % 3].list_page(f"{CONNECTORS}/{cids[4]}/documents", "documents", **params)
+        docs += [d["document_id"] for d in page]
+        i += 1
+        if not token:
+            break
+    assert docs == [f"d{k}" for k in range(5)]
+
+
+def test_postgres_restart_gives_503_then_recovers(replicas, cluster):
+    servers = replicas(2)
+    leader = wait_leader(servers)
+    c = servers[0].client
+    cid = c.create_connector()["connector_id"]
+    cluster.pg_ctl("stop", "-m", "fast")
+    try:
+        r = servers[1].client.get(f"{CONNECTORS}/{cid}")
+        assert r.status == 503, r
+        assert r.json["errorType"] == "ServiceUnavailableException", r
+        assert r.header("Retry-After"), r
+    finally:
+        cluster.pg_ctl("start")
+    deadline = time.monotonic() + 20
+    for s in servers:
+        while s.client.get(f"{CONNECTORS}/{cid}").status != 200:
+            assert time.monotonic() < deadline, "a replica did not reconnect by itself"
+            time.sleep(0.1)
+    assert all(s.running for s in servers), "no ccfd restarted or stopped"
+    # Leadership settles on one replica again, and jobs run.
+    now = wait_leader(servers)
+    assert now is leader, "the leader before the restart keeps its lock"
+    jid = servers[1].client.start_job(cid)["job_id"]
+    assert wait_status(c, cid, jid, TERMINAL)["status"] in ("SUCCEEDED", "FAILED")
+
+
+def test_sigterm_of_a_follower_and_the_leader_is_clean(replicas):
+    servers = replicas(2)
+    leader = wait_leader(servers)
+    follower = next(s for s in servers if s is not leader)
+    assert follower.stop() == 0
+    assert leader.stop() == 0
+    assert signal.SIGTERM  # both exit 0 (Server.stop checks the status)
+
+
+def test_a_long_poll_on_a_follower_wakes_on_another_replicas_write(replicas):
+    """ListEvents' wait_seconds on one replica answers soon after an event
+    commits through another (NOTIFY), not at its deadline."""
+    import threading
+    servers = replicas(2)
+    leader = wait_leader(servers)
+    follower = next(s for s in servers if s is not leader)
+    cid = leader.client.create_connector()["connector_id"]
+    cursor = None
+    while True:  # the stream's end
+        body = follower.client.get("/api/v1/events" + (f"?after={cursor}" if cursor else "")).json
+        cursor = body["next_cursor"]
+        if not body["events"]:
+            break
+    got = {}
+
+    def poll():
+        got["r"] = follower.client.get(f"/api/v1/events?after={cursor}&wait_seconds=15")
+        got["t"] = time.monotonic()
+
+    t = threading.Thread(target=poll)
+    t.start()
+    time.sleep(0.5)
+    assert "r" not in got, "the poll answered before any event"
+    t0 = time.monotonic()
+    leader.client.put_checkpoint(cid, "x")
+    t.join(20)
+    assert [e["type"] for e in got["r"].json["events"]] == ["checkpoint.updated"], got["r"]
+    assert got["t"] - t0 < 10, "woken by the other replica's commit, not by the 15 s deadline"
+
+
+def test_schedules_keep_firing_after_the_leaders_kill(replicas, tmp_path):
+    """A schedule made through a follower fires on the leader (woken by
+    NOTIFY); one due after the leader's kill fires on the next leader."""
+    import datetime
+    servers = replicas(3)
+    leader = wait_leader(servers)
+    others = [s for s in servers if s is not leader]
+    c = others[0].client
+
+    def at(seconds):
+        when = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+        return {"expression": f"at({when.strftime('%Y-%m-%dT%H:%M:%S')})"}
+
+    def scheduled_jobs(cid, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            jobs = c.get(f"{CONNECTORS}/{cid}/jobs").json["jobs"]
+            if jobs and jobs[0]["status"] in TERMINAL:
+                return jobs
+            assert time.monotonic() < deadline, f"the schedule did not fire: {jobs}"
+            time.sleep(0.1)
+
+    cmd = {"command": ["/bin/sh", "-c", "true"]}
+    first = c.create_connector(container_properties=cmd, schedule=at(2))["connector_id"]
+    jobs = scheduled_jobs(first, 15)
+    assert [j["trigger"] for j in jobs] == ["SCHEDULE"] and jobs[0]["status"] == "SUCCEEDED", jobs
+
+    second = c.create_connector(container_properties=cmd, schedule=at(3))["connector_id"]
+    leader.kill()
+    jobs = scheduled_jobs(second, FAILOVER_S + 15)
+    assert [j["trigger"] for j in jobs] == ["SCHEDULE"] and jobs[0]["status"] == "SUCCEEDED", jobs
