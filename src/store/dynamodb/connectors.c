@@ -1,0 +1,307 @@
+/* connectors.c: connectors in the DynamoDB backend: create, get, listing
+ * by the local index by_created, conditional update and delete, each one
+ * single-item write conditioned on the item's version or status.
+ *
+ * An item: pk (the tenant, "REGION#ACCOUNT"), id, ck (the page key), the
+ * connector's fields by name, version. Not yet: the events of these writes
+ * (the event stream is not on DynamoDB yet), and the delete's cascade to
+ * jobs, documents and the checkpoint (none of which are stored here yet). */
+#include "store/dynamodb/ddb_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+
+/* Ids come from a CSPRNG: a collision is rare, a run of them means a bug. */
+#define ID_TRIES 8
+
+static void tenant_pk(const struct ccf_tenant *t, char out[STORE__TENANT_KEY_MAX])
+{
+    snprintf(out, STORE__TENANT_KEY_MAX, "%s#%s", t->region, t->account_id);
+}
+
+static json_t *key_of(const char *pk, const char *id)
+{
+    return json_pack("{s:o,s:o}", "pk", ddb__s_val(pk), "id", ddb__s_val(id));
+}
+
+/* The item of connector c (whose id, times and version are set). */
+static json_t *item_of(const char *pk, const struct ccf_connector *c)
+{
+    char *ck = store__key_format(c->created_at, c->id);
+    json_t *it;
+
+    if (!ck)
+        return NULL;
+    it = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:b}}", "pk", ddb__s_val(pk),
+                   "id", ddb__s_val(c->id), "ck", ddb__s_val(ck), "name", ddb__s_val(c->name),
+                   "properties", ddb__s_val(c->properties), "status", ddb__n_val(c->status),
+                   "created_at", ddb__n_val(c->created_at), "updated_at",
+                   ddb__n_val(c->updated_at), "version", ddb__n_val(c->version),
+                   "schedule_anchor", ddb__n_val(c->schedule_anchor), "next_run_at",
+                   ddb__n_val(c->next_run_at), "paused", "BOOL", c->paused);
+    free(ck);
+    if (it && c->description)
+        json_object_set_new(it, "description", ddb__s_val(c->description));
+    if (it && c->schedule)
+        json_object_set_new(it, "schedule", ddb__s_val(c->schedule));
+    if (it && c->active_job_id[0])
+        json_object_set_new(it, "active_job_id", ddb__s_val(c->active_job_id));
+    return it;
+}
+
+static char *dup_or_null(const char *v)
+{
+    return v ? ccf_xstrdup(v) : NULL;
+}
+
+/* Fills *c from item it, with owned strings; a malformed item is CCF_EIO. */
+static int from_item(json_t *it, struct ccf_connector *c)
+{
+    const char *id = ddb__get_s(it, "id"), *job = ddb__get_s(it, "active_job_id");
+    int bad = 0;
+    int64_t status = ddb__get_n(it, "status", &bad);
+
+    memset(c, 0, sizeof(*c));
+    if (!id || strlen(id) >= sizeof(c->id) || (job && strlen(job) >= sizeof(c->active_job_id)) ||
+        !ddb__get_s(it, "name") || !ddb__get_s(it, "properties") ||
+        (status != CCF_CONNECTOR_AVAILABLE && status != CCF_CONNECTOR_IN_USE)) {
+        CCF_LOG_ERROR("store.bad_row", CCF_KV_STR("backend", "dynamodb"),
+                      CCF_KV_STR("connector_id", id ? id : ""));
+        return CCF_EIO;
+    }
+    memcpy(c->id, id, strlen(id) + 1);
+    if (job)
+        memcpy(c->active_job_id, job, strlen(job) + 1);
+    c->status = (enum ccf_connector_status)status;
+    c->created_at = ddb__get_n(it, "created_at", &bad);
+    c->updated_at = ddb__get_n(it, "updated_at", &bad);
+    c->version = ddb__get_n(it, "version", &bad);
+    c->schedule_anchor = ddb__get_n(it, "schedule_anchor", &bad);
+    c->next_run_at = ddb__get_n(it, "next_run_at", &bad);
+    c->paused = ddb__get_bool(it, "paused");
+    if (bad) {
+        CCF_LOG_ERROR("store.bad_row", CCF_KV_STR("backend", "dynamodb"),
+                      CCF_KV_STR("connector_id", id));
+        return CCF_EIO;
+    }
+    c->name = ccf_xstrdup(ddb__get_s(it, "name"));
+    c->properties = ccf_xstrdup(ddb__get_s(it, "properties"));
+    c->description = dup_or_null(ddb__get_s(it, "description"));
+    c->schedule = dup_or_null(ddb__get_s(it, "schedule"));
+    return 0;
+}
+
+int store_ddb__create_connector(struct store *s, const struct ccf_tenant *t,
+                                struct ccf_connector *c)
+{
+    char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX];
+    struct ccf_connector tmp;
+    int rc;
+
+    if (!c->name || !c->properties)
+        return CCF_EINVAL;
+    tenant_pk(t, pk);
+    ddb__table(s, DDB__T_CONNECTORS, table);
+    tmp = *c;
+    tmp.status = CCF_CONNECTOR_AVAILABLE;
+    tmp.active_job_id[0] = '\0';
+    tmp.created_at = tmp.updated_at = ccf_now_us();
+    tmp.version = 1;
+    for (int i = 0; i < ID_TRIES; i++) {
+        json_t *it;
+
+        if ((rc = ccf_connector_id_new(tmp.id)) < 0)
+            return rc;
+        if (!(it = item_of(pk, &tmp)))
+            return CCF_ENOMEM;
+        rc = ddb__call(s, "PutItem",
+                       json_pack("{s:s,s:o,s:s}", "TableName", table, "Item", it,
+                                 "ConditionExpression", "attribute_not_exists(id)"),
+                       NULL, "create_connector");
+        if (rc == CCF_ECONFLICT) {
+            CCF_LOG_WARN("store.id_collision", CCF_KV_STR("connector_id", tmp.id));
+            continue;
+        }
+        if (rc < 0)
+            return rc;
+        memcpy(c->id, tmp.id, sizeof(c->id));
+        c->status = tmp.status;
+        c->active_job_id[0] = '\0';
+        c->created_at = c->updated_at = tmp.created_at;
+        c->version = 1;
+        return 0;
+    }
+    return CCF_EIO;
+}
+
+/* The item of connector id, read strongly consistent. */
+static int load(struct store *s, const char *pk, const char *id, struct ccf_connector *out,
+                const char *op)
+{
+    char table[DDB__NAME_MAX];
+    json_t *ans, *it;
+    int rc;
+
+    ddb__table(s, DDB__T_CONNECTORS, table);
+    if ((rc = ddb__call(s, "GetItem",
+                        json_pack("{s:s,s:o,s:b}", "TableName", table, "Key", key_of(pk, id),
+                                  "ConsistentRead", 1),
+                        &ans, op)) < 0)
+        return rc;
+    it = json_object_get(ans, "Item");
+    rc = it ? from_item(it, out) : CCF_ENOTFOUND;
+    json_decref(ans);
+    return rc;
+}
+
+int store_ddb__get_connector(struct store *s, const struct ccf_tenant *t, const char *id,
+                             struct ccf_connector *out)
+{
+    char pk[STORE__TENANT_KEY_MAX];
+
+    if (!ccf_connector_id_valid(id))
+        return CCF_ENOTFOUND;
+    tenant_pk(t, pk);
+    return load(s, pk, id, out, "get_connector");
+}
+
+/* Visits up to limit items; when one past them exists, *last gets the key
+ * of the last one visited. */
+static int visit_items(json_t *items, size_t limit, store_connector_fn visit, void *ctx,
+                       char **last)
+{
+    struct ccf_connector item;
+    size_t i;
+    json_t *it;
+    int rc;
+
+    json_array_foreach(items, i, it)
+    {
+        if (i == limit)
+            return (*last = store__key_format(item.created_at, item.id)) ? 0 : CCF_ENOMEM;
+        if ((rc = from_item(it, &item)) < 0)
+            return rc;
+        rc = visit(ctx, &item);
+        ccf_connector_clear(&item);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int store_ddb__list_connectors(struct store *s, const struct ccf_tenant *t,
+                               const struct store_page *p, store_connector_fn visit, void *ctx,
+                               char **next)
+{
+    char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX], id[CCF_CONNECTOR_ID_LEN + 1];
+    int64_t at;
+    json_t *req, *ans;
+    char *last = NULL;
+    int rc;
+
+    if ((rc = store__page_check(p)) < 0 ||
+        (p->after && (rc = store__key_parse(p->after, ccf_connector_id_valid, &at, id,
+                                            sizeof(id))) < 0))
+        return rc;
+    tenant_pk(t, pk);
+    ddb__table(s, DDB__T_CONNECTORS, table);
+    /* One more than the page: whether a next page exists. */
+    req = json_pack("{s:s,s:s,s:s,s:{s:o},s:I,s:b}", "TableName", table, "IndexName", "by_created",
+                    "KeyConditionExpression", "pk = :pk", "ExpressionAttributeValues", ":pk",
+                    ddb__s_val(pk), "Limit", (json_int_t)p->limit + 1, "ConsistentRead", 1);
+    /* The page key (inside the caller's signed token) rebuilds the
+     * ExclusiveStartKey: the index's key plus the table's. */
+    if (p->after)
+        json_object_set_new(req, "ExclusiveStartKey",
+                            json_pack("{s:o,s:o,s:o}", "pk", ddb__s_val(pk), "id", ddb__s_val(id),
+                                      "ck", ddb__s_val(p->after)));
+    if ((rc = ddb__call(s, "Query", req, &ans, "list_connectors")) < 0)
+        return rc;
+    rc = visit_items(json_object_get(ans, "Items"), p->limit, visit, ctx, &last);
+    json_decref(ans);
+    if (rc < 0 || !next)
+        free(last);
+    else
+        *next = last;
+    return rc;
+}
+
+/* After a conditional write failed: CCF_ENOTFOUND when the connector is
+ * gone, else CCF_ECONFLICT. */
+static int why_not(struct store *s, const char *pk, const char *id, const char *op)
+{
+    struct ccf_connector now;
+    int rc = load(s, pk, id, &now, op);
+
+    if (rc == 0)
+        ccf_connector_clear(&now);
+    return rc == 0 ? CCF_ECONFLICT : rc;
+}
+
+int store_ddb__update_connector(struct store *s, const struct ccf_tenant *t,
+                                struct ccf_connector *c, int64_t expected_version)
+{
+    char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX];
+    int64_t now = ccf_now_us();
+    json_t *vals, *req;
+    const char *set = "SET #n = :n, properties = :p, updated_at = :u, version = :nv, "
+                      "schedule_anchor = :sa, next_run_at = :nr";
+    char expr[512];
+    int rc;
+
+    if (!ccf_connector_id_valid(c->id))
+        return CCF_ENOTFOUND;
+    if (!c->name || !c->properties)
+        return CCF_EINVAL;
+    tenant_pk(t, pk);
+    ddb__table(s, DDB__T_CONNECTORS, table);
+    vals = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", ":n", ddb__s_val(c->name), ":p",
+                     ddb__s_val(c->properties), ":u", ddb__n_val(now), ":nv",
+                     ddb__n_val(expected_version + 1), ":v", ddb__n_val(expected_version), ":sa",
+                     ddb__n_val(c->schedule_anchor), ":nr", ddb__n_val(c->next_run_at));
+    /* Optional fields: set when given, removed when not. */
+    snprintf(expr, sizeof(expr), "%s%s%s REMOVE %s%s%s", set, c->description ? ", description = :d" : "",
+             c->schedule ? ", schedule = :s" : "", c->description ? "" : "description",
+             !c->description && !c->schedule ? ", " : "", c->schedule ? "" : "schedule");
+    if (c->description && c->schedule) /* nothing to remove */
+        *strstr(expr, " REMOVE ") = '\0';
+    if (c->description)
+        json_object_set_new(vals, ":d", ddb__s_val(c->description));
+    if (c->schedule)
+        json_object_set_new(vals, ":s", ddb__s_val(c->schedule));
+    req = json_pack("{s:s,s:o,s:s,s:s,s:{s:s},s:o}", "TableName", table, "Key", key_of(pk, c->id),
+                    "UpdateExpression", expr, "ConditionExpression", "version = :v",
+                    "ExpressionAttributeNames", "#n", "name", "ExpressionAttributeValues", vals);
+    rc = ddb__call(s, "UpdateItem", req, NULL, "update_connector");
+    if (rc == CCF_ECONFLICT)
+        return why_not(s, pk, c->id, "update_connector");
+    if (rc < 0)
+        return rc;
+    c->updated_at = now;
+    c->version = expected_version + 1;
+    return 0;
+}
+
+int store_ddb__delete_connector(struct store *s, const struct ccf_tenant *t, const char *id)
+{
+    char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX];
+    int rc;
+
+    if (!ccf_connector_id_valid(id))
+        return CCF_ENOTFOUND;
+    tenant_pk(t, pk);
+    ddb__table(s, DDB__T_CONNECTORS, table);
+    /* Only an AVAILABLE connector goes: one with a job is a conflict. */
+    rc = ddb__call(s, "DeleteItem",
+                   json_pack("{s:s,s:o,s:s,s:{s:s},s:{s:o}}", "TableName", table, "Key",
+                             key_of(pk, id), "ConditionExpression",
+                             "attribute_exists(id) AND #st = :avail", "ExpressionAttributeNames",
+                             "#st", "status", "ExpressionAttributeValues", ":avail",
+                             ddb__n_val(CCF_CONNECTOR_AVAILABLE)),
+                   NULL, "delete_connector");
+    if (rc == CCF_ECONFLICT)
+        return why_not(s, pk, id, "delete_connector");
+    return rc;
+}

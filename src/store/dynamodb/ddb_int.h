@@ -1,0 +1,81 @@
+/* ddb_int.h: private helpers of the DynamoDB backend, for the files of
+ * src/store/dynamodb/ only: the handle, one signed request (ddb.c) and the
+ * attribute values of items.
+ *
+ * Layers, each calling only the ones below it: the domain files
+ * (connectors.c, ...) -> requests (ddb.c: DynamoDB's JSON protocol over
+ * libcurl, signed with SigV4) -> libcurl and jansson.
+ *
+ * There are no transactions here (dynalite, the emulator the tests use,
+ * has none): every atomic step is one conditional single-item write with a
+ * version attribute (docs/DECISIONS.md). Thread rules: a request uses its
+ * own curl handle; the handle's fields are read-only after open. */
+#ifndef CCF_STORE_DDB_INT_H
+#define CCF_STORE_DDB_INT_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "core/histo.h"
+#include "store/backend_int.h"
+#include "store/store.h"
+
+/* Table names are PREFIX + one of these. */
+#define DDB__T_META       "-meta"
+#define DDB__T_CONNECTORS "-connectors"
+#define DDB__T_JOBS       "-jobs"
+
+#define DDB__PREFIX_MAX 200
+#define DDB__NAME_MAX   (DDB__PREFIX_MAX + 16)
+
+struct store_ddb {
+    struct store base; /* first: the dispatcher's part (backend_int.h) */
+    char prefix[DDB__PREFIX_MAX + 1];
+    char region[64];
+    char *endpoint; /* scheme://host[:port], no trailing slash */
+    char *userpwd;  /* "ACCESS_KEY:SECRET": never logged */
+    char *token;    /* "X-Amz-Security-Token: ..." or NULL */
+    char sigv4[96]; /* "aws:amz:REGION:dynamodb" */
+    struct ccf_histo commit_us;
+    struct ccf_histo per_commit;
+};
+
+static inline struct store_ddb *ddb__s(struct store *s)
+{
+    return (struct store_ddb *)s;
+}
+
+/* PREFIX + suffix into out. */
+void ddb__table(const struct store *s, const char *suffix, char out[DDB__NAME_MAX]);
+
+/* One call of DynamoDB's API `action` (e.g. "PutItem") with body `req`
+ * (taken: decref'd here). On success *resp (may be NULL to drop it) is the
+ * answer. Errors: CCF_ECONFLICT for a ConditionalCheckFailedException,
+ * CCF_ENOTFOUND for ResourceNotFoundException, CCF_EUNAVAIL when the
+ * service is unreachable, throttles or fails (5xx), CCF_EIO for anything
+ * else; each logged with op, except the first two (the caller's to judge). */
+int ddb__call(struct store *s, const char *action, json_t *req, json_t **resp, const char *op);
+
+/* Attribute values: {"S": v}, {"N": "v"}, {"BOOL": v}. */
+json_t *ddb__s_val(const char *v);
+json_t *ddb__n_val(int64_t v);
+/* An item's attributes; a missing or mistyped one: NULL / 0 / false, and
+ * *bad set (when bad is not NULL). */
+const char *ddb__get_s(json_t *item, const char *name);
+int64_t ddb__get_n(json_t *item, const char *name, int *bad);
+bool ddb__get_bool(json_t *item, const char *name);
+
+/* connectors.c */
+int store_ddb__create_connector(struct store *s, const struct ccf_tenant *t,
+                                struct ccf_connector *c);
+int store_ddb__get_connector(struct store *s, const struct ccf_tenant *t, const char *id,
+                             struct ccf_connector *out);
+int store_ddb__list_connectors(struct store *s, const struct ccf_tenant *t,
+                               const struct store_page *p, store_connector_fn visit, void *ctx,
+                               char **next);
+int store_ddb__update_connector(struct store *s, const struct ccf_tenant *t,
+                                struct ccf_connector *c, int64_t expected_version);
+int store_ddb__delete_connector(struct store *s, const struct ccf_tenant *t, const char *id);
+
+#endif
