@@ -248,7 +248,8 @@ static int ensure_table(struct store *s, const char *suffix, json_t *defs, json_
  * tenant ("REGION#ACCOUNT"), by id; the local index by_created orders a
  * tenant's by ck ("<created_at as 16 hex>:<id>", the page key). jobs:
  * under "REGION#ACCOUNT#CONNECTOR_ID", by job_id, its stream with both
- * images (docs/AWS.md "The job item"). */
+ * images (docs/AWS.md "The job item"), the local index by_created as for
+ * connectors (listed newest first). */
 static int ensure_tables(struct store *s)
 {
     json_t *lsi;
@@ -264,11 +265,14 @@ static int ensure_tables(struct store *s)
                                      attr_def("ck", "S")),
                            key_schema("pk", "id"), lsi)) < 0)
         return rc;
-    return ensure_table(s, DDB__T_JOBS,
-                        json_pack("[o,o]", attr_def("pk", "S"), attr_def("job_id", "S")),
-                        key_schema("pk", "job_id"),
-                        json_pack("{s:{s:b,s:s}}", "StreamSpecification", "StreamEnabled", 1,
-                                  "StreamViewType", "NEW_AND_OLD_IMAGES"));
+    return ensure_table(
+        s, DDB__T_JOBS,
+        json_pack("[o,o,o]", attr_def("pk", "S"), attr_def("job_id", "S"), attr_def("ck", "S")),
+        key_schema("pk", "job_id"),
+        json_pack("{s:{s:b,s:s},s:[{s:s,s:o,s:{s:s}}]}", "StreamSpecification", "StreamEnabled",
+                  1, "StreamViewType", "NEW_AND_OLD_IMAGES", "LocalSecondaryIndexes", "IndexName",
+                  "by_created", "KeySchema", key_schema("pk", "ck"), "Projection",
+                  "ProjectionType", "ALL"));
 }
 
 /* ---- the token secret: made once, by whichever open writes it first ---- */
@@ -455,7 +459,8 @@ static int ddb_open(struct store **out, const struct store_config *cfg)
                       CCF_KV_STR("reason", "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"));
         goto fail;
     }
-    if ((rc = ensure_tables(&s->base)) < 0 || (rc = ensure_secret(&s->base)) < 0)
+    if ((rc = ensure_tables(&s->base)) < 0 || (rc = ensure_secret(&s->base)) < 0 ||
+        (rc = ddb__recover(&s->base)) < 0)
         goto fail;
     *out = &s->base;
     return 0;
@@ -500,4 +505,8 @@ const struct store__backend store__backend_dynamodb = {
     .list_connectors = store_ddb__list_connectors,
     .update_connector = store_ddb__update_connector,
     .delete_connector = store_ddb__delete_connector,
+    .start_job = store_ddb__start_job,
+    .get_job = store_ddb__get_job,
+    .list_jobs = store_ddb__list_jobs,
+    .transition_job = store_ddb__transition_job,
 };

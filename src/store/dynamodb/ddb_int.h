@@ -66,6 +66,41 @@ const char *ddb__get_s(json_t *item, const char *name);
 int64_t ddb__get_n(json_t *item, const char *name, int *bad);
 bool ddb__get_bool(json_t *item, const char *name);
 
+/* "REGION#ACCOUNT#CONNECTOR_ID": a job's hash key (docs/AWS.md). */
+#define DDB__JOB_PK_MAX (STORE__TENANT_KEY_MAX + CCF_CONNECTOR_ID_LEN + 2)
+
+/* connectors.c: the job's side of a connector. Reserve: AVAILABLE and not
+ * paused -> IN_USE naming j (with what recovery needs to write j); 404 or
+ * 409. Release: IN_USE -> AVAILABLE only while it names job_id (0 when it
+ * does not: nothing to do). */
+int ddb__reserve_connector(struct store *s, const struct ccf_tenant *t, const struct ccf_job *j,
+                           const char *op);
+int ddb__release_connector(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                           const char *job_id, const char *op);
+/* At open: every IN_USE connector whose job item is missing gets it (a
+ * start that died half-way, finished), whose job has ended is released. */
+int ddb__recover(struct store *s);
+
+/* jobs.c */
+void ddb__job_pk(const struct ccf_tenant *t, const char *connector_id,
+                 char out[DDB__JOB_PK_MAX]);
+json_t *ddb__job_item(const struct ccf_tenant *t, const struct ccf_job *j, int64_t version);
+int ddb__put_new_job(struct store *s, const struct ccf_tenant *t, const struct ccf_job *j,
+                     const char *op);
+int ddb__load_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                  const char *job_id, struct ccf_job *out, const char *op);
+int ddb__delete_jobs_of(struct store *s, const struct ccf_tenant *t, const char *connector_id);
+int store_ddb__start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                         const char *environment, struct ccf_job *out);
+int store_ddb__get_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                       const char *job_id, struct ccf_job *out);
+int store_ddb__list_jobs(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                         unsigned status_mask, const struct store_page *p, store_job_fn visit,
+                         void *ctx, char **next);
+int store_ddb__transition_job(struct store *s, const struct ccf_tenant *t,
+                              const char *connector_id, const char *job_id,
+                              const struct store_transition *tr, struct ccf_job *out);
+
 /* connectors.c */
 int store_ddb__create_connector(struct store *s, const struct ccf_tenant *t,
                                 struct ccf_connector *c);
