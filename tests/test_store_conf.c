@@ -129,7 +129,7 @@ int main(void)
     failed += _cmocka_run_group_tests("store conformance: postgresql", cases, n,
                                       conf_group_setup_pg, conf_group_teardown_pg);
     free(cases);
-    cases = all_cases(dynamo_not_yet, NULL, 0, &n);
+    cases = all_cases(dynamo_not_yet, conf_dynamo_only, conf_dynamo_only_n, &n);
     failed += _cmocka_run_group_tests("store conformance: dynamodb", cases, n,
                                       conf_group_setup_dynamo, conf_group_teardown_dynamo);
     free(cases);

@@ -174,6 +174,7 @@ static int visit_items(json_t *items, size_t limit, store_connector_fn visit, vo
                        char **last)
 {
     struct ccf_connector item;
+    const char *key = NULL;
     size_t i;
     json_t *it;
     int rc;
@@ -181,13 +182,14 @@ static int visit_items(json_t *items, size_t limit, store_connector_fn visit, vo
     json_array_foreach(items, i, it)
     {
         if (i == limit)
-            return (*last = store__key_format(item.created_at, item.id)) ? 0 : CCF_ENOMEM;
+            return (*last = ccf_xstrdup(key)) ? 0 : CCF_ENOMEM;
         if ((rc = from_item(it, &item)) < 0)
             return rc;
         rc = visit(ctx, &item);
         ccf_connector_clear(&item);
         if (rc < 0)
             return rc;
+        key = ddb__get_s(it, "ck"); /* the page key: <created_at>:<id> */
     }
     return 0;
 }

@@ -1,0 +1,215 @@
+/* dynamo_only.c: cases of what only the DynamoDB backend has, run in its
+ * group only: paging over several of DynamoDB's own pages (the shared
+ * pagination cases set equal times with SQL, which DynamoDB has not), the
+ * job item's attributes that the Lambda's stream decoder reads
+ * (docs/AWS.md), recovery at open of a start that died between its two
+ * writes, and of a job that ended without releasing its connector. */
+#include "conf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf_int.h"
+#include "store/dynamodb/ddb_int.h"
+
+#define N_CONN 23
+#define N_JOBS 17
+
+static void test_dynamo_paging(void **state)
+{
+    struct conf *f = *state;
+    char *want[N_CONN], cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1];
+    char *jobs[N_JOBS];
+    struct lister lc = {.f = f, .t = &f->t1, .kind = K_CONNECTORS};
+    struct lister lj = {.f = f, .t = &f->t1, .kind = K_JOBS};
+    struct coll got = {0};
+    char *next = SENTINEL;
+
+    for (int i = 0; i < N_CONN; i++) {
+        mk_connector(f, &f->t1, "paged", cid);
+        want[i] = strdup(cid);
+    }
+    mk_connector(f, &f->t2, "other tenant", cid);
+    for (size_t limit = 1; limit <= 25; limit += 6) {
+        list_all(&lc, limit, &got);
+        assert_same_ids(&got, want, N_CONN);
+        for (size_t i = 1; i < got.n; i++) /* oldest first */
+            assert_true(got.v[i - 1].at <= got.v[i].at);
+        coll_free(&got);
+    }
+    /* Jobs of one connector, newest first, filtered by status. */
+    lj.cid = want[0];
+    for (int i = 0; i < N_JOBS; i++) {
+        start(f, want[0], jid);
+        jobs[i] = strdup(jid);
+        assert_int_equal(move(f, want[0], jid, BIT(CCF_JOB_STARTED),
+                              i % 3 ? CCF_JOB_SUCCEEDED : CCF_JOB_FAILED),
+                         1);
+    }
+    list_all(&lj, 4, &got);
+    assert_same_ids(&got, jobs, N_JOBS);
+    for (size_t i = 1; i < got.n; i++)
+        assert_true(got.v[i - 1].at >= got.v[i].at);
+    coll_free(&got);
+    lj.mask = BIT(CCF_JOB_FAILED);
+    list_all(&lj, 2, &got);
+    assert_int_equal(got.n, (N_JOBS + 2) / 3);
+    for (size_t i = 0; i < got.n; i++)
+        assert_int_equal(got.v[i].status, CCF_JOB_FAILED);
+    coll_free(&got);
+    /* A page exactly at the end has no next. */
+    lj.mask = 0;
+    assert_int_equal(list_page(&lj, NULL, N_JOBS, &got, &next), 0);
+    assert_null(next);
+    coll_free(&got);
+    for (int i = 0; i < N_CONN; i++)
+        free(want[i]);
+    for (int i = 0; i < N_JOBS; i++)
+        free(jobs[i]);
+}
+
+/* The job's item as the stream carries it. */
+static json_t *raw_job(struct conf *f, const char *cid, const char *jid)
+{
+    char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
+    json_t *ans, *it;
+
+    ddb__job_pk(&f->t1, cid, pk);
+    ddb__table(f->s, DDB__T_JOBS, table);
+    assert_int_equal(ddb__call(f->s, "GetItem",
+                               json_pack("{s:s,s:{s:o,s:o},s:b}", "TableName", table, "Key", "pk",
+                                         ddb__s_val(pk), "job_id", ddb__s_val(jid),
+                                         "ConsistentRead", 1),
+                               &ans, "test"),
+                     0);
+    it = json_incref(json_object_get(ans, "Item"));
+    json_decref(ans);
+    assert_non_null(it);
+    return it;
+}
+
+static void test_dynamo_job_item_layout(void **state)
+{
+    struct conf *f = *state;
+    char cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1];
+    json_t *it;
+    int bad = 0;
+
+    mk_connector(f, &f->t1, "layout", cid);
+    start(f, cid, jid);
+    it = raw_job(f, cid, jid);
+    assert_string_equal(ddb__get_s(it, "region"), "us-east-1");
+    assert_string_equal(ddb__get_s(it, "account_id"), "111111111111");
+    assert_string_equal(ddb__get_s(it, "connector_id"), cid);
+    assert_string_equal(ddb__get_s(it, "job_id"), jid);
+    assert_string_equal(ddb__get_s(it, "status"), "STARTED");
+    assert_int_equal(ddb__get_n(it, "version", &bad), 1);
+    assert_true(ddb__get_n(it, "updated_at", &bad) > 0);
+    assert_int_equal(bad, 0);
+    json_decref(it);
+    assert_int_equal(move(f, cid, jid, BIT(CCF_JOB_STARTED), CCF_JOB_RUNNING), 1);
+    it = raw_job(f, cid, jid);
+    assert_string_equal(ddb__get_s(it, "status"), "RUNNING");
+    assert_int_equal(ddb__get_n(it, "version", &bad), 2);
+    json_decref(it);
+}
+
+/* A start that died after reserving the connector: reopening writes its
+ * job, as the start would have, and the connector keeps naming it. */
+static void test_dynamo_recovery_finishes_start(void **state)
+{
+    struct conf *f = *state;
+    struct ccf_job j = {.status = CCF_JOB_STARTED, .trigger = CCF_TRIGGER_API}, g;
+    struct ccf_connector c;
+
+    mk_connector(f, &f->t1, "half", j.connector_id);
+    assert_int_equal(ccf_job_id_new(j.id), 0);
+    j.created_at = j.updated_at = ccf_now_us();
+    j.environment = (char *)"[{\"name\":\"A\",\"value\":\"1\"}]";
+    assert_int_equal(ddb__reserve_connector(f->s, &f->t1, &j, "test"), 0);
+    assert_int_equal(store_get_job(f->s, &f->t1, j.connector_id, j.id, &g), CCF_ENOTFOUND);
+    conf_reopen(f);
+    assert_int_equal(store_get_job(f->s, &f->t1, j.connector_id, j.id, &g), 0);
+    assert_int_equal(g.status, CCF_JOB_STARTED);
+    assert_int_equal(g.created_at, j.created_at);
+    assert_string_equal(g.environment, j.environment);
+    ccf_job_clear(&g);
+    get_conn(f, j.connector_id, &c);
+    assert_int_equal(c.status, CCF_CONNECTOR_IN_USE);
+    assert_string_equal(c.active_job_id, j.id);
+    ccf_connector_clear(&c);
+    /* The finished start is a job like any: it ends and frees the connector. */
+    assert_int_equal(move(f, j.connector_id, j.id, BIT(CCF_JOB_STARTED), CCF_JOB_STOPPED), 1);
+    get_conn(f, j.connector_id, &c);
+    assert_int_equal(c.status, CCF_CONNECTOR_AVAILABLE);
+    ccf_connector_clear(&c);
+}
+
+/* A job that ended but died before releasing its connector: reopening
+ * releases it. */
+static void test_dynamo_recovery_releases_ended(void **state)
+{
+    struct conf *f = *state;
+    char cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1], table[DDB__NAME_MAX];
+    struct ccf_connector c;
+    struct ccf_job j;
+
+    mk_connector(f, &f->t1, "ended", cid);
+    start(f, cid, jid);
+    assert_int_equal(store_get_job(f->s, &f->t1, cid, jid, &j), 0);
+    j.status = CCF_JOB_FAILED;
+    ddb__table(f->s, DDB__T_JOBS, table);
+    assert_int_equal(ddb__call(f->s, "PutItem",
+                               json_pack("{s:s,s:o}", "TableName", table, "Item",
+                                         ddb__job_item(&f->t1, &j, 2)),
+                               NULL, "test"),
+                     0);
+    ccf_job_clear(&j);
+    get_conn(f, cid, &c);
+    assert_int_equal(c.status, CCF_CONNECTOR_IN_USE);
+    ccf_connector_clear(&c);
+    conf_reopen(f);
+    get_conn(f, cid, &c);
+    assert_int_equal(c.status, CCF_CONNECTOR_AVAILABLE);
+    assert_string_equal(c.active_job_id, "");
+    ccf_connector_clear(&c);
+    start(f, cid, jid); /* free again */
+}
+
+static void test_dynamo_bad_urls(void **state)
+{
+    static const char *const bad[] = {
+        "dynamodb://",
+        "dynamodb://p",                                 /* no region */
+        "dynamodb://p?region=us-east-1&endpoint=ftp://x", /* not http(s) */
+        "dynamodb://p/q?region=us-east-1",
+        "dynamodb://p?region=US_EAST&endpoint=http://127.0.0.1:1",
+        "dynamodb://p?region=us-east-1&other=1",
+    };
+    struct store *s = (struct store *)SENTINEL;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct store_config cfg = {.url = bad[i]};
+        assert_int_equal(store_open(&s, &cfg), CCF_EINVAL);
+        assert_ptr_equal(s, SENTINEL);
+    }
+    {
+        /* Nothing listens on port 1: unavailable, not a crash or a hang. */
+        struct store_config cfg = {.url = "dynamodb://p?region=us-east-1&endpoint=http://127.0.0.1:1"};
+        assert_int_equal(store_open(&s, &cfg), CCF_EUNAVAIL);
+        assert_ptr_equal(s, SENTINEL);
+    }
+}
+
+const struct CMUnitTest conf_dynamo_only[] = {
+    cmocka_unit_test_setup_teardown(test_dynamo_paging, conf_setup, conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_job_item_layout, conf_setup, conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_recovery_finishes_start, conf_setup,
+                                    conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_recovery_releases_ended, conf_setup,
+                                    conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_bad_urls, conf_setup, conf_teardown),
+};
+const size_t conf_dynamo_only_n = sizeof(conf_dynamo_only) / sizeof(conf_dynamo_only[0]);
