@@ -23,7 +23,6 @@ static const char *const pg_not_yet[] = {
 static const char *const dynamo_not_yet[] = {
     "test_audit_pages_prunes_and_expires",
     "test_audited_write_records_with_its_effect_only",
-    "test_bad_page_keys",
     "test_changes_and_hook",
     "test_checkpoint",
     "test_concurrent_writers",
@@ -37,8 +36,6 @@ static const char *const dynamo_not_yet[] = {
     "test_create_tokens",
     "test_cursor_persists",
     "test_data_survives_reopen",
-    "test_document_pagination",
-    "test_documents_upsert",
     "test_due_queue_and_head",
     "test_events_per_tenant",
     "test_fire_starts_then_skips",

@@ -3,7 +3,8 @@
  * pagination cases set equal times with SQL, which DynamoDB has not), the
  * job item's attributes that the Lambda's stream decoder reads
  * (docs/AWS.md), recovery at open of a start that died between its two
- * writes, and of a job that ended without releasing its connector. */
+ * writes, and of a job that ended without releasing its connector; the
+ * delete's cascade to the jobs' and documents' items. */
 #include "conf.h"
 
 #include <stdio.h>
@@ -177,6 +178,49 @@ static void test_dynamo_recovery_releases_ended(void **state)
     start(f, cid, jid); /* free again */
 }
 
+/* Items left under a connector's key in a table. */
+static size_t items_under(struct conf *f, const char *suffix, const char *cid)
+{
+    char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
+    json_t *ans;
+    size_t n;
+
+    ddb__job_pk(&f->t1, cid, pk);
+    ddb__table(f->s, suffix, table);
+    assert_int_equal(ddb__call(f->s, "Query",
+                               json_pack("{s:s,s:s,s:{s:o},s:b}", "TableName", table,
+                                         "KeyConditionExpression", "pk = :pk",
+                                         "ExpressionAttributeValues", ":pk", ddb__s_val(pk),
+                                         "ConsistentRead", 1),
+                               &ans, "test"),
+                     0);
+    n = json_array_size(json_object_get(ans, "Items"));
+    json_decref(ans);
+    return n;
+}
+
+/* The shared cascade case needs checkpoints; this one checks the items. */
+static void test_dynamo_delete_cascades_items(void **state)
+{
+    struct conf *f = *state;
+    char cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1];
+    struct ccf_document d[3] = {{.id = "a", .checksum = "1"},
+                                {.id = "b", .checksum = "2"},
+                                {.id = "c", .checksum = "3"}};
+
+    mk_connector(f, &f->t1, "cascade", cid);
+    assert_int_equal(store_put_documents(f->s, &f->t1, cid, d, 3), 0);
+    start(f, cid, jid);
+    assert_int_equal(store_delete_connector(f->s, &f->t1, cid), CCF_ECONFLICT);
+    assert_int_equal(move(f, cid, jid, BIT(CCF_JOB_STARTED), CCF_JOB_STOPPED), 1);
+    assert_int_equal(items_under(f, DDB__T_DOCUMENTS, cid), 3);
+    assert_int_equal(items_under(f, DDB__T_JOBS, cid), 1);
+    assert_int_equal(store_delete_connector(f->s, &f->t1, cid), 0);
+    assert_int_equal(items_under(f, DDB__T_DOCUMENTS, cid), 0);
+    assert_int_equal(items_under(f, DDB__T_JOBS, cid), 0);
+    assert_int_equal(store_put_documents(f->s, &f->t1, cid, d, 1), CCF_ENOTFOUND);
+}
+
 static void test_dynamo_bad_urls(void **state)
 {
     static const char *const bad[] = {
@@ -210,6 +254,7 @@ const struct CMUnitTest conf_dynamo_only[] = {
                                     conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_recovery_releases_ended, conf_setup,
                                     conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_delete_cascades_items, conf_setup, conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_bad_urls, conf_setup, conf_teardown),
 };
 const size_t conf_dynamo_only_n = sizeof(conf_dynamo_only) / sizeof(conf_dynamo_only[0]);

@@ -6,7 +6,7 @@
  * connector's fields by name, version; while IN_USE, active_job_id and
  * the pending_* attributes of its job (jobs.c). Not yet: the events of
  * these writes (the event stream is not on DynamoDB yet), and the delete's
- * cascade to documents and the checkpoint (not stored here yet). */
+ * cascade to the checkpoint (not stored here yet). */
 #include "store/dynamodb/ddb_int.h"
 
 #include <stdlib.h>
@@ -308,7 +308,7 @@ int store_ddb__delete_connector(struct store *s, const struct ccf_tenant *t, con
         return why_not(s, pk, id, "delete_connector");
     if (rc < 0)
         return rc;
-    return ddb__delete_jobs_of(s, t, id);
+    return ddb__delete_under(s, t, id);
 }
 
 int ddb__reserve_connector(struct store *s, const struct ccf_tenant *t, const struct ccf_job *j,

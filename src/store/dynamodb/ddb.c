@@ -249,7 +249,8 @@ static int ensure_table(struct store *s, const char *suffix, json_t *defs, json_
  * tenant's by ck ("<created_at as 16 hex>:<id>", the page key). jobs:
  * under "REGION#ACCOUNT#CONNECTOR_ID", by job_id, its stream with both
  * images (docs/AWS.md "The job item"), the local index by_created as for
- * connectors (listed newest first). */
+ * connectors (listed newest first). documents: under the jobs' hash key,
+ * by doc_id. */
 static int ensure_tables(struct store *s)
 {
     json_t *lsi;
@@ -264,6 +265,10 @@ static int ensure_tables(struct store *s)
                            json_pack("[o,o,o]", attr_def("pk", "S"), attr_def("id", "S"),
                                      attr_def("ck", "S")),
                            key_schema("pk", "id"), lsi)) < 0)
+        return rc;
+    if ((rc = ensure_table(s, DDB__T_DOCUMENTS,
+                           json_pack("[o,o]", attr_def("pk", "S"), attr_def("doc_id", "S")),
+                           key_schema("pk", "doc_id"), NULL)) < 0)
         return rc;
     return ensure_table(
         s, DDB__T_JOBS,
@@ -463,7 +468,7 @@ static int ddb_open(struct store **out, const struct store_config *cfg)
         (rc = ddb__recover(&s->base)) < 0)
         goto fail;
     CCF_LOG_WARN("store.experimental", CCF_KV_STR("backend", "dynamodb"),
-                  CCF_KV_STR("missing", "documents, checkpoints, tokens, the change stream, "
+                  CCF_KV_STR("missing", "documents by job, checkpoints, tokens, the change stream, "
                                         "events, the audit log, schedules, webhooks"));
     *out = &s->base;
     return 0;
@@ -524,9 +529,13 @@ const struct store__backend store__backend_dynamodb = {
     .list_jobs = store_ddb__list_jobs,
     .transition_job = store_ddb__transition_job,
     .audited_write = ddb_audited_write,
+    .put_documents = store_ddb__put_documents,
+    .delete_documents = store_ddb__delete_documents,
+    .list_documents = store_ddb__list_documents,
     /* Not yet: count_unfinished_jobs, set_paused, the schedules'
      * schedule_head, due_schedules, fire_schedule; set_job_status_reason;
-     * documents (put, delete, list, by job, not seen); checkpoints; tokens
+     * documents by job (put_documents_by, delete_documents_by,
+     * list_documents_not_seen); checkpoints; tokens
      * (create_connector_token, start_job_token, purge_tokens); the change
      * stream (read_changes, cursor_get, cursor_set, unfinished_jobs,
      * purge_jobs, prune_changes); events (read_events); the audit log

@@ -25,6 +25,7 @@
 #define DDB__T_META       "-meta"
 #define DDB__T_CONNECTORS "-connectors"
 #define DDB__T_JOBS       "-jobs"
+#define DDB__T_DOCUMENTS  "-documents"
 
 #define DDB__PREFIX_MAX 200
 #define DDB__NAME_MAX   (DDB__PREFIX_MAX + 16)
@@ -89,7 +90,9 @@ int ddb__put_new_job(struct store *s, const struct ccf_tenant *t, const struct c
                      const char *op);
 int ddb__load_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                   const char *job_id, struct ccf_job *out, const char *op);
-int ddb__delete_jobs_of(struct store *s, const struct ccf_tenant *t, const char *connector_id);
+/* The delete's cascade: every item under the connector's key in the
+ * jobs and the documents tables. */
+int ddb__delete_under(struct store *s, const struct ccf_tenant *t, const char *connector_id);
 int store_ddb__start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                          const char *environment, struct ccf_job *out);
 int store_ddb__get_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
@@ -100,6 +103,15 @@ int store_ddb__list_jobs(struct store *s, const struct ccf_tenant *t, const char
 int store_ddb__transition_job(struct store *s, const struct ccf_tenant *t,
                               const char *connector_id, const char *job_id,
                               const struct store_transition *tr, struct ccf_job *out);
+
+/* documents.c */
+int store_ddb__put_documents(struct store *s, const struct ccf_tenant *t,
+                             const char *connector_id, const struct ccf_document *docs, size_t n);
+int store_ddb__delete_documents(struct store *s, const struct ccf_tenant *t,
+                                const char *connector_id, const char *const *ids, size_t n);
+int store_ddb__list_documents(struct store *s, const struct ccf_tenant *t,
+                              const char *connector_id, const struct store_page *p,
+                              store_document_fn visit, void *ctx, char **next);
 
 /* connectors.c */
 int store_ddb__create_connector(struct store *s, const struct ccf_tenant *t,

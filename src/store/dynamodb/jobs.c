@@ -379,24 +379,22 @@ int store_ddb__transition_job(struct store *s, const struct ccf_tenant *t,
     return rc;
 }
 
-/* The cascade of a connector's delete: its jobs' items, each. A crash
- * midway leaves jobs whose connector is gone: unreachable (every job read
- * names its connector's key) and not yet collected (docs/DECISIONS.md). */
-int ddb__delete_jobs_of(struct store *s, const struct ccf_tenant *t, const char *connector_id)
+/* Deletes every item under hash key pk in table suffix (range key rk). */
+static int delete_all(struct store *s, const char *suffix, const char *pk, const char *rk)
 {
-    char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
+    char table[DDB__NAME_MAX], proj[64];
     json_t *start = NULL;
     int rc = 0;
 
-    ddb__job_pk(t, connector_id, pk);
-    ddb__table(s, DDB__T_JOBS, table);
+    ddb__table(s, suffix, table);
+    snprintf(proj, sizeof(proj), "pk, %s", rk);
     do {
         json_t *ans, *it, *req;
         size_t i;
 
         req = json_pack("{s:s,s:s,s:{s:o},s:s,s:b}", "TableName", table, "KeyConditionExpression",
                         "pk = :pk", "ExpressionAttributeValues", ":pk", ddb__s_val(pk),
-                        "ProjectionExpression", "pk, job_id", "ConsistentRead", 1);
+                        "ProjectionExpression", proj, "ConsistentRead", 1);
         if (start)
             json_object_set_new(req, "ExclusiveStartKey", start);
         start = NULL;
@@ -415,4 +413,19 @@ int ddb__delete_jobs_of(struct store *s, const struct ccf_tenant *t, const char 
     } while (rc == 0 && start);
     json_decref(start);
     return rc;
+}
+
+/* The cascade of a connector's delete, after the connector's item went. A
+ * crash midway leaves items whose connector is gone: unreachable (every
+ * read of them checks or names the connector) and not yet collected
+ * (docs/DECISIONS.md). */
+int ddb__delete_under(struct store *s, const struct ccf_tenant *t, const char *connector_id)
+{
+    char pk[DDB__JOB_PK_MAX];
+    int rc;
+
+    ddb__job_pk(t, connector_id, pk);
+    if ((rc = delete_all(s, DDB__T_DOCUMENTS, pk, "doc_id")) < 0)
+        return rc;
+    return delete_all(s, DDB__T_JOBS, pk, "job_id");
 }
