@@ -221,6 +221,68 @@ static void test_dynamo_delete_cascades_items(void **state)
     assert_int_equal(store_put_documents(f->s, &f->t1, cid, d, 1), CCF_ENOTFOUND);
 }
 
+static int on_version(void *ctx, const struct store_cp_version *v)
+{
+    int64_t *seen = ctx;
+
+    seen[++seen[0]] = v->version;
+    return 0;
+}
+
+/* Checkpoints past one item's 400 KB (split in chunks, switched by the
+ * head's one write), NUL bytes kept, versions kept and trimmed to the
+ * history (3 here), each version read back as it was. The shared cases
+ * count versions with SQL. */
+static void test_dynamo_big_checkpoints_and_versions(void **state)
+{
+    struct conf *f = *state;
+    char cid[CCF_CONNECTOR_ID_LEN + 1];
+    size_t len = CCF_CHECKPOINT_MAX;
+    char *data = malloc(len);
+    struct ccf_checkpoint cp;
+    struct store_page p = {.limit = 10};
+    int64_t seen[16] = {0}, v;
+    char *next = SENTINEL;
+
+    assert_non_null(data);
+    mk_connector(f, &f->t1, "big", cid);
+    for (int round = 1; round <= 5; round++) {
+        for (size_t i = 0; i < len; i++)
+            data[i] = (char)((i * 7 + (size_t)round) % 251); /* NULs included */
+        assert_int_equal(store_put_checkpoint_if(f->s, &f->t1, cid, NULL, data,
+                                                 round == 3 ? 1000 : len, round - 1, &v),
+                         0);
+        assert_int_equal(v, round);
+    }
+    assert_int_equal(store_put_checkpoint_if(f->s, &f->t1, cid, NULL, "x", 1, 4, &v),
+                     CCF_EPRECOND);
+    assert_int_equal(store_get_checkpoint(f->s, &f->t1, cid, &cp), 0);
+    assert_int_equal(cp.version, 5);
+    assert_int_equal(cp.data_len, len);
+    assert_memory_equal(cp.data, data, len);
+    ccf_checkpoint_clear(&cp);
+    /* Version 3 (1000 bytes of round 3) is kept; 2 is trimmed (history 3). */
+    assert_int_equal(store_get_checkpoint_version(f->s, &f->t1, cid, 3, &cp), 0);
+    assert_int_equal(cp.data_len, 1000);
+    for (size_t i = 0; i < 1000; i++)
+        assert_int_equal(cp.data[i], (char)((i * 7 + 3) % 251));
+    ccf_checkpoint_clear(&cp);
+    assert_int_equal(store_get_checkpoint_version(f->s, &f->t1, cid, 2, &cp), CCF_ENOTFOUND);
+    assert_int_equal(store_list_checkpoint_versions(f->s, &f->t1, cid, &p, on_version, seen, &next),
+                     0);
+    assert_null(next);
+    assert_int_equal(seen[0], 3);
+    assert_int_equal(seen[1], 5);
+    assert_int_equal(seen[3], 3);
+    /* Gone with its versions: the next put is version 1. */
+    assert_int_equal(store_delete_checkpoint(f->s, &f->t1, cid), 0);
+    assert_int_equal(store_delete_checkpoint(f->s, &f->t1, cid), CCF_ENOTFOUND);
+    assert_int_equal(items_under(f, DDB__T_CHECKPOINTS, cid), 0);
+    assert_int_equal(store_put_checkpoint_if(f->s, &f->t1, cid, NULL, "y", 1, 0, &v), 0);
+    assert_int_equal(v, 1);
+    free(data);
+}
+
 static void test_dynamo_bad_urls(void **state)
 {
     static const char *const bad[] = {
@@ -255,6 +317,8 @@ const struct CMUnitTest conf_dynamo_only[] = {
     cmocka_unit_test_setup_teardown(test_dynamo_recovery_releases_ended, conf_setup,
                                     conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_delete_cascades_items, conf_setup, conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_big_checkpoints_and_versions, conf_setup_h3,
+                                    conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_bad_urls, conf_setup, conf_teardown),
 };
 const size_t conf_dynamo_only_n = sizeof(conf_dynamo_only) / sizeof(conf_dynamo_only[0]);

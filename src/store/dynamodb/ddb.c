@@ -250,7 +250,7 @@ static int ensure_table(struct store *s, const char *suffix, json_t *defs, json_
  * under "REGION#ACCOUNT#CONNECTOR_ID", by job_id, its stream with both
  * images (docs/AWS.md "The job item"), the local index by_created as for
  * connectors (listed newest first). documents: under the jobs' hash key,
- * by doc_id. */
+ * by doc_id. checkpoints: under the same key, by sk (checkpoints.c). */
 static int ensure_tables(struct store *s)
 {
     json_t *lsi;
@@ -265,6 +265,10 @@ static int ensure_tables(struct store *s)
                            json_pack("[o,o,o]", attr_def("pk", "S"), attr_def("id", "S"),
                                      attr_def("ck", "S")),
                            key_schema("pk", "id"), lsi)) < 0)
+        return rc;
+    if ((rc = ensure_table(s, DDB__T_CHECKPOINTS,
+                           json_pack("[o,o]", attr_def("pk", "S"), attr_def("sk", "S")),
+                           key_schema("pk", "sk"), NULL)) < 0)
         return rc;
     if ((rc = ensure_table(s, DDB__T_DOCUMENTS,
                            json_pack("[o,o]", attr_def("pk", "S"), attr_def("doc_id", "S")),
@@ -454,6 +458,12 @@ static int ddb_open(struct store **out, const struct store_config *cfg)
     ccf_histo_init(&s->commit_us, ccf_histo_latency_us, ccf_histo_latency_n, 1e-6);
     ccf_histo_init(&s->per_commit, per_commit_bounds,
                    sizeof(per_commit_bounds) / sizeof(per_commit_bounds[0]), 1);
+    if (cfg->checkpoint_history < 0 || cfg->checkpoint_history > STORE_CP_HISTORY_MAX) {
+        rc = CCF_EINVAL;
+        goto fail;
+    }
+    s->cp_history =
+        cfg->checkpoint_history > 0 ? cfg->checkpoint_history : STORE_CP_HISTORY_DEFAULT;
     if ((rc = parse_url(s, cfg->url)) < 0) {
         CCF_LOG_ERROR("store.bad_config", CCF_KV_STR("backend", "dynamodb"),
                       CCF_KV_STR("reason", "expected dynamodb://PREFIX?region=R[&endpoint=URL]"));
@@ -468,7 +478,7 @@ static int ddb_open(struct store **out, const struct store_config *cfg)
         (rc = ddb__recover(&s->base)) < 0)
         goto fail;
     CCF_LOG_WARN("store.experimental", CCF_KV_STR("backend", "dynamodb"),
-                  CCF_KV_STR("missing", "documents by job, checkpoints, tokens, the change stream, "
+                  CCF_KV_STR("missing", "documents and checkpoints by job, tokens, the change stream, "
                                         "events, the audit log, schedules, webhooks"));
     *out = &s->base;
     return 0;
@@ -532,10 +542,16 @@ const struct store__backend store__backend_dynamodb = {
     .put_documents = store_ddb__put_documents,
     .delete_documents = store_ddb__delete_documents,
     .list_documents = store_ddb__list_documents,
+    .put_checkpoint = store_ddb__put_checkpoint,
+    .put_checkpoint_if = store_ddb__put_checkpoint_if,
+    .get_checkpoint = store_ddb__get_checkpoint,
+    .get_checkpoint_version = store_ddb__get_checkpoint_version,
+    .list_checkpoint_versions = store_ddb__list_checkpoint_versions,
+    .delete_checkpoint = store_ddb__delete_checkpoint,
     /* Not yet: count_unfinished_jobs, set_paused, the schedules'
      * schedule_head, due_schedules, fire_schedule; set_job_status_reason;
      * documents by job (put_documents_by, delete_documents_by,
-     * list_documents_not_seen); checkpoints; tokens
+     * list_documents_not_seen); put_checkpoint_by; tokens
      * (create_connector_token, start_job_token, purge_tokens); the change
      * stream (read_changes, cursor_get, cursor_set, unfinished_jobs,
      * purge_jobs, prune_changes); events (read_events); the audit log

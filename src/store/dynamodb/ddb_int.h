@@ -26,6 +26,7 @@
 #define DDB__T_CONNECTORS "-connectors"
 #define DDB__T_JOBS       "-jobs"
 #define DDB__T_DOCUMENTS  "-documents"
+#define DDB__T_CHECKPOINTS "-checkpoints"
 
 #define DDB__PREFIX_MAX 200
 #define DDB__NAME_MAX   (DDB__PREFIX_MAX + 16)
@@ -38,6 +39,7 @@ struct store_ddb {
     char *userpwd;  /* "ACCESS_KEY:SECRET": never logged */
     char *token;    /* "X-Amz-Security-Token: ..." or NULL */
     char sigv4[96]; /* "aws:amz:REGION:dynamodb" */
+    int64_t cp_history;
     struct ccf_histo commit_us;
     struct ccf_histo per_commit;
 };
@@ -91,7 +93,8 @@ int ddb__put_new_job(struct store *s, const struct ccf_tenant *t, const struct c
 int ddb__load_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                   const char *job_id, struct ccf_job *out, const char *op);
 /* The delete's cascade: every item under the connector's key in the
- * jobs and the documents tables. */
+ * jobs, documents and checkpoints tables. */
+int ddb__delete_all(struct store *s, const char *suffix, const char *pk, const char *rk);
 int ddb__delete_under(struct store *s, const struct ccf_tenant *t, const char *connector_id);
 int store_ddb__start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                          const char *environment, struct ccf_job *out);
@@ -112,6 +115,23 @@ int store_ddb__delete_documents(struct store *s, const struct ccf_tenant *t,
 int store_ddb__list_documents(struct store *s, const struct ccf_tenant *t,
                               const char *connector_id, const struct store_page *p,
                               store_document_fn visit, void *ctx, char **next);
+
+/* checkpoints.c */
+int store_ddb__put_checkpoint_if(struct store *s, const struct ccf_tenant *t,
+                                 const char *connector_id, const char *job_id, const char *data,
+                                 size_t len, int64_t expect, int64_t *version);
+int store_ddb__put_checkpoint(struct store *s, const struct ccf_tenant *t,
+                              const char *connector_id, const char *data, size_t len);
+int store_ddb__get_checkpoint_version(struct store *s, const struct ccf_tenant *t,
+                                      const char *connector_id, int64_t version,
+                                      struct ccf_checkpoint *out);
+int store_ddb__get_checkpoint(struct store *s, const struct ccf_tenant *t,
+                              const char *connector_id, struct ccf_checkpoint *out);
+int store_ddb__list_checkpoint_versions(struct store *s, const struct ccf_tenant *t,
+                                        const char *connector_id, const struct store_page *p,
+                                        store_cp_version_fn visit, void *ctx, char **next);
+int store_ddb__delete_checkpoint(struct store *s, const struct ccf_tenant *t,
+                                 const char *connector_id);
 
 /* connectors.c */
 int store_ddb__create_connector(struct store *s, const struct ccf_tenant *t,

@@ -379,8 +379,9 @@ int store_ddb__transition_job(struct store *s, const struct ccf_tenant *t,
     return rc;
 }
 
-/* Deletes every item under hash key pk in table suffix (range key rk). */
-static int delete_all(struct store *s, const char *suffix, const char *pk, const char *rk)
+/* Deletes every item under hash key pk in table suffix (range key rk),
+ * one DeleteItem each. */
+int ddb__delete_all(struct store *s, const char *suffix, const char *pk, const char *rk)
 {
     char table[DDB__NAME_MAX], proj[64];
     json_t *start = NULL;
@@ -425,7 +426,8 @@ int ddb__delete_under(struct store *s, const struct ccf_tenant *t, const char *c
     int rc;
 
     ddb__job_pk(t, connector_id, pk);
-    if ((rc = delete_all(s, DDB__T_DOCUMENTS, pk, "doc_id")) < 0)
+    if ((rc = ddb__delete_all(s, DDB__T_CHECKPOINTS, pk, "sk")) < 0 ||
+        (rc = ddb__delete_all(s, DDB__T_DOCUMENTS, pk, "doc_id")) < 0)
         return rc;
-    return delete_all(s, DDB__T_JOBS, pk, "job_id");
+    return ddb__delete_all(s, DDB__T_JOBS, pk, "job_id");
 }
