@@ -283,6 +283,50 @@ static void test_dynamo_big_checkpoints_and_versions(void **state)
     free(data);
 }
 
+/* The shared cases check these with SQL or with schedules: a status
+ * reason set only while STARTED and only when it differs, cleared by a
+ * transition; a paused connector refuses a start, conditioned on version. */
+static void test_dynamo_status_reason_and_pause(void **state)
+{
+    struct conf *f = *state;
+    char cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1];
+    struct ccf_connector c;
+    struct ccf_job j;
+    int64_t v;
+
+    mk_connector(f, &f->t1, "reason", cid);
+    start(f, cid, jid);
+    assert_int_equal(store_set_job_status_reason(f->s, &f->t1, cid, jid, "waiting"), 1);
+    assert_int_equal(store_set_job_status_reason(f->s, &f->t1, cid, jid, "waiting"), 0);
+    assert_int_equal(store_set_job_status_reason(f->s, &f->t2, cid, jid, "other"), 0);
+    assert_int_equal(store_get_job(f->s, &f->t1, cid, jid, &j), 0);
+    assert_string_equal(j.status_reason, "waiting");
+    ccf_job_clear(&j);
+    assert_int_equal(store_set_job_status_reason(f->s, &f->t1, cid, jid, NULL), 1);
+    assert_int_equal(store_set_job_status_reason(f->s, &f->t1, cid, jid, "again"), 1);
+    assert_int_equal(move(f, cid, jid, BIT(CCF_JOB_STARTED), CCF_JOB_RUNNING), 1);
+    assert_int_equal(store_get_job(f->s, &f->t1, cid, jid, &j), 0);
+    assert_null(j.status_reason);
+    ccf_job_clear(&j);
+    assert_int_equal(store_set_job_status_reason(f->s, &f->t1, cid, jid, "late"), 0);
+    assert_int_equal(move(f, cid, jid, BIT(CCF_JOB_RUNNING), CCF_JOB_SUCCEEDED), 1);
+    /* Pause: conditioned on the version read. */
+    get_conn(f, cid, &c);
+    v = c.version;
+    c.paused = true;
+    assert_int_equal(store_set_paused(f->s, &f->t1, &c, v - 1), CCF_ECONFLICT);
+    assert_int_equal(store_set_paused(f->s, &f->t1, &c, v), 0);
+    assert_int_equal(c.version, v + 1);
+    ccf_connector_clear(&c);
+    assert_int_equal(store_start_job(f->s, &f->t1, cid, NULL, &j), CCF_ECONFLICT);
+    get_conn(f, cid, &c);
+    assert_true(c.paused);
+    c.paused = false;
+    assert_int_equal(store_set_paused(f->s, &f->t1, &c, c.version), 0);
+    ccf_connector_clear(&c);
+    start(f, cid, jid);
+}
+
 static void test_dynamo_bad_urls(void **state)
 {
     static const char *const bad[] = {
@@ -318,6 +362,8 @@ const struct CMUnitTest conf_dynamo_only[] = {
                                     conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_delete_cascades_items, conf_setup, conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_big_checkpoints_and_versions, conf_setup_h3,
+                                    conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_status_reason_and_pause, conf_setup,
                                     conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_bad_urls, conf_setup, conf_teardown),
 };

@@ -452,3 +452,32 @@ int ddb__recover(struct store *s)
     json_decref(start);
     return rc;
 }
+
+int store_ddb__set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
+                          int64_t expected_version)
+{
+    char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX];
+    int64_t now = ccf_now_us();
+    int rc;
+
+    if (!ccf_connector_id_valid(c->id))
+        return CCF_ENOTFOUND;
+    tenant_pk(t, pk);
+    ddb__table(s, DDB__T_CONNECTORS, table);
+    rc = ddb__call(s, "UpdateItem",
+                   json_pack("{s:s,s:o,s:s,s:s,s:{s:{s:b},s:o,s:o,s:o,s:o}}", "TableName", table,
+                             "Key", key_of(pk, c->id), "UpdateExpression",
+                             "SET paused = :p, next_run_at = :nr, updated_at = :u, version = :nv",
+                             "ConditionExpression", "version = :v", "ExpressionAttributeValues",
+                             ":p", "BOOL", c->paused, ":nr", ddb__n_val(c->next_run_at), ":u",
+                             ddb__n_val(now), ":nv", ddb__n_val(expected_version + 1), ":v",
+                             ddb__n_val(expected_version)),
+                   NULL, "set_paused");
+    if (rc == CCF_ECONFLICT)
+        return why_not(s, pk, c->id, "set_paused");
+    if (rc < 0)
+        return rc;
+    c->updated_at = now;
+    c->version = expected_version + 1;
+    return 0;
+}

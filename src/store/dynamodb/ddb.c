@@ -538,6 +538,8 @@ const struct store__backend store__backend_dynamodb = {
     .get_job = store_ddb__get_job,
     .list_jobs = store_ddb__list_jobs,
     .transition_job = store_ddb__transition_job,
+    .set_job_status_reason = store_ddb__set_job_status_reason,
+    .set_paused = store_ddb__set_paused,
     .audited_write = ddb_audited_write,
     .put_documents = store_ddb__put_documents,
     .delete_documents = store_ddb__delete_documents,
@@ -548,8 +550,8 @@ const struct store__backend store__backend_dynamodb = {
     .get_checkpoint_version = store_ddb__get_checkpoint_version,
     .list_checkpoint_versions = store_ddb__list_checkpoint_versions,
     .delete_checkpoint = store_ddb__delete_checkpoint,
-    /* Not yet: count_unfinished_jobs, set_paused, the schedules'
-     * schedule_head, due_schedules, fire_schedule; set_job_status_reason;
+    /* Not yet: count_unfinished_jobs, the schedules' schedule_head,
+     * due_schedules, fire_schedule;
      * documents by job (put_documents_by, delete_documents_by,
      * list_documents_not_seen); put_checkpoint_by; tokens
      * (create_connector_token, start_job_token, purge_tokens); the change

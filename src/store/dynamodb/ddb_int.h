@@ -106,6 +106,9 @@ int store_ddb__list_jobs(struct store *s, const struct ccf_tenant *t, const char
 int store_ddb__transition_job(struct store *s, const struct ccf_tenant *t,
                               const char *connector_id, const char *job_id,
                               const struct store_transition *tr, struct ccf_job *out);
+int store_ddb__set_job_status_reason(struct store *s, const struct ccf_tenant *t,
+                                     const char *connector_id, const char *job_id,
+                                     const char *reason);
 
 /* documents.c */
 int store_ddb__put_documents(struct store *s, const struct ccf_tenant *t,
@@ -144,5 +147,7 @@ int store_ddb__list_connectors(struct store *s, const struct ccf_tenant *t,
 int store_ddb__update_connector(struct store *s, const struct ccf_tenant *t,
                                 struct ccf_connector *c, int64_t expected_version);
 int store_ddb__delete_connector(struct store *s, const struct ccf_tenant *t, const char *id);
+int store_ddb__set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
+                          int64_t expected_version);
 
 #endif

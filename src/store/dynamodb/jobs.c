@@ -431,3 +431,49 @@ int ddb__delete_under(struct store *s, const struct ccf_tenant *t, const char *c
         return rc;
     return ddb__delete_all(s, DDB__T_JOBS, pk, "job_id");
 }
+
+/* Not a status change: one conditional update of the reason, written only
+ * while the job is STARTED and the reason differs (a queue that does not
+ * move costs no write). 1 when written, 0 when not. */
+int store_ddb__set_job_status_reason(struct store *s, const struct ccf_tenant *t,
+                                     const char *connector_id, const char *job_id,
+                                     const char *reason)
+{
+    char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
+    char *cut = NULL;
+    json_t *req;
+    int rc;
+
+    if (!ccf_connector_id_valid(connector_id) || !ccf_job_id_valid(job_id))
+        return CCF_ENOTFOUND;
+    if (reason && strlen(reason) > CCF_FAILURE_REASON_MAX)
+        reason = cut = ccf_xstrndup(reason, store__utf8_prefix(reason, CCF_FAILURE_REASON_MAX));
+    ddb__job_pk(t, connector_id, pk);
+    ddb__table(s, DDB__T_JOBS, table);
+    req = json_pack("{s:s,s:{s:o,s:o},s:{s:s},s:{s:o,s:o,s:o}}", "TableName", table, "Key", "pk",
+                    ddb__s_val(pk), "job_id", ddb__s_val(job_id), "ExpressionAttributeNames",
+                    "#st", "status", "ExpressionAttributeValues", ":started",
+                    ddb__s_val(ccf_job_status_name(CCF_JOB_STARTED)), ":u",
+                    ddb__n_val(ccf_now_us()), ":one", ddb__n_val(1));
+    if (reason) {
+        json_object_set_new(json_object_get(req, "ExpressionAttributeValues"), ":r",
+                            ddb__s_val(reason));
+        json_object_set_new(req, "UpdateExpression",
+                            json_string("SET status_reason = :r, updated_at = :u, "
+                                        "version = version + :one"));
+        json_object_set_new(req, "ConditionExpression",
+                            json_string("#st = :started AND (attribute_not_exists(status_reason) "
+                                        "OR status_reason <> :r)"));
+    } else {
+        json_object_set_new(req, "UpdateExpression",
+                            json_string("SET updated_at = :u, version = version + :one "
+                                        "REMOVE status_reason"));
+        json_object_set_new(req, "ConditionExpression",
+                            json_string("#st = :started AND attribute_exists(status_reason)"));
+    }
+    rc = ddb__call(s, "UpdateItem", req, NULL, "set_job_status_reason");
+    free(cut);
+    if (rc == CCF_ECONFLICT)
+        return 0;
+    return rc < 0 ? rc : 1;
+}
