@@ -99,8 +99,7 @@ static const struct config_key keys[] = {
     {"store-experimental", NULL,
      "accept store = postgresql://... or dynamodb://... although not every service test passes "
      "on them yet",
-     NULL,
-     BOOL_SLOT(store_experimental, NULL)},
+     NULL, BOOL_SLOT(store_experimental, NULL)},
     {"synchronous", "MODE", "FULL, NORMAL or OFF (default FULL)", set_synchronous,
      SHOW_CHARS(synchronous)},
     {"connection-limit", "N", "most open connections (default 1024)", NULL,
@@ -805,9 +804,10 @@ static int check(const struct server_config *c)
      * every service test (docs/DECISIONS.md): ccfd takes it only when told
      * so. */
     if (strcmp(c->store, "sqlite") != 0 && !c->store_experimental) {
-        fprintf(stderr, "ccfd: store: the %s store is experimental (issues 15, 18; "
-                        "docs/DECISIONS.md says what it lacks); pass --store-experimental to "
-                        "use it anyway, or use sqlite\n",
+        fprintf(stderr,
+                "ccfd: store: the %s store is experimental (issues 15, 18; "
+                "docs/DECISIONS.md says what it lacks); pass --store-experimental to "
+                "use it anyway, or use sqlite\n",
                 strncmp(c->store, "dynamodb://", 11) == 0 ? "DynamoDB" : "PostgreSQL");
         return CCF_EINVAL;
     }

@@ -41,8 +41,9 @@ int store_open(struct store **out, const struct store_config *cfg)
         return CCF_EINVAL;
     if (!(b = pick(cfg->url))) {
         /* Never the url itself in a log line: it may hold a password. */
-        CCF_LOG_ERROR("store.bad_config",
-                      CCF_KV_STR("reason", "store is neither sqlite, a postgresql:// URI nor dynamodb://"));
+        CCF_LOG_ERROR(
+            "store.bad_config",
+            CCF_KV_STR("reason", "store is neither sqlite, a postgresql:// URI nor dynamodb://"));
         return CCF_EINVAL;
     }
     return b->open(out, cfg);

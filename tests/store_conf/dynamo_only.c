@@ -44,9 +44,9 @@ static void test_dynamo_paging(void **state)
     for (int i = 0; i < N_JOBS; i++) {
         start(f, want[0], jid);
         jobs[i] = strdup(jid);
-        assert_int_equal(move(f, want[0], jid, BIT(CCF_JOB_STARTED),
-                              i % 3 ? CCF_JOB_SUCCEEDED : CCF_JOB_FAILED),
-                         1);
+        assert_int_equal(
+            move(f, want[0], jid, BIT(CCF_JOB_STARTED), i % 3 ? CCF_JOB_SUCCEEDED : CCF_JOB_FAILED),
+            1);
     }
     list_all(&lj, 4, &got);
     assert_same_ids(&got, jobs, N_JOBS);
@@ -78,12 +78,12 @@ static json_t *raw_job(struct conf *f, const char *cid, const char *jid)
 
     ddb__job_pk(&f->t1, cid, pk);
     ddb__table(f->s, DDB__T_JOBS, table);
-    assert_int_equal(ddb__call(f->s, "GetItem",
-                               json_pack("{s:s,s:{s:o,s:o},s:b}", "TableName", table, "Key", "pk",
-                                         ddb__s_val(pk), "job_id", ddb__s_val(jid),
-                                         "ConsistentRead", 1),
-                               &ans, "test"),
-                     0);
+    assert_int_equal(
+        ddb__call(f->s, "GetItem",
+                  json_pack("{s:s,s:{s:o,s:o},s:b}", "TableName", table, "Key", "pk",
+                            ddb__s_val(pk), "job_id", ddb__s_val(jid), "ConsistentRead", 1),
+                  &ans, "test"),
+        0);
     it = json_incref(json_object_get(ans, "Item"));
     json_decref(ans);
     assert_non_null(it);
@@ -161,11 +161,11 @@ static void test_dynamo_recovery_releases_ended(void **state)
     assert_int_equal(store_get_job(f->s, &f->t1, cid, jid, &j), 0);
     j.status = CCF_JOB_FAILED;
     ddb__table(f->s, DDB__T_JOBS, table);
-    assert_int_equal(ddb__call(f->s, "PutItem",
-                               json_pack("{s:s,s:o}", "TableName", table, "Item",
-                                         ddb__job_item(&f->t1, &j, 2)),
-                               NULL, "test"),
-                     0);
+    assert_int_equal(
+        ddb__call(f->s, "PutItem",
+                  json_pack("{s:s,s:o}", "TableName", table, "Item", ddb__job_item(&f->t1, &j, 2)),
+                  NULL, "test"),
+        0);
     ccf_job_clear(&j);
     get_conn(f, cid, &c);
     assert_int_equal(c.status, CCF_CONNECTOR_IN_USE);
@@ -187,13 +187,13 @@ static size_t items_under(struct conf *f, const char *suffix, const char *cid)
 
     ddb__job_pk(&f->t1, cid, pk);
     ddb__table(f->s, suffix, table);
-    assert_int_equal(ddb__call(f->s, "Query",
-                               json_pack("{s:s,s:s,s:{s:o},s:b}", "TableName", table,
-                                         "KeyConditionExpression", "pk = :pk",
-                                         "ExpressionAttributeValues", ":pk", ddb__s_val(pk),
-                                         "ConsistentRead", 1),
-                               &ans, "test"),
-                     0);
+    assert_int_equal(
+        ddb__call(f->s, "Query",
+                  json_pack("{s:s,s:s,s:{s:o},s:b}", "TableName", table, "KeyConditionExpression",
+                            "pk = :pk", "ExpressionAttributeValues", ":pk", ddb__s_val(pk),
+                            "ConsistentRead", 1),
+                  &ans, "test"),
+        0);
     n = json_array_size(json_object_get(ans, "Items"));
     json_decref(ans);
     return n;
@@ -204,9 +204,8 @@ static void test_dynamo_delete_cascades_items(void **state)
 {
     struct conf *f = *state;
     char cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1];
-    struct ccf_document d[3] = {{.id = "a", .checksum = "1"},
-                                {.id = "b", .checksum = "2"},
-                                {.id = "c", .checksum = "3"}};
+    struct ccf_document d[3] = {
+        {.id = "a", .checksum = "1"}, {.id = "b", .checksum = "2"}, {.id = "c", .checksum = "3"}};
 
     mk_connector(f, &f->t1, "cascade", cid);
     assert_int_equal(store_put_documents(f->s, &f->t1, cid, d, 3), 0);
@@ -254,8 +253,7 @@ static void test_dynamo_big_checkpoints_and_versions(void **state)
                          0);
         assert_int_equal(v, round);
     }
-    assert_int_equal(store_put_checkpoint_if(f->s, &f->t1, cid, NULL, "x", 1, 4, &v),
-                     CCF_EPRECOND);
+    assert_int_equal(store_put_checkpoint_if(f->s, &f->t1, cid, NULL, "x", 1, 4, &v), CCF_EPRECOND);
     assert_int_equal(store_get_checkpoint(f->s, &f->t1, cid, &cp), 0);
     assert_int_equal(cp.version, 5);
     assert_int_equal(cp.data_len, len);
@@ -331,7 +329,7 @@ static void test_dynamo_bad_urls(void **state)
 {
     static const char *const bad[] = {
         "dynamodb://",
-        "dynamodb://p",                                 /* no region */
+        "dynamodb://p",                                   /* no region */
         "dynamodb://p?region=us-east-1&endpoint=ftp://x", /* not http(s) */
         "dynamodb://p/q?region=us-east-1",
         "dynamodb://p?region=US_EAST&endpoint=http://127.0.0.1:1",
@@ -347,7 +345,8 @@ static void test_dynamo_bad_urls(void **state)
     }
     {
         /* Nothing listens on port 1: unavailable, not a crash or a hang. */
-        struct store_config cfg = {.url = "dynamodb://p?region=us-east-1&endpoint=http://127.0.0.1:1"};
+        struct store_config cfg = {.url =
+                                       "dynamodb://p?region=us-east-1&endpoint=http://127.0.0.1:1"};
         assert_int_equal(store_open(&s, &cfg), CCF_EUNAVAIL);
         assert_ptr_equal(s, SENTINEL);
     }
@@ -356,15 +355,12 @@ static void test_dynamo_bad_urls(void **state)
 const struct CMUnitTest conf_dynamo_only[] = {
     cmocka_unit_test_setup_teardown(test_dynamo_paging, conf_setup, conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_job_item_layout, conf_setup, conf_teardown),
-    cmocka_unit_test_setup_teardown(test_dynamo_recovery_finishes_start, conf_setup,
-                                    conf_teardown),
-    cmocka_unit_test_setup_teardown(test_dynamo_recovery_releases_ended, conf_setup,
-                                    conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_recovery_finishes_start, conf_setup, conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_recovery_releases_ended, conf_setup, conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_delete_cascades_items, conf_setup, conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_big_checkpoints_and_versions, conf_setup_h3,
                                     conf_teardown),
-    cmocka_unit_test_setup_teardown(test_dynamo_status_reason_and_pause, conf_setup,
-                                    conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_status_reason_and_pause, conf_setup, conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_bad_urls, conf_setup, conf_teardown),
 };
 const size_t conf_dynamo_only_n = sizeof(conf_dynamo_only) / sizeof(conf_dynamo_only[0]);

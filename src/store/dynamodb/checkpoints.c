@@ -110,9 +110,8 @@ static int write_chunks(struct store *s, const char *pk, const char *wid, const 
         EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)data + off, (int)part);
         chunk_sk(wid, n, sk);
         if ((rc = ddb__call(s, "PutItem",
-                            json_pack("{s:s,s:{s:o,s:o,s:{s:s}}}", "TableName", table, "Item",
-                                      "pk", ddb__s_val(pk), "sk", ddb__s_val(sk), "data", "B",
-                                      b64),
+                            json_pack("{s:s,s:{s:o,s:o,s:{s:s}}}", "TableName", table, "Item", "pk",
+                                      ddb__s_val(pk), "sk", ddb__s_val(sk), "data", "B", b64),
                             NULL, op)) < 0)
             break;
         off += part;
@@ -147,9 +146,8 @@ static int read_chunks(struct store *s, const char *pk, const struct head *h, ch
                                       "ConsistentRead", 1),
                             &ans, op)) < 0)
             break;
-        b64 = json_string_value(json_object_get(json_object_get(json_object_get(ans, "Item"),
-                                                                "data"),
-                                                "B"));
+        b64 = json_string_value(
+            json_object_get(json_object_get(json_object_get(ans, "Item"), "data"), "B"));
         blen = b64 ? strlen(b64) : 0;
         /* Decoded, a chunk is at most 3/4 of its text: checked before. */
         if (!b64 || blen % 4 != 0 || have + blen / 4 * 3 > (size_t)h->size + 3 ||
@@ -182,10 +180,9 @@ static int read_chunks(struct store *s, const char *pk, const struct head *h, ch
 static json_t *head_item(const char *pk, const char *sk, const struct head *h)
 {
     return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "pk", ddb__s_val(pk), "sk",
-                     ddb__s_val(sk), "version", ddb__n_val(h->version), "wid",
-                     ddb__s_val(h->wid), "size", ddb__n_val(h->size), "chunks",
-                     ddb__n_val(h->chunks), "created_at", ddb__n_val(h->created_at),
-                     "written_at", ddb__n_val(h->written_at));
+                     ddb__s_val(sk), "version", ddb__n_val(h->version), "wid", ddb__s_val(h->wid),
+                     "size", ddb__n_val(h->size), "chunks", ddb__n_val(h->chunks), "created_at",
+                     ddb__n_val(h->created_at), "written_at", ddb__n_val(h->written_at));
 }
 
 /* Deletes v# items older than what the history keeps (and their chunks). */
@@ -258,7 +255,8 @@ int store_ddb__put_checkpoint_if(struct store *s, const struct ccf_tenant *t,
         next.created_at = none ? next.written_at : cur.created_at;
         req = json_pack("{s:s,s:o}", "TableName", table, "Item", head_item(pk, "head", &next));
         if (none)
-            json_object_set_new(req, "ConditionExpression", json_string("attribute_not_exists(sk)"));
+            json_object_set_new(req, "ConditionExpression",
+                                json_string("attribute_not_exists(sk)"));
         else {
             json_object_set_new(req, "ConditionExpression", json_string("version = :v"));
             json_object_set_new(req, "ExpressionAttributeValues",
@@ -273,10 +271,10 @@ int store_ddb__put_checkpoint_if(struct store *s, const struct ccf_tenant *t,
          * trimmed. A failure here loses only that bookkeeping. */
         if (!none) {
             version_sk(cur.version, vsk);
-            (void)ddb__call(s, "PutItem",
-                            json_pack("{s:s,s:o}", "TableName", table, "Item",
-                                      head_item(pk, vsk, &cur)),
-                            NULL, op);
+            (void)ddb__call(
+                s, "PutItem",
+                json_pack("{s:s,s:o}", "TableName", table, "Item", head_item(pk, vsk, &cur)), NULL,
+                op);
         }
         trim(s, pk, next.version, ddb__s(s)->cp_history);
         if (version)
@@ -288,8 +286,8 @@ int store_ddb__put_checkpoint_if(struct store *s, const struct ccf_tenant *t,
     return CCF_EUNAVAIL;
 }
 
-int store_ddb__put_checkpoint(struct store *s, const struct ccf_tenant *t,
-                              const char *connector_id, const char *data, size_t len)
+int store_ddb__put_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                              const char *data, size_t len)
 {
     return store_ddb__put_checkpoint_if(s, t, connector_id, NULL, data, len, STORE_CP_ANY, NULL);
 }
@@ -333,8 +331,8 @@ int store_ddb__get_checkpoint_version(struct store *s, const struct ccf_tenant *
     return 0;
 }
 
-int store_ddb__get_checkpoint(struct store *s, const struct ccf_tenant *t,
-                              const char *connector_id, struct ccf_checkpoint *out)
+int store_ddb__get_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                              struct ccf_checkpoint *out)
 {
     return store_ddb__get_checkpoint_version(s, t, connector_id, 0, out);
 }
@@ -391,8 +389,8 @@ int store_ddb__list_checkpoint_versions(struct store *s, const struct ccf_tenant
             }
             return 0;
         }
-        item = (struct store_cp_version){.version = h.version, .size = h.size,
-                                         .created_at = h.written_at};
+        item = (struct store_cp_version){
+            .version = h.version, .size = h.size, .created_at = h.written_at};
         if ((rc = visit(ctx, &item)) < 0)
             return rc;
         seen++;

@@ -38,10 +38,10 @@ static json_t *item_of(const char *pk, const struct ccf_connector *c)
     it = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:b}}", "pk", ddb__s_val(pk),
                    "id", ddb__s_val(c->id), "ck", ddb__s_val(ck), "name", ddb__s_val(c->name),
                    "properties", ddb__s_val(c->properties), "status", ddb__n_val(c->status),
-                   "created_at", ddb__n_val(c->created_at), "updated_at",
-                   ddb__n_val(c->updated_at), "version", ddb__n_val(c->version),
-                   "schedule_anchor", ddb__n_val(c->schedule_anchor), "next_run_at",
-                   ddb__n_val(c->next_run_at), "paused", "BOOL", c->paused);
+                   "created_at", ddb__n_val(c->created_at), "updated_at", ddb__n_val(c->updated_at),
+                   "version", ddb__n_val(c->version), "schedule_anchor",
+                   ddb__n_val(c->schedule_anchor), "next_run_at", ddb__n_val(c->next_run_at),
+                   "paused", "BOOL", c->paused);
     free(ck);
     if (it && c->description)
         json_object_set_new(it, "description", ddb__s_val(c->description));
@@ -205,8 +205,8 @@ int store_ddb__list_connectors(struct store *s, const struct ccf_tenant *t,
     int rc;
 
     if ((rc = store__page_check(p)) < 0 ||
-        (p->after && (rc = store__key_parse(p->after, ccf_connector_id_valid, &at, id,
-                                            sizeof(id))) < 0))
+        (p->after &&
+         (rc = store__key_parse(p->after, ccf_connector_id_valid, &at, id, sizeof(id))) < 0))
         return rc;
     tenant_pk(t, pk);
     ddb__table(s, DDB__T_CONNECTORS, table);
@@ -265,9 +265,10 @@ int store_ddb__update_connector(struct store *s, const struct ccf_tenant *t,
                      ddb__n_val(expected_version + 1), ":v", ddb__n_val(expected_version), ":sa",
                      ddb__n_val(c->schedule_anchor), ":nr", ddb__n_val(c->next_run_at));
     /* Optional fields: set when given, removed when not. */
-    snprintf(expr, sizeof(expr), "%s%s%s REMOVE %s%s%s", set, c->description ? ", description = :d" : "",
-             c->schedule ? ", schedule = :s" : "", c->description ? "" : "description",
-             !c->description && !c->schedule ? ", " : "", c->schedule ? "" : "schedule");
+    snprintf(expr, sizeof(expr), "%s%s%s REMOVE %s%s%s", set,
+             c->description ? ", description = :d" : "", c->schedule ? ", schedule = :s" : "",
+             c->description ? "" : "description", !c->description && !c->schedule ? ", " : "",
+             c->schedule ? "" : "schedule");
     if (c->description && c->schedule) /* nothing to remove */
         *strstr(expr, " REMOVE ") = '\0';
     if (c->description)
@@ -320,22 +321,20 @@ int ddb__reserve_connector(struct store *s, const struct ccf_tenant *t, const st
 
     tenant_pk(t, pk);
     ddb__table(s, DDB__T_CONNECTORS, table);
-    vals = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:{s:b}}", ":in_use",
-                     ddb__n_val(CCF_CONNECTOR_IN_USE), ":avail",
-                     ddb__n_val(CCF_CONNECTOR_AVAILABLE), ":j", ddb__s_val(j->id), ":one",
-                     ddb__n_val(1), ":ca", ddb__n_val(j->created_at), ":tr",
-                     ddb__n_val(j->trigger), ":f", "BOOL", 0);
+    vals = json_pack(
+        "{s:o,s:o,s:o,s:o,s:o,s:o,s:{s:b}}", ":in_use", ddb__n_val(CCF_CONNECTOR_IN_USE), ":avail",
+        ddb__n_val(CCF_CONNECTOR_AVAILABLE), ":j", ddb__s_val(j->id), ":one", ddb__n_val(1), ":ca",
+        ddb__n_val(j->created_at), ":tr", ddb__n_val(j->trigger), ":f", "BOOL", 0);
     json_object_set_new(vals, ":env", ddb__s_val(j->environment ? j->environment : ""));
-    rc = ddb__call(s, "UpdateItem",
-                   json_pack("{s:s,s:o,s:s,s:s,s:{s:s},s:o}", "TableName", table, "Key",
-                             key_of(pk, j->connector_id), "UpdateExpression",
-                             "SET #st = :in_use, active_job_id = :j, version = version + :one, "
-                             "pending_created_at = :ca, pending_trigger = :tr, pending_env = :env",
-                             "ConditionExpression",
-                             "attribute_exists(id) AND #st = :avail AND paused = :f",
-                             "ExpressionAttributeNames", "#st", "status",
-                             "ExpressionAttributeValues", vals),
-                   NULL, op);
+    rc = ddb__call(
+        s, "UpdateItem",
+        json_pack("{s:s,s:o,s:s,s:s,s:{s:s},s:o}", "TableName", table, "Key",
+                  key_of(pk, j->connector_id), "UpdateExpression",
+                  "SET #st = :in_use, active_job_id = :j, version = version + :one, "
+                  "pending_created_at = :ca, pending_trigger = :tr, pending_env = :env",
+                  "ConditionExpression", "attribute_exists(id) AND #st = :avail AND paused = :f",
+                  "ExpressionAttributeNames", "#st", "status", "ExpressionAttributeValues", vals),
+        NULL, op);
     if (rc == CCF_ECONFLICT)
         return why_not(s, pk, j->connector_id, op);
     return rc;
@@ -349,17 +348,17 @@ int ddb__release_connector(struct store *s, const struct ccf_tenant *t, const ch
 
     tenant_pk(t, pk);
     ddb__table(s, DDB__T_CONNECTORS, table);
-    rc = ddb__call(
-        s, "UpdateItem",
-        json_pack("{s:s,s:o,s:s,s:s,s:{s:s},s:{s:o,s:o,s:o}}", "TableName", table, "Key",
-                  key_of(pk, connector_id), "UpdateExpression",
-                  "SET #st = :avail, version = version + :one REMOVE active_job_id, "
-                  "pending_created_at, pending_trigger, pending_env",
-                  "ConditionExpression", "active_job_id = :j", "ExpressionAttributeNames", "#st",
-                  "status", "ExpressionAttributeValues", ":avail",
-                  ddb__n_val(CCF_CONNECTOR_AVAILABLE), ":one", ddb__n_val(1), ":j",
-                  ddb__s_val(job_id)),
-        NULL, op);
+    rc =
+        ddb__call(s, "UpdateItem",
+                  json_pack("{s:s,s:o,s:s,s:s,s:{s:s},s:{s:o,s:o,s:o}}", "TableName", table, "Key",
+                            key_of(pk, connector_id), "UpdateExpression",
+                            "SET #st = :avail, version = version + :one REMOVE active_job_id, "
+                            "pending_created_at, pending_trigger, pending_env",
+                            "ConditionExpression", "active_job_id = :j", "ExpressionAttributeNames",
+                            "#st", "status", "ExpressionAttributeValues", ":avail",
+                            ddb__n_val(CCF_CONNECTOR_AVAILABLE), ":one", ddb__n_val(1), ":j",
+                            ddb__s_val(job_id)),
+                  NULL, op);
     return rc == CCF_ECONFLICT ? 0 : rc;
 }
 

@@ -17,10 +17,10 @@
 
 #include "core/log.h"
 
-#define BODY_MAX          (16u << 20) /* a Query answer is at most 1 MB: far more than that is wrong */
-#define TIMEOUT_MS        30000L
+#define BODY_MAX           (16u << 20) /* a Query answer is at most 1 MB: far more than that is wrong */
+#define TIMEOUT_MS         30000L
 #define CONNECT_TIMEOUT_MS 5000L
-#define ACTIVE_WAIT_MS    60000 /* a table being created, at open */
+#define ACTIVE_WAIT_MS     60000 /* a table being created, at open */
 
 static const uint64_t per_commit_bounds[] = {1, 2, 4, 8, 16, 32, 64};
 
@@ -166,7 +166,8 @@ int ddb__call(struct store *base, const char *action, json_t *req, json_t **resp
     free(text);
     if (cc != CURLE_OK) {
         CCF_LOG_ERROR("store.dynamodb_unreachable", CCF_KV_STR("op", op),
-                      CCF_KV_STR("action", action), CCF_KV_STR("curl_error", curl_easy_strerror(cc)),
+                      CCF_KV_STR("action", action),
+                      CCF_KV_STR("curl_error", curl_easy_strerror(cc)),
                       CCF_KV_INT("body_over_limit", b.over));
         free(b.buf);
         return CCF_EUNAVAIL;
@@ -197,7 +198,8 @@ static json_t *key_schema(const char *hash, const char *range)
     json_t *k = json_pack("[{s:s,s:s}]", "AttributeName", hash, "KeyType", "HASH");
 
     if (range)
-        json_array_append_new(k, json_pack("{s:s,s:s}", "AttributeName", range, "KeyType", "RANGE"));
+        json_array_append_new(k,
+                              json_pack("{s:s,s:s}", "AttributeName", range, "KeyType", "RANGE"));
     return k;
 }
 
@@ -261,10 +263,10 @@ static int ensure_tables(struct store *s)
         return rc;
     lsi = json_pack("{s:[{s:s,s:o,s:{s:s}}]}", "LocalSecondaryIndexes", "IndexName", "by_created",
                     "KeySchema", key_schema("pk", "ck"), "Projection", "ProjectionType", "ALL");
-    if ((rc = ensure_table(s, DDB__T_CONNECTORS,
-                           json_pack("[o,o,o]", attr_def("pk", "S"), attr_def("id", "S"),
-                                     attr_def("ck", "S")),
-                           key_schema("pk", "id"), lsi)) < 0)
+    if ((rc = ensure_table(
+             s, DDB__T_CONNECTORS,
+             json_pack("[o,o,o]", attr_def("pk", "S"), attr_def("id", "S"), attr_def("ck", "S")),
+             key_schema("pk", "id"), lsi)) < 0)
         return rc;
     if ((rc = ensure_table(s, DDB__T_CHECKPOINTS,
                            json_pack("[o,o]", attr_def("pk", "S"), attr_def("sk", "S")),
@@ -278,10 +280,10 @@ static int ensure_tables(struct store *s)
         s, DDB__T_JOBS,
         json_pack("[o,o,o]", attr_def("pk", "S"), attr_def("job_id", "S"), attr_def("ck", "S")),
         key_schema("pk", "job_id"),
-        json_pack("{s:{s:b,s:s},s:[{s:s,s:o,s:{s:s}}]}", "StreamSpecification", "StreamEnabled",
-                  1, "StreamViewType", "NEW_AND_OLD_IMAGES", "LocalSecondaryIndexes", "IndexName",
-                  "by_created", "KeySchema", key_schema("pk", "ck"), "Projection",
-                  "ProjectionType", "ALL"));
+        json_pack("{s:{s:b,s:s},s:[{s:s,s:o,s:{s:s}}]}", "StreamSpecification", "StreamEnabled", 1,
+                  "StreamViewType", "NEW_AND_OLD_IMAGES", "LocalSecondaryIndexes", "IndexName",
+                  "by_created", "KeySchema", key_schema("pk", "ck"), "Projection", "ProjectionType",
+                  "ALL"));
 }
 
 /* ---- the token secret: made once, by whichever open writes it first ---- */
@@ -336,8 +338,7 @@ static int ensure_secret(struct store *s)
     rc = ddb__call(s, "PutItem",
                    json_pack("{s:s,s:{s:o,s:o},s:s,s:{s:s}}", "TableName", table, "Item", "name",
                              ddb__s_val("secret"), "value", ddb__s_val(hex), "ConditionExpression",
-                             "attribute_not_exists(#n)", "ExpressionAttributeNames", "#n",
-                             "name"),
+                             "attribute_not_exists(#n)", "ExpressionAttributeNames", "#n", "name"),
                    NULL, "open");
     memset(hex, 0, sizeof(hex));
     /* Lost the race to another opener: theirs is the secret. */
@@ -478,8 +479,9 @@ static int ddb_open(struct store **out, const struct store_config *cfg)
         (rc = ddb__recover(&s->base)) < 0)
         goto fail;
     CCF_LOG_WARN("store.experimental", CCF_KV_STR("backend", "dynamodb"),
-                  CCF_KV_STR("missing", "documents and checkpoints by job, tokens, the change stream, "
-                                        "events, the audit log, schedules, webhooks"));
+                 CCF_KV_STR("missing",
+                            "documents and checkpoints by job, tokens, the change stream, "
+                            "events, the audit log, schedules, webhooks"));
     *out = &s->base;
     return 0;
 fail:

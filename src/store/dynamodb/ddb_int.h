@@ -22,10 +22,10 @@
 #include "store/store.h"
 
 /* Table names are PREFIX + one of these. */
-#define DDB__T_META       "-meta"
-#define DDB__T_CONNECTORS "-connectors"
-#define DDB__T_JOBS       "-jobs"
-#define DDB__T_DOCUMENTS  "-documents"
+#define DDB__T_META        "-meta"
+#define DDB__T_CONNECTORS  "-connectors"
+#define DDB__T_JOBS        "-jobs"
+#define DDB__T_DOCUMENTS   "-documents"
 #define DDB__T_CHECKPOINTS "-checkpoints"
 
 #define DDB__PREFIX_MAX 200
@@ -85,8 +85,7 @@ int ddb__release_connector(struct store *s, const struct ccf_tenant *t, const ch
 int ddb__recover(struct store *s);
 
 /* jobs.c */
-void ddb__job_pk(const struct ccf_tenant *t, const char *connector_id,
-                 char out[DDB__JOB_PK_MAX]);
+void ddb__job_pk(const struct ccf_tenant *t, const char *connector_id, char out[DDB__JOB_PK_MAX]);
 json_t *ddb__job_item(const struct ccf_tenant *t, const struct ccf_job *j, int64_t version);
 int ddb__put_new_job(struct store *s, const struct ccf_tenant *t, const struct ccf_job *j,
                      const char *op);
@@ -103,33 +102,33 @@ int store_ddb__get_job(struct store *s, const struct ccf_tenant *t, const char *
 int store_ddb__list_jobs(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                          unsigned status_mask, const struct store_page *p, store_job_fn visit,
                          void *ctx, char **next);
-int store_ddb__transition_job(struct store *s, const struct ccf_tenant *t,
-                              const char *connector_id, const char *job_id,
-                              const struct store_transition *tr, struct ccf_job *out);
+int store_ddb__transition_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                              const char *job_id, const struct store_transition *tr,
+                              struct ccf_job *out);
 int store_ddb__set_job_status_reason(struct store *s, const struct ccf_tenant *t,
                                      const char *connector_id, const char *job_id,
                                      const char *reason);
 
 /* documents.c */
-int store_ddb__put_documents(struct store *s, const struct ccf_tenant *t,
-                             const char *connector_id, const struct ccf_document *docs, size_t n);
+int store_ddb__put_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                             const struct ccf_document *docs, size_t n);
 int store_ddb__delete_documents(struct store *s, const struct ccf_tenant *t,
                                 const char *connector_id, const char *const *ids, size_t n);
-int store_ddb__list_documents(struct store *s, const struct ccf_tenant *t,
-                              const char *connector_id, const struct store_page *p,
-                              store_document_fn visit, void *ctx, char **next);
+int store_ddb__list_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                              const struct store_page *p, store_document_fn visit, void *ctx,
+                              char **next);
 
 /* checkpoints.c */
 int store_ddb__put_checkpoint_if(struct store *s, const struct ccf_tenant *t,
                                  const char *connector_id, const char *job_id, const char *data,
                                  size_t len, int64_t expect, int64_t *version);
-int store_ddb__put_checkpoint(struct store *s, const struct ccf_tenant *t,
-                              const char *connector_id, const char *data, size_t len);
+int store_ddb__put_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                              const char *data, size_t len);
 int store_ddb__get_checkpoint_version(struct store *s, const struct ccf_tenant *t,
                                       const char *connector_id, int64_t version,
                                       struct ccf_checkpoint *out);
-int store_ddb__get_checkpoint(struct store *s, const struct ccf_tenant *t,
-                              const char *connector_id, struct ccf_checkpoint *out);
+int store_ddb__get_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                              struct ccf_checkpoint *out);
 int store_ddb__list_checkpoint_versions(struct store *s, const struct ccf_tenant *t,
                                         const char *connector_id, const struct store_page *p,
                                         store_cp_version_fn visit, void *ctx, char **next);

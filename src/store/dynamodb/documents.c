@@ -49,8 +49,8 @@ static int connector_exists(struct store *s, const struct ccf_tenant *t, const c
     return rc;
 }
 
-int store_ddb__put_documents(struct store *s, const struct ccf_tenant *t,
-                             const char *connector_id, const struct ccf_document *docs, size_t n)
+int store_ddb__put_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                             const struct ccf_document *docs, size_t n)
 {
     char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
     int64_t now = ccf_now_us();
@@ -108,9 +108,9 @@ int store_ddb__delete_documents(struct store *s, const struct ccf_tenant *t,
     return 0;
 }
 
-int store_ddb__list_documents(struct store *s, const struct ccf_tenant *t,
-                              const char *connector_id, const struct store_page *p,
-                              store_document_fn visit, void *ctx, char **next)
+int store_ddb__list_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                              const struct store_page *p, store_document_fn visit, void *ctx,
+                              char **next)
 {
     char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
     struct ccf_document d;
@@ -133,9 +133,9 @@ int store_ddb__list_documents(struct store *s, const struct ccf_tenant *t,
     /* The page key is the last id listed: with the hash key, the whole
      * ExclusiveStartKey. */
     if (p->after)
-        json_object_set_new(req, "ExclusiveStartKey",
-                            json_pack("{s:o,s:o}", "pk", ddb__s_val(pk), "doc_id",
-                                      ddb__s_val(p->after)));
+        json_object_set_new(
+            req, "ExclusiveStartKey",
+            json_pack("{s:o,s:o}", "pk", ddb__s_val(pk), "doc_id", ddb__s_val(p->after)));
     if ((rc = ddb__call(s, "Query", req, &ans, "list_documents")) < 0)
         return rc;
     n = json_array_size(json_object_get(ans, "Items"));

@@ -20,8 +20,7 @@
 #define ALL_STATUSES ((1u << CCF_JOB_STATUS_COUNT) - 1)
 #define MOVE_TRIES   16 /* a transition re-read after losing a race */
 
-void ddb__job_pk(const struct ccf_tenant *t, const char *connector_id,
-                 char out[DDB__JOB_PK_MAX])
+void ddb__job_pk(const struct ccf_tenant *t, const char *connector_id, char out[DDB__JOB_PK_MAX])
 {
     snprintf(out, DDB__JOB_PK_MAX, "%s#%s#%s", t->region, t->account_id, connector_id);
 }
@@ -42,16 +41,15 @@ json_t *ddb__job_item(const struct ccf_tenant *t, const struct ccf_job *j, int64
     if (!ck)
         return NULL;
     ddb__job_pk(t, j->connector_id, pk);
-    it = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "pk",
-                   ddb__s_val(pk), "job_id", ddb__s_val(j->id), "ck", ddb__s_val(ck), "region",
-                   ddb__s_val(t->region), "account_id", ddb__s_val(t->account_id), "connector_id",
-                   ddb__s_val(j->connector_id), "status",
-                   ddb__s_val(ccf_job_status_name(j->status)), "created_at",
-                   ddb__n_val(j->created_at), "updated_at", ddb__n_val(j->updated_at), "version",
-                   ddb__n_val(version), "started_at", ddb__n_val(j->started_at), "completed_at",
-                   ddb__n_val(j->completed_at), "attempt", ddb__n_val(j->attempt),
-                   "next_attempt_at", ddb__n_val(j->next_attempt_at), "trigger",
-                   ddb__n_val(j->trigger));
+    it = json_pack(
+        "{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "pk", ddb__s_val(pk),
+        "job_id", ddb__s_val(j->id), "ck", ddb__s_val(ck), "region", ddb__s_val(t->region),
+        "account_id", ddb__s_val(t->account_id), "connector_id", ddb__s_val(j->connector_id),
+        "status", ddb__s_val(ccf_job_status_name(j->status)), "created_at",
+        ddb__n_val(j->created_at), "updated_at", ddb__n_val(j->updated_at), "version",
+        ddb__n_val(version), "started_at", ddb__n_val(j->started_at), "completed_at",
+        ddb__n_val(j->completed_at), "attempt", ddb__n_val(j->attempt), "next_attempt_at",
+        ddb__n_val(j->next_attempt_at), "trigger", ddb__n_val(j->trigger));
     free(ck);
     if (!it)
         return NULL;
@@ -177,11 +175,11 @@ static int load(struct store *s, const struct ccf_tenant *t, const char *connect
 
     ddb__job_pk(t, connector_id, pk);
     ddb__table(s, DDB__T_JOBS, table);
-    if ((rc = ddb__call(s, "GetItem",
-                        json_pack("{s:s,s:{s:o,s:o},s:b}", "TableName", table, "Key", "pk",
-                                  ddb__s_val(pk), "job_id", ddb__s_val(job_id), "ConsistentRead",
-                                  1),
-                        &ans, op)) < 0)
+    if ((rc =
+             ddb__call(s, "GetItem",
+                       json_pack("{s:s,s:{s:o,s:o},s:b}", "TableName", table, "Key", "pk",
+                                 ddb__s_val(pk), "job_id", ddb__s_val(job_id), "ConsistentRead", 1),
+                       &ans, op)) < 0)
         return rc;
     it = json_object_get(ans, "Item");
     rc = it ? from_item(it, out, version) : CCF_ENOTFOUND;
@@ -276,11 +274,11 @@ int store_ddb__list_jobs(struct store *s, const struct ccf_tenant *t, const char
      * status filter is ours, so that Limit counts what DynamoDB read. */
     while (!l.done) {
         json_t *ans, *lek;
-        json_t *req = json_pack("{s:s,s:s,s:s,s:{s:o},s:I,s:b,s:b}", "TableName", table,
-                                "IndexName", "by_created", "KeyConditionExpression", "pk = :pk",
-                                "ExpressionAttributeValues", ":pk", ddb__s_val(pk), "Limit",
-                                (json_int_t)p->limit + 1, "ScanIndexForward", 0, "ConsistentRead",
-                                1);
+        json_t *req =
+            json_pack("{s:s,s:s,s:s,s:{s:o},s:I,s:b,s:b}", "TableName", table, "IndexName",
+                      "by_created", "KeyConditionExpression", "pk = :pk",
+                      "ExpressionAttributeValues", ":pk", ddb__s_val(pk), "Limit",
+                      (json_int_t)p->limit + 1, "ScanIndexForward", 0, "ConsistentRead", 1);
         if (start)
             json_object_set_new(req, "ExclusiveStartKey", start);
         start = NULL;
@@ -350,9 +348,9 @@ static int move_once(struct store *s, const struct ccf_tenant *t, const char *co
     return 1;
 }
 
-int store_ddb__transition_job(struct store *s, const struct ccf_tenant *t,
-                              const char *connector_id, const char *job_id,
-                              const struct store_transition *tr, struct ccf_job *out)
+int store_ddb__transition_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                              const char *job_id, const struct store_transition *tr,
+                              struct ccf_job *out)
 {
     struct ccf_job j;
     int rc = 2;
@@ -451,8 +449,8 @@ int store_ddb__set_job_status_reason(struct store *s, const struct ccf_tenant *t
     ddb__job_pk(t, connector_id, pk);
     ddb__table(s, DDB__T_JOBS, table);
     req = json_pack("{s:s,s:{s:o,s:o},s:{s:s},s:{s:o,s:o,s:o}}", "TableName", table, "Key", "pk",
-                    ddb__s_val(pk), "job_id", ddb__s_val(job_id), "ExpressionAttributeNames",
-                    "#st", "status", "ExpressionAttributeValues", ":started",
+                    ddb__s_val(pk), "job_id", ddb__s_val(job_id), "ExpressionAttributeNames", "#st",
+                    "status", "ExpressionAttributeValues", ":started",
                     ddb__s_val(ccf_job_status_name(CCF_JOB_STARTED)), ":u",
                     ddb__n_val(ccf_now_us()), ":one", ddb__n_val(1));
     if (reason) {
