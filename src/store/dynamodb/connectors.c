@@ -58,14 +58,14 @@ static char *dup_or_null(const char *v)
 }
 
 /* Fills *c from item it, with owned strings; a malformed item is CCF_EIO. */
-static int from_item(json_t *it, struct ccf_connector *c)
+int ddb__connector_from_item(json_t *it, struct ccf_connector *c)
 {
     const char *id = ddb__get_s(it, "id"), *job = ddb__get_s(it, "active_job_id");
     int bad = 0;
     int64_t status = ddb__get_n(it, "status", &bad);
 
     memset(c, 0, sizeof(*c));
-    if (!id || strlen(id) >= sizeof(c->id) || (job && strlen(job) >= sizeof(c->active_job_id)) ||
+    if (!id || !ccf_connector_id_valid(id) || (job && !ccf_job_id_valid(job)) ||
         !ddb__get_s(it, "name") || !ddb__get_s(it, "properties") ||
         (status != CCF_CONNECTOR_AVAILABLE && status != CCF_CONNECTOR_IN_USE)) {
         CCF_LOG_ERROR("store.bad_row", CCF_KV_STR("backend", "dynamodb"),
@@ -152,7 +152,7 @@ static int load(struct store *s, const char *pk, const char *id, struct ccf_conn
                         &ans, op)) < 0)
         return rc;
     it = json_object_get(ans, "Item");
-    rc = it ? from_item(it, out) : CCF_ENOTFOUND;
+    rc = it ? ddb__connector_from_item(it, out) : CCF_ENOTFOUND;
     json_decref(ans);
     return rc;
 }
@@ -183,7 +183,7 @@ static int visit_items(json_t *items, size_t limit, store_connector_fn visit, vo
     {
         if (i == limit)
             return (*last = ccf_xstrdup(key)) ? 0 : CCF_ENOMEM;
-        if ((rc = from_item(it, &item)) < 0)
+        if ((rc = ddb__connector_from_item(it, &item)) < 0)
             return rc;
         rc = visit(ctx, &item);
         ccf_connector_clear(&item);

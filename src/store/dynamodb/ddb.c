@@ -365,11 +365,16 @@ static bool prefix_valid(const char *p, size_t n)
 }
 
 /* dynamodb://PREFIX?region=R[&endpoint=URL]; no percent-escapes. */
-static int parse_url(struct store_ddb *s, const char *url)
+int ddb__parse_url(struct store_ddb *s, const char *url)
 {
-    const char *p = url + strlen("dynamodb://"), *q = strchr(p, '?');
-    size_t plen = q ? (size_t)(q - p) : strlen(p);
+    const char *p, *q;
+    size_t plen;
 
+    if (strncmp(url, "dynamodb://", 11) != 0)
+        return CCF_EINVAL;
+    p = url + 11;
+    q = strchr(p, '?');
+    plen = q ? (size_t)(q - p) : strlen(p);
     if (!prefix_valid(p, plen))
         return CCF_EINVAL;
     memcpy(s->prefix, p, plen);
@@ -436,11 +441,17 @@ static void wipe(char *p)
     }
 }
 
+void ddb__url_clear(struct store_ddb *s)
+{
+    free(s->endpoint);
+    s->endpoint = NULL;
+}
+
 static void ddb_close(struct store *base)
 {
     struct store_ddb *s = ddb__s(base);
 
-    free(s->endpoint);
+    ddb__url_clear(s);
     wipe(s->userpwd);
     wipe(s->token);
     store__base_destroy(&s->base);
@@ -465,7 +476,7 @@ static int ddb_open(struct store **out, const struct store_config *cfg)
     }
     s->cp_history =
         cfg->checkpoint_history > 0 ? cfg->checkpoint_history : STORE_CP_HISTORY_DEFAULT;
-    if ((rc = parse_url(s, cfg->url)) < 0) {
+    if ((rc = ddb__parse_url(s, cfg->url)) < 0) {
         CCF_LOG_ERROR("store.bad_config", CCF_KV_STR("backend", "dynamodb"),
                       CCF_KV_STR("reason", "expected dynamodb://PREFIX?region=R[&endpoint=URL]"));
         goto fail;

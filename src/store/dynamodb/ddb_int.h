@@ -49,6 +49,16 @@ static inline struct store_ddb *ddb__s(struct store *s)
     return (struct store_ddb *)s;
 }
 
+/* The url's parts into s (prefix, region, endpoint, sigv4); CCF_EINVAL
+ * when it is not dynamodb://PREFIX?region=R[&endpoint=URL]. Free what it
+ * set with ddb__url_clear (also on failure). */
+int ddb__parse_url(struct store_ddb *s, const char *url);
+void ddb__url_clear(struct store_ddb *s);
+/* Items as DynamoDB answers them, decoded strictly (a malformed one is
+ * CCF_EIO, logged): the endpoint is not trusted to be well formed. */
+int ddb__connector_from_item(json_t *it, struct ccf_connector *c);
+int ddb__job_from_item(json_t *it, struct ccf_job *j, int64_t *version);
+
 /* PREFIX + suffix into out. */
 void ddb__table(const struct store *s, const char *suffix, char out[DDB__NAME_MAX]);
 

@@ -72,7 +72,7 @@ static char *dup_s(json_t *it, const char *name)
 }
 
 /* Fills *j (and *version) from item it, with owned strings. */
-static int from_item(json_t *it, struct ccf_job *j, int64_t *version)
+int ddb__job_from_item(json_t *it, struct ccf_job *j, int64_t *version)
 {
     const char *id = ddb__get_s(it, "job_id"), *cid = ddb__get_s(it, "connector_id");
     const char *st = ddb__get_s(it, "status");
@@ -182,7 +182,7 @@ static int load(struct store *s, const struct ccf_tenant *t, const char *connect
                        &ans, op)) < 0)
         return rc;
     it = json_object_get(ans, "Item");
-    rc = it ? from_item(it, out, version) : CCF_ENOTFOUND;
+    rc = it ? ddb__job_from_item(it, out, version) : CCF_ENOTFOUND;
     json_decref(ans);
     return rc;
 }
@@ -221,7 +221,7 @@ static int visit_page(json_t *items, struct listing *l)
 
     json_array_foreach(items, i, it)
     {
-        if ((rc = from_item(it, &j, NULL)) < 0)
+        if ((rc = ddb__job_from_item(it, &j, NULL)) < 0)
             break;
         if (!(l->mask & (1u << j.status))) {
             ccf_job_clear(&j);
