@@ -315,7 +315,7 @@ fuzz: deps
 	  fuzz-build
 	tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
 
-# Thirteen targets: 20 s each keeps CI's whole run under its budget; make fuzz
+# Fourteen targets: 20 s each keeps CI's whole run under its budget; make fuzz
 # runs each for FUZZ_SECONDS (60).
 fuzz-ci:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
