@@ -427,3 +427,10 @@ int store_ddb__delete_checkpoint(struct store *s, const struct ccf_tenant *t,
         return rc;
     return ddb__delete_all(s, DDB__T_CHECKPOINTS, pk, "sk");
 }
+
+int store_ddb__put_checkpoint_by(struct store *s, const struct ccf_tenant *t,
+                                 const char *connector_id, const char *job_id, const char *data,
+                                 size_t len)
+{
+    return store_ddb__put_checkpoint_if(s, t, connector_id, job_id, data, len, STORE_CP_ANY, NULL);
+}

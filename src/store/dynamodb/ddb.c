@@ -557,6 +557,9 @@ const struct store__backend store__backend_dynamodb = {
     .put_documents = store_ddb__put_documents,
     .delete_documents = store_ddb__delete_documents,
     .list_documents = store_ddb__list_documents,
+    .put_documents_by = store_ddb__put_documents_by,
+    .delete_documents_by = store_ddb__delete_documents_by,
+    .put_checkpoint_by = store_ddb__put_checkpoint_by,
     .put_checkpoint = store_ddb__put_checkpoint,
     .put_checkpoint_if = store_ddb__put_checkpoint_if,
     .get_checkpoint = store_ddb__get_checkpoint,
@@ -565,8 +568,8 @@ const struct store__backend store__backend_dynamodb = {
     .delete_checkpoint = store_ddb__delete_checkpoint,
     /* Not yet: count_unfinished_jobs, the schedules' schedule_head,
      * due_schedules, fire_schedule;
-     * documents by job (put_documents_by, delete_documents_by,
-     * list_documents_not_seen); put_checkpoint_by; tokens
+     * documents and checkpoints written by a job (the _by calls with a
+     * job_id) and list_documents_not_seen; tokens
      * (create_connector_token, start_job_token, purge_tokens); the change
      * stream (read_changes, cursor_get, cursor_set, unfinished_jobs,
      * purge_jobs, prune_changes); events (read_events); the audit log

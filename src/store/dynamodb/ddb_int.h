@@ -128,7 +128,17 @@ int store_ddb__list_documents(struct store *s, const struct ccf_tenant *t, const
                               const struct store_page *p, store_document_fn visit, void *ctx,
                               char **next);
 
-/* checkpoints.c */
+int store_ddb__put_documents_by(struct store *s, const struct ccf_tenant *t,
+                                const char *connector_id, const char *job_id,
+                                const struct ccf_document *docs, size_t n);
+int store_ddb__delete_documents_by(struct store *s, const struct ccf_tenant *t,
+                                   const char *connector_id, const char *job_id,
+                                   const char *const *ids, size_t n);
+
+/* checkpoints.c; a put by a job (job_id non-NULL) is not there yet. */
+int store_ddb__put_checkpoint_by(struct store *s, const struct ccf_tenant *t,
+                                 const char *connector_id, const char *job_id, const char *data,
+                                 size_t len);
 int store_ddb__put_checkpoint_if(struct store *s, const struct ccf_tenant *t,
                                  const char *connector_id, const char *job_id, const char *data,
                                  size_t len, int64_t expect, int64_t *version);

@@ -164,3 +164,23 @@ int store_ddb__list_documents(struct store *s, const struct ccf_tenant *t, const
     json_decref(ans);
     return rc < 0 ? rc : 0;
 }
+
+/* With an operator's key (job_id NULL) these are the plain calls; a job's
+ * own writes need its statistics, not counted here yet. */
+int store_ddb__put_documents_by(struct store *s, const struct ccf_tenant *t,
+                                const char *connector_id, const char *job_id,
+                                const struct ccf_document *docs, size_t n)
+{
+    if (job_id)
+        return store__missing(s, "put_documents_by");
+    return store_ddb__put_documents(s, t, connector_id, docs, n);
+}
+
+int store_ddb__delete_documents_by(struct store *s, const struct ccf_tenant *t,
+                                   const char *connector_id, const char *job_id,
+                                   const char *const *ids, size_t n)
+{
+    if (job_id)
+        return store__missing(s, "delete_documents_by");
+    return store_ddb__delete_documents(s, t, connector_id, ids, n);
+}
