@@ -168,28 +168,40 @@ int store_ddb__get_connector(struct store *s, const struct ccf_tenant *t, const 
     return load(s, pk, id, out, "get_connector");
 }
 
-/* Visits up to limit items; when one past them exists, *last gets the key
- * of the last one visited. */
-static int visit_items(json_t *items, size_t limit, store_connector_fn visit, void *ctx,
-                       char **last)
+/* A listing over DynamoDB's pages (at most 1 MB each: large connectors end
+ * one early); *more when an item past the limit came. */
+struct conn_listing {
+    size_t limit, seen;
+    bool more;
+    char *last; /* the page key of the last one visited */
+    store_connector_fn visit;
+    void *ctx;
+};
+
+static int visit_items(json_t *items, struct conn_listing *l)
 {
     struct ccf_connector item;
-    const char *key = NULL;
     size_t i;
     json_t *it;
     int rc;
 
     json_array_foreach(items, i, it)
     {
-        if (i == limit)
-            return (*last = ccf_xstrdup(key)) ? 0 : CCF_ENOMEM;
+        if (l->seen == l->limit) {
+            l->more = true;
+            return 0;
+        }
         if ((rc = ddb__connector_from_item(it, &item)) < 0)
             return rc;
-        rc = visit(ctx, &item);
+        rc = l->visit(l->ctx, &item);
+        free(l->last);
+        l->last = store__key_format(item.created_at, item.id);
         ccf_connector_clear(&item);
         if (rc < 0)
             return rc;
-        key = ddb__get_s(it, "ck"); /* the page key: <created_at>:<id> */
+        if (!l->last)
+            return CCF_ENOMEM;
+        l->seen++;
     }
     return 0;
 }
@@ -199,9 +211,9 @@ int store_ddb__list_connectors(struct store *s, const struct ccf_tenant *t,
                                char **next)
 {
     char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX], id[CCF_CONNECTOR_ID_LEN + 1];
+    struct conn_listing l = {.limit = p ? p->limit : 0, .visit = visit, .ctx = ctx};
+    json_t *start = NULL;
     int64_t at;
-    json_t *req, *ans;
-    char *last = NULL;
     int rc;
 
     if ((rc = store__page_check(p)) < 0 ||
@@ -210,25 +222,39 @@ int store_ddb__list_connectors(struct store *s, const struct ccf_tenant *t,
         return rc;
     tenant_pk(t, pk);
     ddb__table(s, DDB__T_CONNECTORS, table);
-    /* One more than the page: whether a next page exists. */
-    req = json_pack("{s:s,s:s,s:s,s:{s:o},s:I,s:b}", "TableName", table, "IndexName", "by_created",
-                    "KeyConditionExpression", "pk = :pk", "ExpressionAttributeValues", ":pk",
-                    ddb__s_val(pk), "Limit", (json_int_t)p->limit + 1, "ConsistentRead", 1);
     /* The page key (inside the caller's signed token) rebuilds the
      * ExclusiveStartKey: the index's key plus the table's. */
     if (p->after)
-        json_object_set_new(req, "ExclusiveStartKey",
-                            json_pack("{s:o,s:o,s:o}", "pk", ddb__s_val(pk), "id", ddb__s_val(id),
-                                      "ck", ddb__s_val(p->after)));
-    if ((rc = ddb__call(s, "Query", req, &ans, "list_connectors")) < 0)
-        return rc;
-    rc = visit_items(json_object_get(ans, "Items"), p->limit, visit, ctx, &last);
-    json_decref(ans);
-    if (rc < 0 || !next)
-        free(last);
-    else
-        *next = last;
-    return rc;
+        start = json_pack("{s:o,s:o,s:o}", "pk", ddb__s_val(pk), "id", ddb__s_val(id), "ck",
+                          ddb__s_val(p->after));
+    do {
+        json_t *ans, *lek;
+        /* One more than what is left of the page: whether a next exists. */
+        json_t *req = json_pack("{s:s,s:s,s:s,s:{s:o},s:I,s:b}", "TableName", table, "IndexName",
+                                "by_created", "KeyConditionExpression", "pk = :pk",
+                                "ExpressionAttributeValues", ":pk", ddb__s_val(pk), "Limit",
+                                (json_int_t)(l.limit + 1 - l.seen), "ConsistentRead", 1);
+
+        if (start)
+            json_object_set_new(req, "ExclusiveStartKey", start);
+        start = NULL;
+        if ((rc = ddb__call(s, "Query", req, &ans, "list_connectors")) < 0)
+            break;
+        rc = visit_items(json_object_get(ans, "Items"), &l);
+        lek = json_object_get(ans, "LastEvaluatedKey");
+        if (rc == 0 && !l.more && lek)
+            start = json_incref(lek);
+        json_decref(ans);
+    } while (rc == 0 && start);
+    json_decref(start);
+    if (rc >= 0 && next && l.more) {
+        *next = l.last;
+        l.last = NULL;
+    } else if (rc >= 0 && next) {
+        *next = NULL;
+    }
+    free(l.last);
+    return rc < 0 ? rc : 0;
 }
 
 /* After a conditional write failed: CCF_ENOTFOUND when the connector is

@@ -108,15 +108,56 @@ int store_ddb__delete_documents(struct store *s, const struct ccf_tenant *t,
     return 0;
 }
 
+/* One of DynamoDB's pages (at most 1 MB: large ids end it early) into the
+ * listing; *more when an item past the limit came. */
+struct doc_listing {
+    size_t limit, seen;
+    bool more;
+    char *last; /* the last id visited */
+    store_document_fn visit;
+    void *ctx;
+};
+
+static int visit_docs(json_t *items, struct doc_listing *l)
+{
+    struct ccf_document d;
+    size_t i;
+    json_t *it;
+    int rc;
+
+    json_array_foreach(items, i, it)
+    {
+        int bad = 0;
+
+        if (l->seen == l->limit) {
+            l->more = true;
+            return 0;
+        }
+        d.id = ddb__get_s(it, "doc_id");
+        d.checksum = ddb__get_s(it, "checksum");
+        d.created_at = ddb__get_n(it, "created_at", &bad);
+        d.updated_at = ddb__get_n(it, "updated_at", &bad);
+        if (!d.id || !d.checksum || bad) {
+            CCF_LOG_ERROR("store.bad_row", CCF_KV_STR("backend", "dynamodb"),
+                          CCF_KV_STR("item", "document"));
+            return CCF_EIO;
+        }
+        if ((rc = l->visit(l->ctx, &d)) < 0)
+            return rc;
+        l->seen++;
+        free(l->last);
+        l->last = ccf_xstrdup(d.id);
+    }
+    return 0;
+}
+
 int store_ddb__list_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                               const struct store_page *p, store_document_fn visit, void *ctx,
                               char **next)
 {
     char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
-    struct ccf_document d;
-    const char *last = NULL;
-    json_t *req, *ans, *it;
-    size_t i, n;
+    struct doc_listing l = {.limit = p ? p->limit : 0, .visit = visit, .ctx = ctx};
+    json_t *start = NULL;
     int rc;
 
     if (store__page_check(p) < 0 || (p->after && !store__doc_key_valid(p->after)))
@@ -127,41 +168,37 @@ int store_ddb__list_documents(struct store *s, const struct ccf_tenant *t, const
         return rc;
     ddb__job_pk(t, connector_id, pk);
     ddb__table(s, DDB__T_DOCUMENTS, table);
-    req = json_pack("{s:s,s:s,s:{s:o},s:I,s:b}", "TableName", table, "KeyConditionExpression",
-                    "pk = :pk", "ExpressionAttributeValues", ":pk", ddb__s_val(pk), "Limit",
-                    (json_int_t)p->limit + 1, "ConsistentRead", 1);
     /* The page key is the last id listed: with the hash key, the whole
      * ExclusiveStartKey. */
     if (p->after)
-        json_object_set_new(
-            req, "ExclusiveStartKey",
-            json_pack("{s:o,s:o}", "pk", ddb__s_val(pk), "doc_id", ddb__s_val(p->after)));
-    if ((rc = ddb__call(s, "Query", req, &ans, "list_documents")) < 0)
-        return rc;
-    n = json_array_size(json_object_get(ans, "Items"));
-    json_array_foreach(json_object_get(ans, "Items"), i, it)
-    {
-        int bad = 0;
+        start = json_pack("{s:o,s:o}", "pk", ddb__s_val(pk), "doc_id", ddb__s_val(p->after));
+    do {
+        json_t *ans, *lek;
+        /* One more than what is left of the page: whether a next exists. */
+        json_t *req =
+            json_pack("{s:s,s:s,s:{s:o},s:I,s:b}", "TableName", table, "KeyConditionExpression",
+                      "pk = :pk", "ExpressionAttributeValues", ":pk", ddb__s_val(pk), "Limit",
+                      (json_int_t)(l.limit + 1 - l.seen), "ConsistentRead", 1);
 
-        if (i == p->limit)
+        if (start)
+            json_object_set_new(req, "ExclusiveStartKey", start);
+        start = NULL;
+        if ((rc = ddb__call(s, "Query", req, &ans, "list_documents")) < 0)
             break;
-        d.id = ddb__get_s(it, "doc_id");
-        d.checksum = ddb__get_s(it, "checksum");
-        d.created_at = ddb__get_n(it, "created_at", &bad);
-        d.updated_at = ddb__get_n(it, "updated_at", &bad);
-        if (!d.id || !d.checksum || bad) {
-            CCF_LOG_ERROR("store.bad_row", CCF_KV_STR("backend", "dynamodb"),
-                          CCF_KV_STR("item", "document"));
-            rc = CCF_EIO;
-            break;
-        }
-        if ((rc = visit(ctx, &d)) < 0)
-            break;
-        last = d.id;
+        rc = visit_docs(json_object_get(ans, "Items"), &l);
+        lek = json_object_get(ans, "LastEvaluatedKey");
+        if (rc == 0 && !l.more && lek)
+            start = json_incref(lek);
+        json_decref(ans);
+    } while (rc == 0 && start);
+    json_decref(start);
+    if (rc >= 0 && next && l.more) {
+        *next = l.last;
+        l.last = NULL;
+    } else if (rc >= 0 && next) {
+        *next = NULL;
     }
-    if (rc >= 0 && next)
-        *next = n > p->limit && last ? ccf_xstrdup(last) : NULL;
-    json_decref(ans);
+    free(l.last);
     return rc < 0 ? rc : 0;
 }
 
