@@ -254,7 +254,7 @@ $(BUILD)/replay/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/harness.o
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL)
 
-unit: $(UNIT_BINS) $(REPLAY_BINS)
+unit: $(UNIT_BINS) $(REPLAY_BINS) dynamo-deps
 	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; \
 	for r in $(REPLAY_BINS); do $$r tests/fuzz/corpus/$${r##*/fuzz_} || fail=1; done; \
 	exit $$fail
@@ -270,6 +270,16 @@ CONSOLE_NODE := tests/console/node_modules/.package-lock.json
 console-deps: $(CONSOLE_NODE)
 $(CONSOLE_NODE): tests/console/package.json tests/console/package-lock.json
 	cd tests/console && npm ci --ignore-scripts --no-audit --no-fund
+
+# dynalite, the DynamoDB emulator the dynamodb:// store is tested against
+# (scripts/dynalite.sh), pinned in tests/dynamo/package-lock.json. Its
+# LevelDB binding (classic-level) ships prebuilt binaries: no install
+# scripts run.
+.PHONY: dynamo-deps
+DYNAMO_NODE := tests/dynamo/node_modules/.package-lock.json
+dynamo-deps: $(DYNAMO_NODE)
+$(DYNAMO_NODE): tests/dynamo/package.json tests/dynamo/package-lock.json
+	cd tests/dynamo && npm ci --ignore-scripts --no-audit --no-fund
 
 # make integ: the black-box service tests against a running deployment,
 # CCF_ENDPOINT, signed with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
@@ -327,7 +337,7 @@ fuzz: deps
 	  fuzz-build
 	tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
 
-# Sixteen targets (three of them the Lambda events): 20 s each keeps CI's
+# Seventeen targets (three of them the Lambda events): 20 s each keeps CI's
 # whole run under its budget; make fuzz
 # runs each for FUZZ_SECONDS (60).
 fuzz-ci:

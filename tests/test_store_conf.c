@@ -18,10 +18,49 @@ static const char *const pg_not_yet[] = {
     NULL,
 };
 
+/* What the DynamoDB backend does not pass yet (docs/DECISIONS.md): filled
+ * below from a run, area by area. */
+static const char *const dynamo_not_yet[] = {
+    "test_audit_pages_prunes_and_expires",
+    "test_audited_write_records_with_its_effect_only",
+    "test_changes_and_hook",
+    "test_concurrent_writers",
+    "test_conditional_put_counts",
+    "test_connector_delete_cascades",
+    "test_connector_pagination",
+    "test_counts_dense_and_sparse_batches",
+    "test_counts_one_batch",
+    "test_create_tokens",
+    "test_cursor_persists",
+    "test_due_queue_and_head",
+    "test_events_per_tenant",
+    "test_fire_starts_then_skips",
+    "test_fire_without_start_moves_on",
+    "test_history_trimmed_and_paged",
+    "test_job_pagination",
+    "test_job_status_reason",
+    "test_other_key_resets",
+    "test_pause_refuses_starts",
+    "test_prune_changes",
+    "test_purge_takes_only_old_ended_jobs",
+    "test_release_only_active_job",
+    "test_repeat_puts_keep_or_move",
+    "test_seq_never_goes_back_after_a_full_prune",
+    "test_start_job_race",
+    "test_start_token_while_paused",
+    "test_start_tokens",
+    "test_token_race",
+    "test_unfinished_spans_tenants_oldest_first",
+    "test_unseen_not_found",
+    "test_unseen_pages",
+    "test_versions_count_and_restart",
+    NULL,
+};
+
 static void not_yet(void **state)
 {
     (void)state;
-    skip(); /* listed in pg_not_yet: reported by name as SKIPPED */
+    skip(); /* listed in a not-yet list: reported by name as SKIPPED */
 }
 
 static bool listed(const char *const *list, const char *name)
@@ -81,6 +120,10 @@ int main(void)
     cases = all_cases(pg_not_yet, conf_pg_only, conf_pg_only_n, &n);
     failed += _cmocka_run_group_tests("store conformance: postgresql", cases, n,
                                       conf_group_setup_pg, conf_group_teardown_pg);
+    free(cases);
+    cases = all_cases(dynamo_not_yet, conf_dynamo_only, conf_dynamo_only_n, &n);
+    failed += _cmocka_run_group_tests("store conformance: dynamodb", cases, n,
+                                      conf_group_setup_dynamo, conf_group_teardown_dynamo);
     free(cases);
     return failed;
 }

@@ -93,12 +93,13 @@ static const struct config_key keys[] = {
      ")",
      NULL, UINT_SLOT(write_threads, 0, THREADS_MAX, NULL)},
     {"store", "BACKEND",
-     "sqlite: DATA_DIR/ccf.db (default); postgresql://USER@HOST:PORT/DB: experimental, only "
-     "with store-experimental",
+     "sqlite: DATA_DIR/ccf.db (default); postgresql://USER@HOST:PORT/DB or "
+     "dynamodb://PREFIX?region=R[&endpoint=URL]: experimental, only with store-experimental",
      set_store, SHOW_STRP(store), .secret = true},
     {"store-experimental", NULL,
-     "accept store = postgresql://... although not every service test passes on it yet", NULL,
-     BOOL_SLOT(store_experimental, NULL)},
+     "accept store = postgresql://... or dynamodb://... although not every service test passes "
+     "on them yet",
+     NULL, BOOL_SLOT(store_experimental, NULL)},
     {"synchronous", "MODE", "FULL, NORMAL or OFF (default FULL)", set_synchronous,
      SHOW_CHARS(synchronous)},
     {"connection-limit", "N", "most open connections (default 1024)", NULL,
@@ -316,7 +317,9 @@ static int set_synchronous(struct server_config *c, const char *v, char *err, si
 static int set_store(struct server_config *c, const char *v, char *err, size_t n)
 {
     if (!store_url_valid(v) || v[0] == '\0' || strpbrk(v, " \t\r\n"))
-        return fail(err, n, "expected sqlite or postgresql://USER@HOST:PORT/DB");
+        return fail(err, n,
+                    "expected sqlite, postgresql://USER@HOST:PORT/DB or "
+                    "dynamodb://PREFIX?region=R[&endpoint=URL]");
     free(c->store);
     c->store = ccf_xstrdup(v);
     return 0;
@@ -804,9 +807,11 @@ static int check(const struct server_config *c)
      * every service test (docs/DECISIONS.md): ccfd takes it only when told
      * so. */
     if (strcmp(c->store, "sqlite") != 0 && !c->store_experimental) {
-        fprintf(stderr, "ccfd: store: the PostgreSQL store is experimental (issue 15; "
-                        "docs/DECISIONS.md says what it lacks); pass --store-experimental to "
-                        "use it anyway, or use sqlite\n");
+        fprintf(stderr,
+                "ccfd: store: the %s store is experimental (issues 15, 18; "
+                "docs/DECISIONS.md says what it lacks); pass --store-experimental to "
+                "use it anyway, or use sqlite\n",
+                strncmp(c->store, "dynamodb://", 11) == 0 ? "DynamoDB" : "PostgreSQL");
         return CCF_EINVAL;
     }
     if (!c->tls_cert != !c->tls_key) {

@@ -145,6 +145,7 @@ struct store__backend {
 
 extern const struct store__backend store__backend_sqlite;   /* sqlite/sqlite.c */
 extern const struct store__backend store__backend_postgres; /* postgres/pg.c */
+extern const struct store__backend store__backend_dynamodb; /* dynamodb/ddb.c */
 
 /* A backend's open sets up s's common part first, its close ends it last. */
 void store__base_init(struct store *s, const struct store__backend *ops);

@@ -11,13 +11,15 @@
 
 /* The backend a url names: NULL or "sqlite" is SQLite (at cfg->path);
  * "postgresql://" or "postgres://" (libpq's two URI prefixes) is
- * PostgreSQL. */
+ * PostgreSQL; "dynamodb://PREFIX?..." is DynamoDB. */
 static const struct store__backend *pick(const char *url)
 {
     if (!url || !*url || strcmp(url, "sqlite") == 0)
         return &store__backend_sqlite;
     if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)
         return &store__backend_postgres;
+    if (strncmp(url, "dynamodb://", 11) == 0)
+        return &store__backend_dynamodb;
     return NULL;
 }
 
@@ -39,8 +41,9 @@ int store_open(struct store **out, const struct store_config *cfg)
         return CCF_EINVAL;
     if (!(b = pick(cfg->url))) {
         /* Never the url itself in a log line: it may hold a password. */
-        CCF_LOG_ERROR("store.bad_config",
-                      CCF_KV_STR("reason", "store is neither sqlite nor a postgresql:// URI"));
+        CCF_LOG_ERROR(
+            "store.bad_config",
+            CCF_KV_STR("reason", "store is neither sqlite, a postgresql:// URI nor dynamodb://"));
         return CCF_EINVAL;
     }
     return b->open(out, cfg);

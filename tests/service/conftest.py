@@ -76,6 +76,34 @@ def pg_store_args(data_dir):
     return ["--store", url, "--store-experimental"]
 
 
+def dynamo_store_args(data_dir):
+    """With CCF_TEST_DYNAMO_ENDPOINT (a DynamoDB endpoint such as
+    scripts/dynalite.sh's), each ccfd gets a table prefix of its own there,
+    once per data directory, so that its restarts find their data: the
+    service tests against the experimental DynamoDB store (issue 18).
+    Without it: none."""
+    endpoint = os.environ.get("CCF_TEST_DYNAMO_ENDPOINT")
+    if not endpoint:
+        return []
+    marker = Path(data_dir) / ".dynamo-prefix"
+    if marker.exists():
+        prefix = marker.read_text().strip()
+    else:
+        prefix = "svc-" + os.urandom(6).hex()
+        marker.write_text(prefix)
+    return ["--store", f"dynamodb://{prefix}?region=us-east-1&endpoint={endpoint}",
+            "--store-experimental"]
+
+
+def store_env():
+    """The DynamoDB store signs its requests with the environment's keys;
+    dynalite checks that they are signed, not by whom."""
+    if not os.environ.get("CCF_TEST_DYNAMO_ENDPOINT"):
+        return {}
+    return {"AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "AKIDSERVICETESTS"),
+            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "service-tests")}
+
+
 class Server:
     instances = []
 
@@ -93,7 +121,7 @@ class Server:
         self.client = None
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path.touch()
-        self.store_args = pg_store_args(self.data_dir)
+        self.store_args = pg_store_args(self.data_dir) or dynamo_store_args(self.data_dir)
         Server.instances.append(self)
 
     def log_text(self, offset=0):
@@ -140,7 +168,8 @@ class Server:
                     cwd=self.cwd,
                     # ccfd reads CCF_ variables (CCF_DATA_DIR...): a test's
                     # server gets only its flags, whatever the shell exports.
-                    env={k: v for k, v in os.environ.items() if not k.startswith("CCF_")},
+                    env={**{k: v for k, v in os.environ.items() if not k.startswith("CCF_")},
+                         **store_env()},
                 )
             if self._wait_ready():
                 prefix = f"arn:aws:ccf:{self.region}:{self.account_id}:custom-connector/"

@@ -275,17 +275,19 @@ def test_data_dir_mode_is_logged_in_octal(ccfd_factory, tmp_path):
 
 
 @pytest.mark.parametrize("value", ["postgresql://ccf:s3cret@127.0.0.1:5432/ccf",
-                                   "postgres://ccf:s3cret@127.0.0.1/ccf", "mysql://x", ""])
+                                   "postgres://ccf:s3cret@127.0.0.1/ccf",
+                                   "dynamodb://ccf?region=us-east-1&endpoint=http://s3cret:1",
+                                   "mysql://x", ""])
 def test_store_postgresql_needs_experimental(value, tmp_path):
     """store = postgresql://... is refused without store-experimental (the
     backend passes the store conformance suite, not yet every service test:
-    issue 15), with a line that says so; anything but sqlite or a libpq URI
-    is refused. No line echoes the URI, whose password would land in a log."""
+    issue 15), nor is dynamodb://... (issue 18), with a line that says so;
+    anything but sqlite, a libpq URI or dynamodb:// is refused. No line echoes the URI, whose password would land in a log."""
     out = subprocess.run([ccfd_binary(), "--data-dir", str(tmp_path), "--store", value],
                          capture_output=True, text=True, timeout=10, env=clean_env())
     assert out.returncode == 2, out
     assert "s3cret" not in out.stderr and "s3cret" not in out.stdout
-    if value.startswith("postgres"):
+    if value.startswith(("postgres", "dynamodb")):
         assert "--store-experimental" in out.stderr, out.stderr
     else:
-        assert "--store" in out.stderr and "expected sqlite or postgresql://" in out.stderr, out
+        assert "--store" in out.stderr and "expected sqlite, postgresql://" in out.stderr, out

@@ -115,5 +115,8 @@ extern const size_t conf_docstats_n;
 /* PostgreSQL's own (pg_only.c), in its group only. */
 extern const struct CMUnitTest conf_pg_only[];
 extern const size_t conf_pg_only_n;
+/* DynamoDB's own (dynamo_only.c), in its group only. */
+extern const struct CMUnitTest conf_dynamo_only[];
+extern const size_t conf_dynamo_only_n;
 
 #endif

@@ -1,0 +1,508 @@
+/* connectors.c: connectors in the DynamoDB backend: create, get, listing
+ * by the local index by_created, conditional update and delete, each one
+ * single-item write conditioned on the item's version or status.
+ *
+ * An item: pk (the tenant, "REGION#ACCOUNT"), id, ck (the page key), the
+ * connector's fields by name, version; while IN_USE, active_job_id and
+ * the pending_* attributes of its job (jobs.c). Not yet: the events of
+ * these writes (the event stream is not on DynamoDB yet), and the delete's
+ * cascade to the checkpoint (not stored here yet). */
+#include "store/dynamodb/ddb_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+
+/* Ids come from a CSPRNG: a collision is rare, a run of them means a bug. */
+#define ID_TRIES 8
+
+static void tenant_pk(const struct ccf_tenant *t, char out[STORE__TENANT_KEY_MAX])
+{
+    snprintf(out, STORE__TENANT_KEY_MAX, "%s#%s", t->region, t->account_id);
+}
+
+static json_t *key_of(const char *pk, const char *id)
+{
+    return json_pack("{s:o,s:o}", "pk", ddb__s_val(pk), "id", ddb__s_val(id));
+}
+
+/* The item of connector c (whose id, times and version are set). */
+static json_t *item_of(const char *pk, const struct ccf_connector *c)
+{
+    char *ck = store__key_format(c->created_at, c->id);
+    json_t *it;
+
+    if (!ck)
+        return NULL;
+    it = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:b}}", "pk", ddb__s_val(pk),
+                   "id", ddb__s_val(c->id), "ck", ddb__s_val(ck), "name", ddb__s_val(c->name),
+                   "properties", ddb__s_val(c->properties), "status", ddb__n_val(c->status),
+                   "created_at", ddb__n_val(c->created_at), "updated_at", ddb__n_val(c->updated_at),
+                   "version", ddb__n_val(c->version), "schedule_anchor",
+                   ddb__n_val(c->schedule_anchor), "next_run_at", ddb__n_val(c->next_run_at),
+                   "paused", "BOOL", c->paused);
+    free(ck);
+    if (it && c->description)
+        json_object_set_new(it, "description", ddb__s_val(c->description));
+    if (it && c->schedule)
+        json_object_set_new(it, "schedule", ddb__s_val(c->schedule));
+    if (it && c->active_job_id[0])
+        json_object_set_new(it, "active_job_id", ddb__s_val(c->active_job_id));
+    return it;
+}
+
+static char *dup_or_null(const char *v)
+{
+    return v ? ccf_xstrdup(v) : NULL;
+}
+
+/* Fills *c from item it, with owned strings; a malformed item is CCF_EIO. */
+int ddb__connector_from_item(json_t *it, struct ccf_connector *c)
+{
+    const char *id = ddb__get_s(it, "id"), *job = ddb__get_s(it, "active_job_id");
+    int bad = 0;
+    int64_t status = ddb__get_n(it, "status", &bad);
+
+    memset(c, 0, sizeof(*c));
+    if (!id || !ccf_connector_id_valid(id) || (job && !ccf_job_id_valid(job)) ||
+        !ddb__get_s(it, "name") || !ddb__get_s(it, "properties") ||
+        (status != CCF_CONNECTOR_AVAILABLE && status != CCF_CONNECTOR_IN_USE)) {
+        CCF_LOG_ERROR("store.bad_row", CCF_KV_STR("backend", "dynamodb"),
+                      CCF_KV_STR("connector_id", id ? id : ""));
+        return CCF_EIO;
+    }
+    memcpy(c->id, id, strlen(id) + 1);
+    if (job)
+        memcpy(c->active_job_id, job, strlen(job) + 1);
+    c->status = (enum ccf_connector_status)status;
+    c->created_at = ddb__get_n(it, "created_at", &bad);
+    c->updated_at = ddb__get_n(it, "updated_at", &bad);
+    c->version = ddb__get_n(it, "version", &bad);
+    c->schedule_anchor = ddb__get_n(it, "schedule_anchor", &bad);
+    c->next_run_at = ddb__get_n(it, "next_run_at", &bad);
+    c->paused = ddb__get_bool(it, "paused");
+    if (bad) {
+        CCF_LOG_ERROR("store.bad_row", CCF_KV_STR("backend", "dynamodb"),
+                      CCF_KV_STR("connector_id", id));
+        return CCF_EIO;
+    }
+    c->name = ccf_xstrdup(ddb__get_s(it, "name"));
+    c->properties = ccf_xstrdup(ddb__get_s(it, "properties"));
+    c->description = dup_or_null(ddb__get_s(it, "description"));
+    c->schedule = dup_or_null(ddb__get_s(it, "schedule"));
+    return 0;
+}
+
+int store_ddb__create_connector(struct store *s, const struct ccf_tenant *t,
+                                struct ccf_connector *c)
+{
+    char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX];
+    struct ccf_connector tmp;
+    int rc;
+
+    if (!c->name || !c->properties)
+        return CCF_EINVAL;
+    tenant_pk(t, pk);
+    ddb__table(s, DDB__T_CONNECTORS, table);
+    tmp = *c;
+    tmp.status = CCF_CONNECTOR_AVAILABLE;
+    tmp.active_job_id[0] = '\0';
+    tmp.created_at = tmp.updated_at = ccf_now_us();
+    tmp.version = 1;
+    for (int i = 0; i < ID_TRIES; i++) {
+        json_t *it;
+
+        if ((rc = ccf_connector_id_new(tmp.id)) < 0)
+            return rc;
+        if (!(it = item_of(pk, &tmp)))
+            return CCF_ENOMEM;
+        rc = ddb__call(s, "PutItem",
+                       json_pack("{s:s,s:o,s:s}", "TableName", table, "Item", it,
+                                 "ConditionExpression", "attribute_not_exists(id)"),
+                       NULL, "create_connector");
+        if (rc == CCF_ECONFLICT) {
+            CCF_LOG_WARN("store.id_collision", CCF_KV_STR("connector_id", tmp.id));
+            continue;
+        }
+        if (rc < 0)
+            return rc;
+        memcpy(c->id, tmp.id, sizeof(c->id));
+        c->status = tmp.status;
+        c->active_job_id[0] = '\0';
+        c->created_at = c->updated_at = tmp.created_at;
+        c->version = 1;
+        return 0;
+    }
+    return CCF_EIO;
+}
+
+/* The item of connector id, read strongly consistent. */
+static int load(struct store *s, const char *pk, const char *id, struct ccf_connector *out,
+                const char *op)
+{
+    char table[DDB__NAME_MAX];
+    json_t *ans, *it;
+    int rc;
+
+    ddb__table(s, DDB__T_CONNECTORS, table);
+    if ((rc = ddb__call(s, "GetItem",
+                        json_pack("{s:s,s:o,s:b}", "TableName", table, "Key", key_of(pk, id),
+                                  "ConsistentRead", 1),
+                        &ans, op)) < 0)
+        return rc;
+    it = json_object_get(ans, "Item");
+    rc = it ? ddb__connector_from_item(it, out) : CCF_ENOTFOUND;
+    json_decref(ans);
+    return rc;
+}
+
+int store_ddb__get_connector(struct store *s, const struct ccf_tenant *t, const char *id,
+                             struct ccf_connector *out)
+{
+    char pk[STORE__TENANT_KEY_MAX];
+
+    if (!ccf_connector_id_valid(id))
+        return CCF_ENOTFOUND;
+    tenant_pk(t, pk);
+    return load(s, pk, id, out, "get_connector");
+}
+
+/* A listing over DynamoDB's pages (at most 1 MB each: large connectors end
+ * one early); *more when an item past the limit came. */
+struct conn_listing {
+    size_t limit, seen;
+    bool more;
+    char *last; /* the page key of the last one visited */
+    store_connector_fn visit;
+    void *ctx;
+};
+
+static int visit_items(json_t *items, struct conn_listing *l)
+{
+    struct ccf_connector item;
+    size_t i;
+    json_t *it;
+    int rc;
+
+    json_array_foreach(items, i, it)
+    {
+        if (l->seen == l->limit) {
+            l->more = true;
+            return 0;
+        }
+        if ((rc = ddb__connector_from_item(it, &item)) < 0)
+            return rc;
+        rc = l->visit(l->ctx, &item);
+        free(l->last);
+        l->last = store__key_format(item.created_at, item.id);
+        ccf_connector_clear(&item);
+        if (rc < 0)
+            return rc;
+        if (!l->last)
+            return CCF_ENOMEM;
+        l->seen++;
+    }
+    return 0;
+}
+
+int store_ddb__list_connectors(struct store *s, const struct ccf_tenant *t,
+                               const struct store_page *p, store_connector_fn visit, void *ctx,
+                               char **next)
+{
+    char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX], id[CCF_CONNECTOR_ID_LEN + 1];
+    struct conn_listing l = {.limit = p ? p->limit : 0, .visit = visit, .ctx = ctx};
+    json_t *start = NULL;
+    int64_t at;
+    int rc;
+
+    if ((rc = store__page_check(p)) < 0 ||
+        (p->after &&
+         (rc = store__key_parse(p->after, ccf_connector_id_valid, &at, id, sizeof(id))) < 0))
+        return rc;
+    tenant_pk(t, pk);
+    ddb__table(s, DDB__T_CONNECTORS, table);
+    /* The page key (inside the caller's signed token) rebuilds the
+     * ExclusiveStartKey: the index's key plus the table's. */
+    if (p->after)
+        start = json_pack("{s:o,s:o,s:o}", "pk", ddb__s_val(pk), "id", ddb__s_val(id), "ck",
+                          ddb__s_val(p->after));
+    do {
+        json_t *ans, *lek;
+        /* One more than what is left of the page: whether a next exists. */
+        json_t *req = json_pack("{s:s,s:s,s:s,s:{s:o},s:I,s:b}", "TableName", table, "IndexName",
+                                "by_created", "KeyConditionExpression", "pk = :pk",
+                                "ExpressionAttributeValues", ":pk", ddb__s_val(pk), "Limit",
+                                (json_int_t)(l.limit + 1 - l.seen), "ConsistentRead", 1);
+
+        if (start)
+            json_object_set_new(req, "ExclusiveStartKey", start);
+        start = NULL;
+        if ((rc = ddb__call(s, "Query", req, &ans, "list_connectors")) < 0)
+            break;
+        rc = visit_items(json_object_get(ans, "Items"), &l);
+        lek = json_object_get(ans, "LastEvaluatedKey");
+        if (rc == 0 && !l.more && lek)
+            start = json_incref(lek);
+        json_decref(ans);
+    } while (rc == 0 && start);
+    json_decref(start);
+    if (rc >= 0 && next && l.more) {
+        *next = l.last;
+        l.last = NULL;
+    } else if (rc >= 0 && next) {
+        *next = NULL;
+    }
+    free(l.last);
+    return rc < 0 ? rc : 0;
+}
+
+/* After a conditional write failed: CCF_ENOTFOUND when the connector is
+ * gone, else CCF_ECONFLICT. */
+static int why_not(struct store *s, const char *pk, const char *id, const char *op)
+{
+    struct ccf_connector now;
+    int rc = load(s, pk, id, &now, op);
+
+    if (rc == 0)
+        ccf_connector_clear(&now);
+    return rc == 0 ? CCF_ECONFLICT : rc;
+}
+
+int store_ddb__update_connector(struct store *s, const struct ccf_tenant *t,
+                                struct ccf_connector *c, int64_t expected_version)
+{
+    char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX];
+    int64_t now = ccf_now_us();
+    json_t *vals, *req;
+    const char *set = "SET #n = :n, properties = :p, updated_at = :u, version = :nv, "
+                      "schedule_anchor = :sa, next_run_at = :nr";
+    char expr[512];
+    int rc;
+
+    if (!ccf_connector_id_valid(c->id))
+        return CCF_ENOTFOUND;
+    if (!c->name || !c->properties)
+        return CCF_EINVAL;
+    tenant_pk(t, pk);
+    ddb__table(s, DDB__T_CONNECTORS, table);
+    vals = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", ":n", ddb__s_val(c->name), ":p",
+                     ddb__s_val(c->properties), ":u", ddb__n_val(now), ":nv",
+                     ddb__n_val(expected_version + 1), ":v", ddb__n_val(expected_version), ":sa",
+                     ddb__n_val(c->schedule_anchor), ":nr", ddb__n_val(c->next_run_at));
+    /* Optional fields: set when given, removed when not. */
+    snprintf(expr, sizeof(expr), "%s%s%s REMOVE %s%s%s", set,
+             c->description ? ", description = :d" : "", c->schedule ? ", schedule = :s" : "",
+             c->description ? "" : "description", !c->description && !c->schedule ? ", " : "",
+             c->schedule ? "" : "schedule");
+    if (c->description && c->schedule) /* nothing to remove */
+        *strstr(expr, " REMOVE ") = '\0';
+    if (c->description)
+        json_object_set_new(vals, ":d", ddb__s_val(c->description));
+    if (c->schedule)
+        json_object_set_new(vals, ":s", ddb__s_val(c->schedule));
+    req = json_pack("{s:s,s:o,s:s,s:s,s:{s:s},s:o}", "TableName", table, "Key", key_of(pk, c->id),
+                    "UpdateExpression", expr, "ConditionExpression", "version = :v",
+                    "ExpressionAttributeNames", "#n", "name", "ExpressionAttributeValues", vals);
+    rc = ddb__call(s, "UpdateItem", req, NULL, "update_connector");
+    if (rc == CCF_ECONFLICT)
+        return why_not(s, pk, c->id, "update_connector");
+    if (rc < 0)
+        return rc;
+    c->updated_at = now;
+    c->version = expected_version + 1;
+    return 0;
+}
+
+int store_ddb__delete_connector(struct store *s, const struct ccf_tenant *t, const char *id)
+{
+    char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX];
+    int rc;
+
+    if (!ccf_connector_id_valid(id))
+        return CCF_ENOTFOUND;
+    tenant_pk(t, pk);
+    ddb__table(s, DDB__T_CONNECTORS, table);
+    /* Only an AVAILABLE connector goes: one with a job is a conflict. */
+    rc = ddb__call(s, "DeleteItem",
+                   json_pack("{s:s,s:o,s:s,s:{s:s},s:{s:o}}", "TableName", table, "Key",
+                             key_of(pk, id), "ConditionExpression",
+                             "attribute_exists(id) AND #st = :avail", "ExpressionAttributeNames",
+                             "#st", "status", "ExpressionAttributeValues", ":avail",
+                             ddb__n_val(CCF_CONNECTOR_AVAILABLE)),
+                   NULL, "delete_connector");
+    if (rc == CCF_ECONFLICT)
+        return why_not(s, pk, id, "delete_connector");
+    if (rc < 0)
+        return rc;
+    return ddb__delete_under(s, t, id);
+}
+
+int ddb__reserve_connector(struct store *s, const struct ccf_tenant *t, const struct ccf_job *j,
+                           const char *op)
+{
+    char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX];
+    json_t *vals;
+    int rc;
+
+    tenant_pk(t, pk);
+    ddb__table(s, DDB__T_CONNECTORS, table);
+    vals = json_pack(
+        "{s:o,s:o,s:o,s:o,s:o,s:o,s:{s:b}}", ":in_use", ddb__n_val(CCF_CONNECTOR_IN_USE), ":avail",
+        ddb__n_val(CCF_CONNECTOR_AVAILABLE), ":j", ddb__s_val(j->id), ":one", ddb__n_val(1), ":ca",
+        ddb__n_val(j->created_at), ":tr", ddb__n_val(j->trigger), ":f", "BOOL", 0);
+    json_object_set_new(vals, ":env", ddb__s_val(j->environment ? j->environment : ""));
+    rc = ddb__call(
+        s, "UpdateItem",
+        json_pack("{s:s,s:o,s:s,s:s,s:{s:s},s:o}", "TableName", table, "Key",
+                  key_of(pk, j->connector_id), "UpdateExpression",
+                  "SET #st = :in_use, active_job_id = :j, version = version + :one, "
+                  "pending_created_at = :ca, pending_trigger = :tr, pending_env = :env",
+                  "ConditionExpression", "attribute_exists(id) AND #st = :avail AND paused = :f",
+                  "ExpressionAttributeNames", "#st", "status", "ExpressionAttributeValues", vals),
+        NULL, op);
+    if (rc == CCF_ECONFLICT)
+        return why_not(s, pk, j->connector_id, op);
+    return rc;
+}
+
+int ddb__release_connector(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                           const char *job_id, const char *op)
+{
+    char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX];
+    int rc;
+
+    tenant_pk(t, pk);
+    ddb__table(s, DDB__T_CONNECTORS, table);
+    rc =
+        ddb__call(s, "UpdateItem",
+                  json_pack("{s:s,s:o,s:s,s:s,s:{s:s},s:{s:o,s:o,s:o}}", "TableName", table, "Key",
+                            key_of(pk, connector_id), "UpdateExpression",
+                            "SET #st = :avail, version = version + :one REMOVE active_job_id, "
+                            "pending_created_at, pending_trigger, pending_env",
+                            "ConditionExpression", "active_job_id = :j", "ExpressionAttributeNames",
+                            "#st", "status", "ExpressionAttributeValues", ":avail",
+                            ddb__n_val(CCF_CONNECTOR_AVAILABLE), ":one", ddb__n_val(1), ":j",
+                            ddb__s_val(job_id)),
+                  NULL, op);
+    return rc == CCF_ECONFLICT ? 0 : rc;
+}
+
+/* The job a reserved connector item names, as its start would write it. */
+static int pending_job(json_t *it, struct ccf_tenant *t, struct ccf_job *j)
+{
+    const char *pk = ddb__get_s(it, "pk"), *id = ddb__get_s(it, "id");
+    const char *job = ddb__get_s(it, "active_job_id"), *env = ddb__get_s(it, "pending_env");
+    char region[CCF_REGION_MAX + 1];
+    const char *hash = pk ? strchr(pk, '#') : NULL;
+    int bad = 0;
+
+    memset(j, 0, sizeof(*j));
+    if (!hash || (size_t)(hash - pk) > CCF_REGION_MAX || !id || !ccf_connector_id_valid(id) ||
+        !job || !ccf_job_id_valid(job))
+        return CCF_EIO;
+    memcpy(region, pk, (size_t)(hash - pk));
+    region[hash - pk] = '\0';
+    if (ccf_tenant_init(t, region, hash + 1) < 0)
+        return CCF_EIO;
+    memcpy(j->id, job, sizeof(j->id));
+    memcpy(j->connector_id, id, sizeof(j->connector_id));
+    j->status = CCF_JOB_STARTED;
+    j->created_at = j->updated_at = ddb__get_n(it, "pending_created_at", &bad);
+    j->trigger = (enum ccf_job_trigger)ddb__get_n(it, "pending_trigger", &bad);
+    j->environment = env && *env ? (char *)env : NULL; /* borrowed from it */
+    return bad ? CCF_EIO : 0;
+}
+
+/* One IN_USE connector: finish its half-done start, or release it from an
+ * ended job. */
+static int recover_one(struct store *s, json_t *it)
+{
+    struct ccf_tenant t;
+    struct ccf_job want, have;
+    int rc;
+
+    if (pending_job(it, &t, &want) < 0) {
+        CCF_LOG_ERROR("store.bad_row", CCF_KV_STR("backend", "dynamodb"),
+                      CCF_KV_STR("reason", "an IN_USE connector without its job's attributes"));
+        return 0; /* left as it is: one bad item does not stop ccfd */
+    }
+    rc = ddb__load_job(s, &t, want.connector_id, want.id, &have, "recover");
+    if (rc == CCF_ENOTFOUND) {
+        rc = ddb__put_new_job(s, &t, &want, "recover");
+        CCF_LOG_WARN("store.recovered", CCF_KV_STR("backend", "dynamodb"),
+                     CCF_KV_STR("job_id", want.id), CCF_KV_STR("action", "start finished"));
+        return rc == CCF_ECONFLICT ? 0 : rc;
+    }
+    if (rc < 0)
+        return rc;
+    if (ccf_job_status_terminal(have.status)) {
+        rc = ddb__release_connector(s, &t, want.connector_id, want.id, "recover");
+        CCF_LOG_WARN("store.recovered", CCF_KV_STR("backend", "dynamodb"),
+                     CCF_KV_STR("job_id", want.id), CCF_KV_STR("action", "connector released"));
+    }
+    ccf_job_clear(&have);
+    return rc;
+}
+
+int ddb__recover(struct store *s)
+{
+    char table[DDB__NAME_MAX];
+    json_t *start = NULL;
+    int rc = 0;
+
+    ddb__table(s, DDB__T_CONNECTORS, table);
+    do {
+        json_t *ans, *it, *req;
+        size_t i;
+
+        req = json_pack("{s:s,s:s,s:{s:s},s:{s:o},s:b}", "TableName", table, "FilterExpression",
+                        "#st = :in_use", "ExpressionAttributeNames", "#st", "status",
+                        "ExpressionAttributeValues", ":in_use", ddb__n_val(CCF_CONNECTOR_IN_USE),
+                        "ConsistentRead", 1);
+        if (start)
+            json_object_set_new(req, "ExclusiveStartKey", start);
+        start = NULL;
+        if ((rc = ddb__call(s, "Scan", req, &ans, "recover")) < 0)
+            return rc;
+        json_array_foreach(json_object_get(ans, "Items"), i, it)
+        {
+            if ((rc = recover_one(s, it)) < 0)
+                break;
+        }
+        if (rc == 0 && json_object_get(ans, "LastEvaluatedKey"))
+            start = json_incref(json_object_get(ans, "LastEvaluatedKey"));
+        json_decref(ans);
+    } while (rc == 0 && start);
+    json_decref(start);
+    return rc;
+}
+
+int store_ddb__set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
+                          int64_t expected_version)
+{
+    char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX];
+    int64_t now = ccf_now_us();
+    int rc;
+
+    if (!ccf_connector_id_valid(c->id))
+        return CCF_ENOTFOUND;
+    tenant_pk(t, pk);
+    ddb__table(s, DDB__T_CONNECTORS, table);
+    rc = ddb__call(s, "UpdateItem",
+                   json_pack("{s:s,s:o,s:s,s:s,s:{s:{s:b},s:o,s:o,s:o,s:o}}", "TableName", table,
+                             "Key", key_of(pk, c->id), "UpdateExpression",
+                             "SET paused = :p, next_run_at = :nr, updated_at = :u, version = :nv",
+                             "ConditionExpression", "version = :v", "ExpressionAttributeValues",
+                             ":p", "BOOL", c->paused, ":nr", ddb__n_val(c->next_run_at), ":u",
+                             ddb__n_val(now), ":nv", ddb__n_val(expected_version + 1), ":v",
+                             ddb__n_val(expected_version)),
+                   NULL, "set_paused");
+    if (rc == CCF_ECONFLICT)
+        return why_not(s, pk, c->id, "set_paused");
+    if (rc < 0)
+        return rc;
+    c->updated_at = now;
+    c->version = expected_version + 1;
+    return 0;
+}

@@ -1,0 +1,172 @@
+/* ddb_int.h: private helpers of the DynamoDB backend, for the files of
+ * src/store/dynamodb/ only: the handle, one signed request (ddb.c) and the
+ * attribute values of items.
+ *
+ * Layers, each calling only the ones below it: the domain files
+ * (connectors.c, ...) -> requests (ddb.c: DynamoDB's JSON protocol over
+ * libcurl, signed with SigV4) -> libcurl and jansson.
+ *
+ * There are no transactions here (dynalite, the emulator the tests use,
+ * has none): every atomic step is one conditional single-item write with a
+ * version attribute (docs/DECISIONS.md). Thread rules: a request uses its
+ * own curl handle; the handle's fields are read-only after open. */
+#ifndef CCF_STORE_DDB_INT_H
+#define CCF_STORE_DDB_INT_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "core/histo.h"
+#include "store/backend_int.h"
+#include "store/store.h"
+
+/* Table names are PREFIX + one of these. */
+#define DDB__T_META        "-meta"
+#define DDB__T_CONNECTORS  "-connectors"
+#define DDB__T_JOBS        "-jobs"
+#define DDB__T_DOCUMENTS   "-documents"
+#define DDB__T_CHECKPOINTS "-checkpoints"
+
+#define DDB__PREFIX_MAX 200
+#define DDB__NAME_MAX   (DDB__PREFIX_MAX + 16)
+
+struct store_ddb {
+    struct store base; /* first: the dispatcher's part (backend_int.h) */
+    char prefix[DDB__PREFIX_MAX + 1];
+    char region[64];
+    char *endpoint; /* scheme://host[:port], no trailing slash */
+    char *userpwd;  /* "ACCESS_KEY:SECRET": never logged */
+    char *token;    /* "X-Amz-Security-Token: ..." or NULL */
+    char sigv4[96]; /* "aws:amz:REGION:dynamodb" */
+    int64_t cp_history;
+    struct ccf_histo commit_us;
+    struct ccf_histo per_commit;
+};
+
+static inline struct store_ddb *ddb__s(struct store *s)
+{
+    return (struct store_ddb *)s;
+}
+
+/* The url's parts into s (prefix, region, endpoint, sigv4); CCF_EINVAL
+ * when it is not dynamodb://PREFIX?region=R[&endpoint=URL]. Free what it
+ * set with ddb__url_clear (also on failure). */
+int ddb__parse_url(struct store_ddb *s, const char *url);
+void ddb__url_clear(struct store_ddb *s);
+/* Items as DynamoDB answers them, decoded strictly (a malformed one is
+ * CCF_EIO, logged): the endpoint is not trusted to be well formed. */
+int ddb__connector_from_item(json_t *it, struct ccf_connector *c);
+int ddb__job_from_item(json_t *it, struct ccf_job *j, int64_t *version);
+
+/* PREFIX + suffix into out. */
+void ddb__table(const struct store *s, const char *suffix, char out[DDB__NAME_MAX]);
+
+/* One call of DynamoDB's API `action` (e.g. "PutItem") with body `req`
+ * (taken: decref'd here). On success *resp (may be NULL to drop it) is the
+ * answer. Errors: CCF_ECONFLICT for a ConditionalCheckFailedException,
+ * CCF_ENOTFOUND for ResourceNotFoundException, CCF_EUNAVAIL when the
+ * service is unreachable, throttles or fails (5xx), CCF_EIO for anything
+ * else; each logged with op, except the first two (the caller's to judge). */
+int ddb__call(struct store *s, const char *action, json_t *req, json_t **resp, const char *op);
+
+/* Attribute values: {"S": v}, {"N": "v"}, {"BOOL": v}. */
+json_t *ddb__s_val(const char *v);
+json_t *ddb__n_val(int64_t v);
+/* An item's attributes; a missing or mistyped one: NULL / 0 / false, and
+ * *bad set (when bad is not NULL). */
+const char *ddb__get_s(json_t *item, const char *name);
+int64_t ddb__get_n(json_t *item, const char *name, int *bad);
+bool ddb__get_bool(json_t *item, const char *name);
+
+/* "REGION#ACCOUNT#CONNECTOR_ID": a job's hash key (docs/AWS.md). */
+#define DDB__JOB_PK_MAX (STORE__TENANT_KEY_MAX + CCF_CONNECTOR_ID_LEN + 2)
+
+/* connectors.c: the job's side of a connector. Reserve: AVAILABLE and not
+ * paused -> IN_USE naming j (with what recovery needs to write j); 404 or
+ * 409. Release: IN_USE -> AVAILABLE only while it names job_id (0 when it
+ * does not: nothing to do). */
+int ddb__reserve_connector(struct store *s, const struct ccf_tenant *t, const struct ccf_job *j,
+                           const char *op);
+int ddb__release_connector(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                           const char *job_id, const char *op);
+/* At open: every IN_USE connector whose job item is missing gets it (a
+ * start that died half-way, finished), whose job has ended is released. */
+int ddb__recover(struct store *s);
+
+/* jobs.c */
+void ddb__job_pk(const struct ccf_tenant *t, const char *connector_id, char out[DDB__JOB_PK_MAX]);
+json_t *ddb__job_item(const struct ccf_tenant *t, const struct ccf_job *j, int64_t version);
+int ddb__put_new_job(struct store *s, const struct ccf_tenant *t, const struct ccf_job *j,
+                     const char *op);
+int ddb__load_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                  const char *job_id, struct ccf_job *out, const char *op);
+/* The delete's cascade: every item under the connector's key in the
+ * jobs, documents and checkpoints tables. */
+int ddb__delete_all(struct store *s, const char *suffix, const char *pk, const char *rk);
+int ddb__delete_under(struct store *s, const struct ccf_tenant *t, const char *connector_id);
+int store_ddb__start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                         const char *environment, struct ccf_job *out);
+int store_ddb__get_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                       const char *job_id, struct ccf_job *out);
+int store_ddb__list_jobs(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                         unsigned status_mask, const struct store_page *p, store_job_fn visit,
+                         void *ctx, char **next);
+int store_ddb__transition_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                              const char *job_id, const struct store_transition *tr,
+                              struct ccf_job *out);
+int store_ddb__set_job_status_reason(struct store *s, const struct ccf_tenant *t,
+                                     const char *connector_id, const char *job_id,
+                                     const char *reason);
+
+/* documents.c */
+int store_ddb__put_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                             const struct ccf_document *docs, size_t n);
+int store_ddb__delete_documents(struct store *s, const struct ccf_tenant *t,
+                                const char *connector_id, const char *const *ids, size_t n);
+int store_ddb__list_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                              const struct store_page *p, store_document_fn visit, void *ctx,
+                              char **next);
+
+int store_ddb__put_documents_by(struct store *s, const struct ccf_tenant *t,
+                                const char *connector_id, const char *job_id,
+                                const struct ccf_document *docs, size_t n);
+int store_ddb__delete_documents_by(struct store *s, const struct ccf_tenant *t,
+                                   const char *connector_id, const char *job_id,
+                                   const char *const *ids, size_t n);
+
+/* checkpoints.c; a put by a job (job_id non-NULL) is not there yet. */
+int store_ddb__put_checkpoint_by(struct store *s, const struct ccf_tenant *t,
+                                 const char *connector_id, const char *job_id, const char *data,
+                                 size_t len);
+int store_ddb__put_checkpoint_if(struct store *s, const struct ccf_tenant *t,
+                                 const char *connector_id, const char *job_id, const char *data,
+                                 size_t len, int64_t expect, int64_t *version);
+int store_ddb__put_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                              const char *data, size_t len);
+int store_ddb__get_checkpoint_version(struct store *s, const struct ccf_tenant *t,
+                                      const char *connector_id, int64_t version,
+                                      struct ccf_checkpoint *out);
+int store_ddb__get_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                              struct ccf_checkpoint *out);
+int store_ddb__list_checkpoint_versions(struct store *s, const struct ccf_tenant *t,
+                                        const char *connector_id, const struct store_page *p,
+                                        store_cp_version_fn visit, void *ctx, char **next);
+int store_ddb__delete_checkpoint(struct store *s, const struct ccf_tenant *t,
+                                 const char *connector_id);
+
+/* connectors.c */
+int store_ddb__create_connector(struct store *s, const struct ccf_tenant *t,
+                                struct ccf_connector *c);
+int store_ddb__get_connector(struct store *s, const struct ccf_tenant *t, const char *id,
+                             struct ccf_connector *out);
+int store_ddb__list_connectors(struct store *s, const struct ccf_tenant *t,
+                               const struct store_page *p, store_connector_fn visit, void *ctx,
+                               char **next);
+int store_ddb__update_connector(struct store *s, const struct ccf_tenant *t,
+                                struct ccf_connector *c, int64_t expected_version);
+int store_ddb__delete_connector(struct store *s, const struct ccf_tenant *t, const char *id);
+int store_ddb__set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
+                          int64_t expected_version);
+
+#endif

@@ -1,0 +1,223 @@
+/* documents.c: documents in the DynamoDB backend, each an item under its
+ * connector's key ("REGION#ACCOUNT#CONNECTOR_ID", the jobs' hash key, in
+ * the documents table) with the document id as range key, so that one
+ * Query lists them in id order (DynamoDB orders S range keys bytewise, as
+ * the contract does).
+ *
+ * A batch is not one transaction here: each document is a conditional-free
+ * upsert of its own (created_at kept with if_not_exists), in the batch's
+ * order, so that a batch cut short (a crash, an error) leaves a prefix of
+ * it written and a retry of the same batch converges (docs/DECISIONS.md).
+ * Not yet: the by-job variants and their statistics. */
+#include "store/dynamodb/ddb_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* CCF_EINVAL when an id repeats (the API refuses them first). */
+static int no_duplicates(const struct ccf_document *docs, size_t n)
+{
+    const char **ids = ccf_xcalloc(n ? n : 1, sizeof(*ids));
+    int rc = 0;
+
+    for (size_t i = 0; i < n; i++)
+        ids[i] = docs[i].id;
+    qsort(ids, n, sizeof(*ids), cmp_str);
+    for (size_t i = 1; i < n && rc == 0; i++) {
+        if (strcmp(ids[i - 1], ids[i]) == 0)
+            rc = CCF_EINVAL;
+    }
+    free(ids);
+    return rc;
+}
+
+/* 0 when the connector exists, else CCF_ENOTFOUND (or the read's error). */
+static int connector_exists(struct store *s, const struct ccf_tenant *t, const char *connector_id)
+{
+    struct ccf_connector c;
+    int rc = store_ddb__get_connector(s, t, connector_id, &c);
+
+    if (rc == 0)
+        ccf_connector_clear(&c);
+    return rc;
+}
+
+int store_ddb__put_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                             const struct ccf_document *docs, size_t n)
+{
+    char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
+    int64_t now = ccf_now_us();
+    int rc;
+
+    if (!ccf_connector_id_valid(connector_id))
+        return CCF_ENOTFOUND;
+    for (size_t i = 0; i < n; i++) {
+        if (!docs[i].id || !docs[i].checksum)
+            return CCF_EINVAL;
+    }
+    if ((rc = no_duplicates(docs, n)) < 0 || (rc = connector_exists(s, t, connector_id)) < 0)
+        return rc;
+    ddb__job_pk(t, connector_id, pk);
+    ddb__table(s, DDB__T_DOCUMENTS, table);
+    for (size_t i = 0; i < n; i++) {
+        rc = ddb__call(s, "UpdateItem",
+                       json_pack("{s:s,s:{s:o,s:o},s:s,s:{s:o,s:o}}", "TableName", table, "Key",
+                                 "pk", ddb__s_val(pk), "doc_id", ddb__s_val(docs[i].id),
+                                 "UpdateExpression",
+                                 "SET checksum = :c, updated_at = :now, "
+                                 "created_at = if_not_exists(created_at, :now)",
+                                 "ExpressionAttributeValues", ":c", ddb__s_val(docs[i].checksum),
+                                 ":now", ddb__n_val(now)),
+                       NULL, "put_documents");
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int store_ddb__delete_documents(struct store *s, const struct ccf_tenant *t,
+                                const char *connector_id, const char *const *ids, size_t n)
+{
+    char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
+    int rc;
+
+    if (!ccf_connector_id_valid(connector_id))
+        return CCF_ENOTFOUND;
+    for (size_t i = 0; i < n; i++) {
+        if (!ids[i])
+            return CCF_EINVAL;
+    }
+    if ((rc = connector_exists(s, t, connector_id)) < 0)
+        return rc;
+    ddb__job_pk(t, connector_id, pk);
+    ddb__table(s, DDB__T_DOCUMENTS, table);
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = ddb__call(s, "DeleteItem",
+                            json_pack("{s:s,s:{s:o,s:o}}", "TableName", table, "Key", "pk",
+                                      ddb__s_val(pk), "doc_id", ddb__s_val(ids[i])),
+                            NULL, "delete_documents")) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* One of DynamoDB's pages (at most 1 MB: large ids end it early) into the
+ * listing; *more when an item past the limit came. */
+struct doc_listing {
+    size_t limit, seen;
+    bool more;
+    char *last; /* the last id visited */
+    store_document_fn visit;
+    void *ctx;
+};
+
+static int visit_docs(json_t *items, struct doc_listing *l)
+{
+    struct ccf_document d;
+    size_t i;
+    json_t *it;
+    int rc;
+
+    json_array_foreach(items, i, it)
+    {
+        int bad = 0;
+
+        if (l->seen == l->limit) {
+            l->more = true;
+            return 0;
+        }
+        d.id = ddb__get_s(it, "doc_id");
+        d.checksum = ddb__get_s(it, "checksum");
+        d.created_at = ddb__get_n(it, "created_at", &bad);
+        d.updated_at = ddb__get_n(it, "updated_at", &bad);
+        if (!d.id || !d.checksum || bad) {
+            CCF_LOG_ERROR("store.bad_row", CCF_KV_STR("backend", "dynamodb"),
+                          CCF_KV_STR("item", "document"));
+            return CCF_EIO;
+        }
+        if ((rc = l->visit(l->ctx, &d)) < 0)
+            return rc;
+        l->seen++;
+        free(l->last);
+        l->last = ccf_xstrdup(d.id);
+    }
+    return 0;
+}
+
+int store_ddb__list_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                              const struct store_page *p, store_document_fn visit, void *ctx,
+                              char **next)
+{
+    char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
+    struct doc_listing l = {.limit = p ? p->limit : 0, .visit = visit, .ctx = ctx};
+    json_t *start = NULL;
+    int rc;
+
+    if (store__page_check(p) < 0 || (p->after && !store__doc_key_valid(p->after)))
+        return CCF_EINVAL;
+    if (!ccf_connector_id_valid(connector_id))
+        return CCF_ENOTFOUND;
+    if ((rc = connector_exists(s, t, connector_id)) < 0)
+        return rc;
+    ddb__job_pk(t, connector_id, pk);
+    ddb__table(s, DDB__T_DOCUMENTS, table);
+    /* The page key is the last id listed: with the hash key, the whole
+     * ExclusiveStartKey. */
+    if (p->after)
+        start = json_pack("{s:o,s:o}", "pk", ddb__s_val(pk), "doc_id", ddb__s_val(p->after));
+    do {
+        json_t *ans, *lek;
+        /* One more than what is left of the page: whether a next exists. */
+        json_t *req =
+            json_pack("{s:s,s:s,s:{s:o},s:I,s:b}", "TableName", table, "KeyConditionExpression",
+                      "pk = :pk", "ExpressionAttributeValues", ":pk", ddb__s_val(pk), "Limit",
+                      (json_int_t)(l.limit + 1 - l.seen), "ConsistentRead", 1);
+
+        if (start)
+            json_object_set_new(req, "ExclusiveStartKey", start);
+        start = NULL;
+        if ((rc = ddb__call(s, "Query", req, &ans, "list_documents")) < 0)
+            break;
+        rc = visit_docs(json_object_get(ans, "Items"), &l);
+        lek = json_object_get(ans, "LastEvaluatedKey");
+        if (rc == 0 && !l.more && lek)
+            start = json_incref(lek);
+        json_decref(ans);
+    } while (rc == 0 && start);
+    json_decref(start);
+    if (rc >= 0 && next && l.more) {
+        *next = l.last;
+        l.last = NULL;
+    } else if (rc >= 0 && next) {
+        *next = NULL;
+    }
+    free(l.last);
+    return rc < 0 ? rc : 0;
+}
+
+/* With an operator's key (job_id NULL) these are the plain calls; a job's
+ * own writes need its statistics, not counted here yet. */
+int store_ddb__put_documents_by(struct store *s, const struct ccf_tenant *t,
+                                const char *connector_id, const char *job_id,
+                                const struct ccf_document *docs, size_t n)
+{
+    if (job_id)
+        return store__missing(s, "put_documents_by");
+    return store_ddb__put_documents(s, t, connector_id, docs, n);
+}
+
+int store_ddb__delete_documents_by(struct store *s, const struct ccf_tenant *t,
+                                   const char *connector_id, const char *job_id,
+                                   const char *const *ids, size_t n)
+{
+    if (job_id)
+        return store__missing(s, "delete_documents_by");
+    return store_ddb__delete_documents(s, t, connector_id, ids, n);
+}

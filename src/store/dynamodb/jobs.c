@@ -1,0 +1,477 @@
+/* jobs.c: jobs in the DynamoDB backend: the atomic start (a conditional
+ * reservation of the connector naming the job, then the job's item), get,
+ * newest-first listing by the local index by_created with a status filter,
+ * and conditional transitions (read, apply, write back on the version read)
+ * that release the connector when the active job ends.
+ *
+ * A job item carries docs/AWS.md's attributes (region, account_id,
+ * connector_id, job_id, status by name, updated_at, version) for the
+ * Lambda's stream decoder, plus the job's own fields. A start that dies
+ * between its two writes leaves the connector IN_USE with the job's
+ * pending_* attributes: ddb__recover (at open) writes the job from them.
+ * Not yet: job statistics (none are counted here yet), change rows. */
+#include "store/dynamodb/ddb_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+
+#define ALL_STATUSES ((1u << CCF_JOB_STATUS_COUNT) - 1)
+#define MOVE_TRIES   16 /* a transition re-read after losing a race */
+
+void ddb__job_pk(const struct ccf_tenant *t, const char *connector_id, char out[DDB__JOB_PK_MAX])
+{
+    snprintf(out, DDB__JOB_PK_MAX, "%s#%s#%s", t->region, t->account_id, connector_id);
+}
+
+static void set_s(json_t *it, const char *name, const char *v)
+{
+    if (v)
+        json_object_set_new(it, name, ddb__s_val(v));
+}
+
+/* The whole item of job j of tenant t, at version `version`. */
+json_t *ddb__job_item(const struct ccf_tenant *t, const struct ccf_job *j, int64_t version)
+{
+    char pk[DDB__JOB_PK_MAX];
+    char *ck = store__key_format(j->created_at, j->id);
+    json_t *it;
+
+    if (!ck)
+        return NULL;
+    ddb__job_pk(t, j->connector_id, pk);
+    it = json_pack(
+        "{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "pk", ddb__s_val(pk),
+        "job_id", ddb__s_val(j->id), "ck", ddb__s_val(ck), "region", ddb__s_val(t->region),
+        "account_id", ddb__s_val(t->account_id), "connector_id", ddb__s_val(j->connector_id),
+        "status", ddb__s_val(ccf_job_status_name(j->status)), "created_at",
+        ddb__n_val(j->created_at), "updated_at", ddb__n_val(j->updated_at), "version",
+        ddb__n_val(version), "started_at", ddb__n_val(j->started_at), "completed_at",
+        ddb__n_val(j->completed_at), "attempt", ddb__n_val(j->attempt), "next_attempt_at",
+        ddb__n_val(j->next_attempt_at), "trigger", ddb__n_val(j->trigger));
+    free(ck);
+    if (!it)
+        return NULL;
+    if (j->has_exit_code)
+        json_object_set_new(it, "exit_code", ddb__n_val(j->exit_code));
+    set_s(it, "failure_reason", j->failure_reason);
+    set_s(it, "environment", j->environment);
+    set_s(it, "executor_id", j->executor_id);
+    set_s(it, "attempts", j->attempts);
+    set_s(it, "spec", j->spec);
+    set_s(it, "status_reason", j->status_reason);
+    return it;
+}
+
+static char *dup_s(json_t *it, const char *name)
+{
+    const char *v = ddb__get_s(it, name);
+
+    return v ? ccf_xstrdup(v) : NULL;
+}
+
+/* Fills *j (and *version) from item it, with owned strings. */
+int ddb__job_from_item(json_t *it, struct ccf_job *j, int64_t *version)
+{
+    const char *id = ddb__get_s(it, "job_id"), *cid = ddb__get_s(it, "connector_id");
+    const char *st = ddb__get_s(it, "status");
+    enum ccf_job_status status;
+    int bad = 0;
+
+    memset(j, 0, sizeof(*j));
+    if (!id || !ccf_job_id_valid(id) || !cid || !ccf_connector_id_valid(cid) || !st ||
+        ccf_job_status_parse(st, &status) < 0) {
+        CCF_LOG_ERROR("store.bad_row", CCF_KV_STR("backend", "dynamodb"),
+                      CCF_KV_STR("job_id", id ? id : ""));
+        return CCF_EIO;
+    }
+    memcpy(j->id, id, sizeof(j->id));
+    memcpy(j->connector_id, cid, sizeof(j->connector_id));
+    j->status = status;
+    j->created_at = ddb__get_n(it, "created_at", &bad);
+    j->updated_at = ddb__get_n(it, "updated_at", &bad);
+    j->started_at = ddb__get_n(it, "started_at", &bad);
+    j->completed_at = ddb__get_n(it, "completed_at", &bad);
+    j->attempt = (int)ddb__get_n(it, "attempt", &bad);
+    j->next_attempt_at = ddb__get_n(it, "next_attempt_at", &bad);
+    j->trigger = (enum ccf_job_trigger)ddb__get_n(it, "trigger", &bad);
+    if (version)
+        *version = ddb__get_n(it, "version", &bad);
+    if (json_object_get(it, "exit_code")) {
+        j->has_exit_code = true;
+        j->exit_code = (int)ddb__get_n(it, "exit_code", &bad);
+    }
+    if (bad) {
+        CCF_LOG_ERROR("store.bad_row", CCF_KV_STR("backend", "dynamodb"), CCF_KV_STR("job_id", id));
+        return CCF_EIO;
+    }
+    j->failure_reason = dup_s(it, "failure_reason");
+    j->environment = dup_s(it, "environment");
+    j->executor_id = dup_s(it, "executor_id");
+    j->attempts = dup_s(it, "attempts");
+    j->spec = dup_s(it, "spec");
+    j->status_reason = dup_s(it, "status_reason");
+    j->has_stats = j->started_at != 0; /* zeros: nothing is counted here yet */
+    return 0;
+}
+
+/* Writes job j's item unless one with its id exists (the start, or
+ * recovery finishing one: the same item either way). */
+int ddb__put_new_job(struct store *s, const struct ccf_tenant *t, const struct ccf_job *j,
+                     const char *op)
+{
+    char table[DDB__NAME_MAX];
+    json_t *it = ddb__job_item(t, j, 1);
+
+    if (!it)
+        return CCF_ENOMEM;
+    ddb__table(s, DDB__T_JOBS, table);
+    return ddb__call(s, "PutItem",
+                     json_pack("{s:s,s:o,s:s}", "TableName", table, "Item", it,
+                               "ConditionExpression", "attribute_not_exists(job_id)"),
+                     NULL, op);
+}
+
+int store_ddb__start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                         const char *environment, struct ccf_job *out)
+{
+    struct ccf_job j;
+    int rc;
+
+    if (!ccf_connector_id_valid(connector_id))
+        return CCF_ENOTFOUND;
+    memset(&j, 0, sizeof(j));
+    memcpy(j.connector_id, connector_id, sizeof(j.connector_id));
+    j.status = CCF_JOB_STARTED;
+    j.trigger = CCF_TRIGGER_API;
+    j.created_at = j.updated_at = ccf_now_us();
+    j.environment = (char *)environment; /* borrowed until the copy below */
+    if ((rc = ccf_job_id_new(j.id)) < 0)
+        return rc;
+    /* 1: the connector names the job (and keeps what recovery needs to
+     * write it), or the start fails: 404, or 409 when IN_USE or paused. */
+    if ((rc = ddb__reserve_connector(s, t, &j, "start_job")) < 0)
+        return rc;
+    /* 2: the job's item. A collision of job ids under one connector is
+     * impossible (the reservation names one job at a time). */
+    rc = ddb__put_new_job(s, t, &j, "start_job");
+    if (rc < 0 && rc != CCF_ECONFLICT) {
+        /* Undone now; if this process dies first, recovery finishes it. */
+        (void)ddb__release_connector(s, t, connector_id, j.id, "start_job");
+        return rc;
+    }
+    j.environment = environment ? ccf_xstrdup(environment) : NULL;
+    *out = j;
+    return 0;
+}
+
+static int load(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                const char *job_id, struct ccf_job *out, int64_t *version, const char *op)
+{
+    char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
+    json_t *ans, *it;
+    int rc;
+
+    ddb__job_pk(t, connector_id, pk);
+    ddb__table(s, DDB__T_JOBS, table);
+    if ((rc =
+             ddb__call(s, "GetItem",
+                       json_pack("{s:s,s:{s:o,s:o},s:b}", "TableName", table, "Key", "pk",
+                                 ddb__s_val(pk), "job_id", ddb__s_val(job_id), "ConsistentRead", 1),
+                       &ans, op)) < 0)
+        return rc;
+    it = json_object_get(ans, "Item");
+    rc = it ? ddb__job_from_item(it, out, version) : CCF_ENOTFOUND;
+    json_decref(ans);
+    return rc;
+}
+
+int ddb__load_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                  const char *job_id, struct ccf_job *out, const char *op)
+{
+    return load(s, t, connector_id, job_id, out, NULL, op);
+}
+
+int store_ddb__get_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                       const char *job_id, struct ccf_job *out)
+{
+    if (!ccf_connector_id_valid(connector_id) || !ccf_job_id_valid(job_id))
+        return CCF_ENOTFOUND;
+    return load(s, t, connector_id, job_id, out, NULL, "get_job");
+}
+
+struct listing {
+    unsigned mask;
+    size_t limit, seen;
+    store_job_fn visit;
+    void *ctx;
+    char *last;
+    bool done, more; /* more: a match past the page exists */
+};
+
+/* Visits one Query page's matching items; stops at the first match past
+ * the limit (its predecessor's key is the next page's). */
+static int visit_page(json_t *items, struct listing *l)
+{
+    struct ccf_job j;
+    size_t i;
+    json_t *it;
+    int rc = 0;
+
+    json_array_foreach(items, i, it)
+    {
+        if ((rc = ddb__job_from_item(it, &j, NULL)) < 0)
+            break;
+        if (!(l->mask & (1u << j.status))) {
+            ccf_job_clear(&j);
+            continue;
+        }
+        if (l->seen == l->limit) {
+            l->done = l->more = true;
+            ccf_job_clear(&j);
+            break;
+        }
+        l->seen++;
+        rc = l->visit(l->ctx, &j);
+        free(l->last);
+        l->last = store__key_format(j.created_at, j.id);
+        ccf_job_clear(&j);
+        if (rc < 0 || !l->last) {
+            rc = rc < 0 ? rc : CCF_ENOMEM;
+            break;
+        }
+    }
+    return rc;
+}
+
+int store_ddb__list_jobs(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                         unsigned status_mask, const struct store_page *p, store_job_fn visit,
+                         void *ctx, char **next)
+{
+    char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX], id[CCF_JOB_ID_LEN + 1];
+    struct listing l = {.mask = status_mask ? status_mask : ALL_STATUSES,
+                        .limit = p ? p->limit : 0,
+                        .visit = visit,
+                        .ctx = ctx};
+    struct ccf_connector c;
+    json_t *start = NULL;
+    int64_t at;
+    int rc;
+
+    if ((l.mask & ~ALL_STATUSES) || store__page_check(p) < 0 ||
+        (p->after && store__key_parse(p->after, ccf_job_id_valid, &at, id, sizeof(id)) < 0))
+        return CCF_EINVAL;
+    if ((rc = store_ddb__get_connector(s, t, connector_id, &c)) < 0)
+        return rc;
+    ccf_connector_clear(&c);
+    ddb__job_pk(t, connector_id, pk);
+    ddb__table(s, DDB__T_JOBS, table);
+    if (p->after)
+        start = json_pack("{s:o,s:o,s:o}", "pk", ddb__s_val(pk), "job_id", ddb__s_val(id), "ck",
+                          ddb__s_val(p->after));
+    /* Pages of DynamoDB's until one match past the limit, or the end: the
+     * status filter is ours, so that Limit counts what DynamoDB read. */
+    while (!l.done) {
+        json_t *ans, *lek;
+        json_t *req =
+            json_pack("{s:s,s:s,s:s,s:{s:o},s:I,s:b,s:b}", "TableName", table, "IndexName",
+                      "by_created", "KeyConditionExpression", "pk = :pk",
+                      "ExpressionAttributeValues", ":pk", ddb__s_val(pk), "Limit",
+                      (json_int_t)p->limit + 1, "ScanIndexForward", 0, "ConsistentRead", 1);
+        if (start)
+            json_object_set_new(req, "ExclusiveStartKey", start);
+        start = NULL;
+        if ((rc = ddb__call(s, "Query", req, &ans, "list_jobs")) < 0)
+            break;
+        rc = visit_page(json_object_get(ans, "Items"), &l);
+        lek = json_object_get(ans, "LastEvaluatedKey");
+        if (rc == 0 && !l.done && lek)
+            start = json_incref(lek);
+        else
+            l.done = true;
+        json_decref(ans);
+        if (rc < 0)
+            break;
+    }
+    json_decref(start);
+    /* A next page only when a match past this one exists. */
+    if (rc < 0 || !next || !l.more) {
+        free(l.last);
+        l.last = NULL;
+    }
+    if (rc >= 0 && next)
+        *next = l.last;
+    else
+        free(l.last);
+    return rc < 0 ? rc : 0;
+}
+
+/* 1 moved, 0 already there, or an error; one read and one conditional
+ * write, again after losing a race to another writer of the job. */
+static int move_once(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                     const char *job_id, const struct store_transition *tr, struct ccf_job *j)
+{
+    const char *op = "transition_job";
+    char table[DDB__NAME_MAX];
+    enum ccf_job_status from;
+    int64_t version;
+    json_t *it;
+    int rc;
+
+    if ((rc = load(s, t, connector_id, job_id, j, &version, op)) < 0)
+        return rc;
+    from = j->status;
+    if (from == tr->to)
+        return 0;
+    /* Nothing leaves a terminal status, whatever from_mask says. */
+    if (ccf_job_status_terminal(from) || !(tr->from_mask & (1u << from)))
+        return CCF_ECONFLICT;
+    store__apply_transition(j, tr, ccf_now_us());
+    if (!(it = ddb__job_item(t, j, version + 1)))
+        return CCF_ENOMEM;
+    ddb__table(s, DDB__T_JOBS, table);
+    rc = ddb__call(s, "PutItem",
+                   json_pack("{s:s,s:o,s:s,s:{s:o}}", "TableName", table, "Item", it,
+                             "ConditionExpression", "version = :v", "ExpressionAttributeValues",
+                             ":v", ddb__n_val(version)),
+                   NULL, op);
+    if (rc == CCF_ECONFLICT)
+        return 2; /* another write came between: read again */
+    if (rc < 0)
+        return rc;
+    /* A crash here leaves an ended job holding its connector: recovery
+     * (at open) releases it. */
+    if (ccf_job_status_terminal(tr->to) &&
+        (rc = ddb__release_connector(s, t, connector_id, job_id, op)) < 0)
+        return rc;
+    return 1;
+}
+
+int store_ddb__transition_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                              const char *job_id, const struct store_transition *tr,
+                              struct ccf_job *out)
+{
+    struct ccf_job j;
+    int rc = 2;
+
+    if ((unsigned)tr->to >= CCF_JOB_STATUS_COUNT)
+        return CCF_EINVAL;
+    if (!ccf_connector_id_valid(connector_id) || !ccf_job_id_valid(job_id))
+        return CCF_ENOTFOUND;
+    memset(&j, 0, sizeof(j));
+    for (int i = 0; i < MOVE_TRIES && rc == 2; i++) {
+        ccf_job_clear(&j);
+        rc = move_once(s, t, connector_id, job_id, tr, &j);
+    }
+    if (rc == 2) {
+        CCF_LOG_WARN("store.contended", CCF_KV_STR("backend", "dynamodb"),
+                     CCF_KV_STR("job_id", job_id));
+        rc = CCF_EUNAVAIL;
+    }
+    if (rc >= 0 && out) {
+        *out = j;
+        return rc;
+    }
+    ccf_job_clear(&j);
+    return rc;
+}
+
+/* Deletes every item under hash key pk in table suffix (range key rk),
+ * one DeleteItem each. */
+int ddb__delete_all(struct store *s, const char *suffix, const char *pk, const char *rk)
+{
+    char table[DDB__NAME_MAX], proj[64];
+    json_t *start = NULL;
+    int rc = 0;
+
+    ddb__table(s, suffix, table);
+    snprintf(proj, sizeof(proj), "pk, %s", rk);
+    do {
+        json_t *ans, *it, *req;
+        size_t i;
+
+        req = json_pack("{s:s,s:s,s:{s:o},s:s,s:b}", "TableName", table, "KeyConditionExpression",
+                        "pk = :pk", "ExpressionAttributeValues", ":pk", ddb__s_val(pk),
+                        "ProjectionExpression", proj, "ConsistentRead", 1);
+        if (start)
+            json_object_set_new(req, "ExclusiveStartKey", start);
+        start = NULL;
+        if ((rc = ddb__call(s, "Query", req, &ans, "delete_connector")) < 0)
+            return rc;
+        json_array_foreach(json_object_get(ans, "Items"), i, it)
+        {
+            if ((rc = ddb__call(s, "DeleteItem",
+                                json_pack("{s:s,s:O}", "TableName", table, "Key", it), NULL,
+                                "delete_connector")) < 0)
+                break;
+        }
+        if (rc == 0 && json_object_get(ans, "LastEvaluatedKey"))
+            start = json_incref(json_object_get(ans, "LastEvaluatedKey"));
+        json_decref(ans);
+    } while (rc == 0 && start);
+    json_decref(start);
+    return rc;
+}
+
+/* The cascade of a connector's delete, after the connector's item went. A
+ * crash midway leaves items whose connector is gone: unreachable (every
+ * read of them checks or names the connector) and not yet collected
+ * (docs/DECISIONS.md). */
+int ddb__delete_under(struct store *s, const struct ccf_tenant *t, const char *connector_id)
+{
+    char pk[DDB__JOB_PK_MAX];
+    int rc;
+
+    ddb__job_pk(t, connector_id, pk);
+    if ((rc = ddb__delete_all(s, DDB__T_CHECKPOINTS, pk, "sk")) < 0 ||
+        (rc = ddb__delete_all(s, DDB__T_DOCUMENTS, pk, "doc_id")) < 0)
+        return rc;
+    return ddb__delete_all(s, DDB__T_JOBS, pk, "job_id");
+}
+
+/* Not a status change: one conditional update of the reason, written only
+ * while the job is STARTED and the reason differs (a queue that does not
+ * move costs no write). 1 when written, 0 when not. */
+int store_ddb__set_job_status_reason(struct store *s, const struct ccf_tenant *t,
+                                     const char *connector_id, const char *job_id,
+                                     const char *reason)
+{
+    char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
+    char *cut = NULL;
+    json_t *req;
+    int rc;
+
+    if (!ccf_connector_id_valid(connector_id) || !ccf_job_id_valid(job_id))
+        return CCF_ENOTFOUND;
+    if (reason && strlen(reason) > CCF_FAILURE_REASON_MAX)
+        reason = cut = ccf_xstrndup(reason, store__utf8_prefix(reason, CCF_FAILURE_REASON_MAX));
+    ddb__job_pk(t, connector_id, pk);
+    ddb__table(s, DDB__T_JOBS, table);
+    req = json_pack("{s:s,s:{s:o,s:o},s:{s:s},s:{s:o,s:o,s:o}}", "TableName", table, "Key", "pk",
+                    ddb__s_val(pk), "job_id", ddb__s_val(job_id), "ExpressionAttributeNames", "#st",
+                    "status", "ExpressionAttributeValues", ":started",
+                    ddb__s_val(ccf_job_status_name(CCF_JOB_STARTED)), ":u",
+                    ddb__n_val(ccf_now_us()), ":one", ddb__n_val(1));
+    if (reason) {
+        json_object_set_new(json_object_get(req, "ExpressionAttributeValues"), ":r",
+                            ddb__s_val(reason));
+        json_object_set_new(req, "UpdateExpression",
+                            json_string("SET status_reason = :r, updated_at = :u, "
+                                        "version = version + :one"));
+        json_object_set_new(req, "ConditionExpression",
+                            json_string("#st = :started AND (attribute_not_exists(status_reason) "
+                                        "OR status_reason <> :r)"));
+    } else {
+        json_object_set_new(req, "UpdateExpression",
+                            json_string("SET updated_at = :u, version = version + :one "
+                                        "REMOVE status_reason"));
+        json_object_set_new(req, "ConditionExpression",
+                            json_string("#st = :started AND attribute_exists(status_reason)"));
+    }
+    rc = ddb__call(s, "UpdateItem", req, NULL, "set_job_status_reason");
+    free(cut);
+    if (rc == CCF_ECONFLICT)
+        return 0;
+    return rc < 0 ? rc : 1;
+}

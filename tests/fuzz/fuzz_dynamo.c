@@ -1,0 +1,68 @@
+/* fuzz_dynamo.c: what the DynamoDB store parses (src/store/dynamodb/): the
+ * store url (ddb__parse_url) and the items DynamoDB answers with, as
+ * connectors and as jobs (ddb__connector_from_item, ddb__job_from_item),
+ * since an endpoint is not trusted to be well formed. Input: a first byte
+ * choosing the parser, then the url or the item's JSON. Never a crash or a
+ * leak; an accepted url has a prefix, a region and an http(s) endpoint; an
+ * accepted connector or job has valid ids (and a known status). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "store/dynamodb/ddb_int.h"
+
+static void url(const char *text)
+{
+    struct store_ddb s;
+
+    memset(&s, 0, sizeof(s));
+    if (ddb__parse_url(&s, text) == 0 &&
+        (!s.prefix[0] || !s.region[0] || !s.endpoint ||
+         (strncmp(s.endpoint, "http://", 7) != 0 && strncmp(s.endpoint, "https://", 8) != 0)))
+        abort();
+    ddb__url_clear(&s);
+}
+
+static void item(const char *text, size_t len, int kind)
+{
+    json_t *it = json_loadb(text, len, 0, NULL);
+    struct ccf_connector c;
+    struct ccf_job j;
+    int64_t version;
+
+    if (!it)
+        return;
+    if (kind == 1 && ddb__connector_from_item(it, &c) == 0) {
+        if (!ccf_connector_id_valid(c.id) ||
+            (c.active_job_id[0] && !ccf_job_id_valid(c.active_job_id)) || !c.name || !c.properties)
+            abort();
+        ccf_connector_clear(&c);
+    } else if (kind == 2 && ddb__job_from_item(it, &j, &version) == 0) {
+        if (!ccf_job_id_valid(j.id) || !ccf_connector_id_valid(j.connector_id) ||
+            (unsigned)j.status >= CCF_JOB_STATUS_COUNT)
+            abort();
+        ccf_job_clear(&j);
+    }
+    json_decref(it);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *text;
+
+    if (size < 1 || size > 16384)
+        return 0;
+    text = malloc(size);
+    memcpy(text, data + 1, size - 1);
+    text[size - 1] = '\0';
+    switch (data[0] % 3) {
+    case 0:
+        url(text);
+        break;
+    default:
+        item(text, size - 1, data[0] % 3);
+        break;
+    }
+    free(text);
+    return 0;
+}

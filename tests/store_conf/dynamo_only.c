@@ -1,0 +1,366 @@
+/* dynamo_only.c: cases of what only the DynamoDB backend has, run in its
+ * group only: paging over several of DynamoDB's own pages (the shared
+ * pagination cases set equal times with SQL, which DynamoDB has not), the
+ * job item's attributes that the Lambda's stream decoder reads
+ * (docs/AWS.md), recovery at open of a start that died between its two
+ * writes, and of a job that ended without releasing its connector; the
+ * delete's cascade to the jobs' and documents' items. */
+#include "conf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf_int.h"
+#include "store/dynamodb/ddb_int.h"
+
+#define N_CONN 23
+#define N_JOBS 17
+
+static void test_dynamo_paging(void **state)
+{
+    struct conf *f = *state;
+    char *want[N_CONN], cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1];
+    char *jobs[N_JOBS];
+    struct lister lc = {.f = f, .t = &f->t1, .kind = K_CONNECTORS};
+    struct lister lj = {.f = f, .t = &f->t1, .kind = K_JOBS};
+    struct coll got = {0};
+    char *next = SENTINEL;
+
+    for (int i = 0; i < N_CONN; i++) {
+        mk_connector(f, &f->t1, "paged", cid);
+        want[i] = strdup(cid);
+    }
+    mk_connector(f, &f->t2, "other tenant", cid);
+    for (size_t limit = 1; limit <= 25; limit += 6) {
+        list_all(&lc, limit, &got);
+        assert_same_ids(&got, want, N_CONN);
+        for (size_t i = 1; i < got.n; i++) /* oldest first */
+            assert_true(got.v[i - 1].at <= got.v[i].at);
+        coll_free(&got);
+    }
+    /* Jobs of one connector, newest first, filtered by status. */
+    lj.cid = want[0];
+    for (int i = 0; i < N_JOBS; i++) {
+        start(f, want[0], jid);
+        jobs[i] = strdup(jid);
+        assert_int_equal(
+            move(f, want[0], jid, BIT(CCF_JOB_STARTED), i % 3 ? CCF_JOB_SUCCEEDED : CCF_JOB_FAILED),
+            1);
+    }
+    list_all(&lj, 4, &got);
+    assert_same_ids(&got, jobs, N_JOBS);
+    for (size_t i = 1; i < got.n; i++)
+        assert_true(got.v[i - 1].at >= got.v[i].at);
+    coll_free(&got);
+    lj.mask = BIT(CCF_JOB_FAILED);
+    list_all(&lj, 2, &got);
+    assert_int_equal(got.n, (N_JOBS + 2) / 3);
+    for (size_t i = 0; i < got.n; i++)
+        assert_int_equal(got.v[i].status, CCF_JOB_FAILED);
+    coll_free(&got);
+    /* A page exactly at the end has no next. */
+    lj.mask = 0;
+    assert_int_equal(list_page(&lj, NULL, N_JOBS, &got, &next), 0);
+    assert_null(next);
+    coll_free(&got);
+    for (int i = 0; i < N_CONN; i++)
+        free(want[i]);
+    for (int i = 0; i < N_JOBS; i++)
+        free(jobs[i]);
+}
+
+/* The job's item as the stream carries it. */
+static json_t *raw_job(struct conf *f, const char *cid, const char *jid)
+{
+    char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
+    json_t *ans, *it;
+
+    ddb__job_pk(&f->t1, cid, pk);
+    ddb__table(f->s, DDB__T_JOBS, table);
+    assert_int_equal(
+        ddb__call(f->s, "GetItem",
+                  json_pack("{s:s,s:{s:o,s:o},s:b}", "TableName", table, "Key", "pk",
+                            ddb__s_val(pk), "job_id", ddb__s_val(jid), "ConsistentRead", 1),
+                  &ans, "test"),
+        0);
+    it = json_incref(json_object_get(ans, "Item"));
+    json_decref(ans);
+    assert_non_null(it);
+    return it;
+}
+
+static void test_dynamo_job_item_layout(void **state)
+{
+    struct conf *f = *state;
+    char cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1];
+    json_t *it;
+    int bad = 0;
+
+    mk_connector(f, &f->t1, "layout", cid);
+    start(f, cid, jid);
+    it = raw_job(f, cid, jid);
+    assert_string_equal(ddb__get_s(it, "region"), "us-east-1");
+    assert_string_equal(ddb__get_s(it, "account_id"), "111111111111");
+    assert_string_equal(ddb__get_s(it, "connector_id"), cid);
+    assert_string_equal(ddb__get_s(it, "job_id"), jid);
+    assert_string_equal(ddb__get_s(it, "status"), "STARTED");
+    assert_int_equal(ddb__get_n(it, "version", &bad), 1);
+    assert_true(ddb__get_n(it, "updated_at", &bad) > 0);
+    assert_int_equal(bad, 0);
+    json_decref(it);
+    assert_int_equal(move(f, cid, jid, BIT(CCF_JOB_STARTED), CCF_JOB_RUNNING), 1);
+    it = raw_job(f, cid, jid);
+    assert_string_equal(ddb__get_s(it, "status"), "RUNNING");
+    assert_int_equal(ddb__get_n(it, "version", &bad), 2);
+    json_decref(it);
+}
+
+/* A start that died after reserving the connector: reopening writes its
+ * job, as the start would have, and the connector keeps naming it. */
+static void test_dynamo_recovery_finishes_start(void **state)
+{
+    struct conf *f = *state;
+    struct ccf_job j = {.status = CCF_JOB_STARTED, .trigger = CCF_TRIGGER_API}, g;
+    struct ccf_connector c;
+
+    mk_connector(f, &f->t1, "half", j.connector_id);
+    assert_int_equal(ccf_job_id_new(j.id), 0);
+    j.created_at = j.updated_at = ccf_now_us();
+    j.environment = (char *)"[{\"name\":\"A\",\"value\":\"1\"}]";
+    assert_int_equal(ddb__reserve_connector(f->s, &f->t1, &j, "test"), 0);
+    assert_int_equal(store_get_job(f->s, &f->t1, j.connector_id, j.id, &g), CCF_ENOTFOUND);
+    conf_reopen(f);
+    assert_int_equal(store_get_job(f->s, &f->t1, j.connector_id, j.id, &g), 0);
+    assert_int_equal(g.status, CCF_JOB_STARTED);
+    assert_int_equal(g.created_at, j.created_at);
+    assert_string_equal(g.environment, j.environment);
+    ccf_job_clear(&g);
+    get_conn(f, j.connector_id, &c);
+    assert_int_equal(c.status, CCF_CONNECTOR_IN_USE);
+    assert_string_equal(c.active_job_id, j.id);
+    ccf_connector_clear(&c);
+    /* The finished start is a job like any: it ends and frees the connector. */
+    assert_int_equal(move(f, j.connector_id, j.id, BIT(CCF_JOB_STARTED), CCF_JOB_STOPPED), 1);
+    get_conn(f, j.connector_id, &c);
+    assert_int_equal(c.status, CCF_CONNECTOR_AVAILABLE);
+    ccf_connector_clear(&c);
+}
+
+/* A job that ended but died before releasing its connector: reopening
+ * releases it. */
+static void test_dynamo_recovery_releases_ended(void **state)
+{
+    struct conf *f = *state;
+    char cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1], table[DDB__NAME_MAX];
+    struct ccf_connector c;
+    struct ccf_job j;
+
+    mk_connector(f, &f->t1, "ended", cid);
+    start(f, cid, jid);
+    assert_int_equal(store_get_job(f->s, &f->t1, cid, jid, &j), 0);
+    j.status = CCF_JOB_FAILED;
+    ddb__table(f->s, DDB__T_JOBS, table);
+    assert_int_equal(
+        ddb__call(f->s, "PutItem",
+                  json_pack("{s:s,s:o}", "TableName", table, "Item", ddb__job_item(&f->t1, &j, 2)),
+                  NULL, "test"),
+        0);
+    ccf_job_clear(&j);
+    get_conn(f, cid, &c);
+    assert_int_equal(c.status, CCF_CONNECTOR_IN_USE);
+    ccf_connector_clear(&c);
+    conf_reopen(f);
+    get_conn(f, cid, &c);
+    assert_int_equal(c.status, CCF_CONNECTOR_AVAILABLE);
+    assert_string_equal(c.active_job_id, "");
+    ccf_connector_clear(&c);
+    start(f, cid, jid); /* free again */
+}
+
+/* Items left under a connector's key in a table. */
+static size_t items_under(struct conf *f, const char *suffix, const char *cid)
+{
+    char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
+    json_t *ans;
+    size_t n;
+
+    ddb__job_pk(&f->t1, cid, pk);
+    ddb__table(f->s, suffix, table);
+    assert_int_equal(
+        ddb__call(f->s, "Query",
+                  json_pack("{s:s,s:s,s:{s:o},s:b}", "TableName", table, "KeyConditionExpression",
+                            "pk = :pk", "ExpressionAttributeValues", ":pk", ddb__s_val(pk),
+                            "ConsistentRead", 1),
+                  &ans, "test"),
+        0);
+    n = json_array_size(json_object_get(ans, "Items"));
+    json_decref(ans);
+    return n;
+}
+
+/* The shared cascade case needs checkpoints; this one checks the items. */
+static void test_dynamo_delete_cascades_items(void **state)
+{
+    struct conf *f = *state;
+    char cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1];
+    struct ccf_document d[3] = {
+        {.id = "a", .checksum = "1"}, {.id = "b", .checksum = "2"}, {.id = "c", .checksum = "3"}};
+
+    mk_connector(f, &f->t1, "cascade", cid);
+    assert_int_equal(store_put_documents(f->s, &f->t1, cid, d, 3), 0);
+    start(f, cid, jid);
+    assert_int_equal(store_delete_connector(f->s, &f->t1, cid), CCF_ECONFLICT);
+    assert_int_equal(move(f, cid, jid, BIT(CCF_JOB_STARTED), CCF_JOB_STOPPED), 1);
+    assert_int_equal(items_under(f, DDB__T_DOCUMENTS, cid), 3);
+    assert_int_equal(items_under(f, DDB__T_JOBS, cid), 1);
+    assert_int_equal(store_delete_connector(f->s, &f->t1, cid), 0);
+    assert_int_equal(items_under(f, DDB__T_DOCUMENTS, cid), 0);
+    assert_int_equal(items_under(f, DDB__T_JOBS, cid), 0);
+    assert_int_equal(store_put_documents(f->s, &f->t1, cid, d, 1), CCF_ENOTFOUND);
+}
+
+static int on_version(void *ctx, const struct store_cp_version *v)
+{
+    int64_t *seen = ctx;
+
+    seen[++seen[0]] = v->version;
+    return 0;
+}
+
+/* Checkpoints past one item's 400 KB (split in chunks, switched by the
+ * head's one write), NUL bytes kept, versions kept and trimmed to the
+ * history (3 here), each version read back as it was. The shared cases
+ * count versions with SQL. */
+static void test_dynamo_big_checkpoints_and_versions(void **state)
+{
+    struct conf *f = *state;
+    char cid[CCF_CONNECTOR_ID_LEN + 1];
+    size_t len = CCF_CHECKPOINT_MAX;
+    char *data = malloc(len);
+    struct ccf_checkpoint cp;
+    struct store_page p = {.limit = 10};
+    int64_t seen[16] = {0}, v;
+    char *next = SENTINEL;
+
+    assert_non_null(data);
+    mk_connector(f, &f->t1, "big", cid);
+    for (int round = 1; round <= 5; round++) {
+        for (size_t i = 0; i < len; i++)
+            data[i] = (char)((i * 7 + (size_t)round) % 251); /* NULs included */
+        assert_int_equal(store_put_checkpoint_if(f->s, &f->t1, cid, NULL, data,
+                                                 round == 3 ? 1000 : len, round - 1, &v),
+                         0);
+        assert_int_equal(v, round);
+    }
+    assert_int_equal(store_put_checkpoint_if(f->s, &f->t1, cid, NULL, "x", 1, 4, &v), CCF_EPRECOND);
+    assert_int_equal(store_get_checkpoint(f->s, &f->t1, cid, &cp), 0);
+    assert_int_equal(cp.version, 5);
+    assert_int_equal(cp.data_len, len);
+    assert_memory_equal(cp.data, data, len);
+    ccf_checkpoint_clear(&cp);
+    /* Version 3 (1000 bytes of round 3) is kept; 2 is trimmed (history 3). */
+    assert_int_equal(store_get_checkpoint_version(f->s, &f->t1, cid, 3, &cp), 0);
+    assert_int_equal(cp.data_len, 1000);
+    for (size_t i = 0; i < 1000; i++)
+        assert_int_equal(cp.data[i], (char)((i * 7 + 3) % 251));
+    ccf_checkpoint_clear(&cp);
+    assert_int_equal(store_get_checkpoint_version(f->s, &f->t1, cid, 2, &cp), CCF_ENOTFOUND);
+    assert_int_equal(store_list_checkpoint_versions(f->s, &f->t1, cid, &p, on_version, seen, &next),
+                     0);
+    assert_null(next);
+    assert_int_equal(seen[0], 3);
+    assert_int_equal(seen[1], 5);
+    assert_int_equal(seen[3], 3);
+    /* Gone with its versions: the next put is version 1. */
+    assert_int_equal(store_delete_checkpoint(f->s, &f->t1, cid), 0);
+    assert_int_equal(store_delete_checkpoint(f->s, &f->t1, cid), CCF_ENOTFOUND);
+    assert_int_equal(items_under(f, DDB__T_CHECKPOINTS, cid), 0);
+    assert_int_equal(store_put_checkpoint_if(f->s, &f->t1, cid, NULL, "y", 1, 0, &v), 0);
+    assert_int_equal(v, 1);
+    free(data);
+}
+
+/* The shared cases check these with SQL or with schedules: a status
+ * reason set only while STARTED and only when it differs, cleared by a
+ * transition; a paused connector refuses a start, conditioned on version. */
+static void test_dynamo_status_reason_and_pause(void **state)
+{
+    struct conf *f = *state;
+    char cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1];
+    struct ccf_connector c;
+    struct ccf_job j;
+    int64_t v;
+
+    mk_connector(f, &f->t1, "reason", cid);
+    start(f, cid, jid);
+    assert_int_equal(store_set_job_status_reason(f->s, &f->t1, cid, jid, "waiting"), 1);
+    assert_int_equal(store_set_job_status_reason(f->s, &f->t1, cid, jid, "waiting"), 0);
+    assert_int_equal(store_set_job_status_reason(f->s, &f->t2, cid, jid, "other"), 0);
+    assert_int_equal(store_get_job(f->s, &f->t1, cid, jid, &j), 0);
+    assert_string_equal(j.status_reason, "waiting");
+    ccf_job_clear(&j);
+    assert_int_equal(store_set_job_status_reason(f->s, &f->t1, cid, jid, NULL), 1);
+    assert_int_equal(store_set_job_status_reason(f->s, &f->t1, cid, jid, "again"), 1);
+    assert_int_equal(move(f, cid, jid, BIT(CCF_JOB_STARTED), CCF_JOB_RUNNING), 1);
+    assert_int_equal(store_get_job(f->s, &f->t1, cid, jid, &j), 0);
+    assert_null(j.status_reason);
+    ccf_job_clear(&j);
+    assert_int_equal(store_set_job_status_reason(f->s, &f->t1, cid, jid, "late"), 0);
+    assert_int_equal(move(f, cid, jid, BIT(CCF_JOB_RUNNING), CCF_JOB_SUCCEEDED), 1);
+    /* Pause: conditioned on the version read. */
+    get_conn(f, cid, &c);
+    v = c.version;
+    c.paused = true;
+    assert_int_equal(store_set_paused(f->s, &f->t1, &c, v - 1), CCF_ECONFLICT);
+    assert_int_equal(store_set_paused(f->s, &f->t1, &c, v), 0);
+    assert_int_equal(c.version, v + 1);
+    ccf_connector_clear(&c);
+    assert_int_equal(store_start_job(f->s, &f->t1, cid, NULL, &j), CCF_ECONFLICT);
+    get_conn(f, cid, &c);
+    assert_true(c.paused);
+    c.paused = false;
+    assert_int_equal(store_set_paused(f->s, &f->t1, &c, c.version), 0);
+    ccf_connector_clear(&c);
+    start(f, cid, jid);
+}
+
+static void test_dynamo_bad_urls(void **state)
+{
+    static const char *const bad[] = {
+        "dynamodb://",
+        "dynamodb://p",                                   /* no region */
+        "dynamodb://p?region=us-east-1&endpoint=ftp://x", /* not http(s) */
+        "dynamodb://p/q?region=us-east-1",
+        "dynamodb://p?region=US_EAST&endpoint=http://127.0.0.1:1",
+        "dynamodb://p?region=us-east-1&other=1",
+    };
+    struct store *s = (struct store *)SENTINEL;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct store_config cfg = {.url = bad[i]};
+        assert_int_equal(store_open(&s, &cfg), CCF_EINVAL);
+        assert_ptr_equal(s, SENTINEL);
+    }
+    {
+        /* Nothing listens on port 1: unavailable, not a crash or a hang. */
+        struct store_config cfg = {.url =
+                                       "dynamodb://p?region=us-east-1&endpoint=http://127.0.0.1:1"};
+        assert_int_equal(store_open(&s, &cfg), CCF_EUNAVAIL);
+        assert_ptr_equal(s, SENTINEL);
+    }
+}
+
+const struct CMUnitTest conf_dynamo_only[] = {
+    cmocka_unit_test_setup_teardown(test_dynamo_paging, conf_setup, conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_job_item_layout, conf_setup, conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_recovery_finishes_start, conf_setup, conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_recovery_releases_ended, conf_setup, conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_delete_cascades_items, conf_setup, conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_big_checkpoints_and_versions, conf_setup_h3,
+                                    conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_status_reason_and_pause, conf_setup, conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_bad_urls, conf_setup, conf_teardown),
+};
+const size_t conf_dynamo_only_n = sizeof(conf_dynamo_only) / sizeof(conf_dynamo_only[0]);
