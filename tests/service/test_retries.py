@@ -119,13 +119,15 @@ def test_timeout_counts_per_attempt_and_a_reason_rule_retries_it(ccfd_factory):
     strategy = {"attempts": 2, "evaluate_on_exit": [
         {"on_reason": "timed out*", "action": "RETRY"}, {"on_exit_code": "*", "action": "EXIT"}],
         "backoff": {"initial_seconds": 0}}
-    # Attempt 1 outlives its 1 s timeout; attempt 2 finishes in time.
+    # Attempt 1 outlives its timeout; attempt 2 finishes in time. 4 s, not 1:
+    # a container or a Slurm step on a loaded machine takes a second or more
+    # to start, which a 1 s timeout counts (attempt 2 then timed out too).
     script = COUNTER + '[ "$n" -ge 2 ] && exit 0; sleep 30'
-    cid = c.create_connector(container_properties=retrying(script, strategy, timeout=1))["connector_id"]
+    cid = c.create_connector(container_properties=retrying(script, strategy, timeout=4))["connector_id"]
     jid = c.start_job(cid)["job_id"]
-    job, _ = wait_job(c, cid, jid, TERMINAL, timeout=30)
+    job, _ = wait_job(c, cid, jid, TERMINAL, timeout=40)
     assert job["status"] == "SUCCEEDED", job
-    assert job["attempts"][0]["reason"] == "timed out after 1 s", job
+    assert job["attempts"][0]["reason"] == "timed out after 4 s", job
     assert job["attempts"][1]["exit_code"] == 0, job
 
 
