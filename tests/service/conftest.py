@@ -76,6 +76,15 @@ def pg_store_args(data_dir):
     return ["--store", url, "--store-experimental"]
 
 
+def sqlite_only(why):
+    """Marks a test of SQLite's own file (the data directory's ccf.db, its
+    locks, its file system, `ccfd backup` of it): skipped, with its reason
+    in the report, when the service tests run on PostgreSQL
+    (CCF_TEST_PG_ADMIN), where ccfd keeps no database file at all."""
+    return pytest.mark.skipif(bool(os.environ.get("CCF_TEST_PG_ADMIN")),
+                              reason=f"tests SQLite's file ({why}); ccfd on PostgreSQL has none")
+
+
 class Server:
     instances = []
 
