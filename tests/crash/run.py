@@ -68,6 +68,7 @@ sys.path.insert(0, str(REPO / "tests" / "service"))
 
 import ccftest  # noqa: E402
 import crash_docstats  # noqa: E402
+import pgstore  # noqa: E402
 import webhook_receiver  # noqa: E402
 from ccftest import ACCOUNT_ID, CONNECTORS, REGION, Client  # noqa: E402
 
@@ -215,7 +216,7 @@ class Ccfd:
                      "--region", REGION, "--account-id", ACCOUNT_ID, "--synchronous", "FULL",
                      "--stop-grace", "1", "--cpu-budget", "1000", "--memory-budget", "1048576",
                      "--log-level", "warn", "--webhook-allow-private",
-                     "--webhook-retry-base-ms", "20", *auth],
+                     "--webhook-retry-base-ms", "20", *auth, *pgstore.store_args(self.data)],
                     stdin=subprocess.DEVNULL, stdout=log, stderr=log)
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and self.proc.poll() is None:
@@ -445,21 +446,31 @@ class Worker(threading.Thread):
 # ----------------------------------------------------------- the checks
 
 
-def snapshot_check(data, work):
-    """integrity_check, foreign keys and the IN_USE rule, on a copy of the
-    database files taken while ccfd is down (what the next start sees)."""
+def open_snapshot(data, work):
+    """The store as the next start sees it: a copy of SQLite's files taken
+    while ccfd is down, or, on PostgreSQL (CRASH_STORE=postgres), its
+    database itself, which nothing writes while ccfd is down."""
+    if pgstore.enabled():
+        return pgstore.Db(data)
     snap = work / "snapshot"
     shutil.rmtree(snap, ignore_errors=True)
     snap.mkdir()
     for f in ("ccf.db", "ccf.db-wal"):
         if (data / f).exists():
             shutil.copy2(data / f, snap / f)
-    db = sqlite3.connect(snap / "ccf.db")
+    return sqlite3.connect(snap / "ccf.db")
+
+
+def snapshot_check(data, work):
+    """integrity_check, foreign keys and the IN_USE rule, on a copy of the
+    database files taken while ccfd is down (what the next start sees)."""
+    db = open_snapshot(data, work)
     try:
-        rows = db.execute("PRAGMA integrity_check").fetchall()
-        check(rows == [("ok",)], f"integrity_check: {rows[:5]}")
-        rows = db.execute("PRAGMA foreign_key_check").fetchall()
-        check(rows == [], f"foreign_key_check: {rows[:5]}")
+        if not pgstore.enabled():  # PostgreSQL checks its pages and keys itself
+            rows = db.execute("PRAGMA integrity_check").fetchall()
+            check(rows == [("ok",)], f"integrity_check: {rows[:5]}")
+            rows = db.execute("PRAGMA foreign_key_check").fetchall()
+            check(rows == [], f"foreign_key_check: {rows[:5]}")
         # Job statuses 0-2 have not ended (STARTED, RUNNING, STOPPING).
         for cid, status, active in db.execute("SELECT id, status, active_job_id FROM connectors"):
             live = [r[0] for r in db.execute(
@@ -469,6 +480,8 @@ def snapshot_check(data, work):
             else:
                 check(live == [] and not active, f"{cid} AVAILABLE but unended jobs {live}")
         check_job_events(db)
+        if pgstore.enabled():
+            PG_AUDIT_SNAPSHOT[:] = db.execute(AUDIT_ROWS)
     finally:
         db.close()
 
@@ -514,18 +527,28 @@ def answered_now():
         return dict(ANSWERED)
 
 
+AUDIT_ROWS = ("SELECT request_id, operation, status, principal_job, connector_id "
+              "FROM audit_events WHERE tenant != ''")
+# On PostgreSQL there is no copy of the store to read later: snapshot_check
+# keeps the audit records as they were while ccfd was down, since the
+# restarted ccfd records the checks' own requests.
+PG_AUDIT_SNAPSHOT = []
+
+
 def check_audit(world, work, answered, skip):
     """Issue 13, on the snapshot snapshot_check took while ccfd was down (and
     `answered` taken then): one record per answered write, none for a read,
     none twice, none for a write that did not happen (counted: the records
     of unanswered requests against the workers' cut-off writes; the
     connectors in `skip` are crash_docstats', whose cut-offs it counts)."""
-    db = sqlite3.connect(work / "snapshot" / "ccf.db")
-    try:
-        rows = db.execute("SELECT request_id, operation, status, principal_job, connector_id "
-                          "FROM audit_events WHERE tenant != ''").fetchall()
-    finally:
-        db.close()
+    if pgstore.enabled():
+        rows = PG_AUDIT_SNAPSHOT  # read by snapshot_check while ccfd was down
+    else:
+        db = sqlite3.connect(work / "snapshot" / "ccf.db")
+        try:
+            rows = db.execute(AUDIT_ROWS).fetchall()
+        finally:
+            db.close()
     seen = {}
     for rid, op, status, job, cid in rows:
         check(rid not in seen, f"request {rid} ({op}) has two audit records")
