@@ -72,3 +72,15 @@ class Db:
 
     def close(self):
         pass
+
+
+def terminate_backends(data):
+    """pg_terminate_backend on every backend of data's database (ccfd's
+    pool), as an administrator or a failing server would: returns how many
+    it ended."""
+    name = url(data).rsplit("/", 1)[1]
+    r = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", _admin(), "-c",
+                        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"],
+                       check=True, capture_output=True, text=True, timeout=30)
+    return int(r.stdout.strip() or 0)

@@ -34,6 +34,11 @@ on the same data directory, and the invariants checked after every restart:
   gets every event of the stream made after its webhook's creation, at
   least once, and in order: the ids it receives, repeats included, never go
   back (a repeat is only of the event in flight at a kill or a 500).
+- on PostgreSQL (CRASH_STORE=postgres, make crash-postgres; pgstore.py):
+  the same, the store read through psql while ccfd is down; then every
+  backend of ccfd's pool terminated (pg_terminate_backend) ten times under
+  creates: 503s with Retry-After, never a 500, writes back after each
+  round without restarting ccfd, every acknowledged create present.
 - the audit log (issue 13): every answered write of this process (and any
   answered 409) has exactly one record, with its status; no request id has
   two; reads have none; the records of no answered request (cut-off writes)
@@ -1020,6 +1025,78 @@ def run_schedules(seed, binary, work, n=40, spread=20.0):
         srv.abandon()
 
 
+def run_backend_kills(binary, work, rounds=10):
+    """PostgreSQL only: writers keep creating connectors (with client
+    tokens) while every backend of ccfd's pool is terminated, `rounds`
+    times. Each answer is 201 or a 503 with Retry-After, never another 5xx;
+    ccfd keeps running (the same process) and writes succeed again after
+    each round without a restart; every acknowledged create is there at
+    the end. Returns (acknowledged, 503s, backends ended)."""
+    srv = Ccfd(binary, work / "pgkill-data", work / "pgkill-ccfd.log")
+    acked, unavailable, lock = [], [0], threading.Lock()
+    stop = threading.Event()
+    errors = []
+
+    def writer(w):
+        client = srv.client()
+        n = 0
+        try:
+            while not stop.is_set():
+                n += 1
+                r = client.request("POST", CONNECTORS, json_body={
+                    "name": f"pgkill-w{w}-{n}", "container_properties": {"command": ["/bin/true"]},
+                    "client_token": f"pgkill-{w}-{n}"})
+                if r.status == 503:
+                    check(r.header("Retry-After"), "a 503 without Retry-After")
+                    with lock:
+                        unavailable[0] += 1
+                    continue
+                check(r.status == 201, f"create answered {r.status}: {r.body[:300]!r}")
+                with lock:
+                    acked.append(r.json["connector"]["connector_id"])
+        except BaseException as e:  # noqa: B902 - reported by the main thread
+            errors.append(e)
+        finally:
+            client.close()
+
+    srv.start()
+    try:
+        pid = srv.proc.pid
+        threads = [threading.Thread(target=writer, args=(w,)) for w in range(3)]
+        for t in threads:
+            t.start()
+        ended = 0
+        for _ in range(rounds):
+            time.sleep(0.3)
+            ended += pgstore.terminate_backends(srv.data)
+            with lock:
+                before = len(acked)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not errors:
+                with lock:
+                    if len(acked) > before:
+                        break
+                time.sleep(0.02)
+            check(not errors, f"a writer failed: {errors[:1]}")
+            check(len(acked) > before, "no write succeeded within 10 s of the backends' end")
+        stop.set()
+        for t in threads:
+            t.join(60)
+        check(not errors, f"a writer failed: {errors[:1]}")
+        check(srv.proc.poll() is None and srv.proc.pid == pid, "ccfd did not survive its backends")
+        check(unavailable[0] > 0, f"{ended} backends ended and not one 503: the rounds tested nothing")
+        client = srv.client()
+        have = {c["connector_id"] for c in list_all(client, CONNECTORS, "connectors")}
+        client.close()
+        missing = set(acked) - have
+        check(not missing, f"{len(missing)} acknowledged creates are gone: {sorted(missing)[:3]}")
+        srv.stop()
+        return len(acked), unavailable[0], ended
+    finally:
+        stop.set()
+        srv.abandon()
+
+
 def main():
     seed = int(os.environ.get("CRASH_SEED") or random.SystemRandom().getrandbits(32))
     kills = int(os.environ.get("CRASH_KILLS") or 50)
@@ -1049,6 +1126,16 @@ def main():
             return 1
         print(f"crash: schedules OK across {nkills} SIGKILLs: {runs} at() runs, none doubled, "
               f"{caught} caught up at start-up, {dropped} dropped (due while down, no catch_up)")
+    if pgstore.enabled():
+        try:
+            acked, unavailable, ended = run_backend_kills(binary, work)
+        except (Broken, AssertionError) as e:
+            print(f"crash: PostgreSQL backends' end FAILED (seed {seed}): {e}", file=sys.stderr)
+            print(f"crash: data and log kept in {work}", file=sys.stderr)
+            return 1
+        print(f"crash: PostgreSQL: {ended} backends of ccfd's pool terminated in 10 rounds under "
+              f"creates: {unavailable} answers 503 with Retry-After, none 500, ccfd never restarted, "
+              f"writes back after each round, all {acked} acknowledged creates present")
     s = world.stats
     ended = ", ".join(f"{n} {k}" for k, n in sorted(s["ended"].items()))
     print(f"crash: audit: {s.get('audited', 0)} records checked against the answers")
