@@ -93,12 +93,13 @@ static const struct config_key keys[] = {
      ")",
      NULL, UINT_SLOT(write_threads, 0, THREADS_MAX, NULL)},
     {"store", "BACKEND",
-     "sqlite: DATA_DIR/ccf.db (default); postgresql://USER@HOST:PORT/DB: experimental, only "
-     "with store-experimental",
+     "sqlite: DATA_DIR/ccf.db (default); postgresql://USER@HOST:PORT/DB: PostgreSQL, one ccfd "
+     "per database",
      set_store, SHOW_STRP(store), .secret = true},
     {"store-experimental", NULL,
-     "accept store = postgresql://... although not every service test passes on it yet", NULL,
-     BOOL_SLOT(store_experimental, NULL)},
+     "no longer needed for one ccfd on PostgreSQL; accepted so that configurations that set it "
+     "still start",
+     NULL, BOOL_SLOT(store_experimental, NULL)},
     {"synchronous", "MODE", "FULL, NORMAL or OFF (default FULL)", set_synchronous,
      SHOW_CHARS(synchronous)},
     {"connection-limit", "N", "most open connections (default 1024)", NULL,
@@ -308,7 +309,7 @@ static int set_synchronous(struct server_config *c, const char *v, char *err, si
     return fail(err, n, "expected FULL, NORMAL or OFF");
 }
 
-/* sqlite, or a libpq URI (checked with store-experimental in check()).
+/* sqlite, or a libpq URI.
  * The message never repeats v: a URI may hold a password. */
 static int set_store(struct server_config *c, const char *v, char *err, size_t n)
 {
@@ -797,15 +798,6 @@ static int apply_flag(struct server_config *c, const struct flag *f)
 /* Rules that involve more than one key. */
 static int check(const struct server_config *c)
 {
-    /* The PostgreSQL backend passes the store conformance suite but not yet
-     * every service test (docs/DECISIONS.md): ccfd takes it only when told
-     * so. */
-    if (strcmp(c->store, "sqlite") != 0 && !c->store_experimental) {
-        fprintf(stderr, "ccfd: store: the PostgreSQL store is experimental (issue 15; "
-                        "docs/DECISIONS.md says what it lacks); pass --store-experimental to "
-                        "use it anyway, or use sqlite\n");
-        return CCF_EINVAL;
-    }
     if (!c->tls_cert != !c->tls_key) {
         fprintf(stderr, "ccfd: %s: HTTPS needs both tls-cert and tls-key\n",
                 c->tls_cert ? "tls-cert" : "tls-key");

@@ -39,7 +39,7 @@ def url(data):
 
 
 def store_args(data):
-    return ["--store", url(data), "--store-experimental"] if enabled() else []
+    return ["--store", url(data)] if enabled() else []
 
 
 def _literal(v):
