@@ -93,12 +93,13 @@ static const struct config_key keys[] = {
      ")",
      NULL, UINT_SLOT(write_threads, 0, THREADS_MAX, NULL)},
     {"store", "BACKEND",
-     "sqlite: DATA_DIR/ccf.db (default); postgresql://USER@HOST:PORT/DB or "
-     "dynamodb://PREFIX?region=R[&endpoint=URL]: experimental, only with store-experimental",
+     "sqlite: DATA_DIR/ccf.db (default); postgresql://USER@HOST:PORT/DB: PostgreSQL (several "
+     "ccfd may share it); dynamodb://PREFIX?region=R[&endpoint=URL]: experimental, only with "
+     "store-experimental",
      set_store, SHOW_STRP(store), .secret = true},
     {"store-experimental", NULL,
-     "accept store = postgresql://... or dynamodb://... although not every service test passes "
-     "on them yet",
+     "accept store = dynamodb://... although not every service test passes on it yet "
+     "(PostgreSQL no longer needs it)",
      NULL, BOOL_SLOT(store_experimental, NULL)},
     {"synchronous", "MODE", "FULL, NORMAL or OFF (default FULL)", set_synchronous,
      SHOW_CHARS(synchronous)},
@@ -312,7 +313,7 @@ static int set_synchronous(struct server_config *c, const char *v, char *err, si
     return fail(err, n, "expected FULL, NORMAL or OFF");
 }
 
-/* sqlite, or a libpq URI (checked with store-experimental in check()).
+/* sqlite, or a libpq URI.
  * The message never repeats v: a URI may hold a password. */
 static int set_store(struct server_config *c, const char *v, char *err, size_t n)
 {
@@ -803,15 +804,12 @@ static int apply_flag(struct server_config *c, const struct flag *f)
 /* Rules that involve more than one key. */
 static int check(const struct server_config *c)
 {
-    /* The PostgreSQL backend passes the store conformance suite but not yet
-     * every service test (docs/DECISIONS.md): ccfd takes it only when told
-     * so. */
-    if (strcmp(c->store, "sqlite") != 0 && !c->store_experimental) {
-        fprintf(stderr,
-                "ccfd: store: the %s store is experimental (issues 15, 18; "
-                "docs/DECISIONS.md says what it lacks); pass --store-experimental to "
-                "use it anyway, or use sqlite\n",
-                strncmp(c->store, "dynamodb://", 11) == 0 ? "DynamoDB" : "PostgreSQL");
+    /* The DynamoDB backend lacks the change stream, events, tokens and
+     * schedules (docs/DECISIONS.md): ccfd takes it only when told so. */
+    if (strncmp(c->store, "dynamodb://", 11) == 0 && !c->store_experimental) {
+        fprintf(stderr, "ccfd: store: the DynamoDB store is experimental (issue 18; "
+                        "docs/DECISIONS.md says what it lacks); pass --store-experimental to "
+                        "use it anyway, or use sqlite or postgresql://\n");
         return CCF_EINVAL;
     }
     if (!c->tls_cert != !c->tls_key) {

@@ -178,6 +178,10 @@ int store__page_check(const struct store_page *p);
 char *store__key_format(int64_t created_at, const char *id);
 int store__key_parse(const char *key, bool (*id_valid)(const char *), int64_t *created_at, char *id,
                      size_t id_size);
+/* A new webhook's id ("wh-" + 12 hex) and secret ("whsec_" + 32 random
+ * bytes in base64url, 43 chars). */
+int store__webhook_new(char id[STORE_WEBHOOK_ID_LEN + 1],
+                       char secret[STORE_WEBHOOK_SECRET_LEN + 1]);
 /* A document id as a page key: 1..512 code points of UTF-8, no controls. */
 bool store__doc_key_valid(const char *key);
 /* Bytes taken by the first max_chars code points of UTF-8 text s. */

@@ -145,3 +145,31 @@ size_t store__utf8_prefix(const char *s, size_t max_chars)
     }
     return i;
 }
+
+int store__webhook_new(char id[STORE_WEBHOOK_ID_LEN + 1], char secret[STORE_WEBHOOK_SECRET_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    unsigned char r[6 + 33];
+    size_t o = 6;
+    int rc;
+
+    if ((rc = ccf_random_bytes(r, sizeof(r) - 1)) < 0)
+        return rc;
+    r[sizeof(r) - 1] = 0; /* pads the last group: 32 bytes are 43 chars */
+    memcpy(id, "wh-", 3);
+    for (size_t i = 0; i < 6; i++) {
+        id[3 + 2 * i] = hex[r[i] >> 4];
+        id[4 + 2 * i] = hex[r[i] & 15];
+    }
+    id[STORE_WEBHOOK_ID_LEN] = '\0';
+    memcpy(secret, "whsec_", 6);
+    for (size_t i = 6; i < 6 + 33; i += 3) {
+        uint32_t v = (uint32_t)r[i] << 16 | (uint32_t)r[i + 1] << 8 | r[i + 2];
+        for (int k = 3; k >= 0 && o < STORE_WEBHOOK_SECRET_LEN; k--)
+            secret[o++] = b64[(v >> (6 * k)) & 63];
+    }
+    secret[STORE_WEBHOOK_SECRET_LEN] = '\0';
+    memset(r, 0, sizeof(r));
+    return 0;
+}

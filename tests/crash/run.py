@@ -34,6 +34,11 @@ on the same data directory, and the invariants checked after every restart:
   gets every event of the stream made after its webhook's creation, at
   least once, and in order: the ids it receives, repeats included, never go
   back (a repeat is only of the event in flight at a kill or a 500).
+- on PostgreSQL (CRASH_STORE=postgres, make crash-postgres; pgstore.py):
+  the same, the store read through psql while ccfd is down; then every
+  backend of ccfd's pool terminated (pg_terminate_backend) ten times under
+  creates: 503s with Retry-After, never a 500, writes back after each
+  round without restarting ccfd, every acknowledged create present.
 - the audit log (issue 13): every answered write of this process (and any
   answered 409) has exactly one record, with its status; no request id has
   two; reads have none; the records of no answered request (cut-off writes)
@@ -68,6 +73,7 @@ sys.path.insert(0, str(REPO / "tests" / "service"))
 
 import ccftest  # noqa: E402
 import crash_docstats  # noqa: E402
+import pgstore  # noqa: E402
 import webhook_receiver  # noqa: E402
 from ccftest import ACCOUNT_ID, CONNECTORS, REGION, Client  # noqa: E402
 
@@ -215,7 +221,7 @@ class Ccfd:
                      "--region", REGION, "--account-id", ACCOUNT_ID, "--synchronous", "FULL",
                      "--stop-grace", "1", "--cpu-budget", "1000", "--memory-budget", "1048576",
                      "--log-level", "warn", "--webhook-allow-private",
-                     "--webhook-retry-base-ms", "20", *auth],
+                     "--webhook-retry-base-ms", "20", *auth, *pgstore.store_args(self.data)],
                     stdin=subprocess.DEVNULL, stdout=log, stderr=log)
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and self.proc.poll() is None:
@@ -445,21 +451,31 @@ class Worker(threading.Thread):
 # ----------------------------------------------------------- the checks
 
 
-def snapshot_check(data, work):
-    """integrity_check, foreign keys and the IN_USE rule, on a copy of the
-    database files taken while ccfd is down (what the next start sees)."""
+def open_snapshot(data, work):
+    """The store as the next start sees it: a copy of SQLite's files taken
+    while ccfd is down, or, on PostgreSQL (CRASH_STORE=postgres), its
+    database itself, which nothing writes while ccfd is down."""
+    if pgstore.enabled():
+        return pgstore.Db(data)
     snap = work / "snapshot"
     shutil.rmtree(snap, ignore_errors=True)
     snap.mkdir()
     for f in ("ccf.db", "ccf.db-wal"):
         if (data / f).exists():
             shutil.copy2(data / f, snap / f)
-    db = sqlite3.connect(snap / "ccf.db")
+    return sqlite3.connect(snap / "ccf.db")
+
+
+def snapshot_check(data, work):
+    """integrity_check, foreign keys and the IN_USE rule, on a copy of the
+    database files taken while ccfd is down (what the next start sees)."""
+    db = open_snapshot(data, work)
     try:
-        rows = db.execute("PRAGMA integrity_check").fetchall()
-        check(rows == [("ok",)], f"integrity_check: {rows[:5]}")
-        rows = db.execute("PRAGMA foreign_key_check").fetchall()
-        check(rows == [], f"foreign_key_check: {rows[:5]}")
+        if not pgstore.enabled():  # PostgreSQL checks its pages and keys itself
+            rows = db.execute("PRAGMA integrity_check").fetchall()
+            check(rows == [("ok",)], f"integrity_check: {rows[:5]}")
+            rows = db.execute("PRAGMA foreign_key_check").fetchall()
+            check(rows == [], f"foreign_key_check: {rows[:5]}")
         # Job statuses 0-2 have not ended (STARTED, RUNNING, STOPPING).
         for cid, status, active in db.execute("SELECT id, status, active_job_id FROM connectors"):
             live = [r[0] for r in db.execute(
@@ -469,6 +485,8 @@ def snapshot_check(data, work):
             else:
                 check(live == [] and not active, f"{cid} AVAILABLE but unended jobs {live}")
         check_job_events(db)
+        if pgstore.enabled():
+            PG_AUDIT_SNAPSHOT[:] = db.execute(AUDIT_ROWS)
     finally:
         db.close()
 
@@ -514,18 +532,28 @@ def answered_now():
         return dict(ANSWERED)
 
 
+AUDIT_ROWS = ("SELECT request_id, operation, status, principal_job, connector_id "
+              "FROM audit_events WHERE tenant != ''")
+# On PostgreSQL there is no copy of the store to read later: snapshot_check
+# keeps the audit records as they were while ccfd was down, since the
+# restarted ccfd records the checks' own requests.
+PG_AUDIT_SNAPSHOT = []
+
+
 def check_audit(world, work, answered, skip):
     """Issue 13, on the snapshot snapshot_check took while ccfd was down (and
     `answered` taken then): one record per answered write, none for a read,
     none twice, none for a write that did not happen (counted: the records
     of unanswered requests against the workers' cut-off writes; the
     connectors in `skip` are crash_docstats', whose cut-offs it counts)."""
-    db = sqlite3.connect(work / "snapshot" / "ccf.db")
-    try:
-        rows = db.execute("SELECT request_id, operation, status, principal_job, connector_id "
-                          "FROM audit_events WHERE tenant != ''").fetchall()
-    finally:
-        db.close()
+    if pgstore.enabled():
+        rows = PG_AUDIT_SNAPSHOT  # read by snapshot_check while ccfd was down
+    else:
+        db = sqlite3.connect(work / "snapshot" / "ccf.db")
+        try:
+            rows = db.execute(AUDIT_ROWS).fetchall()
+        finally:
+            db.close()
     seen = {}
     for rid, op, status, job, cid in rows:
         check(rid not in seen, f"request {rid} ({op}) has two audit records")
@@ -997,6 +1025,78 @@ def run_schedules(seed, binary, work, n=40, spread=20.0):
         srv.abandon()
 
 
+def run_backend_kills(binary, work, rounds=10):
+    """PostgreSQL only: writers keep creating connectors (with client
+    tokens) while every backend of ccfd's pool is terminated, `rounds`
+    times. Each answer is 201 or a 503 with Retry-After, never another 5xx;
+    ccfd keeps running (the same process) and writes succeed again after
+    each round without a restart; every acknowledged create is there at
+    the end. Returns (acknowledged, 503s, backends ended)."""
+    srv = Ccfd(binary, work / "pgkill-data", work / "pgkill-ccfd.log")
+    acked, unavailable, lock = [], [0], threading.Lock()
+    stop = threading.Event()
+    errors = []
+
+    def writer(w):
+        client = srv.client()
+        n = 0
+        try:
+            while not stop.is_set():
+                n += 1
+                r = client.request("POST", CONNECTORS, json_body={
+                    "name": f"pgkill-w{w}-{n}", "container_properties": {"command": ["/bin/true"]},
+                    "client_token": f"pgkill-{w}-{n}"})
+                if r.status == 503:
+                    check(r.header("Retry-After"), "a 503 without Retry-After")
+                    with lock:
+                        unavailable[0] += 1
+                    continue
+                check(r.status == 201, f"create answered {r.status}: {r.body[:300]!r}")
+                with lock:
+                    acked.append(r.json["connector"]["connector_id"])
+        except BaseException as e:  # noqa: B902 - reported by the main thread
+            errors.append(e)
+        finally:
+            client.close()
+
+    srv.start()
+    try:
+        pid = srv.proc.pid
+        threads = [threading.Thread(target=writer, args=(w,)) for w in range(3)]
+        for t in threads:
+            t.start()
+        ended = 0
+        for _ in range(rounds):
+            time.sleep(0.3)
+            ended += pgstore.terminate_backends(srv.data)
+            with lock:
+                before = len(acked)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not errors:
+                with lock:
+                    if len(acked) > before:
+                        break
+                time.sleep(0.02)
+            check(not errors, f"a writer failed: {errors[:1]}")
+            check(len(acked) > before, "no write succeeded within 10 s of the backends' end")
+        stop.set()
+        for t in threads:
+            t.join(60)
+        check(not errors, f"a writer failed: {errors[:1]}")
+        check(srv.proc.poll() is None and srv.proc.pid == pid, "ccfd did not survive its backends")
+        check(unavailable[0] > 0, f"{ended} backends ended and not one 503: the rounds tested nothing")
+        client = srv.client()
+        have = {c["connector_id"] for c in list_all(client, CONNECTORS, "connectors")}
+        client.close()
+        missing = set(acked) - have
+        check(not missing, f"{len(missing)} acknowledged creates are gone: {sorted(missing)[:3]}")
+        srv.stop()
+        return len(acked), unavailable[0], ended
+    finally:
+        stop.set()
+        srv.abandon()
+
+
 def main():
     seed = int(os.environ.get("CRASH_SEED") or random.SystemRandom().getrandbits(32))
     kills = int(os.environ.get("CRASH_KILLS") or 50)
@@ -1026,6 +1126,16 @@ def main():
             return 1
         print(f"crash: schedules OK across {nkills} SIGKILLs: {runs} at() runs, none doubled, "
               f"{caught} caught up at start-up, {dropped} dropped (due while down, no catch_up)")
+    if pgstore.enabled():
+        try:
+            acked, unavailable, ended = run_backend_kills(binary, work)
+        except (Broken, AssertionError) as e:
+            print(f"crash: PostgreSQL backends' end FAILED (seed {seed}): {e}", file=sys.stderr)
+            print(f"crash: data and log kept in {work}", file=sys.stderr)
+            return 1
+        print(f"crash: PostgreSQL: {ended} backends of ccfd's pool terminated in 10 rounds under "
+              f"creates: {unavailable} answers 503 with Retry-After, none 500, ccfd never restarted, "
+              f"writes back after each round, all {acked} acknowledged creates present")
     s = world.stats
     ended = ", ".join(f"{n} {k}" for k, n in sorted(s["ended"].items()))
     print(f"crash: audit: {s.get('audited', 0)} records checked against the answers")

@@ -112,7 +112,8 @@ CONFIGS = [
     "CCF_ACCESS_LOG=off\naccess-log = on\n",
     "CCF_LISTEN=0.0.0.0:1\nallow-insecure-listen = true\n",
     "CCF_NO_SUCH_KEY=1\nlog-level = warn\n",
-    # store: a libpq URI only with store-experimental; the value is never echoed.
+    # store: sqlite or a libpq URI (store-experimental, no longer needed, still
+    # accepted); the value is never echoed.
     "store = postgresql://ccf:secret@127.0.0.1:5432/ccf\nstore-experimental = on\n",
     "store = postgres://h/db\n",
     "store = sqlite\nstore = mysql://x\n",

@@ -59,7 +59,7 @@ def pg_store_args(data_dir):
     PostgreSQL the tests may create databases in: scripts/pg-cluster.sh's
     CCF_TEST_PG_URL), each ccfd gets a fresh database of its own there, once
     per data directory, so that its restarts find their data: the service
-    tests against the experimental PostgreSQL store (issue 15). Without it:
+    tests against the PostgreSQL store (issue 15; make test-postgres). Without it:
     none, SQLite."""
     admin = os.environ.get("CCF_TEST_PG_ADMIN")
     if not admin:
@@ -73,7 +73,16 @@ def pg_store_args(data_dir):
                        check=True, capture_output=True, timeout=30)
         marker.write_text(name)
     url = admin.rsplit("/", 1)[0] + "/" + name
-    return ["--store", url, "--store-experimental"]
+    return ["--store", url]
+
+
+def sqlite_only(why):
+    """Marks a test of SQLite's own file (the data directory's ccf.db, its
+    locks, its file system, `ccfd backup` of it): skipped, with its reason
+    in the report, when the service tests run on PostgreSQL
+    (CCF_TEST_PG_ADMIN), where ccfd keeps no database file at all."""
+    return pytest.mark.skipif(bool(os.environ.get("CCF_TEST_PG_ADMIN")),
+                              reason=f"tests SQLite's file ({why}); ccfd on PostgreSQL has none")
 
 
 def dynamo_store_args(data_dir):

@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 
-from conftest import ccfd_binary
+from conftest import ccfd_binary, sqlite_only
 from ccftest import CONNECTORS, Client, Ids, checksum, account_key, ACCOUNT_ID
 
 SEED_DOCS = int(os.environ.get("CCF_BACKUP_SEED_DOCS", "20000"))  # bigger for a figure
@@ -62,6 +62,7 @@ def doc_ids(c, cid):
     return [d["document_id"] for d in c.list_all(f"{CONNECTORS}/{cid}/documents", "documents", max_results=1000)[0]]
 
 
+@sqlite_only("ccfd backup copies the SQLite database")
 def test_backup_during_writes_restores_everything_acknowledged_before_it(ccfd_factory, tmp_path):
     srv = ccfd_factory()
     c = srv.client
@@ -114,6 +115,7 @@ def test_backup_during_writes_restores_everything_acknowledged_before_it(ccfd_fa
         assert len(restored) < len(everything), "writes after the backup are in it"
 
 
+@sqlite_only("ccfd backup copies the SQLite database")
 def test_backup_refuses_the_store_own_files(ccfd_factory, tmp_path):
     srv = ccfd_factory()
     cid = srv.client.create_connector()["connector_id"]
@@ -130,6 +132,7 @@ def test_backup_refuses_the_store_own_files(ccfd_factory, tmp_path):
     assert backup(srv.data_dir, d).returncode == 1
 
 
+@sqlite_only("ccfd backup copies the SQLite database")
 def test_backup_replaces_an_old_backup_whole(ccfd_factory, tmp_path):
     srv = ccfd_factory()
     dest = tmp_path / "b.db"

@@ -274,20 +274,27 @@ def test_data_dir_mode_is_logged_in_octal(ccfd_factory, tmp_path):
     assert re.search(r"event=ccfd.data_dir_mode .*mode=0755", s.log_text()), s.tail()
 
 
-@pytest.mark.parametrize("value", ["postgresql://ccf:s3cret@127.0.0.1:5432/ccf",
-                                   "postgres://ccf:s3cret@127.0.0.1/ccf",
+@pytest.mark.parametrize("value", ["postgresql://ccf:s3cret@127.0.0.1:1/ccf",
+                                   "postgres://ccf:s3cret@127.0.0.1:1/ccf",
                                    "dynamodb://ccf?region=us-east-1&endpoint=http://s3cret:1",
                                    "mysql://x", ""])
-def test_store_postgresql_needs_experimental(value, tmp_path):
-    """store = postgresql://... is refused without store-experimental (the
-    backend passes the store conformance suite, not yet every service test:
-    issue 15), nor is dynamodb://... (issue 18), with a line that says so;
-    anything but sqlite, a libpq URI or dynamodb:// is refused. No line echoes the URI, whose password would land in a log."""
-    out = subprocess.run([ccfd_binary(), "--data-dir", str(tmp_path), "--store", value],
-                         capture_output=True, text=True, timeout=10, env=clean_env())
-    assert out.returncode == 2, out
+def test_store_postgresql_is_taken_and_others_refused(value, tmp_path):
+    """store = postgresql://... is taken without store-experimental (one
+    ccfd on PostgreSQL passes the whole service suite: make test-postgres):
+    with no server there, ccfd cannot open its store and exits 1, not 2;
+    dynamodb://... is refused without store-experimental (issue 18), with a
+    line that says so; anything but sqlite, a libpq URI or dynamodb:// is a
+    usage error. No line echoes the URI, whose password would land in a log."""
+    out = subprocess.run([ccfd_binary(), "--data-dir", str(tmp_path), "--listen", "127.0.0.1:0",
+                          "--store", value], capture_output=True, text=True, timeout=10,
+                         env=clean_env())
     assert "s3cret" not in out.stderr and "s3cret" not in out.stdout
-    if value.startswith(("postgres", "dynamodb")):
+    if value.startswith("postgres"):
+        assert out.returncode == 1, out
+        assert "experimental" not in out.stderr and "store.open_failed" in out.stderr, out.stderr
+    elif value.startswith("dynamodb"):
+        assert out.returncode == 2, out
         assert "--store-experimental" in out.stderr, out.stderr
     else:
+        assert out.returncode == 2, out
         assert "--store" in out.stderr and "expected sqlite, postgresql://" in out.stderr, out

@@ -14,6 +14,7 @@ import time
 import pytest
 
 from ccftest import CONNECTORS, expect
+from conftest import sqlite_only
 from test_storage_faults import ext4_loop  # noqa: F401 (a fixture)
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
@@ -205,6 +206,7 @@ def test_metrics_off_is_404_and_readyz_still_answers(ccfd_factory):
     assert unsigned_get(s.port, "/readyz")[0] == 200
 
 
+@sqlite_only("/readyz on the database file's read-only file system")
 def test_readyz_is_503_on_a_read_only_file_system(ccfd_factory, ext4_loop):  # noqa: F811
     s = ccfd_factory(data_dir=ext4_loop.mnt / "data", extra_args=("--executor", "none"))
     os.sync()

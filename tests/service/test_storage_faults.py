@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from ccftest import CONNECTORS, checksum, expect, props
-from conftest import ccfd_binary
+from conftest import ccfd_binary, sqlite_only
 
 BUSY_TIMEOUT_S = 5  # the store's busy_timeout
 
@@ -125,6 +125,7 @@ def ext4_loop(tmp_path):
     fs.cleanup()
 
 
+@sqlite_only("a fault of the data directory's database file")
 def test_locked_database_is_503_then_recovers(ccfd_factory):
     s = ccfd_factory()
     c = s.client
@@ -145,6 +146,7 @@ def test_locked_database_is_503_then_recovers(ccfd_factory):
     assert [d["document_id"] for d in got] == [f"after-{i:05d}" for i in range(3)]
 
 
+@sqlite_only("a fault of the data directory's database file")
 def test_full_disk_is_503_then_recovers(ccfd_factory, tmpfs):
     s = ccfd_factory(data_dir=tmpfs / "data")
     c = s.client
@@ -184,6 +186,7 @@ def test_full_disk_is_503_then_recovers(ccfd_factory, tmpfs):
     assert integrity_ok(s.data_dir / "ccf.db")
 
 
+@sqlite_only("a fault of the data directory's database file")
 def test_read_only_file_system_is_503_then_recovers(ccfd_factory, ext4_loop):
     # FULL: what was acknowledged must be on the image the repair reads.
     s = ccfd_factory(data_dir=ext4_loop.mnt / "data",
@@ -246,6 +249,7 @@ def test_start_on_a_read_only_file_system_exits_and_says_so(ccfd_factory, ext4_l
     assert not any("by itself" in h for h in hints), r.stderr
 
 
+@sqlite_only("a fault of the data directory's database file")
 def test_sigterm_while_writes_wait_for_a_locked_database(ccfd_factory):
     # Two writers, the database locked: writes pile up in the writer queue.
     # SIGTERM with a 1 s grace must not wait for all of them: those still

@@ -112,6 +112,8 @@ extern const struct CMUnitTest conf_maintenance[];
 extern const size_t conf_maintenance_n;
 extern const struct CMUnitTest conf_docstats[];
 extern const size_t conf_docstats_n;
+extern const struct CMUnitTest conf_webhooks[];
+extern const size_t conf_webhooks_n;
 /* PostgreSQL's own (pg_only.c), in its group only. */
 extern const struct CMUnitTest conf_pg_only[];
 extern const size_t conf_pg_only_n;

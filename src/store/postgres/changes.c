@@ -414,8 +414,8 @@ struct prune {
 
 /* Rows are cut at the first one still young (at is close to seq order),
  * and job rows never past what the orchestrator has acked (still work to
- * do); the expiry mark stays just below the first row left, so that no
- * reader is told it missed a row still there. One statement. */
+ * do); the webhooks' attempts at the rows cut go with them; the expiry mark stays just below the
+ * first row left, so that no reader is told it missed a row still there. One statement. */
 static int prune_tx(struct pg__conn *c, void *arg)
 {
     const struct prune *a = arg;
@@ -429,6 +429,7 @@ static int prune_tx(struct pg__conn *c, void *arg)
         "  ORDER BY seq LIMIT 1), (SELECT max(seq) + 1 FROM job_changes), 0) - 1 AS seq), "
         "gone AS (DELETE FROM job_changes WHERE seq <= (SELECT seq FROM cut) "
         "  AND (new_status < 0 OR seq <= $2) RETURNING seq), "
+        "wh AS (DELETE FROM webhook_deliveries WHERE seq IN (SELECT seq FROM gone)), "
         "kept AS (SELECT min(seq) AS seq FROM job_changes WHERE seq <= (SELECT seq FROM cut) "
         "  AND NOT (seq IN (SELECT seq FROM gone))) "
         "INSERT INTO meta (key, value) SELECT '" PRUNED_KEY "', convert_to("

@@ -346,7 +346,6 @@ void store_pg__get_metrics(struct store *s, struct store_metrics *out)
     out->writes_per_commit = &pgs(s)->per_commit;
 }
 
-/* NULL: not there yet; docs/DECISIONS.md lists them. */
 const struct store__backend store__backend_postgres = {
     .name = "postgresql",
     .open = pg_open,
@@ -397,7 +396,12 @@ const struct store__backend store__backend_postgres = {
     .audit_append = store_pg__audit_append,
     .read_audit = store_pg__read_audit,
     .prune_audit = store_pg__prune_audit,
-    /* Not yet (docs/DECISIONS.md): the webhooks' create_webhook,
-     * get_webhook, list_webhooks, delete_webhook, all_webhooks,
-     * webhook_head, webhook_record, list_deliveries. */
+    .create_webhook = store_pg__create_webhook,
+    .get_webhook = store_pg__get_webhook,
+    .list_webhooks = store_pg__list_webhooks,
+    .delete_webhook = store_pg__delete_webhook,
+    .all_webhooks = store_pg__all_webhooks,
+    .webhook_head = store_pg__webhook_head,
+    .webhook_record = store_pg__webhook_record,
+    .list_deliveries = store_pg__list_deliveries,
 };

@@ -87,6 +87,18 @@ enum pg__q {
     PG__Q_AUDIT_LAST,
     PG__Q_AUDIT_READ,
     PG__Q_AUDIT_PRUNE,
+    PG__Q_WH_LOCK,
+    PG__Q_WH_COUNT,
+    PG__Q_WH_INSERT,
+    PG__Q_WH_GET,
+    PG__Q_WH_LIST,
+    PG__Q_WH_ALL,
+    PG__Q_WH_DELETE,
+    PG__Q_WH_HEAD,
+    PG__Q_WH_EXISTS,
+    PG__Q_WH_RECORD,
+    PG__Q_WH_ADVANCE,
+    PG__Q_WH_DELIVERIES,
     PG__Q_COUNT
 };
 
@@ -222,6 +234,16 @@ int pg__event_connector(struct pg__conn *c, const char *tk, const char *type,
 int pg__event_insert(struct pg__conn *c, const char *tk, const char *type, const char *connector_id,
                      const char *job_id, json_t *detail, const char *op);
 
+/* tokens.c: a client token of a create of another kind (webhooks.c), in
+ * the open transaction. Claim: 0 when the token is ours now, 1 and the
+ * resource's id in id for a live token with this body, CCF_ETOKEN for one
+ * with another body. Set records the id the claimed token made. */
+#define PG__TOKEN_WEBHOOK 2
+int pg__token_claim(struct pg__conn *c, const char *tk, int kind, const struct store_token *tok,
+                    int64_t now, char *id, size_t n, const char *op);
+int pg__token_set(struct pg__conn *c, const char *tk, int kind, const struct store_token *tok,
+                  int64_t now, const char *id, const char *op);
+
 /* docstats.c */
 
 /* Counts of one write, added to its job's stats. */
@@ -333,6 +355,20 @@ int store_pg__audit_append(struct store *s, const struct store_audit *recs, size
 int store_pg__read_audit(struct store *s, const struct ccf_tenant *t, int64_t after, size_t max,
                          struct store_audit *out, int64_t *next);
 int store_pg__prune_audit(struct store *s, int64_t before);
+int store_pg__create_webhook(struct store *s, const struct ccf_tenant *t, struct store_webhook *w,
+                             const struct store_token *tok);
+int store_pg__get_webhook(struct store *s, const struct ccf_tenant *t, const char *id,
+                          struct store_webhook *out);
+int store_pg__list_webhooks(struct store *s, const struct ccf_tenant *t, const struct store_page *p,
+                            store_webhook_fn visit, void *ctx, char **next);
+int store_pg__delete_webhook(struct store *s, const struct ccf_tenant *t, const char *id);
+int store_pg__all_webhooks(struct store *s, store_webhook_fn visit, void *ctx);
+int store_pg__webhook_head(struct store *s, const struct store_webhook *w, struct store_event *ev,
+                           struct store_delivery *d);
+int store_pg__webhook_record(struct store *s, const char *id, const struct store_delivery *d);
+int store_pg__list_deliveries(struct store *s, const struct ccf_tenant *t, const char *id,
+                              const struct store_page *p, store_delivery_fn visit, void *ctx,
+                              char **next);
 int store_pg__list_documents_not_seen(struct store *s, const struct ccf_tenant *t,
                                       const char *connector_id, const char *job_id,
                                       const struct store_page *p, store_document_fn visit,

@@ -142,6 +142,33 @@ static const char *const migrations[] = {
     "  status INTEGER NOT NULL,"
     "  error_type TEXT);"
     "CREATE INDEX audit_by_tenant ON audit_events (tenant, seq);",
+    /* 3: webhooks (SQLite's migration 9): a cursor into the event stream
+     * per webhook, and each tried event's attempts, deleted with their
+     * webhook and pruned with their events (changes.c). event_types is
+     * ",a,b," or NULL for every type. */
+    "CREATE TABLE webhooks ("
+    "  id TEXT COLLATE \"C\" NOT NULL PRIMARY KEY,"
+    "  tenant TEXT COLLATE \"C\" NOT NULL,"
+    "  url TEXT NOT NULL,"
+    "  event_types TEXT,"
+    "  description TEXT,"
+    "  secret TEXT NOT NULL,"
+    "  created_at BIGINT NOT NULL,"
+    "  start_seq BIGINT NOT NULL,"
+    "  cursor BIGINT NOT NULL);"
+    "CREATE INDEX webhooks_by_tenant ON webhooks (tenant, created_at, id);"
+    "CREATE TABLE webhook_deliveries ("
+    "  webhook_id TEXT COLLATE \"C\" NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,"
+    "  seq BIGINT NOT NULL,"
+    "  status SMALLINT NOT NULL CHECK (status IN (0, 1, 2)),"
+    "  attempts INTEGER NOT NULL,"
+    "  first_attempt_at BIGINT NOT NULL,"
+    "  last_attempt_at BIGINT NOT NULL,"
+    "  next_attempt_at BIGINT,"
+    "  last_status_code INTEGER,"
+    "  last_error TEXT,"
+    "  PRIMARY KEY (webhook_id, seq));"
+    "CREATE INDEX webhook_deliveries_by_seq ON webhook_deliveries (seq);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -12,7 +12,7 @@
 
 #include "core/log.h"
 
-enum token_op { TOKEN_CREATE = 0, TOKEN_START = 1 };
+enum token_op { TOKEN_CREATE = 0, TOKEN_START = 1, TOKEN_WEBHOOK = PG__TOKEN_WEBHOOK };
 
 struct token_key {
     const char *tk;
@@ -101,6 +101,24 @@ static int token_init(struct token_key *k, const char *tk, enum token_op op, con
     *k = (struct token_key){
         .tk = tk, .op = op, .scope = scope, .tok = tok, .now = tok->now ? tok->now : ccf_now_us()};
     return 0;
+}
+
+int pg__token_claim(struct pg__conn *c, const char *tk, int kind, const struct store_token *tok,
+                    int64_t now, char *id, size_t n, const char *op)
+{
+    const struct token_key k = {
+        .tk = tk, .op = (enum token_op)kind, .scope = "", .tok = tok, .now = now};
+
+    return token_claim(c, &k, id, n, op);
+}
+
+int pg__token_set(struct pg__conn *c, const char *tk, int kind, const struct store_token *tok,
+                  int64_t now, const char *id, const char *op)
+{
+    const struct token_key k = {
+        .tk = tk, .op = (enum token_op)kind, .scope = "", .tok = tok, .now = now};
+
+    return token_set(c, &k, id, NULL, op);
 }
 
 struct create_token {

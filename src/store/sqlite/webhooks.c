@@ -34,36 +34,6 @@ bool store_webhook_id_valid(const char *s)
     return s[STORE_WEBHOOK_ID_LEN] == '\0';
 }
 
-/* "wh-" + 12 hex and "whsec_" + 32 random bytes in base64url (43 chars). */
-static int new_id_and_secret(char id[STORE_WEBHOOK_ID_LEN + 1],
-                             char secret[STORE_WEBHOOK_SECRET_LEN + 1])
-{
-    static const char hex[] = "0123456789abcdef";
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    unsigned char r[6 + 33];
-    size_t o = 6;
-    int rc;
-
-    if ((rc = ccf_random_bytes(r, sizeof(r) - 1)) < 0)
-        return rc;
-    r[sizeof(r) - 1] = 0; /* pads the last group: 32 bytes are 43 chars */
-    memcpy(id, "wh-", 3);
-    for (size_t i = 0; i < 6; i++) {
-        id[3 + 2 * i] = hex[r[i] >> 4];
-        id[4 + 2 * i] = hex[r[i] & 15];
-    }
-    id[STORE_WEBHOOK_ID_LEN] = '\0';
-    memcpy(secret, "whsec_", 6);
-    for (size_t i = 6; i < 6 + 33; i += 3) {
-        uint32_t v = (uint32_t)r[i] << 16 | (uint32_t)r[i + 1] << 8 | r[i + 2];
-        for (int k = 3; k >= 0 && o < STORE_WEBHOOK_SECRET_LEN; k--)
-            secret[o++] = b64[(v >> (6 * k)) & 63];
-    }
-    secret[STORE_WEBHOOK_SECRET_LEN] = '\0';
-    memset(r, 0, sizeof(r));
-    return 0;
-}
-
 static int row_webhook(sqlite3_stmt *st, struct store_webhook *w)
 {
     char tk[STORE__TENANT_KEY_MAX];
@@ -205,7 +175,7 @@ static int create_tx(struct store__conn *c, void *arg)
         return rc;
     if (count >= STORE_WEBHOOKS_MAX)
         return CCF_ELIMIT;
-    if ((rc = new_id_and_secret(a->id, a->secret)) < 0 || (rc = insert_webhook(c, a, op)) < 0)
+    if ((rc = store__webhook_new(a->id, a->secret)) < 0 || (rc = insert_webhook(c, a, op)) < 0)
         return rc;
     if (a->tok)
         rc = store__token_keep(c, a->tk, STORE__TOKEN_WEBHOOK, a->tok, a->now, a->id, op);
