@@ -93,14 +93,12 @@ static const struct config_key keys[] = {
      ")",
      NULL, UINT_SLOT(write_threads, 0, THREADS_MAX, NULL)},
     {"store", "BACKEND",
-     "sqlite: DATA_DIR/ccf.db (default); postgresql://USER@HOST:PORT/DB: PostgreSQL (several "
-     "ccfd may share it); dynamodb://PREFIX?region=R[&endpoint=URL]: experimental, only with "
-     "store-experimental",
+     "sqlite (DATA_DIR/ccf.db, default), postgresql://USER@HOST:PORT/DB, or "
+     "dynamodb://PREFIX?region=R[&endpoint=URL] (experimental)",
      set_store, SHOW_STRP(store), .secret = true},
     {"store-experimental", NULL,
-     "accept store = dynamodb://... although not every service test passes on it yet "
-     "(PostgreSQL no longer needs it)",
-     NULL, BOOL_SLOT(store_experimental, NULL)},
+     "accept store = dynamodb://..., experimental (PostgreSQL needs no switch)", NULL,
+     BOOL_SLOT(store_experimental, NULL)},
     {"synchronous", "MODE", "FULL, NORMAL or OFF (default FULL)", set_synchronous,
      SHOW_CHARS(synchronous)},
     {"connection-limit", "N", "most open connections (default 1024)", NULL,
