@@ -55,8 +55,10 @@ static void check_config(const struct server_config *c)
     FUZZ_CHECK(c->connection_limit >= 1 && c->connection_timeout >= 1, "connections");
     FUZZ_CHECK(c->stop_grace >= 1 && c->job_log_max >= 4096 && c->retention >= 1, "jobs");
     FUZZ_CHECK(c->store && store_url_valid(c->store), "store");
-    FUZZ_CHECK(strcmp(c->store, "sqlite") == 0 || strncmp(c->store, "postgres", 8) == 0,
-               "a store neither sqlite nor a postgresql:// URI");
+    FUZZ_CHECK(strcmp(c->store, "sqlite") == 0 || strncmp(c->store, "postgres", 8) == 0 ||
+                   (strncmp(c->store, "dynamodb://", 11) == 0 && c->store_experimental),
+               "a store neither sqlite, a postgresql:// URI, nor dynamodb:// with "
+               "store-experimental");
 }
 
 /* Sets the variable of the input's first line; returns the rest, with *name
