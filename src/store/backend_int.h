@@ -170,6 +170,17 @@ const char *store__job_event_type(int old_status, enum ccf_job_status to);
 /* "region:account_id" as stored in the tenant columns. */
 #define STORE__TENANT_KEY_MAX (CCF_REGION_MAX + 1 + CCF_ACCOUNT_ID_LEN + 1)
 
+/* tokens.c: the answer of a create or a start with a client_token once the
+ * backend's transaction is done (replay: the token had made one before;
+ * id: the record made now or then; j: the job the start built). Returns
+ * STORE_TOKEN_NEW, _REPLAY or _GONE, or an error of the read back. */
+int store__connector_token_outcome(struct store *s, const struct ccf_tenant *t,
+                                   struct ccf_connector *c, bool replay,
+                                   const char id[CCF_CONNECTOR_ID_LEN + 1], int64_t now);
+int store__job_token_outcome(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                             const char *environment, bool replay,
+                             const char job_id[CCF_JOB_ID_LEN + 1], struct ccf_job *j,
+                             struct ccf_job *out);
 void store__tenant_key(const struct ccf_tenant *t, char out[STORE__TENANT_KEY_MAX]);
 int store__tenant_parse(const char *key, struct ccf_tenant *out);
 /* CCF_EINVAL unless p is set and its limit is 1..1000. */

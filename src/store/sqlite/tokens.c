@@ -120,7 +120,7 @@ static int token_init(struct token_key *k, const char *tk, enum token_op op, con
 int store_sqlite__create_connector_token(struct store *s, const struct ccf_tenant *t,
                                          struct ccf_connector *c, const struct store_token *tok)
 {
-    char tk[STORE__TENANT_KEY_MAX], id[CCF_CONNECTOR_ID_LEN + 1];
+    char tk[STORE__TENANT_KEY_MAX];
     struct create_token a = {.cr = {.tk = tk, .in = c}};
     int rc;
 
@@ -130,23 +130,7 @@ int store_sqlite__create_connector_token(struct store *s, const struct ccf_tenan
     a.cr.now = a.k.now;
     if ((rc = store__write(s, create_token_tx, &a, "create_connector")) < 0)
         return rc;
-    if (!a.replay) {
-        memcpy(c->id, a.cr.id, sizeof(a.cr.id));
-        c->status = CCF_CONNECTOR_AVAILABLE;
-        c->active_job_id[0] = '\0';
-        c->created_at = c->updated_at = a.cr.now;
-        c->version = 1;
-        return STORE_TOKEN_NEW;
-    }
-    memcpy(id, a.cr.id, sizeof(id));
-    ccf_connector_clear(c);
-    rc = store_get_connector(s, t, id, c);
-    if (rc == CCF_ENOTFOUND) {
-        memset(c, 0, sizeof(*c));
-        memcpy(c->id, id, sizeof(id));
-        return STORE_TOKEN_GONE;
-    }
-    return rc < 0 ? rc : STORE_TOKEN_REPLAY;
+    return store__connector_token_outcome(s, t, c, a.replay, a.cr.id, a.cr.now);
 }
 
 struct start_token {
@@ -197,19 +181,7 @@ int store_sqlite__start_job_token(struct store *s, const struct ccf_tenant *t,
     j.environment = (char *)environment; /* borrowed until the copy below */
     if ((rc = store__write(s, start_token_tx, &a, "start_job")) < 0)
         return rc;
-    if (!a.replay) {
-        j.environment = environment ? ccf_xstrdup(environment) : NULL;
-        *out = j;
-        return STORE_TOKEN_NEW;
-    }
-    rc = store_get_job(s, t, connector_id, a.job_id, out);
-    if (rc == CCF_ENOTFOUND) { /* purged after its retention */
-        memset(out, 0, sizeof(*out));
-        memcpy(out->id, a.job_id, sizeof(a.job_id));
-        memcpy(out->connector_id, connector_id, CCF_CONNECTOR_ID_LEN + 1);
-        return STORE_TOKEN_GONE;
-    }
-    return rc < 0 ? rc : STORE_TOKEN_REPLAY;
+    return store__job_token_outcome(s, t, connector_id, environment, a.replay, a.job_id, &j, out);
 }
 
 int store__token_find(struct store__conn *c, const char *tk, int kind,
