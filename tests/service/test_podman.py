@@ -32,7 +32,17 @@ def containers(env, running=False):
     out = subprocess.run(["podman", "ps", *([] if running else ["-a"]), "--format", "{{.Names}}"],
                          capture_output=True,
                          text=True, env={**os.environ, **env}, timeout=60)
+    assert out.returncode == 0, out.stderr  # an empty answer must mean "none", not "podman failed"
     return out.stdout.split()
+
+
+def wait_running(env, names, timeout=60.0):
+    """RUNNING means `podman run` has started, not that its container exists:
+    under load creating it takes seconds. Wait until every one is up."""
+    deadline = time.monotonic() + timeout
+    while not set(names) <= set(containers(env, running=True)):
+        assert time.monotonic() < deadline, f"{names} never ran"
+        time.sleep(0.2)
 
 
 def gone(env, name, timeout=15.0):
@@ -110,6 +120,9 @@ def test_kill_9_of_ccfd_while_containers_run(ccfd_factory, podman_env, monkeypat
     je, jr = c.start_job(ends)["job_id"], c.start_job(runs)["job_id"]
     for cid, jid in ((ends, je), (runs, jr)):
         wait_job(c, cid, jid, {"RUNNING"}, timeout=60)
+    # Both containers up before the kill: the test is about what outlives ccfd.
+    # The short one may already be gone if its 2 s passed while podman started the other.
+    wait_running(podman_env, [f"ccf-{jr}-1"])
     data = s.data_dir
     s.kill()
     deadline = time.monotonic() + 30
