@@ -38,6 +38,8 @@ LIB_SRCS    := $(foreach m,$(LIB_MODULES),$(wildcard src/$(m)/*.c)) \
 SERVER_SRCS := $(wildcard src/server/*.c)
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 SERVER_OBJS := $(SERVER_SRCS:%.c=$(BUILD)/obj/%.o)
+# ccfd's configuration (server/config*.c), which fuzz_config links too.
+CONFIG_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard src/server/config*.c))
 UNIT_SRCS   := $(wildcard tests/test_*.c)
 UNIT_BINS   := $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
 LIBCCF      := $(BUILD)/libccfd.a
@@ -261,8 +263,7 @@ test-postgres: deps
 REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/replay/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 $(BUILD)/replay/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/harness.o \
-  $(BUILD)/obj/tests/fuzz/replay.o $(BUILD)/obj/src/server/config.o \
-  $(BUILD)/obj/src/server/config_show.o $(LIBCCF)
+  $(BUILD)/obj/tests/fuzz/replay.o $(CONFIG_OBJS) $(LIBCCF)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL)
 
@@ -336,7 +337,7 @@ FUZZ_SAN  := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=a
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzzers/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 $(BUILD)/fuzzers/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/harness.o \
-  $(BUILD)/obj/src/server/config.o $(BUILD)/obj/src/server/config_show.o $(LIBCCF)
+  $(CONFIG_OBJS) $(LIBCCF)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_ALL)
 

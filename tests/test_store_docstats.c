@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "docstats_fixture.h"
 #include "store/sqlite/sqlite_int.h" /* the listing's SQL, for its query plans */
 #include "store/store.h"
 #include "store_downgrade.h"
@@ -26,7 +27,6 @@
 #define PROPS   "{\"command\":[\"/bin/true\"]}"
 #define S1      "11111111111111111111111111111111"
 #define S2      "22222222222222222222222222222222"
-#define BIT(s)  (1u << (s))
 #define NO_ID_J "ccj-000000000000"
 
 struct fx {
@@ -71,86 +71,8 @@ static void raw_exec(struct fx *f, const char *sql)
     store_fx_exec(f->path, sql);
 }
 
-/* A job of f->cid that reached RUNNING; the connector is free again when
- * ended is true. */
-static void run_job(struct fx *f, char jid[CCF_JOB_ID_LEN + 1], bool ended)
-{
-    struct store_transition run = {.from_mask = BIT(CCF_JOB_STARTED), .to = CCF_JOB_RUNNING};
-    struct store_transition end = {.from_mask = BIT(CCF_JOB_RUNNING), .to = CCF_JOB_SUCCEEDED};
-    struct ccf_job j;
-
-    assert_int_equal(store_start_job(f->s, &f->t, f->cid, NULL, &j), 0);
-    memcpy(jid, j.id, CCF_JOB_ID_LEN + 1);
-    ccf_job_clear(&j);
-    assert_int_equal(store_transition_job(f->s, &f->t, f->cid, jid, &run, NULL), 1);
-    if (ended)
-        assert_int_equal(store_transition_job(f->s, &f->t, f->cid, jid, &end, NULL), 1);
-}
-
-static struct ccf_job_stats stats_of(struct fx *f, const char *jid)
-{
-    struct ccf_job j;
-    struct ccf_job_stats st;
-
-    assert_int_equal(store_get_job(f->s, &f->t, f->cid, jid, &j), 0);
-    assert_true(j.has_stats);
-    st = j.stats;
-    ccf_job_clear(&j);
-    return st;
-}
-
-static void put(struct fx *f, const char *jid, const char *id, const char *sum)
-{
-    struct ccf_document d = {.id = id, .checksum = sum};
-
-    assert_int_equal(store_put_documents_by(f->s, &f->t, f->cid, jid, &d, 1), 0);
-}
-
-struct ids {
-    char **v;
-    size_t n, cap;
-};
-
-static int on_doc(void *ctx, const struct ccf_document *d)
-{
-    struct ids *l = ctx;
-
-    if (l->n == l->cap) {
-        l->cap = l->cap ? 2 * l->cap : 64;
-        l->v = realloc(l->v, l->cap * sizeof(*l->v));
-        assert_non_null(l->v);
-    }
-    l->v[l->n++] = strdup(d->id);
-    return 0;
-}
-
-static void ids_free(struct ids *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    memset(l, 0, sizeof(*l));
-}
-
-/* Every page of the not-seen listing; every page but the last is full. */
-static void unseen_all(struct fx *f, const char *jid, size_t limit, struct ids *out)
-{
-    char *after = NULL, *next;
-
-    do {
-        struct store_page p = {.after = after, .limit = limit};
-        size_t before = out->n;
-
-        assert_int_equal(
-            store_list_documents_not_seen(f->s, &f->t, f->cid, jid, &p, on_doc, out, &next), 0);
-        if (next)
-            assert_int_equal(out->n - before, limit);
-        else
-            assert_true(out->n - before <= limit);
-        free(after);
-        after = next;
-    } while (after);
-}
+/* What docs_fx_* act on: f's store, tenant and connector. */
+#define AT(f) (&(struct docs_fx_at){(f)->s, &(f)->t, (f)->cid})
 
 struct sums {
     char text[8][40]; /* "id=checksum's first char" per document, in order */
@@ -163,22 +85,22 @@ static void test_failed_batch_counts_nothing(void **state)
     char j[CCF_JOB_ID_LEN + 1];
     struct ccf_document batch[] = {{.id = "a", .checksum = S1}, {.id = "boom", .checksum = S1}};
     struct ccf_job_stats st;
-    struct ids l = {0};
+    struct docs_fx_ids l = {0};
 
-    run_job(f, j, false);
-    put(f, j, "first", S1);
+    docs_fx_run_job(AT(f), j, false);
+    docs_fx_put(AT(f), j, "first", S1);
     /* Fails on the batch's last row, after "a" was counted and written. */
     raw_exec(f, "CREATE TRIGGER boom BEFORE INSERT ON documents WHEN NEW.document_id = 'boom' "
                 "BEGIN SELECT RAISE(ABORT, 'boom'); END;");
     assert_true(store_put_documents_by(f->s, &f->t, f->cid, j, batch, 2) < 0);
     raw_exec(f, "DROP TRIGGER boom;");
-    st = stats_of(f, j);
+    st = docs_fx_stats(AT(f), j);
     assert_int_equal(st.documents_added, 1);
-    put(f, NULL, "other", S1);
-    unseen_all(f, j, 10, &l); /* "a" was not written either */
+    docs_fx_put(AT(f), NULL, "other", S1);
+    docs_fx_unseen_all(AT(f), j, 10, &l); /* "a" was not written either */
     assert_int_equal(l.n, 1);
     assert_string_equal(l.v[0], "other");
-    ids_free(&l);
+    docs_fx_ids_free(&l);
 }
 
 /* Neither read of the listing scans: each is a search of the index. */
@@ -217,23 +139,23 @@ static void test_migrates_old_documents(void **state)
 {
     struct fx *f = *state;
     char j[CCF_JOB_ID_LEN + 1];
-    struct ids l = {0};
+    struct docs_fx_ids l = {0};
     struct store_page p = {.limit = 10};
 
-    put(f, NULL, "old-a", S1);
-    put(f, NULL, "old-b", S1);
+    docs_fx_put(AT(f), NULL, "old-a", S1);
+    docs_fx_put(AT(f), NULL, "old-b", S1);
     store_close(f->s);
     f->s = NULL;
     store_downgrade(f->path, 2);
     assert_int_equal(fx_open(f), 0);
-    run_job(f, j, false);
-    put(f, j, "old-a", S1);
-    assert_int_equal(store_list_documents_not_seen(f->s, &f->t, f->cid, j, &p, on_doc, &l, NULL),
-                     0);
+    docs_fx_run_job(AT(f), j, false);
+    docs_fx_put(AT(f), j, "old-a", S1);
+    assert_int_equal(
+        store_list_documents_not_seen(f->s, &f->t, f->cid, j, &p, docs_fx_on_doc, &l, NULL), 0);
     assert_int_equal(l.n, 1);
     assert_string_equal(l.v[0], "old-b");
-    ids_free(&l);
-    assert_int_equal(stats_of(f, j).documents_unchanged, 1);
+    docs_fx_ids_free(&l);
+    assert_int_equal(docs_fx_stats(AT(f), j).documents_unchanged, 1);
 }
 
 int main(void)

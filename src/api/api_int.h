@@ -98,6 +98,15 @@ int api__page(struct api__call *call, const char *scope, const char *filter, siz
 /* Adds "next_token" to out when next (consumed) is not NULL. */
 void api__set_next(struct api__call *call, json_t *out, const char *scope, const char *filter,
                    char *next);
+/* The operator streams (ListEvents, ListAuditEvents), read on with a
+ * cursor: the "after" parameter as the sequence number inside a cursor of
+ * scope, -1 when absent; CCF_EINVAL with the 400 answered ("after is not a
+ * cursor of <what>"). */
+int api__cursor_after(struct api__call *call, const char *scope, const char *what, int64_t *out);
+/* Answers 200 {"<key>": items (taken), "next_cursor": a cursor of scope
+ * for sequence number next}. */
+void api__cursor_reply(struct api__call *call, const char *scope, const char *key, json_t *items,
+                       int64_t next);
 
 /* Adds a response header (name static); at most API_HEADERS_MAX. */
 void api__header(struct api__call *call, const char *name, const char *fmt, ...)

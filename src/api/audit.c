@@ -1,7 +1,6 @@
 /* audit.c: the api's side of the audit log: which answers are recorded,
  * the record of a request (never its body, query or a secret), and
  * ListAuditEvents, read with cursors as ListEvents is. */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,41 +84,13 @@ static json_t *record_json(const struct store_audit *r)
     return o;
 }
 
-/* after: the cursor's seq, or -1 when absent. */
-static int after_param(struct api__call *call, int64_t *out)
-{
-    const char *v;
-    char *key, *end;
-    long long seq;
-
-    if (api__query_get(call, "after", &v) < 0)
-        return CCF_EINVAL;
-    *out = -1;
-    if (!v)
-        return 0;
-    key = api__token_decode(call->api, call->tenant, CURSOR_SCOPE, "", v);
-    seq = key ? strtoll(key, &end, 10) : -1;
-    if (!key || *end || seq < 0) {
-        free(key);
-        api__fail(call, 400, "after is not a cursor of this audit log; start again without it");
-        return CCF_EINVAL;
-    }
-    free(key);
-    *out = seq;
-    return 0;
-}
-
 static void reply(struct api__call *call, const struct store_audit *recs, size_t n, int64_t next)
 {
-    char key[24], *cursor;
     json_t *arr = json_array();
 
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, record_json(&recs[i]));
-    snprintf(key, sizeof(key), "%" PRId64, next);
-    cursor = api__token_encode(call->api, call->tenant, CURSOR_SCOPE, "", key);
-    api__reply(call, 200, json_pack("{s:o,s:s}", "audit_events", arr, "next_cursor", cursor));
-    free(cursor);
+    api__cursor_reply(call, CURSOR_SCOPE, "audit_events", arr, next);
 }
 
 void api__list_audit_events(struct api__call *call)
@@ -134,7 +105,7 @@ void api__list_audit_events(struct api__call *call)
         return;
     if (!v)
         max = AUDIT_DEFAULT;
-    if (after_param(call, &after) < 0)
+    if (api__cursor_after(call, CURSOR_SCOPE, "this audit log", &after) < 0)
         return;
     recs = ccf_xmalloc(max * sizeof(*recs));
     n = store_read_audit(call->api->store, call->tenant, after, max, recs, &next);

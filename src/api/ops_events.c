@@ -2,7 +2,6 @@
  * token of scope "events" and no filter, so that one cursor serves every
  * filter), the connector and type filters, and the long poll's request to
  * the transport (api_response.wait_seconds). */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,30 +85,6 @@ static int wait_param(struct api__call *call, int *out)
     return 0;
 }
 
-/* after: the cursor's seq, or -1 when absent. */
-static int after_param(struct api__call *call, int64_t *out)
-{
-    const char *v;
-    char *key, *end;
-    long long seq;
-
-    if (api__query_get(call, "after", &v) < 0)
-        return CCF_EINVAL;
-    *out = -1;
-    if (!v)
-        return 0;
-    key = api__token_decode(call->api, call->tenant, CURSOR_SCOPE, "", v);
-    seq = key ? strtoll(key, &end, 10) : -1;
-    if (!key || *end || seq < 0) {
-        free(key);
-        api__fail(call, 400, "after is not a cursor of this stream; start again without it");
-        return CCF_EINVAL;
-    }
-    free(key);
-    *out = seq;
-    return 0;
-}
-
 /* connector_id: must name one of the tenant's connectors (404 otherwise). */
 static int connector_param(struct api__call *call, const char **out)
 {
@@ -131,15 +106,11 @@ static int connector_param(struct api__call *call, const char **out)
 static void reply_events(struct api__call *call, const struct store_event *ev, size_t n,
                          int64_t next)
 {
-    char key[24], *cursor;
     json_t *arr = json_array();
 
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, api__event_json(&ev[i]));
-    snprintf(key, sizeof(key), "%" PRId64, next);
-    cursor = api__token_encode(call->api, call->tenant, CURSOR_SCOPE, "", key);
-    api__reply(call, 200, json_pack("{s:o,s:s}", "events", arr, "next_cursor", cursor));
-    free(cursor);
+    api__cursor_reply(call, CURSOR_SCOPE, "events", arr, next);
 }
 
 static int read_params(struct api__call *call, struct store_event_query *q, char **types, int *wait)
@@ -151,7 +122,8 @@ static int read_params(struct api__call *call, struct store_event_query *q, char
         return CCF_EINVAL;
     if (!api__query_get(call, "max_results", &v) && !v)
         q->max = EVENTS_DEFAULT;
-    if (wait_param(call, wait) < 0 || after_param(call, &q->after) < 0 ||
+    if (wait_param(call, wait) < 0 ||
+        api__cursor_after(call, CURSOR_SCOPE, "this stream", &q->after) < 0 ||
         api__query_get(call, "types", &v) < 0)
         return CCF_EINVAL;
     if (v && api__event_types(v, types, bad, sizeof(bad)) < 0) {

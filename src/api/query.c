@@ -1,5 +1,7 @@
 /* query.c: query parameters (percent-decoding, the contract's rules for
  * known parameters) and pagination on top of them. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,4 +156,41 @@ void api__set_next(struct api__call *call, json_t *out, const char *scope, const
     json_object_set_new(out, "next_token", json_string(tok));
     free(tok);
     free(next);
+}
+
+/* The operator streams' cursor is the last item's sequence number, signed
+ * as a token of the stream's scope (no filter: a cursor stays valid across
+ * filters, as the contract's resume rules want). */
+int api__cursor_after(struct api__call *call, const char *scope, const char *what, int64_t *out)
+{
+    const char *v;
+    char *key, *end;
+    long long seq;
+
+    if (api__query_get(call, "after", &v) < 0)
+        return CCF_EINVAL;
+    *out = -1;
+    if (!v)
+        return 0;
+    key = api__token_decode(call->api, call->tenant, scope, "", v);
+    seq = key ? strtoll(key, &end, 10) : -1;
+    if (!key || *end || seq < 0) {
+        free(key);
+        api__fail(call, 400, "after is not a cursor of %s; start again without it", what);
+        return CCF_EINVAL;
+    }
+    free(key);
+    *out = seq;
+    return 0;
+}
+
+void api__cursor_reply(struct api__call *call, const char *scope, const char *key, json_t *items,
+                       int64_t next)
+{
+    char seq[24], *cursor;
+
+    snprintf(seq, sizeof(seq), "%" PRId64, next);
+    cursor = api__token_encode(call->api, call->tenant, scope, "", seq);
+    api__reply(call, 200, json_pack("{s:o,s:s}", key, items, "next_cursor", cursor));
+    free(cursor);
 }

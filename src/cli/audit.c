@@ -2,12 +2,10 @@
  * Lines with --output json, else "time operation status principal
  * connector job source"), read to the end, or with --follow read again
  * every FOLLOW_EVERY seconds until Ctrl-C (the audit log has no long
- * poll). The cursor to resume from goes to stderr, as for `ccf events`. */
-#include <signal.h>
+ * poll; cursor.c reads on). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/cli.h"
 #include "core/banned.h"
@@ -29,14 +27,6 @@ static const char help[] =
     "\n"
     "Exit status: 0; 1 an API error (ExpiredCursorException: the cursor's records are no\n"
     "longer kept); 130 Ctrl-C during --follow.\n";
-
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
 
 static void set_opt(json_t *o, const char *key, const char *v)
 {
@@ -82,48 +72,24 @@ static void print_record(const struct cli *cli, const struct ccf_client_audit_ev
     free(ip);
 }
 
-/* Sleeps FOLLOW_EVERY seconds unless Ctrl-C comes first. */
-static void pause_follow(void)
-{
-    struct timespec t = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
-
-    for (int i = 0; i < FOLLOW_EVERY * 10 && !interrupted; i++)
-        nanosleep(&t, NULL);
-}
-
-static int stream(struct cli *cli, const char *after, bool follow)
+/* One page, printed (struct cli_cursor_list). */
+static int page(struct cli *cli, void *ctx, const char *after, bool follow, char **next,
+                size_t *printed)
 {
     struct ccf_client_audit_list l = {0};
-    char *cursor = after ? strdup(after) : NULL;
-    bool caught_up;
-    int rc = CLI_OK;
+    int rc;
 
-    for (;;) {
-        if (ccf_client_list_audit_events(cli->client, cursor, 1000, &l) < 0) {
-            rc = interrupted ? CLI_INTERRUPTED : cli_api_error(cli);
-            break;
-        }
-        for (size_t i = 0; i < l.len; i++)
-            print_record(cli, &l.items[i]);
-        fflush(stdout);
-        free(cursor);
-        cursor = l.next_cursor;
-        l.next_cursor = NULL;
-        caught_up = l.len == 0;
-        ccf_client_audit_list_clear(&l);
-        if (caught_up && follow)
-            pause_follow();
-        if (interrupted) {
-            rc = CLI_INTERRUPTED;
-            break;
-        }
-        if (caught_up && !follow)
-            break;
-    }
-    if (cursor)
-        fprintf(stderr, "next_cursor: %s\n", cursor);
-    free(cursor);
-    return rc;
+    (void)ctx;
+    (void)follow; /* no long poll: cursor.c pauses between reads */
+    if ((rc = ccf_client_list_audit_events(cli->client, after, 1000, &l)) < 0)
+        return rc;
+    for (size_t i = 0; i < l.len; i++)
+        print_record(cli, &l.items[i]);
+    *next = l.next_cursor;
+    *printed = l.len;
+    l.next_cursor = NULL;
+    ccf_client_audit_list_clear(&l);
+    return 0;
 }
 
 int cli_audit(struct cli *cli, const char *cmd, int argc, char **argv)
@@ -135,7 +101,7 @@ int cli_audit(struct cli *cli, const char *cmd, int argc, char **argv)
         {"after", CLI_VALUE, NULL, &after, NULL},
         {NULL, 0, NULL, NULL, NULL},
     };
-    struct sigaction sa = {.sa_handler = on_sigint}, old;
+    const struct cli_cursor_list l = {.page = page, .pause_s = FOLLOW_EVERY};
     struct cli_words w = {0};
     int rc;
 
@@ -149,10 +115,7 @@ int cli_audit(struct cli *cli, const char *cmd, int argc, char **argv)
     }
     if ((rc = cli_connect(cli)) != CLI_OK)
         goto out;
-    interrupted = 0;
-    sigaction(SIGINT, &sa, &old);
-    rc = stream(cli, after, follow);
-    sigaction(SIGINT, &old, NULL);
+    rc = cli_read_cursor_list(cli, &l, after, follow);
 out:
     cli_words_free(&w);
     return rc;

@@ -115,6 +115,22 @@ int cli_connect(struct cli *cli);
 /* Sleeps ms milliseconds. */
 void cli_sleep_ms(long ms);
 
+/* A list read on with a cursor (cursor.c). page() reads the page after
+ * after (NULL: from the oldest kept; follow: it may wait, a long poll),
+ * prints its items, and sets *next (the caller's to free) and *printed; a
+ * negative libccf code when the read fails (the client's last error). */
+struct cli_cursor_list {
+    int (*page)(struct cli *cli, void *ctx, const char *after, bool follow, char **next,
+                size_t *printed);
+    void *ctx;
+    unsigned pause_s; /* following and caught up: seconds before the next read */
+};
+/* Reads l from after to its end, or with follow until Ctrl-C, then prints
+ * the cursor to resume from on stderr. CLI_OK, CLI_INTERRUPTED (Ctrl-C
+ * while following, or during a read), or cli_api_error's code. */
+int cli_read_cursor_list(struct cli *cli, const struct cli_cursor_list *l, const char *after,
+                         bool follow);
+
 /* ---- output (output.c) ---- */
 
 json_t *cli_json_connector(const struct ccf_client_connector *c);

@@ -1,8 +1,6 @@
 /* events.c: `ccf events`: the tenant's event stream, one event per line
  * (JSON Lines with --output json, else "time type connector job"), read to
- * the end, or with --follow long-polled until Ctrl-C. The cursor to resume
- * from goes to stderr at the end, so that stdout stays one event a line. */
-#include <signal.h>
+ * the end, or with --follow long-polled until Ctrl-C (cursor.c reads on). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,14 +24,6 @@ static const char help[] =
     "\n"
     "Exit status: 0; 1 an API error (ExpiredCursorException: the cursor's events are no\n"
     "longer kept); 130 Ctrl-C during --follow.\n";
-
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
 
 static void print_event(const struct cli *cli, const struct ccf_client_event *e)
 {
@@ -60,40 +50,26 @@ static void print_event(const struct cli *cli, const struct ccf_client_event *e)
     free(conn);
 }
 
-/* Reads until caught up (or, following, until Ctrl-C). */
-static int stream(struct cli *cli, struct ccf_client_events_query *q, bool follow)
+/* One page, printed (struct cli_cursor_list); ctx is the query. */
+static int page(struct cli *cli, void *ctx, const char *after, bool follow, char **next,
+                size_t *printed)
 {
+    struct ccf_client_events_query *q = ctx;
     struct ccf_client_event_list l = {0};
-    char *cursor = q->after ? strdup(q->after) : NULL;
-    int rc = CLI_OK;
+    int rc;
 
+    q->after = after;
     q->max_results = 1000;
-    for (;;) {
-        q->after = cursor;
-        q->wait_seconds = follow ? FOLLOW_WAIT : 0;
-        if (ccf_client_list_events(cli->client, q, &l) < 0) {
-            rc = interrupted ? CLI_INTERRUPTED : cli_api_error(cli);
-            break;
-        }
-        for (size_t i = 0; i < l.len; i++)
-            print_event(cli, &l.items[i]);
-        fflush(stdout);
-        free(cursor);
-        cursor = l.next_cursor;
-        l.next_cursor = NULL;
-        bool caught_up = l.len == 0;
-        ccf_client_event_list_clear(&l);
-        if (interrupted) {
-            rc = CLI_INTERRUPTED;
-            break;
-        }
-        if (caught_up && !follow)
-            break;
-    }
-    if (cursor)
-        fprintf(stderr, "next_cursor: %s\n", cursor);
-    free(cursor);
-    return rc;
+    q->wait_seconds = follow ? FOLLOW_WAIT : 0;
+    if ((rc = ccf_client_list_events(cli->client, q, &l)) < 0)
+        return rc;
+    for (size_t i = 0; i < l.len; i++)
+        print_event(cli, &l.items[i]);
+    *next = l.next_cursor;
+    *printed = l.len;
+    l.next_cursor = NULL;
+    ccf_client_event_list_clear(&l);
+    return 0;
 }
 
 int cli_events(struct cli *cli, const char *cmd, int argc, char **argv)
@@ -108,7 +84,7 @@ int cli_events(struct cli *cli, const char *cmd, int argc, char **argv)
         {NULL, 0, NULL, NULL, NULL},
     };
     struct ccf_client_events_query q = {0};
-    struct sigaction sa = {.sa_handler = on_sigint}, old;
+    const struct cli_cursor_list l = {.page = page, .ctx = &q}; /* the read waits itself */
     struct cli_words w = {0};
     int rc;
 
@@ -124,11 +100,7 @@ int cli_events(struct cli *cli, const char *cmd, int argc, char **argv)
         goto out;
     q.connector_id = copt;
     q.types = types;
-    q.after = after;
-    interrupted = 0;
-    sigaction(SIGINT, &sa, &old);
-    rc = stream(cli, &q, follow);
-    sigaction(SIGINT, &old, NULL);
+    rc = cli_read_cursor_list(cli, &l, after, follow);
 out:
     cli_words_free(&w);
     return rc;

@@ -186,6 +186,48 @@ int ccf_client__perform(struct ccf_client *c, const struct ccf_client__req *r,
                         struct ccf_client__resp *resp);
 struct ccf_client_error *ccf_client__err(struct ccf_client *c);
 
+/* ---- cursor pages (cursor.c): ListEvents, ListAuditEvents ---- */
+
+/* A list read on with a cursor: its array's member, the EPROTO message for
+ * an answer of another shape, and its items' struct. parse_item fills a
+ * zeroed item from o (on failure, what it set is cleared by clear_item);
+ * clear_item frees what an item holds, not the item. */
+struct ccf_client__cursor_list {
+    const char *key;      /* "events" */
+    const char *not_ours; /* "not a ListEvents answer" */
+    size_t item_size;
+    int (*parse_item)(const json_t *o, void *item, struct ccf_client_error *err);
+    void (*clear_item)(void *item);
+};
+
+/* One page: len items of item_size (the public lists' items, len and
+ * next_cursor); next_cursor is always set. */
+struct ccf_client__cursor_page {
+    void *items;
+    size_t len;
+    char *next_cursor;
+};
+
+/* {"<key>": [...], "next_cursor": "..."}: CCF_CLIENT_EPROTO (err says why)
+ * or ENOMEM; *out is set, and the caller's, only on success. */
+int ccf_client__parse_cursor_page(const char *body, size_t len,
+                                  const struct ccf_client__cursor_list *l,
+                                  struct ccf_client__cursor_page *out,
+                                  struct ccf_client_error *err);
+/* Frees what p holds (each item by clear_item) and zeroes it. */
+void ccf_client__cursor_page_clear(const struct ccf_client__cursor_list *l,
+                                   struct ccf_client__cursor_page *p);
+/* GETs path with qs's query (qs is cleared) and parses the page, as
+ * ccf_client__perform fails or as above; an EPROTO error carries the
+ * answer's status and request id. */
+int ccf_client__get_cursor_page(struct ccf_client *c, const char *path,
+                                struct ccf_client__query *qs,
+                                const struct ccf_client__cursor_list *l,
+                                struct ccf_client__cursor_page *out);
+/* A copy of o's string member key; NULL when absent, not a string, or out
+ * of memory. */
+char *ccf_client__dup_member(const json_t *o, const char *key);
+
 /* ---- credentials (credentials.c) ---- */
 
 /* Parses credentials file text (NUL-terminated); name is for messages. */

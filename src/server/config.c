@@ -1,7 +1,10 @@
 /* config.c: ccfd's settings. One table of keys serves the flags, the INI file
  * (libinih), the CCF_ variables, --help and --print-config, so that no
  * source can drift from another. Defaults are applied first, then the file,
- * then the environment, then the flags in order. */
+ * then the environment, then the flags in order. This file has the table,
+ * the keys with rules of their own, the defaults and the flags; the slot
+ * keys' setters are in config_slot.c, the file's parser in config_ini.c,
+ * the environment and --print-config in config_show.c. */
 #include "server/config.h"
 #include "server/config_int.h"
 
@@ -12,7 +15,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <ini.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stddef.h>
@@ -183,36 +185,6 @@ static int fail(char *err, size_t n, const char *msg)
     return CCF_EINVAL;
 }
 
-/* Decimal digits only (no sign, no blanks), within [min, max]. */
-static int parse_uint(const char *v, unsigned long min, unsigned long max, unsigned long *out)
-{
-    char *end;
-    unsigned long x;
-
-    if (v[0] < '0' || v[0] > '9')
-        return CCF_EINVAL;
-    errno = 0;
-    x = strtoul(v, &end, 10);
-    if (errno != 0 || *end != '\0' || x < min || x > max)
-        return CCF_EINVAL;
-    *out = x;
-    return 0;
-}
-
-static int parse_bool(const char *v, bool *out)
-{
-    static const char *const yes[] = {"true", "yes", "on", "1"};
-    static const char *const no[] = {"false", "no", "off", "0"};
-
-    for (size_t i = 0; i < 4; i++) {
-        if (strcasecmp(v, yes[i]) == 0 || strcasecmp(v, no[i]) == 0) {
-            *out = strcasecmp(v, yes[i]) == 0;
-            return 0;
-        }
-    }
-    return CCF_EINVAL;
-}
-
 static int set_config(struct server_config *c, const char *v, char *err, size_t n)
 {
     if (v[0] == '\0')
@@ -258,7 +230,7 @@ static int set_listen(struct server_config *c, const char *v, char *err, size_t 
     struct sockaddr_storage save = c->listen_addr;
 
     if (split_host_port(v, host, sizeof(host), &port_s) < 0 ||
-        parse_uint(port_s, 0, 65535, &port) < 0)
+        server__config_parse_uint(port_s, 0, 65535, &port) < 0)
         return fail(err, n, "expected IPv4:PORT or [IPv6]:PORT, e.g. 127.0.0.1:8787");
     memset(&c->listen_addr, 0, sizeof(c->listen_addr));
     if (strcmp(host, "localhost") == 0)
@@ -447,113 +419,6 @@ static void show_rate_limit(const struct config_key *k, const struct server_conf
         snprintf(out, n, "%.17g:%u", c->rate_limit_rps, c->rate_limit_burst);
 }
 
-/* "a, b or c" from a NULL-terminated list. */
-static void join_words(const char *const *w, char *out, size_t n)
-{
-    size_t used = 0;
-
-    out[0] = '\0';
-    for (size_t i = 0; w[i] && used < n; i++) {
-        const char *sep = i == 0 ? "" : w[i + 1] ? ", " : " or ";
-        int k = snprintf(out + used, n - used, "%s%s", sep, w[i]);
-
-        if (k < 0)
-            break;
-        used += (size_t)k;
-    }
-}
-
-static int set_number(const struct config_key *k, struct server_config *c, const char *v, char *err,
-                      size_t n)
-{
-    char *field = (char *)c + k->off;
-    unsigned long x;
-
-    if (parse_uint(v, k->min, k->max, &x) < 0) {
-        if (k->max >= 1UL << 40)
-            snprintf(err, n, "expected a number of %s of at least %lu", k->unit, k->min);
-        else
-            snprintf(err, n, "expected %s%s %lu..%lu", k->unit ? "a number of " : "an integer",
-                     k->unit ? k->unit : "", k->min, k->max);
-        return CCF_EINVAL;
-    }
-    if (k->slot == SLOT_UINT) {
-        unsigned u = (unsigned)x; /* max is below UINT_MAX for every SLOT_UINT row */
-        memcpy(field, &u, sizeof(u));
-    } else {
-        memcpy(field, &x, sizeof(x));
-    }
-    return 0;
-}
-
-static int set_bool(const struct config_key *k, struct server_config *c, const char *v, char *err,
-                    size_t n)
-{
-    bool b;
-
-    if (!k->names && parse_bool(v, &b) < 0)
-        return fail(err, n, "expected true or false");
-    if (k->names) {
-        if (strcmp(v, k->names[0]) != 0 && strcmp(v, k->names[1]) != 0) {
-            snprintf(err, n, "expected %s or %s", k->names[0], k->names[1]);
-            return CCF_EINVAL;
-        }
-        b = strcmp(v, k->names[1]) == 0;
-    }
-    memcpy((char *)c + k->off, &b, sizeof(b));
-    return 0;
-}
-
-static int set_string(const struct config_key *k, struct server_config *c, const char *v, char *err,
-                      size_t n)
-{
-    size_t len = strlen(v);
-    char *copy;
-
-    if (len < k->min || len > k->max) {
-        snprintf(err, n, "expected %s of %lu..%lu bytes", k->arg, k->min, k->max);
-        return CCF_EINVAL;
-    }
-    memcpy(&copy, (char *)c + k->off, sizeof(copy));
-    free(copy);
-    copy = ccf_xstrdup(v);
-    memcpy((char *)c + k->off, &copy, sizeof(copy));
-    return 0;
-}
-
-static int set_enum(const struct config_key *k, struct server_config *c, const char *v, char *err,
-                    size_t n)
-{
-    for (int i = 0; k->names[i]; i++) {
-        if (strcasecmp(v, k->names[i]) == 0) {
-            memcpy((char *)c + k->off, &i, sizeof(i));
-            return 0;
-        }
-    }
-    memcpy(err, "expected ", sizeof("expected "));
-    join_words(k->names, err + strlen(err), n - strlen(err));
-    return CCF_EINVAL;
-}
-
-int server__config_key_set(const struct config_key *k, struct server_config *c, const char *v,
-                           char *err, size_t n)
-{
-    switch (k->slot) {
-    case SLOT_UINT:
-    case SLOT_ULONG:
-        return set_number(k, c, v, err, n);
-    case SLOT_BOOL:
-        return set_bool(k, c, v, err, n);
-    case SLOT_STR:
-        return set_string(k, c, v, err, n);
-    case SLOT_ENUM:
-        return set_enum(k, c, v, err, n);
-    case SLOT_NONE:
-        break;
-    }
-    return k->set(c, v, err, n);
-}
-
 static unsigned long physical_mib(void)
 {
     long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
@@ -609,11 +474,7 @@ static void set_defaults(struct server_config *c)
 
 static const struct config_key *find_key(const char *name)
 {
-    for (size_t i = 0; i < NKEYS; i++) {
-        if (strcmp(keys[i].name, name) == 0)
-            return &keys[i];
-    }
-    return NULL;
+    return server__config_find_key(keys, NKEYS, name);
 }
 
 static void usage(FILE *f)
@@ -638,90 +499,6 @@ static void usage(FILE *f)
     fprintf(f, "  %-29s %s\n  %-29s %s\n  %-29s %s\n", "--print-config",
             "print the configuration as an INI file and exit", "--help", "print this help and exit",
             "--version", "print the version and exit");
-}
-
-/* The INI pass. ini_parse_stream reads through ini_read so that we know the
- * line of each key, also for lines longer than inih's buffer. */
-struct ini_ctx {
-    struct server_config *c;
-    FILE *f;
-    int line;      /* line of the key being handled */
-    int next_line; /* line the next read starts on */
-    int long_line; /* first line longer than inih's buffer, or 0 */
-    bool failed;
-    bool *given; /* given[i]: keys[i] was set */
-};
-
-static char *ini_read(char *str, int num, void *stream)
-{
-    struct ini_ctx *x = stream;
-    char *r = fgets(str, num, x->f);
-
-    if (r) {
-        x->line = x->next_line;
-        if (strchr(r, '\n'))
-            x->next_line++;
-        else if (!feof(x->f) && x->long_line == 0)
-            x->long_line = x->line; /* inih would take the rest as a new line */
-    }
-    return r;
-}
-
-static int ini_fail(struct ini_ctx *x, const char *name, const char *msg)
-{
-    fprintf(stderr, "ccfd: %s:%d: %s: %s\n", x->c->config_file, x->line, name, msg);
-    x->failed = true;
-    return 0;
-}
-
-static int on_ini_key(void *user, const char *section, const char *name, const char *value)
-{
-    struct ini_ctx *x = user;
-    const struct config_key *k;
-    char key[64], err[ERR_MAX];
-
-    if (x->failed)
-        return 1; /* report only the first error */
-    if (section[0] != '\0')
-        return ini_fail(x, name, "keys go before any [section]; ccfd reads no sections");
-    /* data_dir reads as data-dir: INI files often use underscores. */
-    snprintf(key, sizeof(key), "%s", name);
-    for (char *p = key; *p; p++)
-        *p = *p == '_' ? '-' : *p;
-    k = find_key(key);
-    if (!k)
-        return ini_fail(x, name, "unknown key (see ccfd --help)");
-    if (k->set == set_config)
-        return ini_fail(x, name, "a config file cannot name another one");
-    if (server__config_key_set(k, x->c, value, err, sizeof(err)) < 0) {
-        fprintf(stderr, "ccfd: %s:%d: invalid value '%.64s' for %s: %s\n", x->c->config_file,
-                x->line, CONFIG_SHOWN(k, value), k->name, err);
-        x->failed = true;
-        return 0;
-    }
-    x->given[k - keys] = true;
-    return 1;
-}
-
-static int load_file(struct server_config *c, bool *given)
-{
-    struct ini_ctx x = {.c = c, .next_line = 1, .given = given};
-    int rc;
-
-    x.f = fopen(c->config_file, "r");
-    if (!x.f) {
-        fprintf(stderr, "ccfd: cannot read config file %s: %s\n", c->config_file, strerror(errno));
-        return CCF_EINVAL;
-    }
-    rc = ini_parse_stream(ini_read, &x, on_ini_key, &x);
-    fclose(x.f);
-    if (x.long_line > 0 && !x.failed)
-        fprintf(stderr, "ccfd: %s:%d: line too long for the INI parser\n", c->config_file,
-                x.long_line);
-    else if (rc != 0 && !x.failed)
-        fprintf(stderr, "ccfd: %s:%d: syntax error: expected key = value\n", c->config_file,
-                rc > 0 ? rc : x.line);
-    return rc == 0 && !x.failed && x.long_line == 0 ? 0 : CCF_EINVAL;
 }
 
 /* A flag as given, applied after the file. */
@@ -861,7 +638,8 @@ int server__config_load(struct server_config *c, int argc, char **argv)
      * before it, key by key (CONTRACT-OPS.md, "Configuration"). */
     if ((rc = pick_file(c, flags, nflags)) < 0)
         goto out;
-    if (c->config_file && (rc = load_file(c, given)) < 0)
+    if (c->config_file &&
+        (rc = server__config_load_file(c, keys, NKEYS, find_key("config"), given)) < 0)
         goto out;
     if ((rc = server__config_env(c, keys, NKEYS, find_key("config"), given)) < 0)
         goto out;

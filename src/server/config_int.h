@@ -1,6 +1,7 @@
 /* config_int.h (private to server/config*.c): the key table's row type, and
- * what config.c (the keys and their sources) and config_show.c (a
- * configuration as text, and the environment) share.
+ * what config.c (the keys, the defaults, the flags and the order of the
+ * sources), config_slot.c (the generic setters), config_ini.c (the file)
+ * and config_show.c (a configuration as text, and the environment) share.
  * Thread rules: as config.h: used in main before any thread starts. */
 #ifndef CCF_SERVER_CONFIG_INT_H
 #define CCF_SERVER_CONFIG_INT_H
@@ -93,9 +94,25 @@ int server__config_env(struct server_config *c, const struct config_key *keys, s
 /* The variable of key name: "CCF_" + name in upper case, '-' as '_'. */
 void server__config_env_name(const char *name, char *out, size_t n);
 
-/* Sets key k from the text v by its set() or its slot; CCF_EINVAL with why
- * in err. */
+/* config_slot.c. Sets key k from the text v by its set() or its slot;
+ * CCF_EINVAL with why in err. */
 int server__config_key_set(const struct config_key *k, struct server_config *c, const char *v,
                            char *err, size_t n);
+
+/* Decimal digits only (no sign, no blanks), within [min, max]; CCF_EINVAL
+ * otherwise, *out untouched. */
+int server__config_parse_uint(const char *v, unsigned long min, unsigned long max,
+                              unsigned long *out);
+
+/* The row of keys[0..nkeys) named name, or NULL. */
+const struct config_key *server__config_find_key(const struct config_key *keys, size_t nkeys,
+                                                 const char *name);
+
+/* config_ini.c. Sets the keys that c->config_file names, marking given[i];
+ * no_file (the config key) is refused there. CCF_EINVAL, after a line on
+ * stderr naming the file and line, at the first bad line (only that one is
+ * reported). */
+int server__config_load_file(struct server_config *c, const struct config_key *keys, size_t nkeys,
+                             const struct config_key *no_file, bool *given);
 
 #endif

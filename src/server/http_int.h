@@ -1,11 +1,12 @@
-/* http_int.h (private to the transport: http.c, http_response.c,
- * writers.c): the state those files share. http.c drives; the other two
- * never call back into it. */
+/* http_int.h (private to the transport: http.c, http_conn.c,
+ * http_response.c, writers.c, longpoll.c, audit.c): the state those files
+ * share. http.c drives; the others never call back into it. */
 #ifndef CCF_SERVER_HTTP_INT_H
 #define CCF_SERVER_HTTP_INT_H
 
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -15,6 +16,12 @@
 #include "server/metrics.h"
 
 #define REQUEST_ID_LEN 36 /* a UUID v4 */
+/* The 0.9 series parses the request line in place and passes on_uri and
+ * on_access pointers into it; hide_query and target_has_nul rely on that
+ * layout (checked against 0.9.75 to 0.9.77). 1.0 closes the connection on a
+ * NUL in the request line and answers its 431 when the query exhausts the
+ * pool. */
+#define MHD_LINE_IN_PLACE (MHD_VERSION < 0x01000000)
 
 struct http_req;
 
@@ -120,6 +127,24 @@ struct http_req {
     struct server_tls *tls;           /* NULL: plain HTTP */
     struct server_tls_cert *tls_cert; /* what its handshake was given, or NULL */
 };
+
+/* http_conn.c: MHD's callbacks around on_access (http.c), cls being the
+ * struct server_http. on_connection makes a connection's struct http_req
+ * when it opens and frees it when it closes; on_uri starts a request on it
+ * (returned as on_access's req_cls), on_completed ends it (the log line,
+ * the metrics; see req_end); on_tls_cert presents the certificate;
+ * on_unescape leaves the target undecoded; on_mhd_log logs MHD's messages. */
+void server__http_on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                                enum MHD_ConnectionNotificationCode code);
+void *server__http_on_uri(void *cls, const char *uri, struct MHD_Connection *conn);
+void server__http_on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                               enum MHD_RequestTerminationCode toe);
+int server__http_on_tls_cert(gnutls_session_t s, const gnutls_datum_t *req_ca_dn, int nreqs,
+                             const gnutls_pk_algorithm_t *algos, int nalgos,
+                             gnutls_pcert_st **pcert, unsigned *npcert, gnutls_privkey_t *key);
+size_t server__http_on_unescape(void *cls, struct MHD_Connection *conn, char *s);
+__attribute__((format(printf, 2, 0))) void server__http_on_mhd_log(void *cls, const char *fmt,
+                                                                   va_list ap);
 
 /* writers.c. init and destroy cannot fail; destroy follows stop. */
 void server__writers_init(struct server_writers *w, struct api *api);

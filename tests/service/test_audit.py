@@ -192,6 +192,14 @@ def test_tenants_are_isolated_and_cursors_page_without_gap(ccfd_factory):
     assert r.status == 400 and r.json["errorType"] == "BadRequestException", r
     r = read(a, check=False, after="bogus")
     assert r.status == 400 and r.json["errorType"] == "BadRequestException", r
+    assert r.json["message"] == "after is not a cursor of this audit log; start again without it"
+    # Each stream's cursors are its own: an audit cursor is no events
+    # cursor, and the other way round.
+    events_cursor = a.get("/api/v1/events").json["next_cursor"]
+    r = a.get(f"/api/v1/events?after={cursor}", check=False)
+    assert r.status == 400, r
+    assert r.json["message"] == "after is not a cursor of this stream; start again without it"
+    assert read(a, check=False, after=events_cursor).status == 400
     for bad in ("0", "1001", "x"):
         r = read(a, check=False, max_results=bad)
         assert r.status == 400, r

@@ -983,6 +983,41 @@ def test_ctrl_c_during_follow_says_how_to_stop_the_job(runner, tmp_path):
     assert w.rc == 3 and w.json["job"]["status"] == "STOPPED", w
 
 
+@pytest.mark.parametrize("cmd", ["events", "audit"])
+def test_follow_ends_on_ctrl_c_with_the_cursor(ccfd_factory, tmp_path, cmd):
+    """`ccf events --follow` and `ccf audit --follow` (src/cli/cursor.c):
+    Ctrl-C ends the read with 130, and the cursor to resume from still goes
+    to stderr. events is in a long poll then (the signal takes effect when
+    the poll answers), audit between two reads."""
+    srv = ccfd_factory()
+    cid = srv.client.create_connector(name=unique_name("cli"))["connector_id"]
+    srv.client.put_checkpoint(cid, "x")  # an event and an audit record
+    env = base_env(f"http://127.0.0.1:{srv.port}")
+    env["HOME"] = str(tmp_path)
+    env["CCF_CREDENTIALS_FILE"] = str(srv.data_dir / "credentials")
+    p = subprocess.Popen([ccf_binary(), cmd, "--follow", "--output", "json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path,
+                         text=True)
+    try:
+        first = p.stdout.readline()
+        assert json.loads(first)  # reading: past the first page
+        p.send_signal(signal.SIGINT)
+        srv.client.put_checkpoint(cid, "y")  # answers a long poll now, not in 20 s
+        out, err = p.communicate(timeout=60)
+        out = first + out
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 130, (p.returncode, out, err)
+    assert re.fullmatch(r"next_cursor: \S+\n", err), err
+    # It resumes after everything printed: the second put's item, if that
+    # came after the last read, and nothing printed already.
+    r = ccf_for(srv, tmp_path)(cmd, "--output", "json", "--after", err.split()[1])
+    assert r.rc == 0 and len(r.out.splitlines()) <= 1, r
+    assert not set(r.out.splitlines()) & set(out.splitlines()), (r, out)
+
+
 # ---------------------------------------------------------------- the man page
 
 def test_man_page_names_only_pages_that_exist():

@@ -3,72 +3,45 @@
  * paused connector), and conditional puts counted in a job's stats. */
 #include "conf.h"
 
+#include "../ckpt_fixture.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+/* The shared helpers (ckpt_fixture.h) on f's store, as tenant t1 but for
+ * k_connector. */
 static void k_connector(struct conf *f, const struct ccf_tenant *t,
                         char id[CCF_CONNECTOR_ID_LEN + 1])
 {
-    struct ccf_connector c = {.name = (char *)"n", .properties = (char *)PROPS};
-
-    assert_int_equal(store_create_connector(f->s, t, &c), 0);
-    memcpy(id, c.id, CCF_CONNECTOR_ID_LEN + 1);
+    ckpt_fx_connector(f->s, t, id);
 }
 
 static int64_t k_put(struct conf *f, const char *cid, const char *data, int64_t expect)
 {
-    int64_t v = -7;
-    int rc = store_put_checkpoint_if(f->s, &f->t1, cid, NULL, data, strlen(data), expect, &v);
-
-    return rc < 0 ? rc : v;
+    return ckpt_fx_put(f->s, &f->t1, cid, data, expect);
 }
 
 static void k_check(struct conf *f, const char *cid, int64_t version, const char *data)
 {
-    struct ccf_checkpoint cp;
-
-    assert_int_equal(store_get_checkpoint_version(f->s, &f->t1, cid, version, &cp), 0);
-    assert_string_equal(cp.data, data);
-    if (version)
-        assert_int_equal(cp.version, version);
-    ccf_checkpoint_clear(&cp);
+    ckpt_fx_check(f->s, &f->t1, cid, version, data);
 }
 
 /* ---- versions ---- */
 
-struct vlist {
-    int64_t v[32];
-    int64_t size[32];
-    size_t n;
-};
-
-static int on_version(void *ctx, const struct store_cp_version *v)
-{
-    struct vlist *l = ctx;
-
-    assert_true(l->n < 32);
-    l->v[l->n] = v->version;
-    l->size[l->n++] = v->size;
-    return 0;
-}
-
 static int list_versions(struct conf *f, const char *cid, const char *after, size_t limit,
-                         struct vlist *out, char **next)
+                         struct ckpt_fx_versions *out, char **next)
 {
-    struct store_page p = {.after = after, .limit = limit};
-
-    memset(out, 0, sizeof(*out));
-    return store_list_checkpoint_versions(f->s, &f->t1, cid, &p, on_version, out, next);
+    return ckpt_fx_list_versions(f->s, &f->t1, cid, after, limit, out, next);
 }
 
 static void test_versions_count_and_restart(void **state)
 {
     struct conf *f = *state;
     struct ccf_checkpoint cp;
-    struct vlist l;
+    struct ckpt_fx_versions l;
     char cid[CCF_CONNECTOR_ID_LEN + 1], *next = NULL;
 
     k_connector(f, &f->t1, cid);
@@ -105,7 +78,7 @@ static void test_history_trimmed_and_paged(void **state)
 {
     struct conf *f = *state; /* keeps 3 */
     struct ccf_checkpoint cp;
-    struct vlist l;
+    struct ckpt_fx_versions l;
     char cid[CCF_CONNECTOR_ID_LEN + 1], *next = NULL, *next2 = NULL;
     char data[8];
 

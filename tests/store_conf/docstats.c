@@ -2,6 +2,8 @@
  * job, dense and sparse batches) and the documents a job has not seen. */
 #include "conf.h"
 
+#include "../docstats_fixture.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,90 +12,12 @@
 #define S1 "11111111111111111111111111111111"
 #define S2 "22222222222222222222222222222222"
 
-/* A job of f->cid that reached RUNNING; the connector is free again when
- * ended is true. */
-static void run_job(struct conf *f, char jid[CCF_JOB_ID_LEN + 1], bool ended)
-{
-    struct store_transition run = {.from_mask = BIT(CCF_JOB_STARTED), .to = CCF_JOB_RUNNING};
-    struct store_transition end = {.from_mask = BIT(CCF_JOB_RUNNING), .to = CCF_JOB_SUCCEEDED};
-    struct ccf_job j;
-
-    assert_int_equal(store_start_job(f->s, &f->t1, f->cid, NULL, &j), 0);
-    memcpy(jid, j.id, CCF_JOB_ID_LEN + 1);
-    ccf_job_clear(&j);
-    assert_int_equal(store_transition_job(f->s, &f->t1, f->cid, jid, &run, NULL), 1);
-    if (ended)
-        assert_int_equal(store_transition_job(f->s, &f->t1, f->cid, jid, &end, NULL), 1);
-}
-
-static struct ccf_job_stats stats_of(struct conf *f, const char *jid)
-{
-    struct ccf_job j;
-    struct ccf_job_stats st;
-
-    assert_int_equal(store_get_job(f->s, &f->t1, f->cid, jid, &j), 0);
-    assert_true(j.has_stats);
-    st = j.stats;
-    ccf_job_clear(&j);
-    return st;
-}
-
-static void d_put(struct conf *f, const char *jid, const char *id, const char *sum)
-{
-    struct ccf_document d = {.id = id, .checksum = sum};
-
-    assert_int_equal(store_put_documents_by(f->s, &f->t1, f->cid, jid, &d, 1), 0);
-}
-
-struct ids {
-    char **v;
-    size_t n, cap;
-};
-
-static int d_on_doc(void *ctx, const struct ccf_document *d)
-{
-    struct ids *l = ctx;
-
-    if (l->n == l->cap) {
-        l->cap = l->cap ? 2 * l->cap : 64;
-        l->v = realloc(l->v, l->cap * sizeof(*l->v));
-        assert_non_null(l->v);
-    }
-    l->v[l->n++] = strdup(d->id);
-    return 0;
-}
-
-static void ids_free(struct ids *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    memset(l, 0, sizeof(*l));
-}
+/* What docs_fx_* act on: f's store, first tenant and connector. */
+#define AT(f) (&(struct docs_fx_at){(f)->s, &(f)->t1, (f)->cid})
 
 static int d_cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Every page of the not-seen listing; every page but the last is full. */
-static void unseen_all(struct conf *f, const char *jid, size_t limit, struct ids *out)
-{
-    char *after = NULL, *next;
-
-    do {
-        struct store_page p = {.after = after, .limit = limit};
-        size_t before = out->n;
-
-        assert_int_equal(
-            store_list_documents_not_seen(f->s, &f->t1, f->cid, jid, &p, d_on_doc, out, &next), 0);
-        if (next)
-            assert_int_equal(out->n - before, limit);
-        else
-            assert_true(out->n - before <= limit);
-        free(after);
-        after = next;
-    } while (after);
 }
 
 static void test_counts_one_batch(void **state)
@@ -107,9 +31,9 @@ static void test_counts_one_batch(void **state)
     struct ccf_job_stats st;
     struct ccf_job started;
 
-    d_put(f, NULL, "same", S1);
-    d_put(f, NULL, "changed", S1);
-    d_put(f, NULL, "gone", S1);
+    docs_fx_put(AT(f), NULL, "same", S1);
+    docs_fx_put(AT(f), NULL, "changed", S1);
+    docs_fx_put(AT(f), NULL, "gone", S1);
     assert_int_equal(store_start_job(f->s, &f->t1, f->cid, NULL, &started), 0);
     assert_false(started.has_stats); /* not RUNNING yet */
     memcpy(j, started.id, sizeof(j));
@@ -123,7 +47,7 @@ static void test_counts_one_batch(void **state)
             &(struct store_transition){.from_mask = BIT(CCF_JOB_STARTED), .to = CCF_JOB_RUNNING},
             NULL),
         1);
-    st = stats_of(f, j);
+    st = docs_fx_stats(AT(f), j);
     assert_int_equal(st.documents_added + st.documents_updated + st.documents_unchanged, 0);
 
     assert_int_equal(store_put_documents_by(f->s, &f->t1, f->cid, j, mine, 3), 0);
@@ -131,9 +55,9 @@ static void test_counts_one_batch(void **state)
     assert_int_equal(store_put_checkpoint_by(f->s, &f->t1, f->cid, j, "x", 1), 0);
     assert_int_equal(store_put_checkpoint_by(f->s, &f->t1, f->cid, j, "y", 1), 0);
     /* An operator's writes are nobody's. */
-    d_put(f, NULL, "other", S1);
+    docs_fx_put(AT(f), NULL, "other", S1);
     assert_int_equal(store_put_checkpoint(f->s, &f->t1, f->cid, "z", 1), 0);
-    st = stats_of(f, j);
+    st = docs_fx_stats(AT(f), j);
     assert_int_equal(st.documents_added, 1);
     assert_int_equal(st.documents_updated, 1);
     assert_int_equal(st.documents_unchanged, 1);
@@ -145,7 +69,7 @@ static void test_counts_one_batch(void **state)
     assert_int_equal(store_delete_documents_by(f->s, &f->t1, f->cid, j, del + 1, 1), 0);
     assert_int_equal(store_delete_documents_by(f->s, &f->t1, f->cid, j, (const char *[]){"new"}, 1),
                      0);
-    st = stats_of(f, j);
+    st = docs_fx_stats(AT(f), j);
     assert_int_equal(st.documents_added, 1);
     assert_int_equal(st.documents_unchanged, 4);
     assert_int_equal(st.documents_deleted, 2);
@@ -171,7 +95,7 @@ static void test_counts_dense_and_sparse_batches(void **state)
     for (int i = 0; i < 6000; i += 2)
         d[n++] = (struct ccf_document){.id = ids[i], .checksum = i % 4 ? S2 : S1};
     assert_int_equal(store_put_documents(f->s, &f->t1, f->cid, d, n), 0);
-    run_job(f, j, false);
+    docs_fx_run_job(AT(f), j, false);
 
     /* Dense, in reverse order (the store sorts): 0..199 with S1, so 50
      * unchanged (i % 4 == 0), 50 updated (even, not % 4), 100 added. */
@@ -179,7 +103,7 @@ static void test_counts_dense_and_sparse_batches(void **state)
     for (int i = 199; i >= 0; i--)
         d[n++] = (struct ccf_document){.id = ids[i], .checksum = S1};
     assert_int_equal(store_put_documents_by(f->s, &f->t1, f->cid, j, d, n), 0);
-    st = stats_of(f, j);
+    st = docs_fx_stats(AT(f), j);
     assert_int_equal(st.documents_unchanged, 50);
     assert_int_equal(st.documents_updated, 50);
     assert_int_equal(st.documents_added, 100);
@@ -190,7 +114,7 @@ static void test_counts_dense_and_sparse_batches(void **state)
     d[1] = (struct ccf_document){.id = ids[4000], .checksum = S1};
     d[2] = (struct ccf_document){.id = ids[5998], .checksum = S1};
     assert_int_equal(store_put_documents_by(f->s, &f->t1, f->cid, j, d, 3), 0);
-    st = stats_of(f, j);
+    st = docs_fx_stats(AT(f), j);
     assert_int_equal(st.documents_unchanged, 51);
     assert_int_equal(st.documents_updated, 51);
     assert_int_equal(st.documents_added, 101);
@@ -200,7 +124,7 @@ static void test_counts_dense_and_sparse_batches(void **state)
     d[0] = (struct ccf_document){.id = ids[7], .checksum = S1};
     d[1] = (struct ccf_document){.id = ids[7], .checksum = S2};
     assert_int_equal(store_put_documents_by(f->s, &f->t1, f->cid, j, d, 2), CCF_EINVAL);
-    st = stats_of(f, j);
+    st = docs_fx_stats(AT(f), j);
     assert_int_equal(st.documents_added + st.documents_updated + st.documents_unchanged, 203);
     free(d);
     free(ids);
@@ -223,17 +147,17 @@ static int on_sum(void *ctx, const struct ccf_document *d)
 static void expect_unseen(struct conf *f, const char *jid, const char *want)
 {
     struct store_page p = {.limit = 10};
-    struct ids l = {0};
+    struct docs_fx_ids l = {0};
     char got[64] = "";
 
     assert_int_equal(
-        store_list_documents_not_seen(f->s, &f->t1, f->cid, jid, &p, d_on_doc, &l, NULL), 0);
+        store_list_documents_not_seen(f->s, &f->t1, f->cid, jid, &p, docs_fx_on_doc, &l, NULL), 0);
     for (size_t i = 0; i < l.n; i++) {
         strncat(got, l.v[i], sizeof(got) - strlen(got) - 1);
         strncat(got, " ", sizeof(got) - strlen(got) - 1);
     }
     assert_string_equal(got, want);
-    ids_free(&l);
+    docs_fx_ids_free(&l);
 }
 
 /* A put by the writer that made the document's latest put (the same job,
@@ -255,13 +179,13 @@ static void test_repeat_puts_keep_or_move(void **state)
     struct ccf_job_stats st;
     struct sums l = {0};
 
-    run_job(f, j1, false);
+    docs_fx_run_job(AT(f), j1, false);
     assert_int_equal(store_put_documents_by(f->s, &f->t1, f->cid, j1, first, 3), 0);
-    d_put(f, NULL, "e", S1);
+    docs_fx_put(AT(f), NULL, "e", S1);
     expect_unseen(f, j1, "e ");
     assert_int_equal(store_put_documents_by(f->s, &f->t1, f->cid, j1, again, 4), 0);
     expect_unseen(f, j1, "");
-    st = stats_of(f, j1);
+    st = docs_fx_stats(AT(f), j1);
     assert_int_equal(st.documents_added, 4);
     assert_int_equal(st.documents_updated, 1);
     assert_int_equal(st.documents_unchanged, 2);
@@ -285,28 +209,28 @@ static void test_other_key_resets(void **state)
     struct conf *f = *state;
     char j1[CCF_JOB_ID_LEN + 1], j2[CCF_JOB_ID_LEN + 1];
     struct store_page p = {.limit = 10};
-    struct ids l = {0};
+    struct docs_fx_ids l = {0};
 
-    run_job(f, j1, true);
-    d_put(f, j1, "a", S1);
-    d_put(f, j1, "b", S1);
-    d_put(f, j1, "c", S1);
-    d_put(f, NULL, "b", S1); /* same checksum: still the operator's put */
-    run_job(f, j2, false);
-    d_put(f, j2, "c", S1);
+    docs_fx_run_job(AT(f), j1, true);
+    docs_fx_put(AT(f), j1, "a", S1);
+    docs_fx_put(AT(f), j1, "b", S1);
+    docs_fx_put(AT(f), j1, "c", S1);
+    docs_fx_put(AT(f), NULL, "b", S1); /* same checksum: still the operator's put */
+    docs_fx_run_job(AT(f), j2, false);
+    docs_fx_put(AT(f), j2, "c", S1);
 
     assert_int_equal(
-        store_list_documents_not_seen(f->s, &f->t1, f->cid, j1, &p, d_on_doc, &l, NULL), 0);
+        store_list_documents_not_seen(f->s, &f->t1, f->cid, j1, &p, docs_fx_on_doc, &l, NULL), 0);
     assert_int_equal(l.n, 2);
     assert_string_equal(l.v[0], "b");
     assert_string_equal(l.v[1], "c");
-    ids_free(&l);
+    docs_fx_ids_free(&l);
     assert_int_equal(
-        store_list_documents_not_seen(f->s, &f->t1, f->cid, j2, &p, d_on_doc, &l, NULL), 0);
+        store_list_documents_not_seen(f->s, &f->t1, f->cid, j2, &p, docs_fx_on_doc, &l, NULL), 0);
     assert_int_equal(l.n, 2);
     assert_string_equal(l.v[0], "a");
     assert_string_equal(l.v[1], "b");
-    ids_free(&l);
+    docs_fx_ids_free(&l);
 }
 
 static void test_unseen_not_found(void **state)
@@ -315,26 +239,28 @@ static void test_unseen_not_found(void **state)
     struct ccf_connector other = {.name = (char *)"o", .properties = (char *)PROPS};
     struct store_page p = {.limit = 10};
     char j[CCF_JOB_ID_LEN + 1];
-    struct ids l = {0};
+    struct docs_fx_ids l = {0};
     struct ccf_tenant t2;
 
-    run_job(f, j, false);
+    docs_fx_run_job(AT(f), j, false);
     assert_int_equal(store_create_connector(f->s, &f->t1, &other), 0);
     assert_int_equal(
-        store_list_documents_not_seen(f->s, &f->t1, other.id, j, &p, d_on_doc, &l, NULL),
+        store_list_documents_not_seen(f->s, &f->t1, other.id, j, &p, docs_fx_on_doc, &l, NULL),
         CCF_ENOTFOUND);
     assert_int_equal(
-        store_list_documents_not_seen(f->s, &f->t1, f->cid, NO_ID_J, &p, d_on_doc, &l, NULL),
+        store_list_documents_not_seen(f->s, &f->t1, f->cid, NO_ID_J, &p, docs_fx_on_doc, &l, NULL),
         CCF_ENOTFOUND);
-    assert_int_equal(
-        store_list_documents_not_seen(f->s, &f->t1, f->cid, "ccj-bad", &p, d_on_doc, &l, NULL),
-        CCF_ENOTFOUND);
-    assert_int_equal(ccf_tenant_init(&t2, "us-east-1", "222222222222"), 0);
-    assert_int_equal(store_list_documents_not_seen(f->s, &t2, f->cid, j, &p, d_on_doc, &l, NULL),
+    assert_int_equal(store_list_documents_not_seen(f->s, &f->t1, f->cid, "ccj-bad", &p,
+                                                   docs_fx_on_doc, &l, NULL),
                      CCF_ENOTFOUND);
+    assert_int_equal(ccf_tenant_init(&t2, "us-east-1", "222222222222"), 0);
+    assert_int_equal(
+        store_list_documents_not_seen(f->s, &t2, f->cid, j, &p, docs_fx_on_doc, &l, NULL),
+        CCF_ENOTFOUND);
     p.after = "bad\x01key";
-    assert_int_equal(store_list_documents_not_seen(f->s, &f->t1, f->cid, j, &p, d_on_doc, &l, NULL),
-                     CCF_EINVAL);
+    assert_int_equal(
+        store_list_documents_not_seen(f->s, &f->t1, f->cid, j, &p, docs_fx_on_doc, &l, NULL),
+        CCF_EINVAL);
     assert_int_equal(l.n, 0);
 }
 
@@ -348,7 +274,7 @@ static void test_unseen_pages(void **state)
     char j1[CCF_JOB_ID_LEN + 1], j2[CCF_JOB_ID_LEN + 1], j3[CCF_JOB_ID_LEN + 1];
     struct ccf_document *d = calloc(N, sizeof(*d));
     char(*id)[16] = calloc(N, sizeof(*id));
-    struct ids want = {0}, got = {0};
+    struct docs_fx_ids want = {0}, got = {0};
     size_t n2 = 0, n3 = 0, limits[] = {1, 7, 1000};
     struct ccf_document *d2 = calloc(N, sizeof(*d2)), *d3 = calloc(N, sizeof(*d3));
 
@@ -356,35 +282,35 @@ static void test_unseen_pages(void **state)
         snprintf(id[i], sizeof(id[i]), "doc-%05zu", (i * 7919) % N); /* not in id order */
         d[i] = (struct ccf_document){.id = id[i], .checksum = S1};
     }
-    run_job(f, j1, true);
+    docs_fx_run_job(AT(f), j1, true);
     assert_int_equal(store_put_documents_by(f->s, &f->t1, f->cid, j1, d, N), 0);
-    run_job(f, j2, true);
+    docs_fx_run_job(AT(f), j2, true);
     for (size_t i = 0; i < N; i++) {
         if (i % 3 != 0)
             d2[n2++] = d[i];
     }
     assert_int_equal(store_put_documents_by(f->s, &f->t1, f->cid, j2, d2, n2), 0);
-    run_job(f, j3, false);
+    docs_fx_run_job(AT(f), j3, false);
     for (size_t i = 0; i < N; i++) {
         if (i % 5 == 0)
             d3[n3++] = d[i];
     }
     assert_int_equal(store_put_documents_by(f->s, &f->t1, f->cid, j3, d3, n3), 0);
     for (size_t i = 0; i < N; i += 7)
-        d_put(f, NULL, id[i], S2);
+        docs_fx_put(AT(f), NULL, id[i], S2);
     for (size_t i = 0; i < N; i++) {
         if (i % 3 == 0 || i % 5 == 0 || i % 7 == 0)
-            d_on_doc(&want, &d[i]);
+            docs_fx_on_doc(&want, &d[i]);
     }
     qsort(want.v, want.n, sizeof(*want.v), d_cmp_str);
     for (size_t k = 0; k < sizeof(limits) / sizeof(limits[0]); k++) {
-        unseen_all(f, j2, limits[k], &got);
+        docs_fx_unseen_all(AT(f), j2, limits[k], &got);
         assert_int_equal(got.n, want.n);
         for (size_t i = 0; i < want.n; i++)
             assert_string_equal(got.v[i], want.v[i]);
-        ids_free(&got);
+        docs_fx_ids_free(&got);
     }
-    ids_free(&want);
+    docs_fx_ids_free(&want);
     free(d);
     free(d2);
     free(d3);
