@@ -43,6 +43,7 @@ struct server_config {
     unsigned write_threads;                   /* 0: writes run on the HTTP threads */
     char *store;                              /* "sqlite" or a postgresql:// URI (store.h's url) */
     bool store_experimental;                  /* accept store = postgresql:// */
+    unsigned runner_lost_after; /* seconds without a replica's heartbeat before its jobs are lost */
     char synchronous[SERVER_SYNCHRONOUS_MAX]; /* "FULL", "NORMAL" or "OFF" */
     unsigned connection_limit;
     unsigned connection_timeout; /* seconds */
