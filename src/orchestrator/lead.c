@@ -48,9 +48,8 @@ static double random_unit(void)
 static int retry_lost(struct store *s, const struct store_job_ref *ref, const struct ccf_job *job)
 {
     struct ccf_job_spec spec = {0};
-    struct store_transition tr = {.from_mask = 1u << CCF_JOB_RUNNING,
-                                  .to = CCF_JOB_STARTED,
-                                  .failure_reason = LOST_REASON};
+    struct store_transition tr = {
+        .from_mask = 1u << CCF_JOB_RUNNING, .to = CCF_JOB_STARTED, .failure_reason = LOST_REASON};
     int rc = 0;
 
     if (!job->spec || ccf_job_spec_decode(job->spec, &spec) < 0 || !spec.retry ||
@@ -76,8 +75,8 @@ out:
  * its last one ended. */
 static int lost_one(struct store *s, const struct store_job_ref *ref)
 {
-    struct store_transition tr = {.from_mask = 1u << ref->status, .to = CCF_JOB_FAILED,
-                                  .failure_reason = LOST_REASON};
+    struct store_transition tr = {
+        .from_mask = 1u << ref->status, .to = CCF_JOB_FAILED, .failure_reason = LOST_REASON};
     struct ccf_job job = {0};
     int rc;
 

@@ -34,9 +34,9 @@
 #include "server/http.h"
 #include "server/jobs.h"
 #include "server/leader.h"
-#include "server/replica.h"
 #include "server/lock.h"
 #include "server/metrics.h"
+#include "server/replica.h"
 #include "server/tls.h"
 #include "store/store.h"
 #include "webhook/webhook.h"
@@ -527,7 +527,7 @@ static int serve(const struct server_config *cfg)
 out:
     server__http_stop(http);        /* waits for the worker threads */
     server__leader_destroy(leader); /* no start() runs after this */
-    server__replica_close(replica);  /* nor a tick */
+    server__replica_close(replica); /* nor a tick */
     server__metrics_destroy(metrics);
     scheduler_destroy(sched);         /* no request can wake it now */
     webhook_deliverer_destroy(hooks); /* nor ping it */

@@ -12,9 +12,9 @@
 #include "core/core.h"
 #include "core/log.h"
 
-#define ID_FILE  "replica-id"
-#define BEAT_US  (2 * 1000000LL) /* SCALE.md's heartbeat, far under runner-lost-after */
-#define LEAD_US  (1 * 1000000LL) /* the sweep for lost runners, between notifications */
+#define ID_FILE "replica-id"
+#define BEAT_US (2 * 1000000LL) /* SCALE.md's heartbeat, far under runner-lost-after */
+#define LEAD_US (1 * 1000000LL) /* the sweep for lost runners, between notifications */
 
 struct server_replica {
     struct store *store;
