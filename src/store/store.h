@@ -111,6 +111,10 @@ struct store_replica {
     int64_t pid;                       /* for humans; a new pid is a new started_at */
     int slots;                         /* jobs it takes at once; 0: none (executor = none) */
 };
+/* Upserts r's row, heartbeat_at now. Call it on the thread that calls
+ * store_leader_poll (it records that thread's session: the leader gives
+ * no new job to a replica whose session has ended), or before its first
+ * poll. */
 int store_replica_heartbeat(struct store *s, const struct store_replica *r);
 /* Leader: gives up to max unassigned STARTED jobs, oldest first, each to
  * the live replica with the most free slots (left unassigned while no
@@ -121,7 +125,9 @@ int store_assign_jobs(struct store *s, int64_t live_us, int max);
 int store_runner_jobs(struct store *s, const char *runner, struct store_job_ref **out, size_t *n);
 /* Leader: unfinished jobs whose runner has not heartbeaten within live_us,
  * and unassigned ones past STARTED (stopped before assignment, or run by a
- * build that had no runners), oldest first, at most 256 per call. */
+ * build that had no runners) while a replica that runs jobs lives (with
+ * executor = none everywhere, jobs stay as the API left them, as on one
+ * ccfd), oldest first, at most 256 per call. */
 int store_lost_jobs(struct store *s, int64_t live_us, struct store_job_ref **out, size_t *n);
 /* Leader: a STARTED job of runner back to unassigned; 1 moved, 0 not. */
 int store_unassign_job(struct store *s, const char *job_id, const char *runner);

@@ -251,6 +251,11 @@ static int pg_leader_poll(struct store *base, int wait_ms, bool *woken)
     return store_pg__leader_poll(base, s->url, &s->leader, wait_ms, woken);
 }
 
+int pg__session_pid(struct store *base)
+{
+    return pg__leader_pid(pgs(base)->leader);
+}
+
 static void pg_close(struct store *base)
 {
     struct store_pg *s = pgs(base);

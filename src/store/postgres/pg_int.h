@@ -198,6 +198,11 @@ struct pg__leader;
  * (*lp, made on first call). */
 int store_pg__leader_poll(struct store *s, const char *url, struct pg__leader **lp, int wait_ms,
                           bool *woken);
+/* The server pid of the leadership session, 0 when there is none (l may
+ * be NULL). On the leadership thread. */
+int pg__leader_pid(const struct pg__leader *l);
+/* pg__leader_pid of the handle's session (pg.c). */
+int pg__session_pid(struct store *s);
 /* Ends the leader's session (and with it the lock); l may be NULL. */
 void pg__leader_close(struct pg__leader *l);
 

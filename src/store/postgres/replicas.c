@@ -15,6 +15,14 @@
 #include "core/log.h"
 
 #define LOST_MAX 256
+/* A replica gets new jobs only while its leadership session lives too: a
+ * killed ccfd's ends at once (or within the keepalives' 6 s), long before
+ * its heartbeat is old, and a job given to it would wait for
+ * runner-lost-after. A replica that has no session yet (it registered
+ * before its first poll) counts as alive. */
+#define SESSION_LIVES                                                                              \
+    "(r.session_pid IS NULL OR EXISTS (SELECT 1 FROM pg_stat_activity a WHERE "                    \
+    "a.pid = r.session_pid AND a.backend_start = r.session_start))"
 /* A replica lives while its heartbeat is newer than this ($1 µs ago). */
 #define LIVE "heartbeat_at >= clock_timestamp() - $1::float8 * interval '1 microsecond'"
 
@@ -28,17 +36,21 @@ int store_pg__replica_heartbeat(struct store *s, const struct store_replica *r)
     pg__p_text(&p, r->host);
     pg__p_int(&p, r->pid);
     pg__p_int(&p, r->slots);
+    pg__p_int(&p, pg__session_pid(s));
     if ((rc = pg__get(s, &c)) < 0)
         return rc;
     /* One statement, its own short transaction: a heartbeat never waits
      * behind a long write of this replica. A new pid is a restart. */
     rc = pg__run(c, PG__Q_REPLICA_BEAT,
-                 "INSERT INTO replicas (id, host, pid, slots, heartbeat_at, started_at) "
-                 "VALUES ($1, $2, $3, $4, clock_timestamp(), clock_timestamp()) "
+                 "INSERT INTO replicas (id, host, pid, slots, heartbeat_at, started_at, "
+                 "session_pid, session_start) VALUES ($1, $2, $3, $4, clock_timestamp(), "
+                 "clock_timestamp(), NULLIF($5::int, 0), (SELECT backend_start FROM "
+                 "pg_stat_activity WHERE pid = NULLIF($5::int, 0))) "
                  "ON CONFLICT (id) DO UPDATE SET host = EXCLUDED.host, slots = EXCLUDED.slots, "
                  "heartbeat_at = EXCLUDED.heartbeat_at, started_at = CASE WHEN replicas.pid = "
                  "EXCLUDED.pid THEN replicas.started_at ELSE EXCLUDED.started_at END, "
-                 "pid = EXCLUDED.pid",
+                 "pid = EXCLUDED.pid, session_pid = EXCLUDED.session_pid, "
+                 "session_start = EXCLUDED.session_start",
                  &p, NULL, "replica_heartbeat");
     pg__put(s, c);
     return rc;
@@ -67,7 +79,7 @@ static int read_live(struct pg__conn *c, struct assign *a)
     if ((rc = pg__run(c, PG__Q_REPLICA_LIVE,
                       "SELECT r.id, r.slots - (SELECT count(*) FROM jobs j WHERE j.runner = r.id "
                       "AND j.status IN (0, 1, 2)) FROM replicas r WHERE r.slots > 0 AND " LIVE
-                      " ORDER BY r.id",
+                      " AND " SESSION_LIVES " ORDER BY r.id",
                       &p, &r, "assign_jobs")) < 0)
         return rc;
     a->nlive = PQntuples(r);
@@ -190,7 +202,8 @@ int store_pg__lost_jobs(struct store *s, int64_t live_us, struct store_job_ref *
                      "SELECT j.tenant, j.connector_id, j.id, j.status, j.runner FROM jobs j "
                      "WHERE j.status IN (0, 1, 2) AND ((j.runner IS NOT NULL AND NOT EXISTS "
                      "(SELECT 1 FROM replicas r WHERE r.id = j.runner AND r." LIVE ")) OR "
-                     "(j.runner IS NULL AND j.status IN (1, 2))) "
+                     "(j.runner IS NULL AND j.status IN (1, 2) AND EXISTS (SELECT 1 FROM "
+                     "replicas r WHERE r.slots > 0 AND r." LIVE "))) "
                      "ORDER BY j.created_at, j.id LIMIT $2",
                      &p, out, n, "lost_jobs");
 }
