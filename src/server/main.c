@@ -526,15 +526,15 @@ static int serve(const struct server_config *cfg)
     drain(http, &set, cfg->connection_timeout, auth, tls);
 out:
     server__http_stop(http);        /* waits for the worker threads */
-    server__leader_destroy(leader); /* no start() runs after this */
-    server__replica_close(replica); /* nor a tick */
+    server__leader_destroy(leader); /* no start() runs after this, nor a tick */
     server__metrics_destroy(metrics);
     scheduler_destroy(sched);         /* no request can wake it now */
     webhook_deliverer_destroy(hooks); /* nor ping it */
     server__tls_close(tls);           /* after the connections that held its certificate */
     ccf_ratelimit_destroy(rl);
     server__jobs_close(jobs);
-    auth_destroy(auth); /* no request and no job transition can use it now */
+    server__replica_close(replica); /* after the orchestrator: its id was the runner's */
+    auth_destroy(auth);             /* no request and no job transition can use it now */
     api_destroy(api);
     store_close(store);
     ccf_tzdb_close(tzdb);

@@ -111,7 +111,10 @@ int server__replica_open(struct server_replica **out, const char *data_dir, stru
      * could sweep this replica's jobs as lost after a restart. */
     if ((rc = store_replica_heartbeat(store, &r->me)) < 0)
         goto fail;
-    r->next_beat = ccf_mono_us() + BEAT_US;
+    /* Again at the first tick, once the leadership session exists: until
+     * its session is recorded a replica counts as alive for assignment,
+     * even killed. */
+    r->next_beat = 0;
     if (orch)
         orchestrator_set_replica(orch, r->me.id);
     CCF_LOG_INFO("ccfd.replica", CCF_KV_STR("id", r->me.id), CCF_KV_INT("slots", slots),

@@ -307,13 +307,14 @@ def test_leader_kill_jobs_on_followers_keep_running(replicas, tmp_path):
     jobs end with their true outcome; the leader's ends "runner lost" once
     runner-lost-after has passed; no job runs twice; a new job's start is
     handled by the next leader (the failover time is printed)."""
-    servers = replicas(3, extra=("--runner-lost-after", str(LOST_S), "--max-jobs", "1"))
+    servers = replicas(3, extra=("--runner-lost-after", str(LOST_S), "--max-jobs", "2"))
     leader = wait_leader(servers)
     others = [s for s in servers if s is not leader]
     marker = tmp_path / "leaderkill"
     c = others[0].client
-    jobs = start_jobs(c, marker, 3, 5)
+    jobs = start_jobs(c, marker, 3, 5)  # one per replica: each has most free slots in turn
     got = wait_runs(marker, [j for _, j in jobs])
+    assert len({v[0] for v in got.values()}) == 3, got
     spare = c.create_connector(container_properties={"command": ["/bin/true"]})["connector_id"]
     leader.kill()
     t0 = time.monotonic()
