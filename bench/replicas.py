@@ -139,7 +139,7 @@ def jobs_rate(tmp, name, n, flags):
     try:
         wait_leader(ports)
         apis = [run.Api(p) for p in ports]
-        cids = [apis[0].call("POST", BASE, {"name": f"j{i}", "container_properties": {
+        cids = [apis[0].call("POST", BASE, {"name": f"job{i}", "container_properties": {
             "command": ["/bin/sh", "-c", 'echo "$HOME" > /dev/null']}})["connector"]["connector_id"]
             for i in range(JOBS)]
         t0 = time.monotonic()
