@@ -1,7 +1,9 @@
 """Several ccfd replicas on one PostgreSQL database (issue 15, SCALE.md
 "PostgreSQL and several replicas"): one leader at a time (/readyz), the
-others take over within 10 s of its kill -9, a running job of a dead
-leader ends FAILED "runner lost" and is never run twice, page tokens
+others take over within 10 s of its kill -9, jobs run on every replica
+with an executor (assigned by the leader), a killed replica's job ends
+FAILED "runner lost" after runner-lost-after (or is retried elsewhere)
+unless the replica comes back and re-adopts it, no job runs twice, page tokens
 work across replicas, every acknowledged write is there on every replica,
 and a PostgreSQL restart gives 503s, then recovery without restarting any
 ccfd.
