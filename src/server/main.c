@@ -507,11 +507,13 @@ static int serve(const struct server_config *cfg)
     endpoint = endpoint_of(cfg, server__http_port(http));
     work = (struct leader_work){
         .jobs = leader ? NULL : jobs, .endpoint = endpoint, .sched = sched, .hooks = hooks};
-    /* Several replicas: each runs the jobs assigned to it, leader or not. */
-    if (leader && jobs && (rc = server__jobs_start(jobs, endpoint)) < 0)
-        goto out;
     /* One process on its store (SQLite): it leads, at once. */
     if (leader ? (rc = server__leader_start(leader)) < 0 : (rc = start_leader_work(&work)) < 0)
+        goto out;
+    /* Several replicas: each runs the jobs assigned to it, leader or not
+     * (after the leadership thread: its first try of the lock does not
+     * wait for this recovery). */
+    if (leader && jobs && (rc = server__jobs_start(jobs, endpoint)) < 0)
         goto out;
     announce(cfg, server__http_port(http), dir);
     /* Not only when this start made the file: one that failed after making
