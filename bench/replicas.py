@@ -15,7 +15,12 @@ On a 2-core machine the replicas, PostgreSQL and wrk share the same two
 cores: more replicas add processes, not cores, so the figures say what a
 replica costs, not how far they scale on several machines.
 
-Usage: bench/replicas.py BUILD_DIR [ROUNDS] [FAILOVERS]"""
+Also jobs/s: JOBS jobs (`true`, one per connector) started through every
+replica at once, from the first start to the last end, on 1 and 3
+replicas that run jobs (the leader spreads them over the replicas).
+
+Usage: bench/replicas.py BUILD_DIR [ROUNDS] [FAILOVERS] [JOBS]
+(ROUNDS 0: no API throughput; JOBS 0: no jobs/s)"""
 
 import http.client
 import json
@@ -32,6 +37,7 @@ from pathlib import Path
 BUILD = Path(sys.argv[1] if len(sys.argv) > 1 else "build").resolve()
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 FAILOVERS = int(sys.argv[3]) if len(sys.argv) > 3 else 5
+JOBS = int(sys.argv[4]) if len(sys.argv) > 4 else 60
 HERE = Path(__file__).resolve().parent
 sys.argv = [sys.argv[0], str(BUILD)]
 sys.path.insert(0, str(HERE))
@@ -125,6 +131,36 @@ def failover(tmp, n, flags):
                 proc.wait()
 
 
+def jobs_rate(tmp, name, n, flags):
+    """JOBS jobs through n replicas that run jobs: jobs/s, first start to
+    last end, and how many replicas ran some."""
+    procs = [start(tmp, f"{name}-{i}", [*flags, "--max-jobs", "4"]) for i in range(n)]
+    ports = [p for _, p in procs]
+    try:
+        wait_leader(ports)
+        apis = [run.Api(p) for p in ports]
+        cids = [apis[0].call("POST", BASE, {"name": f"job{i}", "container_properties": {
+            "command": ["/bin/sh", "-c", 'echo "$HOME" > /dev/null']}})["connector"]["connector_id"]
+            for i in range(JOBS)]
+        t0 = time.monotonic()
+        jobs = [(cid, apis[i % n].call("POST", f"{BASE}/{cid}/jobs")["job"]["job_id"])
+                for i, cid in enumerate(cids)]
+        left = list(jobs)
+        while left:
+            cid, jid = left[-1]
+            if apis[0].call("GET", f"{BASE}/{cid}/jobs/{jid}")["job"]["status"] in ("SUCCEEDED", "FAILED", "STOPPED"):
+                left.pop()
+            else:
+                time.sleep(0.01)
+        took = time.monotonic() - t0
+        ran = sum(1 for i in range(n) if any((tmp / f"{name}-{i}" / "jobs").iterdir()))
+        return JOBS / took, ran
+    finally:
+        for proc, _ in procs:
+            proc.terminate()
+            proc.wait()
+
+
 def main():
     tmp = Path(tempfile.mkdtemp(prefix="ccf-bench-replicas-"))
     pg_dir = tempfile.mkdtemp(prefix="ccf-bench-pg-")
@@ -143,6 +179,9 @@ def main():
     configs = [("sqlite", 1), ("postgresql", 1), ("postgresql", 2), ("postgresql", 3)]
     res = {c: ([], []) for c in configs}
     try:
+        for n in (1, 3) if JOBS else ():
+            rate, ran = jobs_rate(tmp, f"jobs{n}", n, pg_flags())
+            print(f"jobs/s on {n} replica(s): {rate:,.1f} ({JOBS} jobs, {ran} replica(s) ran some)", flush=True)
         for r in range(ROUNDS):
             for name, n in configs:
                 flags = pg_flags() if name == "postgresql" else []
@@ -158,11 +197,12 @@ def main():
     finally:
         subprocess.run([str(CLUSTER), "stop", pg_dir], check=False)
     print(f"machine: {os.cpu_count()} cores; {ROUNDS} rounds of {DUR} per figure, {CONNS} connections")
-    for (name, n), (cr, g) in res.items():
+    for (name, n), (cr, g) in res.items() if ROUNDS else ():
         print(f"{name} x{n}: durable CreateCustomConnector/s median {statistics.median(cr):,.0f}; "
               f"GetCustomConnector/s median {statistics.median(g):,.0f}")
-    print(f"failover (leader kill -9 -> next job RUNNING): median {statistics.median(times):.2f} s, "
-          f"max {max(times):.2f} s over {len(times)}")
+    if times:
+        print(f"failover (leader kill -9 -> next job RUNNING): median {statistics.median(times):.2f} s, "
+              f"max {max(times):.2f} s over {len(times)}")
 
 
 if __name__ == "__main__":

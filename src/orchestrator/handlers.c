@@ -303,6 +303,11 @@ static int stop(struct orchestrator *o, const struct store_job_ref *ref)
     }
     if (orch__list_find(&o->running, ref->job_id) >= 0)
         return executor_cancel(o->executor, ref->job_id);
+    /* Several replicas: a job this runner does not hold is another's, or
+     * not yet assigned (the leader ends it then, lead.c), or assigned to
+     * this one and not yet taken (take_assigned ends it). */
+    if (o->replica)
+        return 0;
     /* Neither queued nor running: it never reached us, so it never ran. */
     rc = store_get_job(o->cfg.store, &ref->tenant, ref->connector_id, ref->job_id, &job);
     if (rc == 0 && job.status == CCF_JOB_STOPPING)
@@ -320,7 +325,7 @@ int orch__on_change(struct orchestrator *o, const struct store_change *ch)
     /* A new job, or (redelivered) one between attempts: admit reads it
      * and takes it in only while it is still STARTED. */
     if (ch->new_status == CCF_JOB_STARTED)
-        return orch__admit(o, &ref);
+        return o->replica ? 0 : orch__admit(o, &ref); /* a runner takes what it is assigned */
     if (ch->new_status == CCF_JOB_STOPPING)
         return stop(o, &ref);
     return 0;

@@ -4,6 +4,7 @@
  * cursor, starts what fits, and now and then purges ended jobs. Also the
  * recovery that runs before the thread starts. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -36,6 +37,16 @@ int orchestrator_create(struct orchestrator **out, const struct orchestrator_con
     pthread_condattr_destroy(&ca);
     *out = o;
     return 0;
+}
+
+void orchestrator_set_replica(struct orchestrator *o, const char *id)
+{
+    o->replica = id;
+}
+
+void orchestrator_set_leading(struct orchestrator *o, bool leading)
+{
+    atomic_store(&o->leading, leading);
 }
 
 void orchestrator_set_endpoint(struct orchestrator *o, const char *endpoint)
@@ -92,9 +103,49 @@ static void apply_events(struct orchestrator *o)
     free(evs);
 }
 
+/* Each replica's runner reads the stream at its own pace. */
+static const char *consumer(const struct orchestrator *o, char *buf, size_t n)
+{
+    if (!o->replica)
+        return CONSUMER;
+    snprintf(buf, n, "%s@%s", CONSUMER, o->replica);
+    return buf;
+}
+
+/* A runner's new jobs: those the leader assigned to it since it last
+ * looked (its assignment's NOTIFY woke this thread). A stop that came
+ * before the job reached this runner ends it here: it never ran. */
+static void take_assigned(struct orchestrator *o)
+{
+    struct store_job_ref *refs = NULL;
+    size_t n = 0;
+    int rc = 0;
+
+    if (!o->replica)
+        return;
+    if (store_runner_jobs(o->cfg.store, o->replica, &refs, &n) < 0) {
+        o->retry_soon = true;
+        return;
+    }
+    for (size_t i = 0; i < n && rc != CCF_EUNAVAIL; i++) {
+        if (orch__list_find(&o->pending, refs[i].job_id) >= 0 ||
+            orch__list_find(&o->running, refs[i].job_id) >= 0 ||
+            orch__list_find(&o->waiting, refs[i].job_id) >= 0)
+            continue;
+        if (refs[i].status == CCF_JOB_STARTED)
+            rc = orch__admit(o, &refs[i]);
+        else if (refs[i].status == CCF_JOB_STOPPING)
+            rc = orch__end_now(o, &refs[i], CCF_JOB_STOPPED, "stopped on request");
+    }
+    if (rc == CCF_EUNAVAIL || rc == CCF_EIO)
+        o->retry_soon = true;
+    free(refs);
+}
+
 static void drain_changes(struct orchestrator *o)
 {
     struct store_change ch[CHANGE_BATCH];
+    char name[64 + STORE_REPLICA_ID_LEN];
     int n, rc;
 
     do {
@@ -110,7 +161,7 @@ static void drain_changes(struct orchestrator *o)
             o->cursor = ch[i].seq;
         }
         /* A lost ack only means a harmless redelivery after a restart. */
-        store_cursor_set(o->cfg.store, CONSUMER, o->cursor);
+        store_cursor_set(o->cfg.store, consumer(o, name, sizeof(name)), o->cursor);
     } while (n == CHANGE_BATCH && !o->retry_soon);
 }
 
@@ -169,6 +220,7 @@ static int64_t step(struct orchestrator *o)
     o->retry_soon = false;
     apply_events(o);
     drain_changes(o);
+    take_assigned(o);
     orch__wake_due(o);
     orch__pump(o);
     return orch__wake_due(o);
@@ -192,7 +244,9 @@ static void *run(void *arg)
         if (stopping)
             break;
         due_us = step(o);
-        if ((ccf_mono_us() / 1000000) >= o->next_purge) {
+        /* On one replica: the leader's (any runner's would do, but once). */
+        if ((!o->replica || atomic_load(&o->leading)) &&
+            (ccf_mono_us() / 1000000) >= o->next_purge) {
             purge(o);
             o->next_purge = (ccf_mono_us() / 1000000) + PURGE_EVERY_S;
         }
@@ -246,10 +300,11 @@ static int recover_one(struct orchestrator *o, const struct store_job_ref *ref)
         orch__job_free(&j);
         return orch__end_now(o, ref, CCF_JOB_STOPPED, "stopped on request");
     }
-    /* Several replicas on one store: a RUNNING job this replica does not
-     * know ran under the leader before it, whose executor is gone with it.
-     * Running it again here could run it twice (its supervisor may live
-     * on): it ends "runner lost" (CONTRACT-OPS.md). */
+    /* Several replicas on one store: a RUNNING job of this replica that
+     * its executor does not know (its job directory is gone, or a build
+     * without runners ran it elsewhere). Running it again here could run
+     * it twice (its supervisor may live on): it ends "runner lost"
+     * (CONTRACT-OPS.md). */
     if (ref->status == CCF_JOB_RUNNING && store_shared(o->cfg.store)) {
         orch__job_free(&j);
         return orch__end_now(o, ref, CCF_JOB_FAILED, "runner lost");
@@ -261,13 +316,17 @@ static int recover_one(struct orchestrator *o, const struct store_job_ref *ref)
 int orch__recover(struct orchestrator *o, struct executor *executor)
 {
     struct store_job_ref *refs = NULL;
+    char name[64 + STORE_REPLICA_ID_LEN];
     size_t n = 0;
     int rc;
 
     o->executor = executor;
+    /* A runner re-adopts its own jobs only (a restarted replica keeps its
+     * id): the others' are their runners', or the leader's to end. */
     if ((rc = orch__pools_refresh(o, true)) < 0 ||
-        (rc = store_cursor_get(o->cfg.store, CONSUMER, &o->cursor)) < 0 ||
-        (rc = store_unfinished_jobs(o->cfg.store, &refs, &n)) < 0)
+        (rc = store_cursor_get(o->cfg.store, consumer(o, name, sizeof(name)), &o->cursor)) < 0 ||
+        (rc = o->replica ? store_runner_jobs(o->cfg.store, o->replica, &refs, &n)
+                         : store_unfinished_jobs(o->cfg.store, &refs, &n)) < 0)
         return rc;
     for (size_t i = 0; i < n; i++) {
         if ((rc = recover_one(o, &refs[i])) < 0)

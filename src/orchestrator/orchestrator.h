@@ -43,6 +43,16 @@ struct orchestrator_config {
 };
 
 int orchestrator_create(struct orchestrator **out, const struct orchestrator_config *cfg);
+/* Several replicas on one store (before start): this orchestrator is the
+ * runner of replica id (borrowed, outlives o): it runs only the jobs the
+ * leader assigned to it (store_runner_jobs), re-adopts them after a
+ * restart, and leaves other replicas' stops to them. Unset: it runs every
+ * job (one ccfd on its store). */
+void orchestrator_set_replica(struct orchestrator *o, const char *id);
+/* Whether this replica leads (any thread): the purge of ended jobs, old
+ * changes and tokens runs on the leader only. Set by the leadership
+ * thread; a runner without a replica id purges always. */
+void orchestrator_set_leading(struct orchestrator *o, bool leading);
 /* Sets (before start) the URL jobs call back, when it is known only once
  * the server listens. endpoint is borrowed and outlives the orchestrator. */
 void orchestrator_set_endpoint(struct orchestrator *o, const char *endpoint);
@@ -83,6 +93,14 @@ int orchestrator_handle_change(struct orchestrator *o, const struct store_change
  * its connector. 0 also when the job is gone or already ended. */
 int orchestrator_handle_outcome(struct orchestrator *o, const struct store_job_ref *ref,
                                 const struct executor_event *ev);
+
+/* The leader's part of jobs on several replicas (lead.c), on the
+ * leadership thread: the jobs of replicas whose heartbeat is older than
+ * lost_after_us end FAILED "runner lost" (or are retried, per their retry
+ * strategy, on another replica; a stopped one ends STOPPED), then
+ * unassigned jobs are assigned. Needs no executor and no orchestrator. 0
+ * or the store's error. */
+int orchestrator_lead(struct store *s, int64_t lost_after_us);
 
 /* For executor_config.on_event: queues the event for the status handler. */
 void orchestrator_on_event(void *ctx, const struct executor_event *ev);

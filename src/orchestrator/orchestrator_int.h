@@ -61,6 +61,8 @@ struct orchestrator {
     struct executor_event *events;
     size_t nevents, events_cap;
     atomic_bool thread_live; /* for orchestrator_running */
+    const char *replica;     /* runner of this replica's jobs only; NULL: of every job */
+    atomic_bool leading;     /* orchestrator_set_leading */
     struct orchestrator_metrics metrics;
 };
 

@@ -101,6 +101,10 @@ static const struct config_key keys[] = {
     {"store-experimental", NULL,
      "accept store = dynamodb://..., experimental (PostgreSQL needs no switch)", NULL,
      BOOL_SLOT(store_experimental, NULL)},
+    {"runner-lost-after", "SECONDS",
+     "replicas on PostgreSQL: the jobs of a replica silent this long end \"runner lost\" or are "
+     "retried (default 30)",
+     NULL, UINT_SLOT(runner_lost_after, 1, 86400, "seconds")},
     {"synchronous", "MODE", "FULL, NORMAL or OFF (default FULL)", set_synchronous,
      SHOW_CHARS(synchronous)},
     {"connection-limit", "N", "most open connections (default 1024)", NULL,
@@ -463,6 +467,7 @@ static void set_defaults(struct server_config *c)
     c->cpu_budget = online_cpus();
     c->memory_budget_mib = physical_mib();
     c->stop_grace = 10;
+    c->runner_lost_after = 30;
     c->job_log_max = 64UL << 20;
     c->retention = 7 * 86400;
     c->audit_retention = 90 * 86400;

@@ -40,9 +40,10 @@ struct server_config {
     enum ccf_log_format log_format;
     unsigned log_flush_ms; /* 0: a write per log line */
     unsigned threads;
-    unsigned write_threads;                   /* 0: writes run on the HTTP threads */
-    char *store;                              /* "sqlite" or a postgresql:// URI (store.h's url) */
-    bool store_experimental;                  /* accept store = postgresql:// */
+    unsigned write_threads;     /* 0: writes run on the HTTP threads */
+    char *store;                /* "sqlite" or a postgresql:// URI (store.h's url) */
+    bool store_experimental;    /* accept store = postgresql:// */
+    unsigned runner_lost_after; /* seconds without a replica's heartbeat before its jobs are lost */
     char synchronous[SERVER_SYNCHRONOUS_MAX]; /* "FULL", "NORMAL" or "OFF" */
     unsigned connection_limit;
     unsigned connection_timeout; /* seconds */

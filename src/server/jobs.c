@@ -141,3 +141,14 @@ struct orchestrator *server__jobs_orchestrator(struct server_jobs *j)
 {
     return j->orch;
 }
+
+int server__jobs_slots(struct server_jobs *j)
+{
+    struct executor_capacity cap;
+
+    if (executor_capacity(j->exec, 0, &cap) < 0)
+        return 1; /* unknown now: its runner queues what does not fit */
+    if (cap.max_jobs > 0)
+        return cap.max_jobs;
+    return cap.cpu >= 2 ? (int)cap.cpu : 1;
+}

@@ -26,6 +26,10 @@ int server__jobs_start(struct server_jobs *j, const char *endpoint);
 /* Stops the orchestrator and closes the executor; jobs keep running under
  * their supervisors and are re-adopted at the next start. */
 void server__jobs_close(struct server_jobs *j);
+/* Jobs this ccfd takes at once as one replica among several (the leader
+ * spreads jobs by it): max-jobs if set, else the whole vCPUs of the first
+ * backend, at least 1. */
+int server__jobs_slots(struct server_jobs *j);
 /* The orchestrator, for /readyz and /metrics; lives as long as j. */
 struct orchestrator *server__jobs_orchestrator(struct server_jobs *j);
 

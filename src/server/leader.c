@@ -98,6 +98,8 @@ static void *run(void *arg)
 
         if (!step(l, rc, woken))
             break;
+        if (l->cfg.tick)
+            l->cfg.tick(l->cfg.tick_ctx, atomic_load(&l->leading), woken);
     }
     return NULL;
 }

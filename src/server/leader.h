@@ -25,6 +25,11 @@ struct server_leader_config {
     int (*start)(void *ctx); /* on the leadership thread, once */
     void (*wake)(void *ctx); /* a notified commit of another replica */
     void *ctx;
+    /* Optional: after each poll, on every replica (the heartbeat, and the
+     * leader's part of running jobs): whether it leads, whether a commit
+     * was notified. At least every second. */
+    void (*tick)(void *ctx, bool leading, bool woken);
+    void *tick_ctx;
 };
 
 void server__leader_create(struct server_leader **out, const struct server_leader_config *cfg);

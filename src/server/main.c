@@ -36,6 +36,7 @@
 #include "server/leader.h"
 #include "server/lock.h"
 #include "server/metrics.h"
+#include "server/replica.h"
 #include "server/tls.h"
 #include "store/store.h"
 #include "webhook/webhook.h"
@@ -388,7 +389,7 @@ static int open_webhooks(const struct server_config *cfg, struct store *store,
 /* What only the leader runs (leader.h): the orchestrator (jobs may be
  * NULL: executor = none), then the scheduler, then the webhook deliverer. */
 struct leader_work {
-    struct server_jobs *jobs;
+    struct server_jobs *jobs; /* NULL on a shared store: every replica runs its jobs */
     const char *endpoint;
     struct scheduler *sched;
     struct webhook_deliverer *hooks;
@@ -431,6 +432,7 @@ static int serve(const struct server_config *cfg)
     struct server_metrics *metrics = NULL;
     struct webhook_deliverer *hooks = NULL;
     struct server_leader *leader = NULL;
+    struct server_replica *replica = NULL;
     struct leader_work work = {0};
     struct ccf_tzdb *tzdb = NULL;
     struct api_config ac = {0};
@@ -481,11 +483,18 @@ static int serve(const struct server_config *cfg)
     if (cfg->rate_limit_rps > 0 &&
         (rc = ccf_ratelimit_create(&rl, cfg->rate_limit_rps, cfg->rate_limit_burst)) < 0)
         goto out; /* cannot happen: config checked both */
+    if (store_shared(store) &&
+        (rc = server__replica_open(&replica, dir, store, jobs ? server__jobs_slots(jobs) : 0,
+                                   cfg->runner_lost_after,
+                                   jobs ? server__jobs_orchestrator(jobs) : NULL)) < 0)
+        goto out;
     if (store_shared(store))
         server__leader_create(&leader, &(struct server_leader_config){.store = store,
                                                                       .start = start_leader_work,
                                                                       .wake = wake_leader_work,
-                                                                      .ctx = &work});
+                                                                      .ctx = &work,
+                                                                      .tick = server__replica_tick,
+                                                                      .tick_ctx = replica});
     server__metrics_create(&metrics, &(struct server_metrics_config){
                                          .store = store,
                                          .sched = sched,
@@ -496,9 +505,15 @@ static int serve(const struct server_config *cfg)
     if ((rc = start_http(cfg, api, auth, tls, rl, store, metrics, &http)) < 0)
         goto out;
     endpoint = endpoint_of(cfg, server__http_port(http));
-    work = (struct leader_work){.jobs = jobs, .endpoint = endpoint, .sched = sched, .hooks = hooks};
+    work = (struct leader_work){
+        .jobs = leader ? NULL : jobs, .endpoint = endpoint, .sched = sched, .hooks = hooks};
     /* One process on its store (SQLite): it leads, at once. */
     if (leader ? (rc = server__leader_start(leader)) < 0 : (rc = start_leader_work(&work)) < 0)
+        goto out;
+    /* Several replicas: each runs the jobs assigned to it, leader or not
+     * (after the leadership thread: its first try of the lock does not
+     * wait for this recovery). */
+    if (leader && jobs && (rc = server__jobs_start(jobs, endpoint)) < 0)
         goto out;
     announce(cfg, server__http_port(http), dir);
     /* Not only when this start made the file: one that failed after making
@@ -513,14 +528,15 @@ static int serve(const struct server_config *cfg)
     drain(http, &set, cfg->connection_timeout, auth, tls);
 out:
     server__http_stop(http);        /* waits for the worker threads */
-    server__leader_destroy(leader); /* no start() runs after this */
+    server__leader_destroy(leader); /* no start() runs after this, nor a tick */
     server__metrics_destroy(metrics);
     scheduler_destroy(sched);         /* no request can wake it now */
     webhook_deliverer_destroy(hooks); /* nor ping it */
     server__tls_close(tls);           /* after the connections that held its certificate */
     ccf_ratelimit_destroy(rl);
     server__jobs_close(jobs);
-    auth_destroy(auth); /* no request and no job transition can use it now */
+    server__replica_close(replica); /* after the orchestrator: its id was the runner's */
+    auth_destroy(auth);             /* no request and no job transition can use it now */
     api_destroy(api);
     store_close(store);
     ccf_tzdb_close(tzdb);

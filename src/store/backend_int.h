@@ -117,6 +117,12 @@ struct store__backend {
     int (*cursor_get)(struct store *s, const char *consumer, int64_t *seq);
     int (*cursor_set)(struct store *s, const char *consumer, int64_t seq);
     int (*unfinished_jobs)(struct store *s, struct store_job_ref **out, size_t *n);
+    /* NULL where the store is not shared (store.h, "Replicas"). */
+    int (*replica_heartbeat)(struct store *s, const struct store_replica *r);
+    int (*assign_jobs)(struct store *s, int64_t live_us, int max);
+    int (*runner_jobs)(struct store *s, const char *runner, struct store_job_ref **out, size_t *n);
+    int (*lost_jobs)(struct store *s, int64_t live_us, struct store_job_ref **out, size_t *n);
+    int (*unassign_job)(struct store *s, const char *job_id, const char *runner);
     int (*purge_jobs)(struct store *s, int64_t ended_before, struct store_job_ref *out, size_t max);
     int (*prune_changes)(struct store *s, int64_t upto, int64_t before);
     int (*read_events)(struct store *s, const struct ccf_tenant *t,

@@ -442,6 +442,35 @@ int store_unfinished_jobs(struct store *s, struct store_job_ref **out, size_t *n
     return s->ops->unfinished_jobs(s, out, n);
 }
 
+int store_replica_heartbeat(struct store *s, const struct store_replica *r)
+{
+    return s->ops->replica_heartbeat ? s->ops->replica_heartbeat(s, r) : 0;
+}
+
+int store_assign_jobs(struct store *s, int64_t live_us, int max)
+{
+    return s->ops->assign_jobs ? s->ops->assign_jobs(s, live_us, max) : 0;
+}
+
+int store_runner_jobs(struct store *s, const char *runner, struct store_job_ref **out, size_t *n)
+{
+    if (!s->ops->runner_jobs)
+        return store_unfinished_jobs(s, out, n); /* one replica runs every job */
+    return s->ops->runner_jobs(s, runner, out, n);
+}
+
+int store_lost_jobs(struct store *s, int64_t live_us, struct store_job_ref **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    return s->ops->lost_jobs ? s->ops->lost_jobs(s, live_us, out, n) : 0;
+}
+
+int store_unassign_job(struct store *s, const char *job_id, const char *runner)
+{
+    return s->ops->unassign_job ? s->ops->unassign_job(s, job_id, runner) : 0;
+}
+
 int store_purge_jobs(struct store *s, int64_t ended_before, struct store_job_ref *out, size_t max)
 {
     if (!s->ops->purge_jobs)

@@ -95,6 +95,43 @@ int store_ping(struct store *s);
 bool store_shared(struct store *s);
 int store_leader_poll(struct store *s, int wait_ms, bool *woken);
 
+/* Replicas and their jobs (SCALE.md; docs/DECISIONS.md, "Jobs on every
+ * replica"). On a shared store each replica registers and heartbeats; the
+ * leader assigns each new job to a live replica (its runner) and ends or
+ * retries the jobs of a replica whose heartbeat is older than live_us.
+ * Heartbeats and live_us are on the database's clock, so replicas' clocks
+ * may differ. A store that is not shared has one replica and no runner
+ * column: heartbeat, assign and unassign do nothing (0), store_runner_jobs
+ * is store_unfinished_jobs and no job is ever lost. */
+#define STORE_REPLICA_ID_LEN 32
+struct store_job_ref;
+struct store_replica {
+    char id[STORE_REPLICA_ID_LEN + 1]; /* [0-9a-f], stable across restarts */
+    char host[64];                     /* for humans */
+    int64_t pid;                       /* for humans; a new pid is a new started_at */
+    int slots;                         /* jobs it takes at once; 0: none (executor = none) */
+};
+/* Upserts r's row, heartbeat_at now. Call it on the thread that calls
+ * store_leader_poll (it records that thread's session: the leader gives
+ * no new job to a replica whose session has ended), or before its first
+ * poll. */
+int store_replica_heartbeat(struct store *s, const struct store_replica *r);
+/* Leader: gives up to max unassigned STARTED jobs, oldest first, each to
+ * the live replica with the most free slots (left unassigned while no
+ * replica with slots lives), and notifies the replicas; returns how many. */
+int store_assign_jobs(struct store *s, int64_t live_us, int max);
+/* Runner: the unfinished jobs assigned to runner, oldest first (malloc'd,
+ * NULL when none; each ref's runner filled). */
+int store_runner_jobs(struct store *s, const char *runner, struct store_job_ref **out, size_t *n);
+/* Leader: unfinished jobs whose runner has not heartbeaten within live_us,
+ * and unassigned ones past STARTED (stopped before assignment, or run by a
+ * build that had no runners) while a replica that runs jobs lives (with
+ * executor = none everywhere, jobs stay as the API left them, as on one
+ * ccfd), oldest first, at most 256 per call. */
+int store_lost_jobs(struct store *s, int64_t live_us, struct store_job_ref **out, size_t *n);
+/* Leader: a STARTED job of runner back to unassigned; 1 moved, 0 not. */
+int store_unassign_job(struct store *s, const char *job_id, const char *runner);
+
 /* Whether a write could commit now (for /readyz): CCF_EUNAVAIL with *why
  * (static text) when the database's file system is read-only or full, or
  * the last commit failed; 0 otherwise. Writes nothing. */
@@ -399,6 +436,7 @@ struct store_job_ref {
     char connector_id[CCF_CONNECTOR_ID_LEN + 1];
     char job_id[CCF_JOB_ID_LEN + 1];
     enum ccf_job_status status;
+    char runner[STORE_REPLICA_ID_LEN + 1]; /* the replica that runs it; "" none or not known */
 };
 
 /* Every job that is STARTED, RUNNING or STOPPING, oldest first, into *out

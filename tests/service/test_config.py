@@ -119,7 +119,7 @@ def test_every_key_has_its_variable(tmp_path):
         "account-id": "123456789012", "auth": "none", "credentials-file": str(tmp_path / "c"),
         "signing-name": "ccf", "log-level": "debug", "log-format": "json", "access-log": "off",
         "log-flush-ms": "0", "threads": "3", "write-threads": "5", "synchronous": "NORMAL",
-        "store": "sqlite", "store-experimental": "on",
+        "store": "sqlite", "store-experimental": "on", "runner-lost-after": "7",
         "connection-limit": "77", "connection-timeout": "9", "allow-insecure-listen": "on",
         "executor": "none", "api-endpoint": "http://127.0.0.1:9/", "job-path": "/bin",
         "max-jobs": "4", "cpu-budget": "3", "memory-budget": "2048", "stop-grace": "2",

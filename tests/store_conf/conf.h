@@ -110,6 +110,8 @@ extern const struct CMUnitTest conf_schedules[];
 extern const size_t conf_schedules_n;
 extern const struct CMUnitTest conf_maintenance[];
 extern const size_t conf_maintenance_n;
+extern const struct CMUnitTest conf_replicas[];
+extern const size_t conf_replicas_n;
 extern const struct CMUnitTest conf_docstats[];
 extern const size_t conf_docstats_n;
 extern const struct CMUnitTest conf_webhooks[];

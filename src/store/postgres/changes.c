@@ -201,7 +201,7 @@ int store_pg__cursor_set(struct store *s, const char *consumer, int64_t seq)
 }
 
 /* Columns: tenant, connector_id, id, status. */
-static int row_ref(PGresult *r, int i, struct store_job_ref *ref)
+int pg__row_ref(PGresult *r, int i, struct store_job_ref *ref)
 {
     const char *tenant = pg__str(r, i, 0);
     int64_t status = pg__int(r, i, 3);
@@ -215,6 +215,9 @@ static int row_ref(PGresult *r, int i, struct store_job_ref *ref)
         return CCF_EIO;
     }
     ref->status = (enum ccf_job_status)status;
+    /* The runner, where the query has it (replicas.c). */
+    if (PQnfields(r) > 4 && pg__copy(r, i, 4, ref->runner, sizeof(ref->runner)) < 0)
+        return CCF_EIO;
     return 0;
 }
 
@@ -238,7 +241,7 @@ int store_pg__unfinished_jobs(struct store *s, struct store_job_ref **out, size_
     if (rows > 0)
         refs = ccf_xcalloc((size_t)rows, sizeof(*refs));
     for (int i = 0; i < rows && rc == 0; i++)
-        rc = row_ref(r, i, &refs[i]);
+        rc = pg__row_ref(r, i, &refs[i]);
     PQclear(r);
     if (rc < 0) {
         free(refs);
@@ -386,7 +389,7 @@ static int purge_tx(struct pg__conn *c, void *arg)
     rows = PQntuples(r);
     a->n = 0;
     for (int i = 0; i < rows && (size_t)i < a->max && rc == 0; i++) {
-        if ((rc = row_ref(r, i, &a->out[i])) == 0)
+        if ((rc = pg__row_ref(r, i, &a->out[i])) == 0)
             a->n++;
     }
     PQclear(r);

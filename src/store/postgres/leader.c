@@ -200,6 +200,11 @@ int store_pg__leader_poll(struct store *s, const char *url, struct pg__leader **
     return 1;
 }
 
+int pg__leader_pid(const struct pg__leader *l)
+{
+    return l && l->db ? PQbackendPID(l->db) : 0;
+}
+
 void pg__leader_close(struct pg__leader *l)
 {
     if (!l)

@@ -251,6 +251,11 @@ static int pg_leader_poll(struct store *base, int wait_ms, bool *woken)
     return store_pg__leader_poll(base, s->url, &s->leader, wait_ms, woken);
 }
 
+int pg__session_pid(struct store *base)
+{
+    return pg__leader_pid(pgs(base)->leader);
+}
+
 static void pg_close(struct store *base)
 {
     struct store_pg *s = pgs(base);
@@ -378,6 +383,11 @@ const struct store__backend store__backend_postgres = {
     .cursor_get = store_pg__cursor_get,
     .cursor_set = store_pg__cursor_set,
     .unfinished_jobs = store_pg__unfinished_jobs,
+    .replica_heartbeat = store_pg__replica_heartbeat,
+    .assign_jobs = store_pg__assign_jobs,
+    .runner_jobs = store_pg__runner_jobs,
+    .lost_jobs = store_pg__lost_jobs,
+    .unassign_job = store_pg__unassign_job,
     .read_events = store_pg__read_events,
     .set_paused = store_pg__set_paused,
     .schedule_head = store_pg__schedule_head,

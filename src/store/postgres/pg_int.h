@@ -99,6 +99,13 @@ enum pg__q {
     PG__Q_WH_RECORD,
     PG__Q_WH_ADVANCE,
     PG__Q_WH_DELIVERIES,
+    PG__Q_REPLICA_BEAT,
+    PG__Q_REPLICA_LIVE,
+    PG__Q_JOB_UNASSIGNED,
+    PG__Q_JOB_ASSIGN,
+    PG__Q_JOB_UNASSIGN,
+    PG__Q_RUNNER_JOBS,
+    PG__Q_LOST_JOBS,
     PG__Q_COUNT
 };
 
@@ -191,6 +198,11 @@ struct pg__leader;
  * (*lp, made on first call). */
 int store_pg__leader_poll(struct store *s, const char *url, struct pg__leader **lp, int wait_ms,
                           bool *woken);
+/* The server pid of the leadership session, 0 when there is none (l may
+ * be NULL). On the leadership thread. */
+int pg__leader_pid(const struct pg__leader *l);
+/* pg__leader_pid of the handle's session (pg.c). */
+int pg__session_pid(struct store *s);
 /* Ends the leader's session (and with it the lock); l may be NULL. */
 void pg__leader_close(struct pg__leader *l);
 
@@ -216,6 +228,9 @@ struct pg__create {
 int pg__create_connector_tx(struct pg__conn *c, void *arg);
 
 /* changes.c: the outbox */
+
+/* A store_job_ref from row i of (tenant, connector_id, id, status[, runner]). */
+int pg__row_ref(PGresult *r, int i, struct store_job_ref *ref);
 
 /* Takes the lock every writer of a seq-ordered log (the outbox, the audit
  * log) holds from drawing its seq to its commit, so that seq order is
@@ -373,5 +388,11 @@ int store_pg__list_documents_not_seen(struct store *s, const struct ccf_tenant *
                                       const char *connector_id, const char *job_id,
                                       const struct store_page *p, store_document_fn visit,
                                       void *ctx, char **next);
+int store_pg__replica_heartbeat(struct store *s, const struct store_replica *r);
+int store_pg__assign_jobs(struct store *s, int64_t live_us, int max);
+int store_pg__runner_jobs(struct store *s, const char *runner, struct store_job_ref **out,
+                          size_t *n);
+int store_pg__lost_jobs(struct store *s, int64_t live_us, struct store_job_ref **out, size_t *n);
+int store_pg__unassign_job(struct store *s, const char *job_id, const char *runner);
 
 #endif

@@ -169,6 +169,23 @@ static const char *const migrations[] = {
     "  last_error TEXT,"
     "  PRIMARY KEY (webhook_id, seq));"
     "CREATE INDEX webhook_deliveries_by_seq ON webhook_deliveries (seq);",
+    /* 4: replicas and the runner of each job (replicas.c). Heartbeats are
+     * on the database's clock; session_pid and session_start name the
+     * replica's leadership session, whose end says at once that it died. A job's runner is NULL
+     * until the leader assigns it; the partial indexes keep the leader's and each runner's queries
+     * off the ended jobs. */
+    "CREATE TABLE replicas ("
+    "  id TEXT COLLATE \"C\" NOT NULL PRIMARY KEY,"
+    "  host TEXT NOT NULL,"
+    "  pid BIGINT NOT NULL,"
+    "  slots INTEGER NOT NULL,"
+    "  heartbeat_at TIMESTAMPTZ NOT NULL,"
+    "  started_at TIMESTAMPTZ NOT NULL,"
+    "  session_pid INTEGER,"
+    "  session_start TIMESTAMPTZ);"
+    "ALTER TABLE jobs ADD COLUMN runner TEXT COLLATE \"C\";"
+    "CREATE INDEX jobs_by_runner ON jobs (runner, created_at, id) WHERE status IN (0, 1, 2);"
+    "CREATE INDEX jobs_unassigned ON jobs (created_at, id) WHERE runner IS NULL AND status = 0;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
