@@ -273,6 +273,10 @@ def test_killed_runner_jobs_end_runner_lost_or_are_retried(replicas, tmp_path):
     # Kill it again while it runs the retrying job.
     (cid_r, jid_r), = start_jobs(c, marker, 1, 0, props=retry)
     got = wait_runs(marker, [jid_r])
+    # RUNNING recorded, not only started: a runner lost before that may have
+    # submitted it or not, and such a job ends "runner lost" without a retry
+    # (DECISIONS.md, "Jobs on every replica"); under load the marker can come first.
+    wait_status(c, cid_r, jid_r, {"RUNNING"}, timeout=30)
     runner = next(s for s in servers if s.name == got[jid_r][0])
     # Whichever runs it, the leader included (then another leader retries it).
     survivor = next(s for s in servers if s is not runner)
