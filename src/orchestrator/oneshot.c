@@ -90,6 +90,9 @@ int orchestrator_handle_change(struct orchestrator *o, const struct store_change
         return rc < 0 ? rc : 0;
     o->retry_soon = false;
     rc = orch__on_change(o, ch);
+    /* A job whose retry wait is over (the AWS profile's one-time schedule
+     * fired) is due: queue it as the thread's step does. */
+    orch__wake_due(o);
     if (rc >= 0 && o->executor)
         orch__pump(o);
     if (rc >= 0)
