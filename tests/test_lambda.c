@@ -184,7 +184,7 @@ static void batch_state_decodes(void **state)
 }
 
 #define CCF_EVENT(kind, extra)                                                                     \
-    "{\"ccf_event\": \"" kind "\", \"region\": \"eu-west-3\", \"account_id\": "                 \
+    "{\"ccf_event\": \"" kind "\", \"region\": \"eu-west-3\", \"account_id\": "                    \
     "\"123456789012\", \"connector_id\": \"cc-0123456789ab\"" extra "}"
 
 static void ccf_events_decode(void **state)

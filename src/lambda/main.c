@@ -81,23 +81,35 @@ static int open_webhooks(struct boot *b, char *err, size_t n)
     return rc;
 }
 
-/* CCF_STORE: "sqlite:PATH" until the DynamoDB store exists (a SQLite file
- * in the function's /tmp lasts only as long as its instance: for tests). */
+/* CCF_STORE: "sqlite:PATH" (a SQLite file in the function's /tmp lasts
+ * only as long as its instance: for tests), or "dynamodb://PREFIX?..."
+ * with CCF_STORE_EXPERIMENTAL=true while the DynamoDB store is not whole
+ * (as ccfd's --store-experimental). */
 static int open_store(struct boot *b, char *err, size_t n)
 {
     const char *spec = getenv("CCF_STORE");
     struct store_config sc = {0};
     int rc;
 
-    if (!spec || strncmp(spec, "sqlite:", 7) != 0 || !spec[7]) {
-        snprintf(err, n, "CCF_STORE must be sqlite:PATH (the DynamoDB store is not built yet)");
+    if (spec && strncmp(spec, "dynamodb://", 11) == 0) {
+        if (!env_true("CCF_STORE_EXPERIMENTAL")) {
+            snprintf(err, n,
+                     "CCF_STORE=dynamodb://... needs CCF_STORE_EXPERIMENTAL=true: the "
+                     "DynamoDB store is experimental (docs/AWS.md)");
+            return CCF_EINVAL;
+        }
+        sc.url = spec;
+    } else if (!spec || strncmp(spec, "sqlite:", 7) != 0 || !spec[7]) {
+        snprintf(err, n, "CCF_STORE must be sqlite:PATH or dynamodb://PREFIX?region=R");
         return CCF_EINVAL;
+    } else {
+        sc.path = spec + 7;
+        if (strncmp(sc.path, "//", 2) == 0)
+            sc.path += 2; /* sqlite:///abs/path */
     }
-    sc.path = spec + 7;
-    if (strncmp(sc.path, "//", 2) == 0)
-        sc.path += 2; /* sqlite:///abs/path */
     if ((rc = store_open(&b->store, &sc)) < 0)
-        snprintf(err, n, "the store %s cannot be opened: %s", sc.path, ccf_strerror(rc));
+        snprintf(err, n, "the store %s cannot be opened: %s", sc.url ? "dynamodb://" : sc.path,
+                 ccf_strerror(rc));
     return rc;
 }
 
