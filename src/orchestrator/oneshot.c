@@ -116,6 +116,9 @@ int orchestrator_handle_outcome(struct orchestrator *o, const struct store_job_r
     o->executor = saved;
     if (rc < 0)
         goto out;
+    /* A next attempt (its wait over: it was submitted) is admitted as
+     * waiting until its next_attempt_at, which has passed. */
+    orch__wake_due(o);
     if ((i = orch__list_find(&o->pending, ref->job_id)) < 0)
         goto out; /* ended already, or gone */
     orch__reserve(o, &o->pending.items[i]);

@@ -225,7 +225,20 @@ def test_retry_waits_on_a_one_time_schedule(tmp_path):
         assert fn.stub.invoke(fire) == {}
         subs = batch.ops("submitjob")
         assert len(subs) == 2 and subs[1]["jobName"] == jid, subs
+        # Scheduler delivers at least once: the same fire again submits nothing.
+        assert fn.stub.invoke(fire) == {}
+        assert len(batch.ops("submitjob")) == 2
         assert api.get_job(cid, jid)["attempt"] == 1  # RUNNING only once Batch says so
+        with batch.lock:  # attempt 2's Batch job: the newest of that name
+            second = [j for j in batch.jobs.values() if j["jobName"] == jid][-1]
+        for _ in range(2):  # attempt 2: RUNNING, then FAILED again; no attempt 3
+            batch.op_describejobs({"jobs": [second["jobId"]]})
+            ev = state_change(batch, jid)
+            ev["detail"] = {k: v for k, v in second.items() if not k.startswith("_")}
+            fn.stub.invoke(ev)
+        job = api.get_job(cid, jid)
+        assert job["status"] == "FAILED" and job["attempt"] == 2, job
+        assert len(sched.ops("CreateSchedule")) == 1
     finally:
         fn.close()
         batch.close()
