@@ -219,6 +219,12 @@ static int on_ccf(struct lambda_app *app, const json_t *root, char **out, const 
 
     if ((rc = lambda_ccf_event_decode(root, &ev, err, n)) < 0)
         return fail(err_type, "MalformedCcfEvent", rc);
+    /* Every tenant's region is the function's (the schedules it made say so). */
+    if (ev.kind != LAMBDA_CCF_TICK && strcmp(ev.ref.tenant.region, app->region) != 0) {
+        snprintf(err, n, "ccf event for region %s, not this function's (%s)", ev.ref.tenant.region,
+                 app->region);
+        return fail(err_type, "MalformedCcfEvent", CCF_EINVAL);
+    }
     if ((rc = lambda_ccf_event(app, &ev, out, err, n)) < 0)
         return fail(err_type, "CcfEventNotApplied", rc);
     return 0;

@@ -177,6 +177,8 @@ def test_the_tick_fires_what_a_lost_schedule_did_not(sched_fn):
     {"ccf_event": "job.next_attempt", "region": "us-east-1", "account_id": ACCOUNT_ID,
      "connector_id": "cc-0123456789ab", "job_id": "../etc"},
     {"ccf_event": "reboot\u0001"},
+    {"ccf_event": "schedule.fire", "region": "eu-west-1", "account_id": ACCOUNT_ID,
+     "connector_id": "cc-0123456789ab", "scheduled_time": "2026-12-07T10:00:00Z"},
 ])
 def test_malformed_ccf_events_are_reported(sched_fn, event):
     fn, sched, api = sched_fn
