@@ -199,9 +199,12 @@ static char *schedule_body(const struct ebsched *s, const struct ebsched_spec *s
                   spec->timezone, "FlexibleTimeWindow", "Mode", "OFF", "State", "ENABLED",
                   "ActionAfterCompletion", spec->once ? "DELETE" : "NONE", "Target", "Arn",
                   s->target_arn, "RoleArn", s->role_arn, "Input", spec->input);
-    char *out = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    char *out;
 
-    if (!out)
+    /* rest-json's timestamps are seconds since the epoch. */
+    if (doc && spec->start_date > 0)
+        json_object_set_new(doc, "StartDate", json_integer(spec->start_date));
+    if (!doc || !(out = json_dumps(doc, JSON_COMPACT)))
         abort(); /* every value is a valid string: only memory can fail */
     json_decref(doc);
     return out;

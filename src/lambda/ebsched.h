@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/core.h"
 
@@ -36,6 +37,7 @@ struct ebsched_spec {
     const char *timezone;   /* IANA name */
     const char *input;      /* the JSON text the function is invoked with */
     bool once;              /* deleted by Scheduler after its run (ActionAfterCompletion) */
+    int64_t start_date;     /* StartDate, seconds since the epoch; 0: none */
 };
 
 /* The schedule named name made to be spec: UpdateSchedule, or

@@ -79,6 +79,10 @@ static int put_connector(struct lambda_app *app, const struct ccf_tenant *t,
     spec.expression = json_string_value(expr);
     spec.timezone = json_is_string(tz) ? json_string_value(tz) : "UTC";
     spec.input = fire_input(t, c->id);
+    /* A rate counts from StartDate on Scheduler, from the anchor in ccf:
+     * starting it at the next run makes both count from the same instant. */
+    if (strncmp(spec.expression, "rate(", 5) == 0 && c->next_run_at > ccf_now_us() / 1000000)
+        spec.start_date = c->next_run_at;
     rc = ebsched_put(app->sched, name, &spec, err, sizeof(err));
     free((char *)spec.input);
     json_decref(sch);
@@ -220,9 +224,8 @@ static int on_next_attempt(struct lambda_app *app, const struct store_job_ref *r
 {
     struct store_change ch = {
         .tenant = ref->tenant, .old_status = -1, .new_status = CCF_JOB_STARTED};
-    int rc;
-
     struct store_change wait;
+    int rc;
 
     memcpy(ch.connector_id, ref->connector_id, sizeof(ch.connector_id));
     memcpy(ch.job_id, ref->job_id, sizeof(ch.job_id));

@@ -56,6 +56,7 @@ def test_schedule_set_change_pause_and_delete_are_mirrored(sched_fn):
     assert p["ScheduleExpression"] == "cron(0 3 ? * MON-FRI *)"
     assert p["ScheduleExpressionTimezone"] == "Europe/Paris"
     assert p["FlexibleTimeWindow"] == {"Mode": "OFF"} and p["ActionAfterCompletion"] == "NONE"
+    assert "StartDate" not in p  # cron and at count from nothing
     env = sched.env(GROUP)
     assert p["Target"]["Arn"] == env["CCF_SCHEDULER_TARGET_ARN"]
     assert p["Target"]["RoleArn"] == env["CCF_SCHEDULER_ROLE_ARN"]
@@ -66,6 +67,10 @@ def test_schedule_set_change_pause_and_delete_are_mirrored(sched_fn):
     sched.clear()
     api.request("PUT", f"{CONNECTORS}/{cid}", {"schedule": {"expression": "rate(5 minutes)"}})
     ((n, p),) = sched.ops("UpdateSchedule")
+    # A rate starts on Scheduler when ccf's next run is (ccf counts from its anchor).
+    nxt = api.get_connector(cid)["next_run_at"]
+    assert p["StartDate"] == int(datetime.datetime.fromisoformat(
+        nxt.replace("Z", "+00:00")).timestamp())
     # A merge patch: the zone set before stays.
     assert p["ScheduleExpression"] == "rate(5 minutes)"
     assert p["ScheduleExpressionTimezone"] == "Europe/Paris"
