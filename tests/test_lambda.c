@@ -183,6 +183,69 @@ static void batch_state_decodes(void **state)
     json_decref(j);
 }
 
+#define CCF_EVENT(kind, extra)                                                                     \
+    "{\"ccf_event\": \"" kind "\", \"region\": \"eu-west-3\", \"account_id\": "                    \
+    "\"123456789012\", \"connector_id\": \"cc-0123456789ab\"" extra "}"
+
+static void ccf_events_decode(void **state)
+{
+    (void)state;
+    json_t *j = parse(CCF_EVENT("schedule.fire", ", \"scheduled_time\": \"2026-12-07T10:00:00Z\""));
+    struct lambda_ccf_event ev;
+    char err[128] = "";
+
+    assert_int_equal(lambda_event_kind(j), LAMBDA_EVENT_CCF);
+    assert_int_equal(lambda_ccf_event_decode(j, &ev, err, sizeof(err)), 0);
+    assert_int_equal(ev.kind, LAMBDA_CCF_FIRE);
+    assert_string_equal(ev.ref.connector_id, "cc-0123456789ab");
+    assert_string_equal(ev.ref.tenant.account_id, "123456789012");
+    assert_int_equal(ev.scheduled_at, 1796637600LL);
+    json_decref(j);
+    /* A fraction of a second is dropped. */
+    j = parse(CCF_EVENT("schedule.fire", ", \"scheduled_time\": \"2026-12-07T10:00:00.250Z\""));
+    assert_int_equal(lambda_ccf_event_decode(j, &ev, err, sizeof(err)), 0);
+    assert_int_equal(ev.scheduled_at, 1796637600LL);
+    json_decref(j);
+    j = parse(CCF_EVENT("job.next_attempt", ", \"job_id\": \"ccj-0123456789ab\""));
+    assert_int_equal(lambda_ccf_event_decode(j, &ev, err, sizeof(err)), 0);
+    assert_int_equal(ev.kind, LAMBDA_CCF_NEXT_ATTEMPT);
+    assert_string_equal(ev.ref.job_id, "ccj-0123456789ab");
+    json_decref(j);
+    j = parse("{\"ccf_event\": \"tick\"}");
+    assert_int_equal(lambda_ccf_event_decode(j, &ev, err, sizeof(err)), 0);
+    assert_int_equal(ev.kind, LAMBDA_CCF_TICK);
+    json_decref(j);
+}
+
+static void ccf_event_refusals_say_why(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        CCF_EVENT("schedule.fire", ""),
+        CCF_EVENT("schedule.fire", ", \"scheduled_time\": \"2026-02-30T00:00:00Z\""),
+        CCF_EVENT("schedule.fire", ", \"scheduled_time\": \" 2026-12-07T10:00:00Z\""),
+        CCF_EVENT("schedule.fire", ", \"scheduled_time\": \"2026-12-07T10:00:00+01:00\""),
+        CCF_EVENT("schedule.fire", ", \"scheduled_time\": \"2026-12-07T24:00:00Z\""),
+        CCF_EVENT("job.next_attempt", ""),
+        CCF_EVENT("job.next_attempt", ", \"job_id\": \"cc-0123456789ab\""),
+        "{\"ccf_event\": \"schedule.fire\", \"region\": \"nowhere\", \"account_id\": "
+        "\"123456789012\", \"connector_id\": \"cc-0123456789ab\"}",
+        "{\"ccf_event\": \"\\u0007reboot\"}",
+    };
+    struct lambda_ccf_event ev;
+    char err[128];
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *j = parse(bad[i]);
+        err[0] = '\0';
+        assert_int_equal(lambda_ccf_event_decode(j, &ev, err, sizeof(err)), CCF_EINVAL);
+        assert_true(err[0] != '\0');
+        for (const char *p = err; *p; p++)
+            assert_true(*p >= 0x20 && *p < 0x7F);
+        json_decref(j);
+    }
+}
+
 static void unknown_shapes(void **state)
 {
     (void)state;
@@ -273,6 +336,8 @@ int main(void)
         cmocka_unit_test(stream_batch_decodes_changes),
         cmocka_unit_test(stream_modify_needs_the_old_image),
         cmocka_unit_test(batch_state_decodes),
+        cmocka_unit_test(ccf_events_decode),
+        cmocka_unit_test(ccf_event_refusals_say_why),
         cmocka_unit_test(unknown_shapes),
         cmocka_unit_test(batch_requests),
         cmocka_unit_test(batch_outcomes),

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "lambda/dispatch.h"
 #include "lambda/events.h"
+#include "lambda/schedules.h"
 
 static int fail(const char **err_type, const char *type, int rc)
 {
@@ -35,6 +36,23 @@ static void set_body(json_t *doc, const struct api_response *r)
     json_object_set_new(doc, "body", json_string((const char *)b64));
     json_object_set_new(doc, "isBase64Encoded", json_true());
     free(b64);
+}
+
+/* The connector a successful write may have changed the schedule of:
+ * create, update, delete, pause, resume. "" for any other request. */
+static void schedule_touched(const struct api_response *r, char cid[CCF_CONNECTOR_ID_LEN + 1])
+{
+    static const char *const ops[] = {"CreateCustomConnector", "UpdateCustomConnector",
+                                      "DeleteCustomConnector", "PauseCustomConnector",
+                                      "ResumeCustomConnector"};
+
+    cid[0] = '\0';
+    if (r->status < 200 || r->status > 299 || !r->operation ||
+        !ccf_connector_id_valid(r->connector_id))
+        return;
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+        if (strcmp(r->operation, ops[i]) == 0)
+            memcpy(cid, r->connector_id, CCF_CONNECTOR_ID_LEN + 1);
 }
 
 static char *proxy_response(const struct api_response *r, const char *request_id)
@@ -65,6 +83,7 @@ static int on_api(struct lambda_app *app, const json_t *root, const char *id, ch
     struct lambda_api_event ev;
     struct api_request req = {0};
     struct api_response resp = {0};
+    char cid[CCF_CONNECTOR_ID_LEN + 1];
     int rc;
 
     if ((rc = lambda_api_event_decode(root, &ev, err, n)) < 0)
@@ -84,6 +103,11 @@ static int on_api(struct lambda_app *app, const json_t *root, const char *id, ch
         api_error(&resp, 413, "The request body is over 8 MiB");
     else
         api_handle(app->api, &req, &resp);
+    /* After the store's commit; what a failed sync leaves is put right by
+     * the stale schedule's own fire or the tick (docs/DECISIONS.md). */
+    schedule_touched(&resp, cid);
+    if (cid[0])
+        lambda_schedule_sync(app, &req.tenant, cid);
     *out = proxy_response(&resp, req.request_id);
     CCF_LOG_INFO("lambda.request", CCF_KV_STR("method", ev.method), CCF_KV_STR("path", ev.target),
                  CCF_KV_INT("status", resp.status), CCF_KV_STR("account", ev.account_id),
@@ -110,7 +134,10 @@ static int on_stream(struct lambda_app *app, const json_t *root, char **out, con
     for (size_t i = 0; i < b.n; i++) {
         if (!b.records[i].relevant)
             continue;
-        if ((rc = orchestrator_handle_change(app->orch, &b.records[i].change)) < 0) {
+        /* A retry's wait: a one-time schedule starts the next attempt. */
+        if ((rc = lambda_retry_wait(app, &b.records[i].change)) == 0)
+            rc = orchestrator_handle_change(app->orch, &b.records[i].change);
+        if (rc < 0) {
             CCF_LOG_WARN("lambda.change_failed", CCF_KV_STR("job_id", b.records[i].change.job_id),
                          CCF_KV_STR("sequence", b.records[i].sequence_number),
                          CCF_KV_STR("error", ccf_strerror(rc)));
@@ -184,6 +211,25 @@ static int on_batch_state(struct lambda_app *app, const json_t *root, char **out
     return 0;
 }
 
+static int on_ccf(struct lambda_app *app, const json_t *root, char **out, const char **err_type,
+                  char *err, size_t n)
+{
+    struct lambda_ccf_event ev;
+    int rc;
+
+    if ((rc = lambda_ccf_event_decode(root, &ev, err, n)) < 0)
+        return fail(err_type, "MalformedCcfEvent", rc);
+    /* Every tenant's region is the function's (the schedules it made say so). */
+    if (ev.kind != LAMBDA_CCF_TICK && strcmp(ev.ref.tenant.region, app->region) != 0) {
+        snprintf(err, n, "ccf event for region %s, not this function's (%s)", ev.ref.tenant.region,
+                 app->region);
+        return fail(err_type, "MalformedCcfEvent", CCF_EINVAL);
+    }
+    if ((rc = lambda_ccf_event(app, &ev, out, err, n)) < 0)
+        return fail(err_type, "CcfEventNotApplied", rc);
+    return 0;
+}
+
 int lambda_dispatch(struct lambda_app *app, const char *event, size_t len, const char *id,
                     char **out, const char **err_type, char *err, size_t n)
 {
@@ -210,10 +256,13 @@ int lambda_dispatch(struct lambda_app *app, const char *event, size_t len, const
     case LAMBDA_EVENT_BATCH_STATE:
         rc = on_batch_state(app, root, out, err_type, err, n);
         break;
+    case LAMBDA_EVENT_CCF:
+        rc = on_ccf(app, root, out, err_type, err, n);
+        break;
     default:
         snprintf(err, n,
                  "an event of no known shape (API Gateway REST proxy, DynamoDB Streams "
-                 "or Batch Job State Change)");
+                 "Batch Job State Change, or ccf_event)");
         rc = fail(err_type, "UnknownEvent", CCF_EINVAL);
     }
     json_decref(root);

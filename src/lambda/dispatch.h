@@ -2,7 +2,8 @@
  * Gateway request to api_handle, a DynamoDB Streams batch to the
  * orchestrator, a Batch state change to the status handler; and each
  * handler's result back to what Lambda expects (a proxy response, a
- * batchItemFailures list, nothing). Must not know about the Runtime API
+ * batchItemFailures list, nothing); and ccf's own events, from the
+ * EventBridge Scheduler schedules it keeps (schedules.h). Must not know about the Runtime API
  * or how the store and executor were chosen.
  * Thread rules: one thread dispatches. */
 #ifndef CCF_LAMBDA_DISPATCH_H
@@ -14,8 +15,17 @@
 #include "core/core.h"
 #include "orchestrator/orchestrator.h"
 
+struct ebsched;
+struct ccf_tzdb;
+struct webhook_deliverer;
+
 struct lambda_app {
     struct api *api;                 /* borrowed */
+    struct store *store;             /* borrowed */
+    struct ccf_tzdb *tzdb;           /* borrowed */
+    struct ebsched *sched;           /* borrowed; NULL: schedules are not mirrored */
+    struct webhook_deliverer *hooks; /* borrowed; NULL: no webhook delivery */
+    int tick_ms;                     /* how long a tick lets the deliverer send */
     struct orchestrator *orch;       /* borrowed, attached (orchestrator_attach) */
     char region[CCF_REGION_MAX + 1]; /* the function's: every tenant's region here */
 };

@@ -1,7 +1,8 @@
 /* events.c: which of the three shapes an event has, and the helpers the
  * decoders share. The shape is told by fields each source always sets:
  * API Gateway's httpMethod and requestContext, the stream records'
- * eventSource "aws:dynamodb", EventBridge's source and detail-type. */
+ * eventSource "aws:dynamodb", EventBridge's source and detail-type, and
+ * ccf's own "ccf_event" (the schedules it keeps on EventBridge Scheduler). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,5 +60,9 @@ int lambda_event_kind(const json_t *root)
         if (type && strcmp(type, "Batch Job State Change") == 0)
             return LAMBDA_EVENT_BATCH_STATE;
     }
+    if (lambda__str(root, "ccf_event"))
+        return LAMBDA_EVENT_CCF;
+    if (lambda__str(root, "ccf_event"))
+        return LAMBDA_EVENT_CCF;
     return CCF_EINVAL;
 }

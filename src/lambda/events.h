@@ -25,9 +25,10 @@
 #define LAMBDA_STREAM_MAX 10000
 
 enum lambda_event_kind {
-    LAMBDA_EVENT_API = 1,    /* API Gateway REST proxy, payload 1.0 */
-    LAMBDA_EVENT_STREAM,     /* DynamoDB Streams batch */
-    LAMBDA_EVENT_BATCH_STATE /* EventBridge "Batch Job State Change" */
+    LAMBDA_EVENT_API = 1,     /* API Gateway REST proxy, payload 1.0 */
+    LAMBDA_EVENT_STREAM,      /* DynamoDB Streams batch */
+    LAMBDA_EVENT_BATCH_STATE, /* EventBridge "Batch Job State Change" */
+    LAMBDA_EVENT_CCF          /* ccf's own, from EventBridge Scheduler (docs/AWS.md) */
 };
 
 /* The kind of root by its shape, or CCF_EINVAL for no known shape. */
@@ -100,5 +101,28 @@ struct lambda_batch_state {
 
 int lambda_batch_state_decode(const json_t *root, struct lambda_batch_state *out, char *err,
                               size_t n);
+
+/* ccf's own events, the input of the EventBridge Scheduler schedules the
+ * function keeps (docs/AWS.md, "Schedules on EventBridge Scheduler"):
+ *   {"ccf_event": "schedule.fire", "region", "account_id", "connector_id",
+ *    "scheduled_time": RFC 3339 UTC, whole seconds}  a connector's run is due
+ *   {"ccf_event": "job.next_attempt", "region", "account_id",
+ *    "connector_id", "job_id"}                        a retry's wait is over
+ *   {"ccf_event": "tick"}                            the once-a-minute upkeep
+ * Told by its string member "ccf_event". */
+enum lambda_ccf_kind {
+    LAMBDA_CCF_FIRE = 1,
+    LAMBDA_CCF_NEXT_ATTEMPT,
+    LAMBDA_CCF_TICK,
+};
+
+struct lambda_ccf_event {
+    enum lambda_ccf_kind kind;
+    struct store_job_ref ref; /* tenant and connector_id (FIRE, NEXT_ATTEMPT), job_id
+                                 (NEXT_ATTEMPT); status unused */
+    int64_t scheduled_at;     /* FIRE: seconds since the epoch */
+};
+
+int lambda_ccf_event_decode(const json_t *root, struct lambda_ccf_event *out, char *err, size_t n);
 
 #endif

@@ -11,13 +11,17 @@
 
 #include "api/api.h"
 #include "core/log.h"
+#include "core/schedule.h"
 #include "executor/executor.h"
 #include "lambda/dispatch.h"
+#include "lambda/ebsched.h"
 #include "lambda/runtime.h"
 #include "orchestrator/orchestrator.h"
 #include "store/store.h"
+#include "webhook/webhook.h"
 
-#define ERR_MAX 512
+#define ERR_MAX         512
+#define TICK_MS_DEFAULT 20000 /* of each minute's tick, for the webhook deliverer */
 
 struct boot {
     struct lambda_runtime *rt;
@@ -26,26 +30,86 @@ struct boot {
     struct store *store;
     struct api *api;
     struct orchestrator *orch;
+    struct ccf_tzdb *tzdb;
+    struct ebsched *sched;
+    struct webhook_deliverer *hooks;
     struct lambda_app app;
 };
 
-/* CCF_STORE: "sqlite:PATH" until the DynamoDB store exists (a SQLite file
- * in the function's /tmp lasts only as long as its instance: for tests). */
+static bool env_true(const char *name)
+{
+    const char *v = getenv(name);
+
+    return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "on") == 0);
+}
+
+/* api_config's webhook_ping: the deliverer's, behind a void context. */
+static int ping_webhook(void *ctx, const struct ccf_tenant *t, const char *id)
+{
+    return webhook_deliverer_ping(ctx, t, id);
+}
+
+/* The webhook deliverer (unless CCF_WEBHOOKS=off): ccfd's thread, which
+ * runs while the function is not frozen: during each invocation, and for
+ * CCF_WEBHOOK_DRAIN_MS of each minute's tick (docs/AWS.md). */
+static int open_webhooks(struct boot *b, char *err, size_t n)
+{
+    const char *off = getenv("CCF_WEBHOOKS"), *drain = getenv("CCF_WEBHOOK_DRAIN_MS");
+    struct webhook_config wc = {.store = b->store,
+                                .allow_private = env_true("CCF_WEBHOOK_ALLOW_PRIVATE"),
+                                .retry_for_s = 86400,
+                                .retry_base_ms = 1000,
+                                .timeout_s = 10,
+                                .event_text = api_event_text};
+    char *end;
+    long ms = TICK_MS_DEFAULT;
+    int rc;
+
+    if (drain && *drain) {
+        ms = strtol(drain, &end, 10);
+        if (*end || ms < 0 || ms > 600000) {
+            snprintf(err, n, "CCF_WEBHOOK_DRAIN_MS must be 0..600000");
+            return CCF_EINVAL;
+        }
+    }
+    b->app.tick_ms = (int)ms;
+    if (off && strcmp(off, "off") == 0)
+        return 0;
+    if ((rc = webhook_deliverer_create(&b->hooks, &wc)) < 0 ||
+        (rc = webhook_deliverer_start(b->hooks)) < 0)
+        snprintf(err, n, "the webhook deliverer cannot start: %s", ccf_strerror(rc));
+    return rc;
+}
+
+/* CCF_STORE: "sqlite:PATH" (a SQLite file in the function's /tmp lasts
+ * only as long as its instance: for tests), or "dynamodb://PREFIX?..."
+ * with CCF_STORE_EXPERIMENTAL=true while the DynamoDB store is not whole
+ * (as ccfd's --store-experimental). */
 static int open_store(struct boot *b, char *err, size_t n)
 {
     const char *spec = getenv("CCF_STORE");
     struct store_config sc = {0};
     int rc;
 
-    if (!spec || strncmp(spec, "sqlite:", 7) != 0 || !spec[7]) {
-        snprintf(err, n, "CCF_STORE must be sqlite:PATH (the DynamoDB store is not built yet)");
+    if (spec && strncmp(spec, "dynamodb://", 11) == 0) {
+        if (!env_true("CCF_STORE_EXPERIMENTAL")) {
+            snprintf(err, n,
+                     "CCF_STORE=dynamodb://... needs CCF_STORE_EXPERIMENTAL=true: the "
+                     "DynamoDB store is experimental (docs/AWS.md)");
+            return CCF_EINVAL;
+        }
+        sc.url = spec;
+    } else if (!spec || strncmp(spec, "sqlite:", 7) != 0 || !spec[7]) {
+        snprintf(err, n, "CCF_STORE must be sqlite:PATH or dynamodb://PREFIX?region=R");
         return CCF_EINVAL;
+    } else {
+        sc.path = spec + 7;
+        if (strncmp(sc.path, "//", 2) == 0)
+            sc.path += 2; /* sqlite:///abs/path */
     }
-    sc.path = spec + 7;
-    if (strncmp(sc.path, "//", 2) == 0)
-        sc.path += 2; /* sqlite:///abs/path */
     if ((rc = store_open(&b->store, &sc)) < 0)
-        snprintf(err, n, "the store %s cannot be opened: %s", sc.path, ccf_strerror(rc));
+        snprintf(err, n, "the store %s cannot be opened: %s", sc.url ? "dynamodb://" : sc.path,
+                 ccf_strerror(rc));
     return rc;
 }
 
@@ -97,7 +161,21 @@ static int start(struct boot *b, char *err, size_t n)
     memcpy(b->app.region, probe.region, sizeof(b->app.region));
     if ((rc = open_store(b, err, n)) < 0)
         return rc;
+    if ((rc = ccf_tzdb_open(&b->tzdb, NULL)) < 0) {
+        snprintf(err, n, "the time zone database cannot be read: %s", ccf_strerror(rc));
+        return rc;
+    }
+    if ((rc = ebsched_open(&b->sched, b->app.region, err, n)) < 0 ||
+        (rc = open_webhooks(b, err, n)) < 0)
+        return rc;
     ac.store = b->store;
+    ac.tzdb = b->tzdb;
+    ac.webhook_allow_private = env_true("CCF_WEBHOOK_ALLOW_PRIVATE");
+    if (b->hooks) {
+        ac.webhooks_changed = webhook_deliverer_changed;
+        ac.webhook_ping = ping_webhook;
+        ac.webhook_ctx = b->hooks;
+    }
     if ((rc = api_create(&b->api, &ac)) < 0) {
         snprintf(err, n, "the API handler cannot start: %s", ccf_strerror(rc));
         return rc;
@@ -116,6 +194,10 @@ static int start(struct boot *b, char *err, size_t n)
     orchestrator_attach(b->orch, b->exec);
     b->app.api = b->api;
     b->app.orch = b->orch;
+    b->app.store = b->store;
+    b->app.tzdb = b->tzdb;
+    b->app.sched = b->sched;
+    b->app.hooks = b->hooks;
     return 0;
 }
 
@@ -153,7 +235,11 @@ static void stop(struct boot *b)
     executor_close(b->exec);
     orchestrator_destroy(b->orch);
     api_destroy(b->api);
+    webhook_deliverer_destroy(b->hooks);
+    ebsched_close(b->sched);
     store_close(b->store);
+    if (b->tzdb)
+        ccf_tzdb_close(b->tzdb);
     lambda_runtime_close(b->rt);
 }
 

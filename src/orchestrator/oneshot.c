@@ -90,6 +90,9 @@ int orchestrator_handle_change(struct orchestrator *o, const struct store_change
         return rc < 0 ? rc : 0;
     o->retry_soon = false;
     rc = orch__on_change(o, ch);
+    /* A job whose retry wait is over (the AWS profile's one-time schedule
+     * fired) is due: queue it as the thread's step does. */
+    orch__wake_due(o);
     if (rc >= 0 && o->executor)
         orch__pump(o);
     if (rc >= 0)
@@ -113,6 +116,9 @@ int orchestrator_handle_outcome(struct orchestrator *o, const struct store_job_r
     o->executor = saved;
     if (rc < 0)
         goto out;
+    /* A next attempt (its wait over: it was submitted) is admitted as
+     * waiting until its next_attempt_at, which has passed. */
+    orch__wake_due(o);
     if ((i = orch__list_find(&o->pending, ref->job_id)) < 0)
         goto out; /* ended already, or gone */
     orch__reserve(o, &o->pending.items[i]);

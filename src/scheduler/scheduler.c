@@ -87,9 +87,8 @@ static void log_not_run(const struct store_due *d, bool missed)
                                              : "the connector is IN_USE"));
 }
 
-/* One due run: decoded, then handled in one store transaction. A schedule
- * that no longer decodes (its zone removed from the system) stops. */
-static int handle(struct scheduler *s, const struct store_due *d, int64_t now_us)
+int scheduler_fire_due(struct store *store, struct ccf_tzdb *tzdb, const struct store_due *d,
+                       int64_t now_us, bool missed, char job_id[CCF_JOB_ID_LEN + 1])
 {
     struct ccf_schedule sch = {0};
     struct ccf_diag diag = {{0}};
@@ -98,12 +97,13 @@ static int handle(struct scheduler *s, const struct store_due *d, int64_t now_us
                            .connector_id = d->connector_id,
                            .due = d->next_run_at,
                            .schedule = d->schedule};
-    bool missed = d->next_run_at * 1000000 < s->boot_us;
     char *env = NULL;
     json_t *v = json_loads(d->schedule, 0, NULL);
     int rc;
 
-    if (!v || ccf_schedule_from_json(v, s->cfg.tzdb, &sch, &diag) < 0) {
+    if (job_id)
+        job_id[0] = '\0';
+    if (!v || ccf_schedule_from_json(v, tzdb, &sch, &diag) < 0) {
         CCF_LOG_ERROR("schedule.unreadable", CCF_KV_STR("connector_id", d->connector_id),
                       CCF_KV_STR("error", diag.msg));
     } else {
@@ -114,22 +114,42 @@ static int handle(struct scheduler *s, const struct store_due *d, int64_t now_us
         f.environment = env;
     }
     json_decref(v);
-    rc = store_fire_schedule(s->cfg.store, &f, &job);
+    rc = store_fire_schedule(store, &f, &job);
     if (rc == 1) {
         log_fired(d, &job, missed);
-        count(s, missed ? &s->stats.caught_up : &s->stats.started);
+        if (job_id)
+            memcpy(job_id, job.id, CCF_JOB_ID_LEN + 1);
+        rc = SCHEDULER_STARTED;
     } else if (rc == 0 && f.start) {
         log_not_run(d, false);
-        count(s, &s->stats.skipped);
+        rc = SCHEDULER_SKIPPED;
     } else if (rc == 0 && missed) {
         log_not_run(d, true);
-        count(s, &s->stats.dropped);
+        rc = SCHEDULER_DROPPED;
+    } else if (rc == 0) {
+        rc = SCHEDULER_NONE;
     }
     ccf_job_clear(&job);
     ccf_schedule_clear(&sch);
     free(env);
+    return rc;
+}
+
+/* One due run: decoded, then handled in one store transaction. A schedule
+ * that no longer decodes (its zone removed from the system) stops. */
+static int handle(struct scheduler *s, const struct store_due *d, int64_t now_us)
+{
+    bool missed = d->next_run_at * 1000000 < s->boot_us;
+    int rc = scheduler_fire_due(s->cfg.store, s->cfg.tzdb, d, now_us, missed, NULL);
+
+    if (rc == SCHEDULER_STARTED)
+        count(s, missed ? &s->stats.caught_up : &s->stats.started);
+    else if (rc == SCHEDULER_SKIPPED)
+        count(s, &s->stats.skipped);
+    else if (rc == SCHEDULER_DROPPED)
+        count(s, &s->stats.dropped);
     /* Changed or deleted since it was read: the next pass reads it again. */
-    return rc == CCF_ECONFLICT || rc == CCF_ENOTFOUND ? 0 : rc;
+    return rc == CCF_ECONFLICT || rc == CCF_ENOTFOUND ? 0 : rc < 0 ? rc : 0;
 }
 
 /* Handles every run due now; *head gets the earliest next_run_at left. */

@@ -13,6 +13,7 @@
 #ifndef CCF_SCHEDULER_H
 #define CCF_SCHEDULER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/schedule.h"
@@ -43,5 +44,22 @@ void scheduler_get_stats(struct scheduler *s, struct scheduler_stats *out);
 /* Stops the thread (a run being handled finishes first). */
 void scheduler_stop(struct scheduler *s);
 void scheduler_destroy(struct scheduler *s);
+
+/* One due run d (as store_due_schedules reads it), handled as the thread
+ * handles each: a SCHEDULE job started, or the run skipped (IN_USE) or
+ * dropped (missed, without catch_up), the next run written in the same
+ * store transaction. For the AWS profile, where EventBridge Scheduler
+ * says when a run is due and no thread waits (src/lambda). Returns what
+ * happened (job_id, which may be NULL, gets a started job's id), or the
+ * store's error: CCF_ECONFLICT or CCF_ENOTFOUND when the connector
+ * changed or went since d was read. Any thread. */
+enum scheduler_fired {
+    SCHEDULER_NONE = 0, /* nothing to start (the schedule no longer decodes) */
+    SCHEDULER_STARTED,
+    SCHEDULER_SKIPPED,
+    SCHEDULER_DROPPED,
+};
+int scheduler_fire_due(struct store *store, struct ccf_tzdb *tzdb, const struct store_due *d,
+                       int64_t now_us, bool missed, char job_id[CCF_JOB_ID_LEN + 1]);
 
 #endif

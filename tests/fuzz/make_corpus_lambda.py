@@ -2,7 +2,8 @@
 """Seeds for the Lambda event fuzzers (fuzz_lambda_*.c), built from the
 event shapes AWS's documentation shows: the API Gateway REST proxy event
 (payload 1.0), a DynamoDB Streams record of NEW_AND_OLD_IMAGES, and the
-"Batch Job State Change" EventBridge event; plus broken variants. The
+"Batch Job State Change" EventBridge event, ccf's own events from
+EventBridge Scheduler; plus broken variants. The
 service tests build the same shapes (tests/service/lambdastub.py,
 test_lambda.py). Run it again after changing them: it rewrites
 corpus/lambda_*/seed-*."""
@@ -98,6 +99,19 @@ def batch_seeds():
     return [json.dumps(e).encode() for e in evs]
 
 
+def ccf_seeds():
+    """ccf's own events (the EventBridge Scheduler schedules' input)."""
+    ref = {"region": "us-east-1", "account_id": "123456789012", "connector_id": "cc-0123456789ab"}
+    evs = [{"ccf_event": "tick"},
+           {"ccf_event": "schedule.fire", **ref, "scheduled_time": "2026-12-07T10:00:00Z"},
+           {"ccf_event": "schedule.fire", **ref, "scheduled_time": "2026-12-07T10:00:00.123Z"},
+           {"ccf_event": "schedule.fire", **ref, "scheduled_time": "<aws.scheduler.scheduled-time>"},
+           {"ccf_event": "job.next_attempt", **ref, "job_id": "ccj-0123456789ab"},
+           {"ccf_event": "job.next_attempt", **ref},
+           {"ccf_event": "reboot"}]
+    return [json.dumps(e).encode() for e in evs]
+
+
 def write_seeds(target, items):
     d = HERE / "corpus" / target
     d.mkdir(parents=True, exist_ok=True)
@@ -111,3 +125,4 @@ if __name__ == "__main__":
     write_seeds("lambda_api", api_seeds())
     write_seeds("lambda_stream", stream_seeds())
     write_seeds("lambda_batch", batch_seeds())
+    write_seeds("lambda_ccf", ccf_seeds())

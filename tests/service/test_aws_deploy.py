@@ -8,6 +8,7 @@ than Lambda's 2.34, and the unpacked function answering under the Runtime
 API stub by its bundled libraries.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -31,7 +32,7 @@ KNOWN_TYPES = {
     "AWS::Lambda::EventSourceMapping", "AWS::Lambda::Permission", "AWS::Events::Rule",
     "AWS::Batch::ComputeEnvironment", "AWS::Batch::JobQueue", "AWS::ApiGateway::RestApi",
     "AWS::ApiGateway::Resource", "AWS::ApiGateway::Method", "AWS::ApiGateway::Deployment",
-    "AWS::ApiGateway::Stage",
+    "AWS::ApiGateway::Stage", "AWS::Scheduler::ScheduleGroup", "AWS::Scheduler::Schedule",
 }
 # Batch actions without resource-level permissions: "*" is allowed for these only.
 NO_RESOURCE_LEVEL = {"batch:DescribeJobs", "batch:ListJobs", "batch:DescribeJobDefinitions"}
@@ -105,7 +106,8 @@ def test_the_function_and_its_three_sources(tpl):
     # Every CCF_ variable the bootstrap reads, set (CCF_LOG_LEVEL included).
     read = set()
     for src in (REPO / "src" / "lambda").glob("*.c"):
-        read |= set(re.findall(r'getenv\("(CCF_[A-Z_]+)"\)', src.read_text()))
+        # getenv("CCF_X"), and the helpers' copy_env(..., "CCF_X"), env_true("CCF_X").
+        read |= set(re.findall(r'"(CCF_[A-Z_]+)"', src.read_text()))
     assert read and read <= set(env), f"not set by the template: {read - set(env)}"
     assert env["CCF_EXECUTOR"] == "batch" and env["CCF_BATCH_JOB_QUEUE"] == {"Ref": "JobQueue"}
     assert env["CCF_STORE"]["Fn::Sub"].startswith("dynamodb://")
@@ -166,7 +168,8 @@ def test_every_route_is_there_behind_iam(tpl):
 
 
 def test_policies_are_least_privilege(tpl):
-    (role,) = of_type(tpl, "AWS::IAM::Role").values()
+    role = tpl["Resources"]["FunctionRole"]
+    assert set(of_type(tpl, "AWS::IAM::Role")) == {"FunctionRole", "SchedulerRole"}
     tables = set(of_type(tpl, "AWS::DynamoDB::Table"))
     for pol in role["Properties"]["Policies"]:
         for st in pol["PolicyDocument"]["Statement"]:
@@ -184,11 +187,48 @@ def test_policies_are_least_privilege(tpl):
             if any(a.startswith("dynamodb:") for a in actions):
                 assert named and named <= tables, f"{actions} on {named}"
             if "iam:PassRole" in actions:
-                assert st["Condition"]["StringEquals"]["iam:PassedToService"]
-                assert named == {"AWS::Partition", "AWS::AccountId", "JobRolePath"}
+                passed = st["Condition"]["StringEquals"]["iam:PassedToService"]
+                if "scheduler.amazonaws.com" in passed:
+                    # Only the role Scheduler invokes the function as.
+                    assert passed == ["scheduler.amazonaws.com"]
+                    assert resources == [{"Fn::GetAtt": ["SchedulerRole", "Arn"]}]
+                else:
+                    assert named == {"AWS::Partition", "AWS::AccountId", "JobRolePath"}
+            if any(a.startswith("scheduler:") for a in actions):
+                assert set(actions) <= {"scheduler:CreateSchedule", "scheduler:UpdateSchedule",
+                                        "scheduler:DeleteSchedule"}, actions
+                (res,) = resources
+                assert ":schedule/${ScheduleGroup}/*" in res["Fn::Sub"], res
             if any(a.startswith("batch:") for a in actions):
                 text = str(resources)
                 assert "job-definition/ccf-*" in text or "JobQueue" in text or ":job/" in text
+
+
+def test_schedules_invoke_only_the_function(tpl):
+    res = tpl["Resources"]
+    role = res["SchedulerRole"]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    (pol,) = role["Policies"]
+    (st,) = pol["PolicyDocument"]["Statement"]
+    assert st["Action"] == ["lambda:InvokeFunction"]
+    fn = res["Function"]["Properties"]
+    # The role may invoke exactly the function the template names, and the
+    # function tells Scheduler that same ARN as its schedules' target.
+    assert fn["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-ccf"}
+    target = fn["Environment"]["Variables"]["CCF_SCHEDULER_TARGET_ARN"]
+    assert st["Resource"] == target and target["Fn::Sub"].endswith(":function:${AWS::StackName}-ccf")
+    env = fn["Environment"]["Variables"]
+    assert env["CCF_SCHEDULE_GROUP"] == {"Ref": "ScheduleGroup"}
+    assert env["CCF_SCHEDULER_ROLE_ARN"] == {"Fn::GetAtt": ["SchedulerRole", "Arn"]}
+    assert env["CCF_WEBHOOK_ALLOW_PRIVATE"] == "false"
+    (tick,) = of_type(tpl, "AWS::Scheduler::Schedule").values()
+    t = tick["Properties"]
+    assert t["ScheduleExpression"] == "rate(1 minute)" and t["GroupName"] == {"Ref": "ScheduleGroup"}
+    assert t["Target"]["Arn"] == {"Fn::GetAtt": ["Function", "Arn"]}
+    assert t["Target"]["RoleArn"] == {"Fn::GetAtt": ["SchedulerRole", "Arn"]}
+    assert json.loads(t["Target"]["Input"]) == {"ccf_event": "tick"}
 
 
 # ---- make aws-package ----

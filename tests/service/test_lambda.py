@@ -365,6 +365,10 @@ def test_init_error_when_the_store_is_not_configured(tmp_path):
     ({"CCF_EXECUTOR": "kubernetes"}, "CCF_EXECUTOR"),
     ({"CCF_EXECUTOR": "batch"}, "CCF_BATCH_JOB_QUEUE"),
     ({"AWS_REGION": "Mars 1"}, "AWS_REGION"),
+    ({"CCF_STORE": "dynamodb://ccf-?region=us-east-1"}, "CCF_STORE_EXPERIMENTAL"),
+    ({"CCF_SCHEDULE_GROUP": "ccf"}, "CCF_SCHEDULER_TARGET_ARN"),
+    ({"CCF_SCHEDULE_GROUP": "no/slash"}, "CCF_SCHEDULE_GROUP"),
+    ({"CCF_WEBHOOK_DRAIN_MS": "-1"}, "CCF_WEBHOOK_DRAIN_MS"),
 ])
 def test_init_error_for_a_bad_configuration(tmp_path, env, says):
     f = Function(tmp_path, **env)
