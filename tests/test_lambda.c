@@ -228,8 +228,8 @@ static void ccf_event_refusals_say_why(void **state)
         CCF_EVENT("schedule.fire", ", \"scheduled_time\": \"2026-12-07T24:00:00Z\""),
         CCF_EVENT("job.next_attempt", ""),
         CCF_EVENT("job.next_attempt", ", \"job_id\": \"cc-0123456789ab\""),
-        "{\"ccf_event\": \"schedule.fire\", \"region\": \"nowhere\", \"account_id\": "
-        "\"123456789012\", \"connector_id\": \"cc-0123456789ab\"}",
+        ("{\"ccf_event\": \"schedule.fire\", \"region\": \"nowhere\", \"account_id\": "
+         "\"123456789012\", \"connector_id\": \"cc-0123456789ab\"}"),
         "{\"ccf_event\": \"\\u0007reboot\"}",
     };
     struct lambda_ccf_event ev;
