@@ -36,8 +36,8 @@ class _Verify(SigV4Auth):
     """botocore's SigV4 over exactly the headers the client signed, at the
     client's own X-Amz-Date."""
 
-    def __init__(self, creds, region, when, signed):
-        super().__init__(creds, "batch", region)
+    def __init__(self, creds, region, when, signed, service="batch"):
+        super().__init__(creds, service, region)
         self._when = when
         self._signed = signed
 

@@ -16,7 +16,6 @@ import re
 import threading
 import urllib.parse
 
-from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.loaders import Loader
@@ -29,29 +28,14 @@ TOKEN = "FwoGZXIvYXdzESchedStubSessionToken//+=="
 NAME_RE = re.compile(r"^[0-9a-zA-Z_.-]{1,64}$")
 OPS = {"POST": "CreateSchedule", "PUT": "UpdateSchedule", "DELETE": "DeleteSchedule",
        "GET": "GetSchedule"}
+from batchstub import _Verify as _BatchVerify  # noqa: E402
+
 MODEL = ServiceModel(Loader().load_service_model("scheduler", "service-2"), "scheduler")
 
 
-class _Verify(SigV4Auth):
-    """botocore's SigV4 over exactly the headers the client signed, at the
-    client's own X-Amz-Date."""
-
-    def __init__(self, creds, region, when, signed):
-        super().__init__(creds, "scheduler", region)
-        self._when = when
-        self._signed = signed
-
-    def headers_to_sign(self, request):
-        out = super().headers_to_sign(request)
-        for name in list(out.keys()):
-            if name not in self._signed:
-                del out[name]
-        return out
-
-    def signature_of(self, request):
-        request.context["timestamp"] = self._when
-        creq = self.canonical_request(request)
-        return self.signature(self.string_to_sign(request, creq), request)
+def _Verify(creds, region, when, signed):
+    """The Batch stub's verifier, for the scheduler service."""
+    return _BatchVerify(creds, region, when, signed, "scheduler")
 
 
 class SchedulerStub:
