@@ -71,7 +71,7 @@ LISTEN   ?= 127.0.0.1:8787
 
 .PHONY: all deps run test unit service asan asan-test format validate install clean help
 .PHONY: valgrind fuzz fuzz-build fuzz-ci crash soak load bench integ integ-local
-.PHONY: bench-schedule test-postgres crash-postgres
+.PHONY: bench-schedule test-postgres crash-postgres crash-replicas
 
 # Benchmarks (never part of the tests): ccfd beside this machine's ceilings.
 BENCH_BINS := $(BUILD)/bench/ceiling_http $(BUILD)/bench/ceiling_sqlite
@@ -366,6 +366,12 @@ crash: deps
 crash-postgres: deps
 	@$(MAKE) --no-print-directory all
 	CCFD=$(abspath $(CCFD)) CRASH_STORE=postgres scripts/with-pg.sh $(PYTHON) tests/crash/run.py
+
+# Three replicas on one PostgreSQL (tests/crash/replicas.py): kill -9 of the
+# leader and of a replica running a job, in turn (CRASH_KILLS, default 12).
+crash-replicas: deps
+	@$(MAKE) --no-print-directory all
+	CCFD=$(abspath $(CCFD)) CRASH_STORE=postgres scripts/with-pg.sh $(PYTHON) tests/crash/replicas.py
 
 # A sustained mixed load (LOAD_SECONDS, default 300): zero 5xx, nothing lost, flat RSS.
 load: deps

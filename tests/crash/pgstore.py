@@ -84,3 +84,11 @@ def terminate_backends(data):
                         f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"],
                        check=True, capture_output=True, text=True, timeout=30)
     return int(r.stdout.strip() or 0)
+
+
+def share(data, other):
+    """Makes data directory `other` use the database of `data` (several
+    replicas on one database: tests/crash/replicas.py)."""
+    url(data)
+    Path(other).mkdir(parents=True, exist_ok=True)
+    (Path(other) / ".pg-database").write_text((Path(data) / ".pg-database").read_text())

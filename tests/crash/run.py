@@ -198,6 +198,7 @@ class Ccfd:
         self.log = log
         self.proc = None
         self.port = None
+        self.extra = []  # more flags (tests/crash/replicas.py: runner-lost-after)
 
     def auth_args(self):
         """With signed requests, the test account's key goes in ccfd's
@@ -221,7 +222,8 @@ class Ccfd:
                      "--region", REGION, "--account-id", ACCOUNT_ID, "--synchronous", "FULL",
                      "--stop-grace", "1", "--cpu-budget", "1000", "--memory-budget", "1048576",
                      "--log-level", "warn", "--webhook-allow-private",
-                     "--webhook-retry-base-ms", "20", *auth, *pgstore.store_args(self.data)],
+                     "--webhook-retry-base-ms", "20", *auth, *pgstore.store_args(self.data),
+                     *self.extra],
                     stdin=subprocess.DEVNULL, stdout=log, stderr=log)
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and self.proc.poll() is None:
