@@ -72,7 +72,9 @@ out:
 /* One job of a lost runner (or unassigned and past STARTED). A STARTED
  * job may have been handed to the lost runner's executor already: it is
  * not run elsewhere (it could run twice) unless it is between attempts,
- * its last one ended. */
+ * its last one ended and its next not due yet. Once due, the runner may
+ * have submitted it before it died (it records RUNNING after the submit;
+ * make crash-replicas saw such an attempt run on both replicas). */
 static int lost_one(struct store *s, const struct store_job_ref *ref)
 {
     struct store_transition tr = {
@@ -89,7 +91,8 @@ static int lost_one(struct store *s, const struct store_job_ref *ref)
     } else if (job.status == CCF_JOB_RUNNING) {
         if ((rc = retry_lost(s, ref, &job)) != 0)
             goto out;
-    } else if (job.attempt > 0 && !ccf_attempts_open(job.attempts)) {
+    } else if (job.attempt > 0 && !ccf_attempts_open(job.attempts) &&
+               job.next_attempt_at > ccf_now_us()) {
         rc = store_unassign_job(s, ref->job_id, ref->runner);
         log_lost(ref, "reassign", rc);
         goto out;

@@ -482,3 +482,130 @@ def test_schedules_keep_firing_after_the_leaders_kill(replicas, tmp_path):
     leader.kill()
     jobs = scheduled_jobs(second, FAILOVER_S + 15)
     assert [j["trigger"] for j in jobs] == ["SCHEDULE"] and jobs[0]["status"] == "SUCCEEDED", jobs
+
+
+def test_mixed_workload_across_a_leader_kill_loses_no_acknowledged_write(replicas, tmp_path):
+    """Three writers, each on its own replica (creates, document batches,
+    checkpoints, job starts), and a kill -9 of the leader in the middle:
+    the survivors' writers go on across the failover; afterwards every
+    acknowledged write is on both survivors, each job ran at most once and
+    ended SUCCEEDED, or FAILED "runner lost" if the leader had it
+    (tests/crash/replicas.py does this in a loop, make crash-replicas)."""
+    import threading
+    from ccftest import Client
+    servers = replicas(3, extra=("--runner-lost-after", str(LOST_S)))
+    leader = wait_leader(servers)
+    others = [s for s in servers if s is not leader]
+    marker = tmp_path / "mixed"
+    props = dict(where_job(0.2), environment=[{"name": "MARKER", "value": str(marker)}])
+    acked = {}  # connector id -> {"docs", "checkpoint", "jobs"} as acknowledged
+    after_kill = {s.name: 0 for s in servers}  # writes acknowledged after the kill
+    lock, stop, killed, errors = threading.Lock(), threading.Event(), threading.Event(), []
+    cut_off = set()
+
+    def writer(s, w):
+        c = Client(s.port, arn_prefix=s.client.arn_prefix)
+
+        def ok(r, status):
+            assert r.status == status, f"replica {s.name}: {r}"
+            if killed.is_set():
+                with lock:
+                    after_kill[s.name] += 1
+
+        cid = None
+        try:
+            n = 0
+            while not stop.is_set():
+                n, cid = n + 1, None
+                r = c.post(CONNECTORS, {"name": f"mix-{w}-{n}", "container_properties": props})
+                ok(r, 201)
+                cid = r.json["connector"]["connector_id"]
+                with lock:
+                    acked[cid] = {"docs": {}, "checkpoint": None, "jobs": []}
+                docs = {f"d{w}-{n}-{k}": f"{n:032x}{k:032x}" for k in range(20)}
+                ok(c.post(f"{CONNECTORS}/{cid}/documents",
+                          {"documents": [{"document_id": d, "checksum": v} for d, v in docs.items()]}), 202)
+                acked[cid]["docs"] = docs
+                ok(c.put(f"{CONNECTORS}/{cid}/checkpoint", {"checkpoint_data": f"cp {w} {n}"}), 202)
+                acked[cid]["checkpoint"] = f"cp {w} {n}"
+                r = c.post(f"{CONNECTORS}/{cid}/jobs", {})
+                ok(r, 201)
+                acked[cid]["jobs"].append(r.json["job"]["job_id"])
+        except (OSError, http.client.HTTPException) as e:
+            if not (killed.is_set() and s is leader):  # only the leader's writer is cut off
+                errors.append(e)
+            cut_off.add(cid)  # its cut-off batch or checkpoint may be there or not, wholly
+        except BaseException as e:  # noqa: B902 - reported by the test's thread
+            errors.append(e)
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=writer, args=(s, w)) for w, s in enumerate(servers)]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    killed.set()
+    leader.kill()
+    new = wait_leader(others)
+    time.sleep(1.0)  # the survivors' writers go on under the new leader
+    stop.set()
+    for t in threads:
+        t.join(30)
+    assert not errors, errors[:3]
+    assert all(after_kill[s.name] > 0 for s in others), after_kill
+    for s in others:
+        have = {x["connector_id"] for x in s.client.list_all(CONNECTORS, "connectors", max_results=7)[0]}
+        assert set(acked) <= have, f"{s.name}: acknowledged creates lost: {sorted(set(acked) - have)[:3]}"
+        for cid, want in acked.items():
+            docs = s.client.list_all(f"{CONNECTORS}/{cid}/documents", "documents", max_results=100)[0]
+            got = {d["document_id"]: d["checksum"] for d in docs}
+            assert got == want["docs"] or (cid in cut_off and not want["docs"] and len(got) == 20), cid
+            if want["checkpoint"] is not None and cid not in cut_off:
+                assert s.client.get_checkpoint(cid)["checkpoint_data"] == want["checkpoint"], cid
+            have_jobs = {j["job_id"] for j in s.client.list_all(f"{CONNECTORS}/{cid}/jobs", "jobs")[0]}
+            assert set(want["jobs"]) <= have_jobs, cid
+    for cid, want in acked.items():
+        for jid in want["jobs"]:
+            job = wait_status(new.client, cid, jid, TERMINAL, timeout=LOST_S + 30)
+            ran = runs(marker).get(jid, [])
+            assert len(ran) <= 1, f"{jid} ran twice: {ran}"
+            if job["status"] == "FAILED" and job.get("failure_reason") == "runner lost":
+                assert ran in ([], [leader.name]), f"{jid} lost but ran on {ran}, not the leader"
+            else:
+                assert job["status"] == "SUCCEEDED" and ran, job
+    print(f"mixed workload across a leader kill: {len(acked)} connectors, "
+          f"{sum(len(w['jobs']) for w in acked.values())} jobs, {after_kill} writes after the kill")
+
+
+def test_a_lost_runners_job_whose_next_attempt_was_due_is_not_run_elsewhere(replicas, tmp_path):
+    """kill -9 of the replica running a job right after its first attempt
+    failed (exit 75, retried after 1 s): by the time the runner is found
+    lost (runner-lost-after 4 s), its next attempt was due, and the runner
+    may have handed it to its executor before it died (it records RUNNING
+    after the submit): the job ends FAILED "runner lost" and runs on no
+    other replica, whatever the moment of the kill. make crash-replicas
+    found attempt 2 of such a job run by both replicas when the leader
+    reassigned it; a job whose next attempt is not due yet when its runner
+    is found lost is still reassigned."""
+    servers = replicas(2, extra=("--runner-lost-after", "4"))
+    wait_leader(servers)
+    marker = tmp_path / "due"
+    retry = {"command": ["/bin/sh", "-c",
+                         'echo "$CUSTOM_CONNECTOR_JOB_ID $HOME" >> "$MARKER"; '
+                         'if [ "$(grep -c "$CUSTOM_CONNECTOR_JOB_ID" "$MARKER")" -gt 1 ]; then exit 0; fi; exit 75'],
+             "retry_strategy": {"attempts": 3, "evaluate_on_exit": [{"on_reason": "runner lost", "action": "EXIT"},
+                                                                    {"on_exit_code": "75", "action": "RETRY"}],
+                                "backoff": {"initial_seconds": 1, "multiplier": 1, "max_seconds": 1}}}
+    c = servers[0].client
+    (cid, jid), = start_jobs(c, marker, 1, 0, props=retry)
+    runner_name = wait_runs(marker, [jid])[jid][0]
+    runner = next(s for s in servers if s.name == runner_name)
+    survivor = next(s for s in servers if s is not runner)
+    deadline = time.monotonic() + 20
+    while not (job := c.get_job(cid, jid)).get("attempts") or "completed_at" not in job["attempts"][0]:
+        assert time.monotonic() < deadline, job
+        time.sleep(0.01)
+    runner.kill()  # within the backoff, or just after attempt 2's submit: both end alike
+    job = wait_status(survivor.client, cid, jid, TERMINAL, timeout=FAILOVER_S + 30)
+    assert job["status"] == "FAILED" and job["failure_reason"] == "runner lost", job
+    assert all(r == runner.name for r in runs(marker)[jid]), runs(marker)
