@@ -196,6 +196,7 @@ class Tally:
         self.kills = {"leader": 0, "runner": 0, "other": 0}
         self.waited = 0  # runner kills restarted after runner-lost-after
         self.failover = 0.0  # the longest leader kill -> one leader among the survivors
+        self.log = []  # the kills, for a failure's report
 
 
 TALLY = Tally()
@@ -226,8 +227,10 @@ def check_attempts(c, j, job):
     most = 1 if not c.retry else n if exited else n + 1
     check(len(ran) <= max(most, 1),
           f"ran {len(ran)} times ({ran}) in {n} attempts: an attempt ran twice: {where}")
-    if job.get("failure_reason") == LOST or lost:
-        check(j.id in TALLY.exposed, f"'runner lost' but no runner of it was killed: {where}")
+    if (job.get("failure_reason") == LOST or lost) and j.id not in TALLY.exposed:
+        runner = TALLY.db.execute("SELECT runner FROM jobs WHERE id = ?", (j.id,))
+        raise Broken(f"'runner lost' but no runner of it was killed (runner {runner}, "
+                     f"replicas {TALLY.ids}): {where}")
     if job.get("failure_reason") == LOST:
         TALLY.lost.add(j.id)
     elif st in ("SUCCEEDED", "FAILED") and j.stop != "yes":
@@ -284,8 +287,12 @@ class Schedules:
     def owns(cls, summary):
         return summary["name"].startswith(cls.PREFIX)
 
-    def check_rate(self, client):
-        """Its due times, each once; none more than 30 s old missing."""
+    def check_rate(self, client, at_least=0):
+        """Its due times, each once; none more than 30 s old missing. With
+        at_least, first waits (up to 30 s past its due time) for that many."""
+        due = self.first + 60 * (at_least - 1) + 30
+        while at_least and self.rate_events(client) < at_least and time.time() < due:
+            time.sleep(0.5)
         got, after = [], None
         while True:
             r = client.get(f"/api/v1/events?connector_id={self.rate}&max_results=1000"
@@ -305,7 +312,14 @@ class Schedules:
         jobs = [j for j in run.list_all(client, f"{CONNECTORS}/{self.rate}/jobs", "jobs")]
         check(all(j["trigger"] == "SCHEDULE" for j in jobs), f"rate: a job no schedule started: {jobs}")
         check(len(jobs) <= len(got), f"rate: {len(jobs)} jobs for {len(got)} due times")
+        check(len(got) >= at_least, f"rate(1 minute): {len(got)} runs, wanted {at_least} by now")
         self.fired = len(got)
+
+    def rate_events(self, client):
+        r = client.get(f"/api/v1/events?connector_id={self.rate}&max_results=1000"
+                       "&types=schedule.fired,schedule.skipped")
+        check(r.status == 200, f"read the rate schedule's events: {r}")
+        return len(r.json["events"])
 
     def check_at(self, client):
         """Exactly one SCHEDULE job each, once every due time is 30 s old."""
@@ -349,16 +363,19 @@ def round_(k, world, replicas, rng, db, sched):
         why = "runner" if victim is not None else "other"
         victim = victim or rng.choice(replicas)
     TALLY.kills[why] += 1
+    expose(db, victim)  # its jobs now, then those assigned until its session's end showed
     killed.set()
     t_kill = time.monotonic()
     victim.kill()
+    expose(db, victim)
+    TALLY.log.append(f"round {k}: kill -9 of replica {victim.i} ({why}) at "
+                     f"{datetime.datetime.now(datetime.timezone.utc):%H:%M:%S.%f}")
     stop.set()
     for w in workers:
         w.join(60)
         check(not w.is_alive(), f"worker {w.w} hung after the kill")
         if w.error is not None:
             raise w.error
-    expose(db, victim)
     survivors = [r for r in replicas if r is not victim]
     now = one_leader(survivors)
     if victim is leader:  # a figure, not a check (test_replicas.py bounds it)
@@ -368,7 +385,7 @@ def round_(k, world, replicas, rng, db, sched):
     if why == "runner" and TALLY.kills["runner"] % 2 == 0:
         time.sleep(LOST_S + 1.5)  # past runner-lost-after: its jobs end "runner lost"
         TALLY.waited += 1
-    expose(db, victim)  # assigned in the moment before its session's end showed
+    expose(db, victim)
     victim.start()
     one_leader(replicas)
     client = Rotating(replicas)
@@ -389,6 +406,7 @@ def run_replicas(seed, kills, replicas, work):
         r.start()
     one_leader(replicas)
     db = pgstore.Db(replicas[0].data)
+    TALLY.db, TALLY.ids = db, {r.i: r.replica_id() for r in replicas}
     client = Rotating(replicas)
     sched = Schedules(client)
     client.close()
@@ -405,7 +423,7 @@ def run_replicas(seed, kills, replicas, work):
     try:
         run.wait_all_ended(world, client)
         sched.check_at(client)
-        sched.check_rate(client)
+        sched.check_rate(client, at_least=2)
         pages += client.pages
     finally:
         client.close()
@@ -418,7 +436,7 @@ def run_replicas(seed, kills, replicas, work):
             time.sleep(0.1)
         left = run.supervisors_left(r.data)
         check(not left, f"replica {r.i}: supervisors still running after every job ended: {left}")
-    TALLY.runs = sum(len(runs_of(j)) for c in world.conns.values() for j in c.jobs)
+    TALLY.runs = sum(len(f.read_text().splitlines()) for f in MARKS.iterdir())
     return world, sched, pages, time.monotonic() - t0
 
 
@@ -450,6 +468,7 @@ def main():
     except Exception as e:  # noqa: B902 - every failure is reported with its seed
         if not isinstance(e, (Broken, AssertionError)):
             traceback.print_exc()
+        print("crash-replicas: " + "\n".join(TALLY.log[-4:]), file=sys.stderr)
         print(f"crash-replicas: FAILED (seed {seed}): {e}", file=sys.stderr)
         for r in replicas:
             log = r.log.read_text(errors="replace").splitlines() if r.log.exists() else []
@@ -471,7 +490,7 @@ def main():
           f"whole, {s['not_applied']} not at all, none half); {s['jobs']} jobs, {t.runs} runs, none "
           f"twice; every one ended with its true outcome or runner lost ({ended}; "
           f"{len(t.lost)} runner lost); {pages} listing pages, each asked of the next replica; "
-          f"schedules: rate(1 minute) fired {sched.fired} due times once each, {len(sched.at)} at() "
+          f"schedules: rate(1 minute) {sched.fired} due times each fired once, {len(sched.at)} at() "
           f"once each; one leader among the survivors after every kill (at most {t.failover:.1f} s after "
           f"the leader's); seed {seed}")
     shutil.rmtree(work, ignore_errors=True)
