@@ -501,7 +501,7 @@ def test_mixed_workload_across_a_leader_kill_loses_no_acknowledged_write(replica
     acked = {}  # connector id -> {"docs", "checkpoint", "jobs"} as acknowledged
     after_kill = {s.name: 0 for s in servers}  # writes acknowledged after the kill
     lock, stop, killed, errors = threading.Lock(), threading.Event(), threading.Event(), []
-    cut_off = set()
+    cut_off, made = set(), []  # made: "replica:connector", in order
 
     def writer(s, w):
         c = Client(s.port, arn_prefix=s.client.arn_prefix)
@@ -522,6 +522,7 @@ def test_mixed_workload_across_a_leader_kill_loses_no_acknowledged_write(replica
                 cid = r.json["connector"]["connector_id"]
                 with lock:
                     acked[cid] = {"docs": {}, "checkpoint": None, "jobs": []}
+                    made.append(f"{s.name}:{cid}")
                 docs = {f"d{w}-{n}-{k}": f"{n:032x}{k:032x}" for k in range(20)}
                 ok(c.post(f"{CONNECTORS}/{cid}/documents",
                           {"documents": [{"document_id": d, "checksum": v} for d, v in docs.items()]}), 202)
@@ -541,13 +542,20 @@ def test_mixed_workload_across_a_leader_kill_loses_no_acknowledged_write(replica
             c.close()
 
     threads = [threading.Thread(target=writer, args=(s, w)) for w, s in enumerate(servers)]
+    def acked_by_all(count, names, least):
+        deadline = time.monotonic() + 30 * TIMEOUT_SCALE
+        while not errors and not all(count(n) >= least for n in names):
+            assert time.monotonic() < deadline, (acked, after_kill)
+            time.sleep(0.05)
+
     for t in threads:
         t.start()
-    time.sleep(1.5)
+    # Some of every writer's connectors made before the kill.
+    acked_by_all(lambda n: sum(k.startswith(n + ":") for k in made), [s.name for s in servers], 5)
     killed.set()
     leader.kill()
     new = wait_leader(others)
-    time.sleep(1.0)  # the survivors' writers go on under the new leader
+    acked_by_all(lambda n: after_kill[n], [s.name for s in others], 8)  # under the new leader
     stop.set()
     for t in threads:
         t.join(30)
@@ -592,7 +600,7 @@ def test_a_lost_runners_job_whose_next_attempt_was_due_is_not_run_elsewhere(repl
     marker = tmp_path / "due"
     retry = {"command": ["/bin/sh", "-c",
                          'echo "$CUSTOM_CONNECTOR_JOB_ID $HOME" >> "$MARKER"; '
-                         'if [ "$(grep -c "$CUSTOM_CONNECTOR_JOB_ID" "$MARKER")" -gt 1 ]; then exit 0; fi; exit 75'],
+                         'if [ "$(grep -c "$CUSTOM_CONNECTOR_JOB_ID" "$MARKER")" -gt 1 ]; then sleep 3; exit 0; fi; exit 75'],
              "retry_strategy": {"attempts": 3, "evaluate_on_exit": [{"on_reason": "runner lost", "action": "EXIT"},
                                                                     {"on_exit_code": "75", "action": "RETRY"}],
                                 "backoff": {"initial_seconds": 1, "multiplier": 1, "max_seconds": 1}}}
@@ -605,7 +613,9 @@ def test_a_lost_runners_job_whose_next_attempt_was_due_is_not_run_elsewhere(repl
     while not (job := c.get_job(cid, jid)).get("attempts") or "completed_at" not in job["attempts"][0]:
         assert time.monotonic() < deadline, job
         time.sleep(0.01)
-    runner.kill()  # within the backoff, or just after attempt 2's submit: both end alike
+    # Within the backoff, just after attempt 2's submit, or while it runs
+    # (its 3 s sleep): all three end alike.
+    runner.kill()
     job = wait_status(survivor.client, cid, jid, TERMINAL, timeout=FAILOVER_S + 30)
     assert job["status"] == "FAILED" and job["failure_reason"] == "runner lost", job
     assert all(r == runner.name for r in runs(marker)[jid]), runs(marker)
