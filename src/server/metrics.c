@@ -142,9 +142,6 @@ static void write_unfinished(const struct server_metrics *m, FILE *f)
                 (long long)n[open[i]]);
 }
 
-/* An empty histogram (only +Inf, count 0) for a process without jobs. */
-static const struct ccf_histo no_jobs = {.scale = 1};
-
 static void write_jobs(const struct server_metrics *m, FILE *f)
 {
     static const enum ccf_job_status ends[] = {CCF_JOB_SUCCEEDED, CCF_JOB_FAILED, CCF_JOB_STOPPED};
@@ -152,6 +149,7 @@ static void write_jobs(const struct server_metrics *m, FILE *f)
         m->cfg.orch ? orchestrator_get_metrics(m->cfg.orch) : NULL;
     struct scheduler_stats ss = {0};
     struct webhook_stats ws;
+    struct ccf_histo no_jobs = {.scale = 1}; /* empty: only +Inf, count 0 */
 
     write_unfinished(m, f);
     family(f, "ccf_jobs_finished_total", "counter",
