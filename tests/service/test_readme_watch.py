@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SANITIZER_MARKS
+from conftest import SANITIZER_MARKS, TIMEOUT_SCALE
 from test_cli import base_env, ccf_binary
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -45,7 +45,7 @@ def run_block(script, cwd, env, port, rport):
         "127.0.0.1:8000", f"127.0.0.1:{rport}").replace("receiver.py 8000", f"receiver.py {rport}")
     prologue = "set -o pipefail\ntrap 'echo \"FAILED $? $BASH_COMMAND\" >&2' ERR\n"
     p = subprocess.run(["bash", "-c", prologue + script + "\nwait_then_kill\n"], cwd=cwd, env=env,
-                       capture_output=True, text=True, timeout=120)
+                       capture_output=True, text=True, timeout=120 * TIMEOUT_SCALE)
     assert not [m for m in SANITIZER_MARKS if m in p.stderr], p.stderr
     return p.stdout, p.stderr
 
@@ -55,7 +55,7 @@ def run_block(script, cwd, env, port, rport):
 EPILOGUE = """
 wait_then_kill() {
     [ -n "$!" ] || return 0
-    for _ in $(seq 200); do
+    for _ in $(seq $((200 * ${SCALE:-1}))); do
         d=$(ccf webhook deliveries "$(echo "$WH" | jq -r .webhook.webhook_id)" --output json)
         echo "$d" | jq -e '.deliveries | length > 0 and all(.status == "DELIVERED")' >/dev/null && break
         sleep 0.1
@@ -80,6 +80,7 @@ def test_watch_it_works_as_written(ccfd_factory, tmp_path):
     build = Path(ccf_binary()).parent
     env = base_env(f"http://127.0.0.1:{srv.port}")
     env["HOME"] = str(work)
+    env["SCALE"] = str(max(1, round(TIMEOUT_SCALE)))  # valgrind: the epilogue waits longer
     env["PATH"] = f"{build}:{env['PATH']}"
     (work / "receiver.py").write_text(blocks(section[section.index("### Webhooks"):], "python")[0])
     (work / "prometheus.yml").write_text(blocks(section, "yaml")[0])
@@ -103,7 +104,7 @@ def test_watch_it_works_as_written(ccfd_factory, tmp_path):
     assert "FAILED" not in err and "connector.created" in out and "next_cursor: " in err, (out, err)
     follow = follow.split("#")[0].strip()
     srv.client.start_job(cid)
-    out, err = run(f"timeout 5 {follow} | head -1")
+    out, err = run(f"timeout {5 * TIMEOUT_SCALE:g} {follow} | head -1")
     assert '"type":"job.succeeded"' in out, (out, err)
     # Webhooks: create, the receiver, a job, a ping, the deliveries.
     out, err = run(sh[2])
