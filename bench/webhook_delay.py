@@ -35,6 +35,12 @@ def free_port():
         return s.getsockname()[1]
 
 
+def summary(ms):
+    ms = sorted(ms)
+    q = statistics.quantiles(ms, n=100)
+    return f"p50 {q[49]:.1f} ms, p90 {q[89]:.1f} ms, p99 {q[98]:.1f} ms, max {ms[-1]:.1f} ms"
+
+
 def run_jobs(port, cid, n, out):
     for _ in range(n):
         status, j = call(port, "POST", f"/api/v1/custom-connectors/{cid}/jobs")
@@ -82,17 +88,22 @@ def main():
         rcv.wait_for(lambda evs: len(evs) >= n, timeout=60)
         # The receiver's monotonic stamp, as wall time.
         offset = time.time() - time.monotonic()
-        delays = []
+        delays, ended, sent = [], [], []
         with rcv.lock:
             got = list(rcv.got)
         for at, _, body in got:
             ev = json.loads(body)
-            delays.append((at + offset - ts(ev["detail"]["completed_at"])) * 1000)
-        delays.sort()
-        q = statistics.quantiles(delays, n=100)
+            done, changed = ts(ev["detail"]["completed_at"]), ts(ev["detail"]["updated_at"])
+            delays.append((at + offset - done) * 1000)
+            # Split at the transition's stamp (updated_at, taken before its
+            # commit): the orchestrator's part, then the commit's and the
+            # deliverer's.
+            ended.append((changed - done) * 1000)
+            sent.append((at + offset - changed) * 1000)
         print(f"webhook delay, job completed_at -> receiver, {len(delays)} jobs "
-              f"({a.connectors} connectors, {took:.1f} s of jobs): p50 {q[49]:.1f} ms, "
-              f"p90 {q[89]:.1f} ms, p99 {q[98]:.1f} ms, max {delays[-1]:.1f} ms")
+              f"({a.connectors} connectors, {took:.1f} s of jobs): {summary(delays)}")
+        print(f"  of which completed_at -> updated_at (the end's transition): {summary(ended)}")
+        print(f"  and updated_at -> receiver (commit, wake-up, POST): {summary(sent)}")
     finally:
         rcv.close()
         proc.terminate()

@@ -149,6 +149,7 @@ static void write_jobs(const struct server_metrics *m, FILE *f)
         m->cfg.orch ? orchestrator_get_metrics(m->cfg.orch) : NULL;
     struct scheduler_stats ss = {0};
     struct webhook_stats ws;
+    struct ccf_histo no_jobs = {.scale = 1}; /* empty: only +Inf, count 0 */
 
     write_unfinished(m, f);
     family(f, "ccf_jobs_finished_total", "counter",
@@ -158,13 +159,12 @@ static void write_jobs(const struct server_metrics *m, FILE *f)
                 om ? (unsigned long long)atomic_load_explicit(&om->finished[ends[i]],
                                                               memory_order_relaxed)
                    : 0ULL);
-    if (om) {
-        family(f, "ccf_job_start_latency_seconds", "histogram",
-               "From a job's creation to RUNNING.");
-        ccf_histo_write(&om->start_latency, f, "ccf_job_start_latency_seconds", "");
-        family(f, "ccf_job_duration_seconds", "histogram", "From RUNNING to a terminal status.");
-        ccf_histo_write(&om->duration, f, "ccf_job_duration_seconds", "");
-    }
+    /* The families are there without an orchestrator too (--executor
+     * none), empty: a dashboard's query finds them whatever the config. */
+    family(f, "ccf_job_start_latency_seconds", "histogram", "From a job's creation to RUNNING.");
+    ccf_histo_write(om ? &om->start_latency : &no_jobs, f, "ccf_job_start_latency_seconds", "");
+    family(f, "ccf_job_duration_seconds", "histogram", "From RUNNING to a terminal status.");
+    ccf_histo_write(om ? &om->duration : &no_jobs, f, "ccf_job_duration_seconds", "");
     if (m->cfg.sched)
         scheduler_get_stats(m->cfg.sched, &ss);
     family(f, "ccf_schedule_runs_total", "counter", "Scheduled runs started or skipped (IN_USE).");

@@ -261,3 +261,30 @@ def test_cli_audit_reads_resumes_and_follows(ccfd_factory, tmp_path):
     finally:
         p.kill()
         p.wait()
+
+
+def test_webhook_writes_and_their_refusals_leave_one_record_each(ccfd_factory):
+    """CreateWebhook, TestWebhook and DeleteWebhook are writes too, and a
+    client_token reused for another body is a 409; no record holds the
+    webhook's secret or URL (a body)."""
+    srv = ccfd_factory(extra_args=["--executor", "none", "--webhook-allow-private"])
+    c = srv.client
+    url = "http://127.0.0.1:9/audited-" + unique_name()
+    r_create = c.post("/api/v1/webhooks", {"url": url, "client_token": "tok-a"})
+    w = r_create.json["webhook"]
+    r_test = c.post(f"/api/v1/webhooks/{w['webhook_id']}/test")
+    r_clash = c.post("/api/v1/webhooks", {"url": url + "x", "client_token": "tok-a"}, check=False)
+    assert r_clash.status == 409, r_clash
+    r_delete = c.delete(f"/api/v1/webhooks/{w['webhook_id']}")
+    reads = [c.get("/api/v1/webhooks"), c.get(f"/api/v1/webhooks/{w['webhook_id']}", check=False)]
+    recs, _ = read_all(c)
+    for resp, op in ((r_create, "CreateWebhook"), (r_test, "TestWebhook"), (r_clash, "CreateWebhook"),
+                     (r_delete, "DeleteWebhook")):
+        got = one(recs, resp)
+        assert (got["operation"], got["status"]) == (op, resp.status), got
+        assert got["principal"] == "key" and "connector_id" not in got and "job_id" not in got, got
+    assert one(recs, r_clash)["error_type"] == "ConflictException"
+    for r in reads:
+        assert by_request(recs, r) == [], r
+    text = str(recs)
+    assert w["secret"] not in text and "audited-" not in text
