@@ -229,20 +229,18 @@ struct server {
     int fd;
     const char *reply; /* the whole HTTP answer */
     size_t reply_len;
-    char request[16384]; /* what came, headers and body */
+    int rounds;          /* requests answered on the one connection accepted */
+    char request[16384]; /* what came last, headers and body */
     pthread_t thread;
 };
 
-/* Reads one request (headers and a Content-Length body), answers it, closes. */
-static void *serve_one(void *arg)
+/* Reads one request (headers and a Content-Length body) from c. */
+static void read_request(struct server *s, int c)
 {
-    struct server *s = arg;
-    int c = accept(s->fd, NULL, NULL);
     size_t len = 0;
     ssize_t got;
 
-    if (c < 0)
-        return NULL;
+    s->request[0] = '\0';
     while (len < sizeof(s->request) - 1 &&
            (got = read(c, s->request + len, sizeof(s->request) - 1 - len)) > 0) {
         const char *end, *cl;
@@ -254,17 +252,30 @@ static void *serve_one(void *arg)
         if (!cl || (size_t)(end + 4 - s->request) + strtoul(cl + 15, NULL, 10) <= len)
             break;
     }
-    for (size_t off = 0; off < s->reply_len;) {
-        ssize_t w = write(c, s->reply + off, s->reply_len - off);
-        if (w <= 0)
-            break;
-        off += (size_t)w;
+}
+
+/* Accepts one connection, answers s->rounds requests on it, closes it. */
+static void *serve(void *arg)
+{
+    struct server *s = arg;
+    int c = accept(s->fd, NULL, NULL);
+
+    if (c < 0)
+        return NULL;
+    for (int i = 0; i < s->rounds; i++) {
+        read_request(s, c);
+        for (size_t off = 0; off < s->reply_len;) {
+            ssize_t w = send(c, s->reply + off, s->reply_len - off, MSG_NOSIGNAL);
+            if (w <= 0)
+                break;
+            off += (size_t)w;
+        }
     }
     close(c);
     return NULL;
 }
 
-static void server_start(struct server *s, const char *reply, size_t reply_len,
+static void server_start(struct server *s, const char *reply, size_t reply_len, int rounds,
                          struct aws_endpoint *ep)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -273,6 +284,7 @@ static void server_start(struct server *s, const char *reply, size_t reply_len,
     memset(s, 0, sizeof(*s));
     s->reply = reply;
     s->reply_len = reply_len;
+    s->rounds = rounds;
     assert_true((s->fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
     assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
     assert_int_equal(listen(s->fd, 1), 0);
@@ -284,7 +296,7 @@ static void server_start(struct server *s, const char *reply, size_t reply_len,
     snprintf(ep->key_id, sizeof(ep->key_id), "AKIDEXAMPLE");
     snprintf(ep->secret, sizeof(ep->secret), "wJalrXUtnFEMI");
     snprintf(ep->token, sizeof(ep->token), "SESSIONTOKEN");
-    assert_int_equal(pthread_create(&s->thread, NULL, serve_one, s), 0);
+    assert_int_equal(pthread_create(&s->thread, NULL, serve, s), 0);
 }
 
 static void server_stop(struct server *s)
@@ -303,7 +315,7 @@ static void test_call_sends_a_signed_request(void **state)
     struct server s;
 
     (void)state;
-    server_start(&s, reply, sizeof(reply) - 1, &ep);
+    server_start(&s, reply, sizeof(reply) - 1, 1, &ep);
     assert_int_equal(aws_call(&ep, NULL, &req, &ans), 0);
     server_stop(&s);
     assert_int_equal(ans.status, 200);
@@ -334,7 +346,7 @@ static void test_call_reads_an_error_with_a_kept_connection(void **state)
 
     (void)state;
     for (int i = 0; i < 2; i++) { /* the second call on the same handle starts clean */
-        server_start(&s, reply, sizeof(reply) - 1, &ep);
+        server_start(&s, reply, sizeof(reply) - 1, 1, &ep);
         assert_int_equal(aws_call(&ep, conn, &req, &ans), CCF_EINVAL);
         server_stop(&s);
         assert_int_equal(ans.status, 404);
@@ -345,6 +357,31 @@ static void test_call_reads_an_error_with_a_kept_connection(void **state)
     }
     aws_conn_destroy(conn);
     aws_conn_destroy(NULL);
+}
+
+/* Two calls on one struct aws_conn go over one connection: the server
+ * accepts only one (a second connection would never be answered and the
+ * call would fail at its timeout). */
+static void test_call_reuses_the_kept_connection(void **state)
+{
+    static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                "Content-Length: 2\r\n\r\n{}";
+    struct aws_request req = {.path = "/v1/describejobs", .body = "{}", .timeout_ms = 10000};
+    struct aws_conn *conn = aws_conn_create();
+    struct aws_answer ans;
+    struct aws_endpoint ep;
+    struct server s;
+
+    (void)state;
+    server_start(&s, reply, sizeof(reply) - 1, 2, &ep);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(aws_call(&ep, conn, &req, &ans), 0);
+        assert_true(json_is_object(ans.json));
+        aws_answer_clear(&ans);
+    }
+    server_stop(&s);
+    assert_non_null(strstr(s.request, "POST /v1/describejobs HTTP/1.1\r\n"));
+    aws_conn_destroy(conn);
 }
 
 static void test_call_bounds_the_answer(void **state)
@@ -359,7 +396,7 @@ static void test_call_bounds_the_answer(void **state)
 
     (void)state;
     memset(reply + n, ' ', 512);
-    server_start(&s, reply, (size_t)n + 512, &ep);
+    server_start(&s, reply, (size_t)n + 512, 1, &ep);
     assert_int_equal(aws_call(&ep, NULL, &req, &ans), CCF_EIO);
     server_stop(&s);
     assert_string_equal(ans.error, "answer over 100 bytes");
@@ -405,6 +442,7 @@ int main(void)
         cmocka_unit_test(test_endpoint_from_env),
         cmocka_unit_test(test_call_sends_a_signed_request),
         cmocka_unit_test(test_call_reads_an_error_with_a_kept_connection),
+        cmocka_unit_test(test_call_reuses_the_kept_connection),
         cmocka_unit_test(test_call_bounds_the_answer),
         cmocka_unit_test(test_call_without_a_server_is_unavailable),
     };

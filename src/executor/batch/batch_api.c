@@ -32,8 +32,8 @@ int batch__endpoint_init(struct batch__endpoint *ep, const char *region)
     return 0;
 }
 
-int batch__call(const struct batch__endpoint *ep, const char *op, const json_t *req, json_t **resp,
-                char *err, size_t n)
+int batch__call(const struct batch__endpoint *ep, struct aws_conn *conn, const char *op,
+                const json_t *req, json_t **resp, char *err, size_t n)
 {
     char path[64];
     char *body = json_dumps(req, JSON_COMPACT);
@@ -45,7 +45,7 @@ int batch__call(const struct batch__endpoint *ep, const char *op, const json_t *
     if (!body)
         abort(); /* only memory can fail here */
     snprintf(path, sizeof(path), "/v1/%s", op);
-    rc = aws_call(&ep->aws, NULL, &r, &ans);
+    rc = aws_call(&ep->aws, conn, &r, &ans);
     if (rc == 0 && ans.status != 200) {
         /* Batch answers 200: another 2xx is not its answer. */
         snprintf(ans.error, sizeof(ans.error), "HTTP %ld: no message", ans.status);

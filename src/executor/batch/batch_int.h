@@ -8,7 +8,7 @@
  *              written once SubmitJob answered: cancel and recover find
  *              the Batch job by it after a restart.
  *
- * Thread rules: batch__call is reentrant (aws_call with a handle per call). */
+ * Thread rules: batch__call is reentrant; a conn is one thread's (aws.h). */
 #ifndef CCF_EXECUTOR_BATCH_INT_H
 #define CCF_EXECUTOR_BATCH_INT_H
 
@@ -33,12 +33,12 @@ struct batch__endpoint {
  * CCF_EINVAL (logged with what is missing) without a region or keys. */
 int batch__endpoint_init(struct batch__endpoint *ep, const char *region);
 
-/* POST /v1/<op> with req (borrowed); *resp the answer's JSON (the
- * caller's). CCF_EINVAL when Batch refused the request (4xx but 429; err
- * gets its message), CCF_EUNAVAIL when it could not be reached or was
- * busy (5xx, 429), CCF_EIO for an answer that is not JSON. */
-int batch__call(const struct batch__endpoint *ep, const char *op, const json_t *req, json_t **resp,
-                char *err, size_t n);
+/* POST /v1/<op> with req (borrowed), on conn (NULL: a connection of its
+ * own); *resp the answer's JSON (the caller's). CCF_EINVAL when Batch refused the request (4xx but
+ * 429; err gets its message), CCF_EUNAVAIL when it could not be reached or was busy (5xx, 429),
+ * CCF_EIO for an answer that is not JSON. */
+int batch__call(const struct batch__endpoint *ep, struct aws_conn *conn, const char *op,
+                const json_t *req, json_t **resp, char *err, size_t n);
 
 /* The job definition a spec needs: containerProperties (image, roles,
  * resourceRequirements), timeout (at least BATCH__MIN_TIMEOUT), a retry
