@@ -45,6 +45,7 @@ int ebsched_open(struct ebsched **out, const char *region, char *err, size_t n)
 {
     struct ebsched *s;
     const char *group = getenv("CCF_SCHEDULE_GROUP");
+    char why[256];
 
     *out = NULL;
     if (!group || !*group)
@@ -62,8 +63,9 @@ int ebsched_open(struct ebsched **out, const char *region, char *err, size_t n)
                  "CCF_SCHEDULER_ROLE_ARN (ARNs)");
         goto fail;
     }
-    if (aws_endpoint_init(&s->ep, "scheduler", region, "AWS_ENDPOINT_URL_SCHEDULER", err, n) < 0) {
-        snprintf(err, n, "EventBridge Scheduler needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+    if (aws_endpoint_init(&s->ep, "scheduler", region, "AWS_ENDPOINT_URL_SCHEDULER", why,
+                          sizeof(why)) < 0) {
+        snprintf(err, n, "EventBridge Scheduler: %s", why);
         goto fail;
     }
     s->conn = aws_conn_create();
