@@ -29,7 +29,7 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -Isrc $(PKG_CFLAGS) -pthread -MMD -MP
 LDLIBS_ALL = $(PKG_LIBS) -pthread $(SAN)
 
-LIB_MODULES := core store api executor orchestrator auth scheduler webhook
+LIB_MODULES := core store api executor orchestrator auth scheduler webhook aws
 # A backend per folder (store.h, executor.h).
 LIB_SRCS    := $(foreach m,$(LIB_MODULES),$(wildcard src/$(m)/*.c)) \
                $(wildcard src/store/*/*.c) $(wildcard src/executor/*/*.c) \

@@ -1,8 +1,8 @@
 /* ebsched.h: the EventBridge Scheduler API client of the AWS profile
  * (docs/AWS.md, "Schedules on EventBridge Scheduler"): creates, updates
  * and deletes the schedules that invoke this function with ccf's own
- * events (events.h). rest-json over libcurl, SigV4 (service "scheduler")
- * with X-Amz-Security-Token for the role's session token. Knows nothing
+ * events (events.h). rest-json, signed (service "scheduler", with the
+ * role's session token) and sent by aws/aws.h. Knows nothing
  * of connectors or jobs: dispatch decides what to schedule.
  *
  * Configured from the environment: CCF_SCHEDULE_GROUP (the stack's

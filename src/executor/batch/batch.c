@@ -119,7 +119,7 @@ static int find_by_name(struct executor_batch *b, const char *job_id, char id[BA
     json_int_t newest = -1;
     char err[ERR_MAX];
     size_t i;
-    int rc = batch__call(&b->ep, "listjobs", req, &resp, err, sizeof(err));
+    int rc = batch__call(&b->ep, NULL, "listjobs", req, &resp, err, sizeof(err));
 
     json_decref(req);
     if (rc < 0)
@@ -153,7 +153,7 @@ static int find_definition(struct executor_batch *b, const char *name, const cha
     json_t *resp = NULL, *defs, *d;
     json_int_t best = -1;
     size_t i;
-    int rc = batch__call(&b->ep, "describejobdefinitions", req, &resp, err, en);
+    int rc = batch__call(&b->ep, NULL, "describejobdefinitions", req, &resp, err, en);
 
     json_decref(req);
     if (rc < 0)
@@ -188,7 +188,7 @@ static int ensure_definition(struct executor_batch *b, const struct executor_spe
     arn[0] = '\0';
     rc = find_definition(b, name, hash, arn, n, err, en);
     if (rc == CCF_ENOTFOUND &&
-        (rc = batch__call(&b->ep, "registerjobdefinition", def, &resp, err, en)) == 0) {
+        (rc = batch__call(&b->ep, NULL, "registerjobdefinition", def, &resp, err, en)) == 0) {
         a = json_object_get(resp, "jobDefinitionArn");
         rc = json_is_string(a) ? 0 : CCF_EIO;
         if (rc == 0)
@@ -232,7 +232,7 @@ static int batch_submit(void *p, const struct executor_spec *spec)
         return rc;
     if ((rc = ensure_definition(b, spec, arn, sizeof(arn), err, sizeof(err))) == 0) {
         req = batch__submit_request(spec, b->cfg->batch_job_queue, arn);
-        rc = batch__call(&b->ep, "submitjob", req, &resp, err, sizeof(err));
+        rc = batch__call(&b->ep, NULL, "submitjob", req, &resp, err, sizeof(err));
     }
     if (rc == CCF_EINVAL) {
         refused(b, spec->job_id, err);
@@ -265,7 +265,7 @@ static int terminate(struct executor_batch *b, const char *batch_id)
     json_t *req = json_pack("{s:s, s:s}", "jobId", batch_id, "reason", "ccf: stopped on request");
     json_t *resp = NULL;
     char err[ERR_MAX];
-    int rc = batch__call(&b->ep, "terminatejob", req, &resp, err, sizeof(err));
+    int rc = batch__call(&b->ep, NULL, "terminatejob", req, &resp, err, sizeof(err));
 
     json_decref(req);
     json_decref(resp);
@@ -350,9 +350,10 @@ static bool batch_can_run(void *p, const struct executor_spec *spec, char *reaso
 
 /* ---- the poller ---- */
 
-/* One DescribeJobs over up to DESCRIBE_MAX jobs in flight; reports what
- * changed. Jobs Batch does not know any more are lost. */
-static void poll_once(struct executor_batch *b)
+/* One DescribeJobs over up to DESCRIBE_MAX jobs in flight (on the
+ * poller's connection); reports what changed. Jobs Batch does not know
+ * any more are lost. */
+static void poll_once(struct executor_batch *b, struct aws_conn *conn)
 {
     struct tracked snap[DESCRIBE_MAX];
     json_t *ids = json_array(), *req, *resp = NULL, *jobs, *d;
@@ -366,7 +367,7 @@ static void poll_once(struct executor_batch *b)
     for (i = 0; i < n; i++)
         json_array_append_new(ids, json_string(snap[i].batch_id));
     req = json_pack("{s:o}", "jobs", ids);
-    if (n == 0 || batch__call(&b->ep, "describejobs", req, &resp, err, sizeof(err)) < 0) {
+    if (n == 0 || batch__call(&b->ep, conn, "describejobs", req, &resp, err, sizeof(err)) < 0) {
         json_decref(req);
         return;
     }
@@ -411,6 +412,9 @@ static void poll_once(struct executor_batch *b)
 static void *poller(void *arg)
 {
     struct executor_batch *b = arg;
+    /* Kept open: a DescribeJobs every POLL_MS would otherwise pay a TLS
+     * handshake each time. The other calls come from other threads. */
+    struct aws_conn *conn = aws_conn_create();
     struct timespec until;
 
     pthread_mutex_lock(&b->mu);
@@ -425,10 +429,11 @@ static void *poller(void *arg)
         if (b->stopping)
             break;
         pthread_mutex_unlock(&b->mu);
-        poll_once(b);
+        poll_once(b, conn);
         pthread_mutex_lock(&b->mu);
     }
     pthread_mutex_unlock(&b->mu);
+    aws_conn_destroy(conn);
     return NULL;
 }
 

@@ -1,9 +1,6 @@
 /* batch_api.c: one AWS Batch API call, and the requests built from a
  * job's spec (batch_int.h). rest-json: POST /v1/<operation> with a JSON
- * body, signed by libcurl's SigV4 (service "batch"). curl 7.88 does not
- * add a session token by itself: X-Amz-Security-Token is set here, before
- * signing, so it is signed too. */
-#include <curl/curl.h>
+ * body, signed (service "batch") and sent by aws.h. */
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,20 +9,13 @@
 #include "core/log.h"
 #include "executor/batch/batch_int.h"
 
-#define RESP_MAX       (4u * 1024 * 1024)
-#define CALL_TIMEOUT_S 30L
-
-static void copy_env(char *dst, size_t n, const char *name)
-{
-    const char *v = getenv(name);
-
-    snprintf(dst, n, "%s", v ? v : "");
-}
+#define ANSWER_MAX      (4u * 1024 * 1024)
+#define CALL_TIMEOUT_MS 30000L
 
 int batch__endpoint_init(struct batch__endpoint *ep, const char *region)
 {
-    const char *url = getenv("AWS_ENDPOINT_URL_BATCH");
     struct ccf_tenant probe;
+    char err[256];
 
     memset(ep, 0, sizeof(*ep));
     if (!region || !*region)
@@ -34,132 +24,44 @@ int batch__endpoint_init(struct batch__endpoint *ep, const char *region)
         CCF_LOG_ERROR("batch.no_region", CCF_KV_STR("hint", "set region or AWS_REGION"));
         return CCF_EINVAL;
     }
-    memcpy(ep->region, probe.region, sizeof(ep->region));
-    copy_env(ep->key_id, sizeof(ep->key_id), "AWS_ACCESS_KEY_ID");
-    copy_env(ep->secret, sizeof(ep->secret), "AWS_SECRET_ACCESS_KEY");
-    copy_env(ep->token, sizeof(ep->token), "AWS_SESSION_TOKEN");
-    if (!ep->key_id[0] || !ep->secret[0] || strchr(ep->key_id, ':')) {
-        CCF_LOG_ERROR("batch.no_credentials",
-                      CCF_KV_STR("hint", "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"));
+    if (aws_endpoint_init(&ep->aws, "batch", probe.region, "AWS_ENDPOINT_URL_BATCH", err,
+                          sizeof(err)) < 0) {
+        CCF_LOG_ERROR("batch.no_credentials", CCF_KV_STR("hint", err));
         return CCF_EINVAL;
     }
-    if (!url || !*url)
-        url = getenv("AWS_ENDPOINT_URL");
-    if (url && *url)
-        snprintf(ep->url, sizeof(ep->url), "%s", url);
-    else
-        snprintf(ep->url, sizeof(ep->url), "https://batch.%s.amazonaws.com", ep->region);
-    for (size_t len = strlen(ep->url); len > 0 && ep->url[len - 1] == '/'; len--)
-        ep->url[len - 1] = '\0';
     return 0;
 }
 
-struct sink {
-    char *p;
-    size_t len;
-    bool too_large;
-};
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+int batch__call(const struct batch__endpoint *ep, struct aws_conn *conn, const char *op,
+                const json_t *req, json_t **resp, char *err, size_t n)
 {
-    struct sink *s = arg;
-    size_t n = size * nmemb;
-
-    if (s->len + n > RESP_MAX) {
-        s->too_large = true;
-        return 0;
-    }
-    s->p = ccf_xrealloc(s->p, s->len + n + 1);
-    memcpy(s->p + s->len, data, n);
-    s->len += n;
-    s->p[s->len] = '\0';
-    return n;
-}
-
-/* Batch's error message ({"message": ...} or {"Message": ...}), printable. */
-static void error_message(const char *body, size_t len, long status, char *err, size_t n)
-{
-    json_t *doc = body ? json_loadb(body, len, 0, NULL) : NULL;
-    json_t *m = doc ? json_object_get(doc, "message") : NULL;
-    const char *text;
-
-    if (!m && doc)
-        m = json_object_get(doc, "Message");
-    text = json_is_string(m) ? json_string_value(m) : "no message";
-    snprintf(err, n, "HTTP %ld: %s", status, text);
-    for (char *p = err; *p; p++)
-        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7F)
-            *p = '?';
-    json_decref(doc);
-}
-
-static struct curl_slist *headers_for(const struct batch__endpoint *ep)
-{
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    char tok[sizeof(ep->token) + 32];
-
-    if (ep->token[0]) {
-        snprintf(tok, sizeof(tok), "X-Amz-Security-Token: %s", ep->token);
-        h = curl_slist_append(h, tok);
-    }
-    /* No "Expect:" to suppress 100-continue: curl 7.88 would sign that
-     * empty header without sending it. Bodies stay far under the 1 MiB
-     * past which curl sends Expect (an environment is at most ~200 KB). */
-    return h;
-}
-
-int batch__call(const struct batch__endpoint *ep, const char *op, const json_t *req, json_t **resp,
-                char *err, size_t n)
-{
-    char url[sizeof(ep->url) + 64], sigv4[64], userpwd[sizeof(ep->key_id) + sizeof(ep->secret)];
+    char path[64];
     char *body = json_dumps(req, JSON_COMPACT);
-    struct curl_slist *h = NULL;
-    struct sink s = {0};
-    long status = 0;
-    CURL *c = curl_easy_init();
-    CURLcode cc;
-    int rc = CCF_EUNAVAIL;
+    struct aws_request r = {
+        .path = path, .body = body, .timeout_ms = CALL_TIMEOUT_MS, .answer_max = ANSWER_MAX};
+    struct aws_answer ans;
+    int rc;
 
-    if (!c || !body)
+    if (!body)
         abort(); /* only memory can fail here */
-    snprintf(url, sizeof(url), "%s/v1/%s", ep->url, op);
-    snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:batch", ep->region);
-    snprintf(userpwd, sizeof(userpwd), "%s:%s", ep->key_id, ep->secret);
-    h = headers_for(ep);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, CALL_TIMEOUT_S);
-    curl_easy_setopt(c, CURLOPT_AWS_SIGV4, sigv4);
-    curl_easy_setopt(c, CURLOPT_USERPWD, userpwd);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-    if ((cc = curl_easy_perform(c)) != CURLE_OK) {
-        snprintf(err, n, "%s", s.too_large ? "answer over 4 MiB" : curl_easy_strerror(cc));
-        rc = s.too_large ? CCF_EIO : CCF_EUNAVAIL;
-        goto out;
-    }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    if (status != 200) {
-        error_message(s.p, s.len, status, err, n);
-        rc = status >= 500 || status == 429 ? CCF_EUNAVAIL : CCF_EINVAL;
-        goto out;
-    }
-    if (!(*resp = s.p ? json_loadb(s.p, s.len, 0, NULL) : NULL)) {
-        snprintf(err, n, "%s answered with something that is not JSON", op);
+    snprintf(path, sizeof(path), "/v1/%s", op);
+    rc = aws_call(&ep->aws, conn, &r, &ans);
+    if (rc == 0 && ans.status != 200) {
+        /* Batch answers 200: another 2xx is not its answer. */
+        snprintf(ans.error, sizeof(ans.error), "HTTP %ld: no message", ans.status);
+        rc = CCF_EINVAL;
+    } else if (rc == 0 && !ans.json) {
+        snprintf(ans.error, sizeof(ans.error), "%s answered with something that is not JSON", op);
         rc = CCF_EIO;
-        goto out;
     }
-    rc = 0;
-out:
-    if (rc < 0)
-        CCF_LOG_WARN("batch.call_failed", CCF_KV_STR("operation", op), CCF_KV_INT("status", status),
-                     CCF_KV_STR("error", err));
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    free(s.p);
+    if (rc < 0) {
+        snprintf(err, n, "%s", ans.error);
+        CCF_LOG_WARN("batch.call_failed", CCF_KV_STR("operation", op),
+                     CCF_KV_INT("status", ans.status), CCF_KV_STR("error", err));
+    } else {
+        *resp = json_incref(ans.json);
+    }
+    aws_answer_clear(&ans);
     free(body);
     return rc;
 }

@@ -1,7 +1,6 @@
-/* batch_int.h: the AWS Batch backend's parts. batch_api.c signs and sends
- * one Batch API call (rest-json over libcurl, SigV4 with CURLOPT_AWS_SIGV4
- * and X-Amz-Security-Token for a session token) and builds the requests
- * from a job's spec; batch.c is the backend on top (backend_int.h's ops)
+/* batch_int.h: the AWS Batch backend's parts. batch_api.c makes one Batch
+ * API call (rest-json: POST /v1/<operation>, signed and sent by aws.h) and
+ * builds the requests from a job's spec; batch.c is the backend on top (backend_int.h's ops)
  * with its DescribeJobs poller.
  *
  * Batch's file in a job directory DIR (beside executor_int.h's):
@@ -9,7 +8,7 @@
  *              written once SubmitJob answered: cancel and recover find
  *              the Batch job by it after a restart.
  *
- * Thread rules: batch__call is reentrant (an easy handle per call). */
+ * Thread rules: batch__call is reentrant; a conn is one thread's (aws.h). */
 #ifndef CCF_EXECUTOR_BATCH_INT_H
 #define CCF_EXECUTOR_BATCH_INT_H
 
@@ -17,6 +16,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "aws/aws.h"
 #include "core/core.h"
 #include "executor/executor.h"
 
@@ -26,23 +26,19 @@
 
 /* Where and as whom the calls go (from the environment at open). */
 struct batch__endpoint {
-    char url[512]; /* scheme://host[:port], no trailing '/' */
-    char region[CCF_REGION_MAX + 1];
-    char key_id[129];
-    char secret[257];
-    char token[2049]; /* "" without a session token */
+    struct aws_endpoint aws; /* service "batch" */
 };
 
 /* Fills ep from region (NULL: AWS_REGION) and the SDKs' variables.
  * CCF_EINVAL (logged with what is missing) without a region or keys. */
 int batch__endpoint_init(struct batch__endpoint *ep, const char *region);
 
-/* POST /v1/<op> with req (borrowed); *resp the answer's JSON (the
- * caller's). CCF_EINVAL when Batch refused the request (4xx but 429; err
- * gets its message), CCF_EUNAVAIL when it could not be reached or was
- * busy (5xx, 429), CCF_EIO for an answer that is not JSON. */
-int batch__call(const struct batch__endpoint *ep, const char *op, const json_t *req, json_t **resp,
-                char *err, size_t n);
+/* POST /v1/<op> with req (borrowed), on conn (NULL: a connection of its
+ * own); *resp the answer's JSON (the caller's). CCF_EINVAL when Batch refused the request (4xx but
+ * 429; err gets its message), CCF_EUNAVAIL when it could not be reached or was busy (5xx, 429),
+ * CCF_EIO for an answer that is not JSON. */
+int batch__call(const struct batch__endpoint *ep, struct aws_conn *conn, const char *op,
+                const json_t *req, json_t **resp, char *err, size_t n);
 
 /* The job definition a spec needs: containerProperties (image, roles,
  * resourceRequirements), timeout (at least BATCH__MIN_TIMEOUT), a retry
