@@ -226,9 +226,17 @@ async function main() {
       await page.waitForSelector(button("Create connector"), { visible: true, timeout: WAIT });
     });
 
-    await step("a reload keeps the tab signed in", async () => {
+    await step("a reload keeps the tab signed in: the key is in sessionStorage only", async () => {
       await page.reload();
       await page.waitForSelector(button("Create connector"), { visible: true, timeout: WAIT });
+      const kept = await page.evaluate(async () => ({
+        session: sessionStorage.length,
+        local: localStorage.length,
+        cookie: document.cookie,
+        databases: indexedDB.databases ? (await indexedDB.databases()).length : 0,
+      }));
+      if (kept.session === 0 || kept.local !== 0 || kept.cookie !== "" || kept.databases !== 0)
+        throw new Error(`stored: ${JSON.stringify(kept)}`);
     });
 
     await step("the browser's signer matches ccfd's on awkward queries", async () => {
