@@ -211,6 +211,6 @@ def test_console_in_a_browser(ccfd_factory, tmp_path):
     print(r.stdout)
     assert r.returncode == 0, r.stdout + r.stderr
     shots = sorted(p.name for p in OUT.glob("*.png"))
-    assert {"signin.png", "signin-error.png", "connectors.png", "connector.png", "job.png",
-            "events.png"} <= set(shots), shots
+    assert {"signin.png", "signin-error.png", "connectors.png", "connectors-scheduled.png", "connector.png",
+            "connector-paused.png", "connector-kit.png", "job.png", "job-stopped.png", "events.png"} <= set(shots), shots
     print(f"FIGURE console-browser: {time.monotonic() - t0:.1f} s; screenshots in {OUT}: {shots}")
