@@ -373,6 +373,34 @@ async function main() {
       await shot(page, "connector-kit");
     });
 
+    await step("a connector's environment shows names, never values", async () => {
+      // Created through the page's own signed client: the form has no
+      // environment fields.
+      const api = [...seen].find((u) => /\/console\/assets\/api\.[0-9a-f]{12}\.js$/.test(u));
+      const cid = await page.evaluate(async (u) => {
+        const m = await import(u);
+        const r = await m.call("POST", "/api/v1/custom-connectors", {
+          body: {
+            name: "console-env",
+            container_properties: {
+              command: ["true"],
+              environment: [{ name: "API_TOKEN", value: "s3cret-value-not-shown" }, { name: "REGION_NAME", value: "eu-west-3" }],
+            },
+          },
+        });
+        return r.json.connector.connector_id;
+      }, api);
+      await page.goto(`${BASE}/console/#/connectors/${cid}`);
+      await page.waitForSelector(button("Start job"), { visible: true, timeout: WAIT });
+      const env = await property(page, "Environment");
+      if (env !== "API_TOKEN, REGION_NAME") throw new Error(`Environment: ${env}`);
+      const leaked = await page.evaluate(() => document.documentElement.outerHTML.includes("s3cret-value"));
+      if (leaked) throw new Error("an environment value is in the page");
+      await click(page, button("Delete"));
+      await click(page, button("Confirm delete"));
+      await page.waitForFunction(() => location.hash === "#/connectors", { timeout: WAIT });
+    });
+
     await step("the filter box keeps the matching rows", async () => {
       await page.goto(`${BASE}/console/#/connectors`);
       await page.waitForSelector(link("console-kit"), { timeout: WAIT });
