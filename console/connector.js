@@ -142,7 +142,7 @@ async function checkpointSection(cid, signal) {
   }
   const data = cp.checkpoint_data;
   out.append(
-    dl([["Version", cp.version], ["Updated", when(cp.updated_at)], ["Size", `${data.length} chars`]]),
+    dl([["Version", cp.version], ["Updated", when(cp.updated_at)], ["Size", `${new TextEncoder().encode(data).length} bytes`]]),
     h("pre", { class: "checkpoint", tabindex: 0, "aria-label": "Checkpoint data" }, data.length > 4096 ? data.slice(0, 4096) + "…" : data),
   );
   const r = await attempt(() => call("GET", `${connectorPath(cid)}/checkpoint/versions`, { signal }));

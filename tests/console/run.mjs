@@ -9,8 +9,9 @@
 // CONSOLE_OUT (where the screenshots go), CHROMIUM (default
 // /usr/bin/chromium), CCFD_TIMEOUT_SCALE (valgrind runs: waits times N).
 // Exit 0 when every step passed; the failing step is named otherwise.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import puppeteer from "puppeteer-core";
 
 const BASE = process.env.CONSOLE_URL;
@@ -18,6 +19,7 @@ const OUT = process.env.CONSOLE_OUT;
 const SCALE = Number(process.env.CCFD_TIMEOUT_SCALE || 1);
 const WAIT = 30000 * SCALE;
 const origin = new URL(BASE).origin;
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 // A key of the credentials file (INI: a section per access key id).
 function credentialOf(file, keyId, field) {
@@ -123,6 +125,37 @@ async function startJob(page, name) {
   await page.waitForSelector("#job-status", { timeout: WAIT });
 }
 
+// Waits until the page's text (what a user reads) contains want.
+async function waitBody(page, want) {
+  await page.waitForFunction((w) => document.body.innerText.includes(w), { timeout: WAIT }, want);
+}
+
+// The text of the <dd> beside the <dt> named label, on the connector page.
+async function property(page, label) {
+  return page.evaluate((l) => {
+    const dt = [...document.querySelectorAll("dt")].find((e) => e.textContent === l);
+    return dt ? dt.nextElementSibling.textContent : null;
+  }, label);
+}
+
+// The body rows of the table captioned caption, each as its cells' text.
+async function tableRows(page, caption) {
+  return page.evaluate((c) => {
+    const cap = [...document.querySelectorAll("caption")].find((e) => e.textContent === c);
+    if (!cap) return null;
+    return [...cap.closest("table").tBodies[0].rows].map((tr) => [...tr.cells].map((td) => td.textContent));
+  }, caption);
+}
+
+async function waitFile(path, want) {
+  const deadline = Date.now() + WAIT;
+  while (Date.now() < deadline) {
+    if (existsSync(path) && readFileSync(path, "utf8").includes(want)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${path} never held ${JSON.stringify(want)}`);
+}
+
 async function main() {
   mkdirSync(OUT, { recursive: true });
   const keyId = process.env.CONSOLE_KEY_ID;
@@ -193,9 +226,17 @@ async function main() {
       await page.waitForSelector(button("Create connector"), { visible: true, timeout: WAIT });
     });
 
-    await step("a reload keeps the tab signed in", async () => {
+    await step("a reload keeps the tab signed in: the key is in sessionStorage only", async () => {
       await page.reload();
       await page.waitForSelector(button("Create connector"), { visible: true, timeout: WAIT });
+      const kept = await page.evaluate(async () => ({
+        session: sessionStorage.length,
+        local: localStorage.length,
+        cookie: document.cookie,
+        databases: indexedDB.databases ? (await indexedDB.databases()).length : 0,
+      }));
+      if (kept.session === 0 || kept.local !== 0 || kept.cookie !== "" || kept.databases !== 0)
+        throw new Error(`stored: ${JSON.stringify(kept)}`);
     });
 
     await step("the browser's signer matches ccfd's on awkward queries", async () => {
@@ -235,6 +276,13 @@ async function main() {
       await shot(page, "job");
     });
 
+    await step("Download log saves the whole log", async () => {
+      const cdp = await page.createCDPSession();
+      await cdp.send("Browser.setDownloadBehavior", { behavior: "allow", downloadPath: OUT });
+      await click(page, button("Download log"));
+      await waitFile(join(OUT, `${jobUrl.split("/").pop()}.log`), "hello from the console\n");
+    });
+
     await step("the connector lists the job by its id", async () => {
       const jid = jobUrl.split("/").pop();
       await page.goto(`${BASE}/console/#/connectors`);
@@ -266,6 +314,104 @@ async function main() {
       await click(page, button("Resume"));
       await page.waitForSelector(button("Pause"), { visible: true, timeout: WAIT });
       await shot(page, "connector");
+    });
+
+    await step("edit schedule: shown with its next run, in local time with UTC on hover", async () => {
+      await click(page, button("Edit schedule"));
+      await fill(page, textbox("Schedule expression"), "rate(1 hour)");
+      await fill(page, textbox("Time zone"), "Europe/Paris");
+      await click(page, button("Save schedule"));
+      await waitBody(page, "rate(1 hour) (Europe/Paris, ENABLED)");
+      await page.goto(`${BASE}/console/#/connectors`);
+      await page.waitForSelector(link("console-echo"), { timeout: WAIT });
+      const row = await page.evaluate(() => {
+        const a = [...document.querySelectorAll("a")].find((e) => e.textContent === "console-echo");
+        const cells = [...a.closest("tr").cells];
+        const next = cells[4].querySelector("time");
+        return { schedule: cells[3].textContent, next: next && next.getAttribute("title"), shown: cells[4].textContent };
+      });
+      if (row.schedule !== "rate(1 hour)") throw new Error(`schedule cell: ${row.schedule}`);
+      if (!row.next || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(row.next) || row.shown === row.next)
+        throw new Error(`next run: ${JSON.stringify(row)}`);
+      await shot(page, "connectors-scheduled");
+    });
+
+    await step("a kit connector's documents (paged) and checkpoint versions", async () => {
+      // tests/service/kit_synthetic.py on the author kit: 60 documents, and
+      // a checkpoint {"runs": n} saved by each run.
+      await createConnector(page, "console-kit", [
+        "/usr/bin/env",
+        `PYTHONPATH=${join(REPO, "clients", "python")}`,
+        "SYN_IDS=0-59",
+        "SYN_CHECKPOINT=dict",
+        "/usr/bin/python3",
+        join(REPO, "tests", "service", "kit_synthetic.py"),
+      ], 120);
+      for (let run = 1; run <= 2; run++) {
+        await startJob(page, "console-kit");
+        await waitText(page, "#job-status", "SUCCEEDED");
+      }
+      await page.goto(`${BASE}/console/#/connectors`);
+      await click(page, link("console-kit"));
+      await waitBody(page, "50+ documents"); // 50 a page
+      await click(page, button("More documents"));
+      await waitBody(page, "60 documents");
+      const docs = await tableRows(page, "Documents");
+      if (!docs || docs.length !== 60 || docs[0][0] !== "d00000") throw new Error(`document rows: ${JSON.stringify(docs)}`);
+      if ((await property(page, "Version")) !== "2") throw new Error(`checkpoint version ${await property(page, "Version")}`);
+      const data = await text(page, '[aria-label="Checkpoint data"]');
+      if (!data.includes('"runs":2')) throw new Error(`checkpoint data: ${data}`);
+      // {"runs":2,"note":"é é {}"}: 26 characters, 28 bytes as stored.
+      const size = await property(page, "Size");
+      if (size !== "28 bytes") throw new Error(`checkpoint size: ${size}`);
+      const versions = await tableRows(page, "Checkpoint versions");
+      if (!versions || versions.length !== 2) throw new Error(`checkpoint versions: ${JSON.stringify(versions)}`);
+      const jobs = await tableRows(page, "Jobs");
+      // Newest first: the second run found the 60 unchanged, the first added them.
+      if (jobs.length !== 2 || jobs[1][6] !== "+60 ~0 =0 -0" || jobs[0][6] !== "+0 ~0 =60 -0")
+        throw new Error(`jobs' statistics: ${JSON.stringify(jobs)}`);
+      await shot(page, "connector-kit");
+    });
+
+    await step("a connector's environment shows names, never values", async () => {
+      // Created through the page's own signed client: the form has no
+      // environment fields.
+      const api = [...seen].find((u) => /\/console\/assets\/api\.[0-9a-f]{12}\.js$/.test(u));
+      const cid = await page.evaluate(async (u) => {
+        const m = await import(u);
+        const r = await m.call("POST", "/api/v1/custom-connectors", {
+          body: {
+            name: "console-env",
+            container_properties: {
+              command: ["true"],
+              environment: [{ name: "API_TOKEN", value: "s3cret-value-not-shown" }, { name: "REGION_NAME", value: "eu-west-3" }],
+            },
+          },
+        });
+        return r.json.connector.connector_id;
+      }, api);
+      await page.goto(`${BASE}/console/#/connectors/${cid}`);
+      await page.waitForSelector(button("Start job"), { visible: true, timeout: WAIT });
+      const env = await property(page, "Environment");
+      if (env !== "API_TOKEN, REGION_NAME") throw new Error(`Environment: ${env}`);
+      const leaked = await page.evaluate(() => document.documentElement.outerHTML.includes("s3cret-value"));
+      if (leaked) throw new Error("an environment value is in the page");
+      await click(page, button("Delete"));
+      await click(page, button("Confirm delete"));
+      await page.waitForFunction(() => location.hash === "#/connectors", { timeout: WAIT });
+    });
+
+    await step("the filter box keeps the matching rows", async () => {
+      await page.goto(`${BASE}/console/#/connectors`);
+      await page.waitForSelector(link("console-kit"), { timeout: WAIT });
+      await fill(page, 'aria/Filter[role="searchbox"]', "KIT");
+      const visible = await page.evaluate(() =>
+        [...document.querySelectorAll("tbody tr")].filter((tr) => !tr.hidden).map((tr) => tr.cells[0].textContent),
+      );
+      if (visible.join() !== "console-kit") throw new Error(`visible rows: ${visible}`);
+      await fill(page, 'aria/Filter[role="searchbox"]', " ");
+      const all = await page.evaluate(() => [...document.querySelectorAll("tbody tr")].filter((tr) => !tr.hidden).length);
+      if (all !== 2) throw new Error(`${all} rows shown with an empty filter`);
     });
 
     await step("stop a long job", async () => {

@@ -2,7 +2,7 @@
 security headers, hashed assets cached for a year and the page revalidated;
 no path reaches outside the compiled-in table; the API's auth is unchanged;
 and the whole console works in headless chromium (tests/console/run.mjs,
-puppeteer-core), its screenshots under build/test-output/console/."""
+puppeteer-core), its screenshots under build/test-output/console/ (output_dir)."""
 
 import http.client
 import json
@@ -19,7 +19,28 @@ from ccftest import ACCOUNT_ID, CONNECTORS, REGION, account_key, expect_error
 
 REPO = Path(__file__).resolve().parents[2]
 CONSOLE_TESTS = REPO / "tests" / "console"
-OUT = Path(os.environ.get("CONSOLE_OUT", REPO / "build" / "test-output" / "console"))
+
+
+def output_dir(env):
+    """Where the browser test's screenshots go: CONSOLE_OUT, else
+    test-output/console beside the ccfd under test, with a suffix per store
+    and wrapper. .ci/run runs make valgrind beside make test-postgres and
+    make asan: one directory for all would be emptied by one run while
+    another writes to it."""
+    if env.get("CONSOLE_OUT"):
+        return Path(env["CONSOLE_OUT"])
+    ccfd = Path(env.get("CCFD") or REPO / "build" / "ccfd")
+    name = "console"
+    if env.get("CCF_TEST_PG_ADMIN"):
+        name += "-postgres"
+    if env.get("CCF_TEST_DYNAMO_ENDPOINT"):
+        name += "-dynamodb"
+    if env.get("CCFD_WRAPPER"):
+        name += "-" + Path(env["CCFD_WRAPPER"].split()[0]).name
+    return ccfd.resolve().parent / "test-output" / name
+
+
+OUT = output_dir(os.environ)
 CSP_PARTS = ("default-src 'self'", "script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'")
 
 
@@ -45,6 +66,22 @@ def check_security(headers):
 
 def assets_of(page):
     return re.findall(r'(?:src|href)="\./(assets/[^"]+)"', page)
+
+
+def test_each_lane_has_its_own_screenshot_directory(tmp_path):
+    """make test, make test-postgres, make asan and make valgrind (which
+    .ci/run runs beside the others) never share the directory that the
+    browser test empties first."""
+    plain = {"CCFD": str(REPO / "build" / "ccfd")}
+    lanes = [plain, dict(plain, CCF_TEST_PG_ADMIN="postgresql://x"),
+             dict(plain, CCFD_WRAPPER="valgrind -q --leak-check=full"),
+             {"CCFD": str(REPO / "build" / "asan" / "ccfd")}]
+    dirs = [output_dir(env) for env in lanes]
+    assert dirs[0] == REPO / "build" / "test-output" / "console"
+    assert dirs[2] == REPO / "build" / "test-output" / "console-valgrind"
+    assert dirs[3] == REPO / "build" / "asan" / "test-output" / "console"
+    assert len(set(dirs)) == len(dirs), dirs
+    assert output_dir(dict(plain, CONSOLE_OUT=str(tmp_path))) == tmp_path
 
 
 def test_redirects_and_the_page(server):
@@ -174,6 +211,6 @@ def test_console_in_a_browser(ccfd_factory, tmp_path):
     print(r.stdout)
     assert r.returncode == 0, r.stdout + r.stderr
     shots = sorted(p.name for p in OUT.glob("*.png"))
-    assert {"signin.png", "signin-error.png", "connectors.png", "connector.png", "job.png",
-            "events.png"} <= set(shots), shots
+    assert {"signin.png", "signin-error.png", "connectors.png", "connectors-scheduled.png", "connector.png",
+            "connector-paused.png", "connector-kit.png", "job.png", "job-stopped.png", "events.png"} <= set(shots), shots
     print(f"FIGURE console-browser: {time.monotonic() - t0:.1f} s; screenshots in {OUT}: {shots}")
