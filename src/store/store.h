@@ -48,6 +48,11 @@ void store_close(struct store *s);
 
 /* Whether url names a backend this build has (for the config's checks). */
 bool store_url_valid(const char *url);
+/* url as it may be shown (--print-config, log lines) into out (always
+ * terminated; cut at n - 1): a URI's password ("scheme://user:PASS@")
+ * and every "password=VALUE" (a URI's query or a conninfo, quoted or
+ * not) become "***". NULL: "sqlite". */
+void store_url_redact(const char *url, char *out, size_t n);
 /* "sqlite" or "postgresql": the backend s runs on. */
 const char *store_backend_name(const struct store *s);
 
