@@ -99,6 +99,14 @@ enum pg__q {
     PG__Q_WH_RECORD,
     PG__Q_WH_ADVANCE,
     PG__Q_WH_DELIVERIES,
+    PG__Q_LOG_LOCK, /* joblogs.c */
+    PG__Q_LOG_END,
+    PG__Q_LOG_INSERT,
+    PG__Q_LOG_TRIM,
+    PG__Q_LOG_RANGE,
+    PG__Q_LOG_READ,
+    PG__Q_PING_INSERT, /* pings.c */
+    PG__Q_PING_TAKE,
     PG__Q_COUNT
 };
 
@@ -373,5 +381,14 @@ int store_pg__list_documents_not_seen(struct store *s, const struct ccf_tenant *
                                       const char *connector_id, const char *job_id,
                                       const struct store_page *p, store_document_fn visit,
                                       void *ctx, char **next);
+
+/* joblogs.c, pings.c: what replicas share (store.h). */
+int store_pg__append_job_log(struct store *s, const char *job_id, int attempt, int64_t offset,
+                             const char *data, size_t len, int64_t cap);
+int store_pg__job_log_end(struct store *s, const char *job_id, int attempt, int64_t *end);
+int store_pg__read_job_log(struct store *s, const char *job_id, int attempt, int64_t offset,
+                           char *buf, size_t len, int64_t *size, int64_t *dropped);
+int store_pg__webhook_ping(struct store *s, const struct ccf_tenant *t, const char *id);
+int store_pg__take_webhook_pings(struct store *s, struct store_ping *out, size_t max);
 
 #endif
