@@ -8,9 +8,8 @@
  *   - a job no longer unfinished is shipped to its end once more, then
  *     forgotten.
  * A job whose log is not on this machine (another replica runs it) reads
- * as CCF_ENOTFOUND and is skipped. The store's end is re-read when an
- * entry starts, so a restart re-ships nothing and loses nothing still on
- * disk. */
+ * as CCF_ENOTFOUND and is skipped, without an entry or a store call. The store's end is re-read
+ * when an entry starts, so a restart re-ships nothing and loses nothing still on disk. */
 #include "server/logship.h"
 
 #include <pthread.h>
@@ -91,7 +90,12 @@ static void visit(struct server_logship *s, const struct store_job_ref *r)
 {
     struct entry *e = find(s, r->job_id);
     struct ccf_job j = {0};
+    int64_t size, dropped;
 
+    /* Not on this machine (yet): one openat, no store call, no entry. */
+    if (!e && executor_read_attempt_log(s->exec, r->job_id, 0, 0, s->buf, 0, &size, &dropped) ==
+                  CCF_ENOTFOUND)
+        return;
     if (!e) {
         e = ccf_xcalloc(1, sizeof(*e));
         e->ref = *r;
