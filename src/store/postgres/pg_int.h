@@ -105,7 +105,8 @@ enum pg__q {
     PG__Q_LOG_TRIM,
     PG__Q_LOG_RANGE,
     PG__Q_LOG_READ,
-    PG__Q_PING_INSERT, /* pings.c */
+    PG__Q_PING_LOCK, /* pings.c */
+    PG__Q_PING_INSERT,
     PG__Q_PING_TAKE,
     PG__Q_COUNT
 };

@@ -14,6 +14,9 @@ struct ping {
     bool found;
 };
 
+/* The webhook's row locked, then its waiting pings counted: each
+ * statement sees what committed before it, so concurrent pings of one
+ * webhook count one after the other. */
 static int ping_tx(struct pg__conn *c, void *arg)
 {
     struct ping *a = arg;
@@ -24,20 +27,22 @@ static int ping_tx(struct pg__conn *c, void *arg)
 
     pg__p_text(&p, a->id);
     pg__p_text(&p, a->tk);
+    if ((rc = pg__run(c, PG__Q_PING_LOCK,
+                      "SELECT 1 FROM webhooks WHERE id = $1 AND tenant = $2 FOR UPDATE", &p, &r,
+                      op)) < 0)
+        return rc;
+    a->found = PQntuples(r) == 1;
+    PQclear(r);
+    if (!a->found)
+        return CCF_ENOTFOUND;
     pg__p_int(&p, ccf_now_us());
     pg__p_int(&p, STORE_PINGS_MAX);
-    /* The webhook's row locked: its pings are counted one at a time. */
-    if ((rc = pg__run(
-             c, PG__Q_PING_INSERT,
-             "WITH w AS (SELECT id FROM webhooks WHERE id = $1 AND tenant = $2 FOR UPDATE), "
-             "n AS (SELECT count(*) AS n FROM webhook_pings WHERE webhook_id = $1), "
-             "ins AS (INSERT INTO webhook_pings (webhook_id, tenant, at) "
-             "  SELECT $1, $2, $3 FROM w, n WHERE n.n < $4 RETURNING 1) "
-             "SELECT (SELECT count(*) FROM w), (SELECT count(*) FROM ins)",
-             &p, &r, op)) < 0)
+    if ((rc = pg__run(c, PG__Q_PING_INSERT,
+                      "INSERT INTO webhook_pings (webhook_id, tenant, at) SELECT $1, $2, $3 "
+                      "WHERE (SELECT count(*) FROM webhook_pings WHERE webhook_id = $1) < $4",
+                      &p, &r, op)) < 0)
         return rc;
-    a->found = pg__int(r, 0, 0) == 1;
-    rc = !a->found ? CCF_ENOTFOUND : pg__int(r, 0, 1) == 1 ? 1 : CCF_ELIMIT;
+    rc = pg__changed(r) == 1 ? 1 : CCF_ELIMIT;
     PQclear(r);
     if (rc < 0)
         return rc;
