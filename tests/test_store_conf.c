@@ -86,12 +86,12 @@ static bool listed(const char *const *list, const char *name)
 static struct CMUnitTest *all_cases(const char *const *pending, const struct CMUnitTest *own,
                                     size_t own_n, size_t *n)
 {
-    const struct CMUnitTest *areas[] = {conf_connectors, conf_jobs,      conf_data,
-                                        conf_ckpt,       conf_schedules, conf_maintenance,
-                                        conf_docstats,   conf_webhooks,  conf_replicas};
-    const size_t counts[] = {conf_connectors_n, conf_jobs_n,      conf_data_n,
-                             conf_ckpt_n,       conf_schedules_n, conf_maintenance_n,
-                             conf_docstats_n,   conf_webhooks_n,  conf_replicas_n};
+    const struct CMUnitTest *areas[] = {
+        conf_connectors,  conf_jobs,     conf_data,     conf_ckpt,     conf_schedules,
+        conf_maintenance, conf_docstats, conf_webhooks, conf_replicas, conf_shared};
+    const size_t counts[] = {
+        conf_connectors_n,  conf_jobs_n,     conf_data_n,     conf_ckpt_n,     conf_schedules_n,
+        conf_maintenance_n, conf_docstats_n, conf_webhooks_n, conf_replicas_n, conf_shared_n};
     const size_t nareas = sizeof(counts) / sizeof(counts[0]);
     struct CMUnitTest *v;
     size_t k = 0, total = 0;

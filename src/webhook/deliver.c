@@ -82,6 +82,7 @@ struct webhook_deliverer {
     pthread_t thread, resolver;
     bool started;
     atomic_bool stop, list_changed, events_changed;
+    atomic_bool pings_maybe; /* the store may hold pings: look */
     struct slot *slots;
     struct send *live; /* every send made and not freed: what a stop frees */
     /* Shared with other threads, under mu. */
@@ -535,8 +536,15 @@ static void reload(struct webhook_deliverer *d)
 
 int webhook_deliverer_ping(struct webhook_deliverer *d, const struct ccf_tenant *t, const char *id)
 {
-    int rc = 0;
+    int rc = store_webhook_ping(d->cfg.store, t, id);
 
+    /* Queued in the store (replicas): whichever deliverer runs takes it,
+     * woken by the store's hook. */
+    if (rc == CCF_ELIMIT)
+        return CCF_EUNAVAIL;
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    /* A store of one process: this deliverer is the one, in memory. */
     pthread_mutex_lock(&d->mu);
     if (d->npings == PINGS_MAX) {
         rc = CCF_EUNAVAIL;
@@ -570,6 +578,29 @@ static char *ping_body(char event_id[40])
     return text;
 }
 
+/* The pings queued in the store (replicas) since the last look, which a
+ * commit anywhere prompts (the store's hook); none on a store of one
+ * process. Taken means deleted: a ping a crash drops is not sent. */
+static size_t store_pings(struct webhook_deliverer *d, struct ping *out, size_t max)
+{
+    struct store_ping sp[PINGS_MAX];
+    int n;
+
+    if (max == 0 || !atomic_exchange(&d->pings_maybe, false))
+        return 0;
+    if ((n = store_take_webhook_pings(d->cfg.store, sp, max)) < 0) {
+        atomic_store(&d->pings_maybe, true); /* the next turn tries again */
+        return 0;
+    }
+    if ((size_t)n == max)
+        atomic_store(&d->pings_maybe, true); /* maybe more */
+    for (int i = 0; i < n; i++) {
+        out[i].tenant = sp[i].tenant;
+        memcpy(out[i].id, sp[i].webhook_id, sizeof(out[i].id));
+    }
+    return (size_t)n;
+}
+
 static void take_pings(struct webhook_deliverer *d)
 {
     struct ping p[PINGS_MAX];
@@ -581,6 +612,7 @@ static void take_pings(struct webhook_deliverer *d)
     memcpy(p, d->pings, n * sizeof(p[0]));
     d->npings = 0;
     pthread_mutex_unlock(&d->mu);
+    n += store_pings(d, p + n, PINGS_MAX - n);
     for (size_t i = 0; i < n; i++) {
         struct send *s;
 
@@ -671,6 +703,7 @@ static void on_commit(void *ctx)
     struct webhook_deliverer *d = ctx;
 
     atomic_store(&d->events_changed, true);
+    atomic_store(&d->pings_maybe, true);
     curl_multi_wakeup(d->multi);
 }
 
@@ -704,6 +737,7 @@ int webhook_deliverer_create(struct webhook_deliverer **out, const struct webhoo
     atomic_init(&d->stop, false);
     atomic_init(&d->list_changed, true);
     atomic_init(&d->events_changed, true);
+    atomic_init(&d->pings_maybe, true);
     if (!(d->multi = curl_multi_init())) {
         webhook_deliverer_destroy(d);
         return CCF_EIO;
