@@ -5,12 +5,14 @@ and attempts as where it ran; and TestWebhook's ping taken by a follower,
 delivered once by the leader's deliverer. Three replicas on a throw-away
 PostgreSQL, as test_replicas.py."""
 import time
+from pathlib import Path
 
 import pytest
 
 from ccftest import CONNECTORS
 from test_job_runs import logs
-from test_replicas import _OK, _WHY, TERMINAL, wait_leader, wait_status
+from test_replicas import (_OK, _WHY, FAILOVER_S, LOST_S, TERMINAL, start_jobs, wait_leader, wait_runs,
+                           wait_status)
 from test_replicas import cluster, replicas  # noqa: F401 (fixtures)
 from webhook_receiver import Receiver
 
@@ -76,6 +78,67 @@ def test_logs_through_any_replica_while_running_and_after(replicas):
         got = answers(servers, cid, jid, **params)
         assert len({a for a in got}) == 1, (params, got)
     assert answers(servers[:1], cid, jid, offset=-7)[0][0] == b"end\x00bin"[-7:]
+
+
+def test_logs_of_jobs_run_on_every_replica(replicas, tmp_path):
+    """Jobs run on every replica (one slot each): each job's log, shipped
+    by the replica that ran it, is read the same through every replica,
+    the leader's and the followers' alike."""
+    servers = replicas(3, extra=("--max-jobs", "1"))
+    leader = wait_leader(servers)
+    marker = tmp_path / "where"
+    who = ('echo "$CUSTOM_CONNECTOR_JOB_ID $HOME" >> "$MARKER"; echo "ran in $HOME"; '
+           'for i in $(seq 1 20); do echo "line $i of $CUSTOM_CONNECTOR_JOB_ID"; sleep 0.1; done')
+    jobs = start_jobs(leader.client, marker, 3, 0, props={"command": ["/bin/sh", "-c", who]})
+    where = wait_runs(marker, [j for _, j in jobs])
+    for cid, jid in jobs:
+        job = wait_status(leader.client, cid, jid, TERMINAL, timeout=60)
+        assert job["status"] == "SUCCEEDED", job
+    assert len({w[0] for w in where.values()}) == 3, f"one job per replica: {where}"
+    for cid, jid in jobs:
+        got = answers(servers, cid, jid)
+        assert len(set(got)) == 1, (where[jid], got)
+        body = got[0][0].decode()
+        home = body.split("\n")[0].removeprefix("ran in ")
+        assert where[jid][0] in Path(home).parts, (where[jid], body)  # the runner's own bytes
+        assert body.count(f"of {jid}") == 20, body
+
+
+def test_log_of_a_lost_runners_attempt_read_through_the_survivors(replicas, tmp_path):
+    """kill -9 of the replica running a job: what it shipped of attempt 1
+    before it died stays readable through the survivors (the log that
+    matters most), and attempt 2, run on a survivor after "runner lost",
+    is read whole through each of them."""
+    servers = replicas(3, extra=("--runner-lost-after", str(LOST_S), "--max-jobs", "1"))
+    wait_leader(servers)
+    marker = tmp_path / "lost"
+    script = ('echo "$CUSTOM_CONNECTOR_JOB_ID $HOME" >> "$MARKER"; '
+              'if [ "$(grep -c "$CUSTOM_CONNECTOR_JOB_ID" "$MARKER")" -gt 1 ]; then echo "attempt two"; exit 0; fi; '
+              'for i in $(seq 1 120); do printf "line %03d\\n" $i; sleep 0.1; done')
+    props = {"command": ["/bin/sh", "-c", script],
+             "retry_strategy": {"attempts": 2, "evaluate_on_exit": [{"on_reason": "runner lost", "action": "RETRY"}],
+                                "backoff": {"initial_seconds": 1, "multiplier": 1, "max_seconds": 1}}}
+    (cid, jid), = start_jobs(servers[0].client, marker, 1, 0, props=props)
+    ran = wait_runs(marker, [jid])[jid]
+    runner = next(s for s in servers if s.name == ran[0])
+    survivors = [s for s in servers if s is not runner]
+    # Shipped while it runs: a survivor reads lines before the kill.
+    deadline = time.monotonic() + 30
+    while logs(survivors[0].client, cid, jid, attempt=1).body.count(b"\n") < 5:
+        assert time.monotonic() < deadline, "nothing shipped from the runner"
+        time.sleep(0.2)
+    runner.kill()
+    job = wait_status(survivors[0].client, cid, jid, TERMINAL, timeout=FAILOVER_S + LOST_S + 30)
+    assert job["status"] == "SUCCEEDED" and job["attempt"] == 2, job
+    assert job["attempts"][0]["reason"] == "runner lost", job
+    # The survivor that ran attempt 2 holds the job's directory, not attempt 1.
+    first = {logs(s.client, cid, jid, attempt=1).body for s in survivors}
+    assert len(first) == 1, first
+    lines = first.pop().decode().splitlines()
+    assert len(lines) >= 5 and lines == [f"line {i:03d}" for i in range(1, len(lines) + 1)], lines
+    for s in survivors:
+        r = logs(s.client, cid, jid)
+        assert r.body == b"attempt two\n" and r.header("x-ccf-job-attempt") == "2", r
 
 
 def test_attempts_through_any_replica(replicas):
