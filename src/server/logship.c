@@ -85,12 +85,28 @@ static struct entry *find(struct server_logship *s, const char *job_id)
     return NULL;
 }
 
+/* The attempt this machine may be writing: the store's, or the next one
+ * while the job is STARTED and this executor already holds that attempt
+ * (submitted, its RUNNING not recorded yet: the executor's EXITED of a
+ * quick attempt can come before the orchestrator records its RUNNING, and
+ * the flush it triggers must ship that attempt, not the one before). */
+static int current_attempt(struct server_logship *s, const struct ccf_job *j)
+{
+    int64_t size, dropped;
+
+    if (j->status == CCF_JOB_STARTED && executor_read_attempt_log(s->exec, j->id, j->attempt + 1, 0,
+                                                                  s->buf, 0, &size, &dropped) >= 0)
+        return j->attempt + 1;
+    return j->attempt;
+}
+
 /* An unfinished job: moves its entry to the job's current attempt. */
 static void visit(struct server_logship *s, const struct store_job_ref *r)
 {
     struct entry *e = find(s, r->job_id);
     struct ccf_job j = {0};
     int64_t size, dropped;
+    int attempt;
 
     /* Not on this machine (yet): one openat, no store call, no entry. */
     if (!e && executor_read_attempt_log(s->exec, r->job_id, 0, 0, s->buf, 0, &size, &dropped) ==
@@ -105,9 +121,9 @@ static void visit(struct server_logship *s, const struct store_job_ref *r)
     }
     e->seen = true;
     if (store_get_job(s->store, &r->tenant, r->connector_id, r->job_id, &j) == 0 &&
-        j.attempt > e->attempt) {
+        (attempt = current_attempt(s, &j)) > e->attempt) {
         ship(s, e); /* the earlier attempt to its end */
-        e->attempt = j.attempt;
+        e->attempt = attempt;
         e->shipped = -1;
     }
     ccf_job_clear(&j);

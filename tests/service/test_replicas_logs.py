@@ -104,6 +104,24 @@ def test_logs_of_jobs_run_on_every_replica(replicas, tmp_path):
         assert body.count(f"of {jid}") == 20, body
 
 
+def test_quick_jobs_logs_through_every_replica(replicas):
+    """Jobs that end at once: the executor's end can come before the
+    runner records RUNNING, and the flush at that end must still ship the
+    attempt, so that every replica reads it once the job has ended."""
+    servers = replicas(3, extra=("--max-jobs", "2"))
+    wait_leader(servers)
+    jobs = []
+    for i in range(8):
+        c = servers[i % 3].client
+        cid = c.create_connector(container_properties={"command": ["/bin/sh", "-c", 'echo "quick $CUSTOM_CONNECTOR_JOB_ID"']})["connector_id"]
+        jobs.append((cid, c.start_job(cid)["job_id"]))
+    for cid, jid in jobs:
+        job = wait_status(servers[0].client, cid, jid, TERMINAL, timeout=60)
+        assert job["status"] == "SUCCEEDED" and job["attempt"] == 1, job
+        got = answers(servers, cid, jid)
+        assert {a[0] for a in got} == {f"quick {jid}\n".encode()}, got
+
+
 def test_log_of_a_lost_runners_attempt_read_through_the_survivors(replicas, tmp_path):
     """kill -9 of the replica running a job: what it shipped of attempt 1
     before it died stays readable through the survivors (the log that
