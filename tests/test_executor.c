@@ -907,6 +907,34 @@ static void test_forget(void **state)
     assert_int_equal(executor_forget(f->e, id), 0);
 }
 
+/* An attempt after the first submitted where no earlier one ran (a replica
+ * given a retry of a job another ran): it runs as that attempt, and the
+ * earlier attempts read as not here (the API then reads the store). */
+static void test_later_attempt_first_here(void **state)
+{
+    struct fx *f = *state;
+    const char *argv[] = {"sh", "-c", "echo two", NULL};
+    const char *envp[] = {"PATH=/usr/bin:/bin", NULL};
+    struct executor_spec spec = {.job_id = NULL,
+                                 .connector_id = "cc-0123456789ab",
+                                 .argv = argv,
+                                 .envp = envp,
+                                 .cpu = 0.25,
+                                 .attempt = 2};
+    char id[CCF_JOB_ID_LEN + 1], buf[16];
+    int64_t size, dropped;
+
+    new_id(id);
+    spec.job_id = id;
+    assert_int_equal(executor_submit(f->e, &spec), 0);
+    assert_non_null(wait_for(f, id, EXECUTOR_EXITED, WAIT_MS));
+    assert_int_equal(executor_read_attempt_log(f->e, id, 2, 0, buf, sizeof(buf), &size, &dropped),
+                     4);
+    assert_memory_equal(buf, "two\n", 4);
+    assert_int_equal(executor_read_attempt_log(f->e, id, 1, 0, buf, sizeof(buf), &size, &dropped),
+                     CCF_ENOTFOUND);
+}
+
 /* ---- latency (printed, not asserted) ---- */
 
 static int cmp_i64(const void *a, const void *b)
@@ -966,6 +994,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_recover_never_started, setup, teardown),
         cmocka_unit_test_setup_teardown(test_supervisor_killed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_later_attempt_first_here, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_times, setup, teardown),
         cmocka_unit_test_setup_teardown(test_latency, setup, teardown),
     };

@@ -213,6 +213,27 @@ static void set_header(struct api_response *resp, const char *name, long long v)
     snprintf(h->value, sizeof(h->value), "%lld", v);
 }
 
+/* The attempt's log (0: the latest) from this machine's executor, where
+ * the job ran here, else from the store, where the replica that runs it
+ * ships it (store.h): the same bytes and offsets either way. The attempt
+ * is named by number, so that a machine that ran an earlier attempt does
+ * not answer for a later one run elsewhere. Not started, or nowhere: an
+ * empty log. */
+static int read_log(struct api__call *call, const struct ccf_job *job, int attempt, int64_t offset,
+                    char *buf, size_t len, int64_t *size, int64_t *dropped)
+{
+    int n = CCF_ENOTFOUND;
+
+    if (attempt == 0)
+        attempt = job->attempt;
+    if (call->api->read_log)
+        n = call->api->read_log(call->api->read_log_ctx, job->id, attempt, offset, buf, len, size,
+                                dropped);
+    if (n == CCF_ENOTFOUND && attempt > 0)
+        n = store_read_job_log(call->api->store, job->id, attempt, offset, buf, len, size, dropped);
+    return n == CCF_ENOTFOUND ? 0 : n;
+}
+
 void api__job_logs(struct api__call *call)
 {
     const int64_t cap = 1024 * 1024;
@@ -238,12 +259,7 @@ void api__job_logs(struct api__call *call)
         goto out;
     }
     buf = ccf_xmalloc((size_t)limit + 1);
-    if (call->api->read_log) {
-        n = call->api->read_log(call->api->read_log_ctx, job.id, (int)attempt, offset, buf,
-                                (size_t)limit, &size, &dropped);
-        if (n == CCF_ENOTFOUND)
-            n = 0; /* not started yet: an empty log */
-    }
+    n = read_log(call, &job, (int)attempt, offset, buf, (size_t)limit, &size, &dropped);
     if (n < 0) {
         api__store_fail(call, n, "Job", call->job_id);
         goto out;

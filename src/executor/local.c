@@ -354,6 +354,12 @@ static int next_attempt(struct executor_local *e, const char *id, int attempt)
         return errno == ENOENT ? 0 : CCF_EIO;
     if ((cur = executor__attempt_read(dfd)) < 0 || cur >= attempt) {
         rc = cur < 0 ? cur : 0;
+    } else if (!executor__exists(dfd, EXECUTOR__SPEC)) {
+        /* No earlier attempt ran here (a replica handed a retry of a job
+         * another one ran; the directory holds only its backend's name):
+         * nothing to set aside, and no empty archive that would answer
+         * for an attempt whose log is elsewhere (the store's). */
+        rc = 0;
     } else if (watched(e, id) || executor__lock_held(dfd)) {
         rc = CCF_EUNAVAIL; /* the earlier supervisor is still on its way out */
     } else {

@@ -97,7 +97,7 @@ static const struct config_key keys[] = {
     {"store", "BACKEND",
      "sqlite (DATA_DIR/ccf.db, default), postgresql://USER@HOST:PORT/DB, or "
      "dynamodb://PREFIX?region=R[&endpoint=URL] (experimental)",
-     set_store, SHOW_STRP(store), .secret = true},
+     set_store, .off = FIELD(store, char *), .show = server__config_show_store, .secret = true},
     {"store-experimental", NULL,
      "accept store = dynamodb://..., experimental (PostgreSQL needs no switch)", NULL,
      BOOL_SLOT(store_experimental, NULL)},

@@ -73,6 +73,9 @@ void server__config_show_chars(const struct config_key *k, const struct server_c
                                size_t n);
 void server__config_show_strp(const struct config_key *k, const struct server_config *c, char *out,
                               size_t n);
+/* The store url with its password replaced (store_url_redact). */
+void server__config_show_store(const struct config_key *k, const struct server_config *c, char *out,
+                               size_t n);
 void server__config_show_cpu_budget(const struct config_key *k, const struct server_config *c,
                                     char *out, size_t n);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "server/config_int.h"
+#include "store/store.h"
 
 #define VALUE_MAX 4200 /* job-path's 4096 and more */
 
@@ -42,6 +43,18 @@ void server__config_show_strp(const struct config_key *k, const struct server_co
 
     memcpy(&v, (const char *)c + k->off, sizeof(v));
     snprintf(out, n, "%s", v ? v : "");
+}
+
+void server__config_show_store(const struct config_key *k, const struct server_config *c, char *out,
+                               size_t n)
+{
+    const char *v;
+
+    memcpy(&v, (const char *)c + k->off, sizeof(v));
+    if (v)
+        store_url_redact(v, out, n);
+    else
+        snprintf(out, n, "%s", "");
 }
 
 void server__config_show_cpu_budget(const struct config_key *k, const struct server_config *c,

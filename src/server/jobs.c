@@ -13,10 +13,12 @@
 #include "core/log.h"
 #include "executor/executor.h"
 #include "orchestrator/orchestrator.h"
+#include "server/logship.h"
 
 struct server_jobs {
     struct orchestrator *orch;
     struct executor *exec;
+    struct server_logship *ship; /* NULL unless the store is shared */
     struct orchestrator_config oc;
     char jobs_dir[PATH_MAX];
     char self_exe[PATH_MAX];
@@ -50,6 +52,18 @@ static int supervisor_exe(char out[PATH_MAX])
     CCF_LOG_INFO("ccfd.supervisor", CCF_KV_STR("path", out),
                  CCF_KV_STR("hint", "install ccfd-supervise beside ccfd for faster job starts"));
     return 0;
+}
+
+/* The executor's events: an attempt that ended has its log shipped to the
+ * end first (replicas), so that the end the orchestrator records next
+ * finds the whole log in the store. */
+static void on_event(void *ctx, const struct executor_event *ev)
+{
+    struct server_jobs *j = ctx;
+
+    if (ev->state != EXECUTOR_RUNNING)
+        server__logship_flush(j->ship, ev->job_id);
+    orchestrator_on_event(j->orch, ev);
 }
 
 int server__jobs_open(struct server_jobs **out, const struct server_config *cfg,
@@ -90,11 +104,15 @@ int server__jobs_open(struct server_jobs **out, const struct server_config *cfg,
     ec.self_exe = j->self_exe;
     ec.stop_grace_s = (int)cfg->stop_grace;
     ec.log_max_bytes = cfg->job_log_max;
-    ec.on_event = orchestrator_on_event;
-    ec.ctx = j->orch;
+    ec.on_event = on_event;
+    ec.ctx = j;
     if ((rc = executor_open(&j->exec, &ec)) < 0) {
         CCF_LOG_ERROR("ccfd.executor_open_failed", CCF_KV_STR("jobs_dir", j->jobs_dir),
                       CCF_KV_STR("error", ccf_strerror(rc)));
+        goto fail;
+    }
+    if ((rc = server__logship_start(&j->ship, store, j->exec, (int64_t)cfg->job_log_max)) < 0) {
+        executor_close(j->exec);
         goto fail;
     }
     store_set_change_hook(store, orchestrator_wake, j->orch);
@@ -131,7 +149,9 @@ void server__jobs_close(struct server_jobs *j)
     if (!j)
         return;
     orchestrator_stop(j->orch);
+    server__logship_stop(j->ship); /* before the executor it reads */
     executor_close(j->exec);
+    server__logship_free(j->ship); /* after the events that flush */
     orchestrator_destroy(j->orch);
     free(j->endpoint);
     free(j);

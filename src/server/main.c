@@ -132,10 +132,17 @@ static int open_store(const struct server_config *cfg, const char *dir, struct s
                               .path = db,
                               .synchronous = cfg->synchronous,
                               .checkpoint_history = (int)cfg->checkpoint_history};
+    bool file = !cfg->store || strcmp(cfg->store, "sqlite") == 0;
+    char shown[512];
     int rc;
 
+    /* The file for SQLite; a server's url, without its password, else. */
+    if (file)
+        snprintf(shown, sizeof(shown), "%s", db);
+    else
+        store_url_redact(cfg->store, shown, sizeof(shown));
     if ((rc = store_open(out, &sc)) < 0)
-        CCF_LOG_ERROR("ccfd.store_open_failed", CCF_KV_STR("path", db),
+        CCF_LOG_ERROR("ccfd.store_open_failed", CCF_KV_STR(file ? "path" : "store", shown),
                       CCF_KV_STR("error", ccf_strerror(rc)));
     free(db);
     return rc;

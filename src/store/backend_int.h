@@ -147,6 +147,14 @@ struct store__backend {
     int (*list_deliveries)(struct store *s, const struct ccf_tenant *t, const char *id,
                            const struct store_page *p, store_delivery_fn visit, void *ctx,
                            char **next);
+    /* What replicas share (store.h); NULL in a backend of one process. */
+    int (*append_job_log)(struct store *s, const char *job_id, int attempt, int64_t offset,
+                          const char *data, size_t len, int64_t cap);
+    int (*job_log_end)(struct store *s, const char *job_id, int attempt, int64_t *end);
+    int (*read_job_log)(struct store *s, const char *job_id, int attempt, int64_t offset, char *buf,
+                        size_t len, int64_t *size, int64_t *dropped);
+    int (*webhook_ping)(struct store *s, const struct ccf_tenant *t, const char *id);
+    int (*take_webhook_pings)(struct store *s, struct store_ping *out, size_t max);
 };
 
 extern const struct store__backend store__backend_sqlite;   /* sqlite/sqlite.c */

@@ -584,3 +584,50 @@ int store_list_deliveries(struct store *s, const struct ccf_tenant *t, const cha
         return store__missing(s, "list_deliveries");
     return s->ops->list_deliveries(s, t, id, p, visit, ctx, next);
 }
+
+/* What replicas share: a NULL operation is a backend of one process, not
+ * a missing one (store.h), so it answers quietly. */
+
+int store_append_job_log(struct store *s, const char *job_id, int attempt, int64_t offset,
+                         const char *data, size_t len, int64_t cap)
+{
+    if (!s->ops->append_job_log)
+        return 0;
+    if (!job_id || !ccf_job_id_valid(job_id) || attempt < 1 || offset < 0 ||
+        len > STORE_LOG_CHUNK_MAX || cap < 1)
+        return CCF_EINVAL;
+    return s->ops->append_job_log(s, job_id, attempt, offset, data, len, cap);
+}
+
+int store_job_log_end(struct store *s, const char *job_id, int attempt, int64_t *end)
+{
+    if (!s->ops->job_log_end)
+        return 0;
+    if (!job_id || !ccf_job_id_valid(job_id) || attempt < 1)
+        return CCF_EINVAL;
+    return s->ops->job_log_end(s, job_id, attempt, end);
+}
+
+int store_read_job_log(struct store *s, const char *job_id, int attempt, int64_t offset, char *buf,
+                       size_t len, int64_t *size, int64_t *dropped)
+{
+    if (!s->ops->read_job_log)
+        return CCF_ENOTFOUND;
+    if (!job_id || !ccf_job_id_valid(job_id) || attempt < 1)
+        return CCF_EINVAL;
+    return s->ops->read_job_log(s, job_id, attempt, offset, buf, len, size, dropped);
+}
+
+int store_webhook_ping(struct store *s, const struct ccf_tenant *t, const char *id)
+{
+    if (!s->ops->webhook_ping)
+        return 0;
+    return s->ops->webhook_ping(s, t, id);
+}
+
+int store_take_webhook_pings(struct store *s, struct store_ping *out, size_t max)
+{
+    if (!s->ops->take_webhook_pings || max == 0)
+        return 0;
+    return s->ops->take_webhook_pings(s, out, max);
+}

@@ -48,6 +48,11 @@ void store_close(struct store *s);
 
 /* Whether url names a backend this build has (for the config's checks). */
 bool store_url_valid(const char *url);
+/* url as it may be shown (--print-config, log lines) into out (always
+ * terminated; cut at n - 1): a URI's password ("scheme://user:PASS@")
+ * and every "password=VALUE" (a URI's query or a conninfo, quoted or
+ * not) become "***". NULL: "sqlite". */
+void store_url_redact(const char *url, char *out, size_t n);
 /* "sqlite" or "postgresql": the backend s runs on. */
 const char *store_backend_name(const struct store *s);
 
@@ -619,5 +624,54 @@ int store_list_deliveries(struct store *s, const struct ccf_tenant *t, const cha
 /* Called (on the writing thread, after commit) whenever a transaction wrote
  * change rows. Set before any thread calls in; fn must not call the store. */
 void store_set_change_hook(struct store *s, void (*fn)(void *ctx), void *ctx);
+
+/* ---- What one replica shares with the others (several processes on one
+ * database). A backend of one process (SQLite) keeps none of it: its
+ * operations answer 0 (or CCF_ENOTFOUND for a read), quietly, and the
+ * caller keeps to its own memory and files. ---- */
+
+/* Job logs shipped into the store by the process whose executor runs the
+ * job, so that any replica answers GetCustomConnectorJobLogs. An
+ * attempt's log is kept as chunks at absolute offsets, contiguous; at
+ * most the cap's newest bytes (the same cap as the local log's). Deleted
+ * with the job. Job ids are unique across tenants: the caller has checked
+ * the job is the tenant's. */
+#define STORE_LOG_CHUNK_MAX (1024 * 1024)
+/* Appends data[0..len) (len <= STORE_LOG_CHUNK_MAX) at offset of attempt
+ * `attempt` (>= 1) of job_id. Bytes before the attempt's end in the store
+ * are skipped (a re-ship after a restart); an offset past the end (the
+ * local log dropped bytes the shipper had not read) drops what was kept
+ * before it. Chunks wholly before end - cap are deleted in the same
+ * transaction. Returns 1, or 0 when this backend keeps no logs;
+ * CCF_ENOTFOUND when the job is gone. */
+int store_append_job_log(struct store *s, const char *job_id, int attempt, int64_t offset,
+                         const char *data, size_t len, int64_t cap);
+/* The attempt's end in the store into *end (0 when nothing is kept).
+ * Returns 1, or 0 when this backend keeps no logs. */
+int store_job_log_end(struct store *s, const char *job_id, int attempt, int64_t *end);
+/* As executor_read_attempt_log, from the store (attempt >= 1): up to len
+ * bytes from offset (negative: from the end; clamped to what is kept)
+ * into buf; *size the bytes ever written, *dropped those no longer kept.
+ * Returns the bytes read; CCF_ENOTFOUND when nothing is kept for it (or
+ * the backend keeps no logs). */
+int store_read_job_log(struct store *s, const char *job_id, int attempt, int64_t offset, char *buf,
+                       size_t len, int64_t *size, int64_t *dropped);
+
+/* TestWebhook's ping, queued in the store for whichever replica delivers
+ * (the leader), at most STORE_PINGS_MAX waiting per webhook. Returns 1
+ * when queued, 0 when this backend keeps no pings (the caller's deliverer
+ * holds it in memory), CCF_ENOTFOUND when the webhook is not the tenant's,
+ * CCF_ELIMIT when too many wait. Wakes the deliverers as an event does. */
+#define STORE_PINGS_MAX 64
+int store_webhook_ping(struct store *s, const struct ccf_tenant *t, const char *id);
+/* A queued ping, taken. */
+struct store_ping {
+    struct ccf_tenant tenant;
+    char webhook_id[STORE_WEBHOOK_ID_LEN + 1];
+};
+/* Takes (deletes, so that one deliverer sends each) up to max queued
+ * pings, oldest first, into out; returns how many (0 when this backend
+ * keeps none). */
+int store_take_webhook_pings(struct store *s, struct store_ping *out, size_t max);
 
 #endif

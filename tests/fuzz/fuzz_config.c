@@ -35,6 +35,18 @@ static void write_file(const uint8_t *data, size_t size)
     close(fd);
 }
 
+/* A shown store url is shorter than its buffer and shows no more when
+ * redacted again: what was a password stays "***". */
+static void check_redacted(const char *url)
+{
+    char once[4300], twice[4300];
+
+    store_url_redact(url, once, sizeof(once));
+    store_url_redact(once, twice, sizeof(twice));
+    FUZZ_CHECK(strlen(once) < sizeof(once), "redacted url too long");
+    FUZZ_CHECK(strcmp(once, twice) == 0, "redacting again changed %s", once);
+}
+
 static void check_config(const struct server_config *c)
 {
     const struct sockaddr *sa = (const struct sockaddr *)&c->listen_addr;
@@ -59,6 +71,7 @@ static void check_config(const struct server_config *c)
                    (strncmp(c->store, "dynamodb://", 11) == 0 && c->store_experimental),
                "a store neither sqlite, a postgresql:// URI, nor dynamodb:// with "
                "store-experimental");
+    check_redacted(c->store);
 }
 
 /* Sets the variable of the input's first line; returns the rest, with *name

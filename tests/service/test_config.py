@@ -298,3 +298,32 @@ def test_store_postgresql_is_taken_and_others_refused(value, tmp_path):
     else:
         assert out.returncode == 2, out
         assert "--store" in out.stderr and "expected sqlite, postgresql://" in out.stderr, out
+
+
+@pytest.mark.parametrize("value,shown", [
+    ("postgresql://ccf:s3cret@db.example:5432/ccf?sslmode=require",
+     "postgresql://ccf:***@db.example:5432/ccf?sslmode=require"),
+    ("postgres://ccf@db.example/ccf?password=s3cret&sslmode=require",
+     "postgres://ccf@db.example/ccf?password=***&sslmode=require"),
+    ("postgresql:///ccf?host=/run/pg&PASSWORD=s3cret", "postgresql:///ccf?host=/run/pg&PASSWORD=***"),
+    ("postgresql://ccf@db.example/ccf", "postgresql://ccf@db.example/ccf"),
+])
+def test_print_config_redacts_the_store_password(value, shown):
+    """--print-config shows which database is meant, never its password
+    (in the URI's userinfo or a password= parameter)."""
+    r = run("--store", value, "--print-config")
+    assert r.returncode == 0, r.stderr
+    assert "s3cret" not in r.stdout
+    assert f"store = {shown}" in r.stdout.splitlines(), r.stdout
+
+
+def test_unreachable_postgresql_logs_its_redacted_url(tmp_path):
+    """A PostgreSQL that cannot be reached at start is named by its url,
+    password redacted, not by the SQLite file ccfd does not use."""
+    out = subprocess.run([ccfd_binary(), "--data-dir", str(tmp_path), "--listen", "127.0.0.1:0",
+                          "--store", "postgresql://ccf:s3cret@127.0.0.1:1/ccf"],
+                         capture_output=True, text=True, timeout=10, env=clean_env())
+    assert out.returncode == 1, out
+    line = next(ln for ln in out.stderr.splitlines() if "ccfd.store_open_failed" in ln)
+    assert "store=postgresql://ccf:***@127.0.0.1:1/ccf" in line, line
+    assert "ccf.db" not in line and "s3cret" not in out.stderr

@@ -271,6 +271,8 @@ def test_test_sends_a_ping_at_once(hooked, receivers):
     assert evs[0]["type"] == "ping" and "connector_id" not in evs[0]
     _, headers, body = rcv.got[0]
     assert verify(w["secret"], headers, body) and headers["ccf-event-id"] == evs[0]["event_id"]
+    # Outside the event stream: not a delivery (DECISIONS.md, "Pings").
+    assert c.get(f"{HOOKS}/{w['webhook_id']}/deliveries").json["deliveries"] == []
 
 
 def test_tenants_are_isolated(hooked, receivers):

@@ -116,6 +116,9 @@ extern const struct CMUnitTest conf_docstats[];
 extern const size_t conf_docstats_n;
 extern const struct CMUnitTest conf_webhooks[];
 extern const size_t conf_webhooks_n;
+/* What replicas share (shared.c): checked as absent where it is. */
+extern const struct CMUnitTest conf_shared[];
+extern const size_t conf_shared_n;
 /* PostgreSQL's own (pg_only.c), in its group only. */
 extern const struct CMUnitTest conf_pg_only[];
 extern const size_t conf_pg_only_n;

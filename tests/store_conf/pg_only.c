@@ -138,6 +138,36 @@ static void test_a_write_on_another_replica_wakes_the_leader(void **state)
     store_close(other);
 }
 
+/* A database at version 4 (replicas and runners, before the shared job
+ * logs and pings) migrates to 5 at the next open and keeps its rows: the
+ * schema of version 4 is today's less what migration 5 adds. */
+static void test_version_4_migrates_to_5(void **state)
+{
+    struct conf *f = *state;
+    char id[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1], buf[8];
+    int64_t size, dropped;
+
+    assert_int_equal(conf_int(f, "SELECT max(version) FROM ccf_schema"), 5);
+    mk_connector(f, &f->t1, "before", id);
+    start(f, id, jid);
+    store_close(f->s);
+    f->s = NULL;
+    conf_exec(f,
+              "DROP TABLE job_log_chunks; DROP TABLE webhook_pings;"
+              "DELETE FROM ccf_schema; INSERT INTO ccf_schema VALUES (4)",
+              NULL);
+    assert_int_equal(conf_int(f, "SELECT count(*) FROM pg_tables WHERE tablename IN "
+                                 "('job_log_chunks', 'webhook_pings')"),
+                     0);
+    conf_reopen(f);
+    assert_int_equal(conf_int(f, "SELECT max(version) FROM ccf_schema"), 5);
+    assert_int_equal(conf_int(f, "SELECT count(*) FROM ccf_schema"), 1);
+    assert_int_equal(store_append_job_log(f->s, jid, 1, 0, "ok", 2, 16), 1);
+    assert_int_equal(store_read_job_log(f->s, jid, 1, 0, buf, sizeof(buf), &size, &dropped), 2);
+    assert_memory_equal(buf, "ok", 2);
+    assert_int_equal(conf_int(f, "SELECT count(*) FROM jobs WHERE runner IS NULL"), 1);
+}
+
 const struct CMUnitTest conf_pg_only[] = {
     cmocka_unit_test_setup_teardown(test_one_leader_then_another_when_it_goes, conf_setup,
                                     conf_teardown),
@@ -147,5 +177,6 @@ const struct CMUnitTest conf_pg_only[] = {
                                     conf_teardown),
     cmocka_unit_test_setup_teardown(test_unreachable_server_is_unavailable, conf_setup,
                                     conf_teardown),
+    cmocka_unit_test_setup_teardown(test_version_4_migrates_to_5, conf_setup, conf_teardown),
 };
 const size_t conf_pg_only_n = sizeof(conf_pg_only) / sizeof(conf_pg_only[0]);

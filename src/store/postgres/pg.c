@@ -414,4 +414,9 @@ const struct store__backend store__backend_postgres = {
     .webhook_head = store_pg__webhook_head,
     .webhook_record = store_pg__webhook_record,
     .list_deliveries = store_pg__list_deliveries,
+    .append_job_log = store_pg__append_job_log,
+    .job_log_end = store_pg__job_log_end,
+    .read_job_log = store_pg__read_job_log,
+    .webhook_ping = store_pg__webhook_ping,
+    .take_webhook_pings = store_pg__take_webhook_pings,
 };

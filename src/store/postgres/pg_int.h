@@ -106,6 +106,15 @@ enum pg__q {
     PG__Q_JOB_UNASSIGN,
     PG__Q_RUNNER_JOBS,
     PG__Q_LOST_JOBS,
+    PG__Q_LOG_LOCK, /* joblogs.c */
+    PG__Q_LOG_END,
+    PG__Q_LOG_INSERT,
+    PG__Q_LOG_TRIM,
+    PG__Q_LOG_RANGE,
+    PG__Q_LOG_READ,
+    PG__Q_PING_LOCK, /* pings.c */
+    PG__Q_PING_INSERT,
+    PG__Q_PING_TAKE,
     PG__Q_COUNT
 };
 
@@ -394,5 +403,14 @@ int store_pg__runner_jobs(struct store *s, const char *runner, struct store_job_
                           size_t *n);
 int store_pg__lost_jobs(struct store *s, int64_t live_us, struct store_job_ref **out, size_t *n);
 int store_pg__unassign_job(struct store *s, const char *job_id, const char *runner);
+
+/* joblogs.c, pings.c: what replicas share (store.h). */
+int store_pg__append_job_log(struct store *s, const char *job_id, int attempt, int64_t offset,
+                             const char *data, size_t len, int64_t cap);
+int store_pg__job_log_end(struct store *s, const char *job_id, int attempt, int64_t *end);
+int store_pg__read_job_log(struct store *s, const char *job_id, int attempt, int64_t offset,
+                           char *buf, size_t len, int64_t *size, int64_t *dropped);
+int store_pg__webhook_ping(struct store *s, const struct ccf_tenant *t, const char *id);
+int store_pg__take_webhook_pings(struct store *s, struct store_ping *out, size_t max);
 
 #endif

@@ -186,6 +186,21 @@ static const char *const migrations[] = {
     "ALTER TABLE jobs ADD COLUMN runner TEXT COLLATE \"C\";"
     "CREATE INDEX jobs_by_runner ON jobs (runner, created_at, id) WHERE status IN (0, 1, 2);"
     "CREATE INDEX jobs_unassigned ON jobs (created_at, id) WHERE runner IS NULL AND status = 0;",
+    /* 5: job logs shipped by the replica running the job, read by any
+     * (joblogs.c); TestWebhook's pings waiting for the leader's deliverer
+     * (pings.c). Both go with their job or webhook. */
+    "CREATE TABLE job_log_chunks ("
+    "  job_id TEXT COLLATE \"C\" NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
+    "  attempt INTEGER NOT NULL,"
+    "  off BIGINT NOT NULL,"
+    "  data BYTEA NOT NULL,"
+    "  PRIMARY KEY (job_id, attempt, off));"
+    "CREATE TABLE webhook_pings ("
+    "  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  webhook_id TEXT COLLATE \"C\" NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,"
+    "  tenant TEXT COLLATE \"C\" NOT NULL,"
+    "  at BIGINT NOT NULL);"
+    "CREATE INDEX webhook_pings_by_webhook ON webhook_pings (webhook_id);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
