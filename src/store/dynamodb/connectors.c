@@ -132,6 +132,7 @@ int store_ddb__create_connector(struct store *s, const struct ccf_tenant *t,
         c->active_job_id[0] = '\0';
         c->created_at = c->updated_at = tmp.created_at;
         c->version = 1;
+        (void)ddb__event_connector(s, t, "connector.created", c, "create_connector"); /* events */
         return 0;
     }
     return CCF_EIO;
@@ -311,12 +312,15 @@ int store_ddb__update_connector(struct store *s, const struct ccf_tenant *t,
         return rc;
     c->updated_at = now;
     c->version = expected_version + 1;
+    (void)ddb__event_connector(s, t, "connector.updated", c, "update_connector"); /* events */
     return 0;
 }
 
 int store_ddb__delete_connector(struct store *s, const struct ccf_tenant *t, const char *id)
 {
     char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX];
+    struct ccf_connector gone;
+    json_t *ans;
     int rc;
 
     if (!ccf_connector_id_valid(id))
@@ -325,16 +329,22 @@ int store_ddb__delete_connector(struct store *s, const struct ccf_tenant *t, con
     ddb__table(s, DDB__T_CONNECTORS, table);
     /* Only an AVAILABLE connector goes: one with a job is a conflict. */
     rc = ddb__call(s, "DeleteItem",
-                   json_pack("{s:s,s:o,s:s,s:{s:s},s:{s:o}}", "TableName", table, "Key",
+                   json_pack("{s:s,s:o,s:s,s:{s:s},s:{s:o},s:s}", "TableName", table, "Key",
                              key_of(pk, id), "ConditionExpression",
                              "attribute_exists(id) AND #st = :avail", "ExpressionAttributeNames",
                              "#st", "status", "ExpressionAttributeValues", ":avail",
-                             ddb__n_val(CCF_CONNECTOR_AVAILABLE)),
-                   NULL, "delete_connector");
+                             ddb__n_val(CCF_CONNECTOR_AVAILABLE), "ReturnValues", "ALL_OLD"),
+                   &ans, "delete_connector");
     if (rc == CCF_ECONFLICT)
         return why_not(s, pk, id, "delete_connector");
     if (rc < 0)
         return rc;
+    /* events: connector.deleted, with the connector as it was */
+    if (ddb__connector_from_item(json_object_get(ans, "Attributes"), &gone) == 0) {
+        (void)ddb__event_connector(s, t, "connector.deleted", &gone, "delete_connector");
+        ccf_connector_clear(&gone);
+    }
+    json_decref(ans);
     return ddb__delete_under(s, t, id);
 }
 
@@ -504,5 +514,7 @@ int store_ddb__set_paused(struct store *s, const struct ccf_tenant *t, struct cc
         return rc;
     c->updated_at = now;
     c->version = expected_version + 1;
+    (void)ddb__event_connector(s, t, c->paused ? "connector.paused" : "connector.resumed", c,
+                               "set_paused"); /* events */
     return 0;
 }
