@@ -158,14 +158,42 @@ static int load(struct store *s, const char *pk, const char *id, struct ccf_conn
     return rc;
 }
 
+/* An IN_USE connector whose job has ended is released here: the job's
+ * end and the release are two writes (no transactions), and no reader may
+ * see the job ended and its connector still taken. 1 when it released
+ * (read c again), 0 when there was nothing to do. */
+static int release_if_ended(struct store *s, const struct ccf_tenant *t,
+                            const struct ccf_connector *c, const char *op)
+{
+    struct ccf_job j;
+    bool ended;
+    int rc;
+
+    if (c->status != CCF_CONNECTOR_IN_USE || !c->active_job_id[0])
+        return 0;
+    if ((rc = ddb__load_job(s, t, c->id, c->active_job_id, &j, op)) < 0)
+        return rc == CCF_ENOTFOUND ? 0 : rc; /* a start in flight */
+    ended = ccf_job_status_terminal(j.status);
+    ccf_job_clear(&j);
+    if (!ended)
+        return 0;
+    rc = ddb__release_connector(s, t, c->id, c->active_job_id, op);
+    return rc < 0 ? rc : 1;
+}
+
 int store_ddb__get_connector(struct store *s, const struct ccf_tenant *t, const char *id,
                              struct ccf_connector *out)
 {
     char pk[STORE__TENANT_KEY_MAX];
+    int rc;
 
     if (!ccf_connector_id_valid(id))
         return CCF_ENOTFOUND;
     tenant_pk(t, pk);
+    if ((rc = load(s, pk, id, out, "get_connector")) < 0 ||
+        (rc = release_if_ended(s, t, out, "get_connector")) <= 0)
+        return rc;
+    ccf_connector_clear(out);
     return load(s, pk, id, out, "get_connector");
 }
 
@@ -362,15 +390,33 @@ int ddb__reserve_connector(struct store *s, const struct ccf_tenant *t, const st
         ddb__n_val(CCF_CONNECTOR_AVAILABLE), ":j", ddb__s_val(j->id), ":one", ddb__n_val(1), ":ca",
         ddb__n_val(j->created_at), ":tr", ddb__n_val(j->trigger), ":f", "BOOL", 0);
     json_object_set_new(vals, ":env", ddb__s_val(j->environment ? j->environment : ""));
-    rc = ddb__call(
-        s, "UpdateItem",
-        json_pack("{s:s,s:o,s:s,s:s,s:{s:s},s:o}", "TableName", table, "Key",
-                  key_of(pk, j->connector_id), "UpdateExpression",
-                  "SET #st = :in_use, active_job_id = :j, version = version + :one, "
-                  "pending_created_at = :ca, pending_trigger = :tr, pending_env = :env",
-                  "ConditionExpression", "attribute_exists(id) AND #st = :avail AND paused = :f",
-                  "ExpressionAttributeNames", "#st", "status", "ExpressionAttributeValues", vals),
-        NULL, op);
+    for (int i = 0;; i++) {
+        struct ccf_connector now;
+
+        rc = ddb__call(
+            s, "UpdateItem",
+            json_pack(
+                "{s:s,s:o,s:s,s:s,s:{s:s},s:O}", "TableName", table, "Key",
+                key_of(pk, j->connector_id), "UpdateExpression",
+                "SET #st = :in_use, active_job_id = :j, version = version + :one, "
+                "pending_created_at = :ca, pending_trigger = :tr, pending_env = :env",
+                "ConditionExpression", "attribute_exists(id) AND #st = :avail AND paused = :f",
+                "ExpressionAttributeNames", "#st", "status", "ExpressionAttributeValues", vals),
+            NULL, op);
+        if (rc != CCF_ECONFLICT || i == 1)
+            break;
+        /* Taken by a job that has ended but not yet released it: release,
+         * then once more. */
+        if ((rc = load(s, pk, j->connector_id, &now, op)) < 0)
+            break;
+        rc = release_if_ended(s, t, &now, op);
+        ccf_connector_clear(&now);
+        if (rc <= 0) {
+            rc = rc < 0 ? rc : CCF_ECONFLICT;
+            break;
+        }
+    }
+    json_decref(vals);
     if (rc == CCF_ECONFLICT)
         return why_not(s, pk, j->connector_id, op);
     return rc;
