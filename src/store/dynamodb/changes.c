@@ -252,47 +252,45 @@ static int job_has_seq(struct store *s, const char *pk, const char *job_id, int6
     return 0;
 }
 
-int ddb__job_write(struct store *s, const struct ccf_tenant *t, const struct ccf_job *j,
-                   int old_status, int64_t version_read, json_t *seqs, bool *undoable,
-                   const char *op)
+int ddb__change_pending(struct store *s, const struct ccf_tenant *t, const struct ccf_job *j,
+                        int old_status, int64_t version_read, json_t *seqs, int64_t *seq,
+                        char **item, const char *op)
 {
     char table[DDB__NAME_MAX], pk[DDB__JOB_PK_MAX], num[24];
     json_t *rec, *it = NULL, *set;
     char *text = NULL;
-    int64_t seq;
-    bool has;
-    int rc;
+    int rc = CCF_EUNAVAIL;
 
-    *undoable = true;
     rec = record(t, j->connector_id, j->id, old_status, (int)j->status, j->updated_at,
                  store__job_event_type(old_status, j->status), ccf_job_json(j));
     if (!rec)
         return CCF_ENOMEM;
     ddb__table(s, DDB__T_CHANGES, table);
-    /* 1 and 2, the record pending with the item it is about to write. */
-    for (int i = 0;; i++) {
-        if (i == 8 || (rc = draw_seq(s, &seq, op)) < 0) {
-            json_decref(rec);
-            return i == 8 ? CCF_EUNAVAIL : rc;
-        }
+    ddb__job_pk(t, j->connector_id, pk);
+    for (int i = 0; i < 8; i++) {
+        if ((rc = draw_seq(s, seq, op)) < 0)
+            break;
         json_decref(it);
         free(text);
+        text = NULL;
         if (!(it = ddb__job_item(t, j, version_read + 1))) {
-            json_decref(rec);
-            return CCF_ENOMEM;
+            rc = CCF_ENOMEM;
+            break;
         }
         set = seqs ? json_deep_copy(seqs) : json_array();
-        snprintf(num, sizeof(num), "%lld", (long long)seq);
+        snprintf(num, sizeof(num), "%lld", (long long)*seq);
         json_array_append_new(set, json_string(num));
         json_object_set_new(it, "seqs", json_pack("{s:o}", "NS", set));
-        text = json_dumps(it, JSON_COMPACT);
-        ddb__job_pk(t, j->connector_id, pk);
+        if (!(text = json_dumps(it, JSON_COMPACT))) {
+            rc = CCF_ENOMEM;
+            break;
+        }
         json_object_set_new(rec, "pk", ddb__s_val(LOG_PK));
-        json_object_set_new(rec, "seq", ddb__n_val(seq));
+        json_object_set_new(rec, "seq", ddb__n_val(*seq));
         json_object_set_new(rec, "wt", ddb__n_val(ccf_now_us()));
         json_object_set_new(rec, "st", ddb__s_val(ST_PENDING));
         json_object_set_new(rec, "jpk", ddb__s_val(pk));
-        json_object_set_new(rec, "ji", ddb__s_val(text ? text : "{}"));
+        json_object_set_new(rec, "ji", ddb__s_val(text));
         json_object_set_new(rec, "cv", ddb__n_val(version_read));
         rc = ddb__call(s, "PutItem",
                        json_pack("{s:s,s:O,s:s}", "TableName", table, "Item", rec,
@@ -303,10 +301,38 @@ int ddb__job_write(struct store *s, const struct ccf_tenant *t, const struct ccf
     }
     json_decref(rec);
     json_decref(it);
-    if (rc < 0 || !text) {
+    if (rc < 0) {
         free(text);
-        return rc < 0 ? rc : CCF_ENOMEM;
+        return rc == CCF_ECONFLICT ? CCF_EUNAVAIL : rc;
     }
+    *item = text;
+    return 0;
+}
+
+int ddb__change_job_put(struct store *s, const char *item, int64_t version_read, const char *op)
+{
+    return job_put(s, item, version_read, op);
+}
+
+int ddb__change_settle(struct store *s, int64_t seq, bool committed, const char *op)
+{
+    return settle(s, seq, committed ? ST_COMMITTED : ST_VOID, op);
+}
+
+int ddb__job_write(struct store *s, const struct ccf_tenant *t, const struct ccf_job *j,
+                   int old_status, int64_t version_read, json_t *seqs, bool *undoable,
+                   const char *op)
+{
+    char pk[DDB__JOB_PK_MAX];
+    char *text;
+    int64_t seq;
+    bool has;
+    int rc;
+
+    *undoable = true;
+    /* 1 and 2: the record, pending, with the item it is about to write. */
+    if ((rc = ddb__change_pending(s, t, j, old_status, version_read, seqs, &seq, &text, op)) < 0)
+        return rc;
     /* From here the record exists: a failure leaves it to a reader. */
     *undoable = false;
     rc = job_put(s, text, version_read, op);
@@ -323,6 +349,7 @@ int ddb__job_write(struct store *s, const struct ccf_tenant *t, const struct ccf
     /* Lost the race: void, unless a reader did this very write first. */
     if ((rc = settle(s, seq, ST_VOID, op)) != CCF_ECONFLICT)
         return rc < 0 ? rc : CCF_ECONFLICT;
+    ddb__job_pk(t, j->connector_id, pk);
     if ((rc = job_has_seq(s, pk, j->id, seq, &has, op)) < 0)
         return rc;
     if (has)

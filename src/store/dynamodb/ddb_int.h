@@ -183,6 +183,15 @@ int store_ddb__set_paused(struct store *s, const struct ccf_tenant *t, struct cc
 int ddb__job_write(struct store *s, const struct ccf_tenant *t, const struct ccf_job *j,
                    int old_status, int64_t version_read, json_t *seqs, bool *undoable,
                    const char *op);
+/* ddb__job_write's steps, apart (tests simulate a writer dying between
+ * them): 1-2 the record pending (*seq, *item: the job item's text, the
+ * caller frees it); 3 the job's conditional write; 4 the record settled
+ * (CCF_ECONFLICT when it was no longer pending). */
+int ddb__change_pending(struct store *s, const struct ccf_tenant *t, const struct ccf_job *j,
+                        int old_status, int64_t version_read, json_t *seqs, int64_t *seq,
+                        char **item, const char *op);
+int ddb__change_job_put(struct store *s, const char *item, int64_t version_read, const char *op);
+int ddb__change_settle(struct store *s, int64_t seq, bool committed, const char *op);
 /* An event that is not a job change, written committed after its effect
  * (detail is taken); a failure loses the event, logged. */
 int ddb__event_append(struct store *s, const struct ccf_tenant *t, const char *type,
