@@ -7,6 +7,7 @@
  * lost, nothing is invented, and no reader passes a record still open. */
 #include "conf.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,7 +315,76 @@ static void test_dynamo_dead_start_finished_by_recovery_voids_its_record(void **
     start_dead_after_record(*state, true);
 }
 
+#define RACERS 8
+
+struct racer {
+    struct conf *f;
+    const char *cid;
+    pthread_barrier_t *bar;
+    int rc;
+    char jid[CCF_JOB_ID_LEN + 1];
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    struct ccf_job j = {0};
+
+    pthread_barrier_wait(r->bar);
+    r->rc = store_start_job(r->f->s, &r->f->t1, r->cid, NULL, &j);
+    if (r->rc == 0)
+        memcpy(r->jid, j.id, sizeof(r->jid));
+    ccf_job_clear(&j);
+    return NULL;
+}
+
+/* Racing starts on one connector: one wins per round, and the log holds
+ * exactly its job.started and its end, in order (the SQL-counting
+ * conformance race case cannot run here). */
+static void test_dynamo_start_race_logs_one_start(void **state)
+{
+    struct conf *f = *state;
+    char cid[16];
+    struct store_change ch[16];
+    struct racer r[RACERS];
+    pthread_t th[RACERS];
+    pthread_barrier_t bar;
+    char won[3][CCF_JOB_ID_LEN + 1];
+    int n;
+
+    mk_connector(f, &f->t1, "race", cid);
+    for (int round = 0; round < 3; round++) {
+        int wins = 0;
+
+        pthread_barrier_init(&bar, NULL, RACERS);
+        for (int i = 0; i < RACERS; i++) {
+            r[i] = (struct racer){.f = f, .cid = cid, .bar = &bar};
+            assert_int_equal(pthread_create(&th[i], NULL, race, &r[i]), 0);
+        }
+        for (int i = 0; i < RACERS; i++) {
+            pthread_join(th[i], NULL);
+            if (r[i].rc == 0) {
+                wins++;
+                memcpy(won[round], r[i].jid, sizeof(won[round]));
+            } else {
+                assert_int_equal(r[i].rc, CCF_ECONFLICT);
+            }
+        }
+        pthread_barrier_destroy(&bar);
+        assert_int_equal(wins, 1);
+        assert_int_equal(move(f, cid, won[round], BIT(CCF_JOB_STARTED), CCF_JOB_STOPPED), 1);
+    }
+    n = read_all(f, ch, 16);
+    assert_int_equal(n, 6);
+    for (int i = 0; i < n; i++) {
+        assert_string_equal(ch[i].job_id, won[i / 2]);
+        assert_int_equal(ch[i].new_status, i % 2 ? CCF_JOB_STOPPED : CCF_JOB_STARTED);
+    }
+}
+
 const struct CMUnitTest conf_dynamo_changes[] = {
+    cmocka_unit_test_setup_teardown(test_dynamo_start_race_logs_one_start, conf_setup,
+                                    conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_dead_writer_before_its_write_is_finished,
                                     conf_setup, conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_dead_writer_that_lost_the_race_is_void, conf_setup,
