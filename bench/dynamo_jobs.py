@@ -67,7 +67,7 @@ def measure(tmp, name, flags):
     try:
         api = run.Api(port)
         cids = [api.call("POST", "/api/v1/custom-connectors",
-                         {"name": f"b{i}", "container_properties": {"command": ["true"]}}
+                         {"name": f"bench-{i}", "container_properties": {"command": ["true"]}}
                          )["connector"]["connector_id"] for i in range(N)]
         rate = starts_per_s(port, cids)
         med, p90 = events_ms(port)
