@@ -527,7 +527,7 @@ int ddb__settle_now(struct store *s)
     return advance_waiting(s, &h);
 }
 
-static int rec_change(json_t *rec, struct store_change *out)
+int ddb__change_from_item(json_t *rec, struct store_change *out)
 {
     const char *tk = ddb__get_s(rec, "tenant"), *cid = ddb__get_s(rec, "cid");
     const char *jid = ddb__get_s(rec, "jid");
@@ -589,7 +589,7 @@ int store_ddb__read_changes(struct store *s, int64_t after_seq, struct store_cha
             return rc;
         json_array_foreach(json_object_get(ans, "Items"), i, rec)
         {
-            if (n == max || (rc = rec_change(rec, &out[n])) < 0)
+            if (n == max || (rc = ddb__change_from_item(rec, &out[n])) < 0)
                 break;
             n++;
         }

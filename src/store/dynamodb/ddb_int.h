@@ -203,6 +203,11 @@ int ddb__event_connector(struct store *s, const struct ccf_tenant *t, const char
 int ddb__horizon(struct store *s, int64_t *h);
 int ddb__settle_now(struct store *s);
 int ddb__pruned_mark(struct store *s, int64_t *out);
+/* A change record as a job change (changes.c) or an event (events.c),
+ * decoded strictly (CCF_EIO, logged): fuzzed by fuzz_dynamo. An event's
+ * detail is owned (store_events_clear). */
+int ddb__change_from_item(json_t *rec, struct store_change *out);
+int ddb__event_from_item(json_t *rec, struct store_event *e);
 /* The sparse index attributes of job j's item (retention.c). */
 void ddb__job_index_attrs(json_t *it, const struct ccf_job *j);
 int store_ddb__read_changes(struct store *s, int64_t after_seq, struct store_change *out,

@@ -34,7 +34,7 @@ static bool wanted(const struct store_event_query *q, const char *type, const ch
     return strstr(q->types, key) != NULL;
 }
 
-static int rec_event(json_t *rec, struct store_event *e)
+int ddb__event_from_item(json_t *rec, struct store_event *e)
 {
     const char *type = ddb__get_s(rec, "type"), *cid = ddb__get_s(rec, "cid");
     const char *jid = ddb__get_s(rec, "jid"), *detail = ddb__get_s(rec, "detail");
@@ -75,7 +75,7 @@ static int take(json_t *items, struct reading *r)
             r->last = seq;
         if (!type || !cid || !wanted(r->q, type, cid))
             continue;
-        if ((rc = rec_event(rec, &r->out[r->n])) < 0)
+        if ((rc = ddb__event_from_item(rec, &r->out[r->n])) < 0)
             return rc;
         r->n++;
     }
