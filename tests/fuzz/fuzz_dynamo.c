@@ -1,6 +1,8 @@
 /* fuzz_dynamo.c: what the DynamoDB store parses (src/store/dynamodb/): the
  * store url (ddb__parse_url) and the items DynamoDB answers with, as
  * connectors and as jobs (ddb__connector_from_item, ddb__job_from_item),
+ * and the change log's records as job changes and as events
+ * (ddb__change_from_item, ddb__event_from_item),
  * since an endpoint is not trusted to be well formed. Input: a first byte
  * choosing the parser, then the url or the item's JSON. Never a crash or a
  * leak; an accepted url has a prefix, a region and an http(s) endpoint; an
@@ -23,6 +25,28 @@ static void url(const char *text)
     ddb__url_clear(&s);
 }
 
+static void change(json_t *it)
+{
+    struct store_change ch;
+
+    if (ddb__change_from_item(it, &ch) == 0 &&
+        (!ccf_connector_id_valid(ch.connector_id) || !ccf_job_id_valid(ch.job_id) ||
+         ch.old_status < -1 || ch.old_status >= CCF_JOB_STATUS_COUNT ||
+         (unsigned)ch.new_status >= CCF_JOB_STATUS_COUNT))
+        abort();
+}
+
+static void event(json_t *it)
+{
+    struct store_event e;
+
+    if (ddb__event_from_item(it, &e) == 0) {
+        if (!e.detail || strlen(e.type) >= sizeof(e.type))
+            abort();
+        store_events_clear(&e, 1);
+    }
+}
+
 static void item(const char *text, size_t len, int kind)
 {
     json_t *it = json_loadb(text, len, 0, NULL);
@@ -42,6 +66,10 @@ static void item(const char *text, size_t len, int kind)
             (unsigned)j.status >= CCF_JOB_STATUS_COUNT)
             abort();
         ccf_job_clear(&j);
+    } else if (kind == 3) {
+        change(it);
+    } else if (kind == 4) {
+        event(it);
     }
     json_decref(it);
 }
@@ -55,12 +83,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     text = malloc(size);
     memcpy(text, data + 1, size - 1);
     text[size - 1] = '\0';
-    switch (data[0] % 3) {
+    switch (data[0] % 5) {
     case 0:
         url(text);
         break;
     default:
-        item(text, size - 1, data[0] % 3);
+        item(text, size - 1, data[0] % 5);
         break;
     }
     free(text);

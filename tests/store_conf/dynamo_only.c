@@ -156,6 +156,8 @@ static void test_dynamo_recovery_releases_ended(void **state)
     struct ccf_connector c;
     struct ccf_job j;
 
+    json_t *ans;
+
     mk_connector(f, &f->t1, "ended", cid);
     start(f, cid, jid);
     assert_int_equal(store_get_job(f->s, &f->t1, cid, jid, &j), 0);
@@ -167,15 +169,55 @@ static void test_dynamo_recovery_releases_ended(void **state)
                   NULL, "test"),
         0);
     ccf_job_clear(&j);
-    get_conn(f, cid, &c);
-    assert_int_equal(c.status, CCF_CONNECTOR_IN_USE);
-    ccf_connector_clear(&c);
+    /* The item as it is (a get would release it: see the next case). */
+    ddb__table(f->s, DDB__T_CONNECTORS, table);
+    assert_int_equal(
+        ddb__call(f->s, "GetItem",
+                  json_pack("{s:s,s:{s:{s:s},s:{s:s}},s:b}", "TableName", table, "Key", "pk", "S",
+                            "us-east-1#111111111111", "id", "S", cid, "ConsistentRead", 1),
+                  &ans, "test"),
+        0);
+    assert_int_equal(ddb__get_n(json_object_get(ans, "Item"), "status", NULL),
+                     CCF_CONNECTOR_IN_USE);
+    json_decref(ans);
     conf_reopen(f);
     get_conn(f, cid, &c);
     assert_int_equal(c.status, CCF_CONNECTOR_AVAILABLE);
     assert_string_equal(c.active_job_id, "");
     ccf_connector_clear(&c);
     start(f, cid, jid); /* free again */
+}
+
+/* The same without a reopen: reading the connector releases it, and so
+ * does a start (the job's end and the release are two writes). */
+static void test_dynamo_ended_job_frees_its_connector_on_read(void **state)
+{
+    struct conf *f = *state;
+    char cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1], table[DDB__NAME_MAX];
+    struct ccf_connector c;
+    struct ccf_job j;
+
+    mk_connector(f, &f->t1, "ended2", cid);
+    for (int round = 0; round < 2; round++) {
+        start(f, cid, jid);
+        assert_int_equal(store_get_job(f->s, &f->t1, cid, jid, &j), 0);
+        j.status = CCF_JOB_SUCCEEDED;
+        ddb__table(f->s, DDB__T_JOBS, table);
+        assert_int_equal(ddb__call(f->s, "PutItem",
+                                   json_pack("{s:s,s:o}", "TableName", table, "Item",
+                                             ddb__job_item(&f->t1, &j, 2)),
+                                   NULL, "test"),
+                         0);
+        ccf_job_clear(&j);
+        if (round == 0) { /* a read releases it */
+            get_conn(f, cid, &c);
+            assert_int_equal(c.status, CCF_CONNECTOR_AVAILABLE);
+            assert_string_equal(c.active_job_id, "");
+            ccf_connector_clear(&c);
+        }
+        /* round 1: the next start releases it itself */
+    }
+    start(f, cid, jid);
 }
 
 /* Items left under a connector's key in a table. */
@@ -357,6 +399,8 @@ const struct CMUnitTest conf_dynamo_only[] = {
     cmocka_unit_test_setup_teardown(test_dynamo_job_item_layout, conf_setup, conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_recovery_finishes_start, conf_setup, conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_recovery_releases_ended, conf_setup, conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_ended_job_frees_its_connector_on_read, conf_setup,
+                                    conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_delete_cascades_items, conf_setup, conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_big_checkpoints_and_versions, conf_setup_h3,
                                     conf_teardown),

@@ -279,6 +279,9 @@ int store_ddb__put_checkpoint_if(struct store *s, const struct ccf_tenant *t,
         trim(s, pk, next.version, ddb__s(s)->cp_history);
         if (version)
             *version = next.version;
+        /* events (changes.c): after the switch, lost if this dies first */
+        (void)ddb__event_append(s, t, "checkpoint.updated", connector_id, NULL,
+                                json_pack("{s:I}", "version", (json_int_t)next.version), op);
         return 0;
     }
     CCF_LOG_WARN("store.contended", CCF_KV_STR("backend", "dynamodb"),

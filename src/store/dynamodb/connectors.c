@@ -132,6 +132,7 @@ int store_ddb__create_connector(struct store *s, const struct ccf_tenant *t,
         c->active_job_id[0] = '\0';
         c->created_at = c->updated_at = tmp.created_at;
         c->version = 1;
+        (void)ddb__event_connector(s, t, "connector.created", c, "create_connector"); /* events */
         return 0;
     }
     return CCF_EIO;
@@ -157,14 +158,42 @@ static int load(struct store *s, const char *pk, const char *id, struct ccf_conn
     return rc;
 }
 
+/* An IN_USE connector whose job has ended is released here: the job's
+ * end and the release are two writes (no transactions), and no reader may
+ * see the job ended and its connector still taken. 1 when it released
+ * (read c again), 0 when there was nothing to do. */
+static int release_if_ended(struct store *s, const struct ccf_tenant *t,
+                            const struct ccf_connector *c, const char *op)
+{
+    struct ccf_job j;
+    bool ended;
+    int rc;
+
+    if (c->status != CCF_CONNECTOR_IN_USE || !c->active_job_id[0])
+        return 0;
+    if ((rc = ddb__load_job(s, t, c->id, c->active_job_id, &j, op)) < 0)
+        return rc == CCF_ENOTFOUND ? 0 : rc; /* a start in flight */
+    ended = ccf_job_status_terminal(j.status);
+    ccf_job_clear(&j);
+    if (!ended)
+        return 0;
+    rc = ddb__release_connector(s, t, c->id, c->active_job_id, op);
+    return rc < 0 ? rc : 1;
+}
+
 int store_ddb__get_connector(struct store *s, const struct ccf_tenant *t, const char *id,
                              struct ccf_connector *out)
 {
     char pk[STORE__TENANT_KEY_MAX];
+    int rc;
 
     if (!ccf_connector_id_valid(id))
         return CCF_ENOTFOUND;
     tenant_pk(t, pk);
+    if ((rc = load(s, pk, id, out, "get_connector")) < 0 ||
+        (rc = release_if_ended(s, t, out, "get_connector")) <= 0)
+        return rc;
+    ccf_connector_clear(out);
     return load(s, pk, id, out, "get_connector");
 }
 
@@ -311,12 +340,15 @@ int store_ddb__update_connector(struct store *s, const struct ccf_tenant *t,
         return rc;
     c->updated_at = now;
     c->version = expected_version + 1;
+    (void)ddb__event_connector(s, t, "connector.updated", c, "update_connector"); /* events */
     return 0;
 }
 
 int store_ddb__delete_connector(struct store *s, const struct ccf_tenant *t, const char *id)
 {
     char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX];
+    struct ccf_connector gone;
+    json_t *ans;
     int rc;
 
     if (!ccf_connector_id_valid(id))
@@ -325,16 +357,22 @@ int store_ddb__delete_connector(struct store *s, const struct ccf_tenant *t, con
     ddb__table(s, DDB__T_CONNECTORS, table);
     /* Only an AVAILABLE connector goes: one with a job is a conflict. */
     rc = ddb__call(s, "DeleteItem",
-                   json_pack("{s:s,s:o,s:s,s:{s:s},s:{s:o}}", "TableName", table, "Key",
+                   json_pack("{s:s,s:o,s:s,s:{s:s},s:{s:o},s:s}", "TableName", table, "Key",
                              key_of(pk, id), "ConditionExpression",
                              "attribute_exists(id) AND #st = :avail", "ExpressionAttributeNames",
                              "#st", "status", "ExpressionAttributeValues", ":avail",
-                             ddb__n_val(CCF_CONNECTOR_AVAILABLE)),
-                   NULL, "delete_connector");
+                             ddb__n_val(CCF_CONNECTOR_AVAILABLE), "ReturnValues", "ALL_OLD"),
+                   &ans, "delete_connector");
     if (rc == CCF_ECONFLICT)
         return why_not(s, pk, id, "delete_connector");
     if (rc < 0)
         return rc;
+    /* events: connector.deleted, with the connector as it was */
+    if (ddb__connector_from_item(json_object_get(ans, "Attributes"), &gone) == 0) {
+        (void)ddb__event_connector(s, t, "connector.deleted", &gone, "delete_connector");
+        ccf_connector_clear(&gone);
+    }
+    json_decref(ans);
     return ddb__delete_under(s, t, id);
 }
 
@@ -352,15 +390,33 @@ int ddb__reserve_connector(struct store *s, const struct ccf_tenant *t, const st
         ddb__n_val(CCF_CONNECTOR_AVAILABLE), ":j", ddb__s_val(j->id), ":one", ddb__n_val(1), ":ca",
         ddb__n_val(j->created_at), ":tr", ddb__n_val(j->trigger), ":f", "BOOL", 0);
     json_object_set_new(vals, ":env", ddb__s_val(j->environment ? j->environment : ""));
-    rc = ddb__call(
-        s, "UpdateItem",
-        json_pack("{s:s,s:o,s:s,s:s,s:{s:s},s:o}", "TableName", table, "Key",
-                  key_of(pk, j->connector_id), "UpdateExpression",
-                  "SET #st = :in_use, active_job_id = :j, version = version + :one, "
-                  "pending_created_at = :ca, pending_trigger = :tr, pending_env = :env",
-                  "ConditionExpression", "attribute_exists(id) AND #st = :avail AND paused = :f",
-                  "ExpressionAttributeNames", "#st", "status", "ExpressionAttributeValues", vals),
-        NULL, op);
+    for (int i = 0;; i++) {
+        struct ccf_connector now;
+
+        rc = ddb__call(
+            s, "UpdateItem",
+            json_pack(
+                "{s:s,s:o,s:s,s:s,s:{s:s},s:O}", "TableName", table, "Key",
+                key_of(pk, j->connector_id), "UpdateExpression",
+                "SET #st = :in_use, active_job_id = :j, version = version + :one, "
+                "pending_created_at = :ca, pending_trigger = :tr, pending_env = :env",
+                "ConditionExpression", "attribute_exists(id) AND #st = :avail AND paused = :f",
+                "ExpressionAttributeNames", "#st", "status", "ExpressionAttributeValues", vals),
+            NULL, op);
+        if (rc != CCF_ECONFLICT || i == 1)
+            break;
+        /* Taken by a job that has ended but not yet released it: release,
+         * then once more. */
+        if ((rc = load(s, pk, j->connector_id, &now, op)) < 0)
+            break;
+        rc = release_if_ended(s, t, &now, op);
+        ccf_connector_clear(&now);
+        if (rc <= 0) {
+            rc = rc < 0 ? rc : CCF_ECONFLICT;
+            break;
+        }
+    }
+    json_decref(vals);
     if (rc == CCF_ECONFLICT)
         return why_not(s, pk, j->connector_id, op);
     return rc;
@@ -504,5 +560,7 @@ int store_ddb__set_paused(struct store *s, const struct ccf_tenant *t, struct cc
         return rc;
     c->updated_at = now;
     c->version = expected_version + 1;
+    (void)ddb__event_connector(s, t, c->paused ? "connector.paused" : "connector.resumed", c,
+                               "set_paused"); /* events */
     return 0;
 }

@@ -276,14 +276,36 @@ static int ensure_tables(struct store *s)
                            json_pack("[o,o]", attr_def("pk", "S"), attr_def("doc_id", "S")),
                            key_schema("pk", "doc_id"), NULL)) < 0)
         return rc;
-    return ensure_table(
-        s, DDB__T_JOBS,
-        json_pack("[o,o,o]", attr_def("pk", "S"), attr_def("job_id", "S"), attr_def("ck", "S")),
-        key_schema("pk", "job_id"),
-        json_pack("{s:{s:b,s:s},s:[{s:s,s:o,s:{s:s}}]}", "StreamSpecification", "StreamEnabled", 1,
-                  "StreamViewType", "NEW_AND_OLD_IMAGES", "LocalSecondaryIndexes", "IndexName",
-                  "by_created", "KeySchema", key_schema("pk", "ck"), "Projection", "ProjectionType",
-                  "ALL"));
+    /* jobs' global indexes unfinished and by_end: sparse, retention.c. */
+    if ((rc = ensure_table(
+             s, DDB__T_JOBS,
+             json_pack("[o,o,o,o,o,o]", attr_def("pk", "S"), attr_def("job_id", "S"),
+                       attr_def("ck", "S"), attr_def("unf", "S"), attr_def("ended", "S"),
+                       attr_def("eck", "S")),
+             key_schema("pk", "job_id"),
+             json_pack(
+                 "{s:{s:b,s:s},s:[{s:s,s:o,s:{s:s}}],s:[{s:s,s:o,s:{s:s}},{s:s,s:o,s:{s:s}}]}",
+                 "StreamSpecification", "StreamEnabled", 1, "StreamViewType", "NEW_AND_OLD_IMAGES",
+                 "LocalSecondaryIndexes", "IndexName", "by_created", "KeySchema",
+                 key_schema("pk", "ck"), "Projection", "ProjectionType", "ALL",
+                 "GlobalSecondaryIndexes", "IndexName", "unfinished", "KeySchema",
+                 key_schema("unf", "ck"), "Projection", "ProjectionType", "ALL", "IndexName",
+                 "by_end", "KeySchema", key_schema("ended", "eck"), "Projection", "ProjectionType",
+                 "ALL"))) < 0)
+        return rc;
+    /* ---- changes (changes.c, events.c): the change log under one pk, by
+     * seq; the global index by_tenant (tenant, seq) for each tenant's
+     * events. ---- */
+    if ((rc = ensure_table(s, DDB__T_CHANGES,
+                           json_pack("[o,o,o]", attr_def("pk", "S"), attr_def("seq", "N"),
+                                     attr_def("tenant", "S")),
+                           key_schema("pk", "seq"),
+                           json_pack("{s:[{s:s,s:o,s:{s:s}}]}", "GlobalSecondaryIndexes",
+                                     "IndexName", "by_tenant", "KeySchema",
+                                     key_schema("tenant", "seq"), "Projection", "ProjectionType",
+                                     "ALL"))) < 0)
+        return rc;
+    return 0;
 }
 
 /* ---- the token secret: made once, by whichever open writes it first ---- */
@@ -490,9 +512,8 @@ static int ddb_open(struct store **out, const struct store_config *cfg)
         (rc = ddb__recover(&s->base)) < 0)
         goto fail;
     CCF_LOG_WARN("store.experimental", CCF_KV_STR("backend", "dynamodb"),
-                 CCF_KV_STR("missing",
-                            "documents and checkpoints by job, tokens, the change stream, "
-                            "events, the audit log, schedules, webhooks"));
+                 CCF_KV_STR("missing", "documents and checkpoints by job, tokens, "
+                                       "the audit log, schedules, webhooks"));
     *out = &s->base;
     return 0;
 fail:
@@ -566,12 +587,19 @@ const struct store__backend store__backend_dynamodb = {
     .get_checkpoint_version = store_ddb__get_checkpoint_version,
     .list_checkpoint_versions = store_ddb__list_checkpoint_versions,
     .delete_checkpoint = store_ddb__delete_checkpoint,
-    /* Not yet: count_unfinished_jobs, the schedules' schedule_head,
+    /* the change log, events, retention (changes.c, events.c, retention.c) */
+    .read_changes = store_ddb__read_changes,
+    .cursor_get = store_ddb__cursor_get,
+    .cursor_set = store_ddb__cursor_set,
+    .prune_changes = store_ddb__prune_changes,
+    .read_events = store_ddb__read_events,
+    .unfinished_jobs = store_ddb__unfinished_jobs,
+    .count_unfinished_jobs = store_ddb__count_unfinished_jobs,
+    .purge_jobs = store_ddb__purge_jobs,
+    /* Not yet: the schedules' schedule_head,
      * due_schedules, fire_schedule;
      * documents and checkpoints written by a job (the _by calls with a
      * job_id) and list_documents_not_seen; tokens
-     * (create_connector_token, start_job_token, purge_tokens); the change
-     * stream (read_changes, cursor_get, cursor_set, unfinished_jobs,
-     * purge_jobs, prune_changes); events (read_events); the audit log
+     * (create_connector_token, start_job_token, purge_tokens); the audit log
      * (audit_append, read_audit, prune_audit); webhooks. */
 };

@@ -27,6 +27,7 @@
 #define DDB__T_JOBS        "-jobs"
 #define DDB__T_DOCUMENTS   "-documents"
 #define DDB__T_CHECKPOINTS "-checkpoints"
+#define DDB__T_CHANGES     "-changes" /* changes.c: the change log */
 
 #define DDB__PREFIX_MAX 200
 #define DDB__NAME_MAX   (DDB__PREFIX_MAX + 16)
@@ -168,5 +169,58 @@ int store_ddb__update_connector(struct store *s, const struct ccf_tenant *t,
 int store_ddb__delete_connector(struct store *s, const struct ccf_tenant *t, const char *id);
 int store_ddb__set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
                           int64_t expected_version);
+
+/* ---- the change log, events, retention (changes.c, events.c,
+ * retention.c) ---- */
+
+/* A job write with its change record (changes.c's steps 1-4): j as it
+ * will be, at version version_read + 1 (version_read 0: a new job, written
+ * only if absent; else only while the item is at version_read), its seqs
+ * set the old one (NS values, or NULL) plus the record's seq. 0 written
+ * and committed; CCF_ECONFLICT the condition failed (the record voided);
+ * another error: *undoable says whether nothing was written (else the
+ * record is left pending, and a reader settles it later). */
+int ddb__job_write(struct store *s, const struct ccf_tenant *t, const struct ccf_job *j,
+                   int old_status, int64_t version_read, json_t *seqs, bool *undoable,
+                   const char *op);
+/* ddb__job_write's steps, apart (tests simulate a writer dying between
+ * them): 1-2 the record pending (*seq, *item: the job item's text, the
+ * caller frees it); 3 the job's conditional write; 4 the record settled
+ * (CCF_ECONFLICT when it was no longer pending). */
+int ddb__change_pending(struct store *s, const struct ccf_tenant *t, const struct ccf_job *j,
+                        int old_status, int64_t version_read, json_t *seqs, int64_t *seq,
+                        char **item, const char *op);
+int ddb__change_job_put(struct store *s, const char *item, int64_t version_read, const char *op);
+int ddb__change_settle(struct store *s, int64_t seq, bool committed, const char *op);
+/* An event that is not a job change, written committed after its effect
+ * (detail is taken); a failure loses the event, logged. */
+int ddb__event_append(struct store *s, const struct ccf_tenant *t, const char *type,
+                      const char *connector_id, const char *job_id, json_t *detail, const char *op);
+int ddb__event_connector(struct store *s, const struct ccf_tenant *t, const char *type,
+                         const struct ccf_connector *c, const char *op);
+/* The log's horizon (every seq up to it settled), moved as far as it goes
+ * now; ddb__settle_now also waits out writers in flight. */
+int ddb__horizon(struct store *s, int64_t *h);
+int ddb__settle_now(struct store *s);
+int ddb__pruned_mark(struct store *s, int64_t *out);
+/* A change record as a job change (changes.c) or an event (events.c),
+ * decoded strictly (CCF_EIO, logged): fuzzed by fuzz_dynamo. An event's
+ * detail is owned (store_events_clear). */
+int ddb__change_from_item(json_t *rec, struct store_change *out);
+int ddb__event_from_item(json_t *rec, struct store_event *e);
+/* The sparse index attributes of job j's item (retention.c). */
+void ddb__job_index_attrs(json_t *it, const struct ccf_job *j);
+int store_ddb__read_changes(struct store *s, int64_t after_seq, struct store_change *out,
+                            size_t max);
+int store_ddb__cursor_get(struct store *s, const char *consumer, int64_t *seq);
+int store_ddb__cursor_set(struct store *s, const char *consumer, int64_t seq);
+int store_ddb__prune_changes(struct store *s, int64_t upto, int64_t before);
+int store_ddb__read_events(struct store *s, const struct ccf_tenant *t,
+                           const struct store_event_query *q, struct store_event *out,
+                           int64_t *next);
+int store_ddb__unfinished_jobs(struct store *s, struct store_job_ref **out, size_t *n);
+int store_ddb__count_unfinished_jobs(struct store *s, int64_t out[CCF_JOB_STATUS_COUNT]);
+int store_ddb__purge_jobs(struct store *s, int64_t ended_before, struct store_job_ref *out,
+                          size_t max);
 
 #endif

@@ -9,7 +9,8 @@
  * Lambda's stream decoder, plus the job's own fields. A start that dies
  * between its two writes leaves the connector IN_USE with the job's
  * pending_* attributes: ddb__recover (at open) writes the job from them.
- * Not yet: job statistics (none are counted here yet), change rows. */
+ * Not yet: job statistics (none are counted here yet). Each write of a
+ * job goes with its change record (changes.c, ddb__job_write). */
 #include "store/dynamodb/ddb_int.h"
 
 #include <stdlib.h>
@@ -61,6 +62,7 @@ json_t *ddb__job_item(const struct ccf_tenant *t, const struct ccf_job *j, int64
     set_s(it, "attempts", j->attempts);
     set_s(it, "spec", j->spec);
     set_s(it, "status_reason", j->status_reason);
+    ddb__job_index_attrs(it, j); /* retention.c's sparse indexes */
     return it;
 }
 
@@ -116,27 +118,22 @@ int ddb__job_from_item(json_t *it, struct ccf_job *j, int64_t *version)
     return 0;
 }
 
-/* Writes job j's item unless one with its id exists (the start, or
- * recovery finishing one: the same item either way). */
+/* Writes job j's item, with its job.started change, unless one with its
+ * id exists (the start, or recovery finishing one: the same item either
+ * way). */
 int ddb__put_new_job(struct store *s, const struct ccf_tenant *t, const struct ccf_job *j,
                      const char *op)
 {
-    char table[DDB__NAME_MAX];
-    json_t *it = ddb__job_item(t, j, 1);
+    bool undoable;
 
-    if (!it)
-        return CCF_ENOMEM;
-    ddb__table(s, DDB__T_JOBS, table);
-    return ddb__call(s, "PutItem",
-                     json_pack("{s:s,s:o,s:s}", "TableName", table, "Item", it,
-                               "ConditionExpression", "attribute_not_exists(job_id)"),
-                     NULL, op);
+    return ddb__job_write(s, t, j, -1, 0, NULL, &undoable, op);
 }
 
 int store_ddb__start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                          const char *environment, struct ccf_job *out)
 {
     struct ccf_job j;
+    bool undoable;
     int rc;
 
     if (!ccf_connector_id_valid(connector_id))
@@ -153,12 +150,16 @@ int store_ddb__start_job(struct store *s, const struct ccf_tenant *t, const char
      * write it), or the start fails: 404, or 409 when IN_USE or paused. */
     if ((rc = ddb__reserve_connector(s, t, &j, "start_job")) < 0)
         return rc;
-    /* 2: the job's item. A collision of job ids under one connector is
-     * impossible (the reservation names one job at a time). */
-    rc = ddb__put_new_job(s, t, &j, "start_job");
+    /* 2: the job's item with its change (changes.c). A collision of job
+     * ids under one connector is impossible (the reservation names one job
+     * at a time). */
+    rc = ddb__job_write(s, t, &j, -1, 0, NULL, &undoable, "start_job");
     if (rc < 0 && rc != CCF_ECONFLICT) {
-        /* Undone now; if this process dies first, recovery finishes it. */
-        (void)ddb__release_connector(s, t, connector_id, j.id, "start_job");
+        /* Nothing written: undone now (if this process dies first,
+         * recovery finishes it). A change record left pending is settled
+         * by a reader, who finishes the start: never undone then. */
+        if (undoable)
+            (void)ddb__release_connector(s, t, connector_id, j.id, "start_job");
         return rc;
     }
     j.environment = environment ? ccf_xstrdup(environment) : NULL;
@@ -166,8 +167,11 @@ int store_ddb__start_job(struct store *s, const struct ccf_tenant *t, const char
     return 0;
 }
 
+/* seqs (may be NULL): the item's set of change seqs (changes.c), a new
+ * reference (NULL when it has none). */
 static int load(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                const char *job_id, struct ccf_job *out, int64_t *version, const char *op)
+                const char *job_id, struct ccf_job *out, int64_t *version, json_t **seqs,
+                const char *op)
 {
     char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
     json_t *ans, *it;
@@ -183,6 +187,10 @@ static int load(struct store *s, const struct ccf_tenant *t, const char *connect
         return rc;
     it = json_object_get(ans, "Item");
     rc = it ? ddb__job_from_item(it, out, version) : CCF_ENOTFOUND;
+    if (rc == 0 && seqs) {
+        *seqs = json_object_get(json_object_get(it, "seqs"), "NS");
+        json_incref(*seqs);
+    }
     json_decref(ans);
     return rc;
 }
@@ -190,7 +198,7 @@ static int load(struct store *s, const struct ccf_tenant *t, const char *connect
 int ddb__load_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                   const char *job_id, struct ccf_job *out, const char *op)
 {
-    return load(s, t, connector_id, job_id, out, NULL, op);
+    return load(s, t, connector_id, job_id, out, NULL, NULL, op);
 }
 
 int store_ddb__get_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
@@ -198,7 +206,7 @@ int store_ddb__get_job(struct store *s, const struct ccf_tenant *t, const char *
 {
     if (!ccf_connector_id_valid(connector_id) || !ccf_job_id_valid(job_id))
         return CCF_ENOTFOUND;
-    return load(s, t, connector_id, job_id, out, NULL, "get_job");
+    return load(s, t, connector_id, job_id, out, NULL, NULL, "get_job");
 }
 
 struct listing {
@@ -313,29 +321,24 @@ static int move_once(struct store *s, const struct ccf_tenant *t, const char *co
                      const char *job_id, const struct store_transition *tr, struct ccf_job *j)
 {
     const char *op = "transition_job";
-    char table[DDB__NAME_MAX];
     enum ccf_job_status from;
     int64_t version;
-    json_t *it;
+    json_t *seqs = NULL;
+    bool undoable;
     int rc;
 
-    if ((rc = load(s, t, connector_id, job_id, j, &version, op)) < 0)
+    if ((rc = load(s, t, connector_id, job_id, j, &version, &seqs, op)) < 0)
         return rc;
     from = j->status;
-    if (from == tr->to)
-        return 0;
     /* Nothing leaves a terminal status, whatever from_mask says. */
-    if (ccf_job_status_terminal(from) || !(tr->from_mask & (1u << from)))
-        return CCF_ECONFLICT;
+    if (from == tr->to || ccf_job_status_terminal(from) || !(tr->from_mask & (1u << from))) {
+        json_decref(seqs);
+        return from == tr->to ? 0 : CCF_ECONFLICT;
+    }
     store__apply_transition(j, tr, ccf_now_us());
-    if (!(it = ddb__job_item(t, j, version + 1)))
-        return CCF_ENOMEM;
-    ddb__table(s, DDB__T_JOBS, table);
-    rc = ddb__call(s, "PutItem",
-                   json_pack("{s:s,s:o,s:s,s:{s:o}}", "TableName", table, "Item", it,
-                             "ConditionExpression", "version = :v", "ExpressionAttributeValues",
-                             ":v", ddb__n_val(version)),
-                   NULL, op);
+    /* The write with its change record (changes.c). */
+    rc = ddb__job_write(s, t, j, (int)from, version, seqs, &undoable, op);
+    json_decref(seqs);
     if (rc == CCF_ECONFLICT)
         return 2; /* another write came between: read again */
     if (rc < 0)
