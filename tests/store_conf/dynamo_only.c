@@ -128,7 +128,7 @@ static void test_dynamo_recovery_finishes_start(void **state)
     assert_int_equal(ccf_job_id_new(j.id), 0);
     j.created_at = j.updated_at = ccf_now_us();
     j.environment = (char *)"[{\"name\":\"A\",\"value\":\"1\"}]";
-    assert_int_equal(ddb__reserve_connector(f->s, &f->t1, &j, "test"), 0);
+    assert_int_equal(ddb__reserve_connector(f->s, &f->t1, &j, NULL, "test"), 0);
     assert_int_equal(store_get_job(f->s, &f->t1, j.connector_id, j.id, &g), CCF_ENOTFOUND);
     conf_reopen(f);
     assert_int_equal(store_get_job(f->s, &f->t1, j.connector_id, j.id, &g), 0);

@@ -276,6 +276,12 @@ static int ensure_tables(struct store *s)
                            json_pack("[o,o]", attr_def("pk", "S"), attr_def("doc_id", "S")),
                            key_schema("pk", "doc_id"), NULL)) < 0)
         return rc;
+    /* ---- tokens (tokens.c): under "REGION#ACCOUNT#KIND#SCOPE", by tk ---- */
+    if ((rc = ensure_table(s, DDB__T_TOKENS,
+                           json_pack("[o,o]", attr_def("pk", "S"), attr_def("tk", "S")),
+                           key_schema("pk", "tk"), NULL)) < 0)
+        return rc;
+    /* ---- end of tokens ---- */
     return ensure_table(
         s, DDB__T_JOBS,
         json_pack("[o,o,o]", attr_def("pk", "S"), attr_def("job_id", "S"), attr_def("ck", "S")),
@@ -566,6 +572,9 @@ const struct store__backend store__backend_dynamodb = {
     .get_checkpoint_version = store_ddb__get_checkpoint_version,
     .list_checkpoint_versions = store_ddb__list_checkpoint_versions,
     .delete_checkpoint = store_ddb__delete_checkpoint,
+    .create_connector_token = store_ddb__create_connector_token,
+    .start_job_token = store_ddb__start_job_token,
+    .purge_tokens = store_ddb__purge_tokens,
     /* Not yet: count_unfinished_jobs, the schedules' schedule_head,
      * due_schedules, fire_schedule;
      * documents and checkpoints written by a job (the _by calls with a
