@@ -565,6 +565,7 @@ const struct store__backend store__backend_dynamodb = {
     .list_documents = store_ddb__list_documents,
     .put_documents_by = store_ddb__put_documents_by,
     .delete_documents_by = store_ddb__delete_documents_by,
+    .list_documents_not_seen = store_ddb__list_documents_not_seen,
     .put_checkpoint_by = store_ddb__put_checkpoint_by,
     .put_checkpoint = store_ddb__put_checkpoint,
     .put_checkpoint_if = store_ddb__put_checkpoint_if,

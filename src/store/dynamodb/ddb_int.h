@@ -171,14 +171,30 @@ int store_ddb__list_documents(struct store *s, const struct ccf_tenant *t, const
                               const struct store_page *p, store_document_fn visit, void *ctx,
                               char **next);
 
+/* documents.c, for docstats.c: CCF_EINVAL when an id repeats; whether the
+ * connector exists (0 or CCF_ENOTFOUND); the listing, without the
+ * documents whose last_job is not_job when it is non-NULL (p checked). */
+int ddb__no_duplicates(const struct ccf_document *docs, size_t n);
+int ddb__connector_exists(struct store *s, const struct ccf_tenant *t, const char *connector_id);
+int ddb__list_docs(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                   const char *not_job, const struct store_page *p, store_document_fn visit,
+                   void *ctx, char **next);
+
+/* docstats.c: adds n to job_id's statistics (CCF_ENOTFOUND: no such job). */
+int ddb__job_count(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                   const char *job_id, const struct ccf_job_stats *n, const char *op);
 int store_ddb__put_documents_by(struct store *s, const struct ccf_tenant *t,
                                 const char *connector_id, const char *job_id,
                                 const struct ccf_document *docs, size_t n);
 int store_ddb__delete_documents_by(struct store *s, const struct ccf_tenant *t,
                                    const char *connector_id, const char *job_id,
                                    const char *const *ids, size_t n);
+int store_ddb__list_documents_not_seen(struct store *s, const struct ccf_tenant *t,
+                                       const char *connector_id, const char *job_id,
+                                       const struct store_page *p, store_document_fn visit,
+                                       void *ctx, char **next);
 
-/* checkpoints.c; a put by a job (job_id non-NULL) is not there yet. */
+/* checkpoints.c */
 int store_ddb__put_checkpoint_by(struct store *s, const struct ccf_tenant *t,
                                  const char *connector_id, const char *job_id, const char *data,
                                  size_t len);
