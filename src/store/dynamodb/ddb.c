@@ -263,10 +263,18 @@ static int ensure_tables(struct store *s)
         return rc;
     lsi = json_pack("{s:[{s:s,s:o,s:{s:s}}]}", "LocalSecondaryIndexes", "IndexName", "by_created",
                     "KeySchema", key_schema("pk", "ck"), "Projection", "ProjectionType", "ALL");
-    if ((rc = ensure_table(
-             s, DDB__T_CONNECTORS,
-             json_pack("[o,o,o]", attr_def("pk", "S"), attr_def("id", "S"), attr_def("ck", "S")),
-             key_schema("pk", "id"), lsi)) < 0)
+    /* ---- the schedules' queue (schedules.c): the global index by_next_run ---- */
+    json_object_set_new(lsi, "GlobalSecondaryIndexes",
+                        json_pack("[{s:s,s:o,s:{s:s,s:[s,s]}}]", "IndexName", "by_next_run",
+                                  "KeySchema", key_schema("sched", "next_run_at"), "Projection",
+                                  "ProjectionType", "INCLUDE", "NonKeyAttributes", "schedule",
+                                  "schedule_anchor"));
+    /* ---- end of the schedules' queue ---- */
+    if ((rc = ensure_table(s, DDB__T_CONNECTORS,
+                           json_pack("[o,o,o,o,o]", attr_def("pk", "S"), attr_def("id", "S"),
+                                     attr_def("ck", "S"), attr_def("sched", "S"),
+                                     attr_def("next_run_at", "N")),
+                           key_schema("pk", "id"), lsi)) < 0)
         return rc;
     if ((rc = ensure_table(s, DDB__T_CHECKPOINTS,
                            json_pack("[o,o]", attr_def("pk", "S"), attr_def("sk", "S")),
@@ -496,9 +504,7 @@ static int ddb_open(struct store **out, const struct store_config *cfg)
         (rc = ddb__recover(&s->base)) < 0)
         goto fail;
     CCF_LOG_WARN("store.experimental", CCF_KV_STR("backend", "dynamodb"),
-                 CCF_KV_STR("missing",
-                            "documents and checkpoints by job, tokens, the change stream, "
-                            "events, the audit log, schedules, webhooks"));
+                 CCF_KV_STR("missing", "the change stream, events, the audit log, webhooks"));
     *out = &s->base;
     return 0;
 fail:
@@ -559,6 +565,9 @@ const struct store__backend store__backend_dynamodb = {
     .transition_job = store_ddb__transition_job,
     .set_job_status_reason = store_ddb__set_job_status_reason,
     .set_paused = store_ddb__set_paused,
+    .schedule_head = store_ddb__schedule_head,
+    .due_schedules = store_ddb__due_schedules,
+    .fire_schedule = store_ddb__fire_schedule,
     .audited_write = ddb_audited_write,
     .put_documents = store_ddb__put_documents,
     .delete_documents = store_ddb__delete_documents,
@@ -576,11 +585,7 @@ const struct store__backend store__backend_dynamodb = {
     .create_connector_token = store_ddb__create_connector_token,
     .start_job_token = store_ddb__start_job_token,
     .purge_tokens = store_ddb__purge_tokens,
-    /* Not yet: count_unfinished_jobs, the schedules' schedule_head,
-     * due_schedules, fire_schedule;
-     * documents and checkpoints written by a job (the _by calls with a
-     * job_id) and list_documents_not_seen; tokens
-     * (create_connector_token, start_job_token, purge_tokens); the change
+    /* Not yet: count_unfinished_jobs; the change
      * stream (read_changes, cursor_get, cursor_set, unfinished_jobs,
      * purge_jobs, prune_changes); events (read_events); the audit log
      * (audit_append, read_audit, prune_audit); webhooks. */

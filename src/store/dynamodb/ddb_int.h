@@ -171,6 +171,11 @@ int store_ddb__list_documents(struct store *s, const struct ccf_tenant *t, const
                               const struct store_page *p, store_document_fn visit, void *ctx,
                               char **next);
 
+/* schedules.c */
+int store_ddb__schedule_head(struct store *s, int64_t *out);
+int store_ddb__due_schedules(struct store *s, int64_t until, struct store_due *out, size_t max);
+int store_ddb__fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *out);
+
 /* documents.c, for docstats.c: CCF_EINVAL when an id repeats; whether the
  * connector exists (0 or CCF_ENOTFOUND); the listing, without the
  * documents whose last_job is not_job when it is non-NULL (p checked). */
