@@ -290,6 +290,16 @@ static int ensure_tables(struct store *s)
                            key_schema("pk", "tk"), NULL)) < 0)
         return rc;
     /* ---- end of tokens ---- */
+    /* ---- webhooks (webhooks.c): under the tenant by slot; deliveries
+     * under the webhook's id by seq ---- */
+    if ((rc = ensure_table(s, DDB__T_WEBHOOKS,
+                           json_pack("[o,o]", attr_def("pk", "S"), attr_def("sk", "S")),
+                           key_schema("pk", "sk"), NULL)) < 0 ||
+        (rc = ensure_table(s, DDB__T_DELIVERIES,
+                           json_pack("[o,o]", attr_def("pk", "S"), attr_def("seq", "N")),
+                           key_schema("pk", "seq"), NULL)) < 0)
+        return rc;
+    /* ---- end of webhooks ---- */
     return ensure_table(
         s, DDB__T_JOBS,
         json_pack("[o,o,o]", attr_def("pk", "S"), attr_def("job_id", "S"), attr_def("ck", "S")),
@@ -504,7 +514,7 @@ static int ddb_open(struct store **out, const struct store_config *cfg)
         (rc = ddb__recover(&s->base)) < 0)
         goto fail;
     CCF_LOG_WARN("store.experimental", CCF_KV_STR("backend", "dynamodb"),
-                 CCF_KV_STR("missing", "the change stream, events, the audit log, webhooks"));
+                 CCF_KV_STR("missing", "the change stream, events, the audit log"));
     *out = &s->base;
     return 0;
 fail:
@@ -585,8 +595,16 @@ const struct store__backend store__backend_dynamodb = {
     .create_connector_token = store_ddb__create_connector_token,
     .start_job_token = store_ddb__start_job_token,
     .purge_tokens = store_ddb__purge_tokens,
+    .create_webhook = store_ddb__create_webhook,
+    .get_webhook = store_ddb__get_webhook,
+    .list_webhooks = store_ddb__list_webhooks,
+    .delete_webhook = store_ddb__delete_webhook,
+    .all_webhooks = store_ddb__all_webhooks,
+    .webhook_head = store_ddb__webhook_head,
+    .webhook_record = store_ddb__webhook_record,
+    .list_deliveries = store_ddb__list_deliveries,
     /* Not yet: count_unfinished_jobs; the change
      * stream (read_changes, cursor_get, cursor_set, unfinished_jobs,
      * purge_jobs, prune_changes); events (read_events); the audit log
-     * (audit_append, read_audit, prune_audit); webhooks. */
+     * (audit_append, read_audit, prune_audit). */
 };

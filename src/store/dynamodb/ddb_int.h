@@ -176,6 +176,23 @@ int store_ddb__schedule_head(struct store *s, int64_t *out);
 int store_ddb__due_schedules(struct store *s, int64_t until, struct store_due *out, size_t max);
 int store_ddb__fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *out);
 
+/* webhooks.c */
+int store_ddb__create_webhook(struct store *s, const struct ccf_tenant *t, struct store_webhook *w,
+                              const struct store_token *tok);
+int store_ddb__get_webhook(struct store *s, const struct ccf_tenant *t, const char *id,
+                           struct store_webhook *out);
+int store_ddb__list_webhooks(struct store *s, const struct ccf_tenant *t,
+                             const struct store_page *p, store_webhook_fn visit, void *ctx,
+                             char **next);
+int store_ddb__delete_webhook(struct store *s, const struct ccf_tenant *t, const char *id);
+int store_ddb__all_webhooks(struct store *s, store_webhook_fn visit, void *ctx);
+int store_ddb__webhook_head(struct store *s, const struct store_webhook *w, struct store_event *ev,
+                            struct store_delivery *d);
+int store_ddb__webhook_record(struct store *s, const char *id, const struct store_delivery *d);
+int store_ddb__list_deliveries(struct store *s, const struct ccf_tenant *t, const char *id,
+                               const struct store_page *p, store_delivery_fn visit, void *ctx,
+                               char **next);
+
 /* documents.c, for docstats.c: CCF_EINVAL when an id repeats; whether the
  * connector exists (0 or CCF_ENOTFOUND); the listing, without the
  * documents whose last_job is not_job when it is non-NULL (p checked). */
