@@ -390,6 +390,7 @@ static void test_dynamo_pending_start_token_finished(void **state)
     struct store_token tok = {.token = "half", .hash = TOK_H};
     struct store_token other = {.token = "other", .hash = TOK_H};
     char cid[CCF_CONNECTOR_ID_LEN + 1];
+    struct ccf_connector c;
     struct ccf_job j, g;
     struct ddb__tkey k;
     bool done = true;
@@ -417,6 +418,24 @@ static void test_dynamo_pending_start_token_finished(void **state)
     assert_int_equal(store_start_job_token(f->s, &f->t1, cid, NULL, &tok, &g), STORE_TOKEN_NEW);
     assert_string_equal(g.id, j.id);
     ccf_job_clear(&g);
+    /* A pending claim whose job was made, ran and ended (the process died
+     * before marking it done): the retry replays it and leaves the
+     * connector free. */
+    assert_int_equal(move(f, cid, j.id, BIT(CCF_JOB_STARTED), CCF_JOB_STOPPED), 1);
+    tok.token = "half3";
+    assert_int_equal(store_start_job(f->s, &f->t1, cid, NULL, &g), 0);
+    memcpy(j.id, g.id, sizeof(j.id));
+    ccf_job_clear(&g);
+    assert_int_equal(move(f, cid, j.id, BIT(CCF_JOB_STARTED), CCF_JOB_STOPPED), 1);
+    assert_int_equal(ddb__tkey_init(&k, &f->t1, DDB__TOKEN_START, cid, &tok), 0);
+    assert_int_equal(ddb__token_claim(f->s, &k, j.id, sizeof(j.id), &done, "test"), 0);
+    assert_int_equal(store_start_job_token(f->s, &f->t1, cid, NULL, &tok, &g), STORE_TOKEN_REPLAY);
+    assert_string_equal(g.id, j.id);
+    assert_int_equal(g.status, CCF_JOB_STOPPED);
+    ccf_job_clear(&g);
+    assert_int_equal(store_get_connector(f->s, &f->t1, cid, &c), 0);
+    assert_int_equal(c.status, CCF_CONNECTOR_AVAILABLE);
+    ccf_connector_clear(&c);
 }
 
 /* A scheduled run that died between the reservation (which moved

@@ -217,6 +217,15 @@ int store_ddb__start_job_token(struct store *s, const struct ccf_tenant *t,
         return CCF_EIO;
     if (rc == 1 && done)
         return store__job_token_outcome(s, t, connector_id, environment, true, j.id, &j, out);
+    /* Pending: if its job was made (even run and ended since), replay it;
+     * reserving again with its id would hold the connector for an ended
+     * job. */
+    if (rc == 1 && (made = job_made(s, t, &j)) != 0) {
+        if (made < 0)
+            return made;
+        ddb__token_done(s, &k, j.id, op);
+        return store__job_token_outcome(s, t, connector_id, environment, true, j.id, &j, out);
+    }
     rc = ddb__start_job(s, t, &j, NULL, op);
     if (rc == CCF_ECONFLICT) {
         /* Busy or paused, or busy with this very job (the other request
