@@ -171,6 +171,11 @@ int store_ddb__list_documents(struct store *s, const struct ccf_tenant *t, const
                               const struct store_page *p, store_document_fn visit, void *ctx,
                               char **next);
 
+/* Items decoded strictly, as ddb__connector_from_item (fuzz_dynamo.c):
+ * a webhook's slot item, and a connector as the due queue reads it. */
+int ddb__webhook_from_item(json_t *it, struct store_webhook *w);
+int ddb__due_from_item(json_t *it, struct store_due *d);
+
 /* schedules.c */
 int store_ddb__schedule_head(struct store *s, int64_t *out);
 int store_ddb__due_schedules(struct store *s, int64_t until, struct store_due *out, size_t max);

@@ -71,7 +71,7 @@ static int tenant_of(const char *pk, struct ccf_tenant *t)
     return ccf_tenant_init(t, region, hash + 1) < 0 ? CCF_EIO : 0;
 }
 
-static int due_from_item(json_t *it, struct store_due *d)
+int ddb__due_from_item(json_t *it, struct store_due *d)
 {
     const char *id = ddb__get_s(it, "id"), *sched = ddb__get_s(it, "schedule");
     int bad = 0;
@@ -106,7 +106,7 @@ int store_ddb__due_schedules(struct store *s, int64_t until, struct store_due *o
     {
         if (n == max)
             break;
-        if ((rc = due_from_item(it, &out[n])) < 0)
+        if ((rc = ddb__due_from_item(it, &out[n])) < 0)
             break;
         n++;
     }

@@ -43,7 +43,7 @@ static char *dup_or_null(json_t *it, const char *name)
     return v ? ccf_xstrdup(v) : NULL;
 }
 
-static int from_item(json_t *it, struct store_webhook *w)
+int ddb__webhook_from_item(json_t *it, struct store_webhook *w)
 {
     const char *id = ddb__get_s(it, "id"), *secret = ddb__get_s(it, "secret");
     const char *url = ddb__get_s(it, "url"), *pk = ddb__get_s(it, "pk");
@@ -144,7 +144,7 @@ static int load_by_id(struct store *s, const char *id, struct store_webhook *out
     if (!it || !ddb__get_s(it, "id") || strcmp(ddb__get_s(it, "id"), id) != 0)
         rc = CCF_ENOTFOUND;
     else
-        rc = from_item(it, out);
+        rc = ddb__webhook_from_item(it, out);
     json_decref(it);
     return rc;
 }
@@ -375,7 +375,7 @@ static int sorted(struct store *s, const struct ccf_tenant *t, struct store_webh
         return rc;
     json_array_foreach(items, i, it)
     {
-        if (*n == STORE_WEBHOOKS_MAX || (rc = from_item(it, &v[*n])) < 0)
+        if (*n == STORE_WEBHOOKS_MAX || (rc = ddb__webhook_from_item(it, &v[*n])) < 0)
             break;
         (*n)++;
     }
@@ -452,7 +452,7 @@ int store_ddb__all_webhooks(struct store *s, store_webhook_fn visit, void *ctx)
             return rc;
         json_array_foreach(json_object_get(ans, "Items"), i, it)
         {
-            if ((rc = from_item(it, &w)) < 0)
+            if ((rc = ddb__webhook_from_item(it, &w)) < 0)
                 break;
             rc = visit(ctx, &w);
             store_webhook_clear(&w);
