@@ -286,7 +286,7 @@ static void start_dead_after_record(struct conf *f, bool reopen)
     mk_connector(f, &f->t1, "e", j.connector_id);
     assert_int_equal(ccf_job_id_new(j.id), 0);
     j.created_at = j.updated_at = ccf_now_us();
-    assert_int_equal(ddb__reserve_connector(f->s, &f->t1, &j, "t"), 0);
+    assert_int_equal(ddb__reserve_connector(f->s, &f->t1, &j, NULL, "t"), 0);
     assert_int_equal(ddb__change_pending(f->s, &f->t1, &j, -1, 0, NULL, &seq, &item, "t"), 0);
     free(item);
     if (reopen)

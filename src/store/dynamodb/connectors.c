@@ -43,6 +43,10 @@ static json_t *item_of(const char *pk, const struct ccf_connector *c)
                    ddb__n_val(c->schedule_anchor), "next_run_at", ddb__n_val(c->next_run_at),
                    "paused", "BOOL", c->paused);
     free(ck);
+    /* The hash key of the index by_next_run (schedules.c): every connector
+     * is in it, ordered by next_run_at (0: none, below every due run). */
+    if (it)
+        json_object_set_new(it, "sched", ddb__s_val(DDB__SCHED_KEY));
     if (it && c->description)
         json_object_set_new(it, "description", ddb__s_val(c->description));
     if (it && c->schedule)
@@ -94,33 +98,39 @@ int ddb__connector_from_item(json_t *it, struct ccf_connector *c)
     return 0;
 }
 
+int ddb__put_connector(struct store *s, const struct ccf_tenant *t, const struct ccf_connector *c,
+                       const char *op)
+{
+    char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX];
+    json_t *it;
+
+    tenant_pk(t, pk);
+    ddb__table(s, DDB__T_CONNECTORS, table);
+    if (!(it = item_of(pk, c)))
+        return CCF_ENOMEM;
+    return ddb__call(s, "PutItem",
+                     json_pack("{s:s,s:o,s:s}", "TableName", table, "Item", it,
+                               "ConditionExpression", "attribute_not_exists(id)"),
+                     NULL, op);
+}
+
 int store_ddb__create_connector(struct store *s, const struct ccf_tenant *t,
                                 struct ccf_connector *c)
 {
-    char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX];
     struct ccf_connector tmp;
     int rc;
 
     if (!c->name || !c->properties)
         return CCF_EINVAL;
-    tenant_pk(t, pk);
-    ddb__table(s, DDB__T_CONNECTORS, table);
     tmp = *c;
     tmp.status = CCF_CONNECTOR_AVAILABLE;
     tmp.active_job_id[0] = '\0';
     tmp.created_at = tmp.updated_at = ccf_now_us();
     tmp.version = 1;
     for (int i = 0; i < ID_TRIES; i++) {
-        json_t *it;
-
         if ((rc = ccf_connector_id_new(tmp.id)) < 0)
             return rc;
-        if (!(it = item_of(pk, &tmp)))
-            return CCF_ENOMEM;
-        rc = ddb__call(s, "PutItem",
-                       json_pack("{s:s,s:o,s:s}", "TableName", table, "Item", it,
-                                 "ConditionExpression", "attribute_not_exists(id)"),
-                       NULL, "create_connector");
+        rc = ddb__put_connector(s, t, &tmp, "create_connector");
         if (rc == CCF_ECONFLICT) {
             CCF_LOG_WARN("store.id_collision", CCF_KV_STR("connector_id", tmp.id));
             continue;
@@ -377,9 +387,9 @@ int store_ddb__delete_connector(struct store *s, const struct ccf_tenant *t, con
 }
 
 int ddb__reserve_connector(struct store *s, const struct ccf_tenant *t, const struct ccf_job *j,
-                           const char *op)
+                           const struct store_fire *f, const char *op)
 {
-    char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX];
+    char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX], set[512], cond[256];
     json_t *vals;
     int rc;
 
@@ -390,19 +400,28 @@ int ddb__reserve_connector(struct store *s, const struct ccf_tenant *t, const st
         ddb__n_val(CCF_CONNECTOR_AVAILABLE), ":j", ddb__s_val(j->id), ":one", ddb__n_val(1), ":ca",
         ddb__n_val(j->created_at), ":tr", ddb__n_val(j->trigger), ":f", "BOOL", 0);
     json_object_set_new(vals, ":env", ddb__s_val(j->environment ? j->environment : ""));
+    snprintf(set, sizeof(set),
+             "SET #st = :in_use, active_job_id = :j, version = version + :one, "
+             "pending_created_at = :ca, pending_trigger = :tr, pending_env = :env%s",
+             f ? ", next_run_at = :next" : "");
+    snprintf(cond, sizeof(cond), "attribute_exists(id) AND #st = :avail AND paused = :f%s",
+             f ? " AND next_run_at = :due AND schedule = :sch" : "");
+    /* A scheduled start moves next_run_at in the same write: the run is
+     * neither lost nor doubled whatever dies after it. */
+    if (f) {
+        json_object_set_new(vals, ":next", ddb__n_val(f->next));
+        json_object_set_new(vals, ":due", ddb__n_val(f->due));
+        json_object_set_new(vals, ":sch", ddb__s_val(f->schedule));
+    }
     for (int i = 0;; i++) {
         struct ccf_connector now;
 
-        rc = ddb__call(
-            s, "UpdateItem",
-            json_pack(
-                "{s:s,s:o,s:s,s:s,s:{s:s},s:O}", "TableName", table, "Key",
-                key_of(pk, j->connector_id), "UpdateExpression",
-                "SET #st = :in_use, active_job_id = :j, version = version + :one, "
-                "pending_created_at = :ca, pending_trigger = :tr, pending_env = :env",
-                "ConditionExpression", "attribute_exists(id) AND #st = :avail AND paused = :f",
-                "ExpressionAttributeNames", "#st", "status", "ExpressionAttributeValues", vals),
-            NULL, op);
+        rc = ddb__call(s, "UpdateItem",
+                       json_pack("{s:s,s:o,s:s,s:s,s:{s:s},s:O}", "TableName", table, "Key",
+                                 key_of(pk, j->connector_id), "UpdateExpression", set,
+                                 "ConditionExpression", cond, "ExpressionAttributeNames", "#st",
+                                 "status", "ExpressionAttributeValues", vals),
+                       NULL, op);
         if (rc != CCF_ECONFLICT || i == 1)
             break;
         /* Taken by a job that has ended but not yet released it: release,

@@ -263,10 +263,18 @@ static int ensure_tables(struct store *s)
         return rc;
     lsi = json_pack("{s:[{s:s,s:o,s:{s:s}}]}", "LocalSecondaryIndexes", "IndexName", "by_created",
                     "KeySchema", key_schema("pk", "ck"), "Projection", "ProjectionType", "ALL");
-    if ((rc = ensure_table(
-             s, DDB__T_CONNECTORS,
-             json_pack("[o,o,o]", attr_def("pk", "S"), attr_def("id", "S"), attr_def("ck", "S")),
-             key_schema("pk", "id"), lsi)) < 0)
+    /* ---- the schedules' queue (schedules.c): the global index by_next_run ---- */
+    json_object_set_new(lsi, "GlobalSecondaryIndexes",
+                        json_pack("[{s:s,s:o,s:{s:s,s:[s,s]}}]", "IndexName", "by_next_run",
+                                  "KeySchema", key_schema("sched", "next_run_at"), "Projection",
+                                  "ProjectionType", "INCLUDE", "NonKeyAttributes", "schedule",
+                                  "schedule_anchor"));
+    /* ---- end of the schedules' queue ---- */
+    if ((rc = ensure_table(s, DDB__T_CONNECTORS,
+                           json_pack("[o,o,o,o,o]", attr_def("pk", "S"), attr_def("id", "S"),
+                                     attr_def("ck", "S"), attr_def("sched", "S"),
+                                     attr_def("next_run_at", "N")),
+                           key_schema("pk", "id"), lsi)) < 0)
         return rc;
     if ((rc = ensure_table(s, DDB__T_CHECKPOINTS,
                            json_pack("[o,o]", attr_def("pk", "S"), attr_def("sk", "S")),
@@ -276,6 +284,22 @@ static int ensure_tables(struct store *s)
                            json_pack("[o,o]", attr_def("pk", "S"), attr_def("doc_id", "S")),
                            key_schema("pk", "doc_id"), NULL)) < 0)
         return rc;
+    /* ---- tokens (tokens.c): under "REGION#ACCOUNT#KIND#SCOPE", by tk ---- */
+    if ((rc = ensure_table(s, DDB__T_TOKENS,
+                           json_pack("[o,o]", attr_def("pk", "S"), attr_def("tk", "S")),
+                           key_schema("pk", "tk"), NULL)) < 0)
+        return rc;
+    /* ---- end of tokens ---- */
+    /* ---- webhooks (webhooks.c): under the tenant by slot; deliveries
+     * under the webhook's id by seq ---- */
+    if ((rc = ensure_table(s, DDB__T_WEBHOOKS,
+                           json_pack("[o,o]", attr_def("pk", "S"), attr_def("sk", "S")),
+                           key_schema("pk", "sk"), NULL)) < 0 ||
+        (rc = ensure_table(s, DDB__T_DELIVERIES,
+                           json_pack("[o,o]", attr_def("pk", "S"), attr_def("seq", "N")),
+                           key_schema("pk", "seq"), NULL)) < 0)
+        return rc;
+    /* ---- end of webhooks ---- */
     /* jobs' global indexes unfinished and by_end: sparse, retention.c. */
     if ((rc = ensure_table(
              s, DDB__T_JOBS,
@@ -512,8 +536,7 @@ static int ddb_open(struct store **out, const struct store_config *cfg)
         (rc = ddb__recover(&s->base)) < 0)
         goto fail;
     CCF_LOG_WARN("store.experimental", CCF_KV_STR("backend", "dynamodb"),
-                 CCF_KV_STR("missing", "documents and checkpoints by job, tokens, "
-                                       "the audit log, schedules, webhooks"));
+                 CCF_KV_STR("missing", "the audit log"));
     *out = &s->base;
     return 0;
 fail:
@@ -574,12 +597,16 @@ const struct store__backend store__backend_dynamodb = {
     .transition_job = store_ddb__transition_job,
     .set_job_status_reason = store_ddb__set_job_status_reason,
     .set_paused = store_ddb__set_paused,
+    .schedule_head = store_ddb__schedule_head,
+    .due_schedules = store_ddb__due_schedules,
+    .fire_schedule = store_ddb__fire_schedule,
     .audited_write = ddb_audited_write,
     .put_documents = store_ddb__put_documents,
     .delete_documents = store_ddb__delete_documents,
     .list_documents = store_ddb__list_documents,
     .put_documents_by = store_ddb__put_documents_by,
     .delete_documents_by = store_ddb__delete_documents_by,
+    .list_documents_not_seen = store_ddb__list_documents_not_seen,
     .put_checkpoint_by = store_ddb__put_checkpoint_by,
     .put_checkpoint = store_ddb__put_checkpoint,
     .put_checkpoint_if = store_ddb__put_checkpoint_if,
@@ -596,10 +623,17 @@ const struct store__backend store__backend_dynamodb = {
     .unfinished_jobs = store_ddb__unfinished_jobs,
     .count_unfinished_jobs = store_ddb__count_unfinished_jobs,
     .purge_jobs = store_ddb__purge_jobs,
-    /* Not yet: the schedules' schedule_head,
-     * due_schedules, fire_schedule;
-     * documents and checkpoints written by a job (the _by calls with a
-     * job_id) and list_documents_not_seen; tokens
-     * (create_connector_token, start_job_token, purge_tokens); the audit log
-     * (audit_append, read_audit, prune_audit); webhooks. */
+    /* tokens and webhooks (tokens.c, webhooks.c) */
+    .create_connector_token = store_ddb__create_connector_token,
+    .start_job_token = store_ddb__start_job_token,
+    .purge_tokens = store_ddb__purge_tokens,
+    .create_webhook = store_ddb__create_webhook,
+    .get_webhook = store_ddb__get_webhook,
+    .list_webhooks = store_ddb__list_webhooks,
+    .delete_webhook = store_ddb__delete_webhook,
+    .all_webhooks = store_ddb__all_webhooks,
+    .webhook_head = store_ddb__webhook_head,
+    .webhook_record = store_ddb__webhook_record,
+    .list_deliveries = store_ddb__list_deliveries,
+    /* Not yet: the audit log (audit_append, read_audit, prune_audit). */
 };
