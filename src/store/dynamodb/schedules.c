@@ -13,14 +13,15 @@
  * A fired run that starts a job moves next_run_at in the reservation's
  * own write (ddb__reserve_connector with the fire): one single-item write
  * is the run handled, and recovery finishes the job's item if the process
- * dies after it (jobs.c). A skipped run is one conditional update. Not
- * yet: the schedule.fired/skipped events (the event stream's). */
+ * dies after it (jobs.c). A skipped run is one conditional update. The
+ * schedule.fired/skipped events go to the change log after that write. */
 #include "store/dynamodb/ddb_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
+#include "core/validate.h"
 
 #define DUE_MAX 1000 /* connectors read by one due query at most */
 
@@ -147,6 +148,23 @@ static int advance(struct store *s, const struct store_fire *f, const char *op)
     return CCF_ECONFLICT;
 }
 
+/* schedule.fired / schedule.skipped {due_at, job_id?, reason?}, as the
+ * other stores write them; here after the fire's write (changes.c: a crash
+ * between loses the event, never invents one). */
+static void fire_event(struct store *s, const struct store_fire *f, const char *type,
+                       const char *job_id, const char *reason)
+{
+    json_t *d = json_pack("{s:o}", "due_at", ccf_time_json(f->due * 1000000));
+
+    if (!d)
+        return;
+    if (job_id)
+        json_object_set_new(d, "job_id", json_string(job_id));
+    if (reason)
+        json_object_set_new(d, "reason", json_string(reason));
+    (void)ddb__event_append(s, f->tenant, type, f->connector_id, job_id, d, "fire_schedule");
+}
+
 int store_ddb__fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *out)
 {
     const char *op = "fire_schedule";
@@ -161,6 +179,7 @@ int store_ddb__fire_schedule(struct store *s, const struct store_fire *f, struct
             return rc;
         rc = ddb__start_job(s, f->tenant, &j, f, op);
         if (rc == 0) {
+            fire_event(s, f, "schedule.fired", j.id, NULL);
             j.environment = f->environment ? ccf_xstrdup(f->environment) : NULL;
             if (out)
                 *out = j;
@@ -173,5 +192,9 @@ int store_ddb__fire_schedule(struct store *s, const struct store_fire *f, struct
         if (rc != CCF_ECONFLICT)
             return rc;
     }
-    return (rc = advance(s, f, op)) < 0 ? rc : 0;
+    if ((rc = advance(s, f, op)) < 0)
+        return rc;
+    fire_event(s, f, "schedule.skipped", NULL,
+               f->start ? "the connector is IN_USE" : "not started: missed while ccfd was down");
+    return 0;
 }
