@@ -425,10 +425,14 @@ int ddb__reserve_connector(struct store *s, const struct ccf_tenant *t, const st
         if (rc != CCF_ECONFLICT || i == 1)
             break;
         /* Taken by a job that has ended but not yet released it: release,
-         * then once more. */
+         * then once more. Released meanwhile (the job's end is two writes,
+         * and its writer may release between our write and this read):
+         * once more too. */
         if ((rc = load(s, pk, j->connector_id, &now, op)) < 0)
             break;
         rc = release_if_ended(s, t, &now, op);
+        if (rc == 0 && now.status == CCF_CONNECTOR_AVAILABLE)
+            rc = 1;
         ccf_connector_clear(&now);
         if (rc <= 0) {
             rc = rc < 0 ? rc : CCF_ECONFLICT;
