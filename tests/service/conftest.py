@@ -80,9 +80,12 @@ def sqlite_only(why):
     """Marks a test of SQLite's own file (the data directory's ccf.db, its
     locks, its file system, `ccfd backup` of it): skipped, with its reason
     in the report, when the service tests run on PostgreSQL
-    (CCF_TEST_PG_ADMIN), where ccfd keeps no database file at all."""
-    return pytest.mark.skipif(bool(os.environ.get("CCF_TEST_PG_ADMIN")),
-                              reason=f"tests SQLite's file ({why}); ccfd on PostgreSQL has none")
+    (CCF_TEST_PG_ADMIN) or DynamoDB (CCF_TEST_DYNAMO_ENDPOINT), where ccfd
+    keeps no database file at all."""
+    return pytest.mark.skipif(bool(os.environ.get("CCF_TEST_PG_ADMIN") or
+                                   os.environ.get("CCF_TEST_DYNAMO_ENDPOINT")),
+                              reason=f"tests SQLite's file ({why}); ccfd on PostgreSQL or "
+                                     "DynamoDB has none")
 
 
 def dynamo_store_args(data_dir):
@@ -316,7 +319,36 @@ def pytest_configure(config):
                                 "AWS_SECRET_ACCESS_KEY[, AWS_SESSION_TOKEN, AWS_REGION])")
 
 
+# What cannot pass on the experimental DynamoDB store by design (make
+# test-dynamo; docs/DECISIONS.md), by module, module::test or
+# module::test[param], with its
+# reason: the one place such tests are skipped (SQLite's own file aside:
+# sqlite_only). Anything else failing there is a bug.
+DYNAMO_SKIP = {
+    "test_audit": "the audit log is not kept on DynamoDB yet",
+    "test_cli::test_follow_ends_on_ctrl_c_with_the_cursor[audit]":
+        "the audit log is not kept on DynamoDB yet",
+    "test_concurrency::test_concurrent_batches_are_all_or_nothing":
+        "a document batch is one write per document, not one transaction (dynalite has none)",
+    "test_cli::test_document_put_100000_timing":
+        "100,000 documents are 100,000 single-item writes: longer than its 120 s on dynalite",
+    "test_replicas": "replicas share a PostgreSQL store; the DynamoDB store is not shared",
+}
+
+
+def dynamo_skips(items):
+    if not os.environ.get("CCF_TEST_DYNAMO_ENDPOINT"):
+        return
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        why = (DYNAMO_SKIP.get(f"{module}::{item.name}") or
+               DYNAMO_SKIP.get(f"{module}::{item.originalname}") or DYNAMO_SKIP.get(module))
+        if why:
+            item.add_marker(pytest.mark.skip(reason=f"not on DynamoDB: {why}"))
+
+
 def pytest_collection_modifyitems(config, items):
+    dynamo_skips(items)
     if not config.getoption("--integ"):
         return
     c = endpoint_client(os.environ["CCF_ENDPOINT"])

@@ -259,3 +259,40 @@ def test_pause_validation_and_missing(client):
     r = client.get(f"{CONNECTORS}/{cid}/pause")
     expect_error(r, 405)
     assert "paused" not in client.get_connector(cid)
+
+
+def connector_events(c, cid):
+    """Every event of connector cid, oldest first (GET /api/v1/events)."""
+    out, after = [], None
+    while True:
+        b = expect(c.get("/api/v1/events" + (f"?after={after}" if after else "")), 200).json
+        out.extend(e for e in b["events"] if e["connector_id"] == cid)
+        if not b["events"]:
+            return out
+        after = b["next_cursor"]
+
+
+def test_fired_and_skipped_runs_are_events(client):
+    """schedule.fired (with its job) and schedule.skipped (with why) are in
+    the event stream on every store, after the job's own job.started."""
+    due, expr = ahead(2)
+    cid = create(client, {"expression": expr})["connector_id"]
+    js = wait_jobs(client, cid, 1, due - time.time() + 5)
+    assert len(js) == 1, js
+    jid = js[0]["job_id"]
+    due2, expr2 = ahead(2)
+    update(client, cid, {"schedule": {"expression": expr2}})  # IN_USE: skipped when due
+    deadline = due2 + 10
+    while True:
+        evs = [e for e in connector_events(client, cid) if e["type"].startswith("schedule.")]
+        if len(evs) == 2 or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert [e["type"] for e in evs] == ["schedule.fired", "schedule.skipped"], evs
+    fired, skipped = evs
+    assert fired["job_id"] == jid and fired["detail"]["job_id"] == jid
+    assert ts(fired["detail"]["due_at"]) == due
+    assert ts(skipped["detail"]["due_at"]) == due2 and "job_id" not in skipped["detail"]
+    assert skipped["detail"]["reason"] == "the connector is IN_USE"
+    types = [e["type"] for e in connector_events(client, cid)]
+    assert types.index("job.started") < types.index("schedule.fired"), types

@@ -125,5 +125,8 @@ extern const size_t conf_pg_only_n;
 /* DynamoDB's own (dynamo_only.c), in its group only. */
 extern const struct CMUnitTest conf_dynamo_only[];
 extern const size_t conf_dynamo_only_n;
+/* dynamo_changes.c: the change log's crash cases, run with the above. */
+extern const struct CMUnitTest conf_dynamo_changes[];
+extern const size_t conf_dynamo_changes_n;
 
 #endif

@@ -128,7 +128,7 @@ static void test_dynamo_recovery_finishes_start(void **state)
     assert_int_equal(ccf_job_id_new(j.id), 0);
     j.created_at = j.updated_at = ccf_now_us();
     j.environment = (char *)"[{\"name\":\"A\",\"value\":\"1\"}]";
-    assert_int_equal(ddb__reserve_connector(f->s, &f->t1, &j, "test"), 0);
+    assert_int_equal(ddb__reserve_connector(f->s, &f->t1, &j, NULL, "test"), 0);
     assert_int_equal(store_get_job(f->s, &f->t1, j.connector_id, j.id, &g), CCF_ENOTFOUND);
     conf_reopen(f);
     assert_int_equal(store_get_job(f->s, &f->t1, j.connector_id, j.id, &g), 0);
@@ -156,6 +156,8 @@ static void test_dynamo_recovery_releases_ended(void **state)
     struct ccf_connector c;
     struct ccf_job j;
 
+    json_t *ans;
+
     mk_connector(f, &f->t1, "ended", cid);
     start(f, cid, jid);
     assert_int_equal(store_get_job(f->s, &f->t1, cid, jid, &j), 0);
@@ -167,15 +169,55 @@ static void test_dynamo_recovery_releases_ended(void **state)
                   NULL, "test"),
         0);
     ccf_job_clear(&j);
-    get_conn(f, cid, &c);
-    assert_int_equal(c.status, CCF_CONNECTOR_IN_USE);
-    ccf_connector_clear(&c);
+    /* The item as it is (a get would release it: see the next case). */
+    ddb__table(f->s, DDB__T_CONNECTORS, table);
+    assert_int_equal(
+        ddb__call(f->s, "GetItem",
+                  json_pack("{s:s,s:{s:{s:s},s:{s:s}},s:b}", "TableName", table, "Key", "pk", "S",
+                            "us-east-1#111111111111", "id", "S", cid, "ConsistentRead", 1),
+                  &ans, "test"),
+        0);
+    assert_int_equal(ddb__get_n(json_object_get(ans, "Item"), "status", NULL),
+                     CCF_CONNECTOR_IN_USE);
+    json_decref(ans);
     conf_reopen(f);
     get_conn(f, cid, &c);
     assert_int_equal(c.status, CCF_CONNECTOR_AVAILABLE);
     assert_string_equal(c.active_job_id, "");
     ccf_connector_clear(&c);
     start(f, cid, jid); /* free again */
+}
+
+/* The same without a reopen: reading the connector releases it, and so
+ * does a start (the job's end and the release are two writes). */
+static void test_dynamo_ended_job_frees_its_connector_on_read(void **state)
+{
+    struct conf *f = *state;
+    char cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1], table[DDB__NAME_MAX];
+    struct ccf_connector c;
+    struct ccf_job j;
+
+    mk_connector(f, &f->t1, "ended2", cid);
+    for (int round = 0; round < 2; round++) {
+        start(f, cid, jid);
+        assert_int_equal(store_get_job(f->s, &f->t1, cid, jid, &j), 0);
+        j.status = CCF_JOB_SUCCEEDED;
+        ddb__table(f->s, DDB__T_JOBS, table);
+        assert_int_equal(ddb__call(f->s, "PutItem",
+                                   json_pack("{s:s,s:o}", "TableName", table, "Item",
+                                             ddb__job_item(&f->t1, &j, 2)),
+                                   NULL, "test"),
+                         0);
+        ccf_job_clear(&j);
+        if (round == 0) { /* a read releases it */
+            get_conn(f, cid, &c);
+            assert_int_equal(c.status, CCF_CONNECTOR_AVAILABLE);
+            assert_string_equal(c.active_job_id, "");
+            ccf_connector_clear(&c);
+        }
+        /* round 1: the next start releases it itself */
+    }
+    start(f, cid, jid);
 }
 
 /* Items left under a connector's key in a table. */
@@ -352,15 +394,138 @@ static void test_dynamo_bad_urls(void **state)
     }
 }
 
+/* ---- half-done writes of tokens and scheduled runs ---- */
+
+static const unsigned char TOK_H[32] = {7};
+
+/* A create whose process died after claiming its token (pending, naming
+ * an id) but before making the connector: the retry makes it with that
+ * id, once, and answers NEW; the next one replays it. */
+static void test_dynamo_pending_create_token_finished(void **state)
+{
+    struct conf *f = *state;
+    struct store_token tok = {.token = "half", .hash = TOK_H};
+    /* Owned: a replay clears *c and fills it with the stored one. */
+    struct ccf_connector c = {.name = strdup("tok"), .properties = strdup(PROPS)}, d;
+    char id[CCF_CONNECTOR_ID_LEN + 1];
+    struct ddb__tkey k;
+    bool done = true;
+
+    assert_int_equal(ccf_connector_id_new(id), 0);
+    assert_int_equal(ddb__tkey_init(&k, &f->t1, DDB__TOKEN_CREATE, "", &tok), 0);
+    assert_int_equal(ddb__token_claim(f->s, &k, id, sizeof(id), &done, "test"), 0);
+    assert_int_equal(store_get_connector(f->s, &f->t1, id, &d), CCF_ENOTFOUND);
+    assert_int_equal(store_create_connector_token(f->s, &f->t1, &c, &tok), STORE_TOKEN_NEW);
+    assert_string_equal(c.id, id);
+    assert_int_equal(store_create_connector_token(f->s, &f->t1, &c, &tok), STORE_TOKEN_REPLAY);
+    assert_string_equal(c.id, id);
+    ccf_connector_clear(&c);
+    assert_int_equal(conf_int(f, "SELECT count(*) FROM connectors"), 1);
+}
+
+/* A start that died after claiming its token and reserving the connector
+ * (no job item yet): the retry writes that job and replays it, and a
+ * start with another token is still a conflict. */
+static void test_dynamo_pending_start_token_finished(void **state)
+{
+    struct conf *f = *state;
+    struct store_token tok = {.token = "half", .hash = TOK_H};
+    struct store_token other = {.token = "other", .hash = TOK_H};
+    char cid[CCF_CONNECTOR_ID_LEN + 1];
+    struct ccf_connector c;
+    struct ccf_job j, g;
+    struct ddb__tkey k;
+    bool done = true;
+
+    mk_connector(f, &f->t1, "half", cid);
+    ddb__job_init(&j, cid, CCF_TRIGGER_API, NULL);
+    assert_int_equal(ccf_job_id_new(j.id), 0);
+    assert_int_equal(ddb__tkey_init(&k, &f->t1, DDB__TOKEN_START, cid, &tok), 0);
+    assert_int_equal(ddb__token_claim(f->s, &k, j.id, sizeof(j.id), &done, "test"), 0);
+    assert_int_equal(ddb__reserve_connector(f->s, &f->t1, &j, NULL, "test"), 0);
+    assert_int_equal(store_start_job_token(f->s, &f->t1, cid, NULL, &tok, &g), STORE_TOKEN_REPLAY);
+    assert_string_equal(g.id, j.id);
+    assert_int_equal(g.status, CCF_JOB_STARTED);
+    ccf_job_clear(&g);
+    assert_int_equal(store_start_job_token(f->s, &f->t1, cid, NULL, &other, &g), CCF_ECONFLICT);
+    assert_int_equal(conf_int(f, "SELECT count(*) FROM jobs"), 1);
+    /* A pending claim whose start never reserved (died before it): the
+     * retry starts it, with the token's id, as NEW. */
+    assert_int_equal(move(f, cid, j.id, BIT(CCF_JOB_STARTED), CCF_JOB_STOPPED), 1);
+    tok.token = "half2";
+    ddb__job_init(&j, cid, CCF_TRIGGER_API, NULL);
+    assert_int_equal(ccf_job_id_new(j.id), 0);
+    assert_int_equal(ddb__tkey_init(&k, &f->t1, DDB__TOKEN_START, cid, &tok), 0);
+    assert_int_equal(ddb__token_claim(f->s, &k, j.id, sizeof(j.id), &done, "test"), 0);
+    assert_int_equal(store_start_job_token(f->s, &f->t1, cid, NULL, &tok, &g), STORE_TOKEN_NEW);
+    assert_string_equal(g.id, j.id);
+    ccf_job_clear(&g);
+    /* A pending claim whose job was made, ran and ended (the process died
+     * before marking it done): the retry replays it and leaves the
+     * connector free. */
+    assert_int_equal(move(f, cid, j.id, BIT(CCF_JOB_STARTED), CCF_JOB_STOPPED), 1);
+    tok.token = "half3";
+    assert_int_equal(store_start_job(f->s, &f->t1, cid, NULL, &g), 0);
+    memcpy(j.id, g.id, sizeof(j.id));
+    ccf_job_clear(&g);
+    assert_int_equal(move(f, cid, j.id, BIT(CCF_JOB_STARTED), CCF_JOB_STOPPED), 1);
+    assert_int_equal(ddb__tkey_init(&k, &f->t1, DDB__TOKEN_START, cid, &tok), 0);
+    assert_int_equal(ddb__token_claim(f->s, &k, j.id, sizeof(j.id), &done, "test"), 0);
+    assert_int_equal(store_start_job_token(f->s, &f->t1, cid, NULL, &tok, &g), STORE_TOKEN_REPLAY);
+    assert_string_equal(g.id, j.id);
+    assert_int_equal(g.status, CCF_JOB_STOPPED);
+    ccf_job_clear(&g);
+    assert_int_equal(store_get_connector(f->s, &f->t1, cid, &c), 0);
+    assert_int_equal(c.status, CCF_CONNECTOR_AVAILABLE);
+    ccf_connector_clear(&c);
+}
+
+/* A scheduled run that died between the reservation (which moved
+ * next_run_at) and the job's item: reopening writes the SCHEDULE job; the
+ * run is neither lost nor fired again. */
+static void test_dynamo_recovery_finishes_scheduled_start(void **state)
+{
+    struct conf *f = *state;
+    struct ccf_connector c = {.name = (char *)"sched", .properties = (char *)PROPS};
+    struct store_fire fire = {.tenant = &f->t1, .due = 2000, .next = 2060, .start = true};
+    struct ccf_job j, g;
+    int64_t head = -1;
+
+    c.schedule = (char *)"{\"rate\":\"1 minute\"}";
+    c.next_run_at = 2000;
+    c.schedule_anchor = 1000;
+    assert_int_equal(store_create_connector(f->s, &f->t1, &c), 0);
+    fire.connector_id = c.id;
+    fire.schedule = c.schedule;
+    ddb__job_init(&j, c.id, CCF_TRIGGER_SCHEDULE, NULL);
+    assert_int_equal(ccf_job_id_new(j.id), 0);
+    assert_int_equal(ddb__reserve_connector(f->s, &f->t1, &j, &fire, "test"), 0);
+    assert_int_equal(store_schedule_head(f->s, &head), 0);
+    assert_int_equal(head, 2060);
+    assert_int_equal(store_fire_schedule(f->s, &fire, &g), CCF_ECONFLICT); /* not twice */
+    conf_reopen(f);
+    assert_int_equal(store_get_job(f->s, &f->t1, c.id, j.id, &g), 0);
+    assert_int_equal(g.trigger, CCF_TRIGGER_SCHEDULE);
+    ccf_job_clear(&g);
+}
+
 const struct CMUnitTest conf_dynamo_only[] = {
     cmocka_unit_test_setup_teardown(test_dynamo_paging, conf_setup, conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_job_item_layout, conf_setup, conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_recovery_finishes_start, conf_setup, conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_recovery_releases_ended, conf_setup, conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_ended_job_frees_its_connector_on_read, conf_setup,
+                                    conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_delete_cascades_items, conf_setup, conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_big_checkpoints_and_versions, conf_setup_h3,
                                     conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_status_reason_and_pause, conf_setup, conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_bad_urls, conf_setup, conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_pending_create_token_finished, conf_setup,
+                                    conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_pending_start_token_finished, conf_setup,
+                                    conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_recovery_finishes_scheduled_start, conf_setup,
+                                    conf_teardown),
 };
 const size_t conf_dynamo_only_n = sizeof(conf_dynamo_only) / sizeof(conf_dynamo_only[0]);

@@ -14,8 +14,9 @@
  * 1 MiB). Then it records the version it replaced as "v#N" and trims what
  * falls out of the history. A crash after the switch loses at most that
  * record (the version is then not listed) and leaves chunks no item names
- * (garbage, not collected yet: docs/DECISIONS.md). Not yet: the events of
- * puts, the job's checkpoint_puts count (a put by a job is refused). */
+ * (garbage, not collected yet: docs/DECISIONS.md). A put by a job counts
+ * in its checkpoint_puts after the switch (docstats.c). Not yet: the
+ * events of puts. */
 #include "store/dynamodb/ddb_int.h"
 
 #include <inttypes.h>
@@ -224,11 +225,17 @@ int store_ddb__put_checkpoint_if(struct store *s, const struct ccf_tenant *t,
         return CCF_ENOTFOUND;
     if (len > CCF_CHECKPOINT_MAX || expect < STORE_CP_EXISTS)
         return CCF_EINVAL;
-    if (job_id) /* its checkpoint_puts are not counted here yet */
-        return store__missing(s, "put_checkpoint_by");
+    if (job_id && !ccf_job_id_valid(job_id))
+        return CCF_EINVAL;
     if ((rc = store_ddb__get_connector(s, t, connector_id, &c)) < 0)
         return rc;
     ccf_connector_clear(&c);
+    if (job_id) { /* the job must be the connector's: its count is on its item */
+        struct ccf_job j;
+        if ((rc = ddb__load_job(s, t, connector_id, job_id, &j, op)) < 0)
+            return rc;
+        ccf_job_clear(&j);
+    }
     cp_pk(t, connector_id, pk);
     ddb__table(s, DDB__T_CHECKPOINTS, table);
     memset(&next, 0, sizeof(next));
@@ -279,6 +286,14 @@ int store_ddb__put_checkpoint_if(struct store *s, const struct ccf_tenant *t,
         trim(s, pk, next.version, ddb__s(s)->cp_history);
         if (version)
             *version = next.version;
+        /* events (changes.c): after the switch, lost if this dies first */
+        (void)ddb__event_append(s, t, "checkpoint.updated", connector_id, NULL,
+                                json_pack("{s:I}", "version", (json_int_t)next.version), op);
+        /* Counted after the switch (docstats.c: a crash between loses the
+         * count, never the put). */
+        if (job_id)
+            return ddb__job_count(s, t, connector_id, job_id,
+                                  &(struct ccf_job_stats){.checkpoint_puts = 1}, op);
         return 0;
     }
     CCF_LOG_WARN("store.contended", CCF_KV_STR("backend", "dynamodb"),

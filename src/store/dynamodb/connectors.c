@@ -43,6 +43,10 @@ static json_t *item_of(const char *pk, const struct ccf_connector *c)
                    ddb__n_val(c->schedule_anchor), "next_run_at", ddb__n_val(c->next_run_at),
                    "paused", "BOOL", c->paused);
     free(ck);
+    /* The hash key of the index by_next_run (schedules.c): every connector
+     * is in it, ordered by next_run_at (0: none, below every due run). */
+    if (it)
+        json_object_set_new(it, "sched", ddb__s_val(DDB__SCHED_KEY));
     if (it && c->description)
         json_object_set_new(it, "description", ddb__s_val(c->description));
     if (it && c->schedule)
@@ -94,33 +98,39 @@ int ddb__connector_from_item(json_t *it, struct ccf_connector *c)
     return 0;
 }
 
+int ddb__put_connector(struct store *s, const struct ccf_tenant *t, const struct ccf_connector *c,
+                       const char *op)
+{
+    char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX];
+    json_t *it;
+
+    tenant_pk(t, pk);
+    ddb__table(s, DDB__T_CONNECTORS, table);
+    if (!(it = item_of(pk, c)))
+        return CCF_ENOMEM;
+    return ddb__call(s, "PutItem",
+                     json_pack("{s:s,s:o,s:s}", "TableName", table, "Item", it,
+                               "ConditionExpression", "attribute_not_exists(id)"),
+                     NULL, op);
+}
+
 int store_ddb__create_connector(struct store *s, const struct ccf_tenant *t,
                                 struct ccf_connector *c)
 {
-    char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX];
     struct ccf_connector tmp;
     int rc;
 
     if (!c->name || !c->properties)
         return CCF_EINVAL;
-    tenant_pk(t, pk);
-    ddb__table(s, DDB__T_CONNECTORS, table);
     tmp = *c;
     tmp.status = CCF_CONNECTOR_AVAILABLE;
     tmp.active_job_id[0] = '\0';
     tmp.created_at = tmp.updated_at = ccf_now_us();
     tmp.version = 1;
     for (int i = 0; i < ID_TRIES; i++) {
-        json_t *it;
-
         if ((rc = ccf_connector_id_new(tmp.id)) < 0)
             return rc;
-        if (!(it = item_of(pk, &tmp)))
-            return CCF_ENOMEM;
-        rc = ddb__call(s, "PutItem",
-                       json_pack("{s:s,s:o,s:s}", "TableName", table, "Item", it,
-                                 "ConditionExpression", "attribute_not_exists(id)"),
-                       NULL, "create_connector");
+        rc = ddb__put_connector(s, t, &tmp, "create_connector");
         if (rc == CCF_ECONFLICT) {
             CCF_LOG_WARN("store.id_collision", CCF_KV_STR("connector_id", tmp.id));
             continue;
@@ -132,6 +142,7 @@ int store_ddb__create_connector(struct store *s, const struct ccf_tenant *t,
         c->active_job_id[0] = '\0';
         c->created_at = c->updated_at = tmp.created_at;
         c->version = 1;
+        (void)ddb__event_connector(s, t, "connector.created", c, "create_connector"); /* events */
         return 0;
     }
     return CCF_EIO;
@@ -157,14 +168,42 @@ static int load(struct store *s, const char *pk, const char *id, struct ccf_conn
     return rc;
 }
 
+/* An IN_USE connector whose job has ended is released here: the job's
+ * end and the release are two writes (no transactions), and no reader may
+ * see the job ended and its connector still taken. 1 when it released
+ * (read c again), 0 when there was nothing to do. */
+static int release_if_ended(struct store *s, const struct ccf_tenant *t,
+                            const struct ccf_connector *c, const char *op)
+{
+    struct ccf_job j;
+    bool ended;
+    int rc;
+
+    if (c->status != CCF_CONNECTOR_IN_USE || !c->active_job_id[0])
+        return 0;
+    if ((rc = ddb__load_job(s, t, c->id, c->active_job_id, &j, op)) < 0)
+        return rc == CCF_ENOTFOUND ? 0 : rc; /* a start in flight */
+    ended = ccf_job_status_terminal(j.status);
+    ccf_job_clear(&j);
+    if (!ended)
+        return 0;
+    rc = ddb__release_connector(s, t, c->id, c->active_job_id, op);
+    return rc < 0 ? rc : 1;
+}
+
 int store_ddb__get_connector(struct store *s, const struct ccf_tenant *t, const char *id,
                              struct ccf_connector *out)
 {
     char pk[STORE__TENANT_KEY_MAX];
+    int rc;
 
     if (!ccf_connector_id_valid(id))
         return CCF_ENOTFOUND;
     tenant_pk(t, pk);
+    if ((rc = load(s, pk, id, out, "get_connector")) < 0 ||
+        (rc = release_if_ended(s, t, out, "get_connector")) <= 0)
+        return rc;
+    ccf_connector_clear(out);
     return load(s, pk, id, out, "get_connector");
 }
 
@@ -311,12 +350,15 @@ int store_ddb__update_connector(struct store *s, const struct ccf_tenant *t,
         return rc;
     c->updated_at = now;
     c->version = expected_version + 1;
+    (void)ddb__event_connector(s, t, "connector.updated", c, "update_connector"); /* events */
     return 0;
 }
 
 int store_ddb__delete_connector(struct store *s, const struct ccf_tenant *t, const char *id)
 {
     char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX];
+    struct ccf_connector gone;
+    json_t *ans;
     int rc;
 
     if (!ccf_connector_id_valid(id))
@@ -325,23 +367,29 @@ int store_ddb__delete_connector(struct store *s, const struct ccf_tenant *t, con
     ddb__table(s, DDB__T_CONNECTORS, table);
     /* Only an AVAILABLE connector goes: one with a job is a conflict. */
     rc = ddb__call(s, "DeleteItem",
-                   json_pack("{s:s,s:o,s:s,s:{s:s},s:{s:o}}", "TableName", table, "Key",
+                   json_pack("{s:s,s:o,s:s,s:{s:s},s:{s:o},s:s}", "TableName", table, "Key",
                              key_of(pk, id), "ConditionExpression",
                              "attribute_exists(id) AND #st = :avail", "ExpressionAttributeNames",
                              "#st", "status", "ExpressionAttributeValues", ":avail",
-                             ddb__n_val(CCF_CONNECTOR_AVAILABLE)),
-                   NULL, "delete_connector");
+                             ddb__n_val(CCF_CONNECTOR_AVAILABLE), "ReturnValues", "ALL_OLD"),
+                   &ans, "delete_connector");
     if (rc == CCF_ECONFLICT)
         return why_not(s, pk, id, "delete_connector");
     if (rc < 0)
         return rc;
+    /* events: connector.deleted, with the connector as it was */
+    if (ddb__connector_from_item(json_object_get(ans, "Attributes"), &gone) == 0) {
+        (void)ddb__event_connector(s, t, "connector.deleted", &gone, "delete_connector");
+        ccf_connector_clear(&gone);
+    }
+    json_decref(ans);
     return ddb__delete_under(s, t, id);
 }
 
 int ddb__reserve_connector(struct store *s, const struct ccf_tenant *t, const struct ccf_job *j,
-                           const char *op)
+                           const struct store_fire *f, const char *op)
 {
-    char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX];
+    char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX], set[512], cond[256];
     json_t *vals;
     int rc;
 
@@ -352,15 +400,46 @@ int ddb__reserve_connector(struct store *s, const struct ccf_tenant *t, const st
         ddb__n_val(CCF_CONNECTOR_AVAILABLE), ":j", ddb__s_val(j->id), ":one", ddb__n_val(1), ":ca",
         ddb__n_val(j->created_at), ":tr", ddb__n_val(j->trigger), ":f", "BOOL", 0);
     json_object_set_new(vals, ":env", ddb__s_val(j->environment ? j->environment : ""));
-    rc = ddb__call(
-        s, "UpdateItem",
-        json_pack("{s:s,s:o,s:s,s:s,s:{s:s},s:o}", "TableName", table, "Key",
-                  key_of(pk, j->connector_id), "UpdateExpression",
-                  "SET #st = :in_use, active_job_id = :j, version = version + :one, "
-                  "pending_created_at = :ca, pending_trigger = :tr, pending_env = :env",
-                  "ConditionExpression", "attribute_exists(id) AND #st = :avail AND paused = :f",
-                  "ExpressionAttributeNames", "#st", "status", "ExpressionAttributeValues", vals),
-        NULL, op);
+    snprintf(set, sizeof(set),
+             "SET #st = :in_use, active_job_id = :j, version = version + :one, "
+             "pending_created_at = :ca, pending_trigger = :tr, pending_env = :env%s",
+             f ? ", next_run_at = :next" : "");
+    snprintf(cond, sizeof(cond), "attribute_exists(id) AND #st = :avail AND paused = :f%s",
+             f ? " AND next_run_at = :due AND schedule = :sch" : "");
+    /* A scheduled start moves next_run_at in the same write: the run is
+     * neither lost nor doubled whatever dies after it. */
+    if (f) {
+        json_object_set_new(vals, ":next", ddb__n_val(f->next));
+        json_object_set_new(vals, ":due", ddb__n_val(f->due));
+        json_object_set_new(vals, ":sch", ddb__s_val(f->schedule));
+    }
+    for (int i = 0;; i++) {
+        struct ccf_connector now;
+
+        rc = ddb__call(s, "UpdateItem",
+                       json_pack("{s:s,s:o,s:s,s:s,s:{s:s},s:O}", "TableName", table, "Key",
+                                 key_of(pk, j->connector_id), "UpdateExpression", set,
+                                 "ConditionExpression", cond, "ExpressionAttributeNames", "#st",
+                                 "status", "ExpressionAttributeValues", vals),
+                       NULL, op);
+        if (rc != CCF_ECONFLICT || i == 1)
+            break;
+        /* Taken by a job that has ended but not yet released it: release,
+         * then once more. Released meanwhile (the job's end is two writes,
+         * and its writer may release between our write and this read):
+         * once more too. */
+        if ((rc = load(s, pk, j->connector_id, &now, op)) < 0)
+            break;
+        rc = release_if_ended(s, t, &now, op);
+        if (rc == 0 && now.status == CCF_CONNECTOR_AVAILABLE)
+            rc = 1;
+        ccf_connector_clear(&now);
+        if (rc <= 0) {
+            rc = rc < 0 ? rc : CCF_ECONFLICT;
+            break;
+        }
+    }
+    json_decref(vals);
     if (rc == CCF_ECONFLICT)
         return why_not(s, pk, j->connector_id, op);
     return rc;
@@ -504,5 +583,7 @@ int store_ddb__set_paused(struct store *s, const struct ccf_tenant *t, struct cc
         return rc;
     c->updated_at = now;
     c->version = expected_version + 1;
+    (void)ddb__event_connector(s, t, c->paused ? "connector.paused" : "connector.resumed", c,
+                               "set_paused"); /* events */
     return 0;
 }

@@ -27,6 +27,13 @@
 #define DDB__T_JOBS        "-jobs"
 #define DDB__T_DOCUMENTS   "-documents"
 #define DDB__T_CHECKPOINTS "-checkpoints"
+#define DDB__T_CHANGES     "-changes"    /* changes.c: the change log */
+#define DDB__T_TOKENS      "-tokens"     /* tokens.c */
+#define DDB__T_WEBHOOKS    "-webhooks"   /* webhooks.c */
+#define DDB__T_DELIVERIES  "-deliveries" /* webhooks.c */
+
+/* The one hash key of the connectors' index by_next_run (schedules.c). */
+#define DDB__SCHED_KEY "all"
 
 #define DDB__PREFIX_MAX 200
 #define DDB__NAME_MAX   (DDB__PREFIX_MAX + 16)
@@ -87,7 +94,12 @@ bool ddb__get_bool(json_t *item, const char *name);
  * 409. Release: IN_USE -> AVAILABLE only while it names job_id (0 when it
  * does not: nothing to do). */
 int ddb__reserve_connector(struct store *s, const struct ccf_tenant *t, const struct ccf_job *j,
-                           const char *op);
+                           const struct store_fire *f, const char *op);
+/* Writes connector c (id, times, version set) unless its id exists
+ * (CCF_ECONFLICT). With f, the reservation is also the scheduled run's:
+ * only while next_run_at and schedule are f's, and it moves next_run_at. */
+int ddb__put_connector(struct store *s, const struct ccf_tenant *t, const struct ccf_connector *c,
+                       const char *op);
 int ddb__release_connector(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                            const char *job_id, const char *op);
 /* At open: every IN_USE connector whose job item is missing gets it (a
@@ -105,6 +117,12 @@ int ddb__load_job(struct store *s, const struct ccf_tenant *t, const char *conne
  * jobs, documents and checkpoints tables. */
 int ddb__delete_all(struct store *s, const char *suffix, const char *pk, const char *rk);
 int ddb__delete_under(struct store *s, const struct ccf_tenant *t, const char *connector_id);
+/* The one start path: j (ddb__job_init, then its id) reserved and
+ * written; f: a scheduled run's (NULL: none). */
+void ddb__job_init(struct ccf_job *j, const char *connector_id, enum ccf_job_trigger trigger,
+                   const char *environment);
+int ddb__start_job(struct store *s, const struct ccf_tenant *t, struct ccf_job *j,
+                   const struct store_fire *f, const char *op);
 int store_ddb__start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                          const char *environment, struct ccf_job *out);
 int store_ddb__get_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
@@ -119,6 +137,32 @@ int store_ddb__set_job_status_reason(struct store *s, const struct ccf_tenant *t
                                      const char *connector_id, const char *job_id,
                                      const char *reason);
 
+/* tokens.c: a client token's item, claimed before its resource is made
+ * (the file's comment says how). kind: what the token makes. */
+enum { DDB__TOKEN_CREATE = 0, DDB__TOKEN_START = 1, DDB__TOKEN_WEBHOOK = 2 };
+struct ddb__tkey {
+    char pk[STORE__TENANT_KEY_MAX + CCF_CONNECTOR_ID_LEN + 16];
+    const struct store_token *tok;
+    int64_t now; /* tok->now, or now */
+};
+/* CCF_EINVAL for a token that is not 1..64 chars. */
+int ddb__tkey_init(struct ddb__tkey *k, const struct ccf_tenant *t, int kind, const char *scope,
+                   const struct store_token *tok);
+/* 0: claimed for id; 1: a live token with the same body names *id (*done:
+ * its resource was made); CCF_ETOKEN: live with another body. */
+int ddb__token_claim(struct store *s, const struct ddb__tkey *k, char *id, size_t n, bool *done,
+                     const char *op);
+/* Marks the token's resource made; drops a pending claim whose make failed. */
+void ddb__token_done(struct store *s, const struct ddb__tkey *k, const char *id, const char *op);
+void ddb__token_drop(struct store *s, const struct ddb__tkey *k, const char *id, const char *op);
+int ddb__delete_tokens_under(struct store *s, const struct ccf_tenant *t, const char *connector_id);
+int store_ddb__create_connector_token(struct store *s, const struct ccf_tenant *t,
+                                      struct ccf_connector *c, const struct store_token *tok);
+int store_ddb__start_job_token(struct store *s, const struct ccf_tenant *t,
+                               const char *connector_id, const char *environment,
+                               const struct store_token *tok, struct ccf_job *out);
+int store_ddb__purge_tokens(struct store *s, int64_t before);
+
 /* documents.c */
 int store_ddb__put_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                              const struct ccf_document *docs, size_t n);
@@ -128,14 +172,57 @@ int store_ddb__list_documents(struct store *s, const struct ccf_tenant *t, const
                               const struct store_page *p, store_document_fn visit, void *ctx,
                               char **next);
 
+/* Items decoded strictly, as ddb__connector_from_item (fuzz_dynamo.c):
+ * a webhook's slot item, and a connector as the due queue reads it. */
+int ddb__webhook_from_item(json_t *it, struct store_webhook *w);
+int ddb__due_from_item(json_t *it, struct store_due *d);
+
+/* schedules.c */
+int store_ddb__schedule_head(struct store *s, int64_t *out);
+int store_ddb__due_schedules(struct store *s, int64_t until, struct store_due *out, size_t max);
+int store_ddb__fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *out);
+
+/* webhooks.c */
+int store_ddb__create_webhook(struct store *s, const struct ccf_tenant *t, struct store_webhook *w,
+                              const struct store_token *tok);
+int store_ddb__get_webhook(struct store *s, const struct ccf_tenant *t, const char *id,
+                           struct store_webhook *out);
+int store_ddb__list_webhooks(struct store *s, const struct ccf_tenant *t,
+                             const struct store_page *p, store_webhook_fn visit, void *ctx,
+                             char **next);
+int store_ddb__delete_webhook(struct store *s, const struct ccf_tenant *t, const char *id);
+int store_ddb__all_webhooks(struct store *s, store_webhook_fn visit, void *ctx);
+int store_ddb__webhook_head(struct store *s, const struct store_webhook *w, struct store_event *ev,
+                            struct store_delivery *d);
+int store_ddb__webhook_record(struct store *s, const char *id, const struct store_delivery *d);
+int store_ddb__list_deliveries(struct store *s, const struct ccf_tenant *t, const char *id,
+                               const struct store_page *p, store_delivery_fn visit, void *ctx,
+                               char **next);
+
+/* documents.c, for docstats.c: CCF_EINVAL when an id repeats; whether the
+ * connector exists (0 or CCF_ENOTFOUND); the listing, without the
+ * documents whose last_job is not_job when it is non-NULL (p checked). */
+int ddb__no_duplicates(const struct ccf_document *docs, size_t n);
+int ddb__connector_exists(struct store *s, const struct ccf_tenant *t, const char *connector_id);
+int ddb__list_docs(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                   const char *not_job, const struct store_page *p, store_document_fn visit,
+                   void *ctx, char **next);
+
+/* docstats.c: adds n to job_id's statistics (CCF_ENOTFOUND: no such job). */
+int ddb__job_count(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                   const char *job_id, const struct ccf_job_stats *n, const char *op);
 int store_ddb__put_documents_by(struct store *s, const struct ccf_tenant *t,
                                 const char *connector_id, const char *job_id,
                                 const struct ccf_document *docs, size_t n);
 int store_ddb__delete_documents_by(struct store *s, const struct ccf_tenant *t,
                                    const char *connector_id, const char *job_id,
                                    const char *const *ids, size_t n);
+int store_ddb__list_documents_not_seen(struct store *s, const struct ccf_tenant *t,
+                                       const char *connector_id, const char *job_id,
+                                       const struct store_page *p, store_document_fn visit,
+                                       void *ctx, char **next);
 
-/* checkpoints.c; a put by a job (job_id non-NULL) is not there yet. */
+/* checkpoints.c */
 int store_ddb__put_checkpoint_by(struct store *s, const struct ccf_tenant *t,
                                  const char *connector_id, const char *job_id, const char *data,
                                  size_t len);
@@ -168,5 +255,58 @@ int store_ddb__update_connector(struct store *s, const struct ccf_tenant *t,
 int store_ddb__delete_connector(struct store *s, const struct ccf_tenant *t, const char *id);
 int store_ddb__set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
                           int64_t expected_version);
+
+/* ---- the change log, events, retention (changes.c, events.c,
+ * retention.c) ---- */
+
+/* A job write with its change record (changes.c's steps 1-4): j as it
+ * will be, at version version_read + 1 (version_read 0: a new job, written
+ * only if absent; else only while the item is at version_read), its seqs
+ * set the old one (NS values, or NULL) plus the record's seq. 0 written
+ * and committed; CCF_ECONFLICT the condition failed (the record voided);
+ * another error: *undoable says whether nothing was written (else the
+ * record is left pending, and a reader settles it later). */
+int ddb__job_write(struct store *s, const struct ccf_tenant *t, const struct ccf_job *j,
+                   int old_status, int64_t version_read, json_t *seqs, bool *undoable,
+                   const char *op);
+/* ddb__job_write's steps, apart (tests simulate a writer dying between
+ * them): 1-2 the record pending (*seq, *item: the job item's text, the
+ * caller frees it); 3 the job's conditional write; 4 the record settled
+ * (CCF_ECONFLICT when it was no longer pending). */
+int ddb__change_pending(struct store *s, const struct ccf_tenant *t, const struct ccf_job *j,
+                        int old_status, int64_t version_read, json_t *seqs, int64_t *seq,
+                        char **item, const char *op);
+int ddb__change_job_put(struct store *s, const char *item, int64_t version_read, const char *op);
+int ddb__change_settle(struct store *s, int64_t seq, bool committed, const char *op);
+/* An event that is not a job change, written committed after its effect
+ * (detail is taken); a failure loses the event, logged. */
+int ddb__event_append(struct store *s, const struct ccf_tenant *t, const char *type,
+                      const char *connector_id, const char *job_id, json_t *detail, const char *op);
+int ddb__event_connector(struct store *s, const struct ccf_tenant *t, const char *type,
+                         const struct ccf_connector *c, const char *op);
+/* The log's horizon (every seq up to it settled), moved as far as it goes
+ * now; ddb__settle_now also waits out writers in flight. */
+int ddb__horizon(struct store *s, int64_t *h);
+int ddb__settle_now(struct store *s);
+int ddb__pruned_mark(struct store *s, int64_t *out);
+/* A change record as a job change (changes.c) or an event (events.c),
+ * decoded strictly (CCF_EIO, logged): fuzzed by fuzz_dynamo. An event's
+ * detail is owned (store_events_clear). */
+int ddb__change_from_item(json_t *rec, struct store_change *out);
+int ddb__event_from_item(json_t *rec, struct store_event *e);
+/* The sparse index attributes of job j's item (retention.c). */
+void ddb__job_index_attrs(json_t *it, const struct ccf_job *j);
+int store_ddb__read_changes(struct store *s, int64_t after_seq, struct store_change *out,
+                            size_t max);
+int store_ddb__cursor_get(struct store *s, const char *consumer, int64_t *seq);
+int store_ddb__cursor_set(struct store *s, const char *consumer, int64_t seq);
+int store_ddb__prune_changes(struct store *s, int64_t upto, int64_t before);
+int store_ddb__read_events(struct store *s, const struct ccf_tenant *t,
+                           const struct store_event_query *q, struct store_event *out,
+                           int64_t *next);
+int store_ddb__unfinished_jobs(struct store *s, struct store_job_ref **out, size_t *n);
+int store_ddb__count_unfinished_jobs(struct store *s, int64_t out[CCF_JOB_STATUS_COUNT]);
+int store_ddb__purge_jobs(struct store *s, int64_t ended_before, struct store_job_ref *out,
+                          size_t max);
 
 #endif

@@ -8,7 +8,7 @@
  * upsert of its own (created_at kept with if_not_exists), in the batch's
  * order, so that a batch cut short (a crash, an error) leaves a prefix of
  * it written and a retry of the same batch converges (docs/DECISIONS.md).
- * Not yet: the by-job variants and their statistics. */
+ * The writes themselves, by an operator or a job, are docstats.c's. */
 #include "store/dynamodb/ddb_int.h"
 
 #include <stdlib.h>
@@ -16,13 +16,15 @@
 
 #include "core/log.h"
 
+#define FILTER_READ 256 /* items a filtered Query reads at least */
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* CCF_EINVAL when an id repeats (the API refuses them first). */
-static int no_duplicates(const struct ccf_document *docs, size_t n)
+int ddb__no_duplicates(const struct ccf_document *docs, size_t n)
 {
     const char **ids = ccf_xcalloc(n ? n : 1, sizeof(*ids));
     int rc = 0;
@@ -39,7 +41,7 @@ static int no_duplicates(const struct ccf_document *docs, size_t n)
 }
 
 /* 0 when the connector exists, else CCF_ENOTFOUND (or the read's error). */
-static int connector_exists(struct store *s, const struct ccf_tenant *t, const char *connector_id)
+int ddb__connector_exists(struct store *s, const struct ccf_tenant *t, const char *connector_id)
 {
     struct ccf_connector c;
     int rc = store_ddb__get_connector(s, t, connector_id, &c);
@@ -52,60 +54,13 @@ static int connector_exists(struct store *s, const struct ccf_tenant *t, const c
 int store_ddb__put_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                              const struct ccf_document *docs, size_t n)
 {
-    char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
-    int64_t now = ccf_now_us();
-    int rc;
-
-    if (!ccf_connector_id_valid(connector_id))
-        return CCF_ENOTFOUND;
-    for (size_t i = 0; i < n; i++) {
-        if (!docs[i].id || !docs[i].checksum)
-            return CCF_EINVAL;
-    }
-    if ((rc = no_duplicates(docs, n)) < 0 || (rc = connector_exists(s, t, connector_id)) < 0)
-        return rc;
-    ddb__job_pk(t, connector_id, pk);
-    ddb__table(s, DDB__T_DOCUMENTS, table);
-    for (size_t i = 0; i < n; i++) {
-        rc = ddb__call(s, "UpdateItem",
-                       json_pack("{s:s,s:{s:o,s:o},s:s,s:{s:o,s:o}}", "TableName", table, "Key",
-                                 "pk", ddb__s_val(pk), "doc_id", ddb__s_val(docs[i].id),
-                                 "UpdateExpression",
-                                 "SET checksum = :c, updated_at = :now, "
-                                 "created_at = if_not_exists(created_at, :now)",
-                                 "ExpressionAttributeValues", ":c", ddb__s_val(docs[i].checksum),
-                                 ":now", ddb__n_val(now)),
-                       NULL, "put_documents");
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return store_ddb__put_documents_by(s, t, connector_id, NULL, docs, n);
 }
 
 int store_ddb__delete_documents(struct store *s, const struct ccf_tenant *t,
                                 const char *connector_id, const char *const *ids, size_t n)
 {
-    char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
-    int rc;
-
-    if (!ccf_connector_id_valid(connector_id))
-        return CCF_ENOTFOUND;
-    for (size_t i = 0; i < n; i++) {
-        if (!ids[i])
-            return CCF_EINVAL;
-    }
-    if ((rc = connector_exists(s, t, connector_id)) < 0)
-        return rc;
-    ddb__job_pk(t, connector_id, pk);
-    ddb__table(s, DDB__T_DOCUMENTS, table);
-    for (size_t i = 0; i < n; i++) {
-        if ((rc = ddb__call(s, "DeleteItem",
-                            json_pack("{s:s,s:{s:o,s:o}}", "TableName", table, "Key", "pk",
-                                      ddb__s_val(pk), "doc_id", ddb__s_val(ids[i])),
-                            NULL, "delete_documents")) < 0)
-            return rc;
-    }
-    return 0;
+    return store_ddb__delete_documents_by(s, t, connector_id, NULL, ids, n);
 }
 
 /* One of DynamoDB's pages (at most 1 MB: large ids end it early) into the
@@ -155,17 +110,26 @@ int store_ddb__list_documents(struct store *s, const struct ccf_tenant *t, const
                               const struct store_page *p, store_document_fn visit, void *ctx,
                               char **next)
 {
-    char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
-    struct doc_listing l = {.limit = p ? p->limit : 0, .visit = visit, .ctx = ctx};
-    json_t *start = NULL;
     int rc;
 
     if (store__page_check(p) < 0 || (p->after && !store__doc_key_valid(p->after)))
         return CCF_EINVAL;
     if (!ccf_connector_id_valid(connector_id))
         return CCF_ENOTFOUND;
-    if ((rc = connector_exists(s, t, connector_id)) < 0)
+    if ((rc = ddb__connector_exists(s, t, connector_id)) < 0)
         return rc;
+    return ddb__list_docs(s, t, connector_id, NULL, p, visit, ctx, next);
+}
+
+int ddb__list_docs(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                   const char *not_job, const struct store_page *p, store_document_fn visit,
+                   void *ctx, char **next)
+{
+    char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
+    struct doc_listing l = {.limit = p->limit, .visit = visit, .ctx = ctx};
+    json_t *start = NULL;
+    int rc;
+
     ddb__job_pk(t, connector_id, pk);
     ddb__table(s, DDB__T_DOCUMENTS, table);
     /* The page key is the last id listed: with the hash key, the whole
@@ -180,6 +144,16 @@ int store_ddb__list_documents(struct store *s, const struct ccf_tenant *t, const
                       "pk = :pk", "ExpressionAttributeValues", ":pk", ddb__s_val(pk), "Limit",
                       (json_int_t)(l.limit + 1 - l.seen), "ConsistentRead", 1);
 
+        /* Not seen by a job: the filter is applied after Limit counts,
+         * so a page reads at least FILTER_READ items of DynamoDB's. */
+        if (not_job) {
+            json_object_set_new(req, "FilterExpression",
+                                json_string("attribute_not_exists(last_job) OR last_job <> :j"));
+            json_object_set_new(json_object_get(req, "ExpressionAttributeValues"), ":j",
+                                ddb__s_val(not_job));
+            if (l.limit + 1 - l.seen < FILTER_READ)
+                json_object_set_new(req, "Limit", json_integer(FILTER_READ));
+        }
         if (start)
             json_object_set_new(req, "ExclusiveStartKey", start);
         start = NULL;
@@ -200,24 +174,4 @@ int store_ddb__list_documents(struct store *s, const struct ccf_tenant *t, const
     }
     free(l.last);
     return rc < 0 ? rc : 0;
-}
-
-/* With an operator's key (job_id NULL) these are the plain calls; a job's
- * own writes need its statistics, not counted here yet. */
-int store_ddb__put_documents_by(struct store *s, const struct ccf_tenant *t,
-                                const char *connector_id, const char *job_id,
-                                const struct ccf_document *docs, size_t n)
-{
-    if (job_id)
-        return store__missing(s, "put_documents_by");
-    return store_ddb__put_documents(s, t, connector_id, docs, n);
-}
-
-int store_ddb__delete_documents_by(struct store *s, const struct ccf_tenant *t,
-                                   const char *connector_id, const char *job_id,
-                                   const char *const *ids, size_t n)
-{
-    if (job_id)
-        return store__missing(s, "delete_documents_by");
-    return store_ddb__delete_documents(s, t, connector_id, ids, n);
 }

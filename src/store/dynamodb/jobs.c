@@ -9,7 +9,8 @@
  * Lambda's stream decoder, plus the job's own fields. A start that dies
  * between its two writes leaves the connector IN_USE with the job's
  * pending_* attributes: ddb__recover (at open) writes the job from them.
- * Not yet: job statistics (none are counted here yet), change rows. */
+ * The job's statistics are attributes of its item (docstats.c). Each
+ * write of a job goes with its change record (changes.c, ddb__job_write). */
 #include "store/dynamodb/ddb_int.h"
 
 #include <stdlib.h>
@@ -61,6 +62,14 @@ json_t *ddb__job_item(const struct ccf_tenant *t, const struct ccf_job *j, int64
     set_s(it, "attempts", j->attempts);
     set_s(it, "spec", j->spec);
     set_s(it, "status_reason", j->status_reason);
+    /* The job's statistics (docstats.c adds to them): carried by every
+     * whole-item write, so that a transition keeps them. */
+    json_object_set_new(it, "st_added", ddb__n_val(j->stats.documents_added));
+    json_object_set_new(it, "st_updated", ddb__n_val(j->stats.documents_updated));
+    json_object_set_new(it, "st_unchanged", ddb__n_val(j->stats.documents_unchanged));
+    json_object_set_new(it, "st_deleted", ddb__n_val(j->stats.documents_deleted));
+    json_object_set_new(it, "st_cp_puts", ddb__n_val(j->stats.checkpoint_puts));
+    ddb__job_index_attrs(it, j); /* retention.c's sparse indexes */
     return it;
 }
 
@@ -112,25 +121,63 @@ int ddb__job_from_item(json_t *it, struct ccf_job *j, int64_t *version)
     j->attempts = dup_s(it, "attempts");
     j->spec = dup_s(it, "spec");
     j->status_reason = dup_s(it, "status_reason");
-    j->has_stats = j->started_at != 0; /* zeros: nothing is counted here yet */
+    j->has_stats = j->started_at != 0; /* shown once it reached RUNNING */
+    /* Absent on items written before statistics were kept: zeros. */
+    j->stats.documents_added = ddb__get_n(it, "st_added", NULL);
+    j->stats.documents_updated = ddb__get_n(it, "st_updated", NULL);
+    j->stats.documents_unchanged = ddb__get_n(it, "st_unchanged", NULL);
+    j->stats.documents_deleted = ddb__get_n(it, "st_deleted", NULL);
+    j->stats.checkpoint_puts = ddb__get_n(it, "st_cp_puts", NULL);
     return 0;
 }
 
-/* Writes job j's item unless one with its id exists (the start, or
- * recovery finishing one: the same item either way). */
+/* Writes job j's item, with its job.started change, unless one with its
+ * id exists (the start, or recovery finishing one: the same item either
+ * way). */
 int ddb__put_new_job(struct store *s, const struct ccf_tenant *t, const struct ccf_job *j,
                      const char *op)
 {
-    char table[DDB__NAME_MAX];
-    json_t *it = ddb__job_item(t, j, 1);
+    bool undoable;
 
-    if (!it)
-        return CCF_ENOMEM;
-    ddb__table(s, DDB__T_JOBS, table);
-    return ddb__call(s, "PutItem",
-                     json_pack("{s:s,s:o,s:s}", "TableName", table, "Item", it,
-                               "ConditionExpression", "attribute_not_exists(job_id)"),
-                     NULL, op);
+    return ddb__job_write(s, t, j, -1, 0, NULL, &undoable, op);
+}
+
+/* The one start path (the API's start, a token's, the scheduler's): j
+ * comes with its id, connector, trigger, times and borrowed environment. */
+int ddb__start_job(struct store *s, const struct ccf_tenant *t, struct ccf_job *j,
+                   const struct store_fire *f, const char *op)
+{
+    bool undoable;
+    int rc;
+
+    /* 1: the connector names the job (and keeps what recovery needs to
+     * write it), or the start fails: 404, or 409 when IN_USE or paused. */
+    if ((rc = ddb__reserve_connector(s, t, j, f, op)) < 0)
+        return rc;
+    /* 2: the job's item with its change (changes.c). A collision of job
+     * ids under one connector is impossible (the reservation names one job
+     * at a time). */
+    rc = ddb__job_write(s, t, j, -1, 0, NULL, &undoable, op);
+    if (rc < 0 && rc != CCF_ECONFLICT) {
+        /* Nothing written: undone now (if this process dies first,
+         * recovery finishes it). A change record left pending is settled
+         * by a reader, who finishes the start: never undone then. */
+        if (undoable)
+            (void)ddb__release_connector(s, t, j->connector_id, j->id, op);
+        return rc;
+    }
+    return 0;
+}
+
+void ddb__job_init(struct ccf_job *j, const char *connector_id, enum ccf_job_trigger trigger,
+                   const char *environment)
+{
+    memset(j, 0, sizeof(*j));
+    memcpy(j->connector_id, connector_id, sizeof(j->connector_id));
+    j->status = CCF_JOB_STARTED;
+    j->trigger = trigger;
+    j->created_at = j->updated_at = ccf_now_us();
+    j->environment = (char *)environment; /* borrowed: the caller copies it on success */
 }
 
 int store_ddb__start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
@@ -141,33 +188,19 @@ int store_ddb__start_job(struct store *s, const struct ccf_tenant *t, const char
 
     if (!ccf_connector_id_valid(connector_id))
         return CCF_ENOTFOUND;
-    memset(&j, 0, sizeof(j));
-    memcpy(j.connector_id, connector_id, sizeof(j.connector_id));
-    j.status = CCF_JOB_STARTED;
-    j.trigger = CCF_TRIGGER_API;
-    j.created_at = j.updated_at = ccf_now_us();
-    j.environment = (char *)environment; /* borrowed until the copy below */
-    if ((rc = ccf_job_id_new(j.id)) < 0)
+    ddb__job_init(&j, connector_id, CCF_TRIGGER_API, environment);
+    if ((rc = ccf_job_id_new(j.id)) < 0 || (rc = ddb__start_job(s, t, &j, NULL, "start_job")) < 0)
         return rc;
-    /* 1: the connector names the job (and keeps what recovery needs to
-     * write it), or the start fails: 404, or 409 when IN_USE or paused. */
-    if ((rc = ddb__reserve_connector(s, t, &j, "start_job")) < 0)
-        return rc;
-    /* 2: the job's item. A collision of job ids under one connector is
-     * impossible (the reservation names one job at a time). */
-    rc = ddb__put_new_job(s, t, &j, "start_job");
-    if (rc < 0 && rc != CCF_ECONFLICT) {
-        /* Undone now; if this process dies first, recovery finishes it. */
-        (void)ddb__release_connector(s, t, connector_id, j.id, "start_job");
-        return rc;
-    }
     j.environment = environment ? ccf_xstrdup(environment) : NULL;
     *out = j;
     return 0;
 }
 
+/* seqs (may be NULL): the item's set of change seqs (changes.c), a new
+ * reference (NULL when it has none). */
 static int load(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                const char *job_id, struct ccf_job *out, int64_t *version, const char *op)
+                const char *job_id, struct ccf_job *out, int64_t *version, json_t **seqs,
+                const char *op)
 {
     char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
     json_t *ans, *it;
@@ -183,6 +216,10 @@ static int load(struct store *s, const struct ccf_tenant *t, const char *connect
         return rc;
     it = json_object_get(ans, "Item");
     rc = it ? ddb__job_from_item(it, out, version) : CCF_ENOTFOUND;
+    if (rc == 0 && seqs) {
+        *seqs = json_object_get(json_object_get(it, "seqs"), "NS");
+        json_incref(*seqs);
+    }
     json_decref(ans);
     return rc;
 }
@@ -190,7 +227,7 @@ static int load(struct store *s, const struct ccf_tenant *t, const char *connect
 int ddb__load_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                   const char *job_id, struct ccf_job *out, const char *op)
 {
-    return load(s, t, connector_id, job_id, out, NULL, op);
+    return load(s, t, connector_id, job_id, out, NULL, NULL, op);
 }
 
 int store_ddb__get_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
@@ -198,7 +235,7 @@ int store_ddb__get_job(struct store *s, const struct ccf_tenant *t, const char *
 {
     if (!ccf_connector_id_valid(connector_id) || !ccf_job_id_valid(job_id))
         return CCF_ENOTFOUND;
-    return load(s, t, connector_id, job_id, out, NULL, "get_job");
+    return load(s, t, connector_id, job_id, out, NULL, NULL, "get_job");
 }
 
 struct listing {
@@ -313,29 +350,24 @@ static int move_once(struct store *s, const struct ccf_tenant *t, const char *co
                      const char *job_id, const struct store_transition *tr, struct ccf_job *j)
 {
     const char *op = "transition_job";
-    char table[DDB__NAME_MAX];
     enum ccf_job_status from;
     int64_t version;
-    json_t *it;
+    json_t *seqs = NULL;
+    bool undoable;
     int rc;
 
-    if ((rc = load(s, t, connector_id, job_id, j, &version, op)) < 0)
+    if ((rc = load(s, t, connector_id, job_id, j, &version, &seqs, op)) < 0)
         return rc;
     from = j->status;
-    if (from == tr->to)
-        return 0;
     /* Nothing leaves a terminal status, whatever from_mask says. */
-    if (ccf_job_status_terminal(from) || !(tr->from_mask & (1u << from)))
-        return CCF_ECONFLICT;
+    if (from == tr->to || ccf_job_status_terminal(from) || !(tr->from_mask & (1u << from))) {
+        json_decref(seqs);
+        return from == tr->to ? 0 : CCF_ECONFLICT;
+    }
     store__apply_transition(j, tr, ccf_now_us());
-    if (!(it = ddb__job_item(t, j, version + 1)))
-        return CCF_ENOMEM;
-    ddb__table(s, DDB__T_JOBS, table);
-    rc = ddb__call(s, "PutItem",
-                   json_pack("{s:s,s:o,s:s,s:{s:o}}", "TableName", table, "Item", it,
-                             "ConditionExpression", "version = :v", "ExpressionAttributeValues",
-                             ":v", ddb__n_val(version)),
-                   NULL, op);
+    /* The write with its change record (changes.c). */
+    rc = ddb__job_write(s, t, j, (int)from, version, seqs, &undoable, op);
+    json_decref(seqs);
     if (rc == CCF_ECONFLICT)
         return 2; /* another write came between: read again */
     if (rc < 0)
@@ -425,7 +457,8 @@ int ddb__delete_under(struct store *s, const struct ccf_tenant *t, const char *c
 
     ddb__job_pk(t, connector_id, pk);
     if ((rc = ddb__delete_all(s, DDB__T_CHECKPOINTS, pk, "sk")) < 0 ||
-        (rc = ddb__delete_all(s, DDB__T_DOCUMENTS, pk, "doc_id")) < 0)
+        (rc = ddb__delete_all(s, DDB__T_DOCUMENTS, pk, "doc_id")) < 0 ||
+        (rc = ddb__delete_tokens_under(s, t, connector_id)) < 0)
         return rc;
     return ddb__delete_all(s, DDB__T_JOBS, pk, "job_id");
 }

@@ -1,0 +1,133 @@
+/* events.c: a tenant's events on the DynamoDB backend: the committed
+ * records of the change log (changes.c) read by the global index by_tenant
+ * (hash tenant, range seq), never past the log's horizon, so that a cursor
+ * handed out is never passed by a record that commits later.
+ *
+ * One tenant's read touches its own index partition, plus its share of
+ * moving the horizon over records no reader has walked yet. */
+#include "store/dynamodb/ddb_int.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+
+#define PAGE 200
+
+struct reading {
+    const struct store_event_query *q;
+    struct store_event *out;
+    size_t n;
+    int64_t last; /* the tenant's last seq seen, whatever the filters */
+};
+
+static bool wanted(const struct store_event_query *q, const char *type, const char *cid)
+{
+    char key[sizeof(((struct store_event *)0)->type) + 2];
+
+    if (q->connector_id && strcmp(q->connector_id, cid) != 0)
+        return false;
+    if (!q->types)
+        return true;
+    snprintf(key, sizeof(key), ",%s,", type);
+    return strstr(q->types, key) != NULL;
+}
+
+int ddb__event_from_item(json_t *rec, struct store_event *e)
+{
+    const char *type = ddb__get_s(rec, "type"), *cid = ddb__get_s(rec, "cid");
+    const char *jid = ddb__get_s(rec, "jid"), *detail = ddb__get_s(rec, "detail");
+    int bad = 0;
+
+    memset(e, 0, sizeof(*e));
+    e->seq = ddb__get_n(rec, "seq", &bad);
+    e->at = ddb__get_n(rec, "at", &bad);
+    if (bad || !type || strlen(type) >= sizeof(e->type) || !cid ||
+        strlen(cid) >= sizeof(e->connector_id) || (jid && strlen(jid) >= sizeof(e->job_id))) {
+        CCF_LOG_ERROR("store.bad_row", CCF_KV_STR("backend", "dynamodb"),
+                      CCF_KV_STR("table", "changes"), CCF_KV_INT("seq", e->seq));
+        return CCF_EIO;
+    }
+    memcpy(e->type, type, strlen(type) + 1);
+    memcpy(e->connector_id, cid, strlen(cid) + 1);
+    if (jid)
+        memcpy(e->job_id, jid, strlen(jid) + 1);
+    e->detail = ccf_xstrdup(detail ? detail : "{}");
+    return 0;
+}
+
+/* One index page: the matching committed records, until q->max. */
+static int take(json_t *items, struct reading *r)
+{
+    json_t *rec;
+    size_t i;
+    int rc;
+
+    json_array_foreach(items, i, rec)
+    {
+        const char *type = ddb__get_s(rec, "type"), *cid = ddb__get_s(rec, "cid");
+        int64_t seq = ddb__get_n(rec, "seq", NULL);
+
+        if (r->n == r->q->max)
+            return 0;
+        if (seq > r->last)
+            r->last = seq;
+        if (!type || !cid || !wanted(r->q, type, cid))
+            continue;
+        if ((rc = ddb__event_from_item(rec, &r->out[r->n])) < 0)
+            return rc;
+        r->n++;
+    }
+    return 0;
+}
+
+int store_ddb__read_events(struct store *s, const struct ccf_tenant *t,
+                           const struct store_event_query *q, struct store_event *out,
+                           int64_t *next)
+{
+    const char *op = "read_events";
+    char table[DDB__NAME_MAX], tk[STORE__TENANT_KEY_MAX];
+    struct reading r = {.q = q, .out = out};
+    json_t *start = NULL;
+    int64_t h, pruned, from;
+    int rc;
+
+    if (q->max == 0 || q->max > INT_MAX || !out || q->after < -1)
+        return CCF_EINVAL;
+    if ((rc = ddb__horizon(s, &h)) < 0 || (rc = ddb__pruned_mark(s, &pruned)) < 0)
+        return rc;
+    if (q->after >= 0 && q->after < pruned)
+        return CCF_EEXPIRED;
+    from = q->after < pruned ? pruned : q->after;
+    r.last = from;
+    store__tenant_key(t, tk);
+    ddb__table(s, DDB__T_CHANGES, table);
+    while (from < h) {
+        json_t *ans;
+        /* A global index reads eventually consistent: no ConsistentRead. */
+        json_t *req = json_pack("{s:s,s:s,s:s,s:{s:o,s:o,s:o},s:i}", "TableName", table,
+                                "IndexName", "by_tenant", "KeyConditionExpression",
+                                "tenant = :t AND seq BETWEEN :a AND :h",
+                                "ExpressionAttributeValues", ":t", ddb__s_val(tk), ":a",
+                                ddb__n_val(from + 1), ":h", ddb__n_val(h), "Limit", PAGE);
+
+        if (start)
+            json_object_set_new(req, "ExclusiveStartKey", start);
+        start = NULL;
+        if ((rc = ddb__call(s, "Query", req, &ans, op)) < 0)
+            break;
+        rc = take(json_object_get(ans, "Items"), &r);
+        if (rc == 0 && r.n < q->max && json_object_get(ans, "LastEvaluatedKey"))
+            start = json_incref(json_object_get(ans, "LastEvaluatedKey"));
+        json_decref(ans);
+        if (rc < 0 || !start)
+            break;
+    }
+    if (rc < 0) {
+        store_events_clear(out, r.n);
+        return rc;
+    }
+    *next = r.n == q->max ? out[r.n - 1].seq : r.last;
+    return (int)r.n;
+}
