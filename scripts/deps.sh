@@ -12,6 +12,7 @@ set -eu
 # slurm-wlm munge: the Slurm executor's tests run a one-node cluster
 # (scripts/slurm-cluster.sh).
 # prometheus: promtool checks the /metrics text (tests/service/test_metrics.py).
+# nginx: README's replicas behind nginx, run as written (tests/service/test_readme_replicas.py).
 # postgresql libpq-dev: the PostgreSQL store backend (libpq) and its tests'
 # throw-away cluster (scripts/pg-cluster.sh).
 # chromium: the web console's browser tests (tests/console/run.mjs).
@@ -26,6 +27,7 @@ systemd strace tzdata
 podman runc catatonit busybox-static
 slurm-wlm munge
 prometheus
+nginx
 chromium
 python3-pip python3-setuptools python3-wheel
 postgresql libpq-dev"
