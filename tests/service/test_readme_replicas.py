@@ -74,21 +74,31 @@ def port_free(port):
         return True
 
 
+def below_ephemeral():
+    """The ports below the kernel's ephemeral range: there no other test's
+    bind(0) or outgoing connection takes one between our check and the
+    replica's bind."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    return min(low, 65536) - 1
+
+
 def free_prefix():
     """A prefix P such that ports P1, P2 and P3 are free: the blocks write
     `127.0.0.1:880$i`, so the replicas' ports must differ in their last
     digit only, as 8801-8803 do."""
     for _ in range(200):
-        p = random.randrange(2000, 6500)
+        p = random.randrange(1100, below_ephemeral() // 10)
         if all(port_free(p * 10 + i) for i in (1, 2, 3)):
             return str(p)
     pytest.fail("no three free ports P1-P3 found")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port(taken):
+    for _ in range(200):
+        p = random.randrange(11000, below_ephemeral())
+        if p // 10 != int(taken) and port_free(p):
+            return p
+    pytest.fail("no free port found")
 
 
 class Shell:
@@ -203,7 +213,8 @@ def test_replicas_work_as_written(tmp_path):
     assert len(sh) == 7, "the section's sh blocks: database, replicas, readyz, use, nginx, kill, and one more?"
     assert len(nginx) == 1, "the section's nginx block"
 
-    prefix, nport = free_prefix(), free_port()
+    prefix = free_prefix()
+    nport = free_port(prefix)
     pgdir = f"/tmp/ccf-pg-{os.getpid()}-{os.urandom(3).hex()}"
 
     def subst(s):
