@@ -37,6 +37,15 @@ struct orch__pool {
     int running;
 };
 
+/* An attempt on this machine that the store no longer gives this runner
+ * (strays.c): stopped, then its directory forgotten once its supervisor
+ * has exited; nothing of it reaches the store. */
+struct orch__stray {
+    char job_id[CCF_JOB_ID_LEN + 1];
+    int attempt;
+    bool stop_sent;
+};
+
 #define ORCH__POOLS_MAX 4
 
 struct orchestrator {
@@ -49,9 +58,11 @@ struct orchestrator {
     struct orch__list pending;         /* FIFO: jobs start in the order they were created */
     struct orch__list running;         /* submitted and not yet ended: they hold capacity */
     struct orch__list waiting;         /* between attempts, until due_us: they hold nothing */
-    int64_t cursor;                    /* last change handled */
-    int64_t next_purge;                /* monotonic seconds */
-    bool retry_soon;                   /* the store was unavailable: try again shortly */
+    struct orch__stray *strays;        /* strays.c: attempts being stopped and discarded */
+    size_t nstrays, strays_cap;
+    int64_t cursor;     /* last change handled */
+    int64_t next_purge; /* monotonic seconds */
+    bool retry_soon;    /* the store was unavailable: try again shortly */
 
     pthread_t thread;
     bool thread_started;
@@ -132,5 +143,21 @@ int64_t orch__wake_due(struct orchestrator *o);
 /* Ends a job that never ran (STOPPING → STOPPED) or fails one (→ FAILED). */
 int orch__end_now(struct orchestrator *o, const struct store_job_ref *ref, enum ccf_job_status to,
                   const char *reason);
+
+/* strays.c: a runner's attempts that the store no longer gives it (it was
+ * declared lost: the leader ended them or gave them to another replica). */
+/* At recovery, before re-adoption: every attempt whose supervisor still
+ * runs here and that is not one of refs (the runner's unfinished jobs) at
+ * the store's attempt becomes a stray, and is stopped. */
+void orch__strays_find(struct orchestrator *o, const struct store_job_ref *refs, size_t n);
+/* While it runs: jobs in its lists that refs (read just now) no longer
+ * has leave them; a running one becomes a stray. */
+void orch__strays_lost(struct orchestrator *o, const struct store_job_ref *refs, size_t n);
+/* Whether job_id's stray attempt is still being stopped or discarded: the
+ * job is not taken in (again) until it is gone. */
+bool orch__is_stray(const struct orchestrator *o, const char *job_id);
+/* Each turn: stops strays not yet stopped, forgets those whose supervisor
+ * has exited, and asks for another turn shortly while any is left. */
+void orch__strays_step(struct orchestrator *o);
 
 #endif
