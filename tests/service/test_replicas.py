@@ -705,3 +705,60 @@ def test_a_replica_back_after_the_window_stops_its_stray_attempts(replicas, tmp_
     finally:
         if _alive(pid):  # without the fix: not left behind for the next test
             os.killpg(pid, signal.SIGKILL)
+
+
+def test_a_paused_runner_declared_lost_stops_its_attempt_and_writes_no_outcome(replicas, tmp_path):
+    """SIGSTOP of a follower running a job, longer than runner-lost-after:
+    the leader retries the job on itself; once the follower runs again
+    (SIGCONT) it notices the job is no longer its own, stops its attempt's
+    process group and writes no outcome of it (before, its attempt's end
+    would have been written over the retry's), and the retry ends with its
+    true outcome."""
+    servers = replicas(2, extra=("--runner-lost-after", str(LOST_S), "--max-jobs", "1"))
+    leader = wait_leader(servers)
+    follower = next(s for s in servers if s is not leader)
+    marker = tmp_path / "paused"
+    script = ('echo "$CUSTOM_CONNECTOR_JOB_ID $HOME $$" >> "$MARKER"; '
+              'if [ "$(grep -c "$CUSTOM_CONNECTOR_JOB_ID" "$MARKER")" -gt 1 ]; then sleep 2; exit 0; fi; '
+              'exec sleep 60')
+    props = {"command": ["/bin/sh", "-c", script],
+             "retry_strategy": {"attempts": 2,
+                                "evaluate_on_exit": [{"on_reason": "runner lost", "action": "RETRY"}],
+                                "backoff": {"initial_seconds": 1, "multiplier": 1, "max_seconds": 1}}}
+    c = leader.client
+    jobs = start_jobs(c, marker, 2, 0, props=props)  # one slot each: one job per replica
+    wait_runs(marker, [j for _, j in jobs])
+    for cid, jid in jobs:
+        wait_status(c, cid, jid, {"RUNNING"}, timeout=30)
+    got = _pid_runs(marker)
+    pids = [pid for v in got.values() for _, pid in v]
+    (cid, jid), = [(cid, jid) for cid, jid in jobs if got[jid][0][0] == follower.name]
+    (cid_l, jid_l), = [(x, y) for x, y in jobs if y != jid]
+    pid = got[jid][0][1]
+    try:
+        c.stop_job(cid_l, jid_l)  # the leader's slot, for the retry
+        wait_status(c, cid_l, jid_l, TERMINAL, timeout=30)
+        os.kill(follower.proc.pid, signal.SIGSTOP)
+        try:
+            deadline = time.monotonic() + FAILOVER_S + LOST_S + 30
+            while len(_pid_runs(marker)[jid]) < 2:  # attempt 2 started on the leader
+                assert time.monotonic() < deadline, c.get_job(cid, jid)
+                time.sleep(0.05)
+            assert _alive(pid)
+            offset = follower.log_size()
+        finally:
+            os.kill(follower.proc.pid, signal.SIGCONT)
+        deadline = time.monotonic() + 10 * TIMEOUT_SCALE
+        while _alive(pid):
+            assert time.monotonic() < deadline, "the paused runner's attempt still runs"
+            time.sleep(0.05)
+        job = wait_status(c, cid, jid, TERMINAL, timeout=30)
+        assert job["status"] == "SUCCEEDED" and job["attempt"] == 2, job
+        assert job["attempts"][0]["reason"] == "runner lost", job
+        assert [name for name, _ in _pid_runs(marker)[jid]] == [follower.name, leader.name]
+        log = follower.log_text(offset)
+        assert "job.abandoned" in log and jid in log, follower.tail(offset)
+    finally:
+        for p in pids:
+            if _alive(p):
+                os.killpg(p, signal.SIGKILL)
