@@ -282,9 +282,7 @@ static int recover_waiting(struct orchestrator *o, size_t i)
     return 0;
 }
 
-/* One unfinished job after a restart: re-adopt it, collect its outcome,
- * or queue it again if it never reached the executor. */
-static int recover_one(struct orchestrator *o, const struct store_job_ref *ref)
+int orch__recover_one(struct orchestrator *o, const struct store_job_ref *ref)
 {
     struct orch__job j;
     ssize_t i;
@@ -343,8 +341,8 @@ int orch__recover(struct orchestrator *o, struct executor *executor)
         orch__strays_find(o, refs, n);
     for (size_t i = 0; i < n; i++) {
         if (orch__is_stray(o, refs[i].job_id))
-            continue; /* taken by take_assigned once its stray is gone */
-        if ((rc = recover_one(o, &refs[i])) < 0)
+            continue; /* recovered once its stray attempt is gone (strays.c) */
+        if ((rc = orch__recover_one(o, &refs[i])) < 0)
             CCF_LOG_ERROR("job.recover_failed", CCF_KV_STR("job_id", refs[i].job_id),
                           CCF_KV_STR("connector_id", refs[i].connector_id),
                           CCF_KV_STR("error", ccf_strerror(rc)));

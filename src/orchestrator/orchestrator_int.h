@@ -44,6 +44,9 @@ struct orch__stray {
     char job_id[CCF_JOB_ID_LEN + 1];
     int attempt;
     bool stop_sent;
+    bool forgotten;           /* its directory is gone */
+    bool ours;                /* the job is still this runner's (at another attempt): */
+    struct store_job_ref ref; /* recovered with this ref once the stray is gone */
 };
 
 #define ORCH__POOLS_MAX 4
@@ -81,6 +84,10 @@ struct orchestrator {
 /* Recovery before the thread starts: the cursor, then every unfinished job
  * re-adopted, collected or queued again. */
 int orch__recover(struct orchestrator *o, struct executor *executor);
+/* One unfinished job after a restart: re-adopt it, collect its outcome,
+ * or queue it again if it never reached the executor (a RUNNING one that
+ * did not, on a shared store, ends "runner lost"). */
+int orch__recover_one(struct orchestrator *o, const struct store_job_ref *ref);
 /* One turn of the loop: queued events, then new changes, then what fits. */
 void orch__step(struct orchestrator *o);
 
@@ -157,7 +164,8 @@ void orch__strays_lost(struct orchestrator *o, const struct store_job_ref *refs,
  * job is not taken in (again) until it is gone. */
 bool orch__is_stray(const struct orchestrator *o, const char *job_id);
 /* Each turn: stops strays not yet stopped, forgets those whose supervisor
- * has exited, and asks for another turn shortly while any is left. */
+ * has exited (recovering the job when it is still this runner's), and asks
+ * for another turn shortly while any is left. */
 void orch__strays_step(struct orchestrator *o);
 
 #endif

@@ -33,7 +33,8 @@ bool orch__is_stray(const struct orchestrator *o, const char *job_id)
 }
 
 /* job_id's credentials issued here end with the attempt, as on any end. */
-static void add_stray(struct orchestrator *o, const char *job_id, int attempt, const char *reason)
+static void add_stray(struct orchestrator *o, const char *job_id, int attempt, const char *reason,
+                      const struct store_job_ref *ours)
 {
     struct orch__stray *s;
 
@@ -50,6 +51,10 @@ static void add_stray(struct orchestrator *o, const char *job_id, int attempt, c
     memset(s, 0, sizeof(*s));
     snprintf(s->job_id, sizeof(s->job_id), "%s", job_id);
     s->attempt = attempt;
+    if (ours) {
+        s->ours = true;
+        s->ref = *ours;
+    }
 }
 
 static const struct store_job_ref *find_ref(const struct store_job_ref *refs, size_t n,
@@ -106,7 +111,7 @@ void orch__strays_find(struct orchestrator *o, const struct store_job_ref *refs,
         else
             why = wrong_attempt(o, ref, &live[i], buf, sizeof(buf));
         if (why)
-            add_stray(o, live[i].job_id, live[i].attempt, why);
+            add_stray(o, live[i].job_id, live[i].attempt, why, ref);
     }
     free(live);
     orch__strays_step(o); /* the stops go out now */
@@ -125,7 +130,7 @@ static void drop_missing(struct orchestrator *o, struct orch__list *l, bool runn
             continue;
         if (running) {
             orch__unreserve(o, i, &j);
-            add_stray(o, j.ref.job_id, j.attempt, why);
+            add_stray(o, j.ref.job_id, j.attempt, why, NULL);
         } else {
             j = l->items[i];
             orch__list_remove(l, i);
@@ -161,12 +166,22 @@ static int settle(struct orchestrator *o, struct orch__stray *s)
         return 1;
     if ((rc = executor_forget(o->executor, s->job_id)) == CCF_ECONFLICT)
         return 0; /* the supervisor is still on its way out */
-    if (rc < 0)
+    if (rc < 0) {
         CCF_LOG_ERROR("job.abandon_forget_failed", CCF_KV_STR("job_id", s->job_id),
                       CCF_KV_STR("error", ccf_strerror(rc)));
-    else
+    } else if (!s->forgotten) {
         CCF_LOG_INFO("job.abandon_done", CCF_KV_STR("job_id", s->job_id),
                      CCF_KV_INT("attempt", s->attempt));
+    }
+    s->forgotten = true;
+    /* Still this runner's job: now that its directory is gone, recovered
+     * as at a start (queued, or "runner lost" if the store says RUNNING). */
+    if (!s->ours || (rc = orch__recover_one(o, &s->ref)) >= 0)
+        return 1;
+    if (rc == CCF_EUNAVAIL || rc == CCF_EIO)
+        return 0; /* the store, again on a later turn */
+    CCF_LOG_ERROR("job.recover_failed", CCF_KV_STR("job_id", s->job_id),
+                  CCF_KV_STR("error", ccf_strerror(rc)));
     return 1;
 }
 
