@@ -103,7 +103,27 @@ int executor_capacity(struct executor *e, int i, struct executor_capacity *out)
 
 int executor_forget(struct executor *e, const char *job_id)
 {
-    (void)e;
-    (void)job_id;
+    e->nforgets++;
+    for (size_t i = 0; i < e->nadopted; i++) {
+        if (strcmp(e->adopted[i], job_id) == 0) {
+            memmove(e->adopted[i], e->adopted[i + 1],
+                    (e->nadopted - i - 1) * sizeof(e->adopted[0]));
+            memmove(&e->adopted_attempt[i], &e->adopted_attempt[i + 1],
+                    (e->nadopted - i - 1) * sizeof(e->adopted_attempt[0]));
+            e->nadopted--;
+            break;
+        }
+    }
+    return 0;
+}
+
+int executor_live_attempts(struct executor *e, struct executor_live **out, size_t *n)
+{
+    *out = e->nadopted ? calloc(e->nadopted, sizeof(**out)) : NULL;
+    for (size_t i = 0; i < e->nadopted; i++) {
+        snprintf((*out)[i].job_id, sizeof((*out)[i].job_id), "%s", e->adopted[i]);
+        (*out)[i].attempt = e->adopted_attempt[i];
+    }
+    *n = e->nadopted;
     return 0;
 }

@@ -3,7 +3,8 @@
  * functions the orchestrator calls, and the test binaries link it ahead of
  * libccfd.a, so the linker never takes the local backend from the archive.
  * It records submits and cancels in struct executor, which the tests read
- * and set (submit_rc, what recover adopts). */
+ * and set (submit_rc, what recover adopts). The adopted jobs are also what
+ * executor_live_attempts lists. */
 #ifndef CCF_TESTS_ORCH_FAKE_H
 #define CCF_TESTS_ORCH_FAKE_H
 
@@ -35,6 +36,7 @@ struct executor {
     char adopted[MAX_JOBS][CCF_JOB_ID_LEN + 1];
     int adopted_attempt[MAX_JOBS]; /* the attempt its supervisor runs */
     size_t nadopted, nrecovers;
+    size_t nforgets; /* executor_forget calls (each drops the job from adopted) */
 };
 
 /* What executor_capacity reports for the one backend, "local"; each

@@ -534,6 +534,56 @@ static void test_recovery_adopts_running_job(void **state)
     assert_int_equal(f->o->running.n, 0);
 }
 
+/* Issue 15: a runner (a replica id) that starts again stops each attempt
+ * its executor still runs that the store does not give it at that attempt
+ * (strays.c): one whose job has ended is stopped and forgotten, nothing
+ * written; one of its own jobs at another attempt is stopped, forgotten,
+ * then recovered and run at the store's attempt; its own job at the
+ * store's attempt is re-adopted as before. */
+static void test_runner_start_stops_stray_attempts(void **state)
+{
+    static const char replica[] = "0123456789abcdef0123456789abcdef";
+    struct fx *f = *state;
+    char c1[CCF_CONNECTOR_ID_LEN + 1], c2[CCF_CONNECTOR_ID_LEN + 1];
+    char c3[CCF_CONNECTOR_ID_LEN + 1];
+    char j1[CCF_JOB_ID_LEN + 1], j2[CCF_JOB_ID_LEN + 1], j3[CCF_JOB_ID_LEN + 1];
+
+    mk_connector(f, props("/bin/sleep", 1, 1024), c1);
+    mk_connector(f, props("/bin/true", 1, 1024), c2);
+    mk_connector(f, props("/bin/true", 1, 1024), c3);
+    orch_new(f);
+    start(f, c1, j1);
+    start(f, c2, j2);
+    start(f, c3, j3);
+    orch__step(f->o);
+    deliver(f, j1, EXECUTOR_RUNNING, false, 0);
+    deliver(f, j2, EXECUTOR_RUNNING, false, 0);
+    deliver(f, j2, EXECUTOR_EXITED, true, 0);
+    assert_int_equal(status_of(f, c2, j2), CCF_JOB_SUCCEEDED);
+    forget_submits(f);
+    adopt(&f->ex, j1);            /* RUNNING, attempt 1: its own */
+    adopt(&f->ex, j2);            /* ended in the store: a stray */
+    adopt_attempt(&f->ex, j3, 2); /* STARTED, attempt 1 next: a stray of its own job */
+    orchestrator_destroy(f->o);
+    assert_int_equal(orchestrator_create(&f->o, &f->cfg), 0);
+    orchestrator_set_replica(f->o, replica);
+    assert_int_equal(orch__recover(f->o, &f->ex), 0);
+    assert_int_equal(f->ex.ncancels, 2);
+    assert_true((strcmp(f->ex.cancels[0], j2) == 0 && strcmp(f->ex.cancels[1], j3) == 0) ||
+                (strcmp(f->ex.cancels[0], j3) == 0 && strcmp(f->ex.cancels[1], j2) == 0));
+    assert_int_equal(f->ex.nforgets, 2);
+    assert_int_equal(f->o->nstrays, 0);
+    assert_int_equal(f->o->running.n, 1); /* j1, re-adopted */
+    orch__step(f->o);
+    assert_true(submitted(f, j3));
+    assert_false(submitted(f, j1) || submitted(f, j2));
+    /* The stray's end, should it be reported, writes nothing. */
+    deliver(f, j2, EXECUTOR_EXITED, true, 143);
+    assert_int_equal(status_of(f, c2, j2), CCF_JOB_SUCCEEDED);
+    deliver(f, j1, EXECUTOR_EXITED, true, 0);
+    assert_int_equal(status_of(f, c1, j1), CCF_JOB_SUCCEEDED);
+}
+
 /* Issue 12: what a queued job runs is what its connector said when the job
  * was admitted. An update while it waits applies to the next job: both its
  * command and its limits, never the new command under the old limits. */
@@ -628,6 +678,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery_adopts_running_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connector_updated_while_queued, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_runner_start_stops_stray_attempts, setup, teardown),
     };
     ccf_log_setup(CCF_LOG_WARN, CCF_LOG_LOGFMT); /* one line per expected warning, no more */
     return cmocka_run_group_tests_name("orchestrator", tests, NULL, NULL);

@@ -5,11 +5,14 @@
  * log.meta) moves to DIR/attempts/<n>/, where the logs operation still
  * reads it. Every step is safe to repeat after a crash: a file already
  * moved is not moved again (RENAME_NOREPLACE), and DIR/attempt is
- * rewritten only once the old state is gone. */
+ * rewritten only once the old state is gone. Also the list of the attempts
+ * whose supervisors still run here (executor_live_attempts). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -100,5 +103,68 @@ int executor__local_read_attempt_log(struct executor_local *e, const char *id, i
         rc = CCF_ENOTFOUND;
     }
     close(dfd);
+    return rc;
+}
+
+/* The attempt held by job directory name when its supervisor still runs
+ * (it holds DIR/lock); 0 otherwise. */
+static int live_attempt(struct executor_local *e, const char *name)
+{
+    int dfd, attempt = 0;
+
+    if (!ccf_job_id_valid(name) ||
+        (dfd = openat(e->jobs_dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+        return 0;
+    if (executor__exists(dfd, EXECUTOR__SPEC) && executor__lock_held(dfd))
+        attempt = executor__attempt_read(dfd);
+    close(dfd);
+    return attempt > 0 ? attempt : 0;
+}
+
+static int list_live(struct executor_local *e, DIR *d, struct executor_live **out, size_t *n)
+{
+    struct dirent *de;
+    size_t cap = 0;
+    int attempt;
+
+    while ((errno = 0, de = readdir(d)) != NULL) {
+        if ((attempt = live_attempt(e, de->d_name)) == 0)
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *out = ccf_xrealloc(*out, cap * sizeof(**out));
+        }
+        /* A valid job id (live_attempt checked it) fits. */
+        memcpy((*out)[*n].job_id, de->d_name, strlen(de->d_name) + 1);
+        (*out)[(*n)++].attempt = attempt;
+    }
+    return errno ? CCF_EIO : 0;
+}
+
+int executor__local_live(struct executor_local *e, struct executor_live **out, size_t *n)
+{
+    DIR *d;
+    int fd, rc;
+
+    *out = NULL;
+    *n = 0;
+    /* op_mu: the look at a free lock takes it for an instant, which must
+     * not make a submit's own flock fail. */
+    pthread_mutex_lock(&e->op_mu);
+    if ((fd = openat(e->jobs_dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+        !(d = fdopendir(fd))) {
+        if (fd >= 0)
+            close(fd);
+        pthread_mutex_unlock(&e->op_mu);
+        return CCF_EIO;
+    }
+    rc = list_live(e, d, out, n);
+    closedir(d);
+    pthread_mutex_unlock(&e->op_mu);
+    if (rc < 0) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
     return rc;
 }

@@ -338,6 +338,13 @@ int executor_recover(struct executor *e, const char *id)
     return executor_recover_attempt(e, id, 0);
 }
 
+int executor_live_attempts(struct executor *e, struct executor_live **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    return e->local ? executor__local_live(e->local, out, n) : 0;
+}
+
 int executor_read_attempt_log(struct executor *e, const char *id, int attempt, int64_t offset,
                               char *buf, size_t len, int64_t *size, int64_t *dropped)
 {

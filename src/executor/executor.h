@@ -22,6 +22,7 @@
 #define CCF_EXECUTOR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/core.h"
@@ -166,6 +167,19 @@ int executor_recover(struct executor *e, const char *job_id);
  * directory holds an earlier attempt (this one was never submitted; the
  * earlier one's outcome is not reported again). attempt 0: any. */
 int executor_recover_attempt(struct executor *e, const char *job_id, int attempt);
+
+/* An attempt whose supervisor still runs on this machine. */
+struct executor_live {
+    char job_id[CCF_JOB_ID_LEN + 1];
+    int attempt; /* the attempt its directory holds, from 1 */
+};
+/* Every job of this machine's supervisors (backends on local.c: local,
+ * podman) whose supervisor still runs, watched or not, into *out (malloc'd,
+ * the caller frees it; NULL when none) and *n: what a replica that was
+ * declared lost may still run (the orchestrator stops those the store no
+ * longer gives it, with executor_cancel). Slurm and Batch jobs are not
+ * listed. CCF_EIO if the jobs directory cannot be read. */
+int executor_live_attempts(struct executor *e, struct executor_live **out, size_t *n);
 
 /* The job's log: up to len bytes from offset (negative: from the end) into
  * buf. *size gets the bytes written so far, *dropped how many of the

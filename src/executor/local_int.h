@@ -111,6 +111,9 @@ int executor__attempt_read(int dfd);
 int executor__attempt_write(int dfd, int attempt);
 int executor__attempt_archive(int dfd, int n);
 
+/* executor_live_attempts for the jobs under local.c's supervisors. */
+int executor__local_live(struct executor_local *e, struct executor_live **out, size_t *n);
+
 int executor__pidfd_open(pid_t pid);
 int executor__pidfd_signal(int pidfd, int sig);
 

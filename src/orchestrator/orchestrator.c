@@ -114,7 +114,10 @@ static const char *consumer(const struct orchestrator *o, char *buf, size_t n)
 
 /* A runner's new jobs: those the leader assigned to it since it last
  * looked (its assignment's NOTIFY woke this thread). A stop that came
- * before the job reached this runner ends it here: it never ran. */
+ * before the job reached this runner ends it here: it never ran. Jobs it
+ * holds that the store no longer gives it (it was declared lost while it
+ * ran) leave it (strays.c); a job whose stray attempt is still being
+ * stopped is taken once that is done. */
 static void take_assigned(struct orchestrator *o)
 {
     struct store_job_ref *refs = NULL;
@@ -127,8 +130,10 @@ static void take_assigned(struct orchestrator *o)
         o->retry_soon = true;
         return;
     }
+    orch__strays_lost(o, refs, n);
     for (size_t i = 0; i < n && rc != CCF_EUNAVAIL; i++) {
-        if (orch__list_find(&o->pending, refs[i].job_id) >= 0 ||
+        if (orch__is_stray(o, refs[i].job_id) ||
+            orch__list_find(&o->pending, refs[i].job_id) >= 0 ||
             orch__list_find(&o->running, refs[i].job_id) >= 0 ||
             orch__list_find(&o->waiting, refs[i].job_id) >= 0)
             continue;
@@ -218,9 +223,14 @@ static void wait_for_work(struct orchestrator *o, int64_t due_us)
 static int64_t step(struct orchestrator *o)
 {
     o->retry_soon = false;
+    /* A runner looks at what the store still gives it before it applies
+     * events: an outcome of an attempt the store has ended or given to
+     * another replica meanwhile is then never written (strays.c). */
+    orch__strays_step(o); /* a stray gone frees its job for take_assigned */
+    take_assigned(o);
+    orch__strays_step(o); /* strays it found are stopped now */
     apply_events(o);
     drain_changes(o);
-    take_assigned(o);
     orch__wake_due(o);
     orch__pump(o);
     return orch__wake_due(o);
@@ -272,9 +282,7 @@ static int recover_waiting(struct orchestrator *o, size_t i)
     return 0;
 }
 
-/* One unfinished job after a restart: re-adopt it, collect its outcome,
- * or queue it again if it never reached the executor. */
-static int recover_one(struct orchestrator *o, const struct store_job_ref *ref)
+int orch__recover_one(struct orchestrator *o, const struct store_job_ref *ref)
 {
     struct orch__job j;
     ssize_t i;
@@ -328,15 +336,21 @@ int orch__recover(struct orchestrator *o, struct executor *executor)
         (rc = o->replica ? store_runner_jobs(o->cfg.store, o->replica, &refs, &n)
                          : store_unfinished_jobs(o->cfg.store, &refs, &n)) < 0)
         return rc;
+    /* Before re-adoption: a stray attempt is stopped, never adopted. */
+    if (o->replica)
+        orch__strays_find(o, refs, n);
     for (size_t i = 0; i < n; i++) {
-        if ((rc = recover_one(o, &refs[i])) < 0)
+        if (orch__is_stray(o, refs[i].job_id))
+            continue; /* recovered once its stray attempt is gone (strays.c) */
+        if ((rc = orch__recover_one(o, &refs[i])) < 0)
             CCF_LOG_ERROR("job.recover_failed", CCF_KV_STR("job_id", refs[i].job_id),
                           CCF_KV_STR("connector_id", refs[i].connector_id),
                           CCF_KV_STR("error", ccf_strerror(rc)));
     }
     CCF_LOG_INFO("orchestrator.recovered", CCF_KV_INT("unfinished", n),
                  CCF_KV_INT("running", o->running.n), CCF_KV_INT("queued", o->pending.n),
-                 CCF_KV_INT("waiting", o->waiting.n), CCF_KV_INT("cursor", o->cursor));
+                 CCF_KV_INT("waiting", o->waiting.n), CCF_KV_INT("abandoned", o->nstrays),
+                 CCF_KV_INT("cursor", o->cursor));
     free(refs);
     return 0;
 }
@@ -389,6 +403,7 @@ void orchestrator_destroy(struct orchestrator *o)
     orch__list_free(&o->pending);
     orch__list_free(&o->running);
     orch__list_free(&o->waiting);
+    free(o->strays);
     free(o->events);
     pthread_cond_destroy(&o->cond);
     pthread_mutex_destroy(&o->mu);

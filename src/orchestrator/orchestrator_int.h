@@ -37,6 +37,18 @@ struct orch__pool {
     int running;
 };
 
+/* An attempt on this machine that the store no longer gives this runner
+ * (strays.c): stopped, then its directory forgotten once its supervisor
+ * has exited; nothing of it reaches the store. */
+struct orch__stray {
+    char job_id[CCF_JOB_ID_LEN + 1];
+    int attempt;
+    bool stop_sent;
+    bool forgotten;           /* its directory is gone */
+    bool ours;                /* the job is still this runner's (at another attempt): */
+    struct store_job_ref ref; /* recovered with this ref once the stray is gone */
+};
+
 #define ORCH__POOLS_MAX 4
 
 struct orchestrator {
@@ -49,9 +61,11 @@ struct orchestrator {
     struct orch__list pending;         /* FIFO: jobs start in the order they were created */
     struct orch__list running;         /* submitted and not yet ended: they hold capacity */
     struct orch__list waiting;         /* between attempts, until due_us: they hold nothing */
-    int64_t cursor;                    /* last change handled */
-    int64_t next_purge;                /* monotonic seconds */
-    bool retry_soon;                   /* the store was unavailable: try again shortly */
+    struct orch__stray *strays;        /* strays.c: attempts being stopped and discarded */
+    size_t nstrays, strays_cap;
+    int64_t cursor;     /* last change handled */
+    int64_t next_purge; /* monotonic seconds */
+    bool retry_soon;    /* the store was unavailable: try again shortly */
 
     pthread_t thread;
     bool thread_started;
@@ -70,6 +84,10 @@ struct orchestrator {
 /* Recovery before the thread starts: the cursor, then every unfinished job
  * re-adopted, collected or queued again. */
 int orch__recover(struct orchestrator *o, struct executor *executor);
+/* One unfinished job after a restart: re-adopt it, collect its outcome,
+ * or queue it again if it never reached the executor (a RUNNING one that
+ * did not, on a shared store, ends "runner lost"). */
+int orch__recover_one(struct orchestrator *o, const struct store_job_ref *ref);
 /* One turn of the loop: queued events, then new changes, then what fits. */
 void orch__step(struct orchestrator *o);
 
@@ -132,5 +150,22 @@ int64_t orch__wake_due(struct orchestrator *o);
 /* Ends a job that never ran (STOPPING → STOPPED) or fails one (→ FAILED). */
 int orch__end_now(struct orchestrator *o, const struct store_job_ref *ref, enum ccf_job_status to,
                   const char *reason);
+
+/* strays.c: a runner's attempts that the store no longer gives it (it was
+ * declared lost: the leader ended them or gave them to another replica). */
+/* At recovery, before re-adoption: every attempt whose supervisor still
+ * runs here and that is not one of refs (the runner's unfinished jobs) at
+ * the store's attempt becomes a stray, and is stopped. */
+void orch__strays_find(struct orchestrator *o, const struct store_job_ref *refs, size_t n);
+/* While it runs: jobs in its lists that refs (read just now) no longer
+ * has leave them; a running one becomes a stray. */
+void orch__strays_lost(struct orchestrator *o, const struct store_job_ref *refs, size_t n);
+/* Whether job_id's stray attempt is still being stopped or discarded: the
+ * job is not taken in (again) until it is gone. */
+bool orch__is_stray(const struct orchestrator *o, const char *job_id);
+/* Each turn: stops strays not yet stopped, forgets those whose supervisor
+ * has exited (recovering the job when it is still this runner's), and asks
+ * for another turn shortly while any is left. */
+void orch__strays_step(struct orchestrator *o);
 
 #endif

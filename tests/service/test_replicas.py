@@ -619,3 +619,146 @@ def test_a_lost_runners_job_whose_next_attempt_was_due_is_not_run_elsewhere(repl
     job = wait_status(survivor.client, cid, jid, TERMINAL, timeout=FAILOVER_S + 30)
     assert job["status"] == "FAILED" and job["failure_reason"] == "runner lost", job
     assert all(r == runner.name for r in runs(marker)[jid]), runs(marker)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _pid_runs(marker):
+    """job id -> [(replica name, pid of the run's shell = its process group)]."""
+    got = {}
+    if marker.exists():
+        for line in marker.read_text().splitlines():
+            jid, home, pid = line.split(" ")
+            got.setdefault(jid, []).append((next(p for p in Path(home).parts if p.startswith("data")), int(pid)))
+    return got
+
+
+@pytest.mark.parametrize("case", ["lost", "retried"])
+def test_a_replica_back_after_the_window_stops_its_stray_attempts(replicas, tmp_path, case):
+    """kill -9 of the replica running a long job; once the leader has ended
+    it ("runner lost") or retried it on the survivor, the killed replica
+    comes back on the same data directory: it stops the attempt its
+    supervisor still runs (the whole process group, within a few seconds)
+    and writes nothing of it: the job's stored outcome stays the leader's
+    or the survivor's, and a retried job ran once more, on the survivor
+    only, with its true outcome. Before issue 15's fix the old attempt ran
+    on to its end (DECISIONS.md, "Jobs on every replica")."""
+    servers = replicas(2, extra=("--runner-lost-after", str(LOST_S)))
+    wait_leader(servers)
+    marker = tmp_path / f"stray-{case}"
+    # Each run: "job id, $HOME, pid" (exec: the pid is the job's process
+    # group, sleep traps nothing); a retry (second run) ends at once, exit 0.
+    script = ('echo "$CUSTOM_CONNECTOR_JOB_ID $HOME $$" >> "$MARKER"; '
+              'if [ "$(grep -c "$CUSTOM_CONNECTOR_JOB_ID" "$MARKER")" -gt 1 ]; then sleep 2; exit 0; fi; '
+              'exec sleep 60')
+    props = {"command": ["/bin/sh", "-c", script]}
+    if case == "retried":
+        props["retry_strategy"] = {"attempts": 2,
+                                   "evaluate_on_exit": [{"on_reason": "runner lost", "action": "RETRY"}],
+                                   "backoff": {"initial_seconds": 1, "multiplier": 1, "max_seconds": 1}}
+    c = servers[0].client
+    (cid, jid), = start_jobs(c, marker, 1, 0, props=props)
+    wait_runs(marker, [jid])
+    wait_status(c, cid, jid, {"RUNNING"}, timeout=30)  # recorded: a retry needs it
+    (victim_name, pid), = _pid_runs(marker)[jid]
+    victim = next(s for s in servers if s.name == victim_name)
+    survivor = next(s for s in servers if s is not victim)
+    try:
+        victim.kill()
+        assert _alive(pid), "the job's supervisor outlives ccfd"
+        if case == "lost":
+            before = wait_status(survivor.client, cid, jid, TERMINAL, timeout=FAILOVER_S + LOST_S + 20)
+            assert before["status"] == "FAILED" and before["failure_reason"] == "runner lost", before
+        else:  # restarted while attempt 2 runs on the survivor
+            deadline = time.monotonic() + FAILOVER_S + LOST_S + 30
+            while len(_pid_runs(marker)[jid]) < 2:
+                assert time.monotonic() < deadline, survivor.client.get_job(cid, jid)
+                time.sleep(0.05)
+        assert _alive(pid), "the stray attempt still runs before the replica comes back"
+        offset = victim.log_size()
+        victim.start()  # the same data directory: the same replica id
+        deadline = time.monotonic() + 5 + 10 * (TIMEOUT_SCALE - 1)
+        while _alive(pid):
+            assert time.monotonic() < deadline, "the stray attempt's process group still runs"
+            time.sleep(0.05)
+        with pytest.raises(ProcessLookupError):
+            os.killpg(pid, 0)
+        log = victim.log_text(offset)
+        assert "job.abandoned" in log and jid in log, victim.tail(offset)
+        if case == "lost":
+            time.sleep(1)  # a late outcome written by the returning replica would show by now
+            after = victim.client.get_job(cid, jid)
+            keys = ("status", "failure_reason", "completed_at", "attempt", "exit_code")
+            assert {k: after.get(k) for k in keys} == {k: before.get(k) for k in keys}, (before, after)
+        else:
+            job = wait_status(victim.client, cid, jid, TERMINAL, timeout=30)
+            assert job["status"] == "SUCCEEDED" and job["attempt"] == 2, job
+            assert job["attempts"][0]["reason"] == "runner lost", job
+            ran = [name for name, _ in _pid_runs(marker)[jid]]
+            assert ran == [victim.name, survivor.name], ran
+    finally:
+        if _alive(pid):  # without the fix: not left behind for the next test
+            os.killpg(pid, signal.SIGKILL)
+
+
+def test_a_paused_runner_declared_lost_stops_its_attempt_and_writes_no_outcome(replicas, tmp_path):
+    """SIGSTOP of a follower running a job, longer than runner-lost-after:
+    the leader retries the job on itself; once the follower runs again
+    (SIGCONT) it notices the job is no longer its own, stops its attempt's
+    process group and writes no outcome of it (before, its attempt's end
+    would have been written over the retry's), and the retry ends with its
+    true outcome."""
+    servers = replicas(2, extra=("--runner-lost-after", str(LOST_S), "--max-jobs", "1"))
+    leader = wait_leader(servers)
+    follower = next(s for s in servers if s is not leader)
+    marker = tmp_path / "paused"
+    script = ('echo "$CUSTOM_CONNECTOR_JOB_ID $HOME $$" >> "$MARKER"; '
+              'if [ "$(grep -c "$CUSTOM_CONNECTOR_JOB_ID" "$MARKER")" -gt 1 ]; then sleep 2; exit 0; fi; '
+              'exec sleep 60')
+    props = {"command": ["/bin/sh", "-c", script],
+             "retry_strategy": {"attempts": 2,
+                                "evaluate_on_exit": [{"on_reason": "runner lost", "action": "RETRY"}],
+                                "backoff": {"initial_seconds": 1, "multiplier": 1, "max_seconds": 1}}}
+    c = leader.client
+    jobs = start_jobs(c, marker, 2, 0, props=props)  # one slot each: one job per replica
+    wait_runs(marker, [j for _, j in jobs])
+    for cid, jid in jobs:
+        wait_status(c, cid, jid, {"RUNNING"}, timeout=30)
+    got = _pid_runs(marker)
+    pids = [pid for v in got.values() for _, pid in v]
+    (cid, jid), = [(cid, jid) for cid, jid in jobs if got[jid][0][0] == follower.name]
+    (cid_l, jid_l), = [(x, y) for x, y in jobs if y != jid]
+    pid = got[jid][0][1]
+    try:
+        c.stop_job(cid_l, jid_l)  # the leader's slot, for the retry
+        wait_status(c, cid_l, jid_l, TERMINAL, timeout=30)
+        os.kill(follower.proc.pid, signal.SIGSTOP)
+        try:
+            deadline = time.monotonic() + FAILOVER_S + LOST_S + 30
+            while len(_pid_runs(marker)[jid]) < 2:  # attempt 2 started on the leader
+                assert time.monotonic() < deadline, c.get_job(cid, jid)
+                time.sleep(0.05)
+            assert _alive(pid)
+            offset = follower.log_size()
+        finally:
+            os.kill(follower.proc.pid, signal.SIGCONT)
+        deadline = time.monotonic() + 10 * TIMEOUT_SCALE
+        while _alive(pid):
+            assert time.monotonic() < deadline, "the paused runner's attempt still runs"
+            time.sleep(0.05)
+        job = wait_status(c, cid, jid, TERMINAL, timeout=30)
+        assert job["status"] == "SUCCEEDED" and job["attempt"] == 2, job
+        assert job["attempts"][0]["reason"] == "runner lost", job
+        assert [name for name, _ in _pid_runs(marker)[jid]] == [follower.name, leader.name]
+        log = follower.log_text(offset)
+        assert "job.abandoned" in log and jid in log, follower.tail(offset)
+    finally:
+        for p in pids:
+            if _alive(p):
+                os.killpg(p, signal.SIGKILL)
