@@ -155,6 +155,10 @@ void api__list_audit_events(struct api__call *call);
  * (write says the method can change state), and the record of it. */
 bool api__audit_recordable(const struct api__call *call, bool write);
 void api__audit_fill(const struct api__call *call, struct store_audit *rec);
+/* The request's part of its record (who, operation, the path's ids;
+ * status 0), known before it runs: a store that must write the record
+ * before the effect (DynamoDB) has it then. */
+void api__audit_begin(const struct api__call *call, struct store_audit *rec);
 
 /* ops_events.c: the types filter ("a,b", each a known event type) as the
  * store takes it (",a,b,"; *out is the caller's to free). CCF_EINVAL with

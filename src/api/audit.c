@@ -49,6 +49,15 @@ void api__audit_fill(const struct api__call *call, struct store_audit *rec)
              resp->error_type && resp->status >= 400 ? resp->error_type : "");
 }
 
+void api__audit_begin(const struct api__call *call, struct store_audit *rec)
+{
+    const char *op;
+
+    fill_who(call->req, rec);
+    op = api_operation_of(call->req->method, call->req->target, rec->connector_id, rec->job_id);
+    snprintf(rec->operation, sizeof(rec->operation), "%s", op ? op : "");
+}
+
 void api_audit_refused(const struct api_request *req, struct store_audit *rec)
 {
     const char *op;

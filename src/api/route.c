@@ -398,6 +398,7 @@ void api_handle(struct api *a, const struct api_request *req, struct api_respons
     if (AUDIT_ON && is_write(req->method)) {
         if (!pre_write(&call))
             goto out; /* answered (a 400: not a record) */
+        api__audit_begin(&call, &rec);
         if ((rc = store_audited_write(a->store, audited, &call, &rec)) < 0)
             audited_failed(&call, rc);
     } else {

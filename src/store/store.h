@@ -515,7 +515,10 @@ struct store_audit {
  * fn runs on whichever thread leads the batch and must not wait for another
  * write. A negative return from fn undoes all it wrote and records nothing.
  * Returns fn's result, or the error of the insert or the commit (then
- * nothing fn wrote is kept). */
+ * nothing fn wrote is kept). rec arrives with what is known before fn runs
+ * (tenant, who, operation; status 0), or zeroed: the DynamoDB store, which
+ * has no transaction, writes it before fn's first write and settles it
+ * after (docs/DECISIONS.md). */
 int store_audited_write(struct store *s, int (*fn)(void *ctx, struct store_audit *rec), void *ctx,
                         struct store_audit *rec);
 /* n records (each with its own tenant), in one write. */

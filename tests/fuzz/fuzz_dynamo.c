@@ -3,7 +3,7 @@
  * connectors, jobs, webhooks and due runs (ddb__connector_from_item,
  * ddb__job_from_item, ddb__webhook_from_item, ddb__due_from_item), and the
  * change log's records as job changes and as events (ddb__change_from_item,
- * ddb__event_from_item),
+ * ddb__event_from_item), and the audit log's records (ddb__audit_from_item),
  * since an endpoint is not trusted to be well formed. Input: a first byte
  * choosing the parser, then the url or the item's JSON. Never a crash or a
  * leak; an accepted url has a prefix, a region and an http(s) endpoint; an
@@ -48,6 +48,17 @@ static void event(json_t *it)
     }
 }
 
+static void audit(json_t *it)
+{
+    struct store_audit r;
+
+    if (ddb__audit_from_item(it, &r) == 0 &&
+        (r.seq <= 0 || r.status < 100 || r.status > 599 || !r.tenant.region[0] ||
+         strlen(r.access_key_id) >= sizeof(r.access_key_id) ||
+         strlen(r.operation) >= sizeof(r.operation)))
+        abort();
+}
+
 static void item(const char *text, size_t len, int kind)
 {
     json_t *it = json_loadb(text, len, 0, NULL);
@@ -81,6 +92,8 @@ static void item(const char *text, size_t len, int kind)
         if (!ccf_connector_id_valid(d.connector_id) || !d.schedule)
             abort();
         store_due_clear(&d, 1);
+    } else if (kind == 7) {
+        audit(it);
     }
     json_decref(it);
 }
@@ -94,12 +107,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     text = malloc(size);
     memcpy(text, data + 1, size - 1);
     text[size - 1] = '\0';
-    switch (data[0] % 7) { /* 0 url; 1..6 the item kinds above */
+    switch (data[0] % 8) { /* 0 url; 1..7 the item kinds above */
     case 0:
         url(text);
         break;
     default:
-        item(text, size - 1, data[0] % 7);
+        item(text, size - 1, data[0] % 8);
         break;
     }
     free(text);

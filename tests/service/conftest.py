@@ -325,9 +325,6 @@ def pytest_configure(config):
 # reason: the one place such tests are skipped (SQLite's own file aside:
 # sqlite_only). Anything else failing there is a bug.
 DYNAMO_SKIP = {
-    "test_audit": "the audit log is not kept on DynamoDB yet",
-    "test_cli::test_follow_ends_on_ctrl_c_with_the_cursor[audit]":
-        "the audit log is not kept on DynamoDB yet",
     "test_concurrency::test_concurrent_batches_are_all_or_nothing":
         "a document batch is one write per document, not one transaction (dynalite has none)",
     "test_cli::test_document_put_100000_timing":

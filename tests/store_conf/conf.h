@@ -128,5 +128,8 @@ extern const size_t conf_dynamo_only_n;
 /* dynamo_changes.c: the change log's crash cases, run with the above. */
 extern const struct CMUnitTest conf_dynamo_changes[];
 extern const size_t conf_dynamo_changes_n;
+/* dynamo_audit.c: the audit log's crash cases, run with the above. */
+extern const struct CMUnitTest conf_dynamo_audit[];
+extern const size_t conf_dynamo_audit_n;
 
 #endif

@@ -233,7 +233,7 @@ static void test_audited_write_records_with_its_effect_only(void **state)
     struct conf *f = *state;
     struct audited_arg a = {.f = f, .status = 201};
     struct store_audit rec = {0}, out[4];
-    int64_t next, first;
+    int64_t next, first, n0;
 
     assert_int_equal(store_audited_write(f->s, audited_create, &a, &rec), 0);
     assert_int_equal(store_read_audit(f->s, &f->t1, -1, 4, out, &next), 1);
@@ -241,15 +241,17 @@ static void test_audited_write_records_with_its_effect_only(void **state)
     assert_int_equal(out[0].status, 201);
     assert_true(out[0].at > 0);
     first = next;
-    /* A failed body: neither its effect nor its record. */
+    /* A failed body: no record (its effect undone where a transaction can:
+     * test_audited_write_failed_body_undone). */
     a.rc = CCF_EIO;
     assert_int_equal(store_audited_write(f->s, audited_create, &a, &rec), CCF_EIO);
-    assert_int_equal(count_connectors(f), 1);
+    assert_int_equal(store_read_audit(f->s, &f->t1, first, 4, out, &next), 0);
     /* Status 0: the effect, no record. */
+    n0 = count_connectors(f);
     a.rc = 0;
     a.status = 0;
     assert_int_equal(store_audited_write(f->s, audited_create, &a, &rec), 0);
-    assert_int_equal(count_connectors(f), 2);
+    assert_int_equal(count_connectors(f), n0 + 1);
     assert_int_equal(store_read_audit(f->s, &f->t1, first, 4, out, &next), 0);
     assert_int_equal(next, first);
     /* Another tenant sees nothing; refusals go in a write of their own. */
@@ -262,6 +264,19 @@ static void test_audited_write_records_with_its_effect_only(void **state)
     assert_int_equal(store_read_audit(f->s, &f->t2, -1, 4, out, &next), 1);
     assert_int_equal(out[0].status, 429);
     assert_int_equal(store_read_audit(f->s, &f->t1, first, 4, out, &next), 0);
+}
+
+/* A failed body: neither its effect nor its record (one transaction). */
+static void test_audited_write_failed_body_undone(void **state)
+{
+    struct conf *f = *state;
+    struct audited_arg a = {.f = f, .status = 201, .rc = CCF_EIO};
+    struct store_audit rec = {0}, out[4];
+    int64_t next;
+
+    assert_int_equal(store_audited_write(f->s, audited_create, &a, &rec), CCF_EIO);
+    assert_int_equal(count_connectors(f), 0);
+    assert_int_equal(store_read_audit(f->s, &f->t1, -1, 4, out, &next), 0);
 }
 
 static void test_audit_pages_prunes_and_expires(void **state)
@@ -303,5 +318,7 @@ const struct CMUnitTest conf_maintenance[] = {
     cmocka_unit_test_setup_teardown(test_audited_write_records_with_its_effect_only, conf_setup,
                                     conf_teardown),
     cmocka_unit_test_setup_teardown(test_audit_pages_prunes_and_expires, conf_setup, conf_teardown),
+    cmocka_unit_test_setup_teardown(test_audited_write_failed_body_undone, conf_setup,
+                                    conf_teardown),
 };
 const size_t conf_maintenance_n = sizeof(conf_maintenance) / sizeof(conf_maintenance[0]);

@@ -31,6 +31,7 @@
 #define DDB__T_TOKENS      "-tokens"     /* tokens.c */
 #define DDB__T_WEBHOOKS    "-webhooks"   /* webhooks.c */
 #define DDB__T_DELIVERIES  "-deliveries" /* webhooks.c */
+#define DDB__T_AUDIT       "-audit"      /* audit.c */
 
 /* The one hash key of the connectors' index by_next_run (schedules.c). */
 #define DDB__SCHED_KEY "all"
@@ -308,5 +309,25 @@ int store_ddb__unfinished_jobs(struct store *s, struct store_job_ref **out, size
 int store_ddb__count_unfinished_jobs(struct store *s, int64_t out[CCF_JOB_STATUS_COUNT]);
 int store_ddb__purge_jobs(struct store *s, int64_t ended_before, struct store_job_ref *out,
                           size_t max);
+
+/* ---- the audit log (audit.c) ---- */
+
+/* Called by ddb__call before each single-item write: the first one made
+ * by an audited fn on this thread first puts its record pending (an error
+ * refuses the write). 0 otherwise. */
+int ddb__audit_before_write(struct store *s, const char *op);
+/* The two halves apart (tests simulate a writer dying between them): a
+ * pending record of rec at a fresh *seq; then committed as rec, or void
+ * (rec NULL); CCF_ECONFLICT when no longer pending. */
+int ddb__audit_put_pending(struct store *s, const struct store_audit *rec, int64_t *seq);
+int ddb__audit_settle(struct store *s, int64_t seq, const struct store_audit *rec);
+/* A record as read, decoded strictly (CCF_EIO, logged): fuzz_dynamo. */
+int ddb__audit_from_item(json_t *it, struct store_audit *r);
+int store_ddb__audited_write(struct store *s, int (*fn)(void *ctx, struct store_audit *rec),
+                             void *ctx, struct store_audit *rec);
+int store_ddb__audit_append(struct store *s, const struct store_audit *recs, size_t n);
+int store_ddb__read_audit(struct store *s, const struct ccf_tenant *t, int64_t after, size_t max,
+                          struct store_audit *out, int64_t *next);
+int store_ddb__prune_audit(struct store *s, int64_t before);
 
 #endif
