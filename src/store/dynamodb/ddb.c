@@ -238,7 +238,7 @@ static int wait_active(struct store *s, const char *name)
     return CCF_EUNAVAIL;
 }
 
-/* Creates table `suffix` unless it is there, then waits for it. */
+/* Creates table `suffix` unless DescribeTable finds it, then waits for it. */
 static int ensure_table(struct store *s, const char *suffix, json_t *defs, json_t *keys,
                         json_t *extra)
 {
@@ -247,6 +247,14 @@ static int ensure_table(struct store *s, const char *suffix, json_t *defs, json_
     int rc;
 
     ddb__table(s, suffix, name);
+    /* A table that is there is only waited for: on AWS the template makes
+     * them, and the function's role has no CreateTable (template.yaml). */
+    if ((rc = wait_active(s, name)) != CCF_ENOTFOUND) {
+        json_decref(defs);
+        json_decref(keys);
+        json_decref(extra);
+        return rc;
+    }
     req = json_pack("{s:s,s:o,s:o,s:s}", "TableName", name, "AttributeDefinitions", defs,
                     "KeySchema", keys, "BillingMode", "PAY_PER_REQUEST");
     if (extra) {
