@@ -20,8 +20,8 @@ static void url(const char *text)
 
     memset(&s, 0, sizeof(s));
     if (ddb__parse_url(&s, text) == 0 &&
-        (!s.prefix[0] || !s.region[0] || !s.endpoint ||
-         (strncmp(s.endpoint, "http://", 7) != 0 && strncmp(s.endpoint, "https://", 8) != 0)))
+        (!s.prefix[0] || !s.ep.region[0] || !s.ep.url[0] ||
+         (strncmp(s.ep.url, "http://", 7) != 0 && strncmp(s.ep.url, "https://", 8) != 0)))
         abort();
     ddb__url_clear(&s);
 }

@@ -2,23 +2,27 @@
 parsed (CloudFormation's short-form tags included) and checked for what
 issue 18 asks (resource types that exist, every variable the bootstrap reads
 set, every route of the API handler behind IAM auth, policies naming only
-the tables, stream, queue, definitions and roles they need), and the zip of
-make aws-package: bootstrap at its root, libraries that need no glibc newer
+the tables, stream, queue, definitions and roles they need), the tables
+against those the DynamoDB store makes on dynalite (keys, indexes,
+projections, stream: the template cannot drift from the store's open), and
+the zip of make aws-package: bootstrap at its root, libraries that need no glibc newer
 than Lambda's 2.34, and the unpacked function answering under the Runtime
 API stub by its bundled libraries.
 """
 
+import http.client
 import json
 import os
 import re
 import subprocess
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, ccfd_binary, free_port
 from lambdastub import RuntimeStub, api_event
 
 TEMPLATE = REPO / "deploy" / "aws" / "template.yaml"
@@ -180,9 +184,10 @@ def test_policies_are_least_privilege(tpl):
             if "*" in resources:
                 assert set(actions) <= NO_RESOURCE_LEVEL, f"'*' for {actions}"
                 continue
+            # (Scan: only on the tables the store scans, checked below.)
             for a in actions:
                 assert not a.startswith("dynamodb:") or a not in (
-                    "dynamodb:Scan", "dynamodb:DeleteTable", "dynamodb:CreateTable"), a
+                    "dynamodb:DeleteTable", "dynamodb:CreateTable"), a
             named = set(refs(resources))
             if any(a.startswith("dynamodb:") for a in actions):
                 assert named and named <= tables, f"{actions} on {named}"
@@ -229,6 +234,261 @@ def test_schedules_invoke_only_the_function(tpl):
     assert t["Target"]["Arn"] == {"Fn::GetAtt": ["Function", "Arn"]}
     assert t["Target"]["RoleArn"] == {"Fn::GetAtt": ["SchedulerRole", "Arn"]}
     assert json.loads(t["Target"]["Input"]) == {"ccf_event": "tick"}
+
+
+# ---- the tables: the template's against the store's own ----
+
+DDB_SRC = REPO / "src" / "store" / "dynamodb"
+DYNALITE = str(REPO / "scripts" / "dynalite.sh")
+
+
+def store_prefix(tpl):
+    """CCF_STORE's table prefix in the template ("${AWS::StackName}")."""
+    env = tpl["Resources"]["Function"]["Properties"]["Environment"]["Variables"]
+    m = re.fullmatch(r"dynamodb://([^?]+)\?region=\$\{AWS::Region\}", env["CCF_STORE"]["Fn::Sub"])
+    assert m, env["CCF_STORE"]
+    return m.group(1)
+
+
+def template_tables(tpl):
+    """{suffix: the table's Properties}, the suffix being what follows the
+    store's prefix in its TableName (the store names PREFIX + suffix)."""
+    prefix = store_prefix(tpl)
+    out = {}
+    for name, r in of_type(tpl, "AWS::DynamoDB::Table").items():
+        tn = r["Properties"]["TableName"]["Fn::Sub"]
+        assert tn.startswith(prefix), f"{name}: {tn} is not under CCF_STORE's prefix {prefix}"
+        out[tn[len(prefix):]] = r["Properties"]
+    return out
+
+
+def _keys(ks):
+    return [(k["AttributeName"], k["KeyType"]) for k in ks]
+
+
+def _projection(p):
+    return (p["ProjectionType"], tuple(sorted(p.get("NonKeyAttributes", []))))
+
+
+def _indexes(props, kind):
+    return {i["IndexName"]: (_keys(i["KeySchema"]), _projection(i["Projection"]))
+            for i in props.get(kind, [])}
+
+
+def shape(props):
+    """What must agree, from CloudFormation Properties or a DescribeTable
+    answer (the same member names)."""
+    stream = props.get("StreamSpecification") or {}
+    enabled = stream.get("StreamEnabled", "StreamViewType" in stream)
+    return {
+        "keys": _keys(props["KeySchema"]),
+        "attributes": sorted((a["AttributeName"], a["AttributeType"])
+                             for a in props["AttributeDefinitions"]),
+        "lsi": _indexes(props, "LocalSecondaryIndexes"),
+        "gsi": _indexes(props, "GlobalSecondaryIndexes"),
+        "stream": stream.get("StreamViewType") if enabled else None,
+    }
+
+
+def differences(store, template):
+    """Every way the template's tables ({suffix: Properties}) differ from
+    the store's ({suffix: DescribeTable's Table}); [] when they agree."""
+    out = [f"{s}: the store makes it, the template has none" for s in sorted(set(store) - set(template))]
+    out += [f"{s}: in the template, not made by the store" for s in sorted(set(template) - set(store))]
+    for s in sorted(set(store) & set(template)):
+        want, got = shape(store[s]), shape(template[s])
+        for k in want:
+            if want[k] != got[k]:
+                out.append(f"{s}: {k}: the store has {want[k]}, the template {got[k]}")
+    return out
+
+
+class CreateTableRecorder:
+    """A loopback proxy in front of dynalite that keeps each CreateTable
+    request's body: dynalite takes a StreamSpecification without keeping
+    it (DescribeTable does not show one), so the stream the store asks for
+    is read from its own request. Everything else is passed on unchanged
+    (dynalite checks that requests are signed, not the signature)."""
+
+    def __init__(self, upstream):
+        import http.server
+        import threading
+        from urllib.parse import urlsplit
+
+        up = urlsplit(upstream)
+        self.created = {}
+        rec = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.headers.get("X-Amz-Target", "").endswith(".CreateTable"):
+                    req = json.loads(body)
+                    rec.created[req["TableName"]] = req
+                c = http.client.HTTPConnection(up.hostname, up.port, timeout=60)
+                c.request("POST", self.path, body, dict(self.headers))
+                r = c.getresponse()
+                data = r.read()
+                self.send_response(r.status)
+                for k, v in r.getheaders():
+                    if k.lower() not in ("content-length", "connection", "transfer-encoding",
+                                         "date", "server"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                c.close()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def dynalite_endpoint(tmp_path_factory):
+    endpoint = os.environ.get("CCF_TEST_DYNAMO_ENDPOINT")
+    if endpoint:
+        yield endpoint
+        return
+    why = subprocess.run([DYNALITE, "check"], capture_output=True, text=True)
+    if why.returncode != 0:
+        pytest.skip(why.stdout.strip() or "dynalite cannot run here")
+    d = str(tmp_path_factory.mktemp("dynalite"))
+    out = subprocess.run([DYNALITE, "start", d, str(os.getpid())], capture_output=True,
+                         text=True, check=True).stdout
+    yield dict(line.split("=", 1) for line in out.split() if "=" in line)[
+        "CCF_TEST_DYNAMO_ENDPOINT"]
+    subprocess.run([DYNALITE, "stop", d], check=False)
+
+
+@pytest.fixture(scope="module")
+def store_tables(dynalite_endpoint, tmp_path_factory):
+    """The tables a ccfd on the DynamoDB store creates on an empty dynalite,
+    by suffix: DescribeTable's Table, with the StreamSpecification of the
+    store's CreateTable request. Skipped where dynalite cannot run."""
+    boto3 = pytest.importorskip("boto3")
+    keys = {"AWS_ACCESS_KEY_ID": "AKIDDEPLOYTESTS", "AWS_SECRET_ACCESS_KEY": "deploy-tests"}
+    prefix = "tpl-" + os.urandom(4).hex()
+    data = tmp_path_factory.mktemp("ccfd-tables")
+    port = free_port()
+    rec = CreateTableRecorder(dynalite_endpoint)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CCF_", "AWS_"))}
+    with open(data / "ccfd.log", "wb") as log:
+        p = subprocess.Popen([ccfd_binary(), "--listen", f"127.0.0.1:{port}", "--data-dir",
+                              str(data), "--store",
+                              f"dynamodb://{prefix}?region=us-east-1&endpoint={rec.url}",
+                              "--store-experimental"], env={**env, **keys},
+                             stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    try:
+        # Up once it answers: its open made every table by then.
+        deadline = time.monotonic() + 120
+        while p.poll() is None and time.monotonic() < deadline:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                c.request("GET", "/healthz")
+                if c.getresponse().status == 200:
+                    break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            pytest.fail("ccfd did not start on dynalite:\n" + (data / "ccfd.log").read_text())
+        ddb = boto3.client("dynamodb", endpoint_url=dynalite_endpoint, region_name="us-east-1",
+                           aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+                           aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"])
+        names = [n for n in ddb.list_tables(Limit=100)["TableNames"] if n.startswith(prefix)]
+        out = {}
+        for n in names:
+            out[n[len(prefix):]] = table = ddb.describe_table(TableName=n)["Table"]
+            table.pop("StreamSpecification", None)
+            if "StreamSpecification" in rec.created[n]:
+                table["StreamSpecification"] = rec.created[n]["StreamSpecification"]
+        yield out
+    finally:
+        p.terminate()
+        p.wait(timeout=60)
+        rec.close()
+
+
+def test_the_template_has_the_stores_tables(tpl, store_tables):
+    # The store's suffixes are ddb_int.h's DDB__T_ names: a table made at
+    # open under a name the header does not list would escape this test.
+    declared = set(re.findall(r'#define DDB__T_[A-Z]+ +"(-[a-z]+)"',
+                              (DDB_SRC / "ddb_int.h").read_text()))
+    assert declared and set(store_tables) == declared, (set(store_tables), declared)
+    assert differences(store_tables, template_tables(tpl)) == []
+    # The orchestrator's stream (JobsStreamMapping) is the jobs table's.
+    assert shape(store_tables["-jobs"])["stream"] == "NEW_AND_OLD_IMAGES"
+
+
+def test_the_comparison_sees_a_missing_table_or_index(tpl, store_tables):
+    """differences() is not vacuous: the template without one table, or
+    without one index of each kind, or with another projection, differs."""
+    tables = template_tables(tpl)
+    assert any("the template has none" in d for d in differences(
+        store_tables, {s: p for s, p in tables.items() if s != "-changes"}))
+    for kind in ("LocalSecondaryIndexes", "GlobalSecondaryIndexes"):
+        cut = json.loads(json.dumps(tables))
+        cut["-jobs"][kind] = cut["-jobs"][kind][1:] or None
+        if cut["-jobs"][kind] is None:
+            del cut["-jobs"][kind]
+        assert any(d.startswith("-jobs: ") for d in differences(store_tables, cut)), kind
+    cut = json.loads(json.dumps(tables))
+    cut["-connectors"]["GlobalSecondaryIndexes"][0]["Projection"] = {"ProjectionType": "ALL"}
+    assert differences(store_tables, cut)
+    cut = json.loads(json.dumps(tables))
+    del cut["-jobs"]["StreamSpecification"]
+    assert differences(store_tables, cut)
+
+
+def test_the_tables_policy_is_what_the_store_calls(tpl):
+    """The function may call on the tables exactly the actions
+    src/store/dynamodb/ calls (CreateTable aside: only for a table that
+    DescribeTable does not find, which the template makes), on every table,
+    with index/* for the tables that have indexes, and Scan only on the
+    tables the code scans."""
+    calls = {}
+    for src in DDB_SRC.glob("*.c"):
+        for m in re.finditer(r'ddb__call\(\w+, "(\w+)"', src.read_text()):
+            calls.setdefault(m.group(1), set()).add(src.name)
+    assert "Query" in calls and "Scan" in calls, calls
+    (pol,) = [p for p in tpl["Resources"]["FunctionRole"]["Properties"]["Policies"]
+              if p["PolicyName"] == "tables"]
+    granted = {}
+    for st in pol["PolicyDocument"]["Statement"]:
+        for a in st["Action"] if isinstance(st["Action"], list) else [st["Action"]]:
+            granted.setdefault(a, []).extend(st["Resource"] if isinstance(st["Resource"], list)
+                                             else [st["Resource"]])
+    stream = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+              "dynamodb:ListStreams"}
+    assert set(granted) - stream == {"dynamodb:" + a for a in calls if a != "CreateTable"}
+    tables = of_type(tpl, "AWS::DynamoDB::Table")
+    for a, res in granted.items():
+        if a in stream:
+            continue
+        arns = {r["Fn::GetAtt"][0] for r in res if "Fn::GetAtt" in r}
+        index = {r["Fn::Sub"] for r in res if "Fn::Sub" in r}
+        if a == "dynamodb:Scan":
+            # Each scanned table, by the file that scans it (its DDB__T_ name).
+            scanned = set()
+            for f in calls["Scan"]:
+                text = (DDB_SRC / f).read_text()
+                for t in re.findall(r"ddb__table\(\w+, (DDB__T_[A-Z]+)", text):
+                    if re.search(r"ddb__table\(\w+, " + t + r",[^;]*;(?:(?!ddb__table).)*?\"Scan\"",
+                                 text, re.S):
+                        scanned.add(t)
+            assert len(arns) == len(scanned) and not index, (a, arns, scanned)
+            continue
+        assert arns == set(tables), f"{a}: not on every table: {set(tables) - arns}"
+        with_index = {n for n, r in tables.items() if r["Properties"].get("LocalSecondaryIndexes")
+                      or r["Properties"].get("GlobalSecondaryIndexes")}
+        assert index == {"${%s.Arn}/index/*" % n for n in with_index}, (a, index)
 
 
 # ---- make aws-package ----

@@ -3,23 +3,27 @@
  * if missing, the token secret kept in the meta table), close, one signed
  * request, ping, writable, metrics, and the backend's table of operations.
  *
- * Requests are DynamoDB's JSON protocol (X-Amz-Target), signed by libcurl
- * (CURLOPT_AWS_SIGV4) with the environment's AWS_ACCESS_KEY_ID and
- * AWS_SECRET_ACCESS_KEY, plus AWS_SESSION_TOKEN as X-Amz-Security-Token
- * (a Lambda role's credentials come so). */
+ * Requests are DynamoDB's JSON protocol (X-Amz-Target) through the shared
+ * AWS request helper (src/aws/aws.h: SigV4, the session token, the bounded
+ * answer, AWS's error type), as the environment's AWS_ACCESS_KEY_ID,
+ * AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (a Lambda role's credentials
+ * come so). Each thread keeps one connection (struct aws_conn), freed when
+ * the thread ends or, for the thread that closes the store, at close. */
 #include "store/dynamodb/ddb_int.h"
 
-#include <curl/curl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "aws/aws.h"
 #include "core/log.h"
 
 #define BODY_MAX           (16u << 20) /* a Query answer is at most 1 MB: far more than that is wrong */
 #define TIMEOUT_MS         30000L
 #define CONNECT_TIMEOUT_MS 5000L
+#define TARGET_PREFIX      "DynamoDB_20120810."
 #define ACTIVE_WAIT_MS     60000 /* a table being created, at open */
 
 static const uint64_t per_commit_bounds[] = {1, 2, 4, 8, 16, 32, 64};
@@ -69,55 +73,74 @@ bool ddb__get_bool(json_t *item, const char *name)
     return json_is_true(json_object_get(json_object_get(item, name), "BOOL"));
 }
 
-struct body {
-    char *buf;
-    size_t len;
-    bool over;
-};
+/* ---- one connection per thread ---- */
 
-static size_t on_data(char *p, size_t size, size_t n, void *arg)
+static pthread_key_t conn_key;
+static pthread_once_t conn_once = PTHREAD_ONCE_INIT;
+
+static void conn_free(void *c)
 {
-    struct body *b = arg;
-    size_t add = size * n;
-    char *grown;
-
-    if (b->len + add > BODY_MAX) {
-        b->over = true;
-        return 0;
-    }
-    if (!(grown = realloc(b->buf, b->len + add + 1)))
-        return 0;
-    b->buf = grown;
-    memcpy(b->buf + b->len, p, add);
-    b->len += add;
-    b->buf[b->len] = '\0';
-    return add;
+    aws_conn_destroy(c);
 }
 
-/* The error an answer's __type ("com.amazonaws...#ConditionalCheckFailedException")
- * stands for. */
-static int map_error(long status, json_t *ans, const char *action, const char *op)
+static void conn_key_init(void)
 {
-    const char *type = json_string_value(json_object_get(ans, "__type"));
-    const char *msg = json_string_value(json_object_get(ans, "message"));
-    const char *hash = type ? strrchr(type, '#') : NULL;
-    const char *name = hash ? hash + 1 : type ? type : "";
+    if (pthread_key_create(&conn_key, conn_free) != 0)
+        abort(); /* only resources can fail here, as memory */
+}
 
-    if (!msg)
-        msg = json_string_value(json_object_get(ans, "Message"));
-    if (strcmp(name, "ConditionalCheckFailedException") == 0)
+/* The calling thread's connection, made on its first call: libcurl keeps
+ * it open between calls (a start is five calls). */
+static struct aws_conn *thread_conn(void)
+{
+    struct aws_conn *c;
+
+    pthread_once(&conn_once, conn_key_init);
+    if (!(c = pthread_getspecific(conn_key))) {
+        c = aws_conn_create();
+        if (pthread_setspecific(conn_key, c) != 0)
+            abort();
+    }
+    return c;
+}
+
+/* The calling thread's connection closed now (its destructor would run
+ * only at the thread's end, which the main thread's is not). */
+static void thread_conn_drop(void)
+{
+    struct aws_conn *c;
+
+    pthread_once(&conn_once, conn_key_init);
+    if ((c = pthread_getspecific(conn_key))) {
+        pthread_setspecific(conn_key, NULL);
+        aws_conn_destroy(c);
+    }
+}
+
+/* ---- one request ---- */
+
+/* The error an answer that is not a success stands for (rc: aws_call's),
+ * by AWS's error type (aws.h strips "com.amazonaws...#"). */
+static int map_error(int rc, const struct aws_answer *ans, const char *action, const char *op)
+{
+    if (strcmp(ans->type, "ConditionalCheckFailedException") == 0)
         return CCF_ECONFLICT;
-    if (strcmp(name, "ResourceNotFoundException") == 0)
+    if (strcmp(ans->type, "ResourceNotFoundException") == 0)
         return CCF_ENOTFOUND;
-    if (strcmp(name, "ResourceInUseException") == 0)
+    if (strcmp(ans->type, "ResourceInUseException") == 0)
         return CCF_EPRECOND; /* CreateTable of a table that is there: the caller's to judge */
-    CCF_LOG_ERROR("store.dynamodb_error", CCF_KV_STR("op", op), CCF_KV_STR("action", action),
-                  CCF_KV_INT("http_status", status), CCF_KV_STR("type", name),
-                  CCF_KV_STR("message", msg ? msg : ""));
-    if (status >= 500 || strcmp(name, "ProvisionedThroughputExceededException") == 0 ||
-        strcmp(name, "ThrottlingException") == 0 || strcmp(name, "RequestLimitExceeded") == 0)
-        return CCF_EUNAVAIL;
-    return CCF_EIO;
+    if (ans->status == 0) {
+        CCF_LOG_ERROR("store.dynamodb_unreachable", CCF_KV_STR("op", op),
+                      CCF_KV_STR("action", action), CCF_KV_STR("curl_error", ans->error),
+                      CCF_KV_INT("body_over_limit", rc == CCF_EIO));
+    } else {
+        CCF_LOG_ERROR("store.dynamodb_error", CCF_KV_STR("op", op), CCF_KV_STR("action", action),
+                      CCF_KV_INT("http_status", ans->status), CCF_KV_STR("type", ans->type),
+                      CCF_KV_STR("message", ans->message));
+    }
+    /* Unreachable, 5xx, throttled: the helper says so. A refusal, an
+     * answer too large, or a 2xx that is not DynamoDB's: not ours to retry. */
+    return rc == CCF_EUNAVAIL ? CCF_EUNAVAIL : CCF_EIO;
 }
 
 static bool is_write(const char *action)
@@ -129,15 +152,10 @@ static bool is_write(const char *action)
 int ddb__call(struct store *base, const char *action, json_t *req, json_t **resp, const char *op)
 {
     struct store_ddb *s = ddb__s(base);
-    struct curl_slist *h = NULL;
-    struct body b = {0};
-    char target[96];
+    char target[64];
     char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
-    json_t *ans = NULL;
-    CURLcode cc = CURLE_OUT_OF_MEMORY;
-    long status = 0;
+    struct aws_answer ans;
     int64_t t0 = ccf_mono_us();
-    CURL *c;
     int rc;
 
     json_decref(req);
@@ -148,45 +166,19 @@ int ddb__call(struct store *base, const char *action, json_t *req, json_t **resp
         free(text);
         return rc;
     }
-    if (!text || !(c = curl_easy_init())) {
-        free(text);
+    if (!text)
         return CCF_ENOMEM;
-    }
-    snprintf(target, sizeof(target), "X-Amz-Target: DynamoDB_20120810.%s", action);
-    h = curl_slist_append(h, "Content-Type: application/x-amz-json-1.0");
-    h = curl_slist_append(h, target);
-    if (s->token)
-        h = curl_slist_append(h, s->token);
-    if (h) {
-        curl_easy_setopt(c, CURLOPT_URL, s->endpoint);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
-        curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4);
-        curl_easy_setopt(c, CURLOPT_USERPWD, s->userpwd);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, TIMEOUT_MS);
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-        cc = curl_easy_perform(c);
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    }
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
+    snprintf(target, sizeof(target), TARGET_PREFIX "%s", action);
+    rc = aws_call(&s->ep, thread_conn(),
+                  &(struct aws_request){.target = target,
+                                        .content_type = "application/x-amz-json-1.0",
+                                        .body = text,
+                                        .timeout_ms = TIMEOUT_MS,
+                                        .connect_timeout_ms = CONNECT_TIMEOUT_MS,
+                                        .answer_max = BODY_MAX},
+                  &ans);
     free(text);
-    if (cc != CURLE_OK) {
-        CCF_LOG_ERROR("store.dynamodb_unreachable", CCF_KV_STR("op", op),
-                      CCF_KV_STR("action", action),
-                      CCF_KV_STR("curl_error", curl_easy_strerror(cc)),
-                      CCF_KV_INT("body_over_limit", b.over));
-        free(b.buf);
-        return CCF_EUNAVAIL;
-    }
-    ans = b.buf ? json_loadb(b.buf, b.len, 0, NULL) : NULL;
-    free(b.buf);
-    if (status == 200 && json_is_object(ans)) {
+    if (rc == 0 && ans.status == 200 && json_is_object(ans.json)) {
         /* A single-item write is this store's commit (durable once
          * answered): the commit histogram counts them, one write each. */
         if (is_write(action)) {
@@ -194,13 +186,12 @@ int ddb__call(struct store *base, const char *action, json_t *req, json_t **resp
             ccf_histo_observe(&s->per_commit, 1);
         }
         if (resp)
-            *resp = ans;
-        else
-            json_decref(ans);
+            *resp = json_incref(ans.json);
+        aws_answer_clear(&ans);
         return 0;
     }
-    rc = map_error(status, ans, action, op);
-    json_decref(ans);
+    rc = map_error(rc, &ans, action, op);
+    aws_answer_clear(&ans);
     return rc;
 }
 
@@ -243,7 +234,7 @@ static int wait_active(struct store *s, const char *name)
     return CCF_EUNAVAIL;
 }
 
-/* Creates table `suffix` unless it is there, then waits for it. */
+/* Creates table `suffix` unless DescribeTable finds it, then waits for it. */
 static int ensure_table(struct store *s, const char *suffix, json_t *defs, json_t *keys,
                         json_t *extra)
 {
@@ -252,6 +243,14 @@ static int ensure_table(struct store *s, const char *suffix, json_t *defs, json_
     int rc;
 
     ddb__table(s, suffix, name);
+    /* A table that is there is only waited for: on AWS the template makes
+     * them, and the function's role has no CreateTable (template.yaml). */
+    if ((rc = wait_active(s, name)) != CCF_ENOTFOUND) {
+        json_decref(defs);
+        json_decref(keys);
+        json_decref(extra);
+        return rc;
+    }
     req = json_pack("{s:s,s:o,s:o,s:s}", "TableName", name, "AttributeDefinitions", defs,
                     "KeySchema", keys, "BillingMode", "PAY_PER_REQUEST");
     if (extra) {
@@ -457,77 +456,42 @@ int ddb__parse_url(struct store_ddb *s, const char *url)
         const char *k = q + 1, *amp = strchr(k, '&');
         size_t len = amp ? (size_t)(amp - k) : strlen(k);
 
-        if (len > 7 && strncmp(k, "region=", 7) == 0 && len - 7 < sizeof(s->region)) {
-            memcpy(s->region, k + 7, len - 7);
-            s->region[len - 7] = '\0';
-            if (strspn(s->region, "abcdefghijklmnopqrstuvwxyz0123456789-") != len - 7)
+        if (len > 7 && strncmp(k, "region=", 7) == 0 && len - 7 < sizeof(s->ep.region)) {
+            memcpy(s->ep.region, k + 7, len - 7);
+            s->ep.region[len - 7] = '\0';
+            if (strspn(s->ep.region, "abcdefghijklmnopqrstuvwxyz0123456789-") != len - 7)
                 return CCF_EINVAL;
-        } else if (len > 9 && strncmp(k, "endpoint=", 9) == 0 && !s->endpoint) {
-            s->endpoint = strndup(k + 9, len - 9);
-            if (!s->endpoint)
-                return CCF_ENOMEM;
-            if ((strncmp(s->endpoint, "http://", 7) != 0 &&
-                 strncmp(s->endpoint, "https://", 8) != 0) ||
-                strpbrk(s->endpoint, " \t\r\n?#"))
+        } else if (len > 9 && strncmp(k, "endpoint=", 9) == 0 && !s->ep.url[0] &&
+                   len - 9 < sizeof(s->ep.url)) {
+            memcpy(s->ep.url, k + 9, len - 9);
+            s->ep.url[len - 9] = '\0';
+            if ((strncmp(s->ep.url, "http://", 7) != 0 && strncmp(s->ep.url, "https://", 8) != 0) ||
+                strpbrk(s->ep.url, " \t\r\n?#"))
                 return CCF_EINVAL;
         } else {
             return CCF_EINVAL;
         }
         q = amp;
     }
-    if (!s->region[0])
+    if (!s->ep.region[0])
         return CCF_EINVAL;
-    if (!s->endpoint) {
-        char def[128];
-        snprintf(def, sizeof(def), "https://dynamodb.%s.amazonaws.com", s->region);
-        s->endpoint = ccf_xstrdup(def);
-    }
-    snprintf(s->sigv4, sizeof(s->sigv4), "aws:amz:%s:dynamodb", s->region);
+    if (!s->ep.url[0])
+        snprintf(s->ep.url, sizeof(s->ep.url), "https://dynamodb.%s.amazonaws.com", s->ep.region);
+    snprintf(s->ep.service, sizeof(s->ep.service), "dynamodb");
     return 0;
-}
-
-static int credentials(struct store_ddb *s)
-{
-    const char *key = getenv("AWS_ACCESS_KEY_ID"), *secret = getenv("AWS_SECRET_ACCESS_KEY");
-    const char *token = getenv("AWS_SESSION_TOKEN");
-    size_t n;
-
-    if (!key || !*key || !secret || !*secret || strchr(key, ':'))
-        return CCF_EINVAL;
-    n = strlen(key) + strlen(secret) + 2;
-    s->userpwd = ccf_xcalloc(1, n);
-    snprintf(s->userpwd, n, "%s:%s", key, secret);
-    if (token && *token) {
-        if (strpbrk(token, "\r\n"))
-            return CCF_EINVAL;
-        n = strlen(token) + sizeof("X-Amz-Security-Token: ");
-        s->token = ccf_xcalloc(1, n);
-        snprintf(s->token, n, "X-Amz-Security-Token: %s", token);
-    }
-    return 0;
-}
-
-static void wipe(char *p)
-{
-    if (p) {
-        memset(p, 0, strlen(p));
-        free(p);
-    }
 }
 
 void ddb__url_clear(struct store_ddb *s)
 {
-    free(s->endpoint);
-    s->endpoint = NULL;
+    s->ep.url[0] = '\0';
 }
 
 static void ddb_close(struct store *base)
 {
     struct store_ddb *s = ddb__s(base);
 
-    ddb__url_clear(s);
-    wipe(s->userpwd);
-    wipe(s->token);
+    thread_conn_drop();
+    explicit_bzero(&s->ep, sizeof(s->ep)); /* the keys */
     store__base_destroy(&s->base);
     free(s);
 }
@@ -555,7 +519,7 @@ static int ddb_open(struct store **out, const struct store_config *cfg)
                       CCF_KV_STR("reason", "expected dynamodb://PREFIX?region=R[&endpoint=URL]"));
         goto fail;
     }
-    if ((rc = credentials(s)) < 0) {
+    if ((rc = aws_credentials_from_env(&s->ep)) < 0) {
         CCF_LOG_ERROR("store.bad_config", CCF_KV_STR("backend", "dynamodb"),
                       CCF_KV_STR("reason", "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"));
         goto fail;

@@ -3,13 +3,15 @@
  * attribute values of items.
  *
  * Layers, each calling only the ones below it: the domain files
- * (connectors.c, ...) -> requests (ddb.c: DynamoDB's JSON protocol over
- * libcurl, signed with SigV4) -> libcurl and jansson.
+ * (connectors.c, ...) -> requests (ddb.c: DynamoDB's JSON protocol) ->
+ * the shared AWS request helper (src/aws/aws.h: libcurl, SigV4) and
+ * jansson.
  *
  * There are no transactions here (dynalite, the emulator the tests use,
  * has none): every atomic step is one conditional single-item write with a
- * version attribute (docs/DECISIONS.md). Thread rules: a request uses its
- * own curl handle; the handle's fields are read-only after open. */
+ * version attribute (docs/DECISIONS.md). Thread rules: each thread keeps
+ * one connection of its own (ddb.c); the handle's fields are read-only
+ * after open. */
 #ifndef CCF_STORE_DDB_INT_H
 #define CCF_STORE_DDB_INT_H
 
@@ -17,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "aws/aws.h"
 #include "core/histo.h"
 #include "store/backend_int.h"
 #include "store/store.h"
@@ -42,11 +45,9 @@
 struct store_ddb {
     struct store base; /* first: the dispatcher's part (backend_int.h) */
     char prefix[DDB__PREFIX_MAX + 1];
-    char region[64];
-    char *endpoint; /* scheme://host[:port], no trailing slash */
-    char *userpwd;  /* "ACCESS_KEY:SECRET": never logged */
-    char *token;    /* "X-Amz-Security-Token: ..." or NULL */
-    char sigv4[96]; /* "aws:amz:REGION:dynamodb" */
+    /* url (the url's endpoint=, else https://dynamodb.REGION.amazonaws.com),
+     * service "dynamodb", region, the environment's keys (never logged) */
+    struct aws_endpoint ep;
     int64_t cp_history;
     struct ccf_histo commit_us;
     struct ccf_histo per_commit;
@@ -57,9 +58,10 @@ static inline struct store_ddb *ddb__s(struct store *s)
     return (struct store_ddb *)s;
 }
 
-/* The url's parts into s (prefix, region, endpoint, sigv4); CCF_EINVAL
- * when it is not dynamodb://PREFIX?region=R[&endpoint=URL]. Free what it
- * set with ddb__url_clear (also on failure). */
+/* The url's parts into s (prefix, ep's url, service and region);
+ * CCF_EINVAL when it is not dynamodb://PREFIX?region=R[&endpoint=URL] (an
+ * endpoint longer than AWS_URL_MAX included). ddb__url_clear forgets the
+ * endpoint (nothing to free any more). */
 int ddb__parse_url(struct store_ddb *s, const char *url);
 void ddb__url_clear(struct store_ddb *s);
 /* Items as DynamoDB answers them, decoded strictly (a malformed one is
