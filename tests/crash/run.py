@@ -169,7 +169,7 @@ class World:
         self.pending = []
         self.lock = threading.Lock()
         self.counter = 0
-        self.stats = {"acked": 0, "cut_off": 0, "applied": 0, "not_applied": 0, "jobs": 0,
+        self.stats = {"acked": 0, "cut_off": 0, "applied": 0, "not_applied": 0, "indistinct": 0, "jobs": 0,
                       "batches": 0, "ended": {}}
 
     def next(self):
@@ -599,6 +599,9 @@ def resolve(world, client, p):
         return
     if c.id not in world.conns:
         return
+    # A write whose new value equals the old one cannot be told applied or
+    # not: it counts as neither (the audit check allows it either way).
+    same = False
     if p.kind == "docs":
         have = {d["document_id"]: d["checksum"] for d in
                 list_all(client, f"{CONNECTORS}/{c.id}/documents", "documents")}
@@ -606,6 +609,7 @@ def resolve(world, client, p):
         check(got in (p.new, p.old), f"document batch half applied on {c.id}: "
               f"{sum(got[d] == p.new[d] for d in got)} of {len(got)} documents new")
         applied = got == p.new and p.new != p.old
+        same = p.new == p.old
         for d, v in got.items():
             if v is None:
                 c.docs.pop(d, None)
@@ -616,6 +620,7 @@ def resolve(world, client, p):
         got = r.json["checkpoint"]["checkpoint_data"] if r.status == 200 else None
         check(got in (p.new, p.old), f"checkpoint of {c.id} is neither the old nor the new one")
         applied = got == p.new and p.new != p.old
+        same = p.new == p.old
         c.checkpoint = got
         ckpt_resolve(c, p, r, applied)
     elif p.kind == "update":
@@ -624,6 +629,7 @@ def resolve(world, client, p):
                "timeout": conn["container_properties"]["timeout"]}
         check(got in (p.new, p.old), f"update of {c.id} half applied: {got}")
         applied = got == p.new
+        same = p.new == p.old
         c.name, c.description, c.timeout = got["name"], got["description"], got["timeout"]
     elif p.kind == "start":
         known = set(c.jobs)
@@ -641,7 +647,7 @@ def resolve(world, client, p):
         applied = client.get_job(c.id, p.job.id)["status"] in ("STOPPING", "STOPPED")
         if applied:
             p.job.stop = "yes"
-    world.stats["applied" if applied else "not_applied"] += 1
+    world.stats["indistinct" if same else "applied" if applied else "not_applied"] += 1
 
 
 def check_connectors(world, client, pending_creates):
@@ -1143,7 +1149,8 @@ def main():
     print(f"crash: audit: {s.get('audited', 0)} records checked against the answers")
     print(f"crash: OK: {kills + 1} SIGKILLs survived in {took:.0f}s; {s['acked']} writes acknowledged "
           f"({s['batches']} document batches), all present; {s['cut_off']} cut off by a kill "
-          f"({s['applied']} applied whole, {s['not_applied']} not at all, none half); "
+          f"({s['applied']} applied whole, {s['not_applied']} not at all, "
+          f"{s['indistinct']} rewriting the same value, none half); "
           f"{s['jobs']} jobs started, every one seen to end ended with its true outcome ({ended}); "
           f"{world.docstats}; webhook: {world.hook[0]} events all delivered in order "
           f"({world.hook[1]} deliveries with repeats); seed {seed}")
