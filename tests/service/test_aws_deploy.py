@@ -402,7 +402,10 @@ def store_tables(dynalite_endpoint, tmp_path_factory):
         ddb = boto3.client("dynamodb", endpoint_url=dynalite_endpoint, region_name="us-east-1",
                            aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
                            aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"])
-        names = [n for n in ddb.list_tables(Limit=100)["TableNames"] if n.startswith(prefix)]
+        # Every page: under make test-dynamo the shared dynalite holds every
+        # other test's tables too, and ours may sort past the first 100.
+        names = [n for page in ddb.get_paginator("list_tables").paginate()
+                 for n in page["TableNames"] if n.startswith(prefix)]
         out = {}
         for n in names:
             out[n[len(prefix):]] = table = ddb.describe_table(TableName=n)["Table"]
