@@ -270,6 +270,19 @@ static int ensure_table(struct store *s, const char *suffix, json_t *defs, json_
  * images (docs/AWS.md "The job item"), the local index by_created as for
  * connectors (listed newest first). documents: under the jobs' hash key,
  * by doc_id. checkpoints: under the same key, by sk (checkpoints.c). */
+/* A log table: every record under one pk, ordered by seq; the global
+ * index by_tenant (tenant, seq) gives each tenant's records in order. The
+ * change log and the audit log share this shape. */
+static int ensure_log_table(struct store *s, const char *suffix)
+{
+    return ensure_table(
+        s, suffix,
+        json_pack("[o,o,o]", attr_def("pk", "S"), attr_def("seq", "N"), attr_def("tenant", "S")),
+        key_schema("pk", "seq"),
+        json_pack("{s:[{s:s,s:o,s:{s:s}}]}", "GlobalSecondaryIndexes", "IndexName", "by_tenant",
+                  "KeySchema", key_schema("tenant", "seq"), "Projection", "ProjectionType", "ALL"));
+}
+
 static int ensure_tables(struct store *s)
 {
     json_t *lsi;
@@ -334,29 +347,10 @@ static int ensure_tables(struct store *s)
                  "by_end", "KeySchema", key_schema("ended", "eck"), "Projection", "ProjectionType",
                  "ALL"))) < 0)
         return rc;
-    /* ---- changes (changes.c, events.c): the change log under one pk, by
-     * seq; the global index by_tenant (tenant, seq) for each tenant's
-     * events. ---- */
-    if ((rc = ensure_table(s, DDB__T_CHANGES,
-                           json_pack("[o,o,o]", attr_def("pk", "S"), attr_def("seq", "N"),
-                                     attr_def("tenant", "S")),
-                           key_schema("pk", "seq"),
-                           json_pack("{s:[{s:s,s:o,s:{s:s}}]}", "GlobalSecondaryIndexes",
-                                     "IndexName", "by_tenant", "KeySchema",
-                                     key_schema("tenant", "seq"), "Projection", "ProjectionType",
-                                     "ALL"))) < 0)
+    /* ---- changes (changes.c, events.c) and the audit log (audit.c) ---- */
+    if ((rc = ensure_log_table(s, DDB__T_CHANGES)) < 0)
         return rc;
-    /* ---- the audit log (audit.c): one pk, by seq; by_tenant as above ---- */
-    if ((rc = ensure_table(s, DDB__T_AUDIT,
-                           json_pack("[o,o,o]", attr_def("pk", "S"), attr_def("seq", "N"),
-                                     attr_def("tenant", "S")),
-                           key_schema("pk", "seq"),
-                           json_pack("{s:[{s:s,s:o,s:{s:s}}]}", "GlobalSecondaryIndexes",
-                                     "IndexName", "by_tenant", "KeySchema",
-                                     key_schema("tenant", "seq"), "Projection", "ProjectionType",
-                                     "ALL"))) < 0)
-        return rc;
-    return 0;
+    return ensure_log_table(s, DDB__T_AUDIT);
 }
 
 /* ---- the token secret: made once, by whichever open writes it first ---- */
