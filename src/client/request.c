@@ -161,6 +161,33 @@ static int set_body(struct ccf_client__req *r, json_t *root, struct ccf_client_e
     return 0;
 }
 
+/* The end every builder with a body shares: rc is how building root went;
+ * on success r gets method, target and root's JSON (root is taken either
+ * way), on failure r is left empty. */
+static int with_body(struct ccf_client__req *r, const char *method, const char *cid,
+                     const char *sub, json_t *root, int rc, struct ccf_client_error *err)
+{
+    r->method = method;
+    if (rc == 0 && (rc = set_target(r, cid, sub, NULL, NULL, NULL, err)) == 0)
+        return set_body(r, root, err);
+    json_decref(root);
+    ccf_client__req_clear(r);
+    return rc;
+}
+
+/* A request on one job, CONNECTORS/cid/jobs/jid[/tail][query], without a body. */
+static int job_target(struct ccf_client__req *r, const char *method, const char *cid,
+                      const char *jid, const char *tail, const char *query,
+                      struct ccf_client_error *err)
+{
+    int rc;
+
+    if ((rc = check_id(cid, "connector_id", err)) < 0 || (rc = check_id(jid, "job_id", err)) < 0)
+        return rc;
+    r->method = method;
+    return set_target(r, cid, "jobs", jid, tail, query, err);
+}
+
 /* ---- JSON building: a NULL from jansson is invalid UTF-8 or no memory ---- */
 
 static int put_str(json_t *o, const char *key, const char *v, struct ccf_client_error *err)
@@ -340,24 +367,14 @@ int ccf_client__build_create_connector(struct ccf_client__req *r,
     memset(r, 0, sizeof(*r));
     if (!root)
         return ccf_client__fail(err, CCF_CLIENT_ENOMEM, "out of memory");
-    if (!spec->name) {
+    if (!spec->name)
         rc = ccf_client__fail(err, CCF_CLIENT_EINVAL, "name is required");
-        goto fail;
-    }
-    if ((rc = put_str(root, "name", spec->name, err)) < 0 ||
-        (rc = put_opt_str(root, "description", spec->description, false, err)) < 0 ||
-        (rc = props_json(&spec->container_properties, 0, &props, err)) < 0 ||
-        (rc = put_new(root, "container_properties", props, err)) < 0 ||
-        (rc = ccf_client__schedule_put(root, spec->schedule, false, err)) < 0)
-        goto fail;
-    r->method = "POST";
-    if ((rc = set_target(r, NULL, NULL, NULL, NULL, NULL, err)) < 0)
-        goto fail;
-    return set_body(r, root, err);
-fail:
-    json_decref(root);
-    ccf_client__req_clear(r);
-    return rc;
+    else if ((rc = put_str(root, "name", spec->name, err)) == 0 &&
+             (rc = put_opt_str(root, "description", spec->description, false, err)) == 0 &&
+             (rc = props_json(&spec->container_properties, 0, &props, err)) == 0 &&
+             (rc = put_new(root, "container_properties", props, err)) == 0)
+        rc = ccf_client__schedule_put(root, spec->schedule, false, err);
+    return with_body(r, "POST", NULL, NULL, root, rc, err);
 }
 
 int ccf_client__build_get_connector(struct ccf_client__req *r, const char *connector_id,
@@ -396,20 +413,11 @@ int ccf_client__build_update_connector(struct ccf_client__req *r, const char *co
     }
     json_decref(props);
     if ((rc = ccf_client__schedule_put(root, upd->schedule, upd->remove & CCF_CLIENT_FIELD_SCHEDULE,
-                                       err)) < 0)
-        goto fail;
-    if (json_object_size(root) == 0) {
+                                       err)) == 0 &&
+        json_object_size(root) == 0)
         rc = ccf_client__fail(err, CCF_CLIENT_EINVAL, "an update needs at least one field");
-        goto fail;
-    }
-    r->method = "PUT";
-    if ((rc = set_target(r, connector_id, NULL, NULL, NULL, NULL, err)) < 0)
-        goto fail;
-    return set_body(r, root, err);
 fail:
-    json_decref(root);
-    ccf_client__req_clear(r);
-    return rc;
+    return with_body(r, "PUT", connector_id, NULL, root, rc, err);
 }
 
 /* GET path?max_results=&next_token=[&status=] */
@@ -470,19 +478,10 @@ int ccf_client__build_start_job(struct ccf_client__req *r, const char *connector
     memset(r, 0, sizeof(*r));
     if (!root)
         return ccf_client__fail(err, CCF_CLIENT_ENOMEM, "out of memory");
-    if ((rc = check_id(connector_id, "connector_id", err)) < 0)
-        goto fail;
-    if (env_len > 0 && ((rc = env_array(env, env_len, &a, err)) < 0 ||
-                        (rc = put_new(root, "environment", a, err)) < 0))
-        goto fail;
-    r->method = "POST";
-    if ((rc = set_target(r, connector_id, "jobs", NULL, NULL, NULL, err)) < 0)
-        goto fail;
-    return set_body(r, root, err);
-fail:
-    json_decref(root);
-    ccf_client__req_clear(r);
-    return rc;
+    if ((rc = check_id(connector_id, "connector_id", err)) == 0 && env_len > 0 &&
+        (rc = env_array(env, env_len, &a, err)) == 0)
+        rc = put_new(root, "environment", a, err);
+    return with_body(r, "POST", connector_id, "jobs", root, rc, err);
 }
 
 int ccf_client__build_list_jobs(struct ccf_client__req *r, const char *connector_id,
@@ -500,27 +499,15 @@ int ccf_client__build_list_jobs(struct ccf_client__req *r, const char *connector
 int ccf_client__build_get_job(struct ccf_client__req *r, const char *connector_id,
                               const char *job_id, struct ccf_client_error *err)
 {
-    int rc;
-
     memset(r, 0, sizeof(*r));
-    if ((rc = check_id(connector_id, "connector_id", err)) < 0 ||
-        (rc = check_id(job_id, "job_id", err)) < 0)
-        return rc;
-    r->method = "GET";
-    return set_target(r, connector_id, "jobs", job_id, NULL, NULL, err);
+    return job_target(r, "GET", connector_id, job_id, NULL, NULL, err);
 }
 
 int ccf_client__build_stop_job(struct ccf_client__req *r, const char *connector_id,
                                const char *job_id, struct ccf_client_error *err)
 {
-    int rc;
-
     memset(r, 0, sizeof(*r));
-    if ((rc = check_id(connector_id, "connector_id", err)) < 0 ||
-        (rc = check_id(job_id, "job_id", err)) < 0)
-        return rc;
-    r->method = "POST";
-    return set_target(r, connector_id, "jobs", job_id, "stop", NULL, err);
+    return job_target(r, "POST", connector_id, job_id, "stop", NULL, err);
 }
 
 int ccf_client__build_pause(struct ccf_client__req *r, const char *connector_id, bool pause,
@@ -550,12 +537,9 @@ int ccf_client__build_job_logs(struct ccf_client__req *r, const char *connector_
 {
     struct ccf_client__query q = {0};
     char *query = NULL;
-    int rc;
+    int rc = 0;
 
     memset(r, 0, sizeof(*r));
-    if ((rc = check_id(connector_id, "connector_id", err)) < 0 ||
-        (rc = check_id(job_id, "job_id", err)) < 0)
-        return rc;
     if (limit < 0 || limit > CCF_CLIENT_LOG_CHUNK_MAX)
         return ccf_client__fail(err, CCF_CLIENT_EINVAL, "limit must be from 0 to %d",
                                 CCF_CLIENT_LOG_CHUNK_MAX);
@@ -572,8 +556,7 @@ int ccf_client__build_job_logs(struct ccf_client__req *r, const char *connector_
     ccf_client__query_clear(&q);
     if (rc < 0)
         return ccf_client__fail(err, rc, "out of memory");
-    r->method = "GET";
-    rc = set_target(r, connector_id, "jobs", job_id, "logs", query, err);
+    rc = job_target(r, "GET", connector_id, job_id, "logs", query, err);
     free(query);
     return rc;
 }
@@ -625,18 +608,10 @@ int ccf_client__build_put_documents(struct ccf_client__req *r, const char *conne
     memset(r, 0, sizeof(*r));
     if (!root)
         return ccf_client__fail(err, CCF_CLIENT_ENOMEM, "out of memory");
-    if ((rc = check_id(connector_id, "connector_id", err)) < 0 ||
-        (rc = check_batch(n, "documents", err)) < 0 || (rc = docs_array(docs, n, &a, err)) < 0 ||
-        (rc = put_new(root, "documents", a, err)) < 0)
-        goto fail;
-    r->method = "POST";
-    if ((rc = set_target(r, connector_id, "documents", NULL, NULL, NULL, err)) < 0)
-        goto fail;
-    return set_body(r, root, err);
-fail:
-    json_decref(root);
-    ccf_client__req_clear(r);
-    return rc;
+    if ((rc = check_id(connector_id, "connector_id", err)) == 0 &&
+        (rc = check_batch(n, "documents", err)) == 0 && (rc = docs_array(docs, n, &a, err)) == 0)
+        rc = put_new(root, "documents", a, err);
+    return with_body(r, "POST", connector_id, "documents", root, rc, err);
 }
 
 int ccf_client__build_delete_documents(struct ccf_client__req *r, const char *connector_id,
@@ -661,17 +636,9 @@ int ccf_client__build_delete_documents(struct ccf_client__req *r, const char *co
             goto fail;
         }
     }
-    json_decref(a);
-    a = NULL;
-    r->method = "DELETE";
-    if ((rc = set_target(r, connector_id, "documents", NULL, NULL, NULL, err)) < 0)
-        goto fail;
-    return set_body(r, root, err);
 fail:
     json_decref(a);
-    json_decref(root);
-    ccf_client__req_clear(r);
-    return rc;
+    return with_body(r, "DELETE", connector_id, "documents", root, rc, err);
 }
 
 int ccf_client__build_list_documents(struct ccf_client__req *r, const char *connector_id,
@@ -698,21 +665,12 @@ int ccf_client__build_put_checkpoint(struct ccf_client__req *r, const char *conn
     memset(r, 0, sizeof(*r));
     if (!root)
         return ccf_client__fail(err, CCF_CLIENT_ENOMEM, "out of memory");
-    if ((rc = check_id(connector_id, "connector_id", err)) < 0)
-        goto fail;
-    s = data ? json_stringn(data, len) : NULL;
-    if (!s || json_object_set_new(root, "checkpoint_data", s) < 0) {
-        rc = ccf_client__fail(err, CCF_CLIENT_EINVAL, "checkpoint data is not valid UTF-8");
-        goto fail;
+    if ((rc = check_id(connector_id, "connector_id", err)) == 0) {
+        s = data ? json_stringn(data, len) : NULL;
+        if (!s || json_object_set_new(root, "checkpoint_data", s) < 0)
+            rc = ccf_client__fail(err, CCF_CLIENT_EINVAL, "checkpoint data is not valid UTF-8");
     }
-    r->method = "PUT";
-    if ((rc = set_target(r, connector_id, "checkpoint", NULL, NULL, NULL, err)) < 0)
-        goto fail;
-    return set_body(r, root, err);
-fail:
-    json_decref(root);
-    ccf_client__req_clear(r);
-    return rc;
+    return with_body(r, "PUT", connector_id, "checkpoint", root, rc, err);
 }
 
 int ccf_client__build_checkpoint(struct ccf_client__req *r, const char *method,
