@@ -15,6 +15,8 @@ import re
 import shlex
 import sqlite3
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -166,6 +168,39 @@ def test_base64_body_and_encoded_query(fn, api):
     assert fn.stub.invoke(ev)["statusCode"] == 202
     r = fn.stub.invoke(api_event("GET", f"{CONNECTORS}/{cid}/documents?max_results=5"))
     assert r["statusCode"] == 200 and '"a b/\\u00e9?&="' in r["body"] or "a b/é?&=" in r["body"]
+
+
+def test_a_long_poll_sees_another_instances_write(tmp_path):
+    """ListEvents' wait_seconds on Lambda: the write that ends the wait
+    comes through another instance of the function (one store), which no
+    commit hook of the waiting one hears: the poll must still return it."""
+    a = Function(tmp_path)
+    b_dir = tmp_path / "b"
+    b_dir.mkdir()
+    b = Function(b_dir, CCF_STORE=f"sqlite:{a.db}")
+    try:
+        ca, cb = ApiGatewayClient(a.stub), ApiGatewayClient(b.stub)
+        cursor = expect(ca.get("/api/v1/events?max_results=1000"), 200).json["next_cursor"]
+        got = {}
+
+        def poll():
+            got["r"] = ca.get(f"/api/v1/events?after={cursor}&wait_seconds=20")
+
+        handed = a.stub.handed_out
+        t = threading.Thread(target=poll)
+        t.start()
+        with a.stub.cond:  # a has taken the poll
+            assert a.stub.cond.wait_for(lambda: a.stub.handed_out > handed, timeout=30 * SCALE)
+        time.sleep(0.5)  # and has read once: the write comes after that read
+        cid = cb.create_connector()["connector_id"]
+        t.join(60 * SCALE)
+        assert not t.is_alive()
+        events = expect(got["r"], 200).json["events"]
+        assert [(e["type"], e.get("connector_id")) for e in events] == [
+            ("connector.created", cid)], events
+    finally:
+        b.close()
+        a.close()
 
 
 # ---- DynamoDB Streams: records built from the store's own writes ----
