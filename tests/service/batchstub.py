@@ -75,6 +75,7 @@ class BatchStub:
         self.calls = []  # (operation, request body)
         self.definitions = {}  # name -> [definition dicts], revision = index + 1
         self.jobs = {}  # batch job id -> detail dict (+ private keys)
+        self.busy = set()  # job names whose SubmitJob answers 500 (Batch unavailable)
         stub = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -184,6 +185,8 @@ class BatchStub:
                 return 200, fn(req)
         except ClientError as e:
             return 400, {"__type": "ClientException", "message": str(e)}
+        except ServerError as e:
+            return 500, {"__type": "ServerException", "message": str(e)}
 
     def expect(self, cond, text):
         if not cond:
@@ -238,6 +241,8 @@ class BatchStub:
                         all(isinstance(x, str) for x in e.values()) for e in env), "environment")
         self.expect(not any(e["name"].startswith("AWS_BATCH") for e in env), "AWS_BATCH names")
         envd = {e["name"]: e["value"] for e in env}
+        if r["jobName"] in self.busy:
+            raise ServerError(f"the stub is busy for {r['jobName']}")
         if envd.get("STUB_OUTCOME") == "refuse":
             raise ClientError("the stub refuses this job (STUB_OUTCOME=refuse)")
         jid = str(uuid.uuid4())
@@ -329,4 +334,8 @@ class BatchStub:
 
 
 class ClientError(Exception):
+    pass
+
+
+class ServerError(Exception):
     pass

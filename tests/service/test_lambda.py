@@ -401,6 +401,13 @@ def test_init_error_when_the_store_is_not_configured(tmp_path):
     ({"CCF_EXECUTOR": "batch"}, "CCF_BATCH_JOB_QUEUE"),
     ({"AWS_REGION": "Mars 1"}, "AWS_REGION"),
     ({"CCF_STORE": "dynamodb://ccf-?region=us-east-1"}, "CCF_STORE_EXPERIMENTAL"),
+    # A bad CCF_STORE: a scheme the function has not, a file it cannot
+    # make, a DynamoDB endpoint nobody answers at (the open describes the tables).
+    ({"CCF_STORE": "postgres://localhost/ccf"}, "CCF_STORE must be"),
+    ({"CCF_STORE": "sqlite:/nonexistent-ccf-dir/sub/ccf.db"}, "cannot be opened"),
+    ({"CCF_STORE": "dynamodb://ccf?region=us-east-1&endpoint=http://127.0.0.1:9",
+      "CCF_STORE_EXPERIMENTAL": "true", "AWS_ACCESS_KEY_ID": "AKIDINITTEST",
+      "AWS_SECRET_ACCESS_KEY": "init-test"}, "cannot be opened"),
     ({"CCF_SCHEDULE_GROUP": "ccf"}, "CCF_SCHEDULER_TARGET_ARN"),
     ({"CCF_SCHEDULE_GROUP": "no/slash"}, "CCF_SCHEDULE_GROUP"),
     ({"CCF_WEBHOOK_DRAIN_MS": "-1"}, "CCF_WEBHOOK_DRAIN_MS"),
@@ -507,6 +514,26 @@ def test_a_job_batch_refuses_fails_at_once(batch_fn):
     job = api.get_job(cid, jid)
     assert job["status"] == "FAILED" and "AWS Batch refused the job" in job["failure_reason"]
     assert api.get_connector(cid)["status"] == "AVAILABLE"
+
+
+def test_a_record_batch_cannot_take_is_the_batch_item_failure(batch_fn):
+    """Partial failure: Batch is unavailable for the second job of three.
+    The first is submitted, the second is the one batchItemFailures names,
+    the third waits (Lambda retries from the failed one, the later ones
+    with it); the retry submits both, and the first not again."""
+    fn, stub, api = batch_fn
+    jids = [api.start_job(api.create_connector()["connector_id"])["job_id"] for _ in range(3)]
+    records = [stream_records(fn.db, jid)[0] for jid in jids]
+    stub.busy.add(jids[1])
+    out = fn.stub.invoke({"Records": records})
+    assert out == {"batchItemFailures": [{"itemIdentifier": records[1]["dynamodb"]
+                                          ["SequenceNumber"]}]}
+    assert [s["jobName"] for s in stub.ops("submitjob") if s["jobName"] != jids[1]] == jids[:1]
+    stub.busy.clear()
+    assert fn.stub.invoke({"Records": records[1:]}) == {"batchItemFailures": []}
+    names = [s["jobName"] for s in stub.ops("submitjob")]
+    assert names == [jids[0], jids[1], jids[1], jids[2]], names  # the 500, then its retry
+    assert all(stub.job_by_name(j) for j in jids)
 
 
 def test_no_symbol_needs_a_glibc_newer_than_lambdas():
