@@ -75,6 +75,7 @@ class BatchStub:
         self.calls = []  # (operation, request body)
         self.definitions = {}  # name -> [definition dicts], revision = index + 1
         self.jobs = {}  # batch job id -> detail dict (+ private keys)
+        self.connections = 0  # TCP connections accepted: kept ones are reused
         self.busy = set()  # job names whose SubmitJob answers 500 (Batch unavailable)
         stub = self
 
@@ -84,6 +85,11 @@ class BatchStub:
 
             def log_message(self, *a):
                 pass
+
+            def setup(self):
+                super().setup()
+                with stub.lock:
+                    stub.connections += 1
 
             def do_POST(self):
                 n = int(self.headers.get("Content-Length") or 0)

@@ -536,6 +536,23 @@ def test_a_record_batch_cannot_take_is_the_batch_item_failure(batch_fn):
     assert all(stub.job_by_name(j) for j in jids)
 
 
+def test_batch_calls_share_one_kept_connection(batch_fn):
+    """Every Batch call of the function (ListJobs, DescribeJobDefinitions,
+    RegisterJobDefinition, SubmitJob, TerminateJob) goes over one kept
+    connection: one TLS handshake per instance, not one per call."""
+    fn, stub, api = batch_fn
+    for _ in range(2):
+        cid = api.create_connector()["connector_id"]
+        jid = api.start_job(cid, {"environment": [{"name": "STUB_OUTCOME", "value": "hang"}]})[
+            "job_id"]
+        fn.stub.invoke({"Records": stream_records(fn.db, jid)})
+        api.stop_job(cid, jid)
+        assert fn.stub.invoke({"Records": stream_records(fn.db, jid)[-1:]}) == {
+            "batchItemFailures": []}
+    assert len(stub.calls) >= 10 and len(stub.ops("terminatejob")) == 2, stub.calls
+    assert stub.connections == 1, f"{stub.connections} connections for {len(stub.calls)} calls"
+
+
 def test_no_symbol_needs_a_glibc_newer_than_lambdas():
     out = subprocess.run(["objdump", "-T", bootstrap_binary()], capture_output=True, text=True,
                          check=True).stdout
