@@ -170,34 +170,39 @@ def test_base64_body_and_encoded_query(fn, api):
     assert r["statusCode"] == 200 and '"a b/\\u00e9?&="' in r["body"] or "a b/é?&=" in r["body"]
 
 
-def test_a_long_poll_sees_another_instances_write(tmp_path):
+def long_poll_across_instances(a, b):
     """ListEvents' wait_seconds on Lambda: the write that ends the wait
-    comes through another instance of the function (one store), which no
-    commit hook of the waiting one hears: the poll must still return it."""
+    comes through another instance of the function (b, on a's store), which
+    no commit hook of the waiting one (a) hears: the poll must still
+    return it."""
+    ca, cb = ApiGatewayClient(a.stub), ApiGatewayClient(b.stub)
+    cursor = expect(ca.get("/api/v1/events?max_results=1000"), 200).json["next_cursor"]
+    got = {}
+
+    def poll():
+        got["r"] = ca.get(f"/api/v1/events?after={cursor}&wait_seconds=20")
+
+    handed = a.stub.handed_out
+    t = threading.Thread(target=poll)
+    t.start()
+    with a.stub.cond:  # a has taken the poll
+        assert a.stub.cond.wait_for(lambda: a.stub.handed_out > handed, timeout=30 * SCALE)
+    time.sleep(0.5)  # and has read once: the write comes after that read
+    cid = cb.create_connector()["connector_id"]
+    t.join(60 * SCALE)
+    assert not t.is_alive()
+    events = expect(got["r"], 200).json["events"]
+    assert [(e["type"], e.get("connector_id")) for e in events] == [
+        ("connector.created", cid)], events
+
+
+def test_a_long_poll_sees_another_instances_write(tmp_path):
     a = Function(tmp_path)
     b_dir = tmp_path / "b"
     b_dir.mkdir()
     b = Function(b_dir, CCF_STORE=f"sqlite:{a.db}")
     try:
-        ca, cb = ApiGatewayClient(a.stub), ApiGatewayClient(b.stub)
-        cursor = expect(ca.get("/api/v1/events?max_results=1000"), 200).json["next_cursor"]
-        got = {}
-
-        def poll():
-            got["r"] = ca.get(f"/api/v1/events?after={cursor}&wait_seconds=20")
-
-        handed = a.stub.handed_out
-        t = threading.Thread(target=poll)
-        t.start()
-        with a.stub.cond:  # a has taken the poll
-            assert a.stub.cond.wait_for(lambda: a.stub.handed_out > handed, timeout=30 * SCALE)
-        time.sleep(0.5)  # and has read once: the write comes after that read
-        cid = cb.create_connector()["connector_id"]
-        t.join(60 * SCALE)
-        assert not t.is_alive()
-        events = expect(got["r"], 200).json["events"]
-        assert [(e["type"], e.get("connector_id")) for e in events] == [
-            ("connector.created", cid)], events
+        long_poll_across_instances(a, b)
     finally:
         b.close()
         a.close()

@@ -41,12 +41,15 @@ def prefix():
     return "lam-" + os.urandom(4).hex()
 
 
+def dyn_function(tmp, dynalite, prefix):
+    return tl.Function(tmp, CCF_STORE=f"dynamodb://{prefix}?region=us-east-1&endpoint={dynalite}",
+                       CCF_STORE_EXPERIMENTAL="true", AWS_ACCESS_KEY_ID="AKIDLAMBDATESTS",
+                       AWS_SECRET_ACCESS_KEY="lambda-tests")
+
+
 @pytest.fixture(scope="module")
 def dyn_fn(dynalite, prefix, tmp_path_factory):
-    f = tl.Function(tmp_path_factory.mktemp("lambda-dynamo"),
-                    CCF_STORE=f"dynamodb://{prefix}?region=us-east-1&endpoint={dynalite}",
-                    CCF_STORE_EXPERIMENTAL="true", AWS_ACCESS_KEY_ID="AKIDLAMBDATESTS",
-                    AWS_SECRET_ACCESS_KEY="lambda-tests")
+    f = dyn_function(tmp_path_factory.mktemp("lambda-dynamo"), dynalite, prefix)
     yield f
     f.close()
 
@@ -102,3 +105,12 @@ def test_stream_records_of_the_stores_own_job_items(dyn_fn, dynalite, prefix):
     assert dyn_fn.stub.invoke({"Records": [record(3, stopping, ended)]}) == {
         "batchItemFailures": []}
     assert api.get_job(cid, jid)["status"] == "STOPPED"
+
+
+def test_a_long_poll_sees_another_instances_write(dyn_fn, dynalite, prefix, tmp_path):
+    """Two instances on one DynamoDB store, as on AWS (test_lambda.py's case)."""
+    other = dyn_function(tmp_path, dynalite, prefix)
+    try:
+        tl.long_poll_across_instances(dyn_fn, other)
+    finally:
+        other.close()
