@@ -25,7 +25,8 @@ static json_t *parse(const char *text)
 
 #define API_CTX                                                                                    \
     "\"requestContext\": {\"accountId\": \"999999999999\", \"requestId\": \"abc-1\", "             \
-    "\"identity\": {\"accountId\": \"123456789012\"}}"
+    "\"identity\": {\"accountId\": \"123456789012\", \"accessKey\": \"AKIAEXAMPLE01\", "           \
+    "\"sourceIp\": \"2001:db8::1\"}}"
 
 static void api_event_decodes(void **state)
 {
@@ -45,6 +46,8 @@ static void api_event_decodes(void **state)
                         "/api/v1/custom-connectors/a%20b?max_results=1&max_results=2&k=%26%3D");
     assert_string_equal(ev.account_id, "123456789012"); /* the caller's, not the API's */
     assert_string_equal(ev.request_id, "abc-1");
+    assert_string_equal(ev.access_key_id, "AKIAEXAMPLE01"); /* for the audit record */
+    assert_string_equal(ev.source_ip, "2001:db8::1");
     assert_true(ev.if_match_repeated);
     assert_string_equal(ev.content_type, "application/json");
     assert_int_equal(ev.body_len, 2);
@@ -64,9 +67,27 @@ static void api_event_falls_back_to_the_apis_account(void **state)
 
     assert_int_equal(lambda_api_event_decode(j, &ev, err, sizeof(err)), 0);
     assert_string_equal(ev.account_id, "999999999999");
+    assert_string_equal(ev.access_key_id, ""); /* none: recorded as "" */
+    assert_string_equal(ev.source_ip, "");
     assert_string_equal(ev.target, "/x");
     assert_null(ev.content_type);
     assert_int_equal(ev.body_len, 2);
+    lambda_api_event_clear(&ev);
+    json_decref(j);
+}
+
+static void api_event_drops_an_odd_identity(void **state)
+{
+    (void)state;
+    json_t *j = parse("{\"httpMethod\": \"GET\", \"path\": \"/x\", \"requestContext\": "
+                      "{\"identity\": {\"accountId\": \"123456789012\", \"accessKey\": "
+                      "\"AKIA\\nX\", \"sourceIp\": \"1.2.3.4; drop\"}}}");
+    struct lambda_api_event ev;
+    char err[128];
+
+    assert_int_equal(lambda_api_event_decode(j, &ev, err, sizeof(err)), 0);
+    assert_string_equal(ev.access_key_id, "");
+    assert_string_equal(ev.source_ip, "");
     lambda_api_event_clear(&ev);
     json_decref(j);
 }
@@ -332,6 +353,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(api_event_decodes),
         cmocka_unit_test(api_event_falls_back_to_the_apis_account),
+        cmocka_unit_test(api_event_drops_an_odd_identity),
         cmocka_unit_test(api_event_refusals_say_why),
         cmocka_unit_test(stream_batch_decodes_changes),
         cmocka_unit_test(stream_modify_needs_the_old_image),

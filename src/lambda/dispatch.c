@@ -5,11 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "lambda/dispatch.h"
 #include "lambda/events.h"
 #include "lambda/schedules.h"
+
+#define LONG_POLL_STEP_MS 250
 
 static int fail(const char **err_type, const char *type, int rc)
 {
@@ -77,6 +80,32 @@ static char *proxy_response(const struct api_response *r, const char *request_id
     return out;
 }
 
+/* A long poll that found nothing (ListEvents' wait_seconds): ccfd parks
+ * it until a commit's hook, but here the writes that would end it come
+ * through other instances as well, which no hook of this one hears. So
+ * the request runs again every LONG_POLL_STEP_MS until it finds events
+ * or its wait is over (at most 20 s: the template's function timeout is
+ * 30 s, API Gateway's 29 s). The last answer is a correct one either way. */
+static void long_poll(struct lambda_app *app, const struct api_request *req,
+                      struct api_response *resp)
+{
+    int64_t until = ccf_now_us() + (int64_t)resp->wait_seconds * 1000000;
+
+    while (resp->wait_seconds > 0) {
+        int64_t left = until - ccf_now_us();
+        struct timespec ts;
+        if (left <= 0)
+            break;
+        if (left > LONG_POLL_STEP_MS * 1000)
+            left = LONG_POLL_STEP_MS * 1000;
+        ts.tv_sec = (time_t)(left / 1000000);
+        ts.tv_nsec = (long)(left % 1000000) * 1000;
+        nanosleep(&ts, NULL);
+        api_response_clear(resp);
+        api_handle(app->api, req, resp);
+    }
+}
+
 static int on_api(struct lambda_app *app, const json_t *root, const char *id, char **out,
                   const char **err_type, char *err, size_t n)
 {
@@ -97,12 +126,15 @@ static int on_api(struct lambda_app *app, const json_t *root, const char *id, ch
     req.if_match = ev.if_match_repeated ? API_HEADER_REPEATED : ev.if_match;
     req.if_none_match = ev.if_none_match_repeated ? API_HEADER_REPEATED : ev.if_none_match;
     req.request_id = ev.request_id[0] ? ev.request_id : id;
+    req.access_key_id = ev.access_key_id;
+    req.source_ip = ev.source_ip;
     if (ccf_tenant_init(&req.tenant, app->region, ev.account_id) < 0)
         abort(); /* both checked: the region at start, the account by the decoder */
     if (ev.body_len > CCF_BODY_MAX)
         api_error(&resp, 413, "The request body is over 8 MiB");
     else
         api_handle(app->api, &req, &resp);
+    long_poll(app, &req, &resp);
     /* After the store's commit; what a failed sync leaves is put right by
      * the stale schedule's own fire or the tick (docs/DECISIONS.md). */
     schedule_touched(&resp, cid);

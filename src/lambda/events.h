@@ -48,6 +48,10 @@ struct lambda_api_event {
     size_t body_len;
     char account_id[CCF_ACCOUNT_ID_LEN + 1]; /* the caller's (IAM auth), else the API's */
     char request_id[128];                    /* requestContext.requestId, or "" */
+    /* For the audit record: requestContext.identity's accessKey and
+     * sourceIp as API Gateway set them, "" when absent or not of their form. */
+    char access_key_id[STORE_AUDIT_KEY_MAX + 1];
+    char source_ip[STORE_AUDIT_IP_MAX];
 };
 
 int lambda_api_event_decode(const json_t *root, struct lambda_api_event *out, char *err, size_t n);

@@ -157,12 +157,28 @@ static int decode_body(const json_t *root, struct lambda_api_event *out, char *e
     return 0;
 }
 
+/* s into out (size n) when it is only chars from set and fits; else "".
+ * API Gateway sets these fields itself, so an odd one is dropped, not refused. */
+static void copy_if(char *out, size_t n, const char *s, const char *set)
+{
+    out[0] = '\0';
+    if (s && strlen(s) < n && strspn(s, set) == strlen(s))
+        memcpy(out, s, strlen(s) + 1);
+}
+
 /* The caller's account under IAM auth; the API's own account otherwise. */
 static int decode_account(const json_t *root, struct lambda_api_event *out, char *err, size_t n)
 {
     json_t *rc = lambda__obj(root, "requestContext");
-    const char *acct = lambda__str(lambda__obj(rc, "identity"), "accountId");
+    json_t *identity = lambda__obj(rc, "identity");
+    const char *acct = lambda__str(identity, "accountId");
     const char *rid = lambda__str(rc, "requestId");
+
+    /* Access key ids are [A-Z0-9] (IAM's AccessKeyId: 16..128). */
+    copy_if(out->access_key_id, sizeof(out->access_key_id), lambda__str(identity, "accessKey"),
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+    copy_if(out->source_ip, sizeof(out->source_ip), lambda__str(identity, "sourceIp"),
+            "0123456789abcdefABCDEF.:");
 
     if (!acct)
         acct = lambda__str(rc, "accountId");

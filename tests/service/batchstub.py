@@ -3,7 +3,10 @@ batch executor's tests. It checks every request's SigV4 signature
 (service "batch", the stub's region, its one key, and the session token
 when one is expected) and the request shapes of AWS's API reference for
 the six operations the executor uses (RegisterJobDefinition,
-DescribeJobDefinitions, SubmitJob, ListJobs, TerminateJob, DescribeJobs), answers as
+DescribeJobDefinitions, SubmitJob, ListJobs, TerminateJob, DescribeJobs):
+each request is validated against botocore's own model of the Batch API
+(method, path, members, types, required members), then by hand for the
+rules the model does not carry (name patterns, Fargate, limits), answers as
 Batch does (errors as 400 ClientException), and plays each job's state
 changes: SUBMITTED until the first DescribeJobs, RUNNING at it, then the
 outcome at the next the job's own environment asks for in
@@ -24,12 +27,20 @@ import uuid
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.loaders import Loader
+from botocore.model import ServiceModel
+from botocore.validate import ParamValidator
 
 KEY_ID = "AKIABATCHSTUB0000001"
 SECRET = "batchstubsecret/0000000000000000000000000"
 TOKEN = "FwoGZXIvYXdzEBatchStubSessionToken//+=="
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 STEPS = ["SUBMITTED", "RUNNABLE", "STARTING", "RUNNING"]
+MODEL = ServiceModel(Loader().load_service_model("batch", "service-2"), "batch")
+# The operations the executor may call, by their rest-json path.
+OPS = {MODEL.operation_model(o).http["requestUri"]: o for o in (
+    "RegisterJobDefinition", "DescribeJobDefinitions", "SubmitJob", "ListJobs", "TerminateJob",
+    "DescribeJobs")}
 
 
 class _Verify(SigV4Auth):
@@ -64,6 +75,8 @@ class BatchStub:
         self.calls = []  # (operation, request body)
         self.definitions = {}  # name -> [definition dicts], revision = index + 1
         self.jobs = {}  # batch job id -> detail dict (+ private keys)
+        self.connections = 0  # TCP connections accepted: kept ones are reused
+        self.busy = set()  # job names whose SubmitJob answers 500 (Batch unavailable)
         stub = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -72,6 +85,11 @@ class BatchStub:
 
             def log_message(self, *a):
                 pass
+
+            def setup(self):
+                super().setup()
+                with stub.lock:
+                    stub.connections += 1
 
             def do_POST(self):
                 n = int(self.headers.get("Content-Length") or 0)
@@ -160,14 +178,21 @@ class BatchStub:
         with self.lock:
             self.calls.append((op, req))
         fn = getattr(self, "op_" + op, None)
-        if method != "POST" or not path.startswith("/v1/") or fn is None:
+        model = OPS.get(path)
+        if fn is None or model is None or method != MODEL.operation_model(model).http["method"]:
             self.problem(f"unknown operation {method} {path}")
             return 404, {"__type": "ClientException", "message": "unknown operation"}
+        report = ParamValidator().validate(req, MODEL.operation_model(model).input_shape)
+        if report.has_errors():
+            self.problem(f"{model}: {report.generate_report()}")
+            return 400, {"__type": "ClientException", "message": report.generate_report()}
         try:
             with self.lock:
                 return 200, fn(req)
         except ClientError as e:
             return 400, {"__type": "ClientException", "message": str(e)}
+        except ServerError as e:
+            return 500, {"__type": "ServerException", "message": str(e)}
 
     def expect(self, cond, text):
         if not cond:
@@ -222,6 +247,8 @@ class BatchStub:
                         all(isinstance(x, str) for x in e.values()) for e in env), "environment")
         self.expect(not any(e["name"].startswith("AWS_BATCH") for e in env), "AWS_BATCH names")
         envd = {e["name"]: e["value"] for e in env}
+        if r["jobName"] in self.busy:
+            raise ServerError(f"the stub is busy for {r['jobName']}")
         if envd.get("STUB_OUTCOME") == "refuse":
             raise ClientError("the stub refuses this job (STUB_OUTCOME=refuse)")
         jid = str(uuid.uuid4())
@@ -313,4 +340,8 @@ class BatchStub:
 
 
 class ClientError(Exception):
+    pass
+
+
+class ServerError(Exception):
     pass

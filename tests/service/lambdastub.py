@@ -20,7 +20,7 @@ import threading
 import urllib.parse
 import uuid
 
-from ccftest import _UNSET, ACCOUNT_ID, STRICT, Client, Response, check_response
+from ccftest import _UNSET, ACCOUNT_ID, STRICT, Client, Response, account_key, check_response
 
 PREFIX = "/2018-06-01/runtime"
 # API Gateway's own account (the API's owner), not the caller's.
@@ -34,6 +34,7 @@ class RuntimeStub:
         self.cond = threading.Condition()
         self.init_errors = []
         self.next_calls = 0
+        self.handed_out = 0  # events the function has taken
         self.closing = False
         stub = self
 
@@ -61,6 +62,9 @@ class RuntimeStub:
                 while True:
                     try:
                         rid, body = stub.events.get(timeout=0.2)
+                        with stub.cond:
+                            stub.handed_out += 1
+                            stub.cond.notify_all()
                         break
                     except queue.Empty:
                         if stub.closing:
@@ -181,7 +185,7 @@ def api_event(method, target, body=None, headers=(), account_id=ACCOUNT_ID, base
                 "caller": "AIDAEXAMPLE",
                 "sourceIp": "127.0.0.1",
                 "principalOrgId": None,
-                "accessKey": "AKIAEXAMPLE",
+                "accessKey": account_key(account_id)[0],  # the signer's (IAM auth)
                 "userArn": f"arn:aws:iam::{account_id}:user/tester",
                 "userAgent": "ccf-tests",
                 "user": "AIDAEXAMPLE",

@@ -93,6 +93,22 @@ def test_stop_terminates_the_batch_job(batch):
     assert c.get_connector(cid)["status"] == "AVAILABLE"
 
 
+def test_calls_reuse_kept_connections(batch):
+    """ccfd's Batch calls go over two kept connections: the poller's
+    (DescribeJobs) and the one submit, cancel and recover share (a call
+    finding it busy would take one of its own: not here, one orchestrator)."""
+    stub, c = batch
+    cid = c.create_connector()["connector_id"]
+    for outcome in ("exit:0", "exit:3"):
+        run(c, cid, outcome)
+    jid = c.start_job(cid, {"environment": [{"name": "STUB_OUTCOME", "value": "hang"}]})["job_id"]
+    assert wait_job(c, cid, jid, ("RUNNING",))["status"] == "RUNNING"
+    c.stop_job(cid, jid)
+    assert wait_job(c, cid, jid, ("STOPPED",))["status"] == "STOPPED"
+    assert len(stub.ops("submitjob")) == 3 and len(stub.ops("terminatejob")) == 1
+    assert stub.connections <= 2, f"{stub.connections} connections for {len(stub.calls)} calls"
+
+
 def test_changed_properties_register_a_new_revision(batch):
     stub, c = batch
     cid = c.create_connector()["connector_id"]

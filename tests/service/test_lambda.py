@@ -15,6 +15,8 @@ import re
 import shlex
 import sqlite3
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -166,6 +168,44 @@ def test_base64_body_and_encoded_query(fn, api):
     assert fn.stub.invoke(ev)["statusCode"] == 202
     r = fn.stub.invoke(api_event("GET", f"{CONNECTORS}/{cid}/documents?max_results=5"))
     assert r["statusCode"] == 200 and '"a b/\\u00e9?&="' in r["body"] or "a b/é?&=" in r["body"]
+
+
+def long_poll_across_instances(a, b):
+    """ListEvents' wait_seconds on Lambda: the write that ends the wait
+    comes through another instance of the function (b, on a's store), which
+    no commit hook of the waiting one (a) hears: the poll must still
+    return it."""
+    ca, cb = ApiGatewayClient(a.stub), ApiGatewayClient(b.stub)
+    cursor = expect(ca.get("/api/v1/events?max_results=1000"), 200).json["next_cursor"]
+    got = {}
+
+    def poll():
+        got["r"] = ca.get(f"/api/v1/events?after={cursor}&wait_seconds=20")
+
+    handed = a.stub.handed_out
+    t = threading.Thread(target=poll)
+    t.start()
+    with a.stub.cond:  # a has taken the poll
+        assert a.stub.cond.wait_for(lambda: a.stub.handed_out > handed, timeout=30 * SCALE)
+    time.sleep(0.5)  # and has read once: the write comes after that read
+    cid = cb.create_connector()["connector_id"]
+    t.join(60 * SCALE)
+    assert not t.is_alive()
+    events = expect(got["r"], 200).json["events"]
+    assert [(e["type"], e.get("connector_id")) for e in events] == [
+        ("connector.created", cid)], events
+
+
+def test_a_long_poll_sees_another_instances_write(tmp_path):
+    a = Function(tmp_path)
+    b_dir = tmp_path / "b"
+    b_dir.mkdir()
+    b = Function(b_dir, CCF_STORE=f"sqlite:{a.db}")
+    try:
+        long_poll_across_instances(a, b)
+    finally:
+        b.close()
+        a.close()
 
 
 # ---- DynamoDB Streams: records built from the store's own writes ----
@@ -366,6 +406,13 @@ def test_init_error_when_the_store_is_not_configured(tmp_path):
     ({"CCF_EXECUTOR": "batch"}, "CCF_BATCH_JOB_QUEUE"),
     ({"AWS_REGION": "Mars 1"}, "AWS_REGION"),
     ({"CCF_STORE": "dynamodb://ccf-?region=us-east-1"}, "CCF_STORE_EXPERIMENTAL"),
+    # A bad CCF_STORE: a scheme the function has not, a file it cannot
+    # make, a DynamoDB endpoint nobody answers at (the open describes the tables).
+    ({"CCF_STORE": "postgres://localhost/ccf"}, "CCF_STORE must be"),
+    ({"CCF_STORE": "sqlite:/nonexistent-ccf-dir/sub/ccf.db"}, "cannot be opened"),
+    ({"CCF_STORE": "dynamodb://ccf?region=us-east-1&endpoint=http://127.0.0.1:9",
+      "CCF_STORE_EXPERIMENTAL": "true", "AWS_ACCESS_KEY_ID": "AKIDINITTEST",
+      "AWS_SECRET_ACCESS_KEY": "init-test"}, "cannot be opened"),
     ({"CCF_SCHEDULE_GROUP": "ccf"}, "CCF_SCHEDULER_TARGET_ARN"),
     ({"CCF_SCHEDULE_GROUP": "no/slash"}, "CCF_SCHEDULE_GROUP"),
     ({"CCF_WEBHOOK_DRAIN_MS": "-1"}, "CCF_WEBHOOK_DRAIN_MS"),
@@ -472,6 +519,43 @@ def test_a_job_batch_refuses_fails_at_once(batch_fn):
     job = api.get_job(cid, jid)
     assert job["status"] == "FAILED" and "AWS Batch refused the job" in job["failure_reason"]
     assert api.get_connector(cid)["status"] == "AVAILABLE"
+
+
+def test_a_record_batch_cannot_take_is_the_batch_item_failure(batch_fn):
+    """Partial failure: Batch is unavailable for the second job of three.
+    The first is submitted, the second is the one batchItemFailures names,
+    the third waits (Lambda retries from the failed one, the later ones
+    with it); the retry submits both, and the first not again."""
+    fn, stub, api = batch_fn
+    jids = [api.start_job(api.create_connector()["connector_id"])["job_id"] for _ in range(3)]
+    records = [stream_records(fn.db, jid)[0] for jid in jids]
+    stub.busy.add(jids[1])
+    out = fn.stub.invoke({"Records": records})
+    assert out == {"batchItemFailures": [{"itemIdentifier": records[1]["dynamodb"]
+                                          ["SequenceNumber"]}]}
+    assert [s["jobName"] for s in stub.ops("submitjob") if s["jobName"] != jids[1]] == jids[:1]
+    stub.busy.clear()
+    assert fn.stub.invoke({"Records": records[1:]}) == {"batchItemFailures": []}
+    names = [s["jobName"] for s in stub.ops("submitjob")]
+    assert names == [jids[0], jids[1], jids[1], jids[2]], names  # the 500, then its retry
+    assert all(stub.job_by_name(j) for j in jids)
+
+
+def test_batch_calls_share_one_kept_connection(batch_fn):
+    """Every Batch call of the function (ListJobs, DescribeJobDefinitions,
+    RegisterJobDefinition, SubmitJob, TerminateJob) goes over one kept
+    connection: one TLS handshake per instance, not one per call."""
+    fn, stub, api = batch_fn
+    for _ in range(2):
+        cid = api.create_connector()["connector_id"]
+        jid = api.start_job(cid, {"environment": [{"name": "STUB_OUTCOME", "value": "hang"}]})[
+            "job_id"]
+        fn.stub.invoke({"Records": stream_records(fn.db, jid)})
+        api.stop_job(cid, jid)
+        assert fn.stub.invoke({"Records": stream_records(fn.db, jid)[-1:]}) == {
+            "batchItemFailures": []}
+    assert len(stub.calls) >= 10 and len(stub.ops("terminatejob")) == 2, stub.calls
+    assert stub.connections == 1, f"{stub.connections} connections for {len(stub.calls)} calls"
 
 
 def test_no_symbol_needs_a_glibc_newer_than_lambdas():

@@ -41,7 +41,26 @@ struct executor_batch {
     size_t n, cap;
     pthread_t thread;
     bool thread_started;
+    /* The kept connection of submit, cancel and recover (the poller keeps
+     * its own): a TLS handshake saved per call. Whoever holds call_mu uses
+     * it; a thread that finds it held takes a handle of its own for that
+     * call rather than wait behind a call of up to 30 s. */
+    pthread_mutex_t call_mu;
+    struct aws_conn *call_conn;
 };
+
+/* The kept connection if it is free (then give it back), else NULL: a
+ * connection of the call's own. */
+static struct aws_conn *conn_take(struct executor_batch *b)
+{
+    return pthread_mutex_trylock(&b->call_mu) == 0 ? b->call_conn : NULL;
+}
+
+static void conn_give(struct executor_batch *b, struct aws_conn *conn)
+{
+    if (conn)
+        pthread_mutex_unlock(&b->call_mu);
+}
 
 /* ---- the job directory's batch.id ---- */
 
@@ -111,7 +130,8 @@ static void untrack_locked(struct executor_batch *b, size_t i)
  * ListJobs on the queue: how a job is found without its directory here
  * (another process submitted it, or this one died between SubmitJob and
  * batch.id). CCF_ENOTFOUND when there is none. */
-static int find_by_name(struct executor_batch *b, const char *job_id, char id[BATCH__ID_MAX + 1])
+static int find_by_name(struct executor_batch *b, struct aws_conn *conn, const char *job_id,
+                        char id[BATCH__ID_MAX + 1])
 {
     json_t *req = json_pack("{s:s, s:[{s:s, s:[s]}]}", "jobQueue", b->cfg->batch_job_queue,
                             "filters", "name", "JOB_NAME", "values", job_id);
@@ -119,7 +139,7 @@ static int find_by_name(struct executor_batch *b, const char *job_id, char id[BA
     json_int_t newest = -1;
     char err[ERR_MAX];
     size_t i;
-    int rc = batch__call(&b->ep, NULL, "listjobs", req, &resp, err, sizeof(err));
+    int rc = batch__call(&b->ep, conn, "listjobs", req, &resp, err, sizeof(err));
 
     json_decref(req);
     if (rc < 0)
@@ -146,14 +166,14 @@ static int find_by_name(struct executor_batch *b, const char *job_id, char id[BA
 
 /* The ARN of the latest ACTIVE revision of the definition whose
  * ccfProperties parameter is hash, into arn; CCF_ENOTFOUND if there is none. */
-static int find_definition(struct executor_batch *b, const char *name, const char *hash, char *arn,
-                           size_t n, char *err, size_t en)
+static int find_definition(struct executor_batch *b, struct aws_conn *conn, const char *name,
+                           const char *hash, char *arn, size_t n, char *err, size_t en)
 {
     json_t *req = json_pack("{s:s, s:s}", "jobDefinitionName", name, "status", "ACTIVE");
     json_t *resp = NULL, *defs, *d;
     json_int_t best = -1;
     size_t i;
-    int rc = batch__call(&b->ep, NULL, "describejobdefinitions", req, &resp, err, en);
+    int rc = batch__call(&b->ep, conn, "describejobdefinitions", req, &resp, err, en);
 
     json_decref(req);
     if (rc < 0)
@@ -176,8 +196,9 @@ static int find_definition(struct executor_batch *b, const char *name, const cha
     return arn[0] ? 0 : CCF_ENOTFOUND;
 }
 
-static int ensure_definition(struct executor_batch *b, const struct executor_spec *spec, char *arn,
-                             size_t n, char *err, size_t en)
+static int ensure_definition(struct executor_batch *b, struct aws_conn *conn,
+                             const struct executor_spec *spec, char *arn, size_t n, char *err,
+                             size_t en)
 {
     json_t *def = batch__job_definition(spec), *resp = NULL, *a;
     const char *name = json_string_value(json_object_get(def, "jobDefinitionName"));
@@ -186,9 +207,9 @@ static int ensure_definition(struct executor_batch *b, const struct executor_spe
     int rc;
 
     arn[0] = '\0';
-    rc = find_definition(b, name, hash, arn, n, err, en);
+    rc = find_definition(b, conn, name, hash, arn, n, err, en);
     if (rc == CCF_ENOTFOUND &&
-        (rc = batch__call(&b->ep, NULL, "registerjobdefinition", def, &resp, err, en)) == 0) {
+        (rc = batch__call(&b->ep, conn, "registerjobdefinition", def, &resp, err, en)) == 0) {
         a = json_object_get(resp, "jobDefinitionArn");
         rc = json_is_string(a) ? 0 : CCF_EIO;
         if (rc == 0)
@@ -211,9 +232,9 @@ static void refused(struct executor_batch *b, const char *job_id, const char *er
     b->cfg->on_event(b->cfg->ctx, &ev);
 }
 
-static int batch_submit(void *p, const struct executor_spec *spec)
+static int submit_on(struct executor_batch *b, struct aws_conn *conn,
+                     const struct executor_spec *spec)
 {
-    struct executor_batch *b = p;
     char arn[512], err[ERR_MAX] = "", id[BATCH__ID_MAX + 1];
     int attempt = spec->attempt > 0 ? spec->attempt : 1, done, rc;
     json_t *req = NULL, *resp = NULL, *jid;
@@ -223,16 +244,16 @@ static int batch_submit(void *p, const struct executor_spec *spec)
         track(b, spec->job_id, id);
         return 0;
     }
-    if ((rc = find_by_name(b, spec->job_id, id)) == 0) {
+    if ((rc = find_by_name(b, conn, spec->job_id, id)) == 0) {
         if ((rc = write_id(b, spec->job_id, attempt, id)) == 0)
             track(b, spec->job_id, id);
         return rc;
     }
     if (rc != CCF_ENOTFOUND)
         return rc;
-    if ((rc = ensure_definition(b, spec, arn, sizeof(arn), err, sizeof(err))) == 0) {
+    if ((rc = ensure_definition(b, conn, spec, arn, sizeof(arn), err, sizeof(err))) == 0) {
         req = batch__submit_request(spec, b->cfg->batch_job_queue, arn);
-        rc = batch__call(&b->ep, NULL, "submitjob", req, &resp, err, sizeof(err));
+        rc = batch__call(&b->ep, conn, "submitjob", req, &resp, err, sizeof(err));
     }
     if (rc == CCF_EINVAL) {
         refused(b, spec->job_id, err);
@@ -258,14 +279,24 @@ out:
     return rc;
 }
 
+static int batch_submit(void *p, const struct executor_spec *spec)
+{
+    struct executor_batch *b = p;
+    struct aws_conn *conn = conn_take(b);
+    int rc = submit_on(b, conn, spec);
+
+    conn_give(b, conn);
+    return rc;
+}
+
 /* ---- cancel, recover, logs, forget, capacity ---- */
 
-static int terminate(struct executor_batch *b, const char *batch_id)
+static int terminate(struct executor_batch *b, struct aws_conn *conn, const char *batch_id)
 {
     json_t *req = json_pack("{s:s, s:s}", "jobId", batch_id, "reason", "ccf: stopped on request");
     json_t *resp = NULL;
     char err[ERR_MAX];
-    int rc = batch__call(&b->ep, NULL, "terminatejob", req, &resp, err, sizeof(err));
+    int rc = batch__call(&b->ep, conn, "terminatejob", req, &resp, err, sizeof(err));
 
     json_decref(req);
     json_decref(resp);
@@ -275,8 +306,9 @@ static int terminate(struct executor_batch *b, const char *batch_id)
 static int batch_cancel(void *p, const char *job_id)
 {
     struct executor_batch *b = p;
+    struct aws_conn *conn;
     char id[BATCH__ID_MAX + 1];
-    int attempt;
+    int attempt, rc = 0;
     ssize_t i;
 
     pthread_mutex_lock(&b->mu);
@@ -285,22 +317,30 @@ static int batch_cancel(void *p, const char *job_id)
         snprintf(id, sizeof(id), "%s", b->jobs[i].batch_id);
     }
     pthread_mutex_unlock(&b->mu);
-    if (i < 0 && read_id(b, job_id, &attempt, id) < 0 && find_by_name(b, job_id, id) < 0)
-        return 0; /* never submitted, or ended */
-    return terminate(b, id);
+    conn = conn_take(b);
+    /* Not found: never submitted, or ended. */
+    if (i >= 0 || read_id(b, job_id, &attempt, id) == 0 || find_by_name(b, conn, job_id, id) == 0)
+        rc = terminate(b, conn, id);
+    conn_give(b, conn);
+    return rc;
 }
 
 static int batch_recover(void *p, const char *job_id, int attempt)
 {
     struct executor_batch *b = p;
+    struct aws_conn *conn;
     char id[BATCH__ID_MAX + 1];
-    int done;
+    int done, rc;
 
     if (read_id(b, job_id, &done, id) == 0) {
         if (attempt > 0 && done < attempt)
             return 1; /* this attempt was never submitted */
-    } else if (find_by_name(b, job_id, id) < 0) {
-        return 1;
+    } else {
+        conn = conn_take(b);
+        rc = find_by_name(b, conn, job_id, id);
+        conn_give(b, conn);
+        if (rc < 0)
+            return 1;
     }
     track(b, job_id, id); /* the poller reports what became of it */
     return 0;
@@ -454,6 +494,8 @@ static void batch_close(void *p)
     }
     if (b->jobs_dfd >= 0)
         close(b->jobs_dfd);
+    aws_conn_destroy(b->call_conn);
+    pthread_mutex_destroy(&b->call_mu);
     pthread_cond_destroy(&b->cond);
     pthread_mutex_destroy(&b->mu);
     free(b->jobs);
@@ -474,6 +516,8 @@ static int batch_open(void **out, const struct executor__env *env)
     b->jobs_dfd = -1;
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cond, NULL);
+    pthread_mutex_init(&b->call_mu, NULL);
+    b->call_conn = aws_conn_create();
     if ((rc = batch__endpoint_init(&b->ep, env->cfg->region)) < 0)
         goto fail;
     rc = CCF_EIO;
