@@ -71,7 +71,7 @@ LISTEN   ?= 127.0.0.1:8787
 
 .PHONY: all deps run test unit service asan asan-test format validate install clean help
 .PHONY: valgrind fuzz fuzz-build fuzz-ci crash soak load bench integ integ-local
-.PHONY: bench-schedule test-postgres crash-postgres crash-replicas test-dynamo
+.PHONY: bench-schedule test-postgres crash-postgres crash-replicas test-dynamo crash-dynamo
 
 # Benchmarks (never part of the tests): ccfd beside this machine's ceilings.
 BENCH_BINS := $(BUILD)/bench/ceiling_http $(BUILD)/bench/ceiling_sqlite
@@ -379,6 +379,13 @@ crash: deps
 crash-postgres: deps
 	@$(MAKE) --no-print-directory all
 	CCFD=$(abspath $(CCFD)) CRASH_STORE=postgres scripts/with-pg.sh $(PYTHON) tests/crash/run.py
+
+# make crash against ccfd on DynamoDB (dynalite; tests/crash/dynstore.py): the
+# same SIGKILLs, the tables Scanned while ccfd is down (CRASH_KILLS, default 20).
+crash-dynamo: deps dynamo-deps
+	@$(MAKE) --no-print-directory all
+	CCFD=$(abspath $(CCFD)) CRASH_STORE=dynamodb CRASH_KILLS=$${CRASH_KILLS:-20} \
+	  scripts/with-dynalite.sh $(PYTHON) tests/crash/run.py
 
 # Three replicas on one PostgreSQL (tests/crash/replicas.py): kill -9 of the
 # leader and of a replica running a job, in turn (CRASH_KILLS, default 12).

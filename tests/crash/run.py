@@ -73,6 +73,7 @@ sys.path.insert(0, str(REPO / "tests" / "service"))
 
 import ccftest  # noqa: E402
 import crash_docstats  # noqa: E402
+import dynstore  # noqa: E402
 import pgstore  # noqa: E402
 import webhook_receiver  # noqa: E402
 from ccftest import ACCOUNT_ID, CONNECTORS, REGION, Client  # noqa: E402
@@ -170,7 +171,9 @@ class World:
         self.lock = threading.Lock()
         self.counter = 0
         self.stats = {"acked": 0, "cut_off": 0, "applied": 0, "not_applied": 0, "indistinct": 0, "jobs": 0,
-                      "batches": 0, "ended": {}}
+                      "batches": 0, "ended": {}, "partly": 0}
+        self.deleted_cut = set()  # connectors whose cut-off delete was applied
+        self.recovery = {"finish": set(), "release": set()}  # dynamodb: what the next start owes
 
     def next(self):
         with self.lock:
@@ -223,8 +226,8 @@ class Ccfd:
                      "--stop-grace", "1", "--cpu-budget", "1000", "--memory-budget", "1048576",
                      "--log-level", "warn", "--webhook-allow-private",
                      "--webhook-retry-base-ms", "20", *auth, *pgstore.store_args(self.data),
-                     *self.extra],
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+                     *dynstore.store_args(self.data), *self.extra],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, env={**os.environ, **dynstore.env()})
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and self.proc.poll() is None:
                 try:
@@ -468,9 +471,11 @@ def open_snapshot(data, work):
     return sqlite3.connect(snap / "ccf.db")
 
 
-def snapshot_check(data, work):
+def snapshot_check(data, work, world=None):
     """integrity_check, foreign keys and the IN_USE rule, on a copy of the
     database files taken while ccfd is down (what the next start sees)."""
+    if dynstore.enabled():
+        return dyn_snapshot_check(data, world)
     db = open_snapshot(data, work)
     try:
         if not pgstore.enabled():  # PostgreSQL checks its pages and keys itself
@@ -488,9 +493,71 @@ def snapshot_check(data, work):
                 check(live == [] and not active, f"{cid} AVAILABLE but unended jobs {live}")
         check_job_events(db)
         if pgstore.enabled():
-            PG_AUDIT_SNAPSHOT[:] = db.execute(AUDIT_ROWS)
+            AUDIT_SNAPSHOT[:] = db.execute(AUDIT_ROWS)
     finally:
         db.close()
+
+
+def dyn_snapshot_check(data, world):
+    """snapshot_check on DynamoDB (dynstore.Snapshot: the tables read while
+    ccfd is down). No transaction holds a start's or an end's two writes
+    together, so the IN_USE rule is checked on what recovery at the next
+    open makes of them (connectors.c, ddb__recover): a connector IN_USE
+    whose job item is missing (a start that died between its reservation
+    and its job's write) must carry what recovery needs to write that job,
+    and the job must exist after the restart (finished); one IN_USE for an
+    ended job (an end that died before the release) must name another job
+    or none after it (released). Items left under a deleted connector (its
+    cascade cut off) are allowed only under a connector whose delete was
+    cut off by a kill."""
+    snap = dynstore.Snapshot(data)
+    check(not snap.bad, f"change log against the job items: {snap.bad[:3]}")
+    status = {j[0]: j[2] for j in snap.jobs}
+    for cid, st, active, pending in snap.connectors:
+        live = snap.live(cid)
+        if st != 1:
+            check(live == [] and not active, f"{cid} AVAILABLE but unended jobs {live}")
+            continue
+        if live == [active]:
+            continue
+        check(live == [], f"{cid} IN_USE with active {active}, unended jobs {live}")
+        if active not in status:
+            check(pending, f"{cid} IN_USE for a missing job {active}, without its pending_* to finish it")
+            world.recovery["finish"].add(active)
+        else:
+            world.recovery["release"].add((cid, active))
+    allowed = world.deleted_cut | {p.conn.id for p in world.pending if p.kind == "delete"}
+    check(snap.orphans <= allowed,
+          f"items under connectors that are gone, with no delete cut off: {sorted(snap.orphans - allowed)[:3]}")
+    world.stats["orphans"] = len(snap.orphans)
+    check_job_events(Rows(snap.job_changes, [(j[0], j[2]) for j in snap.jobs]))
+    AUDIT_SNAPSHOT[:] = snap.audit
+
+
+class Rows:
+    """The two queries check_job_events makes, answered from rows."""
+
+    def __init__(self, changes, jobs):
+        self.changes, self.jobs = changes, jobs
+
+    def execute(self, sql):
+        return self.changes if "job_changes" in sql else self.jobs
+
+
+def dyn_recovered(world, data):
+    """After a restart on DynamoDB: recovery at open finished every
+    half-done start and released every connector an ended job held."""
+    if not dynstore.enabled():
+        return
+    jobs, conns = dynstore.jobs_and_connectors(data)
+    for jid in world.recovery["finish"]:
+        check(jid in jobs, f"a start that died half-way ({jid}) was not finished by recovery")
+    for cid, jid in world.recovery["release"]:
+        check(cid not in conns or conns[cid][1] != jid,
+              f"{cid} still names its ended job {jid} after recovery: {conns.get(cid)}")
+    world.stats["finished"] = world.stats.get("finished", 0) + len(world.recovery["finish"])
+    world.stats["released"] = world.stats.get("released", 0) + len(world.recovery["release"])
+    world.recovery = {"finish": set(), "release": set()}
 
 
 JOB_EVENT = {0: "job.retrying", 1: "job.running", 2: "job.stopping", 3: "job.succeeded",
@@ -536,10 +603,11 @@ def answered_now():
 
 AUDIT_ROWS = ("SELECT request_id, operation, status, principal_job, connector_id "
               "FROM audit_events WHERE tenant != ''")
-# On PostgreSQL there is no copy of the store to read later: snapshot_check
-# keeps the audit records as they were while ccfd was down, since the
-# restarted ccfd records the checks' own requests.
-PG_AUDIT_SNAPSHOT = []
+# On PostgreSQL and DynamoDB there is no copy of the store to read later:
+# snapshot_check keeps the audit records as they were while ccfd was down,
+# since the restarted ccfd records the checks' own requests. On DynamoDB a
+# row has a sixth field: a pending record the reader commits as a 500.
+AUDIT_SNAPSHOT = []
 
 
 def check_audit(world, work, answered, skip):
@@ -548,18 +616,21 @@ def check_audit(world, work, answered, skip):
     none twice, none for a write that did not happen (counted: the records
     of unanswered requests against the workers' cut-off writes; the
     connectors in `skip` are crash_docstats', whose cut-offs it counts)."""
-    if pgstore.enabled():
-        rows = PG_AUDIT_SNAPSHOT  # read by snapshot_check while ccfd was down
+    if pgstore.enabled() or dynstore.enabled():
+        rows = AUDIT_SNAPSHOT  # read by snapshot_check while ccfd was down
     else:
         db = sqlite3.connect(work / "snapshot" / "ccf.db")
         try:
             rows = db.execute(AUDIT_ROWS).fetchall()
         finally:
             db.close()
-    seen = {}
-    for rid, op, status, job, cid in rows:
+    seen, dead = {}, set()
+    for rid, op, status, job, cid, *settled in rows:
         check(rid not in seen, f"request {rid} ({op}) has two audit records")
         seen[rid] = (op, status, job, cid)
+        if settled and settled[0]:
+            dead.add(rid)
+    check(not dead & set(answered), f"answered requests left pending: {sorted(dead & set(answered))[:3]}")
     for rid, (method, status) in answered.items():
         if recorded(method, status):
             check(rid in seen, f"{method} answered {status} (request {rid}) has no audit record")
@@ -573,10 +644,19 @@ def check_audit(world, work, answered, skip):
     check(len(unanswered) <= s["cut_off"],
           f"{len(unanswered)} audit records of no answered request, {s['cut_off']} writes cut off")
     done = [v for v in unanswered if 200 <= v[1] < 300]
-    check(len(done) <= s["cut_off"] - s["not_applied"],
-          f"{len(done)} records of unanswered writes that succeeded, but only "
-          f"{s['cut_off'] - s['not_applied']} cut-off writes may have been applied")
+    # A batch applied partly (DynamoDB) was cut off before its record's commit.
+    whole = s["cut_off"] - s["not_applied"] - s["partly"]
+    check(len(done) <= whole, f"{len(done)} records of unanswered writes that succeeded, but only "
+          f"{whole} cut-off writes may have been applied whole")
+    # DynamoDB: a writer killed after its record's pending put leaves a 500
+    # (whether its writes landed wholly, partly or not at all); every other
+    # unanswered record is a success, as on the other stores.
+    fails = [v for rid, v in seen.items() if rid not in answered and not v[2] and v[3] not in skip
+             and not 200 <= v[1] < 300 and v[1] != 409]
+    check(all(v[1] == 500 for v in fails) and (dynstore.enabled() or not fails),
+          f"records of unanswered writes neither a success, a 409 nor a dead writer's 500: {fails[:3]}")
     world.stats["audited"] = len(seen)
+    world.stats["settled500"] = len(dead)
 
 
 def list_all(client, path, key):
@@ -593,6 +673,7 @@ def resolve(world, client, p):
         r = client.get(f"{CONNECTORS}/{c.id}", check=False)
         if r.status == 404:
             world.conns.pop(c.id, None)
+            world.deleted_cut.add(c.id)
             world.stats["applied"] += 1
         else:
             world.stats["not_applied"] += 1
@@ -606,6 +687,17 @@ def resolve(world, client, p):
         have = {d["document_id"]: d["checksum"] for d in
                 list_all(client, f"{CONNECTORS}/{c.id}/documents", "documents")}
         got = {d: have.get(d) for d in p.new}
+        if dynstore.enabled() and got not in (p.new, p.old):
+            # One write per document, in the batch's order: a prefix landed.
+            check(partly_applied(p, got), f"document batch on {c.id} is not a prefix applied: "
+                  f"{[(d, got[d] == p.new[d], got[d] == p.old[d]) for d in sorted(got, key=str.encode)][:8]}")
+            world.stats["partly"] += 1
+            for d, v in got.items():
+                if v is None:
+                    c.docs.pop(d, None)
+                else:
+                    c.docs[d] = v
+            return
         check(got in (p.new, p.old), f"document batch half applied on {c.id}: "
               f"{sum(got[d] == p.new[d] for d in got)} of {len(got)} documents new")
         applied = got == p.new and p.new != p.old
@@ -648,6 +740,20 @@ def resolve(world, client, p):
         if applied:
             p.job.stop = "yes"
     world.stats["indistinct" if same else "applied" if applied else "not_applied"] += 1
+
+
+def partly_applied(p, got):
+    """Each document is the batch's or the old one, and those that are the
+    batch's (and differ from the old) all come before those that are not,
+    in the order the store writes them: by id, bytewise (core/body.c sorts
+    a batch before the store sees it)."""
+    seq = []
+    for d in sorted(p.new, key=lambda x: x.encode()):
+        if got[d] not in (p.new[d], p.old[d]):
+            return False
+        if p.new[d] != p.old[d]:
+            seq.append(got[d] == p.new[d])
+    return seq == sorted(seq, reverse=True)
 
 
 def check_connectors(world, client, pending_creates):
@@ -933,9 +1039,10 @@ def run(seed, kills, srv, work):
             check(not w.is_alive(), f"worker {getattr(w, 'w', w.name)} hung after the kill")
             if w.error is not None:
                 raise w.error
-        snapshot_check(data, work)
+        snapshot_check(data, work, world)
         answered = answered_now()
         srv.start()
+        dyn_recovered(world, data)
         client = srv.client()
         verify(world, client)
         check_audit(world, work, answered, {c.id for c in ds.conns})
@@ -949,8 +1056,9 @@ def run(seed, kills, srv, work):
                   flush=True)
     # The workload has stopped: a last crash, then everything must settle.
     srv.kill()
-    snapshot_check(data, work)
+    snapshot_check(data, work, world)
     srv.start()
+    dyn_recovered(world, data)
     client = srv.client()
     wait_all_ended(world, client)
     ds.verify(client, final=True)
@@ -958,7 +1066,9 @@ def run(seed, kills, srv, work):
     hook.close()
     client.close()
     srv.stop()
-    snapshot_check(data, work)
+    snapshot_check(data, work, world)
+    check(not world.recovery["finish"] and not world.recovery["release"],
+          f"a clean stop left work for recovery: {world.recovery}")
     deadline = time.monotonic() + 10
     while supervisors_left(data) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -1147,10 +1257,16 @@ def main():
     s = world.stats
     ended = ", ".join(f"{n} {k}" for k, n in sorted(s["ended"].items()))
     print(f"crash: audit: {s.get('audited', 0)} records checked against the answers")
+    if dynstore.enabled():
+        print(f"crash: DynamoDB: {s['partly']} document batches applied partly (a prefix, each "
+              f"document the batch's or the old one); {s.get('settled500', 0)} audit records left pending "
+              f"by dead writers, read as the 500 a reader makes them (last snapshot); recovery finished {s.get('finished', 0)} "
+              f"half-done starts and released {s.get('released', 0)} connectors of ended jobs; "
+              f"{s.get('orphans', 0)} connectors' items left by a cut-off delete's cascade")
     print(f"crash: OK: {kills + 1} SIGKILLs survived in {took:.0f}s; {s['acked']} writes acknowledged "
           f"({s['batches']} document batches), all present; {s['cut_off']} cut off by a kill "
           f"({s['applied']} applied whole, {s['not_applied']} not at all, "
-          f"{s['indistinct']} rewriting the same value, none half); "
+          f"{s['indistinct']} rewriting the same value, {s['partly']} partly); "
           f"{s['jobs']} jobs started, every one seen to end ended with its true outcome ({ended}); "
           f"{world.docstats}; webhook: {world.hook[0]} events all delivered in order "
           f"({world.hook[1]} deliveries with repeats); seed {seed}")
