@@ -448,6 +448,6 @@ clean:
 help:
 	@echo "targets: all (the default) run test asan format validate install clean (PREFIX=$(PREFIX))"
 	@echo "integ: the black-box service tests against CCF_ENDPOINT with the AWS_* credentials"
-	@echo "hardening: valgrind fuzz fuzz-ci (FUZZ_SECONDS=60) crash soak (CRASH_KILLS=500) crash-postgres crash-replicas"
+	@echo "hardening: valgrind fuzz fuzz-ci (FUZZ_SECONDS=60) crash soak (CRASH_KILLS=500) crash-postgres crash-replicas crash-dynamo"
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
