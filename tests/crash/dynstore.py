@@ -99,7 +99,7 @@ class Snapshot:
       ones whose seq the job item holds (its write landed: the reader will
       commit it); a pending record whose write did not land is left out
       (the reader then does that write itself, or voids it: either way the
-      next snapshot sees the outcome);
+      next snapshot sees the outcome); those are kept in `unlanded`;
     - audit: (request_id, operation, status, principal_job, connector_id,
       settled_500) of the records with a tenant: committed ones as they
       are, pending ones as the reader will commit them (500,
@@ -120,6 +120,7 @@ class Snapshot:
                       {int(s) for s in j.get("seqs", ())}) for j in jobs]
         seqs = {j[0]: j[3] for j in self.jobs}
         landed = []
+        self.unlanded = set()  # (job id, new status) of pending records not landed
         for r in t.scan("-changes"):
             jid, ns = r.get("jid"), _n(r.get("ns"))
             if jid is None or ns is None or ns < 0:
@@ -132,6 +133,8 @@ class Snapshot:
                 self.bad.append(f"job {jid} does not hold seq {seq}, a committed record")
             if st == "c" or (st == "p" and held):
                 landed.append((seq, jid, _n(r["os"]), ns, r["type"], r["detail"]))
+            elif st == "p":
+                self.unlanded.add((jid, ns))
         self.job_changes = [row[1:] for row in sorted(landed)]
         self.audit = []
         for r in t.scan("-audit"):
