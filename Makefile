@@ -71,7 +71,7 @@ LISTEN   ?= 127.0.0.1:8787
 
 .PHONY: all deps run test unit service asan asan-test format validate install clean help
 .PHONY: valgrind fuzz fuzz-build fuzz-ci crash soak load bench integ integ-local
-.PHONY: bench-schedule test-postgres crash-postgres crash-replicas test-dynamo
+.PHONY: bench-schedule test-postgres crash-postgres crash-replicas test-dynamo crash-dynamo
 
 # Benchmarks (never part of the tests): ccfd beside this machine's ceilings.
 BENCH_BINS := $(BUILD)/bench/ceiling_http $(BUILD)/bench/ceiling_sqlite
@@ -380,6 +380,13 @@ crash-postgres: deps
 	@$(MAKE) --no-print-directory all
 	CCFD=$(abspath $(CCFD)) CRASH_STORE=postgres scripts/with-pg.sh $(PYTHON) tests/crash/run.py
 
+# make crash against ccfd on DynamoDB (dynalite; tests/crash/dynstore.py): the
+# same SIGKILLs, the tables Scanned while ccfd is down (CRASH_KILLS, default 20).
+crash-dynamo: deps dynamo-deps
+	@$(MAKE) --no-print-directory all
+	CCFD=$(abspath $(CCFD)) CRASH_STORE=dynamodb CRASH_KILLS=$${CRASH_KILLS:-20} \
+	  scripts/with-dynalite.sh $(PYTHON) tests/crash/run.py
+
 # Three replicas on one PostgreSQL (tests/crash/replicas.py): kill -9 of the
 # leader and of a replica running a job, in turn (CRASH_KILLS, default 12).
 crash-replicas: deps
@@ -441,6 +448,6 @@ clean:
 help:
 	@echo "targets: all (the default) run test asan format validate install clean (PREFIX=$(PREFIX))"
 	@echo "integ: the black-box service tests against CCF_ENDPOINT with the AWS_* credentials"
-	@echo "hardening: valgrind fuzz fuzz-ci (FUZZ_SECONDS=60) crash soak (CRASH_KILLS=500) crash-postgres crash-replicas"
+	@echo "hardening: valgrind fuzz fuzz-ci (FUZZ_SECONDS=60) crash soak (CRASH_KILLS=500) crash-postgres crash-replicas crash-dynamo"
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -39,6 +39,41 @@ on the same data directory, and the invariants checked after every restart:
   backend of ccfd's pool terminated (pg_terminate_backend) ten times under
   creates: 503s with Retry-After, never a 500, writes back after each
   round without restarting ccfd, every acknowledged create present.
+- on DynamoDB (CRASH_STORE=dynamodb, make crash-dynamo; dynstore.py): the
+  same, the tables Scanned (boto3) while ccfd is down and mapped to the SQL
+  rows (change records count when committed, or pending with their seq in
+  the job item's seqs; a pending audit record with a tenant counts as the
+  500 its reader will commit). It has no transactions, so some invariants
+  are weaker by design (docs/DECISIONS.md), each checked exactly:
+  * a cut-off document batch (one write per document, in id order) may
+    land partly: each document is then the batch's or the old one, and
+    those that are the batch's come first in id order (a prefix; counted
+    as "partly", never as applied or not);
+  * the audit log: a writer killed mid-request leaves its pending record,
+    a 500 InternalFailure once settled, whether its writes landed wholly,
+    partly or not at all; so unanswered requests' records are 2xx, 409 or
+    such a 500, at most one per cut-off write, the 2xx ones at most the
+    cut-off writes applied whole; answered ones are never left pending.
+    (A request that fails after writing has its record voided though its
+    writes may have partly landed: not exercised here, where any 5xx
+    answer fails the run);
+  * the IN_USE rule holds on what recovery at the next open makes of the
+    tables: an IN_USE connector whose job item is missing (a start killed
+    between its two writes) carries its pending_* attributes and the job
+    exists after the restart; one IN_USE for an ended job names it no
+    more after the restart; every other connector as on SQL;
+  * a connector delete's cascade may be cut off: items under a connector
+    that is gone are allowed only where a delete was cut off;
+  * crash_docstats: a job's cut-off write whose count is missing (the
+    count is written after the effect) may have any prefix of its effect
+    (or the checkpoint old or new), found against the documents read once
+    the job ended; an operator's cut-off put may be a prefix.
+  * a cut-off stop whose change record was left pending, its write not
+    landed, reads as not applied after the restart, yet a reader finishes
+    it once the record is 5 s old (SETTLE_US) unless the job moved first:
+    such a job ends STOPPED or with its true outcome ("later");
+  The change log's own rule is checked too: no job holds a void record's
+  seq, every job holds its committed records' seqs.
 - the audit log (issue 13): every answered write of this process (and any
   answered 409) has exactly one record, with its status; no request id has
   two; reads have none; the records of no answered request (cut-off writes)
@@ -73,6 +108,7 @@ sys.path.insert(0, str(REPO / "tests" / "service"))
 
 import ccftest  # noqa: E402
 import crash_docstats  # noqa: E402
+import dynstore  # noqa: E402
 import pgstore  # noqa: E402
 import webhook_receiver  # noqa: E402
 from ccftest import ACCOUNT_ID, CONNECTORS, REGION, Client  # noqa: E402
@@ -170,7 +206,10 @@ class World:
         self.lock = threading.Lock()
         self.counter = 0
         self.stats = {"acked": 0, "cut_off": 0, "applied": 0, "not_applied": 0, "indistinct": 0, "jobs": 0,
-                      "batches": 0, "ended": {}}
+                      "batches": 0, "ended": {}, "partly": 0}
+        self.deleted_cut = set()  # connectors whose cut-off delete was applied
+        self.recovery = {"finish": set(), "release": set()}  # dynamodb: what the next start owes
+        self.unlanded = set()  # dynamodb: (job, status) of change records a reader may finish
 
     def next(self):
         with self.lock:
@@ -223,8 +262,8 @@ class Ccfd:
                      "--stop-grace", "1", "--cpu-budget", "1000", "--memory-budget", "1048576",
                      "--log-level", "warn", "--webhook-allow-private",
                      "--webhook-retry-base-ms", "20", *auth, *pgstore.store_args(self.data),
-                     *self.extra],
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+                     *dynstore.store_args(self.data), *self.extra],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, env={**os.environ, **dynstore.env()})
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and self.proc.poll() is None:
                 try:
@@ -468,9 +507,11 @@ def open_snapshot(data, work):
     return sqlite3.connect(snap / "ccf.db")
 
 
-def snapshot_check(data, work):
+def snapshot_check(data, work, world=None):
     """integrity_check, foreign keys and the IN_USE rule, on a copy of the
     database files taken while ccfd is down (what the next start sees)."""
+    if dynstore.enabled():
+        return dyn_snapshot_check(data, world)
     db = open_snapshot(data, work)
     try:
         if not pgstore.enabled():  # PostgreSQL checks its pages and keys itself
@@ -488,9 +529,74 @@ def snapshot_check(data, work):
                 check(live == [] and not active, f"{cid} AVAILABLE but unended jobs {live}")
         check_job_events(db)
         if pgstore.enabled():
-            PG_AUDIT_SNAPSHOT[:] = db.execute(AUDIT_ROWS)
+            AUDIT_SNAPSHOT[:] = db.execute(AUDIT_ROWS)
     finally:
         db.close()
+
+
+def dyn_snapshot_check(data, world):
+    """snapshot_check on DynamoDB (dynstore.Snapshot: the tables read while
+    ccfd is down). No transaction holds a start's or an end's two writes
+    together, so the IN_USE rule is checked on what recovery at the next
+    open makes of them (connectors.c, ddb__recover): a connector IN_USE
+    whose job item is missing (a start that died between its reservation
+    and its job's write) must carry what recovery needs to write that job,
+    and the job must exist after the restart (finished); one IN_USE for an
+    ended job (an end that died before the release) must name another job
+    or none after it (released). Items left under a deleted connector (its
+    cascade cut off) are allowed only under a connector whose delete was
+    cut off by a kill."""
+    snap = dynstore.Snapshot(data)
+    check(not snap.bad, f"change log against the job items: {snap.bad[:3]}")
+    status = {j[0]: j[2] for j in snap.jobs}
+    for cid, st, active, pending in snap.connectors:
+        live = snap.live(cid)
+        if st != 1:
+            check(live == [] and not active, f"{cid} AVAILABLE but unended jobs {live}")
+            continue
+        world.stats["in_use_seen"] = world.stats.get("in_use_seen", 0) + 1
+        if live == [active]:
+            continue
+        check(live == [], f"{cid} IN_USE with active {active}, unended jobs {live}")
+        if active not in status:
+            check(pending, f"{cid} IN_USE for a missing job {active}, without its pending_* to finish it")
+            world.recovery["finish"].add(active)
+        else:
+            world.recovery["release"].add((cid, active))
+    allowed = world.deleted_cut | {p.conn.id for p in world.pending if p.kind == "delete"}
+    check(snap.orphans <= allowed,
+          f"items under connectors that are gone, with no delete cut off: {sorted(snap.orphans - allowed)[:3]}")
+    world.stats["orphans"] = len(snap.orphans)
+    world.stats["changes_seen"] = len(snap.job_changes)
+    world.unlanded |= snap.unlanded
+    check_job_events(Rows(snap.job_changes, [(j[0], j[2]) for j in snap.jobs]))
+    AUDIT_SNAPSHOT[:] = snap.audit
+
+
+class Rows:
+    """The two queries check_job_events makes, answered from rows."""
+
+    def __init__(self, changes, jobs):
+        self.changes, self.jobs = changes, jobs
+
+    def execute(self, sql):
+        return self.changes if "job_changes" in sql else self.jobs
+
+
+def dyn_recovered(world, data):
+    """After a restart on DynamoDB: recovery at open finished every
+    half-done start and released every connector an ended job held."""
+    if not dynstore.enabled():
+        return
+    jobs, conns = dynstore.jobs_and_connectors(data)
+    for jid in world.recovery["finish"]:
+        check(jid in jobs, f"a start that died half-way ({jid}) was not finished by recovery")
+    for cid, jid in world.recovery["release"]:
+        check(cid not in conns or conns[cid][1] != jid,
+              f"{cid} still names its ended job {jid} after recovery: {conns.get(cid)}")
+    world.stats["finished"] = world.stats.get("finished", 0) + len(world.recovery["finish"])
+    world.stats["released"] = world.stats.get("released", 0) + len(world.recovery["release"])
+    world.recovery = {"finish": set(), "release": set()}
 
 
 JOB_EVENT = {0: "job.retrying", 1: "job.running", 2: "job.stopping", 3: "job.succeeded",
@@ -536,10 +642,11 @@ def answered_now():
 
 AUDIT_ROWS = ("SELECT request_id, operation, status, principal_job, connector_id "
               "FROM audit_events WHERE tenant != ''")
-# On PostgreSQL there is no copy of the store to read later: snapshot_check
-# keeps the audit records as they were while ccfd was down, since the
-# restarted ccfd records the checks' own requests.
-PG_AUDIT_SNAPSHOT = []
+# On PostgreSQL and DynamoDB there is no copy of the store to read later:
+# snapshot_check keeps the audit records as they were while ccfd was down,
+# since the restarted ccfd records the checks' own requests. On DynamoDB a
+# row has a sixth field: a pending record the reader commits as a 500.
+AUDIT_SNAPSHOT = []
 
 
 def check_audit(world, work, answered, skip):
@@ -548,18 +655,21 @@ def check_audit(world, work, answered, skip):
     none twice, none for a write that did not happen (counted: the records
     of unanswered requests against the workers' cut-off writes; the
     connectors in `skip` are crash_docstats', whose cut-offs it counts)."""
-    if pgstore.enabled():
-        rows = PG_AUDIT_SNAPSHOT  # read by snapshot_check while ccfd was down
+    if pgstore.enabled() or dynstore.enabled():
+        rows = AUDIT_SNAPSHOT  # read by snapshot_check while ccfd was down
     else:
         db = sqlite3.connect(work / "snapshot" / "ccf.db")
         try:
             rows = db.execute(AUDIT_ROWS).fetchall()
         finally:
             db.close()
-    seen = {}
-    for rid, op, status, job, cid in rows:
+    seen, dead = {}, set()
+    for rid, op, status, job, cid, *settled in rows:
         check(rid not in seen, f"request {rid} ({op}) has two audit records")
         seen[rid] = (op, status, job, cid)
+        if settled and settled[0]:
+            dead.add(rid)
+    check(not dead & set(answered), f"answered requests left pending: {sorted(dead & set(answered))[:3]}")
     for rid, (method, status) in answered.items():
         if recorded(method, status):
             check(rid in seen, f"{method} answered {status} (request {rid}) has no audit record")
@@ -573,10 +683,19 @@ def check_audit(world, work, answered, skip):
     check(len(unanswered) <= s["cut_off"],
           f"{len(unanswered)} audit records of no answered request, {s['cut_off']} writes cut off")
     done = [v for v in unanswered if 200 <= v[1] < 300]
-    check(len(done) <= s["cut_off"] - s["not_applied"],
-          f"{len(done)} records of unanswered writes that succeeded, but only "
-          f"{s['cut_off'] - s['not_applied']} cut-off writes may have been applied")
+    # A batch applied partly (DynamoDB) was cut off before its record's commit.
+    whole = s["cut_off"] - s["not_applied"] - s["partly"]
+    check(len(done) <= whole, f"{len(done)} records of unanswered writes that succeeded, but only "
+          f"{whole} cut-off writes may have been applied whole")
+    # DynamoDB: a writer killed after its record's pending put leaves a 500
+    # (whether its writes landed wholly, partly or not at all); every other
+    # unanswered record is a success, as on the other stores.
+    fails = [v for rid, v in seen.items() if rid not in answered and not v[2] and v[3] not in skip
+             and not 200 <= v[1] < 300 and v[1] != 409]
+    check(all(v[1] == 500 for v in fails) and (dynstore.enabled() or not fails),
+          f"records of unanswered writes neither a success, a 409 nor a dead writer's 500: {fails[:3]}")
     world.stats["audited"] = len(seen)
+    world.stats["settled500"] = len(dead)
 
 
 def list_all(client, path, key):
@@ -593,6 +712,7 @@ def resolve(world, client, p):
         r = client.get(f"{CONNECTORS}/{c.id}", check=False)
         if r.status == 404:
             world.conns.pop(c.id, None)
+            world.deleted_cut.add(c.id)
             world.stats["applied"] += 1
         else:
             world.stats["not_applied"] += 1
@@ -606,6 +726,17 @@ def resolve(world, client, p):
         have = {d["document_id"]: d["checksum"] for d in
                 list_all(client, f"{CONNECTORS}/{c.id}/documents", "documents")}
         got = {d: have.get(d) for d in p.new}
+        if dynstore.enabled() and got not in (p.new, p.old):
+            # One write per document, in the batch's order: a prefix landed.
+            check(partly_applied(p, got), f"document batch on {c.id} is not a prefix applied: "
+                  f"{[(d, got[d] == p.new[d], got[d] == p.old[d]) for d in sorted(got, key=str.encode)][:8]}")
+            world.stats["partly"] += 1
+            for d, v in got.items():
+                if v is None:
+                    c.docs.pop(d, None)
+                else:
+                    c.docs[d] = v
+            return
         check(got in (p.new, p.old), f"document batch half applied on {c.id}: "
               f"{sum(got[d] == p.new[d] for d in got)} of {len(got)} documents new")
         applied = got == p.new and p.new != p.old
@@ -647,7 +778,28 @@ def resolve(world, client, p):
         applied = client.get_job(c.id, p.job.id)["status"] in ("STOPPING", "STOPPED")
         if applied:
             p.job.stop = "yes"
+        elif {(p.job.id, 2), (p.job.id, 5)} & world.unlanded:
+            # DynamoDB: the stop's change record was left pending with its
+            # write not landed; a reader finishes it once it is SETTLE_US
+            # old, unless the job moved first (then it is voided).
+            p.job.stop = "later"
+            world.stats["stop_later"] = world.stats.get("stop_later", 0) + 1
+            return
     world.stats["indistinct" if same else "applied" if applied else "not_applied"] += 1
+
+
+def partly_applied(p, got):
+    """Each document is the batch's or the old one, and those that are the
+    batch's (and differ from the old) all come before those that are not,
+    in the order the store writes them: by id, bytewise (core/body.c sorts
+    a batch before the store sees it)."""
+    seq = []
+    for d in sorted(p.new, key=lambda x: x.encode()):
+        if got[d] not in (p.new[d], p.old[d]):
+            return False
+        if p.new[d] != p.old[d]:
+            seq.append(got[d] == p.new[d])
+    return seq == sorted(seq, reverse=True)
 
 
 def check_connectors(world, client, pending_creates):
@@ -687,6 +839,8 @@ def true_outcome(j, job):
     status, code = job["status"], job.get("exit_code")
     if j.stop == "yes":
         return status == "STOPPED"
+    if j.stop == "later" and status == "STOPPED":
+        return True
     if j.code == 0:
         return status == "SUCCEEDED" and code == 0
     return status == "FAILED" and code == j.code
@@ -933,9 +1087,10 @@ def run(seed, kills, srv, work):
             check(not w.is_alive(), f"worker {getattr(w, 'w', w.name)} hung after the kill")
             if w.error is not None:
                 raise w.error
-        snapshot_check(data, work)
+        snapshot_check(data, work, world)
         answered = answered_now()
         srv.start()
+        dyn_recovered(world, data)
         client = srv.client()
         verify(world, client)
         check_audit(world, work, answered, {c.id for c in ds.conns})
@@ -949,8 +1104,9 @@ def run(seed, kills, srv, work):
                   flush=True)
     # The workload has stopped: a last crash, then everything must settle.
     srv.kill()
-    snapshot_check(data, work)
+    snapshot_check(data, work, world)
     srv.start()
+    dyn_recovered(world, data)
     client = srv.client()
     wait_all_ended(world, client)
     ds.verify(client, final=True)
@@ -958,7 +1114,9 @@ def run(seed, kills, srv, work):
     hook.close()
     client.close()
     srv.stop()
-    snapshot_check(data, work)
+    snapshot_check(data, work, world)
+    check(not world.recovery["finish"] and not world.recovery["release"],
+          f"a clean stop left work for recovery: {world.recovery}")
     deadline = time.monotonic() + 10
     while supervisors_left(data) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -1004,7 +1162,10 @@ def run_schedules(seed, binary, work, n=40, spread=20.0):
             time.sleep(rng.uniform(0.0, 1.5))
             restarting = time.time()
             srv.start()
-            down.append((killed, restarting))
+            # Down until ready: on DynamoDB a start takes a second or more
+            # (the tables described, recovery's Scan) and a run due then,
+            # without catch_up, is one missed while down.
+            down.append((killed, restarting, time.time()))
         time.sleep(2.0)
         client = srv.client()
         runs = caught = dropped = 0
@@ -1013,8 +1174,8 @@ def run_schedules(seed, binary, work, n=40, spread=20.0):
             jobs = [j for j in r.json["jobs"] if j.get("trigger") == "SCHEDULE"]
             check(len(jobs) == len(r.json["jobs"]), f"{cid}: a job no schedule started: {r}")
             check(len(jobs) <= 1, f"{cid}: the at() run was doubled: {jobs}")
-            was_down = any(k + 0.3 < due < s - 0.3 for k, s in down)
-            was_up = not any(k - 0.3 < due < s + 0.3 for k, s in down)
+            was_down = any(k + 0.3 < due < s - 0.3 for k, s, _ in down)
+            was_up = not any(k - 0.3 < due < ready + 0.3 for k, _, ready in down)
             if catch_up:
                 check(len(jobs) == 1, f"{cid}: a catch_up run was lost (due {due}): {r}")
             elif was_down:
@@ -1024,7 +1185,7 @@ def run_schedules(seed, binary, work, n=40, spread=20.0):
             got = client.get(f"{CONNECTORS}/{cid}").json["connector"]
             check("next_run_at" not in got, f"{cid}: the at() still has a next run: {got}")
             runs += len(jobs)
-            caught += len(jobs) if catch_up and any(k < due < s for k, s in down) else 0
+            caught += len(jobs) if catch_up and any(k < due < s for k, s, _ in down) else 0
             dropped += 0 if jobs else 1
         client.close()
         srv.stop()
@@ -1147,10 +1308,19 @@ def main():
     s = world.stats
     ended = ", ".join(f"{n} {k}" for k, n in sorted(s["ended"].items()))
     print(f"crash: audit: {s.get('audited', 0)} records checked against the answers")
+    if dynstore.enabled():
+        print(f"crash: DynamoDB: {s['partly']} document batches applied partly (a prefix, each "
+              f"document the batch's or the old one); {s.get('settled500', 0)} audit records left pending "
+              f"by dead writers, read as the 500 a reader makes them (last snapshot); recovery finished {s.get('finished', 0)} "
+              f"half-done starts and released {s.get('released', 0)} connectors of ended jobs; "
+              f"{s.get('orphans', 0)} connectors' items left by a cut-off delete's cascade; "
+              f"{s.get('in_use_seen', 0)} IN_USE connectors checked in the snapshots, "
+              f"{s.get('changes_seen', 0)} job changes in the last; {s.get('stop_later', 0)} cut-off "
+              f"stops left pending, for a reader to finish or void")
     print(f"crash: OK: {kills + 1} SIGKILLs survived in {took:.0f}s; {s['acked']} writes acknowledged "
           f"({s['batches']} document batches), all present; {s['cut_off']} cut off by a kill "
           f"({s['applied']} applied whole, {s['not_applied']} not at all, "
-          f"{s['indistinct']} rewriting the same value, none half); "
+          f"{s['indistinct']} rewriting the same value, {s['partly']} partly); "
           f"{s['jobs']} jobs started, every one seen to end ended with its true outcome ({ended}); "
           f"{world.docstats}; webhook: {world.hook[0]} events all delivered in order "
           f"({world.hook[1]} deliveries with repeats); seed {seed}")

@@ -323,6 +323,41 @@ static void test_dynamo_big_checkpoints_and_versions(void **state)
     free(data);
 }
 
+/* A put that dies right after its head's switch (ddb__checkpoint_switch:
+ * its chunks and the switch, then nothing) loses no version of the
+ * history: the one it replaced is listed and readable, and so is every
+ * older one. crash-dynamo found the v#N record written after the switch,
+ * so such a crash hid version N and every version before it. */
+static void test_dynamo_checkpoint_switch_then_crash(void **state)
+{
+    struct conf *f = *state;
+    char cid[CCF_CONNECTOR_ID_LEN + 1];
+    struct ccf_checkpoint cp;
+    struct store_page p = {.limit = 10};
+    int64_t seen[16] = {0}, v;
+    char *next = SENTINEL;
+
+    mk_connector(f, &f->t1, "switch", cid);
+    assert_int_equal(store_put_checkpoint_if(f->s, &f->t1, cid, NULL, "one", 3, 0, &v), 0);
+    assert_int_equal(store_put_checkpoint_if(f->s, &f->t1, cid, NULL, "two", 3, 1, &v), 0);
+    assert_int_equal(ddb__checkpoint_switch(f->s, &f->t1, cid, "three", 5, &v), 0);
+    assert_int_equal(v, 3);
+    assert_int_equal(store_list_checkpoint_versions(f->s, &f->t1, cid, &p, on_version, seen, &next),
+                     0);
+    assert_null(next);
+    assert_int_equal(seen[0], 3);
+    assert_int_equal(seen[1], 3);
+    assert_int_equal(seen[2], 2);
+    assert_int_equal(seen[3], 1);
+    assert_int_equal(store_get_checkpoint_version(f->s, &f->t1, cid, 2, &cp), 0);
+    assert_int_equal(cp.data_len, 3);
+    assert_memory_equal(cp.data, "two", 3);
+    ccf_checkpoint_clear(&cp);
+    /* The next put goes on from it, with the history whole. */
+    assert_int_equal(store_put_checkpoint_if(f->s, &f->t1, cid, NULL, "four", 4, 3, &v), 0);
+    assert_int_equal(v, 4);
+}
+
 /* The shared cases check these with SQL or with schedules: a status
  * reason set only while STARTED and only when it differs, cleared by a
  * transition; a paused connector refuses a start, conditioned on version. */
@@ -518,6 +553,8 @@ const struct CMUnitTest conf_dynamo_only[] = {
                                     conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_delete_cascades_items, conf_setup, conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_big_checkpoints_and_versions, conf_setup_h3,
+                                    conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_checkpoint_switch_then_crash, conf_setup,
                                     conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_status_reason_and_pause, conf_setup, conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_bad_urls, conf_setup, conf_teardown),

@@ -11,10 +11,10 @@
  * never overwrite each other's data), then switches the head with one
  * conditional write on the version it read: that write is the put, atomic
  * whatever the size (DynamoDB's items end at 400 KB, a checkpoint at
- * 1 MiB). Then it records the version it replaced as "v#N" and trims what
- * falls out of the history. A crash after the switch loses at most that
- * record (the version is then not listed) and leaves chunks no item names
- * (garbage, not collected yet: docs/DECISIONS.md). A put by a job counts
+ * 1 MiB). Just before the switch it records the version it replaces as
+ * "v#N"; after it, it trims what falls out of the history. A crash leaves
+ * at most chunks or a v#N copy no listing reaches (garbage, not collected
+ * yet: docs/DECISIONS.md), never a gap in the history. A put by a job counts
  * in its checkpoint_puts after the switch (docstats.c). Not yet: the
  * events of puts. */
 #include "store/dynamodb/ddb_int.h"
@@ -210,15 +210,99 @@ static void trim(struct store *s, const char *pk, int64_t current, int64_t histo
     }
 }
 
+/* A put's head before its switch: a fresh write id (32 hex digits) and
+ * the data's size. */
+static int new_wid(struct head *next, size_t len)
+{
+    unsigned char raw[16];
+    int rc;
+
+    memset(next, 0, sizeof(*next));
+    if ((rc = ccf_random_bytes(raw, sizeof(raw))) < 0)
+        return rc;
+    for (size_t i = 0; i < sizeof(raw); i++)
+        snprintf(next->wid + 2 * i, 3, "%02x", raw[i]);
+    next->size = (int64_t)len;
+    return 0;
+}
+
+/* The put's decisive step, its chunks written: the head read, expect
+ * judged, the version it replaces kept as v#N, then the head switched by
+ * one conditional write (retried when another put came between). v#N goes
+ * first so that a crash right after the switch loses no version of the
+ * history (crash-dynamo found one lost, and every older one hidden with
+ * it); a put that loses the race wrote a copy of a version that exists.
+ * 0, CCF_EPRECOND, CCF_EUNAVAIL when contended, or the call's error. */
+static int switch_head(struct store *s, const char *pk, struct head *next, int64_t expect,
+                       const char *op)
+{
+    char table[DDB__NAME_MAX], vsk[32];
+    struct head cur;
+    int rc;
+
+    ddb__table(s, DDB__T_CHECKPOINTS, table);
+    for (int tries = 0; tries < PUT_TRIES; tries++) {
+        bool none;
+        json_t *req;
+
+        rc = read_head(s, pk, "head", &cur, op);
+        if (rc < 0 && rc != CCF_ENOTFOUND)
+            return rc;
+        none = rc == CCF_ENOTFOUND;
+        if ((expect == STORE_CP_EXISTS && none) || (expect == 0 && !none) ||
+            (expect > 0 && (none || cur.version != expect)))
+            return CCF_EPRECOND;
+        next->version = none ? 1 : cur.version + 1;
+        next->written_at = ccf_now_us();
+        next->created_at = none ? next->written_at : cur.created_at;
+        if (!none) {
+            version_sk(cur.version, vsk);
+            if ((rc = ddb__call(
+                     s, "PutItem",
+                     json_pack("{s:s,s:o}", "TableName", table, "Item", head_item(pk, vsk, &cur)),
+                     NULL, op)) < 0)
+                return rc;
+        }
+        req = json_pack("{s:s,s:o}", "TableName", table, "Item", head_item(pk, "head", next));
+        if (none)
+            json_object_set_new(req, "ConditionExpression",
+                                json_string("attribute_not_exists(sk)"));
+        else {
+            json_object_set_new(req, "ConditionExpression", json_string("version = :v"));
+            json_object_set_new(req, "ExpressionAttributeValues",
+                                json_pack("{s:o}", ":v", ddb__n_val(cur.version)));
+        }
+        rc = ddb__call(s, "PutItem", req, NULL, op);
+        if (rc != CCF_ECONFLICT)
+            return rc; /* else another put came between: judged again */
+    }
+    return CCF_EUNAVAIL;
+}
+
+int ddb__checkpoint_switch(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                           const char *data, size_t len, int64_t *version)
+{
+    char pk[DDB__JOB_PK_MAX];
+    struct head next;
+    int rc;
+
+    cp_pk(t, connector_id, pk);
+    if ((rc = new_wid(&next, len)) < 0 ||
+        (rc = write_chunks(s, pk, next.wid, data, len, &next.chunks, "put_checkpoint")) < 0 ||
+        (rc = switch_head(s, pk, &next, STORE_CP_ANY, "put_checkpoint")) < 0)
+        return rc;
+    *version = next.version;
+    return 0;
+}
+
 int store_ddb__put_checkpoint_if(struct store *s, const struct ccf_tenant *t,
                                  const char *connector_id, const char *job_id, const char *data,
                                  size_t len, int64_t expect, int64_t *version)
 {
     const char *op = "put_checkpoint";
-    char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX], vsk[32];
-    unsigned char raw[16];
+    char pk[DDB__JOB_PK_MAX];
     struct ccf_connector c;
-    struct head cur, next;
+    struct head next;
     int rc;
 
     if (!ccf_connector_id_valid(connector_id))
@@ -237,68 +321,29 @@ int store_ddb__put_checkpoint_if(struct store *s, const struct ccf_tenant *t,
         ccf_job_clear(&j);
     }
     cp_pk(t, connector_id, pk);
-    ddb__table(s, DDB__T_CHECKPOINTS, table);
-    memset(&next, 0, sizeof(next));
-    if ((rc = ccf_random_bytes(raw, sizeof(raw))) < 0)
+    if ((rc = new_wid(&next, len)) < 0 ||
+        (rc = write_chunks(s, pk, next.wid, data, len, &next.chunks, op)) < 0)
         return rc;
-    for (size_t i = 0; i < sizeof(raw); i++)
-        snprintf(next.wid + 2 * i, 3, "%02x", raw[i]);
-    next.size = (int64_t)len;
-    if ((rc = write_chunks(s, pk, next.wid, data, len, &next.chunks, op)) < 0)
+    if ((rc = switch_head(s, pk, &next, expect, op)) < 0) {
+        if (rc == CCF_EUNAVAIL)
+            CCF_LOG_WARN("store.contended", CCF_KV_STR("backend", "dynamodb"),
+                         CCF_KV_STR("connector_id", connector_id));
         return rc;
-    for (int tries = 0; tries < PUT_TRIES; tries++) {
-        bool none;
-        json_t *req;
-
-        rc = read_head(s, pk, "head", &cur, op);
-        if (rc < 0 && rc != CCF_ENOTFOUND)
-            return rc;
-        none = rc == CCF_ENOTFOUND;
-        if ((expect == STORE_CP_EXISTS && none) || (expect == 0 && !none) ||
-            (expect > 0 && (none || cur.version != expect)))
-            return CCF_EPRECOND;
-        next.version = none ? 1 : cur.version + 1;
-        next.written_at = ccf_now_us();
-        next.created_at = none ? next.written_at : cur.created_at;
-        req = json_pack("{s:s,s:o}", "TableName", table, "Item", head_item(pk, "head", &next));
-        if (none)
-            json_object_set_new(req, "ConditionExpression",
-                                json_string("attribute_not_exists(sk)"));
-        else {
-            json_object_set_new(req, "ConditionExpression", json_string("version = :v"));
-            json_object_set_new(req, "ExpressionAttributeValues",
-                                json_pack("{s:o}", ":v", ddb__n_val(cur.version)));
-        }
-        rc = ddb__call(s, "PutItem", req, NULL, op);
-        if (rc == CCF_ECONFLICT)
-            continue; /* another put came between: the condition is judged again */
-        if (rc < 0)
-            return rc;
-        /* Switched: the replaced version is kept as v#N, then the history
-         * trimmed. A failure here loses only that bookkeeping. */
-        if (!none) {
-            version_sk(cur.version, vsk);
-            (void)ddb__call(
-                s, "PutItem",
-                json_pack("{s:s,s:o}", "TableName", table, "Item", head_item(pk, vsk, &cur)), NULL,
-                op);
-        }
-        trim(s, pk, next.version, ddb__s(s)->cp_history);
-        if (version)
-            *version = next.version;
-        /* events (changes.c): after the switch, lost if this dies first */
-        (void)ddb__event_append(s, t, "checkpoint.updated", connector_id, NULL,
-                                json_pack("{s:I}", "version", (json_int_t)next.version), op);
-        /* Counted after the switch (docstats.c: a crash between loses the
-         * count, never the put). */
-        if (job_id)
-            return ddb__job_count(s, t, connector_id, job_id,
-                                  &(struct ccf_job_stats){.checkpoint_puts = 1}, op);
-        return 0;
     }
-    CCF_LOG_WARN("store.contended", CCF_KV_STR("backend", "dynamodb"),
-                 CCF_KV_STR("connector_id", connector_id));
-    return CCF_EUNAVAIL;
+    /* Switched: what falls out of the history is trimmed (a failure here
+     * leaves garbage, never a gap). */
+    trim(s, pk, next.version, ddb__s(s)->cp_history);
+    if (version)
+        *version = next.version;
+    /* events (changes.c): after the switch, lost if this dies first */
+    (void)ddb__event_append(s, t, "checkpoint.updated", connector_id, NULL,
+                            json_pack("{s:I}", "version", (json_int_t)next.version), op);
+    /* Counted after the switch (docstats.c: a crash between loses the
+     * count, never the put). */
+    if (job_id)
+        return ddb__job_count(s, t, connector_id, job_id,
+                              &(struct ccf_job_stats){.checkpoint_puts = 1}, op);
+    return 0;
 }
 
 int store_ddb__put_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,

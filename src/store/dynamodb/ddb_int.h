@@ -226,6 +226,10 @@ int store_ddb__list_documents_not_seen(struct store *s, const struct ccf_tenant 
                                        void *ctx, char **next);
 
 /* checkpoints.c */
+/* A put's chunks and its head's switch, nothing after (tests: a put that
+ * dies right after its switch leaves this). */
+int ddb__checkpoint_switch(struct store *s, const struct ccf_tenant *t, const char *connector_id,
+                           const char *data, size_t len, int64_t *version);
 int store_ddb__put_checkpoint_by(struct store *s, const struct ccf_tenant *t,
                                  const char *connector_id, const char *job_id, const char *data,
                                  size_t len);
