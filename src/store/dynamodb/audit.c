@@ -299,30 +299,12 @@ static int advance(struct store *s, int64_t *h, const char *op)
 
 /* ---- the tenant's reads ---- */
 
-/* One Query of the index by_tenant: seq in [lo, hi], up to limit items,
- * oldest first unless backward; from *start (taken, replaced by the next
- * page's start or NULL). */
+/* One page of the tenant tk's records (seqlog.h). */
 static int query_tenant(struct store *s, const char *tk, int64_t lo, int64_t hi, size_t limit,
                         bool backward, json_t **start, json_t **ans)
 {
-    char table[DDB__NAME_MAX];
-    json_t *req;
-    int rc;
-
-    ddb__table(s, DDB__T_AUDIT, table);
-    req =
-        json_pack("{s:s,s:s,s:s,s:{s:o,s:o,s:o},s:i,s:b}", "TableName", table, "IndexName",
-                  "by_tenant", "KeyConditionExpression", "tenant = :t AND seq BETWEEN :lo AND :hi",
-                  "ExpressionAttributeValues", ":t", ddb__s_val(tk), ":lo", ddb__n_val(lo), ":hi",
-                  ddb__n_val(hi), "Limit", (int)limit, "ScanIndexForward", !backward);
-    if (req && *start)
-        json_object_set(req, "ExclusiveStartKey", *start);
-    json_decref(*start);
-    *start = NULL;
-    if ((rc = ddb__call(s, "Query", req, ans, "read_audit")) < 0)
-        return rc;
-    *start = json_incref(json_object_get(*ans, "LastEvaluatedKey"));
-    return 0;
+    return ddb__seqlog_tenant_page(s, &audit_log, tk, lo, hi, limit, backward, start, ans,
+                                   "read_audit");
 }
 
 /* The tenant's last seq at or below h (0: none). */

@@ -45,7 +45,7 @@
 static int settle_pending(struct store *s, json_t *rec, int64_t seq);
 
 /* The meta items' names are those of the tables made before seqlog. */
-static const struct ddb__seqlog changes_log = {
+const struct ddb__seqlog ddb__changes_log = {
     .table = DDB__T_CHANGES,
     .pk = "c",
     .m_seq = "seq",
@@ -98,7 +98,7 @@ int ddb__event_append(struct store *s, const struct ccf_tenant *t, const char *t
         return CCF_EIO;
     }
     json_object_set_new(rec, "st", ddb__s_val(DDB__ST_COMMITTED));
-    rc = ddb__seqlog_put(s, &changes_log, same_record, rec, &seq, op);
+    rc = ddb__seqlog_put(s, &ddb__changes_log, same_record, rec, &seq, op);
     json_decref(rec);
     if (rc < 0) {
         /* The effect stands; its event is lost, never invented. */
@@ -120,7 +120,8 @@ int ddb__event_connector(struct store *s, const struct ccf_tenant *t, const char
  * by_tenant). 0 done, CCF_ECONFLICT when it was not pending. */
 static int settle(struct store *s, int64_t seq, bool committed, const char *op)
 {
-    return ddb__seqlog_mark(s, &changes_log, seq, committed, committed ? "ji" : "tenant, ji", op);
+    return ddb__seqlog_mark(s, &ddb__changes_log, seq, committed, committed ? "ji" : "tenant, ji",
+                            op);
 }
 
 /* Step 3's write of `item` (text of the job item), conditioned on cv (0:
@@ -223,7 +224,7 @@ int ddb__change_pending(struct store *s, const struct ccf_tenant *t, const struc
                    store__job_event_type(old_status, j->status), ccf_job_json(j));
     if (!p.rec)
         return CCF_ENOMEM;
-    rc = ddb__seqlog_put(s, &changes_log, pending_record, &p, seq, op);
+    rc = ddb__seqlog_put(s, &ddb__changes_log, pending_record, &p, seq, op);
     json_decref(p.rec);
     if (rc < 0) {
         free(p.text);
@@ -335,7 +336,7 @@ static int advance_waiting(struct store *s, int64_t *h)
     int rc = 0;
 
     for (int64_t t0 = ccf_now_us(); blocked && ccf_now_us() - t0 < SETTLE_US + 1000000;) {
-        if ((rc = ddb__seqlog_horizon(s, &changes_log, h, &blocked, "read_changes")) < 0 ||
+        if ((rc = ddb__seqlog_horizon(s, &ddb__changes_log, h, &blocked, "read_changes")) < 0 ||
             !blocked)
             break;
         nanosleep(&(struct timespec){.tv_nsec = WAIT_STEP_NS}, NULL);
@@ -347,7 +348,7 @@ int ddb__horizon(struct store *s, int64_t *h)
 {
     bool blocked;
 
-    return ddb__seqlog_horizon(s, &changes_log, h, &blocked, "read_changes");
+    return ddb__seqlog_horizon(s, &ddb__changes_log, h, &blocked, "read_changes");
 }
 
 int ddb__settle_now(struct store *s)
@@ -405,12 +406,13 @@ int store_ddb__read_changes(struct store *s, int64_t after_seq, struct store_cha
     do {
         json_t *ans, *rec;
         size_t i;
-        json_t *req = json_pack(
-            "{s:s,s:s,s:s,s:{s:o,s:o,s:o,s:o,s:o},s:i,s:b}", "TableName", table,
-            "KeyConditionExpression", "pk = :pk AND seq BETWEEN :a AND :h", "FilterExpression",
-            "st = :c AND ns >= :z", "ExpressionAttributeValues", ":pk", ddb__s_val(changes_log.pk),
-            ":a", ddb__n_val(after_seq + 1), ":h", ddb__n_val(h), ":c",
-            ddb__s_val(DDB__ST_COMMITTED), ":z", ddb__n_val(0), "Limit", PAGE, "ConsistentRead", 1);
+        json_t *req =
+            json_pack("{s:s,s:s,s:s,s:{s:o,s:o,s:o,s:o,s:o},s:i,s:b}", "TableName", table,
+                      "KeyConditionExpression", "pk = :pk AND seq BETWEEN :a AND :h",
+                      "FilterExpression", "st = :c AND ns >= :z", "ExpressionAttributeValues",
+                      ":pk", ddb__s_val(ddb__changes_log.pk), ":a", ddb__n_val(after_seq + 1), ":h",
+                      ddb__n_val(h), ":c", ddb__s_val(DDB__ST_COMMITTED), ":z", ddb__n_val(0),
+                      "Limit", PAGE, "ConsistentRead", 1);
 
         if (start)
             json_object_set_new(req, "ExclusiveStartKey", start);
@@ -459,11 +461,6 @@ int store_ddb__cursor_set(struct store *s, const char *consumer, int64_t seq)
                      NULL, "cursor_set");
 }
 
-int ddb__pruned_mark(struct store *s, int64_t *out)
-{
-    return ddb__meta_get(s, changes_log.m_pruned, out, "read_events");
-}
-
 struct prune_by {
     int64_t upto, before;
 };
@@ -492,5 +489,5 @@ int store_ddb__prune_changes(struct store *s, int64_t upto, int64_t before)
     static const char *const attrs[] = {"seq", "st", "at", "ns", NULL};
     struct prune_by p = {.upto = upto, .before = before};
 
-    return ddb__seqlog_prune(s, &changes_log, attrs, prune_judge, &p, "prune_changes");
+    return ddb__seqlog_prune(s, &ddb__changes_log, attrs, prune_judge, &p, "prune_changes");
 }

@@ -21,8 +21,11 @@
  * draws another seq), a pending record is handed to the log's
  * settle_stale, each log's own policy.
  *
+ * A record's tenant (attribute tenant, once committed) puts it in the
+ * global index by_tenant (hash tenant, range seq), a tenant's reading.
+ *
  * Owns: the records' pk, seq, st and wt attributes, the meta numbers, the
- * walk to the horizon, fencing, pruning oldest first. Does not know what a
+ * walk to the horizon, fencing, the tenant's pages, pruning oldest first. Does not know what a
  * record holds beyond those, what its effect is, how a stale one is
  * settled, nor who reads the log (changes.c, events.c, audit.c): it calls
  * ddb.c only, and its users only through the callbacks it is given. */
@@ -90,6 +93,15 @@ int ddb__seqlog_horizon(struct store *s, const struct ddb__seqlog *l, int64_t *h
  * is higher; CCF_EEXPIRED for a cursor (>= 0) below the mark. */
 int ddb__seqlog_from(struct store *s, const struct ddb__seqlog *l, int64_t after, int64_t *from,
                      const char *op);
+
+/* One Query of the index by_tenant: tenant tk's records with seq in
+ * [lo, hi], up to limit, oldest first unless backward; from *start (taken,
+ * replaced by the next page's start or NULL). *ans: the answer (the
+ * caller's). The index reads eventually consistent: readers stop at the
+ * horizon. */
+int ddb__seqlog_tenant_page(struct store *s, const struct ddb__seqlog *l, const char *tk,
+                            int64_t lo, int64_t hi, size_t limit, bool backward, json_t **start,
+                            json_t **ans, const char *op);
 
 /* What a prune does with a record. */
 enum { DDB__PRUNE_STOP = 0, DDB__PRUNE_KEEP = 1, DDB__PRUNE_CUT = 2 };
