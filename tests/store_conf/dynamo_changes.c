@@ -23,22 +23,11 @@ static const struct dyn_log LOG = {.table = DDB__T_CHANGES, .pk = "c", .counter 
 static void job_now(struct conf *f, const char *cid, const char *jid, struct ccf_job *j,
                     int64_t *version, json_t **seqs)
 {
-    char table[DDB__NAME_MAX], pk[DDB__JOB_PK_MAX];
-    json_t *ans, *it;
+    json_t *it = dyn_job_item(f, cid, jid);
 
-    ddb__job_pk(&f->t1, cid, pk);
-    ddb__table(f->s, DDB__T_JOBS, table);
-    assert_int_equal(
-        ddb__call(f->s, "GetItem",
-                  json_pack("{s:s,s:{s:o,s:o},s:b}", "TableName", table, "Key", "pk",
-                            ddb__s_val(pk), "job_id", ddb__s_val(jid), "ConsistentRead", 1),
-                  &ans, "test"),
-        0);
-    it = json_object_get(ans, "Item");
-    assert_non_null(it);
     assert_int_equal(ddb__job_from_item(it, j, version), 0);
     *seqs = json_incref(json_object_get(json_object_get(it, "seqs"), "NS"));
-    json_decref(ans);
+    json_decref(it);
 }
 
 /* A writer of cid's job jid to `to` that dies after step 2 (the record

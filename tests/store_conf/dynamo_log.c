@@ -1,4 +1,4 @@
-/* dynamo_log.c: the DynamoDB logs' crash cases' shared wire-level helpers
+/* dynamo_log.c: the DynamoDB cases' shared wire-level helpers
  * (dynamo_log.h). */
 #include "dynamo_log.h"
 
@@ -7,6 +7,25 @@
 #include "store/dynamodb/ddb_int.h"
 
 #define AGE_US 300000000 /* past either log's settle time (5 s, 10 s) */
+
+json_t *dyn_job_item(struct conf *f, const char *cid, const char *jid)
+{
+    char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
+    json_t *ans, *it;
+
+    ddb__job_pk(&f->t1, cid, pk);
+    ddb__table(f->s, DDB__T_JOBS, table);
+    assert_int_equal(
+        ddb__call(f->s, "GetItem",
+                  json_pack("{s:s,s:{s:o,s:o},s:b}", "TableName", table, "Key", "pk",
+                            ddb__s_val(pk), "job_id", ddb__s_val(jid), "ConsistentRead", 1),
+                  &ans, "test"),
+        0);
+    it = json_incref(json_object_get(ans, "Item"));
+    json_decref(ans);
+    assert_non_null(it);
+    return it;
+}
 
 json_t *dyn_log_key(const struct dyn_log *l, int64_t seq)
 {

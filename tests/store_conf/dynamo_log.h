@@ -1,6 +1,6 @@
-/* dynamo_log.h: what the DynamoDB logs' crash cases (dynamo_changes.c,
- * dynamo_audit.c) share: a log's records read, aged and its counter drawn
- * at the wire level, by the attribute names an existing table holds, not
+/* dynamo_log.h: what the DynamoDB cases (dynamo_changes.c, dynamo_audit.c,
+ * dynamo_only.c) share: a job's item as stored, and a log's records read,
+ * aged and its counter drawn at the wire level, by the attribute names an existing table holds, not
  * through seqlog.c, so that a change of the items on the wire fails them.
  * Each call asserts its own success. */
 #ifndef CCF_TESTS_STORE_CONF_DYNAMO_LOG_H
@@ -11,6 +11,9 @@
 #include <jansson.h>
 
 #include "conf.h"
+
+/* t1's job jid of connector cid: its item as stored (a new reference). */
+json_t *dyn_job_item(struct conf *f, const char *cid, const char *jid);
 
 /* One log as its items are keyed: table suffix, pk value, meta counter. */
 struct dyn_log {
