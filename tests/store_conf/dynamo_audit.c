@@ -13,45 +13,11 @@
 #include <string.h>
 
 #include "conf_int.h"
+#include "dynamo_log.h"
 #include "store/dynamodb/ddb_int.h"
 
-static json_t *log_key(int64_t seq)
-{
-    return json_pack("{s:o,s:o}", "pk", ddb__s_val("a"), "seq", ddb__n_val(seq));
-}
-
-/* The record's state ("p", "c", "v"), or "" when there is none. */
-static void rec_state(struct conf *f, int64_t seq, char out[4])
-{
-    char table[DDB__NAME_MAX];
-    json_t *ans;
-    const char *st;
-
-    ddb__table(f->s, DDB__T_AUDIT, table);
-    assert_int_equal(ddb__call(f->s, "GetItem",
-                               json_pack("{s:s,s:o,s:b}", "TableName", table, "Key", log_key(seq),
-                                         "ConsistentRead", 1),
-                               &ans, "test"),
-                     0);
-    st = ddb__get_s(json_object_get(ans, "Item"), "st");
-    snprintf(out, 4, "%s", st ? st : "");
-    json_decref(ans);
-}
-
-/* Makes record seq look written a few minutes ago: its writer is dead. */
-static void age(struct conf *f, int64_t seq)
-{
-    char table[DDB__NAME_MAX];
-
-    ddb__table(f->s, DDB__T_AUDIT, table);
-    assert_int_equal(
-        ddb__call(f->s, "UpdateItem",
-                  json_pack("{s:s,s:o,s:s,s:{s:o}}", "TableName", table, "Key", log_key(seq),
-                            "UpdateExpression", "SET wt = :old", "ExpressionAttributeValues",
-                            ":old", ddb__n_val(ccf_now_us() - 300000000)),
-                  NULL, "test"),
-        0);
-}
+/* The log as its items are keyed on the wire. */
+static const struct dyn_log LOG = {.table = DDB__T_AUDIT, .pk = "a", .counter = "aseq"};
 
 /* A request's record as api_handle fills it before the request runs. */
 static void begun(struct conf *f, struct store_audit *r, const char *op)
@@ -92,7 +58,7 @@ static void test_dynamo_audit_dead_writer_recorded_as_failed(void **state)
      * stays before it. */
     assert_int_equal(store_read_audit(f->s, &f->t1, -1, 4, out, &next), 0);
     assert_true(next < seq);
-    age(f, seq);
+    dyn_log_age(f, &LOG, seq);
     assert_int_equal(store_read_audit(f->s, &f->t1, -1, 4, out, &next), 2);
     assert_int_equal(out[0].seq, seq);
     assert_string_equal(out[0].operation, "CreateCustomConnector");
@@ -102,7 +68,7 @@ static void test_dynamo_audit_dead_writer_recorded_as_failed(void **state)
     assert_string_equal(out[0].error_type, "InternalFailure");
     assert_int_equal(out[1].status, 429);
     assert_int_equal(next, out[1].seq);
-    rec_state(f, seq, st);
+    dyn_log_state(f, &LOG, seq, st);
     assert_string_equal(st, "c");
     /* The writer was only slow: its own settling finds it done. */
     r.status = 201;
@@ -122,10 +88,10 @@ static void test_dynamo_audit_dead_writer_of_no_tenant_void(void **state)
 
     assert_int_equal(ddb__audit_put_pending(f->s, &r, &seq), 0);
     refused(f);
-    age(f, seq);
+    dyn_log_age(f, &LOG, seq);
     assert_int_equal(store_read_audit(f->s, &f->t1, -1, 4, out, &next), 1);
     assert_true(out[0].seq > seq);
-    rec_state(f, seq, st);
+    dyn_log_state(f, &LOG, seq, st);
     assert_string_equal(st, "v");
 }
 
@@ -135,40 +101,20 @@ static void test_dynamo_audit_dead_writer_of_no_tenant_void(void **state)
 static void test_dynamo_audit_gap_fenced(void **state)
 {
     struct conf *f = *state;
-    char table[DDB__NAME_MAX], st[4];
-    struct store_audit r, out[4];
+    struct store_audit out[4];
     int64_t gap, next;
-    json_t *ans, *it;
-    int bad = 0;
+    char st[4];
 
-    ddb__table(f->s, DDB__T_META, table);
-    assert_int_equal(ddb__call(f->s, "UpdateItem",
-                               json_pack("{s:s,s:{s:o},s:s,s:{s:o},s:s}", "TableName", table, "Key",
-                                         "name", ddb__s_val("aseq"), "UpdateExpression",
-                                         "ADD n :one", "ExpressionAttributeValues", ":one",
-                                         ddb__n_val(1), "ReturnValues", "UPDATED_NEW"),
-                               &ans, "test"),
-                     0);
-    gap = ddb__get_n(json_object_get(ans, "Attributes"), "n", &bad);
-    json_decref(ans);
-    assert_false(bad);
+    gap = dyn_log_draw(f, &LOG);
     refused(f);
     assert_int_equal(store_read_audit(f->s, &f->t1, -1, 4, out, &next), 0);
-    age(f, gap + 1);
+    dyn_log_age(f, &LOG, gap + 1);
     assert_int_equal(store_read_audit(f->s, &f->t1, -1, 4, out, &next), 1);
     assert_int_equal(out[0].seq, gap + 1);
-    rec_state(f, gap, st);
+    dyn_log_state(f, &LOG, gap, st);
     assert_string_equal(st, "v");
     /* The slow writer's put of gap now fails on its condition. */
-    begun(f, &r, "DeleteCustomConnector");
-    ddb__table(f->s, DDB__T_AUDIT, table);
-    it = log_key(gap);
-    json_object_set_new(it, "st", ddb__s_val("p"));
-    assert_int_equal(ddb__call(f->s, "PutItem",
-                               json_pack("{s:s,s:o,s:s}", "TableName", table, "Item", it,
-                                         "ConditionExpression", "attribute_not_exists(seq)"),
-                               NULL, "test"),
-                     CCF_ECONFLICT);
+    assert_int_equal(dyn_log_late_put(f, &LOG, gap), CCF_ECONFLICT);
 }
 
 struct fx {
@@ -211,7 +157,7 @@ static void test_dynamo_audit_record_precedes_effect(void **state)
     assert_int_equal(store_read_audit(f->s, &f->t1, -1, 4, out, &next), 1);
     assert_string_equal(out[0].connector_id, x.cid);
     assert_string_equal(out[0].request_id, "req-CreateCustomConnector");
-    rec_state(f, out[0].seq, st);
+    dyn_log_state(f, &LOG, out[0].seq, st);
     assert_string_equal(st, "c");
     /* A 409 met by a read: nothing written, one record. */
     begun(f, &r, "UpdateCustomConnector");
@@ -223,7 +169,7 @@ static void test_dynamo_audit_record_precedes_effect(void **state)
     begun(f, &r, "CreateCustomConnector");
     x.status = 0;
     assert_int_equal(store_audited_write(f->s, create_fn, &x, &r), 0);
-    rec_state(f, out[0].seq + 1, st);
+    dyn_log_state(f, &LOG, out[0].seq + 1, st);
     assert_string_equal(st, "v");
     assert_int_equal(store_read_audit(f->s, &f->t1, next, 4, out, &next), 0);
 }

@@ -13,66 +13,21 @@
 #include <string.h>
 
 #include "conf_int.h"
+#include "dynamo_log.h"
 #include "store/dynamodb/ddb_int.h"
 
-static json_t *log_key(int64_t seq)
-{
-    return json_pack("{s:o,s:o}", "pk", ddb__s_val("c"), "seq", ddb__n_val(seq));
-}
-
-/* The record's state ("p", "c", "v"), or "" when there is none. */
-static void rec_state(struct conf *f, int64_t seq, char out[4])
-{
-    char table[DDB__NAME_MAX];
-    json_t *ans;
-    const char *st;
-
-    ddb__table(f->s, DDB__T_CHANGES, table);
-    assert_int_equal(ddb__call(f->s, "GetItem",
-                               json_pack("{s:s,s:o,s:b}", "TableName", table, "Key", log_key(seq),
-                                         "ConsistentRead", 1),
-                               &ans, "test"),
-                     0);
-    st = ddb__get_s(json_object_get(ans, "Item"), "st");
-    snprintf(out, 4, "%s", st ? st : "");
-    json_decref(ans);
-}
-
-/* Makes record seq look written a minute ago: its writer is dead. */
-static void age(struct conf *f, int64_t seq)
-{
-    char table[DDB__NAME_MAX];
-
-    ddb__table(f->s, DDB__T_CHANGES, table);
-    assert_int_equal(
-        ddb__call(f->s, "UpdateItem",
-                  json_pack("{s:s,s:o,s:s,s:{s:o}}", "TableName", table, "Key", log_key(seq),
-                            "UpdateExpression", "SET wt = :old", "ExpressionAttributeValues",
-                            ":old", ddb__n_val(ccf_now_us() - 60000000)),
-                  NULL, "test"),
-        0);
-}
+/* The log as its items are keyed on the wire. */
+static const struct dyn_log LOG = {.table = DDB__T_CHANGES, .pk = "c", .counter = "seq"};
 
 /* The job as its item is now: j, its version and its seqs (a new ref). */
 static void job_now(struct conf *f, const char *cid, const char *jid, struct ccf_job *j,
                     int64_t *version, json_t **seqs)
 {
-    char table[DDB__NAME_MAX], pk[DDB__JOB_PK_MAX];
-    json_t *ans, *it;
+    json_t *it = dyn_job_item(f, cid, jid);
 
-    ddb__job_pk(&f->t1, cid, pk);
-    ddb__table(f->s, DDB__T_JOBS, table);
-    assert_int_equal(
-        ddb__call(f->s, "GetItem",
-                  json_pack("{s:s,s:{s:o,s:o},s:b}", "TableName", table, "Key", "pk",
-                            ddb__s_val(pk), "job_id", ddb__s_val(jid), "ConsistentRead", 1),
-                  &ans, "test"),
-        0);
-    it = json_object_get(ans, "Item");
-    assert_non_null(it);
     assert_int_equal(ddb__job_from_item(it, j, version), 0);
     *seqs = json_incref(json_object_get(json_object_get(it, "seqs"), "NS"));
-    json_decref(ans);
+    json_decref(it);
 }
 
 /* A writer of cid's job jid to `to` that dies after step 2 (the record
@@ -143,12 +98,12 @@ static void test_dynamo_dead_writer_before_its_write_is_finished(void **state)
     assert_int_equal(n, 2);
     assert_true(next < seq);
     store_events_clear(ev, (size_t)n);
-    age(f, seq);
+    dyn_log_age(f, &LOG, seq);
     assert_int_equal(read_all(f, ch, 8), 2);
     assert_int_equal(ch[1].seq, seq);
     assert_int_equal(ch[1].new_status, CCF_JOB_RUNNING);
     assert_int_equal(status_of(f, cid, jid), CCF_JOB_RUNNING);
-    rec_state(f, seq, st);
+    dyn_log_state(f, &LOG, seq, st);
     assert_string_equal(st, "c");
 }
 
@@ -166,12 +121,12 @@ static void test_dynamo_dead_writer_that_lost_the_race_is_void(void **state)
     start(f, cid, jid);
     seq = pending_move(f, cid, jid, CCF_JOB_RUNNING, NULL);
     assert_int_equal(move(f, cid, jid, BIT(CCF_JOB_STARTED), CCF_JOB_STOPPING), 1);
-    age(f, seq);
+    dyn_log_age(f, &LOG, seq);
     assert_int_equal(read_all(f, ch, 8), 2);
     assert_int_equal(ch[0].new_status, CCF_JOB_STARTED);
     assert_int_equal(ch[1].new_status, CCF_JOB_STOPPING);
     assert_true(ch[1].seq > seq);
-    rec_state(f, seq, st);
+    dyn_log_state(f, &LOG, seq, st);
     assert_string_equal(st, "v");
     assert_int_equal(status_of(f, cid, jid), CCF_JOB_STOPPING);
     n = events(f, ev, 8, &next);
@@ -205,12 +160,12 @@ static void test_dynamo_dead_writer_after_its_write_is_committed(void **state)
     n = events(f, ev, 8, &next);
     assert_int_equal(n, 2);
     store_events_clear(ev, (size_t)n);
-    age(f, seq);
+    dyn_log_age(f, &LOG, seq);
     assert_int_equal(read_all(f, ch, 8), 3);
     assert_int_equal(ch[1].seq, seq);
     assert_int_equal(ch[1].new_status, CCF_JOB_RUNNING);
     assert_int_equal(ch[2].new_status, CCF_JOB_SUCCEEDED);
-    rec_state(f, seq, st);
+    dyn_log_state(f, &LOG, seq, st);
     assert_string_equal(st, "c");
     n = events(f, ev, 8, &next);
     assert_int_equal(n, 4);
@@ -229,43 +184,26 @@ static void test_dynamo_dead_writer_after_its_write_is_committed(void **state)
 static void test_dynamo_gap_is_fenced(void **state)
 {
     struct conf *f = *state;
-    char cid[16], jid[17], table[DDB__NAME_MAX], st[4];
+    char cid[16], jid[17], st[4];
     struct store_change ch[8];
     struct store_event ev[8];
     int64_t next, gap;
-    json_t *ans;
-    int n, bad = 0;
+    int n;
 
     mk_connector(f, &f->t1, "d", cid);
-    ddb__table(f->s, DDB__T_META, table);
-    assert_int_equal(ddb__call(f->s, "UpdateItem",
-                               json_pack("{s:s,s:{s:o},s:s,s:{s:o},s:s}", "TableName", table, "Key",
-                                         "name", ddb__s_val("seq"), "UpdateExpression",
-                                         "ADD n :one", "ExpressionAttributeValues", ":one",
-                                         ddb__n_val(1), "ReturnValues", "UPDATED_NEW"),
-                               &ans, "test"),
-                     0);
-    gap = ddb__get_n(json_object_get(ans, "Attributes"), "n", &bad);
-    json_decref(ans);
-    assert_int_equal(bad, 0);
+    gap = dyn_log_draw(f, &LOG);
     start(f, cid, jid);
     n = events(f, ev, 8, &next);
     assert_int_equal(n, 1); /* connector.created only: the gap holds the rest */
     assert_true(next < gap);
     store_events_clear(ev, (size_t)n);
-    age(f, gap + 1);
+    dyn_log_age(f, &LOG, gap + 1);
     assert_int_equal(read_all(f, ch, 8), 1);
     assert_int_equal(ch[0].seq, gap + 1);
-    rec_state(f, gap, st);
+    dyn_log_state(f, &LOG, gap, st);
     assert_string_equal(st, "v");
-    ddb__table(f->s, DDB__T_CHANGES, table);
-    assert_int_equal(
-        ddb__call(f->s, "PutItem",
-                  json_pack("{s:s,s:{s:o,s:o,s:o},s:s}", "TableName", table, "Item", "pk",
-                            ddb__s_val("c"), "seq", ddb__n_val(gap), "st", ddb__s_val("p"),
-                            "ConditionExpression", "attribute_not_exists(seq)"),
-                  NULL, "test"),
-        CCF_ECONFLICT);
+    /* The slow writer's put of gap now fails on its condition. */
+    assert_int_equal(dyn_log_late_put(f, &LOG, gap), CCF_ECONFLICT);
     n = events(f, ev, 8, &next);
     assert_int_equal(n, 2);
     store_events_clear(ev, (size_t)n);
@@ -291,12 +229,12 @@ static void start_dead_after_record(struct conf *f, bool reopen)
     free(item);
     if (reopen)
         conf_reopen(f);
-    age(f, seq);
+    dyn_log_age(f, &LOG, seq);
     assert_int_equal(read_all(f, ch, 8), 1);
     assert_string_equal(ch[0].job_id, j.id);
     assert_int_equal(ch[0].old_status, -1);
     assert_int_equal(ch[0].seq == seq, !reopen);
-    rec_state(f, seq, st);
+    dyn_log_state(f, &LOG, seq, st);
     assert_string_equal(st, reopen ? "v" : "c");
     assert_int_equal(status_of(f, j.connector_id, j.id), CCF_JOB_STARTED);
     get_conn(f, j.connector_id, &c);

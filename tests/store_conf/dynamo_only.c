@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "conf_int.h"
+#include "dynamo_log.h"
 #include "store/dynamodb/ddb_int.h"
 
 #define N_CONN 23
@@ -70,26 +71,6 @@ static void test_dynamo_paging(void **state)
         free(jobs[i]);
 }
 
-/* The job's item as the stream carries it. */
-static json_t *raw_job(struct conf *f, const char *cid, const char *jid)
-{
-    char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
-    json_t *ans, *it;
-
-    ddb__job_pk(&f->t1, cid, pk);
-    ddb__table(f->s, DDB__T_JOBS, table);
-    assert_int_equal(
-        ddb__call(f->s, "GetItem",
-                  json_pack("{s:s,s:{s:o,s:o},s:b}", "TableName", table, "Key", "pk",
-                            ddb__s_val(pk), "job_id", ddb__s_val(jid), "ConsistentRead", 1),
-                  &ans, "test"),
-        0);
-    it = json_incref(json_object_get(ans, "Item"));
-    json_decref(ans);
-    assert_non_null(it);
-    return it;
-}
-
 static void test_dynamo_job_item_layout(void **state)
 {
     struct conf *f = *state;
@@ -99,7 +80,7 @@ static void test_dynamo_job_item_layout(void **state)
 
     mk_connector(f, &f->t1, "layout", cid);
     start(f, cid, jid);
-    it = raw_job(f, cid, jid);
+    it = dyn_job_item(f, cid, jid);
     assert_string_equal(ddb__get_s(it, "region"), "us-east-1");
     assert_string_equal(ddb__get_s(it, "account_id"), "111111111111");
     assert_string_equal(ddb__get_s(it, "connector_id"), cid);
@@ -110,7 +91,7 @@ static void test_dynamo_job_item_layout(void **state)
     assert_int_equal(bad, 0);
     json_decref(it);
     assert_int_equal(move(f, cid, jid, BIT(CCF_JOB_STARTED), CCF_JOB_RUNNING), 1);
-    it = raw_job(f, cid, jid);
+    it = dyn_job_item(f, cid, jid);
     assert_string_equal(ddb__get_s(it, "status"), "RUNNING");
     assert_int_equal(ddb__get_n(it, "version", &bad), 2);
     json_decref(it);

@@ -1,7 +1,9 @@
 /* audit.c: the DynamoDB backend's audit log (PREFIX-audit): a record per
  * audited request and per refused one, each tenant's records in seq order
  * below a horizon, expiry and pruning (docs/DECISIONS.md, "The audit log
- * on DynamoDB").
+ * on DynamoDB"). The ordered log itself (seq, pending, committed or void,
+ * the horizon, fencing, pruning) is seqlog.c's; what is this file's: the
+ * records' fields, when one is written, and how a stale one is settled.
  *
  * There is no transaction to put a record in with its effect, and the
  * effect (store_audited_write's fn) is opaque. So the record is written
@@ -19,7 +21,7 @@
  * it draws another before any effect), a pending record is committed with
  * status 500 InternalFailure (its request began writing and never
  * answered). */
-#include "store/dynamodb/ddb_int.h"
+#include "store/dynamodb/seqlog.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -27,15 +29,21 @@
 
 #include "core/log.h"
 
-#define LOG_PK       "a"      /* one partition: seq order is one Query */
-#define SETTLE_US    10000000 /* a writer this late is taken for dead */
-#define PAGE         200
-#define ST_PENDING   "p"
-#define ST_COMMITTED "c"
-#define ST_VOID      "v"
-#define M_SEQ        "aseq"
-#define M_HORIZON    "ahorizon"
-#define M_PRUNED     "apruned"
+#define SETTLE_US 10000000 /* a writer this late is taken for dead */
+
+static int settle_dead(struct store *s, json_t *it, int64_t seq);
+
+static const struct ddb__seqlog audit_log = {
+    .table = DDB__T_AUDIT,
+    .pk = "a",
+    .m_seq = "aseq",
+    .m_horizon = "ahorizon",
+    .m_pruned = "apruned",
+    .name = "audit",
+    .settle_op = "settle_audit",
+    .stale_us = SETTLE_US,
+    .settle_stale = settle_dead,
+};
 
 /* The audited request running on this thread (one at a time: fn runs on
  * the request's own thread, and this store has no group commit). */
@@ -45,67 +53,6 @@ static _Thread_local struct {
     int64_t seq;                   /* the pending record's; 0: none yet */
     bool busy;                     /* audit.c's own calls: not an effect */
 } cur;
-
-static json_t *log_key(int64_t seq)
-{
-    return json_pack("{s:o,s:o}", "pk", ddb__s_val(LOG_PK), "seq", ddb__n_val(seq));
-}
-
-/* ---- meta numbers (the counter, the horizon, the expiry mark) ---- */
-
-static int meta_get(struct store *s, const char *name, int64_t *out, const char *op)
-{
-    char table[DDB__NAME_MAX];
-    json_t *ans, *it;
-    int bad = 0, rc;
-
-    ddb__table(s, DDB__T_META, table);
-    if ((rc = ddb__call(s, "GetItem",
-                        json_pack("{s:s,s:{s:o},s:b}", "TableName", table, "Key", "name",
-                                  ddb__s_val(name), "ConsistentRead", 1),
-                        &ans, op)) < 0)
-        return rc;
-    it = json_object_get(ans, "Item");
-    *out = it ? ddb__get_n(it, "n", &bad) : 0;
-    json_decref(ans);
-    return bad ? CCF_EIO : 0;
-}
-
-/* Raises meta item `name` to v, never lowers it. */
-static int meta_raise(struct store *s, const char *name, int64_t v, const char *op)
-{
-    char table[DDB__NAME_MAX];
-    int rc;
-
-    ddb__table(s, DDB__T_META, table);
-    rc = ddb__call(s, "UpdateItem",
-                   json_pack("{s:s,s:{s:o},s:s,s:s,s:{s:o}}", "TableName", table, "Key", "name",
-                             ddb__s_val(name), "UpdateExpression", "SET n = :v",
-                             "ConditionExpression", "attribute_not_exists(n) OR n < :v",
-                             "ExpressionAttributeValues", ":v", ddb__n_val(v)),
-                   NULL, op);
-    return rc == CCF_ECONFLICT ? 0 : rc;
-}
-
-/* The next seq: never reused, never lower, even after a full prune. */
-static int draw_seq(struct store *s, int64_t *seq, const char *op)
-{
-    char table[DDB__NAME_MAX];
-    json_t *ans;
-    int bad = 0, rc;
-
-    ddb__table(s, DDB__T_META, table);
-    if ((rc = ddb__call(s, "UpdateItem",
-                        json_pack("{s:s,s:{s:o},s:s,s:{s:o},s:s}", "TableName", table, "Key",
-                                  "name", ddb__s_val(M_SEQ), "UpdateExpression", "ADD n :one",
-                                  "ExpressionAttributeValues", ":one", ddb__n_val(1),
-                                  "ReturnValues", "UPDATED_NEW"),
-                        &ans, op)) < 0)
-        return rc;
-    *seq = ddb__get_n(json_object_get(ans, "Attributes"), "n", &bad);
-    json_decref(ans);
-    return bad || *seq <= 0 ? CCF_EIO : 0;
-}
 
 /* ---- records ---- */
 
@@ -128,14 +75,16 @@ static void set_opt(json_t *it, const char *name, const char *v)
         json_object_set_new(it, name, ascii_val(v));
 }
 
-/* r's fields as an item at seq (no state): tenant under `tname` (tenant
+/* r's fields as an item (no key, no state): tenant under `tname` (tenant
  * when committed, so that the index by_tenant holds it; ptenant while
  * pending). at: 0 for now. */
-static json_t *record_item(const struct store_audit *r, int64_t seq, const char *tname, int64_t at)
+static json_t *record_item(const struct store_audit *r, const char *tname, int64_t at)
 {
     char tk[STORE__TENANT_KEY_MAX];
-    json_t *it = log_key(seq);
+    json_t *it = json_object();
 
+    if (!it)
+        return NULL;
     store__tenant_key(&r->tenant, tk);
     json_object_set_new(it, tname, ddb__s_val(tk));
     set_opt(it, "region", r->tenant.region);
@@ -159,57 +108,47 @@ static bool has_tenant(const struct store_audit *r)
     return r->tenant.region[0] && r->tenant.account_id[0];
 }
 
-/* Puts item (state set by the caller; taken) at a fresh seq; a seq a
- * reader fenced in the meantime is skipped for the next. */
+struct fresh {
+    const struct store_audit *r;
+    const char *st;
+};
+
+/* r's record in state st, the same at any seq. */
+static json_t *fresh_record(void *ctx, int64_t seq)
+{
+    const struct fresh *f = ctx;
+    bool pending = strcmp(f->st, DDB__ST_PENDING) == 0;
+    json_t *it = record_item(f->r, pending ? "ptenant" : "tenant", pending ? 0 : f->r->at);
+
+    (void)seq;
+    if (!it)
+        return NULL;
+    if (pending && !has_tenant(f->r))
+        json_object_del(it, "ptenant"); /* unknown yet: voided if its writer dies */
+    json_object_set_new(it, "st", ddb__s_val(f->st));
+    return it;
+}
+
+/* r's record at a fresh seq; a seq a reader fenced meanwhile is skipped. */
 static int put_fresh(struct store *s, const struct store_audit *r, const char *st, int64_t *seq,
                      const char *op)
 {
-    char table[DDB__NAME_MAX];
-    bool pending = strcmp(st, ST_PENDING) == 0;
-    int rc = CCF_EIO;
+    struct fresh f = {.r = r, .st = st};
 
-    ddb__table(s, DDB__T_AUDIT, table);
-    for (int i = 0; i < 8; i++) {
-        json_t *it;
-
-        if ((rc = draw_seq(s, seq, op)) < 0)
-            break;
-        it = record_item(r, *seq, pending ? "ptenant" : "tenant", pending ? 0 : r->at);
-        if (pending && !has_tenant(r))
-            json_object_del(it, "ptenant"); /* unknown yet: voided if its writer dies */
-        json_object_set_new(it, "st", ddb__s_val(st));
-        rc = ddb__call(s, "PutItem",
-                       json_pack("{s:s,s:o,s:s}", "TableName", table, "Item", it,
-                                 "ConditionExpression", "attribute_not_exists(seq)"),
-                       NULL, op);
-        if (rc != CCF_ECONFLICT)
-            break;
-    }
-    return rc;
+    return ddb__seqlog_put(s, &audit_log, fresh_record, &f, seq, op);
 }
 
 /* Pending -> committed with r (at: r->at, or now), or void. 0 done;
  * CCF_ECONFLICT when it was no longer pending (a reader settled it). */
 static int settle(struct store *s, int64_t seq, const struct store_audit *r, const char *op)
 {
-    char table[DDB__NAME_MAX];
     json_t *it;
 
-    ddb__table(s, DDB__T_AUDIT, table);
     if (!r)
-        return ddb__call(s, "UpdateItem",
-                         json_pack("{s:s,s:o,s:s,s:s,s:{s:o,s:o}}", "TableName", table, "Key",
-                                   log_key(seq), "UpdateExpression", "SET st = :v REMOVE ptenant",
-                                   "ConditionExpression", "st = :p", "ExpressionAttributeValues",
-                                   ":v", ddb__s_val(ST_VOID), ":p", ddb__s_val(ST_PENDING)),
-                         NULL, op);
-    it = record_item(r, seq, "tenant", r->at);
-    json_object_set_new(it, "st", ddb__s_val(ST_COMMITTED));
-    return ddb__call(s, "PutItem",
-                     json_pack("{s:s,s:o,s:s,s:{s:o}}", "TableName", table, "Item", it,
-                               "ConditionExpression", "st = :p", "ExpressionAttributeValues", ":p",
-                               ddb__s_val(ST_PENDING)),
-                     NULL, op);
+        return ddb__seqlog_mark(s, &audit_log, seq, false, "ptenant", op);
+    if (!(it = record_item(r, "tenant", r->at)))
+        return CCF_ENOMEM;
+    return ddb__seqlog_replace(s, &audit_log, seq, it, op);
 }
 
 /* ---- the write side ---- */
@@ -221,7 +160,7 @@ int ddb__audit_before_write(struct store *s, const char *op)
     if (cur.s != s || cur.busy || cur.seq)
         return 0; /* not audited here, audit.c's own, or already recorded */
     cur.busy = true;
-    rc = put_fresh(s, cur.rec, ST_PENDING, &cur.seq, op);
+    rc = put_fresh(s, cur.rec, DDB__ST_PENDING, &cur.seq, op);
     cur.busy = false;
     if (rc < 0) {
         cur.seq = 0;
@@ -267,7 +206,7 @@ int store_ddb__audit_append(struct store *s, const struct store_audit *recs, siz
     int rc;
 
     for (size_t i = 0; i < n; i++) {
-        if ((rc = put_fresh(s, &recs[i], ST_COMMITTED, &seq, "audit_append")) < 0)
+        if ((rc = put_fresh(s, &recs[i], DDB__ST_COMMITTED, &seq, "audit_append")) < 0)
             return rc;
     }
     return 0;
@@ -275,7 +214,7 @@ int store_ddb__audit_append(struct store *s, const struct store_audit *recs, siz
 
 int ddb__audit_put_pending(struct store *s, const struct store_audit *rec, int64_t *seq)
 {
-    return put_fresh(s, rec, ST_PENDING, seq, "audit");
+    return put_fresh(s, rec, DDB__ST_PENDING, seq, "audit");
 }
 
 int ddb__audit_settle(struct store *s, int64_t seq, const struct store_audit *rec)
@@ -327,25 +266,8 @@ int ddb__audit_from_item(json_t *it, struct store_audit *r)
 
 /* ---- the horizon ---- */
 
-/* A seq drawn but never put, behind a record older than SETTLE_US: a void
- * record there; its writer, if alive, draws another before any effect. */
-static int fence_gap(struct store *s, int64_t seq)
-{
-    char table[DDB__NAME_MAX];
-    json_t *it = log_key(seq);
-    int rc;
-
-    ddb__table(s, DDB__T_AUDIT, table);
-    json_object_set_new(it, "st", ddb__s_val(ST_VOID));
-    json_object_set_new(it, "wt", ddb__n_val(ccf_now_us()));
-    rc = ddb__call(s, "PutItem",
-                   json_pack("{s:s,s:o,s:s}", "TableName", table, "Item", it, "ConditionExpression",
-                             "attribute_not_exists(seq)"),
-                   NULL, "settle_audit");
-    return rc == CCF_ECONFLICT ? 0 : rc; /* its writer came after all: read again */
-}
-
-/* A pending record older than SETTLE_US: its writer died after it began
+/* A pending record older than SETTLE_US (seqlog's settle_stale): its
+ * writer died after it began
  * writing. Committed as a failed request when its tenant is known (its
  * effect may have landed: it must not go unrecorded), else void. */
 static int settle_dead(struct store *s, json_t *it, int64_t seq)
@@ -367,96 +289,22 @@ static int settle_dead(struct store *s, json_t *it, int64_t seq)
     return rc == CCF_ECONFLICT ? 0 : rc; /* its writer settled it after all */
 }
 
-/* Walks one page of records after *h, moving *h over the settled ones.
- * 1: read on; 0: stopped (the end, or a writer in flight). */
-static int walk(struct store *s, json_t *items, int64_t *h)
-{
-    int64_t now = ccf_now_us();
-    json_t *it;
-    size_t i;
-    int rc;
-
-    json_array_foreach(items, i, it)
-    {
-        int bad = 0;
-        int64_t seq = ddb__get_n(it, "seq", &bad), wt = ddb__get_n(it, "wt", &bad);
-        const char *st = ddb__get_s(it, "st");
-        bool old = now - wt > SETTLE_US;
-
-        if (bad || !st || seq <= *h) {
-            CCF_LOG_ERROR("store.bad_row", CCF_KV_STR("backend", "dynamodb"),
-                          CCF_KV_STR("table", "audit"));
-            return CCF_EIO;
-        }
-        if (seq != *h + 1 || strcmp(st, ST_PENDING) == 0) {
-            if (!old)
-                return 0;
-            rc = seq != *h + 1 ? fence_gap(s, *h + 1) : settle_dead(s, it, seq);
-            return rc < 0 ? rc : 1;
-        }
-        *h = seq;
-    }
-    return json_array_size(items) > 0 ? 1 : 0;
-}
-
 /* The horizon, moved as far as the log allows now (kept in meta). */
-static int advance(struct store *s, int64_t *out, const char *op)
+static int advance(struct store *s, int64_t *h, const char *op)
 {
-    char table[DDB__NAME_MAX];
-    int64_t h0, h;
-    int rc, more = 1;
+    bool blocked;
 
-    if ((rc = meta_get(s, M_HORIZON, &h0, op)) < 0)
-        return rc;
-    h = h0;
-    ddb__table(s, DDB__T_AUDIT, table);
-    while (more == 1) {
-        json_t *ans;
-
-        if ((rc = ddb__call(s, "Query",
-                            json_pack("{s:s,s:s,s:{s:o,s:o},s:i,s:b}", "TableName", table,
-                                      "KeyConditionExpression", "pk = :pk AND seq > :h",
-                                      "ExpressionAttributeValues", ":pk", ddb__s_val(LOG_PK), ":h",
-                                      ddb__n_val(h), "Limit", PAGE, "ConsistentRead", 1),
-                            &ans, op)) < 0)
-            return rc;
-        more = walk(s, json_object_get(ans, "Items"), &h);
-        json_decref(ans);
-        if (more < 0)
-            return more;
-    }
-    if (h > h0 && (rc = meta_raise(s, M_HORIZON, h, op)) < 0)
-        return rc;
-    *out = h;
-    return 0;
+    return ddb__seqlog_horizon(s, &audit_log, h, &blocked, op);
 }
 
 /* ---- the tenant's reads ---- */
 
-/* One Query of the index by_tenant: seq in [lo, hi], up to limit items,
- * oldest first unless backward; from *start (taken, replaced by the next
- * page's start or NULL). */
+/* One page of the tenant tk's records (seqlog.h). */
 static int query_tenant(struct store *s, const char *tk, int64_t lo, int64_t hi, size_t limit,
                         bool backward, json_t **start, json_t **ans)
 {
-    char table[DDB__NAME_MAX];
-    json_t *req;
-    int rc;
-
-    ddb__table(s, DDB__T_AUDIT, table);
-    req =
-        json_pack("{s:s,s:s,s:s,s:{s:o,s:o,s:o},s:i,s:b}", "TableName", table, "IndexName",
-                  "by_tenant", "KeyConditionExpression", "tenant = :t AND seq BETWEEN :lo AND :hi",
-                  "ExpressionAttributeValues", ":t", ddb__s_val(tk), ":lo", ddb__n_val(lo), ":hi",
-                  ddb__n_val(hi), "Limit", (int)limit, "ScanIndexForward", !backward);
-    if (req && *start)
-        json_object_set(req, "ExclusiveStartKey", *start);
-    json_decref(*start);
-    *start = NULL;
-    if ((rc = ddb__call(s, "Query", req, ans, "read_audit")) < 0)
-        return rc;
-    *start = json_incref(json_object_get(*ans, "LastEvaluatedKey"));
-    return 0;
+    return ddb__seqlog_tenant_page(s, &audit_log, tk, lo, hi, limit, backward, start, ans,
+                                   "read_audit");
 }
 
 /* The tenant's last seq at or below h (0: none). */
@@ -482,7 +330,7 @@ int store_ddb__read_audit(struct store *s, const struct ccf_tenant *t, int64_t a
 {
     const char *op = "read_audit";
     char tk[STORE__TENANT_KEY_MAX];
-    int64_t pruned = 0, h = 0, last = 0;
+    int64_t h = 0, last = 0;
     json_t *start = NULL;
     size_t n = 0;
     int rc;
@@ -490,13 +338,8 @@ int store_ddb__read_audit(struct store *s, const struct ccf_tenant *t, int64_t a
     if (max == 0 || max > INT_MAX || !out || after < -1)
         return CCF_EINVAL;
     store__tenant_key(t, tk);
-    if ((rc = meta_get(s, M_PRUNED, &pruned, op)) < 0)
-        return rc;
-    if (after >= 0 && after < pruned)
-        return CCF_EEXPIRED;
-    if (after < pruned)
-        after = pruned;
-    if ((rc = advance(s, &h, op)) < 0)
+    if ((rc = ddb__seqlog_from(s, &audit_log, after, &after, op)) < 0 ||
+        (rc = advance(s, &h, op)) < 0)
         return rc;
     while (n < max && after < h) {
         json_t *ans = NULL, *it;
@@ -532,63 +375,27 @@ int store_ddb__read_audit(struct store *s, const struct ccf_tenant *t, int64_t a
 
 /* ---- pruning ---- */
 
-/* Deletes the page's settled records written before `before`; stops at the
- * first young one or at the horizon. 1: read on; 0: done. */
-static int prune_page(struct store *s, json_t *items, int64_t before, int64_t h, int64_t *cut)
+/* seqlog's prune judge: settled records written before `before` (a fenced
+ * gap has no `at`: its `wt`), up to the first young one. */
+static int prune_judge(void *ctx, json_t *it, int64_t seq)
 {
-    char table[DDB__NAME_MAX];
-    json_t *it;
-    size_t i;
-    int rc;
+    const int64_t *before = ctx;
+    int bad = 0;
+    int64_t at =
+        json_object_get(it, "at") ? ddb__get_n(it, "at", &bad) : ddb__get_n(it, "wt", &bad);
 
-    ddb__table(s, DDB__T_AUDIT, table);
-    json_array_foreach(items, i, it)
-    {
-        int bad = 0;
-        int64_t seq = ddb__get_n(it, "seq", &bad);
-        int64_t at =
-            json_object_get(it, "at") ? ddb__get_n(it, "at", &bad) : ddb__get_n(it, "wt", &bad);
-
-        if (bad) {
-            CCF_LOG_ERROR("store.bad_row", CCF_KV_STR("backend", "dynamodb"),
-                          CCF_KV_STR("table", "audit"));
-            return CCF_EIO;
-        }
-        if (seq > h || at >= before)
-            return 0;
-        if ((rc = ddb__call(s, "DeleteItem",
-                            json_pack("{s:s,s:o}", "TableName", table, "Key", log_key(seq)), NULL,
-                            "prune_audit")) < 0)
-            return rc;
-        *cut = seq;
+    (void)seq;
+    if (bad) {
+        CCF_LOG_ERROR("store.bad_row", CCF_KV_STR("backend", "dynamodb"),
+                      CCF_KV_STR("table", "audit"));
+        return CCF_EIO;
     }
-    return json_array_size(items) > 0 ? 1 : 0;
+    return at >= *before ? DDB__PRUNE_STOP : DDB__PRUNE_CUT;
 }
 
 int store_ddb__prune_audit(struct store *s, int64_t before)
 {
-    const char *op = "prune_audit";
-    char table[DDB__NAME_MAX];
-    int64_t h, cut = 0;
-    int rc, more = 1;
+    static const char *const attrs[] = {"seq", "at", "wt", NULL};
 
-    if ((rc = advance(s, &h, op)) < 0)
-        return rc;
-    ddb__table(s, DDB__T_AUDIT, table);
-    while (more == 1) {
-        json_t *ans;
-
-        if ((rc = ddb__call(s, "Query",
-                            json_pack("{s:s,s:s,s:{s:o},s:i,s:b}", "TableName", table,
-                                      "KeyConditionExpression", "pk = :pk",
-                                      "ExpressionAttributeValues", ":pk", ddb__s_val(LOG_PK),
-                                      "Limit", PAGE, "ConsistentRead", 1),
-                            &ans, op)) < 0)
-            return rc;
-        more = prune_page(s, json_object_get(ans, "Items"), before, h, &cut);
-        json_decref(ans);
-        if (more < 0)
-            return more;
-    }
-    return cut > 0 ? meta_raise(s, M_PRUNED, cut, op) : 0;
+    return ddb__seqlog_prune(s, &audit_log, attrs, prune_judge, &before, "prune_audit");
 }

@@ -295,7 +295,9 @@ int ddb__event_connector(struct store *s, const struct ccf_tenant *t, const char
  * now; ddb__settle_now also waits out writers in flight. */
 int ddb__horizon(struct store *s, int64_t *h);
 int ddb__settle_now(struct store *s);
-int ddb__pruned_mark(struct store *s, int64_t *out);
+/* The change log as seqlog.h describes it (changes.c), for events.c. */
+struct ddb__seqlog;
+extern const struct ddb__seqlog ddb__changes_log;
 /* A change record as a job change (changes.c) or an event (events.c),
  * decoded strictly (CCF_EIO, logged): fuzzed by fuzz_dynamo. An event's
  * detail is owned (store_events_clear). */

@@ -5,7 +5,7 @@
  *
  * One tenant's read touches its own index partition, plus its share of
  * moving the horizon over records no reader has walked yet. */
-#include "store/dynamodb/ddb_int.h"
+#include "store/dynamodb/seqlog.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -87,43 +87,31 @@ int store_ddb__read_events(struct store *s, const struct ccf_tenant *t,
                            int64_t *next)
 {
     const char *op = "read_events";
-    char table[DDB__NAME_MAX], tk[STORE__TENANT_KEY_MAX];
+    char tk[STORE__TENANT_KEY_MAX];
     struct reading r = {.q = q, .out = out};
     json_t *start = NULL;
-    int64_t h, pruned, from;
+    int64_t h, from;
     int rc;
 
     if (q->max == 0 || q->max > INT_MAX || !out || q->after < -1)
         return CCF_EINVAL;
-    if ((rc = ddb__horizon(s, &h)) < 0 || (rc = ddb__pruned_mark(s, &pruned)) < 0)
+    if ((rc = ddb__horizon(s, &h)) < 0 ||
+        (rc = ddb__seqlog_from(s, &ddb__changes_log, q->after, &from, op)) < 0)
         return rc;
-    if (q->after >= 0 && q->after < pruned)
-        return CCF_EEXPIRED;
-    from = q->after < pruned ? pruned : q->after;
     r.last = from;
     store__tenant_key(t, tk);
-    ddb__table(s, DDB__T_CHANGES, table);
     while (from < h) {
         json_t *ans;
-        /* A global index reads eventually consistent: no ConsistentRead. */
-        json_t *req = json_pack("{s:s,s:s,s:s,s:{s:o,s:o,s:o},s:i}", "TableName", table,
-                                "IndexName", "by_tenant", "KeyConditionExpression",
-                                "tenant = :t AND seq BETWEEN :a AND :h",
-                                "ExpressionAttributeValues", ":t", ddb__s_val(tk), ":a",
-                                ddb__n_val(from + 1), ":h", ddb__n_val(h), "Limit", PAGE);
 
-        if (start)
-            json_object_set_new(req, "ExclusiveStartKey", start);
-        start = NULL;
-        if ((rc = ddb__call(s, "Query", req, &ans, op)) < 0)
+        if ((rc = ddb__seqlog_tenant_page(s, &ddb__changes_log, tk, from + 1, h, PAGE, false,
+                                          &start, &ans, op)) < 0)
             break;
         rc = take(json_object_get(ans, "Items"), &r);
-        if (rc == 0 && r.n < q->max && json_object_get(ans, "LastEvaluatedKey"))
-            start = json_incref(json_object_get(ans, "LastEvaluatedKey"));
         json_decref(ans);
-        if (rc < 0 || !start)
+        if (rc < 0 || r.n == q->max || !start)
             break;
     }
+    json_decref(start);
     if (rc < 0) {
         store_events_clear(out, r.n);
         return rc;
