@@ -14,15 +14,16 @@
 #define PREPARE_BATCH    32
 #define PREPARE_CONSUMER "orchestrator-connectors"
 
-static void prepare_one(struct orchestrator *o, const struct store_connector_change *ch)
+void orchestrator_prepare_connector(struct orchestrator *o, const struct ccf_tenant *t,
+                                    const char *connector_id)
 {
     struct ccf_connector c = {0};
     struct ccf_job_spec spec = {0};
-    struct executor_spec es = {.connector_id = ch->connector_id};
+    struct executor_spec es = {.connector_id = connector_id};
     int rc;
 
     /* Gone or unreadable: nothing to prepare (a start would fail anyway). */
-    if (store_get_connector(o->cfg.store, &ch->tenant, ch->connector_id, &c) < 0)
+    if (!o->executor || store_get_connector(o->cfg.store, t, connector_id, &c) < 0)
         return;
     if (c.properties && ccf_job_spec_decode(c.properties, &spec) == 0) {
         es.image_uri = spec.image_uri;
@@ -58,7 +59,7 @@ void orch__prepare_step(struct orchestrator *o)
                                               &upto)) < 0)
             return;
         for (int i = 0; i < n; i++)
-            prepare_one(o, &ch[i]);
+            orchestrator_prepare_connector(o, &ch[i].tenant, ch[i].connector_id);
         if (upto == o->prepare_cursor)
             return;
         o->prepare_cursor = upto;

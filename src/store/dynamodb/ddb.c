@@ -590,6 +590,7 @@ const struct store__backend store__backend_dynamodb = {
     .delete_checkpoint = store_ddb__delete_checkpoint,
     /* the change log, events, retention (changes.c, events.c, retention.c) */
     .read_changes = store_ddb__read_changes,
+    .read_connector_changes = store_ddb__read_connector_changes,
     .cursor_get = store_ddb__cursor_get,
     .cursor_set = store_ddb__cursor_set,
     .prune_changes = store_ddb__prune_changes,
