@@ -295,9 +295,9 @@ static int ensure_tables(struct store *s)
                     "KeySchema", key_schema("pk", "ck"), "Projection", "ProjectionType", "ALL");
     /* The AWS profile's ConnectorsStreamMapping: definitions registered on
      * create and update (executor_prepare). */
-    json_object_set_new(lsi, "StreamSpecification",
-                        json_pack("{s:b,s:s}", "StreamEnabled", 1, "StreamViewType",
-                                  "NEW_AND_OLD_IMAGES"));
+    json_object_set_new(
+        lsi, "StreamSpecification",
+        json_pack("{s:b,s:s}", "StreamEnabled", 1, "StreamViewType", "NEW_AND_OLD_IMAGES"));
     /* ---- the schedules' queue (schedules.c): the global index by_next_run ---- */
     json_object_set_new(lsi, "GlobalSecondaryIndexes",
                         json_pack("[{s:s,s:o,s:{s:s,s:[s,s]}}]", "IndexName", "by_next_run",
