@@ -1,8 +1,8 @@
 /* batch.c: the AWS Batch backend behind executor.h (backend_int.h's ops).
- * submit registers the connector's job definition when its properties
- * differ from the last registered revision, then submits the job under
- * its ccf job id and keeps the Batch job id in the job's directory; a
- * poller thread asks DescribeJobs about the jobs in flight and reports
+ * prepare (on a connector's create or update) and submit register the
+ * connector's job definition when its properties differ from the last
+ * registered revision; submit then submits the job under its ccf job id and keeps the Batch job id
+ * in the job's directory; a poller thread asks DescribeJobs about the jobs in flight and reports
  * RUNNING and the end (batch__event); cancel is TerminateJob. Logs are in
  * CloudWatch, not here: the logs operation has none for these jobs.
  * (On Lambda the bootstrap gets the same outcomes from EventBridge.) */
