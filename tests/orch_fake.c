@@ -80,6 +80,18 @@ int executor_route(struct executor *e, const struct executor_spec *spec, char *r
     return CCF_EINVAL;
 }
 
+int executor_prepare(struct executor *e, const struct executor_spec *spec)
+{
+    (void)e, (void)spec;
+    return 0;
+}
+
+bool executor_prepares(const struct executor *e)
+{
+    (void)e;
+    return false;
+}
+
 int executor_backends(const struct executor *e)
 {
     (void)e;

@@ -42,6 +42,8 @@ struct executor__backend {
     bool (*can_run)(void *b, const struct executor_spec *spec, char *reason, size_t n);
     int (*submit)(void *b, const struct executor_spec *spec);
     int (*capacity)(void *b, struct executor_capacity *out);
+    /* NULL: nothing kept per connector (executor_prepare does nothing). */
+    int (*prepare)(void *b, const struct executor_spec *spec);
     /* Only for a backend that does not use local.c: */
     int (*cancel)(void *b, const char *job_id);
     int (*recover)(void *b, const char *job_id, int attempt);

@@ -201,6 +201,25 @@ int executor_route(struct executor *e, const struct executor_spec *spec, char *r
     return i;
 }
 
+int executor_prepare(struct executor *e, const struct executor_spec *spec)
+{
+    char reason[256];
+    int i;
+
+    if ((i = executor_route(e, spec, reason, sizeof(reason))) < 0)
+        return 0; /* nothing would run it: its submit says why */
+    return e->slots[i].ops->prepare ? e->slots[i].ops->prepare(e->slots[i].b, spec) : 0;
+}
+
+bool executor_prepares(const struct executor *e)
+{
+    for (int i = 0; i < e->n; i++) {
+        if (e->slots[i].ops->prepare)
+            return true;
+    }
+    return false;
+}
+
 int executor_backends(const struct executor *e)
 {
     return e->n;

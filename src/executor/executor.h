@@ -146,6 +146,17 @@ int executor_capacity(struct executor *e, int i, struct executor_capacity *out);
  * (then it counts as not submitted), and CCF_EINVAL too when no backend
  * can run it (executor_route says why). */
 int executor_submit(struct executor *e, const struct executor_spec *spec);
+/* A connector's run definition (image, roles, resources, timeout: spec's
+ * fields but job_id, argv, envp and attempt) may have changed: the backend
+ * that would run it registers what it keeps per connector now (batch: its
+ * job definition, when the latest revision differs), the others do
+ * nothing (0). Submit checks again, so a prepare that failed or never came
+ * costs only that submit's registration. 0, or CCF_EINVAL (cannot run,
+ * or refused), CCF_EUNAVAIL, CCF_EIO. */
+int executor_prepare(struct executor *e, const struct executor_spec *spec);
+/* Whether any configured backend keeps something per connector (whether
+ * executor_prepare can do anything): callers skip the work otherwise. */
+bool executor_prepares(const struct executor *e);
 /* A submit with an attempt higher than the directory's moves the earlier
  * attempt's log aside (executor_read_attempt_log still reads it) and
  * starts afresh; CCF_EUNAVAIL while the earlier attempt's supervisor has

@@ -166,6 +166,13 @@ static int on_stream(struct lambda_app *app, const json_t *root, char **out, con
     for (size_t i = 0; i < b.n; i++) {
         if (!b.records[i].relevant)
             continue;
+        /* Never a batch item failure: the job's submit registers what a
+         * failed prepare left missing. */
+        if (b.records[i].connector) {
+            orchestrator_prepare_connector(app->orch, &b.records[i].change.tenant,
+                                           b.records[i].change.connector_id);
+            continue;
+        }
         /* A retry's wait: a one-time schedule starts the next attempt. */
         if ((rc = lambda_retry_wait(app, &b.records[i].change)) == 0)
             rc = orchestrator_handle_change(app->orch, &b.records[i].change);

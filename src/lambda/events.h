@@ -58,10 +58,15 @@ int lambda_api_event_decode(const json_t *root, struct lambda_api_event *out, ch
 void lambda_api_event_clear(struct lambda_api_event *ev);
 
 /* One stream record. relevant is false for a record that is no job change
- * for the orchestrator (a REMOVE, or a MODIFY that kept the status). */
+ * for the orchestrator (a REMOVE, or a MODIFY that kept the status). A
+ * record of the connectors table's stream (an item with id and
+ * properties, docs/AWS.md) has connector set, only change.tenant and
+ * change.connector_id, and is relevant when it is an INSERT or a MODIFY
+ * whose properties changed (the executor's run definition may have). */
 struct lambda_stream_record {
     char sequence_number[64]; /* dynamodb.SequenceNumber: batchItemFailures' itemIdentifier */
     bool relevant;
+    bool connector;
     struct store_change change; /* seq 0; at from updated_at */
 };
 

@@ -52,6 +52,35 @@ static int decode_image(const json_t *image, struct store_change *ch, enum ccf_j
     return 0;
 }
 
+/* A connector item's record (the connectors table: pk "REGION#ACCOUNT",
+ * id, properties): relevant when new, or when its properties changed. */
+static int decode_connector(const char *name, const json_t *db, struct lambda_stream_record *out,
+                            char *err, size_t n)
+{
+    const json_t *now = lambda__obj(db, "NewImage");
+    const char *pk = attr_s(now, "pk"), *id = attr_s(now, "id"), *props = attr_s(now, "properties");
+    const char *hash = pk ? strchr(pk, '#') : NULL, *before;
+    char region[CCF_REGION_MAX + 1];
+
+    if (!hash || (size_t)(hash - pk) > CCF_REGION_MAX || !id || !ccf_connector_id_valid(id) ||
+        !props)
+        return lambda__fail(err, n,
+                            "record %s: connector image without a valid pk, id and "
+                            "properties",
+                            out->sequence_number);
+    memcpy(region, pk, (size_t)(hash - pk));
+    region[hash - pk] = '\0';
+    if (ccf_tenant_init(&out->change.tenant, region, hash + 1) < 0)
+        return lambda__fail(err, n, "record %s: connector pk is not REGION#ACCOUNT",
+                            out->sequence_number);
+    memcpy(out->change.connector_id, id, strlen(id) + 1);
+    out->connector = true;
+    before = attr_s(lambda__obj(db, "OldImage"), "properties");
+    /* A MODIFY without its old properties (another view type) counts as changed. */
+    out->relevant = strcmp(name, "INSERT") == 0 || !before || strcmp(before, props) != 0;
+    return 0;
+}
+
 static int decode_record(const json_t *rec, struct lambda_stream_record *out, char *err, size_t n)
 {
     json_t *db = lambda__obj(rec, "dynamodb");
@@ -70,6 +99,9 @@ static int decode_record(const json_t *rec, struct lambda_stream_record *out, ch
         return 0; /* a purge: nothing for the orchestrator */
     if (strcmp(name, "INSERT") != 0 && strcmp(name, "MODIFY") != 0)
         return lambda__fail(err, n, "record %s: unknown eventName", out->sequence_number);
+    if (!attr_s(lambda__obj(db, "NewImage"), "job_id") &&
+        attr_s(lambda__obj(db, "NewImage"), "properties"))
+        return decode_connector(name, db, out, err, n);
     if ((rc = decode_image(lambda__obj(db, "NewImage"), &out->change, &now, err, n)) < 0)
         return rc;
     out->change.new_status = now;

@@ -231,6 +231,7 @@ static int64_t step(struct orchestrator *o)
     orch__strays_step(o); /* strays it found are stopped now */
     apply_events(o);
     drain_changes(o);
+    orch__prepare_step(o);
     orch__wake_due(o);
     orch__pump(o);
     return orch__wake_due(o);

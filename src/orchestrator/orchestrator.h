@@ -88,6 +88,13 @@ void orchestrator_attach(struct orchestrator *o, struct executor *executor);
  * kept in memory afterwards: a job that was submitted is found again by
  * its outcome. */
 int orchestrator_handle_change(struct orchestrator *o, const struct store_change *ch);
+/* A connector created or updated (ccfd's thread: from the change stream;
+ * the AWS profile: from the connectors table's stream): its run definition
+ * is passed to executor_prepare (prepare.c). A failure is logged, never
+ * returned: the job's submit registers what is missing. Nothing without an
+ * executor. */
+void orchestrator_prepare_connector(struct orchestrator *o, const struct ccf_tenant *t,
+                                    const char *connector_id);
 /* One outcome of job ref (the status handler's input): RUNNING makes the
  * job RUNNING, an end ends it (CONTRACT.md, "How a job ends") and frees
  * its connector. 0 also when the job is gone or already ended. */

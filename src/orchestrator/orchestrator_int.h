@@ -78,6 +78,8 @@ struct orchestrator {
     const char *replica;     /* runner of this replica's jobs only; NULL: of every job */
     atomic_bool leading;     /* orchestrator_set_leading */
     struct orchestrator_metrics metrics;
+    int64_t prepare_cursor; /* prepare.c: the connector changes told to the executor */
+    bool prepare_cursor_read;
 };
 
 /* orchestrator.c: what the thread does, callable without it (tests). */
@@ -115,6 +117,10 @@ void orch__list_remove(struct orch__list *l, size_t i);
 /* Frees every job still in l, then l. */
 void orch__list_free(struct orch__list *l);
 void orch__job_free(struct orch__job *j);
+
+/* prepare.c: connectors created or updated since the last turn, each
+ * passed to executor_prepare (when a backend prepares anything). */
+void orch__prepare_step(struct orchestrator *o);
 
 /* spec.c */
 

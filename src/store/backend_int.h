@@ -114,6 +114,8 @@ struct store__backend {
                            struct ccf_job *out);
     int (*purge_tokens)(struct store *s, int64_t before);
     int (*read_changes)(struct store *s, int64_t after_seq, struct store_change *out, size_t max);
+    int (*read_connector_changes)(struct store *s, int64_t after_seq,
+                                  struct store_connector_change *out, size_t max, int64_t *upto);
     int (*cursor_get)(struct store *s, const char *consumer, int64_t *seq);
     int (*cursor_set)(struct store *s, const char *consumer, int64_t seq);
     int (*unfinished_jobs)(struct store *s, struct store_job_ref **out, size_t *n);

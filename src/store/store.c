@@ -421,6 +421,15 @@ int store_read_changes(struct store *s, int64_t after_seq, struct store_change *
     return s->ops->read_changes(s, after_seq, out, max);
 }
 
+int store_read_connector_changes(struct store *s, int64_t after_seq,
+                                 struct store_connector_change *out, size_t max, int64_t *upto)
+{
+    *upto = after_seq;
+    if (!s->ops->read_connector_changes)
+        return store__missing(s, "read_connector_changes");
+    return s->ops->read_connector_changes(s, after_seq, out, max, upto);
+}
+
 int store_cursor_get(struct store *s, const char *consumer, int64_t *seq)
 {
     if (!s->ops->cursor_get)

@@ -429,6 +429,22 @@ struct store_change {
 /* Copies up to max changes with seq > after_seq into out, in seq order;
  * returns how many. */
 int store_read_changes(struct store *s, int64_t after_seq, struct store_change *out, size_t max);
+/* A connector created or updated: its connector.created or
+ * connector.updated row of the same stream (the change hook fires for
+ * them too), for a consumer that keeps something per connector (the
+ * orchestrator: an executor's run definition). */
+struct store_connector_change {
+    int64_t seq;
+    struct ccf_tenant tenant;
+    char connector_id[CCF_CONNECTOR_ID_LEN + 1];
+};
+/* Copies up to max of them with seq > after_seq into out, in seq order;
+ * returns how many. *upto gets where to read on from: the last returned,
+ * or the stream's end (as of the read) when fewer than max came, so that
+ * the job rows between are not scanned again. CCF_EIO (logged) from a
+ * backend that has none. */
+int store_read_connector_changes(struct store *s, int64_t after_seq,
+                                 struct store_connector_change *out, size_t max, int64_t *upto);
 /* A consumer's persisted position in the stream (0 before its first ack). */
 int store_cursor_get(struct store *s, const char *consumer, int64_t *seq);
 int store_cursor_set(struct store *s, const char *consumer, int64_t seq);

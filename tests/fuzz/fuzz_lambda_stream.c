@@ -3,7 +3,9 @@
  * JSON. A refusal says why in printable ASCII; an accepted batch has as
  * many records as the input, each with a sequence number, and every
  * record the orchestrator is to see names a valid tenant, connector and
- * job, a known status, and a status that differs from the old one. */
+ * job, a known status, and a status that differs from the old one; a
+ * connector record (the connectors table's stream) a valid tenant and
+ * connector, and no job. */
 #include <jansson.h>
 #include <string.h>
 
@@ -26,6 +28,10 @@ static void check_record(const struct lambda_stream_record *r)
     if (!r->relevant)
         return;
     FUZZ_CHECK(ccf_tenant_init(&t, c->tenant.region, c->tenant.account_id) == 0, "tenant");
+    if (r->connector) {
+        FUZZ_CHECK(ccf_connector_id_valid(c->connector_id) && !c->job_id[0], "connector ids");
+        return;
+    }
     FUZZ_CHECK(ccf_connector_id_valid(c->connector_id) && ccf_job_id_valid(c->job_id), "ids");
     FUZZ_CHECK((unsigned)c->new_status < CCF_JOB_STATUS_COUNT, "status %d", c->new_status);
     FUZZ_CHECK(c->old_status >= -1 && c->old_status < CCF_JOB_STATUS_COUNT &&

@@ -73,8 +73,19 @@ def record(name, seq, new=None, old=None):
                               "2015-06-27T00:48:05.899"}
 
 
+def connector_image(properties='{"image_uri":"x"}', pk="us-east-1#123456789012"):
+    """A connectors-table item (ConnectorsStreamMapping's records)."""
+    return {"pk": {"S": pk}, "id": {"S": "cc-0123456789ab"}, "name": {"S": "n"},
+            "properties": {"S": properties}, "status": {"N": "0"}, "version": {"N": "3"}}
+
+
 def stream_seeds():
     batches = [
+        [record("INSERT", "888", connector_image())],
+        [record("MODIFY", "889", connector_image('{"image_uri":"y"}'), connector_image()),
+         record("MODIFY", "890", connector_image(), connector_image()),
+         record("MODIFY", "891", connector_image())],
+        [record("INSERT", "892", connector_image(pk="us-east-1"))],
         [record("INSERT", "111", image("STARTED"))],
         [record("MODIFY", "222", image("STOPPING"), image("STARTED")),
          record("MODIFY", "333", image("STOPPED"), image("STOPPING")),

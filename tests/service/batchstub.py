@@ -77,6 +77,7 @@ class BatchStub:
         self.jobs = {}  # batch job id -> detail dict (+ private keys)
         self.connections = 0  # TCP connections accepted: kept ones are reused
         self.busy = set()  # job names whose SubmitJob answers 500 (Batch unavailable)
+        self.register_busy = False  # RegisterJobDefinition answers 500 (Batch unavailable)
         stub = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -202,6 +203,8 @@ class BatchStub:
     # ---- operations (shapes from the AWS Batch API reference) ----
 
     def op_registerjobdefinition(self, r):
+        if self.register_busy:
+            raise ServerError("Batch is unavailable (the stub's register_busy)")
         name = r.get("jobDefinitionName")
         self.expect(isinstance(name, str) and NAME_RE.match(name), "bad jobDefinitionName")
         self.expect(r.get("type") in ("container", "multinode"), "bad type")

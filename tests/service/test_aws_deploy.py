@@ -115,11 +115,19 @@ def test_the_function_and_its_three_sources(tpl):
     assert read and read <= set(env), f"not set by the template: {read - set(env)}"
     assert env["CCF_EXECUTOR"] == "batch" and env["CCF_BATCH_JOB_QUEUE"] == {"Ref": "JobQueue"}
     assert env["CCF_STORE"]["Fn::Sub"].startswith("dynamodb://")
-    (m,) = of_type(tpl, "AWS::Lambda::EventSourceMapping").values()
-    assert m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["JobsTable", "StreamArn"]}
-    assert m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    jobs = tpl["Resources"]["JobsTable"]["Properties"]
-    assert jobs["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    maps = of_type(tpl, "AWS::Lambda::EventSourceMapping")
+    assert {n: m["Properties"]["EventSourceArn"]["Fn::GetAtt"][0] for n, m in maps.items()} == {
+        "JobsStreamMapping": "JobsTable", "ConnectorsStreamMapping": "ConnectorsTable"}
+    for m in maps.values():
+        assert m["Properties"]["EventSourceArn"]["Fn::GetAtt"][1] == "StreamArn"
+        assert m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert m["Properties"]["FunctionName"] == {"Ref": "Function"}
+    # The job changes are never skipped; a connector's definition has the
+    # submit as its safety net (docs/DECISIONS.md).
+    assert maps["JobsStreamMapping"]["Properties"]["MaximumRetryAttempts"] == -1
+    for t in ("JobsTable", "ConnectorsTable"):
+        spec = tpl["Resources"][t]["Properties"]["StreamSpecification"]
+        assert spec["StreamViewType"] == "NEW_AND_OLD_IMAGES", t
     (rule,) = of_type(tpl, "AWS::Events::Rule").values()
     pat = rule["Properties"]["EventPattern"]
     assert pat["source"] == ["aws.batch"] and pat["detail-type"] == ["Batch Job State Change"]
@@ -175,6 +183,10 @@ def test_every_route_is_there_behind_iam(tpl):
             assert "${Function.Arn}" in m["Integration"]["Uri"]["Fn::Sub"], route
 
 
+STREAM_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                  "dynamodb:ListStreams"}
+
+
 def test_policies_are_least_privilege(tpl):
     role = tpl["Resources"]["FunctionRole"]
     assert set(of_type(tpl, "AWS::IAM::Role")) == {"FunctionRole", "SchedulerRole"}
@@ -195,6 +207,12 @@ def test_policies_are_least_privilege(tpl):
             named = set(refs(resources))
             if any(a.startswith("dynamodb:") for a in actions):
                 assert named and named <= tables, f"{actions} on {named}"
+            if any(a in STREAM_ACTIONS for a in actions):
+                # The streams' reads: only the two streams the mappings read.
+                assert set(actions) <= STREAM_ACTIONS, actions
+                assert sorted(r["Fn::GetAtt"][0] for r in resources) == [
+                    "ConnectorsTable", "JobsTable"], resources
+                assert all(r["Fn::GetAtt"][1] == "StreamArn" for r in resources), resources
             if "iam:PassRole" in actions:
                 passed = st["Condition"]["StringEquals"]["iam:PassedToService"]
                 if "scheduler.amazonaws.com" in passed:
@@ -430,8 +448,12 @@ def test_the_template_has_the_stores_tables(tpl, store_tables):
                               (DDB_SRC / "ddb_int.h").read_text()))
     assert declared and set(store_tables) == declared, (set(store_tables), declared)
     assert differences(store_tables, template_tables(tpl)) == []
-    # The orchestrator's stream (JobsStreamMapping) is the jobs table's.
+    # The orchestrator's stream (JobsStreamMapping) is the jobs table's; the
+    # connectors' (ConnectorsStreamMapping) registers job definitions.
     assert shape(store_tables["-jobs"])["stream"] == "NEW_AND_OLD_IMAGES"
+    assert shape(store_tables["-connectors"])["stream"] == "NEW_AND_OLD_IMAGES"
+    assert sorted(s for s, t in store_tables.items() if shape(t)["stream"]) == ["-connectors",
+                                                                               "-jobs"]
 
 
 def test_the_comparison_sees_a_missing_table_or_index(tpl, store_tables):
@@ -449,9 +471,10 @@ def test_the_comparison_sees_a_missing_table_or_index(tpl, store_tables):
     cut = json.loads(json.dumps(tables))
     cut["-connectors"]["GlobalSecondaryIndexes"][0]["Projection"] = {"ProjectionType": "ALL"}
     assert differences(store_tables, cut)
-    cut = json.loads(json.dumps(tables))
-    del cut["-jobs"]["StreamSpecification"]
-    assert differences(store_tables, cut)
+    for t in ("-jobs", "-connectors"):
+        cut = json.loads(json.dumps(tables))
+        del cut[t]["StreamSpecification"]
+        assert differences(store_tables, cut), t
 
 
 def test_the_tables_policy_is_what_the_store_calls(tpl):

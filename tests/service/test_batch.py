@@ -4,7 +4,9 @@ shape: a job runs to SUCCEEDED, FAILED with its exit code, FAILED on
 Batch's timeout (the timeout Batch enforced, at least 60 s), STOPPED on
 request (TerminateJob), and a job Batch refuses fails at once with Batch's
 reason. The job definition is registered once per connector and again
-only when the connector's properties change.
+only when the connector's properties change: on create and update (the
+orchestrator, after the commit), and at a start whose definition is
+missing (Batch was down at the update).
 """
 
 import time
@@ -120,3 +122,65 @@ def test_changed_properties_register_a_new_revision(batch):
     regs = stub.ops("registerjobdefinition")
     assert len(regs) == 2
     assert stub.job_by_name(jid)["jobDefinition"].endswith(f"ccf-{cid}:2")
+
+
+# ---- the definition registered on create and update (issue 18), not at the first start ----
+
+def wait_calls(stub, op, n, timeout=20):
+    """Waits until the stub has seen n calls of op (returns them)."""
+    deadline = time.monotonic() + timeout
+    while len(stub.ops(op)) < n and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return stub.ops(op)
+
+
+def test_create_registers_the_definition_before_any_start(batch):
+    stub, c = batch
+    cid = c.create_connector(container_properties=props(timeout=90))["connector_id"]
+    (d,) = wait_calls(stub, "registerjobdefinition", 1)
+    assert d["jobDefinitionName"] == f"ccf-{cid}"
+    assert d["timeout"]["attemptDurationSeconds"] == 90
+    assert stub.ops("submitjob") == [], "registered before any job was started"
+    jid, job = run(c, cid, "exit:0")
+    assert job["status"] == "SUCCEEDED", job
+    assert len(stub.ops("registerjobdefinition")) == 1, "the start found it registered"
+    assert stub.job_by_name(jid)["jobDefinition"].endswith(f"ccf-{cid}:1")
+
+
+def test_update_registers_a_revision_only_when_properties_change(batch):
+    stub, c = batch
+    cid = c.create_connector()["connector_id"]
+    wait_calls(stub, "registerjobdefinition", 1)
+    looks = len(wait_calls(stub, "describejobdefinitions", 1))
+    # Only the description: the orchestrator looks (one DescribeJobDefinitions)
+    # and finds the latest revision still fits.
+    expect(c.put(f"{CONNECTORS}/{cid}", {"description": "only words"}), 200)
+    wait_calls(stub, "describejobdefinitions", looks + 1)
+    assert len(stub.ops("registerjobdefinition")) == 1
+    expect(c.put(f"{CONNECTORS}/{cid}", {"container_properties": props(
+        resource_requirements={"cpu": 2, "memory": 4096})}), 200)
+    regs = wait_calls(stub, "registerjobdefinition", 2)
+    assert len(regs) == 2
+    cp = regs[1]["containerProperties"]
+    assert {r["type"]: r["value"] for r in cp["resourceRequirements"]} == {"VCPU": "2",
+                                                                          "MEMORY": "4096"}
+    assert stub.ops("submitjob") == []
+    jid, job = run(c, cid, "exit:0")
+    assert job["status"] == "SUCCEEDED"
+    assert len(stub.ops("registerjobdefinition")) == 2
+    assert stub.job_by_name(jid)["jobDefinition"].endswith(f"ccf-{cid}:2")
+
+
+def test_batch_down_at_create_the_first_start_registers(batch):
+    stub, c = batch
+    stub.register_busy = True
+    cid = c.create_connector()["connector_id"]  # 200 although Batch is down
+    # The orchestrator tried (and failed): its DescribeJobDefinitions came
+    # and its RegisterJobDefinition got a 500.
+    wait_calls(stub, "registerjobdefinition", 1)
+    assert stub.definitions == {}
+    stub.register_busy = False
+    jid, job = run(c, cid, "exit:0")
+    assert job["status"] == "SUCCEEDED", job
+    assert len(stub.definitions[f"ccf-{cid}"]) == 1, "the start registered it"
+    assert stub.job_by_name(jid)["jobDefinition"].endswith(f"ccf-{cid}:1")

@@ -10,6 +10,7 @@ Until the DynamoDB store exists the function runs on a SQLite file
 (CCF_STORE=sqlite:PATH) in the test's temp dir.
 """
 
+import json
 import os
 import re
 import shlex
@@ -474,6 +475,90 @@ def test_stream_submits_to_batch_and_eventbridge_ends_the_job(batch_fn):
     job = api.get_job(cid, jid)
     assert job["status"] == "SUCCEEDED" and job["exit_code"] == 0
     assert api.get_connector(cid)["status"] == "AVAILABLE"
+
+
+def connector_record(db, cid, old_properties=None, name="INSERT", seq=1):
+    """A DynamoDB Streams record of the connectors table (NEW_AND_OLD_IMAGES)
+    for connector cid as the store holds it now: an INSERT, or a MODIFY
+    whose OldImage had old_properties (the DynamoDB store's connector item:
+    pk "REGION#ACCOUNT", id, properties, ...)."""
+    con = sqlite3.connect(db)
+    try:
+        tenant, props_, status, updated, version = con.execute(
+            "SELECT tenant, properties, status, updated_at, version FROM connectors "
+            "WHERE id = ?", (cid,)).fetchone()
+    finally:
+        con.close()
+    region, account = re.split(r"[/:#|]", tenant, maxsplit=1)
+
+    def image(properties):
+        return {"pk": {"S": f"{region}#{account}"}, "id": {"S": cid}, "name": {"S": "n"},
+                "properties": {"S": properties}, "status": {"N": str(status)},
+                "updated_at": {"N": str(updated)}, "version": {"N": str(version)},
+                "sched": {"S": "all"}, "next_run_at": {"N": "0"}}
+    ddb = {"Keys": {"pk": {"S": f"{region}#{account}"}, "id": {"S": cid}},
+           "NewImage": image(props_), "SequenceNumber": f"{seq:021d}", "SizeBytes": 300,
+           "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    if name == "MODIFY":
+        ddb["OldImage"] = image(old_properties if old_properties is not None else props_)
+    return {"eventID": f"c{seq}", "eventName": name, "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb", "awsRegion": region, "dynamodb": ddb,
+            "eventSourceARN": "arn:aws:dynamodb:us-east-1:999999999999:table/ccf-connectors/"
+                              "stream/2026-12-07T00:00:00.000"}
+
+
+def test_connector_stream_registers_the_job_definition(batch_fn):
+    """The connectors table's stream (ConnectorsStreamMapping): a new
+    connector registers its definition before any job; a MODIFY that kept
+    the properties (a job's status flip, a description) registers nothing;
+    one that changed them registers a revision, which the next job uses."""
+    fn, stub, api = batch_fn
+    cid = api.create_connector()["connector_id"]
+    assert stub.ops("registerjobdefinition") == [], "the API call itself never calls Batch"
+    assert fn.stub.invoke({"Records": [connector_record(fn.db, cid)]}) == {
+        "batchItemFailures": []}
+    (d,) = stub.ops("registerjobdefinition")
+    assert d["jobDefinitionName"] == f"ccf-{cid}"
+    before = props()
+    expect(api.put(f"{CONNECTORS}/{cid}", {"description": "words"}), 200)
+    rec = connector_record(fn.db, cid, name="MODIFY", seq=2)
+    assert fn.stub.invoke({"Records": [rec]}) == {"batchItemFailures": []}
+    assert len(stub.ops("registerjobdefinition")) == 1
+    assert len(stub.ops("describejobdefinitions")) == 1, "not even looked at"
+    expect(api.put(f"{CONNECTORS}/{cid}", {"container_properties": props(timeout=300)}), 200)
+    rec = connector_record(fn.db, cid, old_properties=json.dumps(before), name="MODIFY", seq=3)
+    assert fn.stub.invoke({"Records": [rec]}) == {"batchItemFailures": []}
+    regs = stub.ops("registerjobdefinition")
+    assert len(regs) == 2 and regs[1]["timeout"]["attemptDurationSeconds"] == 300
+    jid = api.start_job(cid)["job_id"]
+    assert fn.stub.invoke({"Records": stream_records(fn.db, jid)}) == {"batchItemFailures": []}
+    assert len(stub.ops("registerjobdefinition")) == 2, "the job found its definition"
+    assert stub.job_by_name(jid)["jobDefinition"].endswith(f"ccf-{cid}:2")
+
+
+def test_a_failed_registration_is_no_batch_item_failure(batch_fn):
+    fn, stub, api = batch_fn
+    cid = api.create_connector()["connector_id"]
+    stub.register_busy = True
+    assert fn.stub.invoke({"Records": [connector_record(fn.db, cid)]}) == {
+        "batchItemFailures": []}, "the submit registers it: no retry of the record"
+    assert stub.definitions == {}
+    stub.register_busy = False
+    jid = api.start_job(cid)["job_id"]
+    assert fn.stub.invoke({"Records": stream_records(fn.db, jid)}) == {"batchItemFailures": []}
+    assert len(stub.definitions[f"ccf-{cid}"]) == 1
+    assert stub.job_by_name(jid)["jobDefinition"].endswith(f"ccf-{cid}:1")
+
+
+def test_a_connector_record_without_its_identity_is_malformed(batch_fn):
+    fn, stub, api = batch_fn
+    cid = api.create_connector()["connector_id"]
+    rec = connector_record(fn.db, cid)
+    rec["dynamodb"]["NewImage"]["pk"] = {"S": "no-hash"}
+    err, _ = fn.stub.invoke_error({"Records": [rec]})
+    assert err["errorType"] == "MalformedStreamEvent", err
+    assert "connector image" in err["errorMessage"], err
+    assert stub.ops("registerjobdefinition") == []
 
 
 def test_stream_stop_terminates_the_batch_job(batch_fn):

@@ -129,6 +129,44 @@ static void test_prune_changes(void **state)
     store_events_clear(ev, 1);
 }
 
+/* The connectors created and updated, across tenants and in seq order
+ * (executor_prepare's input); upto moves past the job rows between, so
+ * that they are not scanned again. */
+static void test_connector_changes(void **state)
+{
+    struct conf *f = *state;
+    struct store_connector_change ch[8];
+    struct ccf_connector c = {.name = "n", .properties = PROPS};
+    char c2[16], j1[17];
+    int64_t upto, last;
+    int n;
+
+    assert_int_equal(store_create_connector(f->s, &f->t1, &c), 0);
+    c.description = "changed";
+    assert_int_equal(store_update_connector(f->s, &f->t1, &c, c.version), 0);
+    m_start(f, &f->t1, c.id, j1);
+    m_move(f, &f->t1, c.id, j1, CCF_JOB_SUCCEEDED);
+    m_connector(f, &f->t2, c2);
+    n = store_read_connector_changes(f->s, 0, ch, 8, &upto);
+    assert_int_equal(n, 3);
+    assert_string_equal(ch[0].connector_id, c.id);
+    assert_string_equal(ch[1].connector_id, c.id);
+    assert_string_equal(ch[2].connector_id, c2);
+    assert_string_equal(ch[2].tenant.account_id, f->t2.account_id);
+    assert_true(ch[0].seq < ch[1].seq && ch[1].seq < ch[2].seq);
+    assert_int_equal(upto, ch[2].seq);
+    /* A full page: upto is its last row (more may follow). */
+    assert_int_equal(store_read_connector_changes(f->s, 0, ch, 2, &upto), 2);
+    assert_int_equal(upto, ch[1].seq);
+    /* Past the last one only a job row follows: none, and upto past it. */
+    assert_int_equal(store_read_connector_changes(f->s, 0, ch, 8, &last), 3);
+    m_start(f, &f->t2, c2, j1);
+    assert_int_equal(store_read_connector_changes(f->s, last, ch, 8, &upto), 0);
+    assert_true(upto > last);
+    assert_int_equal(store_read_connector_changes(f->s, upto, ch, 8, &last), 0);
+    assert_int_equal(last, upto);
+}
+
 /* Each tenant reads its own events, in commit order, and the cursor of a
  * short read is the tenant's end. */
 static void test_events_per_tenant(void **state)
@@ -313,6 +351,7 @@ const struct CMUnitTest conf_maintenance[] = {
                                     conf_teardown),
     cmocka_unit_test_setup_teardown(test_prune_changes, conf_setup, conf_teardown),
     cmocka_unit_test_setup_teardown(test_events_per_tenant, conf_setup, conf_teardown),
+    cmocka_unit_test_setup_teardown(test_connector_changes, conf_setup, conf_teardown),
     cmocka_unit_test_setup_teardown(test_seq_never_goes_back_after_a_full_prune, conf_setup,
                                     conf_teardown),
     cmocka_unit_test_setup_teardown(test_audited_write_records_with_its_effect_only, conf_setup,

@@ -1,8 +1,8 @@
 /* batch.c: the AWS Batch backend behind executor.h (backend_int.h's ops).
- * submit registers the connector's job definition when its properties
- * differ from the last registered revision, then submits the job under
- * its ccf job id and keeps the Batch job id in the job's directory; a
- * poller thread asks DescribeJobs about the jobs in flight and reports
+ * prepare (on a connector's create or update) and submit register the
+ * connector's job definition when its properties differ from the last
+ * registered revision; submit then submits the job under its ccf job id and keeps the Batch job id
+ * in the job's directory; a poller thread asks DescribeJobs about the jobs in flight and reports
  * RUNNING and the end (batch__event); cancel is TerminateJob. Logs are in
  * CloudWatch, not here: the logs operation has none for these jobs.
  * (On Lambda the bootstrap gets the same outcomes from EventBridge.) */
@@ -162,6 +162,8 @@ static int find_by_name(struct executor_batch *b, struct aws_conn *conn, const c
     return id[0] ? 0 : CCF_ENOTFOUND;
 }
 
+static bool batch_can_run(void *p, const struct executor_spec *spec, char *reason, size_t n);
+
 /* ---- submit ---- */
 
 /* The ARN of the latest ACTIVE revision of the definition whose
@@ -286,6 +288,28 @@ static int batch_submit(void *p, const struct executor_spec *spec)
     int rc = submit_on(b, conn, spec);
 
     conn_give(b, conn);
+    return rc;
+}
+
+/* The connector's definition, registered now if its latest revision
+ * differs (on create/update, from the orchestrator): the first submit
+ * then finds it. A failure is only logged by the caller; that submit
+ * registers it then. */
+static int batch_prepare(void *p, const struct executor_spec *spec)
+{
+    struct executor_batch *b = p;
+    struct aws_conn *conn;
+    char arn[512], err[ERR_MAX] = "";
+    int rc;
+
+    if (!batch_can_run(b, spec, err, sizeof(err)))
+        return CCF_EINVAL;
+    conn = conn_take(b);
+    rc = ensure_definition(b, conn, spec, arn, sizeof(arn), err, sizeof(err));
+    conn_give(b, conn);
+    if (rc < 0)
+        CCF_LOG_WARN("batch.prepare_failed", CCF_KV_STR("connector_id", spec->connector_id),
+                     CCF_KV_STR("error", err));
     return rc;
 }
 
@@ -545,6 +569,7 @@ const struct executor__backend executor__backend_batch = {
     .can_run = batch_can_run,
     .submit = batch_submit,
     .capacity = batch_capacity,
+    .prepare = batch_prepare,
     .cancel = batch_cancel,
     .recover = batch_recover,
     .read_log = batch_read_log,

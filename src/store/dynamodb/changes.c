@@ -113,7 +113,13 @@ int ddb__event_append(struct store *s, const struct ccf_tenant *t, const char *t
 int ddb__event_connector(struct store *s, const struct ccf_tenant *t, const char *type,
                          const struct ccf_connector *c, const char *op)
 {
-    return ddb__event_append(s, t, type, c->id, NULL, ccf_connector_summary_json(t, c), op);
+    int rc = ddb__event_append(s, t, type, c->id, NULL, ccf_connector_summary_json(t, c), op);
+
+    /* The orchestrator reads these too (store_read_connector_changes). */
+    if (rc == 0 &&
+        (strcmp(type, "connector.created") == 0 || strcmp(type, "connector.updated") == 0))
+        store__notify(s, true);
+    return rc;
 }
 
 /* Step 4: pending -> committed or void (which drops the record out of

@@ -293,6 +293,11 @@ static int ensure_tables(struct store *s)
         return rc;
     lsi = json_pack("{s:[{s:s,s:o,s:{s:s}}]}", "LocalSecondaryIndexes", "IndexName", "by_created",
                     "KeySchema", key_schema("pk", "ck"), "Projection", "ProjectionType", "ALL");
+    /* The AWS profile's ConnectorsStreamMapping: definitions registered on
+     * create and update (executor_prepare). */
+    json_object_set_new(
+        lsi, "StreamSpecification",
+        json_pack("{s:b,s:s}", "StreamEnabled", 1, "StreamViewType", "NEW_AND_OLD_IMAGES"));
     /* ---- the schedules' queue (schedules.c): the global index by_next_run ---- */
     json_object_set_new(lsi, "GlobalSecondaryIndexes",
                         json_pack("[{s:s,s:o,s:{s:s,s:[s,s]}}]", "IndexName", "by_next_run",
@@ -590,6 +595,7 @@ const struct store__backend store__backend_dynamodb = {
     .delete_checkpoint = store_ddb__delete_checkpoint,
     /* the change log, events, retention (changes.c, events.c, retention.c) */
     .read_changes = store_ddb__read_changes,
+    .read_connector_changes = store_ddb__read_connector_changes,
     .cursor_get = store_ddb__cursor_get,
     .cursor_set = store_ddb__cursor_set,
     .prune_changes = store_ddb__prune_changes,

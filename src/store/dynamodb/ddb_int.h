@@ -307,6 +307,9 @@ int ddb__event_from_item(json_t *rec, struct store_event *e);
 void ddb__job_index_attrs(json_t *it, const struct ccf_job *j);
 int store_ddb__read_changes(struct store *s, int64_t after_seq, struct store_change *out,
                             size_t max);
+int store_ddb__read_connector_changes(struct store *s, int64_t after_seq,
+                                      struct store_connector_change *out, size_t max,
+                                      int64_t *upto); /* conn_changes.c */
 int store_ddb__cursor_get(struct store *s, const char *consumer, int64_t *seq);
 int store_ddb__cursor_set(struct store *s, const char *consumer, int64_t seq);
 int store_ddb__prune_changes(struct store *s, int64_t upto, int64_t before);

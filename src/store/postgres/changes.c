@@ -94,6 +94,9 @@ int pg__event_connector(struct pg__conn *c, const char *tk, const char *type,
 
     if (store__tenant_parse(tk, &t) < 0)
         return CCF_EIO;
+    /* The orchestrator reads these too (store_read_connector_changes). */
+    if (strcmp(type, "connector.created") == 0 || strcmp(type, "connector.updated") == 0)
+        c->changes_pending = true;
     return insert_json(c, tk, conn->id, NULL, -1, -1, at, type,
                        ccf_connector_summary_json(&t, conn), op);
 }
@@ -155,6 +158,59 @@ int store_pg__read_changes(struct store *s, int64_t after_seq, struct store_chan
     for (int i = 0; i < n && rc == 0; i++)
         rc = row_change(r, i, &out[i]);
     PQclear(r);
+    return rc < 0 ? rc : n;
+}
+
+/* The end first, then the rows up to it (as the SQLite backend). */
+int store_pg__read_connector_changes(struct store *s, int64_t after_seq,
+                                     struct store_connector_change *out, size_t max, int64_t *upto)
+{
+    const char *op = "read_connector_changes";
+    struct pg__params p = {0}, none = {0};
+    struct pg__conn *c;
+    PGresult *r;
+    int64_t end;
+    int rc, n;
+
+    if (max == 0 || !out)
+        return max == 0 ? 0 : CCF_EINVAL;
+    if (max > INT_MAX)
+        max = INT_MAX;
+    if ((rc = pg__get(s, &c)) < 0)
+        return rc;
+    rc = pg__run(c, PG__Q_CHANGE_END, "SELECT coalesce(max(seq), 0) FROM job_changes", &none, &r,
+                 op);
+    if (rc < 0) {
+        pg__put(s, c);
+        return rc;
+    }
+    end = pg__int(r, 0, 0);
+    PQclear(r);
+    pg__p_int(&p, after_seq);
+    pg__p_int(&p, end);
+    pg__p_int(&p, (int64_t)max);
+    rc = pg__run(c, PG__Q_CONNECTOR_CHANGE_READ,
+                 "SELECT seq, tenant, connector_id FROM job_changes WHERE seq > $1 AND seq <= $2 "
+                 "AND type IN ('connector.created', 'connector.updated') ORDER BY seq LIMIT $3",
+                 &p, &r, op);
+    pg__put(s, c);
+    if (rc < 0)
+        return rc;
+    n = PQntuples(r);
+    for (int i = 0; i < n && rc == 0; i++) {
+        const char *tenant = pg__str(r, i, 1);
+        memset(&out[i], 0, sizeof(out[i]));
+        out[i].seq = pg__int(r, i, 0);
+        if (!tenant || store__tenant_parse(tenant, &out[i].tenant) < 0 ||
+            pg__copy(r, i, 2, out[i].connector_id, sizeof(out[i].connector_id)) < 0) {
+            CCF_LOG_ERROR("store.bad_row", CCF_KV_STR("table", "job_changes"),
+                          CCF_KV_INT("seq", out[i].seq));
+            rc = CCF_EIO;
+        }
+    }
+    PQclear(r);
+    if (rc == 0)
+        *upto = (size_t)n == max ? out[n - 1].seq : (end > after_seq ? end : after_seq);
     return rc < 0 ? rc : n;
 }
 

@@ -380,6 +380,7 @@ const struct store__backend store__backend_postgres = {
     .get_checkpoint_version = store_pg__get_checkpoint_version,
     .list_checkpoint_versions = store_pg__list_checkpoint_versions,
     .read_changes = store_pg__read_changes,
+    .read_connector_changes = store_pg__read_connector_changes,
     .cursor_get = store_pg__cursor_get,
     .cursor_set = store_pg__cursor_set,
     .unfinished_jobs = store_pg__unfinished_jobs,

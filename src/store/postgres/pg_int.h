@@ -48,6 +48,8 @@ enum pg__q {
     PG__Q_OUTBOX_LOCK,
     PG__Q_CHANGE_INSERT,
     PG__Q_CHANGE_READ,
+    PG__Q_CONNECTOR_CHANGE_READ,
+    PG__Q_CHANGE_END,
     PG__Q_CURSOR_GET,
     PG__Q_CURSOR_SET,
     PG__Q_EVENT_PRUNED,
@@ -321,6 +323,8 @@ int store_pg__set_job_status_reason(struct store *s, const struct ccf_tenant *t,
                                     const char *reason);
 int store_pg__count_unfinished_jobs(struct store *s, int64_t out[CCF_JOB_STATUS_COUNT]);
 int store_pg__unfinished_jobs(struct store *s, struct store_job_ref **out, size_t *n);
+int store_pg__read_connector_changes(struct store *s, int64_t after_seq,
+                                     struct store_connector_change *out, size_t max, int64_t *upto);
 int store_pg__read_changes(struct store *s, int64_t after_seq, struct store_change *out,
                            size_t max);
 int store_pg__cursor_get(struct store *s, const char *consumer, int64_t *seq);

@@ -98,6 +98,9 @@ int store__event_connector(struct store__conn *c, const char *tk, const char *ty
 
     if (store__tenant_parse(tk, &t) < 0)
         return CCF_EIO;
+    /* The orchestrator reads these too (store_read_connector_changes). */
+    if (strcmp(type, "connector.created") == 0 || strcmp(type, "connector.updated") == 0)
+        c->changes_pending = true;
     return insert_json(c, tk, conn->id, NULL, -1, -1, at, type,
                        ccf_connector_summary_json(&t, conn), op);
 }

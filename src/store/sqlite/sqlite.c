@@ -444,6 +444,7 @@ const struct store__backend store__backend_sqlite = {
     .start_job_token = store_sqlite__start_job_token,
     .purge_tokens = store_sqlite__purge_tokens,
     .read_changes = store_sqlite__read_changes,
+    .read_connector_changes = store_sqlite__read_connector_changes,
     .cursor_get = store_sqlite__cursor_get,
     .cursor_set = store_sqlite__cursor_set,
     .unfinished_jobs = store_sqlite__unfinished_jobs,

@@ -66,6 +66,8 @@ enum store__q {
     STORE__Q_CP_DELETE,
     STORE__Q_CHANGE_INSERT,
     STORE__Q_CHANGE_READ,
+    STORE__Q_CONNECTOR_CHANGE_READ,
+    STORE__Q_CHANGE_END,
     STORE__Q_CURSOR_GET,
     STORE__Q_CURSOR_SET,
     STORE__Q_JOB_UNFINISHED,
@@ -415,6 +417,9 @@ int store_sqlite__start_job_token(struct store *s, const struct ccf_tenant *t,
 int store_sqlite__purge_tokens(struct store *s, int64_t before);
 int store_sqlite__read_changes(struct store *s, int64_t after_seq, struct store_change *out,
                                size_t max);
+int store_sqlite__read_connector_changes(struct store *s, int64_t after_seq,
+                                         struct store_connector_change *out, size_t max,
+                                         int64_t *upto);
 int store_sqlite__cursor_get(struct store *s, const char *consumer, int64_t *seq);
 int store_sqlite__cursor_set(struct store *s, const char *consumer, int64_t seq);
 int store_sqlite__unfinished_jobs(struct store *s, struct store_job_ref **out, size_t *n);
