@@ -241,6 +241,16 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	$(CCFD) --listen $(LISTEN) --data-dir $(DATA_DIR)
 
+# The service suites run on SERVICE_JOBS pytest-xdist workers (0 or 1:
+# serial): they mostly wait (polls, sleeps, jobs), so workers overlap the
+# waits. --dist loadgroup keeps the tests of a heavy fixture (podman, Slurm)
+# on one worker (tests/service/conftest.py, HEAVY_GROUPS). Valgrind's
+# ccfds are CPU-bound: VALGRIND_JOBS, fewer.
+SERVICE_JOBS  ?= 4
+VALGRIND_JOBS ?= 2
+xdist = $(if $(filter-out 0 1,$(1)),-n $(1) --dist loadgroup)
+SERVICE_XDIST  = $(call xdist,$(SERVICE_JOBS))
+
 # `make test`: install what is missing, build, run unit then service tests.
 test: deps
 	@$(MAKE) --no-print-directory unit service
@@ -255,7 +265,7 @@ PG_TESTS ?= -k "not podman and not slurm"
 test-postgres: deps
 	@$(MAKE) --no-print-directory $(CCFD) $(SUPERVISE) $(CCF_CLI) console-deps
 	CCFD=$(abspath $(CCFD)) CCF_BIN=$(abspath $(CCF_CLI)) scripts/with-pg.sh \
-	  $(PYTHON) -m pytest -q -rs -p no:cacheprovider $(PG_TESTS) tests/service
+	  $(PYTHON) -m pytest -q -rs -p no:cacheprovider $(SERVICE_XDIST) $(PG_TESTS) tests/service
 
 # The service suite against ccfd on the experimental DynamoDB store: a
 # throw-away dynalite (scripts/with-dynalite.sh, stopped by pidfile even on
@@ -267,7 +277,7 @@ DYNAMO_TESTS ?= -k "not podman and not slurm"
 test-dynamo: deps dynamo-deps
 	@$(MAKE) --no-print-directory $(CCFD) $(SUPERVISE) $(CCF_CLI) $(BOOTSTRAP) console-deps
 	CCFD=$(abspath $(CCFD)) CCF_BIN=$(abspath $(CCF_CLI)) BOOTSTRAP=$(abspath $(BOOTSTRAP)) \
-	  scripts/with-dynalite.sh $(PYTHON) -m pytest -q -rs -p no:cacheprovider $(DYNAMO_TESTS) \
+	  scripts/with-dynalite.sh $(PYTHON) -m pytest -q -rs -p no:cacheprovider $(SERVICE_XDIST) $(DYNAMO_TESTS) \
 	  tests/service
 
 # Every fuzz target built without libFuzzer (tests/fuzz/replay.c) replays
@@ -286,7 +296,8 @@ unit: $(UNIT_BINS) $(REPLAY_BINS) dynamo-deps
 	exit $$fail
 
 service: $(CCFD) $(SUPERVISE) $(CCF_CLI) $(BOOTSTRAP) console-deps
-	CCFD=$(abspath $(CCFD)) CCF_BIN=$(abspath $(CCF_CLI)) BOOTSTRAP=$(abspath $(BOOTSTRAP)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/service
+	CCFD=$(abspath $(CCFD)) CCF_BIN=$(abspath $(CCF_CLI)) BOOTSTRAP=$(abspath $(BOOTSTRAP)) $(PYTHON) -m pytest -q -p no:cacheprovider \
+	  $(SERVICE_XDIST) tests/service
 
 # The console's browser tests (tests/console/run.mjs): puppeteer-core, pinned
 # in package-lock.json, installed with npm ci; chromium and node come from
@@ -341,7 +352,8 @@ VALGRIND_TESTS ?= -k "not podman and not slurm"
 valgrind: deps
 	@$(MAKE) --no-print-directory all console-deps
 	CCFD=$(abspath $(CCFD)) CCF_BIN=$(abspath $(CCF_CLI)) CCFD_WRAPPER="$(VALGRIND)" \
-	  CCFD_TIMEOUT_SCALE=10 $(PYTHON) -m pytest -q -p no:cacheprovider $(VALGRIND_TESTS) tests/service
+	  CCFD_TIMEOUT_SCALE=10 $(PYTHON) -m pytest -q -p no:cacheprovider $(call xdist,$(VALGRIND_JOBS)) \
+	  $(VALGRIND_TESTS) tests/service
 
 # libFuzzer targets tests/fuzz/fuzz_*.c, each FUZZ_SECONDS from its seed corpus.
 FUZZ_SECONDS ?= 60

@@ -18,6 +18,8 @@ set -eu
 # chromium: the web console's browser tests (tests/console/run.mjs).
 # python3-pip python3-setuptools python3-wheel: `pip install clients/python`,
 # offline, is tested (tests/service/test_kit_install.py).
+# python3-pytest-xdist: the service suites run on several workers (the
+# Makefile's SERVICE_JOBS); make test needs it, so not only --dev.
 PACKAGES="make gcc clang pkg-config libmicrohttpd-dev libsqlite3-dev libjansson-dev
 libssl-dev libinih-dev libcmocka-dev libcurl4-openssl-dev libgnutls28-dev openssl
 libglib2.0-dev
@@ -29,7 +31,7 @@ slurm-wlm munge
 prometheus
 nginx
 chromium
-python3-pip python3-setuptools python3-wheel
+python3-pip python3-setuptools python3-wheel python3-pytest-xdist
 postgresql libpq-dev"
 # chromium, node and npm: the web console's browser tests (tests/console);
 # node 18 or later, Debian 12's nodejs, only where no node is on PATH.

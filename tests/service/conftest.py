@@ -18,6 +18,7 @@ import shlex
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -344,8 +345,43 @@ def dynamo_skips(items):
             item.add_marker(pytest.mark.skip(reason=f"not on DynamoDB: {why}"))
 
 
+# make test runs the service tests on several workers (pytest-xdist, the
+# Makefile's SERVICE_JOBS, --dist loadgroup). A session fixture is made once
+# per worker: the tests of each heavy one (a podman storage with its image
+# built, a Slurm cluster) are kept on one worker, a group each, so that each
+# is made once, as in a serial run. Their groups go first: they are the
+# longest units of work, and started last they would end the run alone.
+HEAVY_GROUPS = {"podman_env": "podman", "slurm_cluster": "slurm"}
+
+
+def heavy_group(item):
+    """The group of a test that needs a heavy session fixture, by name or
+    by test_job_runs' backend parameter (it asks for the fixture at run time)."""
+    spec = getattr(item, "callspec", None)
+    backend = spec.params.get("backend") if spec is not None else None
+    for fixture, group in HEAVY_GROUPS.items():
+        if fixture in item.fixturenames or backend == group:
+            return group
+    return None
+
+
+def xdist_groups(config, items):
+    if config.getoption("dist", "no") != "loadgroup" and not getattr(config.option, "loadgroup", False):
+        return
+    grouped = []
+    for item in items:
+        group = heavy_group(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+            grouped.append(item)
+    ids = {id(i) for i in grouped}
+    items[:] = grouped + [i for i in items if id(i) not in ids]
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     dynamo_skips(items)
+    xdist_groups(config, items)
     if not config.getoption("--integ"):
         return
     c = endpoint_client(os.environ["CCF_ENDPOINT"])
@@ -415,7 +451,7 @@ def _server_log_on_failure(request):
 
 
 @pytest.fixture(scope="session")
-def podman_env(tmp_path_factory):
+def podman_env():
     """A throw-away podman configuration (scripts/podman-env.sh): its own
     storage and containers.conf, and the test image built locally. Yields
     the variables ccfd needs; removes every container and the storage at
@@ -426,9 +462,14 @@ def podman_env(tmp_path_factory):
     if not shutil.which("podman") or not shutil.which("runc"):
         pytest.skip("podman and runc are not installed (scripts/deps.sh installs them)")
     script = Path(__file__).resolve().parents[2] / "scripts" / "podman-env.sh"
-    d = tmp_path_factory.mktemp("podman")
+    # A short directory of its own, not under pytest's: podman's sockets
+    # under its runroot outgrow a socket path's 108 bytes from a deeper
+    # directory (pytest-xdist's popen-gwN/), and then each `podman run`
+    # waits ~20 s past its container's exit (every podman test failed so).
+    d = Path(tempfile.mkdtemp(prefix="ccf-podman-", dir="/tmp"))
     out = subprocess.run([str(script), str(d)], capture_output=True, text=True, timeout=300)
     if out.returncode != 0:
+        subprocess.run([str(script), "--stop", str(d)], capture_output=True, timeout=300)
         pytest.fail(f"podman-env.sh failed: {out.stderr}")
     env = dict(line.split("=", 1) for line in out.stdout.split() if "=" in line)
     yield env
