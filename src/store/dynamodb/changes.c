@@ -388,14 +388,60 @@ int ddb__change_from_item(json_t *rec, struct store_change *out)
     return 0;
 }
 
+int ddb__changes_query(struct store *s, int64_t after_seq, int64_t h, const char *filter,
+                       json_t *values, json_t *names, ddb__change_decode_fn decode, void *out,
+                       size_t size, size_t max, const char *op)
+{
+    char table[DDB__NAME_MAX], expr[256];
+    json_t *start = NULL;
+    size_t n = 0;
+    int rc = 0;
+
+    snprintf(expr, sizeof(expr), "st = :c AND (%s)", filter);
+    json_object_set_new(values, ":pk", ddb__s_val(ddb__changes_log.pk));
+    json_object_set_new(values, ":a", ddb__n_val(after_seq + 1));
+    json_object_set_new(values, ":h", ddb__n_val(h));
+    json_object_set_new(values, ":c", ddb__s_val(DDB__ST_COMMITTED));
+    ddb__table(s, DDB__T_CHANGES, table);
+    do {
+        json_t *ans, *rec;
+        size_t i;
+        json_t *req =
+            json_pack("{s:s,s:s,s:s,s:O,s:i,s:b}", "TableName", table, "KeyConditionExpression",
+                      "pk = :pk AND seq BETWEEN :a AND :h", "FilterExpression", expr,
+                      "ExpressionAttributeValues", values, "Limit", PAGE, "ConsistentRead", 1);
+
+        if (names)
+            json_object_set(req, "ExpressionAttributeNames", names);
+        if (start)
+            json_object_set_new(req, "ExclusiveStartKey", start);
+        start = NULL;
+        if ((rc = ddb__call(s, "Query", req, &ans, op)) < 0)
+            break;
+        json_array_foreach(json_object_get(ans, "Items"), i, rec)
+        {
+            if (n == max || (rc = decode(rec, (char *)out + n * size)) < 0)
+                break;
+            n++;
+        }
+        if (rc == 0 && n < max && json_object_get(ans, "LastEvaluatedKey"))
+            start = json_incref(json_object_get(ans, "LastEvaluatedKey"));
+        json_decref(ans);
+    } while (rc == 0 && start);
+    json_decref(values);
+    json_decref(names);
+    return rc < 0 ? rc : (int)n;
+}
+
+static int change_decode(json_t *rec, void *out)
+{
+    return ddb__change_from_item(rec, out);
+}
+
 int store_ddb__read_changes(struct store *s, int64_t after_seq, struct store_change *out,
                             size_t max)
 {
-    const char *op = "read_changes";
-    char table[DDB__NAME_MAX];
-    json_t *start = NULL;
     int64_t h;
-    size_t n = 0;
     int rc;
 
     if (max == 0)
@@ -408,34 +454,8 @@ int store_ddb__read_changes(struct store *s, int64_t after_seq, struct store_cha
         return rc;
     if (after_seq >= h)
         return 0;
-    ddb__table(s, DDB__T_CHANGES, table);
-    do {
-        json_t *ans, *rec;
-        size_t i;
-        json_t *req =
-            json_pack("{s:s,s:s,s:s,s:{s:o,s:o,s:o,s:o,s:o},s:i,s:b}", "TableName", table,
-                      "KeyConditionExpression", "pk = :pk AND seq BETWEEN :a AND :h",
-                      "FilterExpression", "st = :c AND ns >= :z", "ExpressionAttributeValues",
-                      ":pk", ddb__s_val(ddb__changes_log.pk), ":a", ddb__n_val(after_seq + 1), ":h",
-                      ddb__n_val(h), ":c", ddb__s_val(DDB__ST_COMMITTED), ":z", ddb__n_val(0),
-                      "Limit", PAGE, "ConsistentRead", 1);
-
-        if (start)
-            json_object_set_new(req, "ExclusiveStartKey", start);
-        start = NULL;
-        if ((rc = ddb__call(s, "Query", req, &ans, op)) < 0)
-            return rc;
-        json_array_foreach(json_object_get(ans, "Items"), i, rec)
-        {
-            if (n == max || (rc = ddb__change_from_item(rec, &out[n])) < 0)
-                break;
-            n++;
-        }
-        if (rc == 0 && n < max && json_object_get(ans, "LastEvaluatedKey"))
-            start = json_incref(json_object_get(ans, "LastEvaluatedKey"));
-        json_decref(ans);
-    } while (rc == 0 && start);
-    return rc < 0 ? rc : (int)n;
+    return ddb__changes_query(s, after_seq, h, "ns >= :z", json_pack("{s:o}", ":z", ddb__n_val(0)),
+                              NULL, change_decode, out, sizeof(*out), max, "read_changes");
 }
 
 static void cursor_name(const char *consumer, char out[CONSUMER_MAX + 8])

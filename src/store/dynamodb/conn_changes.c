@@ -10,13 +10,9 @@
 #include "core/log.h"
 #include "core/validate.h"
 
-#define PAGE 200
-/* changes.c's LOG_PK (the one partition) and ST_COMMITTED (a settled record) */
-#define LOG_PK       "c"
-#define ST_COMMITTED "c"
-
-static int from_item(json_t *rec, struct store_connector_change *out)
+static int from_item(json_t *rec, void *elem)
 {
+    struct store_connector_change *out = elem;
     const char *tk = ddb__get_s(rec, "tenant"), *cid = ddb__get_s(rec, "cid");
     int bad = 0;
 
@@ -37,11 +33,7 @@ static int from_item(json_t *rec, struct store_connector_change *out)
 int store_ddb__read_connector_changes(struct store *s, int64_t after_seq,
                                       struct store_connector_change *out, size_t max, int64_t *upto)
 {
-    const char *op = "read_connector_changes";
-    char table[DDB__NAME_MAX];
-    json_t *start = NULL;
     int64_t h;
-    size_t n = 0;
     int rc;
 
     if (max == 0 || !out)
@@ -52,36 +44,13 @@ int store_ddb__read_connector_changes(struct store *s, int64_t after_seq,
         return rc;
     if (after_seq >= h)
         return 0;
-    ddb__table(s, DDB__T_CHANGES, table);
-    do {
-        json_t *ans, *rec;
-        size_t i;
-        json_t *req = json_pack(
-            "{s:s,s:s,s:s,s:{s:o,s:o,s:o,s:o,s:o,s:o},s:i,s:b}", "TableName", table,
-            "KeyConditionExpression", "pk = :pk AND seq BETWEEN :a AND :h", "FilterExpression",
-            "st = :c AND (#t = :cr OR #t = :up)", "ExpressionAttributeValues", ":pk",
-            ddb__s_val(LOG_PK), ":a", ddb__n_val(after_seq + 1), ":h", ddb__n_val(h), ":c",
-            ddb__s_val(ST_COMMITTED), ":cr", ddb__s_val("connector.created"), ":up",
-            ddb__s_val("connector.updated"), "Limit", PAGE, "ConsistentRead", 1);
-
-        json_object_set_new(req, "ExpressionAttributeNames", json_pack("{s:s}", "#t", "type"));
-        if (start)
-            json_object_set_new(req, "ExclusiveStartKey", start);
-        start = NULL;
-        if ((rc = ddb__call(s, "Query", req, &ans, op)) < 0)
-            return rc;
-        json_array_foreach(json_object_get(ans, "Items"), i, rec)
-        {
-            if (n == max || (rc = from_item(rec, &out[n])) < 0)
-                break;
-            n++;
-        }
-        if (rc == 0 && n < max && json_object_get(ans, "LastEvaluatedKey"))
-            start = json_incref(json_object_get(ans, "LastEvaluatedKey"));
-        json_decref(ans);
-    } while (rc == 0 && start);
+    rc = ddb__changes_query(s, after_seq, h, "#t = :cr OR #t = :up",
+                            json_pack("{s:o,s:o}", ":cr", ddb__s_val("connector.created"), ":up",
+                                      ddb__s_val("connector.updated")),
+                            json_pack("{s:s}", "#t", "type"), from_item, out, sizeof(*out), max,
+                            "read_connector_changes");
     if (rc < 0)
         return rc;
-    *upto = n == max ? out[n - 1].seq : h;
-    return (int)n;
+    *upto = (size_t)rc == max ? out[rc - 1].seq : h;
+    return rc;
 }

@@ -303,6 +303,15 @@ extern const struct ddb__seqlog ddb__changes_log;
  * detail is owned (store_events_clear). */
 int ddb__change_from_item(json_t *rec, struct store_change *out);
 int ddb__event_from_item(json_t *rec, struct store_event *e);
+/* The committed records of the change log after after_seq up to the
+ * horizon h that pass filter (a FilterExpression over a record; values
+ * and names, both taken, its :placeholders and #names, names may be
+ * NULL), each decoded by decode into the next of max elements of size
+ * bytes at out: how many, or the error (changes.c; conn_changes.c). */
+typedef int (*ddb__change_decode_fn)(json_t *rec, void *elem);
+int ddb__changes_query(struct store *s, int64_t after_seq, int64_t h, const char *filter,
+                       json_t *values, json_t *names, ddb__change_decode_fn decode, void *out,
+                       size_t size, size_t max, const char *op);
 /* The sparse index attributes of job j's item (retention.c). */
 void ddb__job_index_attrs(json_t *it, const struct ccf_job *j);
 int store_ddb__read_changes(struct store *s, int64_t after_seq, struct store_change *out,
