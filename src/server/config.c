@@ -96,7 +96,7 @@ static const struct config_key keys[] = {
      NULL, UINT_SLOT(write_threads, 0, THREADS_MAX, NULL)},
     {"store", "BACKEND",
      "sqlite (DATA_DIR/ccf.db, default), postgresql://USER@HOST:PORT/DB, or "
-     "dynamodb://PREFIX?region=R[&endpoint=URL] (experimental)",
+     "dynamodb://PREFIX?region=R[&endpoint=URL][&tables=existing] (experimental)",
      set_store, .off = FIELD(store, char *), .show = server__config_show_store, .secret = true},
     {"store-experimental", NULL,
      "accept store = dynamodb://..., experimental (PostgreSQL needs no switch)", NULL,

@@ -267,7 +267,8 @@ DYNALITE = str(REPO / "scripts" / "dynalite.sh")
 def store_prefix(tpl):
     """CCF_STORE's table prefix in the template ("${AWS::StackName}")."""
     env = tpl["Resources"]["Function"]["Properties"]["Environment"]["Variables"]
-    m = re.fullmatch(r"dynamodb://([^?]+)\?region=\$\{AWS::Region\}", env["CCF_STORE"]["Fn::Sub"])
+    m = re.fullmatch(r"dynamodb://([^?]+)\?region=\$\{AWS::Region\}&tables=existing",
+                     env["CCF_STORE"]["Fn::Sub"])
     assert m, env["CCF_STORE"]
     return m.group(1)
 

@@ -114,3 +114,35 @@ def test_a_long_poll_sees_another_instances_write(dyn_fn, dynalite, prefix, tmp_
         tl.long_poll_across_instances(dyn_fn, other)
     finally:
         other.close()
+
+
+def test_tables_existing_opens_without_describing_or_creating(dyn_fn, dynalite, prefix, tmp_path):
+    """tables=existing (the template's CCF_STORE): the open trusts the
+    deployment's tables, so an instance on tables another made serves them,
+    and one on a prefix without tables is an init error (its secret's
+    GetItem finds no table), never a table made behind the template's back."""
+    existing = f"dynamodb://{prefix}?region=us-east-1&endpoint={dynalite}&tables=existing"
+    keys = {"CCF_STORE_EXPERIMENTAL": "true", "AWS_ACCESS_KEY_ID": "AKIDLAMBDATESTS",
+            "AWS_SECRET_ACCESS_KEY": "lambda-tests"}
+    client = ApiGatewayClient(dyn_fn.stub)
+    cid = client.create_connector(name="made-before")["connector_id"]
+    for d in ("existing", "bare"):
+        (tmp_path / d).mkdir()
+    other = tl.Function(tmp_path / "existing", CCF_STORE=existing, **keys)
+    try:
+        got = ApiGatewayClient(other.stub).get_connector(cid)
+        assert got["name"] == "made-before", got
+    finally:
+        other.close()
+    none = "nt-" + os.urandom(4).hex()
+    bare = tl.Function(tmp_path / "bare", CCF_STORE=existing.replace(prefix, none), **keys)
+    err, _ = bare.stub.wait_init_error()
+    assert "cannot be opened" in err["errorMessage"], err
+    assert bare.proc.wait(timeout=30 * tl.SCALE) == 1
+    bare.stub.close()
+    bare.log.close()
+    ddb = botocore.session.get_session().create_client(
+        "dynamodb", region_name="us-east-1", endpoint_url=dynalite, aws_access_key_id="x",
+        aws_secret_access_key="x")
+    names = ddb.list_tables(ExclusiveStartTableName=none, Limit=100)["TableNames"]
+    assert not any(n.startswith(none) for n in names), names

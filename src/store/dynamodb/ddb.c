@@ -436,7 +436,8 @@ static bool prefix_valid(const char *p, size_t n)
     return true;
 }
 
-/* dynamodb://PREFIX?region=R[&endpoint=URL]; no percent-escapes. */
+/* dynamodb://PREFIX?region=R[&endpoint=URL][&tables=existing|ensure]; no
+ * percent-escapes. */
 int ddb__parse_url(struct store_ddb *s, const char *url)
 {
     const char *p, *q;
@@ -467,6 +468,10 @@ int ddb__parse_url(struct store_ddb *s, const char *url)
             if ((strncmp(s->ep.url, "http://", 7) != 0 && strncmp(s->ep.url, "https://", 8) != 0) ||
                 strpbrk(s->ep.url, " \t\r\n?#"))
                 return CCF_EINVAL;
+        } else if (len == 15 && strncmp(k, "tables=existing", 15) == 0) {
+            s->tables_existing = true;
+        } else if (len == 13 && strncmp(k, "tables=ensure", 13) == 0) {
+            s->tables_existing = false;
         } else {
             return CCF_EINVAL;
         }
@@ -515,7 +520,8 @@ static int ddb_open(struct store **out, const struct store_config *cfg)
         cfg->checkpoint_history > 0 ? cfg->checkpoint_history : STORE_CP_HISTORY_DEFAULT;
     if ((rc = ddb__parse_url(s, cfg->url)) < 0) {
         CCF_LOG_ERROR("store.bad_config", CCF_KV_STR("backend", "dynamodb"),
-                      CCF_KV_STR("reason", "expected dynamodb://PREFIX?region=R[&endpoint=URL]"));
+                      CCF_KV_STR("reason", "expected dynamodb://PREFIX?region=R[&endpoint=URL]"
+                                           "[&tables=existing]"));
         goto fail;
     }
     if ((rc = aws_credentials_from_env(&s->ep)) < 0) {
@@ -523,8 +529,8 @@ static int ddb_open(struct store **out, const struct store_config *cfg)
                       CCF_KV_STR("reason", "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"));
         goto fail;
     }
-    if ((rc = ensure_tables(&s->base)) < 0 || (rc = ensure_secret(&s->base)) < 0 ||
-        (rc = ddb__recover(&s->base)) < 0)
+    if ((!s->tables_existing && (rc = ensure_tables(&s->base)) < 0) ||
+        (rc = ensure_secret(&s->base)) < 0 || (rc = ddb__recover(&s->base)) < 0)
         goto fail;
     CCF_LOG_WARN("store.experimental", CCF_KV_STR("backend", "dynamodb"));
     *out = &s->base;

@@ -49,6 +49,10 @@ struct store_ddb {
      * service "dynamodb", region, the environment's keys (never logged) */
     struct aws_endpoint ep;
     int64_t cp_history;
+    /* tables=existing: the deployment made the tables (deploy/aws), so the
+     * open neither describes nor creates them: ten DescribeTable round
+     * trips less in a Lambda cold start */
+    bool tables_existing;
     struct ccf_histo commit_us;
     struct ccf_histo per_commit;
 };
@@ -58,8 +62,9 @@ static inline struct store_ddb *ddb__s(struct store *s)
     return (struct store_ddb *)s;
 }
 
-/* The url's parts into s (prefix, ep's url, service and region);
- * CCF_EINVAL when it is not dynamodb://PREFIX?region=R[&endpoint=URL] (an
+/* The url's parts into s (prefix, ep's url, service, region and
+ * tables_existing); CCF_EINVAL when it is not
+ * dynamodb://PREFIX?region=R[&endpoint=URL][&tables=existing|ensure] (an
  * endpoint longer than AWS_URL_MAX included). ddb__url_clear forgets the
  * endpoint (nothing to free any more). */
 int ddb__parse_url(struct store_ddb *s, const char *url);
