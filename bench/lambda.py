@@ -3,6 +3,7 @@
 peak RSS, under the tests' Runtime API stub. Never part of the tests.
 
   bench/lambda.py [--bootstrap build/bootstrap] [--runs N] [--events N]
+  scripts/with-dynalite.sh bench/lambda.py --dynamodb   # also on dynalite
 
 - cold start: from just before the process is spawned to its first
   GET .../invocation/next at the stub (the stub's clock), N runs, each on a
@@ -14,7 +15,11 @@ peak RSS, under the tests' Runtime API stub. Never part of the tests.
   timed from the stub queueing it to the function's answer arriving
   (round trip through the stub: an upper bound of the function's own time),
   median and p99;
-- peak RSS: VmHWM of the process after the events.
+- peak RSS: VmHWM of the process after the events;
+- with --dynamodb (under scripts/with-dynalite.sh): the cold start also on
+  the DynamoDB store at CCF_TEST_DYNAMO_ENDPOINT, its tables made by a
+  first start, opened with tables=ensure (described one by one) and with
+  tables=existing (the template's: not described).
 """
 import argparse
 import json
@@ -36,9 +41,15 @@ PROPS = {"image_uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/c:1",
          "job_role_arn": "arn:aws:iam::123456789012:role/job"}
 
 
+STORE = None  # a dynamodb:// URL instead of a SQLite file in the run's temp dir
+
+
 def spawn(binary, stub, d):
     env = {"AWS_LAMBDA_RUNTIME_API": stub.address, "AWS_REGION": "us-east-1",
-           "CCF_STORE": f"sqlite:{d}/ccf.db", "CCF_LOG_LEVEL": "error"}
+           "CCF_STORE": STORE or f"sqlite:{d}/ccf.db", "CCF_LOG_LEVEL": "error"}
+    if STORE:
+        env.update(CCF_STORE_EXPERIMENTAL="true", AWS_ACCESS_KEY_ID="AKIDBENCH",
+                   AWS_SECRET_ACCESS_KEY="bench")
     return subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
 
@@ -118,6 +129,7 @@ def main():
     ap.add_argument("--bootstrap", default=str(REPO / "build" / "bootstrap"))
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--events", type=int, default=200)
+    ap.add_argument("--dynamodb", action="store_true")
     a = ap.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, {os.uname().release}, load average "
           f"{os.getloadavg()[0]:.2f}")
@@ -133,7 +145,26 @@ def main():
         print(f"{k}: {len(v)} events, median {statistics.median(v):.2f} ms, "
               f"p99 {v[int(len(v) * 0.99) - 1]:.2f} ms (round trip through the stub)")
     print(f"peak RSS (VmHWM) after the events: {hwm / 1024:.1f} MiB")
+    if a.dynamodb:
+        dynamodb_cold_starts(a)
 
+
+def dynamodb_cold_starts(a):
+    global STORE
+    base = (f"dynamodb://bench-{os.urandom(4).hex()}?region=us-east-1"
+            f"&endpoint={os.environ['CCF_TEST_DYNAMO_ENDPOINT']}")
+    STORE = base
+    cold_start(a.bootstrap, fresh=False)  # makes the tables
+    res = {"ensure": [], "existing": []}
+    for _ in range(a.runs):  # interleaved: the machine's load falls on both alike
+        for mode, r in res.items():
+            STORE = f"{base}&tables={mode}"
+            r.append(cold_start(a.bootstrap))
+    for mode, cs in res.items():
+        wall, cpu = [c[0] for c in cs], [c[1] for c in cs]
+        print(f"cold start on dynalite, tables={mode}, {a.runs} runs: wall median "
+              f"{statistics.median(wall):.1f} ms, max {max(wall):.1f} ms; the process's CPU "
+              f"median {statistics.median(cpu):.1f} ms, max {max(cpu):.1f} ms")
 
 if __name__ == "__main__":
     main()
