@@ -52,14 +52,11 @@ int orch__pools_refresh(struct orchestrator *o, bool force)
 
 const char *orch__place(struct orchestrator *o, struct orch__job *j, char *reason, size_t n)
 {
-    struct executor_spec es = {.job_id = j->ref.job_id,
-                               .image_uri = j->spec->image_uri,
-                               .execution_role_arn = j->spec->execution_role_arn,
-                               .job_role_arn = j->spec->job_role_arn,
-                               .argv = (const char *const *)j->spec->command};
+    struct executor_spec es = {.job_id = j->ref.job_id};
     const struct executor_capacity *cap;
     int b, len;
 
+    orch__exec_spec(j->spec, &es);
     /* No executor (the AWS profile's status handler, orchestrator_handle_outcome):
      * the job ran already; what it holds here is only bookkeeping. */
     if (!o->executor) {

@@ -222,14 +222,9 @@ static int submit(struct orchestrator *o, struct orch__job *j)
         rc = orch__end_now(o, &j->ref, CCF_JOB_FAILED, "the job's command could not be prepared");
         goto out;
     }
-    spec.image_uri = j->spec->image_uri;
-    spec.execution_role_arn = j->spec->execution_role_arn;
-    spec.job_role_arn = j->spec->job_role_arn;
+    orch__exec_spec(j->spec, &spec);
     spec.argv = (const char *const *)argv;
     spec.envp = (const char *const *)envp;
-    spec.timeout_s = j->spec->timeout_s;
-    spec.cpu = j->spec->cpu;
-    spec.memory_mib = j->spec->memory_mib;
     spec.attempt = j->attempt;
     /* It no longer waits for capacity. Should this write fail, RUNNING
      * clears the reason anyway. */

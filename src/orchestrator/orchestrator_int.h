@@ -131,6 +131,10 @@ int orch__build(const struct orchestrator *o, const struct store_job_ref *ref,
                 const struct ccf_job_spec *spec, const struct ccf_job *job, char ***argv,
                 char ***envp);
 void orch__strv_free(char **v);
+/* What of spec an executor is told (image, roles, the command as argv,
+ * timeout, cpu, memory) into es, borrowed from spec; the caller sets the
+ * rest (ids, envp, attempt, or its own argv). */
+void orch__exec_spec(const struct ccf_job_spec *spec, struct executor_spec *es);
 
 /* handlers.c: the orchestrator and the status handler. */
 int orch__on_change(struct orchestrator *o, const struct store_change *ch);

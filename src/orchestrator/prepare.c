@@ -26,13 +26,7 @@ void orchestrator_prepare_connector(struct orchestrator *o, const struct ccf_ten
     if (!o->executor || store_get_connector(o->cfg.store, t, connector_id, &c) < 0)
         return;
     if (c.properties && ccf_job_spec_decode(c.properties, &spec) == 0) {
-        es.image_uri = spec.image_uri;
-        es.execution_role_arn = spec.execution_role_arn;
-        es.job_role_arn = spec.job_role_arn;
-        es.argv = (const char *const *)spec.command;
-        es.timeout_s = spec.timeout_s;
-        es.cpu = spec.cpu;
-        es.memory_mib = spec.memory_mib;
+        orch__exec_spec(&spec, &es);
         if ((rc = executor_prepare(o->executor, &es)) < 0)
             CCF_LOG_WARN("orchestrator.prepare_failed", CCF_KV_STR("connector_id", c.id),
                          CCF_KV_INT("rc", rc));

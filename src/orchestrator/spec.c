@@ -116,6 +116,17 @@ static int framework_env(const struct orchestrator *o, const struct store_job_re
     return 0;
 }
 
+void orch__exec_spec(const struct ccf_job_spec *spec, struct executor_spec *es)
+{
+    es->image_uri = spec->image_uri;
+    es->execution_role_arn = spec->execution_role_arn;
+    es->job_role_arn = spec->job_role_arn;
+    es->argv = (const char *const *)spec->command;
+    es->timeout_s = spec->timeout_s;
+    es->cpu = spec->cpu;
+    es->memory_mib = spec->memory_mib;
+}
+
 int orch__build(const struct orchestrator *o, const struct store_job_ref *ref,
                 const struct ccf_job_spec *spec, const struct ccf_job *job, char ***argv,
                 char ***envp)
