@@ -94,8 +94,12 @@ def test_request_counters_move(ccfd_factory):
     for _ in range(7):
         expect(c.get(f"{CONNECTORS}/{cid}"), 200)
     expect(c.get(f"{CONNECTORS}/cc-{'0' * 26}"), 404)
-    after = samples(scrape(s))
     op = "GetCustomConnector"
+    # The last request is counted when ccfd has finished with it, a moment
+    # after the client read its answer: wait for all eight, then check each.
+    after = samples(scrape_until(s, lambda got: value(
+        got, "ccf_http_request_duration_seconds_count", operation=op) - value(
+        before, "ccf_http_request_duration_seconds_count", operation=op) >= 8))
     assert value(after, "ccf_http_requests_total", operation=op, code="200") - \
         value(before, "ccf_http_requests_total", operation=op, code="200") == 7
     assert value(after, "ccf_http_requests_total", operation=op, code="404") - \
@@ -119,12 +123,8 @@ def test_job_counters_move(ccfd_factory):
         while c.get_job(cid, jid)["status"] != want:
             assert time.monotonic() < deadline, c.get_job(cid, jid)
             time.sleep(0.05)
-    deadline = time.monotonic() + 5
-    while True:  # the orchestrator counts right after the store write the GET saw
-        got = samples(scrape(s))
-        if value(got, "ccf_jobs_finished_total", status="FAILED") == 1 or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+    # The orchestrator counts right after the store write the GET saw.
+    got = samples(scrape_until(s, lambda g: value(g, "ccf_jobs_finished_total", status="FAILED") == 1))
     assert value(got, "ccf_jobs_finished_total", status="SUCCEEDED") == 1
     assert value(got, "ccf_jobs_finished_total", status="FAILED") == 1
     assert value(got, "ccf_jobs_finished_total", status="STOPPED") == 0
@@ -168,17 +168,23 @@ def run_jobs(c, n):
     return ids
 
 
-def scrape_counted(s):
-    """A scrape that shows an earlier scrape's own series: a request is
+def scrape_until(s, done):
+    """The first scrape whose samples satisfy done(samples), or the last one
+    after 10 s (the caller's asserts then say what is missing). A request is
     counted when ccfd has finished with it (libmicrohttpd's completion
     callback), which may come a moment after the client read the answer."""
     deadline = time.monotonic() + 10
     while True:
         text = scrape(s)
-        if value(samples(text), "ccf_http_requests_total", operation="Metrics", code="200") or \
-                time.monotonic() > deadline:
+        if done(samples(text)) or time.monotonic() > deadline:
             return text
         time.sleep(0.05)
+
+
+def scrape_counted(s):
+    """A scrape that shows an earlier scrape's own series."""
+    return scrape_until(s, lambda got: value(got, "ccf_http_requests_total",
+                                             operation="Metrics", code="200"))
 
 
 def test_labels_stay_bounded_after_1000_connectors(ccfd_factory):
@@ -190,8 +196,7 @@ def test_labels_stay_bounded_after_1000_connectors(ccfd_factory):
     run_jobs(c, 10)
     early = samples(scrape_counted(s))
     run_jobs(c, 990)
-    scrape(s)
-    text = scrape(s)
+    text = scrape_until(s, lambda g: value(g, "ccf_jobs_finished_total", status="SUCCEEDED") == 6)
     promtool_check(text)
     assert "cc-" not in text and "ccj-" not in text and "123456789012" not in text
     got = samples(text)
