@@ -221,7 +221,10 @@ $(BUILD)/tests/test_store_conf: $(BUILD)/obj/tests/test_store_conf.o $(STORE_CON
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL) -lcmocka
 
-$(CLIENT_OBJS) $(CLI_OBJS) $(BUILD)/obj/tests/test_client.o: ALL_CFLAGS += $(CLIENT_CFLAGS)
+# libccf's tests (tests/test_client_*.c) link libccf.a, not the server's library.
+CLIENT_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_client_*.c))
+$(CLIENT_OBJS) $(CLI_OBJS) $(CLIENT_TESTS:$(BUILD)/tests/%=$(BUILD)/obj/tests/%.o): \
+  ALL_CFLAGS += $(CLIENT_CFLAGS)
 
 $(LIBCCF_CLIENT): $(CLIENT_OBJS)
 	@mkdir -p $(dir $@)
@@ -230,7 +233,7 @@ $(LIBCCF_CLIENT): $(CLIENT_OBJS)
 $(CCF_CLI): $(CLI_OBJS) $(LIBCCF_CLIENT)
 	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(LIBCCF_CLIENT) $(CLIENT_LIBS)
 
-$(BUILD)/tests/test_client: $(BUILD)/obj/tests/test_client.o $(LIBCCF_CLIENT)
+$(CLIENT_TESTS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBCCF_CLIENT)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $< $(LIBCCF_CLIENT) $(CLIENT_LIBS) -lcmocka
 
