@@ -177,4 +177,36 @@ static inline bool submitted(const struct fx *f, const char *jid)
     return false;
 }
 
+/* The set-up most tests open with: a connector for each of the
+ * NULL-terminated props, a fresh orchestrator over them, a job started on
+ * each of the first `started`, and one turn of the loop (which submits what
+ * fits to the fake executor). */
+static inline void launch(struct fx *f, const char *const props[], size_t started,
+                          char cid[][CCF_CONNECTOR_ID_LEN + 1], char jid[][CCF_JOB_ID_LEN + 1])
+{
+    size_t n = 0;
+
+    while (props[n])
+        n++;
+    assert_true(started <= n);
+    for (size_t i = 0; i < n; i++)
+        mk_connector(f, props[i], cid[i]);
+    orch_new(f);
+    for (size_t i = 0; i < started; i++)
+        start(f, cid[i], jid[i]);
+    orch__step(f->o);
+}
+
+/* launch with one connector and its job. */
+static inline void launch_one(struct fx *f, const char *props, char cid[CCF_CONNECTOR_ID_LEN + 1],
+                              char jid[CCF_JOB_ID_LEN + 1])
+{
+    const char *const p[] = {props, NULL};
+    char c[1][CCF_CONNECTOR_ID_LEN + 1], j[1][CCF_JOB_ID_LEN + 1];
+
+    launch(f, p, 1, c, j);
+    memcpy(cid, c[0], sizeof(c[0]));
+    memcpy(jid, j[0], sizeof(j[0]));
+}
+
 #endif

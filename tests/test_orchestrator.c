@@ -57,10 +57,7 @@ static void test_job_runs_to_success(void **state)
     char cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1], want[64];
     struct ccf_job j;
 
-    mk_connector(f, props("/bin/echo", 1, 2048), cid);
-    orch_new(f);
-    start(f, cid, jid);
-    orch__step(f->o);
+    launch_one(f, props("/bin/echo", 1, 2048), cid, jid);
     assert_int_equal(f->ex.nsubmits, 1);
     assert_string_equal(f->ex.submits[0].job_id, jid);
     assert_string_equal(f->ex.submits[0].argv[0], "/bin/echo");
@@ -101,11 +98,7 @@ static void test_failures_and_reasons(void **state)
     struct executor_event ev = {.state = EXECUTOR_EXITED, .has_exit_code = true};
     struct ccf_job j;
 
-    mk_connector(f, props("/bin/false", 1, 1024), cid);
-    orch_new(f);
-
-    start(f, cid, jid);
-    orch__step(f->o);
+    launch_one(f, props("/bin/false", 1, 1024), cid, jid);
     deliver(f, jid, EXECUTOR_EXITED, true, 137);
     j = job_of(f, cid, jid);
     assert_int_equal(j.status, CCF_JOB_FAILED);
@@ -140,16 +133,10 @@ static void test_failures_and_reasons(void **state)
 static void test_redelivered_changes_are_harmless(void **state)
 {
     struct fx *f = *state;
-    char cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1];
+    char cid[2][CCF_CONNECTOR_ID_LEN + 1], jid[2][CCF_JOB_ID_LEN + 1];
 
-    char big[CCF_CONNECTOR_ID_LEN + 1], jbig[CCF_JOB_ID_LEN + 1];
-
-    mk_connector(f, props("/bin/true", 1, 1024), cid);
-    mk_connector(f, props("/bin/true", 2, 1024), big);
-    orch_new(f);
-    start(f, cid, jid);
-    start(f, big, jbig);
-    orch__step(f->o);
+    launch(f, (const char *const[]){props("/bin/true", 1, 1024), props("/bin/true", 2, 1024), NULL},
+           2, cid, jid);
     /* Submitted but not RUNNING yet, and queued behind it: both still STARTED. */
     f->o->cursor = 0;
     orch__step(f->o);
@@ -157,22 +144,22 @@ static void test_redelivered_changes_are_harmless(void **state)
     assert_int_equal(f->o->running.n, 1);
     assert_int_equal(f->o->pending.n, 1);
     assert_true(f->o->pools[0].cpu_used == 1 && f->o->pools[0].memory_used == 1024);
-    deliver(f, jid, EXECUTOR_RUNNING, false, 0);
+    deliver(f, jid[0], EXECUTOR_RUNNING, false, 0);
     f->o->cursor = 0; /* everything again */
     orch__step(f->o);
     assert_int_equal(f->ex.nsubmits, 1);
     assert_int_equal(f->o->running.n, 1);
     assert_true(f->o->pools[0].cpu_used == 1);
-    assert_int_equal(status_of(f, cid, jid), CCF_JOB_RUNNING);
+    assert_int_equal(status_of(f, cid[0], jid[0]), CCF_JOB_RUNNING);
 
-    deliver(f, jid, EXECUTOR_EXITED, true, 0);
-    assert_int_equal(f->ex.nsubmits, 2); /* the big one, now that it fits */
-    deliver(f, jbig, EXECUTOR_EXITED, true, 0);
+    deliver(f, jid[0], EXECUTOR_EXITED, true, 0);
+    assert_int_equal(f->ex.nsubmits, 2); /* the big one (1), now that it fits */
+    deliver(f, jid[1], EXECUTOR_EXITED, true, 0);
     f->o->cursor = 0;
     orch__step(f->o);
     assert_int_equal(f->ex.nsubmits, 2);
     assert_int_equal(f->o->running.n + f->o->pending.n, 0);
-    assert_int_equal(status_of(f, cid, jid), CCF_JOB_SUCCEEDED);
+    assert_int_equal(status_of(f, cid[0], jid[0]), CCF_JOB_SUCCEEDED);
     assert_int_equal(f->ex.ncancels, 0);
 }
 
@@ -182,20 +169,15 @@ static void test_redelivered_changes_are_harmless(void **state)
 static void test_outcome_twice(void **state)
 {
     struct fx *f = *state;
-    char cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1];
-    char cid2[CCF_CONNECTOR_ID_LEN + 1], jid2[CCF_JOB_ID_LEN + 1];
+    char cid[2][CCF_CONNECTOR_ID_LEN + 1], jid[2][CCF_JOB_ID_LEN + 1];
     struct ccf_job j;
 
-    mk_connector(f, props("/bin/true", 1, 1024), cid);
-    mk_connector(f, props("/bin/true", 1, 1024), cid2);
-    orch_new(f);
-    start(f, cid, jid);
-    start(f, cid2, jid2);
-    orch__step(f->o);
-    deliver(f, jid, EXECUTOR_EXITED, true, 3);
-    deliver(f, jid, EXECUTOR_EXITED, true, 0);
-    deliver(f, jid, EXECUTOR_RUNNING, false, 0);
-    j = job_of(f, cid, jid);
+    launch(f, (const char *const[]){props("/bin/true", 1, 1024), props("/bin/true", 1, 1024), NULL},
+           2, cid, jid);
+    deliver(f, jid[0], EXECUTOR_EXITED, true, 3);
+    deliver(f, jid[0], EXECUTOR_EXITED, true, 0);
+    deliver(f, jid[0], EXECUTOR_RUNNING, false, 0);
+    j = job_of(f, cid[0], jid[0]);
     assert_int_equal(j.status, CCF_JOB_FAILED);
     assert_int_equal(j.exit_code, 3);
     assert_null(j.executor_id);
@@ -203,7 +185,7 @@ static void test_outcome_twice(void **state)
     assert_int_equal(f->revoked, 1);
     assert_int_equal(f->o->running.n, 1); /* the other job still holds its share */
     assert_true(f->o->pools[0].cpu_used == 1 && f->o->pools[0].memory_used == 1024);
-    assert_int_equal(status_of(f, cid2, jid2), CCF_JOB_STARTED);
+    assert_int_equal(status_of(f, cid[1], jid[1]), CCF_JOB_STARTED);
 }
 
 /* A job stopped before it ran never runs: stopped while queued, and stopped
@@ -211,34 +193,29 @@ static void test_outcome_twice(void **state)
 static void test_stop_before_run(void **state)
 {
     struct fx *f = *state;
-    char big[CCF_CONNECTOR_ID_LEN + 1], cid[CCF_CONNECTOR_ID_LEN + 1];
-    char cid2[CCF_CONNECTOR_ID_LEN + 1];
-    char jbig[CCF_JOB_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1], jid2[CCF_JOB_ID_LEN + 1];
+    char cid[3][CCF_CONNECTOR_ID_LEN + 1], jid[3][CCF_JOB_ID_LEN + 1];
 
-    mk_connector(f, props("/bin/sleep", 2, 1024), big);
-    mk_connector(f, props("/bin/true", 1, 1024), cid);
-    mk_connector(f, props("/bin/true", 1, 1024), cid2);
-    orch_new(f);
-    start(f, big, jbig);
-    start(f, cid, jid);
-    orch__step(f->o);
-    assert_int_equal(f->ex.nsubmits, 1); /* the big one fills the budget */
+    launch(f,
+           (const char *const[]){props("/bin/sleep", 2, 1024), props("/bin/true", 1, 1024),
+                                 props("/bin/true", 1, 1024), NULL},
+           2, cid, jid);
+    assert_int_equal(f->ex.nsubmits, 1); /* the big one (0) fills the budget */
     assert_int_equal(f->o->pending.n, 1);
-    request_stop(f, cid, jid);
+    request_stop(f, cid[1], jid[1]);
     orch__step(f->o);
-    assert_int_equal(status_of(f, cid, jid), CCF_JOB_STOPPED);
-    assert_reason(f, cid, jid, "stopped on request");
+    assert_int_equal(status_of(f, cid[1], jid[1]), CCF_JOB_STOPPED);
+    assert_reason(f, cid[1], jid[1], "stopped on request");
     assert_int_equal(f->o->pending.n, 0);
-    assert_int_equal(connector_status(f, cid), CCF_CONNECTOR_AVAILABLE);
+    assert_int_equal(connector_status(f, cid[1]), CCF_CONNECTOR_AVAILABLE);
 
-    start(f, cid2, jid2);
-    request_stop(f, cid2, jid2); /* both changes arrive in one step */
+    start(f, cid[2], jid[2]);
+    request_stop(f, cid[2], jid[2]); /* both changes arrive in one step */
     orch__step(f->o);
-    assert_int_equal(status_of(f, cid2, jid2), CCF_JOB_STOPPED);
+    assert_int_equal(status_of(f, cid[2], jid[2]), CCF_JOB_STOPPED);
 
-    deliver(f, jbig, EXECUTOR_EXITED, true, 0); /* room now: still nothing to run */
+    deliver(f, jid[0], EXECUTOR_EXITED, true, 0); /* room now: still nothing to run */
     assert_int_equal(f->ex.nsubmits, 1);
-    assert_false(submitted(f, jid) || submitted(f, jid2));
+    assert_false(submitted(f, jid[1]) || submitted(f, jid[2]));
     assert_int_equal(f->ex.ncancels, 0);
 }
 
@@ -251,10 +228,7 @@ static void test_stop_while_running(void **state)
     char cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1];
     struct ccf_job j;
 
-    mk_connector(f, props("/bin/sleep", 1, 1024), cid);
-    orch_new(f);
-    start(f, cid, jid);
-    orch__step(f->o);
+    launch_one(f, props("/bin/sleep", 1, 1024), cid, jid);
     deliver(f, jid, EXECUTOR_RUNNING, false, 0);
     request_stop(f, cid, jid);
     orch__step(f->o);
@@ -279,14 +253,11 @@ static void test_capacity_queues_in_order(void **state)
 {
     struct fx *f = *state;
     char cid[4][CCF_CONNECTOR_ID_LEN + 1], jid[4][CCF_JOB_ID_LEN + 1];
+    const char *p;
 
     fake_cap.max_jobs = 3;
-    for (int i = 0; i < 4; i++)
-        mk_connector(f, props("/bin/true", 1, 3000), cid[i]);
-    orch_new(f);
-    for (int i = 0; i < 4; i++)
-        start(f, cid[i], jid[i]);
-    orch__step(f->o);
+    p = props("/bin/true", 1, 3000);
+    launch(f, (const char *const[]){p, p, p, p, NULL}, 4, cid, jid);
     /* cpu 2 allows two; memory (8192) too. */
     assert_int_equal(f->ex.nsubmits, 2);
     assert_string_equal(f->ex.submits[0].job_id, jid[0]);
@@ -307,14 +278,11 @@ static void test_max_jobs(void **state)
 {
     struct fx *f = *state;
     char cid[2][CCF_CONNECTOR_ID_LEN + 1], jid[2][CCF_JOB_ID_LEN + 1];
+    const char *p;
 
     fake_cap.max_jobs = 1;
-    for (int i = 0; i < 2; i++)
-        mk_connector(f, props("/bin/true", 0.25, 1024), cid[i]);
-    orch_new(f);
-    for (int i = 0; i < 2; i++)
-        start(f, cid[i], jid[i]);
-    orch__step(f->o);
+    p = props("/bin/true", 0.25, 1024);
+    launch(f, (const char *const[]){p, p, NULL}, 2, cid, jid);
     assert_int_equal(f->ex.nsubmits, 1);
     deliver(f, jid[0], EXECUTOR_EXITED, true, 0);
     assert_int_equal(f->ex.nsubmits, 2);
@@ -341,14 +309,11 @@ static void test_status_reason_while_waiting(void **state)
     char cid[4][CCF_CONNECTOR_ID_LEN + 1], jid[4][CCF_JOB_ID_LEN + 1];
     struct ccf_job j;
 
-    mk_connector(f, props("/bin/true", 1, 1024), cid[0]);
-    mk_connector(f, props("/bin/true", 1.5, 1024), cid[1]);
-    mk_connector(f, props("/bin/true", 0.5, 1024), cid[2]);
-    mk_connector(f, props("/bin/true", 0.5, 7500), cid[3]);
-    orch_new(f);
-    for (int i = 0; i < 3; i++)
-        start(f, cid[i], jid[i]);
-    orch__step(f->o);
+    launch(f,
+           (const char *const[]){props("/bin/true", 1, 1024), props("/bin/true", 1.5, 1024),
+                                 props("/bin/true", 0.5, 1024), props("/bin/true", 0.5, 7500),
+                                 NULL},
+           3, cid, jid);
     assert_int_equal(f->ex.nsubmits, 1);
     assert_status_reason(f, cid[0], jid[0], NULL);
     assert_status_reason(f, cid[1], jid[1],
@@ -401,14 +366,11 @@ static void test_status_reason_max_jobs_and_stop(void **state)
 {
     struct fx *f = *state;
     char cid[2][CCF_CONNECTOR_ID_LEN + 1], jid[2][CCF_JOB_ID_LEN + 1];
+    const char *p;
 
     fake_cap.max_jobs = 1;
-    for (int i = 0; i < 2; i++)
-        mk_connector(f, props("/bin/true", 0.25, 1024), cid[i]);
-    orch_new(f);
-    for (int i = 0; i < 2; i++)
-        start(f, cid[i], jid[i]);
-    orch__step(f->o);
+    p = props("/bin/true", 0.25, 1024);
+    launch(f, (const char *const[]){p, p, NULL}, 2, cid, jid);
     assert_status_reason(f, cid[1], jid[1],
                          "waiting for capacity: 1 of 1 jobs running (pool machine)");
     request_stop(f, cid[1], jid[1]);
@@ -423,28 +385,22 @@ static void test_status_reason_max_jobs_and_stop(void **state)
 static void test_cannot_run_fails_at_once(void **state)
 {
     struct fx *f = *state;
-    char huge[CCF_CONNECTOR_ID_LEN + 1], image[CCF_CONNECTOR_ID_LEN + 1];
-    char ok[CCF_CONNECTOR_ID_LEN + 1];
-    char jh[CCF_JOB_ID_LEN + 1], ji[CCF_JOB_ID_LEN + 1], jok[CCF_JOB_ID_LEN + 1];
+    char cid[3][CCF_CONNECTOR_ID_LEN + 1], jid[3][CCF_JOB_ID_LEN + 1];
 
-    mk_connector(f, props("/bin/true", 4, 1024), huge);
-    mk_connector(f,
-                 "{\"image_uri\":\"123456789012.dkr.ecr.us-east-1.amazonaws.com/x\","
-                 "\"resource_requirements\":{\"cpu\":1,\"memory\":1024},\"timeout\":60}",
-                 image);
-    mk_connector(f, props("/bin/true", 1, 1024), ok);
-    orch_new(f);
-    start(f, huge, jh);
-    start(f, image, ji);
-    start(f, ok, jok);
-    orch__step(f->o);
-    assert_int_equal(status_of(f, huge, jh), CCF_JOB_FAILED);
-    assert_reason(f, huge, jh, "more than the executor's whole capacity");
-    assert_int_equal(connector_status(f, huge), CCF_CONNECTOR_AVAILABLE);
-    assert_int_equal(status_of(f, image, ji), CCF_JOB_FAILED);
-    assert_reason(f, image, ji, "no command");
+    launch(f,
+           (const char *const[]){
+               props("/bin/true", 4, 1024),
+               "{\"image_uri\":\"123456789012.dkr.ecr.us-east-1.amazonaws.com/x\","
+               "\"resource_requirements\":{\"cpu\":1,\"memory\":1024},\"timeout\":60}",
+               props("/bin/true", 1, 1024), NULL},
+           3, cid, jid);
+    assert_int_equal(status_of(f, cid[0], jid[0]), CCF_JOB_FAILED);
+    assert_reason(f, cid[0], jid[0], "more than the executor's whole capacity");
+    assert_int_equal(connector_status(f, cid[0]), CCF_CONNECTOR_AVAILABLE);
+    assert_int_equal(status_of(f, cid[1], jid[1]), CCF_JOB_FAILED);
+    assert_reason(f, cid[1], jid[1], "no command");
     assert_int_equal(f->ex.nsubmits, 1);
-    assert_string_equal(f->ex.submits[0].job_id, jok);
+    assert_string_equal(f->ex.submits[0].job_id, jid[2]);
     assert_int_equal(f->issued, 1);
 }
 
@@ -455,11 +411,8 @@ static void test_submit_failure(void **state)
     struct fx *f = *state;
     char cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1];
 
-    mk_connector(f, props("/bin/true", 1, 1024), cid);
-    orch_new(f);
     f->ex.submit_rc = CCF_EIO;
-    start(f, cid, jid);
-    orch__step(f->o);
+    launch_one(f, props("/bin/true", 1, 1024), cid, jid);
     assert_int_equal(status_of(f, cid, jid), CCF_JOB_FAILED);
     assert_reason(f, cid, jid, "the executor could not start the job");
     assert_int_equal(f->o->running.n + f->o->pending.n, 0);
@@ -474,36 +427,32 @@ static void test_submit_failure(void **state)
 static void test_recovery(void **state)
 {
     struct fx *f = *state;
-    char c1[CCF_CONNECTOR_ID_LEN + 1], c2[CCF_CONNECTOR_ID_LEN + 1];
-    char c3[CCF_CONNECTOR_ID_LEN + 1];
-    char j1[CCF_JOB_ID_LEN + 1], j2[CCF_JOB_ID_LEN + 1], j3[CCF_JOB_ID_LEN + 1];
+    char cid[3][CCF_CONNECTOR_ID_LEN + 1], jid[3][CCF_JOB_ID_LEN + 1];
 
-    mk_connector(f, props("/bin/sleep", 1, 1024), c1);
-    mk_connector(f, props("/bin/true", 1, 1024), c2);
-    mk_connector(f, props("/bin/true", 1, 1024), c3);
-    orch_new(f);
-    start(f, c1, j1);
-    orch__step(f->o);
-    deliver(f, j1, EXECUTOR_RUNNING, false, 0);
+    launch(f,
+           (const char *const[]){props("/bin/sleep", 1, 1024), props("/bin/true", 1, 1024),
+                                 props("/bin/true", 1, 1024), NULL},
+           1, cid, jid);
+    deliver(f, jid[0], EXECUTOR_RUNNING, false, 0);
     store_cursor_set(f->s, "orchestrator", f->o->cursor);
-    start(f, c2, j2);
-    start(f, c3, j3);
-    request_stop(f, c3, j3);
-    /* Down before it saw j2 and j3; j1's supervisor still runs. */
+    start(f, cid[1], jid[1]);
+    start(f, cid[2], jid[2]);
+    request_stop(f, cid[2], jid[2]);
+    /* Down before it saw jobs 1 and 2; job 0's supervisor still runs. */
     forget_submits(f);
-    adopt(&f->ex, j1);
+    adopt(&f->ex, jid[0]);
     orch_new(f);
     assert_int_equal(f->ex.nrecovers, 3);
     assert_int_equal(f->ex.nsubmits, 0);
-    assert_int_equal(status_of(f, c3, j3), CCF_JOB_STOPPED);
+    assert_int_equal(status_of(f, cid[2], jid[2]), CCF_JOB_STOPPED);
     orch__step(f->o);
-    assert_true(submitted(f, j2));
-    assert_false(submitted(f, j1) || submitted(f, j3));
+    assert_true(submitted(f, jid[1]));
+    assert_false(submitted(f, jid[0]) || submitted(f, jid[2]));
     assert_int_equal(f->o->running.n, 2);
-    deliver(f, j2, EXECUTOR_EXITED, true, 0);
-    assert_int_equal(status_of(f, c2, j2), CCF_JOB_SUCCEEDED);
-    deliver(f, j1, EXECUTOR_EXITED, true, 0);
-    assert_int_equal(status_of(f, c1, j1), CCF_JOB_SUCCEEDED);
+    deliver(f, jid[1], EXECUTOR_EXITED, true, 0);
+    assert_int_equal(status_of(f, cid[1], jid[1]), CCF_JOB_SUCCEEDED);
+    deliver(f, jid[0], EXECUTOR_EXITED, true, 0);
+    assert_int_equal(status_of(f, cid[0], jid[0]), CCF_JOB_SUCCEEDED);
     assert_int_equal(f->ex.nsubmits, 1);
 }
 
@@ -513,10 +462,7 @@ static void test_recovery_adopts_running_job(void **state)
     struct fx *f = *state;
     char cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1];
 
-    mk_connector(f, props("/bin/sleep", 1, 1024), cid);
-    orch_new(f);
-    start(f, cid, jid);
-    orch__step(f->o);
+    launch_one(f, props("/bin/sleep", 1, 1024), cid, jid);
     deliver(f, jid, EXECUTOR_RUNNING, false, 0);
     store_cursor_set(f->s, "orchestrator", f->o->cursor);
     forget_submits(f);
@@ -544,44 +490,38 @@ static void test_runner_start_stops_stray_attempts(void **state)
 {
     static const char replica[] = "0123456789abcdef0123456789abcdef";
     struct fx *f = *state;
-    char c1[CCF_CONNECTOR_ID_LEN + 1], c2[CCF_CONNECTOR_ID_LEN + 1];
-    char c3[CCF_CONNECTOR_ID_LEN + 1];
-    char j1[CCF_JOB_ID_LEN + 1], j2[CCF_JOB_ID_LEN + 1], j3[CCF_JOB_ID_LEN + 1];
+    char cid[3][CCF_CONNECTOR_ID_LEN + 1], jid[3][CCF_JOB_ID_LEN + 1];
 
-    mk_connector(f, props("/bin/sleep", 1, 1024), c1);
-    mk_connector(f, props("/bin/true", 1, 1024), c2);
-    mk_connector(f, props("/bin/true", 1, 1024), c3);
-    orch_new(f);
-    start(f, c1, j1);
-    start(f, c2, j2);
-    start(f, c3, j3);
-    orch__step(f->o);
-    deliver(f, j1, EXECUTOR_RUNNING, false, 0);
-    deliver(f, j2, EXECUTOR_RUNNING, false, 0);
-    deliver(f, j2, EXECUTOR_EXITED, true, 0);
-    assert_int_equal(status_of(f, c2, j2), CCF_JOB_SUCCEEDED);
+    launch(f,
+           (const char *const[]){props("/bin/sleep", 1, 1024), props("/bin/true", 1, 1024),
+                                 props("/bin/true", 1, 1024), NULL},
+           3, cid, jid);
+    deliver(f, jid[0], EXECUTOR_RUNNING, false, 0);
+    deliver(f, jid[1], EXECUTOR_RUNNING, false, 0);
+    deliver(f, jid[1], EXECUTOR_EXITED, true, 0);
+    assert_int_equal(status_of(f, cid[1], jid[1]), CCF_JOB_SUCCEEDED);
     forget_submits(f);
-    adopt(&f->ex, j1);            /* RUNNING, attempt 1: its own */
-    adopt(&f->ex, j2);            /* ended in the store: a stray */
-    adopt_attempt(&f->ex, j3, 2); /* STARTED, attempt 1 next: a stray of its own job */
+    adopt(&f->ex, jid[0]);            /* RUNNING, attempt 1: its own */
+    adopt(&f->ex, jid[1]);            /* ended in the store: a stray */
+    adopt_attempt(&f->ex, jid[2], 2); /* STARTED, attempt 1 next: a stray of its own job */
     orchestrator_destroy(f->o);
     assert_int_equal(orchestrator_create(&f->o, &f->cfg), 0);
     orchestrator_set_replica(f->o, replica);
     assert_int_equal(orch__recover(f->o, &f->ex), 0);
     assert_int_equal(f->ex.ncancels, 2);
-    assert_true((strcmp(f->ex.cancels[0], j2) == 0 && strcmp(f->ex.cancels[1], j3) == 0) ||
-                (strcmp(f->ex.cancels[0], j3) == 0 && strcmp(f->ex.cancels[1], j2) == 0));
+    assert_true((strcmp(f->ex.cancels[0], jid[1]) == 0 && strcmp(f->ex.cancels[1], jid[2]) == 0) ||
+                (strcmp(f->ex.cancels[0], jid[2]) == 0 && strcmp(f->ex.cancels[1], jid[1]) == 0));
     assert_int_equal(f->ex.nforgets, 2);
     assert_int_equal(f->o->nstrays, 0);
-    assert_int_equal(f->o->running.n, 1); /* j1, re-adopted */
+    assert_int_equal(f->o->running.n, 1); /* job 0, re-adopted */
     orch__step(f->o);
-    assert_true(submitted(f, j3));
-    assert_false(submitted(f, j1) || submitted(f, j2));
+    assert_true(submitted(f, jid[2]));
+    assert_false(submitted(f, jid[0]) || submitted(f, jid[1]));
     /* The stray's end, should it be reported, writes nothing. */
-    deliver(f, j2, EXECUTOR_EXITED, true, 143);
-    assert_int_equal(status_of(f, c2, j2), CCF_JOB_SUCCEEDED);
-    deliver(f, j1, EXECUTOR_EXITED, true, 0);
-    assert_int_equal(status_of(f, c1, j1), CCF_JOB_SUCCEEDED);
+    deliver(f, jid[1], EXECUTOR_EXITED, true, 143);
+    assert_int_equal(status_of(f, cid[1], jid[1]), CCF_JOB_SUCCEEDED);
+    deliver(f, jid[0], EXECUTOR_EXITED, true, 0);
+    assert_int_equal(status_of(f, cid[0], jid[0]), CCF_JOB_SUCCEEDED);
 }
 
 /* Issue 12: what a queued job runs is what its connector said when the job
@@ -590,31 +530,27 @@ static void test_runner_start_stops_stray_attempts(void **state)
 static void test_connector_updated_while_queued(void **state)
 {
     struct fx *f = *state;
-    char big[CCF_CONNECTOR_ID_LEN + 1], cid[CCF_CONNECTOR_ID_LEN + 1];
-    char jbig[CCF_JOB_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1], jnext[CCF_JOB_ID_LEN + 1];
+    char cid[2][CCF_CONNECTOR_ID_LEN + 1], jid[2][CCF_JOB_ID_LEN + 1];
+    char jnext[CCF_JOB_ID_LEN + 1];
     struct ccf_connector c;
 
-    mk_connector(f, props("/bin/sleep", 2, 1024), big);
-    mk_connector(f, props("/bin/old", 1, 1024), cid);
-    orch_new(f);
-    start(f, big, jbig);
-    start(f, cid, jid);
-    orch__step(f->o);
+    launch(f, (const char *const[]){props("/bin/sleep", 2, 1024), props("/bin/old", 1, 1024), NULL},
+           2, cid, jid);
     assert_int_equal(f->o->pending.n, 1);
-    assert_int_equal(store_get_connector(f->s, &f->t, cid, &c), 0);
+    assert_int_equal(store_get_connector(f->s, &f->t, cid[1], &c), 0);
     free(c.properties);
     c.properties = ccf_xstrdup(props("/bin/new", 0.5, 4096));
     assert_int_equal(store_update_connector(f->s, &f->t, &c, c.version), 0);
     ccf_connector_clear(&c);
-    deliver(f, jbig, EXECUTOR_EXITED, true, 0);
+    deliver(f, jid[0], EXECUTOR_EXITED, true, 0);
     assert_int_equal(f->ex.nsubmits, 2);
-    assert_string_equal(f->ex.submits[1].job_id, jid);
+    assert_string_equal(f->ex.submits[1].job_id, jid[1]);
     assert_string_equal(f->ex.submits[1].argv[0], "/bin/old");
     assert_true(f->ex.submits[1].cpu == 1);
     assert_int_equal(f->ex.submits[1].memory_mib, 1024);
     assert_true(f->o->pools[0].cpu_used == 1 && f->o->pools[0].memory_used == 1024);
-    deliver(f, jid, EXECUTOR_EXITED, true, 0);
-    start(f, cid, jnext);
+    deliver(f, jid[1], EXECUTOR_EXITED, true, 0);
+    start(f, cid[1], jnext);
     orch__step(f->o);
     assert_string_equal(f->ex.submits[2].argv[0], "/bin/new");
     assert_int_equal(f->ex.submits[2].memory_mib, 4096);

@@ -48,10 +48,7 @@ static char *retry_props(const char *cmd, int attempts, int initial_s)
 static void retry_setup(struct fx *f, const char *props_json, char *cid, char *jid)
 {
     f->cfg.random_unit = no_jitter;
-    mk_connector(f, props_json, cid);
-    orch_new(f);
-    start(f, cid, jid);
-    orch__step(f->o);
+    launch_one(f, props_json, cid, jid);
 }
 
 /* Runs the job's current attempt to exit code `code`. */
