@@ -289,7 +289,8 @@ def client(request):
 # of these fixtures) or signs as a second tenant cannot run there.
 INTEG_MODULES = {
     "test_connectors", "test_jobs", "test_documents", "test_checkpoint", "test_pagination",
-    "test_validation", "test_query", "test_hostile", "test_http", "test_auth",
+    "test_validation", "test_query", "test_hostile", "test_http", "test_auth", "test_auth_jobs",
+    "test_auth_file",
 }
 LOCAL_FIXTURES = {"server", "ccfd_factory"}
 # Tests that need a job to stay as the API left it (STARTED, its connector
@@ -328,7 +329,7 @@ def pytest_configure(config):
 DYNAMO_SKIP = {
     "test_concurrency::test_concurrent_batches_are_all_or_nothing":
         "a document batch is one write per document, not one transaction (dynalite has none)",
-    "test_cli::test_document_put_100000_timing":
+    "test_cli_jobs::test_document_put_100000_timing":
         "100,000 documents are 100,000 single-item writes: longer than its 120 s on dynalite",
     "test_replicas": "replicas share a PostgreSQL store; the DynamoDB store is not shared",
 }

@@ -7,7 +7,7 @@ import socket
 import threading
 
 from ccftest import CONNECTORS, expect
-from test_cli import api_error, ccf, create, ok, run_ccf, usage_error  # noqa: F401 - ccf: a fixture
+from clitest import api_error, ccf, create, ok, run_ccf, usage_error  # noqa: F401 - ccf: a fixture
 
 
 def test_checkpoint_versions_and_conditions(ccf, client):  # noqa: F811

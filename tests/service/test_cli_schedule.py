@@ -2,7 +2,7 @@
 ccfd (it runs no jobs): what each option sends, read back through the API's
 answer as ccf prints it."""
 
-from test_cli import ccf  # noqa: F401  (the fixture)
+from clitest import ccf  # noqa: F401  (the fixture)
 
 from ccftest import unique_name
 

@@ -215,7 +215,7 @@ def test_start_replay_after_connector_deleted_is_404(ccfd_factory):
 
 # boto3 with the model in clients/botocore: client_token carries botocore's
 # idempotencyToken trait, so boto3 fills it in when the caller does not.
-from test_auth import boto3_client  # noqa: E402,F401 - a fixture
+from authtest import boto3_client  # noqa: E402,F401 - a fixture
 
 
 def test_boto3_tokens_and_checkpoint_versions(server, boto3_client):  # noqa: F811

@@ -37,7 +37,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SANITIZER_MARKS, TIMEOUT_SCALE, WRAPPER, ccfd_binary
-from test_cli import base_env, ccf_binary
+from clitest import base_env, ccf_binary
 from test_replicas import _OK, _WHY
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SANITIZER_MARKS, TIMEOUT_SCALE
-from test_cli import base_env, ccf_binary
+from clitest import base_env, ccf_binary
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
