@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Prints requests exactly as Debian's botocore builds and signs them with the
 ccf model, at a fixed instant and with fixed credentials, as raw HTTP
-requests in C string literals for tests/test_auth.c (the botocore vectors
+requests in C string literals for tests/test_auth_vectors.c (the botocore vectors
 there were made with this; the invocation ids are random, and unsigned).
 
     /usr/bin/python3 clients/botocore/sign_vectors.py

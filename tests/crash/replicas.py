@@ -32,7 +32,7 @@ page of every listing, too: small pages) to the next replica:
   during the run) has exactly one SCHEDULE job.
 At the end: every job ended, every connector AVAILABLE, each replica exits
 0 on SIGTERM, then, with all of them down, the store's IN_USE rule and
-every job's events (run.snapshot_check) and no supervisor left.
+every job's events (crash_checks.snapshot_check) and no supervisor left.
 
 Not here (run.py covers them on one ccfd): the audit log's per-process
 bookkeeping, jobs writing with their own keys (crash_docstats.py) and
@@ -55,10 +55,15 @@ import time
 import traceback
 from pathlib import Path
 
-import run  # tests/crash/run.py: the model, the workers and the checks
-from run import CONNECTORS, Broken, check
+# run.py's parts: the model, the workers and the checks. crash_world first:
+# it puts tests/service (ccftest) on the path.
+import crash_world
+from crash_world import Broken, check
+import crash_checks
+import crash_workload
 
 import ccftest
+from ccftest import CONNECTORS
 import crash_docstats
 import pgstore
 
@@ -93,7 +98,7 @@ def runs_of(jid):
 # ------------------------------------------------------------ the replicas
 
 
-class Replica(run.Ccfd):
+class Replica(crash_world.Ccfd):
     def __init__(self, binary, work, i):
         super().__init__(binary, work / f"data{i}", work / f"ccfd{i}.log")
         self.i = i
@@ -159,13 +164,13 @@ class Rotating(ccftest.Client):
 
 
 def small_pages(client, path, key):
-    """run.list_all with small pages, so that every listing has several,
+    """crash_checks.list_all with small pages, so that every listing has several,
     each asked of another replica."""
     items, _, _ = client.list_all(path, key, max_results=40 if key == "documents" else 5)
     return items
 
 
-class SpreadWorker(run.Worker):
+class SpreadWorker(crash_workload.Worker):
     """run.py's worker; each of its requests goes to a replica drawn at
     random."""
 
@@ -203,19 +208,19 @@ TALLY = Tally()
 
 
 def check_attempts(c, j, job):
-    """run.check_attempts for replicas: an attempt may also end "runner
+    """crash_checks.check_attempts for replicas: an attempt may also end "runner
     lost" (then retried or final), and no attempt runs twice."""
     a, st, n = job.get("attempts", []), job["status"], job.get("attempt", 0)
     where = f"job {j.id} of {c.id} ({st}, until={j.until}, stop={j.stop}): {job}"
     check([x["attempt"] for x in a] == list(range(1, n + 1)), f"attempts not 1..{n}: {where}")
-    check(n <= (run.RETRY_STRATEGY["attempts"] if c.retry else 1), f"too many attempts: {where}")
+    check(n <= (crash_world.RETRY_STRATEGY["attempts"] if c.retry else 1), f"too many attempts: {where}")
     lost = [x for x in a if x.get("reason") == LOST]
     for x in a[:-1]:
         check((x.get("exit_code") == 75 or x.get("reason") == LOST) and "completed_at" in x,
               f"a retried attempt: {where}")
     if st == "RUNNING":
         check(a and "completed_at" not in a[-1], f"RUNNING without an open attempt: {where}")
-    if st in run.TERMINAL and a:
+    if st in crash_world.TERMINAL and a:
         check("completed_at" in a[-1], f"ended with an open attempt: {where}")
         check(job.get("exit_code") == a[-1].get("exit_code"), f"exit code not the last: {where}")
     # A job without a retry strategy (no attempts shown) runs at most once;
@@ -239,7 +244,7 @@ def check_attempts(c, j, job):
         check(lost or len(ran) == max(n, 1) == j.until, f"outcome (ran {len(ran)} times): {where}")
 
 
-_true_outcome = run.true_outcome
+_true_outcome = crash_checks.true_outcome
 
 
 def true_outcome(j, job):
@@ -309,7 +314,7 @@ class Schedules:
         check(not got or got[-1] <= now + 1, f"rate(1 minute): fired before its time: {got}")
         check(self.first + 60 * len(got) > now - 30,
               f"rate(1 minute): {len(got)} runs from {self.first}, the next due more than 30 s ago")
-        jobs = [j for j in run.list_all(client, f"{CONNECTORS}/{self.rate}/jobs", "jobs")]
+        jobs = [j for j in crash_checks.list_all(client, f"{CONNECTORS}/{self.rate}/jobs", "jobs")]
         check(all(j["trigger"] == "SCHEDULE" for j in jobs), f"rate: a job no schedule started: {jobs}")
         check(len(jobs) <= len(got), f"rate: {len(jobs)} jobs for {len(got)} due times")
         check(len(got) >= at_least, f"rate(1 minute): {len(got)} runs, wanted {at_least} by now")
@@ -327,7 +332,7 @@ class Schedules:
         if wait > 0:
             time.sleep(wait)
         for cid, due in self.at:
-            jobs = run.list_all(client, f"{CONNECTORS}/{cid}/jobs", "jobs")
+            jobs = crash_checks.list_all(client, f"{CONNECTORS}/{cid}/jobs", "jobs")
             check(len(jobs) == 1 and jobs[0]["trigger"] == "SCHEDULE",
                   f"{cid}: at() due {due}: jobs {jobs}")
             check(jobs[0]["status"] == "SUCCEEDED"
@@ -351,7 +356,7 @@ def running_victim(db, replicas):
 def round_(k, world, replicas, rng, db, sched):
     stop, killed = threading.Event(), threading.Event()
     workers = [SpreadWorker(world, w, replicas, random.Random(rng.getrandbits(64)), stop, killed)
-               for w in range(run.WORKERS)]
+               for w in range(crash_world.WORKERS)]
     for w in workers:
         w.start()
     time.sleep(rng.uniform(1.5, 4.0))
@@ -390,7 +395,7 @@ def round_(k, world, replicas, rng, db, sched):
     one_leader(replicas)
     client = Rotating(replicas)
     try:
-        run.verify(world, client)
+        crash_checks.verify(world, client)
         sched.check_rate(client)
     finally:
         client.close()
@@ -399,7 +404,7 @@ def round_(k, world, replicas, rng, db, sched):
 
 def run_replicas(seed, kills, replicas, work):
     rng = random.Random(seed)
-    world = run.World(seed)
+    world = crash_world.World(seed)
     for r in replicas[1:]:
         pgstore.share(replicas[0].data, r.data)
     for r in replicas:
@@ -421,7 +426,7 @@ def run_replicas(seed, kills, replicas, work):
                   f"{len(TALLY.lost)} runner lost", flush=True)
     client = Rotating(replicas)
     try:
-        run.wait_all_ended(world, client)
+        crash_checks.wait_all_ended(world, client)
         sched.check_at(client)
         sched.check_rate(client, at_least=2)
         pages += client.pages
@@ -429,12 +434,12 @@ def run_replicas(seed, kills, replicas, work):
         client.close()
     for r in replicas:
         r.stop()
-    run.snapshot_check(replicas[0].data, work)
+    crash_checks.snapshot_check(replicas[0].data, work)
     for r in replicas:
         deadline = time.monotonic() + 10
-        while run.supervisors_left(r.data) and time.monotonic() < deadline:
+        while crash_checks.supervisors_left(r.data) and time.monotonic() < deadline:
             time.sleep(0.1)
-        left = run.supervisors_left(r.data)
+        left = crash_checks.supervisors_left(r.data)
         check(not left, f"replica {r.i}: supervisors still running after every job ended: {left}")
     TALLY.runs = sum(len(f.read_text().splitlines()) for f in MARKS.iterdir())
     return world, sched, pages, time.monotonic() - t0
@@ -450,16 +455,16 @@ def main():
     kills = int(os.environ.get("CRASH_KILLS") or 12)
     n = int(os.environ.get("CRASH_REPLICAS") or 3)
     check(n >= 2, "CRASH_REPLICAS: at least 2")
-    binary = os.environ.get("CCFD") or str(run.REPO / "build" / "ccfd")
+    binary = os.environ.get("CCFD") or str(crash_world.REPO / "build" / "ccfd")
     print(f"crash-replicas: seed {seed}, {n} replicas, {kills} kills (replay with CRASH_SEED={seed})",
           flush=True)
     work = Path(tempfile.mkdtemp(prefix="ccf-crash-replicas-"))
     MARKS = work / "marks"
     MARKS.mkdir()
-    run.JOB_COMMAND = job_command(MARKS)
-    run.check_attempts = check_attempts
-    run.true_outcome = true_outcome
-    run.list_all = small_pages
+    crash_world.JOB_COMMAND = job_command(MARKS)
+    crash_checks.check_attempts = check_attempts
+    crash_checks.true_outcome = true_outcome
+    crash_checks.list_all = small_pages
     owns = crash_docstats.owns
     crash_docstats.owns = lambda s: owns(s) or Schedules.owns(s)
     replicas = [Replica(binary, work, i) for i in range(n)]
