@@ -102,8 +102,9 @@ def sh(script, **kw):
 
 
 def wait_job(client, cid, jid, statuses, timeout=20.0):
-    """Polls the job until its status is one of statuses; returns it."""
-    deadline = time.monotonic() + timeout
+    """Polls the job until its status is one of statuses; returns it.
+    timeout is a deadline, not a bound: it stretches with TIMEOUT_SCALE."""
+    deadline = time.monotonic() + timeout * TIMEOUT_SCALE
     seen = []
     while True:
         job = client.get_job(cid, jid)
