@@ -150,22 +150,45 @@ def test_max_results_and_next_cursor_always_present(client):
 
 
 def test_paging_over_ten_thousand_events_has_no_gap_or_duplicate(ccfd_factory):
+    """10,000 events paged through 1,000 at a time: each once, in order.
+    They are written by four clients at once, a connector each (so commits
+    interleave in the stream): one client's 10,000 round trips one after
+    the other took 194 s under valgrind (20 s plain) for the same pages."""
+    import threading
     s = ccfd_factory()
-    c = s.client
-    cid = c.create_connector(name=unique_name())["connector_id"]
-    n = 10_000
-    for i in range(n):
-        c.put_checkpoint(cid, str(i))
+    writers, n = 4, 10_000
+    cids = [s.client.create_connector(name=unique_name())["connector_id"] for _ in range(writers)]
+    errors = []
+
+    def write(cid):
+        c = Client(s.port, ids=s.client.ids)
+        try:
+            for i in range(n // writers):
+                c.put_checkpoint(cid, str(i))
+        except Exception as e:  # reported by the main thread
+            errors.append(e)
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=write, args=(cid,)) for cid in cids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
     got, cursor = [], None
     while True:
-        b = read(c, after=cursor, max_results=1000).json
+        b = read(s.client, after=cursor, max_results=1000).json
         cursor = b["next_cursor"]
         if not b["events"]:
             break
         got += b["events"]
-    assert len(got) == n + 1
-    assert [e["detail"]["version"] for e in got[1:]] == list(range(1, n + 1))
-    assert len({e["event_id"] for e in got}) == n + 1
+    assert len(got) == n + writers
+    assert len({e["event_id"] for e in got}) == n + writers
+    for cid in cids:
+        mine = [e for e in got if e["connector_id"] == cid]
+        assert [e["type"] for e in mine[:1]] == ["connector.created"]
+        assert [e["detail"]["version"] for e in mine[1:]] == list(range(1, n // writers + 1)), cid
 
 
 def test_long_poll_returns_soon_after_a_commit(client):
