@@ -212,8 +212,10 @@ def test_failed_after_retry_for_then_the_next_goes(ccfd_factory, receivers):
     assert [x["status"] for x in d] == ["DELIVERED", "FAILED"], d
     assert d[1]["attempts"] >= 2 and d[1]["last_status_code"] == 503
     assert len(mine(rcv.events(), cid)) == d[1]["attempts"] + 1
-    m = c.get("/metrics", check=False).body.decode()
-    assert 'ccf_webhook_deliveries_total{result="failed"} 1' in m
+    # The deliverer counts the outcome right after recording it: the
+    # FAILED read above may come first.
+    assert eventually(lambda: metrics_with(c, 'ccf_webhook_deliveries_total{result="failed"} 1')), \
+        c.get("/metrics", check=False).body.decode()
 
 
 def test_a_receiver_that_never_answers_delays_neither_the_api_nor_another(ccfd_factory, receivers):
