@@ -235,7 +235,7 @@ def test_retention_prunes_and_an_old_cursor_expires(ccfd_factory, tmp_path):
 def test_cli_audit_reads_resumes_and_follows(ccfd_factory, tmp_path):
     import json
     import subprocess
-    from test_cli import base_env, ccf_binary, ccf_for
+    from clitest import base_env, ccf_binary, ccf_for
     s = ccfd_factory()
     ccf = ccf_for(s, tmp_path)
     cid = s.client.create_connector(name=unique_name())["connector_id"]

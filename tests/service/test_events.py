@@ -347,7 +347,7 @@ def test_job_events_survive_kill_9_once_and_in_order(ccfd_factory):
 def test_cli_events_reads_filters_and_follows(ccfd_factory, tmp_path):
     import json
     import subprocess
-    from test_cli import ccf_binary, ccf_for, base_env
+    from clitest import ccf_binary, ccf_for, base_env
     s = ccfd_factory()
     ccf = ccf_for(s, tmp_path)
     cid = s.client.create_connector(name=unique_name())["connector_id"]

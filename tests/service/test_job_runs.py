@@ -392,7 +392,7 @@ def test_waiting_for_capacity_says_why_until_it_runs(ccfd_factory, tmp_path):
     listed = c.get(f"{CONNECTORS}/{cid}/jobs").json["jobs"][0]
     assert listed["status_reason"] == want, listed
     # libccf and the CLI show it too.
-    from test_cli import run_ccf
+    from clitest import run_ccf
 
     ep = f"http://127.0.0.1:{s.port}"
     r = run_ccf(ep, "job", "get", cid, jid, "--output", "json", cwd=tmp_path, data_dir=s.data_dir)

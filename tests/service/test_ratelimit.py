@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from conftest import ccfd_binary, free_port
 from ccftest import ACCOUNT_ID, CONNECTORS, OTHER_ACCOUNT_ID, Client, Ids, account_key, raw_exchange, signed_head
-from test_cli import run_ccf
+from clitest import run_ccf
 
 
 def limited(ccfd_factory, spec):

@@ -325,7 +325,7 @@ def test_deliveries_paging(hooked, receivers):
 
 
 def test_cli_webhook_commands(hooked, receivers, tmp_path):
-    from test_cli import run_ccf
+    from clitest import run_ccf
 
     def ccf(*args):
         return run_ccf(f"http://127.0.0.1:{hooked.port}", "--output", "json", *args, cwd=tmp_path,
