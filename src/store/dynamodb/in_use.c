@@ -141,8 +141,8 @@ static int recover_one(struct store *s, json_t *it, bool whole)
     return rc;
 }
 
-/* A connector item IN_USE from before the index: put in it, unless
- * released meanwhile (the condition). */
+/* A connector item IN_USE from before the index: put in it (1), unless
+ * released meanwhile (the condition: 0). */
 static int put_in_index(struct store *s, const char *table, json_t *it)
 {
     int rc = ddb__call(s, "UpdateItem",
@@ -156,12 +156,12 @@ static int put_in_index(struct store *s, const char *table, json_t *it)
                                  json_object_get(it, "active_job_id")),
                        NULL, "recover");
 
-    return rc == CCF_ECONFLICT ? 0 : rc;
+    return rc == CCF_ECONFLICT ? 0 : rc < 0 ? rc : 1;
 }
 
 /* Recovery by one Scan of every connector (the index not yet filled),
- * each IN_USE one put in the index first. */
-static int recover_scan(struct store *s)
+ * each IN_USE one put in the index first (counted in *indexed). */
+static int recover_scan(struct store *s, int64_t *indexed)
 {
     char table[DDB__NAME_MAX];
     json_t *start = NULL;
@@ -183,9 +183,12 @@ static int recover_scan(struct store *s)
             return rc;
         json_array_foreach(json_object_get(ans, "Items"), i, it)
         {
-            if (ddb__get_s(it, "active_job_id") && !ddb__get_s(it, "in_use") &&
-                (rc = put_in_index(s, table, it)) < 0)
+            rc = ddb__get_s(it, "active_job_id") && !ddb__get_s(it, "in_use")
+                     ? put_in_index(s, table, it)
+                     : 0;
+            if (rc < 0)
                 break;
+            *indexed += rc;
             if ((rc = recover_one(s, it, true)) < 0)
                 break;
         }
@@ -258,6 +261,7 @@ int ddb__recover(struct store *s, bool ensured)
 {
     char table[DDB__NAME_MAX];
     bool filled = true;
+    int64_t indexed = 0;
     int rc;
 
     if (ensured && (rc = index_filled(s, &filled)) < 0)
@@ -267,10 +271,11 @@ int ddb__recover(struct store *s, bool ensured)
     /* Once: the Scan put every IN_USE connector of the moment in the index
      * and every later reservation puts its own. A crash before the marker
      * scans again next time (each step is idempotent). */
-    if ((rc = recover_scan(s)) < 0)
+    if ((rc = recover_scan(s, &indexed)) < 0)
         return rc;
-    CCF_LOG_INFO("store.index_filled", CCF_KV_STR("backend", "dynamodb"),
-                 CCF_KV_STR("index", DDB__IN_USE_INDEX));
+    if (indexed > 0) /* a table from before the index; a new one has none */
+        CCF_LOG_WARN("store.index_filled", CCF_KV_STR("backend", "dynamodb"),
+                     CCF_KV_STR("index", DDB__IN_USE_INDEX), CCF_KV_INT("indexed", indexed));
     ddb__table(s, DDB__T_META, table);
     rc = ddb__call(s, "PutItem",
                    json_pack("{s:s,s:{s:{s:s}}}", "TableName", table, "Item", "name", "S", MARKER),
@@ -298,13 +303,25 @@ static const char *index_status(json_t *ans)
     return NULL;
 }
 
-static int add_index(struct store *s, const char *table)
+/* UpdateTable adding the index to the table DescribeTable described as
+ * desc: with the table's throughput when it is PROVISIONED (an on-demand
+ * table's index must have none). */
+static int add_index(struct store *s, const char *table, json_t *desc)
 {
+    json_t *t = json_object_get(desc, "Table");
+    const char *mode =
+        json_string_value(json_object_get(json_object_get(t, "BillingModeSummary"), "BillingMode"));
+    json_t *pt = json_object_get(t, "ProvisionedThroughput");
     json_t *create =
         json_pack("{s:s,s:[{s:s,s:s},{s:s,s:s}],s:{s:s}}", "IndexName", DDB__IN_USE_INDEX,
                   "KeySchema", "AttributeName", "in_use", "KeyType", "HASH", "AttributeName",
                   "active_job_id", "KeyType", "RANGE", "Projection", "ProjectionType", "KEYS_ONLY");
 
+    if ((!mode || strcmp(mode, "PAY_PER_REQUEST") != 0) && pt)
+        json_object_set_new(
+            create, "ProvisionedThroughput",
+            json_pack("{s:O,s:O}", "ReadCapacityUnits", json_object_get(pt, "ReadCapacityUnits"),
+                      "WriteCapacityUnits", json_object_get(pt, "WriteCapacityUnits")));
     CCF_LOG_WARN("store.index_added", CCF_KV_STR("backend", "dynamodb"), CCF_KV_STR("table", table),
                  CCF_KV_STR("index", DDB__IN_USE_INDEX));
     return ddb__call(s, "UpdateTable",
@@ -320,7 +337,7 @@ int ddb__ensure_in_use_index(struct store *s)
     char table[DDB__NAME_MAX];
     bool added = false;
     long poll = 50;
-    int rc;
+    int rc, state;
 
     ddb__table(s, DDB__T_CONNECTORS, table);
     for (long waited = 0; waited < INDEX_WAIT_MS; waited += poll) {
@@ -330,24 +347,26 @@ int ddb__ensure_in_use_index(struct store *s)
         if ((rc = ddb__call(s, "DescribeTable", json_pack("{s:s}", "TableName", table), &ans,
                             "open")) < 0)
             return rc;
-        st = index_status(ans);
-        rc = !st ? 0 : strcmp(st, "ACTIVE") == 0 ? 1 : 2;
+        st = index_status(ans); /* borrowed from ans */
+        state = !st ? 0 : strcmp(st, "ACTIVE") == 0 ? 1 : 2;
+        if (state == 0 && !added) {
+            rc = add_index(s, table, ans);
+            json_decref(ans);
+            if (rc < 0)
+                return rc;
+            added = true;
+            continue; /* described again at once */
+        }
         json_decref(ans);
-        if (rc == 1)
-            return 0;
-        if (rc == 0 && added) {
+        if (state == 0) {
             CCF_LOG_ERROR("store.open_failed", CCF_KV_STR("backend", "dynamodb"),
                           CCF_KV_STR("table", table), CCF_KV_STR("index", DDB__IN_USE_INDEX),
                           CCF_KV_STR("reason", "the endpoint took UpdateTable but did not add "
                                                "the index (dynalite cannot): use a new prefix"));
             return CCF_EIO;
         }
-        if (rc == 0) {
-            if ((rc = add_index(s, table)) < 0)
-                return rc;
-            added = true;
-            continue; /* described again at once */
-        }
+        if (state == 1)
+            return 0;
         /* Being built (a large table takes minutes): wait, less often. */
         nanosleep(&(struct timespec){.tv_sec = poll / 1000, .tv_nsec = (poll % 1000) * 1000000L},
                   NULL);
