@@ -43,6 +43,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "service"))
 
+from dynproxy import DynamoProxy  # noqa: E402
 from lambdastub import RuntimeStub, api_event  # noqa: E402
 
 PROPS = {"image_uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/c:1",
@@ -185,65 +186,32 @@ def dynamodb_cold_starts(a):
 # ---- --connectors: the open's cost with many connectors ----
 
 
-class CountingProxy:
-    """Loopback HTTP in front of dynalite: counts each request by action
-    and table, and the items its answer says it read; passes everything
-    unchanged."""
+class ReadCounter:
+    """Counts each DynamoDB request by action and table, and the items its
+    answer says it read (dynproxy.py in front of dynalite)."""
 
     def __init__(self, upstream):
-        import http.client
-        import http.server
         import threading
-        from urllib.parse import urlsplit
 
-        up = urlsplit(upstream)
         self.calls, self.read = {}, 0
         self.lock = threading.Lock()
-        rec = self
+        self.proxy = DynamoProxy(upstream, self.observe)
+        self.url = self.proxy.url
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                action = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
-                try:  # "Scan -connectors": the action and the table's suffix
-                    table = json.loads(body).get("TableName", "")
-                    action += " " + table[table.rfind("-"):]
-                except ValueError:
-                    pass
-                c = http.client.HTTPConnection(up.hostname, up.port, timeout=60)
-                c.request("POST", self.path, body, dict(self.headers))
-                r = c.getresponse()
-                data = r.read()
-                c.close()
-                try:
-                    ans = json.loads(data)
-                except ValueError:
-                    ans = {}
-                n = ans.get("ScannedCount", 0) + (1 if "Item" in ans else 0)
-                with rec.lock:
-                    rec.calls[action] = rec.calls.get(action, 0) + 1
-                    rec.read += n
-                self.send_response(r.status)
-                for k, v in r.getheaders():
-                    if k.lower() not in ("content-length", "connection", "transfer-encoding",
-                                         "date", "server"):
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def observe(self, action, body, answer):
+        try:  # "Scan -connectors": the action and the table's suffix
+            table = json.loads(body).get("TableName", "")
+            action += " " + table[table.rfind("-"):]
+            ans = json.loads(answer)
+        except ValueError:
+            ans = {}
+        n = ans.get("ScannedCount", 0) + (1 if "Item" in ans else 0)
+        with self.lock:
+            self.calls[action] = self.calls.get(action, 0) + 1
+            self.read += n
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.proxy.close()
 
 
 def populate(endpoint, prefix, n, in_use):
@@ -299,7 +267,7 @@ def open_cost(a):
               f"max {max(wall):.1f} ms; the process's CPU median {statistics.median(cpu):.1f} ms")
     direct = STORE
     for k, b in bins.items():
-        proxy = CountingProxy(endpoint)
+        proxy = ReadCounter(endpoint)
         STORE = direct.replace(endpoint, proxy.url)
         cold_start(b)
         proxy.close()
