@@ -263,9 +263,9 @@ static int ensure_table(struct store *s, const char *suffix, json_t *defs, json_
     return wait_active(s, name);
 }
 
-/* meta: one item per name (the token secret). connectors: under the
- * tenant ("REGION#ACCOUNT"), by id; the local index by_created orders a
- * tenant's by ck ("<created_at as 16 hex>:<id>", the page key). jobs:
+/* meta: one item per name (the token secret; in_use_index, in_use.c).
+ * connectors: under the tenant ("REGION#ACCOUNT"), by id; the local index
+ * by_created orders a tenant's by ck ("<created_at as 16 hex>:<id>", the page key). jobs:
  * under "REGION#ACCOUNT#CONNECTOR_ID", by job_id, its stream with both
  * images (docs/AWS.md "The job item"), the local index by_created as for
  * connectors (listed newest first). documents: under the jobs' hash key,
