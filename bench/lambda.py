@@ -19,7 +19,16 @@ peak RSS, under the tests' Runtime API stub. Never part of the tests.
 - with --dynamodb (under scripts/with-dynalite.sh): the cold start also on
   the DynamoDB store at CCF_TEST_DYNAMO_ENDPOINT, its tables made by a
   first start, opened with tables=ensure (described one by one) and with
-  tables=existing (the template's: not described).
+  tables=existing (the template's: not described);
+- with --dynamodb --connectors N [--in-use K] [--before BOOTSTRAP]: only
+  the store open's cost with N connectors in the table, K of them IN_USE
+  (each with its job), tables=existing: the cold start's wall time of
+  this bootstrap and of BEFORE (e.g. /work/main/build/bootstrap, an
+  earlier version), interleaved, then one start of each through a
+  counting proxy: its DynamoDB requests by action and the items they read
+  (Scan's and Query's ScannedCount, GetItem's item), as DynamoDB bills
+  reads. The connectors are written straight into the table
+  (BatchWriteItem) as the store writes them.
 """
 import argparse
 import json
@@ -34,6 +43,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "service"))
 
+from dynproxy import DynamoProxy  # noqa: E402
 from lambdastub import RuntimeStub, api_event  # noqa: E402
 
 PROPS = {"image_uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/c:1",
@@ -130,9 +140,15 @@ def main():
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--events", type=int, default=200)
     ap.add_argument("--dynamodb", action="store_true")
+    ap.add_argument("--connectors", type=int, default=0)
+    ap.add_argument("--in-use", type=int, default=5)
+    ap.add_argument("--before", default=None)
     a = ap.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, {os.uname().release}, load average "
           f"{os.getloadavg()[0]:.2f}")
+    if a.dynamodb and a.connectors:
+        open_cost(a)
+        return
     for fresh in (True, False):
         cs = [cold_start(a.bootstrap, fresh) for _ in range(a.runs)]
         wall, cpu = [c[0] for c in cs], [c[1] for c in cs]
@@ -165,6 +181,101 @@ def dynamodb_cold_starts(a):
         print(f"cold start on dynalite, tables={mode}, {a.runs} runs: wall median "
               f"{statistics.median(wall):.1f} ms, max {max(wall):.1f} ms; the process's CPU "
               f"median {statistics.median(cpu):.1f} ms, max {max(cpu):.1f} ms")
+
+
+# ---- --connectors: the open's cost with many connectors ----
+
+
+class ReadCounter:
+    """Counts each DynamoDB request by action and table, and the items its
+    answer says it read (dynproxy.py in front of dynalite)."""
+
+    def __init__(self, upstream):
+        import threading
+
+        self.calls, self.read = {}, 0
+        self.lock = threading.Lock()
+        self.proxy = DynamoProxy(upstream, self.observe)
+        self.url = self.proxy.url
+
+    def observe(self, action, body, answer):
+        try:  # "Scan -connectors": the action and the table's suffix
+            table = json.loads(body).get("TableName", "")
+            action += " " + table[table.rfind("-"):]
+            ans = json.loads(answer)
+        except ValueError:
+            ans = {}
+        n = ans.get("ScannedCount", 0) + (1 if "Item" in ans else 0)
+        with self.lock:
+            self.calls[action] = self.calls.get(action, 0) + 1
+            self.read += n
+
+    def close(self):
+        self.proxy.close()
+
+
+def populate(endpoint, prefix, n, in_use):
+    """n connector items of one tenant as connectors.c writes them, the
+    first in_use of them IN_USE naming a job (written by the first open's
+    recovery, as a start that died half-way)."""
+    import boto3
+
+    ddb = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
+                       aws_access_key_id="AKIDBENCH", aws_secret_access_key="bench")
+    now = int(time.time() * 1e6)
+    items = []
+    for i in range(n):
+        cid = f"cc-{os.urandom(6).hex()}"
+        it = {"pk": {"S": "us-east-1#123456789012"}, "id": {"S": cid},
+              "ck": {"S": f"{now + i:016x}:{cid}"}, "name": {"S": f"bench-{i}"},
+              "properties": {"S": json.dumps(PROPS)}, "status": {"N": "0"},
+              "created_at": {"N": str(now + i)}, "updated_at": {"N": str(now + i)},
+              "version": {"N": "1"}, "schedule_anchor": {"N": "0"}, "next_run_at": {"N": "0"},
+              "paused": {"BOOL": False}, "sched": {"S": "all"}}
+        if i < in_use:
+            it.update({"status": {"N": "1"}, "active_job_id": {"S": f"ccj-{os.urandom(6).hex()}"},
+                       "pending_created_at": {"N": str(now)}, "pending_trigger": {"N": "1"},
+                       "pending_env": {"S": ""}, "in_use": {"S": "u"}})
+        items.append({"PutRequest": {"Item": it}})
+    for i in range(0, n, 25):
+        batch = {f"{prefix}-connectors": items[i:i + 25]}
+        while batch:
+            batch = ddb.batch_write_item(RequestItems=batch).get("UnprocessedItems")
+
+
+def open_cost(a):
+    global STORE
+    endpoint = os.environ["CCF_TEST_DYNAMO_ENDPOINT"]
+    prefix = f"bench-{os.urandom(4).hex()}"
+    STORE = f"dynamodb://{prefix}?region=us-east-1&endpoint={endpoint}"
+    cold_start(a.bootstrap, fresh=False)  # makes the tables (with this version's indexes)
+    populate(endpoint, prefix, a.connectors, a.in_use)
+    bins = {"this": a.bootstrap}
+    if a.before:
+        bins["before"] = a.before
+    STORE += "&tables=existing"
+    cold_start(a.bootstrap)  # recovery writes the K jobs: every later start finds them
+    print(f"{a.connectors} connectors, {a.in_use} IN_USE, tables=existing; load average "
+          f"{os.getloadavg()[0]:.2f}")
+    res = {k: [] for k in bins}
+    for _ in range(a.runs):  # interleaved: the machine's load falls on both alike
+        for k, b in bins.items():
+            res[k].append(cold_start(b))
+    for k, cs in res.items():
+        wall, cpu = [c[0] for c in cs], [c[1] for c in cs]
+        print(f"  {k} ({bins[k]}), {a.runs} runs: wall median {statistics.median(wall):.1f} ms, "
+              f"max {max(wall):.1f} ms; the process's CPU median {statistics.median(cpu):.1f} ms")
+    direct = STORE
+    for k, b in bins.items():
+        proxy = ReadCounter(endpoint)
+        STORE = direct.replace(endpoint, proxy.url)
+        cold_start(b)
+        proxy.close()
+        calls = ", ".join(f"{n} {act}" for act, n in sorted(proxy.calls.items()))
+        print(f"  {k}: requests {calls}; items read {proxy.read}")
+    STORE = direct
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
 
 if __name__ == "__main__":
     main()

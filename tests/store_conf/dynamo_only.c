@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "conf_int.h"
 #include "dynamo_log.h"
@@ -525,6 +526,180 @@ static void test_dynamo_recovery_finishes_scheduled_start(void **state)
     ccf_job_clear(&g);
 }
 
+/* ---- the connectors' index in_use (in_use.c) ---- */
+
+/* How many entries of the index in_use name job jid (0 or 1). */
+static size_t in_index(struct conf *f, const char *jid)
+{
+    char table[DDB__NAME_MAX];
+    json_t *ans;
+    size_t n;
+
+    ddb__table(f->s, DDB__T_CONNECTORS, table);
+    assert_int_equal(
+        ddb__call(f->s, "Query",
+                  json_pack("{s:s,s:s,s:s,s:{s:o,s:o}}", "TableName", table, "IndexName",
+                            DDB__IN_USE_INDEX, "KeyConditionExpression",
+                            "in_use = :u AND active_job_id = :j", "ExpressionAttributeValues", ":u",
+                            ddb__s_val(DDB__IN_USE_KEY), ":j", ddb__s_val(jid)),
+                  &ans, "test"),
+        0);
+    n = json_array_size(json_object_get(ans, "Items"));
+    json_decref(ans);
+    return n;
+}
+
+/* A start puts its connector in the index; its job's end (SUCCEEDED, or
+ * STOPPED through STOPPING) takes it out in the release. */
+static void test_dynamo_in_use_index_follows_the_connector(void **state)
+{
+    struct conf *f = *state;
+    char cid[CCF_CONNECTOR_ID_LEN + 1], jid[CCF_JOB_ID_LEN + 1], jid2[CCF_JOB_ID_LEN + 1];
+
+    mk_connector(f, &f->t1, "indexed", cid);
+    start(f, cid, jid);
+    assert_int_equal(in_index(f, jid), 1);
+    assert_int_equal(move(f, cid, jid, BIT(CCF_JOB_STARTED), CCF_JOB_RUNNING), 1);
+    assert_int_equal(in_index(f, jid), 1);
+    assert_int_equal(move(f, cid, jid, BIT(CCF_JOB_RUNNING), CCF_JOB_SUCCEEDED), 1);
+    assert_int_equal(in_index(f, jid), 0);
+    start(f, cid, jid2);
+    assert_int_equal(in_index(f, jid2), 1);
+    assert_int_equal(move(f, cid, jid2, BIT(CCF_JOB_STARTED), CCF_JOB_STOPPING), 1);
+    assert_int_equal(in_index(f, jid2), 1);
+    assert_int_equal(move(f, cid, jid2, BIT(CCF_JOB_STOPPING), CCF_JOB_STOPPED), 1);
+    assert_int_equal(in_index(f, jid2), 0);
+    assert_int_equal(store_delete_connector(f->s, &f->t1, cid), 0);
+}
+
+/* A start that died after reserving, as an earlier version left it: the
+ * connector IN_USE without the index's attribute. */
+static void reserve_unindexed(struct conf *f, struct ccf_job *j)
+{
+    char table[DDB__NAME_MAX];
+
+    mk_connector(f, &f->t1, "old half", j->connector_id);
+    assert_int_equal(ccf_job_id_new(j->id), 0);
+    j->created_at = j->updated_at = ccf_now_us();
+    assert_int_equal(ddb__reserve_connector(f->s, &f->t1, j, NULL, "test"), 0);
+    ddb__table(f->s, DDB__T_CONNECTORS, table);
+    assert_int_equal(ddb__call(f->s, "UpdateItem",
+                               json_pack("{s:s,s:{s:{s:s},s:{s:s}},s:s}", "TableName", table, "Key",
+                                         "pk", "S", "us-east-1#111111111111", "id", "S",
+                                         j->connector_id, "UpdateExpression", "REMOVE in_use"),
+                               NULL, "test"),
+                     0);
+    assert_int_equal(in_index(f, j->id), 0);
+}
+
+static bool has_job(struct conf *f, const struct ccf_job *j)
+{
+    struct ccf_job g;
+    int rc = store_get_job(f->s, &f->t1, j->connector_id, j->id, &g);
+
+    assert_true(rc == 0 || rc == CCF_ENOTFOUND);
+    if (rc == 0)
+        ccf_job_clear(&g);
+    return rc == 0;
+}
+
+/* Recovery reads the index, not every connector: a half-done start in the
+ * index is finished (tables=ensure and tables=existing alike), one outside
+ * it is not, until the meta item in_use_index is gone (a table from before
+ * the index): then the open's one Scan finishes it and puts it in. */
+static void test_dynamo_recovery_by_the_index(void **state)
+{
+    struct conf *f = *state;
+    struct ccf_job a = {.status = CCF_JOB_STARTED, .trigger = CCF_TRIGGER_API};
+    struct ccf_job b = a, old = a;
+    char url[sizeof(f->url)], table[DDB__NAME_MAX];
+
+    mk_connector(f, &f->t1, "half a", a.connector_id);
+    assert_int_equal(ccf_job_id_new(a.id), 0);
+    a.created_at = a.updated_at = ccf_now_us();
+    assert_int_equal(ddb__reserve_connector(f->s, &f->t1, &a, NULL, "test"), 0);
+    assert_int_equal(in_index(f, a.id), 1);
+    reserve_unindexed(f, &old);
+    conf_reopen(f);
+    assert_true(has_job(f, &a));
+    assert_false(has_job(f, &old)); /* not scanned */
+    /* tables=existing: the same Query, nothing described */
+    memcpy(url, f->url, sizeof(url));
+    assert_true((size_t)snprintf(f->url, sizeof(f->url), "%s&tables=existing", url) <
+                sizeof(f->url));
+    mk_connector(f, &f->t1, "half b", b.connector_id);
+    assert_int_equal(ccf_job_id_new(b.id), 0);
+    b.created_at = b.updated_at = ccf_now_us();
+    assert_int_equal(ddb__reserve_connector(f->s, &f->t1, &b, NULL, "test"), 0);
+    conf_reopen(f);
+    assert_true(has_job(f, &b));
+    assert_false(has_job(f, &old));
+    memcpy(f->url, url, sizeof(url));
+    /* Without the marker (tables=ensure): one Scan, which indexes it. */
+    ddb__table(f->s, DDB__T_META, table);
+    assert_int_equal(ddb__call(f->s, "DeleteItem",
+                               json_pack("{s:s,s:{s:{s:s}}}", "TableName", table, "Key", "name",
+                                         "S", "in_use_index"),
+                               NULL, "test"),
+                     0);
+    conf_reopen(f);
+    assert_true(has_job(f, &old));
+    assert_int_equal(in_index(f, old.id), 1);
+    assert_int_equal(move(f, old.connector_id, old.id, BIT(CCF_JOB_STARTED), CCF_JOB_SUCCEEDED), 1);
+    assert_int_equal(in_index(f, old.id), 0);
+}
+
+/* A connectors table made before the index (dynalite cannot add one): the
+ * open fails, with tables=existing (the Query) and tables=ensure alike
+ * (dynalite refuses UpdateTable's index without throughput on an on-demand
+ * table, and takes it on a provisioned one without adding it). */
+static void test_dynamo_table_without_the_index(void **state)
+{
+    struct conf *f = *state;
+    char url[sizeof(f->url)], prefix[32], table[DDB__NAME_MAX], endpoint[sizeof(f->url)];
+    struct store *s = NULL;
+
+    assert_non_null(strstr(f->url, "&endpoint="));
+    snprintf(endpoint, sizeof(endpoint), "%s", strstr(f->url, "&endpoint="));
+    snprintf(prefix, sizeof(prefix), "old%08x", (unsigned)(ccf_now_us() & 0xffffffff));
+    assert_true((size_t)snprintf(url, sizeof(url), "dynamodb://%s?region=us-east-1%s", prefix,
+                                 endpoint) < sizeof(url));
+    assert_int_equal(store_open(&s, &(struct store_config){.url = url}), 0);
+    store_close(s);
+    s = NULL;
+    assert_true((size_t)snprintf(table, sizeof(table), "%s%s", prefix, DDB__T_CONNECTORS) <
+                sizeof(table));
+    for (int provisioned = 0; provisioned < 2; provisioned++) {
+        json_t *req =
+            json_pack("{s:s,s:[{s:s,s:s},{s:s,s:s}],s:[{s:s,s:s},{s:s,s:s}]}", "TableName", table,
+                      "AttributeDefinitions", "AttributeName", "pk", "AttributeType", "S",
+                      "AttributeName", "id", "AttributeType", "S", "KeySchema", "AttributeName",
+                      "pk", "KeyType", "HASH", "AttributeName", "id", "KeyType", "RANGE");
+
+        if (provisioned)
+            json_object_set_new(
+                req, "ProvisionedThroughput",
+                json_pack("{s:i,s:i}", "ReadCapacityUnits", 5, "WriteCapacityUnits", 5));
+        else
+            json_object_set_new(req, "BillingMode", json_string("PAY_PER_REQUEST"));
+        assert_int_equal(
+            ddb__call(f->s, "DeleteTable", json_pack("{s:s}", "TableName", table), NULL, "test"),
+            0);
+        for (int i = 0;
+             i < 200 && ddb__call(f->s, "DescribeTable", json_pack("{s:s}", "TableName", table),
+                                  NULL, "test") != CCF_ENOTFOUND;
+             i++) /* DELETING a moment, even in dynalite */
+            nanosleep(&(struct timespec){.tv_nsec = 50000000L}, NULL);
+        assert_int_equal(ddb__call(f->s, "CreateTable", req, NULL, "test"), 0);
+        assert_int_equal(store_open(&s, &(struct store_config){.url = url}), CCF_EIO);
+        assert_null(s);
+    }
+    memcpy(endpoint, url, sizeof(url));
+    assert_true((size_t)snprintf(url, sizeof(url), "%s&tables=existing", endpoint) < sizeof(url));
+    assert_int_equal(store_open(&s, &(struct store_config){.url = url}), CCF_EIO);
+    assert_null(s);
+}
+
 const struct CMUnitTest conf_dynamo_only[] = {
     cmocka_unit_test_setup_teardown(test_dynamo_paging, conf_setup, conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_job_item_layout, conf_setup, conf_teardown),
@@ -545,5 +720,9 @@ const struct CMUnitTest conf_dynamo_only[] = {
                                     conf_teardown),
     cmocka_unit_test_setup_teardown(test_dynamo_recovery_finishes_scheduled_start, conf_setup,
                                     conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_in_use_index_follows_the_connector, conf_setup,
+                                    conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_recovery_by_the_index, conf_setup, conf_teardown),
+    cmocka_unit_test_setup_teardown(test_dynamo_table_without_the_index, conf_setup, conf_teardown),
 };
 const size_t conf_dynamo_only_n = sizeof(conf_dynamo_only) / sizeof(conf_dynamo_only[0]);

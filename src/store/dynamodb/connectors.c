@@ -3,8 +3,10 @@
  * single-item write conditioned on the item's version or status.
  *
  * An item: pk (the tenant, "REGION#ACCOUNT"), id, ck (the page key), the
- * connector's fields by name, version; while IN_USE, active_job_id and
- * the pending_* attributes of its job (jobs.c). Not yet: the events of
+ * connector's fields by name, version; while IN_USE, active_job_id, the
+ * pending_* attributes of its job (jobs.c) and in_use (the sparse index
+ * recovery reads, in_use.c), all set and removed by the one write that
+ * takes or frees the connector. Not yet: the events of
  * these writes (the event stream is not on DynamoDB yet), and the delete's
  * cascade to the checkpoint (not stored here yet). */
 #include "store/dynamodb/ddb_int.h"
@@ -53,6 +55,8 @@ static json_t *item_of(const char *pk, const struct ccf_connector *c)
         json_object_set_new(it, "schedule", ddb__s_val(c->schedule));
     if (it && c->active_job_id[0])
         json_object_set_new(it, "active_job_id", ddb__s_val(c->active_job_id));
+    if (it && c->active_job_id[0] && c->status == CCF_CONNECTOR_IN_USE)
+        json_object_set_new(it, "in_use", ddb__s_val(DDB__IN_USE_KEY));
     return it;
 }
 
@@ -400,9 +404,11 @@ int ddb__reserve_connector(struct store *s, const struct ccf_tenant *t, const st
         ddb__n_val(CCF_CONNECTOR_AVAILABLE), ":j", ddb__s_val(j->id), ":one", ddb__n_val(1), ":ca",
         ddb__n_val(j->created_at), ":tr", ddb__n_val(j->trigger), ":f", "BOOL", 0);
     json_object_set_new(vals, ":env", ddb__s_val(j->environment ? j->environment : ""));
+    json_object_set_new(vals, ":iu", ddb__s_val(DDB__IN_USE_KEY));
     snprintf(set, sizeof(set),
              "SET #st = :in_use, active_job_id = :j, version = version + :one, "
-             "pending_created_at = :ca, pending_trigger = :tr, pending_env = :env%s",
+             "pending_created_at = :ca, pending_trigger = :tr, pending_env = :env, "
+             "in_use = :iu%s",
              f ? ", next_run_at = :next" : "");
     snprintf(cond, sizeof(cond), "attribute_exists(id) AND #st = :avail AND paused = :f%s",
              f ? " AND next_run_at = :due AND schedule = :sch" : "");
@@ -458,103 +464,13 @@ int ddb__release_connector(struct store *s, const struct ccf_tenant *t, const ch
                   json_pack("{s:s,s:o,s:s,s:s,s:{s:s},s:{s:o,s:o,s:o}}", "TableName", table, "Key",
                             key_of(pk, connector_id), "UpdateExpression",
                             "SET #st = :avail, version = version + :one REMOVE active_job_id, "
-                            "pending_created_at, pending_trigger, pending_env",
+                            "pending_created_at, pending_trigger, pending_env, in_use",
                             "ConditionExpression", "active_job_id = :j", "ExpressionAttributeNames",
                             "#st", "status", "ExpressionAttributeValues", ":avail",
                             ddb__n_val(CCF_CONNECTOR_AVAILABLE), ":one", ddb__n_val(1), ":j",
                             ddb__s_val(job_id)),
                   NULL, op);
     return rc == CCF_ECONFLICT ? 0 : rc;
-}
-
-/* The job a reserved connector item names, as its start would write it. */
-static int pending_job(json_t *it, struct ccf_tenant *t, struct ccf_job *j)
-{
-    const char *pk = ddb__get_s(it, "pk"), *id = ddb__get_s(it, "id");
-    const char *job = ddb__get_s(it, "active_job_id"), *env = ddb__get_s(it, "pending_env");
-    char region[CCF_REGION_MAX + 1];
-    const char *hash = pk ? strchr(pk, '#') : NULL;
-    int bad = 0;
-
-    memset(j, 0, sizeof(*j));
-    if (!hash || (size_t)(hash - pk) > CCF_REGION_MAX || !id || !ccf_connector_id_valid(id) ||
-        !job || !ccf_job_id_valid(job))
-        return CCF_EIO;
-    memcpy(region, pk, (size_t)(hash - pk));
-    region[hash - pk] = '\0';
-    if (ccf_tenant_init(t, region, hash + 1) < 0)
-        return CCF_EIO;
-    memcpy(j->id, job, sizeof(j->id));
-    memcpy(j->connector_id, id, sizeof(j->connector_id));
-    j->status = CCF_JOB_STARTED;
-    j->created_at = j->updated_at = ddb__get_n(it, "pending_created_at", &bad);
-    j->trigger = (enum ccf_job_trigger)ddb__get_n(it, "pending_trigger", &bad);
-    j->environment = env && *env ? (char *)env : NULL; /* borrowed from it */
-    return bad ? CCF_EIO : 0;
-}
-
-/* One IN_USE connector: finish its half-done start, or release it from an
- * ended job. */
-static int recover_one(struct store *s, json_t *it)
-{
-    struct ccf_tenant t;
-    struct ccf_job want, have;
-    int rc;
-
-    if (pending_job(it, &t, &want) < 0) {
-        CCF_LOG_ERROR("store.bad_row", CCF_KV_STR("backend", "dynamodb"),
-                      CCF_KV_STR("reason", "an IN_USE connector without its job's attributes"));
-        return 0; /* left as it is: one bad item does not stop ccfd */
-    }
-    rc = ddb__load_job(s, &t, want.connector_id, want.id, &have, "recover");
-    if (rc == CCF_ENOTFOUND) {
-        rc = ddb__put_new_job(s, &t, &want, "recover");
-        CCF_LOG_WARN("store.recovered", CCF_KV_STR("backend", "dynamodb"),
-                     CCF_KV_STR("job_id", want.id), CCF_KV_STR("action", "start finished"));
-        return rc == CCF_ECONFLICT ? 0 : rc;
-    }
-    if (rc < 0)
-        return rc;
-    if (ccf_job_status_terminal(have.status)) {
-        rc = ddb__release_connector(s, &t, want.connector_id, want.id, "recover");
-        CCF_LOG_WARN("store.recovered", CCF_KV_STR("backend", "dynamodb"),
-                     CCF_KV_STR("job_id", want.id), CCF_KV_STR("action", "connector released"));
-    }
-    ccf_job_clear(&have);
-    return rc;
-}
-
-int ddb__recover(struct store *s)
-{
-    char table[DDB__NAME_MAX];
-    json_t *start = NULL;
-    int rc = 0;
-
-    ddb__table(s, DDB__T_CONNECTORS, table);
-    do {
-        json_t *ans, *it, *req;
-        size_t i;
-
-        req = json_pack("{s:s,s:s,s:{s:s},s:{s:o},s:b}", "TableName", table, "FilterExpression",
-                        "#st = :in_use", "ExpressionAttributeNames", "#st", "status",
-                        "ExpressionAttributeValues", ":in_use", ddb__n_val(CCF_CONNECTOR_IN_USE),
-                        "ConsistentRead", 1);
-        if (start)
-            json_object_set_new(req, "ExclusiveStartKey", start);
-        start = NULL;
-        if ((rc = ddb__call(s, "Scan", req, &ans, "recover")) < 0)
-            return rc;
-        json_array_foreach(json_object_get(ans, "Items"), i, it)
-        {
-            if ((rc = recover_one(s, it)) < 0)
-                break;
-        }
-        if (rc == 0 && json_object_get(ans, "LastEvaluatedKey"))
-            start = json_incref(json_object_get(ans, "LastEvaluatedKey"));
-        json_decref(ans);
-    } while (rc == 0 && start);
-    json_decref(start);
-    return rc;
 }
 
 int store_ddb__set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,

@@ -263,9 +263,9 @@ static int ensure_table(struct store *s, const char *suffix, json_t *defs, json_
     return wait_active(s, name);
 }
 
-/* meta: one item per name (the token secret). connectors: under the
- * tenant ("REGION#ACCOUNT"), by id; the local index by_created orders a
- * tenant's by ck ("<created_at as 16 hex>:<id>", the page key). jobs:
+/* meta: one item per name (the token secret; in_use_index, in_use.c).
+ * connectors: under the tenant ("REGION#ACCOUNT"), by id; the local index
+ * by_created orders a tenant's by ck ("<created_at as 16 hex>:<id>", the page key). jobs:
  * under "REGION#ACCOUNT#CONNECTOR_ID", by job_id, its stream with both
  * images (docs/AWS.md "The job item"), the local index by_created as for
  * connectors (listed newest first). documents: under the jobs' hash key,
@@ -305,11 +305,18 @@ static int ensure_tables(struct store *s)
                                   "ProjectionType", "INCLUDE", "NonKeyAttributes", "schedule",
                                   "schedule_anchor"));
     /* ---- end of the schedules' queue ---- */
+    /* the IN_USE ones, sparse (in_use.c): recovery's, added to an older table */
+    json_array_append_new(json_object_get(lsi, "GlobalSecondaryIndexes"),
+                          json_pack("{s:s,s:o,s:{s:s}}", "IndexName", DDB__IN_USE_INDEX,
+                                    "KeySchema", key_schema("in_use", "active_job_id"),
+                                    "Projection", "ProjectionType", "KEYS_ONLY"));
     if ((rc = ensure_table(s, DDB__T_CONNECTORS,
-                           json_pack("[o,o,o,o,o]", attr_def("pk", "S"), attr_def("id", "S"),
+                           json_pack("[o,o,o,o,o,o,o]", attr_def("pk", "S"), attr_def("id", "S"),
                                      attr_def("ck", "S"), attr_def("sched", "S"),
-                                     attr_def("next_run_at", "N")),
-                           key_schema("pk", "id"), lsi)) < 0)
+                                     attr_def("next_run_at", "N"), attr_def("in_use", "S"),
+                                     attr_def("active_job_id", "S")),
+                           key_schema("pk", "id"), lsi)) < 0 ||
+        (rc = ddb__ensure_in_use_index(s)) < 0)
         return rc;
     if ((rc = ensure_table(s, DDB__T_CHECKPOINTS,
                            json_pack("[o,o]", attr_def("pk", "S"), attr_def("sk", "S")),
@@ -530,7 +537,8 @@ static int ddb_open(struct store **out, const struct store_config *cfg)
         goto fail;
     }
     if ((!s->tables_existing && (rc = ensure_tables(&s->base)) < 0) ||
-        (rc = ensure_secret(&s->base)) < 0 || (rc = ddb__recover(&s->base)) < 0)
+        (rc = ensure_secret(&s->base)) < 0 ||
+        (rc = ddb__recover(&s->base, !s->tables_existing)) < 0)
         goto fail;
     CCF_LOG_WARN("store.experimental", CCF_KV_STR("backend", "dynamodb"));
     *out = &s->base;

@@ -38,6 +38,11 @@
 
 /* The one hash key of the connectors' index by_next_run (schedules.c). */
 #define DDB__SCHED_KEY "all"
+/* The connectors' sparse global index of the IN_USE ones (in_use.c): hash
+ * `in_use` (this one value, present only while IN_USE), range
+ * `active_job_id`, keys only. */
+#define DDB__IN_USE_INDEX "in_use"
+#define DDB__IN_USE_KEY   "u"
 
 #define DDB__PREFIX_MAX 200
 #define DDB__NAME_MAX   (DDB__PREFIX_MAX + 16)
@@ -98,9 +103,10 @@ bool ddb__get_bool(json_t *item, const char *name);
 #define DDB__JOB_PK_MAX (STORE__TENANT_KEY_MAX + CCF_CONNECTOR_ID_LEN + 2)
 
 /* connectors.c: the job's side of a connector. Reserve: AVAILABLE and not
- * paused -> IN_USE naming j (with what recovery needs to write j); 404 or
- * 409. Release: IN_USE -> AVAILABLE only while it names job_id (0 when it
- * does not: nothing to do). */
+ * paused -> IN_USE naming j (with what recovery needs to write j, and in
+ * the index in_use); 404 or 409. Release: IN_USE -> AVAILABLE only while it
+ * names job_id (0 when it does not: nothing to do), out of the index in the
+ * same write. */
 int ddb__reserve_connector(struct store *s, const struct ccf_tenant *t, const struct ccf_job *j,
                            const struct store_fire *f, const char *op);
 /* Writes connector c (id, times, version set) unless its id exists
@@ -110,9 +116,18 @@ int ddb__put_connector(struct store *s, const struct ccf_tenant *t, const struct
                        const char *op);
 int ddb__release_connector(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                            const char *job_id, const char *op);
-/* At open: every IN_USE connector whose job item is missing gets it (a
- * start that died half-way, finished), whose job has ended is released. */
-int ddb__recover(struct store *s);
+
+/* in_use.c. At open: every IN_USE connector whose job item is missing gets
+ * it (a start that died half-way, finished), whose job has ended is
+ * released; found by a Query of the index in_use, or, with ensured (the
+ * open made or checked the tables) while the meta item in_use_index does
+ * not yet say the index holds every IN_USE connector, by one Scan that
+ * also puts each in it. A missing index: CCF_EIO, logged naming it. */
+int ddb__recover(struct store *s, bool ensured);
+/* tables=ensure: the index in_use added to a connectors table made before
+ * it (UpdateTable), and waited for until ACTIVE; CCF_EIO, logged, when the
+ * endpoint accepts the update but does not add it (dynalite). */
+int ddb__ensure_in_use_index(struct store *s);
 
 /* jobs.c */
 void ddb__job_pk(const struct ccf_tenant *t, const char *connector_id, char out[DDB__JOB_PK_MAX]);
