@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from ccftest import unique_name
-from conftest import REPO, SANITIZER_MARKS
+from conftest import REPO, SANITIZER_MARKS, TIMEOUT_SCALE
 
 
 CONNECTOR_ID_RE = re.compile(r"^cc-[0-9a-f]{12}$")
@@ -66,7 +66,7 @@ def base_env(endpoint):
     return env
 
 
-def run_ccf(endpoint, *args, cwd, env=None, input=None, timeout=120, data_dir=None):
+def run_ccf(endpoint, *args, cwd, env=None, input=None, timeout=120 * TIMEOUT_SCALE, data_dir=None):
     e = base_env(endpoint)
     e["HOME"] = str(cwd)  # no ~/.aws/credentials of the machine's
     # The server's credentials file (conftest writes it, the server's own
