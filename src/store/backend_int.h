@@ -5,7 +5,11 @@
  * nothing of the others; store_open picks one by store_config's url.
  *
  * Every operation has the meaning, errors and ownership of the store_*
- * function of the same name in store.h. A NULL operation is one this
+ * function of the same name in store.h. The dispatcher has checked what
+ * every backend would check before its transaction (ids that cannot
+ * name a row: CCF_ENOTFOUND; pages, limits: CCF_EINVAL) where its store_*
+ * says so in store.c; the operation does not check them again. A NULL
+ * operation is one this
  * backend does not have yet: the call logs store.not_implemented and fails
  * with CCF_EIO (docs/DECISIONS.md lists them for PostgreSQL).
  *
@@ -19,9 +23,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "store/store.h"
 
 struct store__backend;
+
+#define STORE__ALL_STATUSES ((1u << CCF_JOB_STATUS_COUNT) - 1)
+
+/* A page of a connector's jobs as the dispatcher decoded it from
+ * store_list_jobs' arguments (the page key parsed, the mask checked). */
+struct store__job_page {
+    unsigned mask;                     /* the statuses listed: never 0 */
+    size_t limit;                      /* 1..1000 */
+    const char *after;                 /* the page key; NULL on the first page */
+    int64_t after_at;                  /* INT64_MAX on the first page: after every row */
+    char after_id[CCF_JOB_ID_LEN + 1]; /* "" on the first page */
+};
 
 /* The part of every handle the dispatcher owns. */
 struct store {
@@ -58,18 +76,21 @@ struct store__backend {
     int (*update_connector)(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
                             int64_t expected_version);
     int (*delete_connector)(struct store *s, const struct ccf_tenant *t, const char *id);
-    int (*set_paused)(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
+    /* c: the connector as written (updated_at the write's time, version
+     * expected_version + 1); the dispatcher refreshes the caller's. */
+    int (*set_paused)(struct store *s, const struct ccf_tenant *t, const struct ccf_connector *c,
                       int64_t expected_version);
     int (*schedule_head)(struct store *s, int64_t *out);
     int (*due_schedules)(struct store *s, int64_t until, struct store_due *out, size_t max);
-    int (*fire_schedule)(struct store *s, const struct store_fire *f, struct ccf_job *out);
-    int (*start_job)(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                     const char *environment, struct ccf_job *out);
+    /* j: store__job_init's (trigger SCHEDULE), started when f->start; 1
+     * when it started (with its id and times), 0 when not. */
+    int (*fire_schedule)(struct store *s, const struct store_fire *f, struct ccf_job *j);
+    /* j: store__job_init's; on success it has its id and times. */
+    int (*start_job)(struct store *s, const struct ccf_tenant *t, struct ccf_job *j);
     int (*get_job)(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                    const char *job_id, struct ccf_job *out);
     int (*list_jobs)(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                     unsigned status_mask, const struct store_page *p, store_job_fn visit,
-                     void *ctx, char **next);
+                     const struct store__job_page *q, store_job_fn visit, void *ctx, char **next);
     int (*transition_job)(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                           const char *job_id, const struct store_transition *tr,
                           struct ccf_job *out);
@@ -172,6 +193,16 @@ void store__notify(struct store *s, bool jobs);
 /* What a NULL operation returns: CCF_EIO, logged. */
 int store__missing(struct store *s, const char *op);
 
+/* records.c: a scheduled run's event data, {due_at, job_id?, reason?};
+ * NULL when out of memory. */
+json_t *store__fire_data(const struct store_fire *f, const char *job_id, const char *reason);
+/* transition.c: the job a start inserts: STARTED, now, with
+ * connector_id (valid) and environment borrowed, no id yet (the backend
+ * gives it one). After the start, store__job_give hands it to out with its
+ * own copy of the environment; out NULL: nothing to give, nothing owned. */
+void store__job_init(struct ccf_job *j, const char *connector_id, enum ccf_job_trigger trigger,
+                     const char *environment);
+void store__job_give(struct ccf_job *j, struct ccf_job *out);
 /* transition.c: applies tr to *j in memory (status, times, attempts, exit
  * code, reasons), as a backend then writes it; now is the write's time. The
  * caller has checked that tr may move j. */

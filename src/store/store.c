@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/validate.h"
 
 /* The backend a url names: NULL or "sqlite" is SQLite (at cfg->path);
  * "postgresql://" or "postgres://" (libpq's two URI prefixes) is
@@ -214,9 +215,21 @@ int store_delete_connector(struct store *s, const struct ccf_tenant *t, const ch
 int store_set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
                      int64_t expected_version)
 {
+    struct ccf_connector w;
+    int rc;
+
     if (!s->ops->set_paused)
         return store__missing(s, "set_paused");
-    return s->ops->set_paused(s, t, c, expected_version);
+    if (!ccf_connector_id_valid(c->id))
+        return CCF_ENOTFOUND;
+    w = *c; /* shallow: the connector as written */
+    w.updated_at = ccf_now_us();
+    w.version = expected_version + 1;
+    if ((rc = s->ops->set_paused(s, t, &w, expected_version)) < 0)
+        return rc;
+    c->updated_at = w.updated_at;
+    c->version = w.version;
+    return 0;
 }
 
 int store_schedule_head(struct store *s, int64_t *out)
@@ -235,17 +248,34 @@ int store_due_schedules(struct store *s, int64_t until, struct store_due *out, s
 
 int store_fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *out)
 {
+    struct ccf_job j;
+    int rc;
+
     if (!s->ops->fire_schedule)
         return store__missing(s, "fire_schedule");
-    return s->ops->fire_schedule(s, f, out);
+    if (!ccf_connector_id_valid(f->connector_id) || !f->schedule)
+        return CCF_ENOTFOUND;
+    store__job_init(&j, f->connector_id, CCF_TRIGGER_SCHEDULE, f->environment);
+    if ((rc = s->ops->fire_schedule(s, f, &j)) == 1)
+        store__job_give(&j, out);
+    return rc;
 }
 
 int store_start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                     const char *environment, struct ccf_job *out)
 {
+    struct ccf_job j;
+    int rc;
+
     if (!s->ops->start_job)
         return store__missing(s, "start_job");
-    return s->ops->start_job(s, t, connector_id, environment, out);
+    if (!ccf_connector_id_valid(connector_id))
+        return CCF_ENOTFOUND;
+    store__job_init(&j, connector_id, CCF_TRIGGER_API, environment);
+    if ((rc = s->ops->start_job(s, t, &j)) < 0)
+        return rc;
+    store__job_give(&j, out);
+    return 0;
 }
 
 int store_get_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
@@ -253,6 +283,8 @@ int store_get_job(struct store *s, const struct ccf_tenant *t, const char *conne
 {
     if (!s->ops->get_job)
         return store__missing(s, "get_job");
+    if (!ccf_connector_id_valid(connector_id) || !ccf_job_id_valid(job_id))
+        return CCF_ENOTFOUND;
     return s->ops->get_job(s, t, connector_id, job_id, out);
 }
 
@@ -260,9 +292,20 @@ int store_list_jobs(struct store *s, const struct ccf_tenant *t, const char *con
                     unsigned status_mask, const struct store_page *p, store_job_fn visit, void *ctx,
                     char **next)
 {
+    struct store__job_page q = {.mask = status_mask ? status_mask : STORE__ALL_STATUSES,
+                                .after_at = INT64_MAX};
+
     if (!s->ops->list_jobs)
         return store__missing(s, "list_jobs");
-    return s->ops->list_jobs(s, t, connector_id, status_mask, p, visit, ctx, next);
+    if ((q.mask & ~STORE__ALL_STATUSES) || store__page_check(p) < 0 ||
+        (p->after && store__key_parse(p->after, ccf_job_id_valid, &q.after_at, q.after_id,
+                                      sizeof(q.after_id)) < 0))
+        return CCF_EINVAL;
+    if (!ccf_connector_id_valid(connector_id))
+        return CCF_ENOTFOUND;
+    q.limit = p->limit;
+    q.after = p->after;
+    return s->ops->list_jobs(s, t, connector_id, &q, visit, ctx, next);
 }
 
 int store_transition_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
@@ -270,15 +313,29 @@ int store_transition_job(struct store *s, const struct ccf_tenant *t, const char
 {
     if (!s->ops->transition_job)
         return store__missing(s, "transition_job");
+    if ((unsigned)tr->to >= CCF_JOB_STATUS_COUNT)
+        return CCF_EINVAL;
+    if (!ccf_connector_id_valid(connector_id) || !ccf_job_id_valid(job_id))
+        return CCF_ENOTFOUND;
     return s->ops->transition_job(s, t, connector_id, job_id, tr, out);
 }
 
+/* A reason past CCF_FAILURE_REASON_MAX is cut at a code point. */
 int store_set_job_status_reason(struct store *s, const struct ccf_tenant *t,
                                 const char *connector_id, const char *job_id, const char *reason)
 {
+    char *cut = NULL;
+    int rc;
+
     if (!s->ops->set_job_status_reason)
         return store__missing(s, "set_job_status_reason");
-    return s->ops->set_job_status_reason(s, t, connector_id, job_id, reason);
+    if (!ccf_connector_id_valid(connector_id) || !ccf_job_id_valid(job_id))
+        return CCF_ENOTFOUND;
+    if (reason && strlen(reason) > CCF_FAILURE_REASON_MAX)
+        reason = cut = ccf_xstrndup(reason, store__utf8_prefix(reason, CCF_FAILURE_REASON_MAX));
+    rc = s->ops->set_job_status_reason(s, t, connector_id, job_id, reason);
+    free(cut);
+    return rc;
 }
 
 int store_put_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,

@@ -454,7 +454,7 @@ static void test_dynamo_pending_start_token_finished(void **state)
     bool done = true;
 
     mk_connector(f, &f->t1, "half", cid);
-    ddb__job_init(&j, cid, CCF_TRIGGER_API, NULL);
+    store__job_init(&j, cid, CCF_TRIGGER_API, NULL);
     assert_int_equal(ccf_job_id_new(j.id), 0);
     assert_int_equal(ddb__tkey_init(&k, &f->t1, DDB__TOKEN_START, cid, &tok), 0);
     assert_int_equal(ddb__token_claim(f->s, &k, j.id, sizeof(j.id), &done, "test"), 0);
@@ -469,7 +469,7 @@ static void test_dynamo_pending_start_token_finished(void **state)
      * retry starts it, with the token's id, as NEW. */
     assert_int_equal(move(f, cid, j.id, BIT(CCF_JOB_STARTED), CCF_JOB_STOPPED), 1);
     tok.token = "half2";
-    ddb__job_init(&j, cid, CCF_TRIGGER_API, NULL);
+    store__job_init(&j, cid, CCF_TRIGGER_API, NULL);
     assert_int_equal(ccf_job_id_new(j.id), 0);
     assert_int_equal(ddb__tkey_init(&k, &f->t1, DDB__TOKEN_START, cid, &tok), 0);
     assert_int_equal(ddb__token_claim(f->s, &k, j.id, sizeof(j.id), &done, "test"), 0);
@@ -513,7 +513,7 @@ static void test_dynamo_recovery_finishes_scheduled_start(void **state)
     assert_int_equal(store_create_connector(f->s, &f->t1, &c), 0);
     fire.connector_id = c.id;
     fire.schedule = c.schedule;
-    ddb__job_init(&j, c.id, CCF_TRIGGER_SCHEDULE, NULL);
+    store__job_init(&j, c.id, CCF_TRIGGER_SCHEDULE, NULL);
     assert_int_equal(ccf_job_id_new(j.id), 0);
     assert_int_equal(ddb__reserve_connector(f->s, &f->t1, &j, &fire, "test"), 0);
     assert_int_equal(store_schedule_head(f->s, &head), 0);

@@ -557,15 +557,12 @@ int ddb__recover(struct store *s)
     return rc;
 }
 
-int store_ddb__set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
-                          int64_t expected_version)
+int store_ddb__set_paused(struct store *s, const struct ccf_tenant *t,
+                          const struct ccf_connector *c, int64_t expected_version)
 {
     char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX];
-    int64_t now = ccf_now_us();
     int rc;
 
-    if (!ccf_connector_id_valid(c->id))
-        return CCF_ENOTFOUND;
     tenant_pk(t, pk);
     ddb__table(s, DDB__T_CONNECTORS, table);
     rc = ddb__call(s, "UpdateItem",
@@ -574,15 +571,13 @@ int store_ddb__set_paused(struct store *s, const struct ccf_tenant *t, struct cc
                              "SET paused = :p, next_run_at = :nr, updated_at = :u, version = :nv",
                              "ConditionExpression", "version = :v", "ExpressionAttributeValues",
                              ":p", "BOOL", c->paused, ":nr", ddb__n_val(c->next_run_at), ":u",
-                             ddb__n_val(now), ":nv", ddb__n_val(expected_version + 1), ":v",
+                             ddb__n_val(c->updated_at), ":nv", ddb__n_val(c->version), ":v",
                              ddb__n_val(expected_version)),
                    NULL, "set_paused");
     if (rc == CCF_ECONFLICT)
         return why_not(s, pk, c->id, "set_paused");
     if (rc < 0)
         return rc;
-    c->updated_at = now;
-    c->version = expected_version + 1;
     (void)ddb__event_connector(s, t, c->paused ? "connector.paused" : "connector.resumed", c,
                                "set_paused"); /* events */
     return 0;

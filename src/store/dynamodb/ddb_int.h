@@ -125,19 +125,16 @@ int ddb__load_job(struct store *s, const struct ccf_tenant *t, const char *conne
  * jobs, documents and checkpoints tables. */
 int ddb__delete_all(struct store *s, const char *suffix, const char *pk, const char *rk);
 int ddb__delete_under(struct store *s, const struct ccf_tenant *t, const char *connector_id);
-/* The one start path: j (ddb__job_init, then its id) reserved and
+/* The one start path: j (store__job_init, then its id) reserved and
  * written; f: a scheduled run's (NULL: none). */
-void ddb__job_init(struct ccf_job *j, const char *connector_id, enum ccf_job_trigger trigger,
-                   const char *environment);
 int ddb__start_job(struct store *s, const struct ccf_tenant *t, struct ccf_job *j,
                    const struct store_fire *f, const char *op);
-int store_ddb__start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                         const char *environment, struct ccf_job *out);
+int store_ddb__start_job(struct store *s, const struct ccf_tenant *t, struct ccf_job *j);
 int store_ddb__get_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                        const char *job_id, struct ccf_job *out);
 int store_ddb__list_jobs(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                         unsigned status_mask, const struct store_page *p, store_job_fn visit,
-                         void *ctx, char **next);
+                         const struct store__job_page *p, store_job_fn visit, void *ctx,
+                         char **next);
 int store_ddb__transition_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                               const char *job_id, const struct store_transition *tr,
                               struct ccf_job *out);
@@ -188,7 +185,7 @@ int ddb__due_from_item(json_t *it, struct store_due *d);
 /* schedules.c */
 int store_ddb__schedule_head(struct store *s, int64_t *out);
 int store_ddb__due_schedules(struct store *s, int64_t until, struct store_due *out, size_t max);
-int store_ddb__fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *out);
+int store_ddb__fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *j);
 
 /* webhooks.c */
 int store_ddb__create_webhook(struct store *s, const struct ccf_tenant *t, struct store_webhook *w,
@@ -265,8 +262,8 @@ int store_ddb__list_connectors(struct store *s, const struct ccf_tenant *t,
 int store_ddb__update_connector(struct store *s, const struct ccf_tenant *t,
                                 struct ccf_connector *c, int64_t expected_version);
 int store_ddb__delete_connector(struct store *s, const struct ccf_tenant *t, const char *id);
-int store_ddb__set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
-                          int64_t expected_version);
+int store_ddb__set_paused(struct store *s, const struct ccf_tenant *t,
+                          const struct ccf_connector *c, int64_t expected_version);
 
 /* ---- the change log, events, retention (changes.c, events.c,
  * retention.c) ---- */

@@ -207,7 +207,7 @@ int store_ddb__start_job_token(struct store *s, const struct ccf_tenant *t,
         return CCF_ENOTFOUND;
     if (ddb__tkey_init(&k, t, DDB__TOKEN_START, connector_id, tok) < 0)
         return CCF_EINVAL;
-    ddb__job_init(&j, connector_id, CCF_TRIGGER_API, environment);
+    store__job_init(&j, connector_id, CCF_TRIGGER_API, environment);
     if ((rc = ccf_job_id_new(j.id)) < 0)
         return rc;
     /* Before the connector's state: a replay answers even while it is busy. */

@@ -308,13 +308,12 @@ int store_pg__list_connectors(struct store *s, const struct ccf_tenant *t,
 int store_pg__update_connector(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
                                int64_t expected_version);
 int store_pg__delete_connector(struct store *s, const struct ccf_tenant *t, const char *id);
-int store_pg__start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                        const char *environment, struct ccf_job *out);
+int store_pg__start_job(struct store *s, const struct ccf_tenant *t, struct ccf_job *j);
 int store_pg__get_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                       const char *job_id, struct ccf_job *out);
 int store_pg__list_jobs(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                        unsigned status_mask, const struct store_page *p, store_job_fn visit,
-                        void *ctx, char **next);
+                        const struct store__job_page *q, store_job_fn visit, void *ctx,
+                        char **next);
 int store_pg__transition_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                              const char *job_id, const struct store_transition *tr,
                              struct ccf_job *out);
@@ -354,11 +353,11 @@ int store_pg__list_checkpoint_versions(struct store *s, const struct ccf_tenant 
                                        store_cp_version_fn visit, void *ctx, char **next);
 int store_pg__delete_checkpoint(struct store *s, const struct ccf_tenant *t,
                                 const char *connector_id);
-int store_pg__set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
+int store_pg__set_paused(struct store *s, const struct ccf_tenant *t, const struct ccf_connector *c,
                          int64_t expected_version);
 int store_pg__schedule_head(struct store *s, int64_t *out);
 int store_pg__due_schedules(struct store *s, int64_t until, struct store_due *out, size_t max);
-int store_pg__fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *out);
+int store_pg__fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *j);
 int store_pg__purge_jobs(struct store *s, int64_t ended_before, struct store_job_ref *out,
                          size_t max);
 int store_pg__prune_changes(struct store *s, int64_t upto, int64_t before);

@@ -355,18 +355,17 @@ int store_sqlite__list_connectors(struct store *s, const struct ccf_tenant *t,
 int store_sqlite__update_connector(struct store *s, const struct ccf_tenant *t,
                                    struct ccf_connector *c, int64_t expected_version);
 int store_sqlite__delete_connector(struct store *s, const struct ccf_tenant *t, const char *id);
-int store_sqlite__set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
-                             int64_t expected_version);
+int store_sqlite__set_paused(struct store *s, const struct ccf_tenant *t,
+                             const struct ccf_connector *c, int64_t expected_version);
 int store_sqlite__schedule_head(struct store *s, int64_t *out);
 int store_sqlite__due_schedules(struct store *s, int64_t until, struct store_due *out, size_t max);
-int store_sqlite__fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *out);
-int store_sqlite__start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                            const char *environment, struct ccf_job *out);
+int store_sqlite__fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *j);
+int store_sqlite__start_job(struct store *s, const struct ccf_tenant *t, struct ccf_job *j);
 int store_sqlite__get_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                           const char *job_id, struct ccf_job *out);
 int store_sqlite__list_jobs(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                            unsigned status_mask, const struct store_page *p, store_job_fn visit,
-                            void *ctx, char **next);
+                            const struct store__job_page *q, store_job_fn visit, void *ctx,
+                            char **next);
 int store_sqlite__transition_job(struct store *s, const struct ccf_tenant *t,
                                  const char *connector_id, const char *job_id,
                                  const struct store_transition *tr, struct ccf_job *out);
