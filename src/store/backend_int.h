@@ -128,11 +128,12 @@ struct store__backend {
     int (*list_checkpoint_versions)(struct store *s, const struct ccf_tenant *t,
                                     const char *connector_id, const struct store_page *p,
                                     store_cp_version_fn visit, void *ctx, char **next);
+    /* tok: checked, and its now set. */
     int (*create_connector_token)(struct store *s, const struct ccf_tenant *t,
                                   struct ccf_connector *c, const struct store_token *tok);
-    int (*start_job_token)(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                           const char *environment, const struct store_token *tok,
-                           struct ccf_job *out);
+    /* j: store__job_init's; tok: as create_connector_token's. */
+    int (*start_job_token)(struct store *s, const struct ccf_tenant *t, struct ccf_job *j,
+                           const struct store_token *tok, struct ccf_job *out);
     int (*purge_tokens)(struct store *s, int64_t before);
     int (*read_changes)(struct store *s, int64_t after_seq, struct store_change *out, size_t max);
     int (*read_connector_changes)(struct store *s, int64_t after_seq,
@@ -156,6 +157,9 @@ struct store__backend {
     int (*read_audit)(struct store *s, const struct ccf_tenant *t, int64_t after, size_t max,
                       struct store_audit *out, int64_t *next);
     int (*prune_audit)(struct store *s, int64_t before);
+    /* w: the webhook to insert, its tenant and created_at set (strings
+     * borrowed); NEW with w's id, secret and start_seq filled, or REPLAY
+     * with w->id the token's webhook. tok (NULL: none): checked, now set. */
     int (*create_webhook)(struct store *s, const struct ccf_tenant *t, struct store_webhook *w,
                           const struct store_token *tok);
     int (*get_webhook)(struct store *s, const struct ccf_tenant *t, const char *id,
@@ -219,15 +223,19 @@ const char *store__job_event_type(int old_status, enum ccf_job_status to);
 
 /* tokens.c: the answer of a create or a start with a client_token once the
  * backend's transaction is done (replay: the token had made one before;
- * id: the record made now or then; j: the job the start built). Returns
- * STORE_TOKEN_NEW, _REPLAY or _GONE, or an error of the read back. */
+ * id: the record made now or then; j: the job the start built, its
+ * environment still borrowed). Returns STORE_TOKEN_NEW, _REPLAY or _GONE,
+ * or an error of the read back. */
 int store__connector_token_outcome(struct store *s, const struct ccf_tenant *t,
                                    struct ccf_connector *c, bool replay,
                                    const char id[CCF_CONNECTOR_ID_LEN + 1], int64_t now);
-int store__job_token_outcome(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                             const char *environment, bool replay,
+int store__job_token_outcome(struct store *s, const struct ccf_tenant *t, bool replay,
                              const char job_id[CCF_JOB_ID_LEN + 1], struct ccf_job *j,
                              struct ccf_job *out);
+/* A webhook's replay: w cleared, then the token's webhook id as it is now
+ * (STORE_TOKEN_REPLAY) or only its id (STORE_TOKEN_GONE). */
+int store__webhook_token_outcome(struct store *s, const struct ccf_tenant *t,
+                                 struct store_webhook *w, const char *id);
 void store__tenant_key(const struct ccf_tenant *t, char out[STORE__TENANT_KEY_MAX]);
 int store__tenant_parse(const char *key, struct ccf_tenant *out);
 /* CCF_EINVAL unless p is set and its limit is 1..1000. */

@@ -1,7 +1,10 @@
-/* records.c: what a backend writes the same on every backend, built once:
- * the data of a scheduled run's event. Must not know about SQL or any
- * backend. */
+/* records.c: the store's values that are the same on every backend: a
+ * webhook's id rule and its clear (store.h), and the data of a scheduled
+ * run's event, built once. Must not know about SQL or any backend. */
 #include "store/backend_int.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 #include "core/validate.h"
 
@@ -16,4 +19,24 @@ json_t *store__fire_data(const struct store_fire *f, const char *job_id, const c
     if (reason)
         json_object_set_new(d, "reason", json_string(reason));
     return d;
+}
+
+void store_webhook_clear(struct store_webhook *w)
+{
+    if (!w)
+        return;
+    free(w->url);
+    free(w->event_types);
+    free(w->description);
+    memset(w, 0, sizeof(*w));
+}
+
+bool store_webhook_id_valid(const char *s)
+{
+    if (!s || strncmp(s, "wh-", 3) != 0)
+        return false;
+    for (size_t i = 3; i < STORE_WEBHOOK_ID_LEN; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return s[STORE_WEBHOOK_ID_LEN] == '\0';
 }

@@ -447,21 +447,45 @@ int store_list_checkpoint_versions(struct store *s, const struct ccf_tenant *t,
     return s->ops->list_checkpoint_versions(s, t, connector_id, p, visit, ctx, next);
 }
 
+/* A client token as store.h has it (1..64 chars, a hash), copied with its
+ * time set: the clock unless a test moved it. */
+static int token_take(const struct store_token *tok, struct store_token *out)
+{
+    if (!tok || !tok->token || !tok->hash || !tok->token[0] || strlen(tok->token) > 64)
+        return CCF_EINVAL;
+    *out = *tok;
+    if (!out->now)
+        out->now = ccf_now_us();
+    return 0;
+}
+
 int store_create_connector_token(struct store *s, const struct ccf_tenant *t,
                                  struct ccf_connector *c, const struct store_token *tok)
 {
+    struct store_token k;
+
     if (!s->ops->create_connector_token)
         return store__missing(s, "create_connector_token");
-    return s->ops->create_connector_token(s, t, c, tok);
+    if (!c->name || !c->properties || token_take(tok, &k) < 0)
+        return CCF_EINVAL;
+    return s->ops->create_connector_token(s, t, c, &k);
 }
 
 int store_start_job_token(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                           const char *environment, const struct store_token *tok,
                           struct ccf_job *out)
 {
+    struct store_token k;
+    struct ccf_job j;
+
     if (!s->ops->start_job_token)
         return store__missing(s, "start_job_token");
-    return s->ops->start_job_token(s, t, connector_id, environment, tok, out);
+    if (!ccf_connector_id_valid(connector_id))
+        return CCF_ENOTFOUND;
+    if (token_take(tok, &k) < 0)
+        return CCF_EINVAL;
+    store__job_init(&j, connector_id, CCF_TRIGGER_API, environment);
+    return s->ops->start_job_token(s, t, &j, &k, out);
 }
 
 int store_purge_tokens(struct store *s, int64_t before)
@@ -592,9 +616,29 @@ int store_prune_audit(struct store *s, int64_t before)
 int store_create_webhook(struct store *s, const struct ccf_tenant *t, struct store_webhook *w,
                          const struct store_token *tok)
 {
+    struct store_webhook n;
+    struct store_token k;
+    int rc;
+
     if (!s->ops->create_webhook)
         return store__missing(s, "create_webhook");
-    return s->ops->create_webhook(s, t, w, tok);
+    if (!w->url || (tok && token_take(tok, &k) < 0))
+        return CCF_EINVAL;
+    n = *w; /* shallow: url, event types and description borrowed */
+    n.tenant = *t;
+    n.created_at = tok ? k.now : ccf_now_us();
+    rc = s->ops->create_webhook(s, t, &n, tok ? &k : NULL);
+    if (rc == STORE_TOKEN_NEW) {
+        memcpy(w->id, n.id, sizeof(n.id));
+        memcpy(w->secret, n.secret, sizeof(n.secret));
+        w->tenant = n.tenant;
+        w->created_at = n.created_at;
+        w->start_seq = w->cursor = n.start_seq;
+    } else if (rc == STORE_TOKEN_REPLAY) {
+        rc = store__webhook_token_outcome(s, t, w, n.id);
+    }
+    memset(n.secret, 0, sizeof(n.secret));
+    return rc;
 }
 
 int store_get_webhook(struct store *s, const struct ccf_tenant *t, const char *id,

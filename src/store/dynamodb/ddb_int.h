@@ -150,9 +150,9 @@ struct ddb__tkey {
     const struct store_token *tok;
     int64_t now; /* tok->now, or now */
 };
-/* CCF_EINVAL for a token that is not 1..64 chars. */
-int ddb__tkey_init(struct ddb__tkey *k, const struct ccf_tenant *t, int kind, const char *scope,
-                   const struct store_token *tok);
+/* tok: as the dispatcher checked it (backend_int.h); now 0 reads the clock. */
+void ddb__tkey_init(struct ddb__tkey *k, const struct ccf_tenant *t, int kind, const char *scope,
+                    const struct store_token *tok);
 /* 0: claimed for id; 1: a live token with the same body names *id (*done:
  * its resource was made); CCF_ETOKEN: live with another body. */
 int ddb__token_claim(struct store *s, const struct ddb__tkey *k, char *id, size_t n, bool *done,
@@ -163,8 +163,7 @@ void ddb__token_drop(struct store *s, const struct ddb__tkey *k, const char *id,
 int ddb__delete_tokens_under(struct store *s, const struct ccf_tenant *t, const char *connector_id);
 int store_ddb__create_connector_token(struct store *s, const struct ccf_tenant *t,
                                       struct ccf_connector *c, const struct store_token *tok);
-int store_ddb__start_job_token(struct store *s, const struct ccf_tenant *t,
-                               const char *connector_id, const char *environment,
+int store_ddb__start_job_token(struct store *s, const struct ccf_tenant *t, struct ccf_job *j,
                                const struct store_token *tok, struct ccf_job *out);
 int store_ddb__purge_tokens(struct store *s, int64_t before);
 

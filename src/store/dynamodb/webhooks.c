@@ -273,51 +273,32 @@ static int insert(struct store *s, const char *pk, const struct store_webhook *w
     return rc == CCF_ECONFLICT ? CCF_EUNAVAIL : rc;
 }
 
-/* A replay: the token's webhook as it is now, or GONE with its id. */
-static int replay(struct store *s, const struct ccf_tenant *t, struct store_webhook *w,
-                  const char *id)
-{
-    char keep[STORE_WEBHOOK_ID_LEN + 1];
-    int rc;
-
-    snprintf(keep, sizeof(keep), "%s", id);
-    store_webhook_clear(w);
-    if ((rc = store_ddb__get_webhook(s, t, keep, w)) == CCF_ENOTFOUND) {
-        memcpy(w->id, keep, sizeof(keep));
-        return STORE_TOKEN_GONE;
-    }
-    return rc < 0 ? rc : STORE_TOKEN_REPLAY;
-}
-
 int store_ddb__create_webhook(struct store *s, const struct ccf_tenant *t, struct store_webhook *w,
                               const struct store_token *tok)
 {
     const char *op = "create_webhook";
-    char pk[STORE__TENANT_KEY_MAX], id[STORE_WEBHOOK_ID_LEN + 1];
-    char secret[STORE_WEBHOOK_SECRET_LEN + 1];
-    struct store_webhook tmp;
+    char pk[STORE__TENANT_KEY_MAX];
     struct ddb__tkey k;
     bool done = false, claimed = false;
     int rc;
 
-    if (!w->url || (tok && ddb__tkey_init(&k, t, DDB__TOKEN_WEBHOOK, "", tok) < 0))
-        return CCF_EINVAL;
-    if ((rc = store__webhook_new(id, secret)) < 0)
+    if ((rc = store__webhook_new(w->id, w->secret)) < 0)
         return rc;
     if (tok) {
-        if ((rc = ddb__token_claim(s, &k, id, sizeof(id), &done, op)) < 0)
+        ddb__tkey_init(&k, t, DDB__TOKEN_WEBHOOK, "", tok);
+        if ((rc = ddb__token_claim(s, &k, w->id, sizeof(w->id), &done, op)) < 0)
             return rc;
-        if (!store_webhook_id_valid(id))
+        if (!store_webhook_id_valid(w->id))
             return CCF_EIO;
         if (rc == 1 && done)
-            return replay(s, t, w, id);
+            return STORE_TOKEN_REPLAY;
         if (rc == 1) { /* pending: made already by its first request? */
             struct store_webhook have;
             char sk[16];
-            if ((rc = load_by_id(s, id, &have, sk, op)) == 0) {
+            if ((rc = load_by_id(s, w->id, &have, sk, op)) == 0) {
                 store_webhook_clear(&have);
-                ddb__token_done(s, &k, id, op);
-                return replay(s, t, w, id);
+                ddb__token_done(s, &k, w->id, op);
+                return STORE_TOKEN_REPLAY;
             }
             if (rc != CCF_ENOTFOUND)
                 return rc;
@@ -325,29 +306,17 @@ int store_ddb__create_webhook(struct store *s, const struct ccf_tenant *t, struc
         claimed = true;
     }
     tenant_pk(t, pk);
-    tmp = *w;
-    memcpy(tmp.id, id, sizeof(id));
-    memcpy(tmp.secret, secret, sizeof(secret));
-    tmp.tenant = *t;
-    tmp.created_at = tok && tok->now ? tok->now : ccf_now_us();
-    if ((rc = events_end(s, t, &tmp.start_seq)) == 0) {
-        tmp.cursor = tmp.start_seq;
-        rc = insert(s, pk, &tmp, op);
+    if ((rc = events_end(s, t, &w->start_seq)) == 0) {
+        w->cursor = w->start_seq;
+        rc = insert(s, pk, w, op);
     }
     if (rc < 0) {
         if (claimed)
-            ddb__token_drop(s, &k, id, op);
-        memset(secret, 0, sizeof(secret));
+            ddb__token_drop(s, &k, w->id, op);
         return rc;
     }
     if (claimed)
-        ddb__token_done(s, &k, id, op);
-    memcpy(w->id, id, sizeof(id));
-    memcpy(w->secret, secret, sizeof(secret));
-    memset(secret, 0, sizeof(secret));
-    w->tenant = *t;
-    w->created_at = tmp.created_at;
-    w->start_seq = w->cursor = tmp.start_seq;
+        ddb__token_done(s, &k, w->id, op);
     return STORE_TOKEN_NEW;
 }
 

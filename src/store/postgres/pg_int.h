@@ -363,9 +363,8 @@ int store_pg__purge_jobs(struct store *s, int64_t ended_before, struct store_job
 int store_pg__prune_changes(struct store *s, int64_t upto, int64_t before);
 int store_pg__create_connector_token(struct store *s, const struct ccf_tenant *t,
                                      struct ccf_connector *c, const struct store_token *tok);
-int store_pg__start_job_token(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                              const char *environment, const struct store_token *tok,
-                              struct ccf_job *out);
+int store_pg__start_job_token(struct store *s, const struct ccf_tenant *t, struct ccf_job *j,
+                              const struct store_token *tok, struct ccf_job *out);
 int store_pg__purge_tokens(struct store *s, int64_t before);
 int store_pg__put_documents_by(struct store *s, const struct ccf_tenant *t,
                                const char *connector_id, const char *job_id,

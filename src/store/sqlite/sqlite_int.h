@@ -410,8 +410,7 @@ int store_sqlite__list_checkpoint_versions(struct store *s, const struct ccf_ten
                                            store_cp_version_fn visit, void *ctx, char **next);
 int store_sqlite__create_connector_token(struct store *s, const struct ccf_tenant *t,
                                          struct ccf_connector *c, const struct store_token *tok);
-int store_sqlite__start_job_token(struct store *s, const struct ccf_tenant *t,
-                                  const char *connector_id, const char *environment,
+int store_sqlite__start_job_token(struct store *s, const struct ccf_tenant *t, struct ccf_job *j,
                                   const struct store_token *tok, struct ccf_job *out);
 int store_sqlite__purge_tokens(struct store *s, int64_t before);
 int store_sqlite__read_changes(struct store *s, int64_t after_seq, struct store_change *out,
