@@ -73,8 +73,9 @@ struct store__backend {
                          struct ccf_connector *out);
     int (*list_connectors)(struct store *s, const struct ccf_tenant *t, const struct store_page *p,
                            store_connector_fn visit, void *ctx, char **next);
-    int (*update_connector)(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
-                            int64_t expected_version);
+    /* c: as written, like set_paused's. */
+    int (*update_connector)(struct store *s, const struct ccf_tenant *t,
+                            const struct ccf_connector *c, int64_t expected_version);
     int (*delete_connector)(struct store *s, const struct ccf_tenant *t, const char *id);
     /* c: the connector as written (updated_at the write's time, version
      * expected_version + 1); the dispatcher refreshes the caller's. */
@@ -197,6 +198,9 @@ void store__notify(struct store *s, bool jobs);
 /* What a NULL operation returns: CCF_EIO, logged. */
 int store__missing(struct store *s, const char *op);
 
+/* records.c: c as a create makes it: AVAILABLE, no job, created and
+ * updated at now, version 1, and id unless NULL (a connector id). */
+void store__connector_made(struct ccf_connector *c, const char *id, int64_t now);
 /* records.c: a scheduled run's event data, {due_at, job_id?, reason?};
  * NULL when out of memory. */
 json_t *store__fire_data(const struct store_fire *f, const char *job_id, const char *reason);

@@ -1,12 +1,22 @@
 /* records.c: the store's values that are the same on every backend: a
- * webhook's id rule and its clear (store.h), and the data of a scheduled
- * run's event, built once. Must not know about SQL or any backend. */
+ * new connector's state, a webhook's id rule and its clear (store.h), and
+ * the data of a scheduled run's event, built once. Must not know about SQL or any backend. */
 #include "store/backend_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/validate.h"
+
+void store__connector_made(struct ccf_connector *c, const char *id, int64_t now)
+{
+    if (id)
+        memcpy(c->id, id, sizeof(c->id));
+    c->status = CCF_CONNECTOR_AVAILABLE;
+    c->active_job_id[0] = '\0';
+    c->created_at = c->updated_at = now;
+    c->version = 1;
+}
 
 json_t *store__fire_data(const struct store_fire *f, const char *job_id, const char *reason)
 {

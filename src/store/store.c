@@ -178,6 +178,8 @@ int store_create_connector(struct store *s, const struct ccf_tenant *t, struct c
 {
     if (!s->ops->create_connector)
         return store__missing(s, "create_connector");
+    if (!c->name || !c->properties)
+        return CCF_EINVAL;
     return s->ops->create_connector(s, t, c);
 }
 
@@ -186,6 +188,8 @@ int store_get_connector(struct store *s, const struct ccf_tenant *t, const char 
 {
     if (!s->ops->get_connector)
         return store__missing(s, "get_connector");
+    if (!ccf_connector_id_valid(id))
+        return CCF_ENOTFOUND;
     return s->ops->get_connector(s, t, id, out);
 }
 
@@ -200,15 +204,31 @@ int store_list_connectors(struct store *s, const struct ccf_tenant *t, const str
 int store_update_connector(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
                            int64_t expected_version)
 {
+    struct ccf_connector w;
+    int rc;
+
     if (!s->ops->update_connector)
         return store__missing(s, "update_connector");
-    return s->ops->update_connector(s, t, c, expected_version);
+    if (!ccf_connector_id_valid(c->id))
+        return CCF_ENOTFOUND;
+    if (!c->name || !c->properties)
+        return CCF_EINVAL;
+    w = *c; /* shallow: the connector as written */
+    w.updated_at = ccf_now_us();
+    w.version = expected_version + 1;
+    if ((rc = s->ops->update_connector(s, t, &w, expected_version)) < 0)
+        return rc;
+    c->updated_at = w.updated_at;
+    c->version = w.version;
+    return 0;
 }
 
 int store_delete_connector(struct store *s, const struct ccf_tenant *t, const char *id)
 {
     if (!s->ops->delete_connector)
         return store__missing(s, "delete_connector");
+    if (!ccf_connector_id_valid(id))
+        return CCF_ENOTFOUND;
     return s->ops->delete_connector(s, t, id);
 }
 

@@ -15,11 +15,7 @@ int store__connector_token_outcome(struct store *s, const struct ccf_tenant *t,
     int rc;
 
     if (!replay) {
-        memcpy(c->id, id, sizeof(made));
-        c->status = CCF_CONNECTOR_AVAILABLE;
-        c->active_job_id[0] = '\0';
-        c->created_at = c->updated_at = now;
-        c->version = 1;
+        store__connector_made(c, id, now);
         return STORE_TOKEN_NEW;
     }
     memcpy(made, id, sizeof(made));

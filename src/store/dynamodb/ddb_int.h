@@ -259,7 +259,7 @@ int store_ddb__list_connectors(struct store *s, const struct ccf_tenant *t,
                                const struct store_page *p, store_connector_fn visit, void *ctx,
                                char **next);
 int store_ddb__update_connector(struct store *s, const struct ccf_tenant *t,
-                                struct ccf_connector *c, int64_t expected_version);
+                                const struct ccf_connector *c, int64_t expected_version);
 int store_ddb__delete_connector(struct store *s, const struct ccf_tenant *t, const char *id);
 int store_ddb__set_paused(struct store *s, const struct ccf_tenant *t,
                           const struct ccf_connector *c, int64_t expected_version);

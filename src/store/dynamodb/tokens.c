@@ -149,11 +149,7 @@ int store_ddb__create_connector_token(struct store *s, const struct ccf_tenant *
     }
     /* Claimed now, or pending: made with the token's id, once. */
     tmp = *c;
-    memcpy(tmp.id, id, sizeof(id));
-    tmp.status = CCF_CONNECTOR_AVAILABLE;
-    tmp.active_job_id[0] = '\0';
-    tmp.created_at = tmp.updated_at = k.now;
-    tmp.version = 1;
+    store__connector_made(&tmp, id, k.now);
     rc = ddb__put_connector(s, t, &tmp, op);
     if (rc < 0 && rc != CCF_ECONFLICT) {
         ddb__token_drop(s, &k, id, op);

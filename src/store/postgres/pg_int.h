@@ -305,8 +305,8 @@ int store_pg__get_connector(struct store *s, const struct ccf_tenant *t, const c
 int store_pg__list_connectors(struct store *s, const struct ccf_tenant *t,
                               const struct store_page *p, store_connector_fn visit, void *ctx,
                               char **next);
-int store_pg__update_connector(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
-                               int64_t expected_version);
+int store_pg__update_connector(struct store *s, const struct ccf_tenant *t,
+                               const struct ccf_connector *c, int64_t expected_version);
 int store_pg__delete_connector(struct store *s, const struct ccf_tenant *t, const char *id);
 int store_pg__start_job(struct store *s, const struct ccf_tenant *t, struct ccf_job *j);
 int store_pg__get_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
