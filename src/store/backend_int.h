@@ -5,7 +5,9 @@
  * nothing of the others; store_open picks one by store_config's url.
  *
  * Every operation has the meaning, errors and ownership of the store_*
- * function of the same name in store.h. The dispatcher has checked what
+ * function of the same name in store.h (put_checkpoint, put_checkpoint_by
+ * and get_checkpoint are the dispatcher's, through put_checkpoint_if and
+ * get_checkpoint_version). The dispatcher has checked what
  * every backend would check before its transaction (ids that cannot
  * name a row: CCF_ENOTFOUND; pages, limits: CCF_EINVAL) where its store_*
  * says so in store.c; the operation does not check them again. A NULL
@@ -55,6 +57,12 @@ struct store {
     void *event_hook_ctx;
     void (*webhook_hook)(void *ctx); /* the same rules, for the webhook deliverer */
     void *webhook_hook_ctx;
+};
+
+/* A page of a connector's checkpoint versions, newest first. */
+struct store__version_page {
+    size_t limit;   /* 1..1000 */
+    int64_t before; /* the page key's version; INT64_MAX on the first page */
 };
 
 struct store__backend {
@@ -113,12 +121,6 @@ struct store__backend {
                                    const char *connector_id, const char *job_id,
                                    const struct store_page *p, store_document_fn visit, void *ctx,
                                    char **next);
-    int (*put_checkpoint_by)(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                             const char *job_id, const char *data, size_t len);
-    int (*put_checkpoint)(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                          const char *data, size_t len);
-    int (*get_checkpoint)(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                          struct ccf_checkpoint *out);
     int (*delete_checkpoint)(struct store *s, const struct ccf_tenant *t, const char *connector_id);
     int (*put_checkpoint_if)(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                              const char *job_id, const char *data, size_t len, int64_t expect,
@@ -127,7 +129,7 @@ struct store__backend {
                                   const char *connector_id, int64_t version,
                                   struct ccf_checkpoint *out);
     int (*list_checkpoint_versions)(struct store *s, const struct ccf_tenant *t,
-                                    const char *connector_id, const struct store_page *p,
+                                    const char *connector_id, const struct store__version_page *p,
                                     store_cp_version_fn visit, void *ctx, char **next);
     /* tok: checked, and its now set. */
     int (*create_connector_token)(struct store *s, const struct ccf_tenant *t,

@@ -412,40 +412,43 @@ int store_list_documents_not_seen(struct store *s, const struct ccf_tenant *t,
 int store_put_checkpoint_by(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                             const char *job_id, const char *data, size_t len)
 {
-    if (!s->ops->put_checkpoint_by)
-        return store__missing(s, "put_checkpoint_by");
-    return s->ops->put_checkpoint_by(s, t, connector_id, job_id, data, len);
+    return store_put_checkpoint_if(s, t, connector_id, job_id, data, len, STORE_CP_ANY, NULL);
 }
 
 int store_put_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                          const char *data, size_t len)
 {
-    if (!s->ops->put_checkpoint)
-        return store__missing(s, "put_checkpoint");
-    return s->ops->put_checkpoint(s, t, connector_id, data, len);
+    return store_put_checkpoint_if(s, t, connector_id, NULL, data, len, STORE_CP_ANY, NULL);
 }
 
 int store_get_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                          struct ccf_checkpoint *out)
 {
-    if (!s->ops->get_checkpoint)
-        return store__missing(s, "get_checkpoint");
-    return s->ops->get_checkpoint(s, t, connector_id, out);
+    return store_get_checkpoint_version(s, t, connector_id, 0, out);
 }
 
 int store_delete_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id)
 {
     if (!s->ops->delete_checkpoint)
         return store__missing(s, "delete_checkpoint");
+    if (!ccf_connector_id_valid(connector_id))
+        return CCF_ENOTFOUND;
     return s->ops->delete_checkpoint(s, t, connector_id);
 }
 
+/* The API has held data to CCF_CHECKPOINT_MAX already; the store holds
+ * every caller to it (DynamoDB's chunks are sized by it). */
 int store_put_checkpoint_if(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                             const char *job_id, const char *data, size_t len, int64_t expect,
                             int64_t *version)
 {
     if (!s->ops->put_checkpoint_if)
         return store__missing(s, "put_checkpoint_if");
+    if (!ccf_connector_id_valid(connector_id))
+        return CCF_ENOTFOUND;
+    if (len > CCF_CHECKPOINT_MAX || expect < STORE_CP_EXISTS ||
+        (job_id && !ccf_job_id_valid(job_id)))
+        return CCF_EINVAL;
     return s->ops->put_checkpoint_if(s, t, connector_id, job_id, data, len, expect, version);
 }
 
@@ -455,16 +458,40 @@ int store_get_checkpoint_version(struct store *s, const struct ccf_tenant *t,
 {
     if (!s->ops->get_checkpoint_version)
         return store__missing(s, "get_checkpoint_version");
+    if (!ccf_connector_id_valid(connector_id) || version < 0)
+        return CCF_ENOTFOUND;
     return s->ops->get_checkpoint_version(s, t, connector_id, version, out);
+}
+
+/* Page keys of checkpoint versions are decimal version numbers,
+ * 1..INT64_MAX without leading zeros. */
+static int version_key_parse(const char *key, int64_t *out)
+{
+    int64_t v = 0;
+    size_t n = key ? strlen(key) : 0;
+
+    if (n == 0 || n > 18 || key[0] == '0' || strspn(key, "0123456789") != n)
+        return CCF_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        v = v * 10 + (key[i] - '0');
+    *out = v;
+    return 0;
 }
 
 int store_list_checkpoint_versions(struct store *s, const struct ccf_tenant *t,
                                    const char *connector_id, const struct store_page *p,
                                    store_cp_version_fn visit, void *ctx, char **next)
 {
+    struct store__version_page q = {.before = INT64_MAX};
+
     if (!s->ops->list_checkpoint_versions)
         return store__missing(s, "list_checkpoint_versions");
-    return s->ops->list_checkpoint_versions(s, t, connector_id, p, visit, ctx, next);
+    if (store__page_check(p) < 0 || (p->after && version_key_parse(p->after, &q.before) < 0))
+        return CCF_EINVAL;
+    if (!ccf_connector_id_valid(connector_id))
+        return CCF_ENOTFOUND;
+    q.limit = p->limit;
+    return s->ops->list_checkpoint_versions(s, t, connector_id, &q, visit, ctx, next);
 }
 
 /* A client token as store.h has it (1..64 chars, a hash), copied with its

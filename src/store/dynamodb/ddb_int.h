@@ -231,21 +231,15 @@ int store_ddb__list_documents_not_seen(struct store *s, const struct ccf_tenant 
  * dies right after its switch leaves this). */
 int ddb__checkpoint_switch(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                            const char *data, size_t len, int64_t *version);
-int store_ddb__put_checkpoint_by(struct store *s, const struct ccf_tenant *t,
-                                 const char *connector_id, const char *job_id, const char *data,
-                                 size_t len);
 int store_ddb__put_checkpoint_if(struct store *s, const struct ccf_tenant *t,
                                  const char *connector_id, const char *job_id, const char *data,
                                  size_t len, int64_t expect, int64_t *version);
-int store_ddb__put_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                              const char *data, size_t len);
 int store_ddb__get_checkpoint_version(struct store *s, const struct ccf_tenant *t,
                                       const char *connector_id, int64_t version,
                                       struct ccf_checkpoint *out);
-int store_ddb__get_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                              struct ccf_checkpoint *out);
 int store_ddb__list_checkpoint_versions(struct store *s, const struct ccf_tenant *t,
-                                        const char *connector_id, const struct store_page *p,
+                                        const char *connector_id,
+                                        const struct store__version_page *p,
                                         store_cp_version_fn visit, void *ctx, char **next);
 int store_ddb__delete_checkpoint(struct store *s, const struct ccf_tenant *t,
                                  const char *connector_id);

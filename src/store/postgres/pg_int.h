@@ -338,18 +338,15 @@ int store_pg__delete_documents(struct store *s, const struct ccf_tenant *t,
 int store_pg__list_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                              const struct store_page *p, store_document_fn visit, void *ctx,
                              char **next);
-int store_pg__put_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                             const char *data, size_t len);
 int store_pg__put_checkpoint_if(struct store *s, const struct ccf_tenant *t,
                                 const char *connector_id, const char *job_id, const char *data,
                                 size_t len, int64_t expect, int64_t *version);
-int store_pg__get_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                             struct ccf_checkpoint *out);
 int store_pg__get_checkpoint_version(struct store *s, const struct ccf_tenant *t,
                                      const char *connector_id, int64_t version,
                                      struct ccf_checkpoint *out);
 int store_pg__list_checkpoint_versions(struct store *s, const struct ccf_tenant *t,
-                                       const char *connector_id, const struct store_page *p,
+                                       const char *connector_id,
+                                       const struct store__version_page *p,
                                        store_cp_version_fn visit, void *ctx, char **next);
 int store_pg__delete_checkpoint(struct store *s, const struct ccf_tenant *t,
                                 const char *connector_id);
@@ -372,9 +369,6 @@ int store_pg__put_documents_by(struct store *s, const struct ccf_tenant *t,
 int store_pg__delete_documents_by(struct store *s, const struct ccf_tenant *t,
                                   const char *connector_id, const char *job_id,
                                   const char *const *ids, size_t n);
-int store_pg__put_checkpoint_by(struct store *s, const struct ccf_tenant *t,
-                                const char *connector_id, const char *job_id, const char *data,
-                                size_t len);
 int store_pg__audited_write(struct store *s, int (*fn)(void *ctx, struct store_audit *rec),
                             void *ctx, struct store_audit *rec);
 int store_pg__audit_append(struct store *s, const struct store_audit *recs, size_t n);

@@ -390,13 +390,6 @@ int store_sqlite__list_documents_not_seen(struct store *s, const struct ccf_tena
                                           const char *connector_id, const char *job_id,
                                           const struct store_page *p, store_document_fn visit,
                                           void *ctx, char **next);
-int store_sqlite__put_checkpoint_by(struct store *s, const struct ccf_tenant *t,
-                                    const char *connector_id, const char *job_id, const char *data,
-                                    size_t len);
-int store_sqlite__put_checkpoint(struct store *s, const struct ccf_tenant *t,
-                                 const char *connector_id, const char *data, size_t len);
-int store_sqlite__get_checkpoint(struct store *s, const struct ccf_tenant *t,
-                                 const char *connector_id, struct ccf_checkpoint *out);
 int store_sqlite__delete_checkpoint(struct store *s, const struct ccf_tenant *t,
                                     const char *connector_id);
 int store_sqlite__put_checkpoint_if(struct store *s, const struct ccf_tenant *t,
@@ -406,7 +399,8 @@ int store_sqlite__get_checkpoint_version(struct store *s, const struct ccf_tenan
                                          const char *connector_id, int64_t version,
                                          struct ccf_checkpoint *out);
 int store_sqlite__list_checkpoint_versions(struct store *s, const struct ccf_tenant *t,
-                                           const char *connector_id, const struct store_page *p,
+                                           const char *connector_id,
+                                           const struct store__version_page *p,
                                            store_cp_version_fn visit, void *ctx, char **next);
 int store_sqlite__create_connector_token(struct store *s, const struct ccf_tenant *t,
                                          struct ccf_connector *c, const struct store_token *tok);
