@@ -220,13 +220,8 @@ int store_sqlite__get_checkpoint_version(struct store *s, const struct ccf_tenan
     store__bind_int(st, 4, store__cp_history(s), &b);
     if ((rc = store__bind_check(c, b, op)) < 0)
         goto out;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
+    if ((rc = store__step_row(c, st, op)) == 0)
         rc = row_checkpoint(st, connector_id, out);
-    else if (rc == SQLITE_DONE)
-        rc = CCF_ENOTFOUND;
-    else
-        rc = store__fail(c, rc, "store.step_failed", op);
 out:
     store__reset(st);
     return rc;

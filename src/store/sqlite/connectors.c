@@ -65,13 +65,8 @@ int store__connector_status(struct store__conn *c, const char *tenant_key, const
     store__bind_text(st, 2, tenant_key, &b);
     if ((rc = store__bind_check(c, b, op)) < 0)
         goto out;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
+    if ((rc = store__step_row(c, st, op)) == 0)
         rc = sqlite3_column_int(st, 0);
-    else if (rc == SQLITE_DONE)
-        rc = CCF_ENOTFOUND;
-    else
-        rc = store__fail(c, rc, "store.step_failed", op);
 out:
     store__reset(st);
     return rc;
@@ -167,16 +162,12 @@ static int load_connector(struct store__conn *c, const char *tk, const char *id,
     store__bind_text(st, 2, tk, &b);
     if ((rc = store__bind_check(c, b, op)) < 0)
         goto out;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        rc = CCF_ENOTFOUND;
-    } else if (rc != SQLITE_ROW) {
-        rc = store__fail(c, rc, "store.step_failed", op);
-    } else if ((rc = row_connector(st, &tmp, true)) == 0) {
+    if ((rc = store__step_row(c, st, op)) < 0)
+        goto out;
+    if ((rc = row_connector(st, &tmp, true)) == 0)
         *out = tmp;
-    } else {
+    else
         ccf_connector_clear(&tmp);
-    }
 out:
     store__reset(st);
     return rc;

@@ -185,12 +185,9 @@ static int load_job(struct store__conn *c, const char *tk, const char *connector
     store__bind_text(st, 3, tk, &b);
     if ((rc = store__bind_check(c, b, op)) < 0)
         goto out;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        rc = CCF_ENOTFOUND;
-    } else if (rc != SQLITE_ROW) {
-        rc = store__fail(c, rc, "store.step_failed", op);
-    } else if ((rc = row_job(st, &tmp, true)) < 0) {
+    if ((rc = store__step_row(c, st, op)) < 0)
+        goto out;
+    if ((rc = row_job(st, &tmp, true)) < 0) {
         ccf_job_clear(&tmp);
     } else {
         store__reset(st); /* before the stats' own statement */

@@ -184,6 +184,9 @@ int store__stmt(struct store__conn *c, enum store__q q, const char *sql, sqlite3
 void store__reset(sqlite3_stmt *st);
 /* Steps st once, expecting no row, then resets it. */
 int store__step_done(struct store__conn *c, sqlite3_stmt *st, const char *op);
+/* Steps st once for a row to read: 0 with the row (the caller reads it,
+ * then resets st), CCF_ENOTFOUND when there is none, or the step's error. */
+int store__step_row(struct store__conn *c, sqlite3_stmt *st, const char *op);
 /* Steps st once for a row of one integer, then resets it: 1 with the row's
  * first column in *out (NULL reads as 0), 0 when there is no row (*out =
  * dflt), or the step's error. */

@@ -49,12 +49,7 @@ static int get_tx(struct store__conn *c, const char *tk, const char *id, struct 
     store__bind_text(st, 2, tk, &b);
     if ((rc = store__bind_check(c, b, op)) < 0)
         goto out;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE)
-        rc = CCF_ENOTFOUND;
-    else if (rc != SQLITE_ROW)
-        rc = store__fail(c, rc, "store.step_failed", op);
-    else
+    if ((rc = store__step_row(c, st, op)) == 0)
         rc = row_webhook(st, out);
 out:
     store__reset(st);
