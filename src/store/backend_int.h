@@ -33,14 +33,21 @@ struct store__backend;
 
 #define STORE__ALL_STATUSES ((1u << CCF_JOB_STATUS_COUNT) - 1)
 
-/* A page of a connector's jobs as the dispatcher decoded it from
- * store_list_jobs' arguments (the page key parsed, the mask checked). */
+/* A page of a keyset listing by (created_at, id) as the dispatcher decoded
+ * it (store__keyset_parse): connectors, webhooks, a connector's jobs. */
+struct store__keyset {
+    size_t limit;      /* 1..1000 */
+    const char *after; /* the page key; NULL on the first page */
+    /* The first page's: -1 (before every row) listing oldest first,
+     * INT64_MAX (after every row) newest first. */
+    int64_t after_at;
+    char after_id[CCF_JOB_ID_LEN + 1]; /* the longest id kept; "" on the first page */
+};
+
+/* A page of a connector's jobs: its key, and the mask checked. */
 struct store__job_page {
-    unsigned mask;                     /* the statuses listed: never 0 */
-    size_t limit;                      /* 1..1000 */
-    const char *after;                 /* the page key; NULL on the first page */
-    int64_t after_at;                  /* INT64_MAX on the first page: after every row */
-    char after_id[CCF_JOB_ID_LEN + 1]; /* "" on the first page */
+    unsigned mask; /* the statuses listed: never 0 */
+    struct store__keyset k;
 };
 
 /* The part of every handle the dispatcher owns. */
@@ -79,8 +86,9 @@ struct store__backend {
     int (*create_connector)(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c);
     int (*get_connector)(struct store *s, const struct ccf_tenant *t, const char *id,
                          struct ccf_connector *out);
-    int (*list_connectors)(struct store *s, const struct ccf_tenant *t, const struct store_page *p,
-                           store_connector_fn visit, void *ctx, char **next);
+    int (*list_connectors)(struct store *s, const struct ccf_tenant *t,
+                           const struct store__keyset *p, store_connector_fn visit, void *ctx,
+                           char **next);
     /* c: as written, like set_paused's. */
     int (*update_connector)(struct store *s, const struct ccf_tenant *t,
                             const struct ccf_connector *c, int64_t expected_version);
@@ -167,7 +175,7 @@ struct store__backend {
                           const struct store_token *tok);
     int (*get_webhook)(struct store *s, const struct ccf_tenant *t, const char *id,
                        struct store_webhook *out);
-    int (*list_webhooks)(struct store *s, const struct ccf_tenant *t, const struct store_page *p,
+    int (*list_webhooks)(struct store *s, const struct ccf_tenant *t, const struct store__keyset *p,
                          store_webhook_fn visit, void *ctx, char **next);
     int (*delete_webhook)(struct store *s, const struct ccf_tenant *t, const char *id);
     int (*all_webhooks)(struct store *s, store_webhook_fn visit, void *ctx);
@@ -246,6 +254,10 @@ void store__tenant_key(const struct ccf_tenant *t, char out[STORE__TENANT_KEY_MA
 int store__tenant_parse(const char *key, struct ccf_tenant *out);
 /* CCF_EINVAL unless p is set and its limit is 1..1000. */
 int store__page_check(const struct store_page *p);
+/* p checked and its key (ids by id_valid) parsed into *out; first_at: the
+ * first page's after_at. CCF_EINVAL for a bad page. */
+int store__keyset_parse(const struct store_page *p, bool (*id_valid)(const char *),
+                        int64_t first_at, struct store__keyset *out);
 /* Page keys of connectors and jobs: "<created_at as 16 hex digits>:<id>". */
 char *store__key_format(int64_t created_at, const char *id);
 int store__key_parse(const char *key, bool (*id_valid)(const char *), int64_t *created_at, char *id,

@@ -196,9 +196,14 @@ int store_get_connector(struct store *s, const struct ccf_tenant *t, const char 
 int store_list_connectors(struct store *s, const struct ccf_tenant *t, const struct store_page *p,
                           store_connector_fn visit, void *ctx, char **next)
 {
+    struct store__keyset k;
+    int rc;
+
     if (!s->ops->list_connectors)
         return store__missing(s, "list_connectors");
-    return s->ops->list_connectors(s, t, p, visit, ctx, next);
+    if ((rc = store__keyset_parse(p, ccf_connector_id_valid, -1, &k)) < 0)
+        return rc;
+    return s->ops->list_connectors(s, t, &k, visit, ctx, next);
 }
 
 int store_update_connector(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
@@ -312,19 +317,15 @@ int store_list_jobs(struct store *s, const struct ccf_tenant *t, const char *con
                     unsigned status_mask, const struct store_page *p, store_job_fn visit, void *ctx,
                     char **next)
 {
-    struct store__job_page q = {.mask = status_mask ? status_mask : STORE__ALL_STATUSES,
-                                .after_at = INT64_MAX};
+    struct store__job_page q = {.mask = status_mask ? status_mask : STORE__ALL_STATUSES};
 
     if (!s->ops->list_jobs)
         return store__missing(s, "list_jobs");
-    if ((q.mask & ~STORE__ALL_STATUSES) || store__page_check(p) < 0 ||
-        (p->after && store__key_parse(p->after, ccf_job_id_valid, &q.after_at, q.after_id,
-                                      sizeof(q.after_id)) < 0))
+    if ((q.mask & ~STORE__ALL_STATUSES) ||
+        store__keyset_parse(p, ccf_job_id_valid, INT64_MAX, &q.k) < 0)
         return CCF_EINVAL;
     if (!ccf_connector_id_valid(connector_id))
         return CCF_ENOTFOUND;
-    q.limit = p->limit;
-    q.after = p->after;
     return s->ops->list_jobs(s, t, connector_id, &q, visit, ctx, next);
 }
 
@@ -699,9 +700,14 @@ int store_get_webhook(struct store *s, const struct ccf_tenant *t, const char *i
 int store_list_webhooks(struct store *s, const struct ccf_tenant *t, const struct store_page *p,
                         store_webhook_fn visit, void *ctx, char **next)
 {
+    struct store__keyset k;
+    int rc;
+
     if (!s->ops->list_webhooks)
         return store__missing(s, "list_webhooks");
-    return s->ops->list_webhooks(s, t, p, visit, ctx, next);
+    if ((rc = store__keyset_parse(p, store_webhook_id_valid, -1, &k)) < 0)
+        return rc;
+    return s->ops->list_webhooks(s, t, &k, visit, ctx, next);
 }
 
 int store_delete_webhook(struct store *s, const struct ccf_tenant *t, const char *id)

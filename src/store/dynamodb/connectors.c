@@ -236,26 +236,21 @@ static int visit_items(json_t *items, struct conn_listing *l)
 }
 
 int store_ddb__list_connectors(struct store *s, const struct ccf_tenant *t,
-                               const struct store_page *p, store_connector_fn visit, void *ctx,
+                               const struct store__keyset *p, store_connector_fn visit, void *ctx,
                                char **next)
 {
-    char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX], id[CCF_CONNECTOR_ID_LEN + 1];
-    struct conn_listing l = {.limit = p ? p->limit : 0, .visit = visit, .ctx = ctx};
+    char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX];
+    struct conn_listing l = {.limit = p->limit, .visit = visit, .ctx = ctx};
     json_t *start = NULL;
-    int64_t at;
     int rc;
 
-    if ((rc = store__page_check(p)) < 0 ||
-        (p->after &&
-         (rc = store__key_parse(p->after, ccf_connector_id_valid, &at, id, sizeof(id))) < 0))
-        return rc;
     tenant_pk(t, pk);
     ddb__table(s, DDB__T_CONNECTORS, table);
     /* The page key (inside the caller's signed token) rebuilds the
      * ExclusiveStartKey: the index's key plus the table's. */
     if (p->after)
-        start = json_pack("{s:o,s:o,s:o}", "pk", ddb__s_val(pk), "id", ddb__s_val(id), "ck",
-                          ddb__s_val(p->after));
+        start = json_pack("{s:o,s:o,s:o}", "pk", ddb__s_val(pk), "id", ddb__s_val(p->after_id),
+                          "ck", ddb__s_val(p->after));
     do {
         json_t *ans, *lek;
         /* One more than what is left of the page: whether a next exists. */

@@ -266,7 +266,7 @@ int store_ddb__list_jobs(struct store *s, const struct ccf_tenant *t, const char
                          char **next)
 {
     char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
-    struct listing l = {.mask = p->mask, .limit = p->limit, .visit = visit, .ctx = ctx};
+    struct listing l = {.mask = p->mask, .limit = p->k.limit, .visit = visit, .ctx = ctx};
     struct ccf_connector c;
     json_t *start = NULL;
     int rc;
@@ -276,9 +276,9 @@ int store_ddb__list_jobs(struct store *s, const struct ccf_tenant *t, const char
     ccf_connector_clear(&c);
     ddb__job_pk(t, connector_id, pk);
     ddb__table(s, DDB__T_JOBS, table);
-    if (p->after)
-        start = json_pack("{s:o,s:o,s:o}", "pk", ddb__s_val(pk), "job_id", ddb__s_val(p->after_id),
-                          "ck", ddb__s_val(p->after));
+    if (p->k.after)
+        start = json_pack("{s:o,s:o,s:o}", "pk", ddb__s_val(pk), "job_id",
+                          ddb__s_val(p->k.after_id), "ck", ddb__s_val(p->k.after));
     /* Pages of DynamoDB's until one match past the limit, or the end: the
      * status filter is ours, so that Limit counts what DynamoDB read. */
     while (!l.done) {
@@ -287,7 +287,7 @@ int store_ddb__list_jobs(struct store *s, const struct ccf_tenant *t, const char
             json_pack("{s:s,s:s,s:s,s:{s:o},s:I,s:b,s:b}", "TableName", table, "IndexName",
                       "by_created", "KeyConditionExpression", "pk = :pk",
                       "ExpressionAttributeValues", ":pk", ddb__s_val(pk), "Limit",
-                      (json_int_t)p->limit + 1, "ScanIndexForward", 0, "ConsistentRead", 1);
+                      (json_int_t)p->k.limit + 1, "ScanIndexForward", 0, "ConsistentRead", 1);
         if (start)
             json_object_set_new(req, "ExclusiveStartKey", start);
         start = NULL;

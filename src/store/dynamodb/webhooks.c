@@ -359,25 +359,19 @@ static int sorted(struct store *s, const struct ccf_tenant *t, struct store_webh
 }
 
 int store_ddb__list_webhooks(struct store *s, const struct ccf_tenant *t,
-                             const struct store_page *p, store_webhook_fn visit, void *ctx,
+                             const struct store__keyset *p, store_webhook_fn visit, void *ctx,
                              char **next)
 {
     struct store_webhook v[STORE_WEBHOOKS_MAX];
-    char after_id[STORE_WEBHOOK_ID_LEN + 1] = "";
-    int64_t after_at = -1;
     size_t n, seen = 0, i;
     char *last = NULL;
     int rc;
 
-    if ((rc = store__page_check(p)) < 0 ||
-        (p->after && (rc = store__key_parse(p->after, store_webhook_id_valid, &after_at, after_id,
-                                            sizeof(after_id))) < 0))
-        return rc;
     if ((rc = sorted(s, t, v, &n, "list_webhooks")) < 0)
         return rc;
     for (i = 0; i < n && rc == 0; i++) {
-        if (v[i].created_at < after_at ||
-            (v[i].created_at == after_at && strcmp(v[i].id, after_id) <= 0))
+        if (v[i].created_at < p->after_at ||
+            (v[i].created_at == p->after_at && strcmp(v[i].id, p->after_id) <= 0))
             continue;
         if (seen == p->limit) { /* one more exists: the page has a next */
             if (!last)

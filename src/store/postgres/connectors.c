@@ -186,26 +186,21 @@ static int visit_connectors(PGresult *r, size_t limit, store_connector_fn visit,
 }
 
 int store_pg__list_connectors(struct store *s, const struct ccf_tenant *t,
-                              const struct store_page *p, store_connector_fn visit, void *ctx,
+                              const struct store__keyset *p, store_connector_fn visit, void *ctx,
                               char **next)
 {
     const char *op = "list_connectors";
-    char tk[STORE__TENANT_KEY_MAX], after_id[CCF_CONNECTOR_ID_LEN + 1] = "";
+    char tk[STORE__TENANT_KEY_MAX];
     struct pg__params q = {0};
     struct pg__conn *c;
-    int64_t after_at = -1; /* before every row: the first page */
     PGresult *r;
     char *last = NULL;
     int rc;
 
-    if ((rc = store__page_check(p)) < 0 ||
-        (p->after && (rc = store__key_parse(p->after, ccf_connector_id_valid, &after_at, after_id,
-                                            sizeof(after_id))) < 0))
-        return rc;
     store__tenant_key(t, tk);
     pg__p_text(&q, tk);
-    pg__p_int(&q, after_at);
-    pg__p_text(&q, after_id);
+    pg__p_int(&q, p->after_at);
+    pg__p_text(&q, p->after_id);
     pg__p_int(&q, (int64_t)p->limit + 1);
     if ((rc = pg__get(s, &c)) < 0)
         return rc;

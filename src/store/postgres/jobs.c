@@ -272,9 +272,9 @@ int store_pg__list_jobs(struct store *s, const struct ccf_tenant *t, const char 
 
     store__tenant_key(t, tk);
     pg__p_text(&q, connector_id);
-    pg__p_int(&q, page->after_at);
-    pg__p_text(&q, page->after_id);
-    pg__p_int(&q, (int64_t)page->limit + 1);
+    pg__p_int(&q, page->k.after_at);
+    pg__p_text(&q, page->k.after_id);
+    pg__p_int(&q, (int64_t)page->k.limit + 1);
     pg__p_int(&q, page->mask);
     if ((rc = pg__get(s, &c)) < 0)
         return rc;
@@ -288,7 +288,7 @@ int store_pg__list_jobs(struct store *s, const struct ccf_tenant *t, const char 
     pg__put(s, c);
     if (rc < 0)
         return rc;
-    rc = visit_jobs(r, page->limit, visit, ctx, &last);
+    rc = visit_jobs(r, page->k.limit, visit, ctx, &last);
     PQclear(r);
     if (rc >= 0 && next)
         *next = last;

@@ -303,7 +303,7 @@ int store_pg__create_connector(struct store *s, const struct ccf_tenant *t,
 int store_pg__get_connector(struct store *s, const struct ccf_tenant *t, const char *id,
                             struct ccf_connector *out);
 int store_pg__list_connectors(struct store *s, const struct ccf_tenant *t,
-                              const struct store_page *p, store_connector_fn visit, void *ctx,
+                              const struct store__keyset *p, store_connector_fn visit, void *ctx,
                               char **next);
 int store_pg__update_connector(struct store *s, const struct ccf_tenant *t,
                                const struct ccf_connector *c, int64_t expected_version);
@@ -379,8 +379,9 @@ int store_pg__create_webhook(struct store *s, const struct ccf_tenant *t, struct
                              const struct store_token *tok);
 int store_pg__get_webhook(struct store *s, const struct ccf_tenant *t, const char *id,
                           struct store_webhook *out);
-int store_pg__list_webhooks(struct store *s, const struct ccf_tenant *t, const struct store_page *p,
-                            store_webhook_fn visit, void *ctx, char **next);
+int store_pg__list_webhooks(struct store *s, const struct ccf_tenant *t,
+                            const struct store__keyset *p, store_webhook_fn visit, void *ctx,
+                            char **next);
 int store_pg__delete_webhook(struct store *s, const struct ccf_tenant *t, const char *id);
 int store_pg__all_webhooks(struct store *s, store_webhook_fn visit, void *ctx);
 int store_pg__webhook_head(struct store *s, const struct store_webhook *w, struct store_event *ev,

@@ -183,25 +183,21 @@ static int visit_rows(PGresult *r, size_t limit, store_webhook_fn visit, void *c
     return 0;
 }
 
-int store_pg__list_webhooks(struct store *s, const struct ccf_tenant *t, const struct store_page *p,
-                            store_webhook_fn visit, void *ctx, char **next)
+int store_pg__list_webhooks(struct store *s, const struct ccf_tenant *t,
+                            const struct store__keyset *p, store_webhook_fn visit, void *ctx,
+                            char **next)
 {
-    char tk[STORE__TENANT_KEY_MAX], after_id[STORE_WEBHOOK_ID_LEN + 1] = "";
+    char tk[STORE__TENANT_KEY_MAX];
     struct pg__params q = {0};
     struct pg__conn *c;
-    int64_t after_at = -1;
     char *last = NULL;
     PGresult *r;
     int rc;
 
-    if ((rc = store__page_check(p)) < 0 ||
-        (p->after && (rc = store__key_parse(p->after, store_webhook_id_valid, &after_at, after_id,
-                                            sizeof(after_id))) < 0))
-        return rc;
     store__tenant_key(t, tk);
     pg__p_text(&q, tk);
-    pg__p_int(&q, after_at);
-    pg__p_text(&q, after_id);
+    pg__p_int(&q, p->after_at);
+    pg__p_text(&q, p->after_id);
     pg__p_int(&q, (int64_t)p->limit + 1);
     if ((rc = pg__get(s, &c)) < 0)
         return rc;

@@ -279,15 +279,15 @@ int store_sqlite__list_jobs(struct store *s, const struct ccf_tenant *t, const c
         (rc = list_stmt(c, mask, &st, op)) < 0)
         return rc;
     store__bind_text(st, 1, connector_id, &b);
-    store__bind_int(st, 2, q->after_at, &b);
-    store__bind_text(st, 3, q->after_id, &b);
-    store__bind_int(st, 4, (int64_t)q->limit + 1, &b);
+    store__bind_int(st, 2, q->k.after_at, &b);
+    store__bind_text(st, 3, q->k.after_id, &b);
+    store__bind_int(st, 4, (int64_t)q->k.limit + 1, &b);
     if (mask != STORE__ALL_STATUSES && (mask & (mask - 1)) == 0)
         store__bind_int(st, 5, status_of_mask(mask), &b);
     else if (mask != STORE__ALL_STATUSES)
         store__bind_int(st, 5, mask, &b);
     if ((rc = store__bind_check(c, b, op)) < 0 ||
-        (rc = visit_jobs(c, st, q->limit, visit, ctx, &last)) < 0)
+        (rc = visit_jobs(c, st, q->k.limit, visit, ctx, &last)) < 0)
         goto out;
     if (next)
         *next = last;

@@ -353,8 +353,8 @@ int store_sqlite__create_connector(struct store *s, const struct ccf_tenant *t,
 int store_sqlite__get_connector(struct store *s, const struct ccf_tenant *t, const char *id,
                                 struct ccf_connector *out);
 int store_sqlite__list_connectors(struct store *s, const struct ccf_tenant *t,
-                                  const struct store_page *p, store_connector_fn visit, void *ctx,
-                                  char **next);
+                                  const struct store__keyset *p, store_connector_fn visit,
+                                  void *ctx, char **next);
 int store_sqlite__update_connector(struct store *s, const struct ccf_tenant *t,
                                    const struct ccf_connector *c, int64_t expected_version);
 int store_sqlite__delete_connector(struct store *s, const struct ccf_tenant *t, const char *id);
@@ -436,7 +436,7 @@ int store_sqlite__create_webhook(struct store *s, const struct ccf_tenant *t,
 int store_sqlite__get_webhook(struct store *s, const struct ccf_tenant *t, const char *id,
                               struct store_webhook *out);
 int store_sqlite__list_webhooks(struct store *s, const struct ccf_tenant *t,
-                                const struct store_page *p, store_webhook_fn visit, void *ctx,
+                                const struct store__keyset *p, store_webhook_fn visit, void *ctx,
                                 char **next);
 int store_sqlite__delete_webhook(struct store *s, const struct ccf_tenant *t, const char *id);
 int store_sqlite__all_webhooks(struct store *s, store_webhook_fn visit, void *ctx);

@@ -201,21 +201,16 @@ static int visit_rows(struct store__conn *c, sqlite3_stmt *st, size_t limit, sto
 }
 
 int store_sqlite__list_webhooks(struct store *s, const struct ccf_tenant *t,
-                                const struct store_page *p, store_webhook_fn visit, void *ctx,
+                                const struct store__keyset *p, store_webhook_fn visit, void *ctx,
                                 char **next)
 {
     const char *op = "list_webhooks";
-    char tk[STORE__TENANT_KEY_MAX], after_id[STORE_WEBHOOK_ID_LEN + 1] = "";
+    char tk[STORE__TENANT_KEY_MAX];
     struct store__conn *c;
     sqlite3_stmt *st = NULL;
-    int64_t after_at = -1;
     char *last = NULL;
     int rc, b = SQLITE_OK;
 
-    if ((rc = store__page_check(p)) < 0 ||
-        (p->after && (rc = store__key_parse(p->after, store_webhook_id_valid, &after_at, after_id,
-                                            sizeof(after_id))) < 0))
-        return rc;
     store__tenant_key(t, tk);
     if ((rc = store__conn(s, &c)) < 0 ||
         (rc = store__stmt(c, STORE__Q_WH_LIST,
@@ -224,8 +219,8 @@ int store_sqlite__list_webhooks(struct store *s, const struct ccf_tenant *t,
                           &st, op)) < 0)
         return rc;
     store__bind_text(st, 1, tk, &b);
-    store__bind_int(st, 2, after_at, &b);
-    store__bind_text(st, 3, after_id, &b);
+    store__bind_int(st, 2, p->after_at, &b);
+    store__bind_text(st, 3, p->after_id, &b);
     store__bind_int(st, 4, (int64_t)p->limit + 1, &b);
     if ((rc = store__bind_check(c, b, op)) == 0)
         rc = visit_rows(c, st, p->limit, visit, ctx, &last, op);
