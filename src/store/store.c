@@ -206,26 +206,36 @@ int store_list_connectors(struct store *s, const struct ccf_tenant *t, const str
     return s->ops->list_connectors(s, t, &k, visit, ctx, next);
 }
 
+/* A conditional write of c (update or pause): the backend gets c as it
+ * will be written, updated now at version expected_version + 1, and the
+ * caller's c gets those two on success. */
+static int write_connector(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
+                           int64_t expected_version,
+                           int (*op)(struct store *, const struct ccf_tenant *,
+                                     const struct ccf_connector *, int64_t))
+{
+    struct ccf_connector w = *c; /* shallow */
+    int rc;
+
+    w.updated_at = ccf_now_us();
+    w.version = expected_version + 1;
+    if ((rc = op(s, t, &w, expected_version)) < 0)
+        return rc;
+    c->updated_at = w.updated_at;
+    c->version = w.version;
+    return 0;
+}
+
 int store_update_connector(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
                            int64_t expected_version)
 {
-    struct ccf_connector w;
-    int rc;
-
     if (!s->ops->update_connector)
         return store__missing(s, "update_connector");
     if (!ccf_connector_id_valid(c->id))
         return CCF_ENOTFOUND;
     if (!c->name || !c->properties)
         return CCF_EINVAL;
-    w = *c; /* shallow: the connector as written */
-    w.updated_at = ccf_now_us();
-    w.version = expected_version + 1;
-    if ((rc = s->ops->update_connector(s, t, &w, expected_version)) < 0)
-        return rc;
-    c->updated_at = w.updated_at;
-    c->version = w.version;
-    return 0;
+    return write_connector(s, t, c, expected_version, s->ops->update_connector);
 }
 
 int store_delete_connector(struct store *s, const struct ccf_tenant *t, const char *id)
@@ -240,21 +250,11 @@ int store_delete_connector(struct store *s, const struct ccf_tenant *t, const ch
 int store_set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
                      int64_t expected_version)
 {
-    struct ccf_connector w;
-    int rc;
-
     if (!s->ops->set_paused)
         return store__missing(s, "set_paused");
     if (!ccf_connector_id_valid(c->id))
         return CCF_ENOTFOUND;
-    w = *c; /* shallow: the connector as written */
-    w.updated_at = ccf_now_us();
-    w.version = expected_version + 1;
-    if ((rc = s->ops->set_paused(s, t, &w, expected_version)) < 0)
-        return rc;
-    c->updated_at = w.updated_at;
-    c->version = w.version;
-    return 0;
+    return write_connector(s, t, c, expected_version, s->ops->set_paused);
 }
 
 int store_schedule_head(struct store *s, int64_t *out)

@@ -133,7 +133,7 @@ int store_ddb__create_connector_token(struct store *s, const struct ccf_tenant *
     const char *op = "create_connector";
     char id[CCF_CONNECTOR_ID_LEN + 1];
     struct ccf_connector tmp;
-    struct ddb__tkey k;
+    struct ddb__tkey k = {0};
     bool done = false;
     int rc;
 
@@ -189,7 +189,7 @@ int store_ddb__start_job_token(struct store *s, const struct ccf_tenant *t, stru
                                const struct store_token *tok, struct ccf_job *out)
 {
     const char *op = "start_job";
-    struct ddb__tkey k;
+    struct ddb__tkey k = {0};
     bool done = false;
     int rc, made;
 

@@ -278,7 +278,7 @@ int store_ddb__create_webhook(struct store *s, const struct ccf_tenant *t, struc
 {
     const char *op = "create_webhook";
     char pk[STORE__TENANT_KEY_MAX];
-    struct ddb__tkey k;
+    struct ddb__tkey k = {0};
     bool done = false, claimed = false;
     int rc;
 
