@@ -58,6 +58,22 @@ static int hex_digit(char c)
     return -1;
 }
 
+int store__keyset_parse(const struct store_page *p, bool (*id_valid)(const char *),
+                        int64_t first_at, struct store__keyset *out)
+{
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    out->after_at = first_at;
+    if ((rc = store__page_check(p)) < 0 ||
+        (p->after && (rc = store__key_parse(p->after, id_valid, &out->after_at, out->after_id,
+                                            sizeof(out->after_id))) < 0))
+        return rc;
+    out->limit = p->limit;
+    out->after = p->after;
+    return 0;
+}
+
 int store__key_parse(const char *key, bool (*id_valid)(const char *), int64_t *created_at, char *id,
                      size_t id_size)
 {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/validate.h"
 
 /* The backend a url names: NULL or "sqlite" is SQLite (at cfg->path);
  * "postgresql://" or "postgres://" (libpq's two URI prefixes) is
@@ -177,6 +178,8 @@ int store_create_connector(struct store *s, const struct ccf_tenant *t, struct c
 {
     if (!s->ops->create_connector)
         return store__missing(s, "create_connector");
+    if (!c->name || !c->properties)
+        return CCF_EINVAL;
     return s->ops->create_connector(s, t, c);
 }
 
@@ -185,15 +188,42 @@ int store_get_connector(struct store *s, const struct ccf_tenant *t, const char 
 {
     if (!s->ops->get_connector)
         return store__missing(s, "get_connector");
+    if (!ccf_connector_id_valid(id))
+        return CCF_ENOTFOUND;
     return s->ops->get_connector(s, t, id, out);
 }
 
 int store_list_connectors(struct store *s, const struct ccf_tenant *t, const struct store_page *p,
                           store_connector_fn visit, void *ctx, char **next)
 {
+    struct store__keyset k;
+    int rc;
+
     if (!s->ops->list_connectors)
         return store__missing(s, "list_connectors");
-    return s->ops->list_connectors(s, t, p, visit, ctx, next);
+    if ((rc = store__keyset_parse(p, ccf_connector_id_valid, -1, &k)) < 0)
+        return rc;
+    return s->ops->list_connectors(s, t, &k, visit, ctx, next);
+}
+
+/* A conditional write of c (update or pause): the backend gets c as it
+ * will be written, updated now at version expected_version + 1, and the
+ * caller's c gets those two on success. */
+static int write_connector(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
+                           int64_t expected_version,
+                           int (*op)(struct store *, const struct ccf_tenant *,
+                                     const struct ccf_connector *, int64_t))
+{
+    struct ccf_connector w = *c; /* shallow */
+    int rc;
+
+    w.updated_at = ccf_now_us();
+    w.version = expected_version + 1;
+    if ((rc = op(s, t, &w, expected_version)) < 0)
+        return rc;
+    c->updated_at = w.updated_at;
+    c->version = w.version;
+    return 0;
 }
 
 int store_update_connector(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
@@ -201,13 +231,19 @@ int store_update_connector(struct store *s, const struct ccf_tenant *t, struct c
 {
     if (!s->ops->update_connector)
         return store__missing(s, "update_connector");
-    return s->ops->update_connector(s, t, c, expected_version);
+    if (!ccf_connector_id_valid(c->id))
+        return CCF_ENOTFOUND;
+    if (!c->name || !c->properties)
+        return CCF_EINVAL;
+    return write_connector(s, t, c, expected_version, s->ops->update_connector);
 }
 
 int store_delete_connector(struct store *s, const struct ccf_tenant *t, const char *id)
 {
     if (!s->ops->delete_connector)
         return store__missing(s, "delete_connector");
+    if (!ccf_connector_id_valid(id))
+        return CCF_ENOTFOUND;
     return s->ops->delete_connector(s, t, id);
 }
 
@@ -216,7 +252,9 @@ int store_set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_con
 {
     if (!s->ops->set_paused)
         return store__missing(s, "set_paused");
-    return s->ops->set_paused(s, t, c, expected_version);
+    if (!ccf_connector_id_valid(c->id))
+        return CCF_ENOTFOUND;
+    return write_connector(s, t, c, expected_version, s->ops->set_paused);
 }
 
 int store_schedule_head(struct store *s, int64_t *out)
@@ -235,17 +273,34 @@ int store_due_schedules(struct store *s, int64_t until, struct store_due *out, s
 
 int store_fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *out)
 {
+    struct ccf_job j;
+    int rc;
+
     if (!s->ops->fire_schedule)
         return store__missing(s, "fire_schedule");
-    return s->ops->fire_schedule(s, f, out);
+    if (!ccf_connector_id_valid(f->connector_id) || !f->schedule)
+        return CCF_ENOTFOUND;
+    store__job_init(&j, f->connector_id, CCF_TRIGGER_SCHEDULE, f->environment);
+    if ((rc = s->ops->fire_schedule(s, f, &j)) == 1)
+        store__job_give(&j, out);
+    return rc;
 }
 
 int store_start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                     const char *environment, struct ccf_job *out)
 {
+    struct ccf_job j;
+    int rc;
+
     if (!s->ops->start_job)
         return store__missing(s, "start_job");
-    return s->ops->start_job(s, t, connector_id, environment, out);
+    if (!ccf_connector_id_valid(connector_id))
+        return CCF_ENOTFOUND;
+    store__job_init(&j, connector_id, CCF_TRIGGER_API, environment);
+    if ((rc = s->ops->start_job(s, t, &j)) < 0)
+        return rc;
+    store__job_give(&j, out);
+    return 0;
 }
 
 int store_get_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
@@ -253,6 +308,8 @@ int store_get_job(struct store *s, const struct ccf_tenant *t, const char *conne
 {
     if (!s->ops->get_job)
         return store__missing(s, "get_job");
+    if (!ccf_connector_id_valid(connector_id) || !ccf_job_id_valid(job_id))
+        return CCF_ENOTFOUND;
     return s->ops->get_job(s, t, connector_id, job_id, out);
 }
 
@@ -260,9 +317,16 @@ int store_list_jobs(struct store *s, const struct ccf_tenant *t, const char *con
                     unsigned status_mask, const struct store_page *p, store_job_fn visit, void *ctx,
                     char **next)
 {
+    struct store__job_page q = {.mask = status_mask ? status_mask : STORE__ALL_STATUSES};
+
     if (!s->ops->list_jobs)
         return store__missing(s, "list_jobs");
-    return s->ops->list_jobs(s, t, connector_id, status_mask, p, visit, ctx, next);
+    if ((q.mask & ~STORE__ALL_STATUSES) ||
+        store__keyset_parse(p, ccf_job_id_valid, INT64_MAX, &q.k) < 0)
+        return CCF_EINVAL;
+    if (!ccf_connector_id_valid(connector_id))
+        return CCF_ENOTFOUND;
+    return s->ops->list_jobs(s, t, connector_id, &q, visit, ctx, next);
 }
 
 int store_transition_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
@@ -270,15 +334,29 @@ int store_transition_job(struct store *s, const struct ccf_tenant *t, const char
 {
     if (!s->ops->transition_job)
         return store__missing(s, "transition_job");
+    if ((unsigned)tr->to >= CCF_JOB_STATUS_COUNT)
+        return CCF_EINVAL;
+    if (!ccf_connector_id_valid(connector_id) || !ccf_job_id_valid(job_id))
+        return CCF_ENOTFOUND;
     return s->ops->transition_job(s, t, connector_id, job_id, tr, out);
 }
 
+/* A reason past CCF_FAILURE_REASON_MAX is cut at a code point. */
 int store_set_job_status_reason(struct store *s, const struct ccf_tenant *t,
                                 const char *connector_id, const char *job_id, const char *reason)
 {
+    char *cut = NULL;
+    int rc;
+
     if (!s->ops->set_job_status_reason)
         return store__missing(s, "set_job_status_reason");
-    return s->ops->set_job_status_reason(s, t, connector_id, job_id, reason);
+    if (!ccf_connector_id_valid(connector_id) || !ccf_job_id_valid(job_id))
+        return CCF_ENOTFOUND;
+    if (reason && strlen(reason) > CCF_FAILURE_REASON_MAX)
+        reason = cut = ccf_xstrndup(reason, store__utf8_prefix(reason, CCF_FAILURE_REASON_MAX));
+    rc = s->ops->set_job_status_reason(s, t, connector_id, job_id, reason);
+    free(cut);
+    return rc;
 }
 
 int store_put_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
@@ -335,40 +413,43 @@ int store_list_documents_not_seen(struct store *s, const struct ccf_tenant *t,
 int store_put_checkpoint_by(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                             const char *job_id, const char *data, size_t len)
 {
-    if (!s->ops->put_checkpoint_by)
-        return store__missing(s, "put_checkpoint_by");
-    return s->ops->put_checkpoint_by(s, t, connector_id, job_id, data, len);
+    return store_put_checkpoint_if(s, t, connector_id, job_id, data, len, STORE_CP_ANY, NULL);
 }
 
 int store_put_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                          const char *data, size_t len)
 {
-    if (!s->ops->put_checkpoint)
-        return store__missing(s, "put_checkpoint");
-    return s->ops->put_checkpoint(s, t, connector_id, data, len);
+    return store_put_checkpoint_if(s, t, connector_id, NULL, data, len, STORE_CP_ANY, NULL);
 }
 
 int store_get_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                          struct ccf_checkpoint *out)
 {
-    if (!s->ops->get_checkpoint)
-        return store__missing(s, "get_checkpoint");
-    return s->ops->get_checkpoint(s, t, connector_id, out);
+    return store_get_checkpoint_version(s, t, connector_id, 0, out);
 }
 
 int store_delete_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id)
 {
     if (!s->ops->delete_checkpoint)
         return store__missing(s, "delete_checkpoint");
+    if (!ccf_connector_id_valid(connector_id))
+        return CCF_ENOTFOUND;
     return s->ops->delete_checkpoint(s, t, connector_id);
 }
 
+/* The API has held data to CCF_CHECKPOINT_MAX already; the store holds
+ * every caller to it (DynamoDB's chunks are sized by it). */
 int store_put_checkpoint_if(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                             const char *job_id, const char *data, size_t len, int64_t expect,
                             int64_t *version)
 {
     if (!s->ops->put_checkpoint_if)
         return store__missing(s, "put_checkpoint_if");
+    if (!ccf_connector_id_valid(connector_id))
+        return CCF_ENOTFOUND;
+    if (len > CCF_CHECKPOINT_MAX || expect < STORE_CP_EXISTS ||
+        (job_id && !ccf_job_id_valid(job_id)))
+        return CCF_EINVAL;
     return s->ops->put_checkpoint_if(s, t, connector_id, job_id, data, len, expect, version);
 }
 
@@ -378,33 +459,81 @@ int store_get_checkpoint_version(struct store *s, const struct ccf_tenant *t,
 {
     if (!s->ops->get_checkpoint_version)
         return store__missing(s, "get_checkpoint_version");
+    if (!ccf_connector_id_valid(connector_id) || version < 0)
+        return CCF_ENOTFOUND;
     return s->ops->get_checkpoint_version(s, t, connector_id, version, out);
+}
+
+/* Page keys of checkpoint versions are decimal version numbers,
+ * 1..INT64_MAX without leading zeros. */
+static int version_key_parse(const char *key, int64_t *out)
+{
+    int64_t v = 0;
+    size_t n = key ? strlen(key) : 0;
+
+    if (n == 0 || n > 18 || key[0] == '0' || strspn(key, "0123456789") != n)
+        return CCF_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        v = v * 10 + (key[i] - '0');
+    *out = v;
+    return 0;
 }
 
 int store_list_checkpoint_versions(struct store *s, const struct ccf_tenant *t,
                                    const char *connector_id, const struct store_page *p,
                                    store_cp_version_fn visit, void *ctx, char **next)
 {
+    struct store__version_page q = {.before = INT64_MAX};
+
     if (!s->ops->list_checkpoint_versions)
         return store__missing(s, "list_checkpoint_versions");
-    return s->ops->list_checkpoint_versions(s, t, connector_id, p, visit, ctx, next);
+    if (store__page_check(p) < 0 || (p->after && version_key_parse(p->after, &q.before) < 0))
+        return CCF_EINVAL;
+    if (!ccf_connector_id_valid(connector_id))
+        return CCF_ENOTFOUND;
+    q.limit = p->limit;
+    return s->ops->list_checkpoint_versions(s, t, connector_id, &q, visit, ctx, next);
+}
+
+/* A client token as store.h has it (1..64 chars, a hash), copied with its
+ * time set: the clock unless a test moved it. */
+static int token_take(const struct store_token *tok, struct store_token *out)
+{
+    if (!tok || !tok->token || !tok->hash || !tok->token[0] || strlen(tok->token) > 64)
+        return CCF_EINVAL;
+    *out = *tok;
+    if (!out->now)
+        out->now = ccf_now_us();
+    return 0;
 }
 
 int store_create_connector_token(struct store *s, const struct ccf_tenant *t,
                                  struct ccf_connector *c, const struct store_token *tok)
 {
+    struct store_token k;
+
     if (!s->ops->create_connector_token)
         return store__missing(s, "create_connector_token");
-    return s->ops->create_connector_token(s, t, c, tok);
+    if (!c->name || !c->properties || token_take(tok, &k) < 0)
+        return CCF_EINVAL;
+    return s->ops->create_connector_token(s, t, c, &k);
 }
 
 int store_start_job_token(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                           const char *environment, const struct store_token *tok,
                           struct ccf_job *out)
 {
+    struct store_token k;
+    struct ccf_job j;
+
     if (!s->ops->start_job_token)
         return store__missing(s, "start_job_token");
-    return s->ops->start_job_token(s, t, connector_id, environment, tok, out);
+    if (!ccf_connector_id_valid(connector_id))
+        return CCF_ENOTFOUND;
+    if (token_take(tok, &k) < 0)
+        return CCF_EINVAL;
+    store__job_init(&j, connector_id, CCF_TRIGGER_API, environment);
+    return s->ops->start_job_token(s, t, &j, &k, out);
 }
 
 int store_purge_tokens(struct store *s, int64_t before)
@@ -535,9 +664,29 @@ int store_prune_audit(struct store *s, int64_t before)
 int store_create_webhook(struct store *s, const struct ccf_tenant *t, struct store_webhook *w,
                          const struct store_token *tok)
 {
+    struct store_webhook n;
+    struct store_token k;
+    int rc;
+
     if (!s->ops->create_webhook)
         return store__missing(s, "create_webhook");
-    return s->ops->create_webhook(s, t, w, tok);
+    if (!w->url || (tok && token_take(tok, &k) < 0))
+        return CCF_EINVAL;
+    n = *w; /* shallow: url, event types and description borrowed */
+    n.tenant = *t;
+    n.created_at = tok ? k.now : ccf_now_us();
+    rc = s->ops->create_webhook(s, t, &n, tok ? &k : NULL);
+    if (rc == STORE_TOKEN_NEW) {
+        memcpy(w->id, n.id, sizeof(n.id));
+        memcpy(w->secret, n.secret, sizeof(n.secret));
+        w->tenant = n.tenant;
+        w->created_at = n.created_at;
+        w->start_seq = w->cursor = n.start_seq;
+    } else if (rc == STORE_TOKEN_REPLAY) {
+        rc = store__webhook_token_outcome(s, t, w, n.id);
+    }
+    memset(n.secret, 0, sizeof(n.secret));
+    return rc;
 }
 
 int store_get_webhook(struct store *s, const struct ccf_tenant *t, const char *id,
@@ -551,9 +700,14 @@ int store_get_webhook(struct store *s, const struct ccf_tenant *t, const char *i
 int store_list_webhooks(struct store *s, const struct ccf_tenant *t, const struct store_page *p,
                         store_webhook_fn visit, void *ctx, char **next)
 {
+    struct store__keyset k;
+    int rc;
+
     if (!s->ops->list_webhooks)
         return store__missing(s, "list_webhooks");
-    return s->ops->list_webhooks(s, t, p, visit, ctx, next);
+    if ((rc = store__keyset_parse(p, store_webhook_id_valid, -1, &k)) < 0)
+        return rc;
+    return s->ops->list_webhooks(s, t, &k, visit, ctx, next);
 }
 
 int store_delete_webhook(struct store *s, const struct ccf_tenant *t, const char *id)

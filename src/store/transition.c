@@ -1,5 +1,6 @@
-/* transition.c: what a job transition does to the job, in memory, the
- * same for every backend (store.h's struct store_transition says what):
+/* transition.c: what a job's writes do to the job, in memory, the same for
+ * every backend: the STARTED job a start inserts and its copy to the
+ * caller, and a transition (store.h's struct store_transition says what):
  * times, attempts, exit code, reason. A backend reads the job, checks
  * from_mask, applies this and writes the job back in one transaction. */
 #include "store/backend_int.h"
@@ -8,6 +9,25 @@
 #include <string.h>
 
 #include "core/validate.h"
+
+void store__job_init(struct ccf_job *j, const char *connector_id, enum ccf_job_trigger trigger,
+                     const char *environment)
+{
+    memset(j, 0, sizeof(*j));
+    memcpy(j->connector_id, connector_id, sizeof(j->connector_id));
+    j->status = CCF_JOB_STARTED;
+    j->trigger = trigger;
+    j->created_at = j->updated_at = ccf_now_us();
+    j->environment = (char *)environment; /* borrowed: store__job_give copies it */
+}
+
+void store__job_give(struct ccf_job *j, struct ccf_job *out)
+{
+    if (!out)
+        return;
+    j->environment = j->environment ? ccf_xstrdup(j->environment) : NULL;
+    *out = *j;
+}
 
 /* When tr happened: the caller's time if it has one (the executor's record
  * of a job that ended while ccfd was down), kept in order with the job's

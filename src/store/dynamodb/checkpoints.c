@@ -305,12 +305,6 @@ int store_ddb__put_checkpoint_if(struct store *s, const struct ccf_tenant *t,
     struct head next;
     int rc;
 
-    if (!ccf_connector_id_valid(connector_id))
-        return CCF_ENOTFOUND;
-    if (len > CCF_CHECKPOINT_MAX || expect < STORE_CP_EXISTS)
-        return CCF_EINVAL;
-    if (job_id && !ccf_job_id_valid(job_id))
-        return CCF_EINVAL;
     if ((rc = store_ddb__get_connector(s, t, connector_id, &c)) < 0)
         return rc;
     ccf_connector_clear(&c);
@@ -346,12 +340,6 @@ int store_ddb__put_checkpoint_if(struct store *s, const struct ccf_tenant *t,
     return 0;
 }
 
-int store_ddb__put_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                              const char *data, size_t len)
-{
-    return store_ddb__put_checkpoint_if(s, t, connector_id, NULL, data, len, STORE_CP_ANY, NULL);
-}
-
 int store_ddb__get_checkpoint_version(struct store *s, const struct ccf_tenant *t,
                                       const char *connector_id, int64_t version,
                                       struct ccf_checkpoint *out)
@@ -363,8 +351,6 @@ int store_ddb__get_checkpoint_version(struct store *s, const struct ccf_tenant *
     char *data;
     int rc;
 
-    if (!ccf_connector_id_valid(connector_id) || version < 0)
-        return CCF_ENOTFOUND;
     if ((rc = store_ddb__get_connector(s, t, connector_id, &c)) < 0)
         return rc;
     ccf_connector_clear(&c);
@@ -391,14 +377,9 @@ int store_ddb__get_checkpoint_version(struct store *s, const struct ccf_tenant *
     return 0;
 }
 
-int store_ddb__get_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                              struct ccf_checkpoint *out)
-{
-    return store_ddb__get_checkpoint_version(s, t, connector_id, 0, out);
-}
-
 int store_ddb__list_checkpoint_versions(struct store *s, const struct ccf_tenant *t,
-                                        const char *connector_id, const struct store_page *p,
+                                        const char *connector_id,
+                                        const struct store__version_page *p,
                                         store_cp_version_fn visit, void *ctx, char **next)
 {
     const char *op = "list_checkpoint_versions";
@@ -407,26 +388,15 @@ int store_ddb__list_checkpoint_versions(struct store *s, const struct ccf_tenant
     struct head cur;
     int64_t from, v, last = 0;
     size_t seen = 0;
-    char *end;
     int rc;
 
-    if (store__page_check(p) < 0)
-        return CCF_EINVAL;
-    if (!ccf_connector_id_valid(connector_id))
-        return CCF_ENOTFOUND;
     if ((rc = store_ddb__get_connector(s, t, connector_id, &c)) < 0)
         return rc;
     ccf_connector_clear(&c);
     cp_pk(t, connector_id, pk);
     if ((rc = read_head(s, pk, "head", &cur, op)) < 0)
         return rc;
-    from = cur.version;
-    if (p->after) {
-        long long a = strtoll(p->after, &end, 10);
-        if (*end || a < 1 || end == p->after)
-            return CCF_EINVAL;
-        from = a - 1;
-    }
+    from = p->before == INT64_MAX ? cur.version : p->before - 1;
     /* Newest first: the head, then the kept v# items, one read each (at
      * most checkpoint_history of them). */
     for (v = from; v >= 1 && v > cur.version - ddb__s(s)->cp_history; v--) {
@@ -468,8 +438,6 @@ int store_ddb__delete_checkpoint(struct store *s, const struct ccf_tenant *t,
     struct ccf_connector c;
     int rc;
 
-    if (!ccf_connector_id_valid(connector_id))
-        return CCF_ENOTFOUND;
     if ((rc = store_ddb__get_connector(s, t, connector_id, &c)) < 0)
         return rc;
     ccf_connector_clear(&c);
@@ -486,11 +454,4 @@ int store_ddb__delete_checkpoint(struct store *s, const struct ccf_tenant *t,
     if (rc < 0)
         return rc;
     return ddb__delete_all(s, DDB__T_CHECKPOINTS, pk, "sk");
-}
-
-int store_ddb__put_checkpoint_by(struct store *s, const struct ccf_tenant *t,
-                                 const char *connector_id, const char *job_id, const char *data,
-                                 size_t len)
-{
-    return store_ddb__put_checkpoint_if(s, t, connector_id, job_id, data, len, STORE_CP_ANY, NULL);
 }

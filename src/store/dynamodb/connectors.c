@@ -121,16 +121,10 @@ int ddb__put_connector(struct store *s, const struct ccf_tenant *t, const struct
 int store_ddb__create_connector(struct store *s, const struct ccf_tenant *t,
                                 struct ccf_connector *c)
 {
-    struct ccf_connector tmp;
+    struct ccf_connector tmp = *c;
     int rc;
 
-    if (!c->name || !c->properties)
-        return CCF_EINVAL;
-    tmp = *c;
-    tmp.status = CCF_CONNECTOR_AVAILABLE;
-    tmp.active_job_id[0] = '\0';
-    tmp.created_at = tmp.updated_at = ccf_now_us();
-    tmp.version = 1;
+    store__connector_made(&tmp, NULL, ccf_now_us());
     for (int i = 0; i < ID_TRIES; i++) {
         if ((rc = ccf_connector_id_new(tmp.id)) < 0)
             return rc;
@@ -141,11 +135,7 @@ int store_ddb__create_connector(struct store *s, const struct ccf_tenant *t,
         }
         if (rc < 0)
             return rc;
-        memcpy(c->id, tmp.id, sizeof(c->id));
-        c->status = tmp.status;
-        c->active_job_id[0] = '\0';
-        c->created_at = c->updated_at = tmp.created_at;
-        c->version = 1;
+        store__connector_made(c, tmp.id, tmp.created_at);
         (void)ddb__event_connector(s, t, "connector.created", c, "create_connector"); /* events */
         return 0;
     }
@@ -250,26 +240,21 @@ static int visit_items(json_t *items, struct conn_listing *l)
 }
 
 int store_ddb__list_connectors(struct store *s, const struct ccf_tenant *t,
-                               const struct store_page *p, store_connector_fn visit, void *ctx,
+                               const struct store__keyset *p, store_connector_fn visit, void *ctx,
                                char **next)
 {
-    char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX], id[CCF_CONNECTOR_ID_LEN + 1];
-    struct conn_listing l = {.limit = p ? p->limit : 0, .visit = visit, .ctx = ctx};
+    char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX];
+    struct conn_listing l = {.limit = p->limit, .visit = visit, .ctx = ctx};
     json_t *start = NULL;
-    int64_t at;
     int rc;
 
-    if ((rc = store__page_check(p)) < 0 ||
-        (p->after &&
-         (rc = store__key_parse(p->after, ccf_connector_id_valid, &at, id, sizeof(id))) < 0))
-        return rc;
     tenant_pk(t, pk);
     ddb__table(s, DDB__T_CONNECTORS, table);
     /* The page key (inside the caller's signed token) rebuilds the
      * ExclusiveStartKey: the index's key plus the table's. */
     if (p->after)
-        start = json_pack("{s:o,s:o,s:o}", "pk", ddb__s_val(pk), "id", ddb__s_val(id), "ck",
-                          ddb__s_val(p->after));
+        start = json_pack("{s:o,s:o,s:o}", "pk", ddb__s_val(pk), "id", ddb__s_val(p->after_id),
+                          "ck", ddb__s_val(p->after));
     do {
         json_t *ans, *lek;
         /* One more than what is left of the page: whether a next exists. */
@@ -313,25 +298,20 @@ static int why_not(struct store *s, const char *pk, const char *id, const char *
 }
 
 int store_ddb__update_connector(struct store *s, const struct ccf_tenant *t,
-                                struct ccf_connector *c, int64_t expected_version)
+                                const struct ccf_connector *c, int64_t expected_version)
 {
     char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX];
-    int64_t now = ccf_now_us();
     json_t *vals, *req;
     const char *set = "SET #n = :n, properties = :p, updated_at = :u, version = :nv, "
                       "schedule_anchor = :sa, next_run_at = :nr";
     char expr[512];
     int rc;
 
-    if (!ccf_connector_id_valid(c->id))
-        return CCF_ENOTFOUND;
-    if (!c->name || !c->properties)
-        return CCF_EINVAL;
     tenant_pk(t, pk);
     ddb__table(s, DDB__T_CONNECTORS, table);
     vals = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", ":n", ddb__s_val(c->name), ":p",
-                     ddb__s_val(c->properties), ":u", ddb__n_val(now), ":nv",
-                     ddb__n_val(expected_version + 1), ":v", ddb__n_val(expected_version), ":sa",
+                     ddb__s_val(c->properties), ":u", ddb__n_val(c->updated_at), ":nv",
+                     ddb__n_val(c->version), ":v", ddb__n_val(expected_version), ":sa",
                      ddb__n_val(c->schedule_anchor), ":nr", ddb__n_val(c->next_run_at));
     /* Optional fields: set when given, removed when not. */
     snprintf(expr, sizeof(expr), "%s%s%s REMOVE %s%s%s", set,
@@ -352,8 +332,6 @@ int store_ddb__update_connector(struct store *s, const struct ccf_tenant *t,
         return why_not(s, pk, c->id, "update_connector");
     if (rc < 0)
         return rc;
-    c->updated_at = now;
-    c->version = expected_version + 1;
     (void)ddb__event_connector(s, t, "connector.updated", c, "update_connector"); /* events */
     return 0;
 }
@@ -365,8 +343,6 @@ int store_ddb__delete_connector(struct store *s, const struct ccf_tenant *t, con
     json_t *ans;
     int rc;
 
-    if (!ccf_connector_id_valid(id))
-        return CCF_ENOTFOUND;
     tenant_pk(t, pk);
     ddb__table(s, DDB__T_CONNECTORS, table);
     /* Only an AVAILABLE connector goes: one with a job is a conflict. */
@@ -473,15 +449,12 @@ int ddb__release_connector(struct store *s, const struct ccf_tenant *t, const ch
     return rc == CCF_ECONFLICT ? 0 : rc;
 }
 
-int store_ddb__set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
-                          int64_t expected_version)
+int store_ddb__set_paused(struct store *s, const struct ccf_tenant *t,
+                          const struct ccf_connector *c, int64_t expected_version)
 {
     char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX];
-    int64_t now = ccf_now_us();
     int rc;
 
-    if (!ccf_connector_id_valid(c->id))
-        return CCF_ENOTFOUND;
     tenant_pk(t, pk);
     ddb__table(s, DDB__T_CONNECTORS, table);
     rc = ddb__call(s, "UpdateItem",
@@ -490,15 +463,13 @@ int store_ddb__set_paused(struct store *s, const struct ccf_tenant *t, struct cc
                              "SET paused = :p, next_run_at = :nr, updated_at = :u, version = :nv",
                              "ConditionExpression", "version = :v", "ExpressionAttributeValues",
                              ":p", "BOOL", c->paused, ":nr", ddb__n_val(c->next_run_at), ":u",
-                             ddb__n_val(now), ":nv", ddb__n_val(expected_version + 1), ":v",
+                             ddb__n_val(c->updated_at), ":nv", ddb__n_val(c->version), ":v",
                              ddb__n_val(expected_version)),
                    NULL, "set_paused");
     if (rc == CCF_ECONFLICT)
         return why_not(s, pk, c->id, "set_paused");
     if (rc < 0)
         return rc;
-    c->updated_at = now;
-    c->version = expected_version + 1;
     (void)ddb__event_connector(s, t, c->paused ? "connector.paused" : "connector.resumed", c,
                                "set_paused"); /* events */
     return 0;

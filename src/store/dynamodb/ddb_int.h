@@ -140,19 +140,16 @@ int ddb__load_job(struct store *s, const struct ccf_tenant *t, const char *conne
  * jobs, documents and checkpoints tables. */
 int ddb__delete_all(struct store *s, const char *suffix, const char *pk, const char *rk);
 int ddb__delete_under(struct store *s, const struct ccf_tenant *t, const char *connector_id);
-/* The one start path: j (ddb__job_init, then its id) reserved and
+/* The one start path: j (store__job_init, then its id) reserved and
  * written; f: a scheduled run's (NULL: none). */
-void ddb__job_init(struct ccf_job *j, const char *connector_id, enum ccf_job_trigger trigger,
-                   const char *environment);
 int ddb__start_job(struct store *s, const struct ccf_tenant *t, struct ccf_job *j,
                    const struct store_fire *f, const char *op);
-int store_ddb__start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                         const char *environment, struct ccf_job *out);
+int store_ddb__start_job(struct store *s, const struct ccf_tenant *t, struct ccf_job *j);
 int store_ddb__get_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                        const char *job_id, struct ccf_job *out);
 int store_ddb__list_jobs(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                         unsigned status_mask, const struct store_page *p, store_job_fn visit,
-                         void *ctx, char **next);
+                         const struct store__job_page *p, store_job_fn visit, void *ctx,
+                         char **next);
 int store_ddb__transition_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                               const char *job_id, const struct store_transition *tr,
                               struct ccf_job *out);
@@ -168,9 +165,9 @@ struct ddb__tkey {
     const struct store_token *tok;
     int64_t now; /* tok->now, or now */
 };
-/* CCF_EINVAL for a token that is not 1..64 chars. */
-int ddb__tkey_init(struct ddb__tkey *k, const struct ccf_tenant *t, int kind, const char *scope,
-                   const struct store_token *tok);
+/* tok: as the dispatcher checked it (backend_int.h); now 0 reads the clock. */
+void ddb__tkey_init(struct ddb__tkey *k, const struct ccf_tenant *t, int kind, const char *scope,
+                    const struct store_token *tok);
 /* 0: claimed for id; 1: a live token with the same body names *id (*done:
  * its resource was made); CCF_ETOKEN: live with another body. */
 int ddb__token_claim(struct store *s, const struct ddb__tkey *k, char *id, size_t n, bool *done,
@@ -181,8 +178,7 @@ void ddb__token_drop(struct store *s, const struct ddb__tkey *k, const char *id,
 int ddb__delete_tokens_under(struct store *s, const struct ccf_tenant *t, const char *connector_id);
 int store_ddb__create_connector_token(struct store *s, const struct ccf_tenant *t,
                                       struct ccf_connector *c, const struct store_token *tok);
-int store_ddb__start_job_token(struct store *s, const struct ccf_tenant *t,
-                               const char *connector_id, const char *environment,
+int store_ddb__start_job_token(struct store *s, const struct ccf_tenant *t, struct ccf_job *j,
                                const struct store_token *tok, struct ccf_job *out);
 int store_ddb__purge_tokens(struct store *s, int64_t before);
 
@@ -203,7 +199,7 @@ int ddb__due_from_item(json_t *it, struct store_due *d);
 /* schedules.c */
 int store_ddb__schedule_head(struct store *s, int64_t *out);
 int store_ddb__due_schedules(struct store *s, int64_t until, struct store_due *out, size_t max);
-int store_ddb__fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *out);
+int store_ddb__fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *j);
 
 /* webhooks.c */
 int store_ddb__create_webhook(struct store *s, const struct ccf_tenant *t, struct store_webhook *w,
@@ -211,7 +207,7 @@ int store_ddb__create_webhook(struct store *s, const struct ccf_tenant *t, struc
 int store_ddb__get_webhook(struct store *s, const struct ccf_tenant *t, const char *id,
                            struct store_webhook *out);
 int store_ddb__list_webhooks(struct store *s, const struct ccf_tenant *t,
-                             const struct store_page *p, store_webhook_fn visit, void *ctx,
+                             const struct store__keyset *p, store_webhook_fn visit, void *ctx,
                              char **next);
 int store_ddb__delete_webhook(struct store *s, const struct ccf_tenant *t, const char *id);
 int store_ddb__all_webhooks(struct store *s, store_webhook_fn visit, void *ctx);
@@ -250,21 +246,15 @@ int store_ddb__list_documents_not_seen(struct store *s, const struct ccf_tenant 
  * dies right after its switch leaves this). */
 int ddb__checkpoint_switch(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                            const char *data, size_t len, int64_t *version);
-int store_ddb__put_checkpoint_by(struct store *s, const struct ccf_tenant *t,
-                                 const char *connector_id, const char *job_id, const char *data,
-                                 size_t len);
 int store_ddb__put_checkpoint_if(struct store *s, const struct ccf_tenant *t,
                                  const char *connector_id, const char *job_id, const char *data,
                                  size_t len, int64_t expect, int64_t *version);
-int store_ddb__put_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                              const char *data, size_t len);
 int store_ddb__get_checkpoint_version(struct store *s, const struct ccf_tenant *t,
                                       const char *connector_id, int64_t version,
                                       struct ccf_checkpoint *out);
-int store_ddb__get_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                              struct ccf_checkpoint *out);
 int store_ddb__list_checkpoint_versions(struct store *s, const struct ccf_tenant *t,
-                                        const char *connector_id, const struct store_page *p,
+                                        const char *connector_id,
+                                        const struct store__version_page *p,
                                         store_cp_version_fn visit, void *ctx, char **next);
 int store_ddb__delete_checkpoint(struct store *s, const struct ccf_tenant *t,
                                  const char *connector_id);
@@ -275,13 +265,13 @@ int store_ddb__create_connector(struct store *s, const struct ccf_tenant *t,
 int store_ddb__get_connector(struct store *s, const struct ccf_tenant *t, const char *id,
                              struct ccf_connector *out);
 int store_ddb__list_connectors(struct store *s, const struct ccf_tenant *t,
-                               const struct store_page *p, store_connector_fn visit, void *ctx,
+                               const struct store__keyset *p, store_connector_fn visit, void *ctx,
                                char **next);
 int store_ddb__update_connector(struct store *s, const struct ccf_tenant *t,
-                                struct ccf_connector *c, int64_t expected_version);
+                                const struct ccf_connector *c, int64_t expected_version);
 int store_ddb__delete_connector(struct store *s, const struct ccf_tenant *t, const char *id);
-int store_ddb__set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
-                          int64_t expected_version);
+int store_ddb__set_paused(struct store *s, const struct ccf_tenant *t,
+                          const struct ccf_connector *c, int64_t expected_version);
 
 /* ---- the change log, events, retention (changes.c, events.c,
  * retention.c) ---- */

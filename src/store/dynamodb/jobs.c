@@ -18,8 +18,7 @@
 
 #include "core/log.h"
 
-#define ALL_STATUSES ((1u << CCF_JOB_STATUS_COUNT) - 1)
-#define MOVE_TRIES   16 /* a transition re-read after losing a race */
+#define MOVE_TRIES 16 /* a transition re-read after losing a race */
 
 void ddb__job_pk(const struct ccf_tenant *t, const char *connector_id, char out[DDB__JOB_PK_MAX])
 {
@@ -169,31 +168,13 @@ int ddb__start_job(struct store *s, const struct ccf_tenant *t, struct ccf_job *
     return 0;
 }
 
-void ddb__job_init(struct ccf_job *j, const char *connector_id, enum ccf_job_trigger trigger,
-                   const char *environment)
+int store_ddb__start_job(struct store *s, const struct ccf_tenant *t, struct ccf_job *j)
 {
-    memset(j, 0, sizeof(*j));
-    memcpy(j->connector_id, connector_id, sizeof(j->connector_id));
-    j->status = CCF_JOB_STARTED;
-    j->trigger = trigger;
-    j->created_at = j->updated_at = ccf_now_us();
-    j->environment = (char *)environment; /* borrowed: the caller copies it on success */
-}
-
-int store_ddb__start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                         const char *environment, struct ccf_job *out)
-{
-    struct ccf_job j;
     int rc;
 
-    if (!ccf_connector_id_valid(connector_id))
-        return CCF_ENOTFOUND;
-    ddb__job_init(&j, connector_id, CCF_TRIGGER_API, environment);
-    if ((rc = ccf_job_id_new(j.id)) < 0 || (rc = ddb__start_job(s, t, &j, NULL, "start_job")) < 0)
+    if ((rc = ccf_job_id_new(j->id)) < 0)
         return rc;
-    j.environment = environment ? ccf_xstrdup(environment) : NULL;
-    *out = j;
-    return 0;
+    return ddb__start_job(s, t, j, NULL, "start_job");
 }
 
 /* seqs (may be NULL): the item's set of change seqs (changes.c), a new
@@ -233,8 +214,6 @@ int ddb__load_job(struct store *s, const struct ccf_tenant *t, const char *conne
 int store_ddb__get_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                        const char *job_id, struct ccf_job *out)
 {
-    if (!ccf_connector_id_valid(connector_id) || !ccf_job_id_valid(job_id))
-        return CCF_ENOTFOUND;
     return load(s, t, connector_id, job_id, out, NULL, NULL, "get_job");
 }
 
@@ -283,30 +262,23 @@ static int visit_page(json_t *items, struct listing *l)
 }
 
 int store_ddb__list_jobs(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                         unsigned status_mask, const struct store_page *p, store_job_fn visit,
-                         void *ctx, char **next)
+                         const struct store__job_page *p, store_job_fn visit, void *ctx,
+                         char **next)
 {
-    char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX], id[CCF_JOB_ID_LEN + 1];
-    struct listing l = {.mask = status_mask ? status_mask : ALL_STATUSES,
-                        .limit = p ? p->limit : 0,
-                        .visit = visit,
-                        .ctx = ctx};
+    char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
+    struct listing l = {.mask = p->mask, .limit = p->k.limit, .visit = visit, .ctx = ctx};
     struct ccf_connector c;
     json_t *start = NULL;
-    int64_t at;
     int rc;
 
-    if ((l.mask & ~ALL_STATUSES) || store__page_check(p) < 0 ||
-        (p->after && store__key_parse(p->after, ccf_job_id_valid, &at, id, sizeof(id)) < 0))
-        return CCF_EINVAL;
     if ((rc = store_ddb__get_connector(s, t, connector_id, &c)) < 0)
         return rc;
     ccf_connector_clear(&c);
     ddb__job_pk(t, connector_id, pk);
     ddb__table(s, DDB__T_JOBS, table);
-    if (p->after)
-        start = json_pack("{s:o,s:o,s:o}", "pk", ddb__s_val(pk), "job_id", ddb__s_val(id), "ck",
-                          ddb__s_val(p->after));
+    if (p->k.after)
+        start = json_pack("{s:o,s:o,s:o}", "pk", ddb__s_val(pk), "job_id",
+                          ddb__s_val(p->k.after_id), "ck", ddb__s_val(p->k.after));
     /* Pages of DynamoDB's until one match past the limit, or the end: the
      * status filter is ours, so that Limit counts what DynamoDB read. */
     while (!l.done) {
@@ -315,7 +287,7 @@ int store_ddb__list_jobs(struct store *s, const struct ccf_tenant *t, const char
             json_pack("{s:s,s:s,s:s,s:{s:o},s:I,s:b,s:b}", "TableName", table, "IndexName",
                       "by_created", "KeyConditionExpression", "pk = :pk",
                       "ExpressionAttributeValues", ":pk", ddb__s_val(pk), "Limit",
-                      (json_int_t)p->limit + 1, "ScanIndexForward", 0, "ConsistentRead", 1);
+                      (json_int_t)p->k.limit + 1, "ScanIndexForward", 0, "ConsistentRead", 1);
         if (start)
             json_object_set_new(req, "ExclusiveStartKey", start);
         start = NULL;
@@ -387,10 +359,6 @@ int store_ddb__transition_job(struct store *s, const struct ccf_tenant *t, const
     struct ccf_job j;
     int rc = 2;
 
-    if ((unsigned)tr->to >= CCF_JOB_STATUS_COUNT)
-        return CCF_EINVAL;
-    if (!ccf_connector_id_valid(connector_id) || !ccf_job_id_valid(job_id))
-        return CCF_ENOTFOUND;
     memset(&j, 0, sizeof(j));
     for (int i = 0; i < MOVE_TRIES && rc == 2; i++) {
         ccf_job_clear(&j);
@@ -471,14 +439,9 @@ int store_ddb__set_job_status_reason(struct store *s, const struct ccf_tenant *t
                                      const char *reason)
 {
     char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
-    char *cut = NULL;
     json_t *req;
     int rc;
 
-    if (!ccf_connector_id_valid(connector_id) || !ccf_job_id_valid(job_id))
-        return CCF_ENOTFOUND;
-    if (reason && strlen(reason) > CCF_FAILURE_REASON_MAX)
-        reason = cut = ccf_xstrndup(reason, store__utf8_prefix(reason, CCF_FAILURE_REASON_MAX));
     ddb__job_pk(t, connector_id, pk);
     ddb__table(s, DDB__T_JOBS, table);
     req = json_pack("{s:s,s:{s:o,s:o},s:{s:s},s:{s:o,s:o,s:o}}", "TableName", table, "Key", "pk",
@@ -503,7 +466,6 @@ int store_ddb__set_job_status_reason(struct store *s, const struct ccf_tenant *t
                             json_string("#st = :started AND attribute_exists(status_reason)"));
     }
     rc = ddb__call(s, "UpdateItem", req, NULL, "set_job_status_reason");
-    free(cut);
     if (rc == CCF_ECONFLICT)
         return 0;
     return rc < 0 ? rc : 1;

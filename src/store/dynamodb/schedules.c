@@ -154,37 +154,24 @@ static int advance(struct store *s, const struct store_fire *f, const char *op)
 static void fire_event(struct store *s, const struct store_fire *f, const char *type,
                        const char *job_id, const char *reason)
 {
-    json_t *d = json_pack("{s:o}", "due_at", ccf_time_json(f->due * 1000000));
+    json_t *d = store__fire_data(f, job_id, reason);
 
     if (!d)
         return;
-    if (job_id)
-        json_object_set_new(d, "job_id", json_string(job_id));
-    if (reason)
-        json_object_set_new(d, "reason", json_string(reason));
     (void)ddb__event_append(s, f->tenant, type, f->connector_id, job_id, d, "fire_schedule");
 }
 
-int store_ddb__fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *out)
+int store_ddb__fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *j)
 {
     const char *op = "fire_schedule";
-    struct ccf_job j;
     int rc;
 
-    if (!ccf_connector_id_valid(f->connector_id) || !f->schedule)
-        return CCF_ENOTFOUND;
     if (f->start) {
-        ddb__job_init(&j, f->connector_id, CCF_TRIGGER_SCHEDULE, f->environment);
-        if ((rc = ccf_job_id_new(j.id)) < 0)
+        if ((rc = ccf_job_id_new(j->id)) < 0)
             return rc;
-        rc = ddb__start_job(s, f->tenant, &j, f, op);
+        rc = ddb__start_job(s, f->tenant, j, f, op);
         if (rc == 0) {
-            fire_event(s, f, "schedule.fired", j.id, NULL);
-            j.environment = f->environment ? ccf_xstrdup(f->environment) : NULL;
-            if (out)
-                *out = j;
-            else
-                ccf_job_clear(&j);
+            fire_event(s, f, "schedule.fired", j->id, NULL);
             return 1;
         }
         /* IN_USE or paused: the run is skipped, the queue moves on; or

@@ -22,15 +22,12 @@
 
 #define CLAIM_TRIES 8 /* a claim lost to a token that then went (dropped, purged) */
 
-int ddb__tkey_init(struct ddb__tkey *k, const struct ccf_tenant *t, int kind, const char *scope,
-                   const struct store_token *tok)
+void ddb__tkey_init(struct ddb__tkey *k, const struct ccf_tenant *t, int kind, const char *scope,
+                    const struct store_token *tok)
 {
-    if (!tok || !tok->token || !tok->hash || !tok->token[0] || strlen(tok->token) > 64)
-        return CCF_EINVAL;
     snprintf(k->pk, sizeof(k->pk), "%s#%s#%d#%s", t->region, t->account_id, kind, scope);
     k->tok = tok;
-    k->now = tok->now ? tok->now : ccf_now_us();
-    return 0;
+    k->now = tok->now ? tok->now : ccf_now_us(); /* set, but for tests that claim directly */
 }
 
 static void hash_hex(const unsigned char *h, char out[65])
@@ -136,12 +133,11 @@ int store_ddb__create_connector_token(struct store *s, const struct ccf_tenant *
     const char *op = "create_connector";
     char id[CCF_CONNECTOR_ID_LEN + 1];
     struct ccf_connector tmp;
-    struct ddb__tkey k;
+    struct ddb__tkey k = {0};
     bool done = false;
     int rc;
 
-    if (!c->name || !c->properties || ddb__tkey_init(&k, t, DDB__TOKEN_CREATE, "", tok) < 0)
-        return CCF_EINVAL;
+    ddb__tkey_init(&k, t, DDB__TOKEN_CREATE, "", tok);
     if ((rc = ccf_connector_id_new(id)) < 0)
         return rc;
     if ((rc = ddb__token_claim(s, &k, id, sizeof(id), &done, op)) < 0)
@@ -153,11 +149,7 @@ int store_ddb__create_connector_token(struct store *s, const struct ccf_tenant *
     }
     /* Claimed now, or pending: made with the token's id, once. */
     tmp = *c;
-    memcpy(tmp.id, id, sizeof(id));
-    tmp.status = CCF_CONNECTOR_AVAILABLE;
-    tmp.active_job_id[0] = '\0';
-    tmp.created_at = tmp.updated_at = k.now;
-    tmp.version = 1;
+    store__connector_made(&tmp, id, k.now);
     rc = ddb__put_connector(s, t, &tmp, op);
     if (rc < 0 && rc != CCF_ECONFLICT) {
         ddb__token_drop(s, &k, id, op);
@@ -193,56 +185,50 @@ static int job_made(struct store *s, const struct ccf_tenant *t, struct ccf_job 
     return rc < 0 && rc != CCF_ECONFLICT ? rc : 1;
 }
 
-int store_ddb__start_job_token(struct store *s, const struct ccf_tenant *t,
-                               const char *connector_id, const char *environment,
+int store_ddb__start_job_token(struct store *s, const struct ccf_tenant *t, struct ccf_job *j,
                                const struct store_token *tok, struct ccf_job *out)
 {
     const char *op = "start_job";
-    struct ccf_job j;
-    struct ddb__tkey k;
+    struct ddb__tkey k = {0};
     bool done = false;
     int rc, made;
 
-    if (!ccf_connector_id_valid(connector_id))
-        return CCF_ENOTFOUND;
-    if (ddb__tkey_init(&k, t, DDB__TOKEN_START, connector_id, tok) < 0)
-        return CCF_EINVAL;
-    ddb__job_init(&j, connector_id, CCF_TRIGGER_API, environment);
-    if ((rc = ccf_job_id_new(j.id)) < 0)
+    ddb__tkey_init(&k, t, DDB__TOKEN_START, j->connector_id, tok);
+    if ((rc = ccf_job_id_new(j->id)) < 0)
         return rc;
     /* Before the connector's state: a replay answers even while it is busy. */
-    if ((rc = ddb__token_claim(s, &k, j.id, sizeof(j.id), &done, op)) < 0)
+    if ((rc = ddb__token_claim(s, &k, j->id, sizeof(j->id), &done, op)) < 0)
         return rc;
-    if (!ccf_job_id_valid(j.id))
+    if (!ccf_job_id_valid(j->id))
         return CCF_EIO;
     if (rc == 1 && done)
-        return store__job_token_outcome(s, t, connector_id, environment, true, j.id, &j, out);
+        return store__job_token_outcome(s, t, true, j->id, j, out);
     /* Pending: if its job was made (even run and ended since), replay it;
      * reserving again with its id would hold the connector for an ended
      * job. */
-    if (rc == 1 && (made = job_made(s, t, &j)) != 0) {
+    if (rc == 1 && (made = job_made(s, t, j)) != 0) {
         if (made < 0)
             return made;
-        ddb__token_done(s, &k, j.id, op);
-        return store__job_token_outcome(s, t, connector_id, environment, true, j.id, &j, out);
+        ddb__token_done(s, &k, j->id, op);
+        return store__job_token_outcome(s, t, true, j->id, j, out);
     }
-    rc = ddb__start_job(s, t, &j, NULL, op);
+    rc = ddb__start_job(s, t, j, NULL, op);
     if (rc == CCF_ECONFLICT) {
         /* Busy or paused, or busy with this very job (the other request
          * holding the token started it): only the first is a conflict. */
-        if ((made = job_made(s, t, &j)) < 0)
+        if ((made = job_made(s, t, j)) < 0)
             return made;
         if (made) {
-            ddb__token_done(s, &k, j.id, op);
-            return store__job_token_outcome(s, t, connector_id, environment, true, j.id, &j, out);
+            ddb__token_done(s, &k, j->id, op);
+            return store__job_token_outcome(s, t, true, j->id, j, out);
         }
     }
     if (rc < 0) {
-        ddb__token_drop(s, &k, j.id, op);
+        ddb__token_drop(s, &k, j->id, op);
         return rc;
     }
-    ddb__token_done(s, &k, j.id, op);
-    return store__job_token_outcome(s, t, connector_id, environment, false, j.id, &j, out);
+    ddb__token_done(s, &k, j->id, op);
+    return store__job_token_outcome(s, t, false, j->id, j, out);
 }
 
 /* Scans for tokens made before `before`, each deleted on that condition

@@ -273,51 +273,32 @@ static int insert(struct store *s, const char *pk, const struct store_webhook *w
     return rc == CCF_ECONFLICT ? CCF_EUNAVAIL : rc;
 }
 
-/* A replay: the token's webhook as it is now, or GONE with its id. */
-static int replay(struct store *s, const struct ccf_tenant *t, struct store_webhook *w,
-                  const char *id)
-{
-    char keep[STORE_WEBHOOK_ID_LEN + 1];
-    int rc;
-
-    snprintf(keep, sizeof(keep), "%s", id);
-    store_webhook_clear(w);
-    if ((rc = store_ddb__get_webhook(s, t, keep, w)) == CCF_ENOTFOUND) {
-        memcpy(w->id, keep, sizeof(keep));
-        return STORE_TOKEN_GONE;
-    }
-    return rc < 0 ? rc : STORE_TOKEN_REPLAY;
-}
-
 int store_ddb__create_webhook(struct store *s, const struct ccf_tenant *t, struct store_webhook *w,
                               const struct store_token *tok)
 {
     const char *op = "create_webhook";
-    char pk[STORE__TENANT_KEY_MAX], id[STORE_WEBHOOK_ID_LEN + 1];
-    char secret[STORE_WEBHOOK_SECRET_LEN + 1];
-    struct store_webhook tmp;
-    struct ddb__tkey k;
+    char pk[STORE__TENANT_KEY_MAX];
+    struct ddb__tkey k = {0};
     bool done = false, claimed = false;
     int rc;
 
-    if (!w->url || (tok && ddb__tkey_init(&k, t, DDB__TOKEN_WEBHOOK, "", tok) < 0))
-        return CCF_EINVAL;
-    if ((rc = store__webhook_new(id, secret)) < 0)
+    if ((rc = store__webhook_new(w->id, w->secret)) < 0)
         return rc;
     if (tok) {
-        if ((rc = ddb__token_claim(s, &k, id, sizeof(id), &done, op)) < 0)
+        ddb__tkey_init(&k, t, DDB__TOKEN_WEBHOOK, "", tok);
+        if ((rc = ddb__token_claim(s, &k, w->id, sizeof(w->id), &done, op)) < 0)
             return rc;
-        if (!store_webhook_id_valid(id))
+        if (!store_webhook_id_valid(w->id))
             return CCF_EIO;
         if (rc == 1 && done)
-            return replay(s, t, w, id);
+            return STORE_TOKEN_REPLAY;
         if (rc == 1) { /* pending: made already by its first request? */
             struct store_webhook have;
             char sk[16];
-            if ((rc = load_by_id(s, id, &have, sk, op)) == 0) {
+            if ((rc = load_by_id(s, w->id, &have, sk, op)) == 0) {
                 store_webhook_clear(&have);
-                ddb__token_done(s, &k, id, op);
-                return replay(s, t, w, id);
+                ddb__token_done(s, &k, w->id, op);
+                return STORE_TOKEN_REPLAY;
             }
             if (rc != CCF_ENOTFOUND)
                 return rc;
@@ -325,29 +306,17 @@ int store_ddb__create_webhook(struct store *s, const struct ccf_tenant *t, struc
         claimed = true;
     }
     tenant_pk(t, pk);
-    tmp = *w;
-    memcpy(tmp.id, id, sizeof(id));
-    memcpy(tmp.secret, secret, sizeof(secret));
-    tmp.tenant = *t;
-    tmp.created_at = tok && tok->now ? tok->now : ccf_now_us();
-    if ((rc = events_end(s, t, &tmp.start_seq)) == 0) {
-        tmp.cursor = tmp.start_seq;
-        rc = insert(s, pk, &tmp, op);
+    if ((rc = events_end(s, t, &w->start_seq)) == 0) {
+        w->cursor = w->start_seq;
+        rc = insert(s, pk, w, op);
     }
     if (rc < 0) {
         if (claimed)
-            ddb__token_drop(s, &k, id, op);
-        memset(secret, 0, sizeof(secret));
+            ddb__token_drop(s, &k, w->id, op);
         return rc;
     }
     if (claimed)
-        ddb__token_done(s, &k, id, op);
-    memcpy(w->id, id, sizeof(id));
-    memcpy(w->secret, secret, sizeof(secret));
-    memset(secret, 0, sizeof(secret));
-    w->tenant = *t;
-    w->created_at = tmp.created_at;
-    w->start_seq = w->cursor = tmp.start_seq;
+        ddb__token_done(s, &k, w->id, op);
     return STORE_TOKEN_NEW;
 }
 
@@ -390,25 +359,19 @@ static int sorted(struct store *s, const struct ccf_tenant *t, struct store_webh
 }
 
 int store_ddb__list_webhooks(struct store *s, const struct ccf_tenant *t,
-                             const struct store_page *p, store_webhook_fn visit, void *ctx,
+                             const struct store__keyset *p, store_webhook_fn visit, void *ctx,
                              char **next)
 {
     struct store_webhook v[STORE_WEBHOOKS_MAX];
-    char after_id[STORE_WEBHOOK_ID_LEN + 1] = "";
-    int64_t after_at = -1;
     size_t n, seen = 0, i;
     char *last = NULL;
     int rc;
 
-    if ((rc = store__page_check(p)) < 0 ||
-        (p->after && (rc = store__key_parse(p->after, store_webhook_id_valid, &after_at, after_id,
-                                            sizeof(after_id))) < 0))
-        return rc;
     if ((rc = sorted(s, t, v, &n, "list_webhooks")) < 0)
         return rc;
     for (i = 0; i < n && rc == 0; i++) {
-        if (v[i].created_at < after_at ||
-            (v[i].created_at == after_at && strcmp(v[i].id, after_id) <= 0))
+        if (v[i].created_at < p->after_at ||
+            (v[i].created_at == p->after_at && strcmp(v[i].id, p->after_id) <= 0))
             continue;
         if (seen == p->limit) { /* one more exists: the page has a next */
             if (!last)

@@ -143,29 +143,12 @@ int store_pg__put_checkpoint_if(struct store *s, const struct ccf_tenant *t,
                                .history = pg__cp_history(s)};
     int rc;
 
-    if (!ccf_connector_id_valid(connector_id))
-        return CCF_ENOTFOUND;
-    if (expect < STORE_CP_EXISTS || (job_id && !ccf_job_id_valid(job_id)))
-        return CCF_EINVAL;
     store__tenant_key(t, tk);
     if ((rc = pg__write(s, put_checkpoint_tx, &a, "put_checkpoint")) < 0)
         return rc;
     if (version)
         *version = a.version;
     return 0;
-}
-
-int store_pg__put_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                             const char *data, size_t len)
-{
-    return store_pg__put_checkpoint_if(s, t, connector_id, NULL, data, len, STORE_CP_ANY, NULL);
-}
-
-int store_pg__put_checkpoint_by(struct store *s, const struct ccf_tenant *t,
-                                const char *connector_id, const char *job_id, const char *data,
-                                size_t len)
-{
-    return store_pg__put_checkpoint_if(s, t, connector_id, job_id, data, len, STORE_CP_ANY, NULL);
 }
 
 int store_pg__get_checkpoint_version(struct store *s, const struct ccf_tenant *t,
@@ -178,8 +161,6 @@ int store_pg__get_checkpoint_version(struct store *s, const struct ccf_tenant *t
     PGresult *r;
     int rc;
 
-    if (!ccf_connector_id_valid(connector_id) || version < 0)
-        return CCF_ENOTFOUND;
     store__tenant_key(t, tk);
     pg__p_text(&p, connector_id);
     pg__p_text(&p, tk);
@@ -234,28 +215,9 @@ int store_pg__get_checkpoint_version(struct store *s, const struct ccf_tenant *t
     return 0;
 }
 
-int store_pg__get_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                             struct ccf_checkpoint *out)
-{
-    return store_pg__get_checkpoint_version(s, t, connector_id, 0, out);
-}
-
-/* Page keys are decimal version numbers, 1..INT64_MAX. */
-static int parse_version_key(const char *key, int64_t *out)
-{
-    int64_t v = 0;
-    size_t n = key ? strlen(key) : 0;
-
-    if (n == 0 || n > 18 || key[0] == '0' || strspn(key, "0123456789") != n)
-        return CCF_EINVAL;
-    for (size_t i = 0; i < n; i++)
-        v = v * 10 + (key[i] - '0');
-    *out = v;
-    return 0;
-}
-
 int store_pg__list_checkpoint_versions(struct store *s, const struct ccf_tenant *t,
-                                       const char *connector_id, const struct store_page *p,
+                                       const char *connector_id,
+                                       const struct store__version_page *p,
                                        store_cp_version_fn visit, void *ctx, char **next)
 {
     const char *op = "list_versions";
@@ -263,18 +225,14 @@ int store_pg__list_checkpoint_versions(struct store *s, const struct ccf_tenant 
     struct pg__params q = {0};
     struct store_cp_version v = {0};
     struct pg__conn *c;
-    int64_t before = INT64_MAX, cur = 0;
+    int64_t cur = 0;
     PGresult *r;
     int rc, n;
 
-    if (store__page_check(p) < 0 || (p->after && parse_version_key(p->after, &before) < 0))
-        return CCF_EINVAL;
-    if (!ccf_connector_id_valid(connector_id))
-        return CCF_ENOTFOUND;
     store__tenant_key(t, tk);
     pg__p_text(&q, connector_id);
     pg__p_text(&q, tk);
-    pg__p_int(&q, before);
+    pg__p_int(&q, p->before);
     pg__p_int(&q, pg__cp_history(s));
     pg__p_int(&q, (int64_t)p->limit + 1);
     if ((rc = pg__get(s, &c)) < 0)
@@ -356,8 +314,6 @@ int store_pg__delete_checkpoint(struct store *s, const struct ccf_tenant *t,
     char tk[STORE__TENANT_KEY_MAX];
     struct delete_checkpoint a = {.tk = tk, .connector_id = connector_id};
 
-    if (!ccf_connector_id_valid(connector_id))
-        return CCF_ENOTFOUND;
     store__tenant_key(t, tk);
     return pg__write(s, delete_checkpoint_tx, &a, "delete_checkpoint");
 }

@@ -101,11 +101,7 @@ int pg__create_connector_tx(struct pg__conn *c, void *arg)
             continue;
         }
         tmp = *a->in;
-        memcpy(tmp.id, a->id, sizeof(tmp.id));
-        tmp.status = CCF_CONNECTOR_AVAILABLE;
-        tmp.active_job_id[0] = '\0';
-        tmp.created_at = tmp.updated_at = a->now;
-        tmp.version = 1;
+        store__connector_made(&tmp, a->id, a->now);
         return pg__event_connector(c, a->tk, "connector.created", &tmp, a->now, "create_connector");
     }
     return CCF_EIO;
@@ -117,16 +113,10 @@ int store_pg__create_connector(struct store *s, const struct ccf_tenant *t, stru
     struct pg__create a = {.tk = tk, .in = c, .now = ccf_now_us()};
     int rc;
 
-    if (!c->name || !c->properties)
-        return CCF_EINVAL;
     store__tenant_key(t, tk);
     if ((rc = pg__write(s, pg__create_connector_tx, &a, "create_connector")) < 0)
         return rc;
-    memcpy(c->id, a.id, sizeof(a.id));
-    c->status = CCF_CONNECTOR_AVAILABLE;
-    c->active_job_id[0] = '\0';
-    c->created_at = c->updated_at = a.now;
-    c->version = 1;
+    store__connector_made(c, a.id, a.now);
     return 0;
 }
 
@@ -161,8 +151,6 @@ int store_pg__get_connector(struct store *s, const struct ccf_tenant *t, const c
     struct pg__conn *c;
     int rc;
 
-    if (!ccf_connector_id_valid(id))
-        return CCF_ENOTFOUND;
     store__tenant_key(t, tk);
     if ((rc = pg__get(s, &c)) < 0)
         return rc;
@@ -198,26 +186,21 @@ static int visit_connectors(PGresult *r, size_t limit, store_connector_fn visit,
 }
 
 int store_pg__list_connectors(struct store *s, const struct ccf_tenant *t,
-                              const struct store_page *p, store_connector_fn visit, void *ctx,
+                              const struct store__keyset *p, store_connector_fn visit, void *ctx,
                               char **next)
 {
     const char *op = "list_connectors";
-    char tk[STORE__TENANT_KEY_MAX], after_id[CCF_CONNECTOR_ID_LEN + 1] = "";
+    char tk[STORE__TENANT_KEY_MAX];
     struct pg__params q = {0};
     struct pg__conn *c;
-    int64_t after_at = -1; /* before every row: the first page */
     PGresult *r;
     char *last = NULL;
     int rc;
 
-    if ((rc = store__page_check(p)) < 0 ||
-        (p->after && (rc = store__key_parse(p->after, ccf_connector_id_valid, &after_at, after_id,
-                                            sizeof(after_id))) < 0))
-        return rc;
     store__tenant_key(t, tk);
     pg__p_text(&q, tk);
-    pg__p_int(&q, after_at);
-    pg__p_text(&q, after_id);
+    pg__p_int(&q, p->after_at);
+    pg__p_text(&q, p->after_id);
     pg__p_int(&q, (int64_t)p->limit + 1);
     if ((rc = pg__get(s, &c)) < 0)
         return rc;
@@ -241,8 +224,8 @@ int store_pg__list_connectors(struct store *s, const struct ccf_tenant *t,
 
 struct update {
     const char *tk;
-    const struct ccf_connector *c;
-    int64_t expected_version, now;
+    const struct ccf_connector *c; /* as written */
+    int64_t expected_version;
 };
 
 static int update_tx(struct pg__conn *conn, void *arg)
@@ -251,7 +234,6 @@ static int update_tx(struct pg__conn *conn, void *arg)
     const struct ccf_connector *c = a->c;
     const char *op = "update_connector";
     struct pg__params p = {0};
-    struct ccf_connector tmp;
     PGresult *r;
     int rc;
 
@@ -260,7 +242,7 @@ static int update_tx(struct pg__conn *conn, void *arg)
     pg__p_text(&p, c->name);
     pg__p_text(&p, c->description);
     pg__p_text(&p, c->properties);
-    pg__p_int(&p, a->now);
+    pg__p_int(&p, c->updated_at);
     pg__p_int(&p, a->expected_version);
     pg__p_text(&p, c->schedule);
     pg__p_int(&p, c->schedule_anchor);
@@ -278,29 +260,17 @@ static int update_tx(struct pg__conn *conn, void *arg)
         rc = pg__connector_status(conn, a->tk, c->id, op);
         return rc >= 0 ? CCF_ECONFLICT : rc;
     }
-    tmp = *c;
-    tmp.updated_at = a->now;
-    tmp.version = a->expected_version + 1;
-    return pg__event_connector(conn, a->tk, "connector.updated", &tmp, a->now, op);
+    return pg__event_connector(conn, a->tk, "connector.updated", c, c->updated_at, op);
 }
 
-int store_pg__update_connector(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
-                               int64_t expected_version)
+int store_pg__update_connector(struct store *s, const struct ccf_tenant *t,
+                               const struct ccf_connector *c, int64_t expected_version)
 {
     char tk[STORE__TENANT_KEY_MAX];
-    struct update a = {.tk = tk, .c = c, .expected_version = expected_version, .now = ccf_now_us()};
-    int rc;
+    struct update a = {.tk = tk, .c = c, .expected_version = expected_version};
 
-    if (!ccf_connector_id_valid(c->id))
-        return CCF_ENOTFOUND;
-    if (!c->name || !c->properties)
-        return CCF_EINVAL;
     store__tenant_key(t, tk);
-    if ((rc = pg__write(s, update_tx, &a, "update_connector")) < 0)
-        return rc;
-    c->updated_at = a.now;
-    c->version = expected_version + 1;
-    return 0;
+    return pg__write(s, update_tx, &a, "update_connector");
 }
 
 struct delete
@@ -346,8 +316,6 @@ int store_pg__delete_connector(struct store *s, const struct ccf_tenant *t, cons
     char tk[STORE__TENANT_KEY_MAX];
     struct delete a = {.tk = tk, .id = id};
 
-    if (!ccf_connector_id_valid(id))
-        return CCF_ENOTFOUND;
     store__tenant_key(t, tk);
     return pg__write(s, delete_tx, &a, "delete_connector");
 }

@@ -18,9 +18,8 @@
     "j.completed_at, j.exit_code, j.failure_reason, j.executor_id, j.attempt, "                    \
     "j.next_attempt_at, j.attempts, j.spec, j.trigger, j.status_reason, s.documents_added, "       \
     "s.documents_updated, s.documents_unchanged, s.documents_deleted, s.checkpoint_puts"
-#define JOB_FROM     "jobs j LEFT JOIN job_stats s ON s.job_id = j.id"
-#define ALL_STATUSES ((1u << CCF_JOB_STATUS_COUNT) - 1)
-#define ID_TRIES     8
+#define JOB_FROM "jobs j LEFT JOIN job_stats s ON s.job_id = j.id"
+#define ID_TRIES 8
 
 /* Fills *j from row i of r (JOB_COLS), with owned strings. */
 static int row_job(PGresult *r, int i, struct ccf_job *j)
@@ -182,27 +181,13 @@ static int start_tx(struct pg__conn *c, void *arg)
     return pg__start_job(c, a->tk, a->j, "start_job");
 }
 
-int store_pg__start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                        const char *environment, struct ccf_job *out)
+int store_pg__start_job(struct store *s, const struct ccf_tenant *t, struct ccf_job *j)
 {
     char tk[STORE__TENANT_KEY_MAX];
-    struct ccf_job j;
-    struct start a = {.tk = tk, .j = &j};
-    int rc;
+    struct start a = {.tk = tk, .j = j};
 
-    if (!ccf_connector_id_valid(connector_id))
-        return CCF_ENOTFOUND;
     store__tenant_key(t, tk);
-    memset(&j, 0, sizeof(j));
-    memcpy(j.connector_id, connector_id, sizeof(j.connector_id));
-    j.status = CCF_JOB_STARTED;
-    j.trigger = CCF_TRIGGER_API;
-    j.environment = (char *)environment; /* borrowed until the copy below */
-    if ((rc = pg__write(s, start_tx, &a, "start_job")) < 0)
-        return rc;
-    j.environment = environment ? ccf_xstrdup(environment) : NULL;
-    *out = j;
-    return 0;
+    return pg__write(s, start_tx, &a, "start_job");
 }
 
 /* Reads the job into *out; lock: FOR UPDATE of the job's row. */
@@ -245,8 +230,6 @@ int store_pg__get_job(struct store *s, const struct ccf_tenant *t, const char *c
     struct pg__conn *c;
     int rc;
 
-    if (!ccf_connector_id_valid(connector_id) || !ccf_job_id_valid(job_id))
-        return CCF_ENOTFOUND;
     store__tenant_key(t, tk);
     if ((rc = pg__get(s, &c)) < 0)
         return rc;
@@ -276,31 +259,23 @@ static int visit_jobs(PGresult *r, size_t limit, store_job_fn visit, void *ctx, 
 }
 
 int store_pg__list_jobs(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                        unsigned status_mask, const struct store_page *p, store_job_fn visit,
-                        void *ctx, char **next)
+                        const struct store__job_page *page, store_job_fn visit, void *ctx,
+                        char **next)
 {
     const char *op = "list_jobs";
-    char tk[STORE__TENANT_KEY_MAX], after_id[CCF_JOB_ID_LEN + 1] = "";
-    unsigned mask = status_mask ? status_mask : ALL_STATUSES;
+    char tk[STORE__TENANT_KEY_MAX];
     struct pg__params q = {0};
     struct pg__conn *c;
-    int64_t after_at = INT64_MAX; /* after every row: the first page */
     PGresult *r;
     char *last = NULL;
     int rc;
 
-    if ((mask & ~ALL_STATUSES) || (rc = store__page_check(p)) < 0 ||
-        (p->after && (rc = store__key_parse(p->after, ccf_job_id_valid, &after_at, after_id,
-                                            sizeof(after_id))) < 0))
-        return CCF_EINVAL;
-    if (!ccf_connector_id_valid(connector_id))
-        return CCF_ENOTFOUND;
     store__tenant_key(t, tk);
     pg__p_text(&q, connector_id);
-    pg__p_int(&q, after_at);
-    pg__p_text(&q, after_id);
-    pg__p_int(&q, (int64_t)p->limit + 1);
-    pg__p_int(&q, mask);
+    pg__p_int(&q, page->k.after_at);
+    pg__p_text(&q, page->k.after_id);
+    pg__p_int(&q, (int64_t)page->k.limit + 1);
+    pg__p_int(&q, page->mask);
     if ((rc = pg__get(s, &c)) < 0)
         return rc;
     if ((rc = pg__connector_status(c, tk, connector_id, op)) >= 0)
@@ -313,7 +288,7 @@ int store_pg__list_jobs(struct store *s, const struct ccf_tenant *t, const char 
     pg__put(s, c);
     if (rc < 0)
         return rc;
-    rc = visit_jobs(r, p->limit, visit, ctx, &last);
+    rc = visit_jobs(r, page->k.limit, visit, ctx, &last);
     PQclear(r);
     if (rc >= 0 && next)
         *next = last;
@@ -406,10 +381,6 @@ int store_pg__transition_job(struct store *s, const struct ccf_tenant *t, const 
         .tk = tk, .connector_id = connector_id, .job_id = job_id, .tr = tr, .j = &j};
     int rc;
 
-    if ((unsigned)tr->to >= CCF_JOB_STATUS_COUNT)
-        return CCF_EINVAL;
-    if (!ccf_connector_id_valid(connector_id) || !ccf_job_id_valid(job_id))
-        return CCF_ENOTFOUND;
     store__tenant_key(t, tk);
     memset(&j, 0, sizeof(j));
     rc = pg__write(s, transition_tx, &a, "transition_job");
@@ -484,15 +455,7 @@ int store_pg__set_job_status_reason(struct store *s, const struct ccf_tenant *t,
     char tk[STORE__TENANT_KEY_MAX];
     struct status_reason a = {
         .tk = tk, .connector_id = connector_id, .job_id = job_id, .reason = reason};
-    char *cut = NULL;
-    int rc;
 
-    if (!ccf_connector_id_valid(connector_id) || !ccf_job_id_valid(job_id))
-        return CCF_ENOTFOUND;
-    if (reason && strlen(reason) > CCF_FAILURE_REASON_MAX)
-        a.reason = cut = ccf_xstrndup(reason, store__utf8_prefix(reason, CCF_FAILURE_REASON_MAX));
     store__tenant_key(t, tk);
-    rc = pg__write(s, status_reason_tx, &a, "set_job_status_reason");
-    free(cut);
-    return rc;
+    return pg__write(s, status_reason_tx, &a, "set_job_status_reason");
 }

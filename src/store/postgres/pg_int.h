@@ -303,18 +303,17 @@ int store_pg__create_connector(struct store *s, const struct ccf_tenant *t,
 int store_pg__get_connector(struct store *s, const struct ccf_tenant *t, const char *id,
                             struct ccf_connector *out);
 int store_pg__list_connectors(struct store *s, const struct ccf_tenant *t,
-                              const struct store_page *p, store_connector_fn visit, void *ctx,
+                              const struct store__keyset *p, store_connector_fn visit, void *ctx,
                               char **next);
-int store_pg__update_connector(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
-                               int64_t expected_version);
+int store_pg__update_connector(struct store *s, const struct ccf_tenant *t,
+                               const struct ccf_connector *c, int64_t expected_version);
 int store_pg__delete_connector(struct store *s, const struct ccf_tenant *t, const char *id);
-int store_pg__start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                        const char *environment, struct ccf_job *out);
+int store_pg__start_job(struct store *s, const struct ccf_tenant *t, struct ccf_job *j);
 int store_pg__get_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                       const char *job_id, struct ccf_job *out);
 int store_pg__list_jobs(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                        unsigned status_mask, const struct store_page *p, store_job_fn visit,
-                        void *ctx, char **next);
+                        const struct store__job_page *q, store_job_fn visit, void *ctx,
+                        char **next);
 int store_pg__transition_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                              const char *job_id, const struct store_transition *tr,
                              struct ccf_job *out);
@@ -339,34 +338,30 @@ int store_pg__delete_documents(struct store *s, const struct ccf_tenant *t,
 int store_pg__list_documents(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                              const struct store_page *p, store_document_fn visit, void *ctx,
                              char **next);
-int store_pg__put_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                             const char *data, size_t len);
 int store_pg__put_checkpoint_if(struct store *s, const struct ccf_tenant *t,
                                 const char *connector_id, const char *job_id, const char *data,
                                 size_t len, int64_t expect, int64_t *version);
-int store_pg__get_checkpoint(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                             struct ccf_checkpoint *out);
 int store_pg__get_checkpoint_version(struct store *s, const struct ccf_tenant *t,
                                      const char *connector_id, int64_t version,
                                      struct ccf_checkpoint *out);
 int store_pg__list_checkpoint_versions(struct store *s, const struct ccf_tenant *t,
-                                       const char *connector_id, const struct store_page *p,
+                                       const char *connector_id,
+                                       const struct store__version_page *p,
                                        store_cp_version_fn visit, void *ctx, char **next);
 int store_pg__delete_checkpoint(struct store *s, const struct ccf_tenant *t,
                                 const char *connector_id);
-int store_pg__set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
+int store_pg__set_paused(struct store *s, const struct ccf_tenant *t, const struct ccf_connector *c,
                          int64_t expected_version);
 int store_pg__schedule_head(struct store *s, int64_t *out);
 int store_pg__due_schedules(struct store *s, int64_t until, struct store_due *out, size_t max);
-int store_pg__fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *out);
+int store_pg__fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *j);
 int store_pg__purge_jobs(struct store *s, int64_t ended_before, struct store_job_ref *out,
                          size_t max);
 int store_pg__prune_changes(struct store *s, int64_t upto, int64_t before);
 int store_pg__create_connector_token(struct store *s, const struct ccf_tenant *t,
                                      struct ccf_connector *c, const struct store_token *tok);
-int store_pg__start_job_token(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                              const char *environment, const struct store_token *tok,
-                              struct ccf_job *out);
+int store_pg__start_job_token(struct store *s, const struct ccf_tenant *t, struct ccf_job *j,
+                              const struct store_token *tok, struct ccf_job *out);
 int store_pg__purge_tokens(struct store *s, int64_t before);
 int store_pg__put_documents_by(struct store *s, const struct ccf_tenant *t,
                                const char *connector_id, const char *job_id,
@@ -374,9 +369,6 @@ int store_pg__put_documents_by(struct store *s, const struct ccf_tenant *t,
 int store_pg__delete_documents_by(struct store *s, const struct ccf_tenant *t,
                                   const char *connector_id, const char *job_id,
                                   const char *const *ids, size_t n);
-int store_pg__put_checkpoint_by(struct store *s, const struct ccf_tenant *t,
-                                const char *connector_id, const char *job_id, const char *data,
-                                size_t len);
 int store_pg__audited_write(struct store *s, int (*fn)(void *ctx, struct store_audit *rec),
                             void *ctx, struct store_audit *rec);
 int store_pg__audit_append(struct store *s, const struct store_audit *recs, size_t n);
@@ -387,8 +379,9 @@ int store_pg__create_webhook(struct store *s, const struct ccf_tenant *t, struct
                              const struct store_token *tok);
 int store_pg__get_webhook(struct store *s, const struct ccf_tenant *t, const char *id,
                           struct store_webhook *out);
-int store_pg__list_webhooks(struct store *s, const struct ccf_tenant *t, const struct store_page *p,
-                            store_webhook_fn visit, void *ctx, char **next);
+int store_pg__list_webhooks(struct store *s, const struct ccf_tenant *t,
+                            const struct store__keyset *p, store_webhook_fn visit, void *ctx,
+                            char **next);
 int store_pg__delete_webhook(struct store *s, const struct ccf_tenant *t, const char *id);
 int store_pg__all_webhooks(struct store *s, store_webhook_fn visit, void *ctx);
 int store_pg__webhook_head(struct store *s, const struct store_webhook *w, struct store_event *ev,

@@ -13,7 +13,7 @@
 struct set_paused {
     const char *tk;
     const struct ccf_connector *c;
-    int64_t expected_version, now;
+    int64_t expected_version;
 };
 
 static int set_paused_tx(struct pg__conn *conn, void *arg)
@@ -21,7 +21,6 @@ static int set_paused_tx(struct pg__conn *conn, void *arg)
     const struct set_paused *a = arg;
     const char *op = "set_paused";
     struct pg__params p = {0};
-    struct ccf_connector tmp;
     PGresult *r;
     int rc;
 
@@ -29,7 +28,7 @@ static int set_paused_tx(struct pg__conn *conn, void *arg)
     pg__p_text(&p, a->tk);
     pg__p_int(&p, a->c->paused ? 1 : 0);
     pg__p_time(&p, a->c->next_run_at);
-    pg__p_int(&p, a->now);
+    pg__p_int(&p, a->c->updated_at);
     pg__p_int(&p, a->expected_version);
     if ((rc = pg__run(conn, PG__Q_SCHED_PAUSE,
                       "UPDATE connectors SET paused = $3, next_run_at = $4, updated_at = $5, "
@@ -42,29 +41,18 @@ static int set_paused_tx(struct pg__conn *conn, void *arg)
         rc = pg__connector_status(conn, a->tk, a->c->id, op);
         return rc >= 0 ? CCF_ECONFLICT : rc;
     }
-    tmp = *a->c;
-    tmp.updated_at = a->now;
-    tmp.version = a->expected_version + 1;
-    return pg__event_connector(conn, a->tk, tmp.paused ? "connector.paused" : "connector.resumed",
-                               &tmp, a->now, op);
+    return pg__event_connector(conn, a->tk, a->c->paused ? "connector.paused" : "connector.resumed",
+                               a->c, a->c->updated_at, op);
 }
 
-int store_pg__set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
+int store_pg__set_paused(struct store *s, const struct ccf_tenant *t, const struct ccf_connector *c,
                          int64_t expected_version)
 {
     char tk[STORE__TENANT_KEY_MAX];
-    struct set_paused a = {
-        .tk = tk, .c = c, .expected_version = expected_version, .now = ccf_now_us()};
-    int rc;
+    struct set_paused a = {.tk = tk, .c = c, .expected_version = expected_version};
 
-    if (!ccf_connector_id_valid(c->id))
-        return CCF_ENOTFOUND;
     store__tenant_key(t, tk);
-    if ((rc = pg__write(s, set_paused_tx, &a, "set_paused")) < 0)
-        return rc;
-    c->updated_at = a.now;
-    c->version = expected_version + 1;
-    return 0;
+    return pg__write(s, set_paused_tx, &a, "set_paused");
 }
 
 int store_pg__schedule_head(struct store *s, int64_t *out)
@@ -139,7 +127,7 @@ int store_pg__due_schedules(struct store *s, int64_t until, struct store_due *ou
 struct fire {
     char tk[STORE__TENANT_KEY_MAX];
     const struct store_fire *f;
-    struct ccf_job job;
+    struct ccf_job *job;
     bool started;
 };
 
@@ -174,16 +162,12 @@ static int advance(struct pg__conn *c, const char *tk, const struct store_fire *
 static int fire_event(struct pg__conn *c, const struct fire *a, const char *type,
                       const char *reason)
 {
-    json_t *d = json_pack("{s:o}", "due_at", ccf_time_json(a->f->due * 1000000));
+    const char *job_id = a->started ? a->job->id : NULL;
+    json_t *d = store__fire_data(a->f, job_id, reason);
 
     if (!d)
         return CCF_ENOMEM;
-    if (a->started)
-        json_object_set_new(d, "job_id", json_string(a->job.id));
-    if (reason)
-        json_object_set_new(d, "reason", json_string(reason));
-    return pg__event_insert(c, a->tk, type, a->f->connector_id, a->started ? a->job.id : NULL, d,
-                            "fire_schedule");
+    return pg__event_insert(c, a->tk, type, a->f->connector_id, job_id, d, "fire_schedule");
 }
 
 static int fire_tx(struct pg__conn *c, void *arg)
@@ -197,7 +181,7 @@ static int fire_tx(struct pg__conn *c, void *arg)
         return rc;
     if (!a->f->start)
         return fire_event(c, a, "schedule.skipped", "not started: missed while ccfd was down");
-    rc = pg__start_job(c, a->tk, &a->job, op);
+    rc = pg__start_job(c, a->tk, a->job, op);
     if (rc == CCF_ECONFLICT) /* IN_USE or paused: skipped; next_run_at has moved on all the same */
         return fire_event(c, a, "schedule.skipped", "the connector is IN_USE");
     if (rc < 0)
@@ -206,26 +190,13 @@ static int fire_tx(struct pg__conn *c, void *arg)
     return fire_event(c, a, "schedule.fired", NULL);
 }
 
-int store_pg__fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *out)
+int store_pg__fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *j)
 {
-    struct fire a = {.f = f};
+    struct fire a = {.f = f, .job = j};
     int rc;
 
-    if (!ccf_connector_id_valid(f->connector_id) || !f->schedule)
-        return CCF_ENOTFOUND;
     store__tenant_key(f->tenant, a.tk);
-    memcpy(a.job.connector_id, f->connector_id, sizeof(a.job.connector_id));
-    a.job.status = CCF_JOB_STARTED;
-    a.job.trigger = CCF_TRIGGER_SCHEDULE;
-    a.job.environment = (char *)f->environment; /* borrowed until the copy below */
     if ((rc = pg__write(s, fire_tx, &a, "fire_schedule")) < 0)
         return rc;
-    if (!a.started)
-        return 0;
-    a.job.environment = f->environment ? ccf_xstrdup(f->environment) : NULL;
-    if (out)
-        *out = a.job;
-    else
-        ccf_job_clear(&a.job);
-    return 1;
+    return a.started;
 }

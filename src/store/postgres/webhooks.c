@@ -73,12 +73,8 @@ int store_pg__get_webhook(struct store *s, const struct ccf_tenant *t, const cha
 
 struct create_webhook {
     const char *tk;
-    const struct store_webhook *in;
+    struct store_webhook *w; /* backend_int.h's create_webhook */
     const struct store_token *tok;
-    int64_t now;
-    char id[STORE_WEBHOOK_ID_LEN + 1];
-    char secret[STORE_WEBHOOK_SECRET_LEN + 1];
-    int64_t start;
     bool replay;
 };
 
@@ -113,14 +109,14 @@ static int insert_webhook(struct pg__conn *c, const struct create_webhook *a, co
 {
     struct pg__params p = {0};
 
-    pg__p_text(&p, a->id);
+    pg__p_text(&p, a->w->id);
     pg__p_text(&p, a->tk);
-    pg__p_text(&p, a->in->url);
-    pg__p_text(&p, a->in->event_types);
-    pg__p_text(&p, a->in->description);
-    pg__p_text(&p, a->secret);
-    pg__p_int(&p, a->now);
-    pg__p_int(&p, a->start);
+    pg__p_text(&p, a->w->url);
+    pg__p_text(&p, a->w->event_types);
+    pg__p_text(&p, a->w->description);
+    pg__p_text(&p, a->w->secret);
+    pg__p_int(&p, a->w->created_at);
+    pg__p_int(&p, a->w->start_seq);
     return pg__run(c, PG__Q_WH_INSERT,
                    "INSERT INTO webhooks (" WH_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
                    &p, NULL, op);
@@ -134,51 +130,34 @@ static int create_tx(struct pg__conn *c, void *arg)
     int rc;
 
     a->replay = false;
-    if (a->tok && (rc = pg__token_claim(c, a->tk, PG__TOKEN_WEBHOOK, a->tok, a->now, a->id,
-                                        sizeof(a->id), op)) != 0) {
+    if (a->tok && (rc = pg__token_claim(c, a->tk, PG__TOKEN_WEBHOOK, a->tok, a->w->created_at,
+                                        a->w->id, sizeof(a->w->id), op)) != 0) {
         a->replay = rc == 1;
         return rc < 0 ? rc : 0;
     }
-    if ((rc = count_and_end(c, a->tk, &count, &a->start, op)) < 0)
+    if ((rc = count_and_end(c, a->tk, &count, &a->w->start_seq, op)) < 0)
         return rc;
     if (count >= STORE_WEBHOOKS_MAX)
         return CCF_ELIMIT; /* the token's claim goes with the rollback */
-    if ((rc = store__webhook_new(a->id, a->secret)) < 0 || (rc = insert_webhook(c, a, op)) < 0)
+    if ((rc = store__webhook_new(a->w->id, a->w->secret)) < 0 ||
+        (rc = insert_webhook(c, a, op)) < 0)
         return rc;
     if (a->tok)
-        rc = pg__token_set(c, a->tk, PG__TOKEN_WEBHOOK, a->tok, a->now, a->id, op);
+        rc = pg__token_set(c, a->tk, PG__TOKEN_WEBHOOK, a->tok, a->w->created_at, a->w->id, op);
     return rc;
 }
 
 int store_pg__create_webhook(struct store *s, const struct ccf_tenant *t, struct store_webhook *w,
                              const struct store_token *tok)
 {
-    char tk[STORE__TENANT_KEY_MAX], id[STORE_WEBHOOK_ID_LEN + 1];
-    struct create_webhook a = {.tk = tk, .in = w, .tok = tok};
+    char tk[STORE__TENANT_KEY_MAX];
+    struct create_webhook a = {.tk = tk, .w = w, .tok = tok};
     int rc;
 
-    if (!w->url || (tok && (!tok->token || !tok->hash || strlen(tok->token) > 64)))
-        return CCF_EINVAL;
     store__tenant_key(t, tk);
-    a.now = tok && tok->now ? tok->now : ccf_now_us();
-    rc = pg__write(s, create_tx, &a, "create_webhook");
-    if (rc >= 0 && !a.replay) {
-        memcpy(w->id, a.id, sizeof(a.id));
-        memcpy(w->secret, a.secret, sizeof(a.secret));
-        w->tenant = *t;
-        w->created_at = a.now;
-        w->start_seq = w->cursor = a.start;
-    }
-    memset(a.secret, 0, sizeof(a.secret));
-    if (rc < 0 || !a.replay)
-        return rc < 0 ? rc : STORE_TOKEN_NEW;
-    memcpy(id, a.id, sizeof(id));
-    store_webhook_clear(w);
-    if ((rc = store_pg__get_webhook(s, t, id, w)) == CCF_ENOTFOUND) {
-        memcpy(w->id, id, sizeof(id));
-        return STORE_TOKEN_GONE;
-    }
-    return rc < 0 ? rc : STORE_TOKEN_REPLAY;
+    if ((rc = pg__write(s, create_tx, &a, "create_webhook")) < 0)
+        return rc;
+    return a.replay ? STORE_TOKEN_REPLAY : STORE_TOKEN_NEW;
 }
 
 /* Visits up to limit rows of r (0: all); *last gets the key of the last
@@ -204,25 +183,21 @@ static int visit_rows(PGresult *r, size_t limit, store_webhook_fn visit, void *c
     return 0;
 }
 
-int store_pg__list_webhooks(struct store *s, const struct ccf_tenant *t, const struct store_page *p,
-                            store_webhook_fn visit, void *ctx, char **next)
+int store_pg__list_webhooks(struct store *s, const struct ccf_tenant *t,
+                            const struct store__keyset *p, store_webhook_fn visit, void *ctx,
+                            char **next)
 {
-    char tk[STORE__TENANT_KEY_MAX], after_id[STORE_WEBHOOK_ID_LEN + 1] = "";
+    char tk[STORE__TENANT_KEY_MAX];
     struct pg__params q = {0};
     struct pg__conn *c;
-    int64_t after_at = -1;
     char *last = NULL;
     PGresult *r;
     int rc;
 
-    if ((rc = store__page_check(p)) < 0 ||
-        (p->after && (rc = store__key_parse(p->after, store_webhook_id_valid, &after_at, after_id,
-                                            sizeof(after_id))) < 0))
-        return rc;
     store__tenant_key(t, tk);
     pg__p_text(&q, tk);
-    pg__p_int(&q, after_at);
-    pg__p_text(&q, after_id);
+    pg__p_int(&q, p->after_at);
+    pg__p_text(&q, p->after_id);
     pg__p_int(&q, (int64_t)p->limit + 1);
     if ((rc = pg__get(s, &c)) < 0)
         return rc;

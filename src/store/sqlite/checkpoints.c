@@ -157,29 +157,12 @@ int store_sqlite__put_checkpoint_if(struct store *s, const struct ccf_tenant *t,
                                .history = store__cp_history(s)};
     int rc;
 
-    if (!ccf_connector_id_valid(connector_id))
-        return CCF_ENOTFOUND;
-    if (expect < STORE_CP_EXISTS || (job_id && !ccf_job_id_valid(job_id)))
-        return CCF_EINVAL;
     store__tenant_key(t, tk);
     if ((rc = store__write(s, put_checkpoint_tx, &a, "put_checkpoint")) < 0)
         return rc;
     if (version)
         *version = a.version;
     return 0;
-}
-
-int store_sqlite__put_checkpoint(struct store *s, const struct ccf_tenant *t,
-                                 const char *connector_id, const char *data, size_t len)
-{
-    return store_put_checkpoint_if(s, t, connector_id, NULL, data, len, STORE_CP_ANY, NULL);
-}
-
-int store_sqlite__put_checkpoint_by(struct store *s, const struct ccf_tenant *t,
-                                    const char *connector_id, const char *job_id, const char *data,
-                                    size_t len)
-{
-    return store_put_checkpoint_if(s, t, connector_id, job_id, data, len, STORE_CP_ANY, NULL);
 }
 
 /* Columns: data, created_at, updated_at, version. */
@@ -213,8 +196,6 @@ int store_sqlite__get_checkpoint_version(struct store *s, const struct ccf_tenan
     sqlite3_stmt *st = NULL;
     int rc, b = SQLITE_OK;
 
-    if (!ccf_connector_id_valid(connector_id) || version < 0)
-        return CCF_ENOTFOUND;
     store__tenant_key(t, tk);
     /* One statement, so one snapshot: a put between two reads cannot move
      * version N from the current row to the history unseen. */
@@ -239,36 +220,11 @@ int store_sqlite__get_checkpoint_version(struct store *s, const struct ccf_tenan
     store__bind_int(st, 4, store__cp_history(s), &b);
     if ((rc = store__bind_check(c, b, op)) < 0)
         goto out;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
+    if ((rc = store__step_row(c, st, op)) == 0)
         rc = row_checkpoint(st, connector_id, out);
-    else if (rc == SQLITE_DONE)
-        rc = CCF_ENOTFOUND;
-    else
-        rc = store__fail(c, rc, "store.step_failed", op);
 out:
     store__reset(st);
     return rc;
-}
-
-int store_sqlite__get_checkpoint(struct store *s, const struct ccf_tenant *t,
-                                 const char *connector_id, struct ccf_checkpoint *out)
-{
-    return store_get_checkpoint_version(s, t, connector_id, 0, out);
-}
-
-/* Page keys are decimal version numbers, 1..INT64_MAX. */
-static int parse_version_key(const char *key, int64_t *out)
-{
-    int64_t v = 0;
-    size_t n = key ? strlen(key) : 0;
-
-    if (n == 0 || n > 18 || key[0] == '0' || strspn(key, "0123456789") != n)
-        return CCF_EINVAL;
-    for (size_t i = 0; i < n; i++)
-        v = v * 10 + (key[i] - '0');
-    *out = v;
-    return 0;
 }
 
 static int visit_versions(struct store__conn *c, sqlite3_stmt *st, size_t limit,
@@ -296,21 +252,18 @@ static int visit_versions(struct store__conn *c, sqlite3_stmt *st, size_t limit,
 }
 
 int store_sqlite__list_checkpoint_versions(struct store *s, const struct ccf_tenant *t,
-                                           const char *connector_id, const struct store_page *p,
+                                           const char *connector_id,
+                                           const struct store__version_page *p,
                                            store_cp_version_fn visit, void *ctx, char **next)
 {
     const char *op = "list_versions";
     char tk[STORE__TENANT_KEY_MAX], *more = NULL;
     struct store__conn *c;
     sqlite3_stmt *st = NULL;
-    int64_t before = INT64_MAX, cur = 0;
+    int64_t cur = 0;
     size_t n = 0;
     int rc, b = SQLITE_OK;
 
-    if (store__page_check(p) < 0 || (p->after && parse_version_key(p->after, &before) < 0))
-        return CCF_EINVAL;
-    if (!ccf_connector_id_valid(connector_id))
-        return CCF_ENOTFOUND;
     store__tenant_key(t, tk);
     if ((rc = store__conn(s, &c)) < 0 ||
         (rc = store__stmt(c, STORE__Q_CP_LIST_V,
@@ -330,7 +283,7 @@ int store_sqlite__list_checkpoint_versions(struct store *s, const struct ccf_ten
         return rc;
     store__bind_text(st, 1, connector_id, &b);
     store__bind_text(st, 2, tk, &b);
-    store__bind_int(st, 3, before, &b);
+    store__bind_int(st, 3, p->before, &b);
     store__bind_int(st, 4, store__cp_history(s), &b);
     store__bind_int(st, 5, (int64_t)p->limit + 1, &b);
     if ((rc = store__bind_check(c, b, op)) < 0 ||
@@ -390,8 +343,6 @@ int store_sqlite__delete_checkpoint(struct store *s, const struct ccf_tenant *t,
     char tk[STORE__TENANT_KEY_MAX];
     struct delete_checkpoint a = {.tk = tk, .connector_id = connector_id};
 
-    if (!ccf_connector_id_valid(connector_id))
-        return CCF_ENOTFOUND;
     store__tenant_key(t, tk);
     return store__write(s, delete_checkpoint_tx, &a, "delete_checkpoint");
 }

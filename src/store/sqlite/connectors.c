@@ -65,13 +65,8 @@ int store__connector_status(struct store__conn *c, const char *tenant_key, const
     store__bind_text(st, 2, tenant_key, &b);
     if ((rc = store__bind_check(c, b, op)) < 0)
         goto out;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
+    if ((rc = store__step_row(c, st, op)) == 0)
         rc = sqlite3_column_int(st, 0);
-    else if (rc == SQLITE_DONE)
-        rc = CCF_ENOTFOUND;
-    else
-        rc = store__fail(c, rc, "store.step_failed", op);
 out:
     store__reset(st);
     return rc;
@@ -112,11 +107,7 @@ static int created_event(struct store__conn *c, const struct store__create *a)
 {
     struct ccf_connector tmp = *a->in;
 
-    memcpy(tmp.id, a->id, sizeof(tmp.id));
-    tmp.status = CCF_CONNECTOR_AVAILABLE;
-    tmp.active_job_id[0] = '\0';
-    tmp.created_at = tmp.updated_at = a->now;
-    tmp.version = 1;
+    store__connector_made(&tmp, a->id, a->now);
     return store__event_connector(c, a->tk, "connector.created", &tmp, a->now, "create_connector");
 }
 
@@ -149,16 +140,10 @@ int store_sqlite__create_connector(struct store *s, const struct ccf_tenant *t,
     struct store__create a = {.tk = tk, .in = c, .now = ccf_now_us()};
     int rc;
 
-    if (!c->name || !c->properties)
-        return CCF_EINVAL;
     store__tenant_key(t, tk);
     if ((rc = store__write(s, store__create_connector_tx, &a, "create_connector")) < 0)
         return rc;
-    memcpy(c->id, a.id, sizeof(a.id));
-    c->status = CCF_CONNECTOR_AVAILABLE;
-    c->active_job_id[0] = '\0';
-    c->created_at = c->updated_at = a.now;
-    c->version = 1;
+    store__connector_made(c, a.id, a.now);
     return 0;
 }
 
@@ -177,16 +162,12 @@ static int load_connector(struct store__conn *c, const char *tk, const char *id,
     store__bind_text(st, 2, tk, &b);
     if ((rc = store__bind_check(c, b, op)) < 0)
         goto out;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        rc = CCF_ENOTFOUND;
-    } else if (rc != SQLITE_ROW) {
-        rc = store__fail(c, rc, "store.step_failed", op);
-    } else if ((rc = row_connector(st, &tmp, true)) == 0) {
+    if ((rc = store__step_row(c, st, op)) < 0)
+        goto out;
+    if ((rc = row_connector(st, &tmp, true)) == 0)
         *out = tmp;
-    } else {
+    else
         ccf_connector_clear(&tmp);
-    }
 out:
     store__reset(st);
     return rc;
@@ -199,8 +180,6 @@ int store_sqlite__get_connector(struct store *s, const struct ccf_tenant *t, con
     struct store__conn *c;
     int rc;
 
-    if (!ccf_connector_id_valid(id))
-        return CCF_ENOTFOUND;
     store__tenant_key(t, tk);
     if ((rc = store__conn(s, &c)) < 0)
         return rc;
@@ -231,21 +210,16 @@ static int visit_connectors(struct store__conn *c, sqlite3_stmt *st, size_t limi
 }
 
 int store_sqlite__list_connectors(struct store *s, const struct ccf_tenant *t,
-                                  const struct store_page *p, store_connector_fn visit, void *ctx,
-                                  char **next)
+                                  const struct store__keyset *p, store_connector_fn visit,
+                                  void *ctx, char **next)
 {
     const char *op = "list_connectors";
-    char tk[STORE__TENANT_KEY_MAX], after_id[CCF_CONNECTOR_ID_LEN + 1] = "";
+    char tk[STORE__TENANT_KEY_MAX];
     struct store__conn *c;
     sqlite3_stmt *st = NULL;
-    int64_t after_at = -1; /* before every row: the first page */
     char *last = NULL;
     int rc, b = SQLITE_OK;
 
-    if ((rc = store__page_check(p)) < 0 ||
-        (p->after && (rc = store__key_parse(p->after, ccf_connector_id_valid, &after_at, after_id,
-                                            sizeof(after_id))) < 0))
-        return rc;
     store__tenant_key(t, tk);
     if ((rc = store__conn(s, &c)) < 0 ||
         (rc = store__stmt(c, STORE__Q_CONN_LIST,
@@ -254,8 +228,8 @@ int store_sqlite__list_connectors(struct store *s, const struct ccf_tenant *t,
                           &st, op)) < 0)
         return rc;
     store__bind_text(st, 1, tk, &b);
-    store__bind_int(st, 2, after_at, &b);
-    store__bind_text(st, 3, after_id, &b);
+    store__bind_int(st, 2, p->after_at, &b);
+    store__bind_text(st, 3, p->after_id, &b);
     store__bind_int(st, 4, (int64_t)p->limit + 1, &b);
     if ((rc = store__bind_check(c, b, op)) < 0 ||
         (rc = visit_connectors(c, st, p->limit, visit, ctx, &last)) < 0)
@@ -271,20 +245,9 @@ out:
 
 struct update_connector {
     const char *tk;
-    const struct ccf_connector *c;
-    int64_t expected_version, now;
+    const struct ccf_connector *c; /* as written */
+    int64_t expected_version;
 };
-
-/* The connector as store_update_connector returns it (a shallow copy). */
-static int updated_event(struct store__conn *conn, const struct update_connector *a)
-{
-    struct ccf_connector tmp = *a->c;
-
-    tmp.updated_at = a->now;
-    tmp.version = a->expected_version + 1;
-    return store__event_connector(conn, a->tk, "connector.updated", &tmp, a->now,
-                                  "update_connector");
-}
 
 static int update_connector_tx(struct store__conn *conn, void *arg)
 {
@@ -306,7 +269,7 @@ static int update_connector_tx(struct store__conn *conn, void *arg)
     store__bind_text(st, 3, c->name, &b);
     store__bind_text(st, 4, c->description, &b);
     store__bind_text(st, 5, c->properties, &b);
-    store__bind_int(st, 6, a->now, &b);
+    store__bind_int(st, 6, c->updated_at, &b);
     store__bind_int(st, 7, a->expected_version, &b);
     store__bind_text(st, 8, c->schedule, &b);
     store__bind_int(st, 9, c->schedule_anchor, &b);
@@ -322,27 +285,17 @@ static int update_connector_tx(struct store__conn *conn, void *arg)
         rc = store__connector_status(conn, a->tk, c->id, op);
         return rc >= 0 ? CCF_ECONFLICT : rc;
     }
-    return updated_event(conn, a);
+    return store__event_connector(conn, a->tk, "connector.updated", c, c->updated_at, op);
 }
 
 int store_sqlite__update_connector(struct store *s, const struct ccf_tenant *t,
-                                   struct ccf_connector *c, int64_t expected_version)
+                                   const struct ccf_connector *c, int64_t expected_version)
 {
     char tk[STORE__TENANT_KEY_MAX];
-    struct update_connector a = {
-        .tk = tk, .c = c, .expected_version = expected_version, .now = ccf_now_us()};
-    int rc;
+    struct update_connector a = {.tk = tk, .c = c, .expected_version = expected_version};
 
-    if (!ccf_connector_id_valid(c->id))
-        return CCF_ENOTFOUND;
-    if (!c->name || !c->properties)
-        return CCF_EINVAL;
     store__tenant_key(t, tk);
-    if ((rc = store__write(s, update_connector_tx, &a, "update_connector")) < 0)
-        return rc;
-    c->updated_at = a.now;
-    c->version = expected_version + 1;
-    return 0;
+    return store__write(s, update_connector_tx, &a, "update_connector");
 }
 
 struct delete_connector {
@@ -400,8 +353,6 @@ int store_sqlite__delete_connector(struct store *s, const struct ccf_tenant *t, 
     char tk[STORE__TENANT_KEY_MAX];
     struct delete_connector a = {.tk = tk, .id = id};
 
-    if (!ccf_connector_id_valid(id))
-        return CCF_ENOTFOUND;
     store__tenant_key(t, tk);
     return store__write(s, delete_connector_tx, &a, "delete_connector");
 }

@@ -381,13 +381,8 @@ static int unseen_job(struct store__conn *c, const char *tk, const char *connect
     store__bind_text(st, 3, tk, &b);
     if ((rc = store__bind_check(c, b, op)) < 0)
         goto out;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    if ((rc = store__step_row(c, st, op)) == 0)
         *seq = sqlite3_column_int64(st, 0); /* NULL reads as 0 */
-        rc = 0;
-    } else {
-        rc = rc == SQLITE_DONE ? CCF_ENOTFOUND : store__fail(c, rc, "store.step_failed", op);
-    }
 out:
     store__reset(st);
     return rc;

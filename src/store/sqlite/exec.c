@@ -144,6 +144,15 @@ int store__step_done(struct store__conn *c, sqlite3_stmt *st, const char *op)
     return rc;
 }
 
+int store__step_row(struct store__conn *c, sqlite3_stmt *st, const char *op)
+{
+    int rc = sqlite3_step(st);
+
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? CCF_ENOTFOUND : store__fail(c, rc, "store.step_failed", op);
+}
+
 int store__step_int64(struct store__conn *c, sqlite3_stmt *st, int64_t dflt, int64_t *out,
                       const char *op)
 {

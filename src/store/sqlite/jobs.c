@@ -15,8 +15,7 @@
     "exit_code, failure_reason, executor_id, attempt, next_attempt_at, attempts, spec, trigger, "  \
     "status_reason"
 
-#define ALL_STATUSES ((1u << CCF_JOB_STATUS_COUNT) - 1)
-#define ID_TRIES     8
+#define ID_TRIES 8
 
 /* Fills *j from a row of JOB_COLS; own as in row_connector. */
 static int row_job(sqlite3_stmt *st, struct ccf_job *j, bool own)
@@ -159,27 +158,13 @@ static int start_job_tx(struct store__conn *c, void *arg)
     return store__start_job(c, a->tk, a->j, "start_job");
 }
 
-int store_sqlite__start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                            const char *environment, struct ccf_job *out)
+int store_sqlite__start_job(struct store *s, const struct ccf_tenant *t, struct ccf_job *j)
 {
     char tk[STORE__TENANT_KEY_MAX];
-    struct ccf_job j;
-    struct start_job a = {.tk = tk, .j = &j};
-    int rc;
+    struct start_job a = {.tk = tk, .j = j};
 
-    if (!ccf_connector_id_valid(connector_id))
-        return CCF_ENOTFOUND;
     store__tenant_key(t, tk);
-    memset(&j, 0, sizeof(j));
-    memcpy(j.connector_id, connector_id, sizeof(j.connector_id));
-    j.status = CCF_JOB_STARTED;
-    j.trigger = CCF_TRIGGER_API;
-    j.environment = (char *)environment; /* borrowed until the copy below */
-    if ((rc = store__write(s, start_job_tx, &a, "start_job")) < 0)
-        return rc;
-    j.environment = environment ? ccf_xstrdup(environment) : NULL;
-    *out = j;
-    return 0;
+    return store__write(s, start_job_tx, &a, "start_job");
 }
 
 /* Reads the job into *out (owned strings). */
@@ -200,12 +185,9 @@ static int load_job(struct store__conn *c, const char *tk, const char *connector
     store__bind_text(st, 3, tk, &b);
     if ((rc = store__bind_check(c, b, op)) < 0)
         goto out;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        rc = CCF_ENOTFOUND;
-    } else if (rc != SQLITE_ROW) {
-        rc = store__fail(c, rc, "store.step_failed", op);
-    } else if ((rc = row_job(st, &tmp, true)) < 0) {
+    if ((rc = store__step_row(c, st, op)) < 0)
+        goto out;
+    if ((rc = row_job(st, &tmp, true)) < 0) {
         ccf_job_clear(&tmp);
     } else {
         store__reset(st); /* before the stats' own statement */
@@ -226,8 +208,6 @@ int store_sqlite__get_job(struct store *s, const struct ccf_tenant *t, const cha
     struct store__conn *c;
     int rc;
 
-    if (!ccf_connector_id_valid(connector_id) || !ccf_job_id_valid(job_id))
-        return CCF_ENOTFOUND;
     store__tenant_key(t, tk);
     if ((rc = store__conn(s, &c)) < 0)
         return rc;
@@ -240,7 +220,7 @@ static int list_stmt(struct store__conn *c, unsigned mask, sqlite3_stmt **st, co
 #define LIST_HEAD "SELECT " JOB_COLS " FROM jobs WHERE connector_id = ?1 AND "
 #define LIST_TAIL "(created_at, id) < (?2, ?3) ORDER BY created_at DESC, id DESC LIMIT ?4"
 
-    if (mask == ALL_STATUSES)
+    if (mask == STORE__ALL_STATUSES)
         return store__stmt(c, STORE__Q_JOB_LIST_ALL, LIST_HEAD LIST_TAIL, st, op);
     if ((mask & (mask - 1)) == 0)
         return store__stmt(c, STORE__Q_JOB_LIST_ONE, LIST_HEAD "status = ?5 AND " LIST_TAIL, st,
@@ -282,39 +262,32 @@ static int visit_jobs(struct store__conn *c, sqlite3_stmt *st, size_t limit, sto
 }
 
 int store_sqlite__list_jobs(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                            unsigned status_mask, const struct store_page *p, store_job_fn visit,
-                            void *ctx, char **next)
+                            const struct store__job_page *q, store_job_fn visit, void *ctx,
+                            char **next)
 {
     const char *op = "list_jobs";
-    char tk[STORE__TENANT_KEY_MAX], after_id[CCF_JOB_ID_LEN + 1] = "";
-    unsigned mask = status_mask ? status_mask : ALL_STATUSES;
+    char tk[STORE__TENANT_KEY_MAX];
+    unsigned mask = q->mask;
     struct store__conn *c;
     sqlite3_stmt *st = NULL;
-    int64_t after_at = INT64_MAX; /* after every row: the first page */
     char *last = NULL;
     int rc, b = SQLITE_OK;
 
-    if ((mask & ~ALL_STATUSES) || (rc = store__page_check(p)) < 0 ||
-        (p->after && (rc = store__key_parse(p->after, ccf_job_id_valid, &after_at, after_id,
-                                            sizeof(after_id))) < 0))
-        return CCF_EINVAL;
-    if (!ccf_connector_id_valid(connector_id))
-        return CCF_ENOTFOUND;
     store__tenant_key(t, tk);
     if ((rc = store__conn(s, &c)) < 0 ||
         (rc = store__connector_status(c, tk, connector_id, op)) < 0 ||
         (rc = list_stmt(c, mask, &st, op)) < 0)
         return rc;
     store__bind_text(st, 1, connector_id, &b);
-    store__bind_int(st, 2, after_at, &b);
-    store__bind_text(st, 3, after_id, &b);
-    store__bind_int(st, 4, (int64_t)p->limit + 1, &b);
-    if (mask != ALL_STATUSES && (mask & (mask - 1)) == 0)
+    store__bind_int(st, 2, q->k.after_at, &b);
+    store__bind_text(st, 3, q->k.after_id, &b);
+    store__bind_int(st, 4, (int64_t)q->k.limit + 1, &b);
+    if (mask != STORE__ALL_STATUSES && (mask & (mask - 1)) == 0)
         store__bind_int(st, 5, status_of_mask(mask), &b);
-    else if (mask != ALL_STATUSES)
+    else if (mask != STORE__ALL_STATUSES)
         store__bind_int(st, 5, mask, &b);
     if ((rc = store__bind_check(c, b, op)) < 0 ||
-        (rc = visit_jobs(c, st, p->limit, visit, ctx, &last)) < 0)
+        (rc = visit_jobs(c, st, q->k.limit, visit, ctx, &last)) < 0)
         goto out;
     if (next)
         *next = last;
@@ -428,10 +401,6 @@ int store_sqlite__transition_job(struct store *s, const struct ccf_tenant *t,
         .tk = tk, .connector_id = connector_id, .job_id = job_id, .tr = tr, .j = &j};
     int rc;
 
-    if ((unsigned)tr->to >= CCF_JOB_STATUS_COUNT)
-        return CCF_EINVAL;
-    if (!ccf_connector_id_valid(connector_id) || !ccf_job_id_valid(job_id))
-        return CCF_ENOTFOUND;
     store__tenant_key(t, tk);
     memset(&j, 0, sizeof(j));
     rc = store__write(s, transition_tx, &a, "transition_job");
@@ -511,15 +480,7 @@ int store_sqlite__set_job_status_reason(struct store *s, const struct ccf_tenant
     char tk[STORE__TENANT_KEY_MAX];
     struct status_reason a = {
         .tk = tk, .connector_id = connector_id, .job_id = job_id, .reason = reason};
-    char *cut = NULL;
-    int rc;
 
-    if (!ccf_connector_id_valid(connector_id) || !ccf_job_id_valid(job_id))
-        return CCF_ENOTFOUND;
-    if (reason && strlen(reason) > CCF_FAILURE_REASON_MAX)
-        a.reason = cut = ccf_xstrndup(reason, store__utf8_prefix(reason, CCF_FAILURE_REASON_MAX));
     store__tenant_key(t, tk);
-    rc = store__write(s, status_reason_tx, &a, "set_job_status_reason");
-    free(cut);
-    return rc;
+    return store__write(s, status_reason_tx, &a, "set_job_status_reason");
 }

@@ -184,6 +184,9 @@ int store__stmt(struct store__conn *c, enum store__q q, const char *sql, sqlite3
 void store__reset(sqlite3_stmt *st);
 /* Steps st once, expecting no row, then resets it. */
 int store__step_done(struct store__conn *c, sqlite3_stmt *st, const char *op);
+/* Steps st once for a row to read: 0 with the row (the caller reads it,
+ * then resets st), CCF_ENOTFOUND when there is none, or the step's error. */
+int store__step_row(struct store__conn *c, sqlite3_stmt *st, const char *op);
 /* Steps st once for a row of one integer, then resets it: 1 with the row's
  * first column in *out (NULL reads as 0), 0 when there is no row (*out =
  * dflt), or the step's error. */
@@ -350,23 +353,22 @@ int store_sqlite__create_connector(struct store *s, const struct ccf_tenant *t,
 int store_sqlite__get_connector(struct store *s, const struct ccf_tenant *t, const char *id,
                                 struct ccf_connector *out);
 int store_sqlite__list_connectors(struct store *s, const struct ccf_tenant *t,
-                                  const struct store_page *p, store_connector_fn visit, void *ctx,
-                                  char **next);
+                                  const struct store__keyset *p, store_connector_fn visit,
+                                  void *ctx, char **next);
 int store_sqlite__update_connector(struct store *s, const struct ccf_tenant *t,
-                                   struct ccf_connector *c, int64_t expected_version);
+                                   const struct ccf_connector *c, int64_t expected_version);
 int store_sqlite__delete_connector(struct store *s, const struct ccf_tenant *t, const char *id);
-int store_sqlite__set_paused(struct store *s, const struct ccf_tenant *t, struct ccf_connector *c,
-                             int64_t expected_version);
+int store_sqlite__set_paused(struct store *s, const struct ccf_tenant *t,
+                             const struct ccf_connector *c, int64_t expected_version);
 int store_sqlite__schedule_head(struct store *s, int64_t *out);
 int store_sqlite__due_schedules(struct store *s, int64_t until, struct store_due *out, size_t max);
-int store_sqlite__fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *out);
-int store_sqlite__start_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                            const char *environment, struct ccf_job *out);
+int store_sqlite__fire_schedule(struct store *s, const struct store_fire *f, struct ccf_job *j);
+int store_sqlite__start_job(struct store *s, const struct ccf_tenant *t, struct ccf_job *j);
 int store_sqlite__get_job(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                           const char *job_id, struct ccf_job *out);
 int store_sqlite__list_jobs(struct store *s, const struct ccf_tenant *t, const char *connector_id,
-                            unsigned status_mask, const struct store_page *p, store_job_fn visit,
-                            void *ctx, char **next);
+                            const struct store__job_page *q, store_job_fn visit, void *ctx,
+                            char **next);
 int store_sqlite__transition_job(struct store *s, const struct ccf_tenant *t,
                                  const char *connector_id, const char *job_id,
                                  const struct store_transition *tr, struct ccf_job *out);
@@ -391,13 +393,6 @@ int store_sqlite__list_documents_not_seen(struct store *s, const struct ccf_tena
                                           const char *connector_id, const char *job_id,
                                           const struct store_page *p, store_document_fn visit,
                                           void *ctx, char **next);
-int store_sqlite__put_checkpoint_by(struct store *s, const struct ccf_tenant *t,
-                                    const char *connector_id, const char *job_id, const char *data,
-                                    size_t len);
-int store_sqlite__put_checkpoint(struct store *s, const struct ccf_tenant *t,
-                                 const char *connector_id, const char *data, size_t len);
-int store_sqlite__get_checkpoint(struct store *s, const struct ccf_tenant *t,
-                                 const char *connector_id, struct ccf_checkpoint *out);
 int store_sqlite__delete_checkpoint(struct store *s, const struct ccf_tenant *t,
                                     const char *connector_id);
 int store_sqlite__put_checkpoint_if(struct store *s, const struct ccf_tenant *t,
@@ -407,12 +402,12 @@ int store_sqlite__get_checkpoint_version(struct store *s, const struct ccf_tenan
                                          const char *connector_id, int64_t version,
                                          struct ccf_checkpoint *out);
 int store_sqlite__list_checkpoint_versions(struct store *s, const struct ccf_tenant *t,
-                                           const char *connector_id, const struct store_page *p,
+                                           const char *connector_id,
+                                           const struct store__version_page *p,
                                            store_cp_version_fn visit, void *ctx, char **next);
 int store_sqlite__create_connector_token(struct store *s, const struct ccf_tenant *t,
                                          struct ccf_connector *c, const struct store_token *tok);
-int store_sqlite__start_job_token(struct store *s, const struct ccf_tenant *t,
-                                  const char *connector_id, const char *environment,
+int store_sqlite__start_job_token(struct store *s, const struct ccf_tenant *t, struct ccf_job *j,
                                   const struct store_token *tok, struct ccf_job *out);
 int store_sqlite__purge_tokens(struct store *s, int64_t before);
 int store_sqlite__read_changes(struct store *s, int64_t after_seq, struct store_change *out,
@@ -441,7 +436,7 @@ int store_sqlite__create_webhook(struct store *s, const struct ccf_tenant *t,
 int store_sqlite__get_webhook(struct store *s, const struct ccf_tenant *t, const char *id,
                               struct store_webhook *out);
 int store_sqlite__list_webhooks(struct store *s, const struct ccf_tenant *t,
-                                const struct store_page *p, store_webhook_fn visit, void *ctx,
+                                const struct store__keyset *p, store_webhook_fn visit, void *ctx,
                                 char **next);
 int store_sqlite__delete_webhook(struct store *s, const struct ccf_tenant *t, const char *id);
 int store_sqlite__all_webhooks(struct store *s, store_webhook_fn visit, void *ctx);

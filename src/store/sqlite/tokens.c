@@ -107,14 +107,10 @@ static int create_token_tx(struct store__conn *c, void *arg)
     return token_insert(c, &a->k, a->cr.id, NULL, op);
 }
 
-static int token_init(struct token_key *k, const char *tk, enum token_op op, const char *scope,
-                      const struct store_token *tok)
+static void token_init(struct token_key *k, const char *tk, enum token_op op, const char *scope,
+                       const struct store_token *tok)
 {
-    if (!tok || !tok->token || !tok->hash || strlen(tok->token) > 64)
-        return CCF_EINVAL;
-    *k = (struct token_key){
-        .tk = tk, .op = op, .scope = scope, .tok = tok, .now = tok->now ? tok->now : ccf_now_us()};
-    return 0;
+    *k = (struct token_key){.tk = tk, .op = op, .scope = scope, .tok = tok, .now = tok->now};
 }
 
 int store_sqlite__create_connector_token(struct store *s, const struct ccf_tenant *t,
@@ -124,8 +120,7 @@ int store_sqlite__create_connector_token(struct store *s, const struct ccf_tenan
     struct create_token a = {.cr = {.tk = tk, .in = c}};
     int rc;
 
-    if (!c->name || !c->properties || token_init(&a.k, tk, TOKEN_CREATE, "", tok) < 0)
-        return CCF_EINVAL;
+    token_init(&a.k, tk, TOKEN_CREATE, "", tok);
     store__tenant_key(t, tk);
     a.cr.now = a.k.now;
     if ((rc = store__write(s, create_token_tx, &a, "create_connector")) < 0)
@@ -160,28 +155,18 @@ static int start_token_tx(struct store__conn *c, void *arg)
     return token_insert(c, &a->k, a->j->id, a->j->connector_id, op);
 }
 
-int store_sqlite__start_job_token(struct store *s, const struct ccf_tenant *t,
-                                  const char *connector_id, const char *environment,
+int store_sqlite__start_job_token(struct store *s, const struct ccf_tenant *t, struct ccf_job *j,
                                   const struct store_token *tok, struct ccf_job *out)
 {
     char tk[STORE__TENANT_KEY_MAX];
-    struct ccf_job j;
-    struct start_token a = {.tk = tk, .j = &j};
+    struct start_token a = {.tk = tk, .j = j};
     int rc;
 
-    if (!ccf_connector_id_valid(connector_id))
-        return CCF_ENOTFOUND;
-    if (token_init(&a.k, tk, TOKEN_START, connector_id, tok) < 0)
-        return CCF_EINVAL;
+    token_init(&a.k, tk, TOKEN_START, j->connector_id, tok);
     store__tenant_key(t, tk);
-    memset(&j, 0, sizeof(j));
-    memcpy(j.connector_id, connector_id, sizeof(j.connector_id));
-    j.status = CCF_JOB_STARTED;
-    j.trigger = CCF_TRIGGER_API;
-    j.environment = (char *)environment; /* borrowed until the copy below */
     if ((rc = store__write(s, start_token_tx, &a, "start_job")) < 0)
         return rc;
-    return store__job_token_outcome(s, t, connector_id, environment, a.replay, a.job_id, &j, out);
+    return store__job_token_outcome(s, t, a.replay, a.job_id, j, out);
 }
 
 int store__token_find(struct store__conn *c, const char *tk, int kind,

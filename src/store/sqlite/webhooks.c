@@ -14,26 +14,6 @@
 
 #define WH_COLS "id, tenant, url, event_types, description, secret, created_at, start_seq, cursor"
 
-void store_webhook_clear(struct store_webhook *w)
-{
-    if (!w)
-        return;
-    free(w->url);
-    free(w->event_types);
-    free(w->description);
-    memset(w, 0, sizeof(*w));
-}
-
-bool store_webhook_id_valid(const char *s)
-{
-    if (!s || strncmp(s, "wh-", 3) != 0)
-        return false;
-    for (size_t i = 3; i < STORE_WEBHOOK_ID_LEN; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return false;
-    return s[STORE_WEBHOOK_ID_LEN] == '\0';
-}
-
 static int row_webhook(sqlite3_stmt *st, struct store_webhook *w)
 {
     char tk[STORE__TENANT_KEY_MAX];
@@ -69,12 +49,7 @@ static int get_tx(struct store__conn *c, const char *tk, const char *id, struct 
     store__bind_text(st, 2, tk, &b);
     if ((rc = store__bind_check(c, b, op)) < 0)
         goto out;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE)
-        rc = CCF_ENOTFOUND;
-    else if (rc != SQLITE_ROW)
-        rc = store__fail(c, rc, "store.step_failed", op);
-    else
+    if ((rc = store__step_row(c, st, op)) == 0)
         rc = row_webhook(st, out);
 out:
     store__reset(st);
@@ -98,12 +73,8 @@ int store_sqlite__get_webhook(struct store *s, const struct ccf_tenant *t, const
 
 struct create_webhook {
     const char *tk;
-    const struct store_webhook *in;
+    struct store_webhook *w; /* backend_int.h's create_webhook */
     const struct store_token *tok;
-    int64_t now;
-    char id[STORE_WEBHOOK_ID_LEN + 1];
-    char secret[STORE_WEBHOOK_SECRET_LEN + 1];
-    int64_t start;
     bool replay;
 };
 
@@ -143,14 +114,14 @@ static int insert_webhook(struct store__conn *c, struct create_webhook *a, const
                           ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
                           &st, op)) < 0)
         return rc;
-    store__bind_text(st, 1, a->id, &b);
+    store__bind_text(st, 1, a->w->id, &b);
     store__bind_text(st, 2, a->tk, &b);
-    store__bind_text(st, 3, a->in->url, &b);
-    store__bind_text(st, 4, a->in->event_types, &b);
-    store__bind_text(st, 5, a->in->description, &b);
-    store__bind_text(st, 6, a->secret, &b);
-    store__bind_int(st, 7, a->now, &b);
-    store__bind_int(st, 8, a->start, &b);
+    store__bind_text(st, 3, a->w->url, &b);
+    store__bind_text(st, 4, a->w->event_types, &b);
+    store__bind_text(st, 5, a->w->description, &b);
+    store__bind_text(st, 6, a->w->secret, &b);
+    store__bind_int(st, 7, a->w->created_at, &b);
+    store__bind_int(st, 8, a->w->start_seq, &b);
     if ((rc = store__bind_check(c, b, op)) < 0) {
         store__reset(st);
         return rc;
@@ -166,51 +137,35 @@ static int create_tx(struct store__conn *c, void *arg)
     int rc;
 
     a->replay = false;
-    if (a->tok && (rc = store__token_find(c, a->tk, STORE__TOKEN_WEBHOOK, a->tok, a->now, a->id,
-                                          sizeof(a->id), op)) != 0) {
+    if (a->tok && (rc = store__token_find(c, a->tk, STORE__TOKEN_WEBHOOK, a->tok, a->w->created_at,
+                                          a->w->id, sizeof(a->w->id), op)) != 0) {
         a->replay = rc == 1;
         return rc < 0 ? rc : 0;
     }
-    if ((rc = count_and_end(c, a->tk, &count, &a->start, op)) < 0)
+    if ((rc = count_and_end(c, a->tk, &count, &a->w->start_seq, op)) < 0)
         return rc;
     if (count >= STORE_WEBHOOKS_MAX)
         return CCF_ELIMIT;
-    if ((rc = store__webhook_new(a->id, a->secret)) < 0 || (rc = insert_webhook(c, a, op)) < 0)
+    if ((rc = store__webhook_new(a->w->id, a->w->secret)) < 0 ||
+        (rc = insert_webhook(c, a, op)) < 0)
         return rc;
     if (a->tok)
-        rc = store__token_keep(c, a->tk, STORE__TOKEN_WEBHOOK, a->tok, a->now, a->id, op);
+        rc = store__token_keep(c, a->tk, STORE__TOKEN_WEBHOOK, a->tok, a->w->created_at, a->w->id,
+                               op);
     return rc;
 }
 
 int store_sqlite__create_webhook(struct store *s, const struct ccf_tenant *t,
                                  struct store_webhook *w, const struct store_token *tok)
 {
-    char tk[STORE__TENANT_KEY_MAX], id[STORE_WEBHOOK_ID_LEN + 1];
-    struct create_webhook a = {.tk = tk, .in = w, .tok = tok};
+    char tk[STORE__TENANT_KEY_MAX];
+    struct create_webhook a = {.tk = tk, .w = w, .tok = tok};
     int rc;
 
-    if (!w->url || (tok && (!tok->token || !tok->hash || strlen(tok->token) > 64)))
-        return CCF_EINVAL;
     store__tenant_key(t, tk);
-    a.now = tok && tok->now ? tok->now : ccf_now_us();
-    rc = store__write(s, create_tx, &a, "create_webhook");
-    if (rc >= 0 && !a.replay) {
-        memcpy(w->id, a.id, sizeof(a.id));
-        memcpy(w->secret, a.secret, sizeof(a.secret));
-        w->tenant = *t;
-        w->created_at = a.now;
-        w->start_seq = w->cursor = a.start;
-    }
-    memset(a.secret, 0, sizeof(a.secret));
-    if (rc < 0 || !a.replay)
-        return rc < 0 ? rc : STORE_TOKEN_NEW;
-    memcpy(id, a.id, sizeof(id));
-    store_webhook_clear(w);
-    if ((rc = store_get_webhook(s, t, id, w)) == CCF_ENOTFOUND) {
-        memcpy(w->id, id, sizeof(id));
-        return STORE_TOKEN_GONE;
-    }
-    return rc < 0 ? rc : STORE_TOKEN_REPLAY;
+    if ((rc = store__write(s, create_tx, &a, "create_webhook")) < 0)
+        return rc;
+    return a.replay ? STORE_TOKEN_REPLAY : STORE_TOKEN_NEW;
 }
 
 /* Visits up to limit rows (0: all); *last gets the key of the last one
@@ -246,21 +201,16 @@ static int visit_rows(struct store__conn *c, sqlite3_stmt *st, size_t limit, sto
 }
 
 int store_sqlite__list_webhooks(struct store *s, const struct ccf_tenant *t,
-                                const struct store_page *p, store_webhook_fn visit, void *ctx,
+                                const struct store__keyset *p, store_webhook_fn visit, void *ctx,
                                 char **next)
 {
     const char *op = "list_webhooks";
-    char tk[STORE__TENANT_KEY_MAX], after_id[STORE_WEBHOOK_ID_LEN + 1] = "";
+    char tk[STORE__TENANT_KEY_MAX];
     struct store__conn *c;
     sqlite3_stmt *st = NULL;
-    int64_t after_at = -1;
     char *last = NULL;
     int rc, b = SQLITE_OK;
 
-    if ((rc = store__page_check(p)) < 0 ||
-        (p->after && (rc = store__key_parse(p->after, store_webhook_id_valid, &after_at, after_id,
-                                            sizeof(after_id))) < 0))
-        return rc;
     store__tenant_key(t, tk);
     if ((rc = store__conn(s, &c)) < 0 ||
         (rc = store__stmt(c, STORE__Q_WH_LIST,
@@ -269,8 +219,8 @@ int store_sqlite__list_webhooks(struct store *s, const struct ccf_tenant *t,
                           &st, op)) < 0)
         return rc;
     store__bind_text(st, 1, tk, &b);
-    store__bind_int(st, 2, after_at, &b);
-    store__bind_text(st, 3, after_id, &b);
+    store__bind_int(st, 2, p->after_at, &b);
+    store__bind_text(st, 3, p->after_id, &b);
     store__bind_int(st, 4, (int64_t)p->limit + 1, &b);
     if ((rc = store__bind_check(c, b, op)) == 0)
         rc = visit_rows(c, st, p->limit, visit, ctx, &last, op);
