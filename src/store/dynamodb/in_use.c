@@ -55,12 +55,11 @@ static int pending_job(json_t *it, struct ccf_tenant *t, struct ccf_job *j)
     memset(j, 0, sizeof(*j));
     if (item_names(it, t, &cid, &jid) < 0)
         return CCF_EIO;
+    /* environment borrowed from it */
+    store__job_init(j, cid, (enum ccf_job_trigger)ddb__get_n(it, "pending_trigger", &bad),
+                    env && *env ? env : NULL);
     memcpy(j->id, jid, sizeof(j->id));
-    memcpy(j->connector_id, cid, sizeof(j->connector_id));
-    j->status = CCF_JOB_STARTED;
     j->created_at = j->updated_at = ddb__get_n(it, "pending_created_at", &bad);
-    j->trigger = (enum ccf_job_trigger)ddb__get_n(it, "pending_trigger", &bad);
-    j->environment = env && *env ? (char *)env : NULL; /* borrowed from it */
     return bad ? CCF_EIO : 0;
 }
 
