@@ -528,7 +528,7 @@ static int ddb_open(struct store **out, const struct store_config *cfg)
     if ((rc = ddb__parse_url(s, cfg->url)) < 0) {
         CCF_LOG_ERROR("store.bad_config", CCF_KV_STR("backend", "dynamodb"),
                       CCF_KV_STR("reason", "expected dynamodb://PREFIX?region=R[&endpoint=URL]"
-                                           "[&tables=existing]"));
+                                           "[&tables=existing|ensure]"));
         goto fail;
     }
     if ((rc = aws_credentials_from_env(&s->ep)) < 0) {
