@@ -90,6 +90,23 @@ void ddb__table(const struct store *s, const char *suffix, char out[DDB__NAME_MA
  * else; each logged with op, except the first two (the caller's to judge). */
 int ddb__call(struct store *s, const char *action, json_t *req, json_t **resp, const char *op);
 
+/* Every page of a Query or Scan (call: "Query" or "Scan") of req (taken),
+ * in order: req is sent again for each next page with its
+ * ExclusiveStartKey replaced by the answer's LastEvaluatedKey (an
+ * ExclusiveStartKey in req starts the first page there). visit sees each
+ * answer (borrowed) and req, which it may change for the next page (a
+ * Limit); it returns 0 for the next page, DDB__STOP to stop, or an error.
+ * 0 once no page is left or visit stopped; else the first error, ddb__call's
+ * (logged as it says, with op) or visit's. ddb__each_item: visit sees each
+ * item of Items in turn, and its DDB__STOP or error ends every page. */
+#define DDB__STOP 1
+typedef int (*ddb__page_fn)(void *ctx, json_t *ans, json_t *req);
+typedef int (*ddb__item_fn)(void *ctx, json_t *item);
+int ddb__each_page(struct store *s, const char *call, json_t *req, ddb__page_fn visit, void *ctx,
+                   const char *op);
+int ddb__each_item(struct store *s, const char *call, json_t *req, ddb__item_fn visit, void *ctx,
+                   const char *op);
+
 /* Attribute values: {"S": v}, {"N": "v"}, {"BOOL": v}. */
 json_t *ddb__s_val(const char *v);
 json_t *ddb__n_val(int64_t v);
