@@ -333,7 +333,7 @@ int ddb__event_from_item(json_t *rec, struct store_event *e);
 /* The committed records of the change log after after_seq up to the
  * horizon h that pass filter (a FilterExpression over a record; values
  * and names, both taken, its :placeholders and #names, names may be
- * NULL), each decoded by decode into the next of max elements of size
+ * NULL), each decoded by decode into the next of max (> 0) elements of size
  * bytes at out: how many, or the error (changes.c; conn_changes.c). */
 typedef int (*ddb__change_decode_fn)(json_t *rec, void *elem);
 int ddb__changes_query(struct store *s, int64_t after_seq, int64_t h, const char *filter,
