@@ -257,6 +257,9 @@ int ddb__seqlog_tenant_page(struct store *s, const struct ddb__seqlog *l, const 
 }
 
 struct prune {
+    struct store *s;
+    const struct ddb__seqlog *l;
+    const char *op;
     int (*judge)(void *ctx, json_t *rec, int64_t seq);
     void *ctx;
     int64_t kept_min, cut; /* the first kept below the cut; the last seq cut */
@@ -264,9 +267,10 @@ struct prune {
 };
 
 /* Deletes the page's records judge cuts; stops at the first STOP. */
-static int prune_page(struct store *s, const struct ddb__seqlog *l, json_t *items, struct prune *p,
-                      const char *op)
+static int prune_page(json_t *items, struct prune *p)
 {
+    struct store *s = p->s;
+    const struct ddb__seqlog *l = p->l;
     char table[DDB__NAME_MAX];
     json_t *rec;
     size_t i;
@@ -297,7 +301,7 @@ static int prune_page(struct store *s, const struct ddb__seqlog *l, json_t *item
         if ((rc = ddb__call(
                  s, "DeleteItem",
                  json_pack("{s:s,s:o}", "TableName", table, "Key", ddb__seqlog_key(l, seq)), NULL,
-                 op)) < 0)
+                 p->op)) < 0)
             return rc;
         p->cut = seq;
     }
@@ -331,33 +335,28 @@ static json_t *prune_query(struct store *s, const struct ddb__seqlog *l, const c
     return req;
 }
 
+static int prune_visit(void *ctx, json_t *ans, json_t *req)
+{
+    struct prune *p = ctx;
+    int rc;
+
+    (void)req;
+    if ((rc = prune_page(json_object_get(ans, "Items"), p)) < 0)
+        return rc;
+    return p->stopped ? DDB__STOP : 0;
+}
+
 int ddb__seqlog_prune(struct store *s, const struct ddb__seqlog *l, const char *const *attrs,
                       int (*judge)(void *ctx, json_t *rec, int64_t seq), void *ctx, const char *op)
 {
-    struct prune p = {.judge = judge, .ctx = ctx};
-    json_t *start = NULL;
+    struct prune p = {.s = s, .l = l, .op = op, .judge = judge, .ctx = ctx};
     int64_t h;
     bool blocked;
     int rc;
 
-    if ((rc = ddb__seqlog_horizon(s, l, &h, &blocked, op)) < 0)
-        return rc;
-    do {
-        json_t *ans, *req = prune_query(s, l, attrs, h);
-
-        if (req && start)
-            json_object_set_new(req, "ExclusiveStartKey", start);
-        else
-            json_decref(start);
-        start = NULL;
-        if ((rc = ddb__call(s, "Query", req, &ans, op)) < 0)
-            return rc;
-        rc = prune_page(s, l, json_object_get(ans, "Items"), &p, op);
-        if (rc == 0 && !p.stopped && json_object_get(ans, "LastEvaluatedKey"))
-            start = json_incref(json_object_get(ans, "LastEvaluatedKey"));
-        json_decref(ans);
-    } while (rc == 0 && start);
-    if (rc < 0 || p.cut == 0)
+    if ((rc = ddb__seqlog_horizon(s, l, &h, &blocked, op)) < 0 ||
+        (rc = ddb__each_page(s, "Query", prune_query(s, l, attrs, h), prune_visit, &p, op)) < 0 ||
+        p.cut == 0)
         return rc;
     return ddb__meta_raise(s, l->m_pruned,
                            p.kept_min && p.kept_min < p.cut ? p.kept_min - 1 : p.cut, op);
