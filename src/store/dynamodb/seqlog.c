@@ -231,29 +231,18 @@ int ddb__seqlog_from(struct store *s, const struct ddb__seqlog *l, int64_t after
     return 0;
 }
 
-int ddb__seqlog_tenant_page(struct store *s, const struct ddb__seqlog *l, const char *tk,
-                            int64_t lo, int64_t hi, size_t limit, bool backward, json_t **start,
-                            json_t **ans, const char *op)
+json_t *ddb__seqlog_tenant_query(struct store *s, const struct ddb__seqlog *l, const char *tk,
+                                 int64_t lo, int64_t hi, size_t limit, bool backward)
 {
     char table[DDB__NAME_MAX];
-    json_t *req;
-    int rc;
 
     ddb__table(s, l->table, table);
     /* A global index reads eventually consistent: no ConsistentRead. */
-    req =
-        json_pack("{s:s,s:s,s:s,s:{s:o,s:o,s:o},s:i,s:b}", "TableName", table, "IndexName",
-                  "by_tenant", "KeyConditionExpression", "tenant = :t AND seq BETWEEN :lo AND :hi",
-                  "ExpressionAttributeValues", ":t", ddb__s_val(tk), ":lo", ddb__n_val(lo), ":hi",
-                  ddb__n_val(hi), "Limit", (int)limit, "ScanIndexForward", !backward);
-    if (req && *start)
-        json_object_set(req, "ExclusiveStartKey", *start);
-    json_decref(*start);
-    *start = NULL;
-    if ((rc = ddb__call(s, "Query", req, ans, op)) < 0)
-        return rc;
-    *start = json_incref(json_object_get(*ans, "LastEvaluatedKey"));
-    return 0;
+    return json_pack("{s:s,s:s,s:s,s:{s:o,s:o,s:o},s:i,s:b}", "TableName", table, "IndexName",
+                     "by_tenant", "KeyConditionExpression",
+                     "tenant = :t AND seq BETWEEN :lo AND :hi", "ExpressionAttributeValues", ":t",
+                     ddb__s_val(tk), ":lo", ddb__n_val(lo), ":hi", ddb__n_val(hi), "Limit",
+                     (int)limit, "ScanIndexForward", !backward);
 }
 
 struct prune {
