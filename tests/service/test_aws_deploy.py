@@ -461,7 +461,8 @@ def test_the_tables_policy_is_what_the_store_calls(tpl):
     tables the code scans."""
     calls = {}
     for src in DDB_SRC.glob("*.c"):
-        for m in re.finditer(r'ddb__call\(\w+, "(\w+)"', src.read_text()):
+        for m in re.finditer(r'ddb__(?:call|each_page|each_item)\(\w+, "(\w+)"',
+                             src.read_text()):
             calls.setdefault(m.group(1), set()).add(src.name)
     assert "Query" in calls and "Scan" in calls, calls
     (pol,) = [p for p in tpl["Resources"]["FunctionRole"]["Properties"]["Policies"]

@@ -41,6 +41,7 @@ static void test_unfinished_spans_tenants_oldest_first(void **state)
     struct conf *f = *state;
     char c1[16], c2[16], c3[16], j1[17], j2[17], j3[17];
     struct store_job_ref *refs = NULL;
+    int64_t count[CCF_JOB_STATUS_COUNT];
     size_t n = 99;
 
     assert_int_equal(store_unfinished_jobs(f->s, &refs, &n), 0);
@@ -64,6 +65,11 @@ static void test_unfinished_spans_tenants_oldest_first(void **state)
     assert_string_equal(refs[1].tenant.account_id, "222222222222");
     assert_int_equal(refs[1].status, CCF_JOB_STOPPING);
     free(refs);
+    /* The metrics' count reads the same statuses, every tenant's. */
+    memset(count, 0xff, sizeof(count));
+    assert_int_equal(store_count_unfinished_jobs(f->s, count), 0);
+    for (int st = 0; st < CCF_JOB_STATUS_COUNT; st++)
+        assert_int_equal(count[st], st == CCF_JOB_STARTED || st == CCF_JOB_STOPPING ? 1 : 0);
 }
 
 static void test_purge_takes_only_old_ended_jobs(void **state)

@@ -30,10 +30,24 @@ static void connector(struct conf *f, const struct ccf_tenant *t, char id[CCF_CO
     ccf_connector_clear(&c);
 }
 
+/* Counts the webhooks visited; the nth (n > 0) answers CCF_EIO. */
+struct tally {
+    int seen, fail_at;
+};
+
+static int tally(void *ctx, const struct store_webhook *w)
+{
+    struct tally *t = ctx;
+
+    assert_true(store_webhook_id_valid(w->id));
+    return ++t->seen == t->fail_at ? CCF_EIO : 0;
+}
+
 static void test_create_limit_and_ids(void **state)
 {
     struct conf *f = *state;
     struct store_webhook w[STORE_WEBHOOKS_MAX + 1], got;
+    struct tally t = {0};
 
     for (int i = 0; i < STORE_WEBHOOKS_MAX; i++) {
         make(f, &f->t1, NULL, &w[i]);
@@ -52,6 +66,12 @@ static void test_create_limit_and_ids(void **state)
     assert_int_equal(store_get_webhook(f->s, &f->t1, w[0].id, &got), 0);
     assert_string_equal(got.secret, w[0].secret);
     store_webhook_clear(&got);
+    /* The deliverer's view: every tenant's, until the visitor says stop. */
+    assert_int_equal(store_all_webhooks(f->s, tally, &t), 0);
+    assert_int_equal(t.seen, STORE_WEBHOOKS_MAX + 1);
+    t = (struct tally){.fail_at = 2};
+    assert_int_equal(store_all_webhooks(f->s, tally, &t), CCF_EIO);
+    assert_int_equal(t.seen, 2);
     for (int i = 0; i <= STORE_WEBHOOKS_MAX; i++)
         store_webhook_clear(&w[i]);
 }

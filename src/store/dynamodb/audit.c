@@ -299,30 +299,50 @@ static int advance(struct store *s, int64_t *h, const char *op)
 
 /* ---- the tenant's reads ---- */
 
-/* One page of the tenant tk's records (seqlog.h). */
-static int query_tenant(struct store *s, const char *tk, int64_t lo, int64_t hi, size_t limit,
-                        bool backward, json_t **start, json_t **ans)
-{
-    return ddb__seqlog_tenant_page(s, &audit_log, tk, lo, hi, limit, backward, start, ans,
-                                   "read_audit");
-}
-
 /* The tenant's last seq at or below h (0: none). */
 static int tenant_last(struct store *s, const char *tk, int64_t h, int64_t *last)
 {
-    json_t *start = NULL, *ans = NULL, *it;
+    json_t *ans = NULL, *it;
     int bad = 0, rc;
 
     *last = 0;
     if (h <= 0)
         return 0;
-    if ((rc = query_tenant(s, tk, 1, h, 1, true, &start, &ans)) < 0)
+    if ((rc = ddb__call(s, "Query", ddb__seqlog_tenant_query(s, &audit_log, tk, 1, h, 1, true),
+                        &ans, "read_audit")) < 0)
         return rc;
-    json_decref(start);
     if ((it = json_array_get(json_object_get(ans, "Items"), 0)))
         *last = ddb__get_n(it, "seq", &bad);
     json_decref(ans);
     return bad ? CCF_EIO : 0;
+}
+
+struct reading {
+    struct store_audit *out;
+    size_t n, max;
+};
+
+/* A page's records into out until max; the next page asks for what is
+ * left. */
+static int take_page(void *ctx, json_t *ans, json_t *req)
+{
+    struct reading *r = ctx;
+    json_t *it;
+    size_t i;
+    int rc;
+
+    json_array_foreach(json_object_get(ans, "Items"), i, it)
+    {
+        if (r->n == r->max)
+            break;
+        if ((rc = ddb__audit_from_item(it, &r->out[r->n])) < 0)
+            return rc;
+        r->n++;
+    }
+    if (r->n == r->max)
+        return DDB__STOP;
+    json_object_set_new(req, "Limit", json_integer((json_int_t)(r->max - r->n)));
+    return 0;
 }
 
 int store_ddb__read_audit(struct store *s, const struct ccf_tenant *t, int64_t after, size_t max,
@@ -330,9 +350,8 @@ int store_ddb__read_audit(struct store *s, const struct ccf_tenant *t, int64_t a
 {
     const char *op = "read_audit";
     char tk[STORE__TENANT_KEY_MAX];
+    struct reading r = {.out = out, .max = max};
     int64_t h = 0, last = 0;
-    json_t *start = NULL;
-    size_t n = 0;
     int rc;
 
     if (max == 0 || max > INT_MAX || !out || after < -1)
@@ -341,36 +360,21 @@ int store_ddb__read_audit(struct store *s, const struct ccf_tenant *t, int64_t a
     if ((rc = ddb__seqlog_from(s, &audit_log, after, &after, op)) < 0 ||
         (rc = advance(s, &h, op)) < 0)
         return rc;
-    while (n < max && after < h) {
-        json_t *ans = NULL, *it;
-        size_t i;
-
-        if ((rc = query_tenant(s, tk, after + 1, h, max - n, false, &start, &ans)) < 0)
-            break;
-        json_array_foreach(json_object_get(ans, "Items"), i, it)
-        {
-            if (n < max && (rc = ddb__audit_from_item(it, &out[n])) == 0)
-                n++;
-            if (rc < 0)
-                break;
-        }
-        json_decref(ans);
-        if (rc < 0 || !start)
-            break;
-    }
-    json_decref(start);
-    if (rc < 0)
+    if (after < h &&
+        (rc = ddb__each_page(s, "Query",
+                             ddb__seqlog_tenant_query(s, &audit_log, tk, after + 1, h, max, false),
+                             take_page, &r, op)) < 0)
         return rc;
-    if (n == max) {
-        *next = out[n - 1].seq;
-        return (int)n;
+    if (r.n == max) {
+        *next = out[r.n - 1].seq;
+        return (int)r.n;
     }
     /* A short read: the tenant's last below the horizon, so that a record
      * of another tenant never moves this tenant's cursor. */
     if ((rc = tenant_last(s, tk, h, &last)) < 0)
         return rc;
     *next = last > after ? last : after;
-    return (int)n;
+    return (int)r.n;
 }
 
 /* ---- pruning ---- */

@@ -388,14 +388,31 @@ int ddb__change_from_item(json_t *rec, struct store_change *out)
     return 0;
 }
 
+struct changes_query {
+    ddb__change_decode_fn decode;
+    char *out;
+    size_t size, max, n;
+};
+
+/* Decodes rec into the next element; stops once max (> 0) are there. */
+static int decode_next(void *ctx, json_t *rec)
+{
+    struct changes_query *q = ctx;
+    int rc;
+
+    if ((rc = q->decode(rec, q->out + q->n * q->size)) < 0)
+        return rc;
+    return ++q->n == q->max ? DDB__STOP : 0;
+}
+
 int ddb__changes_query(struct store *s, int64_t after_seq, int64_t h, const char *filter,
                        json_t *values, json_t *names, ddb__change_decode_fn decode, void *out,
                        size_t size, size_t max, const char *op)
 {
     char table[DDB__NAME_MAX], expr[256];
-    json_t *start = NULL;
-    size_t n = 0;
-    int rc = 0;
+    struct changes_query q = {.decode = decode, .out = out, .size = size, .max = max};
+    json_t *req;
+    int rc;
 
     snprintf(expr, sizeof(expr), "st = :c AND (%s)", filter);
     json_object_set_new(values, ":pk", ddb__s_val(ddb__changes_log.pk));
@@ -403,34 +420,15 @@ int ddb__changes_query(struct store *s, int64_t after_seq, int64_t h, const char
     json_object_set_new(values, ":h", ddb__n_val(h));
     json_object_set_new(values, ":c", ddb__s_val(DDB__ST_COMMITTED));
     ddb__table(s, DDB__T_CHANGES, table);
-    do {
-        json_t *ans, *rec;
-        size_t i;
-        json_t *req =
-            json_pack("{s:s,s:s,s:s,s:O,s:i,s:b}", "TableName", table, "KeyConditionExpression",
-                      "pk = :pk AND seq BETWEEN :a AND :h", "FilterExpression", expr,
-                      "ExpressionAttributeValues", values, "Limit", PAGE, "ConsistentRead", 1);
-
-        if (names)
-            json_object_set(req, "ExpressionAttributeNames", names);
-        if (start)
-            json_object_set_new(req, "ExclusiveStartKey", start);
-        start = NULL;
-        if ((rc = ddb__call(s, "Query", req, &ans, op)) < 0)
-            break;
-        json_array_foreach(json_object_get(ans, "Items"), i, rec)
-        {
-            if (n == max || (rc = decode(rec, (char *)out + n * size)) < 0)
-                break;
-            n++;
-        }
-        if (rc == 0 && n < max && json_object_get(ans, "LastEvaluatedKey"))
-            start = json_incref(json_object_get(ans, "LastEvaluatedKey"));
-        json_decref(ans);
-    } while (rc == 0 && start);
+    req = json_pack("{s:s,s:s,s:s,s:O,s:i,s:b}", "TableName", table, "KeyConditionExpression",
+                    "pk = :pk AND seq BETWEEN :a AND :h", "FilterExpression", expr,
+                    "ExpressionAttributeValues", values, "Limit", PAGE, "ConsistentRead", 1);
+    if (req && names)
+        json_object_set(req, "ExpressionAttributeNames", names);
+    rc = ddb__each_item(s, "Query", req, decode_next, &q, op);
     json_decref(values);
     json_decref(names);
-    return rc < 0 ? rc : (int)n;
+    return rc < 0 ? rc : (int)q.n;
 }
 
 static int change_decode(json_t *rec, void *out)

@@ -239,42 +239,42 @@ static int visit_items(json_t *items, struct conn_listing *l)
     return 0;
 }
 
+/* A page into the listing; the next asks for one more than what is left
+ * of the listing's page: whether a next exists. */
+static int visit_page(void *ctx, json_t *ans, json_t *req)
+{
+    struct conn_listing *l = ctx;
+    int rc;
+
+    if ((rc = visit_items(json_object_get(ans, "Items"), l)) < 0)
+        return rc;
+    if (l->more)
+        return DDB__STOP;
+    json_object_set_new(req, "Limit", json_integer((json_int_t)(l->limit + 1 - l->seen)));
+    return 0;
+}
+
 int store_ddb__list_connectors(struct store *s, const struct ccf_tenant *t,
                                const struct store__keyset *p, store_connector_fn visit, void *ctx,
                                char **next)
 {
     char pk[STORE__TENANT_KEY_MAX], table[DDB__NAME_MAX];
     struct conn_listing l = {.limit = p->limit, .visit = visit, .ctx = ctx};
-    json_t *start = NULL;
+    json_t *req;
     int rc;
 
     tenant_pk(t, pk);
     ddb__table(s, DDB__T_CONNECTORS, table);
+    req = json_pack("{s:s,s:s,s:s,s:{s:o},s:I,s:b}", "TableName", table, "IndexName", "by_created",
+                    "KeyConditionExpression", "pk = :pk", "ExpressionAttributeValues", ":pk",
+                    ddb__s_val(pk), "Limit", (json_int_t)(l.limit + 1), "ConsistentRead", 1);
     /* The page key (inside the caller's signed token) rebuilds the
      * ExclusiveStartKey: the index's key plus the table's. */
-    if (p->after)
-        start = json_pack("{s:o,s:o,s:o}", "pk", ddb__s_val(pk), "id", ddb__s_val(p->after_id),
-                          "ck", ddb__s_val(p->after));
-    do {
-        json_t *ans, *lek;
-        /* One more than what is left of the page: whether a next exists. */
-        json_t *req = json_pack("{s:s,s:s,s:s,s:{s:o},s:I,s:b}", "TableName", table, "IndexName",
-                                "by_created", "KeyConditionExpression", "pk = :pk",
-                                "ExpressionAttributeValues", ":pk", ddb__s_val(pk), "Limit",
-                                (json_int_t)(l.limit + 1 - l.seen), "ConsistentRead", 1);
-
-        if (start)
-            json_object_set_new(req, "ExclusiveStartKey", start);
-        start = NULL;
-        if ((rc = ddb__call(s, "Query", req, &ans, "list_connectors")) < 0)
-            break;
-        rc = visit_items(json_object_get(ans, "Items"), &l);
-        lek = json_object_get(ans, "LastEvaluatedKey");
-        if (rc == 0 && !l.more && lek)
-            start = json_incref(lek);
-        json_decref(ans);
-    } while (rc == 0 && start);
-    json_decref(start);
+    if (req && p->after)
+        json_object_set_new(req, "ExclusiveStartKey",
+                            json_pack("{s:o,s:o,s:o}", "pk", ddb__s_val(pk), "id",
+                                      ddb__s_val(p->after_id), "ck", ddb__s_val(p->after)));
+    rc = ddb__each_page(s, "Query", req, visit_page, &l, "list_connectors");
     if (rc >= 0 && next && l.more) {
         *next = l.last;
         l.last = NULL;
@@ -282,7 +282,7 @@ int store_ddb__list_connectors(struct store *s, const struct ccf_tenant *t,
         *next = NULL;
     }
     free(l.last);
-    return rc < 0 ? rc : 0;
+    return rc;
 }
 
 /* After a conditional write failed: CCF_ENOTFOUND when the connector is

@@ -195,6 +195,58 @@ int ddb__call(struct store *base, const char *action, json_t *req, json_t **resp
     return rc;
 }
 
+/* ---- every page of a Query or Scan ---- */
+
+int ddb__each_page(struct store *s, const char *call, json_t *req, ddb__page_fn visit, void *ctx,
+                   const char *op)
+{
+    json_t *ans, *lek;
+    int rc;
+
+    do {
+        /* req is the template: each page sends it again (ddb__call takes
+         * the reference it is given, not ours). */
+        if ((rc = ddb__call(s, call, json_incref(req), &ans, op)) < 0)
+            break;
+        rc = visit(ctx, ans, req);
+        lek = json_object_get(ans, "LastEvaluatedKey");
+        if (rc == 0 && lek)
+            json_object_set(req, "ExclusiveStartKey", lek);
+        else
+            lek = NULL;
+        json_decref(ans);
+    } while (rc == 0 && lek);
+    json_decref(req);
+    return rc < 0 ? rc : 0;
+}
+
+struct each_item {
+    ddb__item_fn visit;
+    void *ctx;
+};
+
+static int visit_items(void *ctx, json_t *ans, json_t *req)
+{
+    struct each_item *e = ctx;
+    json_t *it;
+    size_t i;
+    int rc;
+
+    (void)req;
+    json_array_foreach(json_object_get(ans, "Items"), i, it)
+    {
+        if ((rc = e->visit(e->ctx, it)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int ddb__each_item(struct store *s, const char *call, json_t *req, ddb__item_fn visit, void *ctx,
+                   const char *op)
+{
+    return ddb__each_page(s, call, req, visit_items, &(struct each_item){visit, ctx}, op);
+}
+
 /* ---- tables ---- */
 
 static json_t *attr_def(const char *name, const char *type)

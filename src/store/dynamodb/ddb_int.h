@@ -90,6 +90,23 @@ void ddb__table(const struct store *s, const char *suffix, char out[DDB__NAME_MA
  * else; each logged with op, except the first two (the caller's to judge). */
 int ddb__call(struct store *s, const char *action, json_t *req, json_t **resp, const char *op);
 
+/* Every page of a Query or Scan (call: "Query" or "Scan") of req (taken),
+ * in order: req is sent again for each next page with its
+ * ExclusiveStartKey replaced by the answer's LastEvaluatedKey (an
+ * ExclusiveStartKey in req starts the first page there). visit sees each
+ * answer (borrowed) and req, which it may change for the next page (a
+ * Limit); it returns 0 for the next page, DDB__STOP to stop, or an error.
+ * 0 once no page is left or visit stopped; else the first error, ddb__call's
+ * (logged as it says, with op) or visit's. ddb__each_item: visit sees each
+ * item of Items in turn, and its DDB__STOP or error ends every page. */
+#define DDB__STOP 1
+typedef int (*ddb__page_fn)(void *ctx, json_t *ans, json_t *req);
+typedef int (*ddb__item_fn)(void *ctx, json_t *item);
+int ddb__each_page(struct store *s, const char *call, json_t *req, ddb__page_fn visit, void *ctx,
+                   const char *op);
+int ddb__each_item(struct store *s, const char *call, json_t *req, ddb__item_fn visit, void *ctx,
+                   const char *op);
+
 /* Attribute values: {"S": v}, {"N": "v"}, {"BOOL": v}. */
 json_t *ddb__s_val(const char *v);
 json_t *ddb__n_val(int64_t v);
@@ -316,7 +333,7 @@ int ddb__event_from_item(json_t *rec, struct store_event *e);
 /* The committed records of the change log after after_seq up to the
  * horizon h that pass filter (a FilterExpression over a record; values
  * and names, both taken, its :placeholders and #names, names may be
- * NULL), each decoded by decode into the next of max elements of size
+ * NULL), each decoded by decode into the next of max (> 0) elements of size
  * bytes at out: how many, or the error (changes.c; conn_changes.c). */
 typedef int (*ddb__change_decode_fn)(json_t *rec, void *elem);
 int ddb__changes_query(struct store *s, int64_t after_seq, int64_t h, const char *filter,

@@ -67,6 +67,7 @@ int store_ddb__delete_documents(struct store *s, const struct ccf_tenant *t,
  * listing; *more when an item past the limit came. */
 struct doc_listing {
     size_t limit, seen;
+    bool filtered; /* the listing of the documents a job has not seen */
     bool more;
     char *last; /* the last id visited */
     store_document_fn visit;
@@ -121,51 +122,59 @@ int store_ddb__list_documents(struct store *s, const struct ccf_tenant *t, const
     return ddb__list_docs(s, t, connector_id, NULL, p, visit, ctx, next);
 }
 
+/* A page into the listing; the next asks for one more than what is left
+ * of the listing's page (whether a next exists), or with not_job at least
+ * FILTER_READ. */
+static int visit_page(void *ctx, json_t *ans, json_t *req)
+{
+    struct doc_listing *l = ctx;
+    size_t want;
+    int rc;
+
+    if ((rc = visit_docs(json_object_get(ans, "Items"), l)) < 0)
+        return rc;
+    if (l->more)
+        return DDB__STOP;
+    want = l->limit + 1 - l->seen;
+    if (l->filtered && want < FILTER_READ)
+        want = FILTER_READ;
+    json_object_set_new(req, "Limit", json_integer((json_int_t)want));
+    return 0;
+}
+
 int ddb__list_docs(struct store *s, const struct ccf_tenant *t, const char *connector_id,
                    const char *not_job, const struct store_page *p, store_document_fn visit,
                    void *ctx, char **next)
 {
     char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
-    struct doc_listing l = {.limit = p->limit, .visit = visit, .ctx = ctx};
-    json_t *start = NULL;
+    struct doc_listing l = {
+        .limit = p->limit, .filtered = not_job != NULL, .visit = visit, .ctx = ctx};
+    json_t *req;
     int rc;
 
     ddb__job_pk(t, connector_id, pk);
     ddb__table(s, DDB__T_DOCUMENTS, table);
+    /* One more than the page: whether a next exists. */
+    req = json_pack("{s:s,s:s,s:{s:o},s:I,s:b}", "TableName", table, "KeyConditionExpression",
+                    "pk = :pk", "ExpressionAttributeValues", ":pk", ddb__s_val(pk), "Limit",
+                    (json_int_t)(l.limit + 1), "ConsistentRead", 1);
+    /* Not seen by a job: the filter is applied after Limit counts, so a
+     * page reads at least FILTER_READ items of DynamoDB's. */
+    if (req && not_job) {
+        json_object_set_new(req, "FilterExpression",
+                            json_string("attribute_not_exists(last_job) OR last_job <> :j"));
+        json_object_set_new(json_object_get(req, "ExpressionAttributeValues"), ":j",
+                            ddb__s_val(not_job));
+        if (l.limit + 1 < FILTER_READ)
+            json_object_set_new(req, "Limit", json_integer(FILTER_READ));
+    }
     /* The page key is the last id listed: with the hash key, the whole
      * ExclusiveStartKey. */
-    if (p->after)
-        start = json_pack("{s:o,s:o}", "pk", ddb__s_val(pk), "doc_id", ddb__s_val(p->after));
-    do {
-        json_t *ans, *lek;
-        /* One more than what is left of the page: whether a next exists. */
-        json_t *req =
-            json_pack("{s:s,s:s,s:{s:o},s:I,s:b}", "TableName", table, "KeyConditionExpression",
-                      "pk = :pk", "ExpressionAttributeValues", ":pk", ddb__s_val(pk), "Limit",
-                      (json_int_t)(l.limit + 1 - l.seen), "ConsistentRead", 1);
-
-        /* Not seen by a job: the filter is applied after Limit counts,
-         * so a page reads at least FILTER_READ items of DynamoDB's. */
-        if (not_job) {
-            json_object_set_new(req, "FilterExpression",
-                                json_string("attribute_not_exists(last_job) OR last_job <> :j"));
-            json_object_set_new(json_object_get(req, "ExpressionAttributeValues"), ":j",
-                                ddb__s_val(not_job));
-            if (l.limit + 1 - l.seen < FILTER_READ)
-                json_object_set_new(req, "Limit", json_integer(FILTER_READ));
-        }
-        if (start)
-            json_object_set_new(req, "ExclusiveStartKey", start);
-        start = NULL;
-        if ((rc = ddb__call(s, "Query", req, &ans, "list_documents")) < 0)
-            break;
-        rc = visit_docs(json_object_get(ans, "Items"), &l);
-        lek = json_object_get(ans, "LastEvaluatedKey");
-        if (rc == 0 && !l.more && lek)
-            start = json_incref(lek);
-        json_decref(ans);
-    } while (rc == 0 && start);
-    json_decref(start);
+    if (req && p->after)
+        json_object_set_new(
+            req, "ExclusiveStartKey",
+            json_pack("{s:o,s:o}", "pk", ddb__s_val(pk), "doc_id", ddb__s_val(p->after)));
+    rc = ddb__each_page(s, "Query", req, visit_page, &l, "list_documents");
     if (rc >= 0 && next && l.more) {
         *next = l.last;
         l.last = NULL;
@@ -173,5 +182,5 @@ int ddb__list_docs(struct store *s, const struct ccf_tenant *t, const char *conn
         *next = NULL;
     }
     free(l.last);
-    return rc < 0 ? rc : 0;
+    return rc;
 }

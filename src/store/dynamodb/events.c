@@ -82,6 +82,17 @@ static int take(json_t *items, struct reading *r)
     return 0;
 }
 
+static int take_page(void *ctx, json_t *ans, json_t *req)
+{
+    struct reading *r = ctx;
+    int rc;
+
+    (void)req;
+    if ((rc = take(json_object_get(ans, "Items"), r)) < 0)
+        return rc;
+    return r->n == r->q->max ? DDB__STOP : 0;
+}
+
 int store_ddb__read_events(struct store *s, const struct ccf_tenant *t,
                            const struct store_event_query *q, struct store_event *out,
                            int64_t *next)
@@ -89,7 +100,6 @@ int store_ddb__read_events(struct store *s, const struct ccf_tenant *t,
     const char *op = "read_events";
     char tk[STORE__TENANT_KEY_MAX];
     struct reading r = {.q = q, .out = out};
-    json_t *start = NULL;
     int64_t h, from;
     int rc;
 
@@ -100,19 +110,10 @@ int store_ddb__read_events(struct store *s, const struct ccf_tenant *t,
         return rc;
     r.last = from;
     store__tenant_key(t, tk);
-    while (from < h) {
-        json_t *ans;
-
-        if ((rc = ddb__seqlog_tenant_page(s, &ddb__changes_log, tk, from + 1, h, PAGE, false,
-                                          &start, &ans, op)) < 0)
-            break;
-        rc = take(json_object_get(ans, "Items"), &r);
-        json_decref(ans);
-        if (rc < 0 || r.n == q->max || !start)
-            break;
-    }
-    json_decref(start);
-    if (rc < 0) {
+    if (from < h && (rc = ddb__each_page(s, "Query",
+                                         ddb__seqlog_tenant_query(s, &ddb__changes_log, tk,
+                                                                  from + 1, h, PAGE, false),
+                                         take_page, &r, op)) < 0) {
         store_events_clear(out, r.n);
         return rc;
     }

@@ -158,51 +158,45 @@ static int put_in_index(struct store *s, const char *table, json_t *it)
     return rc == CCF_ECONFLICT ? 0 : rc < 0 ? rc : 1;
 }
 
+struct recover {
+    struct store *s;
+    const char *table;
+    int64_t *indexed;
+    bool item_failed; /* the error is an item's, not the Query's */
+};
+
+static int recover_item(void *ctx, json_t *it)
+{
+    struct recover *r = ctx;
+    int rc = r->indexed && ddb__get_s(it, "active_job_id") && !ddb__get_s(it, "in_use")
+                 ? put_in_index(r->s, r->table, it)
+                 : 0;
+
+    if (rc >= 0 && r->indexed)
+        *r->indexed += rc;
+    if (rc >= 0)
+        rc = recover_one(r->s, it, r->indexed != NULL);
+    r->item_failed = rc < 0;
+    return rc < 0 ? rc : 0;
+}
+
 /* Recovery over every page of req (a Scan of every connector when
  * *indexed is not NULL: the index not yet filled, each IN_USE one put in
  * it first and counted; else a Query of the index), taken. */
 static int recover_pages(struct store *s, const char *table, json_t *req, int64_t *indexed)
 {
-    json_t *start = NULL;
-    int rc = 0;
+    struct recover r = {.s = s, .table = table, .indexed = indexed};
+    int rc;
 
-    do {
-        json_t *ans, *it;
-        size_t i;
-
-        if (start)
-            json_object_set_new(req, "ExclusiveStartKey", start);
-        start = NULL;
-        /* Each action by name: test_aws_deploy.py reads the calls here. */
-        rc = indexed ? ddb__call(s, "Scan", json_incref(req), &ans, "recover")
-                     : ddb__call(s, "Query", json_incref(req), &ans, "recover");
-        if (rc < 0) {
-            if (rc == CCF_EIO && !indexed) /* AWS's message (logged) says which */
-                CCF_LOG_ERROR("store.open_failed", CCF_KV_STR("backend", "dynamodb"),
-                              CCF_KV_STR("table", table), CCF_KV_STR("index", DDB__IN_USE_INDEX),
-                              CCF_KV_STR("reason", "the Query of the connectors' index in_use "
-                                                   "failed: a table made before it has none "
-                                                   "(see docs/AWS.md)"));
-            break;
-        }
-        json_array_foreach(json_object_get(ans, "Items"), i, it)
-        {
-            rc = indexed && ddb__get_s(it, "active_job_id") && !ddb__get_s(it, "in_use")
-                     ? put_in_index(s, table, it)
-                     : 0;
-            if (rc < 0)
-                break;
-            if (indexed)
-                *indexed += rc;
-            if ((rc = recover_one(s, it, indexed != NULL)) < 0)
-                break;
-        }
-        if (rc == 0 && json_object_get(ans, "LastEvaluatedKey"))
-            start = json_incref(json_object_get(ans, "LastEvaluatedKey"));
-        json_decref(ans);
-    } while (rc == 0 && start);
-    json_decref(start);
-    json_decref(req);
+    /* Each action by name: test_aws_deploy.py reads the calls here. */
+    rc = indexed ? ddb__each_item(s, "Scan", req, recover_item, &r, "recover")
+                 : ddb__each_item(s, "Query", req, recover_item, &r, "recover");
+    if (rc == CCF_EIO && !indexed && !r.item_failed) /* AWS's message (logged) says which */
+        CCF_LOG_ERROR("store.open_failed", CCF_KV_STR("backend", "dynamodb"),
+                      CCF_KV_STR("table", table), CCF_KV_STR("index", DDB__IN_USE_INDEX),
+                      CCF_KV_STR("reason", "the Query of the connectors' index in_use "
+                                           "failed: a table made before it has none "
+                                           "(see docs/AWS.md)"));
     return rc;
 }
 

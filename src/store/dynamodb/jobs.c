@@ -223,42 +223,36 @@ struct listing {
     store_job_fn visit;
     void *ctx;
     char *last;
-    bool done, more; /* more: a match past the page exists */
+    bool more; /* a match past the page exists */
 };
 
-/* Visits one Query page's matching items; stops at the first match past
- * the limit (its predecessor's key is the next page's). */
-static int visit_page(json_t *items, struct listing *l)
+/* Visits one matching item; stops at the first match past the limit (its
+ * predecessor's key is the next page's). */
+static int visit_job(void *ctx, json_t *it)
 {
+    struct listing *l = ctx;
     struct ccf_job j;
-    size_t i;
-    json_t *it;
-    int rc = 0;
+    int rc;
 
-    json_array_foreach(items, i, it)
-    {
-        if ((rc = ddb__job_from_item(it, &j, NULL)) < 0)
-            break;
-        if (!(l->mask & (1u << j.status))) {
-            ccf_job_clear(&j);
-            continue;
-        }
-        if (l->seen == l->limit) {
-            l->done = l->more = true;
-            ccf_job_clear(&j);
-            break;
-        }
-        l->seen++;
-        rc = l->visit(l->ctx, &j);
-        free(l->last);
-        l->last = store__key_format(j.created_at, j.id);
+    if ((rc = ddb__job_from_item(it, &j, NULL)) < 0)
+        return rc;
+    if (!(l->mask & (1u << j.status))) {
         ccf_job_clear(&j);
-        if (rc < 0 || !l->last) {
-            rc = rc < 0 ? rc : CCF_ENOMEM;
-            break;
-        }
+        return 0;
     }
-    return rc;
+    if (l->seen == l->limit) {
+        l->more = true;
+        ccf_job_clear(&j);
+        return DDB__STOP;
+    }
+    l->seen++;
+    rc = l->visit(l->ctx, &j);
+    free(l->last);
+    l->last = store__key_format(j.created_at, j.id);
+    ccf_job_clear(&j);
+    if (rc < 0)
+        return rc;
+    return l->last ? 0 : CCF_ENOMEM;
 }
 
 int store_ddb__list_jobs(struct store *s, const struct ccf_tenant *t, const char *connector_id,
@@ -268,7 +262,7 @@ int store_ddb__list_jobs(struct store *s, const struct ccf_tenant *t, const char
     char pk[DDB__JOB_PK_MAX], table[DDB__NAME_MAX];
     struct listing l = {.mask = p->mask, .limit = p->k.limit, .visit = visit, .ctx = ctx};
     struct ccf_connector c;
-    json_t *start = NULL;
+    json_t *req;
     int rc;
 
     if ((rc = store_ddb__get_connector(s, t, connector_id, &c)) < 0)
@@ -276,44 +270,26 @@ int store_ddb__list_jobs(struct store *s, const struct ccf_tenant *t, const char
     ccf_connector_clear(&c);
     ddb__job_pk(t, connector_id, pk);
     ddb__table(s, DDB__T_JOBS, table);
-    if (p->k.after)
-        start = json_pack("{s:o,s:o,s:o}", "pk", ddb__s_val(pk), "job_id",
-                          ddb__s_val(p->k.after_id), "ck", ddb__s_val(p->k.after));
+    req = json_pack("{s:s,s:s,s:s,s:{s:o},s:I,s:b,s:b}", "TableName", table, "IndexName",
+                    "by_created", "KeyConditionExpression", "pk = :pk", "ExpressionAttributeValues",
+                    ":pk", ddb__s_val(pk), "Limit", (json_int_t)p->k.limit + 1, "ScanIndexForward",
+                    0, "ConsistentRead", 1);
+    if (req && p->k.after)
+        json_object_set_new(req, "ExclusiveStartKey",
+                            json_pack("{s:o,s:o,s:o}", "pk", ddb__s_val(pk), "job_id",
+                                      ddb__s_val(p->k.after_id), "ck", ddb__s_val(p->k.after)));
     /* Pages of DynamoDB's until one match past the limit, or the end: the
      * status filter is ours, so that Limit counts what DynamoDB read. */
-    while (!l.done) {
-        json_t *ans, *lek;
-        json_t *req =
-            json_pack("{s:s,s:s,s:s,s:{s:o},s:I,s:b,s:b}", "TableName", table, "IndexName",
-                      "by_created", "KeyConditionExpression", "pk = :pk",
-                      "ExpressionAttributeValues", ":pk", ddb__s_val(pk), "Limit",
-                      (json_int_t)p->k.limit + 1, "ScanIndexForward", 0, "ConsistentRead", 1);
-        if (start)
-            json_object_set_new(req, "ExclusiveStartKey", start);
-        start = NULL;
-        if ((rc = ddb__call(s, "Query", req, &ans, "list_jobs")) < 0)
-            break;
-        rc = visit_page(json_object_get(ans, "Items"), &l);
-        lek = json_object_get(ans, "LastEvaluatedKey");
-        if (rc == 0 && !l.done && lek)
-            start = json_incref(lek);
-        else
-            l.done = true;
-        json_decref(ans);
-        if (rc < 0)
-            break;
-    }
-    json_decref(start);
+    rc = ddb__each_item(s, "Query", req, visit_job, &l, "list_jobs");
     /* A next page only when a match past this one exists. */
-    if (rc < 0 || !next || !l.more) {
-        free(l.last);
-        l.last = NULL;
-    }
-    if (rc >= 0 && next)
+    if (rc >= 0 && next && l.more) {
         *next = l.last;
-    else
-        free(l.last);
-    return rc < 0 ? rc : 0;
+        l.last = NULL;
+    } else if (rc >= 0 && next) {
+        *next = NULL;
+    }
+    free(l.last);
+    return rc;
 }
 
 /* 1 moved, 0 already there, or an error; one read and one conditional
@@ -377,41 +353,33 @@ int store_ddb__transition_job(struct store *s, const struct ccf_tenant *t, const
     return rc;
 }
 
+struct delete_all {
+    struct store *s;
+    const char *table;
+};
+
+static int delete_item(void *ctx, json_t *it)
+{
+    struct delete_all *d = ctx;
+
+    return ddb__call(d->s, "DeleteItem", json_pack("{s:s,s:O}", "TableName", d->table, "Key", it),
+                     NULL, "delete_connector");
+}
+
 /* Deletes every item under hash key pk in table suffix (range key rk),
  * one DeleteItem each. */
 int ddb__delete_all(struct store *s, const char *suffix, const char *pk, const char *rk)
 {
     char table[DDB__NAME_MAX], proj[64];
-    json_t *start = NULL;
-    int rc = 0;
 
     ddb__table(s, suffix, table);
     snprintf(proj, sizeof(proj), "pk, %s", rk);
-    do {
-        json_t *ans, *it, *req;
-        size_t i;
-
-        req = json_pack("{s:s,s:s,s:{s:o},s:s,s:b}", "TableName", table, "KeyConditionExpression",
-                        "pk = :pk", "ExpressionAttributeValues", ":pk", ddb__s_val(pk),
-                        "ProjectionExpression", proj, "ConsistentRead", 1);
-        if (start)
-            json_object_set_new(req, "ExclusiveStartKey", start);
-        start = NULL;
-        if ((rc = ddb__call(s, "Query", req, &ans, "delete_connector")) < 0)
-            return rc;
-        json_array_foreach(json_object_get(ans, "Items"), i, it)
-        {
-            if ((rc = ddb__call(s, "DeleteItem",
-                                json_pack("{s:s,s:O}", "TableName", table, "Key", it), NULL,
-                                "delete_connector")) < 0)
-                break;
-        }
-        if (rc == 0 && json_object_get(ans, "LastEvaluatedKey"))
-            start = json_incref(json_object_get(ans, "LastEvaluatedKey"));
-        json_decref(ans);
-    } while (rc == 0 && start);
-    json_decref(start);
-    return rc;
+    return ddb__each_item(s, "Query",
+                          json_pack("{s:s,s:s,s:{s:o},s:s,s:b}", "TableName", table,
+                                    "KeyConditionExpression", "pk = :pk",
+                                    "ExpressionAttributeValues", ":pk", ddb__s_val(pk),
+                                    "ProjectionExpression", proj, "ConsistentRead", 1),
+                          delete_item, &(struct delete_all){s, table}, "delete_connector");
 }
 
 /* The cascade of a connector's delete, after the connector's item went. A

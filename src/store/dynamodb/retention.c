@@ -69,43 +69,48 @@ static int item_ref(json_t *it, const char *key, struct ref_ck *out)
     return 0;
 }
 
+struct collect {
+    struct ref_ck **v;
+    size_t *n, *cap;
+};
+
+static int collect_one(void *ctx, json_t *it)
+{
+    struct collect *c = ctx;
+    int rc;
+
+    if (*c->n == *c->cap) {
+        *c->cap = *c->cap ? *c->cap * 2 : 16;
+        *c->v = ccf_xrealloc(*c->v, *c->cap * sizeof(**c->v));
+    }
+    if ((rc = item_ref(it, "ck", &(*c->v)[*c->n])) < 0)
+        return rc;
+    (*c->n)++;
+    return 0;
+}
+
+/* The query of the index `unfinished` under status st; with count, only
+ * how many. */
+static json_t *unfinished_query(struct store *s, enum ccf_job_status st, bool count)
+{
+    char table[DDB__NAME_MAX];
+    json_t *req;
+
+    ddb__table(s, DDB__T_JOBS, table);
+    req = json_pack("{s:s,s:s,s:s,s:{s:o}}", "TableName", table, "IndexName", "unfinished",
+                    "KeyConditionExpression", "unf = :s", "ExpressionAttributeValues", ":s",
+                    ddb__s_val(ccf_job_status_name(st)));
+    if (req && count)
+        json_object_set_new(req, "Select", json_string("COUNT"));
+    return req;
+}
+
 /* Every item of the index `unfinished` under status st, appended to *v. */
 static int collect(struct store *s, enum ccf_job_status st, struct ref_ck **v, size_t *n,
                    size_t *cap)
 {
-    char table[DDB__NAME_MAX];
-    json_t *start = NULL;
-    int rc;
-
-    ddb__table(s, DDB__T_JOBS, table);
-    do {
-        json_t *ans, *it;
-        size_t i;
-        json_t *req =
-            json_pack("{s:s,s:s,s:s,s:{s:o}}", "TableName", table, "IndexName", "unfinished",
-                      "KeyConditionExpression", "unf = :s", "ExpressionAttributeValues", ":s",
-                      ddb__s_val(ccf_job_status_name(st)));
-
-        if (start)
-            json_object_set_new(req, "ExclusiveStartKey", start);
-        start = NULL;
-        if ((rc = ddb__call(s, "Query", req, &ans, "unfinished_jobs")) < 0)
-            return rc;
-        json_array_foreach(json_object_get(ans, "Items"), i, it)
-        {
-            if (*n == *cap) {
-                *cap = *cap ? *cap * 2 : 16;
-                *v = ccf_xrealloc(*v, *cap * sizeof(**v));
-            }
-            if ((rc = item_ref(it, "ck", &(*v)[*n])) < 0)
-                break;
-            (*n)++;
-        }
-        if (rc == 0 && json_object_get(ans, "LastEvaluatedKey"))
-            start = json_incref(json_object_get(ans, "LastEvaluatedKey"));
-        json_decref(ans);
-    } while (rc == 0 && start);
-    return rc;
+    return ddb__each_item(s, "Query", unfinished_query(s, st, false), collect_one,
+                          &(struct collect){v, n, cap}, "unfinished_jobs");
 }
 
 int store_ddb__unfinished_jobs(struct store *s, struct store_job_ref **out, size_t *n)
@@ -134,34 +139,21 @@ int store_ddb__unfinished_jobs(struct store *s, struct store_job_ref **out, size
     return 0;
 }
 
+static int add_count(void *ctx, json_t *ans, json_t *req)
+{
+    (void)req;
+    *(int64_t *)ctx += json_integer_value(json_object_get(ans, "Count"));
+    return 0;
+}
+
 int store_ddb__count_unfinished_jobs(struct store *s, int64_t out[CCF_JOB_STATUS_COUNT])
 {
-    char table[DDB__NAME_MAX];
     int rc = 0;
 
     memset(out, 0, sizeof(int64_t) * CCF_JOB_STATUS_COUNT);
-    ddb__table(s, DDB__T_JOBS, table);
-    for (size_t k = 0; k < sizeof(unfinished) / sizeof(unfinished[0]) && rc == 0; k++) {
-        json_t *start = NULL;
-
-        do {
-            json_t *ans;
-            json_t *req = json_pack(
-                "{s:s,s:s,s:s,s:{s:o},s:s}", "TableName", table, "IndexName", "unfinished",
-                "KeyConditionExpression", "unf = :s", "ExpressionAttributeValues", ":s",
-                ddb__s_val(ccf_job_status_name(unfinished[k])), "Select", "COUNT");
-
-            if (start)
-                json_object_set_new(req, "ExclusiveStartKey", start);
-            start = NULL;
-            if ((rc = ddb__call(s, "Query", req, &ans, "count_unfinished_jobs")) < 0)
-                return rc;
-            out[unfinished[k]] += json_integer_value(json_object_get(ans, "Count"));
-            if (json_object_get(ans, "LastEvaluatedKey"))
-                start = json_incref(json_object_get(ans, "LastEvaluatedKey"));
-            json_decref(ans);
-        } while (start);
-    }
+    for (size_t k = 0; k < sizeof(unfinished) / sizeof(unfinished[0]) && rc == 0; k++)
+        rc = ddb__each_page(s, "Query", unfinished_query(s, unfinished[k], true), add_count,
+                            &out[unfinished[k]], "count_unfinished_jobs");
     return rc;
 }
 

@@ -231,32 +231,24 @@ int ddb__seqlog_from(struct store *s, const struct ddb__seqlog *l, int64_t after
     return 0;
 }
 
-int ddb__seqlog_tenant_page(struct store *s, const struct ddb__seqlog *l, const char *tk,
-                            int64_t lo, int64_t hi, size_t limit, bool backward, json_t **start,
-                            json_t **ans, const char *op)
+json_t *ddb__seqlog_tenant_query(struct store *s, const struct ddb__seqlog *l, const char *tk,
+                                 int64_t lo, int64_t hi, size_t limit, bool backward)
 {
     char table[DDB__NAME_MAX];
-    json_t *req;
-    int rc;
 
     ddb__table(s, l->table, table);
     /* A global index reads eventually consistent: no ConsistentRead. */
-    req =
-        json_pack("{s:s,s:s,s:s,s:{s:o,s:o,s:o},s:i,s:b}", "TableName", table, "IndexName",
-                  "by_tenant", "KeyConditionExpression", "tenant = :t AND seq BETWEEN :lo AND :hi",
-                  "ExpressionAttributeValues", ":t", ddb__s_val(tk), ":lo", ddb__n_val(lo), ":hi",
-                  ddb__n_val(hi), "Limit", (int)limit, "ScanIndexForward", !backward);
-    if (req && *start)
-        json_object_set(req, "ExclusiveStartKey", *start);
-    json_decref(*start);
-    *start = NULL;
-    if ((rc = ddb__call(s, "Query", req, ans, op)) < 0)
-        return rc;
-    *start = json_incref(json_object_get(*ans, "LastEvaluatedKey"));
-    return 0;
+    return json_pack("{s:s,s:s,s:s,s:{s:o,s:o,s:o},s:i,s:b}", "TableName", table, "IndexName",
+                     "by_tenant", "KeyConditionExpression",
+                     "tenant = :t AND seq BETWEEN :lo AND :hi", "ExpressionAttributeValues", ":t",
+                     ddb__s_val(tk), ":lo", ddb__n_val(lo), ":hi", ddb__n_val(hi), "Limit",
+                     (int)limit, "ScanIndexForward", !backward);
 }
 
 struct prune {
+    struct store *s;
+    const struct ddb__seqlog *l;
+    const char *op;
     int (*judge)(void *ctx, json_t *rec, int64_t seq);
     void *ctx;
     int64_t kept_min, cut; /* the first kept below the cut; the last seq cut */
@@ -264,9 +256,10 @@ struct prune {
 };
 
 /* Deletes the page's records judge cuts; stops at the first STOP. */
-static int prune_page(struct store *s, const struct ddb__seqlog *l, json_t *items, struct prune *p,
-                      const char *op)
+static int prune_page(json_t *items, struct prune *p)
 {
+    struct store *s = p->s;
+    const struct ddb__seqlog *l = p->l;
     char table[DDB__NAME_MAX];
     json_t *rec;
     size_t i;
@@ -297,7 +290,7 @@ static int prune_page(struct store *s, const struct ddb__seqlog *l, json_t *item
         if ((rc = ddb__call(
                  s, "DeleteItem",
                  json_pack("{s:s,s:o}", "TableName", table, "Key", ddb__seqlog_key(l, seq)), NULL,
-                 op)) < 0)
+                 p->op)) < 0)
             return rc;
         p->cut = seq;
     }
@@ -331,33 +324,28 @@ static json_t *prune_query(struct store *s, const struct ddb__seqlog *l, const c
     return req;
 }
 
+static int prune_visit(void *ctx, json_t *ans, json_t *req)
+{
+    struct prune *p = ctx;
+    int rc;
+
+    (void)req;
+    if ((rc = prune_page(json_object_get(ans, "Items"), p)) < 0)
+        return rc;
+    return p->stopped ? DDB__STOP : 0;
+}
+
 int ddb__seqlog_prune(struct store *s, const struct ddb__seqlog *l, const char *const *attrs,
                       int (*judge)(void *ctx, json_t *rec, int64_t seq), void *ctx, const char *op)
 {
-    struct prune p = {.judge = judge, .ctx = ctx};
-    json_t *start = NULL;
+    struct prune p = {.s = s, .l = l, .op = op, .judge = judge, .ctx = ctx};
     int64_t h;
     bool blocked;
     int rc;
 
-    if ((rc = ddb__seqlog_horizon(s, l, &h, &blocked, op)) < 0)
-        return rc;
-    do {
-        json_t *ans, *req = prune_query(s, l, attrs, h);
-
-        if (req && start)
-            json_object_set_new(req, "ExclusiveStartKey", start);
-        else
-            json_decref(start);
-        start = NULL;
-        if ((rc = ddb__call(s, "Query", req, &ans, op)) < 0)
-            return rc;
-        rc = prune_page(s, l, json_object_get(ans, "Items"), &p, op);
-        if (rc == 0 && !p.stopped && json_object_get(ans, "LastEvaluatedKey"))
-            start = json_incref(json_object_get(ans, "LastEvaluatedKey"));
-        json_decref(ans);
-    } while (rc == 0 && start);
-    if (rc < 0 || p.cut == 0)
+    if ((rc = ddb__seqlog_horizon(s, l, &h, &blocked, op)) < 0 ||
+        (rc = ddb__each_page(s, "Query", prune_query(s, l, attrs, h), prune_visit, &p, op)) < 0 ||
+        p.cut == 0)
         return rc;
     return ddb__meta_raise(s, l->m_pruned,
                            p.kept_min && p.kept_min < p.cut ? p.kept_min - 1 : p.cut, op);

@@ -94,14 +94,12 @@ int ddb__seqlog_horizon(struct store *s, const struct ddb__seqlog *l, int64_t *h
 int ddb__seqlog_from(struct store *s, const struct ddb__seqlog *l, int64_t after, int64_t *from,
                      const char *op);
 
-/* One Query of the index by_tenant: tenant tk's records with seq in
- * [lo, hi], up to limit, oldest first unless backward; from *start (taken,
- * replaced by the next page's start or NULL). *ans: the answer (the
- * caller's). The index reads eventually consistent: readers stop at the
- * horizon. */
-int ddb__seqlog_tenant_page(struct store *s, const struct ddb__seqlog *l, const char *tk,
-                            int64_t lo, int64_t hi, size_t limit, bool backward, json_t **start,
-                            json_t **ans, const char *op);
+/* The Query of the index by_tenant (a new request, the caller's; NULL
+ * only when out of memory): tenant tk's records with seq in [lo, hi], up
+ * to limit a page, oldest first unless backward. The index reads
+ * eventually consistent: readers stop at the horizon. */
+json_t *ddb__seqlog_tenant_query(struct store *s, const struct ddb__seqlog *l, const char *tk,
+                                 int64_t lo, int64_t hi, size_t limit, bool backward);
 
 /* What a prune does with a record. */
 enum { DDB__PRUNE_STOP = 0, DDB__PRUNE_KEEP = 1, DDB__PRUNE_CUT = 2 };

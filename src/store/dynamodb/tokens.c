@@ -231,46 +231,43 @@ int store_ddb__start_job_token(struct store *s, const struct ccf_tenant *t, stru
     return store__job_token_outcome(s, t, false, j->id, j, out);
 }
 
+struct purge {
+    struct store *s;
+    const char *table;
+    int64_t before;
+    int n;
+};
+
+static int purge_one(void *ctx, json_t *it)
+{
+    struct purge *p = ctx;
+    int rc = ddb__call(p->s, "DeleteItem",
+                       json_pack("{s:s,s:O,s:s,s:{s:o}}", "TableName", p->table, "Key", it,
+                                 "ConditionExpression", "created_at < :b",
+                                 "ExpressionAttributeValues", ":b", ddb__n_val(p->before)),
+                       NULL, "purge_tokens");
+
+    if (rc == 0)
+        p->n++;
+    return rc == CCF_ECONFLICT ? 0 : rc;
+}
+
 /* Scans for tokens made before `before`, each deleted on that condition
  * (one taken over meanwhile stays). Returns how many went. */
 int store_ddb__purge_tokens(struct store *s, int64_t before)
 {
     char table[DDB__NAME_MAX];
-    json_t *start = NULL;
-    int rc = 0, n = 0;
+    struct purge p = {.s = s, .table = table, .before = before};
+    int rc;
 
     ddb__table(s, DDB__T_TOKENS, table);
-    do {
-        json_t *ans, *it, *req;
-        size_t i;
-
-        req = json_pack("{s:s,s:s,s:s,s:{s:o},s:b}", "TableName", table, "FilterExpression",
-                        "created_at < :b", "ProjectionExpression", "pk, tk",
-                        "ExpressionAttributeValues", ":b", ddb__n_val(before), "ConsistentRead", 1);
-        if (start)
-            json_object_set_new(req, "ExclusiveStartKey", start);
-        start = NULL;
-        if ((rc = ddb__call(s, "Scan", req, &ans, "purge_tokens")) < 0)
-            return rc;
-        json_array_foreach(json_object_get(ans, "Items"), i, it)
-        {
-            rc = ddb__call(s, "DeleteItem",
-                           json_pack("{s:s,s:O,s:s,s:{s:o}}", "TableName", table, "Key", it,
-                                     "ConditionExpression", "created_at < :b",
-                                     "ExpressionAttributeValues", ":b", ddb__n_val(before)),
-                           NULL, "purge_tokens");
-            if (rc == 0)
-                n++;
-            else if (rc != CCF_ECONFLICT)
-                break;
-            rc = 0;
-        }
-        if (rc == 0 && json_object_get(ans, "LastEvaluatedKey"))
-            start = json_incref(json_object_get(ans, "LastEvaluatedKey"));
-        json_decref(ans);
-    } while (rc == 0 && start);
-    json_decref(start);
-    return rc < 0 ? rc : n;
+    rc = ddb__each_item(s, "Scan",
+                        json_pack("{s:s,s:s,s:s,s:{s:o},s:b}", "TableName", table,
+                                  "FilterExpression", "created_at < :b", "ProjectionExpression",
+                                  "pk, tk", "ExpressionAttributeValues", ":b", ddb__n_val(before),
+                                  "ConsistentRead", 1),
+                        purge_one, &p, "purge_tokens");
+    return rc < 0 ? rc : p.n;
 }
 
 /* A connector's start tokens go with it (its delete's cascade). */

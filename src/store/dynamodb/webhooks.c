@@ -396,38 +396,32 @@ int store_ddb__list_webhooks(struct store *s, const struct ccf_tenant *t,
     return rc;
 }
 
+struct all_webhooks {
+    store_webhook_fn visit;
+    void *ctx;
+};
+
+static int visit_webhook(void *ctx, json_t *it)
+{
+    struct all_webhooks *a = ctx;
+    struct store_webhook w;
+    int rc;
+
+    if ((rc = ddb__webhook_from_item(it, &w)) < 0)
+        return rc;
+    rc = a->visit(a->ctx, &w);
+    store_webhook_clear(&w);
+    return rc < 0 ? rc : 0;
+}
+
 int store_ddb__all_webhooks(struct store *s, store_webhook_fn visit, void *ctx)
 {
     char table[DDB__NAME_MAX];
-    json_t *start = NULL;
-    int rc = 0;
 
     ddb__table(s, DDB__T_WEBHOOKS, table);
-    do {
-        json_t *ans, *it, *req = json_pack("{s:s,s:b}", "TableName", table, "ConsistentRead", 1);
-        struct store_webhook w;
-        size_t i;
-
-        if (start)
-            json_object_set_new(req, "ExclusiveStartKey", start);
-        start = NULL;
-        if ((rc = ddb__call(s, "Scan", req, &ans, "all_webhooks")) < 0)
-            return rc;
-        json_array_foreach(json_object_get(ans, "Items"), i, it)
-        {
-            if ((rc = ddb__webhook_from_item(it, &w)) < 0)
-                break;
-            rc = visit(ctx, &w);
-            store_webhook_clear(&w);
-            if (rc < 0)
-                break;
-        }
-        if (rc == 0 && json_object_get(ans, "LastEvaluatedKey"))
-            start = json_incref(json_object_get(ans, "LastEvaluatedKey"));
-        json_decref(ans);
-    } while (rc == 0 && start);
-    json_decref(start);
-    return rc;
+    return ddb__each_item(s, "Scan",
+                          json_pack("{s:s,s:b}", "TableName", table, "ConsistentRead", 1),
+                          visit_webhook, &(struct all_webhooks){visit, ctx}, "all_webhooks");
 }
 
 int store_ddb__delete_webhook(struct store *s, const struct ccf_tenant *t, const char *id)
