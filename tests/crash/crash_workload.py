@@ -7,11 +7,11 @@ import threading
 import time
 
 # crash_world first: it puts tests/service (ccftest) on the path.
+import crash_world
 from crash_world import (
     CONNECTORS_PER_WORKER,
     CUT_OFF,
     DOC_POOL,
-    JOB_COMMAND,
     RETRY_STRATEGY,
     Conn,
     Job,
@@ -89,7 +89,8 @@ class Worker(threading.Thread):
         name = f"crash-{self.world.seed:x}-w{self.w}-c{n}"
         desc = f"created by worker {self.w} as write {n}"
         timeout = self.rng.randint(60, 3600)
-        props = {"command": JOB_COMMAND, "timeout": timeout}
+        # Read at the call: replicas.py sets its own (runs counted in a shared dir).
+        props = {"command": crash_world.JOB_COMMAND, "timeout": timeout}
         retry = self.rng.random() < 0.4
         if retry:
             props["retry_strategy"] = RETRY_STRATEGY
